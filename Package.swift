@@ -1,0 +1,78 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Every target compiles in Swift 6 language mode with the same upcoming features, so module
+// boundaries are explicit (`public import` only where a type crosses them).
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Kinko",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kinko", targets: ["kinko"]),
+        .library(name: "KinkoCore", targets: ["KinkoCore"]),
+        .library(name: "KinkoLedger", targets: ["KinkoLedger"]),
+        .library(name: "KinkoSQLite", targets: ["KinkoSQLite"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "KinkoCore",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "KinkoLedger",
+            dependencies: [
+                "KinkoCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "KinkoSQLite",
+            dependencies: [
+                "KinkoCore",
+                "KinkoLedger",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "kinko",
+            dependencies: [
+                "KinkoCore",
+                "KinkoLedger",
+                "KinkoSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "KinkoCoreTests",
+            dependencies: ["KinkoCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "KinkoLedgerTests",
+            dependencies: ["KinkoCore", "KinkoLedger"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "KinkoSQLiteTests",
+            dependencies: [
+                "KinkoCore", "KinkoLedger", "KinkoSQLite",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

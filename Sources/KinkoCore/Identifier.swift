@@ -1,0 +1,58 @@
+/// A 128-bit identifier tagged with what it identifies, so an account id can never be passed
+/// where a transfer id is expected. Ids are chosen by the client (TigerBeetle's rule), which
+/// makes retries idempotent. Zero and `UInt128.max` are reserved.
+public struct Identifier<Tag>: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt128
+
+    public init(_ rawValue: UInt128) { self.rawValue = rawValue }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public var description: String { String(rawValue) }
+
+    /// Parses a decimal id (`"42"`) or a UUID (`"0190c6e2-…"`, read as a big-endian 128-bit number).
+    public init(parsing text: String, field: String) throws(KinkoError) {
+        if let value = UInt128(text) {
+            self.init(value)
+        } else if let value = UInt128(uuid: text) {
+            self.init(value)
+        } else {
+            throw KinkoError(.identifierInvalid, "\"\(text)\" is neither a decimal 128-bit number nor a UUID", field: field)
+        }
+    }
+}
+
+public enum AccountTag {}
+public enum TransferTag {}
+public enum CustomerTag {}
+
+public typealias AccountID = Identifier<AccountTag>
+public typealias TransferID = Identifier<TransferTag>
+public typealias CustomerID = Identifier<CustomerTag>
+
+extension UInt128 {
+    /// Reads the 36-character UUID form (8-4-4-4-12 hex digits) as a big-endian number.
+    public init?(uuid text: String) {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 36 else { return nil }
+        var value: UInt128 = 0
+        for (offset, byte) in bytes.enumerated() {
+            if [8, 13, 18, 23].contains(offset) {
+                guard byte == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            guard let nibble = hexValue(byte) else { return nil }
+            value = value << 4 | UInt128(nibble)
+        }
+        self = value
+    }
+}
+
+private func hexValue(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - 48
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - 87
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - 55
+    default: nil
+    }
+}

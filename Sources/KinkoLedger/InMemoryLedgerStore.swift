@@ -1,0 +1,110 @@
+import Foundation
+public import KinkoCore
+
+/// A `LedgerStore` in memory, with the same checkpoint semantics as the SQL stores. For tests,
+/// benchmarks of the engine alone, and trying things out; nothing survives the process.
+/// `@unchecked Sendable` because all state is behind one lock.
+public final class InMemoryLedgerStore: LedgerStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var records: [LedgerBatchRecord] = []
+    private var assets: [UInt32: Asset] = [:]
+    private var accounts: [Account] = []
+    private var accountIndex: [UInt128: Int] = [:]
+    private var balances: [UInt128: AccountBalance] = [:]
+    private var pending: [UInt128: PendingTransfer] = [:]
+    private var postings: [UInt128: [[TransferLocation]]] = [:]
+    private var checkpoint: (sequence: UInt64, timestamp: TimestampNanoseconds) = (0, 0)
+
+    public init() {}
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    public func loadSnapshot() async throws -> LedgerSnapshot {
+        locked {
+            LedgerSnapshot(
+                assets: assets.values.sorted { $0.ledger < $1.ledger },
+                accounts: accounts,
+                balances: accounts.map { balances[$0.id.rawValue] ?? .zero },
+                activePending: pending.values.filter { $0.status == .pending }.sorted { $0.transfer.timestamp < $1.transfer.timestamp },
+                checkpointSequence: checkpoint.sequence,
+                checkpointTimestamp: checkpoint.timestamp)
+        }
+    }
+
+    public func headSequence() async throws -> UInt64 { locked { UInt64(records.count) } }
+
+    public func batches(after sequence: UInt64, limit: Int) async throws -> [LedgerBatchRecord] {
+        locked { Array(records.dropFirst(Int(sequence)).prefix(limit)) }
+    }
+
+    public func append(
+        _ record: LedgerBatchRecord, accounts newAccounts: [Account], assets newAssets: [Asset], checkpoint write: LedgerCheckpointWrite?
+    ) async throws -> LedgerAppendOutcome {
+        try locked {
+            let head = UInt64(records.count)
+            guard head + 1 == record.sequence else { return .stale(head: head) }
+            let postingsToAdd = try write.map { _ in try LedgerPostings.build(from: Array(records.dropFirst(Int(checkpoint.sequence))) + [record]) }
+            records.append(record)
+            for asset in newAssets { assets[asset.ledger] = asset }
+            for account in newAccounts {
+                accountIndex[account.id.rawValue] = accounts.count
+                accounts.append(account)
+            }
+            if let write, let postingsToAdd {
+                for row in write.balances { balances[row.id.rawValue] = row.balance }
+                for entry in write.pending { pending[entry.transfer.id.rawValue] = entry }
+                for (account, locations) in postingsToAdd { postings[account, default: []].append(locations) }
+                checkpoint = (write.sequence, write.timestamp)
+            }
+            return .appended
+        }
+    }
+
+    public func transfers(at locations: [TransferLocation]) async throws -> [Transfer] {
+        try locked {
+            try locations.compactMap { location in
+                let index = Int(location.sequence) - 1
+                guard index >= 0, index < records.count, records[index].kind == .transfers,
+                    location.slot < records[index].count
+                else { return nil }
+                return try LedgerCodec.decodeTransfer(records[index].body, slot: location.slot)
+            }
+        }
+    }
+
+    public func pendingStatuses(_ ids: [TransferID]) async throws -> [TransferID: PendingStatus] {
+        locked {
+            var result: [TransferID: PendingStatus] = [:]
+            for id in ids { if let entry = pending[id.rawValue] { result[id] = entry.status } }
+            return result
+        }
+    }
+
+    public func postedLocations(account: AccountID, before: TransferLocation, limit: Int) async throws -> [TransferLocation] {
+        locked {
+            let lists = postings[account.rawValue] ?? []
+            var found: [TransferLocation] = []
+            for list in lists.reversed() {
+                for location in list.reversed() where location < before {
+                    guard found.count < limit else { return found }
+                    found.append(location)
+                }
+            }
+            return found
+        }
+    }
+
+    /// Test hook: changes an account's checkpointed balance behind the ledger's back.
+    public func tamperBalance(account: AccountID, _ change: (inout AccountBalance) -> Void) {
+        locked { change(&balances[account.rawValue, default: .zero]) }
+    }
+
+    /// Test hook: replaces the stored body of a batch, as an attacker editing the file would.
+    public func tamper(sequence: UInt64, _ change: (inout LedgerBatchRecord) -> Void) {
+        locked { change(&records[Int(sequence) - 1]) }
+    }
+}

@@ -1,0 +1,322 @@
+public import KinkoCore
+
+/// The ledger service: the single writer in this process. It executes batches on the
+/// in-memory `LedgerEngine`, makes them durable in a `LedgerStore` before answering, and
+/// answers lookups. Several processes may share one store: a batch that loses the race to
+/// append is rolled back, the winner's batches are replayed, and the batch is executed again.
+public actor Ledger {
+    public struct Limits: Sendable {
+        /// Most events in one batch (TigerBeetle's message limit for 128-byte events).
+        public var batchSizeMax = 8190
+        /// Most transfers one history page may return.
+        public var historyPageSizeMax = 1000
+        /// Batches between checkpoints of balances, pending statuses and postings.
+        public var checkpointIntervalBatches: UInt64 = 64
+        /// Batches read per round trip when replaying or indexing.
+        public var replayPageBatches = 16
+        /// Attempts to append one batch when other writers keep winning the race.
+        public var appendAttemptsMax = 100
+
+        public init() {}
+    }
+
+    public let limits: Limits
+    private let store: any LedgerStore
+    private let clock: any WallClock
+    private let engine: LedgerEngine
+
+    private init(store: any LedgerStore, clock: any WallClock, engine: LedgerEngine, limits: Limits) {
+        self.store = store
+        self.clock = clock
+        self.engine = engine
+        self.limits = limits
+    }
+
+    /// Opens the ledger: loads the last checkpoint, replays the batches after it and runs the
+    /// cheap invariant check (debits equal credits on every ledger). If that fails, the full
+    /// check runs to name the account at fault and opening is refused.
+    public static func open(
+        store: any LedgerStore, clock: any WallClock = SystemWallClock(),
+        segregation: SegregationTable = .standard, limits: Limits = Limits()
+    ) async throws -> Ledger {
+        let engine = LedgerEngine(segregation: segregation)
+        engine.load(try await store.loadSnapshot())
+        let ledger = Ledger(store: store, clock: clock, engine: engine, limits: limits)
+        try await ledger.catchUp()
+        try await ledger.checkOnOpen()
+        return ledger
+    }
+
+    private func checkOnOpen() async throws {
+        let unbalanced = engine.unbalancedLedgers()
+        let violating = engine.accountsViolatingLimits()
+        guard unbalanced.isEmpty && violating.isEmpty else {
+            let report = try await verify(full: true)
+            let detail = report.problems.first ?? "ledgers \(unbalanced) do not balance; accounts \(violating) break their limits"
+            throw KinkoError(.storageCorrupted, "refusing to open the ledger: \(detail)")
+        }
+    }
+
+    // MARK: Writing
+
+    /// Registers assets, one ledger each (idempotent for identical assets).
+    public func registerAssets(_ assets: [Asset]) async throws {
+        try await write { sequence, timestamp in
+            let added = try engine.executeAssets(assets, sequence: sequence)
+            let record = LedgerBatchRecord(
+                sequence: sequence, kind: .assets, timestamp: timestamp, count: added.count,
+                body: LedgerCodec.encode(added), expired: [])
+            return (added.isEmpty ? nil : record, [], added, ())
+        }
+    }
+
+    /// Creates accounts; one result per event, in order.
+    public func createAccounts(_ events: [Account]) async throws -> [CreateAccountResult] {
+        try checkBatchSize(events.count)
+        return try await write(eventCount: events.count) { sequence, timestamp in
+            let (results, accepted) = engine.executeAccounts(events, sequence: sequence, timestamp: timestamp)
+            let record = LedgerBatchRecord(
+                sequence: sequence, kind: .accounts, timestamp: timestamp, count: accepted.count,
+                body: LedgerCodec.encode(accepted), expired: [])
+            return (accepted.isEmpty ? nil : record, accepted, [], results)
+        }
+    }
+
+    /// Creates transfers; one result per event, in order. Durable before it returns.
+    public func createTransfers(_ events: [Transfer]) async throws -> [CreateTransferResult] {
+        try checkBatchSize(events.count)
+        try await buildTransferIndex()
+        return try await write(eventCount: events.count) { sequence, timestamp, prefetch in
+            let outcome = engine.executeTransfers(events, sequence: sequence, timestamp: timestamp, prefetch: prefetch)
+            let record = LedgerBatchRecord(
+                sequence: sequence, kind: .transfers, timestamp: timestamp, count: outcome.accepted.count,
+                body: LedgerCodec.encode(outcome.accepted), expired: LedgerCodec.encodeIDs(outcome.expired))
+            let empty = outcome.accepted.isEmpty && outcome.expired.isEmpty
+            return (empty ? nil : record, [], [], outcome.results)
+        } prefetching: {
+            try await prefetch(for: events)
+        }
+    }
+
+    /// Expires pending transfers whose timeout has passed, without any other event.
+    /// Returns the ids that expired.
+    @discardableResult
+    public func pulse() async throws -> [TransferID] {
+        try await write { sequence, timestamp in
+            let expired = engine.executePulse(sequence: sequence, timestamp: timestamp)
+            let record = LedgerBatchRecord(
+                sequence: sequence, kind: .pulse, timestamp: timestamp, count: 0, body: [],
+                expired: LedgerCodec.encodeIDs(expired))
+            return (expired.isEmpty ? nil : record, [], [], expired.map(TransferID.init))
+        }
+    }
+
+    private func checkBatchSize(_ count: Int) throws {
+        guard count <= limits.batchSizeMax else {
+            throw KinkoError(
+                .limitExceeded, "a batch holds at most \(limits.batchSizeMax) events; got \(count)", field: "events")
+        }
+    }
+
+    private typealias Execution<Result> = (record: LedgerBatchRecord?, accounts: [Account], assets: [Asset], result: Result)
+
+    private func write<Result>(
+        eventCount: Int = 0,
+        _ execute: (UInt64, TimestampNanoseconds) throws -> Execution<Result>
+    ) async throws -> Result {
+        try await write(eventCount: eventCount, { sequence, timestamp, _ in try execute(sequence, timestamp) }, prefetching: { LedgerPrefetch() })
+    }
+
+    /// Executes, appends if the store's head is still ours, and commits; on a lost race rolls
+    /// back, replays the winner's batches and tries again. On a storage error the batch is
+    /// rolled back and the error is thrown: memory never runs ahead of the store.
+    private func write<Result>(
+        eventCount: Int,
+        _ execute: (UInt64, TimestampNanoseconds, LedgerPrefetch) throws -> Execution<Result>,
+        prefetching: () async throws -> LedgerPrefetch
+    ) async throws -> Result {
+        for _ in 0..<limits.appendAttemptsMax {
+            let prefetch = try await prefetching()
+            let sequence = engine.headSequence + 1
+            let timestamp = engine.nextBatchTimestamp(now: clock.now(), count: eventCount)
+            let execution = try execute(sequence, timestamp, prefetch)
+            guard let record = execution.record else {
+                engine.rollbackBatch()
+                return execution.result
+            }
+            let checkpoint = sequence - engine.checkpointSequence >= limits.checkpointIntervalBatches
+                ? engine.checkpointWrite(sequence: sequence, timestamp: timestamp) : nil
+            let outcome: LedgerAppendOutcome
+            do {
+                outcome = try await store.append(record, accounts: execution.accounts, assets: execution.assets, checkpoint: checkpoint)
+            } catch {
+                engine.rollbackBatch()
+                throw error
+            }
+            switch outcome {
+            case .appended:
+                engine.commitBatch(sequence: sequence, timestamp: timestamp)
+                if checkpoint != nil { engine.checkpointCommitted(sequence: sequence) }
+                return execution.result
+            case .stale:
+                engine.rollbackBatch()
+                try await catchUp()
+            }
+        }
+        throw KinkoError(.storageFailure, "gave up appending after \(limits.appendAttemptsMax) lost races with other writers")
+    }
+
+    private func prefetch(for events: [Transfer]) async throws -> LedgerPrefetch {
+        let locations = engine.transferIDsToPrefetch(events)
+        guard !locations.isEmpty else { return LedgerPrefetch() }
+        let transfers = try await store.transfers(at: locations)
+        var prefetch = LedgerPrefetch()
+        for transfer in transfers { prefetch.transfers[transfer.id.rawValue] = transfer }
+        let pendingIDs = engine.pendingStatusesToPrefetch(transfers)
+        if !pendingIDs.isEmpty {
+            for (id, status) in try await store.pendingStatuses(pendingIDs) { prefetch.pendingStatuses[id.rawValue] = status }
+        }
+        return prefetch
+    }
+
+    // MARK: Replay
+
+    /// Replays every stored batch after our head (written by another process, or after the
+    /// checkpoint we loaded).
+    private func catchUp() async throws {
+        while true {
+            let records = try await store.batches(after: engine.headSequence, limit: limits.replayPageBatches)
+            guard !records.isEmpty else { return }
+            for record in records { try LedgerReplay.apply(record, to: engine) }
+        }
+    }
+
+    /// Builds the id → location index of every stored transfer (once, before the first write
+    /// or lookup by id).
+    private func buildTransferIndex() async throws {
+        guard !engine.transferIndexBuilt else { return }
+        var after: UInt64 = 0
+        while after < engine.headSequence {
+            let records = try await store.batches(after: after, limit: limits.replayPageBatches)
+            guard let last = records.last else { break }
+            for record in records where record.sequence <= engine.headSequence {
+                try engine.indexTransfers(of: record)
+            }
+            after = last.sequence
+        }
+        engine.markTransferIndexBuilt()
+    }
+
+    // MARK: Reading
+
+    public var assets: [Asset] { engine.assets }
+    public var headSequence: UInt64 { engine.headSequence }
+    public var accountCount: Int { engine.accountCount }
+
+    public func asset(code: String) -> Asset? { engine.asset(code: code) }
+    public func asset(ledger: UInt32) -> Asset? { engine.asset(ledger: ledger) }
+
+    public func account(_ id: AccountID) -> (account: Account, balance: AccountBalance)? { engine.account(id) }
+
+    public func accounts(where predicate: (Account) -> Bool = { _ in true }) -> [(account: Account, balance: AccountBalance)] {
+        engine.allAccounts().filter { predicate($0.account) }
+    }
+
+    /// The open (not yet posted, voided or expired) pending transfer with this id.
+    public func pendingTransfer(_ id: TransferID) -> PendingTransfer? { engine.pendingTransfer(id) }
+
+    /// A stored transfer by id.
+    public func transfer(_ id: TransferID) async throws -> Transfer? {
+        try await buildTransferIndex()
+        guard let location = engine.location(of: id) else { return nil }
+        return try await store.transfers(at: [location]).first
+    }
+
+    public struct HistoryPage: Sendable {
+        public var transfers: [(location: TransferLocation, transfer: Transfer)]
+        /// Pass as `before` to get the next (older) page; nil when this was the last.
+        public var next: TransferLocation?
+    }
+
+    /// The account's transfers, newest first, strictly before `before`, at most `limit`.
+    public func history(of account: AccountID, before: TransferLocation = .end, limit: Int) async throws -> HistoryPage {
+        guard (1...limits.historyPageSizeMax).contains(limit) else {
+            throw KinkoError(.limitExceeded, "page size must be 1–\(limits.historyPageSizeMax); got \(limit)", field: "limit")
+        }
+        var found: [(location: TransferLocation, transfer: Transfer)] = []
+        // Batches after our checkpoint are scanned; older ones come from the postings index.
+        let boundary = TransferLocation(sequence: engine.checkpointSequence + 1, slot: 0)
+        if before > boundary {
+            var tail: [LedgerBatchRecord] = []
+            var after = engine.checkpointSequence
+            while true {
+                let page = try await store.batches(after: after, limit: limits.replayPageBatches)
+                guard let last = page.last else { break }
+                tail.append(contentsOf: page.filter { $0.kind == .transfers })
+                after = last.sequence
+            }
+            for record in tail.reversed() where found.count < limit {
+                try LedgerCodec.forEachTransfer(in: record, touching: account, newestFirst: true) { slot, transfer in
+                    let location = TransferLocation(sequence: record.sequence, slot: slot)
+                    guard location < before, found.count < limit else { return }
+                    found.append((location, transfer))
+                }
+            }
+        }
+        if found.count < limit {
+            let ceiling = min(before, boundary)
+            let locations = try await store.postedLocations(account: account, before: ceiling, limit: limit - found.count)
+            let transfers = try await store.transfers(at: locations)
+            guard transfers.count == locations.count else {
+                throw KinkoError(.storageCorrupted, "the postings of account \(account) name transfers that are not stored")
+            }
+            found.append(contentsOf: zip(locations, transfers).map { ($0, $1) })
+        }
+        return HistoryPage(transfers: found, next: found.count == limit ? found.last?.location : nil)
+    }
+
+    // MARK: Verification
+
+    public struct Verification: Sendable {
+        public var full: Bool
+        public var accounts: Int
+        public var batches: UInt64
+        public var transfers: Int
+        public var problems: [String]
+        public var isValid: Bool { problems.isEmpty }
+    }
+
+    /// The cheap check (debits equal credits per ledger, no limit broken) and, with `full`,
+    /// a replay of every stored batch from the beginning compared account by account.
+    public func verify(full: Bool) async throws -> Verification {
+        // Account-level findings (from the full check) come first: they name what to fix.
+        var problems: [String] = []
+        var transfers = 0
+        if full {
+            let replayed = LedgerEngine(segregation: engine.segregation)
+            var after: UInt64 = 0
+            do {
+                while after < engine.headSequence {
+                    let records = try await store.batches(after: after, limit: limits.replayPageBatches)
+                    guard let last = records.last else { break }
+                    for record in records where record.sequence <= engine.headSequence {
+                        try LedgerReplay.apply(record, to: replayed)
+                        if record.kind == .transfers { transfers += record.count }
+                    }
+                    after = last.sequence
+                }
+                problems.append(contentsOf: LedgerReplay.differences(expected: replayed, stored: engine))
+            } catch let error as KinkoError {
+                problems.append(error.message)
+            }
+        }
+        for ledger in engine.unbalancedLedgers() {
+            let code = engine.asset(ledger: ledger)?.code ?? "?"
+            problems.append("ledger \(ledger) (\(code)): total debits differ from total credits")
+        }
+        for id in engine.accountsViolatingLimits() {
+            problems.append("account \(id): balance breaks its limit flag")
+        }
+        return Verification(full: full, accounts: engine.accountCount, batches: engine.headSequence, transfers: transfers, problems: problems)
+    }
+}

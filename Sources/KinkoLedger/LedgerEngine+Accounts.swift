@@ -1,0 +1,106 @@
+public import KinkoCore
+
+extension LedgerEngine {
+    /// Executes a `create_accounts` batch. Linked chains succeed or fail together, as for
+    /// transfers. New accounts get timestamps `timestamp - count + 1 + index`.
+    public func executeAccounts(
+        _ events: [Account], sequence: UInt64, timestamp: TimestampNanoseconds, replay: Bool = false
+    ) -> (results: [CreateAccountResult], accepted: [Account]) {
+        beginBatch(sequence: sequence)
+        let firstTimestamp = timestamp - UInt64(events.count) + 1
+        var results = [CreateAccountResult](repeating: .ok, count: events.count)
+        var accepted: [Account] = []
+        var chain: (start: Int, undo: Int, accepted: Int)? = nil
+        var index = 0
+        while index < events.count {
+            var event = events[index]
+            let isLinked = event.flags.contains(.linked)
+            if isLinked && chain == nil { chain = (index, undoLog.count, accepted.count) }
+            let eventTimestamp = replay ? event.timestamp : firstTimestamp + UInt64(index)
+            if replay { event.timestamp = 0 }
+            let result: CreateAccountResult =
+                isLinked && index == events.count - 1 ? .linkedEventChainOpen : createAccount(event, timestamp: eventTimestamp)
+            results[index] = result
+            if result == .ok {
+                event.timestamp = eventTimestamp
+                event.flags.remove(.linked)
+                accepted.append(event)
+            }
+            if let open = chain {
+                if result != .ok {
+                    rollback(to: open.undo)
+                    accepted.removeSubrange(open.accepted...)
+                    for earlier in open.start..<index { results[earlier] = .linkedEventFailed }
+                    var next = index + 1
+                    if isLinked {
+                        while next < events.count {
+                            let closes = !events[next].flags.contains(.linked)
+                            results[next] = next == events.count - 1 && !closes ? .linkedEventChainOpen : .linkedEventFailed
+                            next += 1
+                            if closes { break }
+                        }
+                    }
+                    chain = nil
+                    index = next
+                    continue
+                }
+                if !isLinked { chain = nil }
+            }
+            index += 1
+        }
+        return (results, accepted)
+    }
+
+    private func createAccount(_ a: Account, timestamp: TimestampNanoseconds) -> CreateAccountResult {
+        if a.timestamp != 0 { return .timestampMustBeZero }
+        if !AccountFlags.known.isSuperset(of: a.flags) { return .reservedFlag }
+        if a.id.rawValue == 0 { return .idMustNotBeZero }
+        if a.id.rawValue == .max { return .idMustNotBeIntMax }
+        if let index = accountIndex(of: a.id) {
+            let e = account(at: index)
+            // The linked flag is about the request, not the account: it does not count.
+            if a.flags.subtracting(.linked) != e.flags.subtracting(.linked) { return .existsWithDifferentFlags }
+            if a.owner != e.owner { return .existsWithDifferentOwner }
+            if a.userData64 != e.userData64 { return .existsWithDifferentUserData64 }
+            if a.ledger != e.ledger { return .existsWithDifferentLedger }
+            if a.code != e.code { return .existsWithDifferentCode }
+            if a.accountClass != e.accountClass { return .existsWithDifferentClass }
+            return .exists
+        }
+        if a.flags.isSuperset(of: [.debitsMustNotExceedCredits, .creditsMustNotExceedDebits]) {
+            return .flagsAreMutuallyExclusive
+        }
+        if a.ledger == 0 { return .ledgerMustNotBeZero }
+        if a.code == 0 { return .codeMustNotBeZero }
+        if asset(ledger: a.ledger) == nil { return .ledgerNotFound }
+        if a.accountClass == .customerLiability && a.owner == 0 { return .ownerMustNotBeZero }
+        var stored = a
+        stored.flags.remove(.linked)
+        stored.timestamp = timestamp
+        insertAccount(stored)
+        return .ok
+    }
+
+    /// Registers assets (one ledger each). Re-registering the same asset is a no-op; a ledger
+    /// or code already used by a different asset is refused.
+    public func executeAssets(_ assets: [Asset], sequence: UInt64) throws(KinkoError) -> [Asset] {
+        beginBatch(sequence: sequence)
+        var added: [Asset] = []
+        for asset in assets {
+            if let existing = self.asset(ledger: asset.ledger) {
+                guard existing == asset else {
+                    rollbackBatch()
+                    throw KinkoError(.invalidInput, "ledger \(asset.ledger) already carries \(existing.code)", field: "ledger")
+                }
+                continue
+            }
+            if let existing = self.asset(code: asset.code) {
+                rollbackBatch()
+                throw KinkoError(.invalidInput, "asset \(asset.code) already uses ledger \(existing.ledger)", field: "code")
+            }
+            insertAsset(asset)
+            added.append(asset)
+        }
+        return added
+    }
+}

@@ -1,0 +1,346 @@
+public import KinkoCore
+
+/// What the store had to say about ids a batch mentions, fetched before the batch executes.
+public struct LedgerPrefetch: Sendable {
+    /// Stored transfers, by id: for idempotency checks and pending transfers being resolved.
+    public var transfers: [UInt128: Transfer] = [:]
+    /// The checkpointed status of pending transfers among `transfers`.
+    public var pendingStatuses: [UInt128: PendingStatus] = [:]
+
+    public init(transfers: [UInt128: Transfer] = [:], pendingStatuses: [UInt128: PendingStatus] = [:]) {
+        self.transfers = transfers
+        self.pendingStatuses = pendingStatuses
+    }
+}
+
+/// The result of executing one transfers batch.
+public struct TransferBatchOutcome: Sendable {
+    public var results: [CreateTransferResult]
+    /// The transfers that succeeded, with their timestamps, in order: what gets stored.
+    public var accepted: [Transfer]
+    /// Pending transfers that expired at the start of this batch.
+    public var expired: [UInt128]
+}
+
+extension LedgerEngine {
+    /// Ids this batch mentions that are stored in earlier batches and must be prefetched.
+    public func transferIDsToPrefetch(_ events: [Transfer]) -> [TransferLocation] {
+        precondition(transferIndexBuilt, "the transfer index must be built before writing")
+        var locations: [TransferLocation] = []
+        for event in events {
+            if let location = transferLocations[event.id.rawValue] { locations.append(location) }
+            // Even an open pending transfer is fetched: an earlier event of this batch may
+            // resolve it, and a later one then needs its stored content.
+            if event.flags.resolvesPending, let location = transferLocations[event.pendingID.rawValue] {
+                locations.append(location)
+            }
+        }
+        return locations
+    }
+
+    /// Pending transfers among the prefetched ones whose status only the store knows.
+    public func pendingStatusesToPrefetch(_ transfers: [Transfer]) -> [TransferID] {
+        transfers.filter {
+            $0.flags.contains(.pending) && activePending[$0.id.rawValue] == nil
+                && resolvedSinceCheckpoint[$0.id.rawValue] == nil
+        }.map(\.id)
+    }
+
+    /// Executes a `create_transfers` batch as batch `sequence` at `timestamp`. Events get
+    /// timestamps `timestamp - count + 1 + index`. The caller persists `accepted` and then calls
+    /// `commitBatch`, or `rollbackBatch` if persisting failed.
+    ///
+    /// With `replay`, the events are stored transfers carrying their original timestamps (a
+    /// batch read back from the store); they are re-executed at those timestamps.
+    public func executeTransfers(
+        _ events: [Transfer], sequence: UInt64, timestamp: TimestampNanoseconds, prefetch: LedgerPrefetch,
+        replay: Bool = false
+    ) -> TransferBatchOutcome {
+        beginBatch(sequence: sequence)
+        let firstTimestamp = timestamp - UInt64(events.count) + 1
+        precondition(replay || events.isEmpty || firstTimestamp > lastTimestamp, "timestamps must advance")
+        let expired = expirePending(through: timestamp)
+        var context = BatchContext(sequence: sequence, prefetch: prefetch)
+        context.accepted.reserveCapacity(events.count)
+        var results = [CreateTransferResult](repeating: .ok, count: events.count)
+        var chainStart: Int? = nil
+        var chainUndoMark = 0
+        var chainAcceptedMark = 0
+        var index = 0
+        while index < events.count {
+            let event = events[index]
+            let isLinked = event.flags.contains(.linked)
+            if isLinked && chainStart == nil {
+                chainStart = index
+                chainUndoMark = undoLog.count
+                chainAcceptedMark = context.accepted.count
+            }
+            var result: CreateTransferResult
+            if isLinked && index == events.count - 1 {
+                result = .linkedEventChainOpen
+            } else if replay {
+                var original = event
+                original.timestamp = 0
+                result = createTransfer(original, timestamp: event.timestamp, context: &context)
+            } else {
+                result = createTransfer(event, timestamp: firstTimestamp + UInt64(index), context: &context)
+            }
+            results[index] = result
+            if let start = chainStart {
+                if result != .ok {
+                    rollback(to: chainUndoMark)
+                    context.accepted.removeSubrange(chainAcceptedMark...)
+                    for earlier in start..<index { results[earlier] = .linkedEventFailed }
+                    // The rest of the chain fails with it, up to and including its last event.
+                    var next = index + 1
+                    if isLinked {
+                        while next < events.count {
+                            let closes = !events[next].flags.contains(.linked)
+                            results[next] = next == events.count - 1 && !closes ? .linkedEventChainOpen : .linkedEventFailed
+                            next += 1
+                            if closes { break }
+                        }
+                    }
+                    chainStart = nil
+                    index = next
+                    continue
+                }
+                if !isLinked { chainStart = nil }
+            }
+            index += 1
+        }
+        return TransferBatchOutcome(results: results, accepted: context.accepted, expired: expired)
+    }
+
+    struct BatchContext {
+        let sequence: UInt64
+        let prefetch: LedgerPrefetch
+        var accepted: [Transfer] = []
+
+        init(sequence: UInt64, prefetch: LedgerPrefetch) {
+            self.sequence = sequence
+            self.prefetch = prefetch
+        }
+    }
+
+    /// The stored content of a transfer id, wherever it is (this batch or an earlier one).
+    private func storedTransfer(_ id: UInt128, context: BatchContext) -> Transfer? {
+        guard let location = transferLocations[id] else { return nil }
+        if location.sequence == context.sequence { return context.accepted[location.slot] }
+        guard let transfer = context.prefetch.transfers[id] else {
+            preconditionFailure("transfer \(id) at \(location) was not prefetched")
+        }
+        return transfer
+    }
+
+    private func createTransfer(
+        _ t: Transfer, timestamp: TimestampNanoseconds, context: inout BatchContext
+    ) -> CreateTransferResult {
+        if t.timestamp != 0 { return .timestampMustBeZero }
+        if !TransferFlags.known.isSuperset(of: t.flags) { return .reservedFlag }
+        if t.id.rawValue == 0 { return .idMustNotBeZero }
+        if t.id.rawValue == .max { return .idMustNotBeIntMax }
+        if let existing = storedTransfer(t.id.rawValue, context: context) { return compareExisting(t, existing) }
+        if t.flags.intersection(TransferFlags.phases).rawValue.nonzeroBitCount > 1 { return .flagsAreMutuallyExclusive }
+        if t.flags.resolvesPending { return resolvePending(t, timestamp: timestamp, context: &context) }
+        if t.debitAccountID.rawValue == 0 { return .debitAccountIDMustNotBeZero }
+        if t.debitAccountID.rawValue == .max { return .debitAccountIDMustNotBeIntMax }
+        if t.creditAccountID.rawValue == 0 { return .creditAccountIDMustNotBeZero }
+        if t.creditAccountID.rawValue == .max { return .creditAccountIDMustNotBeIntMax }
+        if t.debitAccountID == t.creditAccountID { return .accountsMustBeDifferent }
+        if t.pendingID.rawValue != 0 { return .pendingIDMustBeZero }
+        let isPending = t.flags.contains(.pending)
+        if !isPending && t.timeoutSeconds != 0 { return .timeoutReservedForPendingTransfer }
+        if t.ledger == 0 { return .ledgerMustNotBeZero }
+        if t.code.rawValue == 0 { return .codeMustNotBeZero }
+        if t.amount == 0 { return .amountMustNotBeZero }
+        guard let debitIndex = accountIndex(of: t.debitAccountID) else { return .debitAccountNotFound }
+        guard let creditIndex = accountIndex(of: t.creditAccountID) else { return .creditAccountNotFound }
+        let debitAccount = account(at: debitIndex)
+        let creditAccount = account(at: creditIndex)
+        if debitAccount.ledger != creditAccount.ledger { return .accountsMustHaveTheSameLedger }
+        if t.ledger != debitAccount.ledger { return .transferMustHaveTheSameLedgerAsAccounts }
+        if !segregation.allows(t.code, debit: debitAccount.accountClass, credit: creditAccount.accountClass) {
+            return segregation.knows(t.code) ? .accountClassesNotAllowedForCode : .transferCodeUnknown
+        }
+        var debit = balance(at: debitIndex)
+        var credit = balance(at: creditIndex)
+        let amount = t.amount
+        if isPending {
+            if debit.debitsPending.addingReportingOverflow(amount).overflow { return .overflowsDebitsPending }
+            if credit.creditsPending.addingReportingOverflow(amount).overflow { return .overflowsCreditsPending }
+        } else {
+            if debit.debitsPosted.addingReportingOverflow(amount).overflow { return .overflowsDebitsPosted }
+            if credit.creditsPosted.addingReportingOverflow(amount).overflow { return .overflowsCreditsPosted }
+        }
+        let (debitsAll, o1) = debit.debitsPending.addingReportingOverflow(debit.debitsPosted)
+        let (debitsNext, o2) = debitsAll.addingReportingOverflow(amount)
+        if o1 || o2 { return .overflowsDebits }
+        let (creditsAll, o3) = credit.creditsPending.addingReportingOverflow(credit.creditsPosted)
+        let (creditsNext, o4) = creditsAll.addingReportingOverflow(amount)
+        if o3 || o4 { return .overflowsCredits }
+        if isPending && t.timeoutSeconds != 0 {
+            let (_, overflow) = timestamp.addingReportingOverflow(UInt64(t.timeoutSeconds) * 1_000_000_000)
+            if overflow { return .overflowsTimeout }
+        }
+        if debitAccount.flags.contains(.debitsMustNotExceedCredits) && debitsNext > debit.creditsPosted {
+            return .exceedsCredits
+        }
+        if creditAccount.flags.contains(.creditsMustNotExceedDebits) && creditsNext > credit.debitsPosted {
+            return .exceedsDebits
+        }
+        if isPending {
+            debit.debitsPending += amount
+            credit.creditsPending += amount
+        } else {
+            debit.debitsPosted += amount
+            credit.creditsPosted += amount
+        }
+        setBalance(debitIndex, debit)
+        setBalance(creditIndex, credit)
+        var stored = t
+        stored.timestamp = timestamp
+        accept(stored, context: &context)
+        if isPending {
+            let pending = PendingTransfer(transfer: stored, status: .pending)
+            setPending(t.id.rawValue, active: pending, resolved: nil, dirty: pending)
+            if let expiresAt = pending.expiresAt { expiryQueue.push(expiresAt, t.id.rawValue) }
+        }
+        return .ok
+    }
+
+    @inline(__always)
+    private func accept(_ transfer: Transfer, context: inout BatchContext) {
+        insertTransferID(transfer.id.rawValue, TransferLocation(sequence: context.sequence, slot: context.accepted.count))
+        context.accepted.append(transfer)
+    }
+
+    /// Post or void: the pending transfer's accounts, ledger and code are inherited where the
+    /// event leaves them zero; a post may take part of the amount, the rest is released.
+    private func resolvePending(
+        _ t: Transfer, timestamp: TimestampNanoseconds, context: inout BatchContext
+    ) -> CreateTransferResult {
+        let pendingID = t.pendingID.rawValue
+        if pendingID == 0 { return .pendingIDMustNotBeZero }
+        if pendingID == .max { return .pendingIDMustNotBeIntMax }
+        if pendingID == t.id.rawValue { return .pendingIDMustBeDifferent }
+        if t.timeoutSeconds != 0 { return .timeoutReservedForPendingTransfer }
+        guard let (pending, status) = lookupPending(pendingID, context: context) else { return .pendingTransferNotFound }
+        guard let status else { return .pendingTransferNotPending }
+        if t.debitAccountID.rawValue != 0 && t.debitAccountID != pending.debitAccountID {
+            return .pendingTransferHasDifferentDebitAccountID
+        }
+        if t.creditAccountID.rawValue != 0 && t.creditAccountID != pending.creditAccountID {
+            return .pendingTransferHasDifferentCreditAccountID
+        }
+        if t.ledger != 0 && t.ledger != pending.ledger { return .pendingTransferHasDifferentLedger }
+        if t.code.rawValue != 0 && t.code != pending.code { return .pendingTransferHasDifferentCode }
+        let isPost = t.flags.contains(.postPendingTransfer)
+        if isPost && t.amount > pending.amount { return .exceedsPendingTransferAmount }
+        if !isPost && t.amount != 0 && t.amount != pending.amount { return .pendingTransferHasDifferentAmount }
+        switch status {
+        case .posted: return .pendingTransferAlreadyPosted
+        case .voided: return .pendingTransferAlreadyVoided
+        case .expired: return .pendingTransferExpired
+        case .pending: break
+        }
+        guard let debitIndex = accountIndex(of: pending.debitAccountID),
+            let creditIndex = accountIndex(of: pending.creditAccountID)
+        else {
+            preconditionFailure("pending transfer \(pendingID) names an account that does not exist")
+        }
+        let amount = isPost ? (t.amount == 0 ? pending.amount : t.amount) : pending.amount
+        var debit = balance(at: debitIndex)
+        var credit = balance(at: creditIndex)
+        if isPost {
+            if debit.debitsPosted.addingReportingOverflow(amount).overflow { return .overflowsDebitsPosted }
+            if credit.creditsPosted.addingReportingOverflow(amount).overflow { return .overflowsCreditsPosted }
+        }
+        precondition(debit.debitsPending >= pending.amount && credit.creditsPending >= pending.amount,
+                     "pending balances of transfer \(pendingID) are below its amount \(pending.amount)")
+        debit.debitsPending -= pending.amount
+        credit.creditsPending -= pending.amount
+        if isPost {
+            debit.debitsPosted += amount
+            credit.creditsPosted += amount
+        }
+        setBalance(debitIndex, debit)
+        setBalance(creditIndex, credit)
+        var stored = t
+        stored.debitAccountID = pending.debitAccountID
+        stored.creditAccountID = pending.creditAccountID
+        stored.ledger = pending.ledger
+        stored.code = pending.code
+        stored.amount = amount
+        stored.timestamp = timestamp
+        accept(stored, context: &context)
+        let newStatus: PendingStatus = isPost ? .posted : .voided
+        setPending(pendingID, active: nil, resolved: newStatus, dirty: PendingTransfer(transfer: pending, status: newStatus))
+        return .ok
+    }
+
+    /// A pending transfer and its status, or `(transfer, nil)` if the id names a transfer that
+    /// is not pending, or nil if the id is unknown.
+    private func lookupPending(_ id: UInt128, context: BatchContext) -> (Transfer, PendingStatus?)? {
+        if let active = activePending[id] { return (active.transfer, .pending) }
+        guard let transfer = storedTransfer(id, context: context) else { return nil }
+        guard transfer.flags.contains(.pending) else { return (transfer, nil) }
+        if let status = resolvedSinceCheckpoint[id] ?? context.prefetch.pendingStatuses[id] {
+            return (transfer, status)
+        }
+        preconditionFailure("status of pending transfer \(id) was not prefetched")
+    }
+
+    /// Same id: the same content answers `exists`, anything else names the first field that
+    /// differs. For post and void, fields the retry leaves zero match what was inherited.
+    private func compareExisting(_ t: Transfer, _ e: Transfer) -> CreateTransferResult {
+        let inherits = t.flags.resolvesPending
+        if t.flags != e.flags { return .existsWithDifferentFlags }
+        if t.pendingID != e.pendingID { return .existsWithDifferentPendingID }
+        if t.timeoutSeconds != e.timeoutSeconds { return .existsWithDifferentTimeout }
+        if !(inherits && t.debitAccountID.rawValue == 0) && t.debitAccountID != e.debitAccountID {
+            return .existsWithDifferentDebitAccountID
+        }
+        if !(inherits && t.creditAccountID.rawValue == 0) && t.creditAccountID != e.creditAccountID {
+            return .existsWithDifferentCreditAccountID
+        }
+        if !(inherits && t.amount == 0) && t.amount != e.amount { return .existsWithDifferentAmount }
+        if t.userData128 != e.userData128 { return .existsWithDifferentUserData128 }
+        if t.userData64 != e.userData64 { return .existsWithDifferentUserData64 }
+        if t.userData32 != e.userData32 { return .existsWithDifferentUserData32 }
+        if !(inherits && t.ledger == 0) && t.ledger != e.ledger { return .existsWithDifferentLedger }
+        if !(inherits && t.code.rawValue == 0) && t.code != e.code { return .existsWithDifferentCode }
+        return .exists
+    }
+
+    /// Expires every open pending transfer whose timeout has passed by `timestamp`, releasing
+    /// its reserved amounts. Returns the expired ids in the order they expired.
+    func expirePending(through timestamp: TimestampNanoseconds) -> [UInt128] {
+        var expired: [UInt128] = []
+        while let next = expiryQueue.first, next.at <= timestamp {
+            _ = expiryQueue.popFirst()
+            guard let pending = activePending[next.id], pending.expiresAt == next.at else { continue }
+            let transfer = pending.transfer
+            guard let debitIndex = accountIndex(of: transfer.debitAccountID),
+                let creditIndex = accountIndex(of: transfer.creditAccountID)
+            else {
+                preconditionFailure("pending transfer \(next.id) names an account that does not exist")
+            }
+            var debit = balance(at: debitIndex)
+            var credit = balance(at: creditIndex)
+            debit.debitsPending -= transfer.amount
+            credit.creditsPending -= transfer.amount
+            setBalance(debitIndex, debit)
+            setBalance(creditIndex, credit)
+            setPending(next.id, active: nil, resolved: .expired, dirty: PendingTransfer(transfer: transfer, status: .expired))
+            expired.append(next.id)
+        }
+        return expired
+    }
+
+    /// A batch with no events that only expires what is due (the ledger's pulse).
+    public func executePulse(sequence: UInt64, timestamp: TimestampNanoseconds) -> [UInt128] {
+        beginBatch(sequence: sequence)
+        return expirePending(through: timestamp)
+    }
+}

@@ -1,0 +1,306 @@
+public import KinkoCore
+
+/// The ledger's state machine: accounts and their balances, the index of transfer ids, the
+/// pending transfers that are still open. Pure and synchronous — it never does I/O; the
+/// `Ledger` actor prefetches what it needs from the store and persists what it produced.
+///
+/// Every change made while executing a batch is recorded in an undo log, so a failed linked
+/// chain, a failed write or a concurrent writer can roll the batch back exactly.
+public final class LedgerEngine {
+    public let segregation: SegregationTable
+
+    private(set) var assetsByLedger: [UInt32: Asset] = [:]
+    private(set) var accountIndex: [UInt128: Int32] = [:]
+    private(set) var accounts: [Account] = []
+    private(set) var balances: [AccountBalance] = []
+    /// Every stored transfer id → where it is stored. Built lazily: only writers and lookups
+    /// by id need it.
+    var transferLocations: [UInt128: TransferLocation] = [:]
+    public private(set) var transferIndexBuilt = false
+    var activePending: [UInt128: PendingTransfer] = [:]
+    var expiryQueue = ExpiryQueue()
+    /// Pending transfers posted, voided or expired since the last checkpoint (the store's
+    /// `pending` table still shows them as they were at the checkpoint).
+    var resolvedSinceCheckpoint: [UInt128: PendingStatus] = [:]
+
+    /// Changes since the last checkpoint, written at the next one.
+    private var dirtyFlags: [Bool] = []
+    private(set) var dirtyAccounts: [Int32] = []
+    var dirtyPending: [UInt128: PendingTransfer] = [:]
+
+    public private(set) var headSequence: UInt64 = 0
+    public private(set) var checkpointSequence: UInt64 = 0
+    public private(set) var lastTimestamp: TimestampNanoseconds = 0
+
+    var undoLog: [Undo] = []
+
+    enum Undo {
+        case balance(Int32, AccountBalance)
+        case transferID(UInt128)
+        case accountCreated
+        case assetRegistered(UInt32)
+        case pending(UInt128, active: PendingTransfer?, resolved: PendingStatus?, dirty: PendingTransfer?)
+    }
+
+    public init(segregation: SegregationTable = .standard) {
+        self.segregation = segregation
+    }
+
+    // MARK: Loading
+
+    /// Loads the state as of a checkpoint. The batches after it are then replayed.
+    public func load(_ snapshot: LedgerSnapshot) {
+        precondition(accounts.isEmpty && headSequence == 0, "load into a fresh engine only")
+        for asset in snapshot.assets { assetsByLedger[asset.ledger] = asset }
+        accounts.reserveCapacity(snapshot.accounts.count)
+        balances.reserveCapacity(snapshot.accounts.count)
+        for (account, balance) in zip(snapshot.accounts, snapshot.balances) {
+            accountIndex[account.id.rawValue] = Int32(accounts.count)
+            accounts.append(account)
+            balances.append(balance)
+            dirtyFlags.append(false)
+            lastTimestamp = max(lastTimestamp, account.timestamp)
+        }
+        for pending in snapshot.activePending {
+            activePending[pending.transfer.id.rawValue] = pending
+            if let expiresAt = pending.expiresAt { expiryQueue.push(expiresAt, pending.transfer.id.rawValue) }
+        }
+        headSequence = snapshot.checkpointSequence
+        checkpointSequence = snapshot.checkpointSequence
+        lastTimestamp = max(lastTimestamp, snapshot.checkpointTimestamp)
+    }
+
+    /// Adds the ids of stored batches to the transfer index (used once, before the first write).
+    public func indexTransfers(of record: LedgerBatchRecord) throws(KinkoError) {
+        guard record.kind == .transfers else { return }
+        try LedgerCodec.forEachTransferID(in: record) { id, slot in
+            transferLocations[id] = TransferLocation(sequence: record.sequence, slot: slot)
+        }
+    }
+
+    public func markTransferIndexBuilt() { transferIndexBuilt = true }
+
+    // MARK: Reading
+
+    public var accountCount: Int { accounts.count }
+    public var assets: [Asset] { assetsByLedger.values.sorted { $0.ledger < $1.ledger } }
+    public func asset(ledger: UInt32) -> Asset? { assetsByLedger[ledger] }
+    public func asset(code: String) -> Asset? { assetsByLedger.values.first { $0.code == code } }
+
+    public func account(_ id: AccountID) -> (account: Account, balance: AccountBalance)? {
+        guard let index = accountIndex[id.rawValue] else { return nil }
+        return (accounts[Int(index)], balances[Int(index)])
+    }
+
+    public func allAccounts() -> [(account: Account, balance: AccountBalance)] {
+        Array(zip(accounts, balances))
+    }
+
+    public func location(of id: TransferID) -> TransferLocation? { transferLocations[id.rawValue] }
+
+    public func pendingTransfer(_ id: TransferID) -> PendingTransfer? { activePending[id.rawValue] }
+
+    public var activePendingCount: Int { activePending.count }
+
+    // MARK: Batch bookkeeping
+
+    /// The timestamp of the next batch of `count` events: strictly after every earlier event.
+    public func nextBatchTimestamp(now: TimestampNanoseconds, count: Int) -> TimestampNanoseconds {
+        max(now, lastTimestamp + UInt64(max(count, 1)))
+    }
+
+    func beginBatch(sequence: UInt64) {
+        precondition(sequence == headSequence + 1, "batch \(sequence) does not follow head \(headSequence)")
+        precondition(undoLog.isEmpty, "a batch is already open")
+    }
+
+    /// Makes the executed batch part of the state (after the store made it durable).
+    func commitBatch(sequence: UInt64, timestamp: TimestampNanoseconds) {
+        headSequence = sequence
+        lastTimestamp = max(lastTimestamp, timestamp)
+        undoLog.removeAll(keepingCapacity: true)
+    }
+
+    /// Undoes everything the open batch changed, newest change first.
+    public func rollbackBatch() { rollback(to: 0) }
+
+    func rollback(to mark: Int) {
+        while undoLog.count > mark {
+            switch undoLog.removeLast() {
+            case .balance(let index, let previous):
+                balances[Int(index)] = previous
+            case .transferID(let id):
+                transferLocations[id] = nil
+            case .accountCreated:
+                let account = accounts.removeLast()
+                balances.removeLast()
+                accountIndex[account.id.rawValue] = nil
+                if dirtyFlags.removeLast() { dirtyAccounts.removeAll { $0 == Int32(accounts.count) } }
+            case .assetRegistered(let ledger):
+                assetsByLedger[ledger] = nil
+            case .pending(let id, let active, let resolved, let dirty):
+                activePending[id] = active
+                resolvedSinceCheckpoint[id] = resolved
+                dirtyPending[id] = dirty
+                // An expiry popped the heap entry; the restored pending needs it back.
+                if let at = active?.expiresAt { expiryQueue.push(at, id) }
+            }
+        }
+    }
+
+    // MARK: Mutations used by the executors (each records its undo)
+
+    @inline(__always)
+    func setBalance(_ index: Int32, _ balance: AccountBalance) {
+        undoLog.append(.balance(index, balances[Int(index)]))
+        balances[Int(index)] = balance
+        if !dirtyFlags[Int(index)] {
+            dirtyFlags[Int(index)] = true
+            dirtyAccounts.append(index)
+        }
+    }
+
+    @inline(__always)
+    func balance(at index: Int32) -> AccountBalance { balances[Int(index)] }
+
+    @inline(__always)
+    func accountIndex(of id: AccountID) -> Int32? { accountIndex[id.rawValue] }
+
+    @inline(__always)
+    func account(at index: Int32) -> Account { accounts[Int(index)] }
+
+    func insertAccount(_ account: Account) {
+        accountIndex[account.id.rawValue] = Int32(accounts.count)
+        accounts.append(account)
+        balances.append(.zero)
+        dirtyFlags.append(false)
+        undoLog.append(.accountCreated)
+    }
+
+    func insertAsset(_ asset: Asset) {
+        assetsByLedger[asset.ledger] = asset
+        undoLog.append(.assetRegistered(asset.ledger))
+    }
+
+    @inline(__always)
+    func insertTransferID(_ id: UInt128, _ location: TransferLocation) {
+        transferLocations[id] = location
+        undoLog.append(.transferID(id))
+    }
+
+    func setPending(_ id: UInt128, active: PendingTransfer?, resolved: PendingStatus?, dirty: PendingTransfer) {
+        undoLog.append(.pending(id, active: activePending[id], resolved: resolvedSinceCheckpoint[id], dirty: dirtyPending[id]))
+        activePending[id] = active
+        resolvedSinceCheckpoint[id] = resolved
+        dirtyPending[id] = dirty
+    }
+
+    // MARK: Checkpoints
+
+    /// What changed since the last checkpoint, for the store to write with this batch.
+    func checkpointWrite(sequence: UInt64, timestamp: TimestampNanoseconds) -> LedgerCheckpointWrite {
+        LedgerCheckpointWrite(
+            sequence: sequence,
+            timestamp: timestamp,
+            balances: dirtyAccounts.map { index in
+                AccountBalanceRow(id: accounts[Int(index)].id, balance: balances[Int(index)])
+            },
+            pending: Array(dirtyPending.values)
+        )
+    }
+
+    /// Called once the checkpoint is durable: the store's tables now hold this state.
+    func checkpointCommitted(sequence: UInt64) {
+        for index in dirtyAccounts { dirtyFlags[Int(index)] = false }
+        dirtyAccounts.removeAll(keepingCapacity: true)
+        dirtyPending.removeAll(keepingCapacity: true)
+        resolvedSinceCheckpoint.removeAll(keepingCapacity: true)
+        checkpointSequence = sequence
+    }
+
+    /// The sequence the store last checkpointed may be ahead of ours when another process wrote
+    /// it; ours then only moves forward.
+    func observeCheckpoint(sequence: UInt64) {
+        checkpointSequence = max(checkpointSequence, sequence)
+    }
+
+    // MARK: Invariants
+
+    /// Per ledger, total debits equal total credits (posted and pending). Returns the ledgers
+    /// that do not balance.
+    public func unbalancedLedgers() -> [UInt32] {
+        var sums: [UInt32: (dp: UInt128, dpo: UInt128, cp: UInt128, cpo: UInt128)] = [:]
+        var overflowed: Set<UInt32> = []
+        for (account, balance) in zip(accounts, balances) {
+            var sum = sums[account.ledger] ?? (0, 0, 0, 0)
+            var overflow = false
+            (sum.dp, overflow) = sum.dp.addingReportingOverflow(balance.debitsPending)
+            if overflow { overflowed.insert(account.ledger) }
+            (sum.dpo, overflow) = sum.dpo.addingReportingOverflow(balance.debitsPosted)
+            if overflow { overflowed.insert(account.ledger) }
+            (sum.cp, overflow) = sum.cp.addingReportingOverflow(balance.creditsPending)
+            if overflow { overflowed.insert(account.ledger) }
+            (sum.cpo, overflow) = sum.cpo.addingReportingOverflow(balance.creditsPosted)
+            if overflow { overflowed.insert(account.ledger) }
+            sums[account.ledger] = sum
+        }
+        let unbalanced = sums.filter { $0.value.dp != $0.value.cp || $0.value.dpo != $0.value.cpo }.map(\.key)
+        return Array(Set(unbalanced).union(overflowed)).sorted()
+    }
+
+    /// Accounts whose balance breaks its own limit flag (must never happen).
+    public func accountsViolatingLimits() -> [AccountID] {
+        zip(accounts, balances).compactMap { account, balance in
+            if account.flags.contains(.debitsMustNotExceedCredits),
+                balance.debitsPending &+ balance.debitsPosted > balance.creditsPosted
+            {
+                return account.id
+            }
+            if account.flags.contains(.creditsMustNotExceedDebits),
+                balance.creditsPending &+ balance.creditsPosted > balance.debitsPosted
+            {
+                return account.id
+            }
+            return nil
+        }
+    }
+}
+
+/// A min-heap of (expiry, pending id). Entries are not removed when a pending transfer is
+/// posted or voided; they are skipped when they surface.
+struct ExpiryQueue {
+    private var heap: [(at: TimestampNanoseconds, id: UInt128)] = []
+
+    var isEmpty: Bool { heap.isEmpty }
+    var first: (at: TimestampNanoseconds, id: UInt128)? { heap.first }
+
+    mutating func push(_ at: TimestampNanoseconds, _ id: UInt128) {
+        heap.append((at, id))
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].at < heap[parent].at else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func popFirst() -> (at: TimestampNanoseconds, id: UInt128)? {
+        guard let top = heap.first else { return nil }
+        let last = heap.removeLast()
+        guard !heap.isEmpty else { return top }
+        heap[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count && heap[left].at < heap[smallest].at { smallest = left }
+            if right < heap.count && heap[right].at < heap[smallest].at { smallest = right }
+            if smallest == parent { break }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return top
+    }
+}

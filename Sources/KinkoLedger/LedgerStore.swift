@@ -1,0 +1,105 @@
+public import KinkoCore
+
+/// What a batch did. Every state change of the ledger is one numbered batch in the store's log.
+public enum LedgerBatchKind: UInt8, Sendable {
+    case assets = 1
+    case accounts = 2
+    case transfers = 3
+    /// No events: only the expiry of pending transfers whose timeout passed.
+    case pulse = 4
+}
+
+/// One batch as stored: the log of the ledger. `body` holds the accepted records in
+/// `LedgerCodec`'s layout; `expired` the 16-byte ids of pending transfers that expired at the
+/// start of the batch.
+public struct LedgerBatchRecord: Sendable, Equatable {
+    public var sequence: UInt64
+    public var kind: LedgerBatchKind
+    /// The batch timestamp: the last event's timestamp.
+    public var timestamp: TimestampNanoseconds
+    public var count: Int
+    public var body: [UInt8]
+    public var expired: [UInt8]
+
+    public init(sequence: UInt64, kind: LedgerBatchKind, timestamp: TimestampNanoseconds, count: Int, body: [UInt8], expired: [UInt8]) {
+        self.sequence = sequence
+        self.kind = kind
+        self.timestamp = timestamp
+        self.count = count
+        self.body = body
+        self.expired = expired
+    }
+}
+
+public struct AccountBalanceRow: Sendable, Equatable {
+    public var id: AccountID
+    public var balance: AccountBalance
+    public init(id: AccountID, balance: AccountBalance) {
+        self.id = id
+        self.balance = balance
+    }
+}
+
+/// Balances and pending statuses changed since the previous checkpoint, written in the same
+/// transaction as batch `sequence`.
+public struct LedgerCheckpointWrite: Sendable {
+    public var sequence: UInt64
+    public var timestamp: TimestampNanoseconds
+    public var balances: [AccountBalanceRow]
+    public var pending: [PendingTransfer]
+}
+
+/// The state at the store's last checkpoint; the batches after it are replayed on top.
+public struct LedgerSnapshot: Sendable {
+    public var assets: [Asset]
+    public var accounts: [Account]
+    /// Balances as of the checkpoint, parallel to `accounts`.
+    public var balances: [AccountBalance]
+    public var activePending: [PendingTransfer]
+    public var checkpointSequence: UInt64
+    public var checkpointTimestamp: TimestampNanoseconds
+
+    public init(
+        assets: [Asset], accounts: [Account], balances: [AccountBalance], activePending: [PendingTransfer],
+        checkpointSequence: UInt64, checkpointTimestamp: TimestampNanoseconds
+    ) {
+        self.assets = assets
+        self.accounts = accounts
+        self.balances = balances
+        self.activePending = activePending
+        self.checkpointSequence = checkpointSequence
+        self.checkpointTimestamp = checkpointTimestamp
+    }
+}
+
+public enum LedgerAppendOutcome: Sendable, Equatable {
+    case appended
+    /// Another writer appended first; the store's head is ahead of the expected one.
+    case stale(head: UInt64)
+}
+
+/// Where the ledger keeps its log and checkpoints. SQLite and PostgreSQL implement it; one
+/// contract suite runs against both.
+///
+/// The log (`ledger_batches`) is the truth; accounts, balances, pending statuses and the
+/// per-account postings index are checkpoints derived from it and written every few batches.
+public protocol LedgerStore: AnyObject, Sendable {
+    /// Accounts, balances and open pending transfers as of the last checkpoint.
+    func loadSnapshot() async throws -> LedgerSnapshot
+    /// The sequence number of the last stored batch (zero when empty).
+    func headSequence() async throws -> UInt64
+    /// Stored batches with sequence numbers above `sequence`, in order, at most `limit`.
+    func batches(after sequence: UInt64, limit: Int) async throws -> [LedgerBatchRecord]
+    /// Stores one batch durably, atomically with the new accounts or assets it created and an
+    /// optional checkpoint, if and only if the store's head is `record.sequence - 1`.
+    func append(
+        _ record: LedgerBatchRecord, accounts: [Account], assets: [Asset], checkpoint: LedgerCheckpointWrite?
+    ) async throws -> LedgerAppendOutcome
+    /// The stored transfers at these locations (missing locations are omitted).
+    func transfers(at locations: [TransferLocation]) async throws -> [Transfer]
+    /// The checkpointed status of these pending transfers.
+    func pendingStatuses(_ ids: [TransferID]) async throws -> [TransferID: PendingStatus]
+    /// Locations of the account's transfers up to the last checkpoint, below `before`,
+    /// newest first, at most `limit`.
+    func postedLocations(account: AccountID, before: TransferLocation, limit: Int) async throws -> [TransferLocation]
+}

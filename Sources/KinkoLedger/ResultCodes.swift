@@ -1,0 +1,122 @@
+// These enums are deliberately not `CustomStringConvertible`: `name` is derived from the case
+// name that `String(describing:)` gives, and interpolation shows the Swift case name.
+
+/// The outcome of one `create_transfers` event. Exactly one code per event: the first check
+/// that fails, in the order of the cases below (the raw value is the precedence). The order is
+/// TigerBeetle's, with Kinko's segregation checks placed after the accounts are known and
+/// before any balance is touched. `docs/LEDGER.md` lists them with their meaning.
+public enum CreateTransferResult: UInt16, Sendable, CaseIterable {
+    case ok = 0
+    case linkedEventFailed = 1
+    case linkedEventChainOpen = 2
+    case timestampMustBeZero = 3
+    case reservedFlag = 4
+    case idMustNotBeZero = 5
+    case idMustNotBeIntMax = 6
+    case existsWithDifferentFlags = 7
+    case existsWithDifferentPendingID = 8
+    case existsWithDifferentTimeout = 9
+    case existsWithDifferentDebitAccountID = 10
+    case existsWithDifferentCreditAccountID = 11
+    case existsWithDifferentAmount = 12
+    case existsWithDifferentUserData128 = 13
+    case existsWithDifferentUserData64 = 14
+    case existsWithDifferentUserData32 = 15
+    case existsWithDifferentLedger = 16
+    case existsWithDifferentCode = 17
+    case exists = 18
+    case flagsAreMutuallyExclusive = 19
+    case debitAccountIDMustNotBeZero = 20
+    case debitAccountIDMustNotBeIntMax = 21
+    case creditAccountIDMustNotBeZero = 22
+    case creditAccountIDMustNotBeIntMax = 23
+    case accountsMustBeDifferent = 24
+    case pendingIDMustBeZero = 25
+    case pendingIDMustNotBeZero = 26
+    case pendingIDMustNotBeIntMax = 27
+    case pendingIDMustBeDifferent = 28
+    case timeoutReservedForPendingTransfer = 29
+    case ledgerMustNotBeZero = 30
+    case codeMustNotBeZero = 31
+    case amountMustNotBeZero = 32
+    case debitAccountNotFound = 33
+    case creditAccountNotFound = 34
+    case accountsMustHaveTheSameLedger = 35
+    case transferMustHaveTheSameLedgerAsAccounts = 36
+    case pendingTransferNotFound = 37
+    case pendingTransferNotPending = 38
+    case pendingTransferHasDifferentDebitAccountID = 39
+    case pendingTransferHasDifferentCreditAccountID = 40
+    case pendingTransferHasDifferentLedger = 41
+    case pendingTransferHasDifferentCode = 42
+    case exceedsPendingTransferAmount = 43
+    case pendingTransferHasDifferentAmount = 44
+    case pendingTransferAlreadyPosted = 45
+    case pendingTransferAlreadyVoided = 46
+    case pendingTransferExpired = 47
+    case transferCodeUnknown = 48
+    case accountClassesNotAllowedForCode = 49
+    case overflowsDebitsPending = 50
+    case overflowsCreditsPending = 51
+    case overflowsDebitsPosted = 52
+    case overflowsCreditsPosted = 53
+    case overflowsDebits = 54
+    case overflowsCredits = 55
+    case overflowsTimeout = 56
+    case exceedsCredits = 57
+    case exceedsDebits = 58
+
+    /// Whether a retry with the same id and content answers the same: `exists` counts as done.
+    public var isSuccess: Bool { self == .ok || self == .exists }
+
+
+    /// snake_case, as in TigerBeetle and the API.
+    public var name: String { Self.names[Int(rawValue)] }
+    private static let names = allCases.map { snakeCase(String(describing: $0)) }
+}
+
+/// The outcome of one `create_accounts` event, in order of precedence.
+public enum CreateAccountResult: UInt16, Sendable, CaseIterable {
+    case ok = 0
+    case linkedEventFailed = 1
+    case linkedEventChainOpen = 2
+    case timestampMustBeZero = 3
+    case reservedFlag = 4
+    case idMustNotBeZero = 5
+    case idMustNotBeIntMax = 6
+    case existsWithDifferentFlags = 7
+    case existsWithDifferentOwner = 8
+    case existsWithDifferentUserData64 = 9
+    case existsWithDifferentLedger = 10
+    case existsWithDifferentCode = 11
+    case existsWithDifferentClass = 12
+    case exists = 13
+    case flagsAreMutuallyExclusive = 14
+    case ledgerMustNotBeZero = 15
+    case codeMustNotBeZero = 16
+    case ledgerNotFound = 17
+    case ownerMustNotBeZero = 18
+
+    public var isSuccess: Bool { self == .ok || self == .exists }
+    public var name: String { Self.names[Int(rawValue)] }
+    private static let names = allCases.map { snakeCase(String(describing: $0)) }
+}
+
+/// `debitAccountIDMustNotBeZero` → `debit_account_id_must_not_be_zero`,
+/// `existsWithDifferentUserData128` → `exists_with_different_user_data_128`.
+func snakeCase(_ camel: String) -> String {
+    let characters = Array(camel)
+    var result = ""
+    for (index, character) in characters.enumerated() {
+        let previous = index > 0 ? characters[index - 1] : nil
+        let next = index + 1 < characters.count ? characters[index + 1] : nil
+        if let previous {
+            let startsWord = character.isUppercase
+                && (previous.isLowercase || previous.isNumber || (previous.isUppercase && next?.isLowercase == true))
+            let startsNumber = character.isNumber && previous.isLetter
+            if startsWord || startsNumber { result.append("_") }
+        }
+        result.append(contentsOf: character.lowercased())
+    }
+    return result
+}
