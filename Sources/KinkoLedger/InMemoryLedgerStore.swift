@@ -7,10 +7,7 @@ public import KinkoCore
 public final class InMemoryLedgerStore: LedgerStore, @unchecked Sendable {
     private let lock = NSLock()
     private var records: [LedgerBatchRecord] = []
-    private var assets: [UInt32: Asset] = [:]
-    private var accounts: [Account] = []
-    private var accountIndex: [UInt128: Int] = [:]
-    private var balances: [UInt128: AccountBalance] = [:]
+    private var balancePages: [Int: BalancePage] = [:]
     private var pending: [UInt128: PendingTransfer] = [:]
     private var postings: [UInt128: [[TransferLocation]]] = [:]
     private var checkpoint: (sequence: UInt64, timestamp: TimestampNanoseconds) = (0, 0)
@@ -26,9 +23,8 @@ public final class InMemoryLedgerStore: LedgerStore, @unchecked Sendable {
     public func loadSnapshot() async throws -> LedgerSnapshot {
         locked {
             LedgerSnapshot(
-                assets: assets.values.sorted { $0.ledger < $1.ledger },
-                accounts: accounts,
-                balances: accounts.map { balances[$0.id.rawValue] ?? .zero },
+                definitions: records.prefix(Int(checkpoint.sequence)).filter { $0.kind == .assets || $0.kind == .accounts },
+                balancePages: balancePages.values.sorted { $0.index < $1.index },
                 activePending: pending.values.filter { $0.status == .pending }.sorted { $0.transfer.timestamp < $1.transfer.timestamp },
                 checkpointSequence: checkpoint.sequence,
                 checkpointTimestamp: checkpoint.timestamp)
@@ -44,20 +40,15 @@ public final class InMemoryLedgerStore: LedgerStore, @unchecked Sendable {
     public func append(
         _ record: LedgerBatchRecord, accounts newAccounts: [Account], assets newAssets: [Asset], checkpoint write: LedgerCheckpointWrite?
     ) async throws -> LedgerAppendOutcome {
-        try locked {
+        locked {
             let head = UInt64(records.count)
             guard head + 1 == record.sequence else { return .stale(head: head) }
-            let postingsToAdd = try write.map { _ in try LedgerPostings.build(from: Array(records.dropFirst(Int(checkpoint.sequence))) + [record]) }
+            let postingsToAdd = write.map { LedgerPostings.restrict($0.postings, above: checkpoint.sequence) }
             records.append(record)
-            for asset in newAssets { assets[asset.ledger] = asset }
-            for account in newAccounts {
-                accountIndex[account.id.rawValue] = accounts.count
-                accounts.append(account)
-            }
             if let write, let postingsToAdd {
-                for row in write.balances { balances[row.id.rawValue] = row.balance }
+                for page in write.balancePages { balancePages[page.index] = page }
                 for entry in write.pending { pending[entry.transfer.id.rawValue] = entry }
-                for (account, locations) in postingsToAdd { postings[account, default: []].append(locations) }
+                for list in postingsToAdd { postings[list.account, default: []].append(list.locations) }
                 checkpoint = (write.sequence, write.timestamp)
             }
             return .appended
@@ -98,9 +89,15 @@ public final class InMemoryLedgerStore: LedgerStore, @unchecked Sendable {
         }
     }
 
-    /// Test hook: changes an account's checkpointed balance behind the ledger's back.
-    public func tamperBalance(account: AccountID, _ change: (inout AccountBalance) -> Void) {
-        locked { change(&balances[account.rawValue, default: .zero]) }
+    /// Test hook: changes a checkpointed balance (by account order) behind the ledger's back.
+    public func tamperBalance(ordinal: Int, _ change: (inout AccountBalance) -> Void) throws {
+        try locked {
+            let pageIndex = ordinal / LedgerEngine.balancePageAccounts
+            guard let page = balancePages[pageIndex] else { throw KinkoError(.notFound, "no balance page \(pageIndex)") }
+            var balances = try LedgerCodec.decodeBalances(page.bytes)
+            change(&balances[ordinal % LedgerEngine.balancePageAccounts])
+            balancePages[pageIndex] = BalancePage(index: pageIndex, bytes: LedgerCodec.encodeBalances(balances[...]))
+        }
     }
 
     /// Test hook: replaces the stored body of a batch, as an attacker editing the file would.

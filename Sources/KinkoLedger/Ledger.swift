@@ -20,10 +20,12 @@ public actor Ledger {
         public init() {}
     }
 
-    public let limits: Limits
+    public nonisolated let limits: Limits
     private let store: any LedgerStore
     private let clock: any WallClock
     private let engine: LedgerEngine
+    /// Transfers batches since our last checkpoint, kept for the postings index it will write.
+    private var recentRecords: [LedgerBatchRecord] = []
 
     private init(store: any LedgerStore, clock: any WallClock, engine: LedgerEngine, limits: Limits) {
         self.store = store
@@ -40,7 +42,7 @@ public actor Ledger {
         segregation: SegregationTable = .standard, limits: Limits = Limits()
     ) async throws -> Ledger {
         let engine = LedgerEngine(segregation: segregation)
-        engine.load(try await store.loadSnapshot())
+        try engine.load(try await store.loadSnapshot())
         let ledger = Ledger(store: store, clock: clock, engine: engine, limits: limits)
         try await ledger.catchUp()
         try await ledger.checkOnOpen()
@@ -145,7 +147,7 @@ public actor Ledger {
                 return execution.result
             }
             let checkpoint = sequence - engine.checkpointSequence >= limits.checkpointIntervalBatches
-                ? engine.checkpointWrite(sequence: sequence, timestamp: timestamp) : nil
+                ? engine.checkpointWrite(sequence: sequence, timestamp: timestamp, records: recentRecords + [record]) : nil
             let outcome: LedgerAppendOutcome
             do {
                 outcome = try await store.append(record, accounts: execution.accounts, assets: execution.assets, checkpoint: checkpoint)
@@ -156,7 +158,11 @@ public actor Ledger {
             switch outcome {
             case .appended:
                 engine.commitBatch(sequence: sequence, timestamp: timestamp)
-                if checkpoint != nil { engine.checkpointCommitted(sequence: sequence) }
+                remember(record)
+                if checkpoint != nil {
+                    engine.checkpointCommitted(sequence: sequence)
+                    recentRecords.removeAll()
+                }
                 return execution.result
             case .stale:
                 engine.rollbackBatch()
@@ -187,8 +193,15 @@ public actor Ledger {
         while true {
             let records = try await store.batches(after: engine.headSequence, limit: limits.replayPageBatches)
             guard !records.isEmpty else { return }
-            for record in records { try LedgerReplay.apply(record, to: engine) }
+            for record in records {
+                try LedgerReplay.apply(record, to: engine)
+                remember(record)
+            }
         }
+    }
+
+    private func remember(_ record: LedgerBatchRecord) {
+        if record.kind == .transfers && record.sequence > engine.checkpointSequence { recentRecords.append(record) }
     }
 
     /// Builds the id → location index of every stored transfer (once, before the first write
@@ -230,6 +243,15 @@ public actor Ledger {
         try await buildTransferIndex()
         guard let location = engine.location(of: id) else { return nil }
         return try await store.transfers(at: [location]).first
+    }
+
+    /// Stored transfers by id, in the order asked; ids not stored are left out (TigerBeetle's
+    /// `lookup_transfers`). At most `batchSizeMax` ids.
+    public func lookupTransfers(_ ids: [TransferID]) async throws -> [Transfer] {
+        try checkBatchSize(ids.count)
+        try await buildTransferIndex()
+        let locations = ids.compactMap { engine.location(of: $0) }
+        return try await store.transfers(at: locations)
     }
 
     public struct HistoryPage: Sendable {

@@ -176,6 +176,41 @@ public enum LedgerCodec {
         return assets
     }
 
+    // MARK: Balances
+
+    /// 64 bytes an account: debits_pending, debits_posted, credits_pending, credits_posted.
+    public static let balanceSize = 64
+
+    public static func encodeBalances(_ balances: ArraySlice<AccountBalance>) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: balances.count * balanceSize)
+        bytes.withUnsafeMutableBytes { raw in
+            for (index, b) in balances.enumerated() {
+                let base = index * balanceSize
+                raw.storeBytes(of: b.debitsPending.littleEndian, toByteOffset: base, as: UInt128.self)
+                raw.storeBytes(of: b.debitsPosted.littleEndian, toByteOffset: base + 16, as: UInt128.self)
+                raw.storeBytes(of: b.creditsPending.littleEndian, toByteOffset: base + 32, as: UInt128.self)
+                raw.storeBytes(of: b.creditsPosted.littleEndian, toByteOffset: base + 48, as: UInt128.self)
+            }
+        }
+        return bytes
+    }
+
+    public static func decodeBalances(_ bytes: [UInt8]) throws(KinkoError) -> [AccountBalance] {
+        guard bytes.count % balanceSize == 0 else {
+            throw KinkoError(.storageCorrupted, "a balance page of \(bytes.count) bytes is not a multiple of \(balanceSize)")
+        }
+        return bytes.withUnsafeBytes { raw in
+            (0..<bytes.count / balanceSize).map { index in
+                let base = index * balanceSize
+                return AccountBalance(
+                    debitsPending: UInt128(littleEndian: raw.loadUnaligned(fromByteOffset: base, as: UInt128.self)),
+                    debitsPosted: UInt128(littleEndian: raw.loadUnaligned(fromByteOffset: base + 16, as: UInt128.self)),
+                    creditsPending: UInt128(littleEndian: raw.loadUnaligned(fromByteOffset: base + 32, as: UInt128.self)),
+                    creditsPosted: UInt128(littleEndian: raw.loadUnaligned(fromByteOffset: base + 48, as: UInt128.self)))
+            }
+        }
+    }
+
     // MARK: Ids
 
     public static func encodeIDs(_ ids: [UInt128]) -> [UInt8] {

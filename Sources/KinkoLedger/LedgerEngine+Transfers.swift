@@ -28,10 +28,10 @@ extension LedgerEngine {
         precondition(transferIndexBuilt, "the transfer index must be built before writing")
         var locations: [TransferLocation] = []
         for event in events {
-            if let location = transferLocations[event.id.rawValue] { locations.append(location) }
+            if let location = location(of: event.id) { locations.append(location) }
             // Even an open pending transfer is fetched: an earlier event of this batch may
             // resolve it, and a later one then needs its stored content.
-            if event.flags.resolvesPending, let location = transferLocations[event.pendingID.rawValue] {
+            if event.flags.resolvesPending, let location = location(of: event.pendingID) {
                 locations.append(location)
             }
         }
@@ -56,7 +56,7 @@ extension LedgerEngine {
         _ events: [Transfer], sequence: UInt64, timestamp: TimestampNanoseconds, prefetch: LedgerPrefetch,
         replay: Bool = false
     ) -> TransferBatchOutcome {
-        beginBatch(sequence: sequence)
+        beginBatch(sequence: sequence, events: events.count)
         let firstTimestamp = timestamp - UInt64(events.count) + 1
         precondition(replay || events.isEmpty || firstTimestamp > lastTimestamp, "timestamps must advance")
         let expired = expirePending(through: timestamp)
@@ -125,7 +125,7 @@ extension LedgerEngine {
 
     /// The stored content of a transfer id, wherever it is (this batch or an earlier one).
     private func storedTransfer(_ id: UInt128, context: BatchContext) -> Transfer? {
-        guard let location = transferLocations[id] else { return nil }
+        guard let location = location(of: TransferID(id)) else { return nil }
         if location.sequence == context.sequence { return context.accepted[location.slot] }
         guard let transfer = context.prefetch.transfers[id] else {
             preconditionFailure("transfer \(id) at \(location) was not prefetched")

@@ -10,12 +10,12 @@ public final class LedgerEngine {
     public let segregation: SegregationTable
 
     private(set) var assetsByLedger: [UInt32: Asset] = [:]
-    private(set) var accountIndex: [UInt128: Int32] = [:]
+    private var accountIndex = IDTable()
     private(set) var accounts: [Account] = []
     private(set) var balances: [AccountBalance] = []
     /// Every stored transfer id → where it is stored. Built lazily: only writers and lookups
     /// by id need it.
-    var transferLocations: [UInt128: TransferLocation] = [:]
+    var transferLocations = IDTable()
     public private(set) var transferIndexBuilt = false
     var activePending: [UInt128: PendingTransfer] = [:]
     var expiryQueue = ExpiryQueue()
@@ -48,18 +48,37 @@ public final class LedgerEngine {
 
     // MARK: Loading
 
+    /// Accounts a balance page holds.
+    public static let balancePageAccounts = 256
+
     /// Loads the state as of a checkpoint. The batches after it are then replayed.
-    public func load(_ snapshot: LedgerSnapshot) {
+    public func load(_ snapshot: LedgerSnapshot) throws(KinkoError) {
         precondition(accounts.isEmpty && headSequence == 0, "load into a fresh engine only")
-        for asset in snapshot.assets { assetsByLedger[asset.ledger] = asset }
-        accounts.reserveCapacity(snapshot.accounts.count)
-        balances.reserveCapacity(snapshot.accounts.count)
-        for (account, balance) in zip(snapshot.accounts, snapshot.balances) {
-            accountIndex[account.id.rawValue] = Int32(accounts.count)
-            accounts.append(account)
-            balances.append(balance)
-            dirtyFlags.append(false)
-            lastTimestamp = max(lastTimestamp, account.timestamp)
+        for record in snapshot.definitions {
+            switch record.kind {
+            case .assets:
+                for asset in try LedgerCodec.decodeAssets(record.body, count: record.count) { assetsByLedger[asset.ledger] = asset }
+            case .accounts:
+                let decoded = try LedgerCodec.decodeAccounts(record.body, count: record.count)
+                accounts.reserveCapacity(accounts.count + decoded.count)
+                for account in decoded {
+                    accountIndex[account.id.rawValue] = UInt64(accounts.count)
+                    accounts.append(account)
+                    lastTimestamp = max(lastTimestamp, account.timestamp)
+                }
+            case .transfers, .pulse:
+                throw KinkoError(.storageCorrupted, "batch \(record.sequence) is not a definition batch")
+            }
+        }
+        balances = [AccountBalance](repeating: .zero, count: accounts.count)
+        dirtyFlags = [Bool](repeating: false, count: accounts.count)
+        for page in snapshot.balancePages {
+            let decoded = try LedgerCodec.decodeBalances(page.bytes)
+            let first = page.index * Self.balancePageAccounts
+            guard page.index >= 0, decoded.count <= Self.balancePageAccounts, first + decoded.count <= accounts.count else {
+                throw KinkoError(.storageCorrupted, "balance page \(page.index) holds accounts that do not exist")
+            }
+            balances.replaceSubrange(first..<first + decoded.count, with: decoded)
         }
         for pending in snapshot.activePending {
             activePending[pending.transfer.id.rawValue] = pending
@@ -74,7 +93,7 @@ public final class LedgerEngine {
     public func indexTransfers(of record: LedgerBatchRecord) throws(KinkoError) {
         guard record.kind == .transfers else { return }
         try LedgerCodec.forEachTransferID(in: record) { id, slot in
-            transferLocations[id] = TransferLocation(sequence: record.sequence, slot: slot)
+            transferLocations[id] = TransferLocation(sequence: record.sequence, slot: slot).rawValue
         }
     }
 
@@ -88,7 +107,7 @@ public final class LedgerEngine {
     public func asset(code: String) -> Asset? { assetsByLedger.values.first { $0.code == code } }
 
     public func account(_ id: AccountID) -> (account: Account, balance: AccountBalance)? {
-        guard let index = accountIndex[id.rawValue] else { return nil }
+        guard id.rawValue != 0, let index = accountIndex[id.rawValue] else { return nil }
         return (accounts[Int(index)], balances[Int(index)])
     }
 
@@ -96,7 +115,10 @@ public final class LedgerEngine {
         Array(zip(accounts, balances))
     }
 
-    public func location(of id: TransferID) -> TransferLocation? { transferLocations[id.rawValue] }
+    public func location(of id: TransferID) -> TransferLocation? {
+        guard id.rawValue != 0 else { return nil }
+        return transferLocations[id.rawValue].map(TransferLocation.init(rawValue:))
+    }
 
     public func pendingTransfer(_ id: TransferID) -> PendingTransfer? { activePending[id.rawValue] }
 
@@ -109,9 +131,10 @@ public final class LedgerEngine {
         max(now, lastTimestamp + UInt64(max(count, 1)))
     }
 
-    func beginBatch(sequence: UInt64) {
+    func beginBatch(sequence: UInt64, events: Int = 0) {
         precondition(sequence == headSequence + 1, "batch \(sequence) does not follow head \(headSequence)")
         precondition(undoLog.isEmpty, "a batch is already open")
+        transferLocations.reserve(events)
     }
 
     /// Makes the executed batch part of the state (after the store made it durable).
@@ -164,13 +187,15 @@ public final class LedgerEngine {
     func balance(at index: Int32) -> AccountBalance { balances[Int(index)] }
 
     @inline(__always)
-    func accountIndex(of id: AccountID) -> Int32? { accountIndex[id.rawValue] }
+    func accountIndex(of id: AccountID) -> Int32? {
+        id.rawValue == 0 || id.rawValue == .max ? nil : accountIndex[id.rawValue].map { Int32(truncatingIfNeeded: $0) }
+    }
 
     @inline(__always)
     func account(at index: Int32) -> Account { accounts[Int(index)] }
 
     func insertAccount(_ account: Account) {
-        accountIndex[account.id.rawValue] = Int32(accounts.count)
+        accountIndex[account.id.rawValue] = UInt64(accounts.count)
         accounts.append(account)
         balances.append(.zero)
         dirtyFlags.append(false)
@@ -184,7 +209,7 @@ public final class LedgerEngine {
 
     @inline(__always)
     func insertTransferID(_ id: UInt128, _ location: TransferLocation) {
-        transferLocations[id] = location
+        transferLocations[id] = location.rawValue
         undoLog.append(.transferID(id))
     }
 
@@ -198,15 +223,58 @@ public final class LedgerEngine {
     // MARK: Checkpoints
 
     /// What changed since the last checkpoint, for the store to write with this batch.
-    func checkpointWrite(sequence: UInt64, timestamp: TimestampNanoseconds) -> LedgerCheckpointWrite {
-        LedgerCheckpointWrite(
+    func checkpointWrite(sequence: UInt64, timestamp: TimestampNanoseconds, records: [LedgerBatchRecord]) -> LedgerCheckpointWrite {
+        let postings = self.postings(of: records)
+        return LedgerCheckpointWrite(
             sequence: sequence,
             timestamp: timestamp,
-            balances: dirtyAccounts.map { index in
-                AccountBalanceRow(id: accounts[Int(index)].id, balance: balances[Int(index)])
+            balancePages: Set(dirtyAccounts.map { Int($0) / Self.balancePageAccounts }).sorted().map { page in
+                let first = page * Self.balancePageAccounts
+                let end = min(first + Self.balancePageAccounts, balances.count)
+                return BalancePage(index: page, bytes: LedgerCodec.encodeBalances(balances[first..<end]))
             },
-            pending: Array(dirtyPending.values)
+            pending: Array(dirtyPending.values),
+            postings: postings
         )
+    }
+
+    /// Per-account postings of these transfers batches, grouped by a counting sort over the
+    /// dense account indexes (linear time), lists ordered by account id.
+    func postings(of records: [LedgerBatchRecord]) -> [LedgerPostings.List] {
+        var counts = [Int](repeating: 0, count: accounts.count + 1)
+        func forEachSide(_ body: (Int, UInt64) -> Void) {
+            for record in records where record.kind == .transfers {
+                precondition(record.body.count == record.count * LedgerCodec.transferSize, "batch \(record.sequence) has a bad length")
+                record.body.withUnsafeBytes { raw in
+                    for slot in 0..<record.count {
+                        let base = slot * LedgerCodec.transferSize
+                        let location = TransferLocation(sequence: record.sequence, slot: slot).rawValue
+                        for offset in [16, 32] {
+                            let id = UInt128(littleEndian: raw.loadUnaligned(fromByteOffset: base + offset, as: UInt128.self))
+                            guard let index = accountIndex(of: AccountID(id)) else {
+                                preconditionFailure("stored transfer at \(location) names unknown account \(id)")
+                            }
+                            body(Int(index), location)
+                        }
+                    }
+                }
+            }
+        }
+        forEachSide { index, _ in counts[index + 1] += 1 }
+        for index in 1..<counts.count { counts[index] += counts[index - 1] }
+        var next = counts
+        var locations = [UInt64](repeating: 0, count: counts[accounts.count])
+        forEachSide { index, location in
+            locations[next[index]] = location
+            next[index] += 1
+        }
+        let touched = (0..<accounts.count).filter { counts[$0 + 1] > counts[$0] }
+            .sorted { accounts[$0].id < accounts[$1].id }
+        return touched.map { index in
+            LedgerPostings.List(
+                account: accounts[index].id.rawValue,
+                locations: locations[counts[index]..<counts[index + 1]].map(TransferLocation.init(rawValue:)))
+        }
     }
 
     /// Called once the checkpoint is durable: the store's tables now hold this state.

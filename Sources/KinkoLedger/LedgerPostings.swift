@@ -1,25 +1,30 @@
 public import KinkoCore
 
-/// The per-account index of transfer locations written at each checkpoint: for every account
-/// touched by the batches since the previous checkpoint, the ascending list of locations of the
-/// transfers that debit or credit it.
+/// The per-account index of transfer locations written at each checkpoint. A checkpoint
+/// closes a window (the batches since the previous one); for every account those batches
+/// touched, the window gets the ascending list of locations of the account's transfers. Stores
+/// key the index by (window, account), so a checkpoint appends at the end of the index instead
+/// of writing all over it, and a history query looks up one key per window.
 public enum LedgerPostings {
-    public static func build(from records: [LedgerBatchRecord]) throws(KinkoError) -> [UInt128: [TransferLocation]] {
-        var postings: [UInt128: [TransferLocation]] = [:]
-        for record in records.sorted(by: { $0.sequence < $1.sequence }) where record.kind == .transfers {
-            try LedgerCodec.checkLength(record.body, count: record.count, size: LedgerCodec.transferSize, what: "transfers")
-            record.body.withUnsafeBytes { raw in
-                for slot in 0..<record.count {
-                    let base = slot * LedgerCodec.transferSize
-                    let debit = UInt128(littleEndian: raw.loadUnaligned(fromByteOffset: base + 16, as: UInt128.self))
-                    let credit = UInt128(littleEndian: raw.loadUnaligned(fromByteOffset: base + 32, as: UInt128.self))
-                    let location = TransferLocation(sequence: record.sequence, slot: slot)
-                    postings[debit, default: []].append(location)
-                    postings[credit, default: []].append(location)
-                }
-            }
+    /// One account's transfers within one checkpoint window, ascending.
+    public struct List: Sendable, Equatable {
+        public let account: UInt128
+        public let locations: [TransferLocation]
+
+        public init(account: UInt128, locations: [TransferLocation]) {
+            self.account = account
+            self.locations = locations
         }
-        return postings
+    }
+
+    /// The lists restricted to transfers in batches above `sequence` (another process may have
+    /// checkpointed some of the batches a writer still holds).
+    public static func restrict(_ lists: [List], above sequence: UInt64) -> [List] {
+        guard lists.contains(where: { ($0.locations.first?.sequence ?? 0) <= sequence }) else { return lists }
+        return lists.compactMap { list in
+            let kept = list.locations.filter { $0.sequence > sequence }
+            return kept.isEmpty ? nil : List(account: list.account, locations: kept)
+        }
     }
 
     public static func encode(_ locations: [TransferLocation]) -> [UInt8] {

@@ -31,12 +31,15 @@ public struct LedgerBatchRecord: Sendable, Equatable {
     }
 }
 
-public struct AccountBalanceRow: Sendable, Equatable {
-    public var id: AccountID
-    public var balance: AccountBalance
-    public init(id: AccountID, balance: AccountBalance) {
-        self.id = id
-        self.balance = balance
+/// Balances of up to `LedgerEngine.balancePageAccounts` consecutive accounts (in creation
+/// order), encoded by `LedgerCodec.encodeBalances`. Checkpoints rewrite whole pages: a few
+/// hundred blobs instead of a row update per account.
+public struct BalancePage: Sendable, Equatable {
+    public var index: Int
+    public var bytes: [UInt8]
+    public init(index: Int, bytes: [UInt8]) {
+        self.index = index
+        self.bytes = bytes
     }
 }
 
@@ -45,27 +48,30 @@ public struct AccountBalanceRow: Sendable, Equatable {
 public struct LedgerCheckpointWrite: Sendable {
     public var sequence: UInt64
     public var timestamp: TimestampNanoseconds
-    public var balances: [AccountBalanceRow]
+    public var balancePages: [BalancePage]
     public var pending: [PendingTransfer]
+    /// Postings of the transfers since the writer's last checkpoint, this batch included, by
+    /// account id; the store keeps those above its own last checkpoint
+    /// (`LedgerPostings.restrict`), as another process may have written one since.
+    public var postings: [LedgerPostings.List]
 }
 
 /// The state at the store's last checkpoint; the batches after it are replayed on top.
 public struct LedgerSnapshot: Sendable {
-    public var assets: [Asset]
-    public var accounts: [Account]
-    /// Balances as of the checkpoint, parallel to `accounts`.
-    public var balances: [AccountBalance]
+    /// The assets and accounts batches up to the checkpoint, in order: they define the
+    /// accounts and their order (which numbers the balance pages).
+    public var definitions: [LedgerBatchRecord]
+    public var balancePages: [BalancePage]
     public var activePending: [PendingTransfer]
     public var checkpointSequence: UInt64
     public var checkpointTimestamp: TimestampNanoseconds
 
     public init(
-        assets: [Asset], accounts: [Account], balances: [AccountBalance], activePending: [PendingTransfer],
+        definitions: [LedgerBatchRecord], balancePages: [BalancePage], activePending: [PendingTransfer],
         checkpointSequence: UInt64, checkpointTimestamp: TimestampNanoseconds
     ) {
-        self.assets = assets
-        self.accounts = accounts
-        self.balances = balances
+        self.definitions = definitions
+        self.balancePages = balancePages
         self.activePending = activePending
         self.checkpointSequence = checkpointSequence
         self.checkpointTimestamp = checkpointTimestamp
@@ -81,10 +87,11 @@ public enum LedgerAppendOutcome: Sendable, Equatable {
 /// Where the ledger keeps its log and checkpoints. SQLite and PostgreSQL implement it; one
 /// contract suite runs against both.
 ///
-/// The log (`ledger_batches`) is the truth; accounts, balances, pending statuses and the
-/// per-account postings index are checkpoints derived from it and written every few batches.
+/// The log (`ledger_batches`) is the truth; balances, pending statuses and the per-account
+/// postings index are checkpoints derived from it and written every few batches.
 public protocol LedgerStore: AnyObject, Sendable {
-    /// Accounts, balances and open pending transfers as of the last checkpoint.
+    /// Asset and account definitions, balances and open pending transfers as of the last
+    /// checkpoint.
     func loadSnapshot() async throws -> LedgerSnapshot
     /// The sequence number of the last stored batch (zero when empty).
     func headSequence() async throws -> UInt64

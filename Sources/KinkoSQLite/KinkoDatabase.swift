@@ -7,12 +7,17 @@ import KinkoCore
 public final class KinkoDatabase: Sendable {
     public let pool: DatabasePool
     public let path: String
+    private let checkpointer: WALCheckpointer
 
     /// How long a writer waits for another process's write lock before failing.
     public static let busyTimeoutSeconds: Double = 30
-    /// WAL pages before SQLite copies them back into the database file. Larger than SQLite's
-    /// default (1,000) because one ledger batch alone is ~256 pages.
-    public static let walAutocheckpointPages = 16_384
+    /// WAL pages before a committing connection copies them back into the database file
+    /// itself. Normally the `WALCheckpointer` thread does it long before (at 32 MiB); this is
+    /// the backstop if it falls behind.
+    public static let walAutocheckpointPages = 65_536
+    /// Page cache per connection, in KiB: a checkpoint rewrites the balances of every account
+    /// touched since the last one, and those pages should stay in memory.
+    public static let cacheSizeKibibytes = 131_072
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     public init(path: String) throws {
@@ -22,6 +27,7 @@ public final class KinkoDatabase: Sendable {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(KinkoDatabase.walAutocheckpointPages)")
+            try db.execute(sql: "PRAGMA cache_size = -\(KinkoDatabase.cacheSizeKibibytes)")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -30,7 +36,10 @@ public final class KinkoDatabase: Sendable {
         }
         self.path = path
         try KinkoMigrations.migrator.migrate(pool)
+        checkpointer = WALCheckpointer(path: path)
     }
+
+    deinit { checkpointer.stop() }
 
     /// The migrations applied so far, oldest first.
     public func appliedMigrations() throws -> [String] {

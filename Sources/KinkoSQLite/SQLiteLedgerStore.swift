@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 public import KinkoCore
 public import KinkoLedger
 
@@ -13,32 +14,22 @@ public final class SQLiteLedgerStore: LedgerStore {
 
     public func loadSnapshot() async throws -> LedgerSnapshot {
         try await database.pool.read { db in
-            let assets = try Row.fetchAll(db, sql: "SELECT ledger, code, scale, kind FROM ledger_assets ORDER BY ledger")
-                .map(Self.asset(from:))
-            var accounts: [Account] = []
-            var balances: [AccountBalance] = []
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT id, ledger, code, flags, class, owner, user_data_64, timestamp,
-                       debits_pending, debits_posted, credits_pending, credits_posted
-                FROM ledger_accounts ORDER BY timestamp
-                """)
-            while let row = try rows.next() {
-                accounts.append(try Self.account(from: row))
-                balances.append(AccountBalance(
-                    debitsPending: try Self.uint128(row, "debits_pending"),
-                    debitsPosted: try Self.uint128(row, "debits_posted"),
-                    creditsPending: try Self.uint128(row, "credits_pending"),
-                    creditsPosted: try Self.uint128(row, "credits_posted")))
+            let checkpoint = try Row.fetchOne(db, sql: "SELECT sequence, timestamp FROM ledger_checkpoint WHERE id = 1")
+            guard let checkpoint else { throw KinkoError(.storageCorrupted, "the ledger checkpoint row is missing") }
+            let sequence = UInt64(bitPattern: checkpoint["sequence"])
+            let definitions = try Self.records(db, sql: """
+                SELECT sequence, kind, timestamp, count, body, expired FROM ledger_batches
+                WHERE kind IN (1, 2) AND sequence <= ? ORDER BY sequence
+                """, arguments: [Int64(bitPattern: sequence)])
+            let pages = try Row.fetchAll(db, sql: "SELECT page, balances FROM ledger_balance_pages ORDER BY page").map { row in
+                BalancePage(index: row["page"], bytes: [UInt8](row["balances"] as Data))
             }
             let pending = try Row.fetchAll(db, sql: "SELECT transfer FROM ledger_pending WHERE status = 1").map { row in
                 PendingTransfer(transfer: try LedgerCodec.decodeTransfer([UInt8](row["transfer"] as Data), slot: 0), status: .pending)
             }
-            let checkpoint = try Row.fetchOne(db, sql: "SELECT sequence, timestamp FROM ledger_checkpoint WHERE id = 1")
-            guard let checkpoint else { throw KinkoError(.storageCorrupted, "the ledger checkpoint row is missing") }
             return LedgerSnapshot(
-                assets: assets, accounts: accounts, balances: balances, activePending: pending,
-                checkpointSequence: UInt64(bitPattern: checkpoint["sequence"]),
-                checkpointTimestamp: UInt64(bitPattern: checkpoint["timestamp"]))
+                definitions: definitions, balancePages: pages, activePending: pending,
+                checkpointSequence: sequence, checkpointTimestamp: UInt64(bitPattern: checkpoint["timestamp"]))
         }
     }
 
@@ -63,7 +54,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                 }
                 try Self.insert(record, db: db)
                 for asset in assets { try Self.insert(asset, db: db) }
-                for account in accounts { try Self.insert(account, db: db) }
+                for account in accounts { try Self.insert(account, sequence: record.sequence, db: db) }
                 if let checkpoint { try Self.write(checkpoint, db: db) }
                 return .commit
             }
@@ -111,14 +102,15 @@ public final class SQLiteLedgerStore: LedgerStore {
 
     public func postedLocations(account: AccountID, before: TransferLocation, limit: Int) async throws -> [TransferLocation] {
         try await database.pool.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT locations FROM ledger_postings
-                WHERE account_id = ? AND first_location < ? ORDER BY first_location DESC
-                """, arguments: [Data(LedgerCodec.bigEndianBytes(account.rawValue)), Int64(bitPattern: before.rawValue)])
+            let windows = try Row.fetchCursor(db, sql: """
+                SELECT window FROM ledger_windows WHERE first_sequence <= ? ORDER BY window DESC
+                """, arguments: [Int64(bitPattern: before.sequence)])
+            let lookup = try db.cachedStatement(sql: "SELECT locations FROM ledger_postings WHERE window = ? AND account_id = ?")
+            let key = Data(LedgerCodec.bigEndianBytes(account.rawValue))
             var found: [TransferLocation] = []
-            while found.count < limit, let row = try rows.next() {
-                let locations = try LedgerPostings.decode([UInt8](row["locations"] as Data))
-                for location in locations.reversed() where location < before && found.count < limit {
+            while found.count < limit, let window = try windows.next() {
+                guard let data = try Data.fetchOne(lookup, arguments: [window["window"] as Int64, key]) else { continue }
+                for location in try LedgerPostings.decode([UInt8](data)).reversed() where location < before && found.count < limit {
                     found.append(location)
                 }
             }
@@ -133,11 +125,14 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     private static func batches(_ db: Database, after: UInt64, through: UInt64?, limit: Int) throws -> [LedgerBatchRecord] {
-        let rows = try Row.fetchAll(db, sql: """
+        try records(db, sql: """
             SELECT sequence, kind, timestamp, count, body, expired FROM ledger_batches
             WHERE sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?
             """, arguments: [Int64(bitPattern: after), Int64(bitPattern: through ?? UInt64(Int64.max)), limit])
-        return try rows.map { row in
+    }
+
+    private static func records(_ db: Database, sql: String, arguments: StatementArguments) throws -> [LedgerBatchRecord] {
+        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
             let kindRaw: Int64 = row["kind"]
             guard let kind = LedgerBatchKind(rawValue: UInt8(clamping: kindRaw)) else {
                 throw KinkoError(.storageCorrupted, "batch \(row["sequence"] as Int64) has unknown kind \(kindRaw)")
@@ -164,38 +159,24 @@ public final class SQLiteLedgerStore: LedgerStore {
             arguments: [Int64(asset.ledger), asset.code, Int(asset.scale), asset.kind.rawValue])
     }
 
-    private static func insert(_ account: Account, db: Database) throws {
-        let zero = Data(LedgerCodec.bigEndianBytes(0))
+    private static func insert(_ account: Account, sequence: UInt64, db: Database) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO ledger_accounts (id, ledger, code, flags, class, owner, user_data_64, timestamp,
-                debits_pending, debits_posted, credits_pending, credits_posted)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO ledger_accounts (id, ledger, code, flags, class, owner, user_data_64, timestamp, created_sequence)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 Data(LedgerCodec.bigEndianBytes(account.id.rawValue)), Int64(account.ledger), Int(account.code),
                 Int(account.flags.rawValue), Int(account.accountClass.rawValue),
                 Data(LedgerCodec.bigEndianBytes(account.owner)), Int64(bitPattern: account.userData64),
-                Int64(bitPattern: account.timestamp), zero, zero, zero, zero,
+                Int64(bitPattern: account.timestamp), Int64(bitPattern: sequence),
             ])
     }
 
     /// Balances, pending statuses and the postings of every batch since the previous checkpoint
     /// (the batch being appended included).
     private static func write(_ checkpoint: LedgerCheckpointWrite, db: Database) throws {
-        let update = try db.cachedStatement(sql: """
-            UPDATE ledger_accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ?
-            WHERE id = ?
-            """)
-        for row in checkpoint.balances {
-            try update.execute(arguments: [
-                Data(LedgerCodec.bigEndianBytes(row.balance.debitsPending)),
-                Data(LedgerCodec.bigEndianBytes(row.balance.debitsPosted)),
-                Data(LedgerCodec.bigEndianBytes(row.balance.creditsPending)),
-                Data(LedgerCodec.bigEndianBytes(row.balance.creditsPosted)),
-                Data(LedgerCodec.bigEndianBytes(row.id.rawValue)),
-            ])
-            guard db.changesCount == 1 else {
-                throw KinkoError(.storageCorrupted, "checkpoint names account \(row.id), which is not stored")
-            }
+        let page = try db.cachedStatement(sql: "INSERT OR REPLACE INTO ledger_balance_pages (page, balances) VALUES (?, ?)")
+        for balancePage in checkpoint.balancePages {
+            try page.execute(arguments: [balancePage.index, Data(balancePage.bytes)])
         }
         let upsert = try db.cachedStatement(sql: """
             INSERT INTO ledger_pending (id, status, expires_at, transfer) VALUES (?, ?, ?, ?)
@@ -208,46 +189,49 @@ public final class SQLiteLedgerStore: LedgerStore {
             ])
         }
         let previous = UInt64(bitPattern: try Int64.fetchOne(db, sql: "SELECT sequence FROM ledger_checkpoint WHERE id = 1") ?? 0)
-        let records = try batches(db, after: previous, through: checkpoint.sequence, limit: Int(checkpoint.sequence - previous))
-        let insertPostings = try db.cachedStatement(
-            sql: "INSERT INTO ledger_postings (account_id, first_location, locations) VALUES (?, ?, ?)")
-        for (account, locations) in try LedgerPostings.build(from: records) {
-            guard let first = locations.first else { continue }
-            try insertPostings.execute(arguments: [
-                Data(LedgerCodec.bigEndianBytes(account)), Int64(bitPattern: first.rawValue),
-                Data(LedgerPostings.encode(locations)),
-            ])
+        try db.execute(
+            sql: "INSERT INTO ledger_windows (window, first_sequence, last_sequence) VALUES (?, ?, ?)",
+            arguments: [Int64(bitPattern: checkpoint.sequence), Int64(bitPattern: previous + 1), Int64(bitPattern: checkpoint.sequence)])
+        let insertPostings = try RawStatement(db, "INSERT INTO ledger_postings (window, account_id, locations) VALUES (?1, ?2, ?3)")
+        for list in LedgerPostings.restrict(checkpoint.postings, above: previous) {
+            try insertPostings.run(window: checkpoint.sequence, account: list.account, locations: LedgerPostings.encode(list.locations))
         }
         try db.execute(
             sql: "UPDATE ledger_checkpoint SET sequence = ?, timestamp = ? WHERE id = 1",
             arguments: [Int64(bitPattern: checkpoint.sequence), Int64(bitPattern: checkpoint.timestamp)])
     }
+}
 
-    private static func asset(from row: Row) throws -> Asset {
-        let kindName: String = row["kind"]
-        guard let kind = Asset.Kind(rawValue: kindName) else {
-            throw KinkoError(.storageCorrupted, "asset \(row["code"] as String) has unknown kind \(kindName)")
-        }
-        return try Asset(code: row["code"], scale: UInt8(clamping: row["scale"] as Int), kind: kind, ledger: UInt32(clamping: row["ledger"] as Int64))
+/// A cached statement driven through SQLite's C API: binds from the caller's buffers without
+/// copying, steps, resets. For the postings insert a checkpoint runs once per touched account.
+private struct RawStatement {
+    let statement: Statement
+    let db: Database
+
+    init(_ db: Database, _ sql: String) throws {
+        self.db = db
+        statement = try db.cachedStatement(sql: sql)
     }
 
-    private static func account(from row: Row) throws -> Account {
-        let classRaw: Int = row["class"]
-        guard let accountClass = AccountClass(rawValue: UInt8(clamping: classRaw)) else {
-            throw KinkoError(.storageCorrupted, "an account has unknown class \(classRaw)")
+    func run(window: UInt64, account: UInt128, locations: [UInt8]) throws {
+        let key = LedgerCodec.bigEndianBytes(account)
+        try key.withUnsafeBytes { keyBytes in
+            try locations.withUnsafeBytes { list in
+                let handle = statement.sqliteStatement
+                sqlite3_bind_int64(handle, 1, Int64(bitPattern: window))
+                sqlite3_bind_blob(handle, 2, keyBytes.baseAddress, 16, nil)
+                sqlite3_bind_blob(handle, 3, list.baseAddress, Int32(list.count), nil)
+                try step(handle)
+            }
         }
-        return Account(
-            id: AccountID(try uint128(row, "id")),
-            ledger: UInt32(clamping: row["ledger"] as Int64),
-            code: UInt16(clamping: row["code"] as Int),
-            accountClass: accountClass,
-            flags: AccountFlags(rawValue: UInt16(clamping: row["flags"] as Int)),
-            owner: try uint128(row, "owner"),
-            userData64: UInt64(bitPattern: row["user_data_64"]),
-            timestamp: UInt64(bitPattern: row["timestamp"]))
     }
 
-    private static func uint128(_ row: Row, _ column: String) throws -> UInt128 {
-        try LedgerCodec.fromBigEndianBytes([UInt8](row[column] as Data))
+    private func step(_ handle: SQLiteStatement) throws {
+        let code = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        guard code == SQLITE_DONE else {
+            throw KinkoError(.storageFailure, "SQLite error \(code): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+        }
     }
 }

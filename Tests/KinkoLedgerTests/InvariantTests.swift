@@ -79,7 +79,7 @@ struct InvariantTests {
         let store = InMemoryLedgerStore()
         let f = try await Fixture(checkpointEvery: 1, store: store)
         try await f.deposit(1, customer: 1, 500)
-        store.tamperBalance(account: AccountID(1)) { $0.creditsPosted = 5_000 }
+        try store.tamperBalance(ordinal: 0) { $0.creditsPosted = 5_000 }  // account 1 was created first
         let error = await #expect(throws: KinkoError.self) { try await Ledger.open(store: store, clock: f.clock) }
         #expect(error?.code == .storageCorrupted)
         #expect(error?.message == "refusing to open the ledger: account 1: credits_posted is 5000 but its transfers sum to 500")

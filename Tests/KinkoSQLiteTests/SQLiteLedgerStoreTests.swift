@@ -85,13 +85,12 @@ struct SQLiteLedgerStoreTests {
         }
         let raw = try DatabaseQueue(path: temp.path)
         try await raw.write { db in
-            var bytes = [UInt8](repeating: 0, count: 16)
-            bytes[15] = 0x10
-            bytes[14] = 0x27  // 10,000
-            try db.execute(sql: "UPDATE ledger_accounts SET credits_posted = ? WHERE id = ?",
-                           arguments: [Data(bytes), Data(LedgerCodec.bigEndianBytes(1))])
+            // Account 1 was created first: its credits_posted are bytes 48–63 of page 0.
+            var page = try [UInt8](#require(try Data.fetchOne(db, sql: "SELECT balances FROM ledger_balance_pages WHERE page = 0")))
+            page.replaceSubrange(48..<64, with: LedgerCodec.encodeBalances([AccountBalance(creditsPosted: 10_000)][...])[48..<64])
+            try db.execute(sql: "UPDATE ledger_balance_pages SET balances = ? WHERE page = 0", arguments: [Data(page)])
         }
-        try await raw.close()
+        try raw.close()
         let error = await #expect(throws: KinkoError.self) { try await temp.open() }
         #expect(error?.code == .storageCorrupted)
         #expect(error?.message == "refusing to open the ledger: account 1: credits_posted is 10000 but its transfers sum to 1000")
@@ -107,7 +106,7 @@ struct SQLiteLedgerStoreTests {
         }
         let raw = try DatabaseQueue(path: temp.path)
         try await raw.write { db in try db.execute(sql: "DELETE FROM ledger_batches WHERE sequence = 3") }
-        try await raw.close()
+        try raw.close()
         let (_, ledger) = try await temp.open()
         let report = try await ledger.verify(full: true)
         #expect(report.problems.first == "batch 4 follows batch 2: the log has a gap or is out of order")

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Kinko: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kinko",
+        abstract: "Kinko (金庫): the custody, liability-reserve and compliance back office of a crypto exchange.",
+        subcommands: [Demo.self, LedgerCommand.self, Bench.self]
+    )
+}

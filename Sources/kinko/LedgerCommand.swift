@@ -1,0 +1,238 @@
+import ArgumentParser
+import Foundation
+import KinkoCore
+import KinkoLedger
+
+struct LedgerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger",
+        abstract: "Accounts, transfers and balances of the segregating double-entry ledger.",
+        subcommands: [
+            Assets.self, AddAsset.self, CreateAccounts.self, Post.self, Balances.self, History.self, ShowTransfer.self,
+            Verify.self, Pulse.self,
+        ]
+    )
+
+    struct Assets: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the assets and their ledger numbers.")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (_, ledger) = try await database.openLedger()
+            let rows = await ledger.assets.map { [String($0.ledger), $0.code, String($0.scale), $0.kind.rawValue] }
+            print(Table(header: ["ledger", "asset", "scale", "kind"], rows: rows).rendered)
+        }
+    }
+
+    struct AddAsset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add-asset", abstract: "Register an asset on its own ledger.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Ticker, 2–10 upper-case letters or digits.") var code: String
+        @Option(help: "Decimal places of one unit (0–38).") var scale: UInt8
+        @Option(help: "crypto or fiat.") var kind: String
+        @Option(help: "Ledger number (non-zero, unused).") var ledger: UInt32
+
+        func run() async throws {
+            guard let kind = Asset.Kind(rawValue: kind) else { throw ValidationError("--kind must be crypto or fiat; got \(kind)") }
+            let asset = try Asset(code: code, scale: scale, kind: kind, ledger: ledger)
+            let (_, opened) = try await database.openLedger()
+            try await opened.registerAssets([asset])
+            print("asset \(asset.code) on ledger \(asset.ledger), \(asset.scale) decimal places")
+        }
+    }
+
+    struct CreateAccounts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-accounts",
+            abstract: "Create accounts from an NDJSON or CSV file (fields: id, asset, code, class, flags, owner, user_data_64).")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The file; .csv is read as CSV, anything else as NDJSON; - reads standard input.") var file: String
+        @Flag(help: "Print the results as JSON.") var json = false
+
+        func run() async throws {
+            let (_, ledger) = try await database.openLedger()
+            let text = try readInput(file)
+            let parsed = try LedgerInput(assets: await ledger.assets).accounts(text, format: .init(path: file)).get()
+            let outcomes = try await inBatches(parsed, size: ledger.limits.batchSizeMax) { chunk in
+                try await ledger.createAccounts(chunk).map { ($0.name, $0.isSuccess) }
+            }
+            try report(outcomes, noun: "account", json: json)
+        }
+    }
+
+    struct Post: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Post transfers from an NDJSON or CSV file, in batches of up to 8,190, each durable before the next.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The file; .csv is read as CSV, anything else as NDJSON; - reads standard input.") var file: String
+        @Flag(help: "Print the results as JSON.") var json = false
+
+        func run() async throws {
+            let (_, ledger) = try await database.openLedger()
+            let text = try readInput(file)
+            let parsed = try LedgerInput(assets: await ledger.assets).transfers(text, format: .init(path: file)).get()
+            let outcomes = try await inBatches(parsed, size: ledger.limits.batchSizeMax) { chunk in
+                try await ledger.createTransfers(chunk).map { ($0.name, $0.isSuccess) }
+            }
+            try report(outcomes, noun: "transfer", json: json)
+        }
+    }
+
+    struct Balances: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show account balances, in each account's natural direction.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Only this asset.") var asset: String?
+        @Option(help: "Only accounts of this owner.") var owner: String?
+        @Option(name: .customLong("class"), help: "Only this account class.") var accountClass: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let (_, ledger) = try await database.openLedger()
+            var ledgerFilter: UInt32? = nil
+            if let asset {
+                guard let found = await ledger.asset(code: asset) else { throw ValidationError("--asset: unknown asset \(asset)") }
+                ledgerFilter = found.ledger
+            }
+            let ownerFilter = try owner.map { try CustomerID(parsing: $0, field: "owner").rawValue }
+            var classFilter: AccountClass? = nil
+            if let accountClass {
+                guard let found = AccountClass(name: accountClass) else { throw ValidationError("--class: unknown class \(accountClass)") }
+                classFilter = found
+            }
+            let accounts = await ledger.accounts { account in
+                (ledgerFilter.map { account.ledger == $0 } ?? true) && (ownerFilter.map { account.owner == $0 } ?? true)
+                    && (classFilter.map { account.accountClass == $0 } ?? true)
+            }
+            let assets = Dictionary(uniqueKeysWithValues: await ledger.assets.map { ($0.ledger, $0) })
+            print(BalanceView(accounts: accounts, assets: assets).render(json: json))
+        }
+    }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "An account's transfers, newest first.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The account id.") var account: String
+        @Option(help: "Transfers per page (1–1000).") var limit: Int = 50
+        @Option(help: "The cursor printed at the end of the previous page.") var before: String?
+
+        func validate() throws {
+            guard (1...1000).contains(limit) else { throw ValidationError("--limit must be 1–1000; got \(limit)") }
+        }
+
+        func run() async throws {
+            let id = try AccountID(parsing: account, field: "account")
+            var cursor = TransferLocation.end
+            if let before {
+                guard let raw = UInt64(before) else { throw ValidationError("--before: \(before) is not a cursor printed by this command") }
+                cursor = TransferLocation(rawValue: raw)
+            }
+            let (_, ledger) = try await database.openLedger()
+            guard let (account, _) = await ledger.account(id) else { throw KinkoError(.notFound, "no account \(id)", field: "account") }
+            let scale = await ledger.asset(ledger: account.ledger)?.scale ?? 0
+            let page = try await ledger.history(of: id, before: cursor, limit: limit)
+            let rows = page.transfers.map { entry -> [String] in
+                let t = entry.transfer
+                let direction = t.debitAccountID == id ? "debit" : "credit"
+                let other = t.debitAccountID == id ? t.creditAccountID : t.debitAccountID
+                return [t.timestamp.iso8601, String(describing: t.id), direction, String(describing: other), t.code.name,
+                        Amount(units: t.amount).decimalString(scale: scale), t.flags.names.joined(separator: "|")]
+            }
+            print(Table(header: ["time (UTC)", "transfer", "side", "other account", "code", "amount", "flags"], rows: rows).rendered)
+            if let next = page.next { print("more: --before \(next.rawValue)") }
+        }
+    }
+
+    struct ShowTransfer: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "transfer", abstract: "Show one transfer by id.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The transfer id.") var id: String
+
+        func run() async throws {
+            let transferID = try TransferID(parsing: id, field: "id")
+            let (_, ledger) = try await database.openLedger()
+            guard let t = try await ledger.transfer(transferID) else { throw KinkoError(.notFound, "no transfer \(transferID)", field: "id") }
+            let asset = await ledger.asset(ledger: t.ledger)
+            let pending = await ledger.pendingTransfer(transferID)
+            print("""
+                transfer       \(t.id)
+                time (UTC)     \(t.timestamp.iso8601)
+                debit account  \(t.debitAccountID)
+                credit account \(t.creditAccountID)
+                amount         \(Amount(units: t.amount).decimalString(scale: asset?.scale ?? 0)) \(asset?.code ?? "ledger \(t.ledger)")
+                code           \(t.code.name)
+                flags          \(t.flags.names.joined(separator: ", "))
+                pending id     \(t.pendingID)
+                open pending   \(pending != nil ? "yes" : "no")
+                """)
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the ledger: debits equal credits on every ledger; with --full, every balance against its transfers.")
+        @OptionGroup var database: DatabaseOptions
+        @Flag(help: "Replay every stored batch and compare every account.") var full = false
+
+        func run() async throws {
+            let (_, ledger) = try await database.openLedger()
+            let report = try await ledger.verify(full: full)
+            if report.isValid {
+                print("ledger ok: \(report.accounts) accounts, \(report.batches) batches" + (full ? ", \(report.transfers) transfers replayed" : ""))
+            } else {
+                for problem in report.problems { print("problem: \(problem)") }
+                throw ExitCode(2)
+            }
+        }
+    }
+
+    struct Pulse: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Expire pending transfers whose timeout has passed.")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (_, ledger) = try await database.openLedger()
+            let expired = try await ledger.pulse()
+            print("expired \(expired.count) pending transfers" + (expired.isEmpty ? "" : ": \(expired.map(\.description).joined(separator: ", "))"))
+        }
+    }
+}
+
+/// Reads a file, or standard input for `-`.
+func readInput(_ file: String) throws -> String {
+    if file == "-" {
+        return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+    }
+    guard let data = FileManager.default.contents(atPath: file) else {
+        throw ValidationError("--file: cannot read \(file)")
+    }
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Submits records in batches of at most `size`, in order, each durable before the next.
+func inBatches<Value>(
+    _ records: [LedgerInput.Record<Value>], size: Int, _ submit: ([Value]) async throws -> [(String, Bool)]
+) async throws -> [(line: Int, result: String, ok: Bool)] {
+    var outcomes: [(line: Int, result: String, ok: Bool)] = []
+    for start in stride(from: 0, to: records.count, by: size) {
+        let chunk = Array(records[start..<min(start + size, records.count)])
+        let results = try await submit(chunk.map(\.value))
+        outcomes += zip(chunk, results).map { ($0.line, $1.0, $1.1) }
+    }
+    return outcomes
+}
+
+/// Prints per-line results: one line for each event that did not succeed, then a summary.
+/// Exits 1 when any event failed.
+func report(_ outcomes: [(line: Int, result: String, ok: Bool)], noun: String, json: Bool) throws {
+    if json {
+        let items = outcomes.map { "{\"line\":\($0.line),\"result\":\"\($0.result)\"}" }
+        print("[" + items.joined(separator: ",") + "]")
+    } else {
+        for outcome in outcomes where !outcome.ok { print("line \(outcome.line): \(outcome.result)") }
+        let created = outcomes.count { $0.result == "ok" }
+        let existing = outcomes.count { $0.result == "exists" }
+        let failed = outcomes.count { !$0.ok }
+        print("\(outcomes.count) \(noun)s: \(created) created, \(existing) already existed, \(failed) refused")
+    }
+    if outcomes.contains(where: { !$0.ok }) { throw ExitCode(1) }
+}

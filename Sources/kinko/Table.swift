@@ -1,0 +1,54 @@
+import KinkoCore
+import KinkoLedger
+
+/// A plain-text table with aligned columns; numbers are right-aligned.
+struct Table {
+    var header: [String]
+    var rows: [[String]]
+
+    var rendered: String {
+        let widths = header.indices.map { column in
+            ([header[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0
+        }
+        func line(_ cells: [String]) -> String {
+            zip(cells, widths).map { cell, width in
+                let padding = String(repeating: " ", count: width - cell.count)
+                let numeric = !cell.isEmpty && cell.allSatisfy { $0.isNumber || $0 == "." || $0 == "-" }
+                return numeric ? padding + cell : cell + padding
+            }.joined(separator: "  ")
+        }
+        return ([line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")] + rows.map(line))
+            .joined(separator: "\n")
+    }
+}
+
+/// Balances of accounts as a table or JSON.
+struct BalanceView {
+    var accounts: [(account: Account, balance: AccountBalance)]
+    var assets: [UInt32: Asset]
+
+    func render(json: Bool) -> String {
+        let rows = accounts.map { entry -> [String] in
+            let asset = assets[entry.account.ledger]
+            let scale = asset?.scale ?? 0
+            let claim = entry.account.accountClass.isClaim
+            let pending = claim ? entry.balance.debitsPending : entry.balance.creditsPending
+            return [String(describing: entry.account.id), entry.account.accountClass.name,
+                    entry.account.owner == 0 ? "" : String(entry.account.owner), asset?.code ?? "?",
+                    entry.balance.netPostedDescription(claim: claim, scale: scale),
+                    Amount(units: pending).decimalString(scale: scale)]
+        }
+        if json {
+            let items = zip(accounts, rows).map { entry, row in
+                let b = entry.balance
+                return """
+                    {"id":"\(row[0])","class":"\(row[1])","owner":"\(row[2])","asset":"\(row[3])","balance":"\(row[4])",\
+                    "outgoing_pending":"\(row[5])","debits_pending":"\(b.debitsPending)","debits_posted":"\(b.debitsPosted)",\
+                    "credits_pending":"\(b.creditsPending)","credits_posted":"\(b.creditsPosted)"}
+                    """
+            }
+            return "[" + items.joined(separator: ",\n") + "]"
+        }
+        return Table(header: ["account", "class", "owner", "asset", "balance", "outgoing pending"], rows: rows).rendered
+    }
+}
