@@ -8,7 +8,9 @@ public enum Allocation {
     /// Most parts one call may produce (the largest exchange has ~12M accounts).
     public static let partsMax = 50_000_000
 
-    public static func largestRemainder(_ total: Amount, weights: [UInt128]) throws(KinkoError) -> [Amount] {
+    public static func largestRemainder(
+        _ total: Amount, weights: [UInt128], partsMax: Int = Allocation.partsMax
+    ) throws(KinkoError) -> [Amount] {
         guard !weights.isEmpty else {
             throw KinkoError(.allocationNoWeights, "at least one weight is required", field: "weights")
         }

@@ -46,17 +46,15 @@ struct LedgerCommand: AsyncParsableCommand {
             commandName: "create-accounts",
             abstract: "Create accounts from an NDJSON or CSV file (fields: id, asset, code, class, flags, owner, user_data_64).")
         @OptionGroup var database: DatabaseOptions
-        @Option(help: "The file; .csv is read as CSV, anything else as NDJSON; - reads standard input.") var file: String
-        @Flag(help: "Print the results as JSON.") var json = false
+        @OptionGroup var input: InputFileOptions
 
         func run() async throws {
             let (_, ledger) = try await database.openLedger()
-            let text = try readInput(file)
-            let parsed = try LedgerInput(assets: await ledger.assets).accounts(text, format: .init(path: file)).get()
-            let outcomes = try await inBatches(parsed, size: ledger.limits.batchSizeMax) { chunk in
+            try await input.submit(noun: "account", assets: ledger.assets, batchSize: ledger.limits.batchSizeMax) {
+                $0.accounts($1, format: $2)
+            } submit: { chunk in
                 try await ledger.createAccounts(chunk).map { ($0.name, $0.isSuccess) }
             }
-            try report(outcomes, noun: "account", json: json)
         }
     }
 
@@ -64,17 +62,15 @@ struct LedgerCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Post transfers from an NDJSON or CSV file, in batches of up to 8,190, each durable before the next.")
         @OptionGroup var database: DatabaseOptions
-        @Option(help: "The file; .csv is read as CSV, anything else as NDJSON; - reads standard input.") var file: String
-        @Flag(help: "Print the results as JSON.") var json = false
+        @OptionGroup var input: InputFileOptions
 
         func run() async throws {
             let (_, ledger) = try await database.openLedger()
-            let text = try readInput(file)
-            let parsed = try LedgerInput(assets: await ledger.assets).transfers(text, format: .init(path: file)).get()
-            let outcomes = try await inBatches(parsed, size: ledger.limits.batchSizeMax) { chunk in
+            try await input.submit(noun: "transfer", assets: ledger.assets, batchSize: ledger.limits.batchSizeMax) {
+                $0.transfers($1, format: $2)
+            } submit: { chunk in
                 try await ledger.createTransfers(chunk).map { ($0.name, $0.isSuccess) }
             }
-            try report(outcomes, noun: "transfer", json: json)
         }
     }
 
@@ -197,42 +193,47 @@ struct LedgerCommand: AsyncParsableCommand {
     }
 }
 
-/// Reads a file, or standard input for `-`.
-func readInput(_ file: String) throws -> String {
-    if file == "-" {
-        return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-    }
-    guard let data = FileManager.default.contents(atPath: file) else {
-        throw ValidationError("--file: cannot read \(file)")
-    }
-    return String(decoding: data, as: UTF8.self)
-}
+/// `--file` and `--json` of the commands that read accounts or transfers.
+struct InputFileOptions: ParsableArguments {
+    @Option(help: "The file; .csv is read as CSV, anything else as NDJSON; - reads standard input.")
+    var file: String
+    @Flag(help: "Print the results as JSON.")
+    var json = false
 
-/// Submits records in batches of at most `size`, in order, each durable before the next.
-func inBatches<Value>(
-    _ records: [LedgerInput.Record<Value>], size: Int, _ submit: ([Value]) async throws -> [(String, Bool)]
-) async throws -> [(line: Int, result: String, ok: Bool)] {
-    var outcomes: [(line: Int, result: String, ok: Bool)] = []
-    for start in stride(from: 0, to: records.count, by: size) {
-        let chunk = Array(records[start..<min(start + size, records.count)])
-        let results = try await submit(chunk.map(\.value))
-        outcomes += zip(chunk, results).map { ($0.line, $1.0, $1.1) }
+    /// Reads and checks every record, then submits them in batches of at most `batchSize`, in
+    /// order, each durable before the next; prints one line per refused event and a summary.
+    /// Exits 1 when any event was refused.
+    func submit<Value>(
+        noun: String, assets: [Asset], batchSize: Int,
+        parse: (LedgerInput, String, LedgerInput.Format) -> Result<[LedgerInput.Record<Value>], LedgerInput.InputErrors>,
+        submit: ([Value]) async throws -> [(String, Bool)]
+    ) async throws {
+        let records = try parse(LedgerInput(assets: assets), try read(), LedgerInput.Format(path: file)).get()
+        var outcomes: [(line: Int, result: String, ok: Bool)] = []
+        for start in stride(from: 0, to: records.count, by: batchSize) {
+            let chunk = Array(records[start..<min(start + batchSize, records.count)])
+            let results = try await submit(chunk.map(\.value))
+            outcomes += zip(chunk, results).map { ($0.line, $1.0, $1.1) }
+        }
+        report(outcomes, noun: noun)
+        if outcomes.contains(where: { !$0.ok }) { throw ExitCode(1) }
     }
-    return outcomes
-}
 
-/// Prints per-line results: one line for each event that did not succeed, then a summary.
-/// Exits 1 when any event failed.
-func report(_ outcomes: [(line: Int, result: String, ok: Bool)], noun: String, json: Bool) throws {
-    if json {
-        let items = outcomes.map { "{\"line\":\($0.line),\"result\":\"\($0.result)\"}" }
-        print("[" + items.joined(separator: ",") + "]")
-    } else {
+    private func read() throws -> String {
+        if file == "-" { return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
+        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("--file: cannot read \(file)") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private func report(_ outcomes: [(line: Int, result: String, ok: Bool)], noun: String) {
+        if json {
+            print("[" + outcomes.map { "{\"line\":\($0.line),\"result\":\"\($0.result)\"}" }.joined(separator: ",") + "]")
+            return
+        }
         for outcome in outcomes where !outcome.ok { print("line \(outcome.line): \(outcome.result)") }
         let created = outcomes.count { $0.result == "ok" }
         let existing = outcomes.count { $0.result == "exists" }
-        let failed = outcomes.count { !$0.ok }
-        print("\(outcomes.count) \(noun)s: \(created) created, \(existing) already existed, \(failed) refused")
+        let refused = outcomes.count { !$0.ok }
+        print("\(outcomes.count) \(noun)s: \(created) created, \(existing) already existed, \(refused) refused")
     }
-    if outcomes.contains(where: { !$0.ok }) { throw ExitCode(1) }
 }

@@ -99,7 +99,10 @@ struct DecimalTests {
         #expect(try Amount(decimal: max, scale: 0) == Amount.max)
         let error = #expect(throws: KinkoError.self) { try Amount(decimal: "340282366920938463463374607431768211456", scale: 0) }
         #expect(error?.code == .decimalTooLarge)
-        #expect(throws: KinkoError.self) { try Amount(decimal: String(repeating: "1", count: 81), scale: 0) }
+        // The length limit: 80 characters are read, 81 are refused before any arithmetic.
+        #expect(try Amount(decimal: String(repeating: "0", count: 79) + "1", scale: 0) == Amount(units: 1))
+        let long = #expect(throws: KinkoError.self) { try Amount(decimal: String(repeating: "0", count: 80) + "1", scale: 0) }
+        #expect(long?.message == "81 characters is longer than the 80 allowed")
     }
 
     // Goal: property — formatting then parsing returns the same units for every scale.
@@ -113,18 +116,4 @@ struct DecimalTests {
             #expect(try Amount(decimal: Amount(units: units).compactDecimalString(scale: scale), scale: scale).units == units)
         }
     }
-}
-
-/// A small deterministic generator for property tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextUInt128() -> UInt128 { UInt128(next()) << 64 | UInt128(next()) }
 }

@@ -72,6 +72,15 @@ struct AllocationTests {
         #expect((#expect(throws: KinkoError.self) { try Allocation.largestRemainder(.zero, weights: [.max, 1]) })?.code == .allocationWeightsOverflow)
     }
 
+    @Test func partsLimitAtLimitAndPast() throws {
+        #expect(try Allocation.largestRemainder(Amount(units: 10), weights: [1, 1, 1], partsMax: 3).count == 3)
+        let error = #expect(throws: KinkoError.self) {
+            try Allocation.largestRemainder(Amount(units: 10), weights: [1, 1, 1, 1], partsMax: 3)
+        }
+        #expect(error?.code == .allocationTooManyParts)
+        #expect(Allocation.partsMax == 50_000_000)
+    }
+
     // Goal: property — parts always add up to the total and each is within one unit of its
     // exact share, for huge totals and weights too.
     @Test func partsAlwaysAddUp() throws {

@@ -115,6 +115,18 @@ struct LedgerInputTests {
         ])
     }
 
+    @Test func recordLimitAtLimitAndPast() throws {
+        let line = #"{"id": "1", "owner": "1", "asset": "BTC", "code": 1, "class": "customer_liability"}"#
+        let limited = LedgerInput(assets: Asset.standard, recordsMax: 2)
+        #expect(try limited.accounts([line, line].joined(separator: "\n"), format: .ndjson).get().count == 2)
+        guard case .failure(let failure) = limited.accounts([line, line, line].joined(separator: "\n"), format: .ndjson) else {
+            Issue.record("three records passed a limit of two")
+            return
+        }
+        #expect(failure.errors.map(\.description) == ["line 3: an input holds at most 2 records"])
+        #expect(LedgerInput.recordsMax == 1_000_000)
+    }
+
     // Goal: CSV with quotes, empty cells and `|`-separated flags; ragged rows are refused.
     @Test func csvAccountsAndTransfers() throws {
         let accounts = """

@@ -34,9 +34,11 @@ public struct LedgerInput {
     public static let recordsMax = 1_000_000
 
     let assets: [Asset]
+    let recordsMax: Int
 
-    public init(assets: [Asset]) {
+    public init(assets: [Asset], recordsMax: Int = LedgerInput.recordsMax) {
         self.assets = assets
+        self.recordsMax = recordsMax
     }
 
     /// A record and the line it came from.
@@ -68,9 +70,9 @@ public struct LedgerInput {
         } catch {
             return .failure(InputErrors(errors: [LineError(line: 0, field: nil, message: "\(error)")]))
         }
-        guard records.count <= Self.recordsMax else {
-            return .failure(InputErrors(errors: [LineError(line: records[Self.recordsMax].line, field: nil,
-                                                           message: "an input holds at most \(Self.recordsMax) records")]))
+        guard records.count <= recordsMax else {
+            return .failure(InputErrors(errors: [LineError(line: records[recordsMax].line, field: nil,
+                                                           message: "an input holds at most \(recordsMax) records")]))
         }
         var built: [Record<T>] = []
         for record in records {
