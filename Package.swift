@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "kinko", targets: ["kinko"]),
         .library(name: "KinkoCore", targets: ["KinkoCore"]),
+        .library(name: "KinkoGovernance", targets: ["KinkoGovernance"]),
         .library(name: "KinkoLedger", targets: ["KinkoLedger"]),
         .library(name: "KinkoSQLite", targets: ["KinkoSQLite"]),
     ],
@@ -29,9 +30,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "KinkoGovernance",
+            dependencies: [
+                "KinkoCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "KinkoLedger",
             dependencies: [
                 "KinkoCore",
+                "KinkoGovernance",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
@@ -40,6 +50,7 @@ let package = Package(
             name: "KinkoSQLite",
             dependencies: [
                 "KinkoCore",
+                "KinkoGovernance",
                 "KinkoLedger",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -50,6 +61,7 @@ let package = Package(
             name: "kinko",
             dependencies: [
                 "KinkoCore",
+                "KinkoGovernance",
                 "KinkoLedger",
                 "KinkoSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -62,14 +74,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "KinkoGovernanceTests",
+            dependencies: ["KinkoCore", "KinkoGovernance"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "KinkoLedgerTests",
-            dependencies: ["KinkoCore", "KinkoLedger"],
+            dependencies: ["KinkoCore", "KinkoGovernance", "KinkoLedger"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "KinkoSQLiteTests",
             dependencies: [
-                "KinkoCore", "KinkoLedger", "KinkoSQLite",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings

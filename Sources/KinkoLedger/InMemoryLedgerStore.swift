@@ -1,5 +1,6 @@
 import Foundation
 public import KinkoCore
+public import KinkoGovernance
 
 /// A `LedgerStore` in memory, with the same checkpoint semantics as the SQL stores. For tests,
 /// benchmarks of the engine alone, and trying things out; nothing survives the process.
@@ -11,6 +12,10 @@ public final class InMemoryLedgerStore: LedgerStore, @unchecked Sendable {
     private var pending: [UInt128: PendingTransfer] = [:]
     private var postings: [UInt128: [[TransferLocation]]] = [:]
     private var checkpoint: (sequence: UInt64, timestamp: TimestampNanoseconds) = (0, 0)
+    private var auditEvents: [AuditEvent] = []
+
+    /// The audit events appended with batches, in order.
+    public var audit: [AuditEvent] { locked { auditEvents } }
 
     public init() {}
 
@@ -38,13 +43,15 @@ public final class InMemoryLedgerStore: LedgerStore, @unchecked Sendable {
     }
 
     public func append(
-        _ record: LedgerBatchRecord, accounts newAccounts: [Account], assets newAssets: [Asset], checkpoint write: LedgerCheckpointWrite?
+        _ record: LedgerBatchRecord, accounts newAccounts: [Account], assets newAssets: [Asset], checkpoint write: LedgerCheckpointWrite?,
+        audit: AuditEvent
     ) async throws -> LedgerAppendOutcome {
         locked {
             let head = UInt64(records.count)
             guard head + 1 == record.sequence else { return .stale(head: head) }
             let postingsToAdd = write.map { LedgerPostings.restrict($0.postings, above: checkpoint.sequence) }
             records.append(record)
+            auditEvents.append(audit)
             if let write, let postingsToAdd {
                 for page in write.balancePages { balancePages[page.index] = page }
                 for entry in write.pending { pending[entry.transfer.id.rawValue] = entry }

@@ -1,4 +1,5 @@
 public import KinkoCore
+public import KinkoGovernance
 
 /// The ledger service: the single writer in this process. It executes batches on the
 /// in-memory `LedgerEngine`, makes them durable in a `LedgerStore` before answering, and
@@ -62,8 +63,9 @@ public actor Ledger {
     // MARK: Writing
 
     /// Registers assets, one ledger each (idempotent for identical assets).
-    public func registerAssets(_ assets: [Asset]) async throws {
-        try await write { sequence, timestamp in
+    public func registerAssets(_ assets: [Asset], by caller: Caller) async throws {
+        let role = try caller.role(for: .ledgerAssetsAdd)
+        try await write(caller: caller, role: role, permission: .ledgerAssetsAdd) { sequence, timestamp in
             let added = try engine.executeAssets(assets, sequence: sequence)
             let record = LedgerBatchRecord(
                 sequence: sequence, kind: .assets, timestamp: timestamp, count: added.count,
@@ -73,9 +75,10 @@ public actor Ledger {
     }
 
     /// Creates accounts; one result per event, in order.
-    public func createAccounts(_ events: [Account]) async throws -> [CreateAccountResult] {
+    public func createAccounts(_ events: [Account], by caller: Caller) async throws -> [CreateAccountResult] {
+        let role = try caller.role(for: .ledgerAccountsCreate)
         try checkBatchSize(events.count)
-        return try await write(eventCount: events.count) { sequence, timestamp in
+        return try await write(caller: caller, role: role, permission: .ledgerAccountsCreate, eventCount: events.count) { sequence, timestamp in
             let (results, accepted) = engine.executeAccounts(events, sequence: sequence, timestamp: timestamp)
             let record = LedgerBatchRecord(
                 sequence: sequence, kind: .accounts, timestamp: timestamp, count: accepted.count,
@@ -85,10 +88,11 @@ public actor Ledger {
     }
 
     /// Creates transfers; one result per event, in order. Durable before it returns.
-    public func createTransfers(_ events: [Transfer]) async throws -> [CreateTransferResult] {
+    public func createTransfers(_ events: [Transfer], by caller: Caller) async throws -> [CreateTransferResult] {
+        let role = try caller.role(for: .ledgerTransfersCreate)
         try checkBatchSize(events.count)
         try await buildTransferIndex()
-        return try await write(eventCount: events.count) { sequence, timestamp, prefetch in
+        return try await write(caller: caller, role: role, permission: .ledgerTransfersCreate, eventCount: events.count) { sequence, timestamp, prefetch in
             let outcome = engine.executeTransfers(events, sequence: sequence, timestamp: timestamp, prefetch: prefetch)
             let record = LedgerBatchRecord(
                 sequence: sequence, kind: .transfers, timestamp: timestamp, count: outcome.accepted.count,
@@ -103,8 +107,9 @@ public actor Ledger {
     /// Expires pending transfers whose timeout has passed, without any other event.
     /// Returns the ids that expired.
     @discardableResult
-    public func pulse() async throws -> [TransferID] {
-        try await write { sequence, timestamp in
+    public func pulse(by caller: Caller) async throws -> [TransferID] {
+        let role = try caller.role(for: .ledgerPulse)
+        return try await write(caller: caller, role: role, permission: .ledgerPulse) { sequence, timestamp in
             let expired = engine.executePulse(sequence: sequence, timestamp: timestamp)
             let record = LedgerBatchRecord(
                 sequence: sequence, kind: .pulse, timestamp: timestamp, count: 0, body: [],
@@ -122,18 +127,19 @@ public actor Ledger {
 
     private typealias Execution<Result> = (record: LedgerBatchRecord?, accounts: [Account], assets: [Asset], result: Result)
 
-    private func write<Result>(
-        eventCount: Int = 0,
+    private func write<Result: Sendable>(
+        caller: Caller, role: Role, permission: Permission, eventCount: Int = 0,
         _ execute: (UInt64, TimestampNanoseconds) throws -> Execution<Result>
     ) async throws -> Result {
-        try await write(eventCount: eventCount, { sequence, timestamp, _ in try execute(sequence, timestamp) }, prefetching: { LedgerPrefetch() })
+        try await write(caller: caller, role: role, permission: permission, eventCount: eventCount,
+                        { sequence, timestamp, _ in try execute(sequence, timestamp) }, prefetching: { LedgerPrefetch() })
     }
 
     /// Executes, appends if the store's head is still ours, and commits; on a lost race rolls
     /// back, replays the winner's batches and tries again. On a storage error the batch is
     /// rolled back and the error is thrown: memory never runs ahead of the store.
-    private func write<Result>(
-        eventCount: Int,
+    private func write<Result: Sendable>(
+        caller: Caller, role: Role, permission: Permission, eventCount: Int,
         _ execute: (UInt64, TimestampNanoseconds, LedgerPrefetch) throws -> Execution<Result>,
         prefetching: () async throws -> LedgerPrefetch
     ) async throws -> Result {
@@ -148,9 +154,13 @@ public actor Ledger {
             }
             let checkpoint = sequence - engine.checkpointSequence >= limits.checkpointIntervalBatches
                 ? engine.checkpointWrite(sequence: sequence, timestamp: timestamp, records: recentRecords + [record]) : nil
+            let audit = caller.event(
+                permission, role: role, digest: record.digest, result: Self.summary(execution.result),
+                details: ["batch": String(sequence), "events": String(eventCount), "stored": String(record.count)])
             let outcome: LedgerAppendOutcome
             do {
-                outcome = try await store.append(record, accounts: execution.accounts, assets: execution.assets, checkpoint: checkpoint)
+                outcome = try await store.append(
+                    record, accounts: execution.accounts, assets: execution.assets, checkpoint: checkpoint, audit: audit)
             } catch {
                 engine.rollbackBatch()
                 throw error
@@ -170,6 +180,21 @@ public actor Ledger {
             }
         }
         throw KinkoError(.storageFailure, "gave up appending after \(limits.appendAttemptsMax) lost races with other writers")
+    }
+
+    /// `8189 ok` or `8000 ok, 189 exceeds_credits`: the result an audit entry records.
+    private static func summary(_ result: some Sendable) -> String {
+        let names: [String]
+        switch result {
+        case let results as [CreateTransferResult]: names = results.map(\.name)
+        case let results as [CreateAccountResult]: names = results.map(\.name)
+        case let expired as [TransferID]: return "\(expired.count) expired"
+        default: return "ok"
+        }
+        var counts: [String: Int] = [:]
+        for name in names { counts[name, default: 0] += 1 }
+        return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .map { "\($0.value) \($0.key)" }.joined(separator: ", ")
     }
 
     private func prefetch(for events: [Transfer]) async throws -> LedgerPrefetch {

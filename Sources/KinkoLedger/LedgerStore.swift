@@ -1,4 +1,6 @@
 public import KinkoCore
+public import KinkoGovernance
+import Crypto
 
 /// What a batch did. Every state change of the ledger is one numbered batch in the store's log.
 public enum LedgerBatchKind: UInt8, Sendable {
@@ -13,6 +15,20 @@ public enum LedgerBatchKind: UInt8, Sendable {
 /// `LedgerCodec`'s layout; `expired` the 16-byte ids of pending transfers that expired at the
 /// start of the batch.
 public struct LedgerBatchRecord: Sendable, Equatable {
+    /// SHA-256 over kind (1 byte), sequence and timestamp (8 bytes each, little-endian), count
+    /// (4 bytes), body and expired ids: what the batch's audit entry carries as request digest.
+    public var digest: [UInt8] {
+        var hasher = SHA256()
+        var header: [UInt8] = [kind.rawValue]
+        withUnsafeBytes(of: sequence.littleEndian) { header += $0 }
+        withUnsafeBytes(of: timestamp.littleEndian) { header += $0 }
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: count).littleEndian) { header += $0 }
+        hasher.update(data: header)
+        hasher.update(data: body)
+        hasher.update(data: expired)
+        return Array(hasher.finalize())
+    }
+
     public var sequence: UInt64
     public var kind: LedgerBatchKind
     /// The batch timestamp: the last event's timestamp.
@@ -97,10 +113,12 @@ public protocol LedgerStore: AnyObject, Sendable {
     func headSequence() async throws -> UInt64
     /// Stored batches with sequence numbers above `sequence`, in order, at most `limit`.
     func batches(after sequence: UInt64, limit: Int) async throws -> [LedgerBatchRecord]
-    /// Stores one batch durably, atomically with the new accounts or assets it created and an
-    /// optional checkpoint, if and only if the store's head is `record.sequence - 1`.
+    /// Stores one batch durably, atomically with the new accounts or assets it created, an
+    /// optional checkpoint and the batch's audit entry, if and only if the store's head is
+    /// `record.sequence - 1`.
     func append(
-        _ record: LedgerBatchRecord, accounts: [Account], assets: [Asset], checkpoint: LedgerCheckpointWrite?
+        _ record: LedgerBatchRecord, accounts: [Account], assets: [Asset], checkpoint: LedgerCheckpointWrite?,
+        audit: AuditEvent
     ) async throws -> LedgerAppendOutcome
     /// The stored transfers at these locations (missing locations are omitted).
     func transfers(at locations: [TransferLocation]) async throws -> [Transfer]

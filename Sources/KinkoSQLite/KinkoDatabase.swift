@@ -1,13 +1,20 @@
 public import GRDB
 import Foundation
-import KinkoCore
+public import KinkoCore
+public import KinkoGovernance
 
 /// The one SQLite database that holds all of Kinko's state (WAL mode, `synchronous=FULL`, so a
 /// committed transaction survives a crash or power loss). Stores for each module share it.
 public final class KinkoDatabase: Sendable {
     public let pool: DatabasePool
     public let path: String
+    /// Signs audit checkpoints; nil when the key file is absent (reads and verification still work).
+    public let auditSigner: AuditSigner?
+    public let clock: any WallClock
     private let checkpointer: WALCheckpointer
+
+    /// Where the audit signing key lives unless told otherwise: next to the database.
+    public static func defaultAuditKeyPath(for path: String) -> String { path + ".audit-key" }
 
     /// How long a writer waits for another process's write lock before failing.
     public static let busyTimeoutSeconds: Double = 30
@@ -19,8 +26,9 @@ public final class KinkoDatabase: Sendable {
     /// touched since the last one, and those pages should stay in memory.
     public static let cacheSizeKibibytes = 131_072
 
-    /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
-    public init(path: String) throws {
+    /// Opens (creating if needed) the database at `path`, migrates it to the current schema and
+    /// loads the audit signing key from `auditKeyPath` if it exists.
+    public init(path: String, auditKeyPath: String? = nil, clock: any WallClock = SystemWallClock()) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(KinkoDatabase.busyTimeoutSeconds)
         configuration.foreignKeysEnabled = true
@@ -35,6 +43,9 @@ public final class KinkoDatabase: Sendable {
             throw KinkoError(.storageFailure, "cannot open the database at \(path): \(error)", field: "database")
         }
         self.path = path
+        self.clock = clock
+        let keyPath = auditKeyPath ?? Self.defaultAuditKeyPath(for: path)
+        auditSigner = FileManager.default.fileExists(atPath: keyPath) ? try AuditSigner.load(path: keyPath) : nil
         try KinkoMigrations.migrator.migrate(pool)
         checkpointer = WALCheckpointer(path: path)
     }

@@ -8,6 +8,9 @@ enum KinkoMigrations {
         migrator.registerMigration("2026-11-22 ledger") { db in
             try db.execute(sql: ledgerSchema)
         }
+        migrator.registerMigration("2026-11-22 governance") { db in
+            try db.execute(sql: governanceSchema)
+        }
         return migrator
     }
 
@@ -71,5 +74,76 @@ enum KinkoMigrations {
             timestamp INTEGER NOT NULL
         );
         INSERT INTO ledger_checkpoint (id, sequence, timestamp) VALUES (1, 0, 0);
+        """
+
+    /// Principals, credentials, approvals and the audit log. Roles are stored as a sorted,
+    /// comma-separated list; token secrets only as SHA-256; audit entries as their canonical
+    /// bytes, one signed checkpoint per entry.
+    static let governanceSchema = """
+        CREATE TABLE principals (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),
+            kind TEXT NOT NULL CHECK (kind IN ('person', 'client')),
+            roles TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE tokens (
+            id INTEGER PRIMARY KEY,
+            principal INTEGER NOT NULL REFERENCES principals(id),
+            secret_hash BLOB NOT NULL UNIQUE CHECK (length(secret_hash) = 32),
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            revoked_at INTEGER
+        );
+        CREATE TABLE signer_keys (
+            id TEXT PRIMARY KEY,
+            principal INTEGER NOT NULL REFERENCES principals(id),
+            algorithm TEXT NOT NULL CHECK (algorithm IN ('ed25519', 'p256')),
+            public_key BLOB NOT NULL,
+            registered_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        );
+        CREATE TABLE approval_requests (
+            id INTEGER PRIMARY KEY,
+            action TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            revision INTEGER NOT NULL CHECK (revision >= 1),
+            initiator INTEGER NOT NULL REFERENCES principals(id),
+            created_at INTEGER NOT NULL,
+            not_before INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('open', 'executed', 'cancelled')),
+            executed_at INTEGER
+        );
+        CREATE TABLE approvals (
+            request INTEGER NOT NULL REFERENCES approval_requests(id),
+            approver INTEGER NOT NULL REFERENCES principals(id),
+            digest BLOB NOT NULL CHECK (length(digest) = 32),
+            key_id TEXT NOT NULL REFERENCES signer_keys(id),
+            signature BLOB NOT NULL,
+            approved_at INTEGER NOT NULL,
+            PRIMARY KEY (request, approver, digest)
+        );
+        CREATE TABLE audit_entries (
+            position INTEGER PRIMARY KEY,
+            entry BLOB NOT NULL
+        );
+        CREATE TABLE audit_checkpoints (
+            size INTEGER PRIMARY KEY CHECK (size >= 1),
+            root BLOB NOT NULL CHECK (length(root) = 32),
+            time INTEGER NOT NULL,
+            key_id BLOB NOT NULL,
+            signature BLOB NOT NULL
+        );
+        CREATE TABLE audit_keys (
+            key_id BLOB PRIMARY KEY,
+            public_key BLOB NOT NULL,
+            added_at INTEGER NOT NULL
+        );
+        CREATE TABLE audit_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            frontier BLOB NOT NULL
+        );
+        INSERT INTO audit_state (id, frontier) VALUES (1, x'0000000000000000');
         """
 }

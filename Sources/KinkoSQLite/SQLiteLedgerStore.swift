@@ -3,13 +3,18 @@ import GRDB
 import GRDBSQLite
 public import KinkoCore
 public import KinkoLedger
+public import KinkoGovernance
 
 /// The ledger's log and checkpoints in the Kinko SQLite database.
 public final class SQLiteLedgerStore: LedgerStore {
     private let database: KinkoDatabase
+    private let auditing: Bool
 
-    public init(database: KinkoDatabase) {
+    /// `auditing: false` exists only so the benchmark can measure what the audit log costs;
+    /// every other user keeps the default.
+    public init(database: KinkoDatabase, auditing: Bool = true) {
         self.database = database
+        self.auditing = auditing
     }
 
     public func loadSnapshot() async throws -> LedgerSnapshot {
@@ -42,9 +47,13 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     public func append(
-        _ record: LedgerBatchRecord, accounts: [Account], assets: [Asset], checkpoint: LedgerCheckpointWrite?
+        _ record: LedgerBatchRecord, accounts: [Account], assets: [Asset], checkpoint: LedgerCheckpointWrite?,
+        audit: AuditEvent
     ) async throws -> LedgerAppendOutcome {
-        try await database.pool.writeWithoutTransaction { db in
+        let signer = auditing ? database.auditSigner : nil
+        let auditing = auditing
+        let clock = database.clock
+        return try await database.pool.writeWithoutTransaction { db in
             var outcome = LedgerAppendOutcome.appended
             try db.inTransaction(.immediate) {
                 let head = try Self.head(db)
@@ -56,6 +65,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                 for asset in assets { try Self.insert(asset, db: db) }
                 for account in accounts { try Self.insert(account, sequence: record.sequence, db: db) }
                 if let checkpoint { try Self.write(checkpoint, db: db) }
+                if auditing { try SQLiteAuditLog.append(audit, db: db, signer: signer, clock: clock) }
                 return .commit
             }
             return outcome

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import KinkoCore
-import KinkoLedger
 import KinkoSQLite
 
 /// `--database PATH` on every command; `KINKO_DATABASE` when the flag is absent; otherwise
@@ -26,10 +25,12 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    /// Opens the database and the ledger on it.
-    func openLedger() async throws -> (KinkoDatabase, Ledger) {
-        let database = try KinkoDatabase(path: path)
-        let ledger = try await Ledger.open(store: SQLiteLedgerStore(database: database))
-        return (database, ledger)
+    @Option(name: .long, help: "The audit signing key file (default: <database>.audit-key).")
+    var auditKey: String?
+
+    func openDatabase() throws -> KinkoDatabase {
+        try KinkoDatabase(path: path, auditKeyPath: auditKey)
     }
+
+    var auditKeyPath: String { auditKey ?? KinkoDatabase.defaultAuditKeyPath(for: path) }
 }

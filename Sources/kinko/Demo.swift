@@ -1,28 +1,53 @@
 import ArgumentParser
 import Foundation
 import KinkoCore
+import KinkoGovernance
 import KinkoLedger
+import KinkoSQLite
 
 /// `kinko demo`: a small but realistic exchange — eight customers, JPY/BTC/ETH/XRP, deposits,
 /// coins swept to cold storage, trades with fees, a two-phase withdrawal, refusals the ledger
 /// makes on its own (an overdraft, an expense paid from customer money), a fee sweep out of the
 /// customer pool — then the balances and the segregation totals. Running it again changes
 /// nothing: every id is fixed, so each event answers `exists`.
-struct Demo: AsyncParsableCommand {
+struct Demo: KinkoCommand {
     static let configuration = CommandConfiguration(abstract: "Build a small demo exchange in the database and show it.")
     @OptionGroup var database: DatabaseOptions
 
-    func run() async throws {
-        let (_, ledger) = try await database.openLedger()
-        let book = DemoBook()
+    static let names: [Role: String] = [
+        .admin: "kobayashi.admin", .operator: "matching-engine", .treasurer: "sato.treasury", .signer: "suzuki.signer",
+        .compliance: "takahashi.compliance", .finance: "tanaka.finance", .auditor: "watanabe.audit", .inspector: "fsa.inspector",
+        .administrator: "court.administrator",
+    ]
+
+    func execute() async throws {
+        let tokensPath = URL(fileURLWithPath: database.path).deletingLastPathComponent().appendingPathComponent("demo-tokens.json").path
         print("Kinko demo exchange in \(database.path)\n")
-        try await ledger.registerAssets(Asset.standard)
+        let tokens: [Role: String]
+        if FileManager.default.fileExists(atPath: tokensPath) {
+            tokens = try Bootstrap.readTokens(from: tokensPath)
+            print("principals: already there (tokens in \(tokensPath))")
+        } else {
+            let (_, governance, _) = try await Bootstrap.create(database)
+            tokens = try await Bootstrap.principalPerRole(governance, names: Self.names)
+            try Bootstrap.writeTokens(tokens, to: tokensPath)
+            print("principals: one per role — " + Role.allCases.compactMap { role in Self.names[role].map { "\($0) (\(role.rawValue))" } }.joined(separator: ", "))
+            print("tokens: \(tokensPath) — e.g. KINKO_TOKEN=$(jq -r .auditor \(tokensPath)) kinko ledger balances")
+        }
+        let database = try database.openDatabase()
+        let governance = Governance(store: SQLiteGovernanceStore(database: database))
+        let admin = try await governance.authenticate(token: tokens[.admin])
+        let treasurer = try await governance.authenticate(token: tokens[.treasurer])
+        let exchange = try await governance.authenticate(token: tokens[.operator])
+        let ledger = try await Ledger.open(store: SQLiteLedgerStore(database: database))
+        let book = DemoBook()
+        try await ledger.registerAssets(Asset.standard, by: admin)
         print("assets: " + (await ledger.assets.map { "\($0.code) (ledger \($0.ledger), \($0.scale) decimals)" }.joined(separator: ", ")))
-        let accountResults = try await ledger.createAccounts(book.accounts)
+        let accountResults = try await ledger.createAccounts(book.accounts, by: treasurer)
         print("accounts: \(accountResults.count { $0 == .ok }) created, \(accountResults.count { $0 == .exists }) already there")
         var log = DemoLog()
         for step in book.steps {
-            let results = try await ledger.createTransfers(step.transfers)
+            let results = try await ledger.createTransfers(step.transfers, by: exchange)
             log.record(step, results)
         }
         print("")
@@ -201,8 +226,8 @@ struct DemoBook {
         steps.append(Step(title: "the ¥16,000 of fees is swept out of the customer trust to the exchange's own bank account", transfers: [
             Self.t(702, Self.ownHolding(jpy), Self.hot(jpy), "16000", jpy, .segregationSweep),
         ]))
-        steps.append(Step(title: "the exchange pays ¥16,000 of its own expenses from its own funds", transfers: [
-            Self.t(703, Self.ownFunds(jpy), Self.ownHolding(jpy), "16000", jpy, .expense),
+        steps.append(Step(title: "the exchange pays ¥6,000 of its own expenses from its own funds", transfers: [
+            Self.t(703, Self.ownFunds(jpy), Self.ownHolding(jpy), "6000", jpy, .expense),
         ]))
         return steps
     }

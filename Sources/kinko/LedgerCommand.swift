@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KinkoCore
+import KinkoGovernance
 import KinkoLedger
 
 struct LedgerCommand: AsyncParsableCommand {
@@ -13,77 +14,91 @@ struct LedgerCommand: AsyncParsableCommand {
         ]
     )
 
-    struct Assets: AsyncParsableCommand {
+    struct Assets: KinkoCommand {
         static let configuration = CommandConfiguration(abstract: "List the assets and their ledger numbers.")
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
 
-        func run() async throws {
-            let (_, ledger) = try await database.openLedger()
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.authorize(.ledgerRead)
+            let ledger = try await session.ledger()
             let rows = await ledger.assets.map { [String($0.ledger), $0.code, String($0.scale), $0.kind.rawValue] }
             print(Table(header: ["ledger", "asset", "scale", "kind"], rows: rows).rendered)
         }
     }
 
-    struct AddAsset: AsyncParsableCommand {
+    struct AddAsset: KinkoCommand {
         static let configuration = CommandConfiguration(commandName: "add-asset", abstract: "Register an asset on its own ledger.")
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
         @Option(help: "Ticker, 2–10 upper-case letters or digits.") var code: String
         @Option(help: "Decimal places of one unit (0–38).") var scale: UInt8
         @Option(help: "crypto or fiat.") var kind: String
         @Option(help: "Ledger number (non-zero, unused).") var ledger: UInt32
 
-        func run() async throws {
+        func execute() async throws {
             guard let kind = Asset.Kind(rawValue: kind) else { throw ValidationError("--kind must be crypto or fiat; got \(kind)") }
             let asset = try Asset(code: code, scale: scale, kind: kind, ledger: ledger)
-            let (_, opened) = try await database.openLedger()
-            try await opened.registerAssets([asset])
+            let session = try await Session.open(database, token)
+            try await session.authorize(.ledgerAssetsAdd)
+            try await session.ledger().registerAssets([asset], by: session.caller)
             print("asset \(asset.code) on ledger \(asset.ledger), \(asset.scale) decimal places")
         }
     }
 
-    struct CreateAccounts: AsyncParsableCommand {
+    struct CreateAccounts: KinkoCommand {
         static let configuration = CommandConfiguration(
             commandName: "create-accounts",
             abstract: "Create accounts from an NDJSON or CSV file (fields: id, asset, code, class, flags, owner, user_data_64).")
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
         @OptionGroup var input: InputFileOptions
 
-        func run() async throws {
-            let (_, ledger) = try await database.openLedger()
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.authorize(.ledgerAccountsCreate)
+            let ledger = try await session.ledger()
             try await input.submit(noun: "account", assets: ledger.assets, batchSize: ledger.limits.batchSizeMax) {
                 $0.accounts($1, format: $2)
             } submit: { chunk in
-                try await ledger.createAccounts(chunk).map { ($0.name, $0.isSuccess) }
+                try await ledger.createAccounts(chunk, by: session.caller).map { ($0.name, $0.isSuccess) }
             }
         }
     }
 
-    struct Post: AsyncParsableCommand {
+    struct Post: KinkoCommand {
         static let configuration = CommandConfiguration(
             abstract: "Post transfers from an NDJSON or CSV file, in batches of up to 8,190, each durable before the next.")
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
         @OptionGroup var input: InputFileOptions
 
-        func run() async throws {
-            let (_, ledger) = try await database.openLedger()
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.authorize(.ledgerTransfersCreate)
+            let ledger = try await session.ledger()
             try await input.submit(noun: "transfer", assets: ledger.assets, batchSize: ledger.limits.batchSizeMax) {
                 $0.transfers($1, format: $2)
             } submit: { chunk in
-                try await ledger.createTransfers(chunk).map { ($0.name, $0.isSuccess) }
+                try await ledger.createTransfers(chunk, by: session.caller).map { ($0.name, $0.isSuccess) }
             }
         }
     }
 
-    struct Balances: AsyncParsableCommand {
+    struct Balances: KinkoCommand {
         static let configuration = CommandConfiguration(abstract: "Show account balances, in each account's natural direction.")
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
         @Option(help: "Only this asset.") var asset: String?
         @Option(help: "Only accounts of this owner.") var owner: String?
         @Option(name: .customLong("class"), help: "Only this account class.") var accountClass: String?
         @Flag(help: "Print JSON.") var json = false
 
-        func run() async throws {
-            let (_, ledger) = try await database.openLedger()
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.authorize(.ledgerRead)
+            let ledger = try await session.ledger()
             var ledgerFilter: UInt32? = nil
             if let asset {
                 guard let found = await ledger.asset(code: asset) else { throw ValidationError("--asset: unknown asset \(asset)") }
@@ -104,9 +119,10 @@ struct LedgerCommand: AsyncParsableCommand {
         }
     }
 
-    struct History: AsyncParsableCommand {
+    struct History: KinkoCommand {
         static let configuration = CommandConfiguration(abstract: "An account's transfers, newest first.")
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
         @Option(help: "The account id.") var account: String
         @Option(help: "Transfers per page (1–1000).") var limit: Int = 50
         @Option(help: "The cursor printed at the end of the previous page.") var before: String?
@@ -115,14 +131,16 @@ struct LedgerCommand: AsyncParsableCommand {
             guard (1...1000).contains(limit) else { throw ValidationError("--limit must be 1–1000; got \(limit)") }
         }
 
-        func run() async throws {
+        func execute() async throws {
             let id = try AccountID(parsing: account, field: "account")
             var cursor = TransferLocation.end
             if let before {
                 guard let raw = UInt64(before) else { throw ValidationError("--before: \(before) is not a cursor printed by this command") }
                 cursor = TransferLocation(rawValue: raw)
             }
-            let (_, ledger) = try await database.openLedger()
+            let session = try await Session.open(database, token)
+            try await session.authorize(.ledgerRead)
+            let ledger = try await session.ledger()
             guard let (account, _) = await ledger.account(id) else { throw KinkoError(.notFound, "no account \(id)", field: "account") }
             let scale = await ledger.asset(ledger: account.ledger)?.scale ?? 0
             let page = try await ledger.history(of: id, before: cursor, limit: limit)
@@ -138,14 +156,17 @@ struct LedgerCommand: AsyncParsableCommand {
         }
     }
 
-    struct ShowTransfer: AsyncParsableCommand {
+    struct ShowTransfer: KinkoCommand {
         static let configuration = CommandConfiguration(commandName: "transfer", abstract: "Show one transfer by id.")
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
         @Argument(help: "The transfer id.") var id: String
 
-        func run() async throws {
+        func execute() async throws {
             let transferID = try TransferID(parsing: id, field: "id")
-            let (_, ledger) = try await database.openLedger()
+            let session = try await Session.open(database, token)
+            try await session.authorize(.ledgerRead)
+            let ledger = try await session.ledger()
             guard let t = try await ledger.transfer(transferID) else { throw KinkoError(.notFound, "no transfer \(transferID)", field: "id") }
             let asset = await ledger.asset(ledger: t.ledger)
             let pending = await ledger.pendingTransfer(transferID)
@@ -163,15 +184,17 @@ struct LedgerCommand: AsyncParsableCommand {
         }
     }
 
-    struct Verify: AsyncParsableCommand {
+    struct Verify: KinkoCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the ledger: debits equal credits on every ledger; with --full, every balance against its transfers.")
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
         @Flag(help: "Replay every stored batch and compare every account.") var full = false
 
-        func run() async throws {
-            let (_, ledger) = try await database.openLedger()
-            let report = try await ledger.verify(full: full)
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.authorize(.ledgerVerify)
+            let report = try await session.ledger().verify(full: full)
             if report.isValid {
                 print("ledger ok: \(report.accounts) accounts, \(report.batches) batches" + (full ? ", \(report.transfers) transfers replayed" : ""))
             } else {
@@ -181,13 +204,15 @@ struct LedgerCommand: AsyncParsableCommand {
         }
     }
 
-    struct Pulse: AsyncParsableCommand {
+    struct Pulse: KinkoCommand {
         static let configuration = CommandConfiguration(abstract: "Expire pending transfers whose timeout has passed.")
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
 
-        func run() async throws {
-            let (_, ledger) = try await database.openLedger()
-            let expired = try await ledger.pulse()
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.authorize(.ledgerPulse)
+            let expired = try await session.ledger().pulse(by: session.caller)
             print("expired \(expired.count) pending transfers" + (expired.isEmpty ? "" : ": \(expired.map(\.description).joined(separator: ", "))"))
         }
     }

@@ -1,4 +1,5 @@
 import KinkoCore
+@testable import KinkoGovernance
 import KinkoLedger
 import Testing
 
@@ -53,4 +54,16 @@ struct Fixture {
     func balance(_ id: UInt128) async throws -> AccountBalance {
         try #require(await ledger.account(AccountID(id))).balance
     }
+}
+
+/// The tests act as one principal holding every role the ledger asks for.
+let testCaller = Caller(principal: Principal(
+    id: PrincipalID(1), name: "test", kind: .client, roles: [.admin, .operator, .treasurer, .finance], createdAt: 0))
+
+extension Ledger {
+    func registerAssets(_ assets: [Asset]) async throws { try await registerAssets(assets, by: testCaller) }
+    func createAccounts(_ events: [Account]) async throws -> [CreateAccountResult] { try await createAccounts(events, by: testCaller) }
+    func createTransfers(_ events: [Transfer]) async throws -> [CreateTransferResult] { try await createTransfers(events, by: testCaller) }
+    @discardableResult
+    func pulse() async throws -> [TransferID] { try await pulse(by: testCaller) }
 }

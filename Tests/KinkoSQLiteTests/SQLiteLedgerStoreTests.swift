@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KinkoCore
+@testable import KinkoGovernance
 import KinkoLedger
 import KinkoSQLite
 import Testing
@@ -13,6 +14,7 @@ final class TemporaryDatabase {
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        _ = try AuditSigner.create(path: KinkoDatabase.defaultAuditKeyPath(for: path))
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
@@ -24,6 +26,16 @@ final class TemporaryDatabase {
         let ledger = try await Ledger.open(store: SQLiteLedgerStore(database: database), clock: clock, limits: limits)
         return (database, ledger)
     }
+}
+
+/// The tests act as one principal holding every role the ledger asks for.
+let testCaller = Caller(principal: Principal(
+    id: PrincipalID(1), name: "test", kind: .client, roles: [.admin, .operator, .treasurer, .finance], createdAt: 0))
+
+extension Ledger {
+    func registerAssets(_ assets: [Asset]) async throws { try await registerAssets(assets, by: testCaller) }
+    func createAccounts(_ events: [Account]) async throws -> [CreateAccountResult] { try await createAccounts(events, by: testCaller) }
+    func createTransfers(_ events: [Transfer]) async throws -> [CreateTransferResult] { try await createTransfers(events, by: testCaller) }
 }
 
 func customer(_ id: UInt128) -> Account {
@@ -72,7 +84,7 @@ struct SQLiteLedgerStoreTests {
         let history = try await ledger.history(of: AccountID(1), limit: 10)
         #expect(history.transfers.map(\.transfer.id.rawValue) == [5, 4, 3, 2, 1])
         #expect(try await ledger.verify(full: true).problems == [])
-        #expect(try database.appliedMigrations() == ["2026-11-22 ledger"])
+        #expect(try database.appliedMigrations() == ["2026-11-22 ledger", "2026-11-22 governance"])
     }
 
     // Goal: a balance edited in the file (an UPDATE behind Kinko's back) stops the next open,

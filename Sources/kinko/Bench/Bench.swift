@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KinkoCore
+import KinkoGovernance
 import KinkoLedger
 import KinkoSQLite
 
@@ -84,6 +85,7 @@ struct BenchResult {
     var baselineTransfers: Int
     var baselineSeconds: Double
     var batchSize: Int
+    var audited: Bool
 
     var rate: Double { Double(transfers) / seconds }
     var baselineRate: Double { baselineTransfers == 0 ? 0 : Double(baselineTransfers) / baselineSeconds }
@@ -103,7 +105,7 @@ struct BenchResult {
 
     var text: String {
         """
-        \(workload): \(transfers) transfers (\(failed) refused) over \(accounts) accounts in batches of \(batchSize)
+        \(workload)\(audited ? "" : " (audit log off)"): \(transfers) transfers (\(failed) refused) over \(accounts) accounts in batches of \(batchSize)
           kinko     \(format(rate, 0)) transfers/s  (\(format(seconds, 2)) s; batch p50 \(format(percentile(50), 2)) ms, p99 \(format(percentile(99), 2)) ms)
           baseline  \(format(baselineRate, 0)) transfers/s  (\(baselineTransfers) transfers, one SQL transaction each)
           ratio     \(format(ratio, 1))×
@@ -115,7 +117,7 @@ struct BenchResult {
         {"workload":"\(workload)","accounts":\(accounts),"transfers":\(transfers),"failed":\(failed),"batch_size":\(batchSize),\
         "seconds":\(format(seconds, 3)),"transfers_per_second":\(format(rate, 0)),\
         "baseline_transfers":\(baselineTransfers),"baseline_transfers_per_second":\(format(baselineRate, 1)),\
-        "ratio":\(format(ratio, 1)),"batch_p50_ms":\(format(percentile(50), 3)),"batch_p99_ms":\(format(percentile(99), 3))}
+        "ratio":\(format(ratio, 1)),"audited":\(audited),"batch_p50_ms":\(format(percentile(50), 3)),"batch_p99_ms":\(format(percentile(99), 3))}
         """
     }
 

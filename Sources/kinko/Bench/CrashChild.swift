@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import KinkoCore
+import KinkoGovernance
 import KinkoLedger
 import KinkoSQLite
 
 /// The child process of the crash test (`Tests/KinkoSQLiteTests/CrashTests.swift`): posts
 /// deterministic batches forever and prints `ack N` after batch N is durable. The test kills
 /// it with SIGKILL at random moments and checks what survived.
-struct CrashChild: AsyncParsableCommand {
+struct CrashChild: KinkoCommand {
     static let configuration = CommandConfiguration(
         commandName: "crash-child", abstract: "Ingest deterministic batches until killed (for the crash test).",
         shouldDisplay: false)
@@ -17,18 +18,18 @@ struct CrashChild: AsyncParsableCommand {
     @Option(help: "Transfers per batch.") var batchSize: Int = 2_000
     @Option(help: "Batches between checkpoints.") var checkpointEvery: UInt64 = 4
 
-    func run() async throws {
-        let sqlite = try KinkoDatabase(path: database.path)
+    func execute() async throws {
+        let session = try await ToolSession.open(path: database.path)
         var limits = Ledger.Limits()
         limits.checkpointIntervalBatches = checkpointEvery
-        let ledger = try await Ledger.open(store: SQLiteLedgerStore(database: sqlite), limits: limits)
-        try await ledger.registerAssets(Asset.standard)
-        _ = try await ledger.createAccounts(CrashWorkload.accounts)
+        let ledger = try await Ledger.open(store: SQLiteLedgerStore(database: session.database), limits: limits)
+        try await ledger.registerAssets(Asset.standard, by: session.admin)
+        _ = try await ledger.createAccounts(CrashWorkload.accounts, by: session.operator)
         var batch = start
         while true {
-            let results = try await ledger.createTransfers(CrashWorkload.batch(batch, size: batchSize))
-            guard results.allSatisfy(\.isSuccess) else {
-                throw ValidationError("batch \(batch) was refused: \(Set(results.map(\.name)))")
+            let results = try await ledger.createTransfers(CrashWorkload.batch(batch, size: batchSize), by: session.operator)
+            guard results.allSatisfy({ $0.isSuccess }) else {
+                throw KinkoError(.storageFailure, "batch \(batch) was refused: \(Set(results.map { $0.name }))")
             }
             // Unbuffered: the acknowledgement must be out before the next batch starts.
             FileHandle.standardOutput.write(Data("ack \(batch)\n".utf8))

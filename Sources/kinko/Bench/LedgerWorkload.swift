@@ -1,5 +1,6 @@
 import Foundation
 import KinkoCore
+import KinkoGovernance
 import KinkoLedger
 import KinkoSQLite
 
@@ -99,17 +100,17 @@ struct LedgerWorkload {
             baselineLimited: true, baselineOpeningBalance: Int64(openingBalance), seed: seed)
     }
 
-    func run(in directory: URL, baselineTransfers: Int) async throws -> BenchResult {
-        let path = directory.appendingPathComponent("\(name).sqlite").path
-        let database = try KinkoDatabase(path: path)
-        let ledger = try await Ledger.open(store: SQLiteLedgerStore(database: database))
-        try await ledger.registerAssets(Asset.standard)
+    func run(in directory: URL, baselineTransfers: Int, auditing: Bool = true) async throws -> BenchResult {
+        let path = directory.appendingPathComponent("\(name)\(auditing ? "" : "-unaudited").sqlite").path
+        let session = try await ToolSession.open(path: path)
+        let ledger = try await Ledger.open(store: SQLiteLedgerStore(database: session.database, auditing: auditing))
+        try await ledger.registerAssets(Asset.standard, by: session.admin)
         for chunk in accounts.chunked(batchSize) {
-            let results = try await ledger.createAccounts(chunk)
+            let results = try await ledger.createAccounts(chunk, by: session.operator)
             guard results.allSatisfy({ $0 == .ok }) else { throw BenchError.setupFailed("accounts: \(Set(results.map(\.name)))") }
         }
         for chunk in funding.chunked(batchSize) {
-            let results = try await ledger.createTransfers(chunk)
+            let results = try await ledger.createTransfers(chunk, by: session.operator)
             guard results.allSatisfy({ $0 == .ok }) else { throw BenchError.setupFailed("funding: \(Set(results.map(\.name)))") }
         }
         let batches = transfers.chunked(batchSize)
@@ -119,7 +120,7 @@ struct LedgerWorkload {
         let started = clock.now
         for chunk in batches {
             let batchStarted = clock.now
-            let results = try await ledger.createTransfers(chunk)
+            let results = try await ledger.createTransfers(chunk, by: session.operator)
             latencies.append((clock.now - batchStarted).milliseconds)
             failed += results.count { $0 != .ok }
         }
@@ -128,7 +129,7 @@ struct LedgerWorkload {
         return BenchResult(
             workload: name, accounts: accounts.count, transfers: transfers.count, failed: failed, seconds: seconds,
             batchLatenciesMilliseconds: latencies, baselineTransfers: baselineCount, baselineSeconds: baselineSeconds,
-            batchSize: batchSize)
+            batchSize: batchSize, audited: auditing)
     }
 
     private func runBaseline(in directory: URL, count: Int) throws -> (Int, Double) {

@@ -1,0 +1,164 @@
+import Crypto
+public import KinkoCore
+
+public enum ApprovalRequestTag {}
+public typealias ApprovalRequestID = Identifier<ApprovalRequestTag>
+
+/// Who must approve an action before it runs.
+public struct ApprovalPolicy: Sendable, Equatable {
+    /// How many distinct approvers (m of the n principals holding an eligible role).
+    public var approvalsRequired: Int
+    /// Roles whose holders may approve.
+    public var eligibleRoles: Set<Role>
+    /// At least k of the approvals from holders of a role.
+    public var minimumFromRole: [Role: Int]
+    /// Earliest execution: this long after the request was made.
+    public var timeLockSeconds: UInt64
+    /// The request lapses this long after it was made.
+    public var expirySeconds: UInt64
+
+    public static let approvalsRequiredMax = 16
+    public static let expirySecondsMax: UInt64 = 30 * 86_400
+
+    public init(
+        approvalsRequired: Int, eligibleRoles: Set<Role>, minimumFromRole: [Role: Int] = [:], timeLockSeconds: UInt64 = 0,
+        expirySeconds: UInt64 = 7 * 86_400
+    ) throws(KinkoError) {
+        guard (1...Self.approvalsRequiredMax).contains(approvalsRequired) else {
+            throw KinkoError(.invalidInput, "approvals required must be 1–\(Self.approvalsRequiredMax); got \(approvalsRequired)", field: "approvals_required")
+        }
+        guard !eligibleRoles.isEmpty else { throw KinkoError(.invalidInput, "at least one role must be eligible", field: "eligible_roles") }
+        for (role, count) in minimumFromRole {
+            guard eligibleRoles.contains(role), count >= 1, count <= approvalsRequired else {
+                throw KinkoError(.invalidInput, "at least \(count) from \(role.rawValue) does not fit the policy", field: "minimum_from_role")
+            }
+        }
+        guard (1...Self.expirySecondsMax).contains(expirySeconds), timeLockSeconds < expirySeconds else {
+            throw KinkoError(.invalidInput, "expiry must be 1 s–30 days and after the time lock", field: "expiry_seconds")
+        }
+        self.approvalsRequired = approvalsRequired
+        self.eligibleRoles = eligibleRoles
+        self.minimumFromRole = minimumFromRole
+        self.timeLockSeconds = timeLockSeconds
+        self.expirySeconds = expirySeconds
+    }
+
+    public var summary: String {
+        var text = "\(approvalsRequired) of \(eligibleRoles.sorted().map(\.rawValue).joined(separator: "/"))"
+        for (role, count) in minimumFromRole.sorted(by: { $0.key < $1.key }) { text += ", at least \(count) \(role.rawValue)" }
+        if timeLockSeconds > 0 { text += ", time lock \(timeLockSeconds) s" }
+        return text + ", expires after \(expirySeconds) s"
+    }
+}
+
+public enum ApprovalStatus: String, Sendable {
+    case open, executed, cancelled
+}
+
+/// A request waiting for approval. Its digest is SHA-256 over the canonical JSON of every field
+/// that matters (`canonical`); approvers sign that digest. Changing the request bumps the
+/// revision, which changes the digest, so earlier approvals no longer count.
+public struct ApprovalRequest: Sendable, Equatable {
+    public var id: ApprovalRequestID
+    public var action: String
+    public var payload: CanonicalJSON
+    public var revision: Int
+    public var initiator: PrincipalID
+    public var createdAt: TimestampNanoseconds
+    public var notBefore: TimestampNanoseconds
+    public var expiresAt: TimestampNanoseconds
+    public var status: ApprovalStatus
+    public var executedAt: TimestampNanoseconds?
+
+    public init(
+        id: ApprovalRequestID, action: String, payload: CanonicalJSON, revision: Int, initiator: PrincipalID,
+        createdAt: TimestampNanoseconds, notBefore: TimestampNanoseconds, expiresAt: TimestampNanoseconds,
+        status: ApprovalStatus = .open, executedAt: TimestampNanoseconds? = nil
+    ) {
+        self.id = id
+        self.action = action
+        self.payload = payload
+        self.revision = revision
+        self.initiator = initiator
+        self.createdAt = createdAt
+        self.notBefore = notBefore
+        self.expiresAt = expiresAt
+        self.status = status
+        self.executedAt = executedAt
+    }
+
+    public var canonical: CanonicalJSON {
+        .object([
+            "type": "kinko.approval.request.v1",
+            "id": .string(String(id.rawValue)),
+            "action": .string(action),
+            "revision": .string(String(revision)),
+            "initiator": .string(String(initiator.rawValue)),
+            "not_before": .string(String(notBefore)),
+            "expires_at": .string(String(expiresAt)),
+            "payload": payload,
+        ])
+    }
+
+    /// What approvers sign: SHA-256 of the canonical bytes (Ed25519 and ECDSA P-256/SHA-256
+    /// both sign these 32 bytes as their message).
+    public var digest: [UInt8] { Array(SHA256.hash(data: canonical.bytes)) }
+}
+
+public struct Approval: Sendable, Equatable {
+    public var requestID: ApprovalRequestID
+    public var approver: PrincipalID
+    public var keyID: String
+    public var digest: [UInt8]
+    public var signature: [UInt8]
+    public var approvedAt: TimestampNanoseconds
+
+    public init(requestID: ApprovalRequestID, approver: PrincipalID, keyID: String, digest: [UInt8], signature: [UInt8],
+                approvedAt: TimestampNanoseconds) {
+        self.requestID = requestID
+        self.approver = approver
+        self.keyID = keyID
+        self.digest = digest
+        self.signature = signature
+        self.approvedAt = approvedAt
+    }
+}
+
+/// Whether a request may run now, and why not.
+public struct ApprovalEvaluation: Sendable, Equatable {
+    public var counted: [PrincipalID]
+    public var reasons: [String]
+    public var isSatisfied: Bool { reasons.isEmpty }
+
+    /// Counts the approvals that still hold — signed over the current digest, by someone other
+    /// than the initiator, once per approver, with a key that is registered to them, valid and
+    /// not revoked, while they hold an eligible role — and checks the policy and the clock.
+    public static func evaluate(
+        _ request: ApprovalRequest, policy: ApprovalPolicy, approvals: [Approval], keys: [String: SignerKey],
+        principals: [PrincipalID: Principal], now: TimestampNanoseconds
+    ) -> ApprovalEvaluation {
+        var reasons: [String] = []
+        if request.status != .open { reasons.append("the request is \(request.status.rawValue)") }
+        if now >= request.expiresAt { reasons.append("the request expired at \(request.expiresAt.iso8601)") }
+        if now < request.notBefore { reasons.append("the time lock runs until \(request.notBefore.iso8601)") }
+        let digest = request.digest
+        var counted: [PrincipalID] = []
+        var byRole: [Role: Int] = [:]
+        for approval in approvals.sorted(by: { $0.approvedAt < $1.approvedAt }) {
+            guard approval.digest == digest, approval.approver != request.initiator, !counted.contains(approval.approver),
+                let key = keys[approval.keyID], key.principal == approval.approver, key.revokedAt == nil,
+                key.isValidSignature(approval.signature, for: digest),
+                let approver = principals[approval.approver], !approver.roles.isDisjoint(with: policy.eligibleRoles)
+            else { continue }
+            counted.append(approval.approver)
+            for role in approver.roles { byRole[role, default: 0] += 1 }
+        }
+        if counted.count < policy.approvalsRequired {
+            reasons.append("\(counted.count) of \(policy.approvalsRequired) approvals")
+        }
+        for (role, minimum) in policy.minimumFromRole.sorted(by: { $0.key < $1.key }) where byRole[role, default: 0] < minimum {
+            reasons.append("\(byRole[role, default: 0]) of at least \(minimum) approvals from \(role.rawValue)")
+        }
+        return ApprovalEvaluation(counted: counted, reasons: reasons)
+    }
+}

@@ -1,0 +1,49 @@
+public import KinkoCore
+
+/// What executing an approved governance request changes.
+public enum GovernanceEffect: Sendable, Equatable {
+    case setRoles(PrincipalID, Set<Role>)
+}
+
+/// Where principals, credentials, approvals and the audit log live. Every write appends its
+/// audit event in the same transaction as the change.
+public protocol GovernanceStore: AnyObject, Sendable {
+    func principals() async throws -> [Principal]
+    func principal(_ id: PrincipalID) async throws -> Principal?
+    func principal(named name: String) async throws -> Principal?
+    /// Stores a new principal (the id is assigned) and returns it; `conflict` if the name is taken.
+    func createPrincipal(name: String, kind: PrincipalKind, roles: Set<Role>, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Principal
+    func setRoles(_ id: PrincipalID, roles: Set<Role>, audit: AuditEvent) async throws
+
+    /// Stores a token record (the id is assigned) and returns it.
+    func insertToken(principal: PrincipalID, secretHash: [UInt8], createdAt: TimestampNanoseconds, expiresAt: TimestampNanoseconds?, audit: AuditEvent) async throws -> TokenRecord
+    func token(secretHash: [UInt8]) async throws -> TokenRecord?
+    func tokens(of principal: PrincipalID) async throws -> [TokenRecord]
+    /// False if there is no such token or it was already revoked.
+    func revokeToken(id: UInt64, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool
+
+    func insertKey(_ key: SignerKey, audit: AuditEvent) async throws
+    func keys() async throws -> [SignerKey]
+    func revokeKey(id: String, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool
+
+    /// Stores a new request (the id is assigned) and returns it.
+    func insertRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> ApprovalRequest
+    func request(_ id: ApprovalRequestID) async throws -> ApprovalRequest?
+    func requests(status: ApprovalStatus?) async throws -> [ApprovalRequest]
+    /// Replaces payload and times and bumps the revision, if the stored revision is still
+    /// `request.revision - 1` and the request is open.
+    func reviseRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> Bool
+    /// `conflict` if this approver already approved this digest.
+    func insertApproval(_ approval: Approval, audit: AuditEvent) async throws
+    func approvals(of id: ApprovalRequestID) async throws -> [Approval]
+    /// Marks the request executed — only if it is still open at `revision` — and applies the
+    /// effect, in one transaction. False if someone else executed (or changed) it first.
+    func executeRequest(_ id: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, effect: GovernanceEffect?, audit: AuditEvent) async throws -> Bool
+
+    /// Appends an event that changes nothing else (a refusal, a bootstrap step).
+    func appendAudit(_ event: AuditEvent) async throws
+    /// Stored entries from `start`, in position order, at most `limit`.
+    func auditEntries(from start: Int, limit: Int) async throws -> [StoredAuditEntry]
+    func auditCheckpoints() async throws -> [AuditCheckpoint]
+    func auditSize() async throws -> Int
+}

@@ -1,0 +1,144 @@
+public import KinkoCore
+
+public enum PrincipalTag {}
+public typealias PrincipalID = Identifier<PrincipalTag>
+
+/// What a principal may be trusted with. One person or client may hold several roles, as long
+/// as no two conflict (`SegregationOfDuties`).
+public enum Role: String, Sendable, Codable, CaseIterable, Comparable {
+    /// Manages principals, roles and credentials; runs the system.
+    case admin
+    /// The exchange's systems and their operators: post deposits, withdrawals, trades, fees.
+    case `operator`
+    /// Custody: registers wallets, records balances, initiates movements.
+    case treasurer
+    /// Approves movements by signing their digest with a registered key.
+    case signer
+    /// AML: alerts, cases, STRs, rule sets.
+    case compliance
+    /// Reserve, insurance, incidents, compensation.
+    case finance
+    /// Internal audit: reads everything, changes nothing.
+    case auditor
+    /// The FSA inspector: reads everything, changes nothing.
+    case inspector
+    /// The court-appointed insolvency administrator.
+    case administrator
+
+    public static func < (lhs: Role, rhs: Role) -> Bool {
+        allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
+    }
+
+    public init(parsing text: String) throws(KinkoError) {
+        guard let role = Role(rawValue: text) else {
+            throw KinkoError(.invalidInput, "unknown role \"\(text)\"; one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))", field: "role")
+        }
+        self = role
+    }
+}
+
+/// Every command Kinko offers, by the name the permission table, the audit log and the API use.
+public enum Permission: String, Sendable, CaseIterable {
+    case ledgerRead = "ledger.read"
+    case ledgerAssetsAdd = "ledger.assets.add"
+    case ledgerAccountsCreate = "ledger.accounts.create"
+    case ledgerTransfersCreate = "ledger.transfers.create"
+    case ledgerPulse = "ledger.pulse"
+    case ledgerVerify = "ledger.verify"
+    case governanceRead = "governance.read"
+    case principalsCreate = "governance.principals.create"
+    case rolesGrant = "governance.roles.grant"
+    case rolesRevoke = "governance.roles.revoke"
+    case tokensIssue = "governance.tokens.issue"
+    case tokensRevoke = "governance.tokens.revoke"
+    case keysRegister = "governance.keys.register"
+    case keysRevoke = "governance.keys.revoke"
+    case approvalsRead = "governance.approvals.read"
+    case approvalsRevise = "governance.approvals.revise"
+    case approvalsApprove = "governance.approvals.approve"
+    case approvalsExecute = "governance.approvals.execute"
+    case auditRead = "audit.read"
+}
+
+/// Which roles may run which command. A command not listed for a role is refused (403 in the
+/// API, exit code 3 in the CLI) and the refusal itself is audited.
+public struct PermissionTable: Sendable {
+    public let roles: [Permission: Set<Role>]
+
+    public init(_ roles: [Permission: Set<Role>]) {
+        self.roles = roles
+    }
+
+    public func allows(_ role: Role, _ permission: Permission) -> Bool {
+        roles[permission]?.contains(role) ?? false
+    }
+
+    public static let everyone = Set(Role.allCases)
+    static let readers: Set<Role> = [.admin, .auditor, .inspector, .administrator, .compliance, .finance]
+
+    public static let standard = PermissionTable([
+        .ledgerRead: everyone,
+        .ledgerAssetsAdd: [.admin],
+        .ledgerAccountsCreate: [.operator, .treasurer, .finance],
+        .ledgerTransfersCreate: [.operator, .treasurer, .finance],
+        .ledgerPulse: [.operator, .admin],
+        .ledgerVerify: everyone,
+        .governanceRead: readers,
+        .principalsCreate: [.admin],
+        .rolesGrant: [.admin],
+        .rolesRevoke: [.admin],
+        .tokensIssue: [.admin],
+        .tokensRevoke: [.admin],
+        .keysRegister: everyone,
+        .keysRevoke: [.admin],
+        .approvalsRead: everyone,
+        .approvalsRevise: everyone,
+        .approvalsApprove: everyone,
+        .approvalsExecute: [.admin, .treasurer, .finance, .compliance],
+        .auditRead: readers,
+    ])
+}
+
+/// Pairs of roles one principal may not hold together. Granting the second of a pair is
+/// refused; `sod-report` lists principals that hold a pair anyway (after the table changed).
+public struct SegregationOfDuties: Sendable {
+    public struct Conflict: Hashable, Sendable {
+        public let first: Role
+        public let second: Role
+        public let reason: String
+
+        public init(_ first: Role, _ second: Role, _ reason: String) {
+            (self.first, self.second) = first < second ? (first, second) : (second, first)
+            self.reason = reason
+        }
+    }
+
+    public let conflicts: [Conflict]
+
+    public init(_ conflicts: [Conflict]) {
+        self.conflicts = conflicts
+    }
+
+    /// The conflicts a set of roles contains.
+    public func conflicts(in roles: Set<Role>) -> [Conflict] {
+        conflicts.filter { roles.contains($0.first) && roles.contains($0.second) }
+    }
+
+    public static let standard: SegregationOfDuties = {
+        var conflicts = [
+            Conflict(.treasurer, .signer, "who initiates a movement must not approve it"),
+            Conflict(.finance, .signer, "who initiates a reserve draw must not approve it"),
+            Conflict(.admin, .signer, "who grants roles and keys must not sign"),
+            Conflict(.admin, .auditor, "who grants access must not audit it"),
+            Conflict(.operator, .auditor, "who posts must not audit the postings"),
+            Conflict(.operator, .compliance, "who posts must not clear the alerts on them"),
+        ]
+        for role in Role.allCases where role != .inspector {
+            conflicts.append(Conflict(.inspector, role, "the FSA inspector holds no role inside the exchange"))
+        }
+        for role in Role.allCases where role != .inspector && role != .administrator && role != .auditor {
+            conflicts.append(Conflict(.administrator, role, "the insolvency administrator is appointed by the court, not the exchange"))
+        }
+        return SegregationOfDuties(conflicts)
+    }()
+}

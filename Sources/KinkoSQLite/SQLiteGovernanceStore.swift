@@ -1,0 +1,296 @@
+import Foundation
+import GRDB
+public import KinkoCore
+public import KinkoGovernance
+
+/// Principals, credentials, approvals and the audit log in the Kinko SQLite database. Every
+/// write and its audit entry commit in one transaction.
+public final class SQLiteGovernanceStore: GovernanceStore {
+    private let database: KinkoDatabase
+
+    public init(database: KinkoDatabase) {
+        self.database = database
+    }
+
+    /// Runs `body` in an immediate transaction and appends `audit` to it.
+    private func write<T: Sendable>(audit: AuditEvent, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let signer = database.auditSigner
+        let clock = database.clock
+        return try await database.pool.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                try SQLiteAuditLog.append(audit, db: db, signer: signer, clock: clock)
+                return .commit
+            }
+            guard let result else { throw KinkoError(.storageFailure, "a governance write produced no result") }
+            return result
+        }
+    }
+
+    // MARK: Principals
+
+    public func principals() async throws -> [Principal] {
+        try await database.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM principals ORDER BY id").map(Self.principal) }
+    }
+
+    public func principal(_ id: PrincipalID) async throws -> Principal? {
+        try await database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM principals WHERE id = ?", arguments: [Int64(clamping: id.rawValue)]).map(Self.principal)
+        }
+    }
+
+    public func principal(named name: String) async throws -> Principal? {
+        try await database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM principals WHERE name = ?", arguments: [name]).map(Self.principal)
+        }
+    }
+
+    public func createPrincipal(name: String, kind: PrincipalKind, roles: Set<Role>, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Principal {
+        try await write(audit: audit) { db in
+            if try Int.fetchOne(db, sql: "SELECT 1 FROM principals WHERE name = ?", arguments: [name]) != nil {
+                throw KinkoError(.conflict, "a principal named \(name) already exists", field: "name")
+            }
+            try db.execute(sql: "INSERT INTO principals (name, kind, roles, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [name, kind.rawValue, Self.encode(roles), Int64(bitPattern: time)])
+            return Principal(id: PrincipalID(UInt128(db.lastInsertedRowID)), name: name, kind: kind, roles: roles, createdAt: time)
+        }
+    }
+
+    public func setRoles(_ id: PrincipalID, roles: Set<Role>, audit: AuditEvent) async throws {
+        try await write(audit: audit) { db in
+            try db.execute(sql: "UPDATE principals SET roles = ? WHERE id = ?", arguments: [Self.encode(roles), Int64(clamping: id.rawValue)])
+            guard db.changesCount == 1 else { throw KinkoError(.notFound, "no principal \(id)", field: "principal") }
+        }
+    }
+
+    // MARK: Tokens
+
+    public func insertToken(principal: PrincipalID, secretHash: [UInt8], createdAt: TimestampNanoseconds, expiresAt: TimestampNanoseconds?, audit: AuditEvent) async throws -> TokenRecord {
+        try await write(audit: audit) { db in
+            try db.execute(
+                sql: "INSERT INTO tokens (principal, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [Int64(clamping: principal.rawValue), Data(secretHash), Int64(bitPattern: createdAt), expiresAt.map { Int64(bitPattern: $0) }])
+            return TokenRecord(id: UInt64(db.lastInsertedRowID), principal: principal, secretHash: secretHash, createdAt: createdAt,
+                               expiresAt: expiresAt, revokedAt: nil)
+        }
+    }
+
+    public func token(secretHash: [UInt8]) async throws -> TokenRecord? {
+        try await database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE secret_hash = ?", arguments: [Data(secretHash)]).map(Self.token)
+        }
+    }
+
+    public func tokens(of principal: PrincipalID) async throws -> [TokenRecord] {
+        try await database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tokens WHERE principal = ? ORDER BY id", arguments: [Int64(clamping: principal.rawValue)]).map(Self.token)
+        }
+    }
+
+    public func revokeToken(id: UInt64, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
+        do {
+            try await write(audit: audit) { db in
+                try db.execute(sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                               arguments: [Int64(bitPattern: time), Int64(bitPattern: id)])
+                guard db.changesCount == 1 else { throw NothingChanged() }
+            }
+            return true
+        } catch is NothingChanged {
+            return false
+        }
+    }
+
+    // MARK: Keys
+
+    public func insertKey(_ key: SignerKey, audit: AuditEvent) async throws {
+        try await write(audit: audit) { db in
+            try db.execute(
+                sql: "INSERT INTO signer_keys (id, principal, algorithm, public_key, registered_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [key.id, Int64(clamping: key.principal.rawValue), key.algorithm.rawValue, Data(key.publicKey), Int64(bitPattern: key.registeredAt)])
+        }
+    }
+
+    public func keys() async throws -> [SignerKey] {
+        try await database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM signer_keys ORDER BY registered_at").map { row in
+                let algorithmName: String = row["algorithm"]
+                guard let algorithm = SignatureAlgorithm(rawValue: algorithmName) else {
+                    throw KinkoError(.storageCorrupted, "signer key \(row["id"] as String) has unknown algorithm \(algorithmName)")
+                }
+                return SignerKey(principal: PrincipalID(UInt128(row["principal"] as Int64)), algorithm: algorithm,
+                                 publicKey: [UInt8](row["public_key"] as Data), registeredAt: UInt64(bitPattern: row["registered_at"]),
+                                 revokedAt: (row["revoked_at"] as Int64?).map { UInt64(bitPattern: $0) })
+            }
+        }
+    }
+
+    public func revokeKey(id: String, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
+        do {
+            try await write(audit: audit) { db in
+                try db.execute(sql: "UPDATE signer_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                               arguments: [Int64(bitPattern: time), id])
+                guard db.changesCount == 1 else { throw NothingChanged() }
+            }
+            return true
+        } catch is NothingChanged {
+            return false
+        }
+    }
+
+    // MARK: Approvals
+
+    public func insertRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> ApprovalRequest {
+        try await write(audit: audit) { db in
+            try db.execute(sql: """
+                INSERT INTO approval_requests (action, payload, revision, initiator, created_at, not_before, expires_at, status)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 'open')
+                """, arguments: [request.action, Data(request.payload.bytes), request.revision, Int64(clamping: request.initiator.rawValue),
+                                 Int64(bitPattern: request.createdAt), Int64(bitPattern: request.notBefore), Int64(bitPattern: request.expiresAt)])
+            var stored = request
+            stored.id = ApprovalRequestID(UInt128(db.lastInsertedRowID))
+            return stored
+        }
+    }
+
+    public func request(_ id: ApprovalRequestID) async throws -> ApprovalRequest? {
+        try await database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM approval_requests WHERE id = ?", arguments: [Int64(clamping: id.rawValue)]).map(Self.request)
+        }
+    }
+
+    public func requests(status: ApprovalStatus?) async throws -> [ApprovalRequest] {
+        try await database.pool.read { db in
+            if let status {
+                return try Row.fetchAll(db, sql: "SELECT * FROM approval_requests WHERE status = ? ORDER BY id", arguments: [status.rawValue]).map(Self.request)
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM approval_requests ORDER BY id").map(Self.request)
+        }
+    }
+
+    public func reviseRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> Bool {
+        do {
+            try await write(audit: audit) { db in
+                try db.execute(sql: """
+                    UPDATE approval_requests SET payload = ?, revision = ?, not_before = ?, expires_at = ?
+                    WHERE id = ? AND revision = ? AND status = 'open'
+                    """, arguments: [Data(request.payload.bytes), request.revision, Int64(bitPattern: request.notBefore),
+                                     Int64(bitPattern: request.expiresAt), Int64(clamping: request.id.rawValue), request.revision - 1])
+                guard db.changesCount == 1 else { throw NothingChanged() }
+            }
+            return true
+        } catch is NothingChanged {
+            return false
+        }
+    }
+
+    public func insertApproval(_ approval: Approval, audit: AuditEvent) async throws {
+        do {
+            try await write(audit: audit) { db in
+                try db.execute(sql: """
+                    INSERT INTO approvals (request, approver, digest, key_id, signature, approved_at) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [Int64(clamping: approval.requestID.rawValue), Int64(clamping: approval.approver.rawValue),
+                                     Data(approval.digest), approval.keyID, Data(approval.signature), Int64(bitPattern: approval.approvedAt)])
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw KinkoError(.conflict, "this approver already approved request \(approval.requestID)")
+        }
+    }
+
+    public func approvals(of id: ApprovalRequestID) async throws -> [Approval] {
+        try await database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM approvals WHERE request = ? ORDER BY approved_at", arguments: [Int64(clamping: id.rawValue)]).map { row in
+                Approval(requestID: id, approver: PrincipalID(UInt128(row["approver"] as Int64)), keyID: row["key_id"],
+                         digest: [UInt8](row["digest"] as Data), signature: [UInt8](row["signature"] as Data),
+                         approvedAt: UInt64(bitPattern: row["approved_at"]))
+            }
+        }
+    }
+
+    public func executeRequest(_ id: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, effect: GovernanceEffect?, audit: AuditEvent) async throws -> Bool {
+        do {
+            try await write(audit: audit) { db in
+                try db.execute(sql: """
+                    UPDATE approval_requests SET status = 'executed', executed_at = ? WHERE id = ? AND revision = ? AND status = 'open'
+                    """, arguments: [Int64(bitPattern: time), Int64(clamping: id.rawValue), revision])
+                guard db.changesCount == 1 else { throw NothingChanged() }
+                switch effect {
+                case .setRoles(let principal, let roles):
+                    try db.execute(sql: "UPDATE principals SET roles = ? WHERE id = ?", arguments: [Self.encode(roles), Int64(clamping: principal.rawValue)])
+                    guard db.changesCount == 1 else { throw KinkoError(.notFound, "no principal \(principal)", field: "principal") }
+                case nil:
+                    break
+                }
+            }
+            return true
+        } catch is NothingChanged {
+            return false
+        }
+    }
+
+    // MARK: Audit
+
+    public func appendAudit(_ event: AuditEvent) async throws {
+        try await write(audit: event) { _ in () }
+    }
+
+    public func auditEntries(from start: Int, limit: Int) async throws -> [StoredAuditEntry] {
+        try await database.pool.read { db in try SQLiteAuditLog.entries(db: db, from: start, limit: limit) }
+    }
+
+    public func auditCheckpoints() async throws -> [AuditCheckpoint] {
+        try await database.pool.read { db in try SQLiteAuditLog.checkpoints(db: db) }
+    }
+
+    public func auditSize() async throws -> Int {
+        try await database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_entries") ?? 0 }
+    }
+
+    /// The checkpoint public keys recorded in the database.
+    public func auditPublicKeys() async throws -> [[UInt8]] {
+        try await database.pool.read { db in try SQLiteAuditLog.publicKeys(db: db) }
+    }
+
+    // MARK: Rows
+
+    private struct NothingChanged: Error {}
+
+    private static func encode(_ roles: Set<Role>) -> String { roles.sorted().map(\.rawValue).joined(separator: ",") }
+
+    private static func principal(_ row: Row) throws -> Principal {
+        let kindName: String = row["kind"]
+        guard let kind = PrincipalKind(rawValue: kindName) else {
+            throw KinkoError(.storageCorrupted, "principal \(row["id"] as Int64) has unknown kind \(kindName)")
+        }
+        let roleNames: String = row["roles"]
+        var roles: Set<Role> = []
+        for name in roleNames.split(separator: ",") {
+            guard let role = Role(rawValue: String(name)) else {
+                throw KinkoError(.storageCorrupted, "principal \(row["id"] as Int64) holds unknown role \(name)")
+            }
+            roles.insert(role)
+        }
+        return Principal(id: PrincipalID(UInt128(row["id"] as Int64)), name: row["name"], kind: kind, roles: roles,
+                         createdAt: UInt64(bitPattern: row["created_at"]))
+    }
+
+    private static func token(_ row: Row) -> TokenRecord {
+        TokenRecord(id: UInt64(row["id"] as Int64), principal: PrincipalID(UInt128(row["principal"] as Int64)),
+                    secretHash: [UInt8](row["secret_hash"] as Data), createdAt: UInt64(bitPattern: row["created_at"]),
+                    expiresAt: (row["expires_at"] as Int64?).map { UInt64(bitPattern: $0) },
+                    revokedAt: (row["revoked_at"] as Int64?).map { UInt64(bitPattern: $0) })
+    }
+
+    private static func request(_ row: Row) throws -> ApprovalRequest {
+        let statusName: String = row["status"]
+        guard let status = ApprovalStatus(rawValue: statusName) else {
+            throw KinkoError(.storageCorrupted, "approval request \(row["id"] as Int64) has unknown status \(statusName)")
+        }
+        return ApprovalRequest(
+            id: ApprovalRequestID(UInt128(row["id"] as Int64)), action: row["action"],
+            payload: try CanonicalJSON(parsing: [UInt8](row["payload"] as Data)), revision: row["revision"],
+            initiator: PrincipalID(UInt128(row["initiator"] as Int64)), createdAt: UInt64(bitPattern: row["created_at"]),
+            notBefore: UInt64(bitPattern: row["not_before"]), expiresAt: UInt64(bitPattern: row["expires_at"]), status: status,
+            executedAt: (row["executed_at"] as Int64?).map { UInt64(bitPattern: $0) })
+    }
+}
