@@ -22,6 +22,12 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
     public var message: String
 
     public var description: String { "\(kind.rawValue) at \(index): \(message)" }
+
+    public init(kind: Kind, index: Int, message: String) {
+        self.kind = kind
+        self.index = index
+        self.message = message
+    }
 }
 
 /// Recomputes the tree from the stored entries and checks every checkpoint against it. Needs no

@@ -28,7 +28,7 @@ public struct Governance: Sendable {
     /// Granting a role needs one other admin's signed approval (see `grantRole` for bootstrap).
     public static let standardPolicies: [String: ApprovalPolicy] = {
         var policies: [String: ApprovalPolicy] = [:]
-        policies[roleGrantAction] = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.admin], minimumFromRole: [.admin: 1])
+        policies[roleGrantAction] = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.admin])
         return policies
     }()
 

@@ -1,0 +1,110 @@
+import Foundation
+import KinkoCore
+import Testing
+
+/// Runs a program and returns its exit status and standard output.
+func run(_ executable: URL, _ arguments: [String], in directory: URL, environment: [String: String] = [:], input: String? = nil) throws -> (status: Int32, output: String, error: String) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    process.environment = ProcessInfo.processInfo.environment.filter { $0.key != "KINKO_TOKEN" && $0.key != "KINKO_DATABASE" }
+        .merging(environment) { _, new in new }
+    let output = Pipe(), error = Pipe(), stdin = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    process.standardInput = stdin
+    try process.run()
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    try stdin.fileHandleForWriting.close()
+    let out = output.fileHandleForReading.readDataToEndOfFile()
+    let err = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+}
+
+@Suite("The kinko command", .serialized)
+struct CLITests {
+    let temp: TemporaryDirectory
+    let kinko: URL
+    let tokens: [String: String]
+
+    init() throws {
+        temp = try TemporaryDirectory()
+        kinko = try kinkoExecutable()
+        let demo = try run(kinko, ["demo"], in: temp.url)
+        try #require(demo.status == 0, "kinko demo failed: \(demo.error)")
+        let data = try Data(contentsOf: temp.url.appendingPathComponent("demo-tokens.json"))
+        tokens = try #require(try JSONSerialization.jsonObject(with: data) as? [String: String])
+    }
+
+    func kinko(_ arguments: String..., as role: String? = nil, input: String? = nil) throws -> (status: Int32, output: String, error: String) {
+        try run(kinko, arguments, in: temp.url, environment: role.map { ["KINKO_TOKEN": tokens[$0] ?? ""] } ?? [:], input: input)
+    }
+
+    // Goal: demo makes one principal per role; the audit log verifies without any token.
+    @Test func demoAndVerify() throws {
+        #expect(Set(tokens.keys) == ["admin", "operator", "treasurer", "signer", "compliance", "finance", "auditor", "inspector", "administrator"])
+        let verify = try kinko("audit", "verify")
+        #expect(verify.status == 0)
+        #expect(verify.output.contains("audit log ok"))
+        let again = try kinko("demo")
+        #expect(again.status == 0 && again.output.contains("already done"))
+    }
+
+    // Goal: no token is 2, a token without the role is 3 (and audited), the right role works.
+    @Test func everyCommandChecksTheCaller() throws {
+        #expect(try kinko("ledger", "balances").status == 2)
+        #expect(try kinko("ledger", "balances", "--token", "kinko_nonsense").status == 2)
+        let refused = try kinko("ledger", "pulse", as: "inspector")
+        #expect(refused.status == 3)
+        #expect(refused.error.contains("fsa.inspector (inspector) may not run ledger.pulse"))
+        #expect(try kinko("ledger", "pulse", as: "operator").status == 0)
+        #expect(try kinko("ledger", "balances", "--asset", "BTC", as: "inspector").status == 0)
+        let post = #"{"id": "77", "debit_account_id": "10012", "credit_account_id": "10022", "amount": "0.1", "asset": "BTC", "code": "trade"}"#
+        #expect(try kinko("ledger", "post", "--file", "-", as: "auditor", input: post).status == 3)
+        #expect(try kinko("ledger", "post", "--file", "-", as: "operator", input: post).status == 0)
+        let log = try kinko("audit", "log", "--from", "0", "--limit", "1000", as: "auditor")
+        #expect(log.output.contains("fsa.inspector (none)") && log.output.contains("ledger.pulse") && log.output.contains("forbidden"))
+        #expect(try kinko("audit", "verify").status == 0)
+    }
+
+    // Goal: proofs printed by kinko pass the independent Python verifier; altered ones fail.
+    @Test func pythonVerifierAcceptsProofsAndRejectsAlteredOnes() throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/verify_audit_proof.py").path
+        let python = URL(fileURLWithPath: "/usr/bin/env")
+        for arguments in [["--entry", "0"], ["--entry", "7"], ["--entry", "12", "--size", "20"], ["--from", "3", "--to", "20"], ["--from", "16", "--to", "21"]] {
+            let proof = try run(kinko, ["audit", "proof"] + arguments, in: temp.url, environment: ["KINKO_TOKEN": tokens["auditor"] ?? ""])
+            try #require(proof.status == 0, "\(arguments): \(proof.error)")
+            let accepted = try run(python, ["python3", script, "-"], in: temp.url, input: proof.output)
+            #expect(accepted.output == "OK\n", "\(arguments)")
+            // Flip one hex digit of the first proof hash (or of the entry for a one-leaf proof).
+            let altered = proof.output.replacingOccurrences(of: #""proof":["a"#, with: #""proof":["b"#)
+                .replacingOccurrences(of: #""proof":["0"#, with: #""proof":["1"#)
+            let tampered = altered == proof.output ? proof.output.replacingOccurrences(of: #""entry":"7b"#, with: #""entry":"7c"#) : altered
+            try #require(tampered != proof.output)
+            let rejected = try run(python, ["python3", script, "-"], in: temp.url, input: tampered)
+            #expect(rejected.status == 1 && rejected.output.hasPrefix("FAILED"), "\(arguments): \(rejected.output)")
+        }
+    }
+
+    // Goal: init runs once per database.
+    @Test func initRefusesAnInitialisedDatabase() throws {
+        let again = try kinko("init")
+        #expect(again.status == 1)
+        #expect(again.error.contains("already initialised"))
+        let fresh = try kinko("init", "--database", "fresh.sqlite")
+        #expect(fresh.status == 0 && fresh.output.contains("token (shown once"))
+    }
+}
+
+/// A temporary directory removed when the value goes away.
+final class TemporaryDirectory {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
