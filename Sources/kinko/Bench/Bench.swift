@@ -8,7 +8,7 @@ import KinkoSQLite
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Kinko (build with -c release). Figures go to docs/BENCHMARKS.md.",
-        subcommands: [BenchLedger.self, CrashChild.self]
+        subcommands: [BenchLedger.self, BenchAudit.self, CrashChild.self]
     )
 }
 
@@ -38,6 +38,10 @@ struct BenchLedger: AsyncParsableCommand {
     var json = false
     @Flag(help: "Also print the slowest batches.")
     var verbose = false
+    @Flag(help: "Also run each workload with the audit log off and report what auditing costs.")
+    var compareAudit = false
+    @Option(help: "With --compare-audit: interleaved rounds of each mode; the best round of each is compared (1–10).")
+    var rounds: Int = 3
 
     static let transfersMax = 100_000_000
 
@@ -46,6 +50,7 @@ struct BenchLedger: AsyncParsableCommand {
         guard (1...Self.transfersMax).contains(transfers) else {
             throw ValidationError("--transfers must be 1–\(Self.transfersMax); got \(transfers)")
         }
+        guard (1...10).contains(rounds) else { throw ValidationError("--rounds must be 1–10; got \(rounds)") }
         guard (0...1_000_000).contains(baselineTransfers) else {
             throw ValidationError("--baseline-transfers must be 0–1000000; got \(baselineTransfers)")
         }
@@ -62,7 +67,20 @@ struct BenchLedger: AsyncParsableCommand {
             let spec = workload == .tigerbeetle
                 ? LedgerWorkload.tigerBeetle(transfers: transfers, batchSize: batchSize, seed: seed)
                 : LedgerWorkload.exchange(transfers: transfers, batchSize: batchSize, seed: seed)
-            let result = try await spec.run(in: root, baselineTransfers: baselineTransfers)
+            var result = try await spec.run(in: root, baselineTransfers: baselineTransfers)
+            if compareAudit {
+                // Interleaved, so both modes see the same machine; the best round of each counts.
+                var unauditedBest = 0.0
+                for round in 0..<rounds {
+                    if round > 0 {
+                        let again = try await spec.run(in: root, baselineTransfers: 0, round: round)
+                        if again.rate > result.rate { result.replaceTimings(with: again) }
+                    }
+                    unauditedBest = max(unauditedBest, try await spec.run(in: root, baselineTransfers: 0, auditing: false, round: round).rate)
+                }
+                result.unauditedRate = unauditedBest
+                result.rounds = rounds
+            }
             print(json ? result.json : result.text)
             if verbose { print(result.slowest(5)) }
         }
@@ -86,6 +104,16 @@ struct BenchResult {
     var baselineSeconds: Double
     var batchSize: Int
     var audited: Bool
+    /// The same workload with the audit log off, when compared.
+    var unauditedRate: Double?
+    var rounds = 1
+
+    /// Keeps this run's baseline and takes another run's ledger timings.
+    mutating func replaceTimings(with other: BenchResult) {
+        seconds = other.seconds
+        failed = other.failed
+        batchLatenciesMilliseconds = other.batchLatenciesMilliseconds
+    }
 
     var rate: Double { Double(transfers) / seconds }
     var baselineRate: Double { baselineTransfers == 0 ? 0 : Double(baselineTransfers) / baselineSeconds }
@@ -109,7 +137,7 @@ struct BenchResult {
           kinko     \(format(rate, 0)) transfers/s  (\(format(seconds, 2)) s; batch p50 \(format(percentile(50), 2)) ms, p99 \(format(percentile(99), 2)) ms)
           baseline  \(format(baselineRate, 0)) transfers/s  (\(baselineTransfers) transfers, one SQL transaction each)
           ratio     \(format(ratio, 1))×
-        """
+        """ + (unauditedRate.map { "\n  audit log off \(format($0, 0)) transfers/s (best of \(rounds) rounds each): auditing costs \(format((1 - rate / $0) * 100, 1))% (one entry per batch: \(format(rate / Double(batchSize), 1)) entries/s)" } ?? "")
     }
 
     var json: String {
@@ -117,9 +145,48 @@ struct BenchResult {
         {"workload":"\(workload)","accounts":\(accounts),"transfers":\(transfers),"failed":\(failed),"batch_size":\(batchSize),\
         "seconds":\(format(seconds, 3)),"transfers_per_second":\(format(rate, 0)),\
         "baseline_transfers":\(baselineTransfers),"baseline_transfers_per_second":\(format(baselineRate, 1)),\
-        "ratio":\(format(ratio, 1)),"audited":\(audited),"batch_p50_ms":\(format(percentile(50), 3)),"batch_p99_ms":\(format(percentile(99), 3))}
+        "ratio":\(format(ratio, 1)),"audited":\(audited),\(unauditedRate.map { "\"unaudited_transfers_per_second\":\(format($0, 0)),\"audit_overhead_percent\":\(format((1 - rate / $0) * 100, 1))," } ?? "")"batch_p50_ms":\(format(percentile(50), 3)),"batch_p99_ms":\(format(percentile(99), 3))}
         """
     }
 
     private func format(_ value: Double, _ places: Int) -> String { String(format: "%.\(places)f", value) }
+}
+
+struct BenchAudit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Audit entries appended per second, each in its own durable transaction with a signed checkpoint.")
+
+    @Option(help: "Entries to append (1–1,000,000).") var entries: Int = 5_000
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard (1...1_000_000).contains(entries) else { throw ValidationError("--entries must be 1–1000000; got \(entries)") }
+    }
+
+    func run() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let session = try await ToolSession.open(path: directory.appendingPathComponent("audit.sqlite").path)
+        let store = SQLiteGovernanceStore(database: session.database)
+        let clock = ContinuousClock()
+        let started = clock.now
+        for index in 0..<entries {
+            try await store.appendAudit(session.operator.event(
+                .ledgerRead, role: .operator, digest: [UInt8](repeating: UInt8(index & 0xFF), count: 32), result: "ok"))
+        }
+        let seconds = (clock.now - started).milliseconds / 1000
+        let rate = Double(entries) / seconds
+        let verifyStarted = clock.now
+        guard let publicKey = session.database.auditSigner?.publicKey else { throw BenchError.setupFailed("no audit key") }
+        let report = try await Governance(store: store).verifyAudit(publicKey: publicKey)
+        let verifySeconds = (clock.now - verifyStarted).milliseconds / 1000
+        guard report.isValid else { throw BenchError.setupFailed("the log did not verify: \(report.problems.first?.description ?? "")") }
+        if json {
+            print(#"{"workload":"audit","entries":\#(entries),"entries_per_second":\#(String(format: "%.0f", rate)),"verify_entries_per_second":\#(String(format: "%.0f", Double(report.entries) / verifySeconds))}"#)
+        } else {
+            print("audit: \(entries) entries appended at \(String(format: "%.0f", rate)) entries/s (each durable, with a signed checkpoint); verified \(report.entries) at \(String(format: "%.0f", Double(report.entries) / verifySeconds)) entries/s")
+        }
+    }
 }

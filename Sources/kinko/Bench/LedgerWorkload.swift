@@ -100,8 +100,8 @@ struct LedgerWorkload {
             baselineLimited: true, baselineOpeningBalance: Int64(openingBalance), seed: seed)
     }
 
-    func run(in directory: URL, baselineTransfers: Int, auditing: Bool = true) async throws -> BenchResult {
-        let path = directory.appendingPathComponent("\(name)\(auditing ? "" : "-unaudited").sqlite").path
+    func run(in directory: URL, baselineTransfers: Int, auditing: Bool = true, round: Int = 0) async throws -> BenchResult {
+        let path = directory.appendingPathComponent("\(name)\(auditing ? "" : "-unaudited")-\(round).sqlite").path
         let session = try await ToolSession.open(path: path)
         let ledger = try await Ledger.open(store: SQLiteLedgerStore(database: session.database, auditing: auditing))
         try await ledger.registerAssets(Asset.standard, by: session.admin)
@@ -125,6 +125,8 @@ struct LedgerWorkload {
             failed += results.count { $0 != .ok }
         }
         let seconds = (clock.now - started).milliseconds / 1000
+        // Free the disk before the next run (the files are large; the figures are taken).
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         let (baselineCount, baselineSeconds) = try runBaseline(in: directory, count: baselineTransfers)
         return BenchResult(
             workload: name, accounts: accounts.count, transfers: transfers.count, failed: failed, seconds: seconds,
