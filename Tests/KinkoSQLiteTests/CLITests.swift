@@ -79,14 +79,21 @@ struct CLITests {
             try #require(proof.status == 0, "\(arguments): \(proof.error)")
             let accepted = try run(python, ["python3", script, "-"], in: temp.url, input: proof.output)
             #expect(accepted.output == "OK\n", "\(arguments)")
-            // Flip one hex digit of the first proof hash (or of the entry for a one-leaf proof).
-            let altered = proof.output.replacingOccurrences(of: #""proof":["a"#, with: #""proof":["b"#)
-                .replacingOccurrences(of: #""proof":["0"#, with: #""proof":["1"#)
-            let tampered = altered == proof.output ? proof.output.replacingOccurrences(of: #""entry":"7b"#, with: #""entry":"7c"#) : altered
+            // Change one hex digit of the first proof hash (of the entry, when a one-leaf tree
+            // has no proof hashes).
+            let tampered = Self.flipFirstDigit(after: #""proof":[""#, in: proof.output)
+                ?? Self.flipFirstDigit(after: #""entry":""#, in: proof.output) ?? proof.output
             try #require(tampered != proof.output)
             let rejected = try run(python, ["python3", script, "-"], in: temp.url, input: tampered)
             #expect(rejected.status == 1 && rejected.output.hasPrefix("FAILED"), "\(arguments): \(rejected.output)")
         }
+    }
+
+    static func flipFirstDigit(after marker: String, in text: String) -> String? {
+        guard let range = text.range(of: marker), range.upperBound < text.endIndex else { return nil }
+        let digit = text[range.upperBound]
+        guard digit.isHexDigit else { return nil }
+        return text.replacingCharacters(in: range.upperBound...range.upperBound, with: digit == "0" ? "1" : "0")
     }
 
     // Goal: init runs once per database.
