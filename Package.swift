@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "KinkoCore", targets: ["KinkoCore"]),
         .library(name: "KinkoGovernance", targets: ["KinkoGovernance"]),
         .library(name: "KinkoLedger", targets: ["KinkoLedger"]),
+        .library(name: "KinkoCustody", targets: ["KinkoCustody"]),
         .library(name: "KinkoSQLite", targets: ["KinkoSQLite"]),
     ],
     dependencies: [
@@ -47,11 +48,22 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "KinkoCustody",
+            dependencies: [
+                "KinkoCore",
+                "KinkoGovernance",
+                "KinkoLedger",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "KinkoSQLite",
             dependencies: [
                 "KinkoCore",
                 "KinkoGovernance",
                 "KinkoLedger",
+                "KinkoCustody",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -63,6 +75,7 @@ let package = Package(
                 "KinkoCore",
                 "KinkoGovernance",
                 "KinkoLedger",
+                "KinkoCustody",
                 "KinkoSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -84,9 +97,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "KinkoCustodyTests",
+            dependencies: ["KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "KinkoSQLiteTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoSQLite",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings

@@ -44,3 +44,21 @@ extension TimestampNanoseconds {
         return date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }
+
+extension TimestampNanoseconds {
+    /// Reads `2026-11-22T08:00:00Z` (fractional seconds optional) or a count of nanoseconds.
+    public init(parsing text: String, field: String) throws(KinkoError) {
+        if let nanoseconds = UInt64(text) {
+            self = nanoseconds
+            return
+        }
+        let styles = [Date.ISO8601FormatStyle(includingFractionalSeconds: true), Date.ISO8601FormatStyle()]
+        for style in styles {
+            if let date = try? style.parse(text), date.timeIntervalSince1970 >= 0 {
+                self = UInt64((date.timeIntervalSince1970 * 1000).rounded()) * 1_000_000
+                return
+            }
+        }
+        throw KinkoError(.invalidInput, "\"\(text)\" is not a UTC time such as 2026-11-22T08:00:00Z", field: field)
+    }
+}

@@ -43,6 +43,38 @@ public struct ApprovalPolicy: Sendable, Equatable {
         self.expirySeconds = expirySeconds
     }
 
+    /// The policy as signers see it inside the request they sign.
+    public var json: CanonicalJSON {
+        .object([
+            "approvals_required": .string(String(approvalsRequired)),
+            "eligible_roles": .array(eligibleRoles.sorted().map { .string($0.rawValue) }),
+            "minimum_from_role": .object(Dictionary(uniqueKeysWithValues: minimumFromRole.map { ($0.key.rawValue, CanonicalJSON.string(String($0.value))) })),
+            "time_lock_seconds": .string(String(timeLockSeconds)),
+            "expiry_seconds": .string(String(expirySeconds)),
+        ])
+    }
+
+    public init(json: CanonicalJSON) throws(KinkoError) {
+        let malformed = KinkoError(.storageCorrupted, "an approval policy is malformed")
+        guard case .object(let fields) = json, case .string(let required)? = fields["approvals_required"], let m = Int(required),
+            case .array(let roles)? = fields["eligible_roles"], case .object(let minimums)? = fields["minimum_from_role"],
+            case .string(let lock)? = fields["time_lock_seconds"], let timeLock = UInt64(lock),
+            case .string(let expiry)? = fields["expiry_seconds"], let expirySeconds = UInt64(expiry)
+        else { throw malformed }
+        var eligible: Set<Role> = []
+        for role in roles {
+            guard case .string(let name) = role else { throw malformed }
+            eligible.insert(try Role(parsing: name))
+        }
+        var minimumFromRole: [Role: Int] = [:]
+        for (name, value) in minimums {
+            guard case .string(let text) = value, let count = Int(text) else { throw malformed }
+            minimumFromRole[try Role(parsing: name)] = count
+        }
+        try self.init(approvalsRequired: m, eligibleRoles: eligible, minimumFromRole: minimumFromRole, timeLockSeconds: timeLock,
+                      expirySeconds: expirySeconds)
+    }
+
     public var summary: String {
         var text = "\(approvalsRequired) of \(eligibleRoles.sorted().map(\.rawValue).joined(separator: "/"))"
         for (role, count) in minimumFromRole.sorted(by: { $0.key < $1.key }) { text += ", at least \(count) \(role.rawValue)" }
@@ -62,6 +94,8 @@ public struct ApprovalRequest: Sendable, Equatable {
     public var id: ApprovalRequestID
     public var action: String
     public var payload: CanonicalJSON
+    /// Who must approve; part of what is signed.
+    public var policy: ApprovalPolicy
     public var revision: Int
     public var initiator: PrincipalID
     public var createdAt: TimestampNanoseconds
@@ -71,13 +105,14 @@ public struct ApprovalRequest: Sendable, Equatable {
     public var executedAt: TimestampNanoseconds?
 
     public init(
-        id: ApprovalRequestID, action: String, payload: CanonicalJSON, revision: Int, initiator: PrincipalID,
+        id: ApprovalRequestID, action: String, payload: CanonicalJSON, policy: ApprovalPolicy, revision: Int, initiator: PrincipalID,
         createdAt: TimestampNanoseconds, notBefore: TimestampNanoseconds, expiresAt: TimestampNanoseconds,
         status: ApprovalStatus = .open, executedAt: TimestampNanoseconds? = nil
     ) {
         self.id = id
         self.action = action
         self.payload = payload
+        self.policy = policy
         self.revision = revision
         self.initiator = initiator
         self.createdAt = createdAt
@@ -97,6 +132,7 @@ public struct ApprovalRequest: Sendable, Equatable {
             "not_before": .string(String(notBefore)),
             "expires_at": .string(String(expiresAt)),
             "payload": payload,
+            "policy": policy.json,
         ])
     }
 

@@ -228,14 +228,19 @@ public struct Governance: Sendable {
 
     /// Files a request under the policy for `action`. Modules call this for anything that needs
     /// maker-checker (movements, reserve draws, rule changes).
-    public func submit(action: String, payload: CanonicalJSON, by caller: Caller, role: Role, permission: Permission) async throws -> ApprovalRequest {
-        let policy = try policy(for: action)
+    /// `policy` overrides the standing policy of the action (a movement's signers depend on its size).
+    public func submit(
+        action: String, payload: CanonicalJSON, policy: ApprovalPolicy? = nil, by caller: Caller, role: Role, permission: Permission,
+        details: [String: String] = [:]
+    ) async throws -> ApprovalRequest {
+        let policy = try policy ?? self.policy(for: action)
         let now = clock.now()
         let draft = ApprovalRequest(
-            id: ApprovalRequestID(0), action: action, payload: payload, revision: 1, initiator: caller.principal, createdAt: now,
+            id: ApprovalRequestID(0), action: action, payload: payload, policy: policy, revision: 1, initiator: caller.principal, createdAt: now,
             notBefore: now + policy.timeLockSeconds * 1_000_000_000, expiresAt: now + policy.expirySeconds * 1_000_000_000)
         return try await store.insertRequest(draft, audit: caller.event(
-            permission, role: role, digest: Self.digest(payload), result: "approval_requested", details: ["action": action]))
+            permission, role: role, digest: draft.digest, result: "approval_requested",
+            details: details.merging(["action": action]) { first, _ in first }))
     }
 
     /// Changes an open request (its initiator only). The revision and digest change, so every
@@ -247,7 +252,7 @@ public struct Governance: Sendable {
             throw KinkoError(.forbidden, "only the initiator may change request \(id)")
         }
         guard request.status == .open else { throw KinkoError(.conflict, "request \(id) is \(request.status.rawValue)") }
-        let policy = try policy(for: request.action)
+        let policy = request.policy
         let now = clock.now()
         request.payload = payload
         request.revision += 1
@@ -267,7 +272,7 @@ public struct Governance: Sendable {
         let request = try await requireRequest(id)
         let digest = request.digest
         let role = try await authorize(caller, .approvalsApprove, digest: digest)
-        let policy = try policy(for: request.action)
+        let policy = request.policy
         func refuse(_ message: String) -> KinkoError { KinkoError(.approvalRefused, message) }
         guard request.status == .open else { throw refuse("request \(id) is \(request.status.rawValue)") }
         guard clock.now() < request.expiresAt else { throw refuse("request \(id) expired at \(request.expiresAt.iso8601)") }
@@ -298,7 +303,7 @@ public struct Governance: Sendable {
         let keys = Dictionary(try await store.keys().map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let principals = Dictionary(try await store.principals().map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         return ApprovalEvaluation.evaluate(
-            request, policy: try policy(for: request.action), approvals: try await store.approvals(of: id), keys: keys,
+            request, policy: request.policy, approvals: try await store.approvals(of: id), keys: keys,
             principals: principals, now: clock.now())
     }
 

@@ -58,6 +58,16 @@ public enum Permission: String, Sendable, CaseIterable {
     case approvalsApprove = "governance.approvals.approve"
     case approvalsExecute = "governance.approvals.execute"
     case auditRead = "audit.read"
+    case custodyRead = "custody.read"
+    case custodyVendorsManage = "custody.vendors.manage"
+    case custodyWalletsManage = "custody.wallets.manage"
+    case custodyWalletsFreeze = "custody.wallets.freeze"
+    case custodyObservationsRecord = "custody.observations.record"
+    case custodyReconcile = "custody.reconcile"
+    case custodyWhitelistRequest = "custody.whitelist.request"
+    case custodyMovementsRequest = "custody.movements.request"
+    case custodyMovementsRelease = "custody.movements.release"
+    case custodyMovementsComplete = "custody.movements.complete"
 }
 
 /// Which roles may run which command. A command not listed for a role is refused (403 in the
@@ -96,6 +106,16 @@ public struct PermissionTable: Sendable {
         .approvalsApprove: everyone,
         .approvalsExecute: [.admin, .treasurer, .finance, .compliance],
         .auditRead: readers,
+        .custodyRead: everyone,
+        .custodyVendorsManage: [.admin, .treasurer],
+        .custodyWalletsManage: [.treasurer],
+        .custodyWalletsFreeze: [.admin, .finance, .treasurer],
+        .custodyObservationsRecord: [.treasurer, .operator],
+        .custodyReconcile: [.treasurer, .finance],
+        .custodyWhitelistRequest: [.treasurer],
+        .custodyMovementsRequest: [.treasurer, .finance],
+        .custodyMovementsRelease: [.treasurer, .admin],
+        .custodyMovementsComplete: [.operator, .treasurer],
     ])
 }
 

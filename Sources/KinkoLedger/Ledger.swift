@@ -279,6 +279,31 @@ public actor Ledger {
         return try await store.transfers(at: locations)
     }
 
+    /// Every account's posted balances as they stood at `timestamp`: today's, with the posted
+    /// effect of every later transfer taken back. Parallel to `accounts()`.
+    public func postedBalances(asOf timestamp: TimestampNanoseconds) async throws -> [(account: Account, balance: AccountBalance)] {
+        var entries = engine.allAccounts().map { (account: $0.account, balance: AccountBalance(debitsPosted: $0.balance.debitsPosted, creditsPosted: $0.balance.creditsPosted)) }
+        guard var after = try await store.firstSequence(after: timestamp).map({ $0 - 1 }) else { return entries }
+        var index: [AccountID: Int] = [:]
+        for (position, entry) in entries.enumerated() { index[entry.account.id] = position }
+        while after < engine.headSequence {
+            let records = try await store.batches(after: after, limit: limits.replayPageBatches)
+            guard let last = records.last else { break }
+            for record in records where record.kind == .transfers && record.sequence <= engine.headSequence {
+                for transfer in try LedgerCodec.decodeTransfers(record.body, count: record.count)
+                where !transfer.flags.contains(.pending) && !transfer.flags.contains(.voidPendingTransfer) {
+                    guard let debit = index[transfer.debitAccountID], let credit = index[transfer.creditAccountID] else {
+                        throw KinkoError(.storageCorrupted, "transfer \(transfer.id) names an account that does not exist")
+                    }
+                    entries[debit].balance.debitsPosted -= transfer.amount
+                    entries[credit].balance.creditsPosted -= transfer.amount
+                }
+            }
+            after = last.sequence
+        }
+        return entries
+    }
+
     public struct HistoryPage: Sendable {
         public var transfers: [(location: TransferLocation, transfer: Transfer)]
         /// Pass as `before` to get the next (older) page; nil when this was the last.

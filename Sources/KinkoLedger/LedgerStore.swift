@@ -111,6 +111,8 @@ public protocol LedgerStore: AnyObject, Sendable {
     func loadSnapshot() async throws -> LedgerSnapshot
     /// The sequence number of the last stored batch (zero when empty).
     func headSequence() async throws -> UInt64
+    /// The first batch stamped after `timestamp`, if any.
+    func firstSequence(after timestamp: TimestampNanoseconds) async throws -> UInt64?
     /// Stored batches with sequence numbers above `sequence`, in order, at most `limit`.
     func batches(after sequence: UInt64, limit: Int) async throws -> [LedgerBatchRecord]
     /// Stores one batch durably, atomically with the new accounts or assets it created, an

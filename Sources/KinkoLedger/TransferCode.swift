@@ -41,11 +41,13 @@ public struct TransferCode: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let ownFundsCompensation = TransferCode(16)
     /// A victim is paid: in kind into their account, or out to their bank.
     public static let compensation = TransferCode(17)
+    /// A network fee paid by a wallet on a movement; the exchange bears it from own funds.
+    public static let networkFee = TransferCode(18)
 
     public static let all: [TransferCode] = [
         .deposit, .withdrawal, .trade, .fee, .custodyTransfer, .segregationSweep, .capital, .expense,
         .guaranteeTopUp, .guaranteeRelease, .reserveFunding, .reserveRelease, .reserveDraw,
-        .insuranceClaim, .insuranceSettlement, .ownFundsCompensation, .compensation,
+        .insuranceClaim, .insuranceSettlement, .ownFundsCompensation, .compensation, .networkFee,
     ]
 
     public var name: String {
@@ -67,6 +69,7 @@ public struct TransferCode: RawRepresentable, Hashable, Sendable, CustomStringCo
         case .insuranceSettlement: "insurance_settlement"
         case .ownFundsCompensation: "own_funds_compensation"
         case .compensation: "compensation"
+        case .networkFee: "network_fee"
         default: "code_\(rawValue)"
         }
     }
@@ -168,6 +171,11 @@ public struct SegregationTable: Sendable {
         .compensation: [
             Route(.compensationPayable, .customerLiability),
             Route(.compensationPayable, .externalSettlement),
+        ],
+        .networkFee: [
+            Route(.ownFunds, .customerCustodyHolding),
+            Route(.ownFunds, .ownHolding),
+            Route(.ownFunds, .guaranteeCrypto),
         ],
     ])
 }

@@ -11,6 +11,16 @@ enum KinkoMigrations {
         migrator.registerMigration("2026-11-22 governance") { db in
             try db.execute(sql: governanceSchema)
         }
+        migrator.registerMigration("2026-11-22 ledger batch times") { db in
+            try db.execute(sql: "CREATE INDEX ledger_batches_by_time ON ledger_batches(timestamp)")
+        }
+        migrator.registerMigration("2026-11-22 approval policies") { db in
+            // Each request carries the policy it was filed under (part of what is signed).
+            try db.execute(sql: "ALTER TABLE approval_requests ADD COLUMN policy BLOB NOT NULL DEFAULT x''")
+        }
+        migrator.registerMigration("2026-11-22 custody") { db in
+            try db.execute(sql: custodySchema)
+        }
         return migrator
     }
 
@@ -145,5 +155,121 @@ enum KinkoMigrations {
             frontier BLOB NOT NULL
         );
         INSERT INTO audit_state (id, frontier) VALUES (1, x'0000000000000000');
+        """
+
+    /// Wallets, observations, the whitelist, movements and reconciliations. Amounts are 16-byte
+    /// big-endian blobs like the ledger's.
+    static let custodySchema = """
+        CREATE TABLE custody_vendors (
+            name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),
+            notice_date TEXT,
+            notice_reference TEXT
+        );
+        CREATE TABLE custody_wallets (
+            id TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 64),
+            chain TEXT NOT NULL,
+            temperature TEXT NOT NULL CHECK (temperature IN ('hot', 'cold')),
+            purpose TEXT NOT NULL CHECK (purpose IN ('customer_pool', 'own_funds', 'guarantee', 'reserve')),
+            vendor TEXT NOT NULL REFERENCES custody_vendors(name),
+            vendor_version TEXT NOT NULL,
+            frozen_at INTEGER,
+            frozen_reason TEXT,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE custody_wallet_assets (
+            wallet TEXT NOT NULL REFERENCES custody_wallets(id),
+            asset TEXT NOT NULL,
+            velocity_limit BLOB CHECK (velocity_limit IS NULL OR length(velocity_limit) = 16),
+            PRIMARY KEY (wallet, asset)
+        ) WITHOUT ROWID;
+        CREATE TABLE custody_wallet_addresses (
+            wallet TEXT NOT NULL REFERENCES custody_wallets(id),
+            address TEXT NOT NULL,
+            PRIMARY KEY (wallet, address)
+        ) WITHOUT ROWID;
+        CREATE TABLE custody_balance_observations (
+            id INTEGER PRIMARY KEY,
+            wallet TEXT NOT NULL REFERENCES custody_wallets(id),
+            asset TEXT NOT NULL,
+            amount BLOB NOT NULL CHECK (length(amount) = 16),
+            observed_at INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            recorded_at INTEGER NOT NULL
+        );
+        CREATE INDEX custody_balances_latest ON custody_balance_observations(wallet, asset, observed_at);
+        CREATE TABLE custody_price_observations (
+            id INTEGER PRIMARY KEY,
+            asset TEXT NOT NULL,
+            mantissa BLOB NOT NULL CHECK (length(mantissa) = 16),
+            scale INTEGER NOT NULL CHECK (scale BETWEEN 0 AND 18),
+            observed_at INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            recorded_at INTEGER NOT NULL
+        );
+        CREATE INDEX custody_prices_latest ON custody_price_observations(asset, observed_at);
+        CREATE TABLE custody_whitelist (
+            id INTEGER PRIMARY KEY,
+            asset TEXT NOT NULL,
+            address TEXT NOT NULL CHECK (length(address) BETWEEN 1 AND 128),
+            label TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'active')),
+            request INTEGER NOT NULL REFERENCES approval_requests(id),
+            usable_from INTEGER,
+            created_at INTEGER NOT NULL,
+            UNIQUE (asset, address)
+        );
+        CREATE TABLE custody_movements (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('hot_to_cold', 'cold_to_hot', 'withdrawal', 'guarantee_top_up')),
+            from_wallet TEXT NOT NULL REFERENCES custody_wallets(id),
+            to_wallet TEXT REFERENCES custody_wallets(id),
+            to_address TEXT,
+            asset TEXT NOT NULL,
+            amount BLOB NOT NULL CHECK (length(amount) = 16),
+            ledger_pending_id BLOB,
+            initiator INTEGER NOT NULL REFERENCES principals(id),
+            request INTEGER NOT NULL REFERENCES approval_requests(id),
+            status TEXT NOT NULL CHECK (status IN ('awaiting_approval', 'released', 'completed')),
+            created_at INTEGER NOT NULL,
+            released_at INTEGER,
+            completed_at INTEGER,
+            transaction_hash TEXT,
+            network_fee BLOB
+        );
+        CREATE INDEX custody_movements_outflows ON custody_movements(from_wallet, asset, released_at);
+        CREATE TABLE custody_reconciliations (
+            day TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            asset TEXT NOT NULL,
+            cutoff INTEGER NOT NULL,
+            liabilities BLOB NOT NULL,
+            ledger_holdings BLOB NOT NULL,
+            observed BLOB,
+            computed_at INTEGER NOT NULL,
+            PRIMARY KEY (day, position),
+            UNIQUE (day, asset)
+        ) WITHOUT ROWID;
+        CREATE TABLE custody_breaks (
+            day TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            asset TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('ledger', 'wallet', 'segregation', 'observation')),
+            wallet TEXT,
+            size BLOB NOT NULL,
+            cause TEXT NOT NULL,
+            PRIMARY KEY (day, position)
+        ) WITHOUT ROWID;
+        CREATE TABLE custody_reconciliation_days (
+            day TEXT PRIMARY KEY,
+            cutoff INTEGER NOT NULL,
+            computed_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE custody_alerts (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            message TEXT NOT NULL,
+            raised_at INTEGER NOT NULL
+        );
         """
 }

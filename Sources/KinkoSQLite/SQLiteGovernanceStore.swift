@@ -143,9 +143,9 @@ public final class SQLiteGovernanceStore: GovernanceStore {
     public func insertRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> ApprovalRequest {
         try await write(audit: audit) { db in
             try db.execute(sql: """
-                INSERT INTO approval_requests (action, payload, revision, initiator, created_at, not_before, expires_at, status)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 'open')
-                """, arguments: [request.action, Data(request.payload.bytes), request.revision, Int64(clamping: request.initiator.rawValue),
+                INSERT INTO approval_requests (action, payload, policy, revision, initiator, created_at, not_before, expires_at, status)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')
+                """, arguments: [request.action, Data(request.payload.bytes), Data(request.policy.json.bytes), request.revision, Int64(clamping: request.initiator.rawValue),
                                  Int64(bitPattern: request.createdAt), Int64(bitPattern: request.notBefore), Int64(bitPattern: request.expiresAt)])
             var stored = request
             stored.id = ApprovalRequestID(UInt128(db.lastInsertedRowID))
@@ -210,10 +210,7 @@ public final class SQLiteGovernanceStore: GovernanceStore {
     public func executeRequest(_ id: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, effect: GovernanceEffect?, audit: AuditEvent) async throws -> Bool {
         do {
             try await write(audit: audit) { db in
-                try db.execute(sql: """
-                    UPDATE approval_requests SET status = 'executed', executed_at = ? WHERE id = ? AND revision = ? AND status = 'open'
-                    """, arguments: [Int64(bitPattern: time), Int64(clamping: id.rawValue), revision])
-                guard db.changesCount == 1 else { throw NothingChanged() }
+                guard try SQLiteApprovals.markExecuted(db: db, id: id, revision: revision, at: time) else { throw NothingChanged() }
                 switch effect {
                 case .setRoles(let principal, let roles):
                     try db.execute(sql: "UPDATE principals SET roles = ? WHERE id = ?", arguments: [Self.encode(roles), Int64(clamping: principal.rawValue)])
@@ -288,9 +285,21 @@ public final class SQLiteGovernanceStore: GovernanceStore {
         }
         return ApprovalRequest(
             id: ApprovalRequestID(UInt128(row["id"] as Int64)), action: row["action"],
-            payload: try CanonicalJSON(parsing: [UInt8](row["payload"] as Data)), revision: row["revision"],
+            payload: try CanonicalJSON(parsing: [UInt8](row["payload"] as Data)),
+            policy: try ApprovalPolicy(json: CanonicalJSON(parsing: [UInt8](row["policy"] as Data))), revision: row["revision"],
             initiator: PrincipalID(UInt128(row["initiator"] as Int64)), createdAt: UInt64(bitPattern: row["created_at"]),
             notBefore: UInt64(bitPattern: row["not_before"]), expiresAt: UInt64(bitPattern: row["expires_at"]), status: status,
             executedAt: (row["executed_at"] as Int64?).map { UInt64(bitPattern: $0) })
+    }
+}
+
+/// The one place that flips an approval request to executed: a compare-and-set on its status and
+/// revision, inside the caller's transaction, so the effect and the flip commit together.
+enum SQLiteApprovals {
+    static func markExecuted(db: Database, id: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds) throws -> Bool {
+        try db.execute(sql: """
+            UPDATE approval_requests SET status = 'executed', executed_at = ? WHERE id = ? AND revision = ? AND status = 'open'
+            """, arguments: [Int64(bitPattern: time), Int64(clamping: id.rawValue), revision])
+        return db.changesCount == 1
     }
 }

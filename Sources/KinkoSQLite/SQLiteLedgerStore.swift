@@ -42,6 +42,13 @@ public final class SQLiteLedgerStore: LedgerStore {
         try await database.pool.read { db in try Self.head(db) }
     }
 
+    public func firstSequence(after timestamp: TimestampNanoseconds) async throws -> UInt64? {
+        try await database.pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT min(sequence) FROM ledger_batches WHERE timestamp > ?",
+                               arguments: [Int64(bitPattern: timestamp)]).map { UInt64(bitPattern: $0) }
+        }
+    }
+
     public func batches(after sequence: UInt64, limit: Int) async throws -> [LedgerBatchRecord] {
         try await database.pool.read { db in try Self.batches(db, after: sequence, through: nil, limit: limit) }
     }

@@ -20,8 +20,9 @@ struct ApprovalTests {
                      signerKey: SignerKey(principal: principal.id, algorithm: algorithm, publicKey: try key.publicKey(), registeredAt: 0))
     }
 
-    static func request(initiator: UInt128 = 1, revision: Int = 1, timeLock: UInt64 = 0) -> ApprovalRequest {
-        ApprovalRequest(id: ApprovalRequestID(9), action: "custody.movement", payload: ["amount": "5"], revision: revision,
+    static func request(initiator: UInt128 = 1, revision: Int = 1, timeLock: UInt64 = 0) throws -> ApprovalRequest {
+        ApprovalRequest(id: ApprovalRequestID(9), action: "custody.movement", payload: ["amount": "5"],
+                        policy: try ApprovalPolicy(approvalsRequired: 2, eligibleRoles: [.signer]), revision: revision,
                         initiator: PrincipalID(initiator), createdAt: now, notBefore: now + timeLock, expiresAt: now + 3_600_000_000_000)
     }
 
@@ -42,7 +43,7 @@ struct ApprovalTests {
     @Test func quorumAtLimitAndOneShort() throws {
         let parties = try [Self.party(1, [.treasurer]), Self.party(2, [.signer]), Self.party(3, [.signer]), Self.party(4, [.signer], .p256)]
         let policy = try ApprovalPolicy(approvalsRequired: 2, eligibleRoles: [.signer])
-        let request = Self.request()
+        let request = try Self.request()
         let one = try [Self.approve(parties[1], request)]
         #expect(evaluate(request, policy, one, parties).reasons == ["1 of 2 approvals"])
         let two = try one + [Self.approve(parties[3], request, at: 1)]
@@ -56,12 +57,12 @@ struct ApprovalTests {
     @Test func approvalsThatDoNotCount() throws {
         var parties = try [Self.party(1, [.signer]), Self.party(2, [.signer]), Self.party(3, [.signer]), Self.party(5, [.auditor])]
         let policy = try ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.signer])
-        let request = Self.request(initiator: 1)
+        let request = try Self.request(initiator: 1)
         #expect(evaluate(request, policy, [try Self.approve(parties[0], request)], parties).counted == [])
         #expect(evaluate(request, policy, [try Self.approve(parties[3], request)], parties).counted == [])
         let twice = try [Self.approve(parties[1], request), Self.approve(parties[1], request, at: 5)]
         #expect(evaluate(request, policy, twice, parties).counted == [PrincipalID(2)])
-        let revised = Self.request(initiator: 1, revision: 2)
+        let revised = try Self.request(initiator: 1, revision: 2)
         #expect(evaluate(revised, policy, [try Self.approve(parties[1], request)], parties).reasons == ["0 of 1 approvals"])
         var forged = try Self.approve(parties[2], request)
         forged.signature[3] ^= 1
@@ -78,7 +79,7 @@ struct ApprovalTests {
     @Test func minimumFromRole() throws {
         let parties = try [Self.party(2, [.signer]), Self.party(3, [.signer]), Self.party(4, [.compliance])]
         let policy = try ApprovalPolicy(approvalsRequired: 2, eligibleRoles: [.signer, .compliance], minimumFromRole: [.compliance: 1])
-        let request = Self.request()
+        let request = try Self.request()
         let signersOnly = try [Self.approve(parties[0], request), Self.approve(parties[1], request, at: 1)]
         #expect(evaluate(request, policy, signersOnly, parties).reasons == ["0 of at least 1 approvals from compliance"])
         let mixed = try [Self.approve(parties[0], request), Self.approve(parties[2], request, at: 1)]
@@ -89,7 +90,7 @@ struct ApprovalTests {
     @Test func timeLockAndExpiry() throws {
         let parties = try [Self.party(2, [.signer])]
         let policy = try ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.signer], timeLockSeconds: 60)
-        let request = Self.request(timeLock: 60_000_000_000)
+        let request = try Self.request(timeLock: 60_000_000_000)
         let approvals = try [Self.approve(parties[0], request)]
         #expect(evaluate(request, policy, approvals, parties, at: request.notBefore - 1).reasons.count == 1)
         #expect(evaluate(request, policy, approvals, parties, at: request.notBefore).isSatisfied)
@@ -107,9 +108,9 @@ struct ApprovalTests {
     }
 
     // Goal: the digest covers every field that matters and is SHA-256 of the documented bytes.
-    @Test func digestIsOverTheCanonicalRequest() {
-        let request = Self.request()
-        #expect(request.canonical.text == #"{"action":"custody.movement","expires_at":"1800003600000000000","id":"9","initiator":"1","not_before":"1800000000000000000","payload":{"amount":"5"},"revision":"1","type":"kinko.approval.request.v1"}"#)
+    @Test func digestIsOverTheCanonicalRequest() throws {
+        let request = try Self.request()
+        #expect(request.canonical.text == #"{"action":"custody.movement","expires_at":"1800003600000000000","id":"9","initiator":"1","not_before":"1800000000000000000","payload":{"amount":"5"},"policy":{"approvals_required":"2","eligible_roles":["signer"],"expiry_seconds":"604800","minimum_from_role":{},"time_lock_seconds":"0"},"revision":"1","type":"kinko.approval.request.v1"}"#)
         var changed = request
         changed.payload = ["amount": "6"]
         #expect(changed.digest != request.digest)

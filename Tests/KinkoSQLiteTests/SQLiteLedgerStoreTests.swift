@@ -84,7 +84,9 @@ struct SQLiteLedgerStoreTests {
         let history = try await ledger.history(of: AccountID(1), limit: 10)
         #expect(history.transfers.map(\.transfer.id.rawValue) == [5, 4, 3, 2, 1])
         #expect(try await ledger.verify(full: true).problems == [])
-        #expect(try database.appliedMigrations() == ["2026-11-22 ledger", "2026-11-22 governance"])
+        #expect(try database.appliedMigrations() == [
+            "2026-11-22 ledger", "2026-11-22 governance", "2026-11-22 ledger batch times", "2026-11-22 approval policies", "2026-11-22 custody",
+        ])
     }
 
     // Goal: a balance edited in the file (an UPDATE behind Kinko's back) stops the next open,

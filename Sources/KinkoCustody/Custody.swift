@@ -1,0 +1,390 @@
+import Crypto
+public import KinkoCore
+public import KinkoGovernance
+public import KinkoLedger
+
+/// The custody service: wallets and vendors, observations, the 95%-cold and guarantee rules,
+/// the daily segregation reconciliation, the withdrawal whitelist and movements under quorum.
+public struct Custody: Sendable {
+    public let governance: Governance
+    public let ledger: Ledger
+    public let store: any CustodyStore
+    public let settings: CustodySettings
+    public let clock: any WallClock
+
+    public static let whitelistAction = "custody.whitelist.add"
+    public static let movementAction = "custody.movement"
+    /// A new withdrawal address needs one approval from compliance (who checks the counterparty)
+    /// or a signer.
+    public static let whitelistPolicy: ApprovalPolicy? = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance, .signer])
+    /// Most observations one call may record.
+    public static let observationsMax = 100_000
+
+    public init(governance: Governance, ledger: Ledger, store: any CustodyStore, settings: CustodySettings = CustodySettings(),
+                clock: any WallClock = SystemWallClock()) {
+        self.governance = governance
+        self.ledger = ledger
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+    }
+
+    /// The own-funds ledger account that bears network fees in `asset` (one per asset, created
+    /// with the first wallet that holds it).
+    public static func feeAccountID(asset: String) -> AccountID {
+        let digest = Array(SHA256.hash(data: Array("kinko.own-funds:\(asset)".utf8)))
+        return AccountID(digest.prefix(16).reduce(UInt128(0)) { $0 << 8 | UInt128($1) })
+    }
+
+    // MARK: Vendors and wallets
+
+    public func saveVendor(_ vendor: Vendor, by caller: Caller) async throws {
+        guard (1...64).contains(vendor.name.utf8.count) else { throw KinkoError(.invalidInput, "a vendor name is 1–64 characters", field: "name") }
+        if let date = vendor.noticeDate { try Vendor.validate(date: date) }
+        if (vendor.noticeDate == nil) != (vendor.noticeReference == nil) {
+            throw KinkoError(.invalidInput, "a notice needs both its date and its reference", field: "notice_reference")
+        }
+        let digest = Governance.digest(["name": .string(vendor.name), "date": .string(vendor.noticeDate ?? ""), "reference": .string(vendor.noticeReference ?? "")])
+        let role = try await governance.authorize(caller, .custodyVendorsManage, digest: digest)
+        try await store.saveVendor(vendor, audit: caller.event(.custodyVendorsManage, role: role, digest: digest, result: "ok",
+                                                               details: ["vendor": vendor.name, "notice": vendor.hasNotice ? "on file" : "none"]))
+    }
+
+    /// Registers a wallet and opens its ledger accounts (one per asset, of the class its
+    /// purpose requires).
+    public func registerWallet(_ wallet: Wallet, by caller: Caller) async throws -> [String] {
+        try Wallet.validate(id: wallet.id)
+        guard !wallet.assets.isEmpty else { throw KinkoError(.invalidInput, "a wallet holds at least one asset", field: "assets") }
+        guard wallet.addresses.count <= Wallet.addressesMax else {
+            throw KinkoError(.limitExceeded, "a wallet lists at most \(Wallet.addressesMax) addresses", field: "addresses")
+        }
+        var accounts: [Account] = []
+        for code in wallet.assets {
+            guard let asset = await ledger.asset(code: code) else { throw KinkoError(.assetNotFound, "unknown asset \(code)", field: "assets") }
+            let limit: AccountFlags = .creditsMustNotExceedDebits
+            accounts.append(Account(id: wallet.accountID(for: code), ledger: asset.ledger, code: wallet.purpose == .guarantee ? 400 : 200,
+                                    accountClass: wallet.purpose.accountClass, flags: limit))
+            accounts.append(Account(id: Self.feeAccountID(asset: code), ledger: asset.ledger, code: 300, accountClass: .ownFunds))
+        }
+        let digest = Governance.digest(["wallet": .string(wallet.id), "assets": .array(wallet.assets.map { .string($0) })])
+        let role = try await governance.authorize(caller, .custodyWalletsManage, digest: digest)
+        var stored = wallet
+        stored.createdAt = clock.now()
+        try await store.insertWallet(stored, audit: caller.event(.custodyWalletsManage, role: role, digest: digest, result: "ok",
+                                                                 details: ["wallet": wallet.id, "purpose": wallet.purpose.rawValue]))
+        let results = try await ledger.createAccounts(accounts, by: caller)
+        if let bad = results.firstIndex(where: { !$0.isSuccess }) {
+            throw KinkoError(.conflict, "ledger account \(accounts[bad].id) for wallet \(wallet.id) could not be created: \(results[bad].name)")
+        }
+        let vendors = try await store.vendors()
+        return vendors.first(where: { $0.name == wallet.vendor })?.hasNotice == true
+            ? [] : ["wallet \(wallet.id): vendor \(wallet.vendor) has no advance notice to the regulator on file"]
+    }
+
+    /// Freezes (or with `reason == nil`, unfreezes) a wallet: a frozen wallet refuses every movement.
+    public func setFrozen(_ walletID: String, reason: String?, by caller: Caller) async throws {
+        let digest = Governance.digest(["wallet": .string(walletID), "reason": .string(reason ?? "")])
+        let role = try await governance.authorize(caller, .custodyWalletsFreeze, digest: digest)
+        try await store.setFrozen(walletID, at: reason == nil ? nil : clock.now(), reason: reason, audit: caller.event(
+            .custodyWalletsFreeze, role: role, digest: digest, result: reason == nil ? "unfrozen" : "frozen",
+            details: ["wallet": walletID]))
+    }
+
+    // MARK: Observations
+
+    public func recordBalances(_ observations: [BalanceObservation], by caller: Caller) async throws {
+        guard (1...Self.observationsMax).contains(observations.count) else {
+            throw KinkoError(.limitExceeded, "record 1–\(Self.observationsMax) observations at a time; got \(observations.count)", field: "observations")
+        }
+        let wallets = Dictionary(try await store.wallets().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for (index, observation) in observations.enumerated() {
+            guard let wallet = wallets[observation.wallet] else {
+                throw KinkoError(.notFound, "no wallet \(observation.wallet)", field: "observations[\(index)].wallet")
+            }
+            guard wallet.assets.contains(observation.asset) else {
+                throw KinkoError(.invalidInput, "wallet \(wallet.id) does not hold \(observation.asset)", field: "observations[\(index)].asset")
+            }
+        }
+        let digest = Governance.digest(.array(observations.map { o in
+            ["wallet": .string(o.wallet), "asset": .string(o.asset), "amount": .string(o.amount.description), "observed_at": .string(String(o.observedAt))]
+        }))
+        let role = try await governance.authorize(caller, .custodyObservationsRecord, digest: digest)
+        try await store.recordBalances(observations, audit: caller.event(
+            .custodyObservationsRecord, role: role, digest: digest, result: "ok", details: ["balances": String(observations.count)]))
+    }
+
+    public func recordPrices(_ observations: [PriceObservation], by caller: Caller) async throws {
+        guard (1...Self.observationsMax).contains(observations.count) else {
+            throw KinkoError(.limitExceeded, "record 1–\(Self.observationsMax) prices at a time; got \(observations.count)", field: "observations")
+        }
+        for (index, observation) in observations.enumerated() where await ledger.asset(code: observation.asset) == nil {
+            throw KinkoError(.assetNotFound, "unknown asset \(observation.asset)", field: "observations[\(index)].asset")
+        }
+        let digest = Governance.digest(.array(observations.map { o in
+            ["asset": .string(o.asset), "price": .string(o.price.description), "observed_at": .string(String(o.observedAt))]
+        }))
+        let role = try await governance.authorize(caller, .custodyObservationsRecord, digest: digest)
+        try await store.recordPrices(observations, audit: caller.event(
+            .custodyObservationsRecord, role: role, digest: digest, result: "ok", details: ["prices": String(observations.count)]))
+    }
+
+    // MARK: Rules
+
+    public func facts(at now: TimestampNanoseconds? = nil) async throws -> CustodyFacts {
+        let now = now ?? clock.now()
+        return CustodyFacts(
+            assets: await ledger.assets, wallets: try await store.wallets(),
+            vendors: Dictionary(try await store.vendors().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
+            balances: try await store.latestBalances(asOf: now), prices: try await store.latestPrices(asOf: now),
+            settings: settings, now: now)
+    }
+
+    public func check(by caller: Caller) async throws -> CustodyCheck {
+        _ = try await governance.authorize(caller, .custodyRead)
+        return CustodyCheck.evaluate(try await facts())
+    }
+
+    public func rebalancingProposal(by caller: Caller) async throws -> [ProposedMovement] {
+        _ = try await governance.authorize(caller, .custodyRead)
+        return CustodyCheck.rebalance(try await facts())
+    }
+
+    // MARK: Whitelist
+
+    /// Files an address for the withdrawal whitelist; it needs approval, then waits
+    /// `whitelistWaitingSeconds` before it can be used.
+    public func requestWhitelist(asset: String, address: String, label: String, by caller: Caller) async throws -> WhitelistEntry {
+        guard (1...WhitelistEntry.addressLengthMax).contains(address.utf8.count), !address.contains(where: \.isWhitespace) else {
+            throw KinkoError(.invalidInput, "an address is 1–\(WhitelistEntry.addressLengthMax) characters without spaces", field: "address")
+        }
+        guard await ledger.asset(code: asset)?.kind == .crypto else { throw KinkoError(.assetNotFound, "unknown crypto-asset \(asset)", field: "asset") }
+        let payload: CanonicalJSON = ["asset": .string(asset), "address": .string(address), "label": .string(label)]
+        let role = try await governance.authorize(caller, .custodyWhitelistRequest, digest: Governance.digest(payload))
+        let request = try await governance.submit(action: Self.whitelistAction, payload: payload, policy: Self.whitelistPolicy,
+                                                  by: caller, role: role, permission: .custodyWhitelistRequest)
+        let entry = WhitelistEntry(id: 0, asset: asset, address: address, label: label, status: .pending, requestID: request.id,
+                                   usableFrom: nil, createdAt: clock.now())
+        return try await store.insertWhitelistEntry(entry, audit: caller.event(
+            .custodyWhitelistRequest, role: role, digest: request.digest, result: "pending", details: ["request": request.id.description]))
+    }
+
+    /// Activates an approved whitelist entry (exactly once); it is usable after the waiting period.
+    public func activateWhitelist(_ entryID: UInt64, by caller: Caller) async throws -> WhitelistEntry {
+        guard var entry = try await store.whitelist().first(where: { $0.id == entryID }) else {
+            throw KinkoError(.notFound, "no whitelist entry \(entryID)", field: "entry")
+        }
+        let role = try await governance.authorize(caller, .approvalsExecute)
+        let evaluation = try await governance.evaluate(entry.requestID)
+        guard evaluation.isSatisfied else {
+            throw KinkoError(.approvalRequired, "whitelist entry \(entryID) may not be activated yet: \(evaluation.reasons.joined(separator: "; "))")
+        }
+        guard let request = try await governance.store.request(entry.requestID) else { throw KinkoError(.notFound, "no request \(entry.requestID)") }
+        let now = clock.now()
+        let usableFrom = now + settings.whitelistWaitingSeconds * 1_000_000_000
+        guard try await store.activateWhitelistEntry(entryID, requestID: request.id, revision: request.revision, usableFrom: usableFrom, at: now,
+                                                     audit: caller.event(.approvalsExecute, role: role, digest: request.digest, result: "ok",
+                                                                         details: ["whitelist": String(entryID), "usable_from": usableFrom.iso8601]))
+        else {
+            throw KinkoError(.conflict, "whitelist entry \(entryID) was already activated")
+        }
+        entry.status = .active
+        entry.usableFrom = usableFrom
+        return entry
+    }
+
+    // MARK: Movements
+
+    /// Checks a movement against every rule and files it for approval by its signers, or
+    /// refuses it naming the rule and its figures (the refusal is audited).
+    public func requestMovement(_ draft: MovementDraft, by caller: Caller) async throws -> Result<Movement, MovementRefusal> {
+        guard let asset = await ledger.asset(code: draft.asset) else { throw KinkoError(.assetNotFound, "unknown asset \(draft.asset)", field: "asset") }
+        let payload = draft.payload(asset: asset)
+        let role = try await governance.authorize(caller, .custodyMovementsRequest, digest: Governance.digest(payload))
+        switch try await rules(draft) {
+        case .failure(let refusal):
+            try await governance.store.appendAudit(caller.event(
+                .custodyMovementsRequest, role: role, digest: Governance.digest(payload), result: "refused: \(refusal.rule.rawValue)",
+                details: ["reason": refusal.message]))
+            return .failure(refusal)
+        case .success(let policy):
+            let request = try await governance.submit(action: Self.movementAction, payload: payload, policy: policy, by: caller, role: role,
+                                                      permission: .custodyMovementsRequest)
+            let movement = Movement(id: 0, draft: draft, initiator: caller.principal, requestID: request.id, status: .awaitingApproval,
+                                    createdAt: clock.now())
+            return .success(try await store.insertMovement(movement, audit: caller.event(
+                .custodyMovementsRequest, role: role, digest: request.digest, result: "awaiting_approval",
+                details: ["request": request.id.description, "signers": String(policy.approvalsRequired)])))
+        }
+    }
+
+    private func rules(_ draft: MovementDraft) async throws -> Result<ApprovalPolicy, MovementRefusal> {
+        let facts = try await facts()
+        if let pendingID = draft.ledgerPendingID {
+            guard let pending = await ledger.pendingTransfer(pendingID) else {
+                return .failure(MovementRefusal(.ledger, "ledger transfer \(pendingID) is not an open pending transfer"))
+            }
+            let wallet = Wallet.accountID(wallet: draft.fromWallet, asset: draft.asset)
+            guard pending.transfer.creditAccountID == wallet, pending.transfer.amount == draft.amount.units else {
+                return .failure(MovementRefusal(.ledger, "pending transfer \(pendingID) reserves \(pending.transfer.amount) units for account \(pending.transfer.creditAccountID), not \(draft.amount) for wallet \(draft.fromWallet)"))
+            }
+        }
+        let since = facts.now - min(facts.now, settings.velocityWindowSeconds * 1_000_000_000)
+        let outflows = try await store.outflows(wallet: draft.fromWallet, asset: draft.asset, since: since)
+        return MovementRules.check(draft, facts: facts, whitelist: try await store.whitelist(), outflows: outflows)
+    }
+
+    /// Releases an approved movement to the signer queue — once. The rules run again first
+    /// (balances, velocity, the hot cap and frozen wallets may have changed since the request).
+    public func release(_ movementID: UInt64, by caller: Caller) async throws -> Movement {
+        var movement = try await requireMovement(movementID)
+        let role = try await governance.authorize(caller, .custodyMovementsRelease)
+        guard movement.status == .awaitingApproval else { throw KinkoError(.conflict, "movement \(movementID) is \(movement.status.rawValue)") }
+        let evaluation = try await governance.evaluate(movement.requestID)
+        guard evaluation.isSatisfied else {
+            throw KinkoError(.approvalRequired, "movement \(movementID) may not be released yet: \(evaluation.reasons.joined(separator: "; "))")
+        }
+        // Its own outflow is already counted in the velocity window: check the others only.
+        let recheck = movement.draft
+        let facts = try await facts()
+        let since = facts.now - min(facts.now, settings.velocityWindowSeconds * 1_000_000_000)
+        let others = try await store.outflows(wallet: recheck.fromWallet, asset: recheck.asset, since: since)
+        let othersOnly = movement.createdAt >= since ? Amount(units: others.units - min(others.units, movement.draft.amount.units)) : others
+        if case .failure(let refusal) = MovementRules.check(recheck, facts: facts, whitelist: try await store.whitelist(), outflows: othersOnly) {
+            throw KinkoError(.approvalRefused, "movement \(movementID) cannot be released: \(refusal)")
+        }
+        guard let request = try await governance.store.request(movement.requestID) else { throw KinkoError(.notFound, "no request \(movement.requestID)") }
+        let now = clock.now()
+        guard try await store.releaseMovement(movementID, requestID: request.id, revision: request.revision, at: now, audit: caller.event(
+            .custodyMovementsRelease, role: role, digest: request.digest, result: "released",
+            details: ["movement": String(movementID), "approvers": evaluation.counted.map(\.description).joined(separator: ",")]))
+        else {
+            throw KinkoError(.conflict, "movement \(movementID) was already released")
+        }
+        movement.status = .released
+        movement.releasedAt = now
+        return movement
+    }
+
+    /// What the exchange's signer should broadcast: released, not yet completed.
+    public func queue(by caller: Caller) async throws -> [Movement] {
+        _ = try await governance.authorize(caller, .custodyRead)
+        return try await store.movements().filter { $0.status == .released }
+    }
+
+    /// Records the broadcast (transaction hash, network fee) and posts the movement to the
+    /// ledger with ids derived from the movement, so a retry never posts twice.
+    public func complete(_ movementID: UInt64, transactionHash: String, networkFee: Amount, by caller: Caller) async throws -> Movement {
+        var movement = try await requireMovement(movementID)
+        let digest = Governance.digest(["movement": .string(String(movementID)), "transaction_hash": .string(transactionHash), "fee": .string(networkFee.description)])
+        let role = try await governance.authorize(caller, .custodyMovementsComplete, digest: digest)
+        guard (1...128).contains(transactionHash.utf8.count) else { throw KinkoError(.invalidInput, "a transaction hash is 1–128 characters", field: "transaction_hash") }
+        guard movement.status == .released else { throw KinkoError(.conflict, "movement \(movementID) is \(movement.status.rawValue), not released") }
+        let results = try await ledger.createTransfers(try await postings(movement, fee: networkFee), by: caller)
+        guard results.allSatisfy(\.isSuccess) else {
+            throw KinkoError(.conflict, "the ledger refused movement \(movementID): \(results.map(\.name).joined(separator: ", "))")
+        }
+        let now = clock.now()
+        guard try await store.completeMovement(movementID, transactionHash: transactionHash, networkFee: networkFee, at: now, audit: caller.event(
+            .custodyMovementsComplete, role: role, digest: digest, result: "completed",
+            details: ["movement": String(movementID), "transaction_hash": transactionHash]))
+        else {
+            throw KinkoError(.conflict, "movement \(movementID) was completed meanwhile")
+        }
+        movement.status = .completed
+        movement.completedAt = now
+        movement.transactionHash = transactionHash
+        movement.networkFee = networkFee
+        return movement
+    }
+
+    /// hot ↔ cold: `custody_transfer`; guarantee top-up: `guarantee_top_up`; a withdrawal from
+    /// the customer pool posts its pending ledger withdrawal, one from own funds is `capital`;
+    /// a network fee is borne by own funds (`network_fee`), linked with the movement.
+    private func postings(_ movement: Movement, fee: Amount) async throws -> [Transfer] {
+        let draft = movement.draft
+        guard let asset = await ledger.asset(code: draft.asset) else { throw KinkoError(.assetNotFound, "unknown asset \(draft.asset)") }
+        let ids = movement.ledgerTransferIDs
+        let from = Wallet.accountID(wallet: draft.fromWallet, asset: draft.asset)
+        let ownFunds = Self.feeAccountID(asset: draft.asset)
+        var main: Transfer
+        switch (draft.kind, draft.toWallet, draft.ledgerPendingID) {
+        case (.hotToCold, let to?, _), (.coldToHot, let to?, _):
+            main = Transfer(id: ids.main, debitAccountID: Wallet.accountID(wallet: to, asset: draft.asset), creditAccountID: from,
+                            amount: draft.amount.units, ledger: asset.ledger, code: .custodyTransfer)
+        case (.guaranteeTopUp, let to?, _):
+            main = Transfer(id: ids.main, debitAccountID: Wallet.accountID(wallet: to, asset: draft.asset), creditAccountID: from,
+                            amount: draft.amount.units, ledger: asset.ledger, code: .guaranteeTopUp)
+        case (.withdrawal, _, let pendingID?):
+            main = Transfer(id: ids.main, debitAccountID: AccountID(0), creditAccountID: AccountID(0), amount: 0, ledger: 0,
+                            code: TransferCode(0), flags: .postPendingTransfer, pendingID: pendingID)
+        case (.withdrawal, _, nil):
+            main = Transfer(id: ids.main, debitAccountID: ownFunds, creditAccountID: from, amount: draft.amount.units,
+                            ledger: asset.ledger, code: .capital)
+        default:
+            throw KinkoError(.storageCorrupted, "movement \(movement.id) has no destination wallet")
+        }
+        guard !fee.isZero else { return [main] }
+        main.flags.insert(.linked)
+        return [main, Transfer(id: ids.fee, debitAccountID: ownFunds, creditAccountID: from, amount: fee.units,
+                               ledger: asset.ledger, code: .networkFee)]
+    }
+
+    // MARK: Reconciliation
+
+    /// Reconciles the JST business day `day` as of its cut-off and stores the result (replacing
+    /// an earlier run of the same day, which it reproduces: every figure is taken as of the
+    /// cut-off). Each break raises an alert for the board.
+    public func reconcile(day: String, by caller: Caller) async throws -> Reconciliation {
+        let cutoff = try Reconciliation.cutoff(day: day, hourJST: settings.reconciliationCutoffHourJST)
+        let now = clock.now()
+        guard cutoff <= now else {
+            throw KinkoError(.invalidInput, "the cut-off of \(day) (\(cutoff.iso8601)) has not passed yet", field: "day")
+        }
+        let digest = Governance.digest(["day": .string(day)])
+        let role = try await governance.authorize(caller, .custodyReconcile, digest: digest)
+        let result = Reconciliation.run(day: day, cutoff: cutoff, try await reconciliationInputs(cutoff: cutoff))
+        try await store.saveReconciliation(result, at: now, audit: caller.event(
+            .custodyReconcile, role: role, digest: digest, result: result.isClean ? "clean" : "\(result.breaks.count) breaks",
+            details: ["day": day, "cutoff": cutoff.iso8601]))
+        return result
+    }
+
+    public func reconciliationInputs(cutoff: TimestampNanoseconds) async throws -> Reconciliation.Inputs {
+        let assets = await ledger.assets
+        let codes = Dictionary(uniqueKeysWithValues: assets.map { ($0.ledger, $0.code) })
+        let wallets = try await store.wallets().filter { $0.purpose == .customerPool }
+        var walletAccounts: [AccountID: (wallet: String, asset: String)] = [:]
+        for wallet in wallets { for asset in wallet.assets { walletAccounts[wallet.accountID(for: asset)] = (wallet.id, asset) } }
+        var owed: [String: (credits: UInt128, debits: UInt128)] = [:]
+        var held: [String: (debits: UInt128, credits: UInt128)] = [:]
+        var holdings: [String: [String: Amount]] = [:]
+        for (account, balance) in try await ledger.postedBalances(asOf: cutoff) {
+            guard let code = codes[account.ledger] else { continue }
+            switch account.accountClass {
+            case .customerLiability:
+                owed[code, default: (0, 0)].credits += balance.creditsPosted
+                owed[code, default: (0, 0)].debits += balance.debitsPosted
+            case .customerCustodyHolding:
+                held[code, default: (0, 0)].debits += balance.debitsPosted
+                held[code, default: (0, 0)].credits += balance.creditsPosted
+                if let (wallet, asset) = walletAccounts[account.id] {
+                    holdings[wallet, default: [:]][asset] = Amount(units: balance.netPosted(claim: false) ?? 0)
+                }
+            default:
+                continue
+            }
+        }
+        let net = { (a: UInt128, b: UInt128) in Amount(units: a >= b ? a - b : 0) }
+        return Reconciliation.Inputs(
+            assets: assets, wallets: wallets, liabilities: owed.mapValues { net($0.credits, $0.debits) }, holdings: holdings,
+            totalHoldings: held.mapValues { net($0.debits, $0.credits) }, observations: try await store.latestBalances(asOf: cutoff),
+            observationAgeMaxSeconds: settings.balanceObservationAgeMaxSeconds)
+    }
+
+    private func requireMovement(_ id: UInt64) async throws -> Movement {
+        guard let movement = try await store.movements().first(where: { $0.id == id }) else {
+            throw KinkoError(.notFound, "no movement \(id)", field: "movement")
+        }
+        return movement
+    }
+}

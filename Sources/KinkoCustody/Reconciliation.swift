@@ -1,0 +1,159 @@
+import Foundation
+public import KinkoCore
+
+/// The daily segregation reconciliation: per asset, what customers are owed (ledger), what the
+/// ledger says is held for them, and what the wallets (or, for JPY, the trust account) were
+/// observed to hold — all as of the day's cut-off in Japan time.
+public struct Reconciliation: Sendable, Equatable {
+    public struct Line: Sendable, Equatable {
+        public var asset: String
+        public var liabilities: Amount
+        public var ledgerHoldings: Amount
+        /// Nil when an observation is missing or stale (then there is a break saying so).
+        public var observed: Amount?
+
+        public init(asset: String, liabilities: Amount, ledgerHoldings: Amount, observed: Amount?) {
+            self.asset = asset
+            self.liabilities = liabilities
+            self.ledgerHoldings = ledgerHoldings
+            self.observed = observed
+        }
+    }
+
+    public enum BreakKind: String, Sendable {
+        /// Customer liabilities differ from customer holdings inside the ledger.
+        case ledger
+        /// A wallet's observed balance differs from its ledger holding.
+        case wallet
+        /// What is observed held for customers is below what they are owed.
+        case segregation
+        /// A wallet could not be reconciled: no observation, or a stale one.
+        case observation
+    }
+
+    public struct Break: Sendable, Equatable {
+        public var asset: String
+        public var kind: BreakKind
+        public var wallet: String?
+        /// How far apart the two figures are, in the asset's units (zero for observation breaks).
+        public var size: Amount
+        public var cause: String
+
+        public init(asset: String, kind: BreakKind, wallet: String?, size: Amount, cause: String) {
+            self.asset = asset
+            self.kind = kind
+            self.wallet = wallet
+            self.size = size
+            self.cause = cause
+        }
+    }
+
+    public var day: String
+    public var cutoff: TimestampNanoseconds
+    public var lines: [Line]
+    public var breaks: [Break]
+    public var isClean: Bool { breaks.isEmpty }
+
+    public init(day: String, cutoff: TimestampNanoseconds, lines: [Line], breaks: [Break]) {
+        self.day = day
+        self.cutoff = cutoff
+        self.lines = lines
+        self.breaks = breaks
+    }
+
+    /// The cut-off instant of a JST business day: `YYYY-MM-DD` at `hour`:00 JST (UTC+9, no DST).
+    public static func cutoff(day: String, hourJST: Int) throws(KinkoError) -> TimestampNanoseconds {
+        let parts = day.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3, day.count == 10, (0...23).contains(hourJST) else {
+            throw KinkoError(.invalidInput, "\"\(day)\" is not a day written YYYY-MM-DD", field: "day")
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Tokyo") ?? TimeZone(secondsFromGMT: 9 * 3600) ?? calendar.timeZone
+        let components = DateComponents(year: parts[0], month: parts[1], day: parts[2], hour: hourJST)
+        guard calendar.dateComponents([.year, .month, .day], from: calendar.date(from: components) ?? Date.distantPast)
+            == DateComponents(year: parts[0], month: parts[1], day: parts[2]),
+            let date = calendar.date(from: components), date.timeIntervalSince1970 > 0
+        else {
+            throw KinkoError(.invalidInput, "\"\(day)\" is not a calendar day", field: "day")
+        }
+        return TimestampNanoseconds(date.timeIntervalSince1970) * 1_000_000_000
+    }
+
+    /// The ledger and observation figures a reconciliation compares.
+    public struct Inputs: Sendable {
+        public var assets: [Asset]
+        /// Customer-pool wallets (for JPY: the trust accounts).
+        public var wallets: [Wallet]
+        /// Σ customer liabilities per asset code (credits − debits, posted, as of the cut-off).
+        public var liabilities: [String: Amount]
+        /// Posted holding of each customer-pool wallet per asset as of the cut-off.
+        public var holdings: [String: [String: Amount]]
+        /// Σ customer holdings in the ledger per asset, all customer-custody accounts.
+        public var totalHoldings: [String: Amount]
+        /// The latest observation per wallet and asset taken at or before the cut-off.
+        public var observations: [BalanceObservation]
+        public var observationAgeMaxSeconds: UInt64
+
+        public init(assets: [Asset], wallets: [Wallet], liabilities: [String: Amount], holdings: [String: [String: Amount]],
+                    totalHoldings: [String: Amount], observations: [BalanceObservation], observationAgeMaxSeconds: UInt64) {
+            self.assets = assets
+            self.wallets = wallets
+            self.liabilities = liabilities
+            self.holdings = holdings
+            self.totalHoldings = totalHoldings
+            self.observations = observations
+            self.observationAgeMaxSeconds = observationAgeMaxSeconds
+        }
+    }
+
+    public static func run(day: String, cutoff: TimestampNanoseconds, _ inputs: Inputs) -> Reconciliation {
+        var lines: [Line] = []
+        var breaks: [Break] = []
+        for asset in inputs.assets {
+            let wallets = inputs.wallets.filter { $0.purpose == .customerPool && $0.assets.contains(asset.code) }
+            let owed = inputs.liabilities[asset.code] ?? .zero
+            let held = inputs.totalHoldings[asset.code] ?? .zero
+            guard !wallets.isEmpty || !owed.isZero || !held.isZero else { continue }
+            let f = { (amount: Amount) in "\(asset.format(amount)) \(asset.code)" }
+            if owed != held {
+                breaks.append(Break(asset: asset.code, kind: .ledger, wallet: nil, size: difference(owed, held),
+                                    cause: owed > held
+                                        ? "customers are owed \(f(owed)) but the ledger books only \(f(held)) as held for them"
+                                        : "the ledger books \(f(held)) as held for customers who are owed \(f(owed)): fees not yet swept out of the customer pool"))
+            }
+            var observedTotal: UInt128? = 0
+            for wallet in wallets {
+                let booked = inputs.holdings[wallet.id]?[asset.code] ?? .zero
+                guard let observation = inputs.observations.first(where: { $0.wallet == wallet.id && $0.asset == asset.code }) else {
+                    breaks.append(Break(asset: asset.code, kind: .observation, wallet: wallet.id, size: .zero,
+                                        cause: "no balance of wallet \(wallet.id) was observed before the cut-off"))
+                    observedTotal = nil
+                    continue
+                }
+                let age = (cutoff - min(cutoff, observation.observedAt)) / 1_000_000_000
+                guard age <= inputs.observationAgeMaxSeconds else {
+                    breaks.append(Break(asset: asset.code, kind: .observation, wallet: wallet.id, size: .zero,
+                                        cause: "the last balance of wallet \(wallet.id) before the cut-off is \(age) s old (at most \(inputs.observationAgeMaxSeconds) s)"))
+                    observedTotal = nil
+                    continue
+                }
+                observedTotal = observedTotal.map { $0 + observation.amount.units }
+                if observation.amount != booked {
+                    breaks.append(Break(asset: asset.code, kind: .wallet, wallet: wallet.id, size: difference(observation.amount, booked),
+                                        cause: observation.amount < booked
+                                            ? "wallet \(wallet.id) was observed holding \(f(observation.amount)), \(f(difference(observation.amount, booked))) less than the ledger's \(f(booked))"
+                                            : "wallet \(wallet.id) was observed holding \(f(observation.amount)), \(f(difference(observation.amount, booked))) more than the ledger's \(f(booked)): a deposit not yet posted"))
+                }
+            }
+            let observed = observedTotal.map { Amount(units: $0) }
+            if let observed, observed < owed {
+                breaks.append(Break(asset: asset.code, kind: .segregation, wallet: nil, size: difference(observed, owed),
+                                    cause: "\(asset.kind == .fiat ? "the trust holds" : "customer wallets hold") \(f(observed)), below the \(f(owed)) customers are owed"))
+            }
+            lines.append(Line(asset: asset.code, liabilities: owed, ledgerHoldings: held, observed: observed))
+        }
+        return Reconciliation(day: day, cutoff: cutoff, lines: lines, breaks: breaks)
+    }
+
+    static func difference(_ a: Amount, _ b: Amount) -> Amount { Amount(units: a > b ? a.units - b.units : b.units - a.units) }
+}

@@ -1,0 +1,421 @@
+import ArgumentParser
+import Foundation
+import KinkoCore
+import KinkoCustody
+import KinkoGovernance
+import KinkoLedger
+import KinkoSQLite
+
+extension Session {
+    func custody() async throws -> Custody {
+        Custody(governance: governance, ledger: try await ledger(), store: SQLiteCustodyStore(database: database))
+    }
+}
+
+struct CustodyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "custody",
+        abstract: "Wallets, observations, the 95%-cold and guarantee rules, reconciliation, the whitelist and movements under quorum.",
+        subcommands: [
+            Vendor.self, AddWallet.self, Wallets.self, Freeze.self, RecordBalances.self, RecordPrices.self, Check.self,
+            WhitelistAdd.self, Whitelist.self, WhitelistActivate.self, Move.self, Movements.self, Release.self, Queue.self, Complete.self,
+            Reconcile.self, Report.self, Alerts.self,
+        ]
+    )
+
+    struct Vendor: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a wallet-software vendor and its advance notice to the regulator.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option var name: String
+        @Option(help: "Date the notice was filed, YYYY-MM-DD (JST).") var noticeDate: String?
+        @Option(help: "The regulator's reference for the notice.") var noticeReference: String?
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let vendor = KinkoCustody.Vendor(name: name, noticeDate: noticeDate, noticeReference: noticeReference)
+            try await session.custody().saveVendor(vendor, by: session.caller)
+            print("vendor \(name): " + (vendor.hasNotice ? "notice \(noticeReference ?? "") of \(noticeDate ?? "") on file" : "NO advance notice on file — its wallets are flagged"))
+        }
+    }
+
+    struct AddWallet: KinkoCommand {
+        static let configuration = CommandConfiguration(commandName: "add-wallet", abstract: "Register a wallet and open its ledger accounts.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "Wallet id: lower-case letters, digits, '.', '-', '_'.") var id: String
+        @Option var chain: String
+        @Option(help: "hot or cold.") var temperature: String
+        @Option(help: "customer_pool, own_funds, guarantee or reserve.") var purpose: String
+        @Option(help: "Asset codes, comma-separated.") var assets: String
+        @Option(help: "Addresses, comma-separated.") var addresses: String = ""
+        @Option var vendor: String
+        @Option var vendorVersion: String
+        @Option(help: "Velocity limits per asset, e.g. BTC=2.5,ETH=40 (outflow per window).") var velocityLimit: String = ""
+
+        func execute() async throws {
+            guard let temperature = Temperature(rawValue: temperature) else { throw ValidationError("--temperature: hot or cold") }
+            guard let purpose = WalletPurpose(rawValue: purpose) else { throw ValidationError("--purpose: customer_pool, own_funds, guarantee or reserve") }
+            let session = try await Session.open(database, token)
+            let custody = try await session.custody()
+            var limits: [String: Amount] = [:]
+            for pair in velocityLimit.split(separator: ",") {
+                let parts = pair.split(separator: "=")
+                guard parts.count == 2, let asset = await custody.ledger.asset(code: String(parts[0])) else {
+                    throw ValidationError("--velocity-limit: write ASSET=AMOUNT pairs; \(pair) is not one")
+                }
+                limits[asset.code] = try asset.parse(String(parts[1]))
+            }
+            let wallet = Wallet(id: id, chain: chain, temperature: temperature, purpose: purpose,
+                                assets: assets.split(separator: ",").map(String.init), addresses: addresses.split(separator: ",").map(String.init),
+                                vendor: vendor, vendorVersion: vendorVersion, velocityLimits: limits)
+            let flags = try await custody.registerWallet(wallet, by: session.caller)
+            print("wallet \(id) (\(temperature.rawValue), \(purpose.rawValue)) registered; ledger accounts: "
+                  + wallet.assets.map { "\($0) \(wallet.accountID(for: $0))" }.joined(separator: ", "))
+            for flag in flags { print("FLAG: \(flag)") }
+        }
+    }
+
+    struct Wallets: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "List wallets, their ledger balances and flags.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.authorize(.custodyRead)
+            let custody = try await session.custody()
+            let facts = try await custody.facts()
+            var rows: [[String]] = []
+            for wallet in facts.wallets {
+                for code in wallet.assets {
+                    let asset = await custody.ledger.asset(code: code)
+                    let booked = await custody.ledger.account(wallet.accountID(for: code))?.balance.netPosted(claim: false) ?? 0
+                    let observed = facts.balances.first { $0.wallet == wallet.id && $0.asset == code }
+                    var flags: [String] = []
+                    if !(facts.vendors[wallet.vendor]?.hasNotice ?? false) { flags.append("vendor without notice") }
+                    if wallet.isFrozen { flags.append("FROZEN: \(wallet.frozenReason ?? "")") }
+                    rows.append([wallet.id, wallet.temperature.rawValue, wallet.purpose.rawValue, code,
+                                 asset.map { $0.format(Amount(units: booked)) } ?? "?",
+                                 observed.flatMap { o in asset.map { "\($0.format(o.amount)) @ \(o.observedAt.iso8601)" } } ?? "none",
+                                 "\(wallet.vendor) \(wallet.vendorVersion)", flags.joined(separator: "; ")])
+                }
+            }
+            print(Table(header: ["wallet", "temp", "purpose", "asset", "ledger", "observed", "vendor", "flags"], rows: rows).rendered)
+        }
+    }
+
+    struct Freeze: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Freeze a wallet (every movement is refused); --unfreeze lifts it.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option var wallet: String
+        @Option(help: "Why (required to freeze).") var reason: String?
+        @Flag var unfreeze = false
+
+        func execute() async throws {
+            guard unfreeze || reason != nil else { throw ValidationError("--reason is required to freeze") }
+            let session = try await Session.open(database, token)
+            try await session.custody().setFrozen(wallet, reason: unfreeze ? nil : reason, by: session.caller)
+            print(unfreeze ? "wallet \(wallet) unfrozen" : "wallet \(wallet) FROZEN: \(reason ?? "")")
+        }
+    }
+
+    struct RecordBalances: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "record-balances", abstract: "Record observed wallet balances: one with --wallet/--asset/--amount, or a CSV file (wallet,asset,amount,observed_at,source).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option var file: String?
+        @Option var wallet: String?
+        @Option var asset: String?
+        @Option var amount: String?
+        @Option(help: "UTC time (default: now).") var observedAt: String?
+        @Option var source: String = "manual"
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let custody = try await session.custody()
+            var rows: [[String: String]] = []
+            if let file { rows = try CSVFile.rows(try readFile(file), required: ["wallet", "asset", "amount"]) }
+            else if let wallet, let asset, let amount { rows = [["wallet": wallet, "asset": asset, "amount": amount, "observed_at": observedAt ?? "", "source": source]] }
+            else { throw ValidationError("give --file, or --wallet, --asset and --amount") }
+            var observations: [BalanceObservation] = []
+            for (index, row) in rows.enumerated() {
+                let line = "line \(index + 2)"
+                guard let code = row["asset"], let asset = await custody.ledger.asset(code: code) else {
+                    throw KinkoError(.assetNotFound, "\(line): unknown asset \(row["asset"] ?? "")", field: "asset")
+                }
+                do {
+                    observations.append(BalanceObservation(
+                        wallet: row["wallet"] ?? "", asset: code, amount: try asset.parse(row["amount"] ?? ""),
+                        observedAt: try row["observed_at"].flatMap { $0.isEmpty ? nil : $0 }.map { try TimestampNanoseconds(parsing: $0, field: "observed_at") } ?? custody.clock.now(),
+                        source: row["source"].flatMap { $0.isEmpty ? nil : $0 } ?? source))
+                } catch let error as KinkoError {
+                    throw KinkoError(error.code, "\(file == nil ? "" : "\(line): ")\(error.message)", field: error.field ?? "amount")
+                }
+            }
+            try await custody.recordBalances(observations, by: session.caller)
+            print("recorded \(observations.count) balance observation\(observations.count == 1 ? "" : "s")")
+        }
+    }
+
+    struct RecordPrices: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "record-prices", abstract: "Record JPY prices: one with --asset/--price, or a CSV file (asset,price,observed_at,source).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option var file: String?
+        @Option var asset: String?
+        @Option(help: "Yen per whole unit, e.g. 15000000 or 88.549.") var price: String?
+        @Option(help: "UTC time (default: now).") var observedAt: String?
+        @Option var source: String = "manual"
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let custody = try await session.custody()
+            var rows: [[String: String]] = []
+            if let file { rows = try CSVFile.rows(try readFile(file), required: ["asset", "price"]) }
+            else if let asset, let price { rows = [["asset": asset, "price": price, "observed_at": observedAt ?? "", "source": source]] }
+            else { throw ValidationError("give --file, or --asset and --price") }
+            let observations = try rows.map { row in
+                PriceObservation(
+                    asset: row["asset"] ?? "", price: try JPYPrice(decimal: row["price"] ?? ""),
+                    observedAt: try row["observed_at"].flatMap { $0.isEmpty ? nil : $0 }.map { try TimestampNanoseconds(parsing: $0, field: "observed_at") } ?? custody.clock.now(),
+                    source: row["source"].flatMap { $0.isEmpty ? nil : $0 } ?? source)
+            }
+            try await custody.recordPrices(observations, by: session.caller)
+            print("recorded \(observations.count) price\(observations.count == 1 ? "" : "s")")
+        }
+    }
+
+    struct Check: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "The 95%-cold and guarantee-crypto rules, per asset and in total, with every figure; exit 6 on fail.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Flag(help: "One JSON object.") var json = false
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let custody = try await session.custody()
+            let check = try await custody.check(by: session.caller)
+            let proposal = try await custody.rebalancingProposal(by: session.caller)
+            print(json ? CustodyView.json(check, proposal) : CustodyView.text(check, proposal))
+            if !check.passed { throw ExitCode(6) }
+        }
+    }
+
+    struct WhitelistAdd: KinkoCommand {
+        static let configuration = CommandConfiguration(commandName: "whitelist-add", abstract: "Ask for a withdrawal address to be whitelisted (needs approval, then waits 48 h).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option var asset: String
+        @Option var address: String
+        @Option var label: String = ""
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let entry = try await session.custody().requestWhitelist(asset: asset, address: address, label: label, by: session.caller)
+            print("whitelist entry \(entry.id) pending; approval request \(entry.requestID) (kinko governance approve \(entry.requestID) --key-file KEY)")
+        }
+    }
+
+    struct Whitelist: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "List whitelisted withdrawal addresses.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.authorize(.custodyRead)
+            let rows = try await SQLiteCustodyStore(database: session.database).whitelist().map {
+                [String($0.id), $0.asset, $0.address, $0.label, $0.status.rawValue, $0.usableFrom?.iso8601 ?? "-"]
+            }
+            print(Table(header: ["entry", "asset", "address", "label", "status", "usable from"], rows: rows).rendered)
+        }
+    }
+
+    struct WhitelistActivate: KinkoCommand {
+        static let configuration = CommandConfiguration(commandName: "whitelist-activate", abstract: "Activate an approved whitelist entry; usable after the waiting period.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option var entry: UInt64
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let activated = try await session.custody().activateWhitelist(entry, by: session.caller)
+            print("whitelist entry \(entry) active; usable from \(activated.usableFrom?.iso8601 ?? "?")")
+        }
+    }
+
+    struct Move: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Request a movement; the rules run first and a refusal names the rule and figures (exit 7).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "hot_to_cold, cold_to_hot, withdrawal or guarantee_top_up.") var kind: String
+        @Option var from: String
+        @Option var to: String?
+        @Option var address: String?
+        @Option var asset: String
+        @Option var amount: String
+        @Option(help: "The ledger's pending withdrawal this pays out (customer pool).") var ledgerPendingID: String?
+
+        func execute() async throws {
+            guard let kind = MovementKind(rawValue: kind) else { throw ValidationError("--kind: hot_to_cold, cold_to_hot, withdrawal or guarantee_top_up") }
+            let session = try await Session.open(database, token)
+            let custody = try await session.custody()
+            guard let asset = await custody.ledger.asset(code: self.asset) else { throw KinkoError(.assetNotFound, "unknown asset \(self.asset)", field: "asset") }
+            let draft = MovementDraft(kind: kind, fromWallet: from, toWallet: to, toAddress: address, asset: asset.code,
+                                      amount: try asset.parse(amount), ledgerPendingID: try ledgerPendingID.map { try TransferID(parsing: $0, field: "ledger_pending_id") })
+            switch try await custody.requestMovement(draft, by: session.caller) {
+            case .success(let movement):
+                let request = try await session.governance.store.request(movement.requestID)
+                print("movement \(movement.id) awaiting approval: request \(movement.requestID), \(request?.policy.summary ?? "")")
+            case .failure(let refusal):
+                FileHandle.standardError.write(Data("refused by rule \(refusal.rule.rawValue): \(refusal.message)\n".utf8))
+                throw ExitCode(7)
+            }
+        }
+    }
+
+    struct Movements: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "List movements and their approval state.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.authorize(.custodyRead)
+            var rows: [[String]] = []
+            for m in try await SQLiteCustodyStore(database: session.database).movements() {
+                let approval = m.status == .awaitingApproval ? try await session.governance.evaluate(m.requestID) : nil
+                let asset = Asset.standard.first { $0.code == m.draft.asset }
+                rows.append([String(m.id), m.draft.kind.rawValue, m.draft.fromWallet, m.draft.toWallet ?? m.draft.toAddress ?? "",
+                             "\(asset?.format(m.draft.amount) ?? m.draft.amount.description) \(m.draft.asset)", m.status.rawValue,
+                             approval.map { $0.isSuccessful } ?? m.transactionHash ?? ""])
+            }
+            print(Table(header: ["movement", "kind", "from", "to", "amount", "status", "approval / tx"], rows: rows).rendered)
+        }
+    }
+
+    struct Release: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Release an approved movement to the signer queue (exactly once; the rules run again).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option var movement: UInt64
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            _ = try await session.custody().release(movement, by: session.caller)
+            print("movement \(movement) released to the signer queue")
+        }
+    }
+
+    struct Queue: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "What the exchange's signer should broadcast (released movements), as JSON lines.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            for m in try await session.custody().queue(by: session.caller) {
+                let asset = Asset.standard.first { $0.code == m.draft.asset }
+                print(CanonicalJSON.object([
+                    "movement": .string(String(m.id)), "kind": .string(m.draft.kind.rawValue), "from_wallet": .string(m.draft.fromWallet),
+                    "to": .string(m.draft.toWallet ?? m.draft.toAddress ?? ""), "asset": .string(m.draft.asset),
+                    "amount": .string(asset?.format(m.draft.amount) ?? m.draft.amount.description), "request": .string(m.requestID.description),
+                ]).text)
+            }
+        }
+    }
+
+    struct Complete: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a broadcast movement (transaction hash, network fee) and post it to the ledger.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option var movement: UInt64
+        @Option var txHash: String
+        @Option(help: "Network fee in the asset's units (default 0).") var fee: String = "0"
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let custody = try await session.custody()
+            guard let stored = try await SQLiteCustodyStore(database: session.database).movements().first(where: { $0.id == movement }),
+                let asset = await custody.ledger.asset(code: stored.draft.asset)
+            else { throw KinkoError(.notFound, "no movement \(movement)", field: "movement") }
+            _ = try await custody.complete(movement, transactionHash: txHash, networkFee: try asset.parse(fee), by: session.caller)
+            print("movement \(movement) completed (\(txHash)) and posted to the ledger")
+        }
+    }
+
+    struct Reconcile: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Reconcile a JST business day at its cut-off; breaks raise alerts (exit 8).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "YYYY-MM-DD (JST).") var day: String
+        @Option(help: "text, json or csv.") var format: String = "text"
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let result = try await session.custody().reconcile(day: day, by: session.caller)
+            print(try ReconciliationView.render(result, format: format))
+            for item in result.breaks { FileHandle.standardError.write(Data("ALERT segregation break \(day) \(item.asset): \(item.cause)\n".utf8)) }
+            if !result.isClean { throw ExitCode(8) }
+        }
+    }
+
+    struct Report: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a stored reconciliation in text, JSON or CSV.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option var day: String
+        @Option(help: "text, json or csv.") var format: String = "text"
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.authorize(.custodyRead)
+            guard let result = try await SQLiteCustodyStore(database: session.database).reconciliation(day: day) else {
+                throw KinkoError(.notFound, "no reconciliation for \(day); run kinko custody reconcile --day \(day)", field: "day")
+            }
+            print(try ReconciliationView.render(result, format: format))
+        }
+    }
+
+    struct Alerts: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Alerts raised for the board.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.authorize(.custodyRead)
+            let rows = try await SQLiteCustodyStore(database: session.database).alerts().map {
+                [String($0.id), $0.raisedAt.iso8601, $0.kind, $0.subject, $0.message]
+            }
+            print(Table(header: ["alert", "raised (UTC)", "kind", "subject", "message"], rows: rows).rendered)
+        }
+    }
+}
+
+extension ApprovalEvaluation {
+    var isSuccessful: String { isSatisfied ? "approved: ready to release" : reasons.joined(separator: "; ") }
+}
+
+func readFile(_ path: String) throws -> String {
+    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--file: cannot read \(path)") }
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Minimal CSV for observation files: a header row, comma-separated cells, no quoting needed.
+enum CSVFile {
+    static func rows(_ text: String, required: [String]) throws -> [[String: String]] {
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) else { return [] }
+        for column in required where !header.contains(column) { throw ValidationError("--file: the header lacks the column \(column)") }
+        return try lines.dropFirst().enumerated().map { index, line in
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == header.count else { throw ValidationError("--file: line \(index + 2) has \(cells.count) cells; the header has \(header.count)") }
+            return Dictionary(uniqueKeysWithValues: zip(header, cells))
+        }
+    }
+}
