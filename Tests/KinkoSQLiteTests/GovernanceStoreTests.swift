@@ -14,9 +14,9 @@ struct GovernanceFixture {
     let governance: Governance
     let admin: Caller
 
-    init(duties: SegregationOfDuties = .standard) async throws {
+    init(duties: SegregationOfDuties = .standard, start: TimestampNanoseconds = 1_800_000_000_000_000_000) async throws {
         temp = try TemporaryDatabase()
-        clock = ManualWallClock(1_800_000_000_000_000_000)
+        clock = ManualWallClock(start)
         database = try KinkoDatabase(path: temp.path, clock: clock)
         governance = Governance(store: SQLiteGovernanceStore(database: database), clock: clock, duties: duties)
         let (_, token) = try await governance.bootstrap(adminName: "admin")
