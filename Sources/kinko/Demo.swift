@@ -1,15 +1,21 @@
 import ArgumentParser
 import Foundation
 import KinkoCore
+import KinkoCustody
 import KinkoGovernance
 import KinkoLedger
 import KinkoSQLite
 
-/// `kinko demo`: a small but realistic exchange — eight customers, JPY/BTC/ETH/XRP, deposits,
-/// coins swept to cold storage, trades with fees, a two-phase withdrawal, refusals the ledger
-/// makes on its own (an overdraft, an expense paid from customer money), a fee sweep out of the
-/// customer pool — then the balances and the segregation totals. Running it again changes
-/// nothing: every id is fixed, so each event answers `exists`.
+/// `kinko demo`: a small but realistic exchange, run through one business day. Principals for
+/// every role; wallets (one vendor without its advance notice, so its wallets are flagged);
+/// eight customers depositing yen, BTC, ETH and XRP; the custody check failing with everything
+/// hot, its rebalancing proposal carried out as movements signed by the signers; trades with
+/// fees, a two-phase withdrawal and three refusals the ledger makes on its own; observations that
+/// agree with the books; the check passing; and the day's segregation reconciliation, clean.
+///
+/// The business day is the last one (JST) whose 17:00 cut-off has passed, so the reconciliation
+/// can run; the events are stamped within it. Running the demo again changes nothing: every id
+/// is fixed, so each event answers `exists`.
 struct Demo: KinkoCommand {
     static let configuration = CommandConfiguration(abstract: "Build a small demo exchange in the database and show it.")
     @OptionGroup var database: DatabaseOptions
@@ -19,44 +25,89 @@ struct Demo: KinkoCommand {
         .compliance: "takahashi.compliance", .finance: "tanaka.finance", .auditor: "watanabe.audit", .inspector: "fsa.inspector",
         .administrator: "court.administrator",
     ]
+    static let extraSigners = ["ito.signer", "yamada.signer"]
 
     func execute() async throws {
-        let tokensPath = URL(fileURLWithPath: database.path).deletingLastPathComponent().appendingPathComponent("demo-tokens.json").path
-        print("Kinko demo exchange in \(database.path)\n")
-        let tokens: [Role: String]
-        if FileManager.default.fileExists(atPath: tokensPath) {
-            tokens = try Bootstrap.readTokens(from: tokensPath)
-            print("principals: already there (tokens in \(tokensPath))")
-        } else {
+        let directory = URL(fileURLWithPath: database.path).deletingLastPathComponent()
+        let tokensPath = directory.appendingPathComponent("demo-tokens.json").path
+        let keysPath = directory.appendingPathComponent("demo-keys").path
+        let realNow = SystemWallClock().now()
+        let (day, cutoff) = try Self.lastClosedDay(now: realNow)
+        let clock = ManualWallClock(cutoff - 8 * 3_600_000_000_000)
+        print("Kinko demo exchange in \(database.path) — business day \(day) (JST), cut-off \(cutoff.iso8601)\n")
+        let fresh = !FileManager.default.fileExists(atPath: tokensPath)
+        if fresh {
             let (_, governance, _) = try await Bootstrap.create(database)
-            tokens = try await Bootstrap.principalPerRole(governance, names: Self.names)
+            let tokens = try await Bootstrap.principalPerRole(governance, names: Self.names)
             try Bootstrap.writeTokens(tokens, to: tokensPath)
             print("principals: one per role — " + Role.allCases.compactMap { role in Self.names[role].map { "\($0) (\(role.rawValue))" } }.joined(separator: ", "))
-            print("tokens: \(tokensPath) — e.g. KINKO_TOKEN=$(jq -r .auditor \(tokensPath)) kinko ledger balances")
+            print("tokens: \(tokensPath) — e.g. export KINKO_TOKEN=$(python3 -c 'import json; print(json.load(open(\"demo-tokens.json\"))[\"auditor\"])')")
+        } else {
+            print("principals: already there (tokens in \(tokensPath))")
         }
-        let database = try database.openDatabase()
-        let governance = Governance(store: SQLiteGovernanceStore(database: database))
-        let admin = try await governance.authenticate(token: tokens[.admin])
-        let treasurer = try await governance.authenticate(token: tokens[.treasurer])
-        let exchange = try await governance.authenticate(token: tokens[.operator])
-        let ledger = try await Ledger.open(store: SQLiteLedgerStore(database: database))
+        let tokens = try Bootstrap.readTokens(from: tokensPath)
+        let database = try KinkoDatabase(path: self.database.path, auditKeyPath: self.database.auditKey, clock: clock)
+        let governance = Governance(store: SQLiteGovernanceStore(database: database), clock: clock)
+        let caller = { (role: Role) async throws -> Caller in try await governance.authenticate(token: tokens[role]) }
+        let (admin, treasurer, exchange) = (try await caller(.admin), try await caller(.treasurer), try await caller(.operator))
+        let signers = try await DemoSigners.prepare(governance, admin: admin, first: try await caller(.signer), directory: keysPath, fresh: fresh)
+        let ledger = try await Ledger.open(store: SQLiteLedgerStore(database: database), clock: clock)
+        let custody = Custody(governance: governance, ledger: ledger, store: SQLiteCustodyStore(database: database), clock: clock)
         let book = DemoBook()
+
         try await ledger.registerAssets(Asset.standard, by: admin)
-        print("assets: " + (await ledger.assets.map { "\($0.code) (ledger \($0.ledger), \($0.scale) decimals)" }.joined(separator: ", ")))
-        let accountResults = try await ledger.createAccounts(book.accounts, by: treasurer)
-        print("accounts: \(accountResults.count { $0 == .ok }) created, \(accountResults.count { $0 == .exists }) already there")
+        let existing = Set(try await custody.store.wallets().map(\.id))
+        for vendor in DemoBook.vendors { try await custody.saveVendor(vendor, by: treasurer) }
+        for wallet in DemoBook.wallets where !existing.contains(wallet.id) { _ = try await custody.registerWallet(wallet, by: treasurer) }
+        print("wallets: \(DemoBook.wallets.count) (hot and cold customer wallets, guarantee and own-funds wallets, the yen trust)")
+        let accountResults = try await ledger.createAccounts(book.accounts, by: exchange)
+        print("customer accounts: \(accountResults.count { $0 == .ok }) created, \(accountResults.count { $0 == .exists }) already there\n")
+
         var log = DemoLog()
-        for step in book.steps {
-            let results = try await ledger.createTransfers(step.transfers, by: exchange)
-            log.record(step, results)
-        }
-        print("")
+        let steps = book.steps
+        for step in steps.prefix(5) { log.record(step, try await ledger.createTransfers(step.transfers, by: step.isCapital ? treasurer : exchange)) }
         print(log.lines.joined(separator: "\n"))
+        clock.advance(seconds: 600)
+        try await DemoObservations.record(custody, ledger, by: treasurer, at: clock.now())
+
+        let before = try await custody.check(by: treasurer)
+        let proposal = try await custody.rebalancingProposal(by: treasurer)
+        print("\n" + CustodyView.text(before, proposal) + "\n")
+        if try await custody.store.movements().isEmpty {
+            for step in proposal { try await DemoSigners.carryOut(step, custody: custody, governance: governance, treasurer: treasurer, exchange: exchange, signers: signers) }
+        }
+        clock.advance(seconds: 600)
+        log = DemoLog()
+        for step in steps.dropFirst(5) { log.record(step, try await ledger.createTransfers(step.transfers, by: exchange)) }
+        print("\n" + log.lines.joined(separator: "\n"))
+
+        // The chain and the trust bank agree with the books, just before the cut-off.
+        clock.advance(seconds: max(1, (cutoff - 60_000_000_000 - min(clock.now(), cutoff - 60_000_000_000)) / 1_000_000_000))
+        try await DemoObservations.record(custody, ledger, by: treasurer, at: clock.now())
+        print("\n" + CustodyView.text(try await custody.check(by: treasurer), []))
+        clock.advance(seconds: 120)
+        let reconciliation = try await custody.reconcile(day: day, by: treasurer)
+        print("\n" + (try ReconciliationView.render(reconciliation, format: "text")))
+
+        // Back to the present: observe again so `kinko custody check` finds fresh figures now.
+        clock.advance(seconds: max(0, (realNow - min(realNow, clock.now())) / 1_000_000_000))
+        try await DemoObservations.record(custody, ledger, by: treasurer, at: clock.now())
         print("")
-        try await printBalances(ledger, book: book)
+        try await printBalances(ledger)
     }
 
-    private func printBalances(_ ledger: Ledger, book: DemoBook) async throws {
+    /// The last JST day whose cut-off (17:00) is not in the future.
+    static func lastClosedDay(now: TimestampNanoseconds) throws -> (String, TimestampNanoseconds) {
+        for daysBack in 0...1 {
+            let seconds = Double(now / 1_000_000_000) - Double(daysBack * 86_400) + 9 * 3600
+            let day = Date(timeIntervalSince1970: seconds).formatted(Date.ISO8601FormatStyle().year().month().day())
+            let cutoff = try Reconciliation.cutoff(day: day, hourJST: CustodySettings().reconciliationCutoffHourJST)
+            if cutoff <= now { return (day, cutoff) }
+        }
+        throw KinkoError(.invalidInput, "no closed business day found")
+    }
+
+    private func printBalances(_ ledger: Ledger) async throws {
         let assets = await ledger.assets
         print("Customer balances")
         var rows: [[String]] = []
@@ -69,26 +120,80 @@ struct Demo: KinkoCommand {
             rows.append(row)
         }
         print(Table(header: ["customer"] + assets.map(\.code), rows: rows).rendered)
-        print("")
-        print("Segregation per asset (customer liabilities must equal customer custody holdings)")
-        var checks: [[String]] = []
-        for asset in assets {
-            let accounts = await ledger.accounts { $0.ledger == asset.ledger }
-            func total(_ accountClass: AccountClass) -> Amount {
-                let units = accounts.filter { $0.account.accountClass == accountClass }
-                    .compactMap { $0.balance.netPosted(claim: accountClass.isClaim) }.reduce(0, +)
-                return Amount(units: units)
+        print("""
+
+            Try: kinko custody wallets · kinko custody check · kinko custody report --day <day> --format csv · kinko custody movements
+                 kinko ledger balances --asset BTC · kinko ledger history --account \(DemoBook.liability(1001, 2)) · kinko audit verify
+            (each with KINKO_TOKEN set to a token from demo-tokens.json; signer keys for approvals are in demo-keys/)
+            """)
+    }
+}
+
+/// The demo's signers: the role's signer and two more, each with a registered key kept in
+/// `demo-keys/` (a real signer keeps the key in a device of their own).
+enum DemoSigners {
+    static func prepare(_ governance: Governance, admin: Caller, first: Caller, directory: String, fresh: Bool) async throws -> [(Caller, LocalSigningKey)] {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var signers: [(Caller, LocalSigningKey)] = []
+        for name in [first.name] + Demo.extraSigners {
+            let keyFile = "\(directory)/\(name).key"
+            let tokenFile = "\(directory)/\(name).token"
+            var caller = first
+            if name != first.name {
+                if fresh {
+                    let principal = try await governance.createPrincipal(name: name, kind: .person, by: admin)
+                    _ = try await governance.grantRole(.signer, to: principal.id, by: admin)
+                    let token = try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin).1
+                    FileManager.default.createFile(atPath: tokenFile, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
+                }
+                caller = try await governance.authenticate(token: String(decoding: FileManager.default.contents(atPath: tokenFile) ?? Data(), as: UTF8.self))
             }
-            let owed = total(.customerLiability)
-            let held = total(.customerCustodyHolding)
-            let hot = accounts.filter { DemoBook.hotWallets.contains($0.account.id.rawValue) }
-                .compactMap { $0.balance.netPosted(claim: false) }.reduce(0, +)
-            let hotShare = held.isZero || asset.kind == .fiat ? "-" : String(format: "%.2f%%", Double(hot) / Double(held.units) * 100)
-            checks.append([asset.code, asset.format(owed), asset.format(held), owed == held ? "balanced" : "BREAK",
-                           hotShare, asset.format(total(.ownFunds))])
+            if fresh {
+                let key = LocalSigningKey.generate(name == first.name ? .p256 : .ed25519)
+                FileManager.default.createFile(atPath: keyFile, contents: Data(key.fileContents.utf8), attributes: [.posixPermissions: 0o600])
+                let publicKey = try key.publicKey()
+                _ = try await governance.registerKey(
+                    algorithm: key.algorithm, publicKey: publicKey,
+                    proof: try key.sign(SignerKey.registrationMessage(principal: caller.principal, algorithm: key.algorithm, publicKey: publicKey)),
+                    by: caller)
+            }
+            signers.append((caller, try LocalSigningKey(fileContents: try String(contentsOfFile: keyFile, encoding: .utf8))))
         }
-        print(Table(header: ["asset", "owed to customers", "held for customers", "check", "hot share", "own funds"], rows: checks).rendered)
-        print("\nTry: kinko ledger balances --asset BTC · kinko ledger history --account \(DemoBook.liability(1001, 2)) · kinko ledger verify --full")
+        return signers
+    }
+
+    /// Request → as many signatures as the policy asks → release → broadcast → posted.
+    static func carryOut(
+        _ step: ProposedMovement, custody: Custody, governance: Governance, treasurer: Caller, exchange: Caller, signers: [(Caller, LocalSigningKey)]
+    ) async throws {
+        let draft = MovementDraft(kind: step.kind, fromWallet: step.from, toWallet: step.to, asset: step.asset, amount: step.amount)
+        let movement = try await custody.requestMovement(draft, by: treasurer).get()
+        guard let request = try await governance.store.request(movement.requestID) else { return }
+        let needed = request.policy.approvalsRequired
+        for (signer, key) in signers.prefix(needed) {
+            _ = try await governance.approve(request.id, keyID: SignerKey.id(of: try key.publicKey()), signature: try key.sign(request.digest), by: signer)
+        }
+        _ = try await custody.release(movement.id, by: treasurer)
+        _ = try await custody.complete(movement.id, transactionHash: "demo-tx-\(movement.id)", networkFee: .zero, by: exchange)
+        let asset = Asset.standard.first { $0.code == step.asset }
+        print("• movement \(movement.id): \(step.kind.rawValue) \(asset?.format(step.amount) ?? "") \(step.asset) \(step.from) → \(step.to) — signed by \(signers.prefix(needed).map(\.0.name).joined(separator: ", ")) (\(needed) of \(signers.count)), released, broadcast, posted")
+    }
+}
+
+/// Records what the chain and the trust bank would show: each wallet's ledger holding.
+enum DemoObservations {
+    static func record(_ custody: Custody, _ ledger: Ledger, by caller: Caller, at time: TimestampNanoseconds) async throws {
+        var balances: [BalanceObservation] = []
+        for wallet in DemoBook.wallets {
+            for asset in wallet.assets {
+                let held = await ledger.account(wallet.accountID(for: asset))?.balance.netPosted(claim: false) ?? 0
+                balances.append(BalanceObservation(wallet: wallet.id, asset: asset, amount: Amount(units: held), observedAt: time, source: "demo node"))
+            }
+        }
+        try await custody.recordBalances(balances, by: caller)
+        try await custody.recordPrices(try DemoBook.prices.sorted { $0.key < $1.key }.map {
+            PriceObservation(asset: $0.key, price: try JPYPrice(decimal: $0.value), observedAt: time, source: "demo feed")
+        }, by: caller)
     }
 }
 
@@ -120,6 +225,8 @@ struct DemoBook {
         let title: String
         let transfers: [Transfer]
         var expectRefusal = false
+        /// The exchange's own money moves: the treasurer posts it, not the exchange's systems.
+        var isCapital: Bool { transfers.first?.code == .capital }
     }
 
     static let customers: [Customer] = [
@@ -130,31 +237,48 @@ struct DemoBook {
     static let jpy: UInt32 = 1, btc: UInt32 = 2, eth: UInt32 = 3, xrp: UInt32 = 4
     static let ledgers: [UInt32] = [jpy, btc, eth, xrp]
     static func liability(_ customer: UInt128, _ ledger: UInt32) -> UInt128 { customer * 10 + UInt128(ledger) }
-    static func hot(_ ledger: UInt32) -> UInt128 { 500 + UInt128(ledger) * 10 + 1 }
-    static func cold(_ ledger: UInt32) -> UInt128 { 500 + UInt128(ledger) * 10 + 2 }
-    static func ownFunds(_ ledger: UInt32) -> UInt128 { 600 + UInt128(ledger) }
-    static func ownHolding(_ ledger: UInt32) -> UInt128 { 700 + UInt128(ledger) }
-    static let hotWallets: Set<UInt128> = Set([btc, eth, xrp].map(hot))
+    static func code(_ ledger: UInt32) -> String { Asset.standard.first { $0.ledger == ledger }?.code ?? "?" }
+    /// The hot wallet of a coin, or for JPY the customer money trust account.
+    static func hot(_ ledger: UInt32) -> UInt128 {
+        Wallet.accountID(wallet: ledger == jpy ? "jpy-trust" : "\(code(ledger).lowercased())-hot", asset: code(ledger)).rawValue
+    }
+    static func ownFunds(_ ledger: UInt32) -> UInt128 { Custody.feeAccountID(asset: code(ledger)).rawValue }
+    static func ownHolding(_ ledger: UInt32) -> UInt128 {
+        Wallet.accountID(wallet: "\(code(ledger).lowercased())-own", asset: code(ledger)).rawValue
+    }
 
+    /// The wallets of the demo exchange: per coin a hot and a cold customer wallet, a guarantee
+    /// wallet and an own-funds wallet; for yen the customer trust account and the own bank account.
+    static var wallets: [Wallet] {
+        var wallets: [Wallet] = []
+        for (code, chain) in [("BTC", "bitcoin"), ("ETH", "ethereum"), ("XRP", "xrpl")] {
+            let id = code.lowercased()
+            wallets.append(Wallet(id: "\(id)-hot", chain: chain, temperature: .hot, purpose: .customerPool, assets: [code], addresses: ["\(id)-hot-address-1"], vendor: "ginkgo-custody", vendorVersion: "5.1.0"))
+            wallets.append(Wallet(id: "\(id)-cold", chain: chain, temperature: .cold, purpose: .customerPool, assets: [code], addresses: ["\(id)-cold-address-1"], vendor: "ginkgo-custody", vendorVersion: "5.1.0"))
+            wallets.append(Wallet(id: "\(id)-guarantee", chain: chain, temperature: .cold, purpose: .guarantee, assets: [code], vendor: "ginkgo-custody", vendorVersion: "5.1.0"))
+            wallets.append(Wallet(id: "\(id)-own", chain: chain, temperature: .hot, purpose: .ownFunds, assets: [code], vendor: "inhouse-signer", vendorVersion: "0.9"))
+        }
+        wallets.append(Wallet(id: "jpy-trust", chain: "bank-trust", temperature: .cold, purpose: .customerPool, assets: ["JPY"], vendor: "trust-bank", vendorVersion: "n/a"))
+        wallets.append(Wallet(id: "jpy-own", chain: "bank", temperature: .cold, purpose: .ownFunds, assets: ["JPY"], vendor: "trust-bank", vendorVersion: "n/a"))
+        return wallets
+    }
+
+    static let vendors = [
+        KinkoCustody.Vendor(name: "ginkgo-custody", noticeDate: "2026-04-01", noticeReference: "KFB-2026-0117"),
+        KinkoCustody.Vendor(name: "trust-bank", noticeDate: "2026-04-01", noticeReference: "KFB-2026-0118"),
+        KinkoCustody.Vendor(name: "inhouse-signer"),
+    ]
+
+    static let prices: [String: String] = ["BTC": "15000000", "ETH": "500000", "XRP": "90"]
+
+    /// Customer liability accounts; wallet accounts are opened when the wallets are registered.
     var accounts: [Account] {
-        var accounts: [Account] = []
-        for customer in Self.customers {
-            for ledger in Self.ledgers {
-                accounts.append(Account(id: AccountID(Self.liability(customer.id, ledger)), ledger: ledger, code: 100,
-                                        accountClass: .customerLiability, flags: .debitsMustNotExceedCredits, owner: customer.id))
+        Self.customers.flatMap { customer in
+            Self.ledgers.map { ledger in
+                Account(id: AccountID(Self.liability(customer.id, ledger)), ledger: ledger, code: 100,
+                        accountClass: .customerLiability, flags: .debitsMustNotExceedCredits, owner: customer.id)
             }
         }
-        for ledger in Self.ledgers {
-            accounts.append(Account(id: AccountID(Self.hot(ledger)), ledger: ledger, code: ledger == Self.jpy ? 210 : 201,
-                                    accountClass: .customerCustodyHolding, flags: .creditsMustNotExceedDebits))
-            if ledger != Self.jpy {
-                accounts.append(Account(id: AccountID(Self.cold(ledger)), ledger: ledger, code: 202,
-                                        accountClass: .customerCustodyHolding, flags: .creditsMustNotExceedDebits))
-            }
-            accounts.append(Account(id: AccountID(Self.ownFunds(ledger)), ledger: ledger, code: 300, accountClass: .ownFunds))
-            accounts.append(Account(id: AccountID(Self.ownHolding(ledger)), ledger: ledger, code: 301, accountClass: .ownHolding))
-        }
-        return accounts
     }
 
     private static func t(
@@ -174,6 +298,12 @@ struct DemoBook {
         let l = Self.liability
         var steps: [Step] = []
         let yen = ["30000000", "12000000", "8000000", "5000000", "2500000", "1000000", "750000", "300000"]
+        steps.append(Step(title: "the exchange puts its own capital in: ¥10,000,000, 1 BTC, 10 ETH, 50,000 XRP", transfers: [
+            Self.t(801, Self.ownHolding(jpy), Self.ownFunds(jpy), "10000000", jpy, .capital),
+            Self.t(802, Self.ownHolding(btc), Self.ownFunds(btc), "1", btc, .capital),
+            Self.t(803, Self.ownHolding(eth), Self.ownFunds(eth), "10", eth, .capital),
+            Self.t(804, Self.ownHolding(xrp), Self.ownFunds(xrp), "50000", xrp, .capital),
+        ]))
         steps.append(Step(title: "8 customers deposit ¥59,550,000 into the customer trust account",
                           transfers: zip(c, yen).enumerated().map { i, pair in
                               Self.t(UInt128(1 + i), Self.hot(jpy), l(pair.0, jpy), pair.1, jpy, .deposit)
@@ -190,11 +320,6 @@ struct DemoBook {
                                   Self.t(UInt128(100 * (index + 1) + i), Self.hot(ledger), l(pair.0, ledger), pair.1, ledger, .deposit)
                               }))
         }
-        steps.append(Step(title: "treasury sweeps 95%+ of each coin to cold storage (hot → cold)", transfers: [
-            Self.t(401, Self.cold(btc), Self.hot(btc), "5.1", btc, .custodyTransfer),
-            Self.t(402, Self.cold(eth), Self.hot(eth), "71", eth, .custodyTransfer),
-            Self.t(403, Self.cold(xrp), Self.hot(xrp), "372000", xrp, .custodyTransfer),
-        ]))
         steps.append(Step(title: "Sato buys 0.5 BTC from Suzuki at ¥15,000,000 — both legs and both ¥7,500 fees as one linked chain", transfers: [
             Self.t(501, l(c[0], jpy), l(c[1], jpy), "7500000", jpy, .trade, flags: .linked),
             Self.t(502, l(c[1], btc), l(c[0], btc), "0.5", btc, .trade, flags: .linked),
