@@ -351,34 +351,23 @@ public struct Custody: Sendable {
 
     public func reconciliationInputs(cutoff: TimestampNanoseconds) async throws -> Reconciliation.Inputs {
         let assets = await ledger.assets
-        let codes = Dictionary(uniqueKeysWithValues: assets.map { ($0.ledger, $0.code) })
         let wallets = try await store.wallets().filter { $0.purpose == .customerPool }
         var walletAccounts: [AccountID: (wallet: String, asset: String)] = [:]
         for wallet in wallets { for asset in wallet.assets { walletAccounts[wallet.accountID(for: asset)] = (wallet.id, asset) } }
-        var owed: [String: (credits: UInt128, debits: UInt128)] = [:]
-        var held: [String: (debits: UInt128, credits: UInt128)] = [:]
+        let summary = try await ledger.postedSummary(asOf: cutoff, accounts: Set(walletAccounts.keys))
         var holdings: [String: [String: Amount]] = [:]
-        for (account, balance) in try await ledger.postedBalances(asOf: cutoff) {
-            guard let code = codes[account.ledger] else { continue }
-            switch account.accountClass {
-            case .customerLiability:
-                owed[code, default: (0, 0)].credits += balance.creditsPosted
-                owed[code, default: (0, 0)].debits += balance.debitsPosted
-            case .customerCustodyHolding:
-                held[code, default: (0, 0)].debits += balance.debitsPosted
-                held[code, default: (0, 0)].credits += balance.creditsPosted
-                if let (wallet, asset) = walletAccounts[account.id] {
-                    holdings[wallet, default: [:]][asset] = Amount(units: balance.netPosted(claim: false) ?? 0)
-                }
-            default:
-                continue
-            }
+        for (id, (wallet, asset)) in walletAccounts {
+            holdings[wallet, default: [:]][asset] = Amount(units: summary.balances[id]?.netPosted(claim: false) ?? 0)
         }
-        let net = { (a: UInt128, b: UInt128) in Amount(units: a >= b ? a - b : 0) }
+        var owed: [String: Amount] = [:], held: [String: Amount] = [:]
+        for asset in assets {
+            let totals = summary.totals[asset.ledger] ?? [:]
+            owed[asset.code] = Amount(units: totals[.customerLiability]?.net(claim: true) ?? 0)
+            held[asset.code] = Amount(units: totals[.customerCustodyHolding]?.net(claim: false) ?? 0)
+        }
         return Reconciliation.Inputs(
-            assets: assets, wallets: wallets, liabilities: owed.mapValues { net($0.credits, $0.debits) }, holdings: holdings,
-            totalHoldings: held.mapValues { net($0.debits, $0.credits) }, observations: try await store.latestBalances(asOf: cutoff),
-            observationAgeMaxSeconds: settings.balanceObservationAgeMaxSeconds)
+            assets: assets, wallets: wallets, liabilities: owed, holdings: holdings, totalHoldings: held,
+            observations: try await store.latestBalances(asOf: cutoff), observationAgeMaxSeconds: settings.balanceObservationAgeMaxSeconds)
     }
 
     private func requireMovement(_ id: UInt64) async throws -> Movement {

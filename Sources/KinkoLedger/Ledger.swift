@@ -279,29 +279,37 @@ public actor Ledger {
         return try await store.transfers(at: locations)
     }
 
-    /// Every account's posted balances as they stood at `timestamp`: today's, with the posted
-    /// effect of every later transfer taken back. Parallel to `accounts()`.
-    public func postedBalances(asOf timestamp: TimestampNanoseconds) async throws -> [(account: Account, balance: AccountBalance)] {
-        var entries = engine.allAccounts().map { (account: $0.account, balance: AccountBalance(debitsPosted: $0.balance.debitsPosted, creditsPosted: $0.balance.creditsPosted)) }
-        guard var after = try await store.firstSequence(after: timestamp).map({ $0 - 1 }) else { return entries }
-        var index: [AccountID: Int] = [:]
-        for (position, entry) in entries.enumerated() { index[entry.account.id] = position }
+    /// Posted totals per ledger and account class, and the posted balances of chosen accounts,
+    /// as they stood at `timestamp`: today's figures with the posted effect of every later
+    /// transfer taken back. Linear in the number of accounts plus the transfers after `timestamp`.
+    public func postedSummary(asOf timestamp: TimestampNanoseconds, accounts chosen: Set<AccountID>) async throws -> PostedSummary {
+        var summary = PostedSummary(totals: engine.postedClassTotals(), balances: [:])
+        for id in chosen {
+            if let balance = engine.account(id)?.balance {
+                summary.balances[id] = AccountBalance(debitsPosted: balance.debitsPosted, creditsPosted: balance.creditsPosted)
+            }
+        }
+        guard var after = try await store.firstSequence(after: timestamp).map({ $0 - 1 }) else { return summary }
         while after < engine.headSequence {
             let records = try await store.batches(after: after, limit: limits.replayPageBatches)
             guard let last = records.last else { break }
             for record in records where record.kind == .transfers && record.sequence <= engine.headSequence {
                 for transfer in try LedgerCodec.decodeTransfers(record.body, count: record.count)
                 where !transfer.flags.contains(.pending) && !transfer.flags.contains(.voidPendingTransfer) {
-                    guard let debit = index[transfer.debitAccountID], let credit = index[transfer.creditAccountID] else {
+                    guard let debit = engine.account(transfer.debitAccountID)?.account,
+                        let credit = engine.account(transfer.creditAccountID)?.account
+                    else {
                         throw KinkoError(.storageCorrupted, "transfer \(transfer.id) names an account that does not exist")
                     }
-                    entries[debit].balance.debitsPosted -= transfer.amount
-                    entries[credit].balance.creditsPosted -= transfer.amount
+                    summary.totals[debit.ledger, default: [:]][debit.accountClass, default: .init()].debitsPosted -= transfer.amount
+                    summary.totals[credit.ledger, default: [:]][credit.accountClass, default: .init()].creditsPosted -= transfer.amount
+                    summary.balances[debit.id]?.debitsPosted -= transfer.amount
+                    summary.balances[credit.id]?.creditsPosted -= transfer.amount
                 }
             }
             after = last.sequence
         }
-        return entries
+        return summary
     }
 
     public struct HistoryPage: Sendable {

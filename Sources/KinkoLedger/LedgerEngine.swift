@@ -292,6 +292,33 @@ public final class LedgerEngine {
         checkpointSequence = max(checkpointSequence, sequence)
     }
 
+    /// Posted debits and credits summed per ledger and account class.
+    func postedClassTotals() -> [UInt32: [AccountClass: PostedSummary.ClassTotal]] {
+        var slots: [UInt32: [PostedSummary.ClassTotal]] = [:]
+        var lastLedger: UInt32 = 0
+        var current = [PostedSummary.ClassTotal](repeating: .init(), count: 16)
+        for (account, balance) in zip(accounts, balances) {
+            if account.ledger != lastLedger {
+                if lastLedger != 0 { slots[lastLedger] = current }
+                lastLedger = account.ledger
+                current = slots[account.ledger] ?? [PostedSummary.ClassTotal](repeating: .init(), count: 16)
+            }
+            let slot = Int(account.accountClass.rawValue)
+            // A ledger's total posted debits are its whole transfer volume; 2¹²⁸ units is beyond
+            // any real asset (3.4 × 10²⁰ ETH in wei), so the sum cannot wrap in practice.
+            current[slot].debitsPosted &+= balance.debitsPosted
+            current[slot].creditsPosted &+= balance.creditsPosted
+        }
+        if lastLedger != 0 { slots[lastLedger] = current }
+        var totals: [UInt32: [AccountClass: PostedSummary.ClassTotal]] = [:]
+        for (ledger, values) in slots {
+            for accountClass in AccountClass.allCases where values[Int(accountClass.rawValue)] != .init() {
+                totals[ledger, default: [:]][accountClass] = values[Int(accountClass.rawValue)]
+            }
+        }
+        return totals
+    }
+
     // MARK: Invariants
 
     /// Per ledger, total debits equal total credits (posted and pending). Returns the ledgers

@@ -130,3 +130,23 @@ public protocol LedgerStore: AnyObject, Sendable {
     /// newest first, at most `limit`.
     func postedLocations(account: AccountID, before: TransferLocation, limit: Int) async throws -> [TransferLocation]
 }
+
+/// Posted figures as of a moment: totals per ledger and account class, and chosen accounts.
+public struct PostedSummary: Sendable {
+    public struct ClassTotal: Sendable, Equatable {
+        public var debitsPosted: UInt128 = 0
+        public var creditsPosted: UInt128 = 0
+        public init(debitsPosted: UInt128 = 0, creditsPosted: UInt128 = 0) {
+            self.debitsPosted = debitsPosted
+            self.creditsPosted = creditsPosted
+        }
+        /// The net in the class's natural direction (zero if on the other side).
+        public func net(claim: Bool) -> UInt128 {
+            claim ? (creditsPosted >= debitsPosted ? creditsPosted - debitsPosted : 0)
+                : (debitsPosted >= creditsPosted ? debitsPosted - creditsPosted : 0)
+        }
+    }
+
+    public var totals: [UInt32: [AccountClass: ClassTotal]]
+    public var balances: [AccountID: AccountBalance]
+}
