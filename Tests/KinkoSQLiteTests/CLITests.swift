@@ -89,6 +89,25 @@ struct CLITests {
         }
     }
 
+    // Goal: custody commands check roles; the demo's day reconciles clean; refusals name the rule.
+    @Test func custodyCommands() throws {
+        let check = try kinko("custody", "check", "--json", as: "inspector")
+        #expect(check.status == 0 && check.output.contains(#""pass":"true""#))
+        #expect(try kinko("custody", "move", "--kind", "hot_to_cold", "--from", "btc-hot", "--to", "btc-cold", "--asset", "BTC", "--amount", "0.01", as: "auditor").status == 3)
+        let refused = try kinko("custody", "move", "--kind", "withdrawal", "--from", "btc-own", "--address", "bc1qunknown", "--asset", "BTC", "--amount", "0.1", as: "treasurer")
+        #expect(refused.status == 7)
+        #expect(refused.error == "refused by rule whitelist: bc1qunknown is not on the BTC withdrawal whitelist\n")
+        let wallets = try kinko("custody", "wallets", as: "auditor")
+        #expect(wallets.output.contains("vendor without notice"))
+        let day = try #require(try kinko("demo").output.split(separator: " ").drop { $0 != "day" }.dropFirst().first)
+        let report = try kinko("custody", "report", "--day", String(day), "--format", "json", as: "auditor")
+        #expect(report.status == 0 && report.output.contains(#""clean":"true""#))
+        let csv = try kinko("custody", "report", "--day", String(day), "--format", "csv", as: "auditor")
+        #expect(csv.output.hasPrefix("day,asset,customer_liabilities,ledger_holdings,observed,breaks\n\(day),JPY,59534000,59534000,59534000,0"))
+        #expect(try kinko("custody", "reconcile", "--day", "2099-01-01", as: "treasurer").status == 1)
+        #expect(try kinko("custody", "reconcile", "--day", String(day), as: "auditor").status == 3)
+    }
+
     static func flipFirstDigit(after marker: String, in text: String) -> String? {
         guard let range = text.range(of: marker), range.upperBound < text.endIndex else { return nil }
         let digit = text[range.upperBound]
