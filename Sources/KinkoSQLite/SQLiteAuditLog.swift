@@ -49,3 +49,22 @@ enum SQLiteAuditLog {
         try Data.fetchAll(db, sql: "SELECT public_key FROM audit_keys ORDER BY added_at").map { [UInt8]($0) }
     }
 }
+
+extension KinkoDatabase {
+    /// Runs `body` in an immediate write transaction and appends `audit` to the audit log in
+    /// that same transaction: the change and its record commit together or not at all.
+    func audited<T: Sendable>(_ audit: AuditEvent, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let signer = auditSigner
+        let clock = self.clock
+        return try await pool.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                try SQLiteAuditLog.append(audit, db: db, signer: signer, clock: clock)
+                return .commit
+            }
+            guard let result else { throw KinkoError(.storageFailure, "an audited write produced no result") }
+            return result
+        }
+    }
+}

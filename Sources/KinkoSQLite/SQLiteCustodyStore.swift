@@ -14,18 +14,7 @@ public final class SQLiteCustodyStore: CustodyStore {
     }
 
     private func write<T: Sendable>(audit: AuditEvent, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let signer = database.auditSigner
-        let clock = database.clock
-        return try await database.pool.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                try SQLiteAuditLog.append(audit, db: db, signer: signer, clock: clock)
-                return .commit
-            }
-            guard let result else { throw KinkoError(.storageFailure, "a custody write produced no result") }
-            return result
-        }
+        try await database.audited(audit, body)
     }
 
     private static func blob(_ amount: Amount) -> Data { Data(LedgerCodec.bigEndianBytes(amount.units)) }

@@ -12,20 +12,8 @@ public final class SQLiteGovernanceStore: GovernanceStore {
         self.database = database
     }
 
-    /// Runs `body` in an immediate transaction and appends `audit` to it.
     private func write<T: Sendable>(audit: AuditEvent, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let signer = database.auditSigner
-        let clock = database.clock
-        return try await database.pool.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                try SQLiteAuditLog.append(audit, db: db, signer: signer, clock: clock)
-                return .commit
-            }
-            guard let result else { throw KinkoError(.storageFailure, "a governance write produced no result") }
-            return result
-        }
+        try await database.audited(audit, body)
     }
 
     // MARK: Principals
