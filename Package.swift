@@ -18,12 +18,14 @@ let package = Package(
         .library(name: "KinkoGovernance", targets: ["KinkoGovernance"]),
         .library(name: "KinkoLedger", targets: ["KinkoLedger"]),
         .library(name: "KinkoCustody", targets: ["KinkoCustody"]),
+        .library(name: "KinkoReserve", targets: ["KinkoReserve"]),
         .library(name: "KinkoSQLite", targets: ["KinkoSQLite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
     ],
     targets: [
         .target(
@@ -58,12 +60,25 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "KinkoReserve",
+            dependencies: [
+                "KinkoCore",
+                "KinkoGovernance",
+                "KinkoLedger",
+                "KinkoCustody",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "KinkoSQLite",
             dependencies: [
                 "KinkoCore",
                 "KinkoGovernance",
                 "KinkoLedger",
                 "KinkoCustody",
+                "KinkoReserve",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -76,6 +91,7 @@ let package = Package(
                 "KinkoGovernance",
                 "KinkoLedger",
                 "KinkoCustody",
+                "KinkoReserve",
                 "KinkoSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -102,9 +118,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "KinkoReserveTests",
+            dependencies: ["KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "KinkoSQLiteTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoSQLite",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings

@@ -63,7 +63,7 @@ public struct CustodyFacts: Sendable {
     }
 
     /// The observed balance, or why it may not be used.
-    func freshBalance(_ wallet: Wallet, _ asset: String) -> Result<Amount, CustodyProblem> {
+    public func freshBalance(_ wallet: Wallet, _ asset: String) -> Result<Amount, CustodyProblem> {
         guard let observation = observation(wallet.id, asset) else {
             return .failure(CustodyProblem("no balance observed for wallet \(wallet.id) (\(asset))"))
         }
@@ -75,7 +75,7 @@ public struct CustodyFacts: Sendable {
         return .success(observation.amount)
     }
 
-    func freshPrice(_ asset: String) -> Result<JPYPrice, CustodyProblem> {
+    public func freshPrice(_ asset: String) -> Result<JPYPrice, CustodyProblem> {
         guard let observation = prices.first(where: { $0.asset == asset }) else {
             return .failure(CustodyProblem("no JPY price observed for \(asset)"))
         }

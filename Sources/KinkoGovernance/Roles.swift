@@ -68,6 +68,17 @@ public enum Permission: String, Sendable, CaseIterable {
     case custodyMovementsRequest = "custody.movements.request"
     case custodyMovementsRelease = "custody.movements.release"
     case custodyMovementsComplete = "custody.movements.complete"
+    case reserveRead = "reserve.read"
+    case reserveRulesPropose = "reserve.rules.propose"
+    case reserveVolumesRecord = "reserve.volumes.record"
+    case reserveInsuranceManage = "reserve.insurance.manage"
+    case reserveCompute = "reserve.compute"
+    case reserveFundRequest = "reserve.fund.request"
+    case incidentDeclare = "incident.declare"
+    case incidentPlan = "incident.plan"
+    case incidentPay = "incident.pay"
+    case insolvencyFreeze = "insolvency.freeze"
+    case insolvencyRead = "insolvency.read"
 }
 
 /// Which roles may run which command. A command not listed for a role is refused (403 in the
@@ -116,6 +127,17 @@ public struct PermissionTable: Sendable {
         .custodyMovementsRequest: [.treasurer, .finance],
         .custodyMovementsRelease: [.treasurer, .admin],
         .custodyMovementsComplete: [.operator, .treasurer],
+        .reserveRead: everyone,
+        .reserveRulesPropose: [.finance],
+        .reserveVolumesRecord: [.finance, .operator],
+        .reserveInsuranceManage: [.finance],
+        .reserveCompute: [.finance],
+        .reserveFundRequest: [.finance],
+        .incidentDeclare: [.finance, .admin],
+        .incidentPlan: [.finance],
+        .incidentPay: [.finance, .treasurer],
+        .insolvencyFreeze: [.administrator, .admin],
+        .insolvencyRead: [.administrator, .auditor, .inspector, .admin, .finance],
     ])
 }
 

@@ -270,6 +270,12 @@ public actor Ledger {
         return try await store.transfers(at: [location]).first
     }
 
+    /// Stored batches after `sequence`, up to our head, at most `replayPageBatches` at a time:
+    /// the log itself, for aggregations that read it (trading volume).
+    public func batches(after sequence: UInt64) async throws -> [LedgerBatchRecord] {
+        try await store.batches(after: sequence, limit: limits.replayPageBatches).filter { $0.sequence <= engine.headSequence }
+    }
+
     /// Stored transfers by id, in the order asked; ids not stored are left out (TigerBeetle's
     /// `lookup_transfers`). At most `batchSizeMax` ids.
     public func lookupTransfers(_ ids: [TransferID]) async throws -> [Transfer] {
@@ -289,7 +295,9 @@ public actor Ledger {
                 summary.balances[id] = AccountBalance(debitsPosted: balance.debitsPosted, creditsPosted: balance.creditsPosted)
             }
         }
-        guard var after = try await store.firstSequence(after: timestamp).map({ $0 - 1 }) else { return summary }
+        guard timestamp < engine.lastTimestamp, var after = try await store.firstSequence(after: timestamp).map({ $0 - 1 }) else {
+            return summary
+        }
         while after < engine.headSequence {
             let records = try await store.batches(after: after, limit: limits.replayPageBatches)
             guard let last = records.last else { break }

@@ -43,11 +43,13 @@ public struct TransferCode: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let compensation = TransferCode(17)
     /// A network fee paid by a wallet on a movement; the exchange bears it from own funds.
     public static let networkFee = TransferCode(18)
+    /// Stolen customer coins written off the customers' claims (before they are compensated).
+    public static let incidentLoss = TransferCode(19)
 
     public static let all: [TransferCode] = [
         .deposit, .withdrawal, .trade, .fee, .custodyTransfer, .segregationSweep, .capital, .expense,
         .guaranteeTopUp, .guaranteeRelease, .reserveFunding, .reserveRelease, .reserveDraw,
-        .insuranceClaim, .insuranceSettlement, .ownFundsCompensation, .compensation, .networkFee,
+        .insuranceClaim, .insuranceSettlement, .ownFundsCompensation, .compensation, .networkFee, .incidentLoss,
     ]
 
     public var name: String {
@@ -70,6 +72,7 @@ public struct TransferCode: RawRepresentable, Hashable, Sendable, CustomStringCo
         case .ownFundsCompensation: "own_funds_compensation"
         case .compensation: "compensation"
         case .networkFee: "network_fee"
+        case .incidentLoss: "incident_loss"
         default: "code_\(rawValue)"
         }
     }
@@ -177,5 +180,6 @@ public struct SegregationTable: Sendable {
             Route(.ownFunds, .ownHolding),
             Route(.ownFunds, .guaranteeCrypto),
         ],
+        .incidentLoss: [Route(.customerLiability, .customerCustodyHolding)],
     ])
 }

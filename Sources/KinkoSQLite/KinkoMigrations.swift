@@ -21,6 +21,9 @@ enum KinkoMigrations {
         migrator.registerMigration("2026-11-22 custody") { db in
             try db.execute(sql: custodySchema)
         }
+        migrator.registerMigration("2026-11-22 reserve") { db in
+            try db.execute(sql: reserveSchema)
+        }
         return migrator
     }
 
@@ -271,5 +274,100 @@ enum KinkoMigrations {
             message TEXT NOT NULL,
             raised_at INTEGER NOT NULL
         );
+        """
+
+    /// Rule sets, volumes, insurance, requirements, incidents and plans. Entitlements and plan
+    /// lines are packed blobs (48 and 80 bytes a customer) so a 260,000-customer incident is a
+    /// few rows, not hundreds of thousands.
+    static let reserveSchema = """
+        CREATE TABLE reserve_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            volume_watermark INTEGER NOT NULL,
+            insolvent_since INTEGER
+        );
+        INSERT INTO reserve_state (id, volume_watermark) VALUES (1, 0);
+        CREATE TABLE reserve_rule_sets (
+            version TEXT PRIMARY KEY,
+            yaml TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('proposed', 'adopted')),
+            request INTEGER NOT NULL REFERENCES approval_requests(id),
+            adopted_at INTEGER
+        );
+        CREATE TABLE reserve_volumes (
+            day TEXT NOT NULL,
+            category TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('ledger', 'import')),
+            amount BLOB NOT NULL CHECK (length(amount) = 16),
+            PRIMARY KEY (day, category, source)
+        ) WITHOUT ROWID;
+        CREATE TABLE reserve_insurance (
+            id INTEGER PRIMARY KEY,
+            insurer TEXT NOT NULL,
+            coverage TEXT NOT NULL,
+            policy_limit BLOB NOT NULL CHECK (length(policy_limit) = 16),
+            deductible BLOB NOT NULL CHECK (length(deductible) = 16),
+            exclusions TEXT NOT NULL,
+            starts TEXT NOT NULL,
+            ends TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE reserve_insurance_claims (
+            policy INTEGER NOT NULL REFERENCES reserve_insurance(id),
+            incident INTEGER NOT NULL,
+            asset TEXT NOT NULL,
+            amount BLOB NOT NULL CHECK (length(amount) = 16),
+            PRIMARY KEY (policy, incident, asset)
+        ) WITHOUT ROWID;
+        CREATE TABLE reserve_requirements (
+            id INTEGER PRIMARY KEY,
+            computed_at INTEGER NOT NULL,
+            rule_version TEXT NOT NULL,
+            gross BLOB NOT NULL,
+            insurance_offset BLOB NOT NULL,
+            required BLOB NOT NULL,
+            funded BLOB NOT NULL,
+            lines TEXT NOT NULL
+        );
+        CREATE TABLE reserve_incidents (
+            id INTEGER PRIMARY KEY,
+            loss_type TEXT NOT NULL,
+            lost_at INTEGER NOT NULL,
+            detected_at INTEGER NOT NULL,
+            declared_at INTEGER NOT NULL,
+            declared_by INTEGER NOT NULL REFERENCES principals(id),
+            status TEXT NOT NULL CHECK (status IN ('declared', 'paying', 'paid')),
+            paid_at INTEGER,
+            loss_jpy BLOB NOT NULL
+        );
+        CREATE TABLE reserve_incident_losses (
+            incident INTEGER NOT NULL REFERENCES reserve_incidents(id),
+            position INTEGER NOT NULL,
+            wallet TEXT NOT NULL REFERENCES custody_wallets(id),
+            asset TEXT NOT NULL,
+            amount BLOB NOT NULL CHECK (length(amount) = 16),
+            PRIMARY KEY (incident, position)
+        ) WITHOUT ROWID;
+        CREATE TABLE reserve_entitlements (
+            incident INTEGER NOT NULL REFERENCES reserve_incidents(id),
+            asset TEXT NOT NULL,
+            packed BLOB NOT NULL CHECK (length(packed) % 48 = 0),
+            PRIMARY KEY (incident, asset)
+        ) WITHOUT ROWID;
+        CREATE TABLE reserve_plans (
+            incident INTEGER NOT NULL REFERENCES reserve_incidents(id),
+            asset TEXT NOT NULL,
+            mode TEXT NOT NULL CHECK (mode IN ('in_kind', 'jpy')),
+            price_mantissa BLOB,
+            price_scale INTEGER,
+            payment_asset TEXT NOT NULL,
+            total_loss BLOB NOT NULL,
+            total_payment BLOB NOT NULL,
+            shortfall BLOB NOT NULL,
+            sources TEXT NOT NULL,
+            lines BLOB NOT NULL CHECK (length(lines) % 80 = 0),
+            request INTEGER NOT NULL REFERENCES approval_requests(id),
+            status TEXT NOT NULL CHECK (status IN ('proposed', 'executing', 'paid')),
+            PRIMARY KEY (incident, asset)
+        ) WITHOUT ROWID;
         """
 }

@@ -43,7 +43,8 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     public func firstSequence(after timestamp: TimestampNanoseconds) async throws -> UInt64? {
-        try await database.pool.read { db in
+        guard timestamp < UInt64(Int64.max) else { return nil }
+        return try await database.pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT min(sequence) FROM ledger_batches WHERE timestamp > ?",
                                arguments: [Int64(bitPattern: timestamp)]).map { UInt64(bitPattern: $0) }
         }

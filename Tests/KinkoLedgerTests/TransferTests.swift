@@ -156,13 +156,13 @@ struct SegregationTests {
         }
     }
 
-    // Goal: customer liabilities are debited only by withdrawals, trades and fees.
+    // Goal: customer liabilities are debited only by withdrawals, trades, fees and the write-off of stolen coins.
     @Test func customerLiabilityDebitRoutes() {
         let table = SegregationTable.standard
         let codes = TransferCode.all.filter { code in
             AccountClass.allCases.contains { table.allows(code, debit: .customerLiability, credit: $0) }
         }
-        #expect(codes == [.withdrawal, .trade, .fee])
+        #expect(codes == [.withdrawal, .trade, .fee, .incidentLoss])
         // And the reserve fund only ever pays into compensation or back to own funds.
         let reserveRoutes = TransferCode.all.flatMap { code in
             AccountClass.allCases.filter { table.allows(code, debit: .reserveFund, credit: $0) }.map { "\(code)→\($0)" }

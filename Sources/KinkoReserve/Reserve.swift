@@ -1,0 +1,291 @@
+import Crypto
+public import KinkoCore
+public import KinkoCustody
+public import KinkoGovernance
+public import KinkoLedger
+
+/// The liability reserve and what it is for: the requirement from the adopted rule set, the
+/// reserve fund, insurance, incidents, compensation and insolvency distribution.
+public struct Reserve: Sendable {
+    public let governance: Governance
+    public let ledger: Ledger
+    public let custody: Custody
+    public let store: any ReserveStore
+    public let clock: any WallClock
+
+    public static let ruleAdoptionAction = "reserve.rules.adopt"
+    public static let fundAction = "reserve.fund"
+    public static let planAction = "reserve.compensation"
+    /// A rule set is adopted with one approval by compliance or an admin.
+    public static let ruleAdoptionPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance, .admin])
+    /// Funding or releasing the reserve needs one approval by compliance or an admin.
+    public static let fundPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance, .admin])
+    /// A compensation plan needs finance and compliance (the initiator does not count).
+    public static let planPolicy = try? ApprovalPolicy(approvalsRequired: 2, eligibleRoles: [.finance, .compliance],
+                                                       minimumFromRole: [.finance: 1, .compliance: 1], expirySeconds: 3 * 86_400)
+
+    public init(governance: Governance, ledger: Ledger, custody: Custody, store: any ReserveStore, clock: any WallClock = SystemWallClock()) {
+        self.governance = governance
+        self.ledger = ledger
+        self.custody = custody
+        self.store = store
+        self.clock = clock
+    }
+
+    static func derivedID(_ text: String) -> AccountID {
+        AccountID(SHA256.hash(data: Array(text.utf8)).prefix(16).reduce(UInt128(0)) { $0 << 8 | UInt128($1) })
+    }
+
+    /// The reserve fund's ledger account for an asset (class reserve fund, apart from own funds).
+    public static func reserveFundAccountID(asset: String) -> AccountID { derivedID("kinko.reserve-fund:\(asset)") }
+    public static func compensationPayableAccountID(asset: String) -> AccountID { derivedID("kinko.compensation-payable:\(asset)") }
+    public static func insuranceReceivableAccountID(asset: String) -> AccountID { derivedID("kinko.insurance-receivable:\(asset)") }
+
+    /// Opens the reserve's accounts for an asset (idempotent).
+    public func ensureAccounts(asset code: String, by caller: Caller) async throws {
+        guard let asset = await ledger.asset(code: code) else { throw KinkoError(.assetNotFound, "unknown asset \(code)", field: "asset") }
+        let accounts = [
+            Account(id: Self.reserveFundAccountID(asset: code), ledger: asset.ledger, code: 500, accountClass: .reserveFund, flags: .debitsMustNotExceedCredits),
+            Account(id: Self.compensationPayableAccountID(asset: code), ledger: asset.ledger, code: 800, accountClass: .compensationPayable,
+                    flags: .debitsMustNotExceedCredits),
+            Account(id: Self.insuranceReceivableAccountID(asset: code), ledger: asset.ledger, code: 700, accountClass: .insuranceReceivable),
+            Account(id: Custody.feeAccountID(asset: code), ledger: asset.ledger, code: 300, accountClass: .ownFunds),
+        ]
+        let results = try await ledger.createAccounts(accounts, by: caller)
+        if let bad = results.firstIndex(where: { !$0.isSuccess }) {
+            throw KinkoError(.conflict, "reserve account \(accounts[bad].id) could not be opened: \(results[bad].name)")
+        }
+    }
+
+    /// What the reserve fund holds in an asset.
+    public func funded(asset: String = "JPY") async -> Amount {
+        Amount(units: await ledger.account(Self.reserveFundAccountID(asset: asset))?.balance.netPosted(claim: true) ?? 0)
+    }
+
+    // MARK: Rule sets
+
+    /// Files a rule set for adoption; it becomes current only after approval and `adoptRules`.
+    public func proposeRules(yaml: String, by caller: Caller) async throws -> (RuleSet, ApprovalRequest) {
+        let rules = try RuleSet(yaml: yaml)
+        let payload: CanonicalJSON = ["version": .string(rules.version), "yaml_sha256": .string(Hex.encode(SHA256.hash(data: Array(yaml.utf8))))]
+        let role = try await governance.authorize(caller, .reserveRulesPropose, digest: Governance.digest(payload))
+        if try await store.ruleSets().contains(where: { $0.version == rules.version }) {
+            throw KinkoError(.conflict, "rule set \(rules.version) exists already; give the new one a new version", field: "version")
+        }
+        let request = try await governance.submit(action: Self.ruleAdoptionAction, payload: payload, policy: Self.ruleAdoptionPolicy, by: caller,
+                                                  role: role, permission: .reserveRulesPropose)
+        try await store.proposeRuleSet(StoredRuleSet(version: rules.version, yaml: yaml, status: .proposed, requestID: request.id, adoptedAt: nil),
+                                       audit: caller.event(.reserveRulesPropose, role: role, digest: request.digest, result: "proposed",
+                                                           details: ["version": rules.version, "request": request.id.description]))
+        return (rules, request)
+    }
+
+    public func adoptRules(version: String, by caller: Caller) async throws -> RuleSet {
+        guard let stored = try await store.ruleSets().first(where: { $0.version == version }) else {
+            throw KinkoError(.notFound, "no rule set \(version)", field: "version")
+        }
+        let role = try await governance.authorize(caller, .approvalsExecute)
+        try await requireApproved(stored.requestID, what: "rule set \(version)")
+        guard let request = try await governance.store.request(stored.requestID),
+            try await store.adoptRuleSet(version: version, requestID: request.id, revision: request.revision, at: clock.now(), audit: caller.event(
+                .approvalsExecute, role: role, digest: request.digest, result: "adopted", details: ["version": version]))
+        else {
+            throw KinkoError(.conflict, "rule set \(version) was adopted already")
+        }
+        return try RuleSet(yaml: stored.yaml)
+    }
+
+    /// The most recently adopted rule set.
+    public func currentRules() async throws -> RuleSet? {
+        guard let stored = try await store.ruleSets().filter({ $0.status == .adopted }).max(by: { ($0.adoptedAt ?? 0) < ($1.adoptedAt ?? 0) }) else {
+            return nil
+        }
+        return try RuleSet(yaml: stored.yaml)
+    }
+
+    func requireApproved(_ id: ApprovalRequestID, what: String) async throws {
+        let evaluation = try await governance.evaluate(id)
+        guard evaluation.isSatisfied else {
+            throw KinkoError(.approvalRequired, "\(what) is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
+        }
+    }
+
+    // MARK: Trading volume
+
+    /// Aggregates the JPY legs of trades posted since the last refresh into daily volumes per
+    /// category (`user_data_32` of the trade: 0 spot, 1 margin, 2 derivatives).
+    public func refreshVolumes(by caller: Caller) async throws -> Int {
+        let role = try await governance.authorize(caller, .reserveVolumesRecord)
+        guard let jpy = await ledger.asset(code: "JPY") else { return 0 }
+        let start = try await store.volumeWatermark()
+        var totals: [String: [String: UInt128]] = [:]
+        var last = start
+        var scanned = 0
+        while true {
+            let page = try await ledger.batches(after: last)
+            guard !page.isEmpty else { break }
+            for record in page {
+                last = record.sequence
+                guard record.kind == .transfers else { continue }
+                for transfer in try LedgerCodec.decodeTransfers(record.body, count: record.count)
+                where transfer.ledger == jpy.ledger && transfer.code == .trade {
+                    totals[Self.category(transfer.userData32), default: [:]][JST.day(of: transfer.timestamp), default: 0] += transfer.amount
+                    scanned += 1
+                }
+            }
+        }
+        let rows = totals.flatMap { category, days in days.map { VolumeRow(day: $0.key, category: category, amount: Amount(units: $0.value)) } }
+            .sorted { ($0.day, $0.category) < ($1.day, $1.category) }
+        guard last > start else { return 0 }
+        let digest = Governance.digest(["from": .string(String(start)), "to": .string(String(last))])
+        guard try await store.addLedgerVolumes(rows, from: start, to: last, audit: caller.event(
+            .reserveVolumesRecord, role: role, digest: digest, result: "ok", details: ["trades": String(scanned), "through_batch": String(last)]))
+        else {
+            throw KinkoError(.conflict, "volumes were refreshed meanwhile; run again")
+        }
+        return scanned
+    }
+
+    public static let categories = ["spot", "margin", "derivatives"]
+
+    static func category(_ code: UInt32) -> String { code < categories.count ? categories[Int(code)] : "other" }
+
+    public func importVolumes(_ rows: [VolumeRow], by caller: Caller) async throws {
+        for (index, row) in rows.enumerated() where JST.days(endingBefore: row.day, count: 1).isEmpty {
+            throw KinkoError(.invalidInput, "\"\(row.day)\" is not a day written YYYY-MM-DD", field: "volumes[\(index)].day")
+        }
+        let digest = Governance.digest(.array(rows.map { ["day": .string($0.day), "category": .string($0.category), "amount": .string($0.amount.description)] }))
+        let role = try await governance.authorize(caller, .reserveVolumesRecord, digest: digest)
+        try await store.importVolumes(rows, audit: caller.event(.reserveVolumesRecord, role: role, digest: digest, result: "imported",
+                                                                details: ["rows": String(rows.count)]))
+    }
+
+    // MARK: Insurance
+
+    public func addPolicy(_ policy: InsurancePolicy, by caller: Caller) async throws -> InsurancePolicy {
+        guard !policy.insurer.isEmpty, !policy.coverage.isEmpty else {
+            throw KinkoError(.invalidInput, "a policy names its insurer and at least one covered loss type", field: "coverage")
+        }
+        for (field, day) in [("starts", policy.starts), ("ends", policy.ends)] where JST.days(endingBefore: day, count: 1).isEmpty {
+            throw KinkoError(.invalidInput, "\"\(day)\" is not a day written YYYY-MM-DD", field: field)
+        }
+        guard policy.starts <= policy.ends else { throw KinkoError(.invalidInput, "the policy ends before it starts", field: "ends") }
+        let digest = Governance.digest(["insurer": .string(policy.insurer), "limit": .string(policy.limit.description), "starts": .string(policy.starts)])
+        let role = try await governance.authorize(caller, .reserveInsuranceManage, digest: digest)
+        return try await store.insertPolicy(policy, audit: caller.event(.reserveInsuranceManage, role: role, digest: digest, result: "ok",
+                                                                         details: ["insurer": policy.insurer]))
+    }
+
+    // MARK: The requirement
+
+    /// Computes the requirement under the adopted rule set, stores it with what the fund holds,
+    /// and raises an alert when the fund is short.
+    public func compute(by caller: Caller) async throws -> (requirement: Requirement, funded: Amount) {
+        let role = try await governance.authorize(caller, .reserveCompute)
+        guard let rules = try await currentRules() else {
+            throw KinkoError(.notFound, "no rule set is adopted: propose one (kinko reserve rules propose) and have it approved")
+        }
+        let check = CustodyCheck.evaluate(try await custody.facts())
+        let problems = check.assets.flatMap(\.problems) + check.totalProblems
+        guard problems.isEmpty else {
+            throw KinkoError(.invalidInput, "customer crypto cannot be valued: \(problems.first ?? "")", field: "observations")
+        }
+        let hot = try Amount.sum(check.assets.compactMap(\.hotJPY))
+        let cold = try (check.totalJPY ?? .zero).subtracting(min(hot, check.totalJPY ?? .zero))
+        let losses = try await store.incidents().map { PastLoss(incident: $0.id, lostAt: $0.lostAt, amountJPY: $0.lossJPY) }
+        let requirement = try Requirement.compute(rules, RequirementInputs(
+            volumes: try await store.volumes(), coldJPY: cold, hotJPY: hot, losses: losses, policies: try await store.policies(), now: clock.now()))
+        let funded = await funded()
+        let digest = Governance.digest(["version": .string(rules.version), "required": .string(requirement.required.description)])
+        try await store.saveRequirement(requirement, funded: funded, audit: caller.event(
+            .reserveCompute, role: role, digest: digest, result: funded >= requirement.required ? "adequate" : "short",
+            details: ["required": requirement.required.description, "funded": funded.description, "rules": rules.version]))
+        if funded < requirement.required {
+            try await store.raiseAlert(kind: "reserve_shortfall", subject: "reserve \(JST.day(of: clock.now()))",
+                                       message: "the reserve fund holds ¥\(funded), ¥\(try requirement.required.subtracting(funded)) short of the required ¥\(requirement.required)",
+                                       at: clock.now())
+        }
+        return (requirement, funded)
+    }
+
+    // MARK: Funding and release
+
+    /// Asks to move yen from own funds into the reserve fund (or back, `release`).
+    public func requestFunding(_ amount: Amount, release: Bool, by caller: Caller) async throws -> ApprovalRequest {
+        guard !amount.isZero else { throw KinkoError(.invalidInput, "the amount must not be zero", field: "amount") }
+        let payload: CanonicalJSON = ["direction": .string(release ? "release" : "funding"), "amount": .string(amount.description), "asset": "JPY"]
+        let role = try await governance.authorize(caller, .reserveFundRequest, digest: Governance.digest(payload))
+        try await ensureAccounts(asset: "JPY", by: caller)
+        return try await governance.submit(action: Self.fundAction, payload: payload, policy: Self.fundPolicy, by: caller, role: role,
+                                           permission: .reserveFundRequest)
+    }
+
+    /// Posts an approved funding or release (exactly once: the ledger transfer's id is derived
+    /// from the request, and the request is marked executed after it).
+    public func executeFunding(_ id: ApprovalRequestID, by caller: Caller) async throws -> Amount {
+        guard let request = try await governance.store.request(id), request.action == Self.fundAction else {
+            throw KinkoError(.notFound, "no reserve fund request \(id)", field: "request")
+        }
+        let role = try await governance.authorize(caller, .approvalsExecute, digest: request.digest)
+        guard request.status == .open else { throw KinkoError(.conflict, "request \(id) is \(request.status.rawValue)") }
+        try await requireApproved(id, what: "request \(id)")
+        guard case .object(let fields) = request.payload, case .string(let direction)? = fields["direction"],
+            case .string(let text)? = fields["amount"], let units = UInt128(text), let jpy = await ledger.asset(code: "JPY")
+        else { throw KinkoError(.storageCorrupted, "request \(id) has a malformed payload") }
+        let release = direction == "release"
+        let reserve = Self.reserveFundAccountID(asset: "JPY"), own = Custody.feeAccountID(asset: "JPY")
+        let transfer = Transfer(id: TransferID(Self.derivedID("kinko.reserve-fund-request:\(id)").rawValue),
+                                debitAccountID: release ? reserve : own, creditAccountID: release ? own : reserve,
+                                amount: units, ledger: jpy.ledger, code: release ? .reserveRelease : .reserveFunding)
+        let result = try await ledger.createTransfers([transfer], by: caller)
+        guard result.allSatisfy(\.isSuccess) else { throw KinkoError(.conflict, "the ledger refused the reserve \(direction): \(result.map(\.name))") }
+        _ = try await store.markExecuted(id, revision: request.revision, at: clock.now(), audit: caller.event(
+            .approvalsExecute, role: role, digest: request.digest, result: "ok", details: ["reserve": direction, "amount": text]))
+        return await funded()
+    }
+
+    // MARK: Incidents
+
+    /// Declares an incident: the affected wallets freeze at once, and every customer's holding of
+    /// each lost asset at the time of the loss is snapshotted.
+    public func declare(lossType: String, losses: [IncidentLoss], lostAt: TimestampNanoseconds, detectedAt: TimestampNanoseconds,
+                        by caller: Caller) async throws -> Incident {
+        guard !losses.isEmpty, !lossType.isEmpty else { throw KinkoError(.invalidInput, "an incident names its loss type and what was lost", field: "losses") }
+        guard lostAt <= detectedAt, detectedAt <= clock.now() else {
+            throw KinkoError(.invalidInput, "the loss must come before its detection, and both before now", field: "detected_at")
+        }
+        let wallets = Dictionary(try await custody.store.wallets().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for (index, loss) in losses.enumerated() {
+            guard let wallet = wallets[loss.wallet], wallet.assets.contains(loss.asset), !loss.amount.isZero else {
+                throw KinkoError(.invalidInput, "wallet \(loss.wallet) does not hold \(loss.asset), or the amount is zero", field: "losses[\(index)]")
+            }
+        }
+        let payload: CanonicalJSON = ["loss_type": .string(lossType), "losses": .array(losses.map {
+            ["wallet": .string($0.wallet), "asset": .string($0.asset), "amount": .string($0.amount.description)]
+        }), "lost_at": .string(String(lostAt))]
+        let role = try await governance.authorize(caller, .incidentDeclare, digest: Governance.digest(payload))
+        let facts = try await custody.facts()
+        var lossJPY = Amount.zero
+        var entitlements: [String: [Entitlement]] = [:]
+        for code in Set(losses.map(\.asset)).sorted() {
+            guard let asset = await ledger.asset(code: code) else { throw KinkoError(.assetNotFound, "unknown asset \(code)", field: "losses") }
+            let lost = try Amount.sum(losses.filter { $0.asset == code }.map(\.amount))
+            if let price = try? facts.freshPrice(code).get() { lossJPY = try lossJPY.adding(try lost.jpyValue(of: asset, at: price, rounding: .up)) }
+            let customers = await ledger.accounts { $0.ledger == asset.ledger && $0.accountClass == .customerLiability }.map(\.account)
+            let summary = try await ledger.postedSummary(asOf: lostAt, accounts: Set(customers.map(\.id)))
+            entitlements[code] = customers.map { account in
+                Entitlement(account: account.id, owner: account.owner, amount: Amount(units: summary.balances[account.id]?.netPosted(claim: true) ?? 0))
+            }
+        }
+        let incident = try await store.insertIncident(
+            Incident(id: 0, lossType: lossType, losses: losses, lostAt: lostAt, detectedAt: detectedAt, declaredAt: clock.now(),
+                     declaredBy: caller.principal, lossJPY: lossJPY),
+            entitlements: entitlements,
+            audit: caller.event(.incidentDeclare, role: role, digest: Governance.digest(payload), result: "declared",
+                                details: ["wallets": Set(losses.map(\.wallet)).sorted().joined(separator: ","), "loss_jpy": lossJPY.description]))
+        for wallet in Set(losses.map(\.wallet)).sorted() where wallets[wallet]?.isFrozen == false {
+            try await custody.setFrozen(wallet, reason: "incident \(incident.id)", by: caller)
+        }
+        return incident
+    }
+}
