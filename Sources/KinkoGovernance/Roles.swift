@@ -120,7 +120,7 @@ public struct PermissionTable: Sendable {
         .custodyRead: everyone,
         .custodyVendorsManage: [.admin, .treasurer],
         .custodyWalletsManage: [.treasurer],
-        .custodyWalletsFreeze: [.admin, .finance, .treasurer],
+        .custodyWalletsFreeze: [.admin, .finance, .treasurer, .administrator],
         .custodyObservationsRecord: [.treasurer, .operator],
         .custodyReconcile: [.treasurer, .finance],
         .custodyWhitelistRequest: [.treasurer],

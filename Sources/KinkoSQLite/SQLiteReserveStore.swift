@@ -217,22 +217,30 @@ public final class SQLiteReserveStore: ReserveStore {
     // MARK: Plans
 
     public func savePlan(_ plan: CompensationPlan, requestID: ApprovalRequestID, audit: AuditEvent) async throws {
-        let price: JPYPrice? = if case .jpy(let reference) = plan.mode { reference } else { nil }
-        let mode = price == nil ? "in_kind" : "jpy"
-        let lines = Self.pack(plan.entitlements.indices.map {
+        var mode = "in_kind"
+        var priceMantissa: Data? = nil
+        var priceScale: Int? = nil
+        if case .jpy(let reference) = plan.mode {
+            mode = "jpy"
+            priceMantissa = Data(LedgerCodec.bigEndianBytes(reference.mantissa))
+            priceScale = Int(reference.scale)
+        }
+        let lines = Data(Self.pack(plan.entitlements.indices.map {
             [plan.entitlements[$0].account.rawValue, plan.entitlements[$0].owner, plan.entitlements[$0].amount.units, plan.shares[$0].units, plan.payments[$0].units]
-        })
+        }))
         let sources = CanonicalJSON.array(plan.sources.map {
             ["kind": .string($0.kind.rawValue), "amount": .string($0.amount.description), "policy": .string($0.policy.map(String.init) ?? "")]
         }).text
+        let arguments: StatementArguments = [
+            Self.int(plan.incident), plan.asset, mode, priceMantissa, priceScale, plan.paymentAsset, Self.blob(plan.totalLoss),
+            Self.blob(plan.totalPayment), Self.blob(plan.shortfall), sources, lines, Int64(clamping: requestID.rawValue),
+        ]
         try await write(audit: audit) { db in
             try db.execute(sql: """
                 INSERT INTO reserve_plans (incident, asset, mode, price_mantissa, price_scale, payment_asset, total_loss, total_payment, shortfall,
                                            sources, lines, request, status)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'proposed')
-                """, arguments: [Self.int(plan.incident), plan.asset, mode, price.map { Data(LedgerCodec.bigEndianBytes($0.mantissa)) },
-                                 price.map { Int($0.scale) }, plan.paymentAsset, Self.blob(plan.totalLoss), Self.blob(plan.totalPayment),
-                                 Self.blob(plan.shortfall), sources, Data(lines), Int64(clamping: requestID.rawValue)])
+                """, arguments: arguments)
         }
     }
 
