@@ -260,6 +260,11 @@ public actor Ledger {
         engine.allAccounts().filter { predicate($0.account) }
     }
 
+    /// The accounts of one ledger and class (without copying every other account).
+    public func accounts(ledger: UInt32, accountClass: AccountClass) -> [Account] {
+        engine.accounts(ledger: ledger, accountClass: accountClass)
+    }
+
     /// The open (not yet posted, voided or expired) pending transfer with this id.
     public func pendingTransfer(_ id: TransferID) -> PendingTransfer? { engine.pendingTransfer(id) }
 

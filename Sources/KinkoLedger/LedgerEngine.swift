@@ -115,6 +115,10 @@ public final class LedgerEngine {
         Array(zip(accounts, balances))
     }
 
+    public func accounts(ledger: UInt32, accountClass: AccountClass) -> [Account] {
+        accounts.filter { $0.ledger == ledger && $0.accountClass == accountClass }
+    }
+
     public func location(of id: TransferID) -> TransferLocation? {
         guard id.rawValue != 0 else { return nil }
         return transferLocations[id.rawValue].map(TransferLocation.init(rawValue:))

@@ -114,8 +114,16 @@ public struct CompensationPlan: Sendable, Equatable {
     public var digest: [UInt8] {
         var hasher = SHA256()
         hasher.update(data: Array("kinko.compensation.v1:\(incident):\(asset):\(paymentAsset)".utf8))
-        for (entitlement, (share, payment)) in zip(entitlements, zip(shares, payments)) {
-            hasher.update(data: Array("\n\(entitlement.account):\(entitlement.amount):\(share):\(payment)".utf8))
+        // Each line as four 16-byte big-endian numbers: account, held, share, payment.
+        var line = [UInt8](repeating: 0, count: 64)
+        for index in entitlements.indices {
+            line.withUnsafeMutableBytes { raw in
+                raw.storeBytes(of: entitlements[index].account.rawValue.bigEndian, toByteOffset: 0, as: UInt128.self)
+                raw.storeBytes(of: entitlements[index].amount.units.bigEndian, toByteOffset: 16, as: UInt128.self)
+                raw.storeBytes(of: shares[index].units.bigEndian, toByteOffset: 32, as: UInt128.self)
+                raw.storeBytes(of: payments[index].units.bigEndian, toByteOffset: 48, as: UInt128.self)
+            }
+            hasher.update(data: line)
         }
         return Array(hasher.finalize())
     }

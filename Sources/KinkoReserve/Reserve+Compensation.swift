@@ -63,9 +63,9 @@ extension Reserve {
     private func paymentAccounts(_ plan: CompensationPlan, paymentAsset: Asset) async throws -> [AccountID?] {
         if plan.paymentAsset == plan.asset { return plan.entitlements.map(\.account) }
         var byOwner: [UInt128: AccountID] = [:]
-        for entry in await ledger.accounts(where: { $0.ledger == paymentAsset.ledger && $0.accountClass == .customerLiability }) {
-            byOwner[entry.account.owner] = byOwner[entry.account.owner] ?? entry.account.id
-        }
+        let accounts = await ledger.accounts(ledger: paymentAsset.ledger, accountClass: .customerLiability)
+        byOwner.reserveCapacity(accounts.count)
+        for account in accounts { byOwner[account.owner] = byOwner[account.owner] ?? account.id }
         return plan.entitlements.map { byOwner[$0.owner] }
     }
 

@@ -271,7 +271,7 @@ public struct Reserve: Sendable {
             guard let asset = await ledger.asset(code: code) else { throw KinkoError(.assetNotFound, "unknown asset \(code)", field: "losses") }
             let lost = try Amount.sum(losses.filter { $0.asset == code }.map(\.amount))
             if let price = try? facts.freshPrice(code).get() { lossJPY = try lossJPY.adding(try lost.jpyValue(of: asset, at: price, rounding: .up)) }
-            let customers = await ledger.accounts { $0.ledger == asset.ledger && $0.accountClass == .customerLiability }.map(\.account)
+            let customers = await ledger.accounts(ledger: asset.ledger, accountClass: .customerLiability)
             let summary = try await ledger.postedSummary(asOf: lostAt, accounts: Set(customers.map(\.id)))
             entitlements[code] = customers.map { account in
                 Entitlement(account: account.id, owner: account.owner, amount: Amount(units: summary.balances[account.id]?.netPosted(claim: true) ?? 0))

@@ -4,6 +4,7 @@ import KinkoCore
 import KinkoCustody
 import KinkoGovernance
 import KinkoLedger
+import KinkoReserve
 import KinkoSQLite
 
 /// `kinko demo`: a small but realistic exchange, run through one business day. Principals for
@@ -89,6 +90,17 @@ struct Demo: KinkoCommand {
         let reconciliation = try await custody.reconcile(day: day, by: treasurer)
         print("\n" + (try ReconciliationView.render(reconciliation, format: "text")))
 
+        // After the cut-off: the liability reserve, and a small hack paid the same day.
+        let finance = try await caller(.finance), compliance = try await caller(.compliance)
+        let approvers = [
+            try await DemoSigners.keyed(governance, admin: admin, existing: nil, name: "yamamoto.finance", role: .finance, algorithm: .p256,
+                                        directory: keysPath, fresh: fresh),
+            try await DemoSigners.keyed(governance, admin: admin, existing: compliance, name: compliance.name, role: .compliance, algorithm: .ed25519,
+                                        directory: keysPath, fresh: fresh),
+        ]
+        let reserve = Reserve(governance: governance, ledger: ledger, custody: custody, store: SQLiteReserveStore(database: database), clock: clock)
+        try await DemoReserve.run(reserve, finance: finance, approvers: approvers, clock: clock)
+
         // Back to the present: observe again so `kinko custody check` finds fresh figures now.
         clock.advance(seconds: max(0, (realNow - min(realNow, clock.now())) / 1_000_000_000))
         try await DemoObservations.record(custody, ledger, by: treasurer, at: clock.now())
@@ -132,34 +144,50 @@ struct Demo: KinkoCommand {
 /// The demo's signers: the role's signer and two more, each with a registered key kept in
 /// `demo-keys/` (a real signer keeps the key in a device of their own).
 enum DemoSigners {
+    /// The role's signer and the extra ones, each with a registered key.
     static func prepare(_ governance: Governance, admin: Caller, first: Caller, directory: String, fresh: Bool) async throws -> [(Caller, LocalSigningKey)] {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var signers: [(Caller, LocalSigningKey)] = []
-        for name in [first.name] + Demo.extraSigners {
-            let keyFile = "\(directory)/\(name).key"
-            let tokenFile = "\(directory)/\(name).token"
-            var caller = first
-            if name != first.name {
-                if fresh {
-                    let principal = try await governance.createPrincipal(name: name, kind: .person, by: admin)
-                    _ = try await governance.grantRole(.signer, to: principal.id, by: admin)
-                    let token = try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin).1
-                    FileManager.default.createFile(atPath: tokenFile, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
-                }
-                caller = try await governance.authenticate(token: String(decoding: FileManager.default.contents(atPath: tokenFile) ?? Data(), as: UTF8.self))
-            }
-            if fresh {
-                let key = LocalSigningKey.generate(name == first.name ? .p256 : .ed25519)
-                FileManager.default.createFile(atPath: keyFile, contents: Data(key.fileContents.utf8), attributes: [.posixPermissions: 0o600])
-                let publicKey = try key.publicKey()
-                _ = try await governance.registerKey(
-                    algorithm: key.algorithm, publicKey: publicKey,
-                    proof: try key.sign(SignerKey.registrationMessage(principal: caller.principal, algorithm: key.algorithm, publicKey: publicKey)),
-                    by: caller)
-            }
-            signers.append((caller, try LocalSigningKey(fileContents: try String(contentsOfFile: keyFile, encoding: .utf8))))
+        var signers = [try await keyed(governance, admin: admin, existing: first, name: first.name, role: .signer, algorithm: .p256, directory: directory, fresh: fresh)]
+        for name in Demo.extraSigners {
+            signers.append(try await keyed(governance, admin: admin, existing: nil, name: name, role: .signer, algorithm: .ed25519, directory: directory, fresh: fresh))
         }
         return signers
+    }
+
+    /// A principal with a registered signing key; created (with its role and a token kept in
+    /// `demo-keys/`) when `existing` is nil and the demo is fresh.
+    static func keyed(_ governance: Governance, admin: Caller, existing: Caller?, name: String, role: Role, algorithm: SignatureAlgorithm,
+                      directory: String, fresh: Bool) async throws -> (Caller, LocalSigningKey) {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let keyFile = "\(directory)/\(name).key", tokenFile = "\(directory)/\(name).token"
+        var caller: Caller
+        if let existing {
+            caller = existing
+        } else {
+            if fresh {
+                let principal = try await governance.createPrincipal(name: name, kind: .person, by: admin)
+                _ = try await governance.grantRole(role, to: principal.id, by: admin)
+                let token = try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin).1
+                FileManager.default.createFile(atPath: tokenFile, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
+            }
+            caller = try await governance.authenticate(token: String(decoding: FileManager.default.contents(atPath: tokenFile) ?? Data(), as: UTF8.self))
+        }
+        if fresh {
+            let key = LocalSigningKey.generate(algorithm)
+            FileManager.default.createFile(atPath: keyFile, contents: Data(key.fileContents.utf8), attributes: [.posixPermissions: 0o600])
+            let publicKey = try key.publicKey()
+            _ = try await governance.registerKey(
+                algorithm: key.algorithm, publicKey: publicKey,
+                proof: try key.sign(SignerKey.registrationMessage(principal: caller.principal, algorithm: key.algorithm, publicKey: publicKey)),
+                by: caller)
+        }
+        return (caller, try LocalSigningKey(fileContents: try String(contentsOfFile: keyFile, encoding: .utf8)))
+    }
+
+    static func approve(_ id: ApprovalRequestID, governance: Governance, by people: [(Caller, LocalSigningKey)]) async throws {
+        guard let request = try await governance.store.request(id) else { return }
+        for (person, key) in people {
+            _ = try await governance.approve(id, keyID: SignerKey.id(of: try key.publicKey()), signature: try key.sign(request.digest), by: person)
+        }
     }
 
     /// Request → as many signatures as the policy asks → release → broadcast → posted.
@@ -177,6 +205,49 @@ enum DemoSigners {
         _ = try await custody.complete(movement.id, transactionHash: "demo-tx-\(movement.id)", networkFee: .zero, by: exchange)
         let asset = Asset.standard.first { $0.code == step.asset }
         print("• movement \(movement.id): \(step.kind.rawValue) \(asset?.format(step.amount) ?? "") \(step.asset) \(step.from) → \(step.to) — signed by \(signers.prefix(needed).map(\.0.name).joined(separator: ", ")) (\(needed) of \(signers.count)), released, broadcast, posted")
+    }
+}
+
+/// The reserve part of the demo day: a demo-sized rule set adopted under approval, insurance,
+/// funding under approval, the requirement, and a 1,000 XRP hack of the hot wallet compensated
+/// in yen at a fixed reference price, approved by finance and compliance, paid at once.
+enum DemoReserve {
+    static func run(_ reserve: Reserve, finance: Caller, approvers: [(Caller, LocalSigningKey)], clock: ManualWallClock) async throws {
+        let compliance = [approvers[1]]
+        if try await reserve.store.ruleSets().isEmpty {
+            let yaml = RuleSet.defaultYAML.replacingOccurrences(of: "2026.1-default", with: "2026.1-demo")
+                .replacingOccurrences(of: "floor_jpy: \"2000000000\"", with: "floor_jpy: \"5000000\"")
+            let (rules, request) = try await reserve.proposeRules(yaml: yaml, by: finance)
+            try await DemoSigners.approve(request.id, governance: reserve.governance, by: compliance)
+            _ = try await reserve.adoptRules(version: rules.version, by: finance)
+            _ = try await reserve.addPolicy(InsurancePolicy(id: 0, insurer: "tokio-marine", coverage: ["hack"], limit: Amount(units: 3_000_000),
+                                                            deductible: Amount(units: 100_000), starts: "2026-04-01", ends: "2027-03-31"), by: finance)
+            let funding = try await reserve.requestFunding(Amount(units: 3_000_000), release: false, by: finance)
+            try await DemoSigners.approve(funding.id, governance: reserve.governance, by: compliance)
+            _ = try await reserve.executeFunding(funding.id, by: finance)
+            print("\nreserve: rule set \(rules.version) adopted (floor cut to ¥5,000,000 for a demo-sized exchange), a ¥3,000,000 hack policy, ¥3,000,000 funded")
+        }
+        _ = try await reserve.refreshVolumes(by: finance)
+        let (requirement, funded) = try await reserve.compute(by: finance)
+        print("\n" + ReserveView.render(requirement, funded: funded, json: false))
+
+        guard try await reserve.store.incidents().isEmpty else {
+            print("\nincident: already declared and paid (kinko incident list)")
+            return
+        }
+        clock.advance(seconds: 60)
+        let lostAt = clock.now()
+        clock.advance(seconds: 300)
+        let incident = try await reserve.declare(lossType: "hack", losses: [IncidentLoss(wallet: "xrp-hot", asset: "XRP", amount: Amount(units: 1_000_000_000))],
+                                                 lostAt: lostAt, detectedAt: clock.now(), by: finance)
+        print("\nincident \(incident.id): 1,000 XRP stolen from xrp-hot at \(lostAt.iso8601), detected 5 minutes later; xrp-hot frozen")
+        clock.advance(seconds: 600)
+        let plan = try await reserve.plan(incident: incident.id, asset: "XRP", mode: .jpy(try JPYPrice(decimal: "90")), by: finance)
+        print(IncidentView.plan(plan))
+        try await DemoSigners.approve(plan.requestID, governance: reserve.governance, by: approvers)
+        clock.advance(seconds: 300)
+        let paid = try await reserve.pay(incident: incident.id, asset: "XRP", by: finance)
+        print("approved by \(approvers.map(\.0.name).joined(separator: " and ")); paid: \(paid.secondsToCompensation.map { "\($0 / 60) minutes" } ?? "-") from detection to the last payment")
     }
 }
 
