@@ -108,6 +108,23 @@ struct CLITests {
         #expect(try kinko("custody", "reconcile", "--day", String(day), as: "auditor").status == 3)
     }
 
+    // Goal: the reserve, incident and insolvency commands check roles; the demo's hack was paid.
+    @Test func reserveIncidentAndInsolvencyCommands() throws {
+        #expect(try kinko("reserve", "rules", "default").output.contains("floor_jpy: \"2000000000\""))
+        let incidents = try kinko("incident", "list", as: "inspector")
+        #expect(incidents.status == 0 && incidents.output.contains("paid    900 s"))
+        #expect(try kinko("incident", "declare", "--loss", "btc-hot:BTC:0.1", "--lost-at", "2026-11-21T00:00:00Z", as: "operator").status == 3)
+        #expect(try kinko("reserve", "compute", as: "auditor").status == 3)
+        let compute = try kinko("reserve", "compute", "--json", as: "finance")
+        #expect(compute.status == 0 && compute.output.contains(#""adequate":"true""#))
+        let statement = try kinko("incident", "statement", "--incident", "1", "--asset", "XRP", as: "auditor")
+        #expect(statement.output.split(separator: "\n").count == 9)
+        #expect(try kinko("insolvency", "schedule", as: "operator").status == 3)
+        let schedule = try kinko("insolvency", "schedule", "--format", "json", as: "administrator")
+        #expect(schedule.status == 0 && schedule.output.contains(#""asset":"XRP","claims":"388500.000000""#))
+        #expect(try kinko("insolvency", "freeze", as: "finance").status == 3)
+    }
+
     static func flipFirstDigit(after marker: String, in text: String) -> String? {
         guard let range = text.range(of: marker), range.upperBound < text.endIndex else { return nil }
         let digit = text[range.upperBound]
