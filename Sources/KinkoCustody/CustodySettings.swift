@@ -1,4 +1,4 @@
-public import KinkoCore
+import KinkoCore
 
 /// The figures custody rules use. Defaults are the law where there is one (5%, guarantee =
 /// hot quantity) and custodians' practice elsewhere; every one can be changed.

@@ -1,6 +1,6 @@
 public import KinkoCore
 public import KinkoGovernance
-public import KinkoLedger
+import KinkoLedger
 
 public enum MovementKind: String, Sendable, CaseIterable {
     case hotToCold = "hot_to_cold"

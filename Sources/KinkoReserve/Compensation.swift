@@ -1,7 +1,7 @@
 import Crypto
 public import KinkoCore
 public import KinkoGovernance
-public import KinkoLedger
+import KinkoLedger
 
 public enum IncidentStatus: String, Sendable {
     case declared

@@ -1,7 +1,7 @@
 public import KinkoCore
-public import KinkoCustody
+import KinkoCustody
 public import KinkoGovernance
-public import KinkoLedger
+import KinkoLedger
 
 extension Reserve {
     /// Builds the compensation plan for one lost asset of an incident and files it for approval

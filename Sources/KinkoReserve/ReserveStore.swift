@@ -1,6 +1,6 @@
 public import KinkoCore
 public import KinkoGovernance
-public import KinkoLedger
+import KinkoLedger
 
 public enum RuleSetStatus: String, Sendable {
     case proposed, adopted

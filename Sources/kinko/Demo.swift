@@ -172,13 +172,17 @@ enum DemoSigners {
                 let principal = try await governance.createPrincipal(name: name, kind: .person, by: admin)
                 _ = try await governance.grantRole(role, to: principal.id, by: admin)
                 let token = try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin).1
-                FileManager.default.createFile(atPath: tokenFile, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
+                guard FileManager.default.createFile(atPath: tokenFile, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600]) else {
+                    throw KinkoError(.storageFailure, "cannot write \(tokenFile)")
+                }
             }
             caller = try await governance.authenticate(token: String(decoding: FileManager.default.contents(atPath: tokenFile) ?? Data(), as: UTF8.self))
         }
         if fresh {
             let key = LocalSigningKey.generate(algorithm)
-            FileManager.default.createFile(atPath: keyFile, contents: Data(key.fileContents.utf8), attributes: [.posixPermissions: 0o600])
+            guard FileManager.default.createFile(atPath: keyFile, contents: Data(key.fileContents.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw KinkoError(.storageFailure, "cannot write \(keyFile)")
+            }
             let publicKey = try key.publicKey()
             _ = try await governance.registerKey(
                 algorithm: key.algorithm, publicKey: publicKey,
