@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "KinkoLedger", targets: ["KinkoLedger"]),
         .library(name: "KinkoCustody", targets: ["KinkoCustody"]),
         .library(name: "KinkoReserve", targets: ["KinkoReserve"]),
+        .library(name: "KinkoMonitoring", targets: ["KinkoMonitoring"]),
         .library(name: "KinkoSQLite", targets: ["KinkoSQLite"]),
     ],
     dependencies: [
@@ -72,6 +73,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "KinkoMonitoring",
+            dependencies: [
+                "KinkoCore",
+                "KinkoGovernance",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "KinkoSQLite",
             dependencies: [
                 "KinkoCore",
@@ -79,6 +90,7 @@ let package = Package(
                 "KinkoLedger",
                 "KinkoCustody",
                 "KinkoReserve",
+                "KinkoMonitoring",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -92,6 +104,7 @@ let package = Package(
                 "KinkoLedger",
                 "KinkoCustody",
                 "KinkoReserve",
+                "KinkoMonitoring",
                 "KinkoSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -123,9 +136,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "KinkoMonitoringTests",
+            dependencies: ["KinkoCore", "KinkoGovernance", "KinkoMonitoring"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "KinkoSQLiteTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoSQLite",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings

@@ -79,6 +79,14 @@ public enum Permission: String, Sendable, CaseIterable {
     case incidentPay = "incident.pay"
     case insolvencyFreeze = "insolvency.freeze"
     case insolvencyRead = "insolvency.read"
+    case monitorRead = "monitor.read"
+    case monitorIngest = "monitor.ingest"
+    case monitorCustomersImport = "monitor.customers.import"
+    case monitorListsManage = "monitor.lists.manage"
+    case monitorRulesPropose = "monitor.rules.propose"
+    case monitorAlertsManage = "monitor.alerts.manage"
+    case monitorCasesManage = "monitor.cases.manage"
+    case monitorReportsDraft = "monitor.reports.draft"
 }
 
 /// Which roles may run which command. A command not listed for a role is refused (403 in the
@@ -138,6 +146,14 @@ public struct PermissionTable: Sendable {
         .incidentPay: [.finance, .treasurer],
         .insolvencyFreeze: [.administrator, .admin],
         .insolvencyRead: [.administrator, .auditor, .inspector, .admin, .finance],
+        .monitorRead: [.compliance, .auditor, .inspector, .admin],
+        .monitorIngest: [.operator],
+        .monitorCustomersImport: [.operator, .compliance],
+        .monitorListsManage: [.compliance],
+        .monitorRulesPropose: [.compliance],
+        .monitorAlertsManage: [.compliance],
+        .monitorCasesManage: [.compliance],
+        .monitorReportsDraft: [.compliance],
     ])
 }
 

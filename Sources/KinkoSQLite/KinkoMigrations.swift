@@ -24,6 +24,9 @@ enum KinkoMigrations {
         migrator.registerMigration("2026-11-22 reserve") { db in
             try db.execute(sql: reserveSchema)
         }
+        migrator.registerMigration("2026-11-22 monitoring") { db in
+            try db.execute(sql: monitoringSchema)
+        }
         return migrator
     }
 
@@ -369,5 +372,98 @@ enum KinkoMigrations {
             status TEXT NOT NULL CHECK (status IN ('proposed', 'executing', 'paid')),
             PRIMARY KEY (incident, asset)
         ) WITHOUT ROWID;
+        """
+}
+
+extension KinkoMigrations {
+    /// Monitoring: rule sets under approval, address lists (the current version per kind and
+    /// asset, and every import in `monitor_list_imports`), KYC profiles, per-customer and per-IP
+    /// state (bounded binary blobs), every evaluated event's verdict, alerts and cases.
+    static let monitoringSchema = """
+        CREATE TABLE monitor_meta (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            batches INTEGER NOT NULL,
+            jurisdictions_version TEXT,
+            jurisdictions TEXT
+        );
+        INSERT INTO monitor_meta (id, batches) VALUES (1, 0);
+        CREATE TABLE monitor_rule_sets (
+            version TEXT PRIMARY KEY,
+            yaml TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('proposed', 'adopted')),
+            request INTEGER NOT NULL REFERENCES approval_requests(id),
+            adopted_at INTEGER
+        );
+        CREATE TABLE monitor_lists (
+            kind TEXT NOT NULL CHECK (kind IN ('sanctioned', 'stolen')),
+            asset TEXT NOT NULL,
+            version TEXT NOT NULL,
+            imported_at INTEGER NOT NULL,
+            addresses INTEGER NOT NULL,
+            PRIMARY KEY (kind, asset)
+        ) WITHOUT ROWID;
+        CREATE TABLE monitor_list_addresses (
+            kind TEXT NOT NULL,
+            asset TEXT NOT NULL,
+            address TEXT NOT NULL,
+            PRIMARY KEY (kind, asset, address)
+        ) WITHOUT ROWID;
+        CREATE TABLE monitor_list_imports (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            asset TEXT NOT NULL,
+            version TEXT NOT NULL,
+            imported_at INTEGER NOT NULL,
+            addresses INTEGER NOT NULL
+        );
+        CREATE TABLE monitor_customers (
+            customer INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            country TEXT NOT NULL,
+            declared_income_jpy INTEGER NOT NULL,
+            declared_assets_jpy INTEGER NOT NULL
+        );
+        CREATE TABLE monitor_state (
+            customer INTEGER PRIMARY KEY,
+            state BLOB NOT NULL
+        );
+        CREATE TABLE monitor_ip_state (
+            ip TEXT PRIMARY KEY,
+            state BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE monitor_alerts (
+            id INTEGER PRIMARY KEY,
+            event TEXT NOT NULL,
+            customer INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('review', 'block')),
+            rule_set TEXT NOT NULL,
+            hits TEXT NOT NULL,
+            scenarios TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('open', 'in_case', 'dismissed', 'closed')),
+            case_id INTEGER REFERENCES monitor_cases(id),
+            raised_at INTEGER NOT NULL
+        );
+        CREATE INDEX monitor_alerts_by_status ON monitor_alerts(status, id);
+        CREATE TABLE monitor_events (
+            id TEXT PRIMARY KEY,
+            customer INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('clear', 'review', 'block')),
+            alert INTEGER REFERENCES monitor_alerts(id),
+            rule_set TEXT NOT NULL,
+            batch INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE monitor_cases (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            assignee TEXT,
+            status TEXT NOT NULL CHECK (status IN ('open', 'investigating', 'closed')),
+            disposition TEXT,
+            opened_by TEXT NOT NULL,
+            opened_at INTEGER NOT NULL,
+            closed_at INTEGER,
+            notes TEXT NOT NULL
+        );
         """
 }

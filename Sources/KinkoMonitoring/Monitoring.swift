@@ -1,0 +1,379 @@
+import Crypto
+import Foundation
+public import KinkoCore
+public import KinkoGovernance
+
+public enum MonitoringRulesStatus: String, Sendable {
+    case proposed, adopted
+}
+
+public struct StoredMonitoringRules: Sendable, Equatable {
+    public var version: String
+    public var yaml: String
+    public var status: MonitoringRulesStatus
+    public var requestID: ApprovalRequestID
+    public var adoptedAt: TimestampNanoseconds?
+
+    public init(version: String, yaml: String, status: MonitoringRulesStatus, requestID: ApprovalRequestID, adoptedAt: TimestampNanoseconds?) {
+        self.version = version
+        self.yaml = yaml
+        self.status = status
+        self.requestID = requestID
+        self.adoptedAt = adoptedAt
+    }
+}
+
+/// What happened to one line of an ingested batch.
+public struct IngestResult: Sendable, Equatable {
+    public enum Status: String, Sendable { case evaluated, duplicate, rejected }
+    public var line: Int
+    public var event: String?
+    public var status: Status
+    public var outcome: Outcome?
+    public var alert: UInt64?
+    public var rules: [String]
+    public var message: String?
+}
+
+/// Where monitoring keeps rule sets, lists, profiles, per-customer state, alerts and cases.
+/// Every write appends its audit event in the same transaction.
+public protocol MonitoringStore: MonitoringStateSource, AnyObject {
+    func ruleSets() async throws -> [StoredMonitoringRules]
+    func proposeRuleSet(_ rules: StoredMonitoringRules, audit: AuditEvent) async throws
+    func adoptRuleSet(version: String, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool
+
+    func addressLists() async throws -> [AddressList]
+    func importAddressList(_ list: AddressList, at time: TimestampNanoseconds, audit: AuditEvent) async throws
+    func jurisdictions() async throws -> TravelRuleJurisdictions?
+    func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, audit: AuditEvent) async throws
+
+    func importProfiles(_ profiles: [CustomerProfile], audit: AuditEvent) async throws
+    func profiles(_ customers: [UInt64]) async throws -> [CustomerProfile]
+
+    /// Events already evaluated, with their outcome and alert.
+    func evaluatedEvents(_ ids: [String]) async throws -> [String: (outcome: Outcome, alert: UInt64?)]
+    /// The number of batches recorded (an ingest checks nobody recorded one meanwhile).
+    func batchCount() async throws -> UInt64
+    /// Stores a batch's verdicts, its alerts and the changed state at once, if `expectedBatches`
+    /// batches are recorded; returns the alert id of each alerting event, or nil on a conflict.
+    func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], customers: [(UInt64, [UInt8])], ips: [(String, [UInt8])],
+                     at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]?
+
+    func alerts(status: AlertStatus?, limit: Int) async throws -> [MonitoringAlert]
+    func alert(_ id: UInt64) async throws -> MonitoringAlert?
+    func setAlertStatus(_ ids: [UInt64], status: AlertStatus, caseID: UInt64?, audit: AuditEvent) async throws
+
+    func cases() async throws -> [MonitoringCase]
+    func caseRecord(_ id: UInt64) async throws -> MonitoringCase?
+    /// Inserts (id 0) or replaces a case and moves its alerts into it; returns the stored case.
+    func saveCase(_ record: MonitoringCase, audit: AuditEvent) async throws -> MonitoringCase
+}
+
+/// Real-time AML/CFT monitoring: rule sets under approval, lists, KYC profiles, ingestion with
+/// a verdict per event, alerts, cases and STR drafts. Every command checks the caller's role
+/// and is audited.
+public struct Monitoring: Sendable {
+    public let governance: Governance
+    public let store: any MonitoringStore
+    public let clock: any WallClock
+    public var reportingEntity: String
+
+    public static let ruleAdoptionAction = "monitor.rules.adopt"
+    /// A monitoring rule set goes live with one approval by another compliance officer or an admin.
+    public static let ruleAdoptionPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance, .admin])
+    public static let profilesPerImportMax = 1_000_000
+
+    public init(governance: Governance, store: any MonitoringStore, clock: any WallClock = SystemWallClock(), reportingEntity: String = "Kinko exchange") {
+        self.governance = governance
+        self.store = store
+        self.clock = clock
+        self.reportingEntity = reportingEntity
+    }
+
+    // MARK: Rule sets
+
+    public func proposeRules(yaml: String, by caller: Caller) async throws -> (MonitoringRules, ApprovalRequest) {
+        let rules = try MonitoringRules(yaml: yaml)
+        let payload: CanonicalJSON = ["version": .string(rules.version), "yaml_sha256": .string(Hex.encode(SHA256.hash(data: Array(yaml.utf8))))]
+        let role = try await governance.authorize(caller, .monitorRulesPropose, digest: Governance.digest(payload))
+        if try await store.ruleSets().contains(where: { $0.version == rules.version }) {
+            throw KinkoError(.conflict, "monitoring rule set \(rules.version) exists already; give the new one a new version", field: "version")
+        }
+        let request = try await governance.submit(action: Self.ruleAdoptionAction, payload: payload, policy: Self.ruleAdoptionPolicy, by: caller,
+                                                  role: role, permission: .monitorRulesPropose)
+        try await store.proposeRuleSet(StoredMonitoringRules(version: rules.version, yaml: yaml, status: .proposed, requestID: request.id, adoptedAt: nil),
+                                       audit: caller.event(.monitorRulesPropose, role: role, digest: request.digest, result: "proposed",
+                                                           details: ["version": rules.version, "request": request.id.description]))
+        return (rules, request)
+    }
+
+    /// Puts an approved rule set live; every later alert records its version.
+    public func adoptRules(version: String, by caller: Caller) async throws -> MonitoringRules {
+        guard let stored = try await store.ruleSets().first(where: { $0.version == version }) else {
+            throw KinkoError(.notFound, "no monitoring rule set \(version)", field: "version")
+        }
+        let role = try await governance.authorize(caller, .approvalsExecute)
+        let evaluation = try await governance.evaluate(stored.requestID)
+        guard evaluation.isSatisfied else {
+            throw KinkoError(.approvalRequired, "monitoring rule set \(version) is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
+        }
+        guard let request = try await governance.store.request(stored.requestID),
+            try await store.adoptRuleSet(version: version, requestID: request.id, revision: request.revision, at: clock.now(), audit: caller.event(
+                .approvalsExecute, role: role, digest: request.digest, result: "adopted", details: ["version": version, "module": "monitoring"]))
+        else {
+            throw KinkoError(.conflict, "monitoring rule set \(version) was adopted already")
+        }
+        return try MonitoringRules(yaml: stored.yaml)
+    }
+
+    /// The rule set in force: the most recently adopted one.
+    public func currentRules() async throws -> MonitoringRules? {
+        guard let stored = try await store.ruleSets().filter({ $0.status == .adopted }).max(by: { ($0.adoptedAt ?? 0) < ($1.adoptedAt ?? 0) }) else {
+            return nil
+        }
+        return try MonitoringRules(yaml: stored.yaml)
+    }
+
+    // MARK: Lists and profiles
+
+    public func importList(_ list: AddressList, by caller: Caller) async throws {
+        let digest = Governance.digest(["kind": .string(list.kind.rawValue), "asset": .string(list.asset), "version": .string(list.version)])
+        let role = try await governance.authorize(caller, .monitorListsManage, digest: digest)
+        try await store.importAddressList(list, at: clock.now(), audit: caller.event(
+            .monitorListsManage, role: role, digest: digest, result: "imported",
+            details: ["list": list.kind.rawValue, "asset": list.asset, "version": list.version, "addresses": String(list.addresses.count)]))
+    }
+
+    public func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, by caller: Caller) async throws {
+        let digest = Governance.digest(["version": .string(jurisdictions.version), "countries": .string(jurisdictions.countries.sorted().joined(separator: ","))])
+        let role = try await governance.authorize(caller, .monitorListsManage, digest: digest)
+        try await store.setJurisdictions(jurisdictions, audit: caller.event(
+            .monitorListsManage, role: role, digest: digest, result: "jurisdictions",
+            details: ["version": jurisdictions.version, "countries": jurisdictions.countries.sorted().joined(separator: ",")]))
+    }
+
+    /// Imports KYC profiles from CSV `customer,name,country,declared_income_jpy,declared_assets_jpy`.
+    /// A bad line refuses the whole file, naming the line and field.
+    public func importProfiles(csv: String, by caller: Caller) async throws -> Int {
+        let role = try await governance.authorize(caller, .monitorCustomersImport)
+        let profiles = try Self.parseProfiles(csv)
+        let digest = Array(SHA256.hash(data: Array(csv.utf8)))
+        try await store.importProfiles(profiles, audit: caller.event(.monitorCustomersImport, role: role, digest: digest, result: "imported",
+                                                                     details: ["profiles": String(profiles.count)]))
+        return profiles.count
+    }
+
+    public static func parseProfiles(_ csv: String) throws(KinkoError) -> [CustomerProfile] {
+        let table = try CSV(csv, name: "customers")
+        let columns = (try table.column("customer"), try table.column("name"), try table.column("country"), try table.column("declared_income_jpy"),
+                       try table.column("declared_assets_jpy"))
+        guard table.rows.count <= profilesPerImportMax else {
+            throw KinkoError(.limitExceeded, "an import holds at most \(profilesPerImportMax) customers", field: "file")
+        }
+        var seen = Set<UInt64>()
+        return try table.rows.enumerated().map { (offset, row) throws(KinkoError) -> CustomerProfile in
+            let line = offset + 2
+            guard let customer = UInt64(row[columns.0]), customer < MonitoringEngine.addressBit else {
+                throw KinkoError(.invalidInput, "line \(line): a customer id is a whole number below 2^63", field: "customer")
+            }
+            guard seen.insert(customer).inserted else { throw KinkoError(.invalidInput, "line \(line): customer \(customer) appears twice", field: "customer") }
+            let name = row[columns.1].trimmingCharacters(in: .whitespaces)
+            guard (1...200).contains(name.count) else { throw KinkoError(.invalidInput, "line \(line): a name is 1–200 characters", field: "name") }
+            let country = row[columns.2].uppercased()
+            guard country.utf8.count == 2, country.utf8.allSatisfy({ (0x41...0x5A).contains($0) }) else {
+                throw KinkoError(.invalidInput, "line \(line): a country is an ISO 3166-1 alpha-2 code", field: "country")
+            }
+            guard let income = UInt64(row[columns.3]) else { throw KinkoError(.invalidInput, "line \(line): must be whole yen", field: "declared_income_jpy") }
+            guard let assets = UInt64(row[columns.4]) else { throw KinkoError(.invalidInput, "line \(line): must be whole yen", field: "declared_assets_jpy") }
+            return CustomerProfile(customer: customer, name: name, country: country, declaredIncomeJPY: income, declaredAssetsJPY: assets)
+        }
+    }
+
+    // MARK: Ingestion
+
+    /// Evaluates a batch of NDJSON events under the adopted rule set. Each bad line is rejected
+    /// with its number and field; an event id seen before is reported as a duplicate with its
+    /// first verdict. Verdicts, alerts and state are stored in one transaction.
+    public func ingest(ndjson: String, by caller: Caller) async throws -> [IngestResult] {
+        let digest = Array(SHA256.hash(data: Array(ndjson.utf8)))
+        let role = try await governance.authorize(caller, .monitorIngest, digest: digest)
+        guard let rules = try await currentRules() else {
+            throw KinkoError(.conflict, "no monitoring rule set is adopted yet: propose one (kinko monitor rules propose) and have it approved")
+        }
+        let (parsed, rejected) = EventInput.parse(ndjson)
+        var results = rejected.map { IngestResult(line: $0.line, event: nil, status: .rejected, outcome: nil, alert: nil, rules: [], message: $0.description) }
+        let known = try await store.evaluatedEvents(parsed.map(\.event.id))
+        var inBatch = Set<String>()
+        var fresh: [(line: Int, event: MonitoringEvent)] = []
+        for (line, event) in parsed {
+            if let previous = known[event.id] {
+                results.append(IngestResult(line: line, event: event.id, status: .duplicate, outcome: previous.outcome, alert: previous.alert, rules: [],
+                                            message: "evaluated before"))
+            } else if !inBatch.insert(event.id).inserted {
+                results.append(IngestResult(line: line, event: event.id, status: .rejected, outcome: nil, alert: nil, rules: [],
+                                            message: "line \(line), field id: appears earlier in this batch"))
+            } else {
+                fresh.append((line, event))
+            }
+        }
+        let batches = try await store.batchCount()
+        let engine = MonitoringEngine(rules: rules, watchlists: Watchlists(try await store.addressLists()),
+                                      jurisdictions: try await store.jurisdictions() ?? .starter, source: store)
+        var evaluations: [(line: Int, evaluation: Evaluation)] = []
+        for (line, event) in fresh { evaluations.append((line, try engine.evaluate(event))) }
+        let changes = engine.takeChanges()
+        let alerting = evaluations.count { $0.evaluation.outcome != .clear }
+        guard let alertIDs = try await store.recordBatch(
+            expectedBatches: batches, evaluations: evaluations.map(\.evaluation), customers: changes.customers, ips: changes.ips, at: clock.now(),
+            audit: caller.event(.monitorIngest, role: role, digest: digest, result: "evaluated",
+                                details: ["events": String(evaluations.count), "alerts": String(alerting), "rejected": String(rejected.count),
+                                          "rule_set": rules.version]))
+        else {
+            throw KinkoError(.conflict, "another batch was ingested meanwhile; nothing was stored — send this batch again")
+        }
+        for (line, evaluation) in evaluations {
+            results.append(IngestResult(line: line, event: evaluation.event, status: .evaluated, outcome: evaluation.outcome,
+                                        alert: alertIDs[evaluation.event], rules: evaluation.hits.map(\.rule), message: nil))
+        }
+        return results.sorted { $0.line < $1.line }
+    }
+
+    // MARK: Alerts and cases
+
+    public func alerts(status: AlertStatus?, limit: Int = 100, by caller: Caller) async throws -> [MonitoringAlert] {
+        try await governance.authorize(caller, .monitorRead)
+        return try await store.alerts(status: status, limit: limit)
+    }
+
+    public func alert(_ id: UInt64, by caller: Caller) async throws -> MonitoringAlert {
+        try await governance.authorize(caller, .monitorRead)
+        guard let alert = try await store.alert(id) else { throw KinkoError(.notFound, "no alert \(id)", field: "alert") }
+        return alert
+    }
+
+    /// Closes an open alert with no further action; the reason is kept in the audit log.
+    public func dismiss(_ id: UInt64, reason: String, by caller: Caller) async throws {
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...MonitoringCase.noteLengthMax).contains(reason.count) else {
+            throw KinkoError(.invalidInput, "a reason is 1–\(MonitoringCase.noteLengthMax) characters", field: "reason")
+        }
+        let role = try await governance.authorize(caller, .monitorAlertsManage)
+        guard let alert = try await store.alert(id) else { throw KinkoError(.notFound, "no alert \(id)", field: "alert") }
+        guard alert.status == .open else { throw KinkoError(.conflict, "alert \(id) is \(alert.status.rawValue), not open", field: "alert") }
+        try await store.setAlertStatus([id], status: .dismissed, caseID: nil, audit: caller.event(
+            .monitorAlertsManage, role: role, digest: Governance.digest(["alert": .string(String(id))]), result: "dismissed",
+            details: ["alert": String(id), "reason": reason]))
+    }
+
+    public func openCase(title: String, alerts ids: [UInt64], assignee: String?, by caller: Caller) async throws -> MonitoringCase {
+        let title = title.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...MonitoringCase.titleLengthMax).contains(title.count) else {
+            throw KinkoError(.invalidInput, "a title is 1–\(MonitoringCase.titleLengthMax) characters", field: "title")
+        }
+        guard (1...MonitoringCase.alertsMax).contains(ids.count) else {
+            throw KinkoError(.invalidInput, "a case holds 1–\(MonitoringCase.alertsMax) alerts", field: "alerts")
+        }
+        let role = try await governance.authorize(caller, .monitorCasesManage)
+        try await requireOpenAlerts(ids)
+        if let assignee { try await requireAssignable(assignee) }
+        let record = MonitoringCase(id: 0, title: title, assignee: assignee, status: .open, disposition: nil, openedBy: caller.name, openedAt: clock.now(),
+                                    closedAt: nil, alerts: Array(Set(ids)).sorted(), notes: [])
+        return try await store.saveCase(record, audit: caller.event(
+            .monitorCasesManage, role: role, digest: Governance.digest(["title": .string(title)]), result: "opened",
+            details: ["alerts": record.alerts.map(String.init).joined(separator: ","), "assignee": assignee ?? ""]))
+    }
+
+    public func cases(by caller: Caller) async throws -> [MonitoringCase] {
+        try await governance.authorize(caller, .monitorRead)
+        return try await store.cases()
+    }
+
+    public func caseRecord(_ id: UInt64, by caller: Caller) async throws -> MonitoringCase {
+        try await governance.authorize(caller, .monitorRead)
+        return try await requireCase(id)
+    }
+
+    public enum CaseChange: Sendable {
+        case assign(String)
+        case note(String)
+        case addAlerts([UInt64])
+        case investigate
+        case close(CaseDisposition)
+    }
+
+    public func updateCase(_ id: UInt64, _ change: CaseChange, by caller: Caller) async throws -> MonitoringCase {
+        let role = try await governance.authorize(caller, .monitorCasesManage)
+        var record = try await requireCase(id)
+        guard record.status != .closed else { throw KinkoError(.conflict, "case \(id) is closed", field: "case") }
+        let details: [String: String]
+        switch change {
+        case .assign(let name):
+            try await requireAssignable(name)
+            record.assignee = name
+            details = ["assignee": name]
+        case .note(let text):
+            let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard (1...MonitoringCase.noteLengthMax).contains(text.count) else {
+                throw KinkoError(.invalidInput, "a note is 1–\(MonitoringCase.noteLengthMax) characters", field: "note")
+            }
+            record.notes.append(CaseNote(at: clock.now(), author: caller.name, text: text))
+            details = ["note": String(record.notes.count)]
+        case .addAlerts(let ids):
+            try await requireOpenAlerts(ids)
+            record.alerts = Array(Set(record.alerts + ids)).sorted()
+            guard record.alerts.count <= MonitoringCase.alertsMax else {
+                throw KinkoError(.limitExceeded, "a case holds at most \(MonitoringCase.alertsMax) alerts", field: "alerts")
+            }
+            details = ["alerts": ids.map(String.init).joined(separator: ",")]
+        case .investigate:
+            record.status = .investigating
+            details = ["status": "investigating"]
+        case .close(let disposition):
+            guard record.assignee != nil else { throw KinkoError(.conflict, "assign case \(id) before closing it", field: "assignee") }
+            record.status = .closed
+            record.disposition = disposition
+            record.closedAt = clock.now()
+            details = ["status": "closed", "disposition": disposition.rawValue]
+        }
+        return try await store.saveCase(record, audit: caller.event(
+            .monitorCasesManage, role: role, digest: Governance.digest(["case": .string(String(id))]), result: "updated",
+            details: details.merging(["case": String(id)]) { first, _ in first }))
+    }
+
+    /// Drafts the suspicious transaction report for a case (audited: who drafted what, when).
+    public func draftSTR(case id: UInt64, by caller: Caller) async throws -> STRDraft {
+        let role = try await governance.authorize(caller, .monitorReportsDraft)
+        let record = try await requireCase(id)
+        var alerts: [MonitoringAlert] = []
+        for alertID in record.alerts { if let alert = try await store.alert(alertID) { alerts.append(alert) } }
+        let draft = STRDraft(caseRecord: record, alerts: alerts, profiles: [], reportingEntity: reportingEntity, preparedBy: caller.name,
+                             preparedAt: clock.now())
+        var complete = draft
+        complete.profiles = try await store.profiles(draft.subjects)
+        try await governance.store.appendAudit(caller.event(.monitorReportsDraft, role: role, digest: Governance.digest(["case": .string(String(id))]),
+                                                            result: "drafted", details: ["case": String(id), "subjects": String(draft.subjects.count)]))
+        return complete
+    }
+
+    private func requireCase(_ id: UInt64) async throws -> MonitoringCase {
+        guard let record = try await store.caseRecord(id) else { throw KinkoError(.notFound, "no case \(id)", field: "case") }
+        return record
+    }
+
+    private func requireOpenAlerts(_ ids: [UInt64]) async throws {
+        for id in ids {
+            guard let alert = try await store.alert(id) else { throw KinkoError(.notFound, "no alert \(id)", field: "alerts") }
+            guard alert.status == .open else { throw KinkoError(.conflict, "alert \(id) is \(alert.status.rawValue), not open", field: "alerts") }
+        }
+    }
+
+    /// Cases go to compliance officers only.
+    private func requireAssignable(_ name: String) async throws {
+        guard let principal = try await governance.store.principal(named: name) else {
+            throw KinkoError(.notFound, "no principal named \(name)", field: "assignee")
+        }
+        guard principal.roles.contains(.compliance) else {
+            throw KinkoError(.invalidInput, "\(name) is not a compliance officer", field: "assignee")
+        }
+    }
+}

@@ -1,0 +1,522 @@
+public import KinkoCore
+
+/// One rule that fired: its score, the values that made it fire, the events and the customers
+/// involved. `subject` is the customer the pattern centres on (the hub of a fan-in, say).
+public struct RuleHit: Sendable, Equatable, Codable {
+    public var rule: String
+    public var score: Int
+    public var subject: UInt64
+    public var explanation: String
+    public var values: [String: String]
+    public var events: [String]
+    public var customers: [UInt64]
+
+    public init(rule: String, score: Int, subject: UInt64, explanation: String, values: [String: String], events: [String], customers: [UInt64]) {
+        self.rule = rule
+        self.score = score
+        self.subject = subject
+        self.explanation = explanation
+        self.values = values
+        self.events = events
+        self.customers = customers
+    }
+}
+
+public struct ScenarioScore: Sendable, Equatable, Codable {
+    public var name: String
+    public var score: Int
+    public var outcome: Outcome
+
+    public init(name: String, score: Int, outcome: Outcome) {
+        self.name = name
+        self.score = score
+        self.outcome = outcome
+    }
+}
+
+/// The verdict on one event: the outcome, what fired, and the rule-set version that judged it.
+public struct Evaluation: Sendable, Equatable {
+    public var event: String
+    public var customer: UInt64
+    public var time: TimestampNanoseconds
+    public var outcome: Outcome
+    public var hits: [RuleHit]
+    public var scenarios: [ScenarioScore]
+    public var ruleSetVersion: String
+
+    /// Every account the hits name, the event's customer first.
+    public var customers: [UInt64] {
+        var seen: Set<UInt64> = [customer]
+        var result = [customer]
+        for id in hits.flatMap(\.customers) where seen.insert(id).inserted { result.append(id) }
+        return result
+    }
+
+    public var events: [String] {
+        var seen: Set<String> = [event]
+        var result = [event]
+        for id in hits.flatMap(\.events) where seen.insert(id).inserted { result.append(id) }
+        return result
+    }
+}
+
+/// Where an engine finds state it does not hold yet: saved customer and IP state, profiles.
+public protocol MonitoringStateSource: Sendable {
+    func customerState(_ customer: UInt64) throws -> [UInt8]?
+    func ipState(_ ip: String) throws -> [UInt8]?
+    func profile(_ customer: UInt64) throws -> CustomerProfile?
+}
+
+/// Evaluates events one at a time against a rule set, keeping bounded per-customer state. Not
+/// thread-safe: one engine serves one stream (the SQLite service runs it inside an actor).
+public final class MonitoringEngine {
+    public let rules: MonitoringRules
+    public var watchlists: Watchlists
+    public var jurisdictions: TravelRuleJurisdictions
+    private let source: (any MonitoringStateSource)?
+    private var states: [UInt64: CustomerState] = [:]
+    private var ips: [String: IPState] = [:]
+    private var profiles: [UInt64: CustomerProfile?] = [:]
+    private var dirtyCustomers: Set<UInt64> = []
+    private var dirtyIPs: Set<String> = []
+
+    /// The most nodes one cycle search visits.
+    public static let cycleSearchNodesMax = 10_000
+    static let addressBit: UInt64 = 1 << 63
+    static let nanosecondsPerHour: UInt64 = 3_600_000_000_000
+    static let nanosecondsPerDay: UInt64 = 86_400_000_000_000
+
+    private let recentHorizon: UInt64
+    private let edgeHorizon: UInt64
+
+    public init(rules: MonitoringRules, watchlists: Watchlists = Watchlists(), jurisdictions: TravelRuleJurisdictions = .starter,
+                profiles: [CustomerProfile] = [], source: (any MonitoringStateSource)? = nil) {
+        self.rules = rules
+        self.watchlists = watchlists
+        self.jurisdictions = jurisdictions
+        self.source = source
+        for profile in profiles { self.profiles[profile.customer] = profile }
+        recentHorizon = max(rules.structuring.windowHours, rules.velocity.windowHours, rules.rapidInOut.windowHours) * Self.nanosecondsPerHour
+        edgeHorizon = max(rules.fanIn.windowDays, rules.fanOut.windowDays, rules.cycle.windowDays, rules.scatterGather.windowDays,
+                          rules.gatherScatter.windowDays) * Self.nanosecondsPerDay
+    }
+
+    public func setProfile(_ profile: CustomerProfile) {
+        profiles[profile.customer] = profile
+    }
+
+    public var customersInMemory: Int { states.count }
+
+    public func state(of customer: UInt64) -> CustomerState? { states[customer] }
+
+    /// Total approximate bytes of per-customer state held in memory.
+    public var approximateStateBytes: Int { states.values.reduce(0) { $0 + $1.approximateBytes } }
+
+    /// Customer and IP state changed since the last call, encoded for saving.
+    public func takeChanges() -> (customers: [(UInt64, [UInt8])], ips: [(String, [UInt8])]) {
+        defer {
+            dirtyCustomers.removeAll()
+            dirtyIPs.removeAll()
+        }
+        return (dirtyCustomers.sorted().compactMap { id in states[id].map { (id, $0.encoded()) } },
+                dirtyIPs.sorted().compactMap { ip in ips[ip].map { (ip, $0.encoded()) } })
+    }
+
+    public static func addressKey(_ address: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in address.lowercased().utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return hash | addressBit
+    }
+
+    // MARK: State
+
+    private func loaded(_ customer: UInt64, at time: TimestampNanoseconds) throws -> CustomerState {
+        if let state = states[customer] { return state }
+        if let bytes = try source?.customerState(customer) {
+            let state = try CustomerState(decoding: bytes)
+            states[customer] = state
+            return state
+        }
+        return CustomerState(firstSeen: time)
+    }
+
+    /// A customer's state for reading (graph searches); nil when Kinko has never seen them.
+    private func peek(_ customer: UInt64) -> CustomerState? {
+        if let state = states[customer] { return state }
+        guard customer & Self.addressBit == 0, let bytes = try? source?.customerState(customer), let state = try? CustomerState(decoding: bytes) else {
+            return nil
+        }
+        states[customer] = state
+        return state
+    }
+
+    private func profile(_ customer: UInt64) throws -> CustomerProfile? {
+        if let cached = profiles[customer] { return cached }
+        let loaded = try source?.profile(customer)
+        profiles[customer] = .some(loaded)
+        return loaded
+    }
+
+    // MARK: Evaluation
+
+    /// Judges one event and remembers it.
+    public func evaluate(_ event: MonitoringEvent) throws -> Evaluation {
+        var hits: [RuleHit] = []
+        let now = event.time
+        var state = try loaded(event.customer, at: now)
+        state.firstSeen = min(state.firstSeen, now)
+        state.lastSeen = max(state.lastSeen, now)
+        state.prune(now: now, recentHorizon: recentHorizon, dailyHorizonDays: UInt32(rules.incomeMismatch.windowDays), edgeHorizon: edgeHorizon)
+
+        switch event.kind {
+        case .login:
+            try evaluateLogin(event, into: &hits)
+        case .deposit, .withdrawal, .internalTransfer, .trade:
+            let flow: RecentEvent.Flow = event.kind == .deposit ? .inflow : event.kind == .trade ? .trade : .outflow
+            state.recent.append(RecentEvent(time: now, flow: flow, amountJPY: event.amountJPY, id: event.id))
+            if flow == .inflow { Self.addInflow(&state, event.amountJPY, at: now) }
+            structuring(event, state, into: &hits)
+            velocity(event, state, into: &hits)
+            if flow == .outflow { rapidInOut(event, state, into: &hits) }
+            if flow == .inflow { try incomeMismatch(event, state, into: &hits) }
+            addressChecks(event, into: &hits)
+            if event.kind == .withdrawal { travelRule(event, into: &hits) }
+        }
+        states[event.customer] = state
+        dirtyCustomers.insert(event.customer)
+        try relationships(event, into: &hits)
+        return verdict(event, hits)
+    }
+
+    private func verdict(_ event: MonitoringEvent, _ hits: [RuleHit]) -> Evaluation {
+        var best: [String: Int] = [:]
+        for hit in hits { best[hit.rule] = max(best[hit.rule] ?? 0, hit.score) }
+        var outcome = Outcome.clear
+        var scenarios: [ScenarioScore] = []
+        for scenario in rules.scenarios {
+            let score = scenario.rules.reduce(0) { $0 + (best[$1] ?? 0) }
+            guard score > 0 else { continue }
+            let result: Outcome = score >= scenario.block ? .block : score >= scenario.review ? .review : .clear
+            scenarios.append(ScenarioScore(name: scenario.name, score: score, outcome: result))
+            outcome = max(outcome, result)
+        }
+        return Evaluation(event: event.id, customer: event.customer, time: event.time, outcome: outcome, hits: hits, scenarios: scenarios,
+                          ruleSetVersion: rules.version)
+    }
+
+    private static func addInflow(_ state: inout CustomerState, _ jpy: UInt64, at time: TimestampNanoseconds) {
+        let day = UInt32(time / nanosecondsPerDay)
+        if let index = state.dailyInflow.lastIndex(where: { $0.day == day }) {
+            state.dailyInflow[index].jpy &+= jpy
+        } else {
+            state.dailyInflow.append((day, jpy))
+            state.dailyInflow.sort { $0.day < $1.day }
+        }
+    }
+
+    private static func jpy(_ value: UInt64) -> String {
+        var digits = Array(String(value))
+        var index = digits.count - 3
+        while index > 0 {
+            digits.insert(",", at: index)
+            index -= 3
+        }
+        return "¥" + String(digits)
+    }
+
+    private static func cut(_ now: TimestampNanoseconds, _ span: UInt64) -> TimestampNanoseconds { now >= span ? now - span : 0 }
+
+    // MARK: Behaviour rules
+
+    private func structuring(_ event: MonitoringEvent, _ state: CustomerState, into hits: inout [RuleHit]) {
+        let rule = rules.structuring
+        let floor = rule.thresholdJPY - rule.thresholdJPY * rule.bandPercent / 100
+        func inBand(_ jpy: UInt64) -> Bool { jpy >= floor && jpy < rule.thresholdJPY }
+        guard event.kind != .trade, inBand(event.amountJPY) else { return }
+        let since = Self.cut(event.time, rule.windowHours * Self.nanosecondsPerHour)
+        let split = state.recent.filter { $0.flow != .trade && $0.time >= since && inBand($0.amountJPY) }
+        guard split.count == rule.count else { return }
+        hits.append(RuleHit(rule: "structuring", score: rule.score, subject: event.customer,
+                            explanation: "\(split.count) transfers within \(rule.windowHours) h each just below the \(Self.jpy(rule.thresholdJPY)) threshold",
+                            values: ["count": String(split.count), "threshold_jpy": String(rule.thresholdJPY), "band_floor_jpy": String(floor),
+                                     "window_hours": String(rule.windowHours)],
+                            events: split.map(\.id), customers: [event.customer]))
+    }
+
+    private func velocity(_ event: MonitoringEvent, _ state: CustomerState, into hits: inout [RuleHit]) {
+        let rule = rules.velocity
+        let since = Self.cut(event.time, rule.windowHours * Self.nanosecondsPerHour)
+        let window = state.recent.filter { $0.time >= since }
+        let total = window.reduce(UInt64(0)) { $0 &+ $1.amountJPY }
+        let before = total - min(total, event.amountJPY)
+        let countCrossed = window.count == rule.count
+        let amountCrossed = total >= rule.amountJPY && before < rule.amountJPY
+        guard countCrossed || amountCrossed else { return }
+        hits.append(RuleHit(rule: "velocity", score: rule.score, subject: event.customer,
+                            explanation: countCrossed ? "\(window.count) money events within \(rule.windowHours) h"
+                                : "\(Self.jpy(total)) moved within \(rule.windowHours) h",
+                            values: ["count": String(window.count), "count_limit": String(rule.count), "amount_jpy": String(total),
+                                     "amount_limit_jpy": String(rule.amountJPY), "window_hours": String(rule.windowHours)],
+                            events: window.suffix(32).map(\.id), customers: [event.customer]))
+    }
+
+    private func rapidInOut(_ event: MonitoringEvent, _ state: CustomerState, into hits: inout [RuleHit]) {
+        let rule = rules.rapidInOut
+        let since = Self.cut(event.time, rule.windowHours * Self.nanosecondsPerHour)
+        let window = state.recent.filter { $0.time >= since }
+        let inflows = window.filter { $0.flow == .inflow }
+        let outflows = window.filter { $0.flow == .outflow }
+        let totalIn = inflows.reduce(UInt64(0)) { $0 &+ $1.amountJPY }
+        let totalOut = outflows.reduce(UInt64(0)) { $0 &+ $1.amountJPY }
+        let before = totalOut - min(totalOut, event.amountJPY)
+        let reached = { (out: UInt64) in out.multipliedFullWidth(by: 100) >= totalIn.multipliedFullWidth(by: rule.sharePercent) }
+        guard totalIn >= rule.minimumJPY, reached(totalOut), !reached(before) else { return }
+        hits.append(RuleHit(rule: "rapid_in_out", score: rule.score, subject: event.customer,
+                            explanation: "\(Self.jpy(totalOut)) out of \(Self.jpy(totalIn)) received left within \(rule.windowHours) h",
+                            values: ["inflow_jpy": String(totalIn), "outflow_jpy": String(totalOut), "share_percent": String(rule.sharePercent),
+                                     "window_hours": String(rule.windowHours)],
+                            events: (inflows + outflows).map(\.id), customers: [event.customer]))
+    }
+
+    private func incomeMismatch(_ event: MonitoringEvent, _ state: CustomerState, into hits: inout [RuleHit]) throws {
+        let rule = rules.incomeMismatch
+        guard let profile = try profile(event.customer) else { return }
+        let today = UInt32(event.time / Self.nanosecondsPerDay)
+        let total = state.dailyInflow.filter { $0.day + UInt32(rule.windowDays) > today }.reduce(UInt64(0)) { $0 &+ $1.jpy }
+        let before = total - min(total, event.amountJPY)
+        let incomeLimit = profile.declaredIncomeJPY.multipliedReportingOverflow(by: rule.incomePercent).partialValue / 100
+        let assetsLimit = profile.declaredAssetsJPY.multipliedReportingOverflow(by: rule.assetsPercent).partialValue / 100
+        let limit = max(incomeLimit, assetsLimit)
+        guard total >= limit, before < limit else { return }
+        hits.append(RuleHit(rule: "income_mismatch", score: rule.score, subject: event.customer,
+                            explanation: "\(Self.jpy(total)) received within \(rule.windowDays) days against a declared income of \(Self.jpy(profile.declaredIncomeJPY)) and assets of \(Self.jpy(profile.declaredAssetsJPY))",
+                            values: ["inflow_jpy": String(total), "declared_income_jpy": String(profile.declaredIncomeJPY),
+                                     "declared_assets_jpy": String(profile.declaredAssetsJPY), "window_days": String(rule.windowDays)],
+                            events: [event.id], customers: [event.customer]))
+    }
+
+    private func evaluateLogin(_ event: MonitoringEvent, into hits: inout [RuleHit]) throws {
+        let profile = try profile(event.customer)
+        if let profile, profile.country == "JP", let country = event.country?.uppercased(), country != "JP" {
+            hits.append(RuleHit(rule: "login_abroad", score: rules.loginAbroadScore, subject: event.customer,
+                                explanation: "a customer living in Japan logged in from \(country)",
+                                values: ["home_country": profile.country, "login_country": country, "ip": event.ip ?? ""],
+                                events: [event.id], customers: [event.customer]))
+        }
+        guard let ip = event.ip else { return }
+        let rule = rules.sharedIP
+        var state = try ips[ip] ?? source?.ipState(ip).map { try IPState(decoding: $0) } ?? IPState()
+        let before = Set(try state.logins.map { try name(of: $0.customer) })
+        state.record(customer: event.customer, time: event.time, horizon: rule.windowDays * Self.nanosecondsPerDay)
+        ips[ip] = state
+        dirtyIPs.insert(ip)
+        let names = Set(try state.logins.map { try name(of: $0.customer) })
+        guard names.count >= rule.distinctNames, before.count < rule.distinctNames else { return }
+        hits.append(RuleHit(rule: "shared_ip", score: rule.score, subject: event.customer,
+                            explanation: "IP address \(ip) used by \(names.count) customers with different names within \(rule.windowDays) days",
+                            values: ["ip": ip, "distinct_names": String(names.count), "window_days": String(rule.windowDays)],
+                            events: [event.id], customers: state.logins.map(\.customer)))
+    }
+
+    /// The customer's name for `shared_ip`; a customer without a profile counts as a name of their own.
+    private func name(of customer: UInt64) throws -> String {
+        try profile(customer)?.name.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ") ?? "#\(customer)"
+    }
+
+    private func addressChecks(_ event: MonitoringEvent, into hits: inout [RuleHit]) {
+        if let asset = event.asset?.uppercased(), rules.privacyCoins.contains(asset), event.kind == .deposit || event.kind == .withdrawal {
+            hits.append(RuleHit(rule: "privacy_coin", score: rules.privacyCoinScore, subject: event.customer,
+                                explanation: "\(event.kind == .deposit ? "deposit" : "withdrawal") of the anonymity-enhancing coin \(asset)",
+                                values: ["asset": asset], events: [event.id], customers: [event.customer]))
+        }
+        if let country = event.vaspCountry, rules.highRiskJurisdictions.contains(country) {
+            hits.append(RuleHit(rule: "high_risk_jurisdiction", score: rules.highRiskJurisdictionScore, subject: event.customer,
+                                explanation: "counterparty VASP \(event.vasp ?? "?") is in \(country), a high-risk jurisdiction",
+                                values: ["vasp": event.vasp ?? "", "vasp_country": country], events: [event.id], customers: [event.customer]))
+        }
+        guard let address = event.address else { return }
+        for kind in AddressListKind.allCases {
+            guard let list = watchlists.match(kind, asset: event.asset, address: address) else { continue }
+            hits.append(RuleHit(rule: kind.rule, score: kind == .sanctioned ? rules.sanctionedAddressScore : rules.stolenAddressScore,
+                                subject: event.customer,
+                                explanation: "\(event.kind == .deposit ? "deposit from" : "withdrawal to") \(address), on the \(kind.rawValue) \(list.asset) list version \(list.version)",
+                                values: ["address": address.lowercased(), "asset": list.asset, "list": kind.rawValue, "list_version": list.version],
+                                events: [event.id], customers: [event.customer]))
+        }
+    }
+
+    private func travelRule(_ event: MonitoringEvent, into hits: inout [RuleHit]) {
+        if event.unhosted {
+            let risk = event.counterpartyRisk
+            guard risk == nil || risk == "high" else { return }
+            hits.append(RuleHit(rule: "unhosted_risk", score: rules.unhostedRiskScore, subject: event.customer,
+                                explanation: risk == nil ? "withdrawal to an unhosted wallet without a counterparty risk assessment"
+                                    : "withdrawal to an unhosted wallet assessed as high risk",
+                                values: ["address": event.address ?? "", "counterparty_risk": risk ?? "missing"], events: [event.id], customers: [event.customer]))
+            return
+        }
+        var missing: [String] = []
+        if event.vasp == nil { missing.append("vasp") }
+        guard let country = event.vaspCountry else {
+            missing.append("vasp_country")
+            return travelRuleHit(event, missing: missing, country: nil, into: &hits)
+        }
+        guard jurisdictions.countries.contains(country) else { return }
+        missing += TravelRule.missingFields(event.originator, role: "originator") + TravelRule.missingFields(event.beneficiary, role: "beneficiary")
+        guard !missing.isEmpty else { return }
+        travelRuleHit(event, missing: missing, country: country, into: &hits)
+    }
+
+    private func travelRuleHit(_ event: MonitoringEvent, missing: [String], country: String?, into hits: inout [RuleHit]) {
+        hits.append(RuleHit(rule: "travel_rule", score: rules.travelRuleScore, subject: event.customer,
+                            explanation: "withdrawal to \(event.vasp ?? "an unnamed VASP")\(country.map { " in \($0)" } ?? "") lacks travel-rule data: \(missing.joined(separator: ", ")); release is blocked until it is supplied",
+                            values: ["missing": missing.joined(separator: ","), "vasp": event.vasp ?? "", "vasp_country": country ?? "",
+                                     "jurisdictions_version": jurisdictions.version],
+                            events: [event.id], customers: [event.customer]))
+    }
+
+    // MARK: Relationships and typologies
+
+    private func relationships(_ event: MonitoringEvent, into hits: inout [RuleHit]) throws {
+        let now = event.time
+        switch event.kind {
+        case .internalTransfer:
+            guard let receiver = event.counterpartyCustomer, receiver != event.customer else { return }
+            var target = try loaded(receiver, at: now)
+            target.firstSeen = min(target.firstSeen, now)
+            target.lastSeen = max(target.lastSeen, now)
+            target.prune(now: now, recentHorizon: recentHorizon, dailyHorizonDays: UInt32(rules.incomeMismatch.windowDays), edgeHorizon: edgeHorizon)
+            target.recent.append(RecentEvent(time: now, flow: .inflow, amountJPY: event.amountJPY, id: event.id))
+            Self.addInflow(&target, event.amountJPY, at: now)
+            let isNew = CustomerState.touch(&target.incoming, event.customer, time: now, event: event.id)
+            states[receiver] = target
+            dirtyCustomers.insert(receiver)
+            _ = CustomerState.touch(&states[event.customer, default: CustomerState(firstSeen: now)].outgoing, receiver, time: now, event: event.id)
+            guard isNew else { return }
+            fan(rules.fanOut, hub: event.customer, outgoing: true, event, into: &hits)
+            fan(rules.fanIn, hub: receiver, outgoing: false, event, into: &hits)
+            cycle(from: event.customer, to: receiver, event, into: &hits)
+            scatterGather(event.customer, receiver, event, into: &hits)
+            gatherScatter(hub: event.customer, event, into: &hits)
+            gatherScatter(hub: receiver, event, into: &hits)
+        case .withdrawal, .deposit:
+            guard let address = event.address else { return }
+            let key = Self.addressKey(address)
+            let outgoing = event.kind == .withdrawal
+            let isNew = outgoing ? CustomerState.touch(&states[event.customer, default: CustomerState(firstSeen: now)].outgoing, key, time: now, event: event.id)
+                : CustomerState.touch(&states[event.customer, default: CustomerState(firstSeen: now)].incoming, key, time: now, event: event.id)
+            guard isNew else { return }
+            fan(outgoing ? rules.fanOut : rules.fanIn, hub: event.customer, outgoing: outgoing, event, into: &hits)
+            gatherScatter(hub: event.customer, event, into: &hits)
+        case .trade, .login:
+            return
+        }
+    }
+
+    /// Counterparties met once within `window` (a repeating relationship is not one-off).
+    private func oneOff(_ edges: [UInt64: Edge], since: TimestampNanoseconds, customersOnly: Bool = false) -> [(UInt64, Edge)] {
+        edges.filter { $0.value.count == 1 && $0.value.first >= since && (!customersOnly || $0.key & Self.addressBit == 0) }.map { ($0.key, $0.value) }
+    }
+
+    private func fan(_ rule: MonitoringRules.Fan, hub: UInt64, outgoing: Bool, _ event: MonitoringEvent, into hits: inout [RuleHit]) {
+        guard let state = states[hub] else { return }
+        let now = event.time
+        guard state.firstSeen <= Self.cut(now, rule.minimumHistoryDays * Self.nanosecondsPerDay) else { return }
+        let settled = Self.cut(now, rule.settleDays * Self.nanosecondsPerDay)
+        let parties = oneOff(outgoing ? state.outgoing : state.incoming, since: Self.cut(now, rule.windowDays * Self.nanosecondsPerDay))
+            .filter { $0.1.first <= settled || $0.1.firstEvent == event.id }
+            .sorted { ($0.1.first, $0.0) < ($1.1.first, $1.0) }
+        guard parties.count >= rule.minimumCounterparties else { return }
+        let name = outgoing ? "fan_out" : "fan_in"
+        let addresses = parties.count { $0.0 & Self.addressBit != 0 }
+        hits.append(RuleHit(rule: name, score: rule.score, subject: hub,
+                            explanation: "customer \(hub) \(outgoing ? "sent to" : "received from") \(parties.count) one-off counterparties within \(rule.windowDays) days\(addresses > 0 ? " (\(addresses) external addresses)" : "")",
+                            values: ["counterparties": String(parties.count), "external_addresses": String(addresses), "window_days": String(rule.windowDays),
+                                     "minimum": String(rule.minimumCounterparties)],
+                            events: parties.map(\.1.firstEvent), customers: [hub] + parties.map(\.0).filter { $0 & Self.addressBit == 0 }))
+    }
+
+    /// A ring of one-off transfers closed by `from → to`: a path `to → … → from` over one-off
+    /// edges inside the window, in any time order.
+    private func cycle(from: UInt64, to: UInt64, _ event: MonitoringEvent, into hits: inout [RuleHit]) {
+        let rule = rules.cycle
+        let since = Self.cut(event.time, rule.windowDays * Self.nanosecondsPerDay)
+        var path: [UInt64] = [to]
+        var edges: [String] = [event.id]
+        var onPath: Set<UInt64> = [to]
+        var visited = 0
+        var found: ([UInt64], [String])?
+        func search(_ node: UInt64) {
+            guard found == nil, visited < Self.cycleSearchNodesMax, path.count < rule.maximumLength, let state = peek(node) else { return }
+            visited += 1
+            for (next, edge) in oneOff(state.outgoing, since: since, customersOnly: true).sorted(by: { $0.0 < $1.0 }) {
+                if next == from {
+                    if path.count + 1 >= rule.minimumLength { found = (path + [from], edges + [edge.firstEvent]) }
+                    if found != nil { return }
+                    continue
+                }
+                guard !onPath.contains(next) else { continue }
+                path.append(next)
+                edges.append(edge.firstEvent)
+                onPath.insert(next)
+                search(next)
+                if found != nil { return }
+                path.removeLast()
+                edges.removeLast()
+                onPath.remove(next)
+            }
+        }
+        search(to)
+        guard let (members, events) = found else { return }
+        hits.append(RuleHit(rule: "cycle", score: rule.score, subject: from,
+                            explanation: "money went round \(members.count) customers within \(rule.windowDays) days: \(members.map(String.init).joined(separator: " → ")) → \(members[0])",
+                            values: ["length": String(members.count), "window_days": String(rule.windowDays)], events: events, customers: members))
+    }
+
+    /// One source → several intermediaries → one beneficiary, all over one-off edges. The new
+    /// edge is either a gather leg (`a` an intermediary, `b` the beneficiary) or a scatter leg
+    /// (`a` the source, `b` an intermediary).
+    private func scatterGather(_ a: UInt64, _ b: UInt64, _ event: MonitoringEvent, into hits: inout [RuleHit]) {
+        let rule = rules.scatterGather
+        let since = Self.cut(event.time, rule.windowDays * Self.nanosecondsPerDay)
+        func check(source: UInt64, beneficiary: UInt64) -> Bool {
+            guard source != beneficiary, let sourceState = peek(source), let beneficiaryState = peek(beneficiary) else { return false }
+            let gathered = Dictionary(oneOff(beneficiaryState.incoming, since: since, customersOnly: true), uniquingKeysWith: { first, _ in first })
+            let middle = oneOff(sourceState.outgoing, since: since, customersOnly: true).compactMap { key, edge in
+                gathered[key].map { (key, edge.firstEvent, $0.firstEvent) }
+            }.sorted { $0.0 < $1.0 }
+            guard middle.count >= rule.minimumIntermediaries else { return false }
+            hits.append(RuleHit(rule: "scatter_gather", score: rule.score, subject: beneficiary,
+                                explanation: "customer \(source) sent to \(middle.count) intermediaries who each passed it on to customer \(beneficiary) within \(rule.windowDays) days",
+                                values: ["intermediaries": String(middle.count), "source": String(source), "beneficiary": String(beneficiary),
+                                         "window_days": String(rule.windowDays)],
+                                events: middle.flatMap { [$0.1, $0.2] }, customers: [source] + middle.map(\.0) + [beneficiary]))
+            return true
+        }
+        if let state = states[a] {
+            for (source, _) in oneOff(state.incoming, since: since, customersOnly: true).sorted(by: { $0.0 < $1.0 }) where check(source: source, beneficiary: b) {
+                return
+            }
+        }
+        if let state = peek(b) {
+            for (beneficiary, _) in oneOff(state.outgoing, since: since, customersOnly: true).sorted(by: { $0.0 < $1.0 }) where check(source: a, beneficiary: beneficiary) {
+                return
+            }
+        }
+    }
+
+    /// Several sources → one hub → several beneficiaries, over one-off edges.
+    private func gatherScatter(hub: UInt64, _ event: MonitoringEvent, into hits: inout [RuleHit]) {
+        let rule = rules.gatherScatter
+        guard let state = states[hub] else { return }
+        let since = Self.cut(event.time, rule.windowDays * Self.nanosecondsPerDay)
+        let sources = oneOff(state.incoming, since: since).sorted { $0.0 < $1.0 }
+        let beneficiaries = oneOff(state.outgoing, since: since).sorted { $0.0 < $1.0 }
+        guard sources.count >= rule.minimumSources, beneficiaries.count >= rule.minimumBeneficiaries else { return }
+        hits.append(RuleHit(rule: "gather_scatter", score: rule.score, subject: hub,
+                            explanation: "customer \(hub) received from \(sources.count) one-off sources and sent to \(beneficiaries.count) one-off beneficiaries within \(rule.windowDays) days",
+                            values: ["sources": String(sources.count), "beneficiaries": String(beneficiaries.count), "window_days": String(rule.windowDays)],
+                            events: sources.map(\.1.firstEvent) + beneficiaries.map(\.1.firstEvent),
+                            customers: [hub] + (sources + beneficiaries).map(\.0).filter { $0 & Self.addressBit == 0 }))
+    }
+}

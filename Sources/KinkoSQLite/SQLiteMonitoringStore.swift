@@ -1,0 +1,291 @@
+import Foundation
+import GRDB
+public import KinkoCore
+public import KinkoGovernance
+public import KinkoMonitoring
+
+/// Monitoring in the Kinko SQLite database.
+public final class SQLiteMonitoringStore: MonitoringStore {
+    private let database: KinkoDatabase
+
+    public init(database: KinkoDatabase) {
+        self.database = database
+    }
+
+    private static func int(_ value: UInt64) -> Int64 { Int64(bitPattern: value) }
+    private static func uint(_ value: Int64) -> UInt64 { UInt64(bitPattern: value) }
+
+    private static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
+            throw KinkoError(.storageCorrupted, "a monitoring record does not decode: \(error)")
+        }
+    }
+
+    // MARK: State (synchronous: the engine loads state while it evaluates)
+
+    public func customerState(_ customer: UInt64) throws -> [UInt8]? {
+        try database.pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT state FROM monitor_state WHERE customer = ?", arguments: [Self.int(customer)]).map { [UInt8]($0) }
+        }
+    }
+
+    public func ipState(_ ip: String) throws -> [UInt8]? {
+        try database.pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT state FROM monitor_ip_state WHERE ip = ?", arguments: [ip]).map { [UInt8]($0) }
+        }
+    }
+
+    public func profile(_ customer: UInt64) throws -> CustomerProfile? {
+        try database.pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM monitor_customers WHERE customer = ?", arguments: [Self.int(customer)]) }
+            .map(Self.profile)
+    }
+
+    private static func profile(_ row: Row) -> CustomerProfile {
+        CustomerProfile(customer: uint(row["customer"]), name: row["name"], country: row["country"], declaredIncomeJPY: uint(row["declared_income_jpy"]),
+                        declaredAssetsJPY: uint(row["declared_assets_jpy"]))
+    }
+
+    // MARK: Rule sets
+
+    public func ruleSets() async throws -> [StoredMonitoringRules] {
+        try await database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM monitor_rule_sets ORDER BY rowid").map { row in
+                guard let status = MonitoringRulesStatus(rawValue: row["status"]) else {
+                    throw KinkoError(.storageCorrupted, "a monitoring rule set has an unknown status")
+                }
+                return StoredMonitoringRules(version: row["version"], yaml: row["yaml"], status: status,
+                                             requestID: ApprovalRequestID(UInt128(row["request"] as Int64)),
+                                             adoptedAt: (row["adopted_at"] as Int64?).map(Self.uint))
+            }
+        }
+    }
+
+    public func proposeRuleSet(_ rules: StoredMonitoringRules, audit: AuditEvent) async throws {
+        try await database.audited(audit) { db in
+            try db.execute(sql: "INSERT INTO monitor_rule_sets (version, yaml, status, request) VALUES (?, ?, 'proposed', ?)",
+                           arguments: [rules.version, rules.yaml, Int64(clamping: rules.requestID.rawValue)])
+        }
+    }
+
+    public func adoptRuleSet(version: String, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
+        try await database.audited(audit) { db in
+            guard try SQLiteApprovals.markExecuted(db: db, id: requestID, revision: revision, at: time) else { return false }
+            try db.execute(sql: "UPDATE monitor_rule_sets SET status = 'adopted', adopted_at = ? WHERE version = ?", arguments: [Self.int(time), version])
+            return db.changesCount == 1
+        }
+    }
+
+    // MARK: Lists
+
+    public func addressLists() async throws -> [AddressList] {
+        try await database.pool.read { db in
+            var addresses: [String: Set<String>] = [:]
+            let cursor = try Row.fetchCursor(db, sql: "SELECT kind, asset, address FROM monitor_list_addresses")
+            while let row = try cursor.next() {
+                addresses[(row["kind"] as String) + "/" + (row["asset"] as String), default: []].insert(row["address"])
+            }
+            return try Row.fetchAll(db, sql: "SELECT kind, asset, version FROM monitor_lists ORDER BY kind, asset").map { row in
+                guard let kind = AddressListKind(rawValue: row["kind"]) else { throw KinkoError(.storageCorrupted, "a list has an unknown kind") }
+                return AddressList(kind: kind, asset: row["asset"], version: row["version"], addresses: addresses[kind.rawValue + "/" + (row["asset"] as String)] ?? [])
+            }
+        }
+    }
+
+    public func importAddressList(_ list: AddressList, at time: TimestampNanoseconds, audit: AuditEvent) async throws {
+        try await database.audited(audit) { db in
+            try db.execute(sql: "DELETE FROM monitor_list_addresses WHERE kind = ? AND asset = ?", arguments: [list.kind.rawValue, list.asset])
+            let insert = try db.makeStatement(sql: "INSERT INTO monitor_list_addresses (kind, asset, address) VALUES (?, ?, ?)")
+            for address in list.addresses.sorted() { try insert.execute(arguments: [list.kind.rawValue, list.asset, address]) }
+            try db.execute(sql: "INSERT OR REPLACE INTO monitor_lists (kind, asset, version, imported_at, addresses) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [list.kind.rawValue, list.asset, list.version, Self.int(time), list.addresses.count])
+            try db.execute(sql: "INSERT INTO monitor_list_imports (kind, asset, version, imported_at, addresses) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [list.kind.rawValue, list.asset, list.version, Self.int(time), list.addresses.count])
+        }
+    }
+
+    public func jurisdictions() async throws -> TravelRuleJurisdictions? {
+        try await database.pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT jurisdictions_version, jurisdictions FROM monitor_meta WHERE id = 1"),
+                let version = row["jurisdictions_version"] as String?, let countries = row["jurisdictions"] as String?
+            else { return nil }
+            return try TravelRuleJurisdictions(version: version, countries: Set(countries.split(separator: ",").map(String.init)))
+        }
+    }
+
+    public func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, audit: AuditEvent) async throws {
+        try await database.audited(audit) { db in
+            try db.execute(sql: "UPDATE monitor_meta SET jurisdictions_version = ?, jurisdictions = ? WHERE id = 1",
+                           arguments: [jurisdictions.version, jurisdictions.countries.sorted().joined(separator: ",")])
+        }
+    }
+
+    // MARK: Profiles
+
+    public func importProfiles(_ profiles: [CustomerProfile], audit: AuditEvent) async throws {
+        try await database.audited(audit) { db in
+            let insert = try db.makeStatement(sql: """
+                INSERT OR REPLACE INTO monitor_customers (customer, name, country, declared_income_jpy, declared_assets_jpy) VALUES (?, ?, ?, ?, ?)
+                """)
+            for p in profiles {
+                try insert.execute(arguments: [Self.int(p.customer), p.name, p.country, Self.int(p.declaredIncomeJPY), Self.int(p.declaredAssetsJPY)])
+            }
+        }
+    }
+
+    public func profiles(_ customers: [UInt64]) async throws -> [CustomerProfile] {
+        try await database.pool.read { db in
+            try customers.compactMap { id in
+                try Row.fetchOne(db, sql: "SELECT * FROM monitor_customers WHERE customer = ?", arguments: [Self.int(id)]).map(Self.profile)
+            }
+        }
+    }
+
+    // MARK: Events and alerts
+
+    public func evaluatedEvents(_ ids: [String]) async throws -> [String: (outcome: Outcome, alert: UInt64?)] {
+        try await database.pool.read { db in
+            var found: [String: (outcome: Outcome, alert: UInt64?)] = [:]
+            let statement = try db.makeStatement(sql: "SELECT outcome, alert FROM monitor_events WHERE id = ?")
+            for id in ids {
+                guard let row = try Row.fetchOne(statement, arguments: [id]) else { continue }
+                found[id] = (Outcome(rawValue: row["outcome"]) ?? .clear, (row["alert"] as Int64?).map(Self.uint))
+            }
+            return found
+        }
+    }
+
+    public func batchCount() async throws -> UInt64 {
+        try await database.pool.read { db in Self.uint(try Int64.fetchOne(db, sql: "SELECT batches FROM monitor_meta WHERE id = 1") ?? 0) }
+    }
+
+    public func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], customers: [(UInt64, [UInt8])], ips: [(String, [UInt8])],
+                            at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]? {
+        let encoded = try evaluations.map { evaluation in
+            evaluation.outcome == .clear ? nil : (try Self.json(evaluation.hits), try Self.json(evaluation.scenarios))
+        }
+        return try await database.audited(audit) { db in
+            try db.execute(sql: "UPDATE monitor_meta SET batches = batches + 1 WHERE id = 1 AND batches = ?", arguments: [Self.int(expectedBatches)])
+            guard db.changesCount == 1 else { return nil }
+            var alerts: [String: UInt64] = [:]
+            let insertAlert = try db.makeStatement(sql: """
+                INSERT INTO monitor_alerts (event, customer, time, outcome, rule_set, hits, scenarios, status, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)
+                """)
+            let insertEvent = try db.makeStatement(sql: """
+                INSERT INTO monitor_events (id, customer, time, outcome, alert, rule_set, batch) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            for (evaluation, detail) in zip(evaluations, encoded) {
+                var alert: Int64?
+                if let (hits, scenarios) = detail {
+                    try insertAlert.execute(arguments: [evaluation.event, Self.int(evaluation.customer), Self.int(evaluation.time), evaluation.outcome.rawValue,
+                                                        evaluation.ruleSetVersion, hits, scenarios, Self.int(time)])
+                    alert = db.lastInsertedRowID
+                    alerts[evaluation.event] = Self.uint(db.lastInsertedRowID)
+                }
+                try insertEvent.execute(arguments: [evaluation.event, Self.int(evaluation.customer), Self.int(evaluation.time), evaluation.outcome.rawValue,
+                                                    alert, evaluation.ruleSetVersion, Self.int(expectedBatches + 1)])
+            }
+            let saveState = try db.makeStatement(sql: "INSERT OR REPLACE INTO monitor_state (customer, state) VALUES (?, ?)")
+            for (customer, state) in customers { try saveState.execute(arguments: [Self.int(customer), Data(state)]) }
+            let saveIP = try db.makeStatement(sql: "INSERT OR REPLACE INTO monitor_ip_state (ip, state) VALUES (?, ?)")
+            for (ip, state) in ips { try saveIP.execute(arguments: [ip, Data(state)]) }
+            return alerts
+        }
+    }
+
+    private static func alert(_ row: Row) throws -> MonitoringAlert {
+        guard let outcome = Outcome(rawValue: row["outcome"]), let status = AlertStatus(rawValue: row["status"]) else {
+            throw KinkoError(.storageCorrupted, "an alert has an unknown outcome or status")
+        }
+        return MonitoringAlert(id: uint(row["id"]), event: row["event"], customer: uint(row["customer"]), time: uint(row["time"]), outcome: outcome,
+                               ruleSetVersion: row["rule_set"], hits: try decode([RuleHit].self, row["hits"]),
+                               scenarios: try decode([ScenarioScore].self, row["scenarios"]), status: status,
+                               caseID: (row["case_id"] as Int64?).map(uint), raisedAt: uint(row["raised_at"]))
+    }
+
+    public func alerts(status: AlertStatus?, limit: Int) async throws -> [MonitoringAlert] {
+        try await database.pool.read { db in
+            if let status {
+                return try Row.fetchAll(db, sql: "SELECT * FROM monitor_alerts WHERE status = ? ORDER BY id LIMIT ?", arguments: [status.rawValue, limit]).map(Self.alert)
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM monitor_alerts ORDER BY id LIMIT ?", arguments: [limit]).map(Self.alert)
+        }
+    }
+
+    public func alert(_ id: UInt64) async throws -> MonitoringAlert? {
+        try await database.pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM monitor_alerts WHERE id = ?", arguments: [Self.int(id)]).map(Self.alert) }
+    }
+
+    public func setAlertStatus(_ ids: [UInt64], status: AlertStatus, caseID: UInt64?, audit: AuditEvent) async throws {
+        try await database.audited(audit) { db in
+            for id in ids {
+                try db.execute(sql: "UPDATE monitor_alerts SET status = ?, case_id = ? WHERE id = ?", arguments: [status.rawValue, caseID.map(Self.int), Self.int(id)])
+            }
+        }
+    }
+
+    // MARK: Cases
+
+    private struct StoredNote: Codable {
+        var at: UInt64
+        var author: String
+        var text: String
+    }
+
+    private static func caseRecord(_ row: Row, alerts: [UInt64]) throws -> MonitoringCase {
+        guard let status = CaseStatus(rawValue: row["status"]) else { throw KinkoError(.storageCorrupted, "a case has an unknown status") }
+        return MonitoringCase(id: uint(row["id"]), title: row["title"], assignee: row["assignee"], status: status,
+                              disposition: (row["disposition"] as String?).flatMap(CaseDisposition.init(rawValue:)), openedBy: row["opened_by"],
+                              openedAt: uint(row["opened_at"]), closedAt: (row["closed_at"] as Int64?).map(uint), alerts: alerts,
+                              notes: try decode([StoredNote].self, row["notes"]).map { CaseNote(at: $0.at, author: $0.author, text: $0.text) })
+    }
+
+    public func cases() async throws -> [MonitoringCase] {
+        try await database.pool.read { db in
+            var alerts: [Int64: [UInt64]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, case_id FROM monitor_alerts WHERE case_id IS NOT NULL ORDER BY id") {
+                alerts[row["case_id"], default: []].append(Self.uint(row["id"]))
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM monitor_cases ORDER BY id").map { try Self.caseRecord($0, alerts: alerts[$0["id"]] ?? []) }
+        }
+    }
+
+    public func caseRecord(_ id: UInt64) async throws -> MonitoringCase? {
+        try await database.pool.read { db in
+            let alerts = try Int64.fetchAll(db, sql: "SELECT id FROM monitor_alerts WHERE case_id = ? ORDER BY id", arguments: [Self.int(id)]).map(Self.uint)
+            return try Row.fetchOne(db, sql: "SELECT * FROM monitor_cases WHERE id = ?", arguments: [Self.int(id)]).map { try Self.caseRecord($0, alerts: alerts) }
+        }
+    }
+
+    public func saveCase(_ record: MonitoringCase, audit: AuditEvent) async throws -> MonitoringCase {
+        let notes = try Self.json(record.notes.map { StoredNote(at: $0.at, author: $0.author, text: $0.text) })
+        return try await database.audited(audit) { db in
+            var stored = record
+            let arguments: StatementArguments = [record.title, record.assignee, record.status.rawValue, record.disposition?.rawValue, record.openedBy,
+                                                 Self.int(record.openedAt), record.closedAt.map(Self.int), notes]
+            if record.id == 0 {
+                try db.execute(sql: """
+                    INSERT INTO monitor_cases (title, assignee, status, disposition, opened_by, opened_at, closed_at, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: arguments)
+                stored.id = Self.uint(db.lastInsertedRowID)
+            } else {
+                try db.execute(sql: """
+                    UPDATE monitor_cases SET title = ?, assignee = ?, status = ?, disposition = ?, opened_by = ?, opened_at = ?, closed_at = ?, notes = ?
+                    WHERE id = ?
+                    """, arguments: arguments + [Self.int(record.id)])
+            }
+            let alertStatus: AlertStatus = record.status == .closed ? .closed : .inCase
+            for alert in record.alerts {
+                try db.execute(sql: "UPDATE monitor_alerts SET status = ?, case_id = ? WHERE id = ? AND (case_id IS NULL OR case_id = ?)",
+                               arguments: [alertStatus.rawValue, Self.int(stored.id), Self.int(alert), Self.int(stored.id)])
+                guard db.changesCount == 1 else { throw KinkoError(.conflict, "alert \(alert) belongs to another case", field: "alerts") }
+            }
+            return stored
+        }
+    }
+}

@@ -1,0 +1,455 @@
+import ArgumentParser
+import Foundation
+import KinkoCore
+import KinkoGovernance
+import KinkoMonitoring
+import KinkoSQLite
+
+extension Session {
+    func monitoring() -> Monitoring {
+        Monitoring(governance: governance, store: SQLiteMonitoringStore(database: database))
+    }
+}
+
+/// Reads a file, or standard input for `-`.
+func readInput(_ path: String) throws -> String {
+    path == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : try readFile(path)
+}
+
+/// Reads a plain or gzip-compressed file (`.gz` through the system's `gzip -dc`).
+func readMaybeCompressed(_ path: String) throws -> String {
+    guard path.hasSuffix(".gz") else { return try readFile(path) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/usr/bin/gzip") ? "/usr/bin/gzip" : "/bin/gzip")
+    process.arguments = ["-dc", path]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw ValidationError("cannot decompress \(path) (gzip exit \(process.terminationStatus))") }
+    return String(decoding: data, as: UTF8.self)
+}
+
+func jsonText(_ value: Any) -> String {
+    guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]) else { return "{}" }
+    return String(decoding: data, as: UTF8.self)
+}
+
+struct MonitorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitor",
+        abstract: "Real-time AML/CFT monitoring: rule sets, lists, customers, ingestion, alerts, cases, STR drafts, backtests.",
+        subcommands: [Rules.self, Lists.self, Jurisdictions.self, Customers.self, Ingest.self, Alerts.self, Alert.self, Dismiss.self, Cases.self,
+                      Case.self, STR.self, Backtest.self])
+
+    struct Rules: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Versioned YAML rule sets, live only after approval.",
+                                                        subcommands: [Default.self, Propose.self, Adopt.self, List.self])
+
+        struct Default: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Print Kinko's default monitoring rule set.")
+            func execute() async throws { print(MonitoringRules.defaultYAML, terminator: "") }
+        }
+
+        struct Propose: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "File a rule set for approval (another compliance officer or an admin approves).")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Option(help: "The YAML file (- for standard input).") var file: String
+
+            func execute() async throws {
+                let yaml = try readInput(file)
+                let session = try await Session.open(database, token)
+                let (rules, request) = try await session.monitoring().proposeRules(yaml: yaml, by: session.caller)
+                print("monitoring rule set \(rules.version) proposed; approval request \(request.id) (\(request.policy.summary))")
+            }
+        }
+
+        struct Adopt: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Put an approved rule set live.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Option var version: String
+
+            func execute() async throws {
+                let session = try await Session.open(database, token)
+                let rules = try await session.monitoring().adoptRules(version: version, by: session.caller)
+                print("monitoring rule set \(rules.version) is live")
+            }
+        }
+
+        struct List: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "List monitoring rule sets.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+
+            func execute() async throws {
+                let session = try await Session.open(database, token)
+                try await session.authorize(.monitorRead)
+                let rows = try await SQLiteMonitoringStore(database: session.database).ruleSets().map {
+                    [$0.version, $0.status.rawValue, $0.requestID.description, $0.adoptedAt?.iso8601 ?? "-"]
+                }
+                print(Table(header: ["version", "status", "request", "adopted"], rows: rows).rendered)
+            }
+        }
+    }
+
+    struct Lists: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Sanctioned and known-stolen address lists (OFAC layout: one address a line).",
+                                                        subcommands: [Import.self, Show.self])
+
+        struct Import: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Import (replace) the list of one kind and asset.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Option(help: "sanctioned or stolen.") var kind: String
+            @Option(help: "The asset the addresses belong to (e.g. ETH).") var asset: String
+            @Option(help: "The list's version (e.g. the OFAC publication date).") var version: String
+            @Option(help: "The list file (- for standard input).") var file: String
+
+            func execute() async throws {
+                guard let kind = AddressListKind(rawValue: kind) else {
+                    throw KinkoError(.invalidInput, "must be sanctioned or stolen", field: "kind")
+                }
+                let list = try AddressList(kind: kind, asset: asset, version: version, text: try readInput(file))
+                let session = try await Session.open(database, token)
+                try await session.monitoring().importList(list, by: session.caller)
+                print("\(kind.rawValue) \(list.asset) list version \(list.version): \(list.addresses.count) addresses")
+            }
+        }
+
+        struct Show: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "The lists in force.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+
+            func execute() async throws {
+                let session = try await Session.open(database, token)
+                try await session.authorize(.monitorRead)
+                let lists = try await SQLiteMonitoringStore(database: session.database).addressLists()
+                print(Table(header: ["kind", "asset", "version", "addresses"], rows: lists.map { [$0.kind.rawValue, $0.asset, $0.version, String($0.addresses.count)] }).rendered)
+            }
+        }
+    }
+
+    struct Jurisdictions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Where the travel rule applies (Japan and the FSA's designated jurisdictions).",
+                                                        subcommands: [Set.self, Show.self])
+
+        struct Set: KinkoCommand {
+            static let configuration = CommandConfiguration(commandName: "set", abstract: "Replace the list (ISO 3166-1 alpha-2 codes; JP is required).")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Option var version: String
+            @Option(help: "Comma-separated country codes.") var countries: String
+
+            func execute() async throws {
+                let list = try TravelRuleJurisdictions(version: version, countries: Swift.Set(countries.split(separator: ",").map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                }))
+                let session = try await Session.open(database, token)
+                try await session.monitoring().setJurisdictions(list, by: session.caller)
+                print("travel-rule jurisdictions \(list.version): \(list.countries.sorted().joined(separator: ", "))")
+            }
+        }
+
+        struct Show: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "The list in force.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+
+            func execute() async throws {
+                let session = try await Session.open(database, token)
+                try await session.authorize(.monitorRead)
+                let list = try await SQLiteMonitoringStore(database: session.database).jurisdictions() ?? .starter
+                print("\(list.version): \(list.countries.sorted().joined(separator: ", "))")
+            }
+        }
+    }
+
+    struct Customers: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "KYC profiles monitoring compares activity against.", subcommands: [Import.self])
+
+        struct Import: KinkoCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Import profiles from CSV: customer,name,country,declared_income_jpy,declared_assets_jpy (a bad line refuses the file).")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Option var file: String
+
+            func execute() async throws {
+                let csv = try readInput(file)
+                let session = try await Session.open(database, token)
+                let count = try await session.monitoring().importProfiles(csv: csv, by: session.caller)
+                print("\(count) customer profiles imported")
+            }
+        }
+    }
+
+    struct Ingest: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Evaluate a batch of NDJSON events; prints each line's verdict (bad lines are rejected, the rest kept).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "The NDJSON file (- for standard input).") var file: String
+        @Flag(help: "Print one JSON object per line.") var json = false
+
+        func execute() async throws {
+            let text = try readInput(file)
+            let session = try await Session.open(database, token)
+            let results = try await session.monitoring().ingest(ndjson: text, by: session.caller)
+            if json {
+                for r in results {
+                    let object: [String: Any] = ["line": r.line, "event": r.event ?? NSNull(), "status": r.status.rawValue, "outcome": r.outcome?.rawValue ?? NSNull(),
+                                                 "alert": r.alert.map { $0 as Any } ?? NSNull(), "rules": r.rules, "message": r.message ?? NSNull()]
+                    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+                    print(String(decoding: data, as: UTF8.self))
+                }
+            } else {
+                print(Table(header: ["line", "event", "status", "outcome", "alert", "rules / reason"], rows: results.map {
+                    [String($0.line), $0.event ?? "-", $0.status.rawValue, $0.outcome?.rawValue ?? "-", $0.alert.map(String.init) ?? "-",
+                     $0.status == .evaluated ? $0.rules.joined(separator: ",") : ($0.message ?? "")]
+                }).rendered)
+                let counts = Dictionary(grouping: results, by: { $0.outcome?.rawValue ?? $0.status.rawValue }).mapValues(\.count)
+                print("\n" + counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            }
+            if results.contains(where: { $0.status == .rejected }) { throw ExitCode(4) }
+        }
+    }
+
+    struct Alerts: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "The alert queue.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "open, in_case, dismissed or closed (default: all).") var status: String?
+        @Option var limit = 100
+
+        func execute() async throws {
+            let status = try status.map { text throws -> AlertStatus in
+                guard let status = AlertStatus(rawValue: text) else { throw KinkoError(.invalidInput, "unknown status \(text)", field: "status") }
+                return status
+            }
+            let session = try await Session.open(database, token)
+            let alerts = try await session.monitoring().alerts(status: status, limit: limit, by: session.caller)
+            print(Table(header: ["alert", "outcome", "event", "customer", "time", "rule set", "status", "rules"], rows: alerts.map {
+                [String($0.id), $0.outcome.rawValue, $0.event, String($0.customer), $0.time.iso8601, $0.ruleSetVersion,
+                 $0.status.rawValue + ($0.caseID.map { " (case \($0))" } ?? ""), $0.hits.map(\.rule).joined(separator: ",")]
+            }).rendered)
+        }
+    }
+
+    struct Alert: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "One alert, explained: rules, values, events, customers, rule-set version.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument var id: UInt64
+        @Flag var json = false
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let alert = try await session.monitoring().alert(id, by: session.caller)
+            print(json ? jsonText(alert.json) : alert.text)
+        }
+    }
+
+    struct Dismiss: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Close an open alert with no further action (the reason is audited).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument var id: UInt64
+        @Option var reason: String
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.monitoring().dismiss(id, reason: reason, by: session.caller)
+            print("alert \(id) dismissed")
+        }
+    }
+
+    struct Cases: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "List cases.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let cases = try await session.monitoring().cases(by: session.caller)
+            print(Table(header: ["case", "title", "status", "disposition", "assignee", "alerts"], rows: cases.map {
+                [String($0.id), $0.title, $0.status.rawValue, $0.disposition?.rawValue ?? "-", $0.assignee ?? "-", String($0.alerts.count)]
+            }).rendered)
+        }
+    }
+
+    struct Case: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Open, work and close a case.",
+                                                        subcommands: [Open.self, Show.self, Assign.self, Note.self, Add.self, Investigate.self, Close.self])
+
+        struct Open: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Open a case over open alerts.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Option var title: String
+            @Option(help: "Comma-separated alert ids.") var alerts: String
+            @Option(help: "A compliance officer's principal name.") var assignee: String?
+
+            func execute() async throws {
+                let ids = try parseIDs(alerts)
+                let session = try await Session.open(database, token)
+                let record = try await session.monitoring().openCase(title: title, alerts: ids, assignee: assignee, by: session.caller)
+                print("case \(record.id) opened with alerts \(record.alerts.map(String.init).joined(separator: ", "))")
+            }
+        }
+
+        struct Show: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "A case with its alerts and notes.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Argument var id: UInt64
+
+            func execute() async throws {
+                let session = try await Session.open(database, token)
+                let monitoring = session.monitoring()
+                let record = try await monitoring.caseRecord(id, by: session.caller)
+                print(record.text)
+                for alertID in record.alerts { print("\n" + (try await monitoring.alert(alertID, by: session.caller)).text) }
+            }
+        }
+
+        struct Assign: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Assign a case to a compliance officer.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Argument var id: UInt64
+            @Option var to: String
+
+            func execute() async throws {
+                let session = try await Session.open(database, token)
+                _ = try await session.monitoring().updateCase(id, .assign(to), by: session.caller)
+                print("case \(id) assigned to \(to)")
+            }
+        }
+
+        struct Note: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Add a note to a case.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Argument var id: UInt64
+            @Option var text: String
+
+            func execute() async throws {
+                let session = try await Session.open(database, token)
+                let record = try await session.monitoring().updateCase(id, .note(text), by: session.caller)
+                print("case \(id): note \(record.notes.count) added")
+            }
+        }
+
+        struct Add: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Add open alerts to a case.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Argument var id: UInt64
+            @Option(help: "Comma-separated alert ids.") var alerts: String
+
+            func execute() async throws {
+                let ids = try parseIDs(alerts)
+                let session = try await Session.open(database, token)
+                let record = try await session.monitoring().updateCase(id, .addAlerts(ids), by: session.caller)
+                print("case \(id) holds alerts \(record.alerts.map(String.init).joined(separator: ", "))")
+            }
+        }
+
+        struct Investigate: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Mark a case under investigation.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Argument var id: UInt64
+
+            func execute() async throws {
+                let session = try await Session.open(database, token)
+                _ = try await session.monitoring().updateCase(id, .investigate, by: session.caller)
+                print("case \(id) is under investigation")
+            }
+        }
+
+        struct Close: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Close a case with its disposition.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Argument var id: UInt64
+            @Option(help: "no_action, str_filed, account_closed or referred.") var disposition: String
+
+            func execute() async throws {
+                guard let value = CaseDisposition(rawValue: disposition) else {
+                    throw KinkoError(.invalidInput, "one of \(CaseDisposition.allCases.map(\.rawValue).joined(separator: ", "))", field: "disposition")
+                }
+                let session = try await Session.open(database, token)
+                _ = try await session.monitoring().updateCase(id, .close(value), by: session.caller)
+                print("case \(id) closed: \(value.rawValue)")
+            }
+        }
+    }
+
+    struct STR: KinkoCommand {
+        static let configuration = CommandConfiguration(commandName: "str", abstract: "Draft the suspicious transaction report of a case.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument var caseID: UInt64
+        @Option(help: "text or json.") var format = "text"
+
+        func execute() async throws {
+            guard ["text", "json"].contains(format) else { throw KinkoError(.invalidInput, "text or json", field: "format") }
+            let session = try await Session.open(database, token)
+            let draft = try await session.monitoring().draftSTR(case: caseID, by: session.caller)
+            print(format == "json" ? jsonText(draft.json) : draft.text)
+        }
+    }
+
+    struct Backtest: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replay history under a rule set (nothing is stored): NDJSON events, or AMLSim output scored per typology.")
+        @Option(help: "The rule set YAML (default: Kinko's default rule set).") var rules: String?
+        @Option(help: "NDJSON events to replay.") var events: String?
+        @Option(help: "A directory in AMLSim's layout (transactions, accounts, alert_accounts; .csv or .csv.gz).") var amlsim: String?
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func execute() async throws {
+            let rules = try MonitoringRules(yaml: try rules.map(readFile) ?? MonitoringRules.defaultYAML)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            if let amlsim {
+                func file(_ name: String) throws -> String {
+                    for candidate in ["\(amlsim)/\(name).csv.gz", "\(amlsim)/\(name).csv"] where FileManager.default.fileExists(atPath: candidate) {
+                        return try readMaybeCompressed(candidate)
+                    }
+                    throw ValidationError("--amlsim: \(amlsim) has no \(name).csv or \(name).csv.gz")
+                }
+                let data = try AMLSimData(transactions: try file("transactions"), accounts: try file("accounts"), alertAccounts: try file("alert_accounts"))
+                let report = try AMLSimReport.run(data, rules: rules)
+                print(json ? String(decoding: try encoder.encode(report), as: UTF8.self) : report.text)
+                return
+            }
+            guard let events else { throw ValidationError("give --events FILE or --amlsim DIR") }
+            let (parsed, rejected) = EventInput.parse(try readMaybeCompressed(events))
+            for rejection in rejected { FileHandle.standardError.write(Data("rejected: \(rejection)\n".utf8)) }
+            let summary = try KinkoMonitoring.Backtest.replay(parsed.map(\.event), rules: rules)
+            if json {
+                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            } else {
+                print("backtest of rule set \(summary.ruleSetVersion): \(summary.events) events, \(rejected.count) rejected lines")
+                print("outcomes: " + summary.outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                print("rules: " + summary.rules.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                print(Table(header: ["event", "customer", "outcome", "rules"], rows: summary.alerts.prefix(50).map {
+                    [$0.event, String($0.customer), $0.outcome, $0.rules.joined(separator: ",")]
+                }).rendered)
+            }
+        }
+    }
+}
+
+func parseIDs(_ text: String) throws -> [UInt64] {
+    try text.split(separator: ",").map { part in
+        guard let id = UInt64(part.trimmingCharacters(in: .whitespaces)) else { throw KinkoError(.invalidInput, "\"\(part)\" is not an alert id", field: "alerts") }
+        return id
+    }
+}
