@@ -219,7 +219,7 @@ public struct STRDraft: Sendable {
         ]
         for id in subjects {
             if let profile = byCustomer[id] {
-                lines.append("  customer \(id): \(profile.name), \(profile.country); declared income ¥\(profile.declaredIncomeJPY), assets ¥\(profile.declaredAssetsJPY)")
+                lines.append("  customer \(id): \(profile.name), \(profile.country); declared income \(MonitoringEngine.jpy(profile.declaredIncomeJPY)), assets \(MonitoringEngine.jpy(profile.declaredAssetsJPY))")
             } else {
                 lines.append("  customer \(id): no KYC profile on file")
             }

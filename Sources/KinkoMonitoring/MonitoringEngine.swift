@@ -130,13 +130,10 @@ public final class MonitoringEngine {
 
     // MARK: State
 
-    private func loaded(_ customer: UInt64, at time: TimestampNanoseconds) throws -> CustomerState {
-        if let state = states[customer] { return state }
-        if let bytes = try source?.customerState(customer) {
-            let state = try CustomerState(decoding: bytes)
-            states[customer] = state
-            return state
-        }
+    /// Takes a customer's state out of the table (so changing it copies nothing); put it back after.
+    private func take(_ customer: UInt64, at time: TimestampNanoseconds) throws -> CustomerState {
+        if let state = states.removeValue(forKey: customer) { return state }
+        if let bytes = try source?.customerState(customer) { return try CustomerState(decoding: bytes) }
         return CustomerState(firstSeen: time)
     }
 
@@ -163,7 +160,7 @@ public final class MonitoringEngine {
     public func evaluate(_ event: MonitoringEvent) throws -> Evaluation {
         var hits: [RuleHit] = []
         let now = event.time
-        var state = try loaded(event.customer, at: now)
+        var state = try take(event.customer, at: now)
         state.firstSeen = min(state.firstSeen, now)
         state.lastSeen = max(state.lastSeen, now)
         state.prune(now: now, recentHorizon: recentHorizon, dailyHorizonDays: UInt32(rules.incomeMismatch.windowDays), edgeHorizon: edgeHorizon)
@@ -214,7 +211,7 @@ public final class MonitoringEngine {
         }
     }
 
-    private static func jpy(_ value: UInt64) -> String {
+    static func jpy(_ value: UInt64) -> String {
         var digits = Array(String(value))
         var index = digits.count - 3
         while index > 0 {
@@ -234,48 +231,61 @@ public final class MonitoringEngine {
         func inBand(_ jpy: UInt64) -> Bool { jpy >= floor && jpy < rule.thresholdJPY }
         guard event.kind != .trade, inBand(event.amountJPY) else { return }
         let since = Self.cut(event.time, rule.windowHours * Self.nanosecondsPerHour)
-        let split = state.recent.filter { $0.flow != .trade && $0.time >= since && inBand($0.amountJPY) }
-        guard split.count == rule.count else { return }
+        func isSplit(_ recent: RecentEvent) -> Bool { recent.flow != .trade && recent.time >= since && inBand(recent.amountJPY) }
+        var count = 0
+        for recent in state.recent where isSplit(recent) { count += 1 }
+        guard count == rule.count else { return }
         hits.append(RuleHit(rule: "structuring", score: rule.score, subject: event.customer,
-                            explanation: "\(split.count) transfers within \(rule.windowHours) h each just below the \(Self.jpy(rule.thresholdJPY)) threshold",
-                            values: ["count": String(split.count), "threshold_jpy": String(rule.thresholdJPY), "band_floor_jpy": String(floor),
+                            explanation: "\(count) transfers within \(rule.windowHours) h each just below the \(Self.jpy(rule.thresholdJPY)) threshold",
+                            values: ["count": String(count), "threshold_jpy": String(rule.thresholdJPY), "band_floor_jpy": String(floor),
                                      "window_hours": String(rule.windowHours)],
-                            events: split.map(\.id), customers: [event.customer]))
+                            events: state.recent.filter(isSplit).map(\.id), customers: [event.customer]))
     }
 
     private func velocity(_ event: MonitoringEvent, _ state: CustomerState, into hits: inout [RuleHit]) {
         let rule = rules.velocity
         let since = Self.cut(event.time, rule.windowHours * Self.nanosecondsPerHour)
-        let window = state.recent.filter { $0.time >= since }
-        let total = window.reduce(UInt64(0)) { $0 &+ $1.amountJPY }
+        var count = 0
+        var total: UInt64 = 0
+        for recent in state.recent where recent.time >= since {
+            count += 1
+            total &+= recent.amountJPY
+        }
         let before = total - min(total, event.amountJPY)
-        let countCrossed = window.count == rule.count
+        let countCrossed = count == rule.count
         let amountCrossed = total >= rule.amountJPY && before < rule.amountJPY
         guard countCrossed || amountCrossed else { return }
         hits.append(RuleHit(rule: "velocity", score: rule.score, subject: event.customer,
-                            explanation: countCrossed ? "\(window.count) money events within \(rule.windowHours) h"
+                            explanation: countCrossed ? "\(count) money events within \(rule.windowHours) h"
                                 : "\(Self.jpy(total)) moved within \(rule.windowHours) h",
-                            values: ["count": String(window.count), "count_limit": String(rule.count), "amount_jpy": String(total),
+                            values: ["count": String(count), "count_limit": String(rule.count), "amount_jpy": String(total),
                                      "amount_limit_jpy": String(rule.amountJPY), "window_hours": String(rule.windowHours)],
-                            events: window.suffix(32).map(\.id), customers: [event.customer]))
+                            events: state.recent.filter { $0.time >= since }.suffix(32).map(\.id), customers: [event.customer]))
     }
 
     private func rapidInOut(_ event: MonitoringEvent, _ state: CustomerState, into hits: inout [RuleHit]) {
         let rule = rules.rapidInOut
         let since = Self.cut(event.time, rule.windowHours * Self.nanosecondsPerHour)
-        let window = state.recent.filter { $0.time >= since }
-        let inflows = window.filter { $0.flow == .inflow }
-        let outflows = window.filter { $0.flow == .outflow }
-        let totalIn = inflows.reduce(UInt64(0)) { $0 &+ $1.amountJPY }
-        let totalOut = outflows.reduce(UInt64(0)) { $0 &+ $1.amountJPY }
+        var totalIn: UInt64 = 0
+        var totalOut: UInt64 = 0
+        for recent in state.recent where recent.time >= since {
+            switch recent.flow {
+            case .inflow: totalIn &+= recent.amountJPY
+            case .outflow: totalOut &+= recent.amountJPY
+            case .trade: break
+            }
+        }
+        guard totalIn >= rule.minimumJPY else { return }
         let before = totalOut - min(totalOut, event.amountJPY)
         let reached = { (out: UInt64) in out.multipliedFullWidth(by: 100) >= totalIn.multipliedFullWidth(by: rule.sharePercent) }
-        guard totalIn >= rule.minimumJPY, reached(totalOut), !reached(before) else { return }
+        guard reached(totalOut), !reached(before) else { return }
         hits.append(RuleHit(rule: "rapid_in_out", score: rule.score, subject: event.customer,
                             explanation: "\(Self.jpy(totalOut)) out of \(Self.jpy(totalIn)) received left within \(rule.windowHours) h",
                             values: ["inflow_jpy": String(totalIn), "outflow_jpy": String(totalOut), "share_percent": String(rule.sharePercent),
                                      "window_hours": String(rule.windowHours)],
-                            events: (inflows + outflows).map(\.id), customers: [event.customer]))
+                            events: state.recent.filter { $0.time >= since && $0.flow == .inflow }.map(\.id)
+                                + state.recent.filter { $0.time >= since && $0.flow == .outflow }.map(\.id),
+                            customers: [event.customer]))
     }
 
     private func incomeMismatch(_ event: MonitoringEvent, _ state: CustomerState, into hits: inout [RuleHit]) throws {
@@ -382,7 +392,7 @@ public final class MonitoringEngine {
         switch event.kind {
         case .internalTransfer:
             guard let receiver = event.counterpartyCustomer, receiver != event.customer else { return }
-            var target = try loaded(receiver, at: now)
+            var target = try take(receiver, at: now)
             target.firstSeen = min(target.firstSeen, now)
             target.lastSeen = max(target.lastSeen, now)
             target.prune(now: now, recentHorizon: recentHorizon, dailyHorizonDays: UInt32(rules.incomeMismatch.windowDays), edgeHorizon: edgeHorizon)
@@ -407,7 +417,6 @@ public final class MonitoringEngine {
                 : CustomerState.touch(&states[event.customer, default: CustomerState(firstSeen: now)].incoming, key, time: now, event: event.id)
             guard isNew else { return }
             fan(outgoing ? rules.fanOut : rules.fanIn, hub: event.customer, outgoing: outgoing, event, into: &hits)
-            gatherScatter(hub: event.customer, event, into: &hits)
         case .trade, .login:
             return
         }
@@ -423,17 +432,23 @@ public final class MonitoringEngine {
         let now = event.time
         guard state.firstSeen <= Self.cut(now, rule.minimumHistoryDays * Self.nanosecondsPerDay) else { return }
         let settled = Self.cut(now, rule.settleDays * Self.nanosecondsPerDay)
-        let parties = oneOff(outgoing ? state.outgoing : state.incoming, since: Self.cut(now, rule.windowDays * Self.nanosecondsPerDay))
-            .filter { $0.1.first <= settled || $0.1.firstEvent == event.id }
-            .sorted { ($0.1.first, $0.0) < ($1.1.first, $1.0) }
-        guard parties.count >= rule.minimumCounterparties else { return }
+        let since = Self.cut(now, rule.windowDays * Self.nanosecondsPerDay)
+        var customers = 0
+        var addresses = 0
+        for (key, edge) in outgoing ? state.outgoing : state.incoming
+        where edge.count == 1 && edge.first >= since && (edge.first <= settled || edge.firstEvent == event.id) {
+            if key & Self.addressBit == 0 { customers += 1 } else { addresses += 1 }
+        }
+        guard customers >= rule.minimumCounterparties || addresses >= rule.minimumAddresses else { return }
+        let parties = (outgoing ? state.outgoing : state.incoming)
+            .filter { $0.value.count == 1 && $0.value.first >= since && ($0.value.first <= settled || $0.value.firstEvent == event.id) }
+            .sorted { ($0.value.first, $0.key) < ($1.value.first, $1.key) }
         let name = outgoing ? "fan_out" : "fan_in"
-        let addresses = parties.count { $0.0 & Self.addressBit != 0 }
         hits.append(RuleHit(rule: name, score: rule.score, subject: hub,
-                            explanation: "customer \(hub) \(outgoing ? "sent to" : "received from") \(parties.count) one-off counterparties within \(rule.windowDays) days\(addresses > 0 ? " (\(addresses) external addresses)" : "")",
-                            values: ["counterparties": String(parties.count), "external_addresses": String(addresses), "window_days": String(rule.windowDays),
-                                     "minimum": String(rule.minimumCounterparties)],
-                            events: parties.map(\.1.firstEvent), customers: [hub] + parties.map(\.0).filter { $0 & Self.addressBit == 0 }))
+                            explanation: "customer \(hub) \(outgoing ? "sent to" : "received from") \(customers) one-off customers and \(addresses) one-off external addresses within \(rule.windowDays) days",
+                            values: ["customers": String(customers), "external_addresses": String(addresses), "window_days": String(rule.windowDays),
+                                     "minimum_customers": String(rule.minimumCounterparties), "minimum_addresses": String(rule.minimumAddresses)],
+                            events: parties.map(\.value.firstEvent), customers: [hub] + parties.map(\.key).filter { $0 & Self.addressBit == 0 }))
     }
 
     /// A ring of one-off transfers closed by `from → to`: a path `to → … → from` over one-off
@@ -510,13 +525,13 @@ public final class MonitoringEngine {
         let rule = rules.gatherScatter
         guard let state = states[hub] else { return }
         let since = Self.cut(event.time, rule.windowDays * Self.nanosecondsPerDay)
-        let sources = oneOff(state.incoming, since: since).sorted { $0.0 < $1.0 }
-        let beneficiaries = oneOff(state.outgoing, since: since).sorted { $0.0 < $1.0 }
+        let sources = oneOff(state.incoming, since: since, customersOnly: true).sorted { $0.0 < $1.0 }
+        let beneficiaries = oneOff(state.outgoing, since: since, customersOnly: true).sorted { $0.0 < $1.0 }
         guard sources.count >= rule.minimumSources, beneficiaries.count >= rule.minimumBeneficiaries else { return }
         hits.append(RuleHit(rule: "gather_scatter", score: rule.score, subject: hub,
                             explanation: "customer \(hub) received from \(sources.count) one-off sources and sent to \(beneficiaries.count) one-off beneficiaries within \(rule.windowDays) days",
                             values: ["sources": String(sources.count), "beneficiaries": String(beneficiaries.count), "window_days": String(rule.windowDays)],
                             events: sources.map(\.1.firstEvent) + beneficiaries.map(\.1.firstEvent),
-                            customers: [hub] + (sources + beneficiaries).map(\.0).filter { $0 & Self.addressBit == 0 }))
+                            customers: [hub] + (sources + beneficiaries).map(\.0)))
     }
 }

@@ -19,7 +19,8 @@ public struct MonitoringRules: Sendable, Equatable {
     public struct SharedIP: Sendable, Equatable { public var windowDays: UInt64; public var distinctNames: Int; public var score: Int }
     public struct IncomeMismatch: Sendable, Equatable { public var windowDays: UInt64; public var incomePercent: UInt64; public var assetsPercent: UInt64; public var score: Int }
     public struct Fan: Sendable, Equatable {
-        public var windowDays: UInt64; public var minimumCounterparties: Int; public var settleDays: UInt64; public var minimumHistoryDays: UInt64; public var score: Int
+        public var windowDays: UInt64; public var minimumCounterparties: Int; public var minimumAddresses: Int; public var settleDays: UInt64
+        public var minimumHistoryDays: UInt64; public var score: Int
     }
     public struct Cycle: Sendable, Equatable { public var windowDays: UInt64; public var minimumLength: Int; public var maximumLength: Int; public var score: Int }
     public struct ScatterGather: Sendable, Equatable { public var windowDays: UInt64; public var minimumIntermediaries: Int; public var score: Int }
@@ -89,7 +90,10 @@ public struct MonitoringRules: Sendable, Equatable {
             var unhosted_risk: Score
         }
         struct Typologies: Decodable {
-            struct Fan: Decodable { var window_days: UInt64; var minimum_counterparties: Int; var settle_days: UInt64; var minimum_history_days: UInt64; var score: Int }
+            struct Fan: Decodable {
+                var window_days: UInt64; var minimum_counterparties: Int; var minimum_addresses: Int; var settle_days: UInt64; var minimum_history_days: UInt64
+                var score: Int
+            }
             struct Cycle: Decodable { var window_days: UInt64; var minimum_length: Int; var maximum_length: Int; var score: Int }
             struct SG: Decodable { var window_days: UInt64; var minimum_intermediaries: Int; var score: Int }
             struct GS: Decodable { var window_days: UInt64; var minimum_sources: Int; var minimum_beneficiaries: Int; var score: Int }
@@ -135,6 +139,8 @@ public struct MonitoringRules: Sendable, Equatable {
         for (field, count) in [("rules.structuring.count", r.structuring.count), ("rules.velocity.count", r.velocity.count),
                                ("typologies.fan_in.minimum_counterparties", t.fan_in.minimum_counterparties),
                                ("typologies.fan_out.minimum_counterparties", t.fan_out.minimum_counterparties),
+                               ("typologies.fan_in.minimum_addresses", t.fan_in.minimum_addresses),
+                               ("typologies.fan_out.minimum_addresses", t.fan_out.minimum_addresses),
                                ("typologies.scatter_gather.minimum_intermediaries", t.scatter_gather.minimum_intermediaries),
                                ("typologies.gather_scatter.minimum_sources", t.gather_scatter.minimum_sources),
                                ("typologies.gather_scatter.minimum_beneficiaries", t.gather_scatter.minimum_beneficiaries),
@@ -175,9 +181,11 @@ public struct MonitoringRules: Sendable, Equatable {
         privacyCoins = Set(r.privacy_coin.assets.map { $0.uppercased() })
         privacyCoinScore = r.privacy_coin.score
         unhostedRiskScore = r.unhosted_risk.score
-        fanIn = Fan(windowDays: t.fan_in.window_days, minimumCounterparties: t.fan_in.minimum_counterparties, settleDays: t.fan_in.settle_days,
+        fanIn = Fan(windowDays: t.fan_in.window_days, minimumCounterparties: t.fan_in.minimum_counterparties, minimumAddresses: t.fan_in.minimum_addresses,
+                    settleDays: t.fan_in.settle_days,
                     minimumHistoryDays: t.fan_in.minimum_history_days, score: t.fan_in.score)
-        fanOut = Fan(windowDays: t.fan_out.window_days, minimumCounterparties: t.fan_out.minimum_counterparties, settleDays: t.fan_out.settle_days,
+        fanOut = Fan(windowDays: t.fan_out.window_days, minimumCounterparties: t.fan_out.minimum_counterparties, minimumAddresses: t.fan_out.minimum_addresses,
+                     settleDays: t.fan_out.settle_days,
                      minimumHistoryDays: t.fan_out.minimum_history_days, score: t.fan_out.score)
         cycle = Cycle(windowDays: t.cycle.window_days, minimumLength: t.cycle.minimum_length, maximumLength: t.cycle.maximum_length, score: t.cycle.score)
         scatterGather = ScatterGather(windowDays: t.scatter_gather.window_days, minimumIntermediaries: t.scatter_gather.minimum_intermediaries, score: t.scatter_gather.score)
@@ -221,9 +229,12 @@ public struct MonitoringRules: Sendable, Equatable {
           # A counterparty counts once the relationship is settle_days old without a second
           # transfer (or when it is the transfer being judged), and only for a customer Kinko has
           # watched for minimum_history_days (before that every relationship looks new).
-          fan_in: {window_days: 365, minimum_counterparties: 4, settle_days: 28, minimum_history_days: 90, score: 60}
-          fan_out: {window_days: 365, minimum_counterparties: 4, settle_days: 28, minimum_history_days: 90, score: 60}
+          # External addresses count apart from customers, with a higher bar: crypto users
+          # routinely deposit from and withdraw to a few addresses of their own.
+          fan_in: {window_days: 365, minimum_counterparties: 4, minimum_addresses: 12, settle_days: 28, minimum_history_days: 90, score: 60}
+          fan_out: {window_days: 365, minimum_counterparties: 4, minimum_addresses: 12, settle_days: 28, minimum_history_days: 90, score: 60}
           cycle: {window_days: 30, minimum_length: 3, maximum_length: 8, score: 60}
+          # scatter-gather, gather-scatter and cycles run over transfers between customers.
           scatter_gather: {window_days: 30, minimum_intermediaries: 3, score: 60}
           gather_scatter: {window_days: 30, minimum_sources: 3, minimum_beneficiaries: 3, score: 60}
         scenarios:

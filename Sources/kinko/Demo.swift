@@ -4,6 +4,7 @@ import KinkoCore
 import KinkoCustody
 import KinkoGovernance
 import KinkoLedger
+import KinkoMonitoring
 import KinkoReserve
 import KinkoSQLite
 
@@ -106,6 +107,12 @@ struct Demo: KinkoCommand {
         let reserve = Reserve(governance: governance, ledger: ledger, custody: custody, store: SQLiteReserveStore(database: database), clock: clock)
         try await DemoReserve.run(reserve, finance: finance, approvers: approvers, clock: clock)
 
+        // Monitoring: every event judged as it arrives; one alert worked to an STR.
+        let reviewer = try await DemoSigners.keyed(governance, admin: admin, existing: nil, name: "mori.compliance", role: .compliance, algorithm: .ed25519,
+                                                   directory: keysPath, fresh: fresh)
+        let monitoring = Monitoring(governance: governance, store: SQLiteMonitoringStore(database: database), clock: clock, reportingEntity: "Kinko demo exchange")
+        try await DemoMonitoring.run(monitoring, compliance: compliance, reviewer: reviewer, exchange: exchange, clock: clock)
+
         // Back to the present: observe again so `kinko custody check` finds fresh figures now.
         clock.advance(seconds: max(0, (realNow - min(realNow, clock.now())) / 1_000_000_000))
         try await DemoObservations.record(custody, ledger, by: treasurer, at: clock.now())
@@ -141,6 +148,7 @@ struct Demo: KinkoCommand {
 
             Try: kinko custody wallets · kinko custody check · kinko custody report --day <day> --format csv · kinko custody movements
                  kinko ledger balances --asset BTC · kinko ledger history --account \(DemoBook.liability(1001, 2)) · kinko audit verify
+                 kinko reserve adequacy · kinko incident list · kinko monitor alerts · kinko monitor alert 1 · kinko monitor str 1
             (each with KINKO_TOKEN set to a token from demo-tokens.json; signer keys for approvals are in demo-keys/)
             """)
     }

@@ -23,7 +23,7 @@ struct TypologyTests {
         }
         let fourth = try engine.evaluate(s.transfer(4, 100, at: start + 120 * day))
         #expect(rules(of: fourth) == ["fan_in"])
-        #expect(fourth.hits[0].subject == 100 && fourth.hits[0].customers == [100, 1, 2, 3, 4] && fourth.hits[0].values["counterparties"] == "4")
+        #expect(fourth.hits[0].subject == 100 && fourth.hits[0].customers == [100, 1, 2, 3, 4] && fourth.hits[0].values["customers"] == "4")
         #expect(fourth.outcome == .review)
     }
 
@@ -50,14 +50,24 @@ struct TypologyTests {
         #expect(rules(of: try fresh.evaluate(t.transfer(4, 100, at: t0 + 40 * day))) == [])
     }
 
-    @Test func fanOutToExternalAddresses() throws {
+    @Test func fanOutToTwelveExternalAddresses() throws {
         var (engine, s) = try seasoned([50])
         let start = t0 + 100 * day
-        for index in 0..<3 {
-            #expect(!rules(of: try engine.evaluate(s.withdrawal(50, 10_000, at: start + UInt64(index) * 30 * day, address: "bc1q-\(index)"))).contains("fan_out"))
+        for index in 0..<11 {
+            #expect(!rules(of: try engine.evaluate(s.withdrawal(50, 10_000, at: start + UInt64(index) * 30 * day / 11, address: "bc1q-\(index)"))).contains("fan_out"))
         }
-        let fourth = try engine.evaluate(s.withdrawal(50, 10_000, at: start + 90 * day, address: "bc1q-3"))
-        #expect(rules(of: fourth) == ["fan_out"] && fourth.hits[0].values["external_addresses"] == "4" && fourth.hits[0].customers == [50])
+        let twelfth = try engine.evaluate(s.withdrawal(50, 10_000, at: start + 60 * day, address: "bc1q-11"))
+        #expect(rules(of: twelfth) == ["fan_out"] && twelfth.hits[0].values["external_addresses"] == "12" && twelfth.hits[0].values["customers"] == "0")
+        #expect(twelfth.hits[0].customers == [50] && twelfth.hits[0].events.count == 12)
+    }
+
+    @Test func externalAddressesAreNotGatherScatter() throws {
+        var (engine, s) = try seasoned([60])
+        let start = t0 + 100 * day
+        for index in 0..<3 { _ = try engine.evaluate(s.deposit(60, 10_000, at: start + UInt64(index) * Stream.hour, address: "src-\(index)")) }
+        for index in 0..<3 {
+            #expect(rules(of: try engine.evaluate(s.withdrawal(60, 1_000, at: start + 3 * day + UInt64(index) * Stream.hour, address: "dst-\(index)"))) == [])
+        }
     }
 
     @Test func cycleOfThreeClosesInAnyOrder() throws {

@@ -125,6 +125,55 @@ struct CLITests {
         #expect(try kinko("insolvency", "freeze", as: "finance").status == 3)
     }
 
+    // Goal: monitoring from the command line: roles, a batch with a bad line (exit 4, the rest
+    // kept), the demo's alerts and case, and backtests of NDJSON and of AMLSim output (gzipped too).
+    @Test func monitorCommands() throws {
+        #expect(try kinko("monitor", "rules", "default").output.contains("structuring: {threshold_jpy: 2000000"))
+        let alerts = try kinko("monitor", "alerts", as: "compliance")
+        #expect(alerts.status == 0 && alerts.output.contains("sanctioned_address") && alerts.output.contains("closed (case 1)"))
+        #expect(try kinko("monitor", "alerts", as: "operator").status == 3)
+        #expect(try kinko("monitor", "str", "1", as: "auditor").status == 3)
+        let str = try kinko("monitor", "str", "1", "--format", "json", as: "compliance")
+        #expect(str.status == 0 && str.output.contains(#""format" : "kinko-str-draft/1""#))
+        let batch = """
+            {"id":"cli-1","kind":"deposit","customer":1001,"time":"2026-11-22T00:00:00Z","amount_jpy":5000}
+            {"id":"cli-2","kind":"deposit","customer":1001,"time":"2026-11-22T00:00:00Z"}
+            """
+        #expect(try kinko("monitor", "ingest", "--file", "-", as: "compliance", input: batch).status == 3)
+        let ingest = try kinko("monitor", "ingest", "--file", "-", "--json", as: "operator", input: batch)
+        #expect(ingest.status == 4)
+        #expect(ingest.output.contains(#""event":"cli-1","line":1,"message":null,"outcome":"clear""#))
+        #expect(ingest.output.contains(#""message":"line 2, field amount_jpy: is required""#))
+
+        let events = temp.url.appendingPathComponent("events.ndjson")
+        try (1...3).map { #"{"id":"b\#($0)","kind":"deposit","customer":5,"time":"2026-01-01T0\#($0):00:00Z","amount_jpy":1900000}"# }
+            .joined(separator: "\n").write(to: events, atomically: true, encoding: .utf8)
+        let replay = try kinko("monitor", "backtest", "--events", events.path, "--json")
+        #expect(replay.status == 0 && replay.output.contains(#""structuring" : 1"#) && replay.output.contains(#""review" : 1"#))
+
+        let amlsim = temp.url.appendingPathComponent("amlsim")
+        try FileManager.default.createDirectory(at: amlsim, withIntermediateDirectories: true)
+        var transactions = ["tran_id,orig_acct,bene_acct,tx_type,base_amt,tran_timestamp,is_sar,alert_id",
+                            "1,1,2,TRANSFER,500.00,2017-01-02T00:00:00Z,True,0", "2,2,3,TRANSFER,480.00,2017-01-05T00:00:00Z,True,0",
+                            "3,3,1,TRANSFER,450.00,2017-01-09T00:00:00Z,True,0"]
+        for week in 0..<8 { transactions.append("\(4 + week),4,5,TRANSFER,100.00,2017-01-\(String(format: "%02d", 1 + week * 3))T00:00:00Z,False,-1") }
+        try transactions.joined(separator: "\n").write(to: amlsim.appendingPathComponent("transactions.csv"), atomically: true, encoding: .utf8)
+        try (["acct_id,first_name,last_name,initial_deposit"] + (1...5).map { "\($0),First\($0),\"Last, \($0)\",1000.00" })
+            .joined(separator: "\n").write(to: amlsim.appendingPathComponent("accounts.csv"), atomically: true, encoding: .utf8)
+        try "alert_id,alert_type,acct_id\n0,cycle,1\n0,cycle,2\n0,cycle,3\n".write(to: amlsim.appendingPathComponent("alert_accounts.csv"), atomically: true, encoding: .utf8)
+        let gzip = try run(URL(fileURLWithPath: "/bin/sh"), ["-c", "gzip accounts.csv"], in: amlsim)
+        #expect(gzip.status == 0)
+        let backtest = try kinko("monitor", "backtest", "--amlsim", amlsim.path, "--json")
+        #expect(backtest.status == 0, "\(backtest.error)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(backtest.output.utf8)) as? [String: Any])
+        #expect(report["instance_recall"] as? Double == 1 && report["transaction_precision"] as? Double == 1 && report["transaction_recall"] as? Double == 1)
+        #expect(report["account_precision"] as? Double == 1)
+        let cycle = try #require((report["per_typology"] as? [String: Any])?["cycle"] as? [String: Any])
+        #expect(cycle["instances_found"] as? Int == 1 && cycle["alerts"] as? Int == 1)
+        let missing = try kinko("monitor", "backtest", "--amlsim", temp.url.path)
+        #expect(missing.status != 0 && missing.error.contains("transactions.csv"))
+    }
+
     static func flipFirstDigit(after marker: String, in text: String) -> String? {
         guard let range = text.range(of: marker), range.upperBound < text.endIndex else { return nil }
         let digit = text[range.upperBound]

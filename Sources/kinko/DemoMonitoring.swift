@@ -1,0 +1,63 @@
+import Foundation
+import KinkoCore
+import KinkoGovernance
+import KinkoMonitoring
+import KinkoSQLite
+
+/// The monitoring part of the demo day: the default rule set proposed by compliance and
+/// approved by a second compliance officer, KYC profiles and an OFAC-style ETH list imported,
+/// a batch of the day's events evaluated (a split deposit, a withdrawal to a sanctioned address,
+/// a withdrawal abroad without travel-rule data), and the sanctions alert worked through a case
+/// to an STR draft and closed.
+enum DemoMonitoring {
+    static let sanctionedETH = "0x8589427373D6D84E98730D7795D8f6f8731FDA16"
+
+    static func run(_ monitoring: Monitoring, compliance: Caller, reviewer: (Caller, LocalSigningKey), exchange: Caller, clock: ManualWallClock) async throws {
+        guard try await monitoring.store.ruleSets().isEmpty else {
+            print("\nmonitoring: already set up — kinko monitor alerts / kinko monitor cases (as compliance)")
+            return
+        }
+        let (rules, request) = try await monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
+        try await DemoSigners.approve(request.id, governance: monitoring.governance, by: [reviewer])
+        _ = try await monitoring.adoptRules(version: rules.version, by: compliance)
+        let csv = "customer,name,country,declared_income_jpy,declared_assets_jpy\n"
+            + DemoBook.customers.map { "\($0.id),\($0.name) Taro,JP,6000000,4000000" }.joined(separator: "\n")
+        _ = try await monitoring.importProfiles(csv: csv, by: compliance)
+        try await monitoring.importList(try AddressList(kind: .sanctioned, asset: "ETH", version: "ofac-sdn-2026-11-14", text: sanctionedETH + "\n"),
+                                        by: compliance)
+        print("\nmonitoring: rule set \(rules.version) live (proposed by \(compliance.name), approved by \(reviewer.0.name)); \(DemoBook.customers.count) KYC profiles; OFAC ETH list with 1 address")
+
+        let start = clock.now() - 3 * 3_600_000_000_000  // the day's events, evaluated as they came in
+        func at(_ minutes: UInt64) -> String { (start + minutes * 60_000_000_000).iso8601 }
+        let party = #"{"name":"Ito Taro","account":"1006","geographic_address":"2-3 Umeda, Osaka"}"#
+        let events = [
+            #"{"id":"demo-login-1","kind":"login","customer":1001,"time":"\#(at(1))","ip":"203.0.113.7","country":"JP"}"#,
+            #"{"id":"demo-trade-1","kind":"trade","customer":1002,"time":"\#(at(2))","asset":"BTC","amount_jpy":450000}"#,
+            #"{"id":"demo-dep-1","kind":"deposit","customer":1005,"time":"\#(at(3))","asset":"JPY","amount_jpy":1950000}"#,
+            #"{"id":"demo-dep-2","kind":"deposit","customer":1005,"time":"\#(at(40))","asset":"JPY","amount_jpy":1980000}"#,
+            #"{"id":"demo-dep-3","kind":"deposit","customer":1005,"time":"\#(at(95))","asset":"JPY","amount_jpy":1900000}"#,
+            #"{"id":"demo-wd-1","kind":"withdrawal","customer":1006,"time":"\#(at(100))","asset":"ETH","amount_jpy":120000,"address":"\#(sanctionedETH.lowercased())","vasp":"bitbank","vasp_country":"JP","originator":\#(party),"beneficiary":\#(party)}"#,
+            #"{"id":"demo-wd-2","kind":"withdrawal","customer":1007,"time":"\#(at(110))","asset":"BTC","amount_jpy":300000,"address":"bc1qdemo","vasp":"ExchangeSG","vasp_country":"SG","originator":{"name":"Yamamoto Taro","account":"1007"}}"#,
+            #"{"id":"demo-bad-1","kind":"withdrawal","customer":1007,"time":"\#(at(111))","asset":"BTC","amount_jpy":"lots","address":"bc1qdemo"}"#,
+        ].joined(separator: "\n")
+        let results = try await monitoring.ingest(ndjson: events, by: exchange)
+        print("ingested \(results.count) lines:")
+        for r in results {
+            let verdict = r.status == .rejected ? "rejected — \(r.message ?? "")" : "\(r.outcome?.rawValue ?? "-")\(r.rules.isEmpty ? "" : " (\(r.rules.joined(separator: ", ")))")\(r.alert.map { " → alert \($0)" } ?? "")"
+            print("  line \(r.line) \(r.event ?? "?"): \(verdict)")
+        }
+        guard let sanctionsAlert = results.first(where: { $0.event == "demo-wd-1" })?.alert else { return }
+        print("\n" + (try await monitoring.alert(sanctionsAlert, by: compliance)).text)
+
+        clock.advance(seconds: 600)
+        let opened = try await monitoring.openCase(title: "Withdrawal to an OFAC-listed ETH address", alerts: [sanctionsAlert], assignee: reviewer.0.name,
+                                                   by: compliance)
+        _ = try await monitoring.updateCase(opened.id, .investigate, by: reviewer.0)
+        _ = try await monitoring.updateCase(opened.id, .note("Withdrawal held before broadcast; the address is on OFAC's SDN list. Customer contacted."), by: reviewer.0)
+        let draft = try await monitoring.draftSTR(case: opened.id, by: reviewer.0)
+        print("\ncase \(opened.id) opened by \(compliance.name), assigned to \(reviewer.0.name); STR draft:\n")
+        print(draft.text.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        _ = try await monitoring.updateCase(opened.id, .close(.strFiled), by: reviewer.0)
+        print("\ncase \(opened.id) closed: str_filed — the alert is resolved; the structuring and travel-rule alerts wait in the queue (kinko monitor alerts --status open)")
+    }
+}
