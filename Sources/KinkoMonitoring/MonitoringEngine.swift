@@ -494,13 +494,15 @@ public final class MonitoringEngine {
     private func scatterGather(_ a: UInt64, _ b: UInt64, _ event: MonitoringEvent, into hits: inout [RuleHit]) {
         let rule = rules.scatterGather
         let since = Self.cut(event.time, rule.windowDays * Self.nanosecondsPerDay)
-        func check(source: UInt64, beneficiary: UInt64) -> Bool {
-            guard source != beneficiary, let sourceState = peek(source), let beneficiaryState = peek(beneficiary) else { return false }
-            let gathered = Dictionary(oneOff(beneficiaryState.incoming, since: since, customersOnly: true), uniquingKeysWith: { first, _ in first })
-            let middle = oneOff(sourceState.outgoing, since: since, customersOnly: true).compactMap { key, edge in
-                gathered[key].map { (key, edge.firstEvent, $0.firstEvent) }
-            }.sorted { $0.0 < $1.0 }
-            guard middle.count >= rule.minimumIntermediaries else { return false }
+        func isOneOff(_ key: UInt64, _ edge: Edge) -> Bool { edge.count == 1 && edge.first >= since && key & Self.addressBit == 0 }
+        /// Intermediaries: one-off out-edges of `source` that meet one-off in-edges of the beneficiary.
+        func report(source: UInt64, beneficiary: UInt64, gathered: [UInt64: Edge]) -> Bool {
+            guard source != beneficiary, let sourceState = peek(source) else { return false }
+            var count = 0
+            for (key, edge) in sourceState.outgoing where isOneOff(key, edge) && gathered[key] != nil { count += 1 }
+            guard count >= rule.minimumIntermediaries else { return false }
+            let middle = sourceState.outgoing.filter { isOneOff($0.key, $0.value) && gathered[$0.key] != nil }
+                .map { ($0.key, $0.value.firstEvent, gathered[$0.key]?.firstEvent ?? "") }.sorted { $0.0 < $1.0 }
             hits.append(RuleHit(rule: "scatter_gather", score: rule.score, subject: beneficiary,
                                 explanation: "customer \(source) sent to \(middle.count) intermediaries who each passed it on to customer \(beneficiary) within \(rule.windowDays) days",
                                 values: ["intermediaries": String(middle.count), "source": String(source), "beneficiary": String(beneficiary),
@@ -508,30 +510,43 @@ public final class MonitoringEngine {
                                 events: middle.flatMap { [$0.1, $0.2] }, customers: [source] + middle.map(\.0) + [beneficiary]))
             return true
         }
-        if let state = states[a] {
-            for (source, _) in oneOff(state.incoming, since: since, customersOnly: true).sorted(by: { $0.0 < $1.0 }) where check(source: source, beneficiary: b) {
-                return
+        // `a → b` as a gather leg: sources that paid `a` once, against what `b` received once.
+        if let intermediary = states[a], let beneficiary = peek(b) {
+            let gathered = beneficiary.incoming.filter { isOneOff($0.key, $0.value) }
+            if gathered.count >= rule.minimumIntermediaries {
+                for source in intermediary.incoming.filter({ isOneOff($0.key, $0.value) }).keys.sorted() where report(source: source, beneficiary: b, gathered: gathered) {
+                    return
+                }
             }
         }
-        if let state = peek(b) {
-            for (beneficiary, _) in oneOff(state.outgoing, since: since, customersOnly: true).sorted(by: { $0.0 < $1.0 }) where check(source: a, beneficiary: beneficiary) {
-                return
+        // `a → b` as a scatter leg: beneficiaries `b` paid once, against what `a` sent once.
+        if let intermediary = peek(b) {
+            for beneficiary in intermediary.outgoing.filter({ isOneOff($0.key, $0.value) }).keys.sorted() {
+                guard let state = peek(beneficiary) else { continue }
+                let gathered = state.incoming.filter { isOneOff($0.key, $0.value) }
+                if gathered.count >= rule.minimumIntermediaries, report(source: a, beneficiary: beneficiary, gathered: gathered) { return }
             }
         }
     }
 
-    /// Several sources → one hub → several beneficiaries, over one-off edges.
+    /// Several sources → one hub → several beneficiaries, over one-off edges between customers.
     private func gatherScatter(hub: UInt64, _ event: MonitoringEvent, into hits: inout [RuleHit]) {
         let rule = rules.gatherScatter
         guard let state = states[hub] else { return }
         let since = Self.cut(event.time, rule.windowDays * Self.nanosecondsPerDay)
-        let sources = oneOff(state.incoming, since: since, customersOnly: true).sorted { $0.0 < $1.0 }
-        let beneficiaries = oneOff(state.outgoing, since: since, customersOnly: true).sorted { $0.0 < $1.0 }
-        guard sources.count >= rule.minimumSources, beneficiaries.count >= rule.minimumBeneficiaries else { return }
+        func isOneOff(_ key: UInt64, _ edge: Edge) -> Bool { edge.count == 1 && edge.first >= since && key & Self.addressBit == 0 }
+        var sourceCount = 0
+        for (key, edge) in state.incoming where isOneOff(key, edge) { sourceCount += 1 }
+        guard sourceCount >= rule.minimumSources else { return }
+        var beneficiaryCount = 0
+        for (key, edge) in state.outgoing where isOneOff(key, edge) { beneficiaryCount += 1 }
+        guard beneficiaryCount >= rule.minimumBeneficiaries else { return }
+        let sources = state.incoming.filter { isOneOff($0.key, $0.value) }.sorted { $0.key < $1.key }
+        let beneficiaries = state.outgoing.filter { isOneOff($0.key, $0.value) }.sorted { $0.key < $1.key }
         hits.append(RuleHit(rule: "gather_scatter", score: rule.score, subject: hub,
                             explanation: "customer \(hub) received from \(sources.count) one-off sources and sent to \(beneficiaries.count) one-off beneficiaries within \(rule.windowDays) days",
                             values: ["sources": String(sources.count), "beneficiaries": String(beneficiaries.count), "window_days": String(rule.windowDays)],
-                            events: sources.map(\.1.firstEvent) + beneficiaries.map(\.1.firstEvent),
-                            customers: [hub] + (sources + beneficiaries).map(\.0)))
+                            events: sources.map(\.value.firstEvent) + beneficiaries.map(\.value.firstEvent),
+                            customers: [hub] + (sources + beneficiaries).map(\.key)))
     }
 }

@@ -71,6 +71,7 @@ struct BenchMonitor: AsyncParsableCommand {
         let baselineSeconds = (ContinuousClock.now - baselineStart).seconds
         let checksum = tally.values.reduce(0) { $0 &+ $1.0 }
 
+        let rssBefore = Self.residentBytes()
         let engine = MonitoringEngine(rules: rules, watchlists: Watchlists([sanctioned]), profiles: profiles)
         var latencies = [UInt64](repeating: 0, count: stream.count)
         var outcomes: [Outcome: Int] = [:]
@@ -84,6 +85,7 @@ struct BenchMonitor: AsyncParsableCommand {
             for hit in evaluation.hits { hits[hit.rule, default: 0] += 1 }
         }
         let seconds = (ContinuousClock.now - started).seconds
+        let rssPerCustomer = (Self.residentBytes() - min(rssBefore, Self.residentBytes())) / max(engine.customersInMemory, 1)
         latencies.sort()
         func percentile(_ p: Double) -> Double { Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1_000 }
         let perSecond = Double(stream.count) / seconds
@@ -97,7 +99,7 @@ struct BenchMonitor: AsyncParsableCommand {
                 "events": stream.count, "customers": customers, "active_customers": active, "seconds": seconds, "events_per_second": Int(perSecond),
                 "baseline_events_per_second": Int(baselinePerSecond), "ratio_to_baseline": perSecond / baselinePerSecond,
                 "p50_us": percentile(0.5), "p99_us": percentile(0.99), "p999_us": percentile(0.999), "max_us": percentile(1.0),
-                "state_bytes_per_active_customer": bytesPerCustomer, "encoded_bytes_per_customer": encodedPerCustomer,
+                "state_bytes_per_active_customer": bytesPerCustomer, "resident_bytes_per_active_customer": rssPerCustomer, "encoded_bytes_per_customer": encodedPerCustomer,
                 "outcomes": Dictionary(uniqueKeysWithValues: outcomes.map { ($0.key.rawValue, $0.value) }), "hits": hits, "checksum": checksum,
             ]
             print(jsonText(object))
@@ -107,10 +109,19 @@ struct BenchMonitor: AsyncParsableCommand {
                          perSecond, seconds, baselinePerSecond, perSecond / baselinePerSecond))
             print(String(format: "latency per event: p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs", percentile(0.5), percentile(0.99), percentile(0.999),
                          percentile(1.0)))
-            print("state per active customer: ~\(bytesPerCustomer) bytes in memory, \(encodedPerCustomer) bytes encoded (checksum \(checksum))")
+            print("state per active customer: ~\(bytesPerCustomer) bytes counted, \(rssPerCustomer) bytes of resident memory grown, \(encodedPerCustomer) bytes encoded (checksum \(checksum))")
             print("outcomes: " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))
             print("rules fired: " + hits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
+    }
+}
+
+extension BenchMonitor {
+    /// Resident set size from /proc (Linux); 0 elsewhere.
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        return fields.count > 1 ? (Int(fields[1]) ?? 0) * 4_096 : 0
     }
 }
 
