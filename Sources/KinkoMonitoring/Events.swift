@@ -184,7 +184,8 @@ public enum EventInput {
             return nil
         }
         if let text = value as? String, let parsed = UInt64(text) { return parsed }
-        if let number = value as? NSNumber, let parsed = UInt64(exactly: number.doubleValue), number.stringValue == String(parsed) { return parsed }
+        // The number's own digits (a detour through Double would round ids above 2^53).
+        if let number = value as? NSNumber, let parsed = UInt64(number.stringValue) { return parsed }
         throw KinkoError(.invalidInput, "must be a whole number", field: field)
     }
 

@@ -218,6 +218,22 @@ struct StateTests {
 
 @Suite("Event input")
 struct EventInputTests {
+    @Test func eventIDsAreAtMost128Characters() {
+        func line(_ id: String) -> String { #"{"id":"\#(id)","kind":"trade","customer":1,"time":"2026-01-01T00:00:00Z","amount_jpy":1}"# }
+        let atLimit = String(repeating: "x", count: MonitoringEvent.idLengthMax)
+        #expect(EventInput.parse(line(atLimit)).events.count == 1)
+        #expect(EventInput.parse(line(atLimit + "x")).rejected.map(\.field) == ["id"])
+        #expect(EventInput.parse(#"{"id":"a","kind":"trade","customer":9223372036854775807,"time":"2026-01-01T00:00:00Z","amount_jpy":1}"#).events.count == 1)
+    }
+
+    @Test func aRuleSetIsAtMost64KiB() throws {
+        let padded = MonitoringRules.defaultYAML + "#" + String(repeating: "x", count: 64 * 1024 - MonitoringRules.defaultYAML.utf8.count - 1)
+        #expect(padded.utf8.count == 64 * 1024)
+        #expect(try MonitoringRules(yaml: padded).version == "2026.1-default")
+        let error = #expect(throws: KinkoError.self) { try MonitoringRules(yaml: padded + "x") }
+        #expect(error?.code == .limitExceeded && error?.field == "rules")
+    }
+
     @Test func badLinesAreRejectedWithLineAndFieldAndTheRestKept() {
         let text = """
             {"id":"d1","kind":"deposit","customer":1,"time":"2026-01-01T00:00:00Z","asset":"BTC","amount":"0.5","amount_jpy":7500000}

@@ -179,4 +179,24 @@ struct MonitoringEndToEndTests {
         let again = await #expect(throws: KinkoError.self) { try await w.monitoring.dismiss(id, reason: "again", by: w.compliance) }
         #expect(again?.code == .conflict)
     }
+
+    // Goal: case titles and notes have named limits, held at the limit and refused one past it.
+    @Test func caseTextLimits() async throws {
+        let w = try await Self.world()
+        let results = try await w.monitoring.ingest(ndjson: Self.line(#""id":"z1","kind":"deposit","customer":3,"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":10000"#), by: w.exchange)
+        let id = try #require(results[0].alert)
+        let long = await #expect(throws: KinkoError.self) {
+            try await w.monitoring.openCase(title: String(repeating: "t", count: MonitoringCase.titleLengthMax + 1), alerts: [id], assignee: nil, by: w.compliance)
+        }
+        #expect(long?.field == "title")
+        let opened = try await w.monitoring.openCase(title: String(repeating: "t", count: MonitoringCase.titleLengthMax), alerts: [id], assignee: nil, by: w.compliance)
+        let note = await #expect(throws: KinkoError.self) {
+            try await w.monitoring.updateCase(opened.id, .note(String(repeating: "n", count: MonitoringCase.noteLengthMax + 1)), by: w.compliance)
+        }
+        #expect(note?.field == "note")
+        let noted = try await w.monitoring.updateCase(opened.id, .note(String(repeating: "n", count: MonitoringCase.noteLengthMax)), by: w.compliance)
+        #expect(noted.notes.count == 1 && noted.title.count == MonitoringCase.titleLengthMax)
+        let empty = await #expect(throws: KinkoError.self) { try await w.monitoring.openCase(title: "x", alerts: [], assignee: nil, by: w.compliance) }
+        #expect(empty?.field == "alerts")
+    }
 }
