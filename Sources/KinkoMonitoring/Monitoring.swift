@@ -202,6 +202,8 @@ public struct Monitoring: Sendable {
         }
         let (parsed, rejected) = EventInput.parse(ndjson)
         var results = rejected.map { IngestResult(line: $0.line, event: nil, status: .rejected, outcome: nil, alert: nil, rules: [], message: $0.description) }
+        // Read the batch counter first: a batch recorded after this point makes ours a conflict.
+        let batches = try await store.batchCount()
         let known = try await store.evaluatedEvents(parsed.map(\.event.id))
         var inBatch = Set<String>()
         var fresh: [(line: Int, event: MonitoringEvent)] = []
@@ -216,7 +218,6 @@ public struct Monitoring: Sendable {
                 fresh.append((line, event))
             }
         }
-        let batches = try await store.batchCount()
         let engine = MonitoringEngine(rules: rules, watchlists: Watchlists(try await store.addressLists()),
                                       jurisdictions: try await store.jurisdictions() ?? .starter, source: store)
         var evaluations: [(line: Int, evaluation: Evaluation)] = []
