@@ -21,12 +21,18 @@ let package = Package(
         .library(name: "KinkoReserve", targets: ["KinkoReserve"]),
         .library(name: "KinkoMonitoring", targets: ["KinkoMonitoring"]),
         .library(name: "KinkoSQLite", targets: ["KinkoSQLite"]),
+        .library(name: "KinkoServer", targets: ["KinkoServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-openapi-generator.git", exact: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", exact: "1.13.4"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", exact: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
     ],
     targets: [
         .target(
@@ -96,6 +102,24 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "KinkoServer",
+            dependencies: [
+                "KinkoCore",
+                "KinkoGovernance",
+                "KinkoLedger",
+                "KinkoCustody",
+                "KinkoReserve",
+                "KinkoMonitoring",
+                "KinkoSQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings,
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
         .executableTarget(
             name: "kinko",
             dependencies: [
@@ -106,7 +130,10 @@ let package = Package(
                 "KinkoReserve",
                 "KinkoMonitoring",
                 "KinkoSQLite",
+                "KinkoServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -138,6 +165,15 @@ let package = Package(
         .testTarget(
             name: "KinkoMonitoringTests",
             dependencies: ["KinkoCore", "KinkoGovernance", "KinkoMonitoring"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "KinkoServerTests",
+            dependencies: [
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -144,6 +144,11 @@ public struct Custody: Sendable {
         return CustodyCheck.evaluate(try await facts())
     }
 
+    /// The same check for the server's own gauges (`/metrics`): no caller, nothing audited.
+    public func checkForMetrics() async throws -> CustodyCheck {
+        CustodyCheck.evaluate(try await facts())
+    }
+
     public func rebalancingProposal(by caller: Caller) async throws -> [ProposedMovement] {
         _ = try await governance.authorize(caller, .custodyRead)
         return CustodyCheck.rebalance(try await facts())

@@ -212,6 +212,12 @@ public actor Ledger {
 
     // MARK: Replay
 
+    /// Applies batches other processes stored since this ledger last looked (one query when
+    /// there are none). A long-running reader calls it before answering.
+    public func refresh() async throws {
+        try await catchUp()
+    }
+
     /// Replays every stored batch after our head (written by another process, or after the
     /// checkpoint we loaded).
     private func catchUp() async throws {
@@ -248,6 +254,8 @@ public actor Ledger {
     // MARK: Reading
 
     public var assets: [Asset] { engine.assets }
+    /// The last batch applied and the number of accounts (for gauges).
+    public var statistics: (batches: UInt64, accounts: Int) { (engine.headSequence, engine.accountCount) }
     public var headSequence: UInt64 { engine.headSequence }
     public var accountCount: Int { engine.accountCount }
 

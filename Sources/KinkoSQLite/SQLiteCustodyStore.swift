@@ -255,6 +255,11 @@ public final class SQLiteCustodyStore: CustodyStore {
         }
     }
 
+    /// The most recent reconciled day, if any.
+    public func latestReconciliationDay() async throws -> String? {
+        try await database.pool.read { db in try String.fetchOne(db, sql: "SELECT max(day) FROM custody_reconciliation_days") }
+    }
+
     public func reconciliation(day: String) async throws -> Reconciliation? {
         try await database.pool.read { db in
             guard let header = try Row.fetchOne(db, sql: "SELECT * FROM custody_reconciliation_days WHERE day = ?", arguments: [day]) else { return nil }

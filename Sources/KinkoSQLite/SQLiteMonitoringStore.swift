@@ -217,6 +217,15 @@ public final class SQLiteMonitoringStore: MonitoringStore {
         }
     }
 
+    /// Alerts per status (for gauges and the console).
+    public func alertCounts() async throws -> [String: Int] {
+        try await database.pool.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM monitor_alerts GROUP BY status").map {
+                ($0["status"] as String, $0["n"] as Int)
+            })
+        }
+    }
+
     public func alert(_ id: UInt64) async throws -> MonitoringAlert? {
         try await database.pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM monitor_alerts WHERE id = ?", arguments: [Self.int(id)]).map(Self.alert) }
     }

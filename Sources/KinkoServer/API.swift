@@ -1,0 +1,453 @@
+import Foundation
+import KinkoCore
+import KinkoCustody
+import KinkoGovernance
+import KinkoLedger
+import KinkoMonitoring
+import KinkoReserve
+import KinkoSQLite
+import OpenAPIRuntime
+
+/// The OpenAPI operations. Each one takes the caller from the request scope (set by
+/// `OperationMiddleware`), checks its permission — in the domain service, or here for reads —
+/// and throws `KinkoError`s that `ProblemMiddleware` turns into problem documents.
+struct KinkoAPI: APIProtocol {
+    let services: Services
+    let metrics: RequestMetrics
+
+    static let pageDefault = 100
+    static let pageMax = 1_000
+
+    var governance: Governance { services.governance }
+    var ledger: Ledger { services.ledger }
+
+    func caller() throws -> Caller { try RequestScope.requireCaller() }
+
+    func authorize(_ permission: Permission) async throws -> Caller {
+        let caller = try caller()
+        try await governance.authorize(caller, permission)
+        return caller
+    }
+
+    static func page(_ limit: Int?) throws(KinkoError) -> Int {
+        let limit = limit ?? pageDefault
+        guard (1...pageMax).contains(limit) else { throw KinkoError(.limitExceeded, "limit must be 1–\(pageMax); got \(limit)", field: "limit") }
+        return limit
+    }
+
+    static func uint64(_ text: String, field: String) throws(KinkoError) -> UInt64 {
+        guard let value = UInt64(text) else { throw KinkoError(.invalidInput, "must be a whole number", field: field) }
+        return value
+    }
+
+    // MARK: Operations
+
+    func health(_ input: Operations.Health.Input) async throws -> Operations.Health.Output {
+        .ok(.init(body: .plainText("ok\n")))
+    }
+
+    func ready(_ input: Operations.Ready.Input) async throws -> Operations.Ready.Output {
+        do {
+            _ = try await governance.store.auditSize()
+            try await ledger.refresh()
+            return .ok(.init(body: .plainText("ready\n")))
+        } catch {
+            return .serviceUnavailable(.init(body: .applicationProblemJson(.init(
+                _type: "https://kinko.example/problems/not_ready", title: "Service Unavailable", status: 503, detail: "the database does not answer",
+                code: "not_ready", requestId: RequestScope.requestID))))
+        }
+    }
+
+    func metrics(_ input: Operations.Metrics.Input) async throws -> Operations.Metrics.Output {
+        .ok(.init(body: .plainText(.init(try await MetricsText.render(services: services, requests: metrics)))))
+    }
+
+    func whoAmI(_ input: Operations.WhoAmI.Input) async throws -> Operations.WhoAmI.Output {
+        let caller = try caller()
+        return .ok(.init(body: .json(.init(principal: caller.principal.description, name: caller.name, roles: caller.roles.sorted().map(\.rawValue)))))
+    }
+
+    // MARK: Ledger
+
+    func listAssets(_ input: Operations.ListAssets.Input) async throws -> Operations.ListAssets.Output {
+        _ = try await authorize(.ledgerRead)
+        try await ledger.refresh()
+        let assets = await ledger.assets.map { Components.Schemas.Asset(code: $0.code, ledger: Int($0.ledger), scale: Int($0.scale), kind: $0.kind.rawValue) }
+        return .ok(.init(body: .json(.init(assets: assets))))
+    }
+
+    func listBalances(_ input: Operations.ListBalances.Input) async throws -> Operations.ListBalances.Output {
+        _ = try await authorize(.ledgerRead)
+        let limit = try Self.page(input.query.limit)
+        try await ledger.refresh()
+        var ledgerFilter: UInt32?
+        if let code = input.query.asset {
+            guard let asset = await ledger.asset(code: code) else { throw KinkoError(.notFound, "unknown asset \(code)", field: "asset") }
+            ledgerFilter = asset.ledger
+        }
+        var classFilter: AccountClass?
+        if let name = input.query._class {
+            guard let found = AccountClass(name: name) else { throw KinkoError(.invalidInput, "unknown class \(name)", field: "class") }
+            classFilter = found
+        }
+        let owner = try input.query.owner.map { try CustomerID(parsing: $0, field: "owner").rawValue }
+        let after = try input.query.after.map { try AccountID(parsing: $0, field: "after").rawValue } ?? 0
+        let matching = await ledger.accounts { account in
+            account.id.rawValue > after && (ledgerFilter.map { account.ledger == $0 } ?? true) && (owner.map { account.owner == $0 } ?? true)
+                && (classFilter.map { account.accountClass == $0 } ?? true)
+        }.sorted { $0.account.id.rawValue < $1.account.id.rawValue }
+        let page = Array(matching.prefix(limit))
+        let assets = Dictionary(uniqueKeysWithValues: await ledger.assets.map { ($0.ledger, $0) })
+        return .ok(.init(body: .json(.init(accounts: page.map { Self.balance($0.account, $0.balance, assets[$0.account.ledger]) },
+                                           nextAfter: matching.count > limit ? page.last.map { $0.account.id.description } : nil))))
+    }
+
+    static func balance(_ account: Account, _ balance: AccountBalance, _ asset: Asset?) -> Components.Schemas.AccountBalance {
+        let scale = asset?.scale ?? 0
+        func amount(_ units: UInt128) -> String { Amount(units: units).decimalString(scale: scale) }
+        return .init(id: account.id.description, _class: account.accountClass.name, asset: asset?.code ?? "ledger \(account.ledger)", code: Int(account.code),
+                     flags: account.flags.names, owner: String(account.owner),
+                     balance: balance.netPostedDescription(claim: account.accountClass.isClaim, scale: scale),
+                     debitsPosted: amount(balance.debitsPosted), creditsPosted: amount(balance.creditsPosted),
+                     debitsPending: amount(balance.debitsPending), creditsPending: amount(balance.creditsPending))
+    }
+
+    func getAccount(_ input: Operations.GetAccount.Input) async throws -> Operations.GetAccount.Output {
+        _ = try await authorize(.ledgerRead)
+        let id = try AccountID(parsing: input.path.id, field: "id")
+        try await ledger.refresh()
+        guard let (account, balance) = await ledger.account(id) else { throw KinkoError(.notFound, "no account \(id)", field: "id") }
+        return .ok(.init(body: .json(Self.balance(account, balance, await ledger.asset(ledger: account.ledger)))))
+    }
+
+    func listAccountTransfers(_ input: Operations.ListAccountTransfers.Input) async throws -> Operations.ListAccountTransfers.Output {
+        _ = try await authorize(.ledgerRead)
+        let id = try AccountID(parsing: input.path.id, field: "id")
+        let limit = try Self.page(input.query.limit)
+        let before = try input.query.before.map { TransferLocation(rawValue: try Self.uint64($0, field: "before")) } ?? .end
+        try await ledger.refresh()
+        guard await ledger.account(id) != nil else { throw KinkoError(.notFound, "no account \(id)", field: "id") }
+        let page = try await ledger.history(of: id, before: before, limit: limit)
+        var transfers: [Components.Schemas.Transfer] = []
+        for entry in page.transfers {
+            var transfer = await transfer(entry.transfer)
+            transfer.cursor = String(entry.location.rawValue)
+            transfers.append(transfer)
+        }
+        return .ok(.init(body: .json(.init(transfers: transfers, nextBefore: page.next.map { String($0.rawValue) }))))
+    }
+
+    func transfer(_ t: Transfer) async -> Components.Schemas.Transfer {
+        let asset = await ledger.asset(ledger: t.ledger)
+        return .init(id: t.id.description, debitAccountId: t.debitAccountID.description, creditAccountId: t.creditAccountID.description,
+                     amount: Amount(units: t.amount).decimalString(scale: asset?.scale ?? 0), asset: asset?.code ?? "ledger \(t.ledger)", code: t.code.name,
+                     flags: t.flags.names, pendingId: t.pendingID.rawValue == 0 ? nil : t.pendingID.description, timestamp: t.timestamp.iso8601)
+    }
+
+    func getTransfer(_ input: Operations.GetTransfer.Input) async throws -> Operations.GetTransfer.Output {
+        _ = try await authorize(.ledgerRead)
+        let id = try TransferID(parsing: input.path.id, field: "id")
+        try await ledger.refresh()
+        guard let t = try await ledger.transfer(id) else { throw KinkoError(.notFound, "no transfer \(id)", field: "id") }
+        return .ok(.init(body: .json(await transfer(t))))
+    }
+
+    /// JSON records become NDJSON lines for `LedgerInput`, so the API and the CLI read batches
+    /// with the same rules and the same messages.
+    static func ndjson<T: Encodable>(_ records: [T]) throws -> String {
+        let encoder = JSONEncoder()
+        return try records.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n")
+    }
+
+    static func results(_ outcomes: [(name: String, success: Bool)]) -> Components.Schemas.BatchResults {
+        .init(ok: outcomes.count { $0.success }, failed: outcomes.count { !$0.success },
+              results: outcomes.enumerated().map { .init(index: $0.offset, result: $0.element.name) })
+    }
+
+    static func inputError(_ errors: LedgerInput.InputErrors, records: String) -> KinkoError {
+        let first = errors.errors.first
+        let more = errors.errors.count > 1 ? " (and \(errors.errors.count - 1) more)" : ""
+        return KinkoError(.invalidInput, "\(records) \(first.map { $0.line - 1 } ?? 0): \(first?.message ?? "invalid")\(more)",
+                          field: first.map { "\(records)[\($0.line - 1)]" + ($0.field.map { ".\($0)" } ?? "") })
+    }
+
+    func createAccounts(_ input: Operations.CreateAccounts.Input) async throws -> Operations.CreateAccounts.Output {
+        let caller = try caller()
+        try await governance.authorize(caller, .ledgerAccountsCreate)
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        try await ledger.refresh()
+        let parsed = LedgerInput(assets: await ledger.assets).accounts(try Self.ndjson(body.accounts), format: .ndjson)
+        let accounts: [Account]
+        switch parsed {
+        case .success(let records): accounts = records.map(\.value)
+        case .failure(let errors): throw Self.inputError(errors, records: "accounts")
+        }
+        guard accounts.count <= ledger.limits.batchSizeMax else {
+            throw KinkoError(.limitExceeded, "a batch holds at most \(ledger.limits.batchSizeMax) accounts", field: "accounts")
+        }
+        let results = try await ledger.createAccounts(accounts, by: caller)
+        return .ok(.init(body: .json(Self.results(results.map { ($0.name, $0.isSuccess) }))))
+    }
+
+    func createTransfers(_ input: Operations.CreateTransfers.Input) async throws -> Operations.CreateTransfers.Output {
+        let caller = try caller()
+        try await governance.authorize(caller, .ledgerTransfersCreate)
+        let text: String
+        switch input.body {
+        case .json(let body): text = try Self.ndjson(body.transfers)
+        case .applicationXNdjson(let body): text = String(decoding: try await Data(collecting: body, upTo: KinkoHTTPServer.maxBodyBytes), as: UTF8.self)
+        }
+        let parsed = LedgerInput(assets: await ledger.assets).transfers(text, format: .ndjson)
+        let transfers: [Transfer]
+        switch parsed {
+        case .success(let records): transfers = records.map(\.value)
+        case .failure(let errors): throw Self.inputError(errors, records: "transfers")
+        }
+        guard !transfers.isEmpty else { throw KinkoError(.invalidInput, "the batch is empty", field: "transfers") }
+        guard transfers.count <= ledger.limits.batchSizeMax else {
+            throw KinkoError(.limitExceeded, "a batch holds at most \(ledger.limits.batchSizeMax) transfers", field: "transfers")
+        }
+        let results = try await ledger.createTransfers(transfers, by: caller)
+        metrics.recordBatch(transfers: transfers.count)
+        return .ok(.init(body: .json(Self.results(results.map { ($0.name, $0.isSuccess) }))))
+    }
+
+    // MARK: Governance and audit
+
+    func listPrincipals(_ input: Operations.ListPrincipals.Input) async throws -> Operations.ListPrincipals.Output {
+        _ = try await authorize(.governanceRead)
+        let principals = try await governance.store.principals().map {
+            Components.Schemas.Principal(id: $0.id.description, name: $0.name, kind: $0.kind.rawValue, roles: $0.roles.sorted().map(\.rawValue))
+        }
+        return .ok(.init(body: .json(.init(principals: principals))))
+    }
+
+    func approvalView(_ request: ApprovalRequest) async throws -> Components.Schemas.ApprovalRequest {
+        let evaluation = try await governance.evaluate(request.id)
+        let names = Dictionary(try await governance.store.principals().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        let approvals = try await governance.store.approvals(of: request.id).map { names[$0.approver] ?? $0.approver.description }
+        return .init(id: request.id.description, action: request.action, status: request.status.rawValue, initiator: names[request.initiator] ?? request.initiator.description,
+                     digest: Hex.encode(request.digest), payload: String(decoding: request.payload.bytes, as: UTF8.self), policy: request.policy.summary,
+                     approvals: approvals, satisfied: evaluation.isSatisfied, reasons: evaluation.reasons)
+    }
+
+    func listApprovals(_ input: Operations.ListApprovals.Input) async throws -> Operations.ListApprovals.Output {
+        _ = try await authorize(.approvalsRead)
+        let limit = try Self.page(input.query.limit)
+        let status: ApprovalStatus? = switch input.query.status {
+        case .open, nil: .open
+        case .executed: .executed
+        case .all: nil
+        }
+        var views: [Components.Schemas.ApprovalRequest] = []
+        for request in try await governance.store.requests(status: status).sorted(by: { $0.id.rawValue > $1.id.rawValue }).prefix(limit) {
+            views.append(try await approvalView(request))
+        }
+        return .ok(.init(body: .json(.init(requests: views))))
+    }
+
+    func getApproval(_ input: Operations.GetApproval.Input) async throws -> Operations.GetApproval.Output {
+        _ = try await authorize(.approvalsRead)
+        let id = try ApprovalRequestID(parsing: input.path.id, field: "id")
+        guard let request = try await governance.store.request(id) else { throw KinkoError(.notFound, "no approval request \(id)", field: "id") }
+        return .ok(.init(body: .json(try await approvalView(request))))
+    }
+
+    func approveRequest(_ input: Operations.ApproveRequest.Input) async throws -> Operations.ApproveRequest.Output {
+        let caller = try caller()
+        let id = try ApprovalRequestID(parsing: input.path.id, field: "id")
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let signature = try Hex.decode(body.signature, field: "signature")
+        _ = try await governance.approve(id, keyID: body.keyId, signature: signature, by: caller)
+        guard let request = try await governance.store.request(id) else { throw KinkoError(.notFound, "no approval request \(id)", field: "id") }
+        return .ok(.init(body: .json(try await approvalView(request))))
+    }
+
+    func verifyAudit(_ input: Operations.VerifyAudit.Input) async throws -> Operations.VerifyAudit.Output {
+        _ = try await authorize(.auditRead)
+        let report = try await AuditStatus.verify(services)
+        return .ok(.init(body: .json(.init(ok: report.isValid, entries: report.entries, checkpoints: report.checkpoints, root: Hex.encode(report.root),
+                                           problems: report.problems.map { "\($0.kind.rawValue) at entry \($0.index): \($0.message)" }))))
+    }
+
+    func listAuditEntries(_ input: Operations.ListAuditEntries.Input) async throws -> Operations.ListAuditEntries.Output {
+        _ = try await authorize(.auditRead)
+        let limit = try Self.page(input.query.limit)
+        let from = input.query.from ?? 0
+        guard from >= 0 else { throw KinkoError(.invalidInput, "must not be negative", field: "from") }
+        let size = try await governance.store.auditSize()
+        let entries = try await governance.store.auditEntries(from: from, limit: limit).map { stored -> Components.Schemas.AuditEntry in
+            let entry = try AuditEntry(bytes: stored.bytes)
+            return .init(index: entry.index, time: entry.time.iso8601, principal: entry.event.principalName, role: entry.event.role, action: entry.event.action,
+                         result: entry.event.result, details: .init(additionalProperties: entry.event.details))
+        }
+        return .ok(.init(body: .json(.init(size: size, entries: entries))))
+    }
+
+    // MARK: Custody
+
+    func listWallets(_ input: Operations.ListWallets.Input) async throws -> Operations.ListWallets.Output {
+        _ = try await authorize(.custodyRead)
+        let wallets = try await services.custody.store.wallets().map {
+            Components.Schemas.Wallet(id: $0.id, chain: $0.chain, temperature: $0.temperature.rawValue, purpose: $0.purpose.rawValue, assets: $0.assets,
+                                      vendor: $0.vendor, frozen: $0.frozenAt != nil)
+        }
+        return .ok(.init(body: .json(.init(wallets: wallets))))
+    }
+
+    func custodyCheck(_ input: Operations.CustodyCheck.Input) async throws -> Operations.CustodyCheck.Output {
+        let caller = try caller()
+        try await ledger.refresh()
+        let check = try await services.custody.check(by: caller)
+        return .ok(.init(body: .json(CustodyFigures.view(check))))
+    }
+
+    func listMovements(_ input: Operations.ListMovements.Input) async throws -> Operations.ListMovements.Output {
+        _ = try await authorize(.custodyRead)
+        let assets = Dictionary(uniqueKeysWithValues: await ledger.assets.map { ($0.code, $0) })
+        let movements = try await services.custody.store.movements().sorted { $0.id > $1.id }.map { m in
+            Components.Schemas.Movement(id: String(m.id), kind: m.draft.kind.rawValue, from: m.draft.fromWallet, to: m.draft.toWallet, address: m.draft.toAddress,
+                                        asset: m.draft.asset, amount: m.draft.amount.decimalString(scale: assets[m.draft.asset]?.scale ?? 0),
+                                        status: m.status.rawValue, request: m.requestID.description)
+        }
+        return .ok(.init(body: .json(.init(movements: movements))))
+    }
+
+    func getReconciliation(_ input: Operations.GetReconciliation.Input) async throws -> Operations.GetReconciliation.Output {
+        _ = try await authorize(.custodyRead)
+        let day = input.path.day
+        guard day.count == 10, day.enumerated().allSatisfy({ [4, 7].contains($0.offset) ? $0.element == "-" : $0.element.isASCII && $0.element.isNumber }) else {
+            throw KinkoError(.invalidInput, "a day is YYYY-MM-DD (the JST business day)", field: "day")
+        }
+        guard let reconciliation = try await services.custody.store.reconciliation(day: input.path.day) else {
+            throw KinkoError(.notFound, "no reconciliation for \(input.path.day)", field: "day")
+        }
+        let assets = Dictionary(uniqueKeysWithValues: await ledger.assets.map { ($0.code, $0) })
+        return .ok(.init(body: .json(.init(day: reconciliation.day, cutoff: reconciliation.cutoff.iso8601, clean: reconciliation.isClean,
+                                           text: CustodyFigures.text(reconciliation, assets: assets)))))
+    }
+
+    // MARK: Reserve and incidents
+
+    func reserveAdequacy(_ input: Operations.ReserveAdequacy.Input) async throws -> Operations.ReserveAdequacy.Output {
+        _ = try await authorize(.reserveRead)
+        let points = try await services.reserve.store.adequacy().map {
+            Components.Schemas.AdequacyPoint(time: $0.time.iso8601, ruleVersion: $0.ruleVersion, required: $0.required.decimalString(scale: 0),
+                                             funded: $0.funded.decimalString(scale: 0), short: $0.isShort)
+        }
+        return .ok(.init(body: .json(.init(points: points))))
+    }
+
+    func computeRequirement(_ input: Operations.ComputeRequirement.Input) async throws -> Operations.ComputeRequirement.Output {
+        let caller = try caller()
+        try await ledger.refresh()
+        let (requirement, funded) = try await services.reserve.compute(by: caller)
+        return .ok(.init(body: .json(.init(
+            ruleVersion: requirement.ruleVersion, required: requirement.required.decimalString(scale: 0), funded: funded.decimalString(scale: 0),
+            adequate: funded >= requirement.required,
+            lines: requirement.lines.map { .init(name: $0.name, amount: $0.amount.decimalString(scale: 0), explanation: $0.inputs) }))))
+    }
+
+    func listIncidents(_ input: Operations.ListIncidents.Input) async throws -> Operations.ListIncidents.Output {
+        _ = try await authorize(.reserveRead)
+        let assets = Dictionary(uniqueKeysWithValues: await ledger.assets.map { ($0.code, $0) })
+        let incidents = try await services.reserve.store.incidents().map { incident in
+            Components.Schemas.Incident(id: Int(incident.id), lossType: incident.lossType, lostAt: incident.lostAt.iso8601, detectedAt: incident.detectedAt.iso8601,
+                                        losses: incident.losses.map { "\($0.amount.decimalString(scale: assets[$0.asset]?.scale ?? 0)) \($0.asset) from \($0.wallet)" })
+        }
+        return .ok(.init(body: .json(.init(incidents: incidents))))
+    }
+
+    // MARK: Monitoring
+
+    func ingestEvents(_ input: Operations.IngestEvents.Input) async throws -> Operations.IngestEvents.Output {
+        let caller = try caller()
+        guard case .applicationXNdjson(let body) = input.body else { throw KinkoError(.invalidInput, "send NDJSON", field: "body") }
+        let text = String(decoding: try await Data(collecting: body, upTo: KinkoHTTPServer.maxBodyBytes), as: UTF8.self)
+        let results = try await services.monitoring.ingest(ndjson: text, by: caller)
+        return .ok(.init(body: .json(.init(results: results.map {
+            .init(line: $0.line, event: $0.event, status: .init(rawValue: $0.status.rawValue) ?? .rejected, outcome: $0.outcome.flatMap { .init(rawValue: $0.rawValue) },
+                  alert: $0.alert.map(String.init), rules: $0.rules, message: $0.message)
+        }))))
+    }
+
+    static func alert(_ a: MonitoringAlert) -> Components.Schemas.Alert {
+        .init(id: String(a.id), event: a.event, customer: String(a.customer), time: a.time.iso8601, outcome: a.outcome.rawValue, ruleSetVersion: a.ruleSetVersion,
+              status: a.status.rawValue, _case: a.caseID.map(String.init),
+              hits: a.hits.map { .init(rule: $0.rule, score: $0.score, subject: String($0.subject), explanation: $0.explanation,
+                                       values: .init(additionalProperties: $0.values), events: $0.events, customers: $0.customers.map(String.init)) })
+    }
+
+    static func caseView(_ c: MonitoringCase) -> Components.Schemas.Case {
+        .init(id: String(c.id), title: c.title, assignee: c.assignee, status: c.status.rawValue, disposition: c.disposition?.rawValue, openedBy: c.openedBy,
+              openedAt: c.openedAt.iso8601, closedAt: c.closedAt?.iso8601, alerts: c.alerts.map(String.init),
+              notes: c.notes.map { .init(at: $0.at.iso8601, author: $0.author, text: $0.text) })
+    }
+
+    func listAlerts(_ input: Operations.ListAlerts.Input) async throws -> Operations.ListAlerts.Output {
+        let status = input.query.status.flatMap { AlertStatus(rawValue: $0.rawValue) }
+        let alerts = try await services.monitoring.alerts(status: status, limit: try Self.page(input.query.limit), by: try caller())
+        return .ok(.init(body: .json(.init(alerts: alerts.map(Self.alert)))))
+    }
+
+    func getAlert(_ input: Operations.GetAlert.Input) async throws -> Operations.GetAlert.Output {
+        let alert = try await services.monitoring.alert(try Self.uint64(input.path.id, field: "id"), by: try caller())
+        return .ok(.init(body: .json(Self.alert(alert))))
+    }
+
+    func dismissAlert(_ input: Operations.DismissAlert.Input) async throws -> Operations.DismissAlert.Output {
+        let caller = try caller()
+        let id = try Self.uint64(input.path.id, field: "id")
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        try await services.monitoring.dismiss(id, reason: body.reason, by: caller)
+        return .ok(.init(body: .json(Self.alert(try await services.monitoring.alert(id, by: caller)))))
+    }
+
+    func listCases(_ input: Operations.ListCases.Input) async throws -> Operations.ListCases.Output {
+        .ok(.init(body: .json(.init(cases: try await services.monitoring.cases(by: try caller()).map(Self.caseView)))))
+    }
+
+    func openCase(_ input: Operations.OpenCase.Input) async throws -> Operations.OpenCase.Output {
+        let caller = try caller()
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let ids = try body.alerts.map { try Self.uint64($0, field: "alerts") }
+        let record = try await services.monitoring.openCase(title: body.title, alerts: ids, assignee: body.assignee, by: caller)
+        return .created(.init(body: .json(Self.caseView(record))))
+    }
+
+    func getCase(_ input: Operations.GetCase.Input) async throws -> Operations.GetCase.Output {
+        .ok(.init(body: .json(Self.caseView(try await services.monitoring.caseRecord(try Self.uint64(input.path.id, field: "id"), by: try caller())))))
+    }
+
+    func updateCase(_ input: Operations.UpdateCase.Input) async throws -> Operations.UpdateCase.Output {
+        let caller = try caller()
+        let id = try Self.uint64(input.path.id, field: "id")
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let change: Monitoring.CaseChange
+        switch body.action {
+        case .assign:
+            guard let assignee = body.assignee else { throw KinkoError(.invalidInput, "is required to assign", field: "assignee") }
+            change = .assign(assignee)
+        case .note:
+            guard let note = body.note else { throw KinkoError(.invalidInput, "is required to add a note", field: "note") }
+            change = .note(note)
+        case .addAlerts:
+            guard let alerts = body.alerts, !alerts.isEmpty else { throw KinkoError(.invalidInput, "name at least one alert", field: "alerts") }
+            change = .addAlerts(try alerts.map { try Self.uint64($0, field: "alerts") })
+        case .investigate:
+            change = .investigate
+        case .close:
+            guard let disposition = body.disposition.flatMap({ CaseDisposition(rawValue: $0.rawValue) }) else {
+                throw KinkoError(.invalidInput, "is required to close a case", field: "disposition")
+            }
+            change = .close(disposition)
+        }
+        return .ok(.init(body: .json(Self.caseView(try await services.monitoring.updateCase(id, change, by: caller)))))
+    }
+
+    func draftSTR(_ input: Operations.DraftSTR.Input) async throws -> Operations.DraftSTR.Output {
+        let draft = try await services.monitoring.draftSTR(case: try Self.uint64(input.path.id, field: "id"), by: try caller())
+        let transactions = draft.alerts.flatMap(\.events).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        return .ok(.init(body: .json(.init(text: draft.text, subjects: draft.subjects.map(String.init), transactions: transactions))))
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KinkoCore
+import KinkoCustody
+import KinkoGovernance
+import KinkoLedger
+import KinkoMonitoring
+import KinkoReserve
+import KinkoSQLite
+
+/// The web console: server-rendered HTML, inline CSS and SVG, nothing loaded from elsewhere.
+/// Sign-in with an API token (kept in an HttpOnly, SameSite=Strict cookie); the caller's roles
+/// decide which panels appear. Labels are Japanese and English.
+struct Console: Sendable {
+    let services: Services
+    static let cookie = "kinko_token"
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/console"]) }
+        router.get("/console/login") { request, _ in Self.html(Self.loginPage(error: nil)) }
+        router.post("/console/login") { request, _ in try await self.login(request) }
+        router.post("/console/logout") { _, _ in
+            var headers = HTTPFields()
+            headers[.location] = "/console/login"
+            headers[.setCookie] = "\(Self.cookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+            return Response(status: .seeOther, headers: headers)
+        }
+        router.get("/console") { request, _ in try await self.page(request) { try await self.overview($0) } }
+        router.get("/console/balances") { request, _ in try await self.page(request) { try await self.balances($0, request: request) } }
+        router.get("/console/alerts") { request, _ in try await self.page(request) { try await self.alerts($0) } }
+        router.get("/console/approvals") { request, _ in try await self.page(request) { try await self.approvals($0) } }
+        router.get("/console/incidents") { request, _ in try await self.page(request) { try await self.incidents($0) } }
+        router.get("/console/audit") { request, _ in try await self.page(request) { try await self.audit($0) } }
+    }
+
+    // MARK: Session
+
+    static func token(from request: Request) -> String? {
+        guard let header = request.headers[.cookie] else { return nil }
+        for part in header.split(separator: ";") {
+            let pair = part.trimmingCharacters(in: .whitespaces)
+            if pair.hasPrefix(cookie + "=") { return String(pair.dropFirst(cookie.count + 1)) }
+        }
+        return nil
+    }
+
+    func login(_ request: Request) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: 4_096)
+        let form = String(buffer: body)
+        let token = form.split(separator: "&").compactMap { pair -> String? in
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, parts[0] == "token" else { return nil }
+            return String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+        }.first?.trimmingCharacters(in: .whitespaces) ?? ""
+        do {
+            _ = try await services.governance.authenticate(token: token)
+        } catch {
+            return Self.html(Self.loginPage(error: "トークンが無効です / The token is not valid."), status: .unauthorized)
+        }
+        var headers = HTTPFields()
+        headers[.location] = "/console"
+        headers[.setCookie] = "\(Self.cookie)=\(token); Path=/; HttpOnly; SameSite=Strict"
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    /// Authenticates the cookie and renders a page, or sends the visitor to sign in.
+    func page(_ request: Request, _ body: (Caller) async throws -> String) async throws -> Response {
+        let caller: Caller
+        do {
+            caller = try await services.governance.authenticate(token: Self.token(from: request))
+        } catch {
+            return Response(status: .seeOther, headers: [.location: "/console/login"])
+        }
+        return Self.html(Self.layout(caller: caller, content: try await body(caller)))
+    }
+
+    static func allows(_ caller: Caller, _ permission: Permission) -> Bool {
+        caller.roles.contains { PermissionTable.standard.allows($0, permission) }
+    }
+
+    // MARK: Pages
+
+    func overview(_ caller: Caller) async throws -> String {
+        var sections: [String] = []
+        try await services.ledger.refresh()
+        if Self.allows(caller, .reserveRead) {
+            if let latest = try await services.reserve.store.adequacy().last {
+                let ratio = latest.required.units == 0 ? 1 : Double(latest.funded.units) / Double(latest.required.units)
+                sections.append(Self.card(title: "責任準備金 / Liability reserve", body: """
+                    <p>必要額 / required <b id="reserve-required">¥\(Self.yen(latest.required))</b> · 積立額 / funded <b id="reserve-funded">¥\(Self.yen(latest.funded))</b>
+                    · 充足率 / adequacy <b>\(String(format: "%.0f%%", ratio * 100))</b> (rule set \(Self.escape(latest.ruleVersion)), \(latest.time.iso8601))</p>
+                    \(Self.bar(value: min(ratio, 2), limit: 1, maximum: 2, label: "funded / required", good: ratio >= 1))
+                    """))
+            } else {
+                sections.append(Self.card(title: "責任準備金 / Liability reserve", body: "<p>未計算 / not computed yet (POST /v1/reserve/requirement)</p>"))
+            }
+        }
+        if Self.allows(caller, .custodyRead) {
+            let check = try await services.custody.check(by: caller)
+            let rows = check.assets.map { figures -> String in
+                let share = figures.hotShareBasisPoints.map { Double($0) / 10_000 }
+                return "<tr><td>\(figures.asset.code)</td><td class=\"n hot-share\" data-asset=\"\(figures.asset.code)\">\(share.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a")</td><td>\(share.map { Self.bar(value: $0, limit: 0.05, maximum: max(0.1, $0), label: "hot share", good: $0 <= 0.05) } ?? "")</td><td>\(figures.passed ? "✓" : "✗")</td></tr>"
+            }.joined()
+            var body = "<table><tr><th>資産 / asset</th><th>ホット比率 / hot share</th><th>5% 上限 / the 5% line</th><th>OK</th></tr>\(rows)</table>"
+            if let latest = try await SQLiteCustodyStore(database: services.database).latestReconciliationDay(),
+                let day = try await services.custody.store.reconciliation(day: latest) {
+                body += "<p>最終照合 / last reconciliation: <b id=\"last-reconciliation\">\(Self.escape(day.day))</b> — \(day.isClean ? "差異なし / clean" : "\(day.breaks.count) 差異 / breaks")</p>"
+            }
+            sections.append(Self.card(title: "分別管理 / Custody (95% cold)", body: body))
+        }
+        if Self.allows(caller, .monitorRead) {
+            let counts = try await SQLiteMonitoringStore(database: services.database).alertCounts()
+            sections.append(Self.card(title: "取引モニタリング / Monitoring", body: """
+                <p>未処理アラート / open alerts <b id="open-alerts">\(counts["open"] ?? 0)</b> · 調査中 / in cases \(counts["in_case"] ?? 0) · <a href="/console/alerts">一覧 / list</a></p>
+                """))
+        }
+        if Self.allows(caller, .reserveRead) {
+            let incidents = try await services.reserve.store.incidents()
+            let open = incidents.filter { $0.paidAt == nil }.count
+            sections.append(Self.card(title: "インシデント / Incidents", body: "<p>未完了 / open <b id=\"open-incidents\">\(open)</b> of \(incidents.count) · <a href=\"/console/incidents\">一覧 / list</a></p>"))
+        }
+        if sections.isEmpty { sections.append("<p>この役割で表示できる項目はありません / Nothing here for your roles.</p>") }
+        return "<h1>概要 / Overview</h1>" + sections.joined()
+    }
+
+    func balances(_ caller: Caller, request: Request) async throws -> String {
+        try await services.governance.authorize(caller, .ledgerRead)
+        let code = request.uri.queryParameters["asset"].map(String.init) ?? "JPY"
+        guard let asset = await services.ledger.asset(code: code) else { throw KinkoError(.notFound, "unknown asset \(code)", field: "asset") }
+        let accounts = await services.ledger.accounts { $0.ledger == asset.ledger }.prefix(500)
+        let rows = accounts.map { entry in
+            "<tr><td>\(entry.account.id)</td><td>\(entry.account.accountClass.name)</td><td>\(entry.account.owner == 0 ? "" : String(entry.account.owner))</td><td class=n>\(entry.balance.netPostedDescription(claim: entry.account.accountClass.isClaim, scale: asset.scale))</td></tr>"
+        }.joined()
+        let tabs = await services.ledger.assets.map { "<a href=\"/console/balances?asset=\($0.code)\">\($0.code)</a>" }.joined(separator: " · ")
+        return "<h1>残高 / Balances — \(asset.code)</h1><p>\(tabs)</p><table><tr><th>口座 / account</th><th>区分 / class</th><th>顧客 / owner</th><th>残高 / balance</th></tr>\(rows)</table>"
+    }
+
+    func alerts(_ caller: Caller) async throws -> String {
+        let alerts = try await services.monitoring.alerts(status: nil, limit: 200, by: caller)
+        let rows = alerts.map { a in
+            "<tr><td>\(a.id)</td><td class=\(a.outcome.rawValue)>\(a.outcome.rawValue)</td><td>\(Self.escape(a.event))</td><td>\(a.customer)</td><td>\(a.status.rawValue)</td><td>\(Self.escape(a.hits.map(\.explanation).joined(separator: "; ")))</td></tr>"
+        }.joined()
+        let cases = try await services.monitoring.cases(by: caller).map {
+            "<tr><td>\($0.id)</td><td>\(Self.escape($0.title))</td><td>\($0.status.rawValue)</td><td>\($0.disposition?.rawValue ?? "")</td><td>\(Self.escape($0.assignee ?? ""))</td></tr>"
+        }.joined()
+        return """
+            <h1>アラート / Alerts</h1><table><tr><th>#</th><th>判定 / outcome</th><th>イベント / event</th><th>顧客 / customer</th><th>状態 / status</th><th>理由 / why</th></tr>\(rows)</table>
+            <h2>案件 / Cases</h2><table><tr><th>#</th><th>件名 / title</th><th>状態 / status</th><th>処分 / disposition</th><th>担当 / assignee</th></tr>\(cases)</table>
+            """
+    }
+
+    func approvals(_ caller: Caller) async throws -> String {
+        try await services.governance.authorize(caller, .approvalsRead)
+        let requests = try await services.governance.store.requests(status: .open)
+        let rows = try await requests.asyncMap { request in
+            let evaluation = try await services.governance.evaluate(request.id)
+            return "<tr><td>\(request.id)</td><td>\(Self.escape(request.action))</td><td>\(Self.escape(request.policy.summary))</td><td>\(evaluation.isSatisfied ? "承認済 / approved" : Self.escape(evaluation.reasons.joined(separator: "; ")))</td><td><code>\(Hex.encode(request.digest).prefix(16))…</code></td></tr>"
+        }.joined()
+        return "<h1>承認待ち / Awaiting approval</h1><p>署名は鍵の持ち主が行います / Signers sign the digest with their own key (<code>kinko governance approve</code> or POST /v1/governance/approvals/{id}/signatures).</p><table><tr><th>#</th><th>操作 / action</th><th>方針 / policy</th><th>状況 / status</th><th>digest</th></tr>\(rows)</table>"
+    }
+
+    func incidents(_ caller: Caller) async throws -> String {
+        try await services.governance.authorize(caller, .reserveRead)
+        let rows = try await services.reserve.store.incidents().map { incident in
+            let minutes = incident.paidAt.map { ($0 - min($0, incident.detectedAt)) / 60_000_000_000 }
+            return "<tr><td>\(incident.id)</td><td>\(Self.escape(incident.lossType))</td><td>\(incident.detectedAt.iso8601)</td><td>\(incident.paidAt.map { "支払済 / paid \($0.iso8601)" } ?? "未払 / unpaid")</td><td class=n>\(minutes.map { "\($0) min" } ?? "")</td></tr>"
+        }.joined()
+        return "<h1>インシデントと補償 / Incidents and compensation</h1><table><tr><th>#</th><th>種類 / type</th><th>検知 / detected</th><th>補償 / compensation</th><th>所要 / took</th></tr>\(rows)</table>"
+    }
+
+    func audit(_ caller: Caller) async throws -> String {
+        try await services.governance.authorize(caller, .auditRead)
+        let report = try await AuditStatus.verify(services)
+        let status = report.isValid ? "<b id=\"audit-status\" class=good>検証済 / verified</b>" : "<b id=\"audit-status\" class=bad>改ざん検出 / TAMPERED</b>"
+        return "<h1>監査ログ / Audit log</h1><p>\(status): \(report.entries) entries, \(report.checkpoints) signed checkpoints, root <code>\(Hex.encode(report.root))</code></p>"
+            + report.problems.prefix(10).map { "<p class=bad>\(Self.escape($0.message))</p>" }.joined()
+    }
+
+    // MARK: HTML
+
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'"
+        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            .replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    static func yen(_ amount: Amount) -> String {
+        var digits = Array(amount.decimalString(scale: 0))
+        var index = digits.count - 3
+        while index > 0 {
+            digits.insert(",", at: index)
+            index -= 3
+        }
+        return String(digits)
+    }
+
+    /// A horizontal bar with a vertical line at `limit` (inline SVG).
+    static func bar(value: Double, limit: Double, maximum: Double, label: String, good: Bool) -> String {
+        let width = 240.0
+        let x = max(0, min(1, value / maximum)) * width
+        let line = max(0, min(1, limit / maximum)) * width
+        return """
+            <svg width="\(Int(width))" height="16" role="img" aria-label="\(escape(label))"><rect width="\(Int(width))" height="16" fill="#eee"/>\
+            <rect width="\(String(format: "%.1f", x))" height="16" fill="\(good ? "#2e7d32" : "#c62828")"/>\
+            <line x1="\(String(format: "%.1f", line))" x2="\(String(format: "%.1f", line))" y1="0" y2="16" stroke="#000" stroke-width="2"/></svg>
+            """
+    }
+
+    static func card(title: String, body: String) -> String { "<section><h2>\(title)</h2>\(body)</section>" }
+
+    static let style = """
+        body{font-family:system-ui,"Hiragino Sans","Noto Sans JP",sans-serif;margin:0;color:#222}nav{background:#1a237e;color:#fff;padding:8px 16px}
+        nav a{color:#fff;margin-right:14px;text-decoration:none}main{padding:16px}section{border:1px solid #ddd;border-radius:6px;padding:8px 16px;margin:12px 0}
+        table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:4px 8px;text-align:left}.n{text-align:right}
+        .good{color:#2e7d32}.bad,.block{color:#c62828}.review{color:#ef6c00}form.inline{display:inline}
+        """
+
+    static func layout(caller: Caller, content: String) -> String {
+        """
+        <!doctype html><html lang="ja"><head><meta charset="utf-8"><title>Kinko 金庫</title><style>\(style)</style></head><body>
+        <nav><b>金庫 Kinko</b> · <a href="/console">概要 Overview</a><a href="/console/balances">残高 Balances</a><a href="/console/approvals">承認 Approvals</a>\
+        <a href="/console/alerts">アラート Alerts</a><a href="/console/incidents">インシデント Incidents</a><a href="/console/audit">監査 Audit</a>
+        <span id="whoami">\(escape(caller.name)) (\(caller.roles.sorted().map(\.rawValue).joined(separator: ", ")))</span>
+        <form class="inline" method="post" action="/console/logout"><button>ログアウト / Sign out</button></form></nav><main>\(content)</main></body></html>
+        """
+    }
+
+    static func loginPage(error: String?) -> String {
+        """
+        <!doctype html><html lang="ja"><head><meta charset="utf-8"><title>Kinko 金庫 — sign in</title><style>\(style)</style></head><body>
+        <nav><b>金庫 Kinko</b></nav><main><h1>サインイン / Sign in</h1>\(error.map { "<p class=bad>\(escape($0))</p>" } ?? "")
+        <form method="post" action="/console/login"><label>API トークン / API token <input type="password" name="token" id="token" size="60" autocomplete="off"></label>
+        <button type="submit" id="sign-in">サインイン / Sign in</button></form>
+        <p>トークンは <code>kinko init</code> または <code>kinko demo</code> が発行します / Tokens come from <code>kinko init</code> or <code>kinko demo</code> (demo-tokens.json).</p></main></body></html>
+        """
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}

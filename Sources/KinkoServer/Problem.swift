@@ -1,0 +1,88 @@
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import KinkoCore
+import KinkoGovernance
+import OpenAPIRuntime
+
+/// An RFC 9457 problem document: what every error response of the API looks like.
+struct Problem: Sendable {
+    var status: HTTPResponse.Status
+    var code: String
+    var detail: String
+    var field: String?
+
+    static func status(for code: KinkoError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .unauthenticated: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound, .assetNotFound: .notFound
+        case .conflict, .approvalRequired, .approvalRefused: .conflict
+        case .storageCorrupted, .storageFailure: .internalServerError
+        default: .badRequest
+        }
+    }
+
+    init(status: HTTPResponse.Status, code: String, detail: String, field: String? = nil) {
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.field = field
+    }
+
+    init(_ error: KinkoError) {
+        self.init(status: Self.status(for: error.code), code: error.code.rawValue, detail: error.message, field: error.field)
+    }
+
+    /// Any error a handler or the framework throws, as a problem. Internal failures do not leak
+    /// their text (it goes to the log).
+    init(_ error: any Error) {
+        switch error {
+        case let error as KinkoError:
+            self.init(error)
+        case let error as ServerError:
+            if let inner = error.underlyingError as? KinkoError {
+                self.init(inner)
+            } else if error.underlyingError is DecodingError || String(describing: type(of: error.underlyingError)).contains("RuntimeError") {
+                self.init(status: .badRequest, code: "invalid_input", detail: Self.describe(error.underlyingError))
+            } else {
+                self.init(error.underlyingError)
+            }
+        case let error as HTTPError:
+            self.init(status: error.status, code: error.status == .contentTooLarge ? "body_too_large" : "http_\(error.status.code)",
+                      detail: error.body ?? error.status.reasonPhrase)
+        default:
+            self.init(status: .internalServerError, code: "internal_error", detail: "the server failed; the request id is in the log")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            return "\((context.codingPath + [key]).map(\.stringValue).joined(separator: ".")) is required"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context), DecodingError.dataCorrupted(let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return (path.isEmpty ? "the body" : path) + ": " + context.debugDescription
+        default:
+            return String(describing: error).prefix(300).description
+        }
+    }
+
+    var title: String { status.reasonPhrase }
+
+    func json(requestID: String?) -> [String: Any] {
+        var object: [String: Any] = ["type": "https://kinko.example/problems/\(code)", "title": title, "status": status.code, "code": code, "detail": detail]
+        if let field { object["field"] = field }
+        if let requestID { object["request_id"] = requestID }
+        return object
+    }
+
+    func response(requestID: String?) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: json(requestID: requestID), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        if let requestID { headers[HTTPField.Name("X-Request-ID")!] = requestID }
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import KinkoCore
+import KinkoCustody
+import KinkoGovernance
+import KinkoLedger
+import KinkoMonitoring
+import KinkoReserve
+import KinkoSQLite
+
+/// Custody figures as the API and the console show them.
+enum CustodyFigures {
+    static func percent(_ basisPoints: UInt128?) -> String? {
+        basisPoints.map { String(format: "%.2f", Double($0) / 100) }
+    }
+
+    static func view(_ check: CustodyCheck) -> Components.Schemas.CustodyCheck {
+        .init(passed: check.passed, problems: check.totalProblems + check.assets.flatMap(\.problems) + check.flags,
+              assets: check.assets.map { figures in
+                  let scale = figures.asset.scale
+                  return .init(asset: figures.asset.code, total: figures.total.decimalString(scale: scale), hot: figures.hot.decimalString(scale: scale),
+                               cold: figures.cold.decimalString(scale: scale), hotShare: percent(figures.hotShareBasisPoints),
+                               hotLimit: percent(UInt128(figures.limitBasisPoints)) ?? "", hotWithinLimit: figures.hotWithinLimit,
+                               guaranteeHeld: figures.guaranteeHeld.decimalString(scale: scale),
+                               guaranteeRequired: figures.guaranteeRequired.decimalString(scale: scale), guaranteeSufficient: figures.guaranteeSufficient,
+                               problems: figures.problems)
+              })
+    }
+
+    static func text(_ r: Reconciliation, assets: [String: Asset]) -> String {
+        func f(_ asset: String, _ amount: Amount) -> String { amount.decimalString(scale: assets[asset]?.scale ?? 0) }
+        var lines = ["Segregation reconciliation \(r.day), cut-off \(r.cutoff.iso8601) (17:00 JST): \(r.isClean ? "CLEAN" : "\(r.breaks.count) BREAKS")"]
+        for line in r.lines {
+            lines.append("\(line.asset): owed to customers \(f(line.asset, line.liabilities)), ledger holdings \(f(line.asset, line.ledgerHoldings)), observed \(line.observed.map { f(line.asset, $0) } ?? "n/a")")
+        }
+        for item in r.breaks { lines.append("BREAK \(item.asset) \(item.kind.rawValue): \(item.cause)") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+enum AuditStatus {
+    /// Verifies the audit log with the public half of the server's own signing key (or the key
+    /// recorded in the database when the server has none).
+    static func verify(_ services: Services) async throws -> AuditVerifier.Report {
+        let store = SQLiteGovernanceStore(database: services.database)
+        let key: [UInt8]
+        if let own = services.database.auditSigner?.publicKey {
+            key = own
+        } else if let recorded = try await store.auditPublicKeys().first {
+            key = recorded
+        } else {
+            throw KinkoError(.notFound, "no audit public key is known")
+        }
+        return try await services.governance.verifyAudit(publicKey: key)
+    }
+}
+
+/// `/metrics`: request figures plus the state of the exchange, read at scrape time.
+enum MetricsText {
+    static func render(services: Services, requests: RequestMetrics) async throws -> String {
+        var lines = [requests.text]
+        try await services.ledger.refresh()
+        let stats = await services.ledger.statistics
+        lines += ["# HELP kinko_ledger_batches Ledger batches stored (the head of the log).", "# TYPE kinko_ledger_batches gauge",
+                  "kinko_ledger_batches \(stats.batches)", "# HELP kinko_ledger_accounts Accounts in the ledger.", "# TYPE kinko_ledger_accounts gauge",
+                  "kinko_ledger_accounts \(stats.accounts)"]
+        let alerts = try await SQLiteMonitoringStore(database: services.database).alertCounts()
+        lines += ["# HELP kinko_monitoring_alerts Alerts raised, by status.", "# TYPE kinko_monitoring_alerts gauge"]
+        for status in AlertStatus.allCases { lines.append("kinko_monitoring_alerts{status=\"\(status.rawValue)\"} \(alerts[status.rawValue] ?? 0)") }
+        let check = try await services.custody.checkForMetrics()
+        lines += ["# HELP kinko_custody_hot_share Hot share of customer coins by yen value (fraction; the limit is 0.05).",
+                  "# TYPE kinko_custody_hot_share gauge"]
+        for figures in check.assets { if let share = figures.hotShareBasisPoints { lines.append("kinko_custody_hot_share{asset=\"\(figures.asset.code)\"} \(Double(share) / 10_000)") } }
+        if let latest = try await services.reserve.store.adequacy().last, latest.required.units > 0 {
+            lines += ["# HELP kinko_reserve_adequacy_ratio Reserve funded over required at the last computation.", "# TYPE kinko_reserve_adequacy_ratio gauge",
+                      "kinko_reserve_adequacy_ratio \(Double(latest.funded.units) / Double(latest.required.units))"]
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KinkoCore
+import KinkoGovernance
+import KinkoLedger
+import KinkoSQLite
+import KinkoServer
+import Testing
+
+/// A fresh database with one principal per role, the standard assets, two customers with yen
+/// accounts, and a server over it.
+final class ServerFixture: @unchecked Sendable {
+    let directory: URL
+    let services: Services
+    let server: KinkoHTTPServer
+    let tokens: [Role: String]
+    let callers: [Role: Caller]
+
+    var path: String { directory.appendingPathComponent("kinko.sqlite").path }
+
+    init() async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-server-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("kinko.sqlite").path
+        _ = try AuditSigner.create(path: KinkoDatabase.defaultAuditKeyPath(for: path))
+        let database = try KinkoDatabase(path: path)
+        let governance = Governance(store: SQLiteGovernanceStore(database: database))
+        let (_, adminToken) = try await governance.bootstrap(adminName: "admin")
+        let admin = try await governance.authenticate(token: adminToken)
+        var tokens: [Role: String] = [.admin: adminToken]
+        var callers: [Role: Caller] = [.admin: admin]
+        for role in Role.allCases where role != .admin {
+            let principal = try await governance.createPrincipal(name: "\(role.rawValue).one", kind: .person, by: admin)
+            _ = try await governance.grantRole(role, to: principal.id, by: admin)
+            let token = try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin).1
+            tokens[role] = token
+            callers[role] = try await governance.authenticate(token: token)
+        }
+        services = try await Services(database: database)
+        try await services.ledger.registerAssets(Asset.standard, by: admin)
+        let accounts = [
+            Account(id: AccountID(11), ledger: 1, code: 100, accountClass: .customerLiability, flags: .debitsMustNotExceedCredits, owner: 1),
+            Account(id: AccountID(21), ledger: 1, code: 100, accountClass: .customerLiability, flags: .debitsMustNotExceedCredits, owner: 2),
+            Account(id: AccountID(901), ledger: 1, code: 10, accountClass: .customerCustodyHolding),
+        ]
+        #expect(try await services.ledger.createAccounts(accounts, by: callers[.operator]!).allSatisfy { $0 == .ok })
+        self.tokens = tokens
+        self.callers = callers
+        server = KinkoHTTPServer(services: services)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    func app() throws -> some ApplicationProtocol {
+        Application(router: try server.router())
+    }
+
+    static func headers(_ token: String?, contentType: String? = "application/json") -> HTTPFields {
+        var fields = HTTPFields()
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        if let contentType { fields[.contentType] = contentType }
+        return fields
+    }
+
+    /// Sends a request through the router and returns status, headers and the body decoded as JSON (or text).
+    func call(_ method: HTTPRequest.Method, _ uri: String, as role: Role? = nil, token: String? = nil, json: String? = nil, ndjson: String? = nil,
+              headers extra: HTTPFields = [:]) async throws -> (status: HTTPResponse.Status, headers: HTTPFields, json: [String: Any], text: String) {
+        let app = try app()
+        let bearer = token ?? role.flatMap { tokens[$0] }
+        var fields = Self.headers(bearer, contentType: ndjson != nil ? "application/x-ndjson" : json != nil ? "application/json" : nil)
+        for field in extra { fields[field.name] = field.value }
+        let body = (json ?? ndjson).map { ByteBuffer(string: $0) }
+        let requestHeaders = fields
+        return try await app.test(.router) { client in
+            try await client.execute(uri: uri, method: method, headers: requestHeaders, body: body) { response in
+                let text = String(buffer: response.body)
+                let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+                return (response.status, response.headers, object, text)
+            }
+        }
+    }
+}
