@@ -27,6 +27,10 @@ public actor Ledger {
     private let engine: LedgerEngine
     /// Transfers batches since our last checkpoint, kept for the postings index it will write.
     private var recentRecords: [LedgerBatchRecord] = []
+    /// One batch at a time: a batch is open in the engine from execution until its append
+    /// returns, across an `await`, so callers queue here (first come, first served).
+    private var exclusive = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
 
     private init(store: any LedgerStore, clock: any WallClock, engine: LedgerEngine, limits: Limits) {
         self.store = store
@@ -143,6 +147,8 @@ public actor Ledger {
         _ execute: (UInt64, TimestampNanoseconds, LedgerPrefetch) throws -> Execution<Result>,
         prefetching: () async throws -> LedgerPrefetch
     ) async throws -> Result {
+        await acquire()
+        defer { release() }
         for _ in 0..<limits.appendAttemptsMax {
             let prefetch = try await prefetching()
             let sequence = engine.headSequence + 1
@@ -210,12 +216,37 @@ public actor Ledger {
         return prefetch
     }
 
+    // MARK: Serialising
+
+    private func acquire() async {
+        guard exclusive else {
+            exclusive = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    private func release() {
+        if waiting.isEmpty {
+            exclusive = false
+        } else {
+            waiting.removeFirst().resume()
+        }
+    }
+
+    /// Runs `body` with no batch open and no other writer or catch-up in between.
+    private func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await acquire()
+        defer { release() }
+        return try await body()
+    }
+
     // MARK: Replay
 
     /// Applies batches other processes stored since this ledger last looked (one query when
     /// there are none). A long-running reader calls it before answering.
     public func refresh() async throws {
-        try await catchUp()
+        try await exclusively { try await catchUp() }
     }
 
     /// Replays every stored batch after our head (written by another process, or after the
@@ -278,9 +309,11 @@ public actor Ledger {
 
     /// A stored transfer by id.
     public func transfer(_ id: TransferID) async throws -> Transfer? {
-        try await buildTransferIndex()
-        guard let location = engine.location(of: id) else { return nil }
-        return try await store.transfers(at: [location]).first
+        try await exclusively {
+            try await buildTransferIndex()
+            guard let location = engine.location(of: id) else { return nil }
+            return try await store.transfers(at: [location]).first
+        }
     }
 
     /// Stored batches after `sequence`, up to our head, at most `replayPageBatches` at a time:
@@ -293,15 +326,21 @@ public actor Ledger {
     /// `lookup_transfers`). At most `batchSizeMax` ids.
     public func lookupTransfers(_ ids: [TransferID]) async throws -> [Transfer] {
         try checkBatchSize(ids.count)
-        try await buildTransferIndex()
-        let locations = ids.compactMap { engine.location(of: $0) }
-        return try await store.transfers(at: locations)
+        return try await exclusively {
+            try await buildTransferIndex()
+            let locations = ids.compactMap { engine.location(of: $0) }
+            return try await store.transfers(at: locations)
+        }
     }
 
     /// Posted totals per ledger and account class, and the posted balances of chosen accounts,
     /// as they stood at `timestamp`: today's figures with the posted effect of every later
     /// transfer taken back. Linear in the number of accounts plus the transfers after `timestamp`.
     public func postedSummary(asOf timestamp: TimestampNanoseconds, accounts chosen: Set<AccountID>) async throws -> PostedSummary {
+        try await exclusively { try await postedSummaryUnlocked(asOf: timestamp, accounts: chosen) }
+    }
+
+    private func postedSummaryUnlocked(asOf timestamp: TimestampNanoseconds, accounts chosen: Set<AccountID>) async throws -> PostedSummary {
         var summary = PostedSummary(totals: engine.postedClassTotals(), balances: [:])
         for id in chosen {
             if let balance = engine.account(id)?.balance {
@@ -341,6 +380,10 @@ public actor Ledger {
 
     /// The account's transfers, newest first, strictly before `before`, at most `limit`.
     public func history(of account: AccountID, before: TransferLocation = .end, limit: Int) async throws -> HistoryPage {
+        try await exclusively { try await historyUnlocked(of: account, before: before, limit: limit) }
+    }
+
+    private func historyUnlocked(of account: AccountID, before: TransferLocation, limit: Int) async throws -> HistoryPage {
         guard (1...limits.historyPageSizeMax).contains(limit) else {
             throw KinkoError(.limitExceeded, "page size must be 1–\(limits.historyPageSizeMax); got \(limit)", field: "limit")
         }
@@ -390,6 +433,10 @@ public actor Ledger {
     /// The cheap check (debits equal credits per ledger, no limit broken) and, with `full`,
     /// a replay of every stored batch from the beginning compared account by account.
     public func verify(full: Bool) async throws -> Verification {
+        try await exclusively { try await verifyUnlocked(full: full) }
+    }
+
+    private func verifyUnlocked(full: Bool) async throws -> Verification {
         // Account-level findings (from the full check) come first: they name what to fix.
         var problems: [String] = []
         var transfers = 0

@@ -146,4 +146,35 @@ struct SQLiteLedgerStoreTests {
         #expect(await first.account(AccountID(1))?.balance == AccountBalance(debitsPosted: 960, creditsPosted: 1_000))
         #expect(try await second.verify(full: true).problems == [])
     }
+
+    // Goal: many callers of one ledger at once (as the HTTP server has) queue for the write
+    // path: no batch opens while another is being appended, reads in between see committed
+    // state, and the balance limit holds exactly.
+    @Test func concurrentCallersOfOneLedger() async throws {
+        let temp = try TemporaryDatabase()
+        let (_, ledger) = try await temp.open(checkpointEvery: 4)
+        try await seed(ledger)
+        let results = try await withThrowingTaskGroup(of: [CreateTransferResult].self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    var results: [CreateTransferResult] = []
+                    for round in 0..<10 {
+                        let id = UInt128(1_000 + task * 100 + round * 10)
+                        results += try await ledger.createTransfers([transfer(id, 1, 2, 7), transfer(id + 1, 2, 1, 3)])
+                        _ = try await ledger.history(of: AccountID(1), limit: 5)
+                        _ = try await ledger.transfer(TransferID(id))
+                    }
+                    return results
+                }
+            }
+            var all: [CreateTransferResult] = []
+            for try await batch in group { all += batch }
+            return all
+        }
+        #expect(results.count == 160 && results.allSatisfy { $0 == .ok })
+        // 80 × 7 out, 80 × 3 back: 1,000 − 560 + 240.
+        #expect(await ledger.account(AccountID(1))?.balance.creditsPosted == 1_000 + 240)
+        #expect(await ledger.account(AccountID(1))?.balance.debitsPosted == 560)
+        #expect(try await ledger.verify(full: true).problems == [])
+    }
 }

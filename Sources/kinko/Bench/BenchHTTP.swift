@@ -1,0 +1,128 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import KinkoCore
+import KinkoGovernance
+import KinkoLedger
+import KinkoServer
+import Logging
+import NIOHTTP1
+import ServiceLifecycle
+
+
+/// `kinko bench http`: transfer batches posted over HTTP on loopback by several clients at
+/// once, through the whole server (auth, parsing, the ledger, the durable append, the audit
+/// entry). Setup (not timed): a database with 10,000 accounts (the tigerbeetle workload),
+/// every batch encoded as NDJSON up front. Baseline in the same run: the same number of
+/// transfers posted in process through `Ledger.createTransfers` (no HTTP), one batch at a time.
+struct BenchHTTP: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "http", abstract: "HTTP ingest of transfer batches by concurrent clients.")
+
+    @Option(help: "Transfers (1,000–10,000,000).") var transfers: Int = 400_000
+    @Option(help: "Transfers per request (1–8,190).") var batch: Int = 1_000
+    @Option(help: "Concurrent clients (1–64).") var clients: Int = 4
+    @Option(help: "Loopback port for the server.") var port: Int = 18_181
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard (1_000...10_000_000).contains(transfers) else { throw ValidationError("--transfers must be 1000–10000000") }
+        guard (1...8_190).contains(batch) else { throw ValidationError("--batch must be 1–8190") }
+        guard (1...64).contains(clients) else { throw ValidationError("--clients must be 1–64") }
+    }
+
+    func run() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("http.sqlite").path
+        let session = try await ToolSession.open(path: path)
+        let token = try Bootstrap.readTokens(from: path + ".tool-tokens.json")[.operator] ?? ""
+        let services = try await Services(database: session.database)
+        try await services.ledger.registerAssets(Asset.standard, by: session.admin)
+        let workload = LedgerWorkload.tigerBeetle(transfers: transfers * 2, batchSize: batch, seed: 7)
+        for chunk in workload.accounts.chunked(8_190) { _ = try await services.ledger.createAccounts(chunk, by: session.operator) }
+        let code = Asset.standard.first { $0.ledger == LedgerWorkload.ledger }?.code ?? "BTC"
+        let scale = Asset.standard.first { $0.ledger == LedgerWorkload.ledger }?.scale ?? 0
+        let overHTTP = Array(workload.transfers.prefix(transfers)).chunked(batch)
+        let inProcess = Array(workload.transfers.dropFirst(transfers)).chunked(batch)
+        let bodies = overHTTP.map { chunk in
+            ByteBuffer(string: chunk.map { t in
+                #"{"id":"\#(t.id.rawValue)","debit_account_id":"\#(t.debitAccountID.rawValue)","credit_account_id":"\#(t.creditAccountID.rawValue)","amount":"\#(Amount(units: t.amount).decimalString(scale: scale))","asset":"\#(code)","code":"trade"}"#
+            }.joined(separator: "\n"))
+        }
+
+        var logger = Logger(label: "kinko.http")
+        logger.logLevel = .warning
+        let app = try KinkoHTTPServer(services: services, logger: logger).application(host: "127.0.0.1", port: port)
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let server = Task { try await group.run() }
+        let client = HTTPClient.shared
+        let base = "http://127.0.0.1:\(port)"
+        var ready = false
+        for _ in 0..<200 where !ready {
+            if let response = try? await client.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(2)), response.status == .ok {
+                ready = true
+            } else {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        guard ready else { throw ValidationError("the server did not start on port \(port)") }
+
+        let started = ContinuousClock.now
+        let perClient = try await withThrowingTaskGroup(of: (latencies: [Double], failed: Int).self) { group in
+            for clientIndex in 0..<clients {
+                group.addTask {
+                    var latencies: [Double] = []
+                    var failed = 0
+                    for index in stride(from: clientIndex, to: bodies.count, by: clients) {
+                        var request = HTTPClientRequest(url: base + "/v1/ledger/transfers")
+                        request.method = .POST
+                        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                        request.headers.add(name: "Content-Type", value: "application/x-ndjson")
+                        request.body = .bytes(bodies[index])
+                        let sent = ContinuousClock.now
+                        let response = try await client.execute(request, timeout: .seconds(120))
+                        let body = try await response.body.collect(upTo: 1 << 22)
+                        latencies.append((ContinuousClock.now - sent).milliseconds)
+                        guard response.status == .ok else {
+                            throw ValidationError("HTTP \(response.status.code): \(String(buffer: body).prefix(300))")
+                        }
+                        if let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] { failed += object["failed"] as? Int ?? 0 }
+                    }
+                    return (latencies, failed)
+                }
+            }
+            var all: [(latencies: [Double], failed: Int)] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        let seconds = (ContinuousClock.now - started).milliseconds / 1000
+        await group.triggerGracefulShutdown()
+        try await server.value
+
+        let baselineStarted = ContinuousClock.now
+        var baselineFailed = 0
+        for chunk in inProcess { baselineFailed += try await services.ledger.createTransfers(chunk, by: session.operator).count { $0 != .ok } }
+        let baselineSeconds = (ContinuousClock.now - baselineStarted).milliseconds / 1000
+
+        let latencies = perClient.flatMap(\.latencies).sorted()
+        func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        let failed = perClient.reduce(0) { $0 + $1.failed }
+        let perSecond = Double(transfers) / seconds
+        let baselinePerSecond = Double(transfers) / baselineSeconds
+        if json {
+            let object: [String: Any] = [
+                "transfers": transfers, "batch": batch, "clients": clients, "requests": bodies.count, "seconds": seconds, "transfers_per_second": Int(perSecond),
+                "failed": failed, "request_p50_ms": percentile(0.5), "request_p99_ms": percentile(0.99), "request_max_ms": percentile(1),
+                "in_process_transfers_per_second": Int(baselinePerSecond), "in_process_failed": baselineFailed, "ratio_to_in_process": perSecond / baselinePerSecond,
+            ]
+            print(jsonText(object))
+        } else {
+            print("kinko bench http — \(transfers) transfers in \(bodies.count) requests of \(batch) by \(clients) clients over loopback (NDJSON, durable, audited)")
+            print(String(format: "HTTP: %.0f transfers/s (%.2f s), %d refused; request latency p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                         perSecond, seconds, failed, percentile(0.5), percentile(0.99), percentile(1)))
+            print(String(format: "in process (same transfers, no HTTP): %.0f transfers/s — HTTP reaches %.2f of it", baselinePerSecond, perSecond / baselinePerSecond))
+        }
+    }
+}
