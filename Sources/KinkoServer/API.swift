@@ -304,21 +304,14 @@ struct KinkoAPI: APIProtocol {
 
     func listMovements(_ input: Operations.ListMovements.Input) async throws -> Operations.ListMovements.Output {
         _ = try await authorize(.custodyRead)
-        let assets = Dictionary(uniqueKeysWithValues: await ledger.assets.map { ($0.code, $0) })
-        let movements = try await services.custody.store.movements().sorted { $0.id > $1.id }.map { m in
-            Components.Schemas.Movement(id: String(m.id), kind: m.draft.kind.rawValue, from: m.draft.fromWallet, to: m.draft.toWallet, address: m.draft.toAddress,
-                                        asset: m.draft.asset, amount: m.draft.amount.decimalString(scale: assets[m.draft.asset]?.scale ?? 0),
-                                        status: m.status.rawValue, request: m.requestID.description)
-        }
+        let assets = await assetsByCode()
+        let movements = try await services.custody.store.movements().sorted { $0.id > $1.id }.map { Self.movementView($0, assets: assets) }
         return .ok(.init(body: .json(.init(movements: movements))))
     }
 
     func getReconciliation(_ input: Operations.GetReconciliation.Input) async throws -> Operations.GetReconciliation.Output {
         _ = try await authorize(.custodyRead)
-        let day = input.path.day
-        guard day.count == 10, day.enumerated().allSatisfy({ [4, 7].contains($0.offset) ? $0.element == "-" : $0.element.isASCII && $0.element.isNumber }) else {
-            throw KinkoError(.invalidInput, "a day is YYYY-MM-DD (the JST business day)", field: "day")
-        }
+        try Self.checkDay(input.path.day, field: "day")
         guard let reconciliation = try await services.custody.store.reconciliation(day: input.path.day) else {
             throw KinkoError(.notFound, "no reconciliation for \(input.path.day)", field: "day")
         }
@@ -350,11 +343,8 @@ struct KinkoAPI: APIProtocol {
 
     func listIncidents(_ input: Operations.ListIncidents.Input) async throws -> Operations.ListIncidents.Output {
         _ = try await authorize(.reserveRead)
-        let assets = Dictionary(uniqueKeysWithValues: await ledger.assets.map { ($0.code, $0) })
-        let incidents = try await services.reserve.store.incidents().map { incident in
-            Components.Schemas.Incident(id: Int(incident.id), lossType: incident.lossType, lostAt: incident.lostAt.iso8601, detectedAt: incident.detectedAt.iso8601,
-                                        losses: incident.losses.map { "\($0.amount.decimalString(scale: assets[$0.asset]?.scale ?? 0)) \($0.asset) from \($0.wallet)" })
-        }
+        var incidents: [Components.Schemas.Incident] = []
+        for incident in try await services.reserve.store.incidents() { incidents.append(await incidentView(incident)) }
         return .ok(.init(body: .json(.init(incidents: incidents))))
     }
 

@@ -18,6 +18,7 @@ struct Problem: Sendable {
         case .forbidden: .forbidden
         case .notFound, .assetNotFound: .notFound
         case .conflict, .approvalRequired, .approvalRefused: .conflict
+        case .movementRefused: .unprocessableContent
         case .storageCorrupted, .storageFailure: .internalServerError
         default: .badRequest
         }

@@ -84,52 +84,13 @@ struct AuditCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.auditRead)
-            let store = session.governance.store
-            let checkpoints = Dictionary(try await store.auditCheckpoints().map { ($0.size, $0) }, uniquingKeysWith: { a, _ in a })
-            let total = try await store.auditSize()
-            func checkpoint(_ size: Int) throws -> AuditCheckpoint {
-                guard let found = checkpoints[size] else { throw KinkoError(.notFound, "no checkpoint for size \(size)", field: "size") }
-                return found
-            }
             if let entry {
-                let size = self.size ?? total
-                guard (1...total).contains(size), (0..<size).contains(entry) else {
-                    throw KinkoError(.invalidInput, "entry must be below size, and size 1–\(total)", field: "entry")
-                }
-                let stored = try await store.auditEntries(from: 0, limit: size)
-                let leaves = stored.map { Merkle.leafHash($0.bytes) }
-                let head = try checkpoint(size)
-                print(CanonicalJSON.object([
-                    "type": "inclusion", "index": .string(String(entry)), "size": .string(String(size)),
-                    "entry": .string(Hex.encode(stored[entry].bytes)), "leaf_hash": .string(Hex.encode(leaves[entry])),
-                    "root": .string(Hex.encode(head.root)),
-                    "proof": .array(Merkle.inclusionProof(index: entry, leaves: leaves[...]).map { .string(Hex.encode($0)) }),
-                    "checkpoint": Self.json(head),
-                ]).text)
+                print(try await session.governance.inclusionProof(entry: entry, size: size, by: session.caller).text)
             } else if let from, let to {
-                guard 1 <= from, from <= to, to <= total else {
-                    throw KinkoError(.invalidInput, "need 1 ≤ from ≤ to ≤ \(total)", field: "from")
-                }
-                let leaves = try await store.auditEntries(from: 0, limit: to).map { Merkle.leafHash($0.bytes) }
-                let (old, new) = (try checkpoint(from), try checkpoint(to))
-                print(CanonicalJSON.object([
-                    "type": "consistency", "old_size": .string(String(from)), "new_size": .string(String(to)),
-                    "old_root": .string(Hex.encode(old.root)), "new_root": .string(Hex.encode(new.root)),
-                    "proof": .array(Merkle.consistencyProof(old: from, leaves: leaves[...]).map { .string(Hex.encode($0)) }),
-                    "old_checkpoint": Self.json(old), "new_checkpoint": Self.json(new),
-                ]).text)
+                print(try await session.governance.consistencyProof(from: from, to: to, by: session.caller).text)
             } else {
                 throw ValidationError("give --entry N, or --from A --to B")
             }
-        }
-
-        static func json(_ checkpoint: AuditCheckpoint) -> CanonicalJSON {
-            .object([
-                "size": .string(String(checkpoint.size)), "root": .string(Hex.encode(checkpoint.root)),
-                "time": .string(String(checkpoint.time)), "key_id": .string(Hex.encode(checkpoint.keyID)),
-                "signature": .string(Hex.encode(checkpoint.signature)),
-            ])
         }
     }
 }

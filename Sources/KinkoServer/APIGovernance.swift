@@ -1,0 +1,184 @@
+import Foundation
+import KinkoCore
+import KinkoGovernance
+import KinkoLedger
+import OpenAPIRuntime
+
+/// Ledger administration, governance (principals, roles, tokens, keys, execution) and audit
+/// proofs: the same domain calls as `kinko ledger`, `kinko governance` and `kinko audit`.
+extension KinkoAPI {
+    // MARK: Ledger administration
+
+    func registerAsset(_ input: Operations.RegisterAsset.Input) async throws -> Operations.RegisterAsset.Output {
+        let caller = try await authorize(.ledgerAssetsAdd)
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        guard let scale = UInt8(exactly: body.scale) else { throw KinkoError(.invalidInput, "must be 0–38", field: "scale") }
+        guard let number = UInt32(exactly: body.ledger) else { throw KinkoError(.invalidInput, "must be 1–4294967295", field: "ledger") }
+        let kind: Asset.Kind = body.kind == .crypto ? .crypto : .fiat
+        let asset = try Asset(code: body.code, scale: scale, kind: kind, ledger: number)
+        try await ledger.registerAssets([asset], by: caller)
+        return .created(.init(body: .json(.init(code: asset.code, ledger: Int(asset.ledger), scale: Int(asset.scale), kind: asset.kind.rawValue))))
+    }
+
+    func verifyLedger(_ input: Operations.VerifyLedger.Input) async throws -> Operations.VerifyLedger.Output {
+        _ = try await authorize(.ledgerVerify)
+        try await ledger.refresh()
+        let report = try await ledger.verify(full: input.query.full ?? false)
+        return .ok(.init(body: .json(.init(ok: report.isValid, accounts: report.accounts, batches: Int(report.batches), transfers: report.transfers,
+                                           problems: report.problems))))
+    }
+
+    func pulseLedger(_ input: Operations.PulseLedger.Input) async throws -> Operations.PulseLedger.Output {
+        let caller = try await authorize(.ledgerPulse)
+        try await ledger.refresh()
+        let expired = try await ledger.pulse(by: caller)
+        return .ok(.init(body: .json(.init(expired: expired.map(\.description)))))
+    }
+
+    // MARK: Principals and roles
+
+    static func principalView(_ p: Principal) -> Components.Schemas.Principal {
+        .init(id: p.id.description, name: p.name, kind: p.kind.rawValue, roles: p.roles.sorted().map(\.rawValue))
+    }
+
+    func principal(named name: String, field: String = "name") async throws -> Principal {
+        guard let found = try await governance.store.principals().first(where: { $0.name == name }) else {
+            throw KinkoError(.notFound, "no principal named \(name)", field: field)
+        }
+        return found
+    }
+
+    func tokenView(_ record: TokenRecord, secret: String, name: String) -> Components.Schemas.IssuedToken {
+        .init(id: String(record.id), principal: name, expiresAt: record.expiresAt?.iso8601, token: secret)
+    }
+
+    func createPrincipal(_ input: Operations.CreatePrincipal.Input) async throws -> Operations.CreatePrincipal.Output {
+        let caller = try await authorize(.principalsCreate)
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let kind: PrincipalKind = body.kind == .client ? .client : .person
+        let principal = try await governance.createPrincipal(name: body.name, kind: kind, by: caller)
+        let (record, secret) = try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: caller)
+        return .created(.init(body: .json(.init(principal: Self.principalView(principal), token: tokenView(record, secret: secret, name: principal.name)))))
+    }
+
+    func grantRole(_ input: Operations.GrantRole.Input) async throws -> Operations.GrantRole.Output {
+        let caller = try await authorize(.rolesGrant)
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let role = try Role(parsing: body.role)
+        let target = try await principal(named: input.path.name)
+        let outcome = try await governance.grantRole(role, to: target.id, by: caller)
+        let after = try await principal(named: target.name)
+        switch outcome {
+        case .granted:
+            return .ok(.init(body: .json(.init(outcome: .granted, principal: Self.principalView(after)))))
+        case .pending(let request):
+            return .ok(.init(body: .json(.init(outcome: .pending, principal: Self.principalView(after), request: try await approvalView(request)))))
+        }
+    }
+
+    func revokeRole(_ input: Operations.RevokeRole.Input) async throws -> Operations.RevokeRole.Output {
+        let caller = try await authorize(.rolesRevoke)
+        let role = try Role(parsing: input.path.role)
+        let target = try await principal(named: input.path.name)
+        try await governance.revokeRole(role, from: target.id, by: caller)
+        return .ok(.init(body: .json(Self.principalView(try await principal(named: target.name)))))
+    }
+
+    func dutiesReport(_ input: Operations.DutiesReport.Input) async throws -> Operations.DutiesReport.Output {
+        let conflicts = try await governance.dutiesReport(by: try caller())
+        return .ok(.init(body: .json(.init(pairsChecked: governance.duties.conflicts.count, conflicts: conflicts.map {
+            .init(principal: $0.principal.name, roles: [$0.conflict.first.rawValue, $0.conflict.second.rawValue], reason: $0.conflict.reason)
+        }))))
+    }
+
+    func listPermissions(_ input: Operations.ListPermissions.Input) async throws -> Operations.ListPermissions.Output {
+        _ = try await authorize(.governanceRead)
+        let table = governance.permissions
+        return .ok(.init(body: .json(.init(permissions: Permission.allCases.map {
+            .init(permission: $0.rawValue, roles: (table.roles[$0] ?? []).sorted().map(\.rawValue))
+        }))))
+    }
+
+    // MARK: Tokens and keys
+
+    func issueToken(_ input: Operations.IssueToken.Input) async throws -> Operations.IssueToken.Output {
+        let caller = try await authorize(.tokensIssue)
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let target = try await principal(named: body.principal, field: "principal")
+        let days = try body.days.map { days throws(KinkoError) -> UInt64 in
+            guard (1...400).contains(days) else { throw KinkoError(.limitExceeded, "must be 1–400", field: "days") }
+            return UInt64(days)
+        }
+        let (record, secret) = try await governance.issueToken(for: target.id, lifetimeSeconds: days.map { $0 * 86_400 }, by: caller)
+        return .created(.init(body: .json(tokenView(record, secret: secret, name: target.name))))
+    }
+
+    func revokeToken(_ input: Operations.RevokeToken.Input) async throws -> Operations.RevokeToken.Output {
+        let caller = try await authorize(.tokensRevoke)
+        try await governance.revokeToken(try Self.uint64(input.path.id, field: "id"), by: caller)
+        return .noContent(.init())
+    }
+
+    func keyView(_ key: SignerKey, names: [PrincipalID: String]) -> Components.Schemas.SignerKey {
+        .init(id: key.id, principal: names[key.principal] ?? key.principal.description, algorithm: key.algorithm.rawValue,
+              registeredAt: key.registeredAt.iso8601, revokedAt: key.revokedAt?.iso8601)
+    }
+
+    func principalNames() async throws -> [PrincipalID: String] {
+        Dictionary(try await governance.store.principals().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    func listKeys(_ input: Operations.ListKeys.Input) async throws -> Operations.ListKeys.Output {
+        _ = try await authorize(.approvalsRead)
+        let names = try await principalNames()
+        return .ok(.init(body: .json(.init(keys: try await governance.store.keys().map { keyView($0, names: names) }))))
+    }
+
+    func registerKey(_ input: Operations.RegisterKey.Input) async throws -> Operations.RegisterKey.Output {
+        let caller = try await authorize(.keysRegister)
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let key = try await governance.registerKey(
+            algorithm: try SignatureAlgorithm(parsing: body.algorithm.rawValue), publicKey: try Hex.decode(body.publicKey, field: "public_key"),
+            proof: try Hex.decode(body.proof, field: "proof"), by: caller)
+        return .created(.init(body: .json(keyView(key, names: [caller.principal: caller.name]))))
+    }
+
+    func revokeKey(_ input: Operations.RevokeKey.Input) async throws -> Operations.RevokeKey.Output {
+        try await governance.revokeKey(input.path.id, by: try await authorize(.keysRevoke))
+        return .noContent(.init())
+    }
+
+    func executeRequest(_ input: Operations.ExecuteRequest.Input) async throws -> Operations.ExecuteRequest.Output {
+        let caller = try await authorize(.approvalsExecute)
+        let id = try ApprovalRequestID(parsing: input.path.id, field: "id")
+        try await governance.execute(id, by: caller)
+        guard let request = try await governance.store.request(id) else { throw KinkoError(.notFound, "no approval request \(id)", field: "id") }
+        return .ok(.init(body: .json(try await approvalView(request))))
+    }
+
+    // MARK: Audit proofs
+
+    static func checkpointView(_ c: AuditCheckpoint) -> Components.Schemas.Checkpoint {
+        .init(size: String(c.size), root: Hex.encode(c.root), time: String(c.time), keyId: Hex.encode(c.keyID), signature: Hex.encode(c.signature))
+    }
+
+    func listCheckpoints(_ input: Operations.ListCheckpoints.Input) async throws -> Operations.ListCheckpoints.Output {
+        .ok(.init(body: .json(.init(checkpoints: try await governance.checkpoints(by: try caller()).map(Self.checkpointView)))))
+    }
+
+    /// The proof documents are canonical JSON built in the domain; they decode into the
+    /// generated types, so what the API serves is byte-for-byte what the CLI prints.
+    static func decode<T: Decodable>(_ json: CanonicalJSON, as type: T.Type) throws -> T {
+        try JSONDecoder().decode(type, from: Data(json.bytes))
+    }
+
+    func inclusionProof(_ input: Operations.InclusionProof.Input) async throws -> Operations.InclusionProof.Output {
+        let proof = try await governance.inclusionProof(entry: input.query.entry, size: input.query.size, by: try caller())
+        return .ok(.init(body: .json(try Self.decode(proof, as: Operations.InclusionProof.Output.Ok.Body.JsonPayload.self))))
+    }
+
+    func consistencyProof(_ input: Operations.ConsistencyProof.Input) async throws -> Operations.ConsistencyProof.Output {
+        let proof = try await governance.consistencyProof(from: input.query.from, to: input.query.to, by: try caller())
+        return .ok(.init(body: .json(try Self.decode(proof, as: Operations.ConsistencyProof.Output.Ok.Body.JsonPayload.self))))
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import KinkoCore
+import KinkoGovernance
+import KinkoMonitoring
+import OpenAPIRuntime
+
+/// Monitoring administration: rule sets, sanctions and stolen-address lists, travel-rule
+/// jurisdictions and KYC profiles, as `kinko monitor rules|lists|jurisdictions|customers`.
+extension KinkoAPI {
+    var monitoring: Monitoring { services.monitoring }
+
+    func listMonitoringRuleSets(_ input: Operations.ListMonitoringRuleSets.Input) async throws -> Operations.ListMonitoringRuleSets.Output {
+        _ = try await authorize(.monitorRead)
+        return .ok(.init(body: .json(.init(ruleSets: try await monitoring.store.ruleSets().map {
+            Self.ruleSetView(version: $0.version, status: $0.status.rawValue, request: $0.requestID, adoptedAt: $0.adoptedAt)
+        }))))
+    }
+
+    func proposeMonitoringRules(_ input: Operations.ProposeMonitoringRules.Input) async throws -> Operations.ProposeMonitoringRules.Output {
+        let caller = try await authorize(.monitorRulesPropose)
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let (rules, request) = try await monitoring.proposeRules(yaml: body.yaml, by: caller)
+        return .created(.init(body: .json(Self.ruleSetView(version: rules.version, status: "proposed", request: request.id, adoptedAt: nil))))
+    }
+
+    func adoptMonitoringRules(_ input: Operations.AdoptMonitoringRules.Input) async throws -> Operations.AdoptMonitoringRules.Output {
+        let caller = try await authorize(.approvalsExecute)
+        _ = try await monitoring.adoptRules(version: input.path.version, by: caller)
+        guard let stored = try await monitoring.store.ruleSets().first(where: { $0.version == input.path.version }) else {
+            throw KinkoError(.notFound, "no rule set \(input.path.version)", field: "version")
+        }
+        return .ok(.init(body: .json(Self.ruleSetView(version: stored.version, status: stored.status.rawValue, request: stored.requestID, adoptedAt: stored.adoptedAt))))
+    }
+
+    static func listView(_ list: AddressList) -> Components.Schemas.AddressList {
+        .init(kind: list.kind.rawValue, asset: list.asset, version: list.version, addresses: list.addresses.count)
+    }
+
+    func listAddressLists(_ input: Operations.ListAddressLists.Input) async throws -> Operations.ListAddressLists.Output {
+        _ = try await authorize(.monitorRead)
+        return .ok(.init(body: .json(.init(lists: try await monitoring.store.addressLists().map(Self.listView)))))
+    }
+
+    func importAddressList(_ input: Operations.ImportAddressList.Input) async throws -> Operations.ImportAddressList.Output {
+        let caller = try await authorize(.monitorListsManage)
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let list = try AddressList(kind: body.kind == .sanctioned ? .sanctioned : .stolen, asset: body.asset, version: body.version, text: body.text)
+        try await monitoring.importList(list, by: caller)
+        return .ok(.init(body: .json(Self.listView(list))))
+    }
+
+    static func jurisdictionsView(_ list: TravelRuleJurisdictions) -> Components.Schemas.Jurisdictions {
+        .init(version: list.version, countries: list.countries.sorted())
+    }
+
+    func getJurisdictions(_ input: Operations.GetJurisdictions.Input) async throws -> Operations.GetJurisdictions.Output {
+        _ = try await authorize(.monitorRead)
+        return .ok(.init(body: .json(Self.jurisdictionsView(try await monitoring.store.jurisdictions() ?? .starter))))
+    }
+
+    func setJurisdictions(_ input: Operations.SetJurisdictions.Input) async throws -> Operations.SetJurisdictions.Output {
+        let caller = try await authorize(.monitorListsManage)
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let list = try TravelRuleJurisdictions(version: body.version, countries: Set(body.countries))
+        try await monitoring.setJurisdictions(list, by: caller)
+        return .ok(.init(body: .json(Self.jurisdictionsView(list))))
+    }
+
+    func importProfiles(_ input: Operations.ImportProfiles.Input) async throws -> Operations.ImportProfiles.Output {
+        let caller = try await authorize(.monitorCustomersImport)
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        return .ok(.init(body: .json(.init(recorded: try await monitoring.importProfiles(csv: body.csv, by: caller)))))
+    }
+}
