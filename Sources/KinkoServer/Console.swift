@@ -32,6 +32,36 @@ struct Console: Sendable {
         router.get("/console/approvals") { request, _ in try await self.page(request) { try await self.approvals($0) } }
         router.get("/console/incidents") { request, _ in try await self.page(request) { try await self.incidents($0) } }
         router.get("/console/audit") { request, _ in try await self.page(request) { try await self.audit($0) } }
+        router.post("/console/actions/compute-requirement") { request, _ in
+            try await self.action(request, back: "/console") { caller, _ in
+                try await services.ledger.refresh()
+                let (requirement, funded) = try await services.reserve.compute(by: caller)
+                return "必要額 / required ¥\(Self.yen(requirement.required)), 積立額 / funded ¥\(Self.yen(funded)) (rule set \(requirement.ruleVersion))"
+            }
+        }
+        router.post("/console/actions/reconcile") { request, _ in
+            try await self.action(request, back: "/console") { caller, form in
+                let day = form["day"] ?? ""
+                try KinkoAPI.checkDay(day, field: "day")
+                try await services.ledger.refresh()
+                let result = try await services.custody.reconcile(day: day, by: caller)
+                return "照合 / reconciled \(result.day): " + (result.isClean ? "差異なし / clean" : "\(result.breaks.count) 差異 / breaks")
+            }
+        }
+        router.post("/console/actions/dismiss-alert") { request, _ in
+            try await self.action(request, back: "/console/alerts") { caller, form in
+                let id = try KinkoAPI.uint64(form["alert"] ?? "", field: "alert")
+                try await services.monitoring.dismiss(id, reason: form["reason"] ?? "", by: caller)
+                return "アラート \(id) を却下 / alert \(id) dismissed"
+            }
+        }
+        router.post("/console/actions/open-case") { request, _ in
+            try await self.action(request, back: "/console/alerts") { caller, form in
+                let id = try KinkoAPI.uint64(form["alert"] ?? "", field: "alert")
+                let record = try await services.monitoring.openCase(title: form["title"] ?? "", alerts: [id], assignee: caller.name, by: caller)
+                return "案件 \(record.id) を開始 / case \(record.id) opened"
+            }
+        }
     }
 
     // MARK: Session
@@ -45,15 +75,23 @@ struct Console: Sendable {
         return nil
     }
 
-    func login(_ request: Request) async throws -> Response {
+    /// The fields of an `application/x-www-form-urlencoded` body (at most `formBytesMax`).
+    static func form(_ request: Request) async throws -> [String: String] {
         var request = request
-        let body = try await request.collectBody(upTo: 4_096)
-        let form = String(buffer: body)
-        let token = form.split(separator: "&").compactMap { pair -> String? in
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, parts[0] == "token" else { return nil }
-            return String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-        }.first?.trimmingCharacters(in: .whitespaces) ?? ""
+        let body = try await request.collectBody(upTo: formBytesMax)
+        var fields: [String: String] = [:]
+        for pair in String(buffer: body).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, let name = String(parts[0]).removingPercentEncoding else { continue }
+            fields[name] = String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding?.trimmingCharacters(in: .whitespaces)
+        }
+        return fields
+    }
+
+    static let formBytesMax = 4_096
+
+    func login(_ request: Request) async throws -> Response {
+        let token = try await Self.form(request)["token"] ?? ""
         do {
             _ = try await services.governance.authenticate(token: token)
         } catch {
@@ -73,7 +111,42 @@ struct Console: Sendable {
         } catch {
             return Response(status: .seeOther, headers: [.location: "/console/login"])
         }
-        return Self.html(Self.layout(caller: caller, content: try await body(caller)))
+        return Self.html(Self.layout(caller: caller, content: Self.flash(request) + (try await body(caller))))
+    }
+
+    /// A console action: a form POST from our own pages (the cookie is SameSite=Strict, and a
+    /// cross-site Origin is refused), run as the signed-in caller with the same checks as the
+    /// API, then back to the page with what happened (or why not) in the URL.
+    func action(_ request: Request, back: String, _ run: (Caller, [String: String]) async throws -> String) async throws -> Response {
+        if let origin = request.headers[.origin], let host = request.head.authority, origin != "http://\(host)", origin != "https://\(host)" {
+            return Self.html("<p>cross-site request refused</p>", status: .forbidden)
+        }
+        let caller: Caller
+        do {
+            caller = try await services.governance.authenticate(token: Self.token(from: request))
+        } catch {
+            return Response(status: .seeOther, headers: [.location: "/console/login"])
+        }
+        let form = try await Self.form(request)
+        let outcome: (key: String, text: String)
+        do {
+            outcome = ("notice", try await run(caller, form))
+        } catch let error as KinkoError {
+            outcome = ("error", error.field.map { "\($0): \(error.message)" } ?? error.message)
+        }
+        let query = outcome.text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        return Response(status: .seeOther, headers: [.location: "\(back)?\(outcome.key)=\(query)"])
+    }
+
+    /// The outcome of the last action, from the query string the action redirected to.
+    static func flash(_ request: Request) -> String {
+        if let notice = request.uri.queryParameters["notice"].flatMap({ String($0).removingPercentEncoding }) {
+            return "<p id=\"notice\" class=good>\(escape(notice))</p>"
+        }
+        if let error = request.uri.queryParameters["error"].flatMap({ String($0).removingPercentEncoding }) {
+            return "<p id=\"error\" class=bad>\(escape(error))</p>"
+        }
+        return ""
     }
 
     static func allows(_ caller: Caller, _ permission: Permission) -> Bool {
@@ -94,7 +167,12 @@ struct Console: Sendable {
                     \(Self.bar(value: min(ratio, 2), limit: 1, maximum: 2, label: "funded / required", good: ratio >= 1))
                     """))
             } else {
-                sections.append(Self.card(title: "責任準備金 / Liability reserve", body: "<p>未計算 / not computed yet (POST /v1/reserve/requirement)</p>"))
+                sections.append(Self.card(title: "責任準備金 / Liability reserve", body: "<p>未計算 / not computed yet</p>"))
+            }
+            if Self.allows(caller, .reserveCompute) {
+                sections[sections.count - 1] = sections[sections.count - 1].replacingOccurrences(of: "</section>", with: """
+                    <form method="post" action="/console/actions/compute-requirement"><button id="compute-requirement">必要額を計算 / Compute the requirement</button></form></section>
+                    """)
             }
         }
         if Self.allows(caller, .custodyRead) {
@@ -107,6 +185,13 @@ struct Console: Sendable {
             if let latest = try await SQLiteCustodyStore(database: services.database).latestReconciliationDay(),
                 let day = try await services.custody.store.reconciliation(day: latest) {
                 body += "<p>最終照合 / last reconciliation: <b id=\"last-reconciliation\">\(Self.escape(day.day))</b> — \(day.isClean ? "差異なし / clean" : "\(day.breaks.count) 差異 / breaks")</p>"
+            }
+            if Self.allows(caller, .custodyReconcile) {
+                let yesterday = JST.day(of: services.clock.now() - 86_400_000_000_000)
+                body += """
+                    <form method="post" action="/console/actions/reconcile"><label>営業日 / business day <input name="day" id="reconcile-day" value="\(yesterday)" size="10"></label>
+                    <button id="reconcile">照合 / Reconcile</button></form>
+                    """
             }
             sections.append(Self.card(title: "分別管理 / Custody (95% cold)", body: body))
         }
@@ -139,14 +224,28 @@ struct Console: Sendable {
 
     func alerts(_ caller: Caller) async throws -> String {
         let alerts = try await services.monitoring.alerts(status: nil, limit: 200, by: caller)
+        let canDismiss = Self.allows(caller, .monitorAlertsManage), canOpen = Self.allows(caller, .monitorCasesManage)
         let rows = alerts.map { a in
-            "<tr><td>\(a.id)</td><td class=\(a.outcome.rawValue)>\(a.outcome.rawValue)</td><td>\(Self.escape(a.event))</td><td>\(a.customer)</td><td>\(a.status.rawValue)</td><td>\(Self.escape(a.hits.map(\.explanation).joined(separator: "; ")))</td></tr>"
+            var actions = ""
+            if a.status == .open && canDismiss {
+                actions += """
+                    <form class="inline" method="post" action="/console/actions/dismiss-alert"><input type="hidden" name="alert" value="\(a.id)">\
+                    <input name="reason" placeholder="理由 / reason" size="18" required><button>却下 / Dismiss</button></form>
+                    """
+            }
+            if a.status == .open && canOpen {
+                actions += """
+                    <form class="inline" method="post" action="/console/actions/open-case"><input type="hidden" name="alert" value="\(a.id)">\
+                    <input name="title" placeholder="件名 / title" size="18" required><button>案件化 / Open case</button></form>
+                    """
+            }
+            return "<tr id=\"alert-\(a.id)\"><td>\(a.id)</td><td class=\(a.outcome.rawValue)>\(a.outcome.rawValue)</td><td>\(Self.escape(a.event))</td><td>\(a.customer)</td><td class=status>\(a.status.rawValue)</td><td>\(Self.escape(a.hits.map(\.explanation).joined(separator: "; ")))</td><td>\(actions)</td></tr>"
         }.joined()
         let cases = try await services.monitoring.cases(by: caller).map {
             "<tr><td>\($0.id)</td><td>\(Self.escape($0.title))</td><td>\($0.status.rawValue)</td><td>\($0.disposition?.rawValue ?? "")</td><td>\(Self.escape($0.assignee ?? ""))</td></tr>"
         }.joined()
         return """
-            <h1>アラート / Alerts</h1><table><tr><th>#</th><th>判定 / outcome</th><th>イベント / event</th><th>顧客 / customer</th><th>状態 / status</th><th>理由 / why</th></tr>\(rows)</table>
+            <h1>アラート / Alerts</h1><table><tr><th>#</th><th>判定 / outcome</th><th>イベント / event</th><th>顧客 / customer</th><th>状態 / status</th><th>理由 / why</th><th></th></tr>\(rows)</table>
             <h2>案件 / Cases</h2><table><tr><th>#</th><th>件名 / title</th><th>状態 / status</th><th>処分 / disposition</th><th>担当 / assignee</th></tr>\(cases)</table>
             """
     }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KinkoCore
+import KinkoCustody
 import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
@@ -234,5 +235,84 @@ struct ConsoleTests {
         }
         let audit = try await f.call(.get, "/console/audit", headers: cookie)
         #expect(audit.text.contains("検証済 / verified"))
+    }
+}
+
+@Suite("Web console actions", .serialized)
+struct ConsoleActionTests {
+    static func cookie(_ f: ServerFixture, _ role: Role) -> HTTPFields {
+        var fields = HTTPFields()
+        fields[.cookie] = "kinko_token=\(f.tokens[role]!)"
+        fields[.contentType] = "application/x-www-form-urlencoded"
+        return fields
+    }
+
+    // Goal: the role decides which actions exist: compliance dismisses an alert from the
+    // alerts page; an auditor sees no forms and a forged POST is refused and changes nothing;
+    // a cross-site POST is refused outright.
+    @Test func alertActionsFollowTheRole() async throws {
+        let f = try await ServerFixture()
+        let compliance = f.callers[.compliance]!, admin = f.callers[.admin]!
+        let (_, request) = try await f.services.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
+        let key = LocalSigningKey.generate(.ed25519)
+        let publicKey = try key.publicKey()
+        _ = try await f.services.governance.registerKey(
+            algorithm: .ed25519, publicKey: publicKey,
+            proof: try key.sign(SignerKey.registrationMessage(principal: admin.principal, algorithm: .ed25519, publicKey: publicKey)), by: admin)
+        _ = try await f.services.governance.approve(request.id, keyID: SignerKey.id(of: publicKey), signature: try key.sign(request.digest), by: admin)
+        _ = try await f.services.monitoring.adoptRules(version: "2026.1-default", by: compliance)
+        let results = try await f.services.monitoring.ingest(ndjson: """
+            {"id":"e1","kind":"deposit","customer":5,"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":10000,"address":"t1abc"}
+            {"id":"e2","kind":"deposit","customer":6,"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":20000,"address":"t1abd"}
+            """, by: f.callers[.operator]!)
+        let (first, second) = (try #require(results[0].alert), try #require(results[1].alert))
+
+        let page = try await f.call(.get, "/console/alerts", headers: Self.cookie(f, .compliance))
+        #expect(page.text.contains("action=\"/console/actions/dismiss-alert\"") && page.text.contains("action=\"/console/actions/open-case\""))
+        let auditorPage = try await f.call(.get, "/console/alerts", headers: Self.cookie(f, .auditor))
+        #expect(auditorPage.status == .ok && !auditorPage.text.contains("<form class=\"inline\" method=\"post\" action=\"/console/actions"))
+
+        let dismissed = try await f.call(.post, "/console/actions/dismiss-alert", json: "alert=\(first)&reason=own+wallet", headers: Self.cookie(f, .compliance))
+        #expect(dismissed.status == .seeOther && dismissed.headers[.location]?.hasPrefix("/console/alerts?notice=") == true)
+        #expect(try await f.services.monitoring.alert(first, by: compliance).status == .dismissed)
+        let shown = try await f.call(.get, dismissed.headers[.location]!, headers: Self.cookie(f, .compliance))
+        #expect(shown.text.contains("<p id=\"notice\" class=good>アラート \(first) を却下 / alert \(first) dismissed</p>"))
+
+        let forged = try await f.call(.post, "/console/actions/dismiss-alert", json: "alert=\(second)&reason=x", headers: Self.cookie(f, .auditor))
+        #expect(forged.status == .seeOther && forged.headers[.location]?.hasPrefix("/console/alerts?error=") == true)
+        #expect(try await f.services.monitoring.alert(second, by: compliance).status == .open)
+        let noReason = try await f.call(.post, "/console/actions/dismiss-alert", json: "alert=\(second)&reason=", headers: Self.cookie(f, .compliance))
+        #expect(noReason.headers[.location]?.contains("error=") == true)
+
+        var crossSite = Self.cookie(f, .compliance)
+        crossSite[.origin] = "https://evil.example"
+        let refused = try await f.call(.post, "/console/actions/open-case", json: "alert=\(second)&title=t", headers: crossSite)
+        #expect(refused.status == .forbidden)
+        let opened = try await f.call(.post, "/console/actions/open-case", json: "alert=\(second)&title=ZEC+deposits", headers: Self.cookie(f, .compliance))
+        #expect(opened.headers[.location]?.contains("notice=") == true)
+        #expect(try await f.services.monitoring.cases(by: compliance).map(\.title) == ["ZEC deposits"])
+        let anonymous = try await f.call(.post, "/console/actions/open-case", json: "alert=\(second)&title=t",
+                                         headers: [.contentType: "application/x-www-form-urlencoded"])
+        #expect(anonymous.status == .seeOther && anonymous.headers[.location] == "/console/login")
+    }
+
+    // Goal: finance computes the requirement and reconciles from the overview; other roles get
+    // no buttons; a bad day names the field.
+    @Test func overviewActionsFollowTheRole() async throws {
+        let f = try await ServerFixture()
+        let finance = try await f.call(.get, "/console", headers: Self.cookie(f, .finance))
+        #expect(finance.text.contains("id=\"compute-requirement\"") && finance.text.contains("id=\"reconcile\""))
+        let auditor = try await f.call(.get, "/console", headers: Self.cookie(f, .auditor))
+        #expect(!auditor.text.contains("id=\"compute-requirement\"") && !auditor.text.contains("id=\"reconcile\""))
+        let noRules = try await f.call(.post, "/console/actions/compute-requirement", json: "", headers: Self.cookie(f, .finance))
+        #expect(noRules.headers[.location]?.hasPrefix("/console?error=") == true)
+        let badDay = try await f.call(.post, "/console/actions/reconcile", json: "day=yesterday", headers: Self.cookie(f, .finance))
+        let location = try #require(badDay.headers[.location])
+        #expect(location.hasPrefix("/console?error=day"))
+        let reconciled = try await f.call(.post, "/console/actions/reconcile", json: "day=2026-11-20", headers: Self.cookie(f, .finance))
+        #expect(reconciled.headers[.location]?.hasPrefix("/console?notice=") == true)
+        #expect(try await f.services.custody.store.reconciliation(day: "2026-11-20") != nil)
+        let overview = try await f.call(.get, "/console", headers: Self.cookie(f, .finance))
+        #expect(overview.text.contains("<b id=\"last-reconciliation\">2026-11-20</b>"))
     }
 }
