@@ -25,7 +25,7 @@ struct KinkoAPI: APIProtocol {
 
     func authorize(_ permission: Permission) async throws -> Caller {
         let caller = try caller()
-        try await governance.authorize(caller, permission)
+        _ = try await governance.authorize(caller, permission)
         return caller
     }
 
@@ -86,7 +86,7 @@ struct KinkoAPI: APIProtocol {
             ledgerFilter = asset.ledger
         }
         var classFilter: AccountClass?
-        if let name = input.query._class {
+        if let name = input.query._class?.rawValue {
             guard let found = AccountClass(name: name) else { throw KinkoError(.invalidInput, "unknown class \(name)", field: "class") }
             classFilter = found
         }
@@ -173,7 +173,7 @@ struct KinkoAPI: APIProtocol {
 
     func createAccounts(_ input: Operations.CreateAccounts.Input) async throws -> Operations.CreateAccounts.Output {
         let caller = try caller()
-        try await governance.authorize(caller, .ledgerAccountsCreate)
+        _ = try await governance.authorize(caller, .ledgerAccountsCreate)
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         try await ledger.refresh()
         let parsed = LedgerInput(assets: await ledger.assets).accounts(try Self.ndjson(body.accounts), format: .ndjson)
@@ -191,7 +191,7 @@ struct KinkoAPI: APIProtocol {
 
     func createTransfers(_ input: Operations.CreateTransfers.Input) async throws -> Operations.CreateTransfers.Output {
         let caller = try caller()
-        try await governance.authorize(caller, .ledgerTransfersCreate)
+        _ = try await governance.authorize(caller, .ledgerTransfersCreate)
         let text: String
         switch input.body {
         case .json(let body): text = try Self.ndjson(body.transfers)

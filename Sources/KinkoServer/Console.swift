@@ -111,7 +111,15 @@ struct Console: Sendable {
         } catch {
             return Response(status: .seeOther, headers: [.location: "/console/login"])
         }
-        return Self.html(Self.layout(caller: caller, content: Self.flash(request) + (try await body(caller))))
+        do {
+            return Self.html(Self.layout(caller: caller, content: Self.flash(request) + (try await body(caller))))
+        } catch let error as KinkoError {
+            // A page the role may not read (or a bad query) is an HTML page too, with the status.
+            let problem = Problem(error)
+            return Self.html(Self.layout(caller: caller, content: """
+                <h1>\(problem.status.code) \(Self.escape(problem.title))</h1><p id="page-error" class=bad>\(Self.escape(problem.detail))</p>
+                """), status: problem.status)
+        }
     }
 
     /// A console action: a form POST from our own pages (the cookie is SameSite=Strict, and a
@@ -161,13 +169,13 @@ struct Console: Sendable {
         if Self.allows(caller, .reserveRead) {
             if let latest = try await services.reserve.store.adequacy().last {
                 let ratio = latest.required.units == 0 ? 1 : Double(latest.funded.units) / Double(latest.required.units)
-                sections.append(Self.card(title: "責任準備金 / Liability reserve", body: """
+                sections.append(Self.card("reserve", title: "責任準備金 / Liability reserve", body: """
                     <p>必要額 / required <b id="reserve-required">¥\(Self.yen(latest.required))</b> · 積立額 / funded <b id="reserve-funded">¥\(Self.yen(latest.funded))</b>
                     · 充足率 / adequacy <b>\(String(format: "%.0f%%", ratio * 100))</b> (rule set \(Self.escape(latest.ruleVersion)), \(latest.time.iso8601))</p>
                     \(Self.bar(value: min(ratio, 2), limit: 1, maximum: 2, label: "funded / required", good: ratio >= 1))
                     """))
             } else {
-                sections.append(Self.card(title: "責任準備金 / Liability reserve", body: "<p>未計算 / not computed yet</p>"))
+                sections.append(Self.card("reserve", title: "責任準備金 / Liability reserve", body: "<p>未計算 / not computed yet</p>"))
             }
             if Self.allows(caller, .reserveCompute) {
                 sections[sections.count - 1] = sections[sections.count - 1].replacingOccurrences(of: "</section>", with: """
@@ -184,7 +192,7 @@ struct Console: Sendable {
             var body = "<table><tr><th>資産 / asset</th><th>ホット比率 / hot share</th><th>5% 上限 / the 5% line</th><th>OK</th></tr>\(rows)</table>"
             if let latest = try await SQLiteCustodyStore(database: services.database).latestReconciliationDay(),
                 let day = try await services.custody.store.reconciliation(day: latest) {
-                body += "<p>最終照合 / last reconciliation: <b id=\"last-reconciliation\">\(Self.escape(day.day))</b> — \(day.isClean ? "差異なし / clean" : "\(day.breaks.count) 差異 / breaks")</p>"
+                body += "<p>最終照合 / last reconciliation: <b id=\"last-reconciliation\" data-clean=\"\(day.isClean)\">\(Self.escape(day.day))</b> — \(day.isClean ? "差異なし / clean" : "\(day.breaks.count) 差異 / breaks")</p>"
             }
             if Self.allows(caller, .custodyReconcile) {
                 let yesterday = JST.day(of: services.clock.now() - 86_400_000_000_000)
@@ -193,18 +201,18 @@ struct Console: Sendable {
                     <button id="reconcile">照合 / Reconcile</button></form>
                     """
             }
-            sections.append(Self.card(title: "分別管理 / Custody (95% cold)", body: body))
+            sections.append(Self.card("custody", title: "分別管理 / Custody (95% cold)", body: body))
         }
         if Self.allows(caller, .monitorRead) {
             let counts = try await SQLiteMonitoringStore(database: services.database).alertCounts()
-            sections.append(Self.card(title: "取引モニタリング / Monitoring", body: """
+            sections.append(Self.card("monitoring", title: "取引モニタリング / Monitoring", body: """
                 <p>未処理アラート / open alerts <b id="open-alerts">\(counts["open"] ?? 0)</b> · 調査中 / in cases \(counts["in_case"] ?? 0) · <a href="/console/alerts">一覧 / list</a></p>
                 """))
         }
         if Self.allows(caller, .reserveRead) {
             let incidents = try await services.reserve.store.incidents()
             let open = incidents.filter { $0.paidAt == nil }.count
-            sections.append(Self.card(title: "インシデント / Incidents", body: "<p>未完了 / open <b id=\"open-incidents\">\(open)</b> of \(incidents.count) · <a href=\"/console/incidents\">一覧 / list</a></p>"))
+            sections.append(Self.card("incidents", title: "インシデント / Incidents", body: "<p>未完了 / open <b id=\"open-incidents\">\(open)</b> of <span id=\"incidents-total\">\(incidents.count)</span> · <a href=\"/console/incidents\">一覧 / list</a></p>"))
         }
         if sections.isEmpty { sections.append("<p>この役割で表示できる項目はありません / Nothing here for your roles.</p>") }
         return "<h1>概要 / Overview</h1>" + sections.joined()
@@ -314,7 +322,7 @@ struct Console: Sendable {
             """
     }
 
-    static func card(title: String, body: String) -> String { "<section><h2>\(title)</h2>\(body)</section>" }
+    static func card(_ panel: String, title: String, body: String) -> String { "<section data-panel=\"\(panel)\"><h2>\(title)</h2>\(body)</section>" }
 
     static let style = """
         body{font-family:system-ui,"Hiragino Sans","Noto Sans JP",sans-serif;margin:0;color:#222}nav{background:#1a237e;color:#fff;padding:8px 16px}
@@ -326,17 +334,26 @@ struct Console: Sendable {
     static func layout(caller: Caller, content: String) -> String {
         """
         <!doctype html><html lang="ja"><head><meta charset="utf-8"><title>Kinko 金庫</title><style>\(style)</style></head><body>
-        <nav><b>金庫 Kinko</b> · <a href="/console">概要 Overview</a><a href="/console/balances">残高 Balances</a><a href="/console/approvals">承認 Approvals</a>\
-        <a href="/console/alerts">アラート Alerts</a><a href="/console/incidents">インシデント Incidents</a><a href="/console/audit">監査 Audit</a>
+        <nav><b>金庫 Kinko</b> · \(navigation(caller))
         <span id="whoami">\(escape(caller.name)) (\(caller.roles.sorted().map(\.rawValue).joined(separator: ", ")))</span>
-        <form class="inline" method="post" action="/console/logout"><button>ログアウト / Sign out</button></form></nav><main>\(content)</main></body></html>
+        <form class="inline" method="post" action="/console/logout"><button id="sign-out">ログアウト / Sign out</button></form></nav><main>\(content)</main></body></html>
         """
+    }
+
+    /// The pages the caller's roles may read.
+    static let pages: [(path: String, label: String, permission: Permission?)] = [
+        ("/console", "概要 Overview", nil), ("/console/balances", "残高 Balances", .ledgerRead), ("/console/approvals", "承認 Approvals", .approvalsRead),
+        ("/console/alerts", "アラート Alerts", .monitorRead), ("/console/incidents", "インシデント Incidents", .reserveRead), ("/console/audit", "監査 Audit", .auditRead),
+    ]
+
+    static func navigation(_ caller: Caller) -> String {
+        pages.filter { $0.permission.map { allows(caller, $0) } ?? true }.map { "<a href=\"\($0.path)\">\($0.label)</a>" }.joined()
     }
 
     static func loginPage(error: String?) -> String {
         """
         <!doctype html><html lang="ja"><head><meta charset="utf-8"><title>Kinko 金庫 — sign in</title><style>\(style)</style></head><body>
-        <nav><b>金庫 Kinko</b></nav><main><h1>サインイン / Sign in</h1>\(error.map { "<p class=bad>\(escape($0))</p>" } ?? "")
+        <nav><b>金庫 Kinko</b></nav><main><h1>サインイン / Sign in</h1>\(error.map { "<p id=\"login-error\" class=bad>\(escape($0))</p>" } ?? "")
         <form method="post" action="/console/login"><label>API トークン / API token <input type="password" name="token" id="token" size="60" autocomplete="off"></label>
         <button type="submit" id="sign-in">サインイン / Sign in</button></form>
         <p>トークンは <code>kinko init</code> または <code>kinko demo</code> が発行します / Tokens come from <code>kinko init</code> or <code>kinko demo</code> (demo-tokens.json).</p></main></body></html>

@@ -1,6 +1,5 @@
 import Foundation
 public import Hummingbird
-public import KinkoCore
 import KinkoSQLite
 public import Logging
 import OpenAPIHummingbird

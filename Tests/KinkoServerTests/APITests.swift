@@ -313,6 +313,6 @@ struct ConsoleActionTests {
         #expect(reconciled.headers[.location]?.hasPrefix("/console?notice=") == true)
         #expect(try await f.services.custody.store.reconciliation(day: "2026-11-20") != nil)
         let overview = try await f.call(.get, "/console", headers: Self.cookie(f, .finance))
-        #expect(overview.text.contains("<b id=\"last-reconciliation\">2026-11-20</b>"))
+        #expect(overview.text.contains("<b id=\"last-reconciliation\" data-clean=\"true\">2026-11-20</b>"))
     }
 }

@@ -1,0 +1,488 @@
+#!/usr/bin/env python3
+"""Browser test of the Kinko web console (`kinko serve`), checked against the JSON API.
+
+Drives headless Chromium through Selenium (Debian's chromium + chromium-driver) and, for the same
+token, compares every figure the overview shows with what /v1 returns.
+
+Usage:
+    console_test.py --base-url http://127.0.0.1:8080 --token ADMIN_TOKEN [--tokens-file demo-tokens.json]
+                    [--lower-token TOKEN] [--screenshots DIR]
+Environment (used when an option is absent): KINKO_BASE_URL, KINKO_TOKEN, KINKO_TOKENS_FILE,
+KINKO_LOWER_TOKEN, KINKO_E2E_SCREENSHOTS, CHROMIUM_BIN (/usr/bin/chromium),
+CHROMEDRIVER (/usr/bin/chromedriver).
+
+Exits 0 when every check passes, 1 on the first mismatch (the message names the figure), 2 on a
+usage or setup error.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+BAD_TOKEN = "kinko_" + "0" * 64
+# Roles tried, in order, for the "lower role" check when only a tokens file is given.
+LOWER_ROLES = ("signer", "operator", "treasurer", "finance", "administrator", "auditor", "inspector", "compliance")
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+# ---------------------------------------------------------------- API side (urllib only)
+
+class API:
+    def __init__(self, base, token):
+        self.base = base.rstrip("/")
+        self.token = token
+
+    def get(self, path):
+        """(status, parsed JSON or None)."""
+        request = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            body = error.read()
+            try:
+                return error.code, json.loads(body)
+            except ValueError:
+                return error.code, None
+
+    def must(self, path):
+        status, body = self.get(path)
+        check(status == 200, f"API GET {path} answered {status}: {body}")
+        return body
+
+    def allowed(self, path):
+        status, body = self.get(path)
+        check(status in (200, 403), f"API GET {path} answered {status} (expected 200 or 403): {body}")
+        return status == 200
+
+    def audit_entries(self):
+        entries, start = [], 0
+        while True:
+            page = self.must(f"/v1/audit/entries?from={start}&limit=1000")
+            entries += page["entries"]
+            if not page["entries"] or len(entries) >= page["size"]:
+                return entries
+            start = page["entries"][-1]["index"] + 1
+
+
+def expected_figures(api):
+    """What the overview should show for this token, from the API alone. Panels the token may not
+    read are None."""
+    figures = {}
+    # Liability reserve: the last adequacy point.
+    if api.allowed("/v1/reserve/adequacy"):
+        points = api.must("/v1/reserve/adequacy")["points"]
+        figures["reserve"] = {"required": points[-1]["required"], "funded": points[-1]["funded"]} if points else {}
+    else:
+        figures["reserve"] = None
+    # Custody: hot share per asset (percent with two decimals, or n/a without a price).
+    if api.allowed("/v1/custody/check"):
+        check_ = api.must("/v1/custody/check")
+        figures["custody"] = {a["asset"]: (a["hot_share"] + "%") if a.get("hot_share") is not None else "n/a" for a in check_["assets"]}
+    else:
+        figures["custody"] = None
+    # Monitoring: open alerts.
+    if api.allowed("/v1/monitoring/alerts?status=open&limit=1000"):
+        alerts = api.must("/v1/monitoring/alerts?status=open&limit=1000")["alerts"]
+        check(all(a["status"] == "open" for a in alerts), "API /v1/monitoring/alerts?status=open returned alerts that are not open")
+        figures["open_alerts"] = len(alerts)
+    else:
+        figures["open_alerts"] = None
+    # Incidents: total from /v1/incidents; open = not yet paid. The Incident schema has no paid_at,
+    # so unless the API grows one, "paid" comes from the audit log's incident.pay/paid entries.
+    if api.allowed("/v1/incidents"):
+        incidents = api.must("/v1/incidents")["incidents"]
+        figures["incidents_total"] = len(incidents)
+        if incidents and all("paid_at" in i for i in incidents):
+            figures["open_incidents"] = sum(1 for i in incidents if i.get("paid_at") in (None, ""))
+        elif api.allowed("/v1/audit/verify"):
+            paid = {e.get("details", {}).get("incident") for e in api.audit_entries() if e["action"] == "incident.pay" and e["result"] == "paid"}
+            figures["open_incidents"] = sum(1 for i in incidents if str(i["id"]) not in paid)
+        else:
+            figures["open_incidents"] = "unknown"
+    else:
+        figures["incidents_total"] = figures["open_incidents"] = None
+    # Last reconciliation: the API has no list, so the day comes from the audit log (custody.reconcile
+    # entries) and is then fetched from /v1/custody/reconciliations/{day}.
+    figures["reconciliation"] = "unknown"
+    if figures["custody"] is not None and api.allowed("/v1/audit/verify"):
+        days = sorted(e["details"]["day"] for e in api.audit_entries()
+                      if e["action"] == "custody.reconcile" and e["result"] != "forbidden" and "day" in e.get("details", {}))
+        if days:
+            day = days[-1]
+            body = api.must(f"/v1/custody/reconciliations/{day}")
+            check(body["day"] == day, f"API reconciliation for {day} names day {body['day']}")
+            figures["reconciliation"] = {"day": day, "clean": body["clean"]}
+        else:
+            figures["reconciliation"] = {}
+    return figures
+
+
+# ---------------------------------------------------------------- browser side
+
+def make_driver():
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1600",
+                 "--disable-extensions", "--no-first-run", "--lang=ja"):
+        options.add_argument(flag)
+    service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(60)
+    return driver
+
+
+class Console:
+    def __init__(self, driver, base, screenshots):
+        self.driver = driver
+        self.base = base.rstrip("/")
+        self.screenshots = screenshots
+        self.shots = 0
+
+    def path(self):
+        return urllib.parse.urlparse(self.driver.current_url).path
+
+    def open(self, path):
+        self.driver.get(self.base + path)
+
+    def wait_path(self, path, what):
+        try:
+            WebDriverWait(self.driver, 20).until(lambda d: urllib.parse.urlparse(d.current_url).path == path)
+        except Exception:
+            raise Failure(f"{what}: expected to be on {path}, but the browser is on {self.driver.current_url}")
+
+    def find(self, selector):
+        try:
+            return self.driver.find_element(By.CSS_SELECTOR, selector)
+        except NoSuchElementException:
+            return None
+
+    def text(self, selector, what):
+        element = self.find(selector)
+        check(element is not None, f"{what}: no element {selector!r} on {self.path()}")
+        return element.text.strip()
+
+    def section(self, title_part):
+        """The overview card whose heading contains title_part, or None."""
+        for section in self.driver.find_elements(By.CSS_SELECTOR, "main section"):
+            headings = section.find_elements(By.TAG_NAME, "h2")
+            if headings and title_part in headings[0].text:
+                return section
+        return None
+
+    def sign_in(self, token):
+        self.open("/console/login")
+        field = self.find("input#token")
+        check(field is not None, "sign-in page: no input#token")
+        field.clear()
+        field.send_keys(token)
+        button = self.find("#sign-in")
+        check(button is not None, "sign-in page: no #sign-in button")
+        self.submit(button)
+
+    def submit(self, button):
+        """Clicks a submitting button and waits until the next page has replaced this one."""
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        button.click()
+        WebDriverWait(self.driver, 20).until(EC.staleness_of(old))
+        WebDriverWait(self.driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def sign_out(self):
+        button = self.find("form[action='/console/logout'] button") or self.find("#sign-out")
+        check(button is not None, f"no sign-out button on {self.path()}")
+        self.submit(button)
+
+    def cookie(self):
+        return self.driver.get_cookie("kinko_token")
+
+    def screenshot(self, name):
+        if not self.screenshots:
+            return
+        os.makedirs(self.screenshots, exist_ok=True)
+        self.shots += 1
+        self.driver.save_screenshot(os.path.join(self.screenshots, f"{self.shots:02d}-{name}.png"))
+
+
+def number(text):
+    """'¥2,500,000' -> '2500000'."""
+    return re.sub(r"[¥,\s]", "", text)
+
+
+def compare_overview(console, expected, who):
+    """Compares every overview figure with the API's; returns what was compared (for the log)."""
+    compared = []
+    # Liability reserve
+    reserve_section = console.section("Liability reserve")
+    if expected["reserve"] is None:
+        check(reserve_section is None, f"{who}: the liability reserve panel is shown, but the API refuses /v1/reserve/adequacy for this token")
+    else:
+        check(reserve_section is not None, f"{who}: no liability reserve panel, but the API allows /v1/reserve/adequacy")
+        if expected["reserve"]:
+            for figure in ("required", "funded"):
+                shown = number(console.text(f"#reserve-{figure}", f"{who}: reserve {figure}"))
+                check(shown == expected["reserve"][figure],
+                      f"{who}: figure 'reserve {figure}' mismatch: console shows {shown}, API /v1/reserve/adequacy last point says {expected['reserve'][figure]}")
+                compared.append(f"reserve {figure}={shown}")
+        else:
+            check(console.find("#reserve-required") is None, f"{who}: console shows a reserve requirement, but the API has no adequacy point")
+    # Custody: hot share per asset
+    if expected["custody"] is None:
+        check(console.section("Custody") is None and not console.driver.find_elements(By.CSS_SELECTOR, "td.hot-share"),
+              f"{who}: the custody panel is shown, but the API refuses /v1/custody/check for this token")
+    else:
+        cells = console.driver.find_elements(By.CSS_SELECTOR, "td.hot-share[data-asset]")
+        shown = {cell.get_attribute("data-asset"): cell.text.strip() for cell in cells}
+        check(set(shown) == set(expected["custody"]),
+              f"{who}: figure 'hot share' assets differ: console {sorted(shown)}, API /v1/custody/check {sorted(expected['custody'])}")
+        for asset, share in expected["custody"].items():
+            check(shown[asset] == share, f"{who}: figure 'hot share {asset}' mismatch: console shows {shown[asset]}, API /v1/custody/check says {share}")
+            compared.append(f"hot share {asset}={shown[asset]}")
+        # Last reconciliation
+        recon = expected["reconciliation"]
+        if recon == "unknown":
+            print(f"  note: {who}: last reconciliation not checked (the token may not read the audit log, and the API lists no reconciliations)")
+        elif not recon:
+            check(console.find("#last-reconciliation") is None, f"{who}: console shows a last reconciliation, but the API knows none")
+        else:
+            day = console.text("#last-reconciliation", f"{who}: last reconciliation")
+            check(day == recon["day"], f"{who}: figure 'last reconciliation day' mismatch: console shows {day}, API (audit log + /v1/custody/reconciliations) says {recon['day']}")
+            paragraph = console.driver.find_element(By.CSS_SELECTOR, "#last-reconciliation").find_element(By.XPATH, "..").text
+            shown_clean = "clean" in paragraph
+            check(shown_clean == recon["clean"],
+                  f"{who}: figure 'last reconciliation clean' mismatch: console says {'clean' if shown_clean else 'breaks'} ({paragraph!r}), API clean={recon['clean']}")
+            compared.append(f"last reconciliation={day} clean={shown_clean}")
+    # Monitoring: open alerts
+    if expected["open_alerts"] is None:
+        check(console.find("#open-alerts") is None and console.section("Monitoring") is None,
+              f"{who}: the monitoring panel (open alerts) is shown, but the API refuses /v1/monitoring/alerts for this token")
+    else:
+        shown = int(console.text("#open-alerts", f"{who}: open alerts"))
+        if expected["open_alerts"] >= 1000:
+            check(shown >= 1000, f"{who}: figure 'open alerts' mismatch: console shows {shown}, API lists at least 1000")
+        else:
+            check(shown == expected["open_alerts"],
+                  f"{who}: figure 'open alerts' mismatch: console shows {shown}, API /v1/monitoring/alerts?status=open lists {expected['open_alerts']}")
+        compared.append(f"open alerts={shown}")
+    # Incidents
+    if expected["incidents_total"] is None:
+        check(console.find("#open-incidents") is None, f"{who}: the incidents panel is shown, but the API refuses /v1/incidents for this token")
+    else:
+        shown_open = int(console.text("#open-incidents", f"{who}: open incidents"))
+        paragraph = console.driver.find_element(By.CSS_SELECTOR, "#open-incidents").find_element(By.XPATH, "..").text
+        total = re.search(r"of (\d+)", paragraph)
+        check(total is not None, f"{who}: incidents panel has no 'of N' total: {paragraph!r}")
+        check(int(total.group(1)) == expected["incidents_total"],
+              f"{who}: figure 'incidents total' mismatch: console shows {total.group(1)}, API /v1/incidents lists {expected['incidents_total']}")
+        if expected["open_incidents"] == "unknown":
+            print(f"  note: {who}: open incidents not checked (no paid_at in the API and the token may not read the audit log)")
+        else:
+            check(shown_open == expected["open_incidents"],
+                  f"{who}: figure 'open incidents' mismatch: console shows {shown_open}, API (/v1/incidents less audited incident.pay=paid) says {expected['open_incidents']}")
+        compared.append(f"open incidents={shown_open} of {total.group(1)}")
+    return compared
+
+
+def pick_lower_token(base, args):
+    if args.lower_token:
+        return "given", args.lower_token
+    if not args.tokens_file:
+        return None, None
+    with open(args.tokens_file) as f:
+        tokens = json.load(f)
+    # The file maps role -> token; accept {"tokens": {...}} or a list of {"role", "token"} too.
+    if isinstance(tokens, dict) and isinstance(tokens.get("tokens"), (dict, list)):
+        tokens = tokens["tokens"]
+    if isinstance(tokens, list):
+        tokens = {t.get("role") or t.get("name"): t["token"] for t in tokens if isinstance(t, dict) and "token" in t}
+    # Prefer a role the API refuses monitoring to, so the test shows a panel being hidden.
+    for role in LOWER_ROLES:
+        token = tokens.get(role)
+        if token and API(base, token).get("/v1/monitoring/alerts?limit=1")[0] == 403:
+            return role, token
+    for role in LOWER_ROLES:
+        if tokens.get(role):
+            return role, tokens[role]
+    return None, None
+
+
+def run(args):
+    base = args.base_url.rstrip("/")
+    admin_api = API(base, args.token)
+    status, me = admin_api.get("/v1/whoami")
+    if status != 200:
+        print(f"setup: GET /v1/whoami with the given token answered {status}: {me}", file=sys.stderr)
+        return 2
+    lower_role, lower_token = pick_lower_token(base, args)
+
+    driver = make_driver()
+    console = Console(driver, base, args.screenshots)
+    step = "start"
+    try:
+        step = "redirect to sign-in"
+        console.open("/console")
+        console.wait_path("/console/login", "opening /console without a session")
+        check(console.find("input#token") is not None and console.find("#sign-in") is not None, "sign-in page lacks input#token or #sign-in")
+        console.screenshot("sign-in")
+        print("ok   /console redirects to /console/login")
+
+        step = "bad token"
+        console.sign_in(BAD_TOKEN)
+        check(console.path() == "/console/login", f"bad token: left the sign-in page for {driver.current_url}")
+        error = console.find("p.bad") or console.find("#login-error")
+        error_text = error.text if error is not None else ""
+        check("not valid" in error_text, f"bad token: no error message shown (page: {driver.find_element(By.TAG_NAME, 'body').text[:200]!r})")
+        check(console.cookie() is None, "bad token: a kinko_token cookie was set")
+        console.screenshot("bad-token")
+        console.open("/console")
+        console.wait_path("/console/login", "after a bad token, /console")
+        print(f"ok   bad token shows {error_text!r} and stays on sign-in")
+
+        step = "admin sign-in"
+        console.sign_in(args.token)
+        console.wait_path("/console", "signing in with the admin token")
+        check(console.cookie() is not None, "admin sign-in: no kinko_token cookie")
+        whoami = console.text("#whoami", "admin overview")
+        check(me["name"] in whoami and all(r in whoami for r in me["roles"]),
+              f"figure 'whoami' mismatch: console shows {whoami!r}, API /v1/whoami says {me['name']} {me['roles']}")
+        console.screenshot("overview-admin")
+        print(f"ok   signed in as {whoami}")
+
+        step = "admin figures"
+        expected = expected_figures(admin_api)
+        compared = compare_overview(console, expected, "admin")
+        print("ok   overview matches the API: " + "; ".join(compared))
+
+        step = "admin audit page"
+        if admin_api.allowed("/v1/audit/verify"):
+            console.open("/console/audit")
+            verified = admin_api.must("/v1/audit/verify")["ok"]
+            status_text = console.text("#audit-status", "admin audit page")
+            check(("verified" in status_text) == verified, f"figure 'audit status' mismatch: console {status_text!r}, API /v1/audit/verify ok={verified}")
+            print(f"ok   audit page status {status_text!r} matches /v1/audit/verify ok={verified}")
+
+        step = "sign-out"
+        console.open("/console")
+        console.sign_out()
+        console.wait_path("/console/login", "after sign-out")
+        check(console.cookie() is None, "sign-out: the kinko_token cookie is still set")
+        console.open("/console")
+        console.wait_path("/console/login", "after sign-out, /console")
+        print("ok   sign-out clears the session")
+
+        finance_token = None
+        if args.tokens_file:
+            with open(args.tokens_file) as f:
+                finance_token = json.load(f).get("finance")
+        if finance_token:
+            step = "finance action (compute the requirement)"
+            finance_api = API(base, finance_token)
+            before = len(finance_api.must("/v1/reserve/adequacy")["points"])
+            console.sign_in(finance_token)
+            console.wait_path("/console", "signing in as finance")
+            button = console.find("#compute-requirement")
+            check(button is not None, "finance: the overview has no #compute-requirement button")
+            console.submit(button)
+            notice = console.find("#notice")
+            check(notice is not None, f"finance: no #notice after computing (page: {driver.find_element(By.TAG_NAME, 'body').text[:200]!r})")
+            notice_text = notice.text
+            points = finance_api.must("/v1/reserve/adequacy")["points"]
+            check(len(points) == before + 1, f"finance: the API has {len(points)} adequacy points after the console action, expected {before + 1}")
+            for figure in ("required", "funded"):
+                shown = number(console.text(f"#reserve-{figure}", f"finance: reserve {figure}"))
+                check(shown == points[-1][figure], f"finance: figure 'reserve {figure}' after computing: console {shown}, API {points[-1][figure]}")
+            console.screenshot("finance-computed")
+            console.sign_out()
+            console.wait_path("/console/login", "finance sign-out")
+            print(f"ok   finance computes the requirement from the console: {notice_text!r}; the API's new point matches")
+
+        if lower_token:
+            step = f"lower role ({lower_role})"
+            lower_api = API(base, lower_token)
+            status, lower_me = lower_api.get("/v1/whoami")
+            check(status == 200, f"lower role {lower_role}: /v1/whoami answered {status}")
+            console.sign_in(lower_token)
+            console.wait_path("/console", f"signing in as {lower_role}")
+            console.screenshot(f"overview-{lower_role}")
+            whoami = console.text("#whoami", f"{lower_role} overview")
+            check(lower_me["name"] in whoami, f"{lower_role}: #whoami shows {whoami!r}, API says {lower_me['name']}")
+            lower_expected = expected_figures(lower_api)
+            # What this token cannot cross-check itself (audit-derived figures) comes from the admin's view.
+            for key in ("reconciliation", "open_incidents"):
+                if lower_expected[key] == "unknown":
+                    lower_expected[key] = expected[key]
+            hidden = [k for k in ("reserve", "custody", "open_alerts", "incidents_total") if lower_expected[k] is None]
+            compared = compare_overview(console, lower_expected, lower_role)
+            print(f"ok   {lower_role} overview: hidden panels {hidden or 'none'}; shown figures match: " + "; ".join(compared))
+            if not hidden:
+                print(f"  note: {lower_role} may read every overview panel; no hidden panel was exercised")
+            if lower_role != "finance":
+                check(console.find("#compute-requirement") is None, f"{lower_role}: the overview offers 'compute the requirement', a finance action")
+                print(f"ok   {lower_role} is offered no finance action")
+            if not lower_api.allowed("/v1/audit/verify"):
+                console.open("/console/audit")
+                check(console.find("#audit-status") is None, f"{lower_role}: /console/audit shows the audit status, but the API refuses /v1/audit/verify")
+                print(f"ok   {lower_role} cannot read /console/audit (page: {driver.find_element(By.TAG_NAME, 'body').text[:60]!r}...)")
+            if not lower_api.allowed("/v1/monitoring/alerts?limit=1"):
+                console.open("/console/alerts")
+                check(not driver.find_elements(By.XPATH, "//h1[contains(., 'Alerts')]"), f"{lower_role}: /console/alerts renders, but the API refuses /v1/monitoring/alerts")
+                print(f"ok   {lower_role} cannot read /console/alerts")
+            console.open("/console")
+            console.sign_out()
+            console.wait_path("/console/login", f"{lower_role} sign-out")
+            check(console.cookie() is None, f"{lower_role} sign-out: the cookie is still set")
+            print(f"ok   {lower_role} signed out")
+        else:
+            print("  note: no lower-role token (give --tokens-file or --lower-token); role check skipped")
+    except Failure as failure:
+        console.screenshot("failure")
+        print(f"FAIL [{step}] {failure}", file=sys.stderr)
+        return 1
+    except WebDriverException as error:
+        console.screenshot("failure")
+        print(f"FAIL [{step}] browser error: {error.msg if hasattr(error, 'msg') else error}", file=sys.stderr)
+        return 1
+    finally:
+        driver.quit()
+    print("console test: all checks passed")
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base-url", default=os.environ.get("KINKO_BASE_URL"))
+    parser.add_argument("--token", default=os.environ.get("KINKO_TOKEN"), help="an admin token")
+    parser.add_argument("--tokens-file", default=os.environ.get("KINKO_TOKENS_FILE"), help="demo-tokens.json, to pick a lower role")
+    parser.add_argument("--lower-token", default=os.environ.get("KINKO_LOWER_TOKEN"))
+    parser.add_argument("--screenshots", default=os.environ.get("KINKO_E2E_SCREENSHOTS"), help="directory for PNG screenshots")
+    args = parser.parse_args()
+    if not args.base_url or not args.token:
+        parser.error("--base-url and --token (or KINKO_BASE_URL and KINKO_TOKEN) are required")
+    started = time.monotonic()
+    code = run(args)
+    print(f"console test took {time.monotonic() - started:.1f}s")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# End-to-end tests of `kinko serve` against a fresh demo exchange.
+#
+#   Tests/e2e/run.sh [console|contract|all]      (default: all)
+#
+#   console   Selenium + headless Chromium: sign-in, overview figures = API figures, roles, sign-out
+#   contract  Schemathesis against openapi.yaml and the live server
+#
+# Starts `$KINKO_BIN serve --demo` on a free loopback port in a temporary directory, waits for
+# /readyz, runs the tests with the demo admin token, then stops the server with SIGTERM and
+# checks it exits 0 within 30 s. Install the tools first with Tests/e2e/setup.sh.
+#
+# Environment:
+#   KINKO_BIN                  server binary (default <repo>/.build/debug/kinko)
+#   KINKO_E2E_VENV             Python venv with selenium and schemathesis (default <repo>/.build-e2e/venv)
+#   KINKO_SPEC                 OpenAPI document (default <repo>/Sources/KinkoServer/openapi.yaml)
+#   KINKO_E2E_OUT              where logs and reports go (default <repo>/.build-e2e/last-run, emptied first)
+#   KINKO_E2E_MAX_EXAMPLES     schemathesis --max-examples per operation (default 40)
+#   KINKO_E2E_WORKERS          schemathesis --workers (default 1)
+#   KINKO_E2E_SEED             a seed instead of the default --generation-deterministic
+#   KINKO_E2E_CONTRACT_TIMEOUT hard limit on each contract run in seconds (default 300)
+#   KINKO_E2E_CONTRACT_ROLES   demo roles to fuzz as, one run each (default "admin operator treasurer finance compliance")
+#   KINKO_E2E_READY_TIMEOUT    seconds to wait for /readyz (default 120)
+#   KINKO_E2E_ST_ARGS          extra schemathesis arguments (word-split), e.g. "--continue-on-failure"
+#   KINKO_E2E_KEEP=1           keep the temporary directory (database, tokens)
+set -uo pipefail
+
+MODE=${1:-all}
+case "$MODE" in
+    console | contract | all) ;;
+    -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: $0 [console|contract|all]" >&2; exit 2 ;;
+esac
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+KINKO_BIN=${KINKO_BIN:-$ROOT/.build/debug/kinko}
+VENV=${KINKO_E2E_VENV:-$ROOT/.build-e2e/venv}
+SPEC=${KINKO_SPEC:-$ROOT/Sources/KinkoServer/openapi.yaml}
+OUT=${KINKO_E2E_OUT:-$ROOT/.build-e2e/last-run}
+MAX_EXAMPLES=${KINKO_E2E_MAX_EXAMPLES:-40}
+WORKERS=${KINKO_E2E_WORKERS:-1}
+CONTRACT_TIMEOUT=${KINKO_E2E_CONTRACT_TIMEOUT:-300}
+READY_TIMEOUT=${KINKO_E2E_READY_TIMEOUT:-120}
+CONTRACT_ROLES=${KINKO_E2E_CONTRACT_ROLES:-admin operator treasurer finance compliance}
+CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
+
+say() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { say "ERROR: $*" >&2; exit 2; }
+
+[ -x "$KINKO_BIN" ] || die "KINKO_BIN=$KINKO_BIN is not an executable (build kinko and set KINKO_BIN)"
+[ -x "$VENV/bin/python" ] || die "no venv at $VENV (run Tests/e2e/setup.sh)"
+[ -f "$SPEC" ] || die "no OpenAPI document at $SPEC"
+PY="$VENV/bin/python"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/kinko-e2e.XXXXXX")
+rm -rf "$OUT" && mkdir -p "$OUT"
+SERVER_LOG="$OUT/server.log"
+SERVER_PID=
+FAILED=0
+PASSED=0
+RESULTS=()
+
+record() { # name rc
+    if [ "$2" -eq 0 ]; then PASSED=$((PASSED + 1)); RESULTS+=("PASS $1"); else FAILED=$((FAILED + 1)); RESULTS+=("FAIL $1 (exit $2)"); fi
+}
+
+log_tail() {
+    [ -f "$SERVER_LOG" ] || return 0
+    echo "----- server log (last 60 lines of $SERVER_LOG) -----" >&2
+    tail -n 60 "$SERVER_LOG" >&2
+    echo "----- end of server log -----" >&2
+}
+
+cleanup() {
+    local rc=$?
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null
+        for _ in $(seq 1 20); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.5; done
+        kill -KILL "$SERVER_PID" 2>/dev/null
+    fi
+    if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ]; then log_tail; fi
+    if [ "${KINKO_E2E_KEEP:-0}" = 1 ]; then say "kept $TMP"; else rm -rf "$TMP"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------ start the server
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+BASE="http://127.0.0.1:$PORT"
+say "starting $KINKO_BIN serve --demo on $BASE (data in $TMP, logs in $OUT)"
+(cd "$TMP" && exec "$KINKO_BIN" serve --demo --database "$TMP/kinko.sqlite" --host 127.0.0.1 --port "$PORT") >"$SERVER_LOG" 2>&1 &
+SERVER_PID=$!
+
+started=$(date +%s)
+if ! python3 - "$BASE/readyz" "$READY_TIMEOUT" "$SERVER_PID" <<'EOF'
+import os, sys, time, urllib.request
+url, timeout, pid = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+deadline = time.monotonic() + timeout
+while time.monotonic() < deadline:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        print(f"the server exited before it was ready", file=sys.stderr); sys.exit(1)
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            if r.status == 200: sys.exit(0)
+    except Exception:
+        pass
+    time.sleep(0.5)
+print(f"{url} not ready after {timeout:.0f}s", file=sys.stderr); sys.exit(1)
+EOF
+then
+    FAILED=$((FAILED + 1)); say "server did not become ready"; exit 1
+fi
+say "ready after $(($(date +%s) - started))s"
+
+TOKENS="$TMP/demo-tokens.json"
+[ -f "$TOKENS" ] || { FAILED=$((FAILED + 1)); say "no $TOKENS"; exit 1; }
+ADMIN_TOKEN=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' "$TOKENS") || { FAILED=$((FAILED + 1)); say "no admin token in $TOKENS"; exit 1; }
+
+# ------------------------------------------------------------------ console (first: the contract run changes data)
+if [ "$MODE" = console ] || [ "$MODE" = all ]; then
+    say "console test (selenium, headless chromium)"
+    "$PY" "$HERE/console_test.py" --base-url "$BASE" --token "$ADMIN_TOKEN" --tokens-file "$TOKENS" --screenshots "$OUT/screenshots" 2>&1 | tee "$OUT/console.log"
+    record console "${PIPESTATUS[0]}"
+fi
+
+# ------------------------------------------------------------------ contract
+if [ "$MODE" = contract ] || [ "$MODE" = all ]; then
+    if [ -n "${KINKO_E2E_SEED:-}" ]; then GEN=(--seed "$KINKO_E2E_SEED"); else GEN=(--generation-deterministic); fi
+    for role in $CONTRACT_ROLES; do
+        token=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$TOKENS" "$role") || { record "contract-$role" 2; continue; }
+        say "contract test as $role (schemathesis, max-examples $MAX_EXAMPLES, workers $WORKERS, ${GEN[*]})"
+        # shellcheck disable=SC2086
+        SCHEMATHESIS_HOOKS="$HERE/schemathesis_hooks.py" timeout -k 10 "$CONTRACT_TIMEOUT" \
+            "$VENV/bin/schemathesis" run "$SPEC" --url "$BASE" -H "Authorization: Bearer $token" \
+            --checks "$CHECKS" --workers "$WORKERS" --max-examples "$MAX_EXAMPLES" "${GEN[@]}" \
+            --request-timeout 30 --no-color --report junit,ndjson --report-dir "$OUT/schemathesis-$role" \
+            ${KINKO_E2E_ST_ARGS:-} 2>&1 | tee "$OUT/contract-$role.log"
+        rc=${PIPESTATUS[0]}
+        [ "$rc" -eq 124 ] && say "contract run as $role hit the ${CONTRACT_TIMEOUT}s limit"
+        record "contract-$role" "$rc"
+    done
+fi
+
+# ------------------------------------------------------------------ graceful shutdown
+say "SIGTERM to the server (pid $SERVER_PID)"
+kill -TERM "$SERVER_PID"
+stopped=
+for _ in $(seq 1 60); do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then stopped=1; break; fi
+    sleep 0.5
+done
+if [ -n "$stopped" ]; then
+    wait "$SERVER_PID"; rc=$?
+    SERVER_PID=
+    [ "$rc" -eq 0 ] || say "the server exited with $rc after SIGTERM"
+    record shutdown "$rc"
+else
+    say "the server was still running 30 s after SIGTERM"
+    record shutdown 1
+fi
+
+for line in "${RESULTS[@]}"; do say "$line"; done
+say "artifacts in $OUT"
+echo "e2e: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
