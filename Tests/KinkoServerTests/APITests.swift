@@ -182,6 +182,10 @@ struct APITests {
         let badAction = try await f.call(.post, "/v1/monitoring/cases/\(caseID)/actions", as: .compliance, json: #"{"action":"explode"}"#)
         #expect(badAction.status == .badRequest)
         #expect((try await f.call(.get, "/v1/monitoring/cases", as: .inspector).json["cases"] as? [Any])?.count == 1)
+        let fetched = try await f.call(.get, "/v1/monitoring/cases/\(caseID)", as: .auditor)
+        #expect(fetched.status == .ok && fetched.json["title"] as? String == "ZEC deposit" && fetched.json["alerts"] as? [String] == [alertID])
+        #expect(try await f.call(.get, "/v1/monitoring/cases/999", as: .auditor).status == .notFound)
+        #expect(try await f.call(.get, "/v1/monitoring/cases/\(caseID)", as: .operator).status == .forbidden)
         let dismissed = try await f.call(.post, "/v1/monitoring/alerts/\(alertID)/dismiss", as: .compliance, json: #"{"reason":"x"}"#)
         #expect(dismissed.status == .conflict, "a closed alert cannot be dismissed")
     }

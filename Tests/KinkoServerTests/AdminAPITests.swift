@@ -62,6 +62,42 @@ struct AdminAPITests {
         #expect(try await f.call(.delete, "/v1/governance/tokens/abc", as: .admin).status == .badRequest)
     }
 
+    // Goal: once there are two admins a role grant is an approval request: it cannot run
+    // before the other admin signs, runs once after, and not again.
+    @Test func roleGrantNeedsTheOtherAdmin() async throws {
+        let f = try await ServerFixture()
+        for name in ["sato.admin", "kato.ops"] {
+            #expect(try await f.call(.post, "/v1/governance/principals", as: .admin, json: #"{"name":"\#(name)"}"#).status == .created)
+        }
+        let second = try await f.call(.post, "/v1/governance/principals/sato.admin/roles", as: .admin, json: #"{"role":"admin"}"#)
+        #expect(second.json["outcome"] as? String == "granted", "one admin grants at once (bootstrap)")
+        let pending = try await f.call(.post, "/v1/governance/principals/kato.ops/roles", as: .admin, json: #"{"role":"operator"}"#)
+        #expect(pending.status == .ok && pending.json["outcome"] as? String == "pending")
+        #expect((pending.json["principal"] as? [String: Any])?["roles"] as? [String] == [])
+        let request = try #require((pending.json["request"] as? [String: Any])?["id"] as? String)
+        let early = try await f.call(.post, "/v1/governance/approvals/\(request)/execute", as: .admin)
+        #expect(early.status == .conflict && early.json["code"] as? String == "approval_required")
+
+        let secondToken = try #require(try await f.call(.post, "/v1/governance/tokens", as: .admin, json: #"{"principal":"sato.admin"}"#).json["token"] as? String)
+        let sato = try await f.services.governance.authenticate(token: secondToken)
+        let key = LocalSigningKey.generate(.p256)
+        let publicKey = try key.publicKey()
+        let proof = try key.sign(SignerKey.registrationMessage(principal: sato.principal, algorithm: .p256, publicKey: publicKey))
+        #expect(try await f.call(.post, "/v1/governance/keys", token: secondToken,
+                                 json: #"{"algorithm":"p256","public_key":"\#(Hex.encode(publicKey))","proof":"\#(Hex.encode(proof))"}"#).status == .created)
+        let digest = try Hex.decode(try #require(pending.json["request"] as? [String: Any])["digest"] as? String ?? "", field: "digest")
+        let signed = try await f.call(.post, "/v1/governance/approvals/\(request)/signatures", token: secondToken,
+                                      json: #"{"key_id":"\#(SignerKey.id(of: publicKey))","signature":"\#(Hex.encode(try key.sign(digest)))"}"#)
+        #expect(signed.json["satisfied"] as? Bool == true && signed.json["approvals"] as? [String] == ["sato.admin"])
+        #expect(try await f.call(.post, "/v1/governance/approvals/\(request)/execute", as: .auditor).status == .forbidden)
+        let executed = try await f.call(.post, "/v1/governance/approvals/\(request)/execute", as: .admin)
+        #expect(executed.status == .ok && executed.json["status"] as? String == "executed")
+        let principals = try #require(try await f.call(.get, "/v1/governance/principals", as: .auditor).json["principals"] as? [[String: Any]])
+        #expect(principals.first { $0["name"] as? String == "kato.ops" }?["roles"] as? [String] == ["operator"])
+        #expect(try await f.call(.post, "/v1/governance/approvals/\(request)/execute", as: .admin).status == .conflict)
+        #expect(try await f.call(.post, "/v1/governance/approvals/999/execute", as: .admin).status == .notFound)
+    }
+
     // Goal: a signer registers a key by proving possession; a wrong proof is refused; only an
     // admin revokes keys; the key list shows the revocation.
     @Test func signerKeys() async throws {
@@ -243,6 +279,7 @@ struct AdminAPITests {
         let badAmount = try await f.call(.post, "/v1/reserve/volumes", as: .finance, json: #"{"volumes":[{"day":"2026-11-20","category":"spot","amount_jpy":"1.5"}]}"#)
         #expect(badAmount.status == .badRequest && badAmount.json["field"] as? String == "volumes[0].amount_jpy")
         #expect(try await f.call(.post, "/v1/reserve/volumes/refresh", as: .finance).json["recorded"] as? Int == 0)
+        #expect((try await f.call(.get, "/v1/reserve/volumes", as: .inspector).json["volumes"] as? [Any])?.count == 2)
 
         let policy = try await f.call(.post, "/v1/reserve/insurance", as: .finance, json: """
             {"insurer":"Tokio Marine","coverage":["hack"],"limit":"500000000","deductible":"10000000","starts":"2026-01-01","ends":"2026-12-31"}
@@ -327,6 +364,9 @@ struct AdminAPITests {
         let live = try await f.call(.post, "/v1/monitoring/rule-sets/2026.1-default/adopt", as: .compliance)
         #expect(live.status == .ok && live.json["status"] as? String == "adopted")
         #expect(try await f.call(.post, "/v1/monitoring/rule-sets/none/adopt", as: .compliance).status == .notFound)
+        let ruleSets = try #require(try await f.call(.get, "/v1/monitoring/rule-sets", as: .auditor).json["rule_sets"] as? [[String: Any]])
+        #expect(ruleSets.map { $0["version"] as? String } == ["2026.1-default"] && ruleSets.first?["status"] as? String == "adopted")
+        #expect(try await f.call(.get, "/v1/monitoring/rule-sets", as: .operator).status == .forbidden)
 
         let list = try await f.call(.post, "/v1/monitoring/lists", as: .compliance, json: """
             {"kind":"sanctioned","asset":"ETH","version":"2026-11-01","text":"0x098B716B8Aaf21512996dC57EB0615e2383E2f96\\n0x8589427373D6D84E98730D7795D8f6f8731FDA16\\n"}
