@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "KinkoReserve", targets: ["KinkoReserve"]),
         .library(name: "KinkoMonitoring", targets: ["KinkoMonitoring"]),
         .library(name: "KinkoSQLite", targets: ["KinkoSQLite"]),
+        .library(name: "KinkoPostgres", targets: ["KinkoPostgres"]),
         .library(name: "KinkoServer", targets: ["KinkoServer"]),
     ],
     dependencies: [
@@ -36,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
     ],
     targets: [
         .target(
@@ -102,6 +104,18 @@ let package = Package(
                 "KinkoMonitoring",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "KinkoPostgres",
+            dependencies: [
+                "KinkoCore",
+                "KinkoGovernance",
+                "KinkoLedger",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -188,6 +202,11 @@ let package = Package(
                 "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "KinkoStoreContractTests",
+            dependencies: ["KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoSQLite", "KinkoPostgres"],
             swiftSettings: strictSettings
         ),
     ],

@@ -1,0 +1,211 @@
+import Foundation
+public import KinkoCore
+public import KinkoGovernance
+public import Logging
+public import PostgresNIO
+
+/// Kinko's state in one PostgreSQL database: a pool of connections (postgres-nio), the schema
+/// migrated on open, and the audit signing key. Every audited write runs in one transaction
+/// that first locks the audit state row, so writers from any number of processes are
+/// serialised: the change and its audit entry commit together or not at all, and no entry is
+/// lost or numbered twice.
+public final class KinkoPostgresDatabase: Sendable {
+    public let client: PostgresClient
+    /// The URL without its password, for messages.
+    public let location: String
+    public let auditSigner: AuditSigner?
+    public let clock: any WallClock
+    let logger: Logger
+    private let runner: Task<Void, Never>
+
+    /// Connections the pool opens at most.
+    public static let connectionsMax = 16
+
+    /// `postgres://user[:password]@host[:port]/database` (or `postgresql://`), as a client
+    /// configuration without TLS (the database runs on the host or a private network).
+    public static func configuration(url: String) throws(KinkoError) -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+            let host = components.host, !host.isEmpty
+        else {
+            throw KinkoError(.invalidInput, "write postgres://user[:password]@host[:port]/database", field: "database")
+        }
+        let database = String(components.path.drop { $0 == "/" })
+        guard !database.isEmpty else { throw KinkoError(.invalidInput, "the URL names no database (…/database)", field: "database") }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: components.user ?? "postgres",
+            password: components.password?.removingPercentEncoding, database: database, tls: .disable)
+        configuration.options.maximumConnections = connectionsMax
+        return configuration
+    }
+
+    public static func isPostgresURL(_ text: String) -> Bool { text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") }
+
+    /// Connects, migrates the schema and loads the audit signing key from `auditKeyPath` if the
+    /// file exists.
+    public static func open(url: String, auditKeyPath: String?, clock: any WallClock = SystemWallClock(), logger: Logger? = nil) async throws -> KinkoPostgresDatabase {
+        let database = KinkoPostgresDatabase(
+            configuration: try configuration(url: url), location: redacted(url),
+            auditSigner: try auditKeyPath.flatMap { FileManager.default.fileExists(atPath: $0) ? try AuditSigner.load(path: $0) : nil },
+            clock: clock, logger: logger ?? Logger(label: "kinko.postgres"))
+        do {
+            try await database.migrate()
+        } catch {
+            await database.close()
+            throw error
+        }
+        return database
+    }
+
+    private init(configuration: PostgresClient.Configuration, location: String, auditSigner: AuditSigner?, clock: any WallClock, logger: Logger) {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.location = location
+        self.auditSigner = auditSigner
+        self.clock = clock
+        self.logger = logger
+        runner = Task { await client.run() }
+    }
+
+    /// Closes every connection; the database object is unusable afterwards.
+    public func close() async {
+        runner.cancel()
+        await runner.value
+    }
+
+    /// Runs one administrative statement (e.g. `CREATE DATABASE`) on the server at `url`, with
+    /// a connection of its own and no migrations.
+    public static func execute(url: String, _ sql: String) async throws {
+        let client = PostgresClient(configuration: try configuration(url: url))
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        do {
+            try await client.query(PostgresQuery(unsafeSQL: sql))
+        } catch {
+            throw translate(error)
+        }
+    }
+
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "postgres://…" }
+        if components.password != nil { components.password = "…" }
+        return components.string ?? "postgres://…"
+    }
+
+    // MARK: Migrations
+
+    /// Applies the migrations not yet applied, each in its own transaction, holding an advisory
+    /// lock so two processes starting at once do not both migrate.
+    func migrate() async throws {
+        try await transaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS kinko_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+                """, logger: self.logger)
+            var applied: Set<String> = []
+            for try await name in try await connection.query("SELECT name FROM kinko_migrations", logger: self.logger).decode(String.self) {
+                applied.insert(name)
+            }
+            for migration in PostgresMigrations.all where !applied.contains(migration.name) {
+                for statement in migration.sql {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                }
+                try await connection.query("INSERT INTO kinko_migrations (name) VALUES (\(migration.name))", logger: self.logger)
+            }
+        }
+    }
+
+    static let migrationLock: Int64 = 0x4b494e4b4f  // "KINKO"
+
+    /// The migrations applied so far, in the order they were applied.
+    public func appliedMigrations() async throws -> [String] {
+        let applied = Set(try await read { connection in
+            try await Self.strings(connection.query("SELECT name FROM kinko_migrations", logger: self.logger))
+        })
+        return PostgresMigrations.all.map(\.name).filter(applied.contains)
+    }
+
+    static func strings(_ rows: PostgresRowSequence) async throws -> [String] {
+        var result: [String] = []
+        for try await value in rows.decode(String.self) { result.append(value) }
+        return result
+    }
+
+    // MARK: Connections and transactions
+
+    /// Runs `body` on one pooled connection (reads).
+    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in try await body(connection) }
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws (the
+    /// error passes through unchanged).
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in
+                try await connection.query("BEGIN", logger: self.logger)
+                do {
+                    let value = try await body(connection)
+                    try await connection.query("COMMIT", logger: self.logger)
+                    return value
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                    throw error
+                }
+            }
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    /// Runs `body` in a transaction that first takes the audit lock and then appends `audit`:
+    /// the change and its record commit together or not at all.
+    func audited<T: Sendable>(_ audit: AuditEvent?, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction { connection in
+            guard let audit else { return try await body(connection) }
+            var frontier = try await PostgresAuditLog.lock(connection, logger: logger)
+            let value = try await body(connection)
+            try await PostgresAuditLog.append(audit, frontier: &frontier, connection: connection, signer: auditSigner, clock: clock, logger: logger)
+            return value
+        }
+    }
+
+    /// Errors of the database as Kinko errors: a lost connection or a restarting server is
+    /// `storage_unavailable` (retry: nothing was committed that was not acknowledged); a
+    /// constraint or a serialisation conflict is `conflict`; our own errors pass through.
+    static func translate(_ error: any Error) -> any Error {
+        switch error {
+        case let error as KinkoError:
+            return error
+        case let error as PSQLError:
+            switch error.code {
+            case .server:
+                let state = error.serverInfo?[.sqlState] ?? ""
+                let message = error.serverInfo?[.message] ?? "server error"
+                switch state {
+                case "23505", "40001", "40P01":
+                    return KinkoError(.conflict, "the database refused a concurrent change (\(state)): \(message); retry")
+                case "57P01", "57P02", "57P03", "08000", "08003", "08006":
+                    return KinkoError(.storageUnavailable, "the database is restarting or unreachable (\(state)); retry")
+                default:
+                    return KinkoError(.storageFailure, "PostgreSQL error \(state): \(message)")
+                }
+            case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed:
+                return KinkoError(.storageUnavailable, "the connection to the database was lost (\(error.code)); retry")
+            default:
+                return KinkoError(.storageFailure, "PostgreSQL: \(error.code)")
+            }
+        default:
+            return error
+        }
+    }
+}
+
+extension KinkoError.Code {
+    /// The database could not be reached or went away mid-request; nothing unacknowledged was
+    /// committed, and the same request may be sent again.
+    public static let storageUnavailable = Self(rawValue: "storage_unavailable")
+}

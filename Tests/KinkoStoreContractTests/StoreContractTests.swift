@@ -1,0 +1,204 @@
+import Foundation
+import KinkoCore
+@testable import KinkoGovernance
+import KinkoLedger
+import KinkoPostgres
+import Testing
+
+let contractCaller = Caller(principal: Principal(
+    id: PrincipalID(1), name: "contract", kind: .client, roles: [.admin, .operator, .treasurer, .finance], createdAt: 0))
+
+func customerAccount(_ id: UInt128) -> Account {
+    Account(id: AccountID(id), ledger: 2, code: 100, accountClass: .customerLiability, flags: .debitsMustNotExceedCredits, owner: id)
+}
+
+func trade(_ id: UInt128, _ debit: UInt128, _ credit: UInt128, _ amount: UInt128, code: TransferCode = .trade, flags: TransferFlags = [],
+           pendingID: UInt128 = 0, timeout: UInt32 = 0) -> Transfer {
+    Transfer(id: TransferID(id), debitAccountID: AccountID(debit), creditAccountID: AccountID(credit), amount: amount,
+             ledger: 2, code: code, flags: flags, pendingID: TransferID(pendingID), timeoutSeconds: timeout)
+}
+
+/// Assets, customers 1 and 2, the hot wallet holding (10), own funds (20); customer 1 deposits 1,000.
+func seedLedger(_ ledger: Ledger) async throws {
+    try await ledger.registerAssets(Asset.standard, by: contractCaller)
+    let accounts = try await ledger.createAccounts([
+        customerAccount(1), customerAccount(2),
+        Account(id: AccountID(10), ledger: 2, code: 200, accountClass: .customerCustodyHolding, flags: .creditsMustNotExceedDebits),
+        Account(id: AccountID(20), ledger: 2, code: 300, accountClass: .ownFunds),
+    ], by: contractCaller)
+    #expect(accounts.allSatisfy { $0 == CreateAccountResult.ok })
+    #expect(try await ledger.createTransfers([trade(1, 10, 1, 1_000, code: .deposit)], by: contractCaller) == [.ok])
+}
+
+/// One behaviour, every store: the same expectations against SQLite and PostgreSQL.
+@Suite("Store contract (SQLite and PostgreSQL)", .serialized)
+struct StoreContractTests {
+    // Goal: what was acknowledged survives a reopen exactly, through checkpoints and the
+    // batches after them; a full replay agrees account by account.
+    @Test(arguments: Backend.configured) func ledgerSurvivesReopen(backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let ledger = try await harness.ledger(checkpointEvery: 3)
+            try await seedLedger(ledger)
+            for round in 0..<10 {
+                let id = UInt128(100 + round * 2)
+                #expect(try await ledger.createTransfers([trade(id, 1, 2, 30), trade(id + 1, 2, 20, 5, code: .fee)], by: contractCaller) == [.ok, .ok])
+            }
+            #expect(try await ledger.createTransfers([trade(999, 1, 2, 701)], by: contractCaller) == [.exceedsCredits])
+            let reopened = try await harness.ledger(checkpointEvery: 3)
+            #expect(await reopened.account(AccountID(1))?.balance == AccountBalance(debitsPosted: 300, creditsPosted: 1_000))
+            #expect(await reopened.account(AccountID(2))?.balance == AccountBalance(debitsPosted: 50, creditsPosted: 300))
+            #expect(await reopened.account(AccountID(20))?.balance == AccountBalance(debitsPosted: 0, creditsPosted: 50))
+            #expect(try await reopened.verify(full: true).problems == [])
+            // History reads the checkpointed postings index and the batches after it.
+            let page = try await reopened.history(of: AccountID(1), limit: 4)
+            #expect(page.transfers.map(\.transfer.id) == [TransferID(118), TransferID(116), TransferID(114), TransferID(112)])
+            let older = try await reopened.history(of: AccountID(1), before: try #require(page.next), limit: 100)
+            #expect(older.transfers.count == 7 && older.transfers.last?.transfer.id == TransferID(1))
+            #expect(try await reopened.transfer(TransferID(105))?.amount == 5)
+        }
+    }
+
+    // Goal: two writers on one database (two processes) never lose or double an update: each
+    // catches up with the other's batches and the balance limit holds exactly.
+    @Test(arguments: Backend.configured) func twoWritersNeverBreakAnInvariant(backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let first = try await harness.ledger(checkpointEvery: 4)
+            try await seedLedger(first)
+            let second = try await harness.ledger(checkpointEvery: 4)
+            // 2 × 60 attempts to move 10 from customer 1 (1,000): exactly 100 succeed in total.
+            let results = try await withThrowingTaskGroup(of: [CreateTransferResult].self) { group in
+                for (index, ledger) in [first, second].enumerated() {
+                    group.addTask {
+                        var results: [CreateTransferResult] = []
+                        for round in 0..<60 {
+                            results += try await ledger.createTransfers([trade(UInt128(10_000 + index * 1_000 + round), 1, 2, 10)], by: contractCaller)
+                        }
+                        return results
+                    }
+                }
+                var all: [CreateTransferResult] = []
+                for try await batch in group { all += batch }
+                return all
+            }
+            #expect(results.count { $0 == CreateTransferResult.ok } == 100 && results.count { $0 == CreateTransferResult.exceedsCredits } == 20)
+            try await first.refresh()
+            try await second.refresh()
+            for ledger in [first, second] {
+                #expect(await ledger.account(AccountID(1))?.balance == AccountBalance(debitsPosted: 1_000, creditsPosted: 1_000))
+                #expect(await ledger.account(AccountID(2))?.balance.creditsPosted == 1_000)
+                #expect(try await ledger.verify(full: true).problems == [])
+            }
+        }
+    }
+
+    // Goal: pending transfers and their statuses survive a checkpoint and a reopen; posting
+    // one and voiding the other is exact.
+    @Test(arguments: Backend.configured) func pendingTransfersAcrossCheckpoints(backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let ledger = try await harness.ledger(checkpointEvery: 1)
+            try await seedLedger(ledger)
+            #expect(try await ledger.createTransfers([trade(50, 1, 2, 400, flags: .pending), trade(51, 1, 2, 300, flags: .pending)], by: contractCaller) == [.ok, .ok])
+            let reopened = try await harness.ledger(checkpointEvery: 1)
+            #expect(await reopened.account(AccountID(1))?.balance == AccountBalance(debitsPending: 700, debitsPosted: 0, creditsPending: 0, creditsPosted: 1_000))
+            #expect(try await reopened.createTransfers([trade(52, 1, 2, 0, flags: .postPendingTransfer, pendingID: 50),
+                                                        trade(53, 1, 2, 0, flags: .voidPendingTransfer, pendingID: 51)], by: contractCaller) == [.ok, .ok])
+            let again = try await harness.ledger(checkpointEvery: 1)
+            #expect(await again.account(AccountID(1))?.balance == AccountBalance(debitsPosted: 400, creditsPosted: 1_000))
+            #expect(try await again.createTransfers([trade(54, 1, 2, 0, flags: .postPendingTransfer, pendingID: 51)], by: contractCaller)
+                    == [.pendingTransferAlreadyVoided])
+            #expect(try await again.verify(full: true).problems == [])
+        }
+    }
+
+    // Goal: governance through the store: principals, tokens (hashed, revoked once), keys,
+    // an approval request approved once by another principal and executed exactly once; the
+    // audit log of it all verifies against the signing key.
+    @Test(arguments: Backend.configured) func governanceAndTheAuditLog(backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let governance = Governance(store: try await harness.open().governance)
+            let (_, adminToken) = try await governance.bootstrap(adminName: "admin")
+            let admin = try await governance.authenticate(token: adminToken)
+            let second = try await governance.createPrincipal(name: "second.admin", kind: .person, by: admin)
+            await #expect(throws: KinkoError.self) { try await governance.createPrincipal(name: "second.admin", kind: .person, by: admin) }
+            #expect(try await governance.grantRole(.admin, to: second.id, by: admin) == .granted)
+            let (record, secret) = try await governance.issueToken(for: second.id, lifetimeSeconds: nil, by: admin)
+            let secondCaller = try await governance.authenticate(token: secret)
+            #expect(secondCaller.name == "second.admin")
+            let operatorPrincipal = try await governance.createPrincipal(name: "ops", kind: .person, by: admin)
+            guard case .pending(let request) = try await governance.grantRole(.operator, to: operatorPrincipal.id, by: admin) else {
+                Issue.record("with two admins a grant needs approval")
+                return
+            }
+            let key = LocalSigningKey.generate(.ed25519)
+            let publicKey = try key.publicKey()
+            _ = try await governance.registerKey(
+                algorithm: .ed25519, publicKey: publicKey,
+                proof: try key.sign(SignerKey.registrationMessage(principal: secondCaller.principal, algorithm: .ed25519, publicKey: publicKey)), by: secondCaller)
+            let evaluation = try await governance.approve(request.id, keyID: SignerKey.id(of: publicKey), signature: try key.sign(request.digest), by: secondCaller)
+            #expect(evaluation.isSatisfied)
+            await #expect(throws: KinkoError.self) {
+                try await governance.approve(request.id, keyID: SignerKey.id(of: publicKey), signature: try key.sign(request.digest), by: secondCaller)
+            }
+            try await governance.execute(request.id, by: admin)
+            await #expect(throws: KinkoError.self) { try await governance.execute(request.id, by: admin) }
+            #expect(try await governance.store.principal(operatorPrincipal.id)?.roles == [.operator])
+            try await governance.revokeToken(record.id, by: admin)
+            await #expect(throws: KinkoError.self) { try await governance.authenticate(token: secret) }
+            await #expect(throws: KinkoError.self) { try await governance.revokeToken(record.id, by: admin) }
+
+            // A second connection (another process) sees the same log, and it verifies.
+            let other = Governance(store: try await harness.open().governance)
+            let report = try await other.verifyAudit(publicKey: try harness.publicKey)
+            let size = try await governance.store.auditSize()
+            #expect(report.isValid && report.entries == size && report.checkpoints == report.entries)
+            #expect(try await other.store.requests(status: .executed).map(\.id) == [request.id])
+            #expect(try await other.store.requests(status: .open).isEmpty)
+            #expect(try await other.store.keys().map(\.id) == [SignerKey.id(of: publicKey)])
+        }
+    }
+
+    // Goal: audited writers in two processes at once: no audit entry is lost or numbered twice.
+    @Test(arguments: Backend.configured) func concurrentAuditWriters(backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let stores = [try await harness.open().governance, try await harness.open().governance]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, store) in stores.enumerated() {
+                    for task in 0..<4 {
+                        group.addTask {
+                            for round in 0..<25 {
+                                try await store.appendAudit(AuditEvent(principal: PrincipalID(1), principalName: "p\(index)", role: "admin",
+                                                                       action: "contract.write", requestDigest: [], result: "ok",
+                                                                       details: ["task": "\(index)-\(task)-\(round)"]))
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await stores[0].auditSize() == 200)
+            let entries = try await stores[1].auditEntries(from: 0, limit: 1_000)
+            #expect(entries.map(\.position) == Array(0..<200))
+            let tasks = Set(try entries.map { try AuditEntry(bytes: $0.bytes).event.details["task"] ?? "" })
+            #expect(tasks.count == 200)
+            #expect(try await Governance(store: stores[0]).verifyAudit(publicKey: try harness.publicKey).isValid)
+        }
+    }
+}
+
+@Suite("PostgreSQL half of the store contract")
+struct PostgresConfiguredTests {
+    // Goal: say so when the PostgreSQL half cannot run (no server configured) instead of
+    // passing silently; when it can, the schema is migrated once by two openers at once.
+    @Test(.enabled(if: Backend.postgresURL != nil, "KINKO_TEST_POSTGRES_URL is not set: the PostgreSQL half of the store contract is skipped"))
+    func migrationsRunOnceUnderConcurrentOpeners() async throws {
+        try await StoreHarness.with(.postgres) { harness in
+            async let a = harness.open()
+            async let b = harness.open()
+            _ = try await (a, b)
+            let database = try await KinkoPostgresDatabase.open(url: try #require(harness.postgresURL), auditKeyPath: harness.keyPath)
+            #expect(try await database.appliedMigrations() == ["2026-11-22 ledger", "2026-11-22 governance"])
+            await database.close()
+            await #expect(throws: KinkoError.self) { _ = try await KinkoPostgresDatabase.open(url: "postgres://nowhere", auditKeyPath: nil) }
+        }
+    }
+}
