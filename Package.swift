@@ -114,6 +114,7 @@ let package = Package(
                 "KinkoGovernance",
                 "KinkoLedger",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -147,6 +148,7 @@ let package = Package(
                 "KinkoReserve",
                 "KinkoMonitoring",
                 "KinkoSQLite",
+                "KinkoPostgres",
                 "KinkoServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -206,7 +208,10 @@ let package = Package(
         ),
         .testTarget(
             name: "KinkoStoreContractTests",
-            dependencies: ["KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoSQLite", "KinkoPostgres"],
+            dependencies: [
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoSQLite", "KinkoPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: strictSettings
         ),
     ],

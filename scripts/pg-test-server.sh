@@ -4,6 +4,7 @@
 # when we are root), trust authentication (nothing else can reach it).
 #
 #   scripts/pg-test-server.sh start DIR [PORT]   prints the URL for KINKO_TEST_POSTGRES_URL
+#   scripts/pg-test-server.sh restart DIR        (fast shutdown, then start: the fault tests use it)
 #   scripts/pg-test-server.sh stop DIR
 set -euo pipefail
 
@@ -26,6 +27,9 @@ start)
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=on -c synchronous_commit=on" -w start >/dev/null
     echo "postgres://postgres@127.0.0.1:$port/postgres"
+    ;;
+restart)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w restart >/dev/null
     ;;
 stop)
     [ -d "$dir/data" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true

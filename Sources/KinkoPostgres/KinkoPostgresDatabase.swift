@@ -1,4 +1,5 @@
 import Foundation
+import _ConnectionPoolModule
 public import KinkoCore
 public import KinkoGovernance
 public import Logging
@@ -46,7 +47,7 @@ public final class KinkoPostgresDatabase: Sendable {
         let database = KinkoPostgresDatabase(
             configuration: try configuration(url: url), location: redacted(url),
             auditSigner: try auditKeyPath.flatMap { FileManager.default.fileExists(atPath: $0) ? try AuditSigner.load(path: $0) : nil },
-            clock: clock, logger: logger ?? Logger(label: "kinko.postgres"))
+            clock: clock, logger: logger ?? quietLogger)
         do {
             try await database.migrate()
         } catch {
@@ -75,7 +76,7 @@ public final class KinkoPostgresDatabase: Sendable {
     /// Runs one administrative statement (e.g. `CREATE DATABASE`) on the server at `url`, with
     /// a connection of its own and no migrations.
     public static func execute(url: String, _ sql: String) async throws {
-        let client = PostgresClient(configuration: try configuration(url: url))
+        let client = PostgresClient(configuration: try configuration(url: url), backgroundLogger: quietLogger)
         let runner = Task { await client.run() }
         defer { runner.cancel() }
         do {
@@ -83,6 +84,14 @@ public final class KinkoPostgresDatabase: Sendable {
         } catch {
             throw translate(error)
         }
+    }
+
+    /// The pool's own chatter (e.g. a lease asked for a moment before `run()` starts) is not
+    /// worth a line; errors still are.
+    static var quietLogger: Logger {
+        var logger = Logger(label: "kinko.postgres")
+        logger.logLevel = .error
+        return logger
     }
 
     static func redacted(_ url: String) -> String {
@@ -97,7 +106,7 @@ public final class KinkoPostgresDatabase: Sendable {
     /// lock so two processes starting at once do not both migrate.
     func migrate() async throws {
         try await transaction { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
+            try await Self.run("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", on: connection, logger: self.logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS kinko_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
                 """, logger: self.logger)
@@ -198,9 +207,20 @@ public final class KinkoPostgresDatabase: Sendable {
             default:
                 return KinkoError(.storageFailure, "PostgreSQL: \(error.code)")
             }
+        case let error as ConnectionPoolError where error == .connectionCreationCircuitBreakerTripped:
+            return KinkoError(.storageUnavailable, "the database cannot be reached (no connection for a minute); retry")
         default:
             return error
         }
+    }
+
+    /// Runs a statement and reads its whole answer: a row-returning statement's error (a lock
+    /// it could not take, a constraint) only arrives with its rows.
+    @discardableResult
+    static func run(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        var rows = 0
+        for try await _ in try await connection.query(query, logger: logger) { rows += 1 }
+        return rows
     }
 }
 

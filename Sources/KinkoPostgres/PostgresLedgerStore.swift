@@ -79,7 +79,7 @@ public final class PostgresLedgerStore: LedgerStore {
             return try await database.audited(auditing ? audit : nil) { connection in
                 if !auditing {
                     // Without the audit lock, the checkpoint row orders the writers.
-                    try await connection.query("SELECT sequence FROM ledger_checkpoint WHERE id = 1 FOR UPDATE", logger: logger)
+                    try await KinkoPostgresDatabase.run("SELECT sequence FROM ledger_checkpoint WHERE id = 1 FOR UPDATE", on: connection, logger: logger)
                 }
                 let head = try await Self.head(connection, logger: logger)
                 guard head + 1 == record.sequence else { throw Stale(head: head) }

@@ -3,6 +3,7 @@ import Foundation
 import KinkoCore
 import KinkoGovernance
 import KinkoLedger
+import KinkoPostgres
 import KinkoSQLite
 
 struct Bench: AsyncParsableCommand {
@@ -34,6 +35,8 @@ struct BenchLedger: AsyncParsableCommand {
     var directory: String?
     @Option(help: "Seed of the workload generator.")
     var seed: UInt64 = 42
+    @Option(help: "postgres://user@host:port/db: run the ledger on PostgreSQL (a database per run is created there and dropped after); the baseline stays SQLite.")
+    var database: String?
     @Flag(help: "Print one JSON object per workload.")
     var json = false
     @Flag(help: "Also print the slowest batches.")
@@ -51,6 +54,9 @@ struct BenchLedger: AsyncParsableCommand {
             throw ValidationError("--transfers must be 1–\(Self.transfersMax); got \(transfers)")
         }
         guard (1...10).contains(rounds) else { throw ValidationError("--rounds must be 1–10; got \(rounds)") }
+        if let database, !KinkoPostgresDatabase.isPostgresURL(database) {
+            throw ValidationError("--database must be a postgres:// URL (the SQLite runs need none)")
+        }
         guard (0...1_000_000).contains(baselineTransfers) else {
             throw ValidationError("--baseline-transfers must be 0–1000000; got \(baselineTransfers)")
         }
@@ -64,9 +70,10 @@ struct BenchLedger: AsyncParsableCommand {
         defer { if directory == nil { try? FileManager.default.removeItem(at: root) } }
         let workloads: [Workload] = workload == .all ? [.tigerbeetle, .exchange] : [workload]
         for workload in workloads {
-            let spec = workload == .tigerbeetle
+            var spec = workload == .tigerbeetle
                 ? LedgerWorkload.tigerBeetle(transfers: transfers, batchSize: batchSize, seed: seed)
                 : LedgerWorkload.exchange(transfers: transfers, batchSize: batchSize, seed: seed)
+            spec.postgres = database
             var result = try await spec.run(in: root, baselineTransfers: baselineTransfers)
             if compareAudit {
                 // Interleaved, so both modes see the same machine; the best round of each counts.

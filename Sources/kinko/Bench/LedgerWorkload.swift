@@ -2,11 +2,14 @@ import Foundation
 import KinkoCore
 import KinkoGovernance
 import KinkoLedger
+import KinkoPostgres
 import KinkoSQLite
 
 /// A ledger benchmark workload: the accounts, the funding (not timed) and the transfers (timed),
 /// generated up front so the clock measures only the ledger.
 struct LedgerWorkload {
+    /// A PostgreSQL server to run the ledger on instead of SQLite (`kinko bench ledger --database`).
+    var postgres: String?
     var name: String
     var accounts: [Account]
     var funding: [Transfer]
@@ -102,8 +105,19 @@ struct LedgerWorkload {
 
     func run(in directory: URL, baselineTransfers: Int, auditing: Bool = true, round: Int = 0) async throws -> BenchResult {
         let path = directory.appendingPathComponent("\(name)\(auditing ? "" : "-unaudited")-\(round).sqlite").path
-        let session = try await ToolSession.open(path: path)
-        let ledger = try await Ledger.open(store: SQLiteLedgerStore(database: session.database, auditing: auditing))
+        let session: (admin: Caller, operator: Caller)
+        let ledger: Ledger
+        var cleanup: () async -> Void = {}
+        if let postgres {
+            let opened = try await PostgresBench.open(server: postgres, name: "kinko_bench_\(name)_\(auditing ? "a" : "u")_\(round)", directory: directory)
+            session = (opened.admin, opened.operator)
+            ledger = try await Ledger.open(store: PostgresLedgerStore(database: opened.database, auditing: auditing))
+            cleanup = opened.close
+        } else {
+            let tool = try await ToolSession.open(path: path)
+            session = (tool.admin, tool.operator)
+            ledger = try await Ledger.open(store: SQLiteLedgerStore(database: tool.database, auditing: auditing))
+        }
         try await ledger.registerAssets(Asset.standard, by: session.admin)
         for chunk in accounts.chunked(batchSize) {
             let results = try await ledger.createAccounts(chunk, by: session.operator)
@@ -127,6 +141,7 @@ struct LedgerWorkload {
         let seconds = (clock.now - started).milliseconds / 1000
         // Free the disk before the next run (the files are large; the figures are taken).
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        await cleanup()
         let (baselineCount, baselineSeconds) = try runBaseline(in: directory, count: baselineTransfers)
         return BenchResult(
             workload: name, accounts: accounts.count, transfers: transfers.count, failed: failed, seconds: seconds,
@@ -170,5 +185,31 @@ extension Duration {
     var milliseconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}
+
+
+/// A fresh PostgreSQL database for one benchmark run, with a bootstrapped admin and operator.
+enum PostgresBench {
+    static func open(server: String, name: String, directory: URL) async throws
+        -> (database: KinkoPostgresDatabase, admin: Caller, operator: Caller, close: @Sendable () async -> Void)
+    {
+        try await KinkoPostgresDatabase.execute(url: server, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        try await KinkoPostgresDatabase.execute(url: server, "CREATE DATABASE \(name)")
+        guard var components = URLComponents(string: server) else { throw BenchError.setupFailed("--database \(server)") }
+        components.path = "/" + name
+        let keyPath = directory.appendingPathComponent("\(name).audit-key").path
+        if !FileManager.default.fileExists(atPath: keyPath) { _ = try AuditSigner.create(path: keyPath) }
+        let database = try await KinkoPostgresDatabase.open(url: components.string ?? server, auditKeyPath: keyPath)
+        let governance = Governance(store: PostgresGovernanceStore(database: database))
+        let (_, adminToken) = try await governance.bootstrap(adminName: "tool.admin")
+        let admin = try await governance.authenticate(token: adminToken)
+        let principal = try await governance.createPrincipal(name: "tool.operator", kind: .client, by: admin)
+        _ = try await governance.grantRole(.operator, to: principal.id, by: admin)
+        let operatorCaller = try await governance.authenticate(token: try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin).1)
+        return (database, admin, operatorCaller, {
+            await database.close()
+            try? await KinkoPostgresDatabase.execute(url: server, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        })
     }
 }

@@ -1,0 +1,148 @@
+import Foundation
+import KinkoCore
+@testable import KinkoGovernance
+import KinkoLedger
+@testable import KinkoPostgres
+import Testing
+
+/// Faults only PostgreSQL has: its server or a backend going away while Kinko writes.
+///
+/// Opt-in (`KINKO_TEST_POSTGRES_FAULTS=1`) until the hang below is fixed: in about one run in
+/// five, a query whose backend is terminated while it waits for a lock never completes on the
+/// client (postgres-nio 1.33.2 neither answers nor fails it), so the test — and a real writer —
+/// waits forever. The fix is a client-side deadline on every database call; see
+/// docs/POSTGRES.md, "Known gaps".
+@Suite("PostgreSQL faults", .serialized,
+       .enabled(if: ProcessInfo.processInfo.environment["KINKO_TEST_POSTGRES_FAULTS"] == "1",
+                "KINKO_TEST_POSTGRES_FAULTS is not set: the fault tests are opt-in while a terminated backend can hang a query"))
+struct PostgresFaultTests {
+    /// Posts `batches` batches of `size` transfers of 1 from customer 1 to customer 2, each
+    /// retried with the same ids while the database answers `storage_unavailable`; returns how
+    /// many attempts failed that way.
+    static func ingest(_ ledger: Ledger, batches: Range<Int>, size: Int = 5) async throws -> Int {
+        var failures = 0
+        for batch in batches {
+            let transfers = (0..<size).map { trade(UInt128(1_000_000 + batch * size + $0), 1, 2, 1) }
+            var attempts = 0
+            while true {
+                attempts += 1
+                do {
+                    let results = try await ledger.createTransfers(transfers, by: contractCaller)
+                    // A retry after a commit whose answer was lost finds the transfers stored.
+                    #expect(results.allSatisfy { $0 == CreateTransferResult.ok || $0 == CreateTransferResult.exists }, "batch \(batch): \(results)")
+                    break
+                } catch let error as KinkoError where error.code == .storageUnavailable {
+                    failures += 1
+                    // The pool may take up to a minute to trust a restarted server again.
+                    try #require(attempts < 1_500, "batch \(batch) kept failing: \(error)")
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+        }
+        return failures
+    }
+
+    /// Everything acknowledged is stored once: customer 1 paid exactly one unit per transfer.
+    static func expectExactlyOnce(_ harness: StoreHarness, transfers: Int) async throws {
+        let reopened = try await harness.ledger()
+        #expect(await reopened.account(AccountID(1))?.balance == AccountBalance(debitsPosted: UInt128(transfers), creditsPosted: 1_000))
+        #expect(await reopened.account(AccountID(2))?.balance.creditsPosted == UInt128(transfers))
+        #expect(try await reopened.verify(full: true).problems == [])
+        let governance = Governance(store: try await harness.open().governance)
+        #expect(try await governance.verifyAudit(publicKey: try harness.publicKey).isValid)
+    }
+
+    // Goal: the backend serving an append is terminated while the append waits for the audit
+    // lock: the caller gets `storage_unavailable` (retryable), nothing of that batch is stored,
+    // and the retry with the same ids stores it once.
+    @Test(.enabled(if: Backend.postgresURL != nil, "KINKO_TEST_POSTGRES_URL is not set"))
+    func backendTerminatedMidAppend() async throws {
+        try await StoreHarness.with(.postgres) { harness in
+            let ledger = try await harness.ledger(checkpointEvery: 4)
+            try await seedLedger(ledger)
+            _ = try await Self.ingest(ledger, batches: 0..<10)
+            let url = try #require(harness.postgresURL)
+            let name = try #require(URLComponents(string: url)?.path.dropFirst()).description
+            // Hold the audit lock so the next append waits inside its transaction, then end
+            // that waiting backend the way a server shutdown does.
+            let blocker = try await KinkoPostgresDatabase.open(url: url, auditKeyPath: nil)
+            let killed = try await blocker.holdingAuditLock {
+                let append = Task { try await ledger.createTransfers([trade(2_000_001, 1, 2, 1)], by: contractCaller) }
+                var terminated = false
+                for _ in 0..<100 where !terminated {
+                    try await Task.sleep(for: .milliseconds(50))
+                    terminated = try await KinkoPostgresDatabase.terminateBackends(url: url, database: name, waitingForLock: true) > 0
+                }
+                return (terminated, await append.result)
+            }
+            await blocker.close()
+            #expect(killed.0, "no append was seen waiting for the lock")
+            switch killed.1 {
+            case .success(let results): Issue.record("the append survived its backend: \(results)")
+            case .failure(let error): #expect((error as? KinkoError)?.code == .storageUnavailable, "\(error)")
+            }
+            #expect(await ledger.account(AccountID(1))?.balance.debitsPosted == 50, "memory did not run ahead of the store")
+            #expect(try await ledger.createTransfers([trade(2_000_001, 1, 2, 1)], by: contractCaller) == [.ok])
+            #expect(try await ledger.createTransfers([trade(2_000_001, 1, 2, 1)], by: contractCaller) == [.exists])
+            try await Self.expectExactlyOnce(harness, transfers: 51)
+        }
+    }
+
+    // Goal: the PostgreSQL server restarts while batches stream in: acknowledged batches
+    // survive, the writer sees retryable errors while the server is down, retries with the
+    // same ids store nothing twice, and every invariant holds afterwards.
+    @Test(.enabled(if: Backend.postgresURL != nil && ProcessInfo.processInfo.environment["KINKO_TEST_POSTGRES_RESTART"] != nil,
+                   "KINKO_TEST_POSTGRES_RESTART (a command that restarts the test server) is not set"))
+    func serverRestartMidIngest() async throws {
+        try await StoreHarness.with(.postgres) { harness in
+            let ledger = try await harness.ledger(checkpointEvery: 4)
+            try await seedLedger(ledger)
+            let command = try #require(ProcessInfo.processInfo.environment["KINKO_TEST_POSTGRES_RESTART"])
+            let writer = Task { try await Self.ingest(ledger, batches: 0..<150) }
+            try await Task.sleep(for: .milliseconds(300))
+            let restart = Process()
+            restart.executableURL = URL(fileURLWithPath: "/bin/sh")
+            restart.arguments = ["-c", command]
+            try restart.run()
+            restart.waitUntilExit()
+            #expect(restart.terminationStatus == 0)
+            let failures = try await writer.value
+            print("server restart mid-ingest: \(failures) attempts answered storage_unavailable and were retried")
+            try await Self.expectExactlyOnce(harness, transfers: 750)
+        }
+    }
+}
+
+import PostgresNIO
+
+extension KinkoPostgresDatabase {
+    /// Runs `body` while this connection holds the audit lock (every audited writer waits).
+    func holdingAuditLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await connection.query("BEGIN", logger: Logger(label: "test"))
+            try await KinkoPostgresDatabase.run("SELECT frontier FROM audit_state WHERE id = 1 FOR UPDATE", on: connection, logger: Logger(label: "test"))
+            do {
+                let value = try await body()
+                try await connection.query("COMMIT", logger: Logger(label: "test"))
+                return value
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: Logger(label: "test"))
+                throw error
+            }
+        }
+    }
+
+    /// Terminates the backends of `database` (those waiting for a lock, or all), as a server
+    /// shutdown would; returns how many.
+    static func terminateBackends(url: String, database: String, waitingForLock: Bool) async throws -> Int {
+        let client = PostgresClient(configuration: try configuration(url: url))
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        let rows = try await client.query("""
+            SELECT count(pg_terminate_backend(pid))::bigint FROM pg_stat_activity
+            WHERE datname = \(database) AND pid <> pg_backend_pid() AND (NOT \(waitingForLock) OR wait_event_type = 'Lock')
+            """)
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 0
+    }
+}
