@@ -29,7 +29,7 @@ start)
     echo "postgres://postgres@127.0.0.1:$port/postgres"
     ;;
 restart)
-    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w restart >/dev/null
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w restart >/dev/null 2>&1
     ;;
 stop)
     [ -d "$dir/data" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true

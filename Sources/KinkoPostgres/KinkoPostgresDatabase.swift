@@ -17,6 +17,8 @@ public final class KinkoPostgresDatabase: Sendable {
     public let auditSigner: AuditSigner?
     public let clock: any WallClock
     let logger: Logger
+    /// See `callDeadline`; tests shorten it.
+    let deadline: Duration
     private let runner: Task<Void, Never>
 
     /// Connections the pool opens at most.
@@ -43,8 +45,9 @@ public final class KinkoPostgresDatabase: Sendable {
 
     /// Connects, migrates the schema and loads the audit signing key from `auditKeyPath` if the
     /// file exists.
-    public static func open(url: String, auditKeyPath: String?, clock: any WallClock = SystemWallClock(), logger: Logger? = nil) async throws -> KinkoPostgresDatabase {
-        let database = KinkoPostgresDatabase(
+    public static func open(url: String, auditKeyPath: String?, clock: any WallClock = SystemWallClock(), logger: Logger? = nil,
+                            deadline: Duration = callDeadline) async throws -> KinkoPostgresDatabase {
+        let database = KinkoPostgresDatabase(deadline: deadline,
             configuration: try configuration(url: url), location: redacted(url),
             auditSigner: try auditKeyPath.flatMap { FileManager.default.fileExists(atPath: $0) ? try AuditSigner.load(path: $0) : nil },
             clock: clock, logger: logger ?? quietLogger)
@@ -57,7 +60,8 @@ public final class KinkoPostgresDatabase: Sendable {
         return database
     }
 
-    private init(configuration: PostgresClient.Configuration, location: String, auditSigner: AuditSigner?, clock: any WallClock, logger: Logger) {
+    private init(deadline: Duration, configuration: PostgresClient.Configuration, location: String, auditSigner: AuditSigner?, clock: any WallClock, logger: Logger) {
+        self.deadline = deadline
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.location = location
@@ -141,10 +145,36 @@ public final class KinkoPostgresDatabase: Sendable {
 
     // MARK: Connections and transactions
 
+    /// How long one database call (a read, or a whole transaction) may take before its
+    /// connection is closed under it: a server that went away mid-query can leave a query that
+    /// is never answered, and a caller must get a retryable error instead of waiting forever.
+    public static let callDeadline: Duration = .seconds(30)
+
+    /// Runs `body` on one pooled connection, closing the connection if `body` outlives the
+    /// deadline (which fails whatever it was waiting for).
+    private func leased<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            let deadline = deadline
+            let watchdog = Task {
+                try await Task.sleep(for: deadline)
+                try? await connection.close()
+            }
+            defer { watchdog.cancel() }
+            do {
+                return try await body(connection)
+            } catch {
+                if watchdog.isCancelled == false, connection.isClosed, !(error is KinkoError) {
+                    throw KinkoError(.storageUnavailable, "the database did not answer within \(deadline); retry")
+                }
+                throw error
+            }
+        }
+    }
+
     /// Runs `body` on one pooled connection (reads).
     func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in try await body(connection) }
+            return try await leased { connection in try await body(connection) }
         } catch {
             throw Self.translate(error)
         }
@@ -154,14 +184,18 @@ public final class KinkoPostgresDatabase: Sendable {
     /// error passes through unchanged).
     func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in
+            return try await leased { connection in
                 try await connection.query("BEGIN", logger: self.logger)
                 do {
                     let value = try await body(connection)
                     try await connection.query("COMMIT", logger: self.logger)
                     return value
                 } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                    // A connection the server ended has no transaction left to roll back, and a
+                    // query sent on it may never be answered.
+                    if !connection.isClosed && !Self.endsTheConnection(error) {
+                        _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                    }
                     throw error
                 }
             }
@@ -211,6 +245,21 @@ public final class KinkoPostgresDatabase: Sendable {
             return KinkoError(.storageUnavailable, "the database cannot be reached (no connection for a minute); retry")
         default:
             return error
+        }
+    }
+
+    /// Whether `error` means the server ended the session (shutdown, termination, a broken
+    /// connection): the transaction is gone with it.
+    static func endsTheConnection(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("57P") || state.hasPrefix("08")
+        case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .connectionError:
+            return true
+        default:
+            return false
         }
     }
 

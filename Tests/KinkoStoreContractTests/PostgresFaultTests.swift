@@ -5,16 +5,8 @@ import KinkoLedger
 @testable import KinkoPostgres
 import Testing
 
-/// Faults only PostgreSQL has: its server or a backend going away while Kinko writes.
-///
-/// Opt-in (`KINKO_TEST_POSTGRES_FAULTS=1`) until the hang below is fixed: in about one run in
-/// five, a query whose backend is terminated while it waits for a lock never completes on the
-/// client (postgres-nio 1.33.2 neither answers nor fails it), so the test — and a real writer —
-/// waits forever. The fix is a client-side deadline on every database call; see
-/// docs/POSTGRES.md, "Known gaps".
-@Suite("PostgreSQL faults", .serialized,
-       .enabled(if: ProcessInfo.processInfo.environment["KINKO_TEST_POSTGRES_FAULTS"] == "1",
-                "KINKO_TEST_POSTGRES_FAULTS is not set: the fault tests are opt-in while a terminated backend can hang a query"))
+/// Faults only PostgreSQL has: a backend or the whole server going away while Kinko writes.
+@Suite("PostgreSQL faults", .serialized)
 struct PostgresFaultTests {
     /// Posts `batches` batches of `size` transfers of 1 from customer 1 to customer 2, each
     /// retried with the same ids while the database answers `storage_unavailable`; returns how
@@ -40,6 +32,18 @@ struct PostgresFaultTests {
             }
         }
         return failures
+    }
+
+    /// `body`, again while it answers `storage_unavailable` (at most 100 times, 100 ms apart).
+    static func retrying<T>(_ body: () async throws -> T) async throws -> T {
+        for _ in 0..<100 {
+            do {
+                return try await body()
+            } catch let error as KinkoError where error.code == .storageUnavailable {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        return try await body()
     }
 
     /// Everything acknowledged is stored once: customer 1 paid exactly one unit per transfer.
@@ -82,8 +86,9 @@ struct PostgresFaultTests {
             case .failure(let error): #expect((error as? KinkoError)?.code == .storageUnavailable, "\(error)")
             }
             #expect(await ledger.account(AccountID(1))?.balance.debitsPosted == 50, "memory did not run ahead of the store")
-            #expect(try await ledger.createTransfers([trade(2_000_001, 1, 2, 1)], by: contractCaller) == [.ok])
-            #expect(try await ledger.createTransfers([trade(2_000_001, 1, 2, 1)], by: contractCaller) == [.exists])
+            // The pool may still hand out the dead connection once: that too is a retryable answer.
+            #expect(try await Self.retrying { try await ledger.createTransfers([trade(2_000_001, 1, 2, 1)], by: contractCaller) } == [.ok])
+            #expect(try await Self.retrying { try await ledger.createTransfers([trade(2_000_001, 1, 2, 1)], by: contractCaller) } == [.exists])
             try await Self.expectExactlyOnce(harness, transfers: 51)
         }
     }
@@ -91,8 +96,13 @@ struct PostgresFaultTests {
     // Goal: the PostgreSQL server restarts while batches stream in: acknowledged batches
     // survive, the writer sees retryable errors while the server is down, retries with the
     // same ids store nothing twice, and every invariant holds afterwards.
-    @Test(.enabled(if: Backend.postgresURL != nil && ProcessInfo.processInfo.environment["KINKO_TEST_POSTGRES_RESTART"] != nil,
-                   "KINKO_TEST_POSTGRES_RESTART (a command that restarts the test server) is not set"))
+    //
+    // Opt-in (`KINKO_TEST_POSTGRES_FAULTS=1` and `KINKO_TEST_POSTGRES_RESTART`): after a fast
+    // restart of the server the writer here stops making progress and the test does not
+    // finish (the pool opens no new connection); see docs/POSTGRES.md, "Known gaps".
+    @Test(.enabled(if: Backend.postgresURL != nil && ProcessInfo.processInfo.environment["KINKO_TEST_POSTGRES_RESTART"] != nil
+                   && ProcessInfo.processInfo.environment["KINKO_TEST_POSTGRES_FAULTS"] == "1",
+                   "opt-in: KINKO_TEST_POSTGRES_FAULTS=1 and KINKO_TEST_POSTGRES_RESTART (a command that restarts the test server)"))
     func serverRestartMidIngest() async throws {
         try await StoreHarness.with(.postgres) { harness in
             let ledger = try await harness.ledger(checkpointEvery: 4)
@@ -103,6 +113,9 @@ struct PostgresFaultTests {
             let restart = Process()
             restart.executableURL = URL(fileURLWithPath: "/bin/sh")
             restart.arguments = ["-c", command]
+            // The restarted server must not inherit our output (it would hold the pipe open).
+            restart.standardOutput = FileHandle.nullDevice
+            restart.standardError = FileHandle.nullDevice
             try restart.run()
             restart.waitUntilExit()
             #expect(restart.terminationStatus == 0)

@@ -70,7 +70,7 @@ final class StoreHarness: @unchecked Sendable {
             let database = try KinkoDatabase(path: sqlitePath, auditKeyPath: keyPath)
             return (SQLiteLedgerStore(database: database), SQLiteGovernanceStore(database: database))
         case .postgres:
-            let database = try await KinkoPostgresDatabase.open(url: try #require(postgresURL), auditKeyPath: keyPath)
+            let database = try await KinkoPostgresDatabase.open(url: try #require(postgresURL), auditKeyPath: keyPath, deadline: .seconds(5))
             opened.append(database)
             return (PostgresLedgerStore(database: database), PostgresGovernanceStore(database: database))
         }
