@@ -63,7 +63,8 @@ struct Problem: Sendable {
             return "\((context.codingPath + [key]).map(\.stringValue).joined(separator: ".")) is required"
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context), DecodingError.dataCorrupted(let context):
             let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return (path.isEmpty ? "the body" : path) + ": " + context.debugDescription
+            // An empty path is a path or query parameter, or a body that is one value.
+            return (path.isEmpty ? "a parameter or the body is not of the type the spec gives" : path) + ": " + context.debugDescription
         default:
             return String(describing: error).prefix(300).description
         }
