@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "KinkoMonitoring", targets: ["KinkoMonitoring"]),
         .library(name: "KinkoSQLite", targets: ["KinkoSQLite"]),
         .library(name: "KinkoPostgres", targets: ["KinkoPostgres"]),
+        .library(name: "KinkoStores", targets: ["KinkoStores"]),
         .library(name: "KinkoServer", targets: ["KinkoServer"]),
     ],
     dependencies: [
@@ -113,10 +114,27 @@ let package = Package(
                 "KinkoCore",
                 "KinkoGovernance",
                 "KinkoLedger",
+                "KinkoCustody",
+                "KinkoReserve",
+                "KinkoMonitoring",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "KinkoStores",
+            dependencies: [
+                "KinkoCore",
+                "KinkoGovernance",
+                "KinkoLedger",
+                "KinkoCustody",
+                "KinkoReserve",
+                "KinkoMonitoring",
+                "KinkoSQLite",
+                "KinkoPostgres",
             ],
             swiftSettings: strictSettings
         ),
@@ -129,7 +147,7 @@ let package = Package(
                 "KinkoCustody",
                 "KinkoReserve",
                 "KinkoMonitoring",
-                "KinkoSQLite",
+                "KinkoStores",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -149,6 +167,7 @@ let package = Package(
                 "KinkoMonitoring",
                 "KinkoSQLite",
                 "KinkoPostgres",
+                "KinkoStores",
                 "KinkoServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -192,7 +211,7 @@ let package = Package(
         .testTarget(
             name: "KinkoServerTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoServer",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoServer", "KinkoStores",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -201,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "KinkoSQLiteTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
@@ -209,7 +228,7 @@ let package = Package(
         .testTarget(
             name: "KinkoStoreContractTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoSQLite", "KinkoPostgres",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings

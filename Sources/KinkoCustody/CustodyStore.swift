@@ -39,6 +39,8 @@ public protocol CustodyStore: AnyObject, Sendable {
     /// for the board per break.
     func saveReconciliation(_ result: Reconciliation, at time: TimestampNanoseconds, audit: AuditEvent) async throws
     func reconciliation(day: String) async throws -> Reconciliation?
+    /// The most recent reconciled day, if any.
+    func latestReconciliationDay() async throws -> String?
     func alerts() async throws -> [CustodyAlert]
 }
 

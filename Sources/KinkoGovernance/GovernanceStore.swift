@@ -46,4 +46,7 @@ public protocol GovernanceStore: AnyObject, Sendable {
     func auditEntries(from start: Int, limit: Int) async throws -> [StoredAuditEntry]
     func auditCheckpoints() async throws -> [AuditCheckpoint]
     func auditSize() async throws -> Int
+    /// The public halves of the checkpoint keys recorded in the database, oldest first (a fallback
+    /// when no independently held key is given).
+    func auditPublicKeys() async throws -> [[UInt8]]
 }

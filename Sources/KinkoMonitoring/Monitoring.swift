@@ -60,6 +60,8 @@ public protocol MonitoringStore: MonitoringStateSource, AnyObject {
                      at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]?
 
     func alerts(status: AlertStatus?, limit: Int) async throws -> [MonitoringAlert]
+    /// The number of alerts per status (`open`, `in_case`, `dismissed`, …).
+    func alertCounts() async throws -> [String: Int]
     func alert(_ id: UInt64) async throws -> MonitoringAlert?
     func setAlertStatus(_ ids: [UInt64], status: AlertStatus, caseID: UInt64?, audit: AuditEvent) async throws
 

@@ -4,6 +4,7 @@ public import KinkoCore
 public import KinkoGovernance
 public import Logging
 public import PostgresNIO
+import Synchronization
 
 /// Kinko's state in one PostgreSQL database: a pool of connections (postgres-nio), the schema
 /// migrated on open, and the audit signing key. Every audited write runs in one transaction
@@ -11,7 +12,9 @@ public import PostgresNIO
 /// serialised: the change and its audit entry commit together or not at all, and no entry is
 /// lost or numbered twice.
 public final class KinkoPostgresDatabase: Sendable {
-    public let client: PostgresClient
+    /// The pool in use. After an error that ends a connection the pool is replaced (see
+    /// `replacePool`), so callers read it each time instead of keeping it.
+    public var client: PostgresClient { pool.withLock { $0.client } }
     /// The URL without its password, for messages.
     public let location: String
     public let auditSigner: AuditSigner?
@@ -19,14 +22,35 @@ public final class KinkoPostgresDatabase: Sendable {
     let logger: Logger
     /// See `callDeadline`; tests shorten it.
     let deadline: Duration
-    private let runner: Task<Void, Never>
+    private let configuration: PostgresClient.Configuration
+    private let pool: Mutex<Pool>
+    /// Reads for callers that cannot await (see `BlockingReader`).
+    let blockingReader: BlockingReader
+
+    /// One pool of connections and the task that runs it; `generation` counts replacements.
+    private struct Pool {
+        var client: PostgresClient
+        var runner: Task<Void, Never>
+        var generation: Int
+        var closed: Bool
+        /// When each lease still waiting for its connection started waiting.
+        var waiting: [Int: ContinuousClock.Instant] = [:]
+        var nextLease = 0
+    }
+    /// Watches for leases that wait too long (see `watchLeases`).
+    private let leaseWatcher: Mutex<Task<Void, Never>?> = Mutex(nil)
 
     /// Connections the pool opens at most.
     public static let connectionsMax = 16
 
-    /// `postgres://user[:password]@host[:port]/database` (or `postgresql://`), as a client
-    /// configuration without TLS (the database runs on the host or a private network).
-    public static func configuration(url: String) throws(KinkoError) -> PostgresClient.Configuration {
+    /// What a `postgres://` URL names.
+    struct Target: Sendable {
+        var host: String, port: Int, username: String, password: String?, database: String
+    }
+
+    /// `postgres://user[:password]@host[:port]/database` (or `postgresql://`); TLS is off (the
+    /// database runs on the host or a private network).
+    static func target(url: String) throws(KinkoError) -> Target {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
             let host = components.host, !host.isEmpty
         else {
@@ -34,10 +58,29 @@ public final class KinkoPostgresDatabase: Sendable {
         }
         let database = String(components.path.drop { $0 == "/" })
         guard !database.isEmpty else { throw KinkoError(.invalidInput, "the URL names no database (…/database)", field: "database") }
+        return Target(host: host, port: components.port ?? 5432, username: components.user ?? "postgres",
+                      password: components.password?.removingPercentEncoding, database: database)
+    }
+
+    /// The URL as a pool configuration (at most `connectionsMax` connections).
+    public static func configuration(url: String) throws(KinkoError) -> PostgresClient.Configuration {
+        let target = try target(url: url)
         var configuration = PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: components.user ?? "postgres",
-            password: components.password?.removingPercentEncoding, database: database, tls: .disable)
+            host: target.host, port: target.port, username: target.username, password: target.password, database: target.database, tls: .disable)
         configuration.options.maximumConnections = connectionsMax
+        return configuration
+    }
+
+    /// The pool configuration with the server-side deadlines: a statement (a lock wait
+    /// included) that runs past `deadline` is cancelled by the server (SQLSTATE 57014), and a
+    /// transaction left idle that long is ended, so no call waits forever and no lock is held
+    /// by a client that went away.
+    static func configuration(url: String, deadline: Duration) throws(KinkoError) -> PostgresClient.Configuration {
+        var configuration = try configuration(url: url)
+        let milliseconds = deadline.components.seconds * 1_000 + deadline.components.attoseconds / 1_000_000_000_000_000
+        configuration.options.additionalStartupParameters = [
+            ("statement_timeout", "\(milliseconds)"), ("idle_in_transaction_session_timeout", "\(milliseconds)"),
+        ]
         return configuration
     }
 
@@ -47,8 +90,9 @@ public final class KinkoPostgresDatabase: Sendable {
     /// file exists.
     public static func open(url: String, auditKeyPath: String?, clock: any WallClock = SystemWallClock(), logger: Logger? = nil,
                             deadline: Duration = callDeadline) async throws -> KinkoPostgresDatabase {
+        let target = try target(url: url)
         let database = KinkoPostgresDatabase(deadline: deadline,
-            configuration: try configuration(url: url), location: redacted(url),
+            configuration: try configuration(url: url, deadline: deadline), target: target, location: redacted(url),
             auditSigner: try auditKeyPath.flatMap { FileManager.default.fileExists(atPath: $0) ? try AuditSigner.load(path: $0) : nil },
             clock: clock, logger: logger ?? quietLogger)
         do {
@@ -60,21 +104,43 @@ public final class KinkoPostgresDatabase: Sendable {
         return database
     }
 
-    private init(deadline: Duration, configuration: PostgresClient.Configuration, location: String, auditSigner: AuditSigner?, clock: any WallClock, logger: Logger) {
+    private init(deadline: Duration, configuration: PostgresClient.Configuration, target: Target, location: String, auditSigner: AuditSigner?, clock: any WallClock, logger: Logger) {
         self.deadline = deadline
+        self.configuration = configuration
+        blockingReader = BlockingReader(target: target, deadline: deadline, logger: logger)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        self.client = client
+        pool = Mutex(Pool(client: client, runner: Task { await client.run() }, generation: 0, closed: false))
         self.location = location
         self.auditSigner = auditSigner
         self.clock = clock
         self.logger = logger
-        runner = Task { await client.run() }
     }
 
     /// Closes every connection; the database object is unusable afterwards.
     public func close() async {
+        let runner = pool.withLock { pool in
+            pool.closed = true
+            return pool.runner
+        }
+        leaseWatcher.withLock { $0?.cancel() }
         runner.cancel()
         await runner.value
+        blockingReader.close()
+    }
+
+    /// Replaces the pool of `generation` with a new one, once, after an error that ended a
+    /// connection (a server restart ends them all). The old pool is shut down, which fails
+    /// every request still waiting on it with a retryable error: postgres-nio 1.33.2 can leave
+    /// a lease or a query waiting forever on a pool whose server restarted.
+    private func replacePool(_ generation: Int) {
+        let old: Task<Void, Never>? = pool.withLock { pool in
+            guard pool.generation == generation, !pool.closed else { return nil }
+            let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+            let old = pool.runner
+            pool = Pool(client: client, runner: Task { await client.run() }, generation: generation + 1, closed: false)
+            return old
+        }
+        old?.cancel()
     }
 
     /// Runs one administrative statement (e.g. `CREATE DATABASE`) on the server at `url`, with
@@ -145,28 +211,65 @@ public final class KinkoPostgresDatabase: Sendable {
 
     // MARK: Connections and transactions
 
-    /// How long one database call (a read, or a whole transaction) may take before its
-    /// connection is closed under it: a server that went away mid-query can leave a query that
-    /// is never answered, and a caller must get a retryable error instead of waiting forever.
+    /// How long one statement (a wait for a lock included) may run, how long a transaction may
+    /// sit idle, and how long a call may wait for a connection, before it fails with a retryable
+    /// `storage_unavailable` instead of waiting forever. The server enforces the first two
+    /// (`statement_timeout`, `idle_in_transaction_session_timeout`); `watchLeases` the third.
     public static let callDeadline: Duration = .seconds(30)
 
     /// Runs `body` on one pooled connection, closing the connection if `body` outlives the
     /// deadline (which fails whatever it was waiting for).
     private func leased<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
-            let deadline = deadline
-            let watchdog = Task {
-                try await Task.sleep(for: deadline)
-                try? await connection.close()
-            }
-            defer { watchdog.cancel() }
-            do {
+        let (client, generation) = pool.withLock { ($0.client, $0.generation) }
+        do {
+            return try await leased(from: client, generation: generation, body)
+        } catch {
+            if Self.endsTheConnection(error) || (error as? KinkoError)?.code == .storageUnavailable { replacePool(generation) }
+            throw error
+        }
+    }
+
+    /// Runs `body` on a connection of `client`, registered as waiting until it has one (see
+    /// `watchLeases`). The server enforces the deadline on what runs on the connection.
+    private func leased<T: Sendable>(from client: PostgresClient, generation: Int, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let lease = pool.withLock { pool in
+            pool.nextLease += 1
+            pool.waiting[pool.nextLease] = .now
+            return pool.nextLease
+        }
+        var leased = false
+        defer { if !leased { _ = pool.withLock { $0.waiting.removeValue(forKey: lease) } } }
+        watchLeases()
+        do {
+            return try await client.withConnection { connection in
+                leased = true
+                _ = pool.withLock { $0.waiting.removeValue(forKey: lease) }
                 return try await body(connection)
-            } catch {
-                if watchdog.isCancelled == false, connection.isClosed, !(error is KinkoError) {
-                    throw KinkoError(.storageUnavailable, "the database did not answer within \(deadline); retry")
+            }
+        } catch let error as PSQLError where error.code == .poolClosed && !leased {
+            throw KinkoError(.storageUnavailable, "no database connection within \(deadline); retry")
+        }
+    }
+
+    /// One task per database, started with the first call: once a second it looks for a lease
+    /// that has waited past the deadline and replaces the pool under it (postgres-nio 1.33.2 can
+    /// leave a lease waiting forever on a pool whose server restarted; shutting the pool down
+    /// fails the wait with a retryable error).
+    private func watchLeases() {
+        leaseWatcher.withLock { watcher in
+            guard watcher == nil else { return }
+            let deadline = deadline
+            watcher = Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    guard let self else { return }
+                    let stuck: Int? = self.pool.withLock { pool in
+                        guard !pool.closed else { return nil }
+                        let oldest = pool.waiting.values.min()
+                        return oldest.map { ContinuousClock.now - $0 > deadline } == true ? pool.generation : nil
+                    }
+                    if let stuck { self.replacePool(stuck) }
                 }
-                throw error
             }
         }
     }
@@ -231,6 +334,8 @@ public final class KinkoPostgresDatabase: Sendable {
                 switch state {
                 case "23505", "40001", "40P01":
                     return KinkoError(.conflict, "the database refused a concurrent change (\(state)): \(message); retry")
+                case "57014", "25P03":
+                    return KinkoError(.storageUnavailable, "the database call ran past its deadline and was cancelled (\(state)); nothing of it was stored; retry")
                 case "57P01", "57P02", "57P03", "08000", "08003", "08006":
                     return KinkoError(.storageUnavailable, "the database is restarting or unreachable (\(state)); retry")
                 default:

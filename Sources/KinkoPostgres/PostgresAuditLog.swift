@@ -10,10 +10,11 @@ import PostgresNIO
 enum PostgresAuditLog {
     static func lock(_ connection: PostgresConnection, logger: Logger) async throws -> MerkleFrontier {
         let rows = try await connection.query("SELECT frontier FROM audit_state WHERE id = 1 FOR UPDATE", logger: logger)
-        for try await stored in rows.decode(Data.self) {
-            return try MerkleFrontier(encoded: [UInt8](stored))
-        }
-        throw KinkoError(.storageCorrupted, "the audit state row is missing")
+        var frontier: MerkleFrontier?
+        // Read to the end: the statement's completion is part of its answer.
+        for try await stored in rows.decode(Data.self) { frontier = try MerkleFrontier(encoded: [UInt8](stored)) }
+        guard let frontier else { throw KinkoError(.storageCorrupted, "the audit state row is missing") }
+        return frontier
     }
 
     static func append(_ event: AuditEvent, frontier: inout MerkleFrontier, connection: PostgresConnection, signer: AuditSigner?, clock: any WallClock,

@@ -10,6 +10,9 @@ enum PostgresMigrations {
     static let all: [(name: String, sql: [String])] = [
         ("2026-11-22 ledger", ledger),
         ("2026-11-22 governance", governance),
+        ("2026-11-30 custody", custody),
+        ("2026-11-30 reserve", reserve),
+        ("2026-11-30 monitoring", monitoring),
     ]
 
     /// `to_timestamp` of nanoseconds, for generated columns.

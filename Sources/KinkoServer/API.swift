@@ -5,7 +5,7 @@ import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
 import KinkoReserve
-import KinkoSQLite
+import KinkoStores
 import OpenAPIRuntime
 
 /// The OpenAPI operations. Each one takes the caller from the request scope (set by

@@ -7,7 +7,7 @@ import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
 import KinkoReserve
-import KinkoSQLite
+import KinkoStores
 
 /// The web console: server-rendered HTML, inline CSS and SVG, nothing loaded from elsewhere.
 /// Sign-in with an API token (kept in an HttpOnly, SameSite=Strict cookie); the caller's roles
@@ -190,7 +190,7 @@ struct Console: Sendable {
                 return "<tr><td>\(figures.asset.code)</td><td class=\"n hot-share\" data-asset=\"\(figures.asset.code)\">\(share.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a")</td><td>\(share.map { Self.bar(value: $0, limit: 0.05, maximum: max(0.1, $0), label: "hot share", good: $0 <= 0.05) } ?? "")</td><td>\(figures.passed ? "✓" : "✗")</td></tr>"
             }.joined()
             var body = "<table><tr><th>資産 / asset</th><th>ホット比率 / hot share</th><th>5% 上限 / the 5% line</th><th>OK</th></tr>\(rows)</table>"
-            if let latest = try await SQLiteCustodyStore(database: services.database).latestReconciliationDay(),
+            if let latest = try await services.stores.custody.latestReconciliationDay(),
                 let day = try await services.custody.store.reconciliation(day: latest) {
                 body += "<p>最終照合 / last reconciliation: <b id=\"last-reconciliation\" data-clean=\"\(day.isClean)\">\(Self.escape(day.day))</b> — \(day.isClean ? "差異なし / clean" : "\(day.breaks.count) 差異 / breaks")</p>"
             }
@@ -204,7 +204,7 @@ struct Console: Sendable {
             sections.append(Self.card("custody", title: "分別管理 / Custody (95% cold)", body: body))
         }
         if Self.allows(caller, .monitorRead) {
-            let counts = try await SQLiteMonitoringStore(database: services.database).alertCounts()
+            let counts = try await services.stores.monitoring.alertCounts()
             sections.append(Self.card("monitoring", title: "取引モニタリング / Monitoring", body: """
                 <p>未処理アラート / open alerts <b id="open-alerts">\(counts["open"] ?? 0)</b> · 調査中 / in cases \(counts["in_case"] ?? 0) · <a href="/console/alerts">一覧 / list</a></p>
                 """))

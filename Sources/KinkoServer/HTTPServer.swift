@@ -1,6 +1,6 @@
 import Foundation
 public import Hummingbird
-import KinkoSQLite
+import KinkoStores
 public import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime

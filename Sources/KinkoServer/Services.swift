@@ -4,12 +4,13 @@ public import KinkoGovernance
 public import KinkoLedger
 public import KinkoMonitoring
 public import KinkoReserve
-public import KinkoSQLite
+public import KinkoStores
 
-/// Everything one server process holds: the database, the services built on it, and the
-/// ledger loaded once (other processes may write the same file; the ledger catches up).
+/// Everything one server process holds: the database (SQLite or PostgreSQL), the services
+/// built on it, and the ledger loaded once (other processes may write the same database; the
+/// ledger catches up).
 public struct Services: Sendable {
-    public let database: KinkoDatabase
+    public let stores: KinkoStores
     public let governance: Governance
     public let ledger: Ledger
     public let custody: Custody
@@ -17,14 +18,14 @@ public struct Services: Sendable {
     public let monitoring: Monitoring
     public let clock: any WallClock
 
-    public init(database: KinkoDatabase, clock: any WallClock = SystemWallClock()) async throws {
-        self.database = database
+    public init(stores: KinkoStores, clock: any WallClock = SystemWallClock()) async throws {
+        self.stores = stores
         self.clock = clock
-        governance = Governance(store: SQLiteGovernanceStore(database: database), clock: clock)
-        ledger = try await Ledger.open(store: SQLiteLedgerStore(database: database), clock: clock)
-        custody = Custody(governance: governance, ledger: ledger, store: SQLiteCustodyStore(database: database), clock: clock)
-        reserve = Reserve(governance: governance, ledger: ledger, custody: custody, store: SQLiteReserveStore(database: database), clock: clock)
-        monitoring = Monitoring(governance: governance, store: SQLiteMonitoringStore(database: database), clock: clock)
+        governance = Governance(store: stores.governance, clock: clock)
+        ledger = try await Ledger.open(store: stores.ledger, clock: clock)
+        custody = Custody(governance: governance, ledger: ledger, store: stores.custody, clock: clock)
+        reserve = Reserve(governance: governance, ledger: ledger, custody: custody, store: stores.reserve, clock: clock)
+        monitoring = Monitoring(governance: governance, store: stores.monitoring, clock: clock)
     }
 }
 

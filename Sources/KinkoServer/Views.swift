@@ -5,7 +5,7 @@ import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
 import KinkoReserve
-import KinkoSQLite
+import KinkoStores
 
 /// Custody figures as the API and the console show them.
 enum CustodyFigures {
@@ -41,9 +41,9 @@ enum AuditStatus {
     /// Verifies the audit log with the public half of the server's own signing key (or the key
     /// recorded in the database when the server has none).
     static func verify(_ services: Services) async throws -> AuditVerifier.Report {
-        let store = SQLiteGovernanceStore(database: services.database)
+        let store = services.stores.governance
         let key: [UInt8]
-        if let own = services.database.auditSigner?.publicKey {
+        if let own = services.stores.auditSigner?.publicKey {
             key = own
         } else if let recorded = try await store.auditPublicKeys().first {
             key = recorded
@@ -63,7 +63,7 @@ enum MetricsText {
         lines += ["# HELP kinko_ledger_batches Ledger batches stored (the head of the log).", "# TYPE kinko_ledger_batches gauge",
                   "kinko_ledger_batches \(stats.batches)", "# HELP kinko_ledger_accounts Accounts in the ledger.", "# TYPE kinko_ledger_accounts gauge",
                   "kinko_ledger_accounts \(stats.accounts)"]
-        let alerts = try await SQLiteMonitoringStore(database: services.database).alertCounts()
+        let alerts = try await services.stores.monitoring.alertCounts()
         lines += ["# HELP kinko_monitoring_alerts Alerts raised, by status.", "# TYPE kinko_monitoring_alerts gauge"]
         for status in AlertStatus.allCases { lines.append("kinko_monitoring_alerts{status=\"\(status.rawValue)\"} \(alerts[status.rawValue] ?? 0)") }
         let check = try await services.custody.checkForMetrics()

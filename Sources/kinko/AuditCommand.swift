@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import KinkoCore
 import KinkoGovernance
-import KinkoSQLite
+import KinkoStores
 
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,8 +19,8 @@ struct AuditCommand: AsyncParsableCommand {
         var publicKey: String?
 
         func execute() async throws {
-            let database = try self.database.openDatabase()
-            let store = SQLiteGovernanceStore(database: database)
+            let stores = try await database.openStores()
+            let store = stores.governance
             let (key, source) = try await trustedKey(store)
             let report = try await Governance(store: store).verifyAudit(publicKey: key)
             print("checked \(report.entries) entries and \(report.checkpoints) checkpoints with the public key from \(source)")
@@ -33,7 +33,7 @@ struct AuditCommand: AsyncParsableCommand {
             throw ExitCode(5)
         }
 
-        private func trustedKey(_ store: SQLiteGovernanceStore) async throws -> ([UInt8], String) {
+        private func trustedKey(_ store: any GovernanceStore) async throws -> ([UInt8], String) {
             if let publicKey { return (try Hex.decode(publicKey, field: "public_key"), "--public-key") }
             let file = database.auditKeyPath + ".pub"
             if let data = FileManager.default.contents(atPath: file) {

@@ -4,11 +4,11 @@ import KinkoCore
 import KinkoCustody
 import KinkoGovernance
 import KinkoLedger
-import KinkoSQLite
+import KinkoStores
 
 extension Session {
     func custody() async throws -> Custody {
-        Custody(governance: governance, ledger: try await ledger(), store: SQLiteCustodyStore(database: database))
+        Custody(governance: governance, ledger: try await ledger(), store: stores.custody)
     }
 }
 
@@ -228,7 +228,7 @@ struct CustodyCommand: AsyncParsableCommand {
         func execute() async throws {
             let session = try await Session.open(database, token)
             try await session.authorize(.custodyRead)
-            let rows = try await SQLiteCustodyStore(database: session.database).whitelist().map {
+            let rows = try await session.stores.custody.whitelist().map {
                 [String($0.id), $0.asset, $0.address, $0.label, $0.status.rawValue, $0.usableFrom?.iso8601 ?? "-"]
             }
             print(Table(header: ["entry", "asset", "address", "label", "status", "usable from"], rows: rows).rendered)
@@ -287,7 +287,7 @@ struct CustodyCommand: AsyncParsableCommand {
             let session = try await Session.open(database, token)
             try await session.authorize(.custodyRead)
             var rows: [[String]] = []
-            for m in try await SQLiteCustodyStore(database: session.database).movements() {
+            for m in try await session.stores.custody.movements() {
                 let approval = m.status == .awaitingApproval ? try await session.governance.evaluate(m.requestID) : nil
                 let asset = Asset.standard.first { $0.code == m.draft.asset }
                 rows.append([String(m.id), m.draft.kind.rawValue, m.draft.fromWallet, m.draft.toWallet ?? m.draft.toAddress ?? "",
@@ -340,7 +340,7 @@ struct CustodyCommand: AsyncParsableCommand {
         func execute() async throws {
             let session = try await Session.open(database, token)
             let custody = try await session.custody()
-            guard let stored = try await SQLiteCustodyStore(database: session.database).movements().first(where: { $0.id == movement }),
+            guard let stored = try await session.stores.custody.movements().first(where: { $0.id == movement }),
                 let asset = await custody.ledger.asset(code: stored.draft.asset)
             else { throw KinkoError(.notFound, "no movement \(movement)", field: "movement") }
             _ = try await custody.complete(movement, transactionHash: txHash, networkFee: try asset.parse(fee), by: session.caller)
@@ -374,7 +374,7 @@ struct CustodyCommand: AsyncParsableCommand {
         func execute() async throws {
             let session = try await Session.open(database, token)
             try await session.authorize(.custodyRead)
-            guard let result = try await SQLiteCustodyStore(database: session.database).reconciliation(day: day) else {
+            guard let result = try await session.stores.custody.reconciliation(day: day) else {
                 throw KinkoError(.notFound, "no reconciliation for \(day); run kinko custody reconcile --day \(day)", field: "day")
             }
             print(try ReconciliationView.render(result, format: format))
@@ -389,7 +389,7 @@ struct CustodyCommand: AsyncParsableCommand {
         func execute() async throws {
             let session = try await Session.open(database, token)
             try await session.authorize(.custodyRead)
-            let rows = try await SQLiteCustodyStore(database: session.database).alerts().map {
+            let rows = try await session.stores.custody.alerts().map {
                 [String($0.id), $0.raisedAt.iso8601, $0.kind, $0.subject, $0.message]
             }
             print(Table(header: ["alert", "raised (UTC)", "kind", "subject", "message"], rows: rows).rendered)

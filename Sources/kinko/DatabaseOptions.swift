@@ -1,16 +1,18 @@
 import ArgumentParser
 import Foundation
 import KinkoCore
-import KinkoSQLite
+import KinkoStores
 
-/// `--database PATH` on every command; `KINKO_DATABASE` when the flag is absent; otherwise
-/// `./kinko.sqlite`.
+/// `--database PATH|URL` on every command; `KINKO_DATABASE` when the flag is absent; otherwise
+/// `./kinko.sqlite`. A path is the embedded SQLite database; `postgres://user[:password]@host[:port]/database`
+/// is PostgreSQL (docs/POSTGRES.md).
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: "The database file (default: $KINKO_DATABASE or ./kinko.sqlite).")
+    @Option(name: .long, help: "The database: a SQLite file or postgres://user@host[:port]/database (default: $KINKO_DATABASE or ./kinko.sqlite).")
     var database: String?
 
     static let defaultPath = "kinko.sqlite"
 
+    /// The file path or URL as given.
     var path: String {
         if let database { return database }
         if let fromEnvironment = ProcessInfo.processInfo.environment["KINKO_DATABASE"], !fromEnvironment.isEmpty {
@@ -19,18 +21,34 @@ struct DatabaseOptions: ParsableArguments {
         return Self.defaultPath
     }
 
+    var isPostgres: Bool { KinkoStores.isPostgres(path) }
+
+    /// The database for messages: a URL without its password.
+    var displayName: String {
+        guard isPostgres, var components = URLComponents(string: path), components.password != nil else { return path }
+        components.password = "…"
+        return components.string ?? "postgres://…"
+    }
+
+    /// Where files that belong with the database go (demo tokens and keys): the file's
+    /// directory, or the working directory for PostgreSQL.
+    var directory: URL {
+        isPostgres ? URL(fileURLWithPath: FileManager.default.currentDirectoryPath) : URL(fileURLWithPath: path).deletingLastPathComponent()
+    }
+
     func validate() throws {
-        if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
-            throw ValidationError("--database: PostgreSQL is not supported yet; give a SQLite file path")
+        if path.isEmpty { throw ValidationError("--database: give a SQLite file path or a postgres:// URL") }
+        if isPostgres {
+            do { try KinkoStores.validatePostgresURL(path) } catch { throw ValidationError("--database: \(error.message)") }
         }
     }
 
-    @Option(name: .long, help: "The audit signing key file (default: <database>.audit-key).")
+    @Option(name: .long, help: "The audit signing key file (default: <database file>.audit-key; for PostgreSQL ./<database name>.audit-key).")
     var auditKey: String?
 
-    func openDatabase() throws -> KinkoDatabase {
-        try KinkoDatabase(path: path, auditKeyPath: auditKey)
+    func openStores(clock: any WallClock = SystemWallClock()) async throws -> KinkoStores {
+        try await KinkoStores.open(path, auditKeyPath: auditKeyPath, clock: clock)
     }
 
-    var auditKeyPath: String { auditKey ?? KinkoDatabase.defaultAuditKeyPath(for: path) }
+    var auditKeyPath: String { auditKey ?? KinkoStores.defaultAuditKeyPath(for: path) }
 }

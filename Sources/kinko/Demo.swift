@@ -6,7 +6,7 @@ import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
 import KinkoReserve
-import KinkoSQLite
+import KinkoStores
 
 /// `kinko demo`: a small but realistic exchange, run through one business day. Principals for
 /// every role; wallets (one vendor without its advance notice, so its wallets are flagged);
@@ -30,17 +30,18 @@ struct Demo: KinkoCommand {
     static let extraSigners = ["ito.signer", "yamada.signer"]
 
     func execute() async throws {
-        let directory = URL(fileURLWithPath: database.path).deletingLastPathComponent()
+        let directory = database.directory
         let tokensPath = directory.appendingPathComponent("demo-tokens.json").path
         let keysPath = directory.appendingPathComponent("demo-keys").path
         let realNow = SystemWallClock().now()
         let (day, cutoff) = try Self.lastClosedDay(now: realNow)
         let clock = ManualWallClock(cutoff - 8 * 3_600_000_000_000)
-        print("Kinko demo exchange in \(database.path) — business day \(day) (JST), cut-off \(cutoff.iso8601)\n")
+        print("Kinko demo exchange in \(database.displayName) — business day \(day) (JST), cut-off \(cutoff.iso8601)\n")
         let fresh = !FileManager.default.fileExists(atPath: tokensPath)
         if fresh {
-            let (_, governance, _) = try await Bootstrap.create(database)
+            let (created, governance, _) = try await Bootstrap.create(database)
             let tokens = try await Bootstrap.principalPerRole(governance, names: Self.names)
+            await created.close()
             try Bootstrap.writeTokens(tokens, to: tokensPath)
             print("principals: one per role — " + Role.allCases.compactMap { role in Self.names[role].map { "\($0) (\(role.rawValue))" } }.joined(separator: ", "))
             print("tokens: \(tokensPath) — e.g. export KINKO_TOKEN=$(python3 -c 'import json; print(json.load(open(\"demo-tokens.json\"))[\"auditor\"])')")
@@ -48,13 +49,13 @@ struct Demo: KinkoCommand {
             print("principals: already there (tokens in \(tokensPath))")
         }
         let tokens = try Bootstrap.readTokens(from: tokensPath)
-        let database = try KinkoDatabase(path: self.database.path, auditKeyPath: self.database.auditKey, clock: clock)
-        let governance = Governance(store: SQLiteGovernanceStore(database: database), clock: clock)
+        let stores = try await database.openStores(clock: clock)
+        let governance = Governance(store: stores.governance, clock: clock)
         let caller = { (role: Role) async throws -> Caller in try await governance.authenticate(token: tokens[role]) }
         let (admin, treasurer, exchange) = (try await caller(.admin), try await caller(.treasurer), try await caller(.operator))
         let signers = try await DemoSigners.prepare(governance, admin: admin, first: try await caller(.signer), directory: keysPath, fresh: fresh)
-        let ledger = try await Ledger.open(store: SQLiteLedgerStore(database: database), clock: clock)
-        let custody = Custody(governance: governance, ledger: ledger, store: SQLiteCustodyStore(database: database), clock: clock)
+        let ledger = try await Ledger.open(store: stores.ledger, clock: clock)
+        let custody = Custody(governance: governance, ledger: ledger, store: stores.custody, clock: clock)
         let book = DemoBook()
 
         try await ledger.registerAssets(Asset.standard, by: admin)
@@ -104,13 +105,13 @@ struct Demo: KinkoCommand {
             try await DemoSigners.keyed(governance, admin: admin, existing: compliance, name: compliance.name, role: .compliance, algorithm: .ed25519,
                                         directory: keysPath, fresh: fresh),
         ]
-        let reserve = Reserve(governance: governance, ledger: ledger, custody: custody, store: SQLiteReserveStore(database: database), clock: clock)
+        let reserve = Reserve(governance: governance, ledger: ledger, custody: custody, store: stores.reserve, clock: clock)
         try await DemoReserve.run(reserve, finance: finance, approvers: approvers, clock: clock)
 
         // Monitoring: every event judged as it arrives; one alert worked to an STR.
         let reviewer = try await DemoSigners.keyed(governance, admin: admin, existing: nil, name: "mori.compliance", role: .compliance, algorithm: .ed25519,
                                                    directory: keysPath, fresh: fresh)
-        let monitoring = Monitoring(governance: governance, store: SQLiteMonitoringStore(database: database), clock: clock, reportingEntity: "Kinko demo exchange")
+        let monitoring = Monitoring(governance: governance, store: stores.monitoring, clock: clock, reportingEntity: "Kinko demo exchange")
         try await DemoMonitoring.run(monitoring, compliance: compliance, reviewer: reviewer, exchange: exchange, clock: clock)
 
         // Back to the present: observe again so `kinko custody check` finds fresh figures now.
@@ -118,6 +119,7 @@ struct Demo: KinkoCommand {
         try await DemoObservations.record(custody, ledger, by: treasurer, at: clock.now())
         print("")
         try await printBalances(ledger)
+        await stores.close()
     }
 
     /// The last JST day whose cut-off (17:00) is not in the future.

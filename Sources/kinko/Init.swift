@@ -3,6 +3,7 @@ import Foundation
 import KinkoCore
 import KinkoGovernance
 import KinkoSQLite
+import KinkoStores
 
 /// `kinko init`: a new database, its audit signing key, and the first admin's token (printed once).
 struct Init: KinkoCommand {
@@ -12,10 +13,11 @@ struct Init: KinkoCommand {
     @Option(help: "The first admin's name.") var admin: String = "admin"
 
     func execute() async throws {
-        let (_, governance, signer) = try await Bootstrap.create(database)
+        let (stores, governance, signer) = try await Bootstrap.create(database)
         let (principal, token) = try await governance.bootstrap(adminName: admin)
+        await stores.close()
         print("""
-            created \(database.path)
+            created \(database.displayName)
             audit signing key: \(database.auditKeyPath) (keep it outside backups of the database; mode 0600)
             audit public key:  \(Hex.encode(signer.publicKey)) (also in \(database.auditKeyPath).pub; give it to your auditors)
 
@@ -30,16 +32,13 @@ struct Init: KinkoCommand {
 
 enum Bootstrap {
     /// Creates the audit key and the database; refuses if either already exists with content.
-    static func create(_ options: DatabaseOptions) async throws -> (KinkoDatabase, Governance, AuditSigner) {
-        if FileManager.default.fileExists(atPath: options.path) {
-            let existing = try options.openDatabase()
-            if try await !SQLiteGovernanceStore(database: existing).principals().isEmpty {
-                throw KinkoError(.conflict, "\(options.path) is already initialised", field: "database")
-            }
+    static func create(_ options: DatabaseOptions) async throws -> (KinkoStores, Governance, AuditSigner) {
+        if try await KinkoStores.isInitialised(options.path, auditKeyPath: options.auditKeyPath) {
+            throw KinkoError(.conflict, "\(options.displayName) is already initialised", field: "database")
         }
         let signer = try AuditSigner.create(path: options.auditKeyPath)
-        let database = try options.openDatabase()
-        return (database, Governance(store: SQLiteGovernanceStore(database: database)), signer)
+        let stores = try await options.openStores()
+        return (stores, Governance(store: stores.governance), signer)
     }
 
     /// One principal per role (the bootstrap admin grants them directly), each with a token.

@@ -3,11 +3,11 @@ import Foundation
 import KinkoCore
 import KinkoGovernance
 import KinkoMonitoring
-import KinkoSQLite
+import KinkoStores
 
 extension Session {
     func monitoring() -> Monitoring {
-        Monitoring(governance: governance, store: SQLiteMonitoringStore(database: database))
+        Monitoring(governance: governance, store: stores.monitoring)
     }
 }
 
@@ -87,7 +87,7 @@ struct MonitorCommand: AsyncParsableCommand {
             func execute() async throws {
                 let session = try await Session.open(database, token)
                 try await session.authorize(.monitorRead)
-                let rows = try await SQLiteMonitoringStore(database: session.database).ruleSets().map {
+                let rows = try await session.stores.monitoring.ruleSets().map {
                     [$0.version, $0.status.rawValue, $0.requestID.description, $0.adoptedAt?.iso8601 ?? "-"]
                 }
                 print(Table(header: ["version", "status", "request", "adopted"], rows: rows).rendered)
@@ -127,7 +127,7 @@ struct MonitorCommand: AsyncParsableCommand {
             func execute() async throws {
                 let session = try await Session.open(database, token)
                 try await session.authorize(.monitorRead)
-                let lists = try await SQLiteMonitoringStore(database: session.database).addressLists()
+                let lists = try await session.stores.monitoring.addressLists()
                 print(Table(header: ["kind", "asset", "version", "addresses"], rows: lists.map { [$0.kind.rawValue, $0.asset, $0.version, String($0.addresses.count)] }).rendered)
             }
         }
@@ -162,7 +162,7 @@ struct MonitorCommand: AsyncParsableCommand {
             func execute() async throws {
                 let session = try await Session.open(database, token)
                 try await session.authorize(.monitorRead)
-                let list = try await SQLiteMonitoringStore(database: session.database).jurisdictions() ?? .starter
+                let list = try await session.stores.monitoring.jurisdictions() ?? .starter
                 print("\(list.version): \(list.countries.sorted().joined(separator: ", "))")
             }
         }

@@ -5,12 +5,12 @@ import KinkoCustody
 import KinkoGovernance
 import KinkoLedger
 import KinkoReserve
-import KinkoSQLite
+import KinkoStores
 
 extension Session {
     func reserve() async throws -> Reserve {
         let custody = try await custody()
-        return Reserve(governance: governance, ledger: custody.ledger, custody: custody, store: SQLiteReserveStore(database: database))
+        return Reserve(governance: governance, ledger: custody.ledger, custody: custody, store: stores.reserve)
     }
 }
 
@@ -64,7 +64,7 @@ struct ReserveCommand: AsyncParsableCommand {
             func execute() async throws {
                 let session = try await Session.open(database, token)
                 try await session.authorize(.reserveRead)
-                let rows = try await SQLiteReserveStore(database: session.database).ruleSets().map {
+                let rows = try await session.stores.reserve.ruleSets().map {
                     [$0.version, $0.status.rawValue, $0.requestID.description, $0.adoptedAt?.iso8601 ?? "-"]
                 }
                 print(Table(header: ["version", "status", "request", "adopted"], rows: rows).rendered)
@@ -132,7 +132,7 @@ struct ReserveCommand: AsyncParsableCommand {
             func execute() async throws {
                 let session = try await Session.open(database, token)
                 try await session.authorize(.reserveRead)
-                let rows = try await SQLiteReserveStore(database: session.database).policies().map {
+                let rows = try await session.stores.reserve.policies().map {
                     [String($0.id), $0.insurer, $0.coverage.joined(separator: ","), $0.limit.description, $0.deductible.description,
                      $0.claimed.description, $0.remaining.description, "\($0.starts)…\($0.ends)", $0.exclusions.joined(separator: ",")]
                 }
@@ -163,7 +163,7 @@ struct ReserveCommand: AsyncParsableCommand {
         func execute() async throws {
             let session = try await Session.open(database, token)
             try await session.authorize(.reserveRead)
-            let rows = try await SQLiteReserveStore(database: session.database).adequacy().map {
+            let rows = try await session.stores.reserve.adequacy().map {
                 [$0.time.iso8601, $0.ruleVersion, $0.required.description, $0.funded.description,
                  $0.required.isZero ? "-" : Share.percent(basisPoints: Share.basisPoints($0.funded.units, of: $0.required.units) ?? 0), $0.isShort ? "SHORT" : "ok"]
             }
@@ -239,7 +239,7 @@ struct IncidentCommand: AsyncParsableCommand {
         func execute() async throws {
             let session = try await Session.open(database, token)
             try await session.authorize(.reserveRead)
-            let rows = try await SQLiteReserveStore(database: session.database).incidents().map { incident in
+            let rows = try await session.stores.reserve.incidents().map { incident in
                 [String(incident.id), incident.lossType, incident.losses.map { "\($0.wallet) \($0.amount) \($0.asset)" }.joined(separator: "; "),
                  incident.lostAt.iso8601, incident.detectedAt.iso8601, incident.status.rawValue,
                  incident.secondsToCompensation.map { "\($0) s" } ?? "-"]

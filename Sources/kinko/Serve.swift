@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import KinkoCore
 import KinkoServer
+import KinkoStores
 import Logging
 
 /// `kinko serve`: the HTTP API and the web console.
@@ -19,12 +20,15 @@ struct Serve: KinkoCommand {
     }
 
     func execute() async throws {
-        if !FileManager.default.fileExists(atPath: database.path) {
+        if try await !KinkoStores.isInitialised(database.path, auditKeyPath: database.auditKeyPath) {
             guard demo else {
-                throw KinkoError(.notFound, "no database at \(database.path): create one with `kinko init` (prints the first admin's token) or run `kinko serve --demo`",
+                let what = database.isPostgres ? "no Kinko principals in \(database.displayName)" : "no database at \(database.path)"
+                throw KinkoError(.notFound, "\(what): create one with `kinko init` (prints the first admin's token) or run `kinko serve --demo`",
                                  field: "database")
             }
-            try await Demo.parse(["--database", database.path]).execute()
+            var arguments = ["--database", database.path]
+            if let key = database.auditKey { arguments += ["--audit-key", key] }
+            try await Demo.parse(arguments).execute()
             print("")
         }
         LoggingSystem.bootstrap { label in
@@ -32,12 +36,12 @@ struct Serve: KinkoCommand {
             handler.logLevel = ProcessInfo.processInfo.environment["KINKO_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }
-        let services = try await Services(database: try database.openDatabase())
+        let services = try await Services(stores: try await database.openStores())
         let server = KinkoHTTPServer(services: services)
         let app = try server.application(host: host, port: port)
-        let directory = URL(fileURLWithPath: database.path).deletingLastPathComponent().path
+        let directory = database.directory.path
         print("""
-            Kinko serving \(database.path) on http://\(host):\(port)
+            Kinko serving \(database.displayName) on http://\(host):\(port)
               console  http://\(host):\(port)/console   (sign in with a token)
               API      http://\(host):\(port)/v1/…       (Authorization: Bearer <token>; spec: Sources/KinkoServer/openapi.yaml)
               probes   /healthz /readyz /metrics

@@ -3,7 +3,7 @@ import Foundation
 import KinkoCore
 import KinkoGovernance
 import KinkoLedger
-import KinkoSQLite
+import KinkoStores
 
 /// `--token TOKEN` on every command that acts for someone; `KINKO_TOKEN` when absent.
 struct TokenOptions: ParsableArguments {
@@ -13,18 +13,23 @@ struct TokenOptions: ParsableArguments {
     var value: String? { token ?? ProcessInfo.processInfo.environment["KINKO_TOKEN"] }
 }
 
-/// An open database with its services and the authenticated caller.
+/// An open database (SQLite or PostgreSQL) with its services and the authenticated caller.
 struct Session {
-    let database: KinkoDatabase
+    let stores: KinkoStores
     let governance: Governance
     let caller: Caller
 
     /// Opens the database and authenticates the token.
     static func open(_ options: DatabaseOptions, _ token: TokenOptions) async throws -> Session {
-        let database = try options.openDatabase()
-        let governance = Governance(store: SQLiteGovernanceStore(database: database))
-        let caller = try await governance.authenticate(token: token.value)
-        return Session(database: database, governance: governance, caller: caller)
+        let stores = try await options.openStores()
+        let governance = Governance(store: stores.governance)
+        do {
+            let caller = try await governance.authenticate(token: token.value)
+            return Session(stores: stores, governance: governance, caller: caller)
+        } catch {
+            await stores.close()
+            throw error
+        }
     }
 
     /// Checks (and on refusal audits) that the caller may run `permission`.
@@ -34,7 +39,7 @@ struct Session {
     }
 
     func ledger() async throws -> Ledger {
-        try await Ledger.open(store: SQLiteLedgerStore(database: database))
+        try await Ledger.open(store: stores.ledger)
     }
 
     func principal(named name: String) async throws -> Principal {

@@ -6,6 +6,7 @@ import KinkoCore
 import KinkoGovernance
 import KinkoLedger
 import KinkoSQLite
+import KinkoStores
 import KinkoServer
 import Testing
 
@@ -38,7 +39,7 @@ final class ServerFixture: @unchecked Sendable {
             tokens[role] = token
             callers[role] = try await governance.authenticate(token: token)
         }
-        services = try await Services(database: database)
+        services = try await Services(stores: KinkoStores(sqlite: database))
         try await services.ledger.registerAssets(Asset.standard, by: admin)
         let accounts = [
             Account(id: AccountID(11), ledger: 1, code: 100, accountClass: .customerLiability, flags: .debitsMustNotExceedCredits, owner: 1),

@@ -1,9 +1,11 @@
 import Foundation
+import Logging
 import KinkoCore
 import KinkoGovernance
 import KinkoLedger
 import KinkoPostgres
 import KinkoSQLite
+import KinkoStores
 import Testing
 
 /// The databases the store contract runs against: SQLite always; PostgreSQL when
@@ -16,7 +18,13 @@ enum Backend: String, Sendable, CustomTestStringConvertible {
         ProcessInfo.processInfo.environment["KINKO_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    static var configured: [Backend] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+    /// SQLite, and PostgreSQL when a server is configured; `KINKO_TEST_BACKENDS=postgres` (or
+    /// `sqlite`) narrows the run to one while debugging.
+    static var configured: [Backend] {
+        let available: [Backend] = postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
+        guard let only = ProcessInfo.processInfo.environment["KINKO_TEST_BACKENDS"], !only.isEmpty else { return available }
+        return available.filter { only.split(separator: ",").contains(Substring($0.rawValue)) }
+    }
 
     var testDescription: String { rawValue }
 }
@@ -73,6 +81,21 @@ final class StoreHarness: @unchecked Sendable {
             let database = try await KinkoPostgresDatabase.open(url: try #require(postgresURL), auditKeyPath: keyPath, deadline: .seconds(5))
             opened.append(database)
             return (PostgresLedgerStore(database: database), PostgresGovernanceStore(database: database))
+        }
+    }
+
+    /// Every store on a new connection to the test's database, with `clock`.
+    func stores(clock: any WallClock) async throws -> KinkoStores {
+        switch backend {
+        case .sqlite:
+            return KinkoStores(sqlite: try KinkoDatabase(path: sqlitePath, auditKeyPath: keyPath, clock: clock))
+        case .postgres:
+            var trace = Logger(label: "pg-trace") { StreamLogHandler.standardError(label: $0) }
+            trace.logLevel = .trace
+            let database = try await KinkoPostgresDatabase.open(url: try #require(postgresURL), auditKeyPath: keyPath, clock: clock,
+                                                                logger: ProcessInfo.processInfo.environment["KINKO_TEST_PG_TRACE"] == "1" ? trace : nil, deadline: .seconds(10))
+            opened.append(database)
+            return KinkoStores(postgres: database)
         }
     }
 

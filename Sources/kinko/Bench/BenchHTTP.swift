@@ -6,6 +6,7 @@ import KinkoCore
 import KinkoGovernance
 import KinkoLedger
 import KinkoServer
+import KinkoStores
 import Logging
 import NIOHTTP1
 import ServiceLifecycle
@@ -38,7 +39,7 @@ struct BenchHTTP: AsyncParsableCommand {
         let path = directory.appendingPathComponent("http.sqlite").path
         let session = try await ToolSession.open(path: path)
         let token = try Bootstrap.readTokens(from: path + ".tool-tokens.json")[.operator] ?? ""
-        let services = try await Services(database: session.database)
+        let services = try await Services(stores: KinkoStores(sqlite: session.database))
         try await services.ledger.registerAssets(Asset.standard, by: session.admin)
         let workload = LedgerWorkload.tigerBeetle(transfers: transfers * 2, batchSize: batch, seed: 7)
         for chunk in workload.accounts.chunked(8_190) { _ = try await services.ledger.createAccounts(chunk, by: session.operator) }

@@ -1,0 +1,486 @@
+import Foundation
+public import KinkoCore
+public import KinkoGovernance
+public import KinkoMonitoring
+import NIOCore
+import PostgresNIO
+
+/// Monitoring in PostgreSQL: the same tables, answers and errors as `SQLiteMonitoringStore`.
+/// Every write and its audit entry commit in one transaction (`KinkoPostgresDatabase.audited`);
+/// many rows go in one statement per chunk (arrays unnested), not one round trip a row.
+public final class PostgresMonitoringStore: MonitoringStore {
+    private let database: KinkoPostgresDatabase
+
+    public init(database: KinkoPostgresDatabase) {
+        self.database = database
+    }
+
+    private var logger: Logger { database.logger }
+
+    /// Rows one statement writes or looks up at most (an import holds up to 1,000,000).
+    static let rowsPerStatementMax = 10_000
+
+    private static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
+            throw KinkoError(.storageCorrupted, "a monitoring record does not decode: \(error)")
+        }
+    }
+
+    private static func affected(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> Bool {
+        // RETURNING 1 counts the rows changed without relying on the command tag.
+        var count = 0
+        for try await _ in try await connection.query(query, logger: logger).decode(Int32.self) { count += 1 }
+        return count == 1
+    }
+
+    /// `items` in slices of at most `rowsPerStatementMax`.
+    private static func chunks<T>(_ items: [T]) -> [ArraySlice<T>] {
+        stride(from: 0, to: items.count, by: rowsPerStatementMax).map { items[$0..<min($0 + rowsPerStatementMax, items.count)] }
+    }
+
+    /// One pair per key, the last one given winning, in first-seen order: SQLite's `INSERT OR
+    /// REPLACE` row by row does the same, and PostgreSQL refuses to upsert one key twice in a
+    /// statement.
+    private static func lastPerKey<Key: Hashable, Value>(_ pairs: [(Key, Value)]) -> [(Key, Value)] {
+        var index: [Key: Int] = [:]
+        var result: [(Key, Value)] = []
+        for (key, value) in pairs {
+            if let position = index[key] {
+                result[position] = (key, value)
+            } else {
+                index[key] = result.count
+                result.append((key, value))
+            }
+        }
+        return result
+    }
+
+    // MARK: State (synchronous: the engine loads state while it evaluates)
+
+    public func customerState(_ customer: UInt64) throws -> [UInt8]? {
+        try database.blockingReader.rows("SELECT state FROM monitor_state WHERE customer = \(PostgresValues.int(customer))").first
+            .map { [UInt8](try $0.decode(Data.self)) }
+    }
+
+    public func ipState(_ ip: String) throws -> [UInt8]? {
+        try database.blockingReader.rows("SELECT state FROM monitor_ip_state WHERE ip = \(ip)").first.map { [UInt8](try $0.decode(Data.self)) }
+    }
+
+    public func profile(_ customer: UInt64) throws -> CustomerProfile? {
+        try database.blockingReader.rows("""
+            SELECT customer, name, country, declared_income_jpy, declared_assets_jpy FROM monitor_customers WHERE customer = \(PostgresValues.int(customer))
+            """).first.map { row in
+            let (customer, name, country, income, assets) = try row.decode((Int64, String, String, Int64, Int64).self)
+            return CustomerProfile(customer: PostgresValues.uint(customer), name: name, country: country,
+                                   declaredIncomeJPY: PostgresValues.uint(income), declaredAssetsJPY: PostgresValues.uint(assets))
+        }
+    }
+
+    // MARK: Rule sets
+
+    public func ruleSets() async throws -> [StoredMonitoringRules] {
+        try await database.read { connection in
+            var sets: [StoredMonitoringRules] = []
+            let rows = try await connection.query("SELECT version, yaml, status, request, adopted_ns FROM monitor_rule_sets ORDER BY seq", logger: logger)
+            for try await (version, yaml, statusName, request, adopted) in rows.decode((String, String, String, Int64, Int64?).self) {
+                guard let status = MonitoringRulesStatus(rawValue: statusName) else {
+                    throw KinkoError(.storageCorrupted, "a monitoring rule set has an unknown status")
+                }
+                sets.append(StoredMonitoringRules(version: version, yaml: yaml, status: status, requestID: ApprovalRequestID(UInt128(request)),
+                                                  adoptedAt: adopted.map(PostgresValues.uint)))
+            }
+            return sets
+        }
+    }
+
+    public func proposeRuleSet(_ rules: StoredMonitoringRules, audit: AuditEvent) async throws {
+        try await database.audited(audit) { connection in
+            try await connection.query("""
+                INSERT INTO monitor_rule_sets (version, yaml, status, request)
+                VALUES (\(rules.version), \(rules.yaml), 'proposed', \(Int64(clamping: rules.requestID.rawValue)))
+                """, logger: logger)
+        }
+    }
+
+    /// As in SQLite, a refusal (false) still commits: the audit entry is appended either way.
+    public func adoptRuleSet(version: String, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
+        try await database.audited(audit) { connection in
+            guard try await PostgresApprovals.markExecuted(connection, id: requestID, revision: revision, at: time, logger: logger) else { return false }
+            return try await Self.affected(connection, """
+                UPDATE monitor_rule_sets SET status = 'adopted', adopted_ns = \(PostgresValues.int(time)) WHERE version = \(version) RETURNING 1
+                """, logger: logger)
+        }
+    }
+
+    // MARK: Lists
+
+    public func addressLists() async throws -> [AddressList] {
+        try await database.read { connection in
+            var addresses: [String: Set<String>] = [:]
+            for try await (kind, asset, address) in try await connection.query("SELECT kind, asset, address FROM monitor_list_addresses", logger: logger)
+                .decode((String, String, String).self) {
+                addresses[kind + "/" + asset, default: []].insert(address)
+            }
+            var lists: [AddressList] = []
+            // COLLATE "C": byte order, as SQLite sorts text.
+            for try await (kindName, asset, version) in try await connection.query("""
+                SELECT kind, asset, version FROM monitor_lists ORDER BY kind COLLATE "C", asset COLLATE "C"
+                """, logger: logger).decode((String, String, String).self) {
+                guard let kind = AddressListKind(rawValue: kindName) else { throw KinkoError(.storageCorrupted, "a list has an unknown kind") }
+                lists.append(AddressList(kind: kind, asset: asset, version: version, addresses: addresses[kind.rawValue + "/" + asset] ?? []))
+            }
+            return lists
+        }
+    }
+
+    public func importAddressList(_ list: AddressList, at time: TimestampNanoseconds, audit: AuditEvent) async throws {
+        let addresses = list.addresses.sorted()
+        try await database.audited(audit) { connection in
+            try await connection.query("DELETE FROM monitor_list_addresses WHERE kind = \(list.kind.rawValue) AND asset = \(list.asset)", logger: logger)
+            for chunk in Self.chunks(addresses) {
+                try await connection.query("""
+                    INSERT INTO monitor_list_addresses (kind, asset, address)
+                    SELECT \(list.kind.rawValue), \(list.asset), address FROM unnest(\(Array(chunk))::text[]) AS t(address)
+                    """, logger: logger)
+            }
+            try await connection.query("""
+                INSERT INTO monitor_lists (kind, asset, version, imported_ns, addresses)
+                VALUES (\(list.kind.rawValue), \(list.asset), \(list.version), \(PostgresValues.int(time)), \(Int64(list.addresses.count)))
+                ON CONFLICT (kind, asset) DO UPDATE
+                SET version = excluded.version, imported_ns = excluded.imported_ns, addresses = excluded.addresses
+                """, logger: logger)
+            try await connection.query("""
+                INSERT INTO monitor_list_imports (kind, asset, version, imported_ns, addresses)
+                VALUES (\(list.kind.rawValue), \(list.asset), \(list.version), \(PostgresValues.int(time)), \(Int64(list.addresses.count)))
+                """, logger: logger)
+        }
+    }
+
+    public func jurisdictions() async throws -> TravelRuleJurisdictions? {
+        try await database.read { connection in
+            var found: (String?, String?)?
+            for try await row in try await connection.query("SELECT jurisdictions_version, jurisdictions FROM monitor_meta WHERE id = 1", logger: logger)
+                .decode((String?, String?).self) { found = row }
+            guard let row = found, let version = row.0, let countries = row.1 else { return nil }
+            return try TravelRuleJurisdictions(version: version, countries: Set(countries.split(separator: ",").map(String.init)))
+        }
+    }
+
+    public func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, audit: AuditEvent) async throws {
+        try await database.audited(audit) { connection in
+            try await connection.query("""
+                UPDATE monitor_meta SET jurisdictions_version = \(jurisdictions.version),
+                    jurisdictions = \(jurisdictions.countries.sorted().joined(separator: ",")) WHERE id = 1
+                """, logger: logger)
+        }
+    }
+
+    // MARK: Profiles
+
+    public func importProfiles(_ profiles: [CustomerProfile], audit: AuditEvent) async throws {
+        let unique = Self.lastPerKey(profiles.map { ($0.customer, $0) }).map { $0.1 }
+        try await database.audited(audit) { connection in
+            for chunk in Self.chunks(unique) {
+                try await connection.query("""
+                    INSERT INTO monitor_customers (customer, name, country, declared_income_jpy, declared_assets_jpy)
+                    SELECT * FROM unnest(\(chunk.map { PostgresValues.int($0.customer) })::bigint[], \(chunk.map(\.name))::text[],
+                                         \(chunk.map(\.country))::text[], \(chunk.map { PostgresValues.int($0.declaredIncomeJPY) })::bigint[],
+                                         \(chunk.map { PostgresValues.int($0.declaredAssetsJPY) })::bigint[])
+                    ON CONFLICT (customer) DO UPDATE SET name = excluded.name, country = excluded.country,
+                        declared_income_jpy = excluded.declared_income_jpy, declared_assets_jpy = excluded.declared_assets_jpy
+                    """, logger: logger)
+            }
+        }
+    }
+
+    /// The profiles of `customers` that exist, in the order asked (a customer asked twice comes
+    /// twice, as in SQLite).
+    public func profiles(_ customers: [UInt64]) async throws -> [CustomerProfile] {
+        guard !customers.isEmpty else { return [] }
+        let found = try await database.read { connection in
+            var byCustomer: [UInt64: CustomerProfile] = [:]
+            for chunk in Self.chunks(customers) {
+                for profile in try await Self.profiles(connection.query("""
+                    SELECT customer, name, country, declared_income_jpy, declared_assets_jpy FROM monitor_customers
+                    WHERE customer = ANY(\(chunk.map(PostgresValues.int))::bigint[])
+                    """, logger: logger)) {
+                    byCustomer[profile.customer] = profile
+                }
+            }
+            return byCustomer
+        }
+        return customers.compactMap { found[$0] }
+    }
+
+    private static func profiles(_ rows: PostgresRowSequence) async throws -> [CustomerProfile] {
+        var profiles: [CustomerProfile] = []
+        for try await (customer, name, country, income, assets) in rows.decode((Int64, String, String, Int64, Int64).self) {
+            profiles.append(CustomerProfile(customer: PostgresValues.uint(customer), name: name, country: country,
+                                            declaredIncomeJPY: PostgresValues.uint(income), declaredAssetsJPY: PostgresValues.uint(assets)))
+        }
+        return profiles
+    }
+
+    // MARK: Events and alerts
+
+    public func evaluatedEvents(_ ids: [String]) async throws -> [String: (outcome: Outcome, alert: UInt64?)] {
+        guard !ids.isEmpty else { return [:] }
+        return try await database.read { connection in
+            var found: [String: (outcome: Outcome, alert: UInt64?)] = [:]
+            for chunk in Self.chunks(ids) {
+                let rows = try await connection.query("SELECT id, outcome, alert FROM monitor_events WHERE id = ANY(\(Array(chunk))::text[])", logger: logger)
+                for try await (id, outcome, alert) in rows.decode((String, String, Int64?).self) {
+                    found[id] = (Outcome(rawValue: outcome) ?? .clear, alert.map(PostgresValues.uint))
+                }
+            }
+            return found
+        }
+    }
+
+    public func batchCount() async throws -> UInt64 {
+        try await database.read { connection in
+            var batches: Int64 = 0
+            for try await count in try await connection.query("SELECT batches FROM monitor_meta WHERE id = 1", logger: logger).decode(Int64.self) {
+                batches = count
+            }
+            return PostgresValues.uint(batches)
+        }
+    }
+
+    /// The counter moves by compare-and-set on its row, inside the audited transaction (which
+    /// holds the audit lock): of two writers expecting the same count, one records its batch and
+    /// the other gets nil. As in SQLite, a conflict (nil) still commits the audit entry.
+    public func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], customers: [(UInt64, [UInt8])], ips: [(String, [UInt8])],
+                            at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]? {
+        let details = try evaluations.map { evaluation in
+            evaluation.outcome == .clear ? nil : (try Self.json(evaluation.hits), try Self.json(evaluation.scenarios))
+        }
+        let customerStates = Self.lastPerKey(customers)
+        let ipStates = Self.lastPerKey(ips)
+        return try await database.audited(audit) { connection -> [String: UInt64]? in
+            guard try await Self.affected(connection, """
+                UPDATE monitor_meta SET batches = batches + 1 WHERE id = 1 AND batches = \(PostgresValues.int(expectedBatches)) RETURNING 1
+                """, logger: logger) else { return nil }
+            var alerts: [String: UInt64] = [:]
+            for chunk in Self.chunks(Array(zip(evaluations, details))) {
+                try await Self.insertAlerts(chunk, raisedAt: time, into: &alerts, connection, logger: logger)
+                try await Self.insertEvents(chunk.map { $0.0 }, alerts: alerts, batch: expectedBatches + 1, connection, logger: logger)
+            }
+            for chunk in Self.chunks(customerStates) {
+                try await connection.query("""
+                    INSERT INTO monitor_state (customer, state)
+                    SELECT * FROM unnest(\(chunk.map { PostgresValues.int($0.0) })::bigint[], \(chunk.map { ByteBuffer(bytes: $0.1) })::bytea[])
+                    ON CONFLICT (customer) DO UPDATE SET state = excluded.state
+                    """, logger: logger)
+            }
+            for chunk in Self.chunks(ipStates) {
+                try await connection.query("""
+                    INSERT INTO monitor_ip_state (ip, state)
+                    SELECT * FROM unnest(\(chunk.map { $0.0 })::text[], \(chunk.map { ByteBuffer(bytes: $0.1) })::bytea[])
+                    ON CONFLICT (ip) DO UPDATE SET state = excluded.state
+                    """, logger: logger)
+            }
+            return alerts
+        }
+    }
+
+    /// The alerts of the alerting evaluations in `chunk`, numbered in the order given (as SQLite
+    /// numbers them row by row); records each one's id under its event.
+    private static func insertAlerts(_ chunk: ArraySlice<(Evaluation, (String, String)?)>, raisedAt time: TimestampNanoseconds,
+                                     into alerts: inout [String: UInt64], _ connection: PostgresConnection, logger: Logger) async throws {
+        var alerting: [(evaluation: Evaluation, hits: String, scenarios: String)] = []
+        for (evaluation, detail) in chunk {
+            if let (hits, scenarios) = detail { alerting.append((evaluation, hits, scenarios)) }
+        }
+        guard !alerting.isEmpty else { return }
+        let rows = try await connection.query("""
+            INSERT INTO monitor_alerts (event, customer, time_ns, outcome, rule_set, hits, scenarios, status, raised_ns)
+            SELECT event, customer, time_ns, outcome, rule_set, hits, scenarios, 'open', \(PostgresValues.int(time))
+            FROM unnest(\(alerting.map { $0.evaluation.event })::text[], \(alerting.map { PostgresValues.int($0.evaluation.customer) })::bigint[],
+                        \(alerting.map { PostgresValues.int($0.evaluation.time) })::bigint[], \(alerting.map { $0.evaluation.outcome.rawValue })::text[],
+                        \(alerting.map { $0.evaluation.ruleSetVersion })::text[], \(alerting.map { $0.hits })::text[], \(alerting.map { $0.scenarios })::text[])
+                 WITH ORDINALITY AS t(event, customer, time_ns, outcome, rule_set, hits, scenarios, n)
+            ORDER BY n
+            RETURNING id, event
+            """, logger: logger)
+        for try await (id, event) in rows.decode((Int64, String).self) { alerts[event] = PostgresValues.uint(id) }
+    }
+
+    private static func insertEvents(_ evaluations: [Evaluation], alerts: [String: UInt64], batch: UInt64, _ connection: PostgresConnection,
+                                     logger: Logger) async throws {
+        // -1 stands for "no alert" (identity ids are positive); arrays of optionals do not bind.
+        let alertIDs: [Int64] = evaluations.map { evaluation in
+            evaluation.outcome == .clear ? -1 : alerts[evaluation.event].map(PostgresValues.int) ?? -1
+        }
+        try await connection.query("""
+            INSERT INTO monitor_events (id, customer, time_ns, outcome, alert, rule_set, batch)
+            SELECT id, customer, time_ns, outcome, nullif(alert, -1), rule_set, \(PostgresValues.int(batch))
+            FROM unnest(\(evaluations.map(\.event))::text[], \(evaluations.map { PostgresValues.int($0.customer) })::bigint[],
+                        \(evaluations.map { PostgresValues.int($0.time) })::bigint[], \(evaluations.map(\.outcome.rawValue))::text[],
+                        \(alertIDs)::bigint[], \(evaluations.map(\.ruleSetVersion))::text[])
+                 AS t(id, customer, time_ns, outcome, alert, rule_set)
+            """, logger: logger)
+    }
+
+    static let alertColumns = "id, event, customer, time_ns, outcome, rule_set, hits, scenarios, status, case_id, raised_ns"
+
+    private static func alerts(_ rows: PostgresRowSequence) async throws -> [MonitoringAlert] {
+        var alerts: [MonitoringAlert] = []
+        for try await row in rows {
+            let (id, event, customer, time, outcomeName, ruleSet, hits, scenarios, statusName, caseID, raised) =
+                try row.decode((Int64, String, Int64, Int64, String, String, String, String, String, Int64?, Int64).self)
+            guard let outcome = Outcome(rawValue: outcomeName), let status = AlertStatus(rawValue: statusName) else {
+                throw KinkoError(.storageCorrupted, "an alert has an unknown outcome or status")
+            }
+            alerts.append(MonitoringAlert(id: PostgresValues.uint(id), event: event, customer: PostgresValues.uint(customer), time: PostgresValues.uint(time),
+                                          outcome: outcome, ruleSetVersion: ruleSet, hits: try decode([RuleHit].self, hits),
+                                          scenarios: try decode([ScenarioScore].self, scenarios), status: status,
+                                          caseID: caseID.map(PostgresValues.uint), raisedAt: PostgresValues.uint(raised)))
+        }
+        return alerts
+    }
+
+    public func alerts(status: AlertStatus?, limit: Int) async throws -> [MonitoringAlert] {
+        // SQLite reads a negative LIMIT as none; PostgreSQL refuses one, and reads NULL as none.
+        let rowsMax: Int64? = limit < 0 ? nil : Int64(limit)
+        return try await database.read { connection in
+            if let status {
+                return try await Self.alerts(connection.query("""
+                    SELECT \(unescaped: Self.alertColumns) FROM monitor_alerts WHERE status = \(status.rawValue) ORDER BY id LIMIT \(rowsMax)
+                    """, logger: logger))
+            }
+            return try await Self.alerts(connection.query("""
+                SELECT \(unescaped: Self.alertColumns) FROM monitor_alerts ORDER BY id LIMIT \(rowsMax)
+                """, logger: logger))
+        }
+    }
+
+    /// Alerts per status (for gauges and the console).
+    public func alertCounts() async throws -> [String: Int] {
+        try await database.read { connection in
+            var counts: [String: Int] = [:]
+            for try await (status, count) in try await connection.query("SELECT status, count(*) FROM monitor_alerts GROUP BY status", logger: logger)
+                .decode((String, Int64).self) {
+                counts[status] = Int(count)
+            }
+            return counts
+        }
+    }
+
+    public func alert(_ id: UInt64) async throws -> MonitoringAlert? {
+        try await database.read { connection in
+            try await Self.alerts(connection.query("""
+                SELECT \(unescaped: Self.alertColumns) FROM monitor_alerts WHERE id = \(PostgresValues.int(id))
+                """, logger: logger)).first
+        }
+    }
+
+    public func setAlertStatus(_ ids: [UInt64], status: AlertStatus, caseID: UInt64?, audit: AuditEvent) async throws {
+        try await database.audited(audit) { connection in
+            for chunk in Self.chunks(ids) {
+                try await connection.query("""
+                    UPDATE monitor_alerts SET status = \(status.rawValue), case_id = \(caseID.map(PostgresValues.int))
+                    WHERE id = ANY(\(chunk.map(PostgresValues.int))::bigint[])
+                    """, logger: logger)
+            }
+        }
+    }
+
+    // MARK: Cases
+
+    private struct StoredNote: Codable {
+        var at: UInt64
+        var author: String
+        var text: String
+    }
+
+    static let caseColumns = "id, title, assignee, status, disposition, opened_by, opened_ns, closed_ns, notes"
+
+    private static func cases(_ rows: PostgresRowSequence, alerts: [Int64: [UInt64]]) async throws -> [MonitoringCase] {
+        var cases: [MonitoringCase] = []
+        for try await row in rows {
+            let (id, title, assignee, statusName, disposition, openedBy, opened, closed, notes) =
+                try row.decode((Int64, String, String?, String, String?, String, Int64, Int64?, String).self)
+            guard let status = CaseStatus(rawValue: statusName) else { throw KinkoError(.storageCorrupted, "a case has an unknown status") }
+            cases.append(MonitoringCase(id: PostgresValues.uint(id), title: title, assignee: assignee, status: status,
+                                        disposition: disposition.flatMap(CaseDisposition.init(rawValue:)), openedBy: openedBy,
+                                        openedAt: PostgresValues.uint(opened), closedAt: closed.map(PostgresValues.uint), alerts: alerts[id] ?? [],
+                                        notes: try decode([StoredNote].self, notes).map { CaseNote(at: $0.at, author: $0.author, text: $0.text) }))
+        }
+        return cases
+    }
+
+    private static func caseAlerts(_ rows: PostgresRowSequence) async throws -> [Int64: [UInt64]] {
+        var alerts: [Int64: [UInt64]] = [:]
+        for try await (id, caseID) in rows.decode((Int64, Int64).self) { alerts[caseID, default: []].append(PostgresValues.uint(id)) }
+        return alerts
+    }
+
+    public func cases() async throws -> [MonitoringCase] {
+        try await database.read { connection in
+            let alerts = try await Self.caseAlerts(connection.query("""
+                SELECT id, case_id FROM monitor_alerts WHERE case_id IS NOT NULL ORDER BY id
+                """, logger: logger))
+            return try await Self.cases(connection.query("SELECT \(unescaped: Self.caseColumns) FROM monitor_cases ORDER BY id", logger: logger),
+                                        alerts: alerts)
+        }
+    }
+
+    public func caseRecord(_ id: UInt64) async throws -> MonitoringCase? {
+        try await database.read { connection in
+            let alerts = try await Self.caseAlerts(connection.query("""
+                SELECT id, case_id FROM monitor_alerts WHERE case_id = \(PostgresValues.int(id)) ORDER BY id
+                """, logger: logger))
+            return try await Self.cases(connection.query("""
+                SELECT \(unescaped: Self.caseColumns) FROM monitor_cases WHERE id = \(PostgresValues.int(id))
+                """, logger: logger), alerts: alerts).first
+        }
+    }
+
+    public func saveCase(_ record: MonitoringCase, audit: AuditEvent) async throws -> MonitoringCase {
+        let notes = try Self.json(record.notes.map { StoredNote(at: $0.at, author: $0.author, text: $0.text) })
+        return try await database.audited(audit) { connection in
+            var stored = record
+            if record.id == 0 {
+                let rows = try await connection.query("""
+                    INSERT INTO monitor_cases (title, assignee, status, disposition, opened_by, opened_ns, closed_ns, notes)
+                    VALUES (\(record.title), \(record.assignee), \(record.status.rawValue), \(record.disposition?.rawValue), \(record.openedBy),
+                            \(PostgresValues.int(record.openedAt)), \(record.closedAt.map(PostgresValues.int)), \(notes))
+                    RETURNING id
+                    """, logger: logger)
+                var inserted: Int64?
+                for try await id in rows.decode(Int64.self) { inserted = id }
+                guard let inserted else { throw KinkoError(.storageFailure, "the case insert returned no id") }
+                stored.id = PostgresValues.uint(inserted)
+            } else {
+                try await connection.query("""
+                    UPDATE monitor_cases SET title = \(record.title), assignee = \(record.assignee), status = \(record.status.rawValue),
+                        disposition = \(record.disposition?.rawValue), opened_by = \(record.openedBy), opened_ns = \(PostgresValues.int(record.openedAt)),
+                        closed_ns = \(record.closedAt.map(PostgresValues.int)), notes = \(notes)
+                    WHERE id = \(PostgresValues.int(record.id))
+                    """, logger: logger)
+            }
+            guard !record.alerts.isEmpty else { return stored }
+            let alertStatus: AlertStatus = record.status == .closed ? .closed : .inCase
+            let caseID = PostgresValues.int(stored.id)
+            var moved: Set<UInt64> = []
+            let rows = try await connection.query("""
+                UPDATE monitor_alerts SET status = \(alertStatus.rawValue), case_id = \(caseID)
+                WHERE id = ANY(\(record.alerts.map(PostgresValues.int))::bigint[]) AND (case_id IS NULL OR case_id = \(caseID))
+                RETURNING id
+                """, logger: logger)
+            for try await id in rows.decode(Int64.self) { moved.insert(PostgresValues.uint(id)) }
+            // The first alert in the case's order that did not move, as SQLite reports it.
+            if let alert = record.alerts.first(where: { !moved.contains($0) }) {
+                throw KinkoError(.conflict, "alert \(alert) belongs to another case", field: "alerts")
+            }
+            return stored
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+public import KinkoCore
+public import KinkoCustody
+public import KinkoGovernance
+public import KinkoLedger
+public import KinkoMonitoring
+public import KinkoPostgres
+public import KinkoReserve
+public import KinkoSQLite
+
+/// Every store of one Kinko database behind the store protocols, so commands and the server
+/// run the same on the embedded SQLite file and on PostgreSQL. `open` takes what `--database`
+/// (or `KINKO_DATABASE`) says: a file path, or `postgres://user[:password]@host[:port]/database`.
+public final class KinkoStores: Sendable {
+    public enum Backend: String, Sendable { case sqlite, postgres }
+
+    public let backend: Backend
+    /// The file path, or the URL without its password: safe to print and log.
+    public let location: String
+    public let governance: any GovernanceStore
+    public let ledger: any LedgerStore
+    public let custody: any CustodyStore
+    public let reserve: any ReserveStore
+    public let monitoring: any MonitoringStore
+    /// Signs audit checkpoints; nil when the key file is absent (reads and verification work).
+    public let auditSigner: AuditSigner?
+    /// The SQLite database, for the tools that are SQLite-only (the WAL checkpointer's file,
+    /// the benchmark's baseline); nil on PostgreSQL.
+    public let sqlite: KinkoDatabase?
+    public let postgres: KinkoPostgresDatabase?
+
+    public init(sqlite database: KinkoDatabase) {
+        backend = .sqlite
+        location = database.path
+        governance = SQLiteGovernanceStore(database: database)
+        ledger = SQLiteLedgerStore(database: database)
+        custody = SQLiteCustodyStore(database: database)
+        reserve = SQLiteReserveStore(database: database)
+        monitoring = SQLiteMonitoringStore(database: database)
+        auditSigner = database.auditSigner
+        sqlite = database
+        postgres = nil
+    }
+
+    public init(postgres database: KinkoPostgresDatabase) {
+        backend = .postgres
+        location = database.location
+        governance = PostgresGovernanceStore(database: database)
+        ledger = PostgresLedgerStore(database: database)
+        custody = PostgresCustodyStore(database: database)
+        reserve = PostgresReserveStore(database: database)
+        monitoring = PostgresMonitoringStore(database: database)
+        auditSigner = database.auditSigner
+        sqlite = nil
+        postgres = database
+    }
+
+    public static func isPostgres(_ location: String) -> Bool { KinkoPostgresDatabase.isPostgresURL(location) }
+
+    /// Where the audit signing key lives unless told otherwise: next to a database file
+    /// (`kinko.sqlite.audit-key`); for PostgreSQL, `<database name>.audit-key` in the working
+    /// directory — never in the database itself, whose administrators must not hold it.
+    public static func defaultAuditKeyPath(for location: String) -> String {
+        guard isPostgres(location) else { return KinkoDatabase.defaultAuditKeyPath(for: location) }
+        let name = URLComponents(string: location).map { String($0.path.drop { $0 == "/" }) } ?? ""
+        return (name.isEmpty ? "kinko" : name) + ".audit-key"
+    }
+
+    /// Opens (creating a SQLite file if needed) and migrates the database at `location`.
+    public static func open(_ location: String, auditKeyPath: String? = nil, clock: any WallClock = SystemWallClock()) async throws -> KinkoStores {
+        let keyPath = auditKeyPath ?? defaultAuditKeyPath(for: location)
+        if isPostgres(location) {
+            return KinkoStores(postgres: try await KinkoPostgresDatabase.open(url: location, auditKeyPath: keyPath, clock: clock))
+        }
+        return KinkoStores(sqlite: try KinkoDatabase(path: location, auditKeyPath: keyPath, clock: clock))
+    }
+
+    /// Whether a database exists at `location` with a principal in it (for `serve` and `init`,
+    /// which behave differently on an empty database). Never creates a SQLite file.
+    public static func isInitialised(_ location: String, auditKeyPath: String? = nil) async throws -> Bool {
+        if !isPostgres(location) && !FileManager.default.fileExists(atPath: location) { return false }
+        let stores = try await open(location, auditKeyPath: auditKeyPath)
+        do {
+            let initialised = try await !stores.governance.principals().isEmpty
+            await stores.close()
+            return initialised
+        } catch {
+            await stores.close()
+            throw error
+        }
+    }
+
+    /// Closes PostgreSQL connections (SQLite closes with the last reference).
+    public func close() async {
+        await postgres?.close()
+    }
+
+    /// The schema migrations applied, oldest first.
+    public func appliedMigrations() async throws -> [String] {
+        if let sqlite { return try sqlite.appliedMigrations() }
+        return try await postgres?.appliedMigrations() ?? []
+    }
+}
+
+extension KinkoStores {
+    /// Checks a `postgres://` URL's shape without connecting; the error names the field.
+    @discardableResult
+    public static func validatePostgresURL(_ url: String) throws(KinkoError) -> String {
+        _ = try KinkoPostgresDatabase.configuration(url: url)
+        return url
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import KinkoCore
+import KinkoCustody
+import KinkoGovernance
+import KinkoLedger
+import KinkoStores
+import Testing
+
+@Suite("Custody end to end, on every database", .serialized)
+struct CustodyEndToEndTests {
+    static let start: TimestampNanoseconds = 1_795_305_600_000_000_000  // 2026-11-22T00:00:00Z, 09:00 JST
+
+    // Goal: deposits → the check fails and proposes a rebalance → hot to cold under 2 of 3
+    // signatures, guarantee topped up → the check passes → the day reconciles clean (twice,
+    // identically) → a withdrawal to an address whitelisted an hour ago is refused → after 48 h
+    // it is accepted.
+    @Test(arguments: Backend.configured) func depositsRebalanceReconcileAndWhitelist(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let f = try await GovernanceFixture(harness, start: Self.start)
+            let (treasurer, _) = try await f.person("sato.treasury", [.treasurer])
+            let (exchange, _) = try await f.person("matching-engine", [.operator])
+            let (compliance, _) = try await f.person("takahashi.compliance", [.compliance])
+            var signers: [(Caller, LocalSigningKey)] = []
+            for name in ["signer.a", "signer.b", "signer.c"] {
+                let (signer, _) = try await f.person(name, [.signer])
+                signers.append((signer, try await f.key(for: signer, name == "signer.b" ? .p256 : .ed25519)))
+            }
+            let complianceKey = try await f.key(for: compliance)
+            let ledger = try await Ledger.open(store: f.stores.ledger, clock: f.clock)
+            try await ledger.registerAssets(Asset.standard, by: f.admin)
+            let custody = Custody(governance: f.governance, ledger: ledger, store: f.stores.custody, clock: f.clock)
+
+            // Wallets and their ledger accounts.
+            try await custody.saveVendor(Vendor(name: "acme-wallet", noticeDate: "2026-04-01", noticeReference: "FSA-2026-0042"), by: treasurer)
+            for (id, temperature, purpose, asset) in [
+                ("btc-hot", Temperature.hot, WalletPurpose.customerPool, "BTC"), ("btc-cold", .cold, .customerPool, "BTC"),
+                ("btc-guarantee", .cold, .guarantee, "BTC"), ("btc-own", .hot, .ownFunds, "BTC"), ("jpy-trust", .cold, .customerPool, "JPY"),
+            ] {
+                let flags = try await custody.registerWallet(Wallet(id: id, chain: asset == "JPY" ? "bank-trust" : "bitcoin", temperature: temperature,
+                                                                    purpose: purpose, assets: [asset], vendor: "acme-wallet", vendorVersion: "4.2"), by: treasurer)
+                #expect(flags.isEmpty)
+            }
+            let hot = Wallet.accountID(wallet: "btc-hot", asset: "BTC"), own = Wallet.accountID(wallet: "btc-own", asset: "BTC")
+            let trust = Wallet.accountID(wallet: "jpy-trust", asset: "JPY")
+            let customers = try await ledger.createAccounts([1, 2].flatMap { (n: UInt128) in [
+                Account(id: AccountID(n * 10 + 2), ledger: 2, code: 100, accountClass: .customerLiability, flags: .debitsMustNotExceedCredits, owner: n),
+                Account(id: AccountID(n * 10 + 1), ledger: 1, code: 100, accountClass: .customerLiability, flags: .debitsMustNotExceedCredits, owner: n),
+            ] }, by: exchange)
+            #expect(customers.allSatisfy { $0 == .ok })
+
+            // Deposits: 10 BTC and ¥3,000,000 from two customers; the exchange puts 5 BTC of its own in.
+            let deposits = try await ledger.createTransfers([
+                Transfer(id: TransferID(1), debitAccountID: hot, creditAccountID: AccountID(12), amount: 600_000_000, ledger: 2, code: .deposit),
+                Transfer(id: TransferID(2), debitAccountID: hot, creditAccountID: AccountID(22), amount: 400_000_000, ledger: 2, code: .deposit),
+                Transfer(id: TransferID(3), debitAccountID: trust, creditAccountID: AccountID(11), amount: 3_000_000, ledger: 1, code: .deposit),
+                Transfer(id: TransferID(4), debitAccountID: own, creditAccountID: Custody.feeAccountID(asset: "BTC"), amount: 500_000_000, ledger: 2, code: .capital),
+            ], by: treasurer)
+            #expect(deposits == [.ok, .ok, .ok, .ok])
+            try await custody.recordPrices([PriceObservation(asset: "BTC", price: try JPYPrice(decimal: "1000000"), observedAt: f.clock.now(), source: "test")], by: exchange)
+            try await observe(custody, f, treasurer, ["btc-hot": 1_000_000_000, "btc-cold": 0, "btc-guarantee": 0, "btc-own": 500_000_000])
+
+            // Everything is hot: the check fails and proposes the least movement.
+            let failing = try await custody.check(by: treasurer)
+            #expect(!failing.passed)
+            let proposal = try await custody.rebalancingProposal(by: treasurer)
+            #expect(proposal.map { "\($0.kind.rawValue) \($0.from)→\($0.to) \($0.amount)" } == [
+                "hot_to_cold btc-hot→btc-cold 950000000", "guarantee_top_up btc-own→btc-guarantee 50000000",
+            ])
+
+            // Each proposed movement: requested, approved by 2 of the 3 signers, released, broadcast, posted.
+            for step in proposal {
+                let draft = MovementDraft(kind: step.kind, fromWallet: step.from, toWallet: step.to, asset: step.asset, amount: step.amount)
+                let movement = try await custody.requestMovement(draft, by: treasurer).get()
+                let request = try #require(try await f.governance.store.request(movement.requestID))
+                #expect(request.policy.approvalsRequired == 2 && request.policy.eligibleRoles == [.signer])
+                let early = await #expect(throws: KinkoError.self) { try await custody.release(movement.id, by: treasurer) }
+                #expect(early?.code == .approvalRequired)
+                _ = try await f.approve(movement.requestID, by: signers[0].0, key: signers[0].1)
+                #expect(try await f.approve(movement.requestID, by: signers[1].0, key: signers[1].1).isSatisfied)
+                _ = try await custody.release(movement.id, by: treasurer)
+                await #expect(throws: KinkoError.self) { try await custody.release(movement.id, by: treasurer) }
+                #expect(try await custody.queue(by: exchange).map(\.id) == [movement.id])
+                _ = try await custody.complete(movement.id, transactionHash: "tx-\(movement.id)", networkFee: .zero, by: exchange)
+                #expect(try await custody.queue(by: exchange).isEmpty)
+            }
+            #expect(await ledger.account(hot)?.balance.netPosted(claim: false) == 50_000_000)
+            #expect(await ledger.account(Wallet.accountID(wallet: "btc-guarantee", asset: "BTC"))?.balance.netPosted(claim: false) == 50_000_000)
+
+            // The chain now shows what the ledger says; observed just before the 17:00 JST cut-off.
+            f.clock.advance(seconds: 7 * 3600 + 59 * 60)
+            try await observe(custody, f, treasurer, ["btc-hot": 50_000_000, "btc-cold": 950_000_000, "btc-guarantee": 50_000_000, "btc-own": 450_000_000])
+            try await custody.recordBalances([BalanceObservation(wallet: "jpy-trust", asset: "JPY", amount: Amount(units: 3_000_000), observedAt: f.clock.now(), source: "trust bank")], by: treasurer)
+            try await custody.recordPrices([PriceObservation(asset: "BTC", price: try JPYPrice(decimal: "1000000"), observedAt: f.clock.now(), source: "test")], by: exchange)
+            let passing = try await custody.check(by: treasurer)
+            #expect(passing.passed)
+            #expect(passing.assets.first?.hotShareBasisPoints == 500)
+
+            // A deposit after the cut-off changes nothing for the day.
+            f.clock.advance(seconds: 2 * 60)
+            #expect(try await ledger.createTransfers([
+                Transfer(id: TransferID(5), debitAccountID: hot, creditAccountID: AccountID(12), amount: 1, ledger: 2, code: .deposit),
+            ], by: exchange) == [.ok])
+            let day = try await custody.reconcile(day: "2026-11-22", by: treasurer)
+            #expect(day.isClean, "\(day.breaks)")
+            #expect(day.lines.map { "\($0.asset) \($0.liabilities) \($0.ledgerHoldings) \($0.observed?.description ?? "-")" } == [
+                "JPY 3000000 3000000 3000000", "BTC 1000000000 1000000000 1000000000",
+            ])
+            #expect(try await custody.reconcile(day: "2026-11-22", by: treasurer) == day)
+            #expect(try await custody.store.reconciliation(day: "2026-11-22") == day)
+            let tomorrow = await #expect(throws: KinkoError.self) { try await custody.reconcile(day: "2026-11-23", by: treasurer) }
+            #expect(tomorrow?.field == "day")
+
+            // The whitelist: approved by compliance, usable 48 h later.
+            let address = "bc1qexternalexchangehotwallet"
+            let entry = try await custody.requestWhitelist(asset: "BTC", address: address, label: "partner exchange", by: treasurer)
+            _ = try await f.approve(entry.requestID, by: compliance, key: complianceKey)
+            _ = try await custody.activateWhitelist(entry.id, by: treasurer)
+            f.clock.advance(seconds: 3600)
+            try await observe(custody, f, treasurer, ["btc-own": 450_000_000])
+            try await custody.recordPrices([PriceObservation(asset: "BTC", price: try JPYPrice(decimal: "1000000"), observedAt: f.clock.now(), source: "test")], by: exchange)
+            let withdrawal = MovementDraft(kind: .withdrawal, fromWallet: "btc-own", toAddress: address, asset: "BTC", amount: Amount(units: 100_000_000))
+            guard case .failure(let refusal) = try await custody.requestMovement(withdrawal, by: treasurer) else {
+                Issue.record("an address whitelisted an hour ago was accepted")
+                return
+            }
+            #expect(refusal.rule == .whitelist && refusal.message.hasSuffix("172800 s from now") == false && refusal.message.contains("becomes usable at"))
+            f.clock.advance(seconds: 47 * 3600)
+            try await observe(custody, f, treasurer, ["btc-own": 450_000_000])
+            try await custody.recordPrices([PriceObservation(asset: "BTC", price: try JPYPrice(decimal: "1000000"), observedAt: f.clock.now(), source: "test")], by: exchange)
+            let accepted = try await custody.requestMovement(withdrawal, by: treasurer).get()
+            #expect(accepted.status == .awaitingApproval)
+            // Every step above is in the audit log, which verifies.
+            let report = try await f.governance.verifyAudit(publicKey: f.publicKey)
+            #expect(report.problems == [])
+        }
+    }
+
+    private func observe(_ custody: Custody, _ f: GovernanceFixture, _ caller: Caller, _ balances: [String: UInt128]) async throws {
+        try await custody.recordBalances(balances.sorted { $0.key < $1.key }.map {
+            BalanceObservation(wallet: $0.key, asset: "BTC", amount: Amount(units: $0.value), observedAt: f.clock.now(), source: "node")
+        }, by: caller)
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import KinkoCore
+import KinkoGovernance
+import KinkoMonitoring
+import KinkoStores
+import Testing
+
+@Suite("Monitoring end to end, on every database", .serialized)
+struct MonitoringEndToEndTests {
+    static let start: TimestampNanoseconds = 1_795_305_600_000_000_000  // 2026-11-22T00:00:00Z
+
+    struct World {
+        let f: GovernanceFixture
+        let monitoring: Monitoring
+        let compliance: Caller, compliance2: Caller, exchange: Caller, auditor: Caller
+        let compliance2Key: LocalSigningKey
+    }
+
+    static func world(_ harness: StoreHarness, adopt: Bool = true) async throws -> World {
+        let f = try await GovernanceFixture(harness, start: start)
+        let (compliance, _) = try await f.person("takahashi.compliance", [.compliance])
+        let (compliance2, _) = try await f.person("mori.compliance", [.compliance])
+        let (exchange, _) = try await f.person("matching-engine", [.operator])
+        let (auditor, _) = try await f.person("watanabe.audit", [.auditor])
+        let compliance2Key = try await f.key(for: compliance2)
+        let monitoring = Monitoring(governance: f.governance, store: f.stores.monitoring, clock: f.clock)
+        if adopt {
+            let (_, request) = try await monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
+            _ = try await f.approve(request.id, by: compliance2, key: compliance2Key)
+            _ = try await monitoring.adoptRules(version: "2026.1-default", by: compliance)
+        }
+        return World(f: f, monitoring: monitoring, compliance: compliance, compliance2: compliance2, exchange: exchange, auditor: auditor,
+                     compliance2Key: compliance2Key)
+    }
+
+    static func line(_ fields: String) -> String { "{" + fields + "}" }
+
+    // Goal: a rule set goes live only through an approval by someone other than its author, and
+    // nothing is evaluated before one is live.
+    @Test(arguments: Backend.configured) func ruleSetsGoLiveOnlyAfterApproval(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness, adopt: false)
+            let before = await #expect(throws: KinkoError.self) {
+                try await w.monitoring.ingest(ndjson: Self.line(#""id":"a","kind":"trade","customer":1,"time":"2026-11-22T00:00:00Z","amount_jpy":5"#), by: w.exchange)
+            }
+            #expect(before?.code == .conflict)
+            let (_, request) = try await w.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: w.compliance)
+            let early = await #expect(throws: KinkoError.self) { try await w.monitoring.adoptRules(version: "2026.1-default", by: w.compliance) }
+            #expect(early?.code == .approvalRequired)
+            let selfApproval = await #expect(throws: KinkoError.self) {
+                let key = try await w.f.key(for: w.compliance)
+                _ = try await w.f.approve(request.id, by: w.compliance, key: key)
+            }
+            #expect(selfApproval != nil, "the author cannot approve their own rule set")
+            let forbidden = await #expect(throws: KinkoError.self) { try await w.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: w.exchange) }
+            #expect(forbidden?.code == .forbidden)
+            _ = try await w.f.approve(request.id, by: w.compliance2, key: w.compliance2Key)
+            #expect(try await w.monitoring.adoptRules(version: "2026.1-default", by: w.compliance).version == "2026.1-default")
+            #expect(try await w.monitoring.currentRules()?.version == "2026.1-default")
+            let duplicate = await #expect(throws: KinkoError.self) { try await w.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: w.compliance) }
+            #expect(duplicate?.field == "version")
+        }
+    }
+
+    // Goal: a batch keeps its good lines, names the bad ones, returns every verdict, records the
+    // rule-set version on alerts and answers a repeated event id with its first verdict.
+    @Test(arguments: Backend.configured) func ingestReturnsAVerdictPerLine(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            try await w.monitoring.importList(try AddressList(kind: .sanctioned, asset: "ETH", version: "ofac-2026-11-01",
+                                                               text: "0x8589427373D6D84E98730D7795D8f6f8731FDA16\n"), by: w.compliance)
+            let batch = [
+                Self.line(#""id":"t1","kind":"trade","customer":1,"time":"2026-11-22T00:00:00Z","asset":"BTC","amount_jpy":1000"#),
+                Self.line(#""id":"w1","kind":"withdrawal","customer":1,"time":"2026-11-22T00:01:00Z","asset":"ETH","amount_jpy":30000,"address":"0x8589427373d6d84e98730d7795d8f6f8731fda16","unhosted":true,"counterparty_risk":"low""#),
+                Self.line(#""id":"bad","kind":"withdrawal","customer":1,"time":"2026-11-22T00:02:00Z","amount_jpy":1"#),
+                Self.line(#""id":"t1","kind":"trade","customer":1,"time":"2026-11-22T00:03:00Z","amount_jpy":5"#),
+            ].joined(separator: "\n")
+            let results = try await w.monitoring.ingest(ndjson: batch, by: w.exchange)
+            #expect(results.map(\.status) == [.evaluated, .evaluated, .rejected, .rejected])
+            #expect(results[0].outcome == .clear && results[1].outcome == .block && results[1].rules == ["sanctioned_address"])
+            #expect(results[2].message == "line 3, field address: a withdrawal names its destination address")
+            #expect(results[3].message == "line 4, field id: appears earlier in this batch")
+            let alertID = try #require(results[1].alert)
+            let alert = try await w.monitoring.alert(alertID, by: w.auditor)
+            #expect(alert.ruleSetVersion == "2026.1-default" && alert.hits[0].values["list_version"] == "ofac-2026-11-01" && alert.events == ["w1"])
+
+            let again = try await w.monitoring.ingest(ndjson: batch.split(separator: "\n").prefix(2).joined(separator: "\n"), by: w.exchange)
+            #expect(again.map(\.status) == [.duplicate, .duplicate] && again[1].alert == alertID && again[1].outcome == .block)
+            #expect(try await w.monitoring.alerts(status: nil, by: w.compliance).count == 1)
+
+            let refused = await #expect(throws: KinkoError.self) { try await w.monitoring.ingest(ndjson: batch, by: w.compliance) }
+            #expect(refused?.code == .forbidden)
+            let unread = await #expect(throws: KinkoError.self) { try await w.monitoring.alerts(status: nil, by: w.exchange) }
+            #expect(unread?.code == .forbidden)
+        }
+    }
+
+    // Goal: per-customer state survives a restart: a split spread over three batches and two
+    // database handles still adds up to structuring.
+    @Test(arguments: Backend.configured) func stateSurvivesARestart(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            func deposit(_ id: String, _ minute: Int) -> String {
+                Self.line(#""id":"\#(id)","kind":"deposit","customer":7,"time":"2026-11-22T00:\#(String(format: "%02d", minute)):00Z","amount_jpy":1950000"#)
+            }
+            #expect(try await w.monitoring.ingest(ndjson: deposit("d1", 1), by: w.exchange)[0].rules == [])
+            #expect(try await w.monitoring.ingest(ndjson: deposit("d2", 2), by: w.exchange)[0].rules == [])
+            let reopened = try await w.f.reopened()
+            let monitoring = Monitoring(governance: Governance(store: reopened.governance, clock: w.f.clock), store: reopened.monitoring, clock: w.f.clock)
+            let third = try await monitoring.ingest(ndjson: deposit("d3", 3), by: w.exchange)
+            #expect(third[0].rules == ["structuring"] && third[0].outcome == .review)
+            let alert = try await monitoring.alert(try #require(third[0].alert), by: w.compliance)
+            #expect(alert.hits[0].events == ["d1", "d2", "d3"])
+        }
+    }
+
+    // Goal: an alert is worked through a case to an STR draft and a disposition; the case's
+    // alerts close with it; everything is in the audit log.
+    @Test(arguments: Backend.configured) func caseToSuspiciousTransactionReport(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            let csv = "customer,name,country,declared_income_jpy,declared_assets_jpy\n7,Sato Hanako,JP,4000000,1000000\n"
+            #expect(try await w.monitoring.importProfiles(csv: csv, by: w.compliance) == 1)
+            let badCSV = await #expect(throws: KinkoError.self) {
+                try await w.monitoring.importProfiles(csv: "customer,name,country,declared_income_jpy,declared_assets_jpy\n8,Ito,JPN,1,1\n", by: w.compliance)
+            }
+            #expect(badCSV?.field == "country" && badCSV?.message.hasPrefix("line 2") == true)
+            let events = (1...3).map { n in
+                Self.line(#""id":"d\#(n)","kind":"deposit","customer":7,"time":"2026-11-22T0\#(n):00:00Z","amount_jpy":1900000"#)
+            } + [Self.line(#""id":"w1","kind":"withdrawal","customer":7,"time":"2026-11-22T05:00:00Z","amount_jpy":5000000,"address":"bc1qx","vasp":"ExchangeSG","vasp_country":"SG","originator":{"name":"Sato Hanako","account":"7"}"#)]
+            let results = try await w.monitoring.ingest(ndjson: events.joined(separator: "\n"), by: w.exchange)
+            #expect(results.map(\.outcome) == [.clear, .clear, .review, .block])
+            #expect(results[3].rules == ["rapid_in_out", "travel_rule"])
+            let alerts = results.compactMap(\.alert)
+            #expect(alerts.count == 2)
+            let travel = try await w.monitoring.alert(alerts[1], by: w.compliance)
+            #expect(travel.hits[1].values["missing"] == "originator.geographic_address|national_id|date_and_place_of_birth,beneficiary")
+
+            let wrongAssignee = await #expect(throws: KinkoError.self) {
+                try await w.monitoring.openCase(title: "Structuring then withdrawal abroad", alerts: alerts, assignee: "matching-engine", by: w.compliance)
+            }
+            #expect(wrongAssignee?.field == "assignee")
+            let opened = try await w.monitoring.openCase(title: "Structuring then withdrawal abroad", alerts: alerts, assignee: nil, by: w.compliance)
+            #expect(try await w.monitoring.alerts(status: .open, by: w.compliance).isEmpty)
+            let twice = await #expect(throws: KinkoError.self) { try await w.monitoring.openCase(title: "again", alerts: [alerts[0]], assignee: nil, by: w.compliance) }
+            #expect(twice?.code == .conflict)
+            let unassigned = await #expect(throws: KinkoError.self) { try await w.monitoring.updateCase(opened.id, .close(.strFiled), by: w.compliance) }
+            #expect(unassigned?.field == "assignee")
+            _ = try await w.monitoring.updateCase(opened.id, .assign("mori.compliance"), by: w.compliance)
+            _ = try await w.monitoring.updateCase(opened.id, .investigate, by: w.compliance2)
+            _ = try await w.monitoring.updateCase(opened.id, .note("Three deposits of ¥1.9m in five hours, then ¥5m out to Singapore without KYC data."), by: w.compliance2)
+            let draft = try await w.monitoring.draftSTR(case: opened.id, by: w.compliance2)
+            #expect(draft.subjects == [7] && draft.profiles.first?.name == "Sato Hanako")
+            #expect(draft.text.contains("Grounds for suspicion") && draft.text.contains("just below the ¥2,000,000 threshold"))
+            let json = try JSONSerialization.data(withJSONObject: draft.json)
+            let decoded = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+            #expect((decoded["transactions"] as? [String]) == ["d3", "d1", "d2", "w1"])
+            #expect((decoded["grounds"] as? [[String: Any]])?.map { $0["rule"] as? String } == ["structuring", "income_mismatch", "rapid_in_out", "travel_rule"])
+            let closed = try await w.monitoring.updateCase(opened.id, .close(.strFiled), by: w.compliance2)
+            #expect(closed.status == .closed && closed.disposition == .strFiled && closed.notes.count == 1)
+            #expect(try await w.monitoring.alert(alerts[0], by: w.auditor).status == .closed)
+            let reopen = await #expect(throws: KinkoError.self) { try await w.monitoring.updateCase(opened.id, .note("more"), by: w.compliance2) }
+            #expect(reopen?.code == .conflict)
+            let auditorRefused = await #expect(throws: KinkoError.self) { try await w.monitoring.draftSTR(case: opened.id, by: w.auditor) }
+            #expect(auditorRefused?.code == .forbidden)
+
+            let size = try await w.f.governance.store.auditSize()
+            let actions = try await w.f.governance.store.auditEntries(from: 0, limit: size).map { try AuditEntry(bytes: $0.bytes).event.action }
+            #expect(actions.filter { $0.hasPrefix("monitor.") }.count >= 8)
+            #expect(actions.contains("monitor.reports.draft") && actions.contains("monitor.ingest") && actions.contains("monitor.cases.manage"))
+            let publicKey = try w.f.publicKey
+            #expect(try await w.f.governance.verifyAudit(publicKey: publicKey).problems == [])
+        }
+    }
+
+    // Goal: dismissing needs a reason and an open alert.
+    @Test(arguments: Backend.configured) func dismissingAnAlert(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            let results = try await w.monitoring.ingest(ndjson: Self.line(#""id":"x1","kind":"deposit","customer":3,"time":"2026-11-22T00:00:00Z","asset":"XMR","amount_jpy":10000,"address":"4abc""#), by: w.exchange)
+            let id = try #require(results[0].alert)
+            let empty = await #expect(throws: KinkoError.self) { try await w.monitoring.dismiss(id, reason: "  ", by: w.compliance) }
+            #expect(empty?.field == "reason")
+            try await w.monitoring.dismiss(id, reason: "Monero deposit from the customer's own wallet, documented", by: w.compliance)
+            #expect(try await w.monitoring.alert(id, by: w.compliance).status == .dismissed)
+            let again = await #expect(throws: KinkoError.self) { try await w.monitoring.dismiss(id, reason: "again", by: w.compliance) }
+            #expect(again?.code == .conflict)
+        }
+    }
+
+    // Goal: case titles and notes have named limits, held at the limit and refused one past it.
+    @Test(arguments: Backend.configured) func caseTextLimits(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            let results = try await w.monitoring.ingest(ndjson: Self.line(#""id":"z1","kind":"deposit","customer":3,"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":10000"#), by: w.exchange)
+            let id = try #require(results[0].alert)
+            let long = await #expect(throws: KinkoError.self) {
+                try await w.monitoring.openCase(title: String(repeating: "t", count: MonitoringCase.titleLengthMax + 1), alerts: [id], assignee: nil, by: w.compliance)
+            }
+            #expect(long?.field == "title")
+            let opened = try await w.monitoring.openCase(title: String(repeating: "t", count: MonitoringCase.titleLengthMax), alerts: [id], assignee: nil, by: w.compliance)
+            let note = await #expect(throws: KinkoError.self) {
+                try await w.monitoring.updateCase(opened.id, .note(String(repeating: "n", count: MonitoringCase.noteLengthMax + 1)), by: w.compliance)
+            }
+            #expect(note?.field == "note")
+            let noted = try await w.monitoring.updateCase(opened.id, .note(String(repeating: "n", count: MonitoringCase.noteLengthMax)), by: w.compliance)
+            #expect(noted.notes.count == 1 && noted.title.count == MonitoringCase.titleLengthMax)
+            let empty = await #expect(throws: KinkoError.self) { try await w.monitoring.openCase(title: "x", alerts: [], assignee: nil, by: w.compliance) }
+            #expect(empty?.field == "alerts")
+        }
+    }
+}
