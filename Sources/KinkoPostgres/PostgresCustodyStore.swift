@@ -16,37 +16,7 @@ public final class PostgresCustodyStore: CustodyStore {
     }
 
     private var logger: Logger { database.logger }
-    private struct NothingChanged: Error {}
     private typealias V = PostgresValues
-
-    /// Runs an audited write whose body reports whether it changed what it meant to; false
-    /// rolls the transaction back (no audit entry for a change that did not happen).
-    private func change(audit: AuditEvent, _ body: (PostgresConnection) async throws -> Bool) async throws -> Bool {
-        do {
-            return try await database.audited(audit) { connection in
-                guard try await body(connection) else { throw NothingChanged() }
-                return true
-            }
-        } catch is NothingChanged {
-            return false
-        }
-    }
-
-    /// Rows a statement ending in `RETURNING 1` changed.
-    private static func count(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> Int {
-        var count = 0
-        for try await _ in try await connection.query(query, logger: logger).decode(Int32.self) { count += 1 }
-        return count
-    }
-
-    private static func exists(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> Bool {
-        try await KinkoPostgresDatabase.run(query, on: connection, logger: logger) > 0
-    }
-
-    private static func newID(_ rows: PostgresRowSequence) async throws -> UInt64 {
-        for try await id in rows.decode(Int64.self) { return UInt64(id) }
-        throw KinkoError(.storageFailure, "an insert returned no id")
-    }
 
     // MARK: Vendors and wallets
 
@@ -107,10 +77,10 @@ public final class PostgresCustodyStore: CustodyStore {
 
     public func insertWallet(_ wallet: Wallet, audit: AuditEvent) async throws {
         try await database.audited(audit) { connection in
-            if try await Self.exists(connection, "SELECT 1 FROM custody_wallets WHERE id = \(wallet.id)", logger: logger) {
+            if try await KinkoPostgresDatabase.exists(connection, "SELECT 1 FROM custody_wallets WHERE id = \(wallet.id)", logger: logger) {
                 throw KinkoError(.conflict, "a wallet \(wallet.id) already exists", field: "id")
             }
-            guard try await Self.exists(connection, "SELECT 1 FROM custody_vendors WHERE name = \(wallet.vendor)", logger: logger) else {
+            guard try await KinkoPostgresDatabase.exists(connection, "SELECT 1 FROM custody_vendors WHERE name = \(wallet.vendor)", logger: logger) else {
                 throw KinkoError(.notFound, "no vendor \(wallet.vendor); register it first", field: "vendor")
             }
             try await connection.query("""
@@ -132,7 +102,7 @@ public final class PostgresCustodyStore: CustodyStore {
 
     public func setFrozen(_ id: String, at time: TimestampNanoseconds?, reason: String?, audit: AuditEvent) async throws {
         try await database.audited(audit) { connection in
-            let changed = try await Self.count(connection, """
+            let changed = try await KinkoPostgresDatabase.count(connection, """
                 UPDATE custody_wallets SET frozen_ns = \(time.map(V.int)), frozen_reason = \(reason) WHERE id = \(id) RETURNING 1
                 """, logger: logger)
             guard changed == 1 else { throw KinkoError(.notFound, "no wallet \(id)", field: "wallet") }
@@ -213,11 +183,11 @@ public final class PostgresCustodyStore: CustodyStore {
 
     public func insertWhitelistEntry(_ entry: WhitelistEntry, audit: AuditEvent) async throws -> WhitelistEntry {
         try await database.audited(audit) { connection in
-            if try await Self.exists(connection, "SELECT 1 FROM custody_whitelist WHERE asset = \(entry.asset) AND address = \(entry.address)", logger: logger) {
+            if try await KinkoPostgresDatabase.exists(connection, "SELECT 1 FROM custody_whitelist WHERE asset = \(entry.asset) AND address = \(entry.address)", logger: logger) {
                 throw KinkoError(.conflict, "\(entry.address) is already on the \(entry.asset) whitelist", field: "address")
             }
             var stored = entry
-            stored.id = try await Self.newID(connection.query("""
+            stored.id = try await KinkoPostgresDatabase.newID(connection.query("""
                 INSERT INTO custody_whitelist (asset, address, label, status, request, usable_from_ns, created_ns)
                 VALUES (\(entry.asset), \(entry.address), \(entry.label), 'pending', \(Int64(clamping: entry.requestID.rawValue)), NULL, \(V.int(entry.createdAt)))
                 RETURNING id
@@ -228,9 +198,9 @@ public final class PostgresCustodyStore: CustodyStore {
 
     public func activateWhitelistEntry(_ id: UInt64, requestID: ApprovalRequestID, revision: Int, usableFrom: TimestampNanoseconds,
                                        at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
-        try await change(audit: audit) { connection in
+        try await database.change(audit: audit) { connection in
             guard try await PostgresApprovals.markExecuted(connection, id: requestID, revision: revision, at: time, logger: logger) else { return false }
-            let changed = try await Self.count(connection, """
+            let changed = try await KinkoPostgresDatabase.count(connection, """
                 UPDATE custody_whitelist SET status = 'active', usable_from_ns = \(V.int(usableFrom)) WHERE id = \(V.int(id)) AND status = 'pending' RETURNING 1
                 """, logger: logger)
             guard changed == 1 else { throw KinkoError(.conflict, "whitelist entry \(id) is not pending") }
@@ -254,7 +224,7 @@ public final class PostgresCustodyStore: CustodyStore {
         try await database.audited(audit) { connection in
             let d = movement.draft
             var stored = movement
-            stored.id = try await Self.newID(connection.query("""
+            stored.id = try await KinkoPostgresDatabase.newID(connection.query("""
                 INSERT INTO custody_movements (kind, from_wallet, to_wallet, to_address, asset, amount, ledger_pending_id, initiator, request,
                                                status, created_ns)
                 VALUES (\(d.kind.rawValue), \(d.fromWallet), \(d.toWallet), \(d.toAddress), \(d.asset), \(V.numeric(d.amount))::numeric,
@@ -267,9 +237,9 @@ public final class PostgresCustodyStore: CustodyStore {
     }
 
     public func releaseMovement(_ id: UInt64, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
-        try await change(audit: audit) { connection in
+        try await database.change(audit: audit) { connection in
             guard try await PostgresApprovals.markExecuted(connection, id: requestID, revision: revision, at: time, logger: logger) else { return false }
-            let changed = try await Self.count(connection, """
+            let changed = try await KinkoPostgresDatabase.count(connection, """
                 UPDATE custody_movements SET status = 'released', released_ns = \(V.int(time)) WHERE id = \(V.int(id)) AND status = 'awaiting_approval' RETURNING 1
                 """, logger: logger)
             guard changed == 1 else { throw KinkoError(.conflict, "movement \(id) is not awaiting approval") }
@@ -278,8 +248,8 @@ public final class PostgresCustodyStore: CustodyStore {
     }
 
     public func completeMovement(_ id: UInt64, transactionHash: String, networkFee: Amount, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
-        try await change(audit: audit) { connection in
-            try await Self.count(connection, """
+        try await database.change(audit: audit) { connection in
+            try await KinkoPostgresDatabase.count(connection, """
                 UPDATE custody_movements SET status = 'completed', completed_ns = \(V.int(time)), transaction_hash = \(transactionHash),
                                              network_fee = \(V.numeric(networkFee))::numeric
                 WHERE id = \(V.int(id)) AND status = 'released' RETURNING 1

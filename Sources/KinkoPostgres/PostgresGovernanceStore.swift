@@ -13,26 +13,6 @@ public final class PostgresGovernanceStore: GovernanceStore {
     }
 
     private var logger: Logger { database.logger }
-    private struct NothingChanged: Error {}
-
-    /// Runs an audited write whose body reports whether it changed a row.
-    private func change(audit: AuditEvent, _ body: (PostgresConnection) async throws -> Bool) async throws -> Bool {
-        do {
-            return try await database.audited(audit) { connection in
-                guard try await body(connection) else { throw NothingChanged() }
-                return true
-            }
-        } catch is NothingChanged {
-            return false
-        }
-    }
-
-    private static func affected(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> Bool {
-        // RETURNING 1 counts the rows changed without relying on the command tag.
-        var count = 0
-        for try await _ in try await connection.query(query, logger: logger).decode(Int32.self) { count += 1 }
-        return count == 1
-    }
 
     // MARK: Principals
 
@@ -72,7 +52,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     public func setRoles(_ id: PrincipalID, roles: Set<Role>, audit: AuditEvent) async throws {
         try await database.audited(audit) { connection in
-            guard try await Self.affected(connection, "UPDATE principals SET roles = \(Self.encode(roles)) WHERE id = \(Int64(clamping: id.rawValue)) RETURNING 1",
+            guard try await KinkoPostgresDatabase.affected(connection, "UPDATE principals SET roles = \(Self.encode(roles)) WHERE id = \(Int64(clamping: id.rawValue)) RETURNING 1",
                                           logger: logger) else {
                 throw KinkoError(.notFound, "no principal \(id)", field: "principal")
             }
@@ -112,8 +92,8 @@ public final class PostgresGovernanceStore: GovernanceStore {
     }
 
     public func revokeToken(id: UInt64, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
-        try await change(audit: audit) { connection in
-            try await Self.affected(connection, """
+        try await database.change(audit: audit) { connection in
+            try await KinkoPostgresDatabase.affected(connection, """
                 UPDATE tokens SET revoked_ns = \(Int64(bitPattern: time)) WHERE id = \(Int64(bitPattern: id)) AND revoked_ns IS NULL RETURNING 1
                 """, logger: logger)
         }
@@ -148,8 +128,8 @@ public final class PostgresGovernanceStore: GovernanceStore {
     }
 
     public func revokeKey(id: String, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
-        try await change(audit: audit) { connection in
-            try await Self.affected(connection, """
+        try await database.change(audit: audit) { connection in
+            try await KinkoPostgresDatabase.affected(connection, """
                 UPDATE signer_keys SET revoked_ns = \(Int64(bitPattern: time)) WHERE id = \(id) AND revoked_ns IS NULL RETURNING 1
                 """, logger: logger)
         }
@@ -196,8 +176,8 @@ public final class PostgresGovernanceStore: GovernanceStore {
     }
 
     public func reviseRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> Bool {
-        try await change(audit: audit) { connection in
-            try await Self.affected(connection, """
+        try await database.change(audit: audit) { connection in
+            try await KinkoPostgresDatabase.affected(connection, """
                 UPDATE approval_requests SET payload = \(Data(request.payload.bytes)), revision = \(Int32(clamping: request.revision)),
                     not_before_ns = \(Int64(bitPattern: request.notBefore)), expires_ns = \(Int64(bitPattern: request.expiresAt))
                 WHERE id = \(Int64(clamping: request.id.rawValue)) AND revision = \(Int32(clamping: request.revision - 1)) AND status = 'open'
@@ -235,11 +215,11 @@ public final class PostgresGovernanceStore: GovernanceStore {
     }
 
     public func executeRequest(_ id: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, effect: GovernanceEffect?, audit: AuditEvent) async throws -> Bool {
-        try await change(audit: audit) { connection in
+        try await database.change(audit: audit) { connection in
             guard try await PostgresApprovals.markExecuted(connection, id: id, revision: revision, at: time, logger: logger) else { return false }
             switch effect {
             case .setRoles(let principal, let roles):
-                guard try await Self.affected(connection, """
+                guard try await KinkoPostgresDatabase.affected(connection, """
                     UPDATE principals SET roles = \(Self.encode(roles)) WHERE id = \(Int64(clamping: principal.rawValue)) RETURNING 1
                     """, logger: logger) else {
                     throw KinkoError(.notFound, "no principal \(principal)", field: "principal")

@@ -32,13 +32,6 @@ public final class PostgresMonitoringStore: MonitoringStore {
         }
     }
 
-    private static func affected(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> Bool {
-        // RETURNING 1 counts the rows changed without relying on the command tag.
-        var count = 0
-        for try await _ in try await connection.query(query, logger: logger).decode(Int32.self) { count += 1 }
-        return count == 1
-    }
-
     /// `items` in slices of at most `rowsPerStatementMax`.
     private static func chunks<T>(_ items: [T]) -> [ArraySlice<T>] {
         stride(from: 0, to: items.count, by: rowsPerStatementMax).map { items[$0..<min($0 + rowsPerStatementMax, items.count)] }
@@ -112,7 +105,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
     public func adoptRuleSet(version: String, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
         try await database.audited(audit) { connection in
             guard try await PostgresApprovals.markExecuted(connection, id: requestID, revision: revision, at: time, logger: logger) else { return false }
-            return try await Self.affected(connection, """
+            return try await KinkoPostgresDatabase.affected(connection, """
                 UPDATE monitor_rule_sets SET status = 'adopted', adopted_ns = \(PostgresValues.int(time)) WHERE version = \(version) RETURNING 1
                 """, logger: logger)
         }
@@ -264,7 +257,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
         let customerStates = Self.lastPerKey(customers)
         let ipStates = Self.lastPerKey(ips)
         return try await database.audited(audit) { connection -> [String: UInt64]? in
-            guard try await Self.affected(connection, """
+            guard try await KinkoPostgresDatabase.affected(connection, """
                 UPDATE monitor_meta SET batches = batches + 1 WHERE id = 1 AND batches = \(PostgresValues.int(expectedBatches)) RETURNING 1
                 """, logger: logger) else { return nil }
             var alerts: [String: UInt64] = [:]

@@ -17,21 +17,7 @@ public final class PostgresReserveStore: ReserveStore {
     }
 
     private var logger: Logger { database.logger }
-    private struct NothingChanged: Error {}
     private typealias V = PostgresValues
-
-    /// Runs an audited write whose body reports whether it changed what it meant to; false
-    /// rolls the transaction back (no audit entry for a change that did not happen).
-    private func change(audit: AuditEvent, _ body: (PostgresConnection) async throws -> Bool) async throws -> Bool {
-        do {
-            return try await database.audited(audit) { connection in
-                guard try await body(connection) else { throw NothingChanged() }
-                return true
-            }
-        } catch is NothingChanged {
-            return false
-        }
-    }
 
     /// An audited write with nothing to return.
     private func write(audit: AuditEvent, _ body: (PostgresConnection) async throws -> Void) async throws {
@@ -44,18 +30,6 @@ public final class PostgresReserveStore: ReserveStore {
             try await KinkoPostgresDatabase.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", on: connection, logger: logger)
             return try await body(connection)
         }
-    }
-
-    /// Rows a statement ending in `RETURNING 1` changed.
-    private static func count(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> Int {
-        var count = 0
-        for try await _ in try await connection.query(query, logger: logger).decode(Int32.self) { count += 1 }
-        return count
-    }
-
-    private static func newID(_ rows: PostgresRowSequence) async throws -> UInt64 {
-        for try await id in rows.decode(Int64.self) { return UInt64(id) }
-        throw KinkoError(.storageFailure, "an insert returned no id")
     }
 
     // MARK: Rule sets
@@ -82,9 +56,9 @@ public final class PostgresReserveStore: ReserveStore {
     }
 
     public func adoptRuleSet(version: String, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
-        try await change(audit: audit) { connection in
+        try await database.change(audit: audit) { connection in
             guard try await PostgresApprovals.markExecuted(connection, id: requestID, revision: revision, at: time, logger: logger) else { return false }
-            return try await Self.count(connection, """
+            return try await KinkoPostgresDatabase.count(connection, """
                 UPDATE reserve_rule_sets SET status = 'adopted', adopted_ns = \(V.int(time)) WHERE version = \(version) RETURNING 1
                 """, logger: logger) == 1
         }
@@ -120,8 +94,8 @@ public final class PostgresReserveStore: ReserveStore {
     }
 
     public func addLedgerVolumes(_ volumes: [VolumeRow], from expected: UInt64, to watermark: UInt64, audit: AuditEvent) async throws -> Bool {
-        try await change(audit: audit) { connection in
-            guard try await Self.count(connection, """
+        try await database.change(audit: audit) { connection in
+            guard try await KinkoPostgresDatabase.count(connection, """
                 UPDATE reserve_state SET volume_watermark = \(V.int(watermark)) WHERE id = 1 AND volume_watermark = \(V.int(expected)) RETURNING 1
                 """, logger: logger) == 1 else { return false }
             guard !volumes.isEmpty else { return true }
@@ -202,7 +176,7 @@ public final class PostgresReserveStore: ReserveStore {
         let now = database.clock.now()
         return try await database.audited(audit) { connection in
             var stored = policy
-            stored.id = try await Self.newID(connection.query("""
+            stored.id = try await KinkoPostgresDatabase.newID(connection.query("""
                 INSERT INTO reserve_insurance (insurer, coverage, policy_limit, deductible, exclusions, starts, ends, created_ns)
                 VALUES (\(policy.insurer), \(policy.coverage.joined(separator: ",")), \(V.numeric(policy.limit))::numeric, \(V.numeric(policy.deductible))::numeric,
                         \(policy.exclusions.joined(separator: ",")), \(policy.starts), \(policy.ends), \(V.int(now)))
@@ -309,11 +283,11 @@ public final class PostgresReserveStore: ReserveStore {
 
     public func insertIncident(_ incident: Incident, entitlements: [String: [Entitlement]], audit: AuditEvent) async throws -> Incident {
         let packed = entitlements.map { entry in
-            (asset: entry.key, packed: ByteBuffer(bytes: Self.pack(entry.value.map { [$0.account.rawValue, $0.owner, $0.amount.units] })))
+            (asset: entry.key, packed: ByteBuffer(bytes: PackedRows.pack(entry.value.map { [$0.account.rawValue, $0.owner, $0.amount.units] })))
         }
         return try await database.audited(audit) { connection in
             var stored = incident
-            stored.id = try await Self.newID(connection.query("""
+            stored.id = try await KinkoPostgresDatabase.newID(connection.query("""
                 INSERT INTO reserve_incidents (loss_type, lost_ns, detected_ns, declared_ns, declared_by, status, loss_jpy)
                 VALUES (\(incident.lossType), \(V.int(incident.lostAt)), \(V.int(incident.detectedAt)), \(V.int(incident.declaredAt)),
                         \(Int64(clamping: incident.declaredBy.rawValue)), 'declared', \(V.numeric(incident.lossJPY))::numeric)
@@ -348,7 +322,7 @@ public final class PostgresReserveStore: ReserveStore {
                 packed = value
             }
             guard let packed else { return [] }
-            return try Self.unpack([UInt8](packed), fields: 3).map { Entitlement(account: AccountID($0[0]), owner: $0[1], amount: Amount(units: $0[2])) }
+            return try PackedRows.unpack([UInt8](packed), fields: 3).map { Entitlement(account: AccountID($0[0]), owner: $0[1], amount: Amount(units: $0[2])) }
         }
     }
 
@@ -359,7 +333,7 @@ public final class PostgresReserveStore: ReserveStore {
         case .jpy(let reference): ("jpy", String(reference.mantissa), Int32(reference.scale))
         default: ("in_kind", nil, nil)
         }
-        let lines = ByteBuffer(bytes: Self.pack(plan.entitlements.indices.map {
+        let lines = ByteBuffer(bytes: PackedRows.pack(plan.entitlements.indices.map {
             [plan.entitlements[$0].account.rawValue, plan.entitlements[$0].owner, plan.entitlements[$0].amount.units, plan.shares[$0].units, plan.payments[$0].units]
         }))
         let sources = CanonicalJSON.array(plan.sources.map {
@@ -394,7 +368,7 @@ public final class PostgresReserveStore: ReserveStore {
                          try r[8].decode(Data.self), try r[9].decode(Int64.self), try r[10].decode(String.self))
             }
             guard let row = found else { return nil }
-            let lines = try Self.unpack([UInt8](row.lines), fields: 5)
+            let lines = try PackedRows.unpack([UInt8](row.lines), fields: 5)
             var mode = CompensationMode.inKind
             if row.mode == "jpy", let mantissa = row.mantissa, let scale = row.scale {
                 mode = .jpy(try JPYPrice(mantissa: try V.amount(mantissa, column: "reserve_plans.price_mantissa").units, scale: UInt8(clamping: scale)))
@@ -425,7 +399,7 @@ public final class PostgresReserveStore: ReserveStore {
         let select: PostgresQuery = "SELECT status FROM reserve_plans WHERE incident = \(V.int(incident)) AND asset = \(asset)"
         let execute: PostgresQuery = "UPDATE reserve_plans SET status = 'executing' WHERE incident = \(V.int(incident)) AND asset = \(asset)"
         let paying: PostgresQuery = "UPDATE reserve_incidents SET status = 'paying' WHERE id = \(V.int(incident))"
-        return try await change(audit: audit) { connection in
+        return try await database.change(audit: audit) { connection in
             var status: String?
             for try await value in try await connection.query(select, logger: logger).decode(String.self) { status = value }
             switch status {
@@ -446,7 +420,7 @@ public final class PostgresReserveStore: ReserveStore {
         let policies = claims.map { V.int($0.policy) }
         let amounts = claims.map { V.numeric($0.amount) }
         try await write(audit: audit) { connection in
-            guard try await Self.count(connection, """
+            guard try await KinkoPostgresDatabase.count(connection, """
                 UPDATE reserve_plans SET status = 'paid' WHERE incident = \(V.int(incident)) AND asset = \(asset) AND status = 'executing' RETURNING 1
                 """, logger: logger) == 1 else {
                 throw KinkoError(.conflict, "the \(asset) plan of incident \(incident) is not executing")
@@ -497,29 +471,6 @@ public final class PostgresReserveStore: ReserveStore {
             try await KinkoPostgresDatabase.run("""
                 INSERT INTO custody_alerts (kind, subject, message, raised_ns) VALUES (\(kind), \(subject), \(message), \(V.int(time)))
                 """, on: connection, logger: logger)
-        }
-    }
-
-    // MARK: Packing
-
-    /// Rows of 128-bit fields as little-endian 16-byte words (the same bytes as SQLite's).
-    static func pack(_ rows: [[UInt128]]) -> [UInt8] {
-        guard let width = rows.first?.count else { return [] }
-        var bytes = [UInt8](repeating: 0, count: rows.count * width * 16)
-        bytes.withUnsafeMutableBytes { raw in
-            for (index, row) in rows.enumerated() {
-                for (field, value) in row.enumerated() { raw.storeBytes(of: value.littleEndian, toByteOffset: (index * width + field) * 16, as: UInt128.self) }
-            }
-        }
-        return bytes
-    }
-
-    static func unpack(_ bytes: [UInt8], fields: Int) throws -> [[UInt128]] {
-        guard bytes.count % (fields * 16) == 0 else { throw KinkoError(.storageCorrupted, "a packed list of \(bytes.count) bytes is malformed") }
-        return bytes.withUnsafeBytes { raw in
-            (0..<bytes.count / (fields * 16)).map { index in
-                (0..<fields).map { UInt128(littleEndian: raw.loadUnaligned(fromByteOffset: (index * fields + $0) * 16, as: UInt128.self)) }
-            }
         }
     }
 }

@@ -200,7 +200,7 @@ public final class SQLiteReserveStore: ReserveStore {
             }
             for (asset, list) in entitlements {
                 try db.execute(sql: "INSERT INTO reserve_entitlements (incident, asset, packed) VALUES (?, ?, ?)",
-                               arguments: [Self.int(stored.id), asset, Data(Self.pack(list.map { [$0.account.rawValue, $0.owner, $0.amount.units] }))])
+                               arguments: [Self.int(stored.id), asset, Data(PackedRows.pack(list.map { [$0.account.rawValue, $0.owner, $0.amount.units] }))])
             }
             return stored
         }
@@ -210,7 +210,7 @@ public final class SQLiteReserveStore: ReserveStore {
         try await database.pool.read { db in
             guard let packed = try Data.fetchOne(db, sql: "SELECT packed FROM reserve_entitlements WHERE incident = ? AND asset = ?",
                                                  arguments: [Self.int(incident), asset]) else { return [] }
-            return try Self.unpack([UInt8](packed), fields: 3).map { Entitlement(account: AccountID($0[0]), owner: $0[1], amount: Amount(units: $0[2])) }
+            return try PackedRows.unpack([UInt8](packed), fields: 3).map { Entitlement(account: AccountID($0[0]), owner: $0[1], amount: Amount(units: $0[2])) }
         }
     }
 
@@ -225,7 +225,7 @@ public final class SQLiteReserveStore: ReserveStore {
             priceMantissa = Data(LedgerCodec.bigEndianBytes(reference.mantissa))
             priceScale = Int(reference.scale)
         }
-        let lines = Data(Self.pack(plan.entitlements.indices.map {
+        let lines = Data(PackedRows.pack(plan.entitlements.indices.map {
             [plan.entitlements[$0].account.rawValue, plan.entitlements[$0].owner, plan.entitlements[$0].amount.units, plan.shares[$0].units, plan.payments[$0].units]
         }))
         let sources = CanonicalJSON.array(plan.sources.map {
@@ -249,7 +249,7 @@ public final class SQLiteReserveStore: ReserveStore {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM reserve_plans WHERE incident = ? AND asset = ?", arguments: [Self.int(incident), asset]) else {
                 return nil
             }
-            let lines = try Self.unpack([UInt8](row["lines"] as Data), fields: 5)
+            let lines = try PackedRows.unpack([UInt8](row["lines"] as Data), fields: 5)
             var mode = CompensationMode.inKind
             if (row["mode"] as String) == "jpy", let mantissa = row["price_mantissa"] as Data?, let scale = row["price_scale"] as Int? {
                 mode = .jpy(try JPYPrice(mantissa: try LedgerCodec.fromBigEndianBytes([UInt8](mantissa)), scale: UInt8(clamping: scale)))
@@ -323,29 +323,6 @@ public final class SQLiteReserveStore: ReserveStore {
         try await database.pool.write { db in
             try db.execute(sql: "INSERT INTO custody_alerts (kind, subject, message, raised_at) VALUES (?, ?, ?, ?)",
                            arguments: [kind, subject, message, Self.int(time)])
-        }
-    }
-
-    // MARK: Packing
-
-    /// Rows of 128-bit fields as little-endian 16-byte words.
-    static func pack(_ rows: [[UInt128]]) -> [UInt8] {
-        guard let width = rows.first?.count else { return [] }
-        var bytes = [UInt8](repeating: 0, count: rows.count * width * 16)
-        bytes.withUnsafeMutableBytes { raw in
-            for (index, row) in rows.enumerated() {
-                for (field, value) in row.enumerated() { raw.storeBytes(of: value.littleEndian, toByteOffset: (index * width + field) * 16, as: UInt128.self) }
-            }
-        }
-        return bytes
-    }
-
-    static func unpack(_ bytes: [UInt8], fields: Int) throws -> [[UInt128]] {
-        guard bytes.count % (fields * 16) == 0 else { throw KinkoError(.storageCorrupted, "a packed list of \(bytes.count) bytes is malformed") }
-        return bytes.withUnsafeBytes { raw in
-            (0..<bytes.count / (fields * 16)).map { index in
-                (0..<fields).map { UInt128(littleEndian: raw.loadUnaligned(fromByteOffset: (index * fields + $0) * 16, as: UInt128.self)) }
-            }
         }
     }
 }

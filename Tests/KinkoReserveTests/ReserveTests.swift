@@ -167,3 +167,26 @@ struct CompensationTests {
         #expect(full.lines.map(\.distribution.units) == [70, 30] && full.totals.first?.isShort == false)
     }
 }
+
+@Suite("Packed entitlement rows")
+struct PackedRowsTests {
+    // Goal: any rows of 128-bit fields come back exactly, to the last bit, in order.
+    @Test(arguments: [1, 3, 5]) func roundTrip(fields: Int) throws {
+        var rng = SplitMix64(seed: UInt64(fields))
+        for count in [0, 1, 2, 97] {
+            let rows = (0..<count).map { _ in (0..<fields).map { _ in UInt128(rng.next()) << 64 | UInt128(rng.next()) } }
+            let bytes = PackedRows.pack(rows)
+            #expect(bytes.count == count * fields * 16)
+            #expect(try PackedRows.unpack(bytes, fields: fields) == (count == 0 ? [] : rows))
+        }
+        #expect(try PackedRows.unpack(PackedRows.pack([[UInt128.max, 0, 1]]), fields: 3) == [[UInt128.max, 0, 1]])
+    }
+
+    // Goal: a value that is not whole rows is refused as corrupted, not read short.
+    @Test func malformedLengthIsRefused() throws {
+        let refused = #expect(throws: KinkoError.self) { try PackedRows.unpack([UInt8](repeating: 0, count: 47), fields: 3) }
+        #expect(refused?.code == .storageCorrupted)
+        #expect(throws: KinkoError.self) { try PackedRows.unpack([UInt8](repeating: 0, count: 16), fields: 0) }
+        #expect(try PackedRows.unpack([UInt8](repeating: 0, count: 48), fields: 3) == [[0, 0, 0]])
+    }
+}
