@@ -41,13 +41,24 @@ final class BlockingReader: Sendable {
         } catch {
             throw KinkoPostgresDatabase.translate(error)
         }
-        let cutOff = open.eventLoop.scheduleTask(in: timeout) { Self.shut(open) }
+        // postgres-nio never answers a query written to a closed connection, so the answer is
+        // our own promise, failed at the deadline if the query has not completed it by then.
+        let answer = open.eventLoop.makePromise(of: [PostgresRow].self)
+        let cutOff = open.eventLoop.scheduleTask(in: timeout) {
+            Self.shut(open)
+            answer.fail(KinkoError(.storageUnavailable, "the database did not answer within \(self.deadline); retry"))
+        }
         defer { cutOff.cancel() }
         do {
-            return try open.query(query, logger: logger).wait().rows
+            guard !open.isClosed else {
+                throw KinkoError(.storageUnavailable, "the connection to the database was closed (the server restarted or ended the session); retry")
+            }
+            open.query(query, logger: logger).map(\.rows).cascade(to: answer)
+            return try answer.futureResult.wait()
         } catch {
             connection.withLock { current in if current === open { current = nil } }
             Self.shut(open)
+            if let error = error as? KinkoError { throw error }
             if open.isClosed, !KinkoPostgresDatabase.endsTheConnection(error), (error as? PSQLError)?.code != .server {
                 throw KinkoError(.storageUnavailable, "the database did not answer within \(deadline); retry")
             }

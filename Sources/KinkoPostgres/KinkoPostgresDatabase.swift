@@ -177,18 +177,18 @@ public final class KinkoPostgresDatabase: Sendable {
     func migrate() async throws {
         try await transaction { connection in
             try await Self.run("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", on: connection, logger: self.logger)
-            try await connection.query("""
+            try await connection.answered("""
                 CREATE TABLE IF NOT EXISTS kinko_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
                 """, logger: self.logger)
             var applied: Set<String> = []
-            for try await name in try await connection.query("SELECT name FROM kinko_migrations", logger: self.logger).decode(String.self) {
+            for try await name in try await connection.answered("SELECT name FROM kinko_migrations", logger: self.logger).decode(String.self) {
                 applied.insert(name)
             }
             for migration in PostgresMigrations.all where !applied.contains(migration.name) {
                 for statement in migration.sql {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                    try await connection.answered(PostgresQuery(unsafeSQL: statement), logger: self.logger)
                 }
-                try await connection.query("INSERT INTO kinko_migrations (name) VALUES (\(migration.name))", logger: self.logger)
+                try await connection.answered("INSERT INTO kinko_migrations (name) VALUES (\(migration.name))", logger: self.logger)
             }
         }
     }
@@ -198,7 +198,7 @@ public final class KinkoPostgresDatabase: Sendable {
     /// The migrations applied so far, in the order they were applied.
     public func appliedMigrations() async throws -> [String] {
         let applied = Set(try await read { connection in
-            try await Self.strings(connection.query("SELECT name FROM kinko_migrations", logger: self.logger))
+            try await Self.strings(connection.answered("SELECT name FROM kinko_migrations", logger: self.logger))
         })
         return PostgresMigrations.all.map(\.name).filter(applied.contains)
     }
@@ -288,16 +288,16 @@ public final class KinkoPostgresDatabase: Sendable {
     func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await leased { connection in
-                try await connection.query("BEGIN", logger: self.logger)
+                try await connection.answered("BEGIN", logger: self.logger)
                 do {
                     let value = try await body(connection)
-                    try await connection.query("COMMIT", logger: self.logger)
+                    try await connection.answered("COMMIT", logger: self.logger)
                     return value
                 } catch {
                     // A connection the server ended has no transaction left to roll back, and a
                     // query sent on it may never be answered.
                     if !connection.isClosed && !Self.endsTheConnection(error) {
-                        _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                        _ = try? await connection.answered("ROLLBACK", logger: self.logger)
                     }
                     throw error
                 }
@@ -373,7 +373,7 @@ public final class KinkoPostgresDatabase: Sendable {
     @discardableResult
     static func run(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> Int {
         var rows = 0
-        for try await _ in try await connection.query(query, logger: logger) { rows += 1 }
+        for try await _ in try await connection.answered(query, logger: logger) { rows += 1 }
         return rows
     }
 }

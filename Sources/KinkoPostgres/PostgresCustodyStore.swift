@@ -23,7 +23,7 @@ public final class PostgresCustodyStore: CustodyStore {
     public func vendors() async throws -> [Vendor] {
         try await database.read { connection in
             var vendors: [Vendor] = []
-            let rows = try await connection.query("SELECT name, notice_date, notice_reference FROM custody_vendors ORDER BY name", logger: logger)
+            let rows = try await connection.answered("SELECT name, notice_date, notice_reference FROM custody_vendors ORDER BY name", logger: logger)
             for try await (name, date, reference) in rows.decode((String, String?, String?).self) {
                 vendors.append(Vendor(name: name, noticeDate: date, noticeReference: reference))
             }
@@ -33,7 +33,7 @@ public final class PostgresCustodyStore: CustodyStore {
 
     public func saveVendor(_ vendor: Vendor, audit: AuditEvent) async throws {
         try await database.audited(audit) { connection in
-            try await connection.query("""
+            try await connection.answered("""
                 INSERT INTO custody_vendors (name, notice_date, notice_reference) VALUES (\(vendor.name), \(vendor.noticeDate), \(vendor.noticeReference))
                 ON CONFLICT (name) DO UPDATE SET notice_date = excluded.notice_date, notice_reference = excluded.notice_reference
                 """, logger: logger)
@@ -43,19 +43,19 @@ public final class PostgresCustodyStore: CustodyStore {
     public func wallets() async throws -> [Wallet] {
         try await database.read { connection in
             var assets: [String: [(asset: String, limit: String?)]] = [:]
-            for try await (wallet, asset, limit) in try await connection.query("""
+            for try await (wallet, asset, limit) in try await connection.answered("""
                 SELECT wallet, asset, velocity_limit::text FROM custody_wallet_assets ORDER BY wallet, asset
                 """, logger: logger).decode((String, String, String?).self) {
                 assets[wallet, default: []].append((asset, limit))
             }
             var addresses: [String: [String]] = [:]
-            for try await (wallet, address) in try await connection.query("""
+            for try await (wallet, address) in try await connection.answered("""
                 SELECT wallet, address FROM custody_wallet_addresses ORDER BY wallet, address
                 """, logger: logger).decode((String, String).self) {
                 addresses[wallet, default: []].append(address)
             }
             var wallets: [Wallet] = []
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 SELECT id, chain, temperature, purpose, vendor, vendor_version, frozen_ns, frozen_reason, created_ns FROM custody_wallets ORDER BY id
                 """, logger: logger)
             for try await (id, chain, temperatureName, purposeName, vendor, version, frozen, reason, created)
@@ -83,19 +83,19 @@ public final class PostgresCustodyStore: CustodyStore {
             guard try await KinkoPostgresDatabase.exists(connection, "SELECT 1 FROM custody_vendors WHERE name = \(wallet.vendor)", logger: logger) else {
                 throw KinkoError(.notFound, "no vendor \(wallet.vendor); register it first", field: "vendor")
             }
-            try await connection.query("""
+            try await connection.answered("""
                 INSERT INTO custody_wallets (id, chain, temperature, purpose, vendor, vendor_version, created_ns)
                 VALUES (\(wallet.id), \(wallet.chain), \(wallet.temperature.rawValue), \(wallet.purpose.rawValue), \(wallet.vendor),
                         \(wallet.vendorVersion), \(V.int(wallet.createdAt)))
                 """, logger: logger)
             for asset in wallet.assets {
-                try await connection.query("""
+                try await connection.answered("""
                     INSERT INTO custody_wallet_assets (wallet, asset, velocity_limit)
                     VALUES (\(wallet.id), \(asset), \(wallet.velocityLimits[asset].map(V.numeric))::numeric)
                     """, logger: logger)
             }
             for address in wallet.addresses {
-                try await connection.query("INSERT INTO custody_wallet_addresses (wallet, address) VALUES (\(wallet.id), \(address))", logger: logger)
+                try await connection.answered("INSERT INTO custody_wallet_addresses (wallet, address) VALUES (\(wallet.id), \(address))", logger: logger)
             }
         }
     }
@@ -115,7 +115,7 @@ public final class PostgresCustodyStore: CustodyStore {
         let now = V.int(database.clock.now())
         try await database.audited(audit) { connection in
             guard !observations.isEmpty else { return }
-            try await connection.query("""
+            try await connection.answered("""
                 INSERT INTO custody_balance_observations (wallet, asset, amount, observed_ns, source, recorded_ns)
                 SELECT wallet, asset, amount::numeric, observed_ns, source, \(now)
                 FROM unnest(\(observations.map(\.wallet))::text[], \(observations.map(\.asset))::text[], \(observations.map { V.numeric($0.amount) })::text[],
@@ -130,7 +130,7 @@ public final class PostgresCustodyStore: CustodyStore {
         let now = V.int(database.clock.now())
         try await database.audited(audit) { connection in
             for o in observations {
-                try await connection.query("""
+                try await connection.answered("""
                     INSERT INTO custody_price_observations (asset, mantissa, scale, observed_ns, source, recorded_ns)
                     VALUES (\(o.asset), \(String(o.price.mantissa))::numeric, \(Int16(o.price.scale)), \(V.int(o.observedAt)), \(o.source), \(now))
                     """, logger: logger)
@@ -141,7 +141,7 @@ public final class PostgresCustodyStore: CustodyStore {
     public func latestBalances(asOf time: TimestampNanoseconds) async throws -> [BalanceObservation] {
         try await database.read { connection in
             var observations: [BalanceObservation] = []
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 SELECT DISTINCT ON (wallet, asset) wallet, asset, amount::text, observed_ns, source FROM custody_balance_observations
                 WHERE observed_ns <= \(V.int(time))
                 ORDER BY wallet, asset, observed_ns DESC, id DESC
@@ -157,7 +157,7 @@ public final class PostgresCustodyStore: CustodyStore {
     public func latestPrices(asOf time: TimestampNanoseconds) async throws -> [PriceObservation] {
         try await database.read { connection in
             var observations: [PriceObservation] = []
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 SELECT DISTINCT ON (asset) asset, mantissa::text, scale, observed_ns, source FROM custody_price_observations
                 WHERE observed_ns <= \(V.int(time))
                 ORDER BY asset, observed_ns DESC, id DESC
@@ -175,7 +175,7 @@ public final class PostgresCustodyStore: CustodyStore {
 
     public func whitelist() async throws -> [WhitelistEntry] {
         try await database.read { connection in
-            try await Self.whitelistEntries(connection.query("""
+            try await Self.whitelistEntries(connection.answered("""
                 SELECT id, asset, address, label, status, request, usable_from_ns, created_ns FROM custody_whitelist ORDER BY id
                 """, logger: logger))
         }
@@ -187,7 +187,7 @@ public final class PostgresCustodyStore: CustodyStore {
                 throw KinkoError(.conflict, "\(entry.address) is already on the \(entry.asset) whitelist", field: "address")
             }
             var stored = entry
-            stored.id = try await KinkoPostgresDatabase.newID(connection.query("""
+            stored.id = try await KinkoPostgresDatabase.newID(connection.answered("""
                 INSERT INTO custody_whitelist (asset, address, label, status, request, usable_from_ns, created_ns)
                 VALUES (\(entry.asset), \(entry.address), \(entry.label), 'pending', \(Int64(clamping: entry.requestID.rawValue)), NULL, \(V.int(entry.createdAt)))
                 RETURNING id
@@ -212,7 +212,7 @@ public final class PostgresCustodyStore: CustodyStore {
 
     public func movements() async throws -> [Movement] {
         try await database.read { connection in
-            try await Self.movements(connection.query("""
+            try await Self.movements(connection.answered("""
                 SELECT id, kind, from_wallet, to_wallet, to_address, asset, amount::text, ledger_pending_id, initiator, request, status,
                        created_ns, released_ns, completed_ns, transaction_hash, network_fee::text
                 FROM custody_movements ORDER BY id
@@ -224,7 +224,7 @@ public final class PostgresCustodyStore: CustodyStore {
         try await database.audited(audit) { connection in
             let d = movement.draft
             var stored = movement
-            stored.id = try await KinkoPostgresDatabase.newID(connection.query("""
+            stored.id = try await KinkoPostgresDatabase.newID(connection.answered("""
                 INSERT INTO custody_movements (kind, from_wallet, to_wallet, to_address, asset, amount, ledger_pending_id, initiator, request,
                                                status, created_ns)
                 VALUES (\(d.kind.rawValue), \(d.fromWallet), \(d.toWallet), \(d.toAddress), \(d.asset), \(V.numeric(d.amount))::numeric,
@@ -260,7 +260,7 @@ public final class PostgresCustodyStore: CustodyStore {
     public func outflows(wallet: String, asset: String, since time: TimestampNanoseconds) async throws -> Amount {
         try await database.read { connection in
             var amounts: [Amount] = []
-            for try await amount in try await connection.query("""
+            for try await amount in try await connection.answered("""
                 SELECT amount::text FROM custody_movements WHERE from_wallet = \(wallet) AND asset = \(asset) AND created_ns >= \(V.int(time))
                 """, logger: logger).decode(String.self) {
                 amounts.append(try V.amount(amount, column: "amount"))
@@ -273,25 +273,25 @@ public final class PostgresCustodyStore: CustodyStore {
 
     public func saveReconciliation(_ result: Reconciliation, at time: TimestampNanoseconds, audit: AuditEvent) async throws {
         try await database.audited(audit) { connection in
-            try await connection.query("DELETE FROM custody_reconciliations WHERE day = \(result.day)", logger: logger)
-            try await connection.query("DELETE FROM custody_breaks WHERE day = \(result.day)", logger: logger)
-            try await connection.query("""
+            try await connection.answered("DELETE FROM custody_reconciliations WHERE day = \(result.day)", logger: logger)
+            try await connection.answered("DELETE FROM custody_breaks WHERE day = \(result.day)", logger: logger)
+            try await connection.answered("""
                 INSERT INTO custody_reconciliation_days (day, cutoff_ns, computed_ns) VALUES (\(result.day), \(V.int(result.cutoff)), \(V.int(time)))
                 ON CONFLICT (day) DO UPDATE SET cutoff_ns = excluded.cutoff_ns, computed_ns = excluded.computed_ns
                 """, logger: logger)
             for (position, line) in result.lines.enumerated() {
-                try await connection.query("""
+                try await connection.answered("""
                     INSERT INTO custody_reconciliations (day, position, asset, liabilities, ledger_holdings, observed)
                     VALUES (\(result.day), \(Int32(position)), \(line.asset), \(V.numeric(line.liabilities))::numeric,
                             \(V.numeric(line.ledgerHoldings))::numeric, \(line.observed.map(V.numeric))::numeric)
                     """, logger: logger)
             }
             for (position, item) in result.breaks.enumerated() {
-                try await connection.query("""
+                try await connection.answered("""
                     INSERT INTO custody_breaks (day, position, asset, kind, wallet, size, cause)
                     VALUES (\(result.day), \(Int32(position)), \(item.asset), \(item.kind.rawValue), \(item.wallet), \(V.numeric(item.size))::numeric, \(item.cause))
                     """, logger: logger)
-                try await connection.query("""
+                try await connection.answered("""
                     INSERT INTO custody_alerts (kind, subject, message, raised_ns) VALUES ('segregation_break', \("\(result.day) \(item.asset)"), \(item.cause), \(V.int(time)))
                     """, logger: logger)
             }
@@ -300,7 +300,7 @@ public final class PostgresCustodyStore: CustodyStore {
 
     public func latestReconciliationDay() async throws -> String? {
         try await database.read { connection in
-            for try await day in try await connection.query("SELECT max(day) FROM custody_reconciliation_days", logger: logger).decode(String?.self) {
+            for try await day in try await connection.answered("SELECT max(day) FROM custody_reconciliation_days", logger: logger).decode(String?.self) {
                 return day
             }
             return nil
@@ -310,12 +310,12 @@ public final class PostgresCustodyStore: CustodyStore {
     public func reconciliation(day: String) async throws -> Reconciliation? {
         try await database.read { connection in
             var cutoff: Int64?
-            for try await value in try await connection.query("SELECT cutoff_ns FROM custody_reconciliation_days WHERE day = \(day)", logger: logger).decode(Int64.self) {
+            for try await value in try await connection.answered("SELECT cutoff_ns FROM custody_reconciliation_days WHERE day = \(day)", logger: logger).decode(Int64.self) {
                 cutoff = value
             }
             guard let cutoff else { return nil }
             var lines: [Reconciliation.Line] = []
-            for try await (asset, liabilities, holdings, observed) in try await connection.query("""
+            for try await (asset, liabilities, holdings, observed) in try await connection.answered("""
                 SELECT asset, liabilities::text, ledger_holdings::text, observed::text FROM custody_reconciliations WHERE day = \(day) ORDER BY position
                 """, logger: logger).decode((String, String, String, String?).self) {
                 lines.append(Reconciliation.Line(asset: asset, liabilities: try V.amount(liabilities, column: "liabilities"),
@@ -323,7 +323,7 @@ public final class PostgresCustodyStore: CustodyStore {
                                                  observed: try observed.map { try V.amount($0, column: "observed") }))
             }
             var breaks: [Reconciliation.Break] = []
-            for try await (asset, kindName, wallet, size, cause) in try await connection.query("""
+            for try await (asset, kindName, wallet, size, cause) in try await connection.answered("""
                 SELECT asset, kind, wallet, size::text, cause FROM custody_breaks WHERE day = \(day) ORDER BY position
                 """, logger: logger).decode((String, String, String?, String, String).self) {
                 guard let kind = Reconciliation.BreakKind(rawValue: kindName) else { throw KinkoError(.storageCorrupted, "a break has an unknown kind") }
@@ -336,7 +336,7 @@ public final class PostgresCustodyStore: CustodyStore {
     public func alerts() async throws -> [CustodyAlert] {
         try await database.read { connection in
             var alerts: [CustodyAlert] = []
-            for try await (id, kind, subject, message, raised) in try await connection.query("""
+            for try await (id, kind, subject, message, raised) in try await connection.answered("""
                 SELECT id, kind, subject, message, raised_ns FROM custody_alerts ORDER BY id
                 """, logger: logger).decode((Int64, String, String, String, Int64).self) {
                 alerts.append(CustodyAlert(id: UInt64(id), kind: kind, subject: subject, message: message, raisedAt: V.uint(raised)))

@@ -20,26 +20,26 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     public func principals() async throws -> [Principal] {
         try await database.read { connection in
-            try await Self.principals(connection.query("SELECT id, name, kind, roles, created_ns FROM principals ORDER BY id", logger: logger))
+            try await Self.principals(connection.answered("SELECT id, name, kind, roles, created_ns FROM principals ORDER BY id", logger: logger))
         }
     }
 
     public func principal(_ id: PrincipalID) async throws -> Principal? {
         try await database.read { connection in
-            try await Self.principals(connection.query("SELECT id, name, kind, roles, created_ns FROM principals WHERE id = \(Int64(clamping: id.rawValue))",
+            try await Self.principals(connection.answered("SELECT id, name, kind, roles, created_ns FROM principals WHERE id = \(Int64(clamping: id.rawValue))",
                                                        logger: logger)).first
         }
     }
 
     public func principal(named name: String) async throws -> Principal? {
         try await database.read { connection in
-            try await Self.principals(connection.query("SELECT id, name, kind, roles, created_ns FROM principals WHERE name = \(name)", logger: logger)).first
+            try await Self.principals(connection.answered("SELECT id, name, kind, roles, created_ns FROM principals WHERE name = \(name)", logger: logger)).first
         }
     }
 
     public func createPrincipal(name: String, kind: PrincipalKind, roles: Set<Role>, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Principal {
         try await database.audited(audit) { connection in
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 INSERT INTO principals (name, kind, roles, created_ns) VALUES (\(name), \(kind.rawValue), \(Self.encode(roles)), \(Int64(bitPattern: time)))
                 ON CONFLICT (name) DO NOTHING RETURNING id
                 """, logger: logger)
@@ -63,7 +63,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     public func insertToken(principal: PrincipalID, secretHash: [UInt8], createdAt: TimestampNanoseconds, expiresAt: TimestampNanoseconds?, audit: AuditEvent) async throws -> TokenRecord {
         try await database.audited(audit) { connection in
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 INSERT INTO tokens (principal, secret_hash, created_ns, expires_ns)
                 VALUES (\(Int64(clamping: principal.rawValue)), \(Data(secretHash)), \(Int64(bitPattern: createdAt)), \(expiresAt.map { Int64(bitPattern: $0) }))
                 RETURNING id
@@ -77,7 +77,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     public func token(secretHash: [UInt8]) async throws -> TokenRecord? {
         try await database.read { connection in
-            try await Self.tokens(connection.query("""
+            try await Self.tokens(connection.answered("""
                 SELECT id, principal, secret_hash, created_ns, expires_ns, revoked_ns FROM tokens WHERE secret_hash = \(Data(secretHash))
                 """, logger: logger)).first
         }
@@ -85,7 +85,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     public func tokens(of principal: PrincipalID) async throws -> [TokenRecord] {
         try await database.read { connection in
-            try await Self.tokens(connection.query("""
+            try await Self.tokens(connection.answered("""
                 SELECT id, principal, secret_hash, created_ns, expires_ns, revoked_ns FROM tokens WHERE principal = \(Int64(clamping: principal.rawValue)) ORDER BY id
                 """, logger: logger))
         }
@@ -103,7 +103,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     public func insertKey(_ key: SignerKey, audit: AuditEvent) async throws {
         try await database.audited(audit) { connection in
-            try await connection.query("""
+            try await connection.answered("""
                 INSERT INTO signer_keys (id, principal, algorithm, public_key, registered_ns)
                 VALUES (\(key.id), \(Int64(clamping: key.principal.rawValue)), \(key.algorithm.rawValue), \(Data(key.publicKey)), \(Int64(bitPattern: key.registeredAt)))
                 """, logger: logger)
@@ -113,7 +113,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
     public func keys() async throws -> [SignerKey] {
         try await database.read { connection in
             var keys: [SignerKey] = []
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 SELECT id, principal, algorithm, public_key, registered_ns, revoked_ns FROM signer_keys ORDER BY registered_ns, id
                 """, logger: logger)
             for try await (id, principal, algorithmName, publicKey, registered, revoked) in rows.decode((String, Int64, String, Data, Int64, Int64?).self) {
@@ -141,7 +141,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     public func insertRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> ApprovalRequest {
         try await database.audited(audit) { connection in
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 INSERT INTO approval_requests (action, payload, policy, revision, initiator, created_ns, not_before_ns, expires_ns, status)
                 VALUES (\(request.action), \(Data(request.payload.bytes)), \(Data(request.policy.json.bytes)), \(Int32(clamping: request.revision)),
                         \(Int64(clamping: request.initiator.rawValue)), \(Int64(bitPattern: request.createdAt)), \(Int64(bitPattern: request.notBefore)),
@@ -159,7 +159,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     public func request(_ id: ApprovalRequestID) async throws -> ApprovalRequest? {
         try await database.read { connection in
-            try await Self.requests(connection.query("""
+            try await Self.requests(connection.answered("""
                 SELECT id, action, payload, policy, revision, initiator, created_ns, not_before_ns, expires_ns, status, executed_ns
                 FROM approval_requests WHERE id = \(Int64(clamping: id.rawValue))
                 """, logger: logger)).first
@@ -168,7 +168,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     public func requests(status: ApprovalStatus?) async throws -> [ApprovalRequest] {
         try await database.read { connection in
-            try await Self.requests(connection.query("""
+            try await Self.requests(connection.answered("""
                 SELECT id, action, payload, policy, revision, initiator, created_ns, not_before_ns, expires_ns, status, executed_ns
                 FROM approval_requests WHERE \(status?.rawValue)::text IS NULL OR status = \(status?.rawValue) ORDER BY id
                 """, logger: logger))
@@ -188,7 +188,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     public func insertApproval(_ approval: Approval, audit: AuditEvent) async throws {
         try await database.audited(audit) { connection in
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 INSERT INTO approvals (request, approver, digest, key_id, signature, approved_ns)
                 VALUES (\(Int64(clamping: approval.requestID.rawValue)), \(Int64(clamping: approval.approver.rawValue)), \(Data(approval.digest)),
                         \(approval.keyID), \(Data(approval.signature)), \(Int64(bitPattern: approval.approvedAt)))
@@ -203,7 +203,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
     public func approvals(of id: ApprovalRequestID) async throws -> [Approval] {
         try await database.read { connection in
             var approvals: [Approval] = []
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 SELECT approver, key_id, digest, signature, approved_ns FROM approvals WHERE request = \(Int64(clamping: id.rawValue)) ORDER BY approved_ns
                 """, logger: logger)
             for try await (approver, keyID, digest, signature, approved) in rows.decode((Int64, String, Data, Data, Int64).self) {
@@ -240,7 +240,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
     public func auditEntries(from start: Int, limit: Int) async throws -> [StoredAuditEntry] {
         try await database.read { connection in
             var entries: [StoredAuditEntry] = []
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 SELECT position, entry FROM audit_entries WHERE position >= \(Int64(start)) ORDER BY position LIMIT \(Int64(limit))
                 """, logger: logger)
             for try await (position, entry) in rows.decode((Int64, Data).self) {
@@ -253,7 +253,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
     public func auditCheckpoints() async throws -> [AuditCheckpoint] {
         try await database.read { connection in
             var checkpoints: [AuditCheckpoint] = []
-            let rows = try await connection.query("SELECT size, root, time_ns, key_id, signature FROM audit_checkpoints ORDER BY size", logger: logger)
+            let rows = try await connection.answered("SELECT size, root, time_ns, key_id, signature FROM audit_checkpoints ORDER BY size", logger: logger)
             for try await (size, root, time, keyID, signature) in rows.decode((Int64, Data, Int64, Data, Data).self) {
                 checkpoints.append(AuditCheckpoint(size: Int(size), root: [UInt8](root), time: UInt64(bitPattern: time), keyID: [UInt8](keyID),
                                                    signature: [UInt8](signature)))
@@ -264,7 +264,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     public func auditSize() async throws -> Int {
         try await database.read { connection in
-            for try await count in try await connection.query("SELECT count(*) FROM audit_entries", logger: logger).decode(Int64.self) { return Int(count) }
+            for try await count in try await connection.answered("SELECT count(*) FROM audit_entries", logger: logger).decode(Int64.self) { return Int(count) }
             return 0
         }
     }
@@ -273,7 +273,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
     public func auditPublicKeys() async throws -> [[UInt8]] {
         try await database.read { connection in
             var keys: [[UInt8]] = []
-            for try await key in try await connection.query("SELECT public_key FROM audit_keys ORDER BY added_ns", logger: logger).decode(Data.self) {
+            for try await key in try await connection.answered("SELECT public_key FROM audit_keys ORDER BY added_ns", logger: logger).decode(Data.self) {
                 keys.append([UInt8](key))
             }
             return keys
@@ -331,7 +331,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
 enum PostgresApprovals {
     static func markExecuted(_ connection: PostgresConnection, id: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, logger: Logger) async throws -> Bool {
         var count = 0
-        let rows = try await connection.query("""
+        let rows = try await connection.answered("""
             UPDATE approval_requests SET status = 'executed', executed_ns = \(Int64(bitPattern: time))
             WHERE id = \(Int64(clamping: id.rawValue)) AND revision = \(Int32(clamping: revision)) AND status = 'open' RETURNING 1
             """, logger: logger)

@@ -25,22 +25,22 @@ public final class PostgresLedgerStore: LedgerStore {
     public func loadSnapshot() async throws -> LedgerSnapshot {
         // One repeatable-read transaction: definitions, pages and pending statuses from one snapshot.
         try await database.transaction { connection in
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            try await connection.answered("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             var checkpoint: (Int64, Int64)?
-            for try await row in try await connection.query("SELECT sequence, timestamp FROM ledger_checkpoint WHERE id = 1", logger: logger)
+            for try await row in try await connection.answered("SELECT sequence, timestamp FROM ledger_checkpoint WHERE id = 1", logger: logger)
                 .decode((Int64, Int64).self) { checkpoint = row }
             guard let (sequence, timestamp) = checkpoint else { throw KinkoError(.storageCorrupted, "the ledger checkpoint row is missing") }
-            let definitions = try await Self.records(try await connection.query("""
+            let definitions = try await Self.records(try await connection.answered("""
                 SELECT sequence, kind, timestamp, count, body, expired FROM ledger_batches
                 WHERE kind IN (1, 2) AND sequence <= \(sequence) ORDER BY sequence
                 """, logger: logger))
             var pages: [BalancePage] = []
-            for try await (page, balances) in try await connection.query("SELECT page, balances FROM ledger_balance_pages ORDER BY page", logger: logger)
+            for try await (page, balances) in try await connection.answered("SELECT page, balances FROM ledger_balance_pages ORDER BY page", logger: logger)
                 .decode((Int32, Data).self) {
                 pages.append(BalancePage(index: Int(page), bytes: [UInt8](balances)))
             }
             var pending: [PendingTransfer] = []
-            for try await transfer in try await connection.query("SELECT transfer FROM ledger_pending WHERE status = 1", logger: logger).decode(Data.self) {
+            for try await transfer in try await connection.answered("SELECT transfer FROM ledger_pending WHERE status = 1", logger: logger).decode(Data.self) {
                 pending.append(PendingTransfer(transfer: try LedgerCodec.decodeTransfer([UInt8](transfer), slot: 0), status: .pending))
             }
             return LedgerSnapshot(definitions: definitions, balancePages: pages, activePending: pending,
@@ -55,7 +55,7 @@ public final class PostgresLedgerStore: LedgerStore {
     public func firstSequence(after timestamp: TimestampNanoseconds) async throws -> UInt64? {
         guard timestamp < UInt64(Int64.max) else { return nil }
         return try await database.read { connection in
-            for try await first in try await connection.query(
+            for try await first in try await connection.answered(
                 "SELECT min(sequence) FROM ledger_batches WHERE timestamp > \(Int64(bitPattern: timestamp))", logger: logger).decode(Int64?.self) {
                 return first.map { UInt64(bitPattern: $0) }
             }
@@ -65,7 +65,7 @@ public final class PostgresLedgerStore: LedgerStore {
 
     public func batches(after sequence: UInt64, limit: Int) async throws -> [LedgerBatchRecord] {
         try await database.read { connection in
-            try await Self.records(try await connection.query("""
+            try await Self.records(try await connection.answered("""
                 SELECT sequence, kind, timestamp, count, body, expired FROM ledger_batches
                 WHERE sequence > \(Int64(bitPattern: sequence)) ORDER BY sequence LIMIT \(Int64(limit))
                 """, logger: logger))
@@ -85,7 +85,7 @@ public final class PostgresLedgerStore: LedgerStore {
                 guard head + 1 == record.sequence else { throw Stale(head: head) }
                 try await Self.insert(record, connection, logger: logger)
                 for asset in assets {
-                    try await connection.query("""
+                    try await connection.answered("""
                         INSERT INTO ledger_assets (ledger, code, scale, kind)
                         VALUES (\(Int64(asset.ledger)), \(asset.code), \(Int16(asset.scale)), \(asset.kind.rawValue))
                         """, logger: logger)
@@ -106,7 +106,7 @@ public final class PostgresLedgerStore: LedgerStore {
         guard !sequences.isEmpty else { return [] }
         var bodies: [UInt64: [UInt8]] = [:]
         try await database.read { connection in
-            for try await (sequence, body) in try await connection.query(
+            for try await (sequence, body) in try await connection.answered(
                 "SELECT sequence, body FROM ledger_batches WHERE sequence = ANY(\(sequences)) AND kind = 3", logger: logger).decode((Int64, Data).self) {
                 bodies[UInt64(bitPattern: sequence)] = [UInt8](body)
             }
@@ -122,7 +122,7 @@ public final class PostgresLedgerStore: LedgerStore {
         let keys = ids.map { ByteBuffer(bytes: LedgerCodec.bigEndianBytes($0.rawValue)) }
         return try await database.read { connection in
             var statuses: [TransferID: PendingStatus] = [:]
-            for try await (id, raw) in try await connection.query("SELECT id, status FROM ledger_pending WHERE id = ANY(\(keys))", logger: logger)
+            for try await (id, raw) in try await connection.answered("SELECT id, status FROM ledger_pending WHERE id = ANY(\(keys))", logger: logger)
                 .decode((Data, Int16).self) {
                 let transfer = TransferID(try LedgerCodec.fromBigEndianBytes([UInt8](id)))
                 guard let status = PendingStatus(rawValue: UInt8(clamping: raw)) else {
@@ -139,7 +139,7 @@ public final class PostgresLedgerStore: LedgerStore {
         return try await database.read { connection in
             var found: [TransferLocation] = []
             // Newest window first; one round trip per page of windows that hold the account.
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 SELECT p.locations FROM ledger_postings p JOIN ledger_windows w ON w."window" = p."window"
                 WHERE p.account_id = \(key) AND w.first_sequence <= \(Int64(bitPattern: before.sequence))
                 ORDER BY p."window" DESC
@@ -157,7 +157,7 @@ public final class PostgresLedgerStore: LedgerStore {
     // MARK: Rows
 
     static func head(_ connection: PostgresConnection, logger: Logger) async throws -> UInt64 {
-        for try await head in try await connection.query("SELECT coalesce(max(sequence), 0) FROM ledger_batches", logger: logger).decode(Int64.self) {
+        for try await head in try await connection.answered("SELECT coalesce(max(sequence), 0) FROM ledger_batches", logger: logger).decode(Int64.self) {
             return UInt64(bitPattern: head)
         }
         return 0
@@ -176,7 +176,7 @@ public final class PostgresLedgerStore: LedgerStore {
     }
 
     static func insert(_ record: LedgerBatchRecord, _ connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
+        try await connection.answered("""
             INSERT INTO ledger_batches (sequence, kind, timestamp, count, body, expired)
             VALUES (\(Int64(bitPattern: record.sequence)), \(Int16(record.kind.rawValue)), \(Int64(bitPattern: record.timestamp)),
                     \(Int32(clamping: record.count)), \(Data(record.body)), \(Data(record.expired)))
@@ -194,7 +194,7 @@ public final class PostgresLedgerStore: LedgerStore {
         let owners = accounts.map { ByteBuffer(bytes: LedgerCodec.bigEndianBytes($0.owner)) }
         let userData = accounts.map { Int64(bitPattern: $0.userData64) }
         let timestamps = accounts.map { Int64(bitPattern: $0.timestamp) }
-        try await connection.query("""
+        try await connection.answered("""
             INSERT INTO ledger_accounts (id, ledger, code, flags, class, owner, user_data_64, timestamp, created_sequence)
             SELECT id, ledger, code, flags, class, owner, user_data_64, timestamp, \(Int64(bitPattern: sequence))
             FROM unnest(\(ids)::bytea[], \(ledgers)::bigint[], \(codes)::integer[], \(flags)::integer[], \(classes)::smallint[],
@@ -208,7 +208,7 @@ public final class PostgresLedgerStore: LedgerStore {
         if !checkpoint.balancePages.isEmpty {
             let indexes = checkpoint.balancePages.map { Int32($0.index) }
             let bytes = checkpoint.balancePages.map { ByteBuffer(bytes: $0.bytes) }
-            try await connection.query("""
+            try await connection.answered("""
                 INSERT INTO ledger_balance_pages (page, balances) SELECT * FROM unnest(\(indexes)::integer[], \(bytes)::bytea[])
                 ON CONFLICT (page) DO UPDATE SET balances = excluded.balances
                 """, logger: logger)
@@ -218,7 +218,7 @@ public final class PostgresLedgerStore: LedgerStore {
             let statuses = checkpoint.pending.map { Int16($0.status.rawValue) }
             let expires = checkpoint.pending.map { $0.expiresAt.map { Int64(bitPattern: $0) } ?? -1 }
             let transfers = checkpoint.pending.map { ByteBuffer(bytes: LedgerCodec.encode([$0.transfer])) }
-            try await connection.query("""
+            try await connection.answered("""
                 INSERT INTO ledger_pending (id, status, expires_at, transfer)
                 SELECT id, status, nullif(expires_at, -1), transfer FROM unnest(\(ids)::bytea[], \(statuses)::smallint[], \(expires)::bigint[], \(transfers)::bytea[])
                      AS t(id, status, expires_at, transfer)
@@ -226,23 +226,23 @@ public final class PostgresLedgerStore: LedgerStore {
                 """, logger: logger)
         }
         var previous: Int64 = 0
-        for try await sequence in try await connection.query("SELECT sequence FROM ledger_checkpoint WHERE id = 1", logger: logger).decode(Int64.self) {
+        for try await sequence in try await connection.answered("SELECT sequence FROM ledger_checkpoint WHERE id = 1", logger: logger).decode(Int64.self) {
             previous = sequence
         }
         let window = Int64(bitPattern: checkpoint.sequence)
-        try await connection.query("""
+        try await connection.answered("""
             INSERT INTO ledger_windows ("window", first_sequence, last_sequence) VALUES (\(window), \(previous + 1), \(window))
             """, logger: logger)
         let lists = LedgerPostings.restrict(checkpoint.postings, above: UInt64(bitPattern: previous))
         if !lists.isEmpty {
             let accounts = lists.map { ByteBuffer(bytes: LedgerCodec.bigEndianBytes($0.account)) }
             let locations = lists.map { ByteBuffer(bytes: LedgerPostings.encode($0.locations)) }
-            try await connection.query("""
+            try await connection.answered("""
                 INSERT INTO ledger_postings ("window", account_id, locations)
                 SELECT \(window), account_id, locations FROM unnest(\(accounts)::bytea[], \(locations)::bytea[]) AS t(account_id, locations)
                 """, logger: logger)
         }
-        try await connection.query("""
+        try await connection.answered("""
             UPDATE ledger_checkpoint SET sequence = \(window), timestamp = \(Int64(bitPattern: checkpoint.timestamp)) WHERE id = 1
             """, logger: logger)
     }

@@ -80,7 +80,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
     public func ruleSets() async throws -> [StoredMonitoringRules] {
         try await database.read { connection in
             var sets: [StoredMonitoringRules] = []
-            let rows = try await connection.query("SELECT version, yaml, status, request, adopted_ns FROM monitor_rule_sets ORDER BY seq", logger: logger)
+            let rows = try await connection.answered("SELECT version, yaml, status, request, adopted_ns FROM monitor_rule_sets ORDER BY seq", logger: logger)
             for try await (version, yaml, statusName, request, adopted) in rows.decode((String, String, String, Int64, Int64?).self) {
                 guard let status = MonitoringRulesStatus(rawValue: statusName) else {
                     throw KinkoError(.storageCorrupted, "a monitoring rule set has an unknown status")
@@ -94,7 +94,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
 
     public func proposeRuleSet(_ rules: StoredMonitoringRules, audit: AuditEvent) async throws {
         try await database.audited(audit) { connection in
-            try await connection.query("""
+            try await connection.answered("""
                 INSERT INTO monitor_rule_sets (version, yaml, status, request)
                 VALUES (\(rules.version), \(rules.yaml), 'proposed', \(Int64(clamping: rules.requestID.rawValue)))
                 """, logger: logger)
@@ -116,13 +116,13 @@ public final class PostgresMonitoringStore: MonitoringStore {
     public func addressLists() async throws -> [AddressList] {
         try await database.read { connection in
             var addresses: [String: Set<String>] = [:]
-            for try await (kind, asset, address) in try await connection.query("SELECT kind, asset, address FROM monitor_list_addresses", logger: logger)
+            for try await (kind, asset, address) in try await connection.answered("SELECT kind, asset, address FROM monitor_list_addresses", logger: logger)
                 .decode((String, String, String).self) {
                 addresses[kind + "/" + asset, default: []].insert(address)
             }
             var lists: [AddressList] = []
             // COLLATE "C": byte order, as SQLite sorts text.
-            for try await (kindName, asset, version) in try await connection.query("""
+            for try await (kindName, asset, version) in try await connection.answered("""
                 SELECT kind, asset, version FROM monitor_lists ORDER BY kind COLLATE "C", asset COLLATE "C"
                 """, logger: logger).decode((String, String, String).self) {
                 guard let kind = AddressListKind(rawValue: kindName) else { throw KinkoError(.storageCorrupted, "a list has an unknown kind") }
@@ -135,20 +135,20 @@ public final class PostgresMonitoringStore: MonitoringStore {
     public func importAddressList(_ list: AddressList, at time: TimestampNanoseconds, audit: AuditEvent) async throws {
         let addresses = list.addresses.sorted()
         try await database.audited(audit) { connection in
-            try await connection.query("DELETE FROM monitor_list_addresses WHERE kind = \(list.kind.rawValue) AND asset = \(list.asset)", logger: logger)
+            try await connection.answered("DELETE FROM monitor_list_addresses WHERE kind = \(list.kind.rawValue) AND asset = \(list.asset)", logger: logger)
             for chunk in Self.chunks(addresses) {
-                try await connection.query("""
+                try await connection.answered("""
                     INSERT INTO monitor_list_addresses (kind, asset, address)
                     SELECT \(list.kind.rawValue), \(list.asset), address FROM unnest(\(Array(chunk))::text[]) AS t(address)
                     """, logger: logger)
             }
-            try await connection.query("""
+            try await connection.answered("""
                 INSERT INTO monitor_lists (kind, asset, version, imported_ns, addresses)
                 VALUES (\(list.kind.rawValue), \(list.asset), \(list.version), \(PostgresValues.int(time)), \(Int64(list.addresses.count)))
                 ON CONFLICT (kind, asset) DO UPDATE
                 SET version = excluded.version, imported_ns = excluded.imported_ns, addresses = excluded.addresses
                 """, logger: logger)
-            try await connection.query("""
+            try await connection.answered("""
                 INSERT INTO monitor_list_imports (kind, asset, version, imported_ns, addresses)
                 VALUES (\(list.kind.rawValue), \(list.asset), \(list.version), \(PostgresValues.int(time)), \(Int64(list.addresses.count)))
                 """, logger: logger)
@@ -158,7 +158,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
     public func jurisdictions() async throws -> TravelRuleJurisdictions? {
         try await database.read { connection in
             var found: (String?, String?)?
-            for try await row in try await connection.query("SELECT jurisdictions_version, jurisdictions FROM monitor_meta WHERE id = 1", logger: logger)
+            for try await row in try await connection.answered("SELECT jurisdictions_version, jurisdictions FROM monitor_meta WHERE id = 1", logger: logger)
                 .decode((String?, String?).self) { found = row }
             guard let row = found, let version = row.0, let countries = row.1 else { return nil }
             return try TravelRuleJurisdictions(version: version, countries: Set(countries.split(separator: ",").map(String.init)))
@@ -167,7 +167,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
 
     public func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, audit: AuditEvent) async throws {
         try await database.audited(audit) { connection in
-            try await connection.query("""
+            try await connection.answered("""
                 UPDATE monitor_meta SET jurisdictions_version = \(jurisdictions.version),
                     jurisdictions = \(jurisdictions.countries.sorted().joined(separator: ",")) WHERE id = 1
                 """, logger: logger)
@@ -180,7 +180,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
         let unique = Self.lastPerKey(profiles.map { ($0.customer, $0) }).map { $0.1 }
         try await database.audited(audit) { connection in
             for chunk in Self.chunks(unique) {
-                try await connection.query("""
+                try await connection.answered("""
                     INSERT INTO monitor_customers (customer, name, country, declared_income_jpy, declared_assets_jpy)
                     SELECT * FROM unnest(\(chunk.map { PostgresValues.int($0.customer) })::bigint[], \(chunk.map(\.name))::text[],
                                          \(chunk.map(\.country))::text[], \(chunk.map { PostgresValues.int($0.declaredIncomeJPY) })::bigint[],
@@ -199,7 +199,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
         let found = try await database.read { connection in
             var byCustomer: [UInt64: CustomerProfile] = [:]
             for chunk in Self.chunks(customers) {
-                for profile in try await Self.profiles(connection.query("""
+                for profile in try await Self.profiles(connection.answered("""
                     SELECT customer, name, country, declared_income_jpy, declared_assets_jpy FROM monitor_customers
                     WHERE customer = ANY(\(chunk.map(PostgresValues.int))::bigint[])
                     """, logger: logger)) {
@@ -227,7 +227,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
         return try await database.read { connection in
             var found: [String: (outcome: Outcome, alert: UInt64?)] = [:]
             for chunk in Self.chunks(ids) {
-                let rows = try await connection.query("SELECT id, outcome, alert FROM monitor_events WHERE id = ANY(\(Array(chunk))::text[])", logger: logger)
+                let rows = try await connection.answered("SELECT id, outcome, alert FROM monitor_events WHERE id = ANY(\(Array(chunk))::text[])", logger: logger)
                 for try await (id, outcome, alert) in rows.decode((String, String, Int64?).self) {
                     found[id] = (Outcome(rawValue: outcome) ?? .clear, alert.map(PostgresValues.uint))
                 }
@@ -239,7 +239,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
     public func batchCount() async throws -> UInt64 {
         try await database.read { connection in
             var batches: Int64 = 0
-            for try await count in try await connection.query("SELECT batches FROM monitor_meta WHERE id = 1", logger: logger).decode(Int64.self) {
+            for try await count in try await connection.answered("SELECT batches FROM monitor_meta WHERE id = 1", logger: logger).decode(Int64.self) {
                 batches = count
             }
             return PostgresValues.uint(batches)
@@ -266,14 +266,14 @@ public final class PostgresMonitoringStore: MonitoringStore {
                 try await Self.insertEvents(chunk.map { $0.0 }, alerts: alerts, batch: expectedBatches + 1, connection, logger: logger)
             }
             for chunk in Self.chunks(customerStates) {
-                try await connection.query("""
+                try await connection.answered("""
                     INSERT INTO monitor_state (customer, state)
                     SELECT * FROM unnest(\(chunk.map { PostgresValues.int($0.0) })::bigint[], \(chunk.map { ByteBuffer(bytes: $0.1) })::bytea[])
                     ON CONFLICT (customer) DO UPDATE SET state = excluded.state
                     """, logger: logger)
             }
             for chunk in Self.chunks(ipStates) {
-                try await connection.query("""
+                try await connection.answered("""
                     INSERT INTO monitor_ip_state (ip, state)
                     SELECT * FROM unnest(\(chunk.map { $0.0 })::text[], \(chunk.map { ByteBuffer(bytes: $0.1) })::bytea[])
                     ON CONFLICT (ip) DO UPDATE SET state = excluded.state
@@ -292,7 +292,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
             if let (hits, scenarios) = detail { alerting.append((evaluation, hits, scenarios)) }
         }
         guard !alerting.isEmpty else { return }
-        let rows = try await connection.query("""
+        let rows = try await connection.answered("""
             INSERT INTO monitor_alerts (event, customer, time_ns, outcome, rule_set, hits, scenarios, status, raised_ns)
             SELECT event, customer, time_ns, outcome, rule_set, hits, scenarios, 'open', \(PostgresValues.int(time))
             FROM unnest(\(alerting.map { $0.evaluation.event })::text[], \(alerting.map { PostgresValues.int($0.evaluation.customer) })::bigint[],
@@ -311,7 +311,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
         let alertIDs: [Int64] = evaluations.map { evaluation in
             evaluation.outcome == .clear ? -1 : alerts[evaluation.event].map(PostgresValues.int) ?? -1
         }
-        try await connection.query("""
+        try await connection.answered("""
             INSERT INTO monitor_events (id, customer, time_ns, outcome, alert, rule_set, batch)
             SELECT id, customer, time_ns, outcome, nullif(alert, -1), rule_set, \(PostgresValues.int(batch))
             FROM unnest(\(evaluations.map(\.event))::text[], \(evaluations.map { PostgresValues.int($0.customer) })::bigint[],
@@ -344,11 +344,11 @@ public final class PostgresMonitoringStore: MonitoringStore {
         let rowsMax: Int64? = limit < 0 ? nil : Int64(limit)
         return try await database.read { connection in
             if let status {
-                return try await Self.alerts(connection.query("""
+                return try await Self.alerts(connection.answered("""
                     SELECT \(unescaped: Self.alertColumns) FROM monitor_alerts WHERE status = \(status.rawValue) ORDER BY id LIMIT \(rowsMax)
                     """, logger: logger))
             }
-            return try await Self.alerts(connection.query("""
+            return try await Self.alerts(connection.answered("""
                 SELECT \(unescaped: Self.alertColumns) FROM monitor_alerts ORDER BY id LIMIT \(rowsMax)
                 """, logger: logger))
         }
@@ -358,7 +358,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
     public func alertCounts() async throws -> [String: Int] {
         try await database.read { connection in
             var counts: [String: Int] = [:]
-            for try await (status, count) in try await connection.query("SELECT status, count(*) FROM monitor_alerts GROUP BY status", logger: logger)
+            for try await (status, count) in try await connection.answered("SELECT status, count(*) FROM monitor_alerts GROUP BY status", logger: logger)
                 .decode((String, Int64).self) {
                 counts[status] = Int(count)
             }
@@ -368,7 +368,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
 
     public func alert(_ id: UInt64) async throws -> MonitoringAlert? {
         try await database.read { connection in
-            try await Self.alerts(connection.query("""
+            try await Self.alerts(connection.answered("""
                 SELECT \(unescaped: Self.alertColumns) FROM monitor_alerts WHERE id = \(PostgresValues.int(id))
                 """, logger: logger)).first
         }
@@ -377,7 +377,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
     public func setAlertStatus(_ ids: [UInt64], status: AlertStatus, caseID: UInt64?, audit: AuditEvent) async throws {
         try await database.audited(audit) { connection in
             for chunk in Self.chunks(ids) {
-                try await connection.query("""
+                try await connection.answered("""
                     UPDATE monitor_alerts SET status = \(status.rawValue), case_id = \(caseID.map(PostgresValues.int))
                     WHERE id = ANY(\(chunk.map(PostgresValues.int))::bigint[])
                     """, logger: logger)
@@ -417,20 +417,20 @@ public final class PostgresMonitoringStore: MonitoringStore {
 
     public func cases() async throws -> [MonitoringCase] {
         try await database.read { connection in
-            let alerts = try await Self.caseAlerts(connection.query("""
+            let alerts = try await Self.caseAlerts(connection.answered("""
                 SELECT id, case_id FROM monitor_alerts WHERE case_id IS NOT NULL ORDER BY id
                 """, logger: logger))
-            return try await Self.cases(connection.query("SELECT \(unescaped: Self.caseColumns) FROM monitor_cases ORDER BY id", logger: logger),
+            return try await Self.cases(connection.answered("SELECT \(unescaped: Self.caseColumns) FROM monitor_cases ORDER BY id", logger: logger),
                                         alerts: alerts)
         }
     }
 
     public func caseRecord(_ id: UInt64) async throws -> MonitoringCase? {
         try await database.read { connection in
-            let alerts = try await Self.caseAlerts(connection.query("""
+            let alerts = try await Self.caseAlerts(connection.answered("""
                 SELECT id, case_id FROM monitor_alerts WHERE case_id = \(PostgresValues.int(id)) ORDER BY id
                 """, logger: logger))
-            return try await Self.cases(connection.query("""
+            return try await Self.cases(connection.answered("""
                 SELECT \(unescaped: Self.caseColumns) FROM monitor_cases WHERE id = \(PostgresValues.int(id))
                 """, logger: logger), alerts: alerts).first
         }
@@ -441,7 +441,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
         return try await database.audited(audit) { connection in
             var stored = record
             if record.id == 0 {
-                let rows = try await connection.query("""
+                let rows = try await connection.answered("""
                     INSERT INTO monitor_cases (title, assignee, status, disposition, opened_by, opened_ns, closed_ns, notes)
                     VALUES (\(record.title), \(record.assignee), \(record.status.rawValue), \(record.disposition?.rawValue), \(record.openedBy),
                             \(PostgresValues.int(record.openedAt)), \(record.closedAt.map(PostgresValues.int)), \(notes))
@@ -452,7 +452,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
                 guard let inserted else { throw KinkoError(.storageFailure, "the case insert returned no id") }
                 stored.id = PostgresValues.uint(inserted)
             } else {
-                try await connection.query("""
+                try await connection.answered("""
                     UPDATE monitor_cases SET title = \(record.title), assignee = \(record.assignee), status = \(record.status.rawValue),
                         disposition = \(record.disposition?.rawValue), opened_by = \(record.openedBy), opened_ns = \(PostgresValues.int(record.openedAt)),
                         closed_ns = \(record.closedAt.map(PostgresValues.int)), notes = \(notes)
@@ -463,7 +463,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
             let alertStatus: AlertStatus = record.status == .closed ? .closed : .inCase
             let caseID = PostgresValues.int(stored.id)
             var moved: Set<UInt64> = []
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 UPDATE monitor_alerts SET status = \(alertStatus.rawValue), case_id = \(caseID)
                 WHERE id = ANY(\(record.alerts.map(PostgresValues.int))::bigint[]) AND (case_id IS NULL OR case_id = \(caseID))
                 RETURNING id

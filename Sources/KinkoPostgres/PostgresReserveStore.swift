@@ -37,7 +37,7 @@ public final class PostgresReserveStore: ReserveStore {
     public func ruleSets() async throws -> [StoredRuleSet] {
         try await database.read { connection in
             var rules: [StoredRuleSet] = []
-            let rows = try await connection.query("SELECT version, yaml, status, request, adopted_ns FROM reserve_rule_sets ORDER BY id", logger: logger)
+            let rows = try await connection.answered("SELECT version, yaml, status, request, adopted_ns FROM reserve_rule_sets ORDER BY id", logger: logger)
             for try await (version, yaml, statusName, request, adopted) in rows.decode((String, String, String, Int64, Int64?).self) {
                 guard let status = RuleSetStatus(rawValue: statusName) else { throw KinkoError(.storageCorrupted, "a rule set has an unknown status") }
                 rules.append(StoredRuleSet(version: version, yaml: yaml, status: status, requestID: ApprovalRequestID(UInt128(request)),
@@ -69,7 +69,7 @@ public final class PostgresReserveStore: ReserveStore {
     public func volumes() async throws -> [String: [String: Amount]] {
         try await database.read { connection in
             var volumes: [String: [String: Amount]] = [:]
-            let rows = try await connection.query("SELECT day, category, amount::text FROM reserve_volumes", logger: logger)
+            let rows = try await connection.answered("SELECT day, category, amount::text FROM reserve_volumes", logger: logger)
             for try await (day, category, amount) in rows.decode((String, String, String).self) {
                 volumes[category, default: [:]][day] = try (volumes[category]?[day] ?? .zero).adding(try V.amount(amount, column: "reserve_volumes.amount"))
             }
@@ -80,7 +80,7 @@ public final class PostgresReserveStore: ReserveStore {
     public func volumeWatermark() async throws -> UInt64 {
         try await database.read { connection in
             var watermark: Int64 = 0
-            for try await value in try await connection.query("SELECT volume_watermark FROM reserve_state WHERE id = 1", logger: logger).decode(Int64.self) {
+            for try await value in try await connection.answered("SELECT volume_watermark FROM reserve_state WHERE id = 1", logger: logger).decode(Int64.self) {
                 watermark = value
             }
             return V.uint(watermark)
@@ -101,7 +101,7 @@ public final class PostgresReserveStore: ReserveStore {
             guard !volumes.isEmpty else { return true }
             // What is stored plus each row, in order (rows may repeat a day and category), then one upsert.
             var totals: [VolumeKey: Amount] = [:]
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 SELECT day, category, amount::text FROM reserve_volumes
                 WHERE source = 'ledger' AND (day, category) IN (SELECT * FROM unnest(\(volumes.map(\.day))::text[], \(volumes.map(\.category))::text[]))
                 """, logger: logger)
@@ -151,12 +151,12 @@ public final class PostgresReserveStore: ReserveStore {
     public func policies() async throws -> [InsurancePolicy] {
         try await snapshot { connection in
             var claims: [(policy: Int64, amount: String)] = []
-            for try await (policy, amount) in try await connection.query("SELECT policy, amount::text FROM reserve_insurance_claims", logger: logger)
+            for try await (policy, amount) in try await connection.answered("SELECT policy, amount::text FROM reserve_insurance_claims", logger: logger)
                 .decode((Int64, String).self) {
                 claims.append((policy, amount))
             }
             var policies: [InsurancePolicy] = []
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 SELECT id, insurer, coverage, policy_limit::text, deductible::text, exclusions, starts, ends FROM reserve_insurance ORDER BY id
                 """, logger: logger)
             for try await (id, insurer, coverage, limit, deductible, exclusions, starts, ends)
@@ -176,7 +176,7 @@ public final class PostgresReserveStore: ReserveStore {
         let now = database.clock.now()
         return try await database.audited(audit) { connection in
             var stored = policy
-            stored.id = try await KinkoPostgresDatabase.newID(connection.query("""
+            stored.id = try await KinkoPostgresDatabase.newID(connection.answered("""
                 INSERT INTO reserve_insurance (insurer, coverage, policy_limit, deductible, exclusions, starts, ends, created_ns)
                 VALUES (\(policy.insurer), \(policy.coverage.joined(separator: ",")), \(V.numeric(policy.limit))::numeric, \(V.numeric(policy.deductible))::numeric,
                         \(policy.exclusions.joined(separator: ",")), \(policy.starts), \(policy.ends), \(V.int(now)))
@@ -204,7 +204,7 @@ public final class PostgresReserveStore: ReserveStore {
     public func adequacy() async throws -> [AdequacyPoint] {
         try await database.read { connection in
             var points: [AdequacyPoint] = []
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 SELECT computed_ns, rule_version, required::text, funded::text FROM reserve_requirements ORDER BY id
                 """, logger: logger)
             for try await (computed, ruleVersion, required, funded) in rows.decode((Int64, String, String, String).self) {
@@ -219,7 +219,7 @@ public final class PostgresReserveStore: ReserveStore {
     public func latestRequirement() async throws -> Requirement? {
         try await database.read { connection in
             var latest: (computed: Int64, ruleVersion: String, gross: String, offset: String, required: String, lines: String)?
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 SELECT computed_ns, rule_version, gross::text, insurance_offset::text, required::text, lines FROM reserve_requirements ORDER BY id DESC LIMIT 1
                 """, logger: logger)
             for try await (computed, ruleVersion, gross, offset, required, lines) in rows.decode((Int64, String, String, String, String, String).self) {
@@ -255,13 +255,13 @@ public final class PostgresReserveStore: ReserveStore {
     public func incidents() async throws -> [Incident] {
         try await snapshot { connection in
             var losses: [(incident: Int64, wallet: String, asset: String, amount: String)] = []
-            for try await (incident, wallet, asset, amount) in try await connection.query("""
+            for try await (incident, wallet, asset, amount) in try await connection.answered("""
                 SELECT incident, wallet, asset, amount::text FROM reserve_incident_losses ORDER BY incident, position
                 """, logger: logger).decode((Int64, String, String, String).self) {
                 losses.append((incident, wallet, asset, amount))
             }
             var incidents: [Incident] = []
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 SELECT id, loss_type, lost_ns, detected_ns, declared_ns, declared_by, status, paid_ns, loss_jpy::text FROM reserve_incidents ORDER BY id
                 """, logger: logger)
             for try await (rawID, lossType, lost, detected, declared, declaredBy, statusName, paid, lossJPY)
@@ -287,7 +287,7 @@ public final class PostgresReserveStore: ReserveStore {
         }
         return try await database.audited(audit) { connection in
             var stored = incident
-            stored.id = try await KinkoPostgresDatabase.newID(connection.query("""
+            stored.id = try await KinkoPostgresDatabase.newID(connection.answered("""
                 INSERT INTO reserve_incidents (loss_type, lost_ns, detected_ns, declared_ns, declared_by, status, loss_jpy)
                 VALUES (\(incident.lossType), \(V.int(incident.lostAt)), \(V.int(incident.detectedAt)), \(V.int(incident.declaredAt)),
                         \(Int64(clamping: incident.declaredBy.rawValue)), 'declared', \(V.numeric(incident.lossJPY))::numeric)
@@ -316,7 +316,7 @@ public final class PostgresReserveStore: ReserveStore {
     public func entitlements(incident: UInt64, asset: String) async throws -> [Entitlement] {
         try await database.read { connection in
             var packed: Data?
-            for try await value in try await connection.query("""
+            for try await value in try await connection.answered("""
                 SELECT packed FROM reserve_entitlements WHERE incident = \(V.int(incident)) AND asset = \(asset)
                 """, logger: logger).decode(Data.self) {
                 packed = value
@@ -356,7 +356,7 @@ public final class PostgresReserveStore: ReserveStore {
         try await database.read { connection in
             var found: (mode: String, mantissa: String?, scale: Int16?, paymentAsset: String, totalLoss: String, totalPayment: String,
                         shortfall: String, sources: String, lines: Data, request: Int64, status: String)?
-            let rows = try await connection.query("""
+            let rows = try await connection.answered("""
                 SELECT mode, price_mantissa::text, price_scale, payment_asset, total_loss::text, total_payment::text, shortfall::text, sources, lines,
                        request, status
                 FROM reserve_plans WHERE incident = \(V.int(incident)) AND asset = \(asset)
@@ -401,7 +401,7 @@ public final class PostgresReserveStore: ReserveStore {
         let paying: PostgresQuery = "UPDATE reserve_incidents SET status = 'paying' WHERE id = \(V.int(incident))"
         return try await database.change(audit: audit) { connection in
             var status: String?
-            for try await value in try await connection.query(select, logger: logger).decode(String.self) { status = value }
+            for try await value in try await connection.answered(select, logger: logger).decode(String.self) { status = value }
             switch status {
             case "executing":
                 return true
@@ -432,7 +432,7 @@ public final class PostgresReserveStore: ReserveStore {
                     """, on: connection, logger: logger)
             }
             var open: Int64 = 0
-            for try await value in try await connection.query("""
+            for try await value in try await connection.answered("""
                 SELECT count(*) FROM reserve_plans WHERE incident = \(V.int(incident)) AND status <> 'paid'
                 """, logger: logger).decode(Int64.self) {
                 open = value
@@ -449,7 +449,7 @@ public final class PostgresReserveStore: ReserveStore {
     public func insolvencySince() async throws -> TimestampNanoseconds? {
         try await database.read { connection in
             var since: Int64?
-            for try await value in try await connection.query("SELECT insolvent_since_ns FROM reserve_state WHERE id = 1", logger: logger)
+            for try await value in try await connection.answered("SELECT insolvent_since_ns FROM reserve_state WHERE id = 1", logger: logger)
                 .decode(Int64?.self) {
                 since = value
             }

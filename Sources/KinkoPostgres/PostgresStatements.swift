@@ -25,7 +25,7 @@ extension KinkoPostgresDatabase {
     /// the command tag).
     static func count(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> Int {
         var count = 0
-        for try await _ in try await connection.query(query, logger: logger).decode(Int32.self) { count += 1 }
+        for try await _ in try await connection.answered(query, logger: logger).decode(Int32.self) { count += 1 }
         return count
     }
 
@@ -45,5 +45,37 @@ extension KinkoPostgresDatabase {
         for try await value in rows.decode(Int64.self) { id = value }
         guard let id else { throw KinkoError(.storageFailure, "an insert returned no id") }
         return UInt64(id)
+    }
+}
+
+extension PostgresConnection {
+    /// `query`, failed with a retryable `storage_unavailable` when the connection closes without
+    /// answering it. postgres-nio 1.33.2 never answers a query written to a connection the
+    /// server has just closed (a restart ends every session, also one idle between two
+    /// statements of a transaction), and the caller would wait forever. A check on the
+    /// connection's event loop every half second notices. Every Kinko statement goes through
+    /// here. (An abandoned query leaves one suspended task behind, a few hundred bytes.)
+    @discardableResult
+    func answered(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        guard !isClosed else { throw Self.closedError }
+        let answer = eventLoop.makePromise(of: PostgresRowSequence.self)
+        let watch = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) { [weak self] watch in
+            guard self?.isClosed != false else { return }
+            answer.fail(Self.closedError)
+            watch.cancel()
+        }
+        Task {
+            do {
+                answer.succeed(try await self.query(query, logger: logger))
+            } catch {
+                answer.fail(error)
+            }
+            watch.cancel()
+        }
+        return try await answer.futureResult.get()
+    }
+
+    static var closedError: KinkoError {
+        KinkoError(.storageUnavailable, "the connection to the database was closed (the server restarted or ended the session); retry")
     }
 }

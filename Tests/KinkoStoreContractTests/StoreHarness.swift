@@ -36,13 +36,18 @@ final class StoreHarness: @unchecked Sendable {
     let backend: Backend
     let directory: URL
     let postgresURL: String?
+    let server: String?
     private var opened: [KinkoPostgresDatabase] = []
 
     var keyPath: String { directory.appendingPathComponent("audit-key").path }
     var sqlitePath: String { directory.appendingPathComponent("kinko.sqlite").path }
 
-    init(_ backend: Backend) async throws {
+    /// `server` is the PostgreSQL server to create the test's database on (default: the one
+    /// `KINKO_TEST_POSTGRES_URL` names).
+    init(_ backend: Backend, server: String? = nil) async throws {
         self.backend = backend
+        let server = server ?? Backend.postgresURL
+        self.server = server
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-contract-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         _ = try AuditSigner.create(path: directory.appendingPathComponent("audit-key").path)
@@ -50,7 +55,7 @@ final class StoreHarness: @unchecked Sendable {
         case .sqlite:
             postgresURL = nil
         case .postgres:
-            let admin = try #require(Backend.postgresURL)
+            let admin = try #require(server)
             let name = "kinko_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20).lowercased()
             try await KinkoPostgresDatabase.execute(url: admin, "CREATE DATABASE \(name)")
             var components = try #require(URLComponents(string: admin))
@@ -60,8 +65,8 @@ final class StoreHarness: @unchecked Sendable {
     }
 
     /// Runs `body` with a fresh harness and closes it afterwards, also when `body` throws.
-    static func with(_ backend: Backend, _ body: (StoreHarness) async throws -> Void) async throws {
-        let harness = try await StoreHarness(backend)
+    static func with(_ backend: Backend, server: String? = nil, _ body: (StoreHarness) async throws -> Void) async throws {
+        let harness = try await StoreHarness(backend, server: server)
         do {
             try await body(harness)
         } catch {
@@ -78,10 +83,20 @@ final class StoreHarness: @unchecked Sendable {
             let database = try KinkoDatabase(path: sqlitePath, auditKeyPath: keyPath)
             return (SQLiteLedgerStore(database: database), SQLiteGovernanceStore(database: database))
         case .postgres:
-            let database = try await KinkoPostgresDatabase.open(url: try #require(postgresURL), auditKeyPath: keyPath, deadline: .seconds(5))
+            let database = try await KinkoPostgresDatabase.open(url: try #require(postgresURL), auditKeyPath: keyPath, logger: Self.traceLogger,
+                                                                deadline: .seconds(5))
             opened.append(database)
             return (PostgresLedgerStore(database: database), PostgresGovernanceStore(database: database))
         }
+    }
+
+    /// postgres-nio's protocol trace on standard error when `KINKO_TEST_PG_TRACE=1` (for
+    /// debugging a test against PostgreSQL); nil (Kinko's quiet logger) otherwise.
+    static var traceLogger: Logger? {
+        guard ProcessInfo.processInfo.environment["KINKO_TEST_PG_TRACE"] == "1" else { return nil }
+        var trace = Logger(label: "pg-trace") { StreamLogHandler.standardError(label: $0) }
+        trace.logLevel = .trace
+        return trace
     }
 
     /// Every store on a new connection to the test's database, with `clock`.
@@ -90,10 +105,8 @@ final class StoreHarness: @unchecked Sendable {
         case .sqlite:
             return KinkoStores(sqlite: try KinkoDatabase(path: sqlitePath, auditKeyPath: keyPath, clock: clock))
         case .postgres:
-            var trace = Logger(label: "pg-trace") { StreamLogHandler.standardError(label: $0) }
-            trace.logLevel = .trace
             let database = try await KinkoPostgresDatabase.open(url: try #require(postgresURL), auditKeyPath: keyPath, clock: clock,
-                                                                logger: ProcessInfo.processInfo.environment["KINKO_TEST_PG_TRACE"] == "1" ? trace : nil, deadline: .seconds(10))
+                                                                logger: Self.traceLogger, deadline: .seconds(10))
             opened.append(database)
             return KinkoStores(postgres: database)
         }
@@ -110,7 +123,7 @@ final class StoreHarness: @unchecked Sendable {
     /// Closes connections and drops the PostgreSQL database; removes the directory.
     func close() async {
         for database in opened { await database.close() }
-        if let url = postgresURL, let admin = Backend.postgresURL, let name = URLComponents(string: url)?.path.dropFirst() {
+        if let url = postgresURL, let admin = server, let name = URLComponents(string: url)?.path.dropFirst() {
             try? await KinkoPostgresDatabase.execute(url: admin, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         }
         try? FileManager.default.removeItem(at: directory)
