@@ -176,6 +176,9 @@ public final class KinkoPostgresDatabase: Sendable {
     /// lock so two processes starting at once do not both migrate.
     func migrate() async throws {
         try await transaction { connection in
+            // Migrating, or waiting for another process that migrates, happens once at start
+            // and may take longer than a call's deadline.
+            try await Self.run("SET LOCAL statement_timeout = 0", on: connection, logger: self.logger)
             try await Self.run("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", on: connection, logger: self.logger)
             try await connection.answered("""
                 CREATE TABLE IF NOT EXISTS kinko_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())

@@ -83,8 +83,7 @@ final class StoreHarness: @unchecked Sendable {
             let database = try KinkoDatabase(path: sqlitePath, auditKeyPath: keyPath)
             return (SQLiteLedgerStore(database: database), SQLiteGovernanceStore(database: database))
         case .postgres:
-            let database = try await KinkoPostgresDatabase.open(url: try #require(postgresURL), auditKeyPath: keyPath, logger: Self.traceLogger,
-                                                                deadline: .seconds(5))
+            let database = try await KinkoPostgresDatabase.open(url: try #require(postgresURL), auditKeyPath: keyPath, logger: Self.traceLogger)
             opened.append(database)
             return (PostgresLedgerStore(database: database), PostgresGovernanceStore(database: database))
         }
@@ -106,7 +105,7 @@ final class StoreHarness: @unchecked Sendable {
             return KinkoStores(sqlite: try KinkoDatabase(path: sqlitePath, auditKeyPath: keyPath, clock: clock))
         case .postgres:
             let database = try await KinkoPostgresDatabase.open(url: try #require(postgresURL), auditKeyPath: keyPath, clock: clock,
-                                                                logger: Self.traceLogger, deadline: .seconds(10))
+                                                                logger: Self.traceLogger)
             opened.append(database)
             return KinkoStores(postgres: database)
         }
