@@ -114,6 +114,7 @@ public final class KinkoPostgresDatabase: Sendable {
         self.auditSigner = auditSigner
         self.clock = clock
         self.logger = logger
+        watchLeases()
     }
 
     /// Closes every connection; the database object is unusable afterwards.
@@ -164,7 +165,8 @@ public final class KinkoPostgresDatabase: Sendable {
         return logger
     }
 
-    static func redacted(_ url: String) -> String {
+    /// The URL with its password replaced by `…`, for messages and logs.
+    public static func redacted(_ url: String) -> String {
         guard var components = URLComponents(string: url) else { return "postgres://…" }
         if components.password != nil { components.password = "…" }
         return components.string ?? "postgres://…"
@@ -220,8 +222,8 @@ public final class KinkoPostgresDatabase: Sendable {
     /// (`statement_timeout`, `idle_in_transaction_session_timeout`); `watchLeases` the third.
     public static let callDeadline: Duration = .seconds(30)
 
-    /// Runs `body` on one pooled connection, closing the connection if `body` outlives the
-    /// deadline (which fails whatever it was waiting for).
+    /// Runs `body` on one pooled connection; after an error that ended the connection (or a
+    /// call that could not get one) the pool is replaced, so the next call connects afresh.
     private func leased<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let (client, generation) = pool.withLock { ($0.client, $0.generation) }
         do {
@@ -242,7 +244,6 @@ public final class KinkoPostgresDatabase: Sendable {
         }
         var leased = false
         defer { if !leased { _ = pool.withLock { $0.waiting.removeValue(forKey: lease) } } }
-        watchLeases()
         do {
             return try await client.withConnection { connection in
                 leased = true
@@ -254,7 +255,7 @@ public final class KinkoPostgresDatabase: Sendable {
         }
     }
 
-    /// One task per database, started with the first call: once a second it looks for a lease
+    /// One task per database, started when it opens: once a second it looks for a lease
     /// that has waited past the deadline and replaces the pool under it (postgres-nio 1.33.2 can
     /// leave a lease waiting forever on a pool whose server restarted; shutting the pool down
     /// fails the wait with a retryable error).

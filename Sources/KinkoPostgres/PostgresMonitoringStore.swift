@@ -20,18 +20,6 @@ public final class PostgresMonitoringStore: MonitoringStore {
     /// Rows one statement writes or looks up at most (an import holds up to 1,000,000).
     static let rowsPerStatementMax = 10_000
 
-    private static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
-            throw KinkoError(.storageCorrupted, "a monitoring record does not decode: \(error)")
-        }
-    }
-
     /// `items` in slices of at most `rowsPerStatementMax`.
     private static func chunks<T>(_ items: [T]) -> [ArraySlice<T>] {
         stride(from: 0, to: items.count, by: rowsPerStatementMax).map { items[$0..<min($0 + rowsPerStatementMax, items.count)] }
@@ -252,7 +240,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
     public func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], customers: [(UInt64, [UInt8])], ips: [(String, [UInt8])],
                             at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]? {
         let details = try evaluations.map { evaluation in
-            evaluation.outcome == .clear ? nil : (try Self.json(evaluation.hits), try Self.json(evaluation.scenarios))
+            evaluation.outcome == .clear ? nil : (try MonitoringRecordJSON.encode(evaluation.hits), try MonitoringRecordJSON.encode(evaluation.scenarios))
         }
         let customerStates = Self.lastPerKey(customers)
         let ipStates = Self.lastPerKey(ips)
@@ -332,8 +320,8 @@ public final class PostgresMonitoringStore: MonitoringStore {
                 throw KinkoError(.storageCorrupted, "an alert has an unknown outcome or status")
             }
             alerts.append(MonitoringAlert(id: PostgresValues.uint(id), event: event, customer: PostgresValues.uint(customer), time: PostgresValues.uint(time),
-                                          outcome: outcome, ruleSetVersion: ruleSet, hits: try decode([RuleHit].self, hits),
-                                          scenarios: try decode([ScenarioScore].self, scenarios), status: status,
+                                          outcome: outcome, ruleSetVersion: ruleSet, hits: try MonitoringRecordJSON.decode([RuleHit].self, hits),
+                                          scenarios: try MonitoringRecordJSON.decode([ScenarioScore].self, scenarios), status: status,
                                           caseID: caseID.map(PostgresValues.uint), raisedAt: PostgresValues.uint(raised)))
         }
         return alerts
@@ -404,7 +392,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
             cases.append(MonitoringCase(id: PostgresValues.uint(id), title: title, assignee: assignee, status: status,
                                         disposition: disposition.flatMap(CaseDisposition.init(rawValue:)), openedBy: openedBy,
                                         openedAt: PostgresValues.uint(opened), closedAt: closed.map(PostgresValues.uint), alerts: alerts[id] ?? [],
-                                        notes: try decode([StoredNote].self, notes).map { CaseNote(at: $0.at, author: $0.author, text: $0.text) }))
+                                        notes: try MonitoringRecordJSON.decode([StoredNote].self, notes).map { CaseNote(at: $0.at, author: $0.author, text: $0.text) }))
         }
         return cases
     }
@@ -437,7 +425,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
     }
 
     public func saveCase(_ record: MonitoringCase, audit: AuditEvent) async throws -> MonitoringCase {
-        let notes = try Self.json(record.notes.map { StoredNote(at: $0.at, author: $0.author, text: $0.text) })
+        let notes = try MonitoringRecordJSON.encode(record.notes.map { StoredNote(at: $0.at, author: $0.author, text: $0.text) })
         return try await database.audited(audit) { connection in
             var stored = record
             if record.id == 0 {

@@ -15,18 +15,6 @@ public final class SQLiteMonitoringStore: MonitoringStore {
     private static func int(_ value: UInt64) -> Int64 { Int64(bitPattern: value) }
     private static func uint(_ value: Int64) -> UInt64 { UInt64(bitPattern: value) }
 
-    private static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
-            throw KinkoError(.storageCorrupted, "a monitoring record does not decode: \(error)")
-        }
-    }
-
     // MARK: State (synchronous: the engine loads state while it evaluates)
 
     public func customerState(_ customer: UInt64) throws -> [UInt8]? {
@@ -167,7 +155,7 @@ public final class SQLiteMonitoringStore: MonitoringStore {
     public func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], customers: [(UInt64, [UInt8])], ips: [(String, [UInt8])],
                             at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]? {
         let encoded = try evaluations.map { evaluation in
-            evaluation.outcome == .clear ? nil : (try Self.json(evaluation.hits), try Self.json(evaluation.scenarios))
+            evaluation.outcome == .clear ? nil : (try MonitoringRecordJSON.encode(evaluation.hits), try MonitoringRecordJSON.encode(evaluation.scenarios))
         }
         return try await database.audited(audit) { db in
             try db.execute(sql: "UPDATE monitor_meta SET batches = batches + 1 WHERE id = 1 AND batches = ?", arguments: [Self.int(expectedBatches)])
@@ -203,8 +191,8 @@ public final class SQLiteMonitoringStore: MonitoringStore {
             throw KinkoError(.storageCorrupted, "an alert has an unknown outcome or status")
         }
         return MonitoringAlert(id: uint(row["id"]), event: row["event"], customer: uint(row["customer"]), time: uint(row["time"]), outcome: outcome,
-                               ruleSetVersion: row["rule_set"], hits: try decode([RuleHit].self, row["hits"]),
-                               scenarios: try decode([ScenarioScore].self, row["scenarios"]), status: status,
+                               ruleSetVersion: row["rule_set"], hits: try MonitoringRecordJSON.decode([RuleHit].self, row["hits"]),
+                               scenarios: try MonitoringRecordJSON.decode([ScenarioScore].self, row["scenarios"]), status: status,
                                caseID: (row["case_id"] as Int64?).map(uint), raisedAt: uint(row["raised_at"]))
     }
 
@@ -251,7 +239,7 @@ public final class SQLiteMonitoringStore: MonitoringStore {
         return MonitoringCase(id: uint(row["id"]), title: row["title"], assignee: row["assignee"], status: status,
                               disposition: (row["disposition"] as String?).flatMap(CaseDisposition.init(rawValue:)), openedBy: row["opened_by"],
                               openedAt: uint(row["opened_at"]), closedAt: (row["closed_at"] as Int64?).map(uint), alerts: alerts,
-                              notes: try decode([StoredNote].self, row["notes"]).map { CaseNote(at: $0.at, author: $0.author, text: $0.text) })
+                              notes: try MonitoringRecordJSON.decode([StoredNote].self, row["notes"]).map { CaseNote(at: $0.at, author: $0.author, text: $0.text) })
     }
 
     public func cases() async throws -> [MonitoringCase] {
@@ -272,7 +260,7 @@ public final class SQLiteMonitoringStore: MonitoringStore {
     }
 
     public func saveCase(_ record: MonitoringCase, audit: AuditEvent) async throws -> MonitoringCase {
-        let notes = try Self.json(record.notes.map { StoredNote(at: $0.at, author: $0.author, text: $0.text) })
+        let notes = try MonitoringRecordJSON.encode(record.notes.map { StoredNote(at: $0.at, author: $0.author, text: $0.text) })
         return try await database.audited(audit) { db in
             var stored = record
             let arguments: StatementArguments = [record.title, record.assignee, record.status.rawValue, record.disposition?.rawValue, record.openedBy,

@@ -22,7 +22,7 @@ public struct KinkoHTTPServer: Sendable {
         let router = Router()
         router.middlewares.add(ProblemMiddleware(maxBodyBytes: Self.maxBodyBytes, logger: logger))
         let api = KinkoAPI(services: services, metrics: metrics)
-        try api.registerHandlers(on: router, serverURL: URL(string: "/")!, configuration: .init(),
+        try api.registerHandlers(on: router, serverURL: .defaultOpenAPIServerURL, configuration: .init(),
                                  middlewares: [OperationMiddleware(governance: services.governance, metrics: metrics)])
         Console(services: services).register(on: router)
         return router

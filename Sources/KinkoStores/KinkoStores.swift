@@ -57,6 +57,11 @@ public final class KinkoStores: Sendable {
 
     public static func isPostgres(_ location: String) -> Bool { KinkoPostgresDatabase.isPostgresURL(location) }
 
+    /// `location` safe to print: a path as it is, a URL without its password.
+    public static func displayName(for location: String) -> String {
+        isPostgres(location) ? KinkoPostgresDatabase.redacted(location) : location
+    }
+
     /// Where the audit signing key lives unless told otherwise: next to a database file
     /// (`kinko.sqlite.audit-key`); for PostgreSQL, `<database name>.audit-key` in the working
     /// directory — never in the database itself, whose administrators must not hold it.

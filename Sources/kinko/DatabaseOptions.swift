@@ -24,11 +24,7 @@ struct DatabaseOptions: ParsableArguments {
     var isPostgres: Bool { KinkoStores.isPostgres(path) }
 
     /// The database for messages: a URL without its password.
-    var displayName: String {
-        guard isPostgres, var components = URLComponents(string: path), components.password != nil else { return path }
-        components.password = "…"
-        return components.string ?? "postgres://…"
-    }
+    var displayName: String { KinkoStores.displayName(for: path) }
 
     /// Where files that belong with the database go (demo tokens and keys): the file's
     /// directory, or the working directory for PostgreSQL.

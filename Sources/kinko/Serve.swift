@@ -13,7 +13,7 @@ struct Serve: KinkoCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
-    @Flag(help: "Build the demo exchange first when the database does not exist yet (tokens in demo-tokens.json).") var demo = false
+    @Flag(help: "Build the demo exchange first when the database does not exist yet or has no principals (tokens in demo-tokens.json).") var demo = false
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0–65535") }

@@ -276,6 +276,13 @@ struct SanctionsAndTravelRuleTests {
         #expect(throws: KinkoError.self) { try TravelRuleJurisdictions(version: "v", countries: ["JP", "JPN"]) }
     }
 
+    // Goal: the built-in starter list is one the validating initialiser accepts unchanged.
+    @Test func starterJurisdictionsAreValid() throws {
+        let starter = TravelRuleJurisdictions.starter
+        #expect(try TravelRuleJurisdictions(version: starter.version, countries: starter.countries) == starter)
+        #expect(starter.countries.count == 28 && starter.countries.contains("JP"))
+    }
+
     @Test func unhostedWalletsNeedARiskAssessment() throws {
         let engine = MonitoringEngine(rules: try defaultRules())
         var s = Stream()

@@ -78,15 +78,8 @@ final class StoreHarness: @unchecked Sendable {
 
     /// A new connection to the test's database.
     func open() async throws -> (ledger: any LedgerStore, governance: any GovernanceStore) {
-        switch backend {
-        case .sqlite:
-            let database = try KinkoDatabase(path: sqlitePath, auditKeyPath: keyPath)
-            return (SQLiteLedgerStore(database: database), SQLiteGovernanceStore(database: database))
-        case .postgres:
-            let database = try await KinkoPostgresDatabase.open(url: try #require(postgresURL), auditKeyPath: keyPath, logger: Self.traceLogger)
-            opened.append(database)
-            return (PostgresLedgerStore(database: database), PostgresGovernanceStore(database: database))
-        }
+        let stores = try await stores(clock: SystemWallClock())
+        return (stores.ledger, stores.governance)
     }
 
     /// postgres-nio's protocol trace on standard error when `KINKO_TEST_PG_TRACE=1` (for
