@@ -367,8 +367,8 @@ public struct Custody: Sendable {
         var owed: [String: Amount] = [:], held: [String: Amount] = [:]
         for asset in assets {
             let totals = summary.totals[asset.ledger] ?? [:]
-            owed[asset.code] = Amount(units: totals[.customerLiability]?.net(claim: true) ?? 0)
-            held[asset.code] = Amount(units: totals[.customerCustodyHolding]?.net(claim: false) ?? 0)
+            owed[asset.code] = try (totals[.customerLiability] ?? .init()).netAmount(claim: true, what: "\(asset.code) customer liabilities")
+            held[asset.code] = try (totals[.customerCustodyHolding] ?? .init()).netAmount(claim: false, what: "\(asset.code) customer custody holdings")
         }
         return Reconciliation.Inputs(
             assets: assets, wallets: wallets, liabilities: owed, holdings: holdings, totalHoldings: held,

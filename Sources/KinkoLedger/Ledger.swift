@@ -39,28 +39,76 @@ public actor Ledger {
         self.limits = limits
     }
 
+    /// How `open` treats a ledger that fails its open-time check.
+    public enum OpenMode: Sendable {
+        /// Refuse to open it (`storage_corrupted`, naming what failed).
+        case normal
+        /// Open it anyway, read-only: every write is refused, reads and `verify` work, so the
+        /// data can be inspected and exported.
+        case inspection
+    }
+
     /// Opens the ledger: loads the last checkpoint, replays the batches after it and runs the
-    /// cheap invariant check (debits equal credits on every ledger). If that fails, the full
-    /// check runs to name the account at fault and opening is refused.
+    /// cheap invariant check (debits equal credits on every ledger, no account past its limit).
+    /// If that fails, the full check runs to name the account at fault, and opening is refused
+    /// unless `mode` is `.inspection`.
     public static func open(
         store: any LedgerStore, clock: any WallClock = SystemWallClock(),
-        segregation: SegregationTable = .standard, limits: Limits = Limits()
+        segregation: SegregationTable = .standard, limits: Limits = Limits(), mode: OpenMode = .normal
     ) async throws -> Ledger {
         let engine = LedgerEngine(segregation: segregation)
         try engine.load(try await store.loadSnapshot())
         let ledger = Ledger(store: store, clock: clock, engine: engine, limits: limits)
-        try await ledger.catchUp()
-        try await ledger.checkOnOpen()
+        switch mode {
+        case .normal:
+            do {
+                try await ledger.catchUp()
+            } catch let error as KinkoError where error.code == .storageCorrupted {
+                throw KinkoError(
+                    .storageCorrupted,
+                    "refusing to open the ledger: \(error.message). Nothing was changed; the ledger can still be opened read-only for inspection and export")
+            }
+        case .inspection:
+            let problems = try await ledger.catchUpForInspection()
+            if !problems.isEmpty {
+                await ledger.setReadOnly("the ledger does not replay (\(problems.joined(separator: "; "))) and is open read-only for inspection")
+                return ledger
+            }
+        }
+        try await ledger.checkOnOpen(mode: mode)
         return ledger
     }
 
-    private func checkOnOpen() async throws {
-        let unbalanced = engine.unbalancedLedgers()
-        let violating = engine.accountsViolatingLimits()
-        guard unbalanced.isEmpty && violating.isEmpty else {
-            let report = try await verify(full: true)
-            let detail = report.problems.first ?? "ledgers \(unbalanced) do not balance; accounts \(violating) break their limits"
-            throw KinkoError(.storageCorrupted, "refusing to open the ledger: \(detail)")
+    private func setReadOnly(_ reason: String) { readOnlyReason = reason }
+
+    /// `catchUp`, applying batches that do not replay as stored; returns what did not replay.
+    private func catchUpForInspection() async throws -> [String] {
+        var problems: [String] = []
+        while true {
+            let records = try await store.batches(after: engine.headSequence, limit: limits.replayPageBatches)
+            guard !records.isEmpty else { return problems }
+            for record in records {
+                if let problem = try LedgerReplay.applyForInspection(record, to: engine) { problems.append(problem) }
+                remember(record)
+            }
+        }
+    }
+
+    /// Why this ledger is read-only (it failed its open-time check and was opened for
+    /// inspection), or nil.
+    public private(set) var readOnlyReason: String?
+
+    private func checkOnOpen(mode: OpenMode) async throws {
+        guard !engine.unbalancedLedgers().isEmpty || !engine.accountsViolatingLimits().isEmpty else { return }
+        let report = try await verify(full: true)
+        let detail = report.problems.joined(separator: "; ")
+        switch mode {
+        case .normal:
+            throw KinkoError(
+                .storageCorrupted,
+                "refusing to open the ledger: \(detail). Nothing was changed; the ledger can still be opened read-only for inspection and export")
+        case .inspection:
+            readOnlyReason = "the ledger failed its open-time check (\(detail)) and is open read-only for inspection"
         }
     }
 
@@ -147,6 +195,7 @@ public actor Ledger {
         _ execute: (UInt64, TimestampNanoseconds, LedgerPrefetch) throws -> Execution<Result>,
         prefetching: () async throws -> LedgerPrefetch
     ) async throws -> Result {
+        if let readOnlyReason { throw KinkoError(.storageCorrupted, "refusing to write: \(readOnlyReason)") }
         await acquire()
         defer { release() }
         for _ in 0..<limits.appendAttemptsMax {
@@ -361,8 +410,13 @@ public actor Ledger {
                     else {
                         throw KinkoError(.storageCorrupted, "transfer \(transfer.id) names an account that does not exist")
                     }
-                    summary.totals[debit.ledger, default: [:]][debit.accountClass, default: .init()].debitsPosted -= transfer.amount
-                    summary.totals[credit.ledger, default: [:]][credit.accountClass, default: .init()].creditsPosted -= transfer.amount
+                    let undone = summary.totals[debit.ledger, default: [:]][debit.accountClass, default: .init()].debitsPosted.subtract(transfer.amount)
+                        && summary.totals[credit.ledger, default: [:]][credit.accountClass, default: .init()].creditsPosted.subtract(transfer.amount)
+                        && (summary.balances[debit.id].map { $0.debitsPosted >= transfer.amount } ?? true)
+                        && (summary.balances[credit.id].map { $0.creditsPosted >= transfer.amount } ?? true)
+                    guard undone else {
+                        throw KinkoError(.storageCorrupted, "transfer \(transfer.id) is larger than the balances it was posted to")
+                    }
                     summary.balances[debit.id]?.debitsPosted -= transfer.amount
                     summary.balances[credit.id]?.creditsPosted -= transfer.amount
                 }
@@ -458,9 +512,9 @@ public actor Ledger {
                 problems.append(error.message)
             }
         }
-        for ledger in engine.unbalancedLedgers() {
+        for (ledger, totals) in engine.unbalancedLedgers() {
             let code = engine.asset(ledger: ledger)?.code ?? "?"
-            problems.append("ledger \(ledger) (\(code)): total debits differ from total credits")
+            problems.append("ledger \(ledger) (\(code)): total debits differ from total credits: \(totals.imbalance)")
         }
         for id in engine.accountsViolatingLimits() {
             problems.append("account \(id): balance breaks its limit flag")

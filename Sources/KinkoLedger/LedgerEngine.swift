@@ -308,10 +308,8 @@ public final class LedgerEngine {
                 current = slots[account.ledger] ?? [PostedSummary.ClassTotal](repeating: .init(), count: 16)
             }
             let slot = Int(account.accountClass.rawValue)
-            // A ledger's total posted debits are its whole transfer volume; 2¹²⁸ units is beyond
-            // any real asset (3.4 × 10²⁰ ETH in wei), so the sum cannot wrap in practice.
-            current[slot].debitsPosted &+= balance.debitsPosted
-            current[slot].creditsPosted &+= balance.creditsPosted
+            current[slot].debitsPosted.add(balance.debitsPosted)
+            current[slot].creditsPosted.add(balance.creditsPosted)
         }
         if lastLedger != 0 { slots[lastLedger] = current }
         var totals: [UInt32: [AccountClass: PostedSummary.ClassTotal]] = [:]
@@ -325,43 +323,73 @@ public final class LedgerEngine {
 
     // MARK: Invariants
 
-    /// Per ledger, total debits equal total credits (posted and pending). Returns the ledgers
-    /// that do not balance.
-    public func unbalancedLedgers() -> [UInt32] {
-        var sums: [UInt32: (dp: UInt128, dpo: UInt128, cp: UInt128, cpo: UInt128)] = [:]
-        var overflowed: Set<UInt32> = []
+    /// The four balance columns summed over every account of each ledger, exactly (no sum of
+    /// balances the ledger accepted can overflow `WideSum`).
+    public func ledgerTotals() -> [UInt32: LedgerTotals] {
+        var totals: [UInt32: LedgerTotals] = [:]
+        var lastLedger: UInt32 = 0
+        var current = LedgerTotals()
         for (account, balance) in zip(accounts, balances) {
-            var sum = sums[account.ledger] ?? (0, 0, 0, 0)
-            var overflow = false
-            (sum.dp, overflow) = sum.dp.addingReportingOverflow(balance.debitsPending)
-            if overflow { overflowed.insert(account.ledger) }
-            (sum.dpo, overflow) = sum.dpo.addingReportingOverflow(balance.debitsPosted)
-            if overflow { overflowed.insert(account.ledger) }
-            (sum.cp, overflow) = sum.cp.addingReportingOverflow(balance.creditsPending)
-            if overflow { overflowed.insert(account.ledger) }
-            (sum.cpo, overflow) = sum.cpo.addingReportingOverflow(balance.creditsPosted)
-            if overflow { overflowed.insert(account.ledger) }
-            sums[account.ledger] = sum
+            if account.ledger != lastLedger {
+                if lastLedger != 0 { totals[lastLedger] = current }
+                lastLedger = account.ledger
+                current = totals[account.ledger] ?? LedgerTotals()
+            }
+            current.add(balance)
         }
-        let unbalanced = sums.filter { $0.value.dp != $0.value.cp || $0.value.dpo != $0.value.cpo }.map(\.key)
-        return Array(Set(unbalanced).union(overflowed)).sorted()
+        if lastLedger != 0 { totals[lastLedger] = current }
+        return totals
+    }
+
+    /// Per ledger, total debits equal total credits (posted and pending). Returns the ledgers
+    /// that do not balance, with their totals.
+    public func unbalancedLedgers() -> [(ledger: UInt32, totals: LedgerTotals)] {
+        ledgerTotals().filter { !$0.value.isBalanced }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// Accounts whose balance breaks its own limit flag (must never happen).
     public func accountsViolatingLimits() -> [AccountID] {
         zip(accounts, balances).compactMap { account, balance in
-            if account.flags.contains(.debitsMustNotExceedCredits),
-                balance.debitsPending &+ balance.debitsPosted > balance.creditsPosted
-            {
-                return account.id
+            if account.flags.contains(.debitsMustNotExceedCredits) {
+                var debits = WideSum(balance.debitsPending)
+                debits.add(balance.debitsPosted)
+                if debits > WideSum(balance.creditsPosted) { return account.id }
             }
-            if account.flags.contains(.creditsMustNotExceedDebits),
-                balance.creditsPending &+ balance.creditsPosted > balance.debitsPosted
-            {
-                return account.id
+            if account.flags.contains(.creditsMustNotExceedDebits) {
+                var credits = WideSum(balance.creditsPending)
+                credits.add(balance.creditsPosted)
+                if credits > WideSum(balance.debitsPosted) { return account.id }
             }
             return nil
         }
+    }
+}
+
+/// One ledger's balances summed over its accounts. Debits equal credits, pending and posted
+/// alike, in every consistent state.
+public struct LedgerTotals: Sendable, Equatable {
+    public var debitsPending = WideSum()
+    public var debitsPosted = WideSum()
+    public var creditsPending = WideSum()
+    public var creditsPosted = WideSum()
+
+    public init() {}
+
+    mutating func add(_ balance: AccountBalance) {
+        debitsPending.add(balance.debitsPending)
+        debitsPosted.add(balance.debitsPosted)
+        creditsPending.add(balance.creditsPending)
+        creditsPosted.add(balance.creditsPosted)
+    }
+
+    public var isBalanced: Bool { debitsPending == creditsPending && debitsPosted == creditsPosted }
+
+    /// What does not balance, with both figures: `debits posted 700 ≠ credits posted 767`.
+    public var imbalance: String {
+        var parts: [String] = []
+        if debitsPosted != creditsPosted { parts.append("debits posted \(debitsPosted) ≠ credits posted \(creditsPosted)") }
+        if debitsPending != creditsPending { parts.append("debits pending \(debitsPending) ≠ credits pending \(creditsPending)") }
+        return parts.joined(separator: "; ")
     }
 }
 

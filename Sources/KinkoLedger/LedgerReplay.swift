@@ -42,6 +42,29 @@ public enum LedgerReplay {
         engine.commitBatch(sequence: sequence, timestamp: record.timestamp)
     }
 
+    /// Like `apply`, but a batch that does not replay is applied as stored (see
+    /// `LedgerEngine.applyUnchecked`) instead of stopping: for opening a damaged ledger for
+    /// inspection. Returns what did not replay.
+    public static func applyForInspection(_ record: LedgerBatchRecord, to engine: LedgerEngine) throws(KinkoError) -> String? {
+        do {
+            try apply(record, to: engine)
+            return nil
+        } catch {
+            guard error.code == .storageCorrupted, record.sequence == engine.headSequence + 1 else { throw error }
+            switch record.kind {
+            case .transfers:
+                engine.applyUnchecked(try LedgerCodec.decodeTransfers(record.body, count: record.count), sequence: record.sequence,
+                                      timestamp: record.timestamp)
+            case .accounts:
+                engine.applyUnchecked(try LedgerCodec.decodeAccounts(record.body, count: record.count), sequence: record.sequence)
+            case .assets, .pulse:
+                engine.beginBatch(sequence: record.sequence)
+            }
+            engine.commitBatch(sequence: record.sequence, timestamp: record.timestamp)
+            return error.message + "; applied as stored"
+        }
+    }
+
     private static func checkExpired(_ actual: [UInt128], _ expected: [UInt128], sequence: UInt64, engine: LedgerEngine) throws(KinkoError) {
         guard actual == expected else {
             engine.rollbackBatch()

@@ -133,17 +133,26 @@ public protocol LedgerStore: AnyObject, Sendable {
 
 /// Posted figures as of a moment: totals per ledger and account class, and chosen accounts.
 public struct PostedSummary: Sendable {
+    /// A class's posted totals over all its accounts, summed exactly: they may exceed what one
+    /// account can hold.
     public struct ClassTotal: Sendable, Equatable {
-        public var debitsPosted: UInt128 = 0
-        public var creditsPosted: UInt128 = 0
-        public init(debitsPosted: UInt128 = 0, creditsPosted: UInt128 = 0) {
+        public var debitsPosted = WideSum()
+        public var creditsPosted = WideSum()
+        public init(debitsPosted: WideSum = WideSum(), creditsPosted: WideSum = WideSum()) {
             self.debitsPosted = debitsPosted
             self.creditsPosted = creditsPosted
         }
         /// The net in the class's natural direction (zero if on the other side).
-        public func net(claim: Bool) -> UInt128 {
-            claim ? (creditsPosted >= debitsPosted ? creditsPosted - debitsPosted : 0)
-                : (debitsPosted >= creditsPosted ? debitsPosted - creditsPosted : 0)
+        public func net(claim: Bool) -> WideSum {
+            (claim ? creditsPosted.minus(debitsPosted) : debitsPosted.minus(creditsPosted)) ?? WideSum()
+        }
+        /// The net as an amount, or `amount_overflow` naming what does not fit in 128 bits.
+        public func netAmount(claim: Bool, what: @autoclosure () -> String) throws(KinkoError) -> Amount {
+            let net = net(claim: claim)
+            guard let units = net.narrowed else {
+                throw KinkoError(.amountOverflow, "\(what()) total \(net) units, more than one amount holds (\(UInt128.max))")
+            }
+            return Amount(units: units)
         }
     }
 

@@ -199,8 +199,9 @@ extension Reserve {
                 .map { Entitlement(account: $0.account.id, owner: $0.account.owner, amount: Amount(units: $0.balance.netPosted(claim: true) ?? 0)) }
             guard !claims.isEmpty else { continue }
             let totals = summary.totals[asset.ledger] ?? [:]
-            entries.append((asset, claims, Amount(units: totals[.customerCustodyHolding]?.net(claim: false) ?? 0),
-                            Amount(units: totals[.guaranteeCrypto]?.net(claim: false) ?? 0)))
+            entries.append((asset, claims,
+                            try (totals[.customerCustodyHolding] ?? .init()).netAmount(claim: false, what: "\(asset.code) customer custody holdings"),
+                            try (totals[.guaranteeCrypto] ?? .init()).netAmount(claim: false, what: "\(asset.code) guarantee crypto")))
         }
         return try DistributionSchedule.make(claims: entries)
     }

@@ -10,7 +10,7 @@ struct LedgerCommand: AsyncParsableCommand {
         abstract: "Accounts, transfers and balances of the segregating double-entry ledger.",
         subcommands: [
             Assets.self, AddAsset.self, CreateAccounts.self, Post.self, Balances.self, History.self, ShowTransfer.self,
-            Verify.self, Pulse.self,
+            Verify.self, Export.self, Pulse.self,
         ]
     )
 
@@ -90,6 +90,7 @@ struct LedgerCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show account balances, in each account's natural direction.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
+        @OptionGroup var inspection: InspectionOptions
         @Option(help: "Only this asset.") var asset: String?
         @Option(help: "Only accounts of this owner.") var owner: String?
         @Option(name: .customLong("class"), help: "Only this account class.") var accountClass: String?
@@ -98,7 +99,7 @@ struct LedgerCommand: AsyncParsableCommand {
         func execute() async throws {
             let session = try await Session.open(database, token)
             try await session.authorize(.ledgerRead)
-            let ledger = try await session.ledger()
+            let ledger = try await session.ledger(inspect: inspection.inspect)
             var ledgerFilter: UInt32? = nil
             if let asset {
                 guard let found = await ledger.asset(code: asset) else { throw ValidationError("--asset: unknown asset \(asset)") }
@@ -123,6 +124,7 @@ struct LedgerCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "An account's transfers, newest first.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
+        @OptionGroup var inspection: InspectionOptions
         @Option(help: "The account id.") var account: String
         @Option(help: "Transfers per page (1–1000).") var limit: Int = 50
         @Option(help: "The cursor printed at the end of the previous page.") var before: String?
@@ -140,7 +142,7 @@ struct LedgerCommand: AsyncParsableCommand {
             }
             let session = try await Session.open(database, token)
             try await session.authorize(.ledgerRead)
-            let ledger = try await session.ledger()
+            let ledger = try await session.ledger(inspect: inspection.inspect)
             guard let (account, _) = await ledger.account(id) else { throw KinkoError(.notFound, "no account \(id)", field: "account") }
             let scale = await ledger.asset(ledger: account.ledger)?.scale ?? 0
             let page = try await ledger.history(of: id, before: cursor, limit: limit)
@@ -160,13 +162,14 @@ struct LedgerCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "transfer", abstract: "Show one transfer by id.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
+        @OptionGroup var inspection: InspectionOptions
         @Argument(help: "The transfer id.") var id: String
 
         func execute() async throws {
             let transferID = try TransferID(parsing: id, field: "id")
             let session = try await Session.open(database, token)
             try await session.authorize(.ledgerRead)
-            let ledger = try await session.ledger()
+            let ledger = try await session.ledger(inspect: inspection.inspect)
             guard let t = try await ledger.transfer(transferID) else { throw KinkoError(.notFound, "no transfer \(transferID)", field: "id") }
             let asset = await ledger.asset(ledger: t.ledger)
             let pending = await ledger.pendingTransfer(transferID)
@@ -189,18 +192,58 @@ struct LedgerCommand: AsyncParsableCommand {
             abstract: "Check the ledger: debits equal credits on every ledger; with --full, every balance against its transfers.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
+        @OptionGroup var inspection: InspectionOptions
         @Flag(help: "Replay every stored batch and compare every account.") var full = false
 
         func execute() async throws {
             let session = try await Session.open(database, token)
             try await session.authorize(.ledgerVerify)
-            let report = try await session.ledger().verify(full: full)
+            let report = try await session.ledger(inspect: inspection.inspect).verify(full: full)
             if report.isValid {
                 print("ledger ok: \(report.accounts) accounts, \(report.batches) batches" + (full ? ", \(report.transfers) transfers replayed" : ""))
             } else {
                 for problem in report.problems { print("problem: \(problem)") }
                 throw ExitCode(2)
             }
+        }
+    }
+
+    struct Export: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write every asset, account (with balances) and transfer as NDJSON files into a directory.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @OptionGroup var inspection: InspectionOptions
+        @Option(help: "The directory to write assets.ndjson, accounts.ndjson and transfers.ndjson into (created if absent).")
+        var out: String
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.authorize(.ledgerRead)
+            let ledger = try await session.ledger(inspect: inspection.inspect)
+            let directory = URL(fileURLWithPath: out)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let assets = await ledger.assets
+            let byLedger = Dictionary(uniqueKeysWithValues: assets.map { ($0.ledger, $0) })
+            try NDJSONFile.write(assets.map(LedgerExport.line), to: directory.appendingPathComponent("assets.ndjson"))
+            let accounts = await ledger.accounts()
+            try NDJSONFile.write(accounts.map { LedgerExport.line($0.account, $0.balance, asset: byLedger[$0.account.ledger]) },
+                                 to: directory.appendingPathComponent("accounts.ndjson"))
+            let file = try NDJSONFile(directory.appendingPathComponent("transfers.ndjson"))
+            var after: UInt64 = 0, transfers = 0
+            while true {
+                let records = try await ledger.batches(after: after)
+                guard let last = records.last else { break }
+                for record in records where record.kind == .transfers {
+                    let lines = try LedgerCodec.decodeTransfers(record.body, count: record.count)
+                        .map { LedgerExport.line($0, asset: byLedger[$0.ledger], batch: record.sequence) }
+                    try file.append(lines)
+                    transfers += lines.count
+                }
+                after = last.sequence
+            }
+            try file.close()
+            print("exported \(assets.count) assets, \(accounts.count) accounts, \(transfers) transfers to \(out)")
         }
     }
 
@@ -216,6 +259,12 @@ struct LedgerCommand: AsyncParsableCommand {
             print("expired \(expired.count) pending transfers" + (expired.isEmpty ? "" : ": \(expired.map(\.description).joined(separator: ", "))"))
         }
     }
+}
+
+/// `--inspect` on the commands that only read the ledger.
+struct InspectionOptions: ParsableArguments {
+    @Flag(help: "Open a ledger that fails its open-time check read-only, to inspect and export it.")
+    var inspect = false
 }
 
 /// `--file` and `--json` of the commands that read accounts or transfers.

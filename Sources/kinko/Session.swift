@@ -38,8 +38,13 @@ struct Session {
         try await governance.authorize(caller, permission)
     }
 
-    func ledger() async throws -> Ledger {
-        try await Ledger.open(store: stores.ledger)
+    /// The ledger; with `inspect`, one that fails its open-time check opens read-only.
+    func ledger(inspect: Bool = false) async throws -> Ledger {
+        let ledger = try await Ledger.open(store: stores.ledger, mode: inspect ? .inspection : .normal)
+        if let reason = await ledger.readOnlyReason {
+            FileHandle.standardError.write(Data("warning: \(reason)\n".utf8))
+        }
+        return ledger
     }
 
     func principal(named name: String) async throws -> Principal {
@@ -62,6 +67,13 @@ extension KinkoCommand {
             try await execute()
         } catch let error as KinkoError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            if error.code == .storageCorrupted && error.message.hasPrefix("refusing to open the ledger") {
+                FileHandle.standardError.write(Data("""
+                    hint: read it without changing it: `kinko ledger verify --full --inspect`, `kinko ledger balances --inspect`, \
+                    `kinko ledger export --inspect --out DIR` (docs/RUNBOOK.md, "A ledger that will not open")
+
+                    """.utf8))
+            }
             switch error.code {
             case .unauthenticated: throw ExitCode(2)
             case .forbidden: throw ExitCode(3)

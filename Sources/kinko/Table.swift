@@ -1,3 +1,4 @@
+import Foundation
 import KinkoCore
 import KinkoLedger
 
@@ -50,5 +51,38 @@ struct BalanceView {
             return "[" + items.joined(separator: ",\n") + "]"
         }
         return Table(header: ["account", "class", "owner", "asset", "balance", "outgoing pending"], rows: rows).rendered
+    }
+}
+
+/// An NDJSON file written line by line (created or truncated, mode 0600: exports hold customer
+/// balances).
+final class NDJSONFile {
+    private let handle: FileHandle
+    private let path: String
+
+    init(_ url: URL) throws {
+        path = url.path
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+            let handle = FileHandle(forWritingAtPath: path)
+        else {
+            throw KinkoError(.invalidInput, "cannot write \(path)", field: "out")
+        }
+        self.handle = handle
+    }
+
+    func append(_ lines: [String]) throws {
+        guard !lines.isEmpty else { return }
+        try handle.write(contentsOf: Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+
+    func close() throws {
+        try handle.synchronize()
+        try handle.close()
+    }
+
+    static func write(_ lines: [String], to url: URL) throws {
+        let file = try NDJSONFile(url)
+        try file.append(lines)
+        try file.close()
     }
 }

@@ -23,8 +23,8 @@ func run(_ executable: URL, _ arguments: [String], in directory: URL, environmen
     return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
 }
 
-@Suite("The kinko command", .serialized)
-struct CLITests {
+/// A temporary directory holding the demo database (`kinko demo`) and its tokens, one per role.
+struct DemoDirectory {
     let temp: TemporaryDirectory
     let kinko: URL
     let tokens: [String: String]
@@ -38,8 +38,25 @@ struct CLITests {
         tokens = try #require(try JSONSerialization.jsonObject(with: data) as? [String: String])
     }
 
-    func kinko(_ arguments: String..., as role: String? = nil, input: String? = nil) throws -> (status: Int32, output: String, error: String) {
+    /// Runs `kinko` in the directory, as the demo principal holding `role` if one is named.
+    func kinko(_ arguments: [String], as role: String? = nil, input: String? = nil) throws -> (status: Int32, output: String, error: String) {
         try run(kinko, arguments, in: temp.url, environment: role.map { ["KINKO_TOKEN": tokens[$0] ?? ""] } ?? [:], input: input)
+    }
+}
+
+@Suite("The kinko command", .serialized)
+struct CLITests {
+    let demo: DemoDirectory
+    var temp: TemporaryDirectory { demo.temp }
+    var kinko: URL { demo.kinko }
+    var tokens: [String: String] { demo.tokens }
+
+    init() throws {
+        demo = try DemoDirectory()
+    }
+
+    func kinko(_ arguments: String..., as role: String? = nil, input: String? = nil) throws -> (status: Int32, output: String, error: String) {
+        try demo.kinko(arguments, as: role, input: input)
     }
 
     // Goal: demo makes one principal per role; the audit log verifies without any token.
