@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "KinkoPostgres", targets: ["KinkoPostgres"]),
         .library(name: "KinkoStores", targets: ["KinkoStores"]),
         .library(name: "KinkoServer", targets: ["KinkoServer"]),
+        .library(name: "KinkoPlaybook", targets: ["KinkoPlaybook"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
@@ -51,6 +52,11 @@ let package = Package(
                 "KinkoCore",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "KinkoPlaybook",
+            dependencies: ["KinkoCore", "KinkoGovernance"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -169,6 +175,7 @@ let package = Package(
                 "KinkoPostgres",
                 "KinkoStores",
                 "KinkoServer",
+                "KinkoPlaybook",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -185,7 +192,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KinkoGovernanceTests",
-            dependencies: ["KinkoCore", "KinkoGovernance"],
+            dependencies: ["KinkoCore", "KinkoGovernance", "KinkoPlaybook"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -211,7 +218,7 @@ let package = Package(
         .testTarget(
             name: "KinkoServerTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoServer", "KinkoStores",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoServer", "KinkoStores", "KinkoPlaybook",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -220,7 +227,7 @@ let package = Package(
         .testTarget(
             name: "KinkoSQLiteTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores", "KinkoPlaybook",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
@@ -228,7 +235,7 @@ let package = Package(
         .testTarget(
             name: "KinkoStoreContractTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores", "KinkoPlaybook",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings

@@ -16,13 +16,16 @@ public struct ApprovalPolicy: Sendable, Equatable {
     public var timeLockSeconds: UInt64
     /// The request lapses this long after it was made.
     public var expirySeconds: UInt64
+    /// Principals whose approval does not count although they hold an eligible role: whoever
+    /// could act for the one the request concerns (the admin who enrolled a principal, say).
+    public var excludedApprovers: Set<PrincipalID>
 
     public static let approvalsRequiredMax = 16
     public static let expirySecondsMax: UInt64 = 30 * 86_400
 
     public init(
         approvalsRequired: Int, eligibleRoles: Set<Role>, minimumFromRole: [Role: Int] = [:], timeLockSeconds: UInt64 = 0,
-        expirySeconds: UInt64 = 7 * 86_400
+        expirySeconds: UInt64 = 7 * 86_400, excludedApprovers: Set<PrincipalID> = []
     ) throws(KinkoError) {
         guard (1...Self.approvalsRequiredMax).contains(approvalsRequired) else {
             throw KinkoError(.invalidInput, "approvals required must be 1–\(Self.approvalsRequiredMax); got \(approvalsRequired)", field: "approvals_required")
@@ -41,17 +44,28 @@ public struct ApprovalPolicy: Sendable, Equatable {
         self.minimumFromRole = minimumFromRole
         self.timeLockSeconds = timeLockSeconds
         self.expirySeconds = expirySeconds
+        self.excludedApprovers = excludedApprovers
+    }
+
+    /// The same policy, with more principals whose approval does not count.
+    public func excluding(_ principals: some Sequence<PrincipalID>) -> ApprovalPolicy {
+        var policy = self
+        policy.excludedApprovers.formUnion(principals)
+        return policy
     }
 
     /// The policy as signers see it inside the request they sign.
     public var json: CanonicalJSON {
-        .object([
+        var fields: [String: CanonicalJSON] = [
             "approvals_required": .string(String(approvalsRequired)),
             "eligible_roles": .array(eligibleRoles.sorted().map { .string($0.rawValue) }),
             "minimum_from_role": .object(Dictionary(uniqueKeysWithValues: minimumFromRole.map { ($0.key.rawValue, CanonicalJSON.string(String($0.value))) })),
             "time_lock_seconds": .string(String(timeLockSeconds)),
             "expiry_seconds": .string(String(expirySeconds)),
-        ])
+        ]
+        // Absent when empty, so requests filed before exclusions existed keep their digest.
+        if !excludedApprovers.isEmpty { fields["excluded_approvers"] = .array(excludedApprovers.sorted().map { .string($0.description) }) }
+        return .object(fields)
     }
 
     public init(json: CanonicalJSON) throws(KinkoError) {
@@ -71,13 +85,22 @@ public struct ApprovalPolicy: Sendable, Equatable {
             guard case .string(let text) = value, let count = Int(text) else { throw malformed }
             minimumFromRole[try Role(parsing: name)] = count
         }
+        var excluded: Set<PrincipalID> = []
+        if let listed = fields["excluded_approvers"] {
+            guard case .array(let ids) = listed else { throw malformed }
+            for id in ids {
+                guard case .string(let text) = id, let value = UInt128(text) else { throw malformed }
+                excluded.insert(PrincipalID(value))
+            }
+        }
         try self.init(approvalsRequired: m, eligibleRoles: eligible, minimumFromRole: minimumFromRole, timeLockSeconds: timeLock,
-                      expirySeconds: expirySeconds)
+                      expirySeconds: expirySeconds, excludedApprovers: excluded)
     }
 
     public var summary: String {
         var text = "\(approvalsRequired) of \(eligibleRoles.sorted().map(\.rawValue).joined(separator: "/"))"
         for (role, count) in minimumFromRole.sorted(by: { $0.key < $1.key }) { text += ", at least \(count) \(role.rawValue)" }
+        if !excludedApprovers.isEmpty { text += ", not by principal \(excludedApprovers.sorted().map(\.description).joined(separator: ", "))" }
         if timeLockSeconds > 0 { text += ", time lock \(timeLockSeconds) s" }
         return text + ", expires after \(expirySeconds) s"
     }
@@ -167,8 +190,9 @@ public struct ApprovalEvaluation: Sendable, Equatable {
     public var isSatisfied: Bool { reasons.isEmpty }
 
     /// Counts the approvals that still hold — signed over the current digest, by someone other
-    /// than the initiator, once per approver, with a key that is registered to them, valid and
-    /// not revoked, while they hold an eligible role — and checks the policy and the clock.
+    /// than the initiator and not excluded by the policy, once per approver, with an active key
+    /// they registered themselves (approved, not revoked), while they hold an eligible role — and
+    /// checks the policy and the clock.
     public static func evaluate(
         _ request: ApprovalRequest, policy: ApprovalPolicy, approvals: [Approval], keys: [String: SignerKey],
         principals: [PrincipalID: Principal], now: TimestampNanoseconds
@@ -182,7 +206,8 @@ public struct ApprovalEvaluation: Sendable, Equatable {
         var byRole: [Role: Int] = [:]
         for approval in approvals.sorted(by: { $0.approvedAt < $1.approvedAt }) {
             guard approval.digest == digest, approval.approver != request.initiator, !counted.contains(approval.approver),
-                let key = keys[approval.keyID], key.principal == approval.approver, key.revokedAt == nil,
+                !policy.excludedApprovers.contains(approval.approver),
+                let key = keys[approval.keyID], key.principal == approval.approver, key.isActive,
                 key.isValidSignature(approval.signature, for: digest),
                 let approver = principals[approval.approver], !approver.roles.isDisjoint(with: policy.eligibleRoles)
             else { continue }

@@ -2,6 +2,13 @@ import Crypto
 import Foundation
 public import KinkoCore
 
+/// Whether a credential may be used. A token or key of a principal holding an approving role
+/// is parked until a second admin approves it (`Governance.approvingRoles`).
+public enum CredentialStatus: String, Sendable, Codable {
+    case active
+    case awaitingApproval = "awaiting_approval"
+}
+
 /// An API token as stored: only the SHA-256 of the secret, never the secret.
 public struct TokenRecord: Sendable, Equatable {
     public var id: UInt64
@@ -10,20 +17,33 @@ public struct TokenRecord: Sendable, Equatable {
     public var createdAt: TimestampNanoseconds
     public var expiresAt: TimestampNanoseconds?
     public var revokedAt: TimestampNanoseconds?
+    public var status: CredentialStatus
+    /// Who could have seen the secret besides its holder: the admin whose enrolment it was
+    /// redeemed from (nil for a token the holder issued with a token of their own).
+    public var issuedBy: PrincipalID?
+    /// The approval that activates it, while it awaits one.
+    public var requestID: ApprovalRequestID?
 
     public init(id: UInt64, principal: PrincipalID, secretHash: [UInt8], createdAt: TimestampNanoseconds,
-                expiresAt: TimestampNanoseconds?, revokedAt: TimestampNanoseconds?) {
+                expiresAt: TimestampNanoseconds?, revokedAt: TimestampNanoseconds?, status: CredentialStatus = .active,
+                issuedBy: PrincipalID? = nil, requestID: ApprovalRequestID? = nil) {
         self.id = id
         self.principal = principal
         self.secretHash = secretHash
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.revokedAt = revokedAt
+        self.status = status
+        self.issuedBy = issuedBy
+        self.requestID = requestID
     }
 
     public func isUsable(at now: TimestampNanoseconds) -> Bool {
-        revokedAt == nil && (expiresAt.map { now < $0 } ?? true)
+        status == .active && revokedAt == nil && (expiresAt.map { now < $0 } ?? true)
     }
+
+    /// What people see of a token: the first 8 bytes of its hash (never the secret).
+    public var fingerprint: String { Hex.encode(secretHash.prefix(8)) }
 }
 
 /// Token secrets: `kinko_` and 64 hex digits (256 random bits).
@@ -68,16 +88,24 @@ public struct SignerKey: Sendable, Equatable {
     public var publicKey: [UInt8]
     public var registeredAt: TimestampNanoseconds
     public var revokedAt: TimestampNanoseconds?
+    public var status: CredentialStatus
+    /// The approval that activates it, while it awaits one.
+    public var requestID: ApprovalRequestID?
 
     public init(principal: PrincipalID, algorithm: SignatureAlgorithm, publicKey: [UInt8], registeredAt: TimestampNanoseconds,
-                revokedAt: TimestampNanoseconds? = nil) {
+                revokedAt: TimestampNanoseconds? = nil, status: CredentialStatus = .active, requestID: ApprovalRequestID? = nil) {
         self.id = SignerKey.id(of: publicKey)
         self.principal = principal
         self.algorithm = algorithm
         self.publicKey = publicKey
         self.registeredAt = registeredAt
         self.revokedAt = revokedAt
+        self.status = status
+        self.requestID = requestID
     }
+
+    /// Counts for approvals: approved (if it had to be) and not revoked.
+    public var isActive: Bool { status == .active && revokedAt == nil }
 
     /// The first 16 bytes of SHA-256 of the public key, in hex.
     public static func id(of publicKey: [UInt8]) -> String { Hex.encode(SHA256.hash(data: publicKey).prefix(16)) }

@@ -11,8 +11,15 @@ public struct Governance: Sendable {
     public let policies: [String: ApprovalPolicy]
 
     public static let roleGrantAction = "governance.roles.grant"
+    public static let tokenActivationAction = "governance.tokens.activate"
+    public static let keyActivationAction = "governance.keys.activate"
+    public static let keyRevocationAction = "governance.keys.revoke"
     /// Audit entries read per round trip when verifying.
     public static let auditPageEntries = 10_000
+
+    /// Roles whose holders approve or move value: a new credential or key for one of them, and
+    /// any grant of one, needs a second admin's signed approval.
+    public static let approvingRoles: Set<Role> = [.admin, .signer, .compliance, .finance, .treasurer]
 
     public init(
         store: any GovernanceStore, clock: any WallClock = SystemWallClock(), permissions: PermissionTable = .standard,
@@ -25,10 +32,13 @@ public struct Governance: Sendable {
         self.policies = policies
     }
 
-    /// Granting a role needs one other admin's signed approval (see `grantRole` for bootstrap).
+    /// Role grants, credential activations and key revocations each need one other admin's
+    /// signed approval.
     public static let standardPolicies: [String: ApprovalPolicy] = {
         var policies: [String: ApprovalPolicy] = [:]
-        policies[roleGrantAction] = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.admin])
+        for action in [roleGrantAction, tokenActivationAction, keyActivationAction, keyRevocationAction] {
+            policies[action] = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.admin])
+        }
         return policies
     }()
 
@@ -41,9 +51,15 @@ public struct Governance: Sendable {
             throw KinkoError(.unauthenticated, "a token is required: pass --token or set KINKO_TOKEN", field: "token")
         }
         guard TokenSecret.isWellFormed(token), let record = try await store.token(secretHash: TokenSecret.hash(token)),
-            record.isUsable(at: clock.now()), let principal = try await store.principal(record.principal)
+            record.revokedAt == nil, record.expiresAt.map({ clock.now() < $0 }) ?? true,
+            let principal = try await store.principal(record.principal)
         else {
             throw KinkoError(.unauthenticated, "the token is not valid (unknown, expired or revoked)", field: "token")
+        }
+        guard record.status == .active else {
+            // Only the holder has the secret, so saying why is safe and saves a support call.
+            let request = record.requestID.map { " (approval request \($0))" } ?? ""
+            throw KinkoError(.unauthenticated, "the token is not active yet: it waits for a second admin's approval\(request)", field: "token")
         }
         return Caller(principal: principal)
     }
@@ -60,19 +76,32 @@ public struct Governance: Sendable {
         }
     }
 
-    /// Creates the first admin and its token when there are no principals yet (`kinko init`).
-    public func bootstrap(adminName: String) async throws -> (Principal, String) {
-        try Principal.validate(name: adminName)
+    /// Creates the first admins when there are no principals yet (`kinko init`), each with a
+    /// one-time enrolment code (shown once) its holder redeems for a token of their own. Two
+    /// admins are the minimum for anything to be approved; with one, every grant and every
+    /// credential of an approving role waits until a second admin exists.
+    public func bootstrap(adminNames: [String]) async throws -> [(principal: Principal, enrolmentCode: String)] {
+        guard (1...Self.bootstrapAdminsMax).contains(adminNames.count) else {
+            throw KinkoError(.invalidInput, "name 1–\(Self.bootstrapAdminsMax) admins; got \(adminNames.count)", field: "admin")
+        }
+        guard Set(adminNames).count == adminNames.count else { throw KinkoError(.invalidInput, "admin names must differ", field: "admin") }
+        for name in adminNames { try Principal.validate(name: name) }
         guard try await store.principals().isEmpty else {
             throw KinkoError(.conflict, "this database already has principals; `init` runs once")
         }
-        let now = clock.now()
-        let digest = Self.digest(["name": .string(adminName)])
-        let event = Caller.system.event(.principalsCreate, role: .admin, digest: digest, result: "ok", details: ["name": adminName, "bootstrap": "true"])
-        let admin = try await store.createPrincipal(name: adminName, kind: .person, roles: [.admin], at: now, audit: event)
-        let (_, secret) = try await issueToken(for: admin.id, lifetimeSeconds: nil, issuedBy: Caller(principal: admin), role: .admin)
-        return (admin, secret)
+        var created: [(Principal, String)] = []
+        for name in adminNames {
+            let digest = Self.digest(["name": .string(name)])
+            let event = Caller.system.event(.principalsCreate, role: .admin, digest: digest, result: "ok", details: ["name": name, "bootstrap": "true"])
+            let admin = try await store.createPrincipal(name: name, kind: .person, roles: [.admin], at: clock.now(), audit: event)
+            let code = try await enrol(admin, lifetimeSeconds: Enrolment.lifetimeSecondsDefault, bootstrap: true, by: .system, role: .admin)
+            created.append((admin, code))
+        }
+        return created
     }
+
+    /// Most admins `kinko init` creates.
+    public static let bootstrapAdminsMax = 5
 
     // MARK: Principals and roles
 
@@ -88,17 +117,11 @@ public struct Governance: Sendable {
             audit: caller.event(.principalsCreate, role: role, digest: digest, result: "ok", details: ["name": name]))
     }
 
-    public enum GrantOutcome: Sendable, Equatable {
-        /// Granted at once: the database has a single admin, who is bootstrapping it.
-        case granted
-        /// Waiting for approval under the role-grant policy.
-        case pending(ApprovalRequest)
-    }
-
-    /// Asks for `role` to be granted. Refused at once if it would break segregation of duties.
-    /// While the database has exactly one admin (bootstrap) the grant is applied directly and
-    /// recorded as such; afterwards it becomes an approval request another admin must sign.
-    public func grantRole(_ role: Role, to id: PrincipalID, by caller: Caller) async throws -> GrantOutcome {
+    /// Asks for `role` to be granted. Refused at once if it would break segregation of duties;
+    /// otherwise filed as an approval request another admin must sign — also while the database
+    /// has a single admin, whose grants then wait for a second one. Neither the grantee nor an
+    /// admin who enrolled the grantee (and so may hold their credentials) counts as approver.
+    public func grantRole(_ role: Role, to id: PrincipalID, by caller: Caller) async throws -> ApprovalRequest {
         let payload: CanonicalJSON = ["principal": .string(String(id.rawValue)), "role": .string(role.rawValue)]
         let digest = Self.digest(payload)
         let acting = try await authorize(caller, .rolesGrant, digest: digest)
@@ -107,14 +130,9 @@ public struct Governance: Sendable {
             throw KinkoError(.conflict, "\(principal.name) already holds \(role.rawValue)", field: "role")
         }
         try checkDuties(principal.roles.union([role]), for: principal)
-        let admins = try await store.principals().filter { $0.roles.contains(.admin) }
-        if admins.count <= 1 {
-            try await store.setRoles(id, roles: principal.roles.union([role]), audit: caller.event(
-                .rolesGrant, role: acting, digest: digest, result: "ok",
-                details: ["principal": principal.name, "role": role.rawValue, "bootstrap": "true"]))
-            return .granted
-        }
-        return .pending(try await submit(action: Self.roleGrantAction, payload: payload, by: caller, role: acting, permission: .rolesGrant))
+        let issuers = try await store.tokens(of: id).compactMap(\.issuedBy)
+        return try await submit(action: Self.roleGrantAction, payload: payload, policy: try policy(for: Self.roleGrantAction).excluding([id] + issuers),
+                                by: caller, role: acting, permission: .rolesGrant, details: ["principal": principal.name, "role": role.rawValue])
     }
 
     public func revokeRole(_ role: Role, from id: PrincipalID, by caller: Caller) async throws {
@@ -153,75 +171,11 @@ public struct Governance: Sendable {
         }
     }
 
-    private func requirePrincipal(_ id: PrincipalID) async throws -> Principal {
+    func requirePrincipal(_ id: PrincipalID) async throws -> Principal {
         guard let principal = try await store.principal(id) else {
             throw KinkoError(.notFound, "no principal \(id)", field: "principal")
         }
         return principal
-    }
-
-    // MARK: Tokens
-
-    /// Issues a token; the secret is returned once and only its SHA-256 is stored.
-    public func issueToken(for id: PrincipalID, lifetimeSeconds: UInt64?, by caller: Caller) async throws -> (TokenRecord, String) {
-        let digest = Self.digest(["principal": .string(String(id.rawValue))])
-        let role = try await authorize(caller, .tokensIssue, digest: digest)
-        _ = try await requirePrincipal(id)
-        return try await issueToken(for: id, lifetimeSeconds: lifetimeSeconds, issuedBy: caller, role: role)
-    }
-
-    private func issueToken(for id: PrincipalID, lifetimeSeconds: UInt64?, issuedBy caller: Caller, role: Role) async throws -> (TokenRecord, String) {
-        if let lifetimeSeconds, !(1...TokenSecret.lifetimeSecondsMax).contains(lifetimeSeconds) {
-            throw KinkoError(.invalidInput, "a token lives 1 s to \(TokenSecret.lifetimeSecondsMax) s; got \(lifetimeSeconds)", field: "lifetime")
-        }
-        let secret = TokenSecret.generate()
-        let now = clock.now()
-        let record = try await store.insertToken(
-            principal: id, secretHash: TokenSecret.hash(secret), createdAt: now,
-            expiresAt: lifetimeSeconds.map { now + $0 * 1_000_000_000 },
-            audit: caller.event(.tokensIssue, role: role, digest: TokenSecret.hash(secret), result: "ok",
-                                details: ["principal": String(id.rawValue)]))
-        return (record, secret)
-    }
-
-    public func revokeToken(_ tokenID: UInt64, by caller: Caller) async throws {
-        let digest = Self.digest(["token": .string(String(tokenID))])
-        let role = try await authorize(caller, .tokensRevoke, digest: digest)
-        guard try await store.revokeToken(id: tokenID, at: clock.now(), audit: caller.event(
-            .tokensRevoke, role: role, digest: digest, result: "ok", details: ["token": String(tokenID)]))
-        else {
-            throw KinkoError(.notFound, "no active token \(tokenID)", field: "token")
-        }
-    }
-
-    // MARK: Signer keys
-
-    /// Registers a public key for the caller. `proof` is the key's signature over
-    /// `SignerKey.registrationMessage`, so nobody can register a key they do not hold.
-    public func registerKey(algorithm: SignatureAlgorithm, publicKey: [UInt8], proof: [UInt8], by caller: Caller) async throws -> SignerKey {
-        try SignerKey.validate(algorithm: algorithm, publicKey: publicKey)
-        let key = SignerKey(principal: caller.principal, algorithm: algorithm, publicKey: publicKey, registeredAt: clock.now())
-        let message = SignerKey.registrationMessage(principal: caller.principal, algorithm: algorithm, publicKey: publicKey)
-        let role = try await authorize(caller, .keysRegister, digest: Array(SHA256.hash(data: message)))
-        guard key.isValidSignature(proof, for: message) else {
-            throw KinkoError(.invalidInput, "the proof is not a signature of the registration message by this key", field: "proof")
-        }
-        if try await store.keys().contains(where: { $0.id == key.id }) {
-            throw KinkoError(.conflict, "key \(key.id) is already registered", field: "public_key")
-        }
-        try await store.insertKey(key, audit: caller.event(.keysRegister, role: role, digest: Array(SHA256.hash(data: message)),
-                                                           result: "ok", details: ["key": key.id, "algorithm": algorithm.rawValue]))
-        return key
-    }
-
-    public func revokeKey(_ keyID: String, by caller: Caller) async throws {
-        let digest = Self.digest(["key": .string(keyID)])
-        let role = try await authorize(caller, .keysRevoke, digest: digest)
-        guard try await store.revokeKey(id: keyID, at: clock.now(), audit: caller.event(
-            .keysRevoke, role: role, digest: digest, result: "ok", details: ["key": keyID]))
-        else {
-            throw KinkoError(.notFound, "no active key \(keyID)", field: "key")
-        }
     }
 
     // MARK: Approvals
@@ -233,14 +187,22 @@ public struct Governance: Sendable {
         action: String, payload: CanonicalJSON, policy: ApprovalPolicy? = nil, by caller: Caller, role: Role, permission: Permission,
         details: [String: String] = [:]
     ) async throws -> ApprovalRequest {
-        let policy = try policy ?? self.policy(for: action)
-        let now = clock.now()
-        let draft = ApprovalRequest(
-            id: ApprovalRequestID(0), action: action, payload: payload, policy: policy, revision: 1, initiator: caller.principal, createdAt: now,
-            notBefore: now + policy.timeLockSeconds * 1_000_000_000, expiresAt: now + policy.expirySeconds * 1_000_000_000)
+        let draft = try draftRequest(action: action, payload: payload, policy: policy, initiator: caller.principal)
         return try await store.insertRequest(draft, audit: caller.event(
             permission, role: role, digest: draft.digest, result: "approval_requested",
             details: details.merging(["action": action]) { first, _ in first }))
+    }
+
+    /// A request as it will be stored (the id is assigned then), for stores that file it with
+    /// the change it guards.
+    func draftRequest(action: String, payload: CanonicalJSON, policy: ApprovalPolicy?, initiator: PrincipalID) throws(KinkoError) -> ApprovalRequest {
+        let resolved: ApprovalPolicy
+        if let policy { resolved = policy } else { resolved = try self.policy(for: action) }
+        let policy = resolved
+        let now = clock.now()
+        return ApprovalRequest(
+            id: ApprovalRequestID(0), action: action, payload: payload, policy: policy, revision: 1, initiator: initiator, createdAt: now,
+            notBefore: now + policy.timeLockSeconds * 1_000_000_000, expiresAt: now + policy.expirySeconds * 1_000_000_000)
     }
 
     /// Changes an open request (its initiator only). The revision and digest change, so every
@@ -277,6 +239,9 @@ public struct Governance: Sendable {
         guard request.status == .open else { throw refuse("request \(id) is \(request.status.rawValue)") }
         guard clock.now() < request.expiresAt else { throw refuse("request \(id) expired at \(request.expiresAt.iso8601)") }
         guard request.initiator != caller.principal else { throw refuse("the initiator of request \(id) cannot approve it") }
+        guard !policy.excludedApprovers.contains(caller.principal) else {
+            throw refuse("\(caller.name) may not approve request \(id): the request concerns them or credentials they issued")
+        }
         guard !caller.roles.isDisjoint(with: policy.eligibleRoles) else {
             throw refuse("approving \(request.action) needs one of: \(policy.eligibleRoles.sorted().map(\.rawValue).joined(separator: ", "))")
         }
@@ -288,6 +253,7 @@ public struct Governance: Sendable {
             throw refuse("key \(keyID) is not registered to \(caller.name)")
         }
         guard key.revokedAt == nil else { throw refuse("key \(keyID) was revoked") }
+        guard key.status == .active else { throw refuse("key \(keyID) is not active yet: it waits for a second admin's approval") }
         guard key.isValidSignature(signature, for: digest) else {
             throw refuse("the signature does not verify against request \(id) revision \(request.revision) with key \(keyID)")
         }
@@ -295,8 +261,15 @@ public struct Governance: Sendable {
                                 approvedAt: clock.now())
         try await store.insertApproval(approval, audit: caller.event(
             .approvalsApprove, role: role, digest: digest, result: "ok", details: ["request": String(id.rawValue), "key": keyID]))
-        return try await evaluate(id)
+        let evaluation = try await evaluate(id)
+        // A credential needs nothing more than the approval: it takes effect at once.
+        if evaluation.isSatisfied && Self.credentialActions.contains(request.action) {
+            try await run(request, evaluation: evaluation, by: caller, role: role)
+        }
+        return evaluation
     }
+
+    static let credentialActions: Set<String> = [tokenActivationAction, keyActivationAction, keyRevocationAction]
 
     public func evaluate(_ id: ApprovalRequestID) async throws -> ApprovalEvaluation {
         let request = try await requireRequest(id)
@@ -316,6 +289,11 @@ public struct Governance: Sendable {
         guard evaluation.isSatisfied else {
             throw KinkoError(.approvalRequired, "request \(id) may not run yet: \(evaluation.reasons.joined(separator: "; "))")
         }
+        try await run(request, evaluation: evaluation, by: caller, role: role)
+    }
+
+    private func run(_ request: ApprovalRequest, evaluation: ApprovalEvaluation, by caller: Caller, role: Role) async throws {
+        let id = request.id
         let effect: GovernanceEffect
         switch request.action {
         case Self.roleGrantAction:
@@ -323,6 +301,15 @@ public struct Governance: Sendable {
             let principal = try await requirePrincipal(principalID)
             try checkDuties(principal.roles.union([grantedRole]), for: principal)
             effect = .setRoles(principalID, principal.roles.union([grantedRole]))
+        case Self.tokenActivationAction:
+            effect = .activateToken(id)
+        case Self.keyActivationAction:
+            effect = .activateKey(id)
+        case Self.keyRevocationAction:
+            guard case .object(let fields) = request.payload, case .string(let keyID)? = fields["key"] else {
+                throw KinkoError(.storageCorrupted, "a key-revocation request has a malformed payload")
+            }
+            effect = .revokeKey(keyID, at: clock.now())
         default:
             throw KinkoError(.invalidInput, "\(request.action) is executed by its own module", field: "request")
         }
@@ -343,7 +330,7 @@ public struct Governance: Sendable {
         return (PrincipalID(id), try Role(parsing: role))
     }
 
-    private func requireRequest(_ id: ApprovalRequestID) async throws -> ApprovalRequest {
+    func requireRequest(_ id: ApprovalRequestID) async throws -> ApprovalRequest {
         guard let request = try await store.request(id) else { throw KinkoError(.notFound, "no approval request \(id)", field: "request") }
         return request
     }

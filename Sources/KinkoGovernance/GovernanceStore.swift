@@ -3,11 +3,17 @@ public import KinkoCore
 /// What executing an approved governance request changes.
 public enum GovernanceEffect: Sendable, Equatable {
     case setRoles(PrincipalID, Set<Role>)
+    /// The token this request was filed for becomes usable.
+    case activateToken(ApprovalRequestID)
+    /// The signer key this request was filed for starts counting for approvals.
+    case activateKey(ApprovalRequestID)
+    case revokeKey(String, at: TimestampNanoseconds)
 }
 
 /// Where principals, credentials, approvals and the audit log live. Every write appends its
-/// audit event in the same transaction as the change.
-public protocol GovernanceStore: AnyObject, Sendable {
+/// audit event in the same transaction as the change. The same database holds the generic
+/// records (`RecordStore`) that other modules keep.
+public protocol GovernanceStore: RecordStore {
     func principals() async throws -> [Principal]
     func principal(_ id: PrincipalID) async throws -> Principal?
     func principal(named name: String) async throws -> Principal?
@@ -15,16 +21,19 @@ public protocol GovernanceStore: AnyObject, Sendable {
     func createPrincipal(name: String, kind: PrincipalKind, roles: Set<Role>, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Principal
     func setRoles(_ id: PrincipalID, roles: Set<Role>, audit: AuditEvent) async throws
 
-    /// Stores a token record (the id is assigned) and returns it.
-    func insertToken(principal: PrincipalID, secretHash: [UInt8], createdAt: TimestampNanoseconds, expiresAt: TimestampNanoseconds?, audit: AuditEvent) async throws -> TokenRecord
+    /// Stores a token (the id is assigned) and returns it. With `activation`, that request is
+    /// stored first and the token linked to it. `alongside` record changes commit in the same
+    /// transaction; if one finds the state moved, nothing is stored and `conflict` is thrown.
+    func insertToken(_ token: TokenRecord, activation: ApprovalRequest?, alongside: [RecordWrite], audit: AuditEvent) async throws -> TokenRecord
     func token(secretHash: [UInt8]) async throws -> TokenRecord?
     func tokens(of principal: PrincipalID) async throws -> [TokenRecord]
     /// False if there is no such token or it was already revoked.
     func revokeToken(id: UInt64, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool
 
-    func insertKey(_ key: SignerKey, audit: AuditEvent) async throws
+    /// Stores a key; with `activation`, that request is stored first and the key linked to it.
+    /// `conflict` if the key is registered already.
+    func insertKey(_ key: SignerKey, activation: ApprovalRequest?, audit: AuditEvent) async throws -> SignerKey
     func keys() async throws -> [SignerKey]
-    func revokeKey(id: String, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool
 
     /// Stores a new request (the id is assigned) and returns it.
     func insertRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> ApprovalRequest

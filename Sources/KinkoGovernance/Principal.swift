@@ -69,6 +69,13 @@ public struct Caller: Sendable, Equatable {
         AuditEvent(principal: principal, principalName: name, role: role.rawValue, action: permission.rawValue,
                    requestDigest: digest, result: result, details: details)
     }
+
+    /// The audit event for something the caller does to their own credentials, which any
+    /// principal may do whatever roles they hold (role `self`).
+    public func selfEvent(_ permission: Permission, digest: [UInt8], result: String, details: [String: String] = [:]) -> AuditEvent {
+        AuditEvent(principal: principal, principalName: name, role: "self", action: permission.rawValue,
+                   requestDigest: digest, result: result, details: details)
+    }
 }
 
 extension KinkoError.Code {

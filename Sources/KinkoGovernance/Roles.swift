@@ -47,8 +47,10 @@ public enum Permission: String, Sendable, CaseIterable {
     case ledgerVerify = "ledger.verify"
     case governanceRead = "governance.read"
     case principalsCreate = "governance.principals.create"
+    case principalsEnrol = "governance.principals.enrol"
     case rolesGrant = "governance.roles.grant"
     case rolesRevoke = "governance.roles.revoke"
+    case tokensRead = "governance.tokens.read"
     case tokensIssue = "governance.tokens.issue"
     case tokensRevoke = "governance.tokens.revoke"
     case keysRegister = "governance.keys.register"
@@ -114,9 +116,13 @@ public struct PermissionTable: Sendable {
         .ledgerVerify: everyone,
         .governanceRead: readers,
         .principalsCreate: [.admin],
+        .principalsEnrol: [.admin],
         .rolesGrant: [.admin],
         .rolesRevoke: [.admin],
-        .tokensIssue: [.admin],
+        // Tokens for oneself only: nobody issues a usable credential for someone else.
+        .tokensRead: everyone,
+        .tokensIssue: everyone,
+        // Revoking someone else's token.
         .tokensRevoke: [.admin],
         .keysRegister: everyone,
         .keysRevoke: [.admin],
@@ -186,7 +192,13 @@ public struct SegregationOfDuties: Sendable {
         var conflicts = [
             Conflict(.treasurer, .signer, "who initiates a movement must not approve it"),
             Conflict(.finance, .signer, "who initiates a reserve draw must not approve it"),
+            // Who manages people and credentials holds no operational role: otherwise one
+            // person could give themselves the power to move value.
             Conflict(.admin, .signer, "who grants roles and keys must not sign"),
+            Conflict(.admin, .operator, "who grants roles must not post"),
+            Conflict(.admin, .treasurer, "who grants roles must not move coins"),
+            Conflict(.admin, .finance, "who grants roles must not move the reserve"),
+            Conflict(.admin, .compliance, "who grants roles must not clear alerts"),
             Conflict(.admin, .auditor, "who grants access must not audit it"),
             Conflict(.operator, .auditor, "who posts must not audit the postings"),
             Conflict(.operator, .compliance, "who posts must not clear the alerts on them"),

@@ -81,8 +81,8 @@ public struct Monitoring: Sendable {
     public var reportingEntity: String
 
     public static let ruleAdoptionAction = "monitor.rules.adopt"
-    /// A monitoring rule set goes live with one approval by another compliance officer or an admin.
-    public static let ruleAdoptionPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance, .admin])
+    /// A monitoring rule set goes live with one approval by another compliance officer.
+    public static let ruleAdoptionPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance])
     public static let profilesPerImportMax = 1_000_000
 
     public init(governance: Governance, store: any MonitoringStore, clock: any WallClock = SystemWallClock(), reportingEntity: String = "Kinko exchange") {

@@ -6,13 +6,13 @@ import PostgresNIO
 /// Principals, credentials, approvals and the audit log in PostgreSQL. Every write and its
 /// audit entry commit in one transaction (`KinkoPostgresDatabase.audited`).
 public final class PostgresGovernanceStore: GovernanceStore {
-    private let database: KinkoPostgresDatabase
+    let database: KinkoPostgresDatabase
 
     public init(database: KinkoPostgresDatabase) {
         self.database = database
     }
 
-    private var logger: Logger { database.logger }
+    var logger: Logger { database.logger }
 
     // MARK: Principals
 
@@ -61,24 +61,31 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     // MARK: Tokens
 
-    public func insertToken(principal: PrincipalID, secretHash: [UInt8], createdAt: TimestampNanoseconds, expiresAt: TimestampNanoseconds?, audit: AuditEvent) async throws -> TokenRecord {
-        try await database.audited(audit) { connection in
-            let rows = try await connection.answered("""
-                INSERT INTO tokens (principal, secret_hash, created_ns, expires_ns)
-                VALUES (\(Int64(clamping: principal.rawValue)), \(Data(secretHash)), \(Int64(bitPattern: createdAt)), \(expiresAt.map { Int64(bitPattern: $0) }))
-                RETURNING id
-                """, logger: logger)
-            for try await id in rows.decode(Int64.self) {
-                return TokenRecord(id: UInt64(id), principal: principal, secretHash: secretHash, createdAt: createdAt, expiresAt: expiresAt, revokedAt: nil)
+    public func insertToken(_ token: TokenRecord, activation: ApprovalRequest?, alongside: [RecordWrite], audit: AuditEvent) async throws -> TokenRecord {
+        do {
+            return try await database.audited(audit) { connection in
+                try await PostgresRecords.apply(alongside, at: token.createdAt, connection: connection, logger: logger)
+                var stored = token
+                if let activation { stored.requestID = try await Self.insertRequest(activation, connection: connection, logger: logger).id }
+                let rows = try await connection.answered("""
+                    INSERT INTO tokens (principal, secret_hash, created_ns, expires_ns, status, issued_by, request_id)
+                    VALUES (\(Int64(clamping: token.principal.rawValue)), \(Data(token.secretHash)), \(Int64(bitPattern: token.createdAt)),
+                            \(token.expiresAt.map { Int64(bitPattern: $0) }), \(token.status.rawValue), \(token.issuedBy.map { Int64(clamping: $0.rawValue) }),
+                            \(stored.requestID.map { Int64(clamping: $0.rawValue) }))
+                    RETURNING id
+                    """, logger: logger)
+                stored.id = try await KinkoPostgresDatabase.newID(rows)
+                return stored
             }
-            throw KinkoError(.storageFailure, "the token insert returned no id")
+        } catch is PostgresRecords.Moved {
+            throw KinkoError(.conflict, "the token's enrolment changed meanwhile (used or expired); nothing was stored")
         }
     }
 
     public func token(secretHash: [UInt8]) async throws -> TokenRecord? {
         try await database.read { connection in
             try await Self.tokens(connection.answered("""
-                SELECT id, principal, secret_hash, created_ns, expires_ns, revoked_ns FROM tokens WHERE secret_hash = \(Data(secretHash))
+                SELECT id, principal, secret_hash, created_ns, expires_ns, revoked_ns, status, issued_by, request_id FROM tokens WHERE secret_hash = \(Data(secretHash))
                 """, logger: logger)).first
         }
     }
@@ -86,7 +93,8 @@ public final class PostgresGovernanceStore: GovernanceStore {
     public func tokens(of principal: PrincipalID) async throws -> [TokenRecord] {
         try await database.read { connection in
             try await Self.tokens(connection.answered("""
-                SELECT id, principal, secret_hash, created_ns, expires_ns, revoked_ns FROM tokens WHERE principal = \(Int64(clamping: principal.rawValue)) ORDER BY id
+                SELECT id, principal, secret_hash, created_ns, expires_ns, revoked_ns, status, issued_by, request_id FROM tokens
+                WHERE principal = \(Int64(clamping: principal.rawValue)) ORDER BY id
                 """, logger: logger))
         }
     }
@@ -101,12 +109,18 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     // MARK: Keys
 
-    public func insertKey(_ key: SignerKey, audit: AuditEvent) async throws {
+    public func insertKey(_ key: SignerKey, activation: ApprovalRequest?, audit: AuditEvent) async throws -> SignerKey {
         try await database.audited(audit) { connection in
-            try await connection.answered("""
-                INSERT INTO signer_keys (id, principal, algorithm, public_key, registered_ns)
-                VALUES (\(key.id), \(Int64(clamping: key.principal.rawValue)), \(key.algorithm.rawValue), \(Data(key.publicKey)), \(Int64(bitPattern: key.registeredAt)))
+            var stored = key
+            if let activation { stored.requestID = try await Self.insertRequest(activation, connection: connection, logger: logger).id }
+            let inserted = try await KinkoPostgresDatabase.affected(connection, """
+                INSERT INTO signer_keys (id, principal, algorithm, public_key, registered_ns, status, request_id)
+                VALUES (\(key.id), \(Int64(clamping: key.principal.rawValue)), \(key.algorithm.rawValue), \(Data(key.publicKey)),
+                        \(Int64(bitPattern: key.registeredAt)), \(key.status.rawValue), \(stored.requestID.map { Int64(clamping: $0.rawValue) }))
+                ON CONFLICT (id) DO NOTHING RETURNING 1
                 """, logger: logger)
+            guard inserted else { throw KinkoError(.conflict, "key \(key.id) is already registered", field: "public_key") }
+            return stored
         }
     }
 
@@ -114,24 +128,22 @@ public final class PostgresGovernanceStore: GovernanceStore {
         try await database.read { connection in
             var keys: [SignerKey] = []
             let rows = try await connection.answered("""
-                SELECT id, principal, algorithm, public_key, registered_ns, revoked_ns FROM signer_keys ORDER BY registered_ns, id
+                SELECT id, principal, algorithm, public_key, registered_ns, revoked_ns, status, request_id FROM signer_keys ORDER BY registered_ns, id
                 """, logger: logger)
-            for try await (id, principal, algorithmName, publicKey, registered, revoked) in rows.decode((String, Int64, String, Data, Int64, Int64?).self) {
+            for try await row in rows {
+                let (id, principal, algorithmName, publicKey, registered, revoked, statusName, request) =
+                    try row.decode((String, Int64, String, Data, Int64, Int64?, String, Int64?).self)
                 guard let algorithm = SignatureAlgorithm(rawValue: algorithmName) else {
                     throw KinkoError(.storageCorrupted, "signer key \(id) has unknown algorithm \(algorithmName)")
                 }
+                guard let status = CredentialStatus(rawValue: statusName) else {
+                    throw KinkoError(.storageCorrupted, "signer key \(id) has unknown status \(statusName)")
+                }
                 keys.append(SignerKey(principal: PrincipalID(UInt128(principal)), algorithm: algorithm, publicKey: [UInt8](publicKey),
-                                      registeredAt: UInt64(bitPattern: registered), revokedAt: revoked.map { UInt64(bitPattern: $0) }))
+                                      registeredAt: UInt64(bitPattern: registered), revokedAt: revoked.map { UInt64(bitPattern: $0) },
+                                      status: status, requestID: request.map { ApprovalRequestID(UInt128($0)) }))
             }
             return keys
-        }
-    }
-
-    public func revokeKey(id: String, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
-        try await database.change(audit: audit) { connection in
-            try await KinkoPostgresDatabase.affected(connection, """
-                UPDATE signer_keys SET revoked_ns = \(Int64(bitPattern: time)) WHERE id = \(id) AND revoked_ns IS NULL RETURNING 1
-                """, logger: logger)
         }
     }
 
@@ -140,21 +152,20 @@ public final class PostgresGovernanceStore: GovernanceStore {
     static let requestColumns = "id, action, payload, policy, revision, initiator, created_ns, not_before_ns, expires_ns, status, executed_ns"
 
     public func insertRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> ApprovalRequest {
-        try await database.audited(audit) { connection in
-            let rows = try await connection.answered("""
+        try await database.audited(audit) { connection in try await Self.insertRequest(request, connection: connection, logger: logger) }
+    }
+
+    static func insertRequest(_ request: ApprovalRequest, connection: PostgresConnection, logger: Logger) async throws -> ApprovalRequest {
+        let rows = try await connection.answered("""
                 INSERT INTO approval_requests (action, payload, policy, revision, initiator, created_ns, not_before_ns, expires_ns, status)
                 VALUES (\(request.action), \(Data(request.payload.bytes)), \(Data(request.policy.json.bytes)), \(Int32(clamping: request.revision)),
                         \(Int64(clamping: request.initiator.rawValue)), \(Int64(bitPattern: request.createdAt)), \(Int64(bitPattern: request.notBefore)),
                         \(Int64(bitPattern: request.expiresAt)), 'open')
                 RETURNING id
                 """, logger: logger)
-            for try await id in rows.decode(Int64.self) {
-                var stored = request
-                stored.id = ApprovalRequestID(UInt128(id))
-                return stored
-            }
-            throw KinkoError(.storageFailure, "the request insert returned no id")
-        }
+        var stored = request
+        stored.id = ApprovalRequestID(UInt128(try await KinkoPostgresDatabase.newID(rows)))
+        return stored
     }
 
     public func request(_ id: ApprovalRequestID) async throws -> ApprovalRequest? {
@@ -223,6 +234,26 @@ public final class PostgresGovernanceStore: GovernanceStore {
                     UPDATE principals SET roles = \(Self.encode(roles)) WHERE id = \(Int64(clamping: principal.rawValue)) RETURNING 1
                     """, logger: logger) else {
                     throw KinkoError(.notFound, "no principal \(principal)", field: "principal")
+                }
+            case .activateToken(let request):
+                guard try await KinkoPostgresDatabase.affected(connection, """
+                    UPDATE tokens SET status = 'active'
+                    WHERE request_id = \(Int64(clamping: request.rawValue)) AND status = 'awaiting_approval' AND revoked_ns IS NULL RETURNING 1
+                    """, logger: logger) else {
+                    throw KinkoError(.conflict, "no token waits for request \(request) (revoked meanwhile?)")
+                }
+            case .activateKey(let request):
+                guard try await KinkoPostgresDatabase.affected(connection, """
+                    UPDATE signer_keys SET status = 'active'
+                    WHERE request_id = \(Int64(clamping: request.rawValue)) AND status = 'awaiting_approval' AND revoked_ns IS NULL RETURNING 1
+                    """, logger: logger) else {
+                    throw KinkoError(.conflict, "no key waits for request \(request) (revoked meanwhile?)")
+                }
+            case .revokeKey(let key, let time):
+                guard try await KinkoPostgresDatabase.affected(connection, """
+                    UPDATE signer_keys SET revoked_ns = \(Int64(bitPattern: time)) WHERE id = \(key) AND revoked_ns IS NULL RETURNING 1
+                    """, logger: logger) else {
+                    throw KinkoError(.conflict, "key \(key) was revoked already")
                 }
             case nil:
                 break
@@ -300,10 +331,14 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     private static func tokens(_ rows: PostgresRowSequence) async throws -> [TokenRecord] {
         var tokens: [TokenRecord] = []
-        for try await (id, principal, hash, created, expires, revoked) in rows.decode((Int64, Int64, Data, Int64, Int64?, Int64?).self) {
+        for try await row in rows {
+            let (id, principal, hash, created, expires, revoked, statusName, issuedBy, request) =
+                try row.decode((Int64, Int64, Data, Int64, Int64?, Int64?, String, Int64?, Int64?).self)
+            guard let status = CredentialStatus(rawValue: statusName) else { throw KinkoError(.storageCorrupted, "token \(id) has unknown status \(statusName)") }
             tokens.append(TokenRecord(id: UInt64(id), principal: PrincipalID(UInt128(principal)), secretHash: [UInt8](hash),
                                       createdAt: UInt64(bitPattern: created), expiresAt: expires.map { UInt64(bitPattern: $0) },
-                                      revokedAt: revoked.map { UInt64(bitPattern: $0) }))
+                                      revokedAt: revoked.map { UInt64(bitPattern: $0) }, status: status,
+                                      issuedBy: issuedBy.map { PrincipalID(UInt128($0)) }, requestID: request.map { ApprovalRequestID(UInt128($0)) }))
         }
         return tokens
     }

@@ -13,6 +13,31 @@ enum PostgresMigrations {
         ("2026-11-30 custody", custody),
         ("2026-11-30 reserve", reserve),
         ("2026-11-30 monitoring", monitoring),
+        ("2026-12-01 credentials and records", credentialsAndRecords),
+    ]
+
+    /// Tokens and keys of approving roles wait for a second admin (`status`, the activating
+    /// `request_id`); a token remembers the admin whose enrolment it came from (`issued_by`).
+    /// `records` holds every module's generic records (`RecordStore`).
+    static let credentialsAndRecords = [
+        "ALTER TABLE tokens ADD COLUMN status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'awaiting_approval'))",
+        "ALTER TABLE tokens ADD COLUMN issued_by bigint REFERENCES principals(id)",
+        "ALTER TABLE tokens ADD COLUMN request_id bigint REFERENCES approval_requests(id)",
+        "ALTER TABLE signer_keys ADD COLUMN status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'awaiting_approval'))",
+        "ALTER TABLE signer_keys ADD COLUMN request_id bigint REFERENCES approval_requests(id)",
+        """
+        CREATE TABLE records (
+            collection text NOT NULL CHECK (length(collection) BETWEEN 1 AND 64),
+            key text NOT NULL CHECK (length(key) BETWEEN 1 AND 200),
+            tag text NOT NULL,
+            version bigint NOT NULL CHECK (version >= 1),
+            body bytea NOT NULL,
+            updated_ns bigint NOT NULL,
+            updated_at \(at("updated_ns")),
+            PRIMARY KEY (collection, key)
+        )
+        """,
+        "CREATE INDEX records_by_tag ON records(collection, tag, key)",
     ]
 
     /// `to_timestamp` of nanoseconds, for generated columns.

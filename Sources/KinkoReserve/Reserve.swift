@@ -16,10 +16,11 @@ public struct Reserve: Sendable {
     public static let ruleAdoptionAction = "reserve.rules.adopt"
     public static let fundAction = "reserve.fund"
     public static let planAction = "reserve.compensation"
-    /// A rule set is adopted with one approval by compliance or an admin.
-    public static let ruleAdoptionPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance, .admin])
-    /// Funding or releasing the reserve needs one approval by compliance or an admin.
-    public static let fundPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance, .admin])
+    /// A rule set is adopted with one approval by another finance officer or compliance (an
+    /// admin manages people, not money, and approves neither).
+    public static let ruleAdoptionPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.finance, .compliance])
+    /// Funding or releasing the reserve needs one approval by another finance officer or compliance.
+    public static let fundPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.finance, .compliance])
     /// A compensation plan needs finance and compliance (the initiator does not count).
     public static let planPolicy = try? ApprovalPolicy(approvalsRequired: 2, eligibleRoles: [.finance, .compliance],
                                                        minimumFromRole: [.finance: 1, .compliance: 1], expirySeconds: 3 * 86_400)

@@ -27,6 +27,9 @@ enum KinkoMigrations {
         migrator.registerMigration("2026-11-22 monitoring") { db in
             try db.execute(sql: monitoringSchema)
         }
+        migrator.registerMigration("2026-12-01 credentials and records") { db in
+            try db.execute(sql: credentialsAndRecordsSchema)
+        }
         return migrator
     }
 
@@ -161,6 +164,27 @@ enum KinkoMigrations {
             frontier BLOB NOT NULL
         );
         INSERT INTO audit_state (id, frontier) VALUES (1, x'0000000000000000');
+        """
+
+    /// Tokens and keys of approving roles wait for a second admin (`status`, the activating
+    /// `request_id`); a token remembers the admin whose enrolment it came from (`issued_by`).
+    /// `records` holds every module's generic records (`RecordStore`).
+    static let credentialsAndRecordsSchema = """
+        ALTER TABLE tokens ADD COLUMN status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'awaiting_approval'));
+        ALTER TABLE tokens ADD COLUMN issued_by INTEGER REFERENCES principals(id);
+        ALTER TABLE tokens ADD COLUMN request_id INTEGER REFERENCES approval_requests(id);
+        ALTER TABLE signer_keys ADD COLUMN status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'awaiting_approval'));
+        ALTER TABLE signer_keys ADD COLUMN request_id INTEGER REFERENCES approval_requests(id);
+        CREATE TABLE records (
+            collection TEXT NOT NULL CHECK (length(collection) BETWEEN 1 AND 64),
+            key TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 200),
+            tag TEXT NOT NULL,
+            version INTEGER NOT NULL CHECK (version >= 1),
+            body BLOB NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (collection, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX records_by_tag ON records(collection, tag, key);
         """
 
     /// Wallets, observations, the whitelist, movements and reconciliations. Amounts are 16-byte

@@ -6,7 +6,7 @@ public import KinkoGovernance
 /// Principals, credentials, approvals and the audit log in the Kinko SQLite database. Every
 /// write and its audit entry commit in one transaction.
 public final class SQLiteGovernanceStore: GovernanceStore {
-    private let database: KinkoDatabase
+    let database: KinkoDatabase
 
     public init(database: KinkoDatabase) {
         self.database = database
@@ -54,13 +54,22 @@ public final class SQLiteGovernanceStore: GovernanceStore {
 
     // MARK: Tokens
 
-    public func insertToken(principal: PrincipalID, secretHash: [UInt8], createdAt: TimestampNanoseconds, expiresAt: TimestampNanoseconds?, audit: AuditEvent) async throws -> TokenRecord {
-        try await write(audit: audit) { db in
-            try db.execute(
-                sql: "INSERT INTO tokens (principal, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                arguments: [Int64(clamping: principal.rawValue), Data(secretHash), Int64(bitPattern: createdAt), expiresAt.map { Int64(bitPattern: $0) }])
-            return TokenRecord(id: UInt64(db.lastInsertedRowID), principal: principal, secretHash: secretHash, createdAt: createdAt,
-                               expiresAt: expiresAt, revokedAt: nil)
+    public func insertToken(_ token: TokenRecord, activation: ApprovalRequest?, alongside: [RecordWrite], audit: AuditEvent) async throws -> TokenRecord {
+        do {
+            return try await write(audit: audit) { db in
+                try SQLiteRecords.apply(alongside, at: token.createdAt, db: db)
+                var stored = token
+                stored.requestID = try activation.map { try Self.insertRequest($0, db: db).id }
+                try db.execute(
+                    sql: "INSERT INTO tokens (principal, secret_hash, created_at, expires_at, status, issued_by, request_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [Int64(clamping: token.principal.rawValue), Data(token.secretHash), Int64(bitPattern: token.createdAt),
+                                token.expiresAt.map { Int64(bitPattern: $0) }, token.status.rawValue,
+                                token.issuedBy.map { Int64(clamping: $0.rawValue) }, stored.requestID.map { Int64(clamping: $0.rawValue) }])
+                stored.id = UInt64(db.lastInsertedRowID)
+                return stored
+            }
+        } catch is SQLiteRecords.Moved {
+            throw KinkoError(.conflict, "the token's enrolment changed meanwhile (used or expired); nothing was stored")
         }
     }
 
@@ -91,11 +100,19 @@ public final class SQLiteGovernanceStore: GovernanceStore {
 
     // MARK: Keys
 
-    public func insertKey(_ key: SignerKey, audit: AuditEvent) async throws {
-        try await write(audit: audit) { db in
-            try db.execute(
-                sql: "INSERT INTO signer_keys (id, principal, algorithm, public_key, registered_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [key.id, Int64(clamping: key.principal.rawValue), key.algorithm.rawValue, Data(key.publicKey), Int64(bitPattern: key.registeredAt)])
+    public func insertKey(_ key: SignerKey, activation: ApprovalRequest?, audit: AuditEvent) async throws -> SignerKey {
+        do {
+            return try await write(audit: audit) { db in
+                var stored = key
+                stored.requestID = try activation.map { try Self.insertRequest($0, db: db).id }
+                try db.execute(
+                    sql: "INSERT INTO signer_keys (id, principal, algorithm, public_key, registered_at, status, request_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [key.id, Int64(clamping: key.principal.rawValue), key.algorithm.rawValue, Data(key.publicKey),
+                                Int64(bitPattern: key.registeredAt), key.status.rawValue, stored.requestID.map { Int64(clamping: $0.rawValue) }])
+                return stored
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw KinkoError(.conflict, "key \(key.id) is already registered", field: "public_key")
         }
     }
 
@@ -106,39 +123,33 @@ public final class SQLiteGovernanceStore: GovernanceStore {
                 guard let algorithm = SignatureAlgorithm(rawValue: algorithmName) else {
                     throw KinkoError(.storageCorrupted, "signer key \(row["id"] as String) has unknown algorithm \(algorithmName)")
                 }
+                let statusName: String = row["status"]
+                guard let status = CredentialStatus(rawValue: statusName) else {
+                    throw KinkoError(.storageCorrupted, "signer key \(row["id"] as String) has unknown status \(statusName)")
+                }
                 return SignerKey(principal: PrincipalID(UInt128(row["principal"] as Int64)), algorithm: algorithm,
                                  publicKey: [UInt8](row["public_key"] as Data), registeredAt: UInt64(bitPattern: row["registered_at"]),
-                                 revokedAt: (row["revoked_at"] as Int64?).map { UInt64(bitPattern: $0) })
+                                 revokedAt: (row["revoked_at"] as Int64?).map { UInt64(bitPattern: $0) }, status: status,
+                                 requestID: (row["request_id"] as Int64?).map { ApprovalRequestID(UInt128($0)) })
             }
-        }
-    }
-
-    public func revokeKey(id: String, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
-        do {
-            try await write(audit: audit) { db in
-                try db.execute(sql: "UPDATE signer_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                               arguments: [Int64(bitPattern: time), id])
-                guard db.changesCount == 1 else { throw NothingChanged() }
-            }
-            return true
-        } catch is NothingChanged {
-            return false
         }
     }
 
     // MARK: Approvals
 
     public func insertRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> ApprovalRequest {
-        try await write(audit: audit) { db in
-            try db.execute(sql: """
-                INSERT INTO approval_requests (action, payload, policy, revision, initiator, created_at, not_before, expires_at, status)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')
-                """, arguments: [request.action, Data(request.payload.bytes), Data(request.policy.json.bytes), request.revision, Int64(clamping: request.initiator.rawValue),
-                                 Int64(bitPattern: request.createdAt), Int64(bitPattern: request.notBefore), Int64(bitPattern: request.expiresAt)])
-            var stored = request
-            stored.id = ApprovalRequestID(UInt128(db.lastInsertedRowID))
-            return stored
-        }
+        try await write(audit: audit) { db in try Self.insertRequest(request, db: db) }
+    }
+
+    static func insertRequest(_ request: ApprovalRequest, db: Database) throws -> ApprovalRequest {
+        try db.execute(sql: """
+            INSERT INTO approval_requests (action, payload, policy, revision, initiator, created_at, not_before, expires_at, status)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')
+            """, arguments: [request.action, Data(request.payload.bytes), Data(request.policy.json.bytes), request.revision, Int64(clamping: request.initiator.rawValue),
+                             Int64(bitPattern: request.createdAt), Int64(bitPattern: request.notBefore), Int64(bitPattern: request.expiresAt)])
+        var stored = request
+        stored.id = ApprovalRequestID(UInt128(db.lastInsertedRowID))
+        return stored
     }
 
     public func request(_ id: ApprovalRequestID) async throws -> ApprovalRequest? {
@@ -203,6 +214,17 @@ public final class SQLiteGovernanceStore: GovernanceStore {
                 case .setRoles(let principal, let roles):
                     try db.execute(sql: "UPDATE principals SET roles = ? WHERE id = ?", arguments: [Self.encode(roles), Int64(clamping: principal.rawValue)])
                     guard db.changesCount == 1 else { throw KinkoError(.notFound, "no principal \(principal)", field: "principal") }
+                case .activateToken(let request):
+                    try db.execute(sql: "UPDATE tokens SET status = 'active' WHERE request_id = ? AND status = 'awaiting_approval' AND revoked_at IS NULL",
+                                   arguments: [Int64(clamping: request.rawValue)])
+                    guard db.changesCount == 1 else { throw KinkoError(.conflict, "no token waits for request \(request) (revoked meanwhile?)") }
+                case .activateKey(let request):
+                    try db.execute(sql: "UPDATE signer_keys SET status = 'active' WHERE request_id = ? AND status = 'awaiting_approval' AND revoked_at IS NULL",
+                                   arguments: [Int64(clamping: request.rawValue)])
+                    guard db.changesCount == 1 else { throw KinkoError(.conflict, "no key waits for request \(request) (revoked meanwhile?)") }
+                case .revokeKey(let key, let time):
+                    try db.execute(sql: "UPDATE signer_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [Int64(bitPattern: time), key])
+                    guard db.changesCount == 1 else { throw KinkoError(.conflict, "key \(key) was revoked already") }
                 case nil:
                     break
                 }
@@ -259,11 +281,17 @@ public final class SQLiteGovernanceStore: GovernanceStore {
                          createdAt: UInt64(bitPattern: row["created_at"]))
     }
 
-    private static func token(_ row: Row) -> TokenRecord {
-        TokenRecord(id: UInt64(row["id"] as Int64), principal: PrincipalID(UInt128(row["principal"] as Int64)),
-                    secretHash: [UInt8](row["secret_hash"] as Data), createdAt: UInt64(bitPattern: row["created_at"]),
-                    expiresAt: (row["expires_at"] as Int64?).map { UInt64(bitPattern: $0) },
-                    revokedAt: (row["revoked_at"] as Int64?).map { UInt64(bitPattern: $0) })
+    private static func token(_ row: Row) throws -> TokenRecord {
+        let statusName: String = row["status"]
+        guard let status = CredentialStatus(rawValue: statusName) else {
+            throw KinkoError(.storageCorrupted, "token \(row["id"] as Int64) has unknown status \(statusName)")
+        }
+        return TokenRecord(id: UInt64(row["id"] as Int64), principal: PrincipalID(UInt128(row["principal"] as Int64)),
+                           secretHash: [UInt8](row["secret_hash"] as Data), createdAt: UInt64(bitPattern: row["created_at"]),
+                           expiresAt: (row["expires_at"] as Int64?).map { UInt64(bitPattern: $0) },
+                           revokedAt: (row["revoked_at"] as Int64?).map { UInt64(bitPattern: $0) }, status: status,
+                           issuedBy: (row["issued_by"] as Int64?).map { PrincipalID(UInt128($0)) },
+                           requestID: (row["request_id"] as Int64?).map { ApprovalRequestID(UInt128($0)) })
     }
 
     private static func request(_ row: Row) throws -> ApprovalRequest {

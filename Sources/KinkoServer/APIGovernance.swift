@@ -49,7 +49,12 @@ extension KinkoAPI {
     }
 
     func tokenView(_ record: TokenRecord, secret: String, name: String) -> Components.Schemas.IssuedToken {
-        .init(id: String(record.id), principal: name, expiresAt: record.expiresAt?.iso8601, token: secret)
+        .init(id: String(record.id), principal: name, expiresAt: record.expiresAt?.iso8601, token: secret,
+              status: record.status == .active ? .active : .awaitingApproval, request: record.requestID?.description)
+    }
+
+    func enrolmentView(_ code: String, principal: Principal, lifetimeSeconds: UInt64) -> Components.Schemas.Enrolment {
+        .init(principal: principal.name, code: code, expiresAt: (governance.clock.now() + lifetimeSeconds * 1_000_000_000).iso8601)
     }
 
     func createPrincipal(_ input: Operations.CreatePrincipal.Input) async throws -> Operations.CreatePrincipal.Output {
@@ -57,8 +62,36 @@ extension KinkoAPI {
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let kind: PrincipalKind = body.kind == .client ? .client : .person
         let principal = try await governance.createPrincipal(name: body.name, kind: kind, by: caller)
-        let (record, secret) = try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: caller)
-        return .created(.init(body: .json(.init(principal: Self.principalView(principal), token: tokenView(record, secret: secret, name: principal.name)))))
+        let code = try await governance.createEnrolment(for: principal.id, by: caller)
+        return .created(.init(body: .json(.init(principal: Self.principalView(principal),
+                                                enrolment: enrolmentView(code, principal: principal, lifetimeSeconds: Enrolment.lifetimeSecondsDefault)))))
+    }
+
+    func createEnrolment(_ input: Operations.CreateEnrolment.Input) async throws -> Operations.CreateEnrolment.Output {
+        let caller = try await authorize(.principalsEnrol)
+        var hours: UInt64 = Enrolment.lifetimeSecondsDefault / 3_600
+        if let asked = input.query.hours {
+            guard (1...Int(Enrolment.lifetimeSecondsMax / 3_600)).contains(asked) else {
+                throw KinkoError(.limitExceeded, "must be 1–\(Enrolment.lifetimeSecondsMax / 3_600)", field: "hours")
+            }
+            hours = UInt64(asked)
+        }
+        let target = try await principal(named: input.path.name)
+        let code = try await governance.createEnrolment(for: target.id, lifetimeSeconds: hours * 3_600, by: caller)
+        return .created(.init(body: .json(enrolmentView(code, principal: target, lifetimeSeconds: hours * 3_600))))
+    }
+
+    func redeemEnrolment(_ input: Operations.RedeemEnrolment.Input) async throws -> Operations.RedeemEnrolment.Output {
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let days = try body.days.map(Self.tokenDays)
+        let (record, secret) = try await governance.redeemEnrolment(code: body.code, lifetimeSeconds: days.map { $0 * 86_400 })
+        let name = try await governance.store.principal(record.principal)?.name ?? record.principal.description
+        return .created(.init(body: .json(tokenView(record, secret: secret, name: name))))
+    }
+
+    static func tokenDays(_ days: Int) throws(KinkoError) -> UInt64 {
+        guard (1...400).contains(days) else { throw KinkoError(.limitExceeded, "must be 1–400", field: "days") }
+        return UInt64(days)
     }
 
     func grantRole(_ input: Operations.GrantRole.Input) async throws -> Operations.GrantRole.Output {
@@ -66,14 +99,8 @@ extension KinkoAPI {
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let role = try Role(parsing: body.role)
         let target = try await principal(named: input.path.name)
-        let outcome = try await governance.grantRole(role, to: target.id, by: caller)
-        let after = try await principal(named: target.name)
-        switch outcome {
-        case .granted:
-            return .ok(.init(body: .json(.init(outcome: .granted, principal: Self.principalView(after)))))
-        case .pending(let request):
-            return .ok(.init(body: .json(.init(outcome: .pending, principal: Self.principalView(after), request: try await approvalView(request)))))
-        }
+        let request = try await governance.grantRole(role, to: target.id, by: caller)
+        return .ok(.init(body: .json(.init(outcome: .pending, principal: Self.principalView(target), request: try await approvalView(request)))))
     }
 
     func revokeRole(_ input: Operations.RevokeRole.Input) async throws -> Operations.RevokeRole.Output {
@@ -102,26 +129,33 @@ extension KinkoAPI {
     // MARK: Tokens and keys
 
     func issueToken(_ input: Operations.IssueToken.Input) async throws -> Operations.IssueToken.Output {
-        let caller = try await authorize(.tokensIssue)
-        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
-        let target = try await principal(named: body.principal, field: "principal")
-        let days = try body.days.map { days throws(KinkoError) -> UInt64 in
-            guard (1...400).contains(days) else { throw KinkoError(.limitExceeded, "must be 1–400", field: "days") }
-            return UInt64(days)
-        }
-        let (record, secret) = try await governance.issueToken(for: target.id, lifetimeSeconds: days.map { $0 * 86_400 }, by: caller)
-        return .created(.init(body: .json(tokenView(record, secret: secret, name: target.name))))
+        let caller = try caller()
+        let days = try input.query.days.map(Self.tokenDays)
+        let (record, secret) = try await governance.issueOwnToken(lifetimeSeconds: days.map { $0 * 86_400 }, by: caller)
+        return .created(.init(body: .json(tokenView(record, secret: secret, name: caller.name))))
+    }
+
+    func listOwnTokens(_ input: Operations.ListOwnTokens.Input) async throws -> Operations.ListOwnTokens.Output {
+        let tokens = try await governance.ownTokens(by: try caller())
+        return .ok(.init(body: .json(.init(tokens: tokens.map {
+            .init(id: String($0.id), fingerprint: $0.fingerprint, status: $0.status == .active ? .active : .awaitingApproval,
+                  createdAt: $0.createdAt.iso8601, expiresAt: $0.expiresAt?.iso8601, revokedAt: $0.revokedAt?.iso8601,
+                  request: $0.requestID?.description)
+        }))))
     }
 
     func revokeToken(_ input: Operations.RevokeToken.Input) async throws -> Operations.RevokeToken.Output {
-        let caller = try await authorize(.tokensRevoke)
-        try await governance.revokeToken(try Self.uint64(input.path.id, field: "id"), by: caller)
+        let caller = try caller()
+        var owner: PrincipalID?
+        if let name = input.query.principal { owner = try await principal(named: name, field: "principal").id }
+        try await governance.revokeToken(try Self.uint64(input.path.id, field: "id"), of: owner, by: caller)
         return .noContent(.init())
     }
 
     func keyView(_ key: SignerKey, names: [PrincipalID: String]) -> Components.Schemas.SignerKey {
         .init(id: key.id, principal: names[key.principal] ?? key.principal.description, algorithm: key.algorithm.rawValue,
-              registeredAt: key.registeredAt.iso8601, revokedAt: key.revokedAt?.iso8601)
+              registeredAt: key.registeredAt.iso8601, revokedAt: key.revokedAt?.iso8601,
+              status: key.status == .active ? .active : .awaitingApproval, request: key.requestID?.description)
     }
 
     func principalNames() async throws -> [PrincipalID: String] {
@@ -135,7 +169,7 @@ extension KinkoAPI {
     }
 
     func registerKey(_ input: Operations.RegisterKey.Input) async throws -> Operations.RegisterKey.Output {
-        let caller = try await authorize(.keysRegister)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let key = try await governance.registerKey(
             algorithm: try SignatureAlgorithm(parsing: body.algorithm.rawValue), publicKey: try Hex.decode(body.publicKey, field: "public_key"),
@@ -144,8 +178,8 @@ extension KinkoAPI {
     }
 
     func revokeKey(_ input: Operations.RevokeKey.Input) async throws -> Operations.RevokeKey.Output {
-        try await governance.revokeKey(input.path.id, by: try await authorize(.keysRevoke))
-        return .noContent(.init())
+        let request = try await governance.revokeKey(input.path.id, by: try caller())
+        return .accepted(.init(body: .json(try await approvalView(request))))
     }
 
     func executeRequest(_ input: Operations.ExecuteRequest.Input) async throws -> Operations.ExecuteRequest.Output {

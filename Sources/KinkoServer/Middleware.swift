@@ -52,7 +52,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 /// Per operation: authenticates the bearer token (except for the public probes) and records
 /// request counts and latency.
 struct OperationMiddleware: ServerMiddleware {
-    static let publicOperations: Set<String> = ["health", "ready", "metrics"]
+    /// No bearer token: the probes, and redeeming an enrolment (its code is the credential).
+    static let publicOperations: Set<String> = ["health", "ready", "metrics", "redeemEnrolment"]
     let governance: Governance
     let metrics: RequestMetrics
 

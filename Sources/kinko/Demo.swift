@@ -5,6 +5,7 @@ import KinkoCustody
 import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
+import KinkoPlaybook
 import KinkoReserve
 import KinkoStores
 
@@ -27,6 +28,13 @@ struct Demo: KinkoCommand {
         .compliance: "takahashi.compliance", .finance: "tanaka.finance", .auditor: "watanabe.audit", .inspector: "fsa.inspector",
         .administrator: "court.administrator",
     ]
+    static let secondAdmin = "nakamura.admin"
+    /// People beyond one per role: more signers for the quorum, a second finance and a second
+    /// compliance officer to approve what the first ones file.
+    static let extraPeople: [(name: String, role: Role, algorithm: SignatureAlgorithm)] = [
+        ("ito.signer", .signer, .ed25519), ("yamada.signer", .signer, .ed25519),
+        ("yamamoto.finance", .finance, .p256), ("mori.compliance", .compliance, .ed25519),
+    ]
     static let extraSigners = ["ito.signer", "yamada.signer"]
 
     func execute() async throws {
@@ -40,20 +48,22 @@ struct Demo: KinkoCommand {
         let fresh = !FileManager.default.fileExists(atPath: tokensPath)
         if fresh {
             let (created, governance, _) = try await Bootstrap.create(database)
-            let tokens = try await Bootstrap.principalPerRole(governance, names: Self.names)
+            let tokens = try await DemoPeople.hire(governance, directory: keysPath)
             await created.close()
             try Bootstrap.writeTokens(tokens, to: tokensPath)
-            print("principals: one per role — " + Role.allCases.compactMap { role in Self.names[role].map { "\($0) (\(role.rawValue))" } }.joined(separator: ", "))
+            print("principals: one per role — " + Role.allCases.compactMap { role in Self.names[role].map { "\($0) (\(role.rawValue))" } }.joined(separator: ", ")
+                  + "; and \(Self.secondAdmin), " + Self.extraPeople.map(\.name).joined(separator: ", "))
+            print("each redeemed an enrolment code for a token of their own; tokens and keys of approving roles were approved by the second admin")
             print("tokens: \(tokensPath) — e.g. export KINKO_TOKEN=$(python3 -c 'import json; print(json.load(open(\"demo-tokens.json\"))[\"auditor\"])')")
         } else {
             print("principals: already there (tokens in \(tokensPath))")
         }
-        let tokens = try Bootstrap.readTokens(from: tokensPath)
         let stores = try await database.openStores(clock: clock)
         let governance = Governance(store: stores.governance, clock: clock)
-        let caller = { (role: Role) async throws -> Caller in try await governance.authenticate(token: tokens[role]) }
-        let (admin, treasurer, exchange) = (try await caller(.admin), try await caller(.treasurer), try await caller(.operator))
-        let signers = try await DemoSigners.prepare(governance, admin: admin, first: try await caller(.signer), directory: keysPath, fresh: fresh)
+        let people = try await DemoPeople.load(governance, directory: keysPath)
+        let caller = { (role: Role) throws -> Caller in try DemoPeople.member(people, Self.names[role] ?? "").caller }
+        let (admin, treasurer, exchange) = (try caller(.admin), try caller(.treasurer), try caller(.operator))
+        let signers = try ([Self.names[.signer] ?? ""] + Self.extraSigners).map { try DemoPeople.keyed(people, $0) }
         let ledger = try await Ledger.open(store: stores.ledger, clock: clock)
         let custody = Custody(governance: governance, ledger: ledger, store: stores.custody, clock: clock)
         let book = DemoBook()
@@ -98,19 +108,13 @@ struct Demo: KinkoCommand {
         print("\n" + (try ReconciliationView.render(reconciliation, format: "text")))
 
         // After the cut-off: the liability reserve, and a small hack paid the same day.
-        let finance = try await caller(.finance), compliance = try await caller(.compliance)
-        let approvers = [
-            try await DemoSigners.keyed(governance, admin: admin, existing: nil, name: "yamamoto.finance", role: .finance, algorithm: .p256,
-                                        directory: keysPath, fresh: fresh),
-            try await DemoSigners.keyed(governance, admin: admin, existing: compliance, name: compliance.name, role: .compliance, algorithm: .ed25519,
-                                        directory: keysPath, fresh: fresh),
-        ]
+        let finance = try caller(.finance), compliance = try caller(.compliance)
+        let approvers = [try DemoPeople.keyed(people, "yamamoto.finance"), try DemoPeople.keyed(people, compliance.name)]
         let reserve = Reserve(governance: governance, ledger: ledger, custody: custody, store: stores.reserve, clock: clock)
         try await DemoReserve.run(reserve, finance: finance, approvers: approvers, clock: clock)
 
         // Monitoring: every event judged as it arrives; one alert worked to an STR.
-        let reviewer = try await DemoSigners.keyed(governance, admin: admin, existing: nil, name: "mori.compliance", role: .compliance, algorithm: .ed25519,
-                                                   directory: keysPath, fresh: fresh)
+        let reviewer = try DemoPeople.keyed(people, "mori.compliance")
         let monitoring = Monitoring(governance: governance, store: stores.monitoring, clock: clock, reportingEntity: "Kinko demo exchange")
         try await DemoMonitoring.run(monitoring, compliance: compliance, reviewer: reviewer, exchange: exchange, clock: clock)
 
@@ -156,52 +160,70 @@ struct Demo: KinkoCommand {
     }
 }
 
-/// The demo's signers: the role's signer and two more, each with a registered key kept in
-/// `demo-keys/` (a real signer keeps the key in a device of their own).
-enum DemoSigners {
-    /// The role's signer and the extra ones, each with a registered key.
-    static func prepare(_ governance: Governance, admin: Caller, first: Caller, directory: String, fresh: Bool) async throws -> [(Caller, LocalSigningKey)] {
-        var signers = [try await keyed(governance, admin: admin, existing: first, name: first.name, role: .signer, algorithm: .p256, directory: directory, fresh: fresh)]
-        for name in Demo.extraSigners {
-            signers.append(try await keyed(governance, admin: admin, existing: nil, name: name, role: .signer, algorithm: .ed25519, directory: directory, fresh: fresh))
-        }
-        return signers
-    }
-
-    /// A principal with a registered signing key; created (with its role and a token kept in
-    /// `demo-keys/`) when `existing` is nil and the demo is fresh.
-    static func keyed(_ governance: Governance, admin: Caller, existing: Caller?, name: String, role: Role, algorithm: SignatureAlgorithm,
-                      directory: String, fresh: Bool) async throws -> (Caller, LocalSigningKey) {
+/// The demo's people. Fresh, they are brought on as an exchange would: two admins from
+/// `kinko init`, then one principal per role and the extra people, each redeeming an enrolment
+/// code for a token of their own and registering a key of their own (tokens and keys of
+/// approving roles approved by the second admin). Their tokens and keys are kept in
+/// `demo-keys/` (a real person keeps them on a device of their own).
+enum DemoPeople {
+    /// Hires everyone, writes `<name>.token` and `<name>.key` into `directory`, and returns the
+    /// token of the principal per role (for `demo-tokens.json`).
+    static func hire(_ governance: Governance, directory: String) async throws -> [Role: String] {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let keyFile = "\(directory)/\(name).key", tokenFile = "\(directory)/\(name).token"
-        var caller: Caller
-        if let existing {
-            caller = existing
-        } else {
-            if fresh {
-                let principal = try await governance.createPrincipal(name: name, kind: .person, by: admin)
-                _ = try await governance.grantRole(role, to: principal.id, by: admin)
-                let token = try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin).1
-                guard FileManager.default.createFile(atPath: tokenFile, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600]) else {
-                    throw KinkoError(.storageFailure, "cannot write \(tokenFile)")
-                }
-            }
-            caller = try await governance.authenticate(token: String(decoding: FileManager.default.contents(atPath: tokenFile) ?? Data(), as: UTF8.self))
+        let staff = try await Staff.found(governance, admins: [Demo.names[.admin] ?? "admin", Demo.secondAdmin])
+        var members = staff.admins
+        var tokens: [Role: String] = [.admin: staff.admins[0].token]
+        for role in Role.allCases where role != .admin {
+            let name = Demo.names[role] ?? role.rawValue
+            let client = role == .operator
+            let member = try await staff.hire(name, kind: client ? .client : .person, roles: [role], key: client ? nil : (role == .signer ? .p256 : .ed25519))
+            tokens[role] = member.token
+            members.append(member)
         }
-        if fresh {
-            let key = LocalSigningKey.generate(algorithm)
-            guard FileManager.default.createFile(atPath: keyFile, contents: Data(key.fileContents.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw KinkoError(.storageFailure, "cannot write \(keyFile)")
-            }
-            let publicKey = try key.publicKey()
-            _ = try await governance.registerKey(
-                algorithm: key.algorithm, publicKey: publicKey,
-                proof: try key.sign(SignerKey.registrationMessage(principal: caller.principal, algorithm: key.algorithm, publicKey: publicKey)),
-                by: caller)
+        for extra in Demo.extraPeople {
+            members.append(try await staff.hire(extra.name, roles: [extra.role], key: extra.algorithm))
         }
-        return (caller, try LocalSigningKey(fileContents: try String(contentsOfFile: keyFile, encoding: .utf8)))
+        for member in members {
+            try write(member.token, to: "\(directory)/\(member.name).token")
+            if let key = member.key { try write(key.fileContents, to: "\(directory)/\(member.name).key") }
+        }
+        return tokens
     }
 
+    /// Everyone in `directory`, authenticated with their own token.
+    static func load(_ governance: Governance, directory: String) async throws -> [String: Member] {
+        var people: [String: Member] = [:]
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".token") {
+            let name = String(file.dropLast(".token".count))
+            let token = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let keyPath = "\(directory)/\(name).key"
+            let key = FileManager.default.fileExists(atPath: keyPath)
+                ? try LocalSigningKey(fileContents: try String(contentsOfFile: keyPath, encoding: .utf8)) : nil
+            people[name] = Member(caller: try await governance.authenticate(token: token), token: token, key: key)
+        }
+        return people
+    }
+
+    static func member(_ people: [String: Member], _ name: String) throws -> Member {
+        guard let member = people[name] else { throw KinkoError(.notFound, "the demo has nobody named \(name) in demo-keys/") }
+        return member
+    }
+
+    static func keyed(_ people: [String: Member], _ name: String) throws -> (Caller, LocalSigningKey) {
+        let member = try member(people, name)
+        guard let key = member.key else { throw KinkoError(.notFound, "\(name) has no key in demo-keys/") }
+        return (member.caller, key)
+    }
+
+    private static func write(_ text: String, to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw KinkoError(.storageFailure, "cannot write \(path)")
+        }
+    }
+}
+
+/// Approvals and movements signed by the demo's people.
+enum DemoSigners {
     static func approve(_ id: ApprovalRequestID, governance: Governance, by people: [(Caller, LocalSigningKey)]) async throws {
         guard let request = try await governance.store.request(id) else { return }
         for (person, key) in people {

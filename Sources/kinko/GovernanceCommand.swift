@@ -2,13 +2,15 @@ import ArgumentParser
 import Foundation
 import KinkoCore
 import KinkoGovernance
+import KinkoStores
 
 struct GovernanceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "governance",
         abstract: "Principals, roles, tokens, signer keys and maker-checker approvals.",
         subcommands: [
-            Principals.self, AddPrincipal.self, Grant.self, RevokeRole.self, DutiesReport.self, IssueToken.self, RevokeToken.self,
+            Principals.self, AddPrincipal.self, Enrol.self, Redeem.self, Grant.self, RevokeRole.self, DutiesReport.self, Tokens.self,
+            IssueToken.self, RevokeToken.self,
             GenerateKey.self, RegisterKey.self, Keys.self, RevokeKey.self, Requests.self, ShowRequest.self, Approve.self, Execute.self,
             Permissions.self,
         ]
@@ -30,7 +32,9 @@ struct GovernanceCommand: AsyncParsableCommand {
     }
 
     struct AddPrincipal: KinkoCommand {
-        static let configuration = CommandConfiguration(commandName: "add-principal", abstract: "Create a principal (no roles yet) and print its first token once.")
+        static let configuration = CommandConfiguration(
+            commandName: "add-principal",
+            abstract: "Create a principal (no roles yet) and print a one-time enrolment code for them to redeem (never their token).")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
         @Option(help: "Unique name: lower-case letters, digits, '.', '-', '_'.") var name: String
@@ -40,14 +44,61 @@ struct GovernanceCommand: AsyncParsableCommand {
             guard let kind = PrincipalKind(rawValue: kind) else { throw ValidationError("--kind must be person or client; got \(kind)") }
             let session = try await Session.open(database, token)
             let principal = try await session.governance.createPrincipal(name: name, kind: kind, by: session.caller)
-            let (_, secret) = try await session.governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: session.caller)
-            print("principal \(principal.name) (id \(principal.id)); token, shown once:\n\(secret)")
+            let code = try await session.governance.createEnrolment(for: principal.id, by: session.caller)
+            print("""
+                principal \(principal.name) (id \(principal.id)); one-time enrolment code for them alone (valid 72 h), shown once:
+                \(code)
+                they run: kinko governance redeem --code <code>
+                """)
+        }
+    }
+
+    struct Enrol: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a new one-time enrolment code for a principal (admins).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "The principal's name.") var principal: String
+        @Option(help: "Hours the code stays valid (1–168).") var hours: UInt64 = 72
+
+        func validate() throws {
+            guard (1...Enrolment.lifetimeSecondsMax / 3_600).contains(hours) else { throw ValidationError("--hours must be 1–168; got \(hours)") }
+        }
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let target = try await session.principal(named: principal)
+            let code = try await session.governance.createEnrolment(for: target.id, lifetimeSeconds: hours * 3_600, by: session.caller)
+            print("enrolment code for \(target.name) (valid \(hours) h), shown once:\n\(code)")
+        }
+    }
+
+    struct Redeem: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Redeem your enrolment code for a token of your own (printed once); an approving role's token waits for a second admin.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The enrolment code an admin gave you.") var code: String
+        @Option(help: "Token lifetime in days (1–400; default: no expiry).") var days: UInt64?
+
+        func execute() async throws {
+            let stores = try await database.openStores()
+            let governance = Governance(store: stores.governance)
+            let redeemed: (TokenRecord, String)
+            do {
+                redeemed = try await governance.redeemEnrolment(code: code, lifetimeSeconds: days.map { $0 * 86_400 })
+                await stores.close()
+            } catch {
+                await stores.close()
+                throw error
+            }
+            let (record, secret) = redeemed
+            let waiting = record.requestID.map { "\nit waits for a second admin's approval of request \($0) before it works" } ?? ""
+            print("token \(record.id) (fingerprint \(record.fingerprint)); shown once:\n\(secret)\(waiting)")
         }
     }
 
     struct Grant: KinkoCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Grant a role: refused if it breaks segregation of duties; needs another admin's approval once there are two admins.")
+            abstract: "Ask for a role to be granted: refused if it breaks segregation of duties; another admin approves, then `execute`.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
         @Option(help: "The principal's name.") var principal: String
@@ -57,16 +108,13 @@ struct GovernanceCommand: AsyncParsableCommand {
             let role = try Role(parsing: role)
             let session = try await Session.open(database, token)
             let target = try await session.principal(named: principal)
-            switch try await session.governance.grantRole(role, to: target.id, by: session.caller) {
-            case .granted:
-                print("\(target.name) now holds \(role.rawValue) (bootstrap: this database has a single admin)")
-            case .pending(let request):
-                print("""
-                    approval request \(request.id) filed: grant \(role.rawValue) to \(target.name)
-                    digest \(Hex.encode(request.digest)) — another admin approves with:
-                    kinko governance approve \(request.id) --key-file KEY
-                    """)
-            }
+            let request = try await session.governance.grantRole(role, to: target.id, by: session.caller)
+            print("""
+                approval request \(request.id) filed: grant \(role.rawValue) to \(target.name)
+                digest \(Hex.encode(request.digest)) — another admin approves with:
+                kinko governance approve \(request.id) --key-file KEY
+                and then: kinko governance execute \(request.id)
+                """)
         }
     }
 
@@ -114,31 +162,49 @@ struct GovernanceCommand: AsyncParsableCommand {
         }
     }
 
-    struct IssueToken: KinkoCommand {
-        static let configuration = CommandConfiguration(commandName: "issue-token", abstract: "Issue an API token for a principal; printed once.")
+    struct Tokens: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "List your own tokens (fingerprints, never secrets).")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
-        @Option(help: "The principal's name.") var principal: String
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let rows = try await session.governance.ownTokens(by: session.caller).map {
+                [String($0.id), $0.fingerprint, $0.status.rawValue, $0.createdAt.iso8601, $0.expiresAt?.iso8601 ?? "never",
+                 $0.revokedAt?.iso8601 ?? "", $0.requestID?.description ?? ""]
+            }
+            print(Table(header: ["token", "fingerprint", "status", "created", "expires", "revoked", "request"], rows: rows).rendered)
+        }
+    }
+
+    struct IssueToken: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "issue-token", abstract: "Issue another token for yourself; printed once (an approving role's waits for a second admin).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
         @Option(help: "Lifetime in days (1–400; default: no expiry).") var days: UInt64?
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            let target = try await session.principal(named: principal)
-            let (record, secret) = try await session.governance.issueToken(
-                for: target.id, lifetimeSeconds: days.map { $0 * 86_400 }, by: session.caller)
-            print("token \(record.id) for \(target.name)" + (record.expiresAt.map { ", expires \($0.iso8601)" } ?? "") + "; shown once:\n\(secret)")
+            let (record, secret) = try await session.governance.issueOwnToken(lifetimeSeconds: days.map { $0 * 86_400 }, by: session.caller)
+            let waiting = record.requestID.map { "; waits for a second admin's approval of request \($0)" } ?? ""
+            print("token \(record.id) for \(session.caller.name)" + (record.expiresAt.map { ", expires \($0.iso8601)" } ?? "") + "\(waiting); shown once:\n\(secret)")
         }
     }
 
     struct RevokeToken: KinkoCommand {
-        static let configuration = CommandConfiguration(commandName: "revoke-token", abstract: "Revoke an API token by its id.")
+        static let configuration = CommandConfiguration(
+            commandName: "revoke-token", abstract: "Revoke a token at once: your own, or (admins) another principal's with --principal.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
         @Option(help: "The token id.") var id: UInt64
+        @Option(help: "Whose token, if not yours (admins).") var principal: String?
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.governance.revokeToken(id, by: session.caller)
+            var owner: PrincipalID?
+            if let principal { owner = try await session.principal(named: principal).id }
+            try await session.governance.revokeToken(id, of: owner, by: session.caller)
             print("token \(id) revoked")
         }
     }
@@ -184,7 +250,8 @@ struct GovernanceCommand: AsyncParsableCommand {
                 throw ValidationError("give --key-file, or --algorithm, --public-key and --proof")
             }
             let key = try await session.governance.registerKey(algorithm: algorithm, publicKey: publicKey, proof: proof, by: session.caller)
-            print("key \(key.id) (\(key.algorithm.rawValue)) registered for \(session.caller.name)")
+            let waiting = key.requestID.map { "; it counts once a second admin approves request \($0)" } ?? ""
+            print("key \(key.id) (\(key.algorithm.rawValue)) registered for \(session.caller.name)\(waiting)")
         }
     }
 
@@ -198,22 +265,24 @@ struct GovernanceCommand: AsyncParsableCommand {
             try await session.authorize(.approvalsRead)
             let names = Dictionary(try await session.governance.store.principals().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
             let rows = try await session.governance.store.keys().map { key in
-                [key.id, names[key.principal] ?? "?", key.algorithm.rawValue, key.registeredAt.iso8601, key.revokedAt.map(\.iso8601) ?? "active"]
+                [key.id, names[key.principal] ?? "?", key.algorithm.rawValue, key.registeredAt.iso8601,
+                 key.revokedAt.map { "revoked \($0.iso8601)" } ?? key.status.rawValue]
             }
-            print(Table(header: ["key", "principal", "algorithm", "registered", "revoked"], rows: rows).rendered)
+            print(Table(header: ["key", "principal", "algorithm", "registered", "status"], rows: rows).rendered)
         }
     }
 
     struct RevokeKey: KinkoCommand {
-        static let configuration = CommandConfiguration(commandName: "revoke-key", abstract: "Revoke a signer key: its approvals stop counting.")
+        static let configuration = CommandConfiguration(
+            commandName: "revoke-key", abstract: "Ask for a signer key to be revoked (yours, or as admin anyone's); a second admin approves.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
         @Option(help: "The key id.") var id: String
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.governance.revokeKey(id, by: session.caller)
-            print("key \(id) revoked")
+            let request = try await session.governance.revokeKey(id, by: session.caller)
+            print("approval request \(request.id) filed to revoke key \(id); it is revoked once another admin approves it")
         }
     }
 
@@ -255,7 +324,7 @@ struct GovernanceCommand: AsyncParsableCommand {
             let approvals = try await session.governance.store.approvals(of: requestID)
             print("""
                 request    \(request.id) (\(request.action)), revision \(request.revision), \(request.status.rawValue)
-                policy     \(try session.governance.policy(for: request.action).summary)
+                policy     \(request.policy.summary)
                 canonical  \(request.canonical.text)
                 digest     \(Hex.encode(request.digest))  (SHA-256 of the canonical bytes; approvers sign these 32 bytes)
                 approvals  \(approvals.count) recorded, \(evaluation.counted.count) counting

@@ -2,31 +2,50 @@ import ArgumentParser
 import Foundation
 import KinkoCore
 import KinkoGovernance
+import KinkoPlaybook
 import KinkoSQLite
 import KinkoStores
 
-/// `kinko init`: a new database, its audit signing key, and the first admin's token (printed once).
+/// `kinko init`: a new database, its audit signing key and the first admins. The first admin
+/// (whoever runs init) gets a token at once; every other admin gets a one-time enrolment code to
+/// redeem themselves. Nothing can be approved until two admins exist.
 struct Init: KinkoCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create a database, its audit signing key and the first admin; print the admin's token once.")
+        abstract: "Create a database, its audit signing key and the first admins (give --admin twice: one admin alone can approve nothing).")
     @OptionGroup var database: DatabaseOptions
-    @Option(help: "The first admin's name.") var admin: String = "admin"
+    @Option(name: .customLong("admin"), help: "An admin's name (repeat for each; the first is you).") var admins: [String] = []
 
     func execute() async throws {
+        let names = admins.isEmpty ? ["admin"] : admins
         let (stores, governance, signer) = try await Bootstrap.create(database)
-        let (principal, token) = try await governance.bootstrap(adminName: admin)
+        let created = try await governance.bootstrap(adminNames: names)
+        var lines = [
+            "created \(database.displayName)",
+            "audit signing key: \(database.auditKeyPath) (keep it outside backups of the database; mode 0600)",
+            "audit public key:  \(Hex.encode(signer.publicKey)) (also in \(database.auditKeyPath).pub; give it to your auditors)",
+            "",
+        ]
+        for (index, entry) in created.enumerated() {
+            if index == 0 {
+                let (_, token) = try await governance.redeemEnrolment(code: entry.enrolmentCode)
+                lines += ["first admin: \(entry.principal.name) (principal \(entry.principal.id)); your token (shown once, stored only as its SHA-256):",
+                          token, ""]
+            } else {
+                lines += ["admin \(entry.principal.name) (principal \(entry.principal.id)): one-time enrolment code for them alone (valid 72 h):",
+                          entry.enrolmentCode,
+                          "  they run: kinko governance redeem --code <code>   (and then register a key of their own)", ""]
+            }
+        }
         await stores.close()
-        print("""
-            created \(database.displayName)
-            audit signing key: \(database.auditKeyPath) (keep it outside backups of the database; mode 0600)
-            audit public key:  \(Hex.encode(signer.publicKey)) (also in \(database.auditKeyPath).pub; give it to your auditors)
-
-            first admin: \(principal.name) (principal \(principal.id))
-            token (shown once, stored only as its SHA-256):
-            \(token)
-
-            try: KINKO_TOKEN=\(token.prefix(12))… kinko governance principals
-            """)
+        if created.count == 1 {
+            lines.append("""
+                warning: one admin. Every role grant, and every token or key of an approving role (admin, signer, compliance,
+                finance, treasurer), waits for a second admin's approval — and there is none. Initialise with --admin twice.
+                """)
+        } else {
+            lines.append("each admin registers a signing key: kinko governance generate-key --out K && kinko governance register-key --key-file K")
+        }
+        print(lines.joined(separator: "\n"))
     }
 }
 
@@ -39,20 +58,6 @@ enum Bootstrap {
         let signer = try AuditSigner.create(path: options.auditKeyPath)
         let stores = try await options.openStores()
         return (stores, Governance(store: stores.governance), signer)
-    }
-
-    /// One principal per role (the bootstrap admin grants them directly), each with a token.
-    static func principalPerRole(_ governance: Governance, names: [Role: String]) async throws -> [Role: String] {
-        let (admin, adminToken) = try await governance.bootstrap(adminName: names[.admin] ?? "admin")
-        let caller = try await governance.authenticate(token: adminToken)
-        var tokens: [Role: String] = [.admin: adminToken]
-        for role in Role.allCases where role != .admin {
-            let principal = try await governance.createPrincipal(name: names[role] ?? role.rawValue, kind: .person, by: caller)
-            _ = try await governance.grantRole(role, to: principal.id, by: caller)
-            tokens[role] = try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: caller).1
-        }
-        _ = admin
-        return tokens
     }
 
     /// `{"role": "token", …}`, sorted by role, mode 0600.
@@ -73,8 +78,8 @@ enum Bootstrap {
     }
 }
 
-/// A database of its own for a tool (benchmark, crash test): created with its key, an admin
-/// and an operator; reopened from a token file next to it on later runs.
+/// A database of its own for a tool (benchmark, crash test): created with its key, two admins
+/// and an operator brought on as people are; reopened from a token file next to it later.
 struct ToolSession {
     let database: KinkoDatabase
     let admin: Caller
@@ -90,12 +95,9 @@ struct ToolSession {
         if FileManager.default.fileExists(atPath: tokensPath) {
             tokens = try Bootstrap.readTokens(from: tokensPath)
         } else {
-            let (_, adminToken) = try await governance.bootstrap(adminName: "tool.admin")
-            let admin = try await governance.authenticate(token: adminToken)
-            let principal = try await governance.createPrincipal(name: "tool.operator", kind: .client, by: admin)
-            _ = try await governance.grantRole(.operator, to: principal.id, by: admin)
-            let operatorToken = try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin).1
-            tokens = [.admin: adminToken, .operator: operatorToken]
+            let staff = try await Staff.found(governance, admins: ["tool.admin", "tool.second-admin"])
+            let exchange = try await staff.hire("tool.operator", kind: .client, roles: [.operator], key: nil)
+            tokens = [.admin: staff.admins[0].token, .operator: exchange.token]
             try Bootstrap.writeTokens(tokens, to: tokensPath)
         }
         return ToolSession(

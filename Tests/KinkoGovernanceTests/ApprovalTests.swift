@@ -127,8 +127,11 @@ struct PermissionTests {
         (.ledgerTransfersCreate, [.operator, .treasurer, .finance]),
         (.ledgerPulse, [.operator, .admin]),
         (.principalsCreate, [.admin]),
+        (.principalsEnrol, [.admin]),
         (.rolesGrant, [.admin]),
-        (.tokensIssue, [.admin]),
+        // Everyone issues tokens for themselves only; revoking another's token is an admin's.
+        (.tokensIssue, Set(Role.allCases)),
+        (.tokensRevoke, [.admin]),
         (.keysRevoke, [.admin]),
         (.approvalsExecute, [.admin, .treasurer, .finance, .compliance]),
         (.governanceRead, [.admin, .auditor, .inspector, .administrator, .compliance, .finance]),

@@ -3,40 +3,39 @@ import GRDB
 import KinkoCore
 import KinkoGovernance
 import KinkoLedger
+import KinkoPlaybook
 import KinkoSQLite
 import Testing
 
-/// A database with a hand-moved clock, its governance service and the first admin.
+/// A database with a hand-moved clock, its governance service and its two first admins.
 struct GovernanceFixture {
     let temp: TemporaryDatabase
     let database: KinkoDatabase
     let clock: ManualWallClock
     let governance: Governance
-    let admin: Caller
+    let staff: Staff
+    var admin: Caller { staff.admins[0].caller }
+    var second: Member { staff.admins[1] }
 
     init(duties: SegregationOfDuties = .standard, start: TimestampNanoseconds = 1_800_000_000_000_000_000) async throws {
         temp = try TemporaryDatabase()
         clock = ManualWallClock(start)
         database = try KinkoDatabase(path: temp.path, clock: clock)
         governance = Governance(store: SQLiteGovernanceStore(database: database), clock: clock, duties: duties)
-        let (_, token) = try await governance.bootstrap(adminName: "admin")
-        admin = try await governance.authenticate(token: token)
+        staff = try await Staff.found(governance, admins: ["admin", "admin2"])
     }
 
-    /// A new principal holding `roles`, granted while the database still has one admin.
+    /// A new principal holding `roles`, brought on by the two admins (no key yet).
     func person(_ name: String, _ roles: [Role]) async throws -> (Caller, String) {
-        let principal = try await governance.createPrincipal(name: name, kind: .person, by: admin)
-        for role in roles { _ = try await governance.grantRole(role, to: principal.id, by: admin) }
-        let (_, token) = try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin)
-        return (try await governance.authenticate(token: token), token)
+        let member = try await staff.hire(name, roles: roles, key: nil)
+        return (member.caller, member.token)
     }
 
-    /// Registers a fresh key for `caller` and returns it.
+    /// Registers a fresh key for `caller` (approved by the second admin where it must be).
     func key(for caller: Caller, _ algorithm: SignatureAlgorithm = .ed25519) async throws -> LocalSigningKey {
         let key = LocalSigningKey.generate(algorithm)
-        let publicKey = try key.publicKey()
-        let proof = try key.sign(SignerKey.registrationMessage(principal: caller.principal, algorithm: algorithm, publicKey: publicKey))
-        _ = try await governance.registerKey(algorithm: algorithm, publicKey: publicKey, proof: proof, by: caller)
+        let registered = try await Staff.register(key, for: caller, in: governance)
+        if let request = registered.requestID { try await second.approve(request, in: governance) }
         return key
     }
 
@@ -48,17 +47,19 @@ struct GovernanceFixture {
 
 @Suite("Governance on SQLite")
 struct GovernanceStoreTests {
-    // Goal: tokens authenticate until they expire or are revoked; secrets are stored hashed.
+    // Goal: tokens authenticate until they expire or are revoked; secrets are stored hashed;
+    // a principal issues tokens for itself only.
     @Test func tokensExpireAndRevoke() async throws {
         let f = try await GovernanceFixture()
         let (operatorCaller, _) = try await f.person("ops", [.operator])
-        let (record, secret) = try await f.governance.issueToken(for: operatorCaller.principal, lifetimeSeconds: 60, by: f.admin)
+        let (record, secret) = try await f.governance.issueOwnToken(lifetimeSeconds: 60, by: operatorCaller)
+        #expect(record.status == .active && record.issuedBy == nil)
         #expect(try await f.governance.authenticate(token: secret).name == "ops")
         f.clock.advance(seconds: 60)
         let expired = await #expect(throws: KinkoError.self) { try await f.governance.authenticate(token: secret) }
         #expect(expired?.code == .unauthenticated)
-        let (fresh, freshSecret) = try await f.governance.issueToken(for: operatorCaller.principal, lifetimeSeconds: nil, by: f.admin)
-        try await f.governance.revokeToken(fresh.id, by: f.admin)
+        let (fresh, freshSecret) = try await f.governance.issueOwnToken(lifetimeSeconds: nil, by: operatorCaller)
+        try await f.governance.revokeToken(fresh.id, by: operatorCaller)
         await #expect(throws: KinkoError.self) { try await f.governance.authenticate(token: freshSecret) }
         await #expect(throws: KinkoError.self) { try await f.governance.authenticate(token: "kinko_" + String(repeating: "0", count: 64)) }
         await #expect(throws: KinkoError.self) { try await f.governance.authenticate(token: nil) }
@@ -66,18 +67,29 @@ struct GovernanceStoreTests {
         #expect(stored.allSatisfy { $0.count == 32 } && !stored.contains(Data(secret.utf8)))
         #expect(record.expiresAt == 1_800_000_000_000_000_000 + 60_000_000_000)
         let long = await #expect(throws: KinkoError.self) {
-            try await f.governance.issueToken(for: operatorCaller.principal, lifetimeSeconds: TokenSecret.lifetimeSecondsMax + 1, by: f.admin)
+            try await f.governance.issueOwnToken(lifetimeSeconds: TokenSecret.lifetimeSecondsMax + 1, by: operatorCaller)
         }
         #expect(long?.field == "lifetime")
+        // Another principal's token: only an admin revokes it.
+        let (auditor, _) = try await f.person("audit", [.auditor])
+        let (other, otherSecret) = try await f.governance.issueOwnToken(lifetimeSeconds: nil, by: auditor)
+        let refused = await #expect(throws: KinkoError.self) { try await f.governance.revokeToken(other.id, of: auditor.principal, by: operatorCaller) }
+        #expect(refused?.code == .forbidden)
+        try await f.governance.revokeToken(other.id, of: auditor.principal, by: f.admin)
+        await #expect(throws: KinkoError.self) { try await f.governance.authenticate(token: otherSecret) }
     }
 
-    // Goal: a grant that breaks segregation of duties is refused; the report finds pairs that
-    // exist after the table changes.
+    // Goal: a grant that breaks segregation of duties is refused (admin conflicts with every
+    // operational role); the report finds pairs that exist after the table changes.
     @Test func segregationOfDuties() async throws {
         let f = try await GovernanceFixture()
         let (treasurer, _) = try await f.person("sato", [.treasurer, .operator])
         let refused = await #expect(throws: KinkoError.self) { try await f.governance.grantRole(.signer, to: treasurer.principal, by: f.admin) }
         #expect(refused?.message == "sato may not hold both treasurer and signer: who initiates a movement must not approve it")
+        for role: Role in [.operator, .treasurer, .signer, .finance, .compliance] {
+            let own = await #expect(throws: KinkoError.self) { try await f.governance.grantRole(role, to: f.admin.principal, by: f.admin) }
+            #expect(own?.code == .conflict && own?.field == "role")
+        }
         #expect(try await f.governance.dutiesReport(by: f.admin).isEmpty)
         let stricter = SegregationOfDuties(SegregationOfDuties.standard.conflicts + [.init(.operator, .treasurer, "new policy")])
         let changed = Governance(store: f.governance.store, clock: f.clock, duties: stricter)
@@ -85,18 +97,15 @@ struct GovernanceStoreTests {
         #expect(report.map { "\($0.principal.name): \($0.conflict.first.rawValue)+\($0.conflict.second.rawValue)" } == ["sato: operator+treasurer"])
     }
 
-    // Goal: maker-checker end to end — with two admins a grant needs the other's signed
-    // approval; the initiator cannot approve; nobody approves twice; it runs exactly once.
+    // Goal: maker-checker end to end — a grant needs another admin's signed approval; the
+    // initiator cannot approve; nobody approves twice; it runs exactly once.
     @Test func roleGrantNeedsAnotherAdmin() async throws {
         let f = try await GovernanceFixture()
-        let (second, _) = try await f.person("admin2", [.admin])
+        let second = f.second.caller
         let (ops, _) = try await f.person("ops", [])
-        let firstKey = try await f.key(for: f.admin)
-        let secondKey = try await f.key(for: second, .p256)
-        guard case .pending(let request) = try await f.governance.grantRole(.operator, to: ops.principal, by: f.admin) else {
-            Issue.record("with two admins a grant must wait for approval")
-            return
-        }
+        let firstKey = try #require(f.staff.admins[0].key)
+        let secondKey = try #require(f.second.key)
+        let request = try await f.governance.grantRole(.operator, to: ops.principal, by: f.admin)
         let early = await #expect(throws: KinkoError.self) { try await f.governance.execute(request.id, by: f.admin) }
         #expect(early?.message == "request \(request.id) may not run yet: 0 of 1 approvals")
         let own = await #expect(throws: KinkoError.self) { try await f.approve(request.id, by: f.admin, key: firstKey) }
@@ -120,19 +129,23 @@ struct GovernanceStoreTests {
         #expect(executed?.status == .executed)
     }
 
-    // Goal: a changed request and a revoked key both withdraw approvals already given.
+    // Goal: a changed request and a revoked key both withdraw approvals already given; a key
+    // is revoked only once another admin approves the revocation.
     @Test func revisionsAndRevokedKeysWithdrawApprovals() async throws {
         let f = try await GovernanceFixture()
-        let (second, _) = try await f.person("admin2", [.admin])
+        let second = f.second.caller
         let (ops, _) = try await f.person("ops", [])
-        let secondKey = try await f.key(for: second)
-        guard case .pending(let request) = try await f.governance.grantRole(.operator, to: ops.principal, by: f.admin) else { return }
+        let secondKey = try #require(f.second.key)
+        let request = try await f.governance.grantRole(.operator, to: ops.principal, by: f.admin)
         #expect(try await f.approve(request.id, by: second, key: secondKey).isSatisfied)
         let revised = try await f.governance.revise(request.id, payload: ["principal": .string(String(ops.principal.rawValue)), "role": "finance"], by: f.admin)
         #expect(revised.revision == 2)
         #expect(try await f.governance.evaluate(request.id).reasons == ["0 of 1 approvals"])
         #expect(try await f.approve(request.id, by: second, key: secondKey).isSatisfied)
-        try await f.governance.revokeKey(SignerKey.id(of: try secondKey.publicKey()), by: f.admin)
+        let revocation = try await f.governance.revokeKey(SignerKey.id(of: try secondKey.publicKey()), by: f.admin)
+        #expect(try await f.governance.evaluate(request.id).isSatisfied)
+        _ = try await f.approve(revocation.id, by: second, key: secondKey)
+        #expect(try await f.governance.store.keys().first { $0.principal == second.principal }?.revokedAt != nil)
         #expect(try await f.governance.evaluate(request.id).reasons == ["0 of 1 approvals"])
         await #expect(throws: KinkoError.self) { try await f.governance.execute(request.id, by: f.admin) }
     }
@@ -192,7 +205,8 @@ struct AuditTamperTests {
     @Test func untouched() async throws {
         let f = try await Self.populated()
         let report = try await Self.verify(f)
-        #expect(report.problems == [] && report.entries == 7)
+        let size = try await f.governance.store.auditSize()
+        #expect(report.problems == [] && report.entries == size)
     }
 
     @Test func updatedEntry() async throws {
@@ -224,17 +238,18 @@ struct AuditTamperTests {
     @Test func forgedCheckpoint() async throws {
         let f = try await Self.populated()
         let forger = AuditSigner.generate().signer
-        let head = try await f.governance.store.auditCheckpoints().last
-        let forged = try forger.checkpoint(size: 7, root: try #require(head).root, time: 1)
-        try await Self.edit(f, "UPDATE audit_checkpoints SET signature = ?, key_id = ? WHERE size = 7",
-                            [Data(forged.signature), Data(forged.keyID)])
+        let head = try #require(try await f.governance.store.auditCheckpoints().last)
+        let forged = try forger.checkpoint(size: head.size, root: head.root, time: 1)
+        try await Self.edit(f, "UPDATE audit_checkpoints SET signature = ?, key_id = ? WHERE size = ?",
+                            [Data(forged.signature), Data(forged.keyID), head.size])
         #expect(try await Self.verify(f).first == AuditProblem(
-            kind: .forgedCheckpoint, index: 7, message: "the checkpoint for size 7 does not carry a valid signature"))
+            kind: .forgedCheckpoint, index: head.size, message: "the checkpoint for size \(head.size) does not carry a valid signature"))
     }
 
     @Test func truncatedTail() async throws {
         let f = try await Self.populated()
-        try await Self.edit(f, "DELETE FROM audit_entries WHERE position >= 6")
+        let size = try await f.governance.store.auditSize()
+        try await Self.edit(f, "DELETE FROM audit_entries WHERE position >= ?", [size - 2])
         #expect(try await Self.verify(f).first?.kind == .truncated)
     }
 

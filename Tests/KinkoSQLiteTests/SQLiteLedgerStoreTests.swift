@@ -87,7 +87,7 @@ struct SQLiteLedgerStoreTests {
         #expect(try database.appliedMigrations() == [
             "2026-11-22 ledger", "2026-11-22 governance", "2026-11-22 ledger batch times", "2026-11-22 approval policies", "2026-11-22 custody",
             "2026-11-22 reserve",
-            "2026-11-22 monitoring",
+            "2026-11-22 monitoring", "2026-12-01 credentials and records",
         ])
     }
 
@@ -109,7 +109,11 @@ struct SQLiteLedgerStoreTests {
         try raw.close()
         let error = await #expect(throws: KinkoError.self) { try await temp.open() }
         #expect(error?.code == .storageCorrupted)
-        #expect(error?.message == "refusing to open the ledger: account 1: credits_posted is 10000 but its transfers sum to 1000")
+        #expect(error?.message == """
+            refusing to open the ledger: account 1: credits_posted is 10000 but its transfers sum to 1000; \
+            ledger 2 (BTC): total debits differ from total credits: debits posted 1000 ≠ credits posted 10000. \
+            Nothing was changed; the ledger can still be opened read-only for inspection and export
+            """)
     }
 
     // Goal: a deleted batch (a gap in the log) is found by the full check.

@@ -2,6 +2,7 @@ import Foundation
 import KinkoCore
 @testable import KinkoGovernance
 import KinkoLedger
+import KinkoPlaybook
 import KinkoPostgres
 import Testing
 
@@ -28,29 +29,14 @@ struct TwoProcessesTests {
         // Two admins (so a role grant needs the other's approval), an operator, a ledger where
         // customer 1 holds 1,000.
         let governance = Governance(store: PostgresGovernanceStore(database: database))
-        let (_, adminToken) = try await governance.bootstrap(adminName: "admin")
-        let admin = try await governance.authenticate(token: adminToken)
-        let second = try await governance.createPrincipal(name: "second.admin", kind: .person, by: admin)
-        _ = try await governance.grantRole(.admin, to: second.id, by: admin)
-        let secondCaller = try await governance.authenticate(token: try await governance.issueToken(for: second.id, lifetimeSeconds: nil, by: admin).1)
+        let staff = try await Staff.found(governance, admins: ["admin", "second.admin"])
+        let (admin, adminToken) = (staff.admins[0].caller, staff.admins[0].token)
         let operatorPrincipal = try await governance.createPrincipal(name: "ops", kind: .client, by: admin)
-        guard case .pending(let request) = try await governance.grantRole(.operator, to: operatorPrincipal.id, by: admin) else {
-            Issue.record("the grant should need approval")
-            return
-        }
-        let key = LocalSigningKey.generate(.ed25519)
-        let publicKey = try key.publicKey()
-        _ = try await governance.registerKey(algorithm: .ed25519, publicKey: publicKey,
-                                             proof: try key.sign(SignerKey.registrationMessage(principal: secondCaller.principal, algorithm: .ed25519, publicKey: publicKey)),
-                                             by: secondCaller)
-        _ = try await governance.approve(request.id, keyID: SignerKey.id(of: publicKey), signature: try key.sign(request.digest), by: secondCaller)
-        let poster = try await governance.createPrincipal(name: "poster", kind: .client, by: admin)
+        let request = try await governance.grantRole(.operator, to: operatorPrincipal.id, by: admin)
+        try await staff.admins[1].approve(request.id, in: governance)
         // The poster gets operator through the same two-admin path, approved and executed here.
-        guard case .pending(let posterRequest) = try await governance.grantRole(.operator, to: poster.id, by: admin) else { return }
-        _ = try await governance.approve(posterRequest.id, keyID: SignerKey.id(of: publicKey), signature: try key.sign(posterRequest.digest), by: secondCaller)
-        try await governance.execute(posterRequest.id, by: admin)
-        let operatorToken = try await governance.issueToken(for: poster.id, lifetimeSeconds: nil, by: admin).1
-        let operatorCaller = try await governance.authenticate(token: operatorToken)
+        let poster = try await staff.hire("poster", kind: .client, roles: [.operator], key: nil)
+        let (operatorCaller, operatorToken) = (poster.caller, poster.token)
         let ledger = try await Ledger.open(store: PostgresLedgerStore(database: database))
         try await ledger.registerAssets(Asset.standard, by: admin)
         _ = try await ledger.createAccounts([

@@ -7,6 +7,7 @@ import KinkoCustody
 import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
+import KinkoPlaybook
 import KinkoServer
 import Testing
 
@@ -113,25 +114,25 @@ struct APITests {
         let f = try await ServerFixture()
         let monitoring = f.services.monitoring
         let (_, request) = try await monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: f.callers[.compliance]!)
-        let admin = f.callers[.admin]!
-        let key = LocalSigningKey.generate(.ed25519)
+        let approver = f.secondCompliance
+        let key = try #require(approver.key)
         let publicKey = try key.publicKey()
-        _ = try await f.services.governance.registerKey(
-            algorithm: .ed25519, publicKey: publicKey,
-            proof: try key.sign(SignerKey.registrationMessage(principal: admin.principal, algorithm: .ed25519, publicKey: publicKey)), by: admin)
         let open = try await f.call(.get, "/v1/governance/approvals", as: .signer)
         let listed = try #require((open.json["requests"] as? [[String: Any]])?.first)
         #expect(listed["action"] as? String == "monitor.rules.adopt" && listed["satisfied"] as? Bool == false)
         let digest = try #require(listed["digest"] as? String)
         #expect(digest == Hex.encode(request.digest))
-        let wrong = try await f.call(.post, "/v1/governance/approvals/\(request.id)/signatures", as: .admin,
+        let wrong = try await f.call(.post, "/v1/governance/approvals/\(request.id)/signatures", token: approver.token,
                                      json: #"{"key_id":"\#(SignerKey.id(of: publicKey))","signature":"\#(Hex.encode(try key.sign([1, 2, 3])))"}"#)
         #expect(wrong.status == .conflict || wrong.status == .badRequest)
-        let signed = try await f.call(.post, "/v1/governance/approvals/\(request.id)/signatures", as: .admin,
+        let byAdmin = try await f.call(.post, "/v1/governance/approvals/\(request.id)/signatures", as: .admin,
+                                       json: #"{"key_id":"\#(SignerKey.id(of: publicKey))","signature":"\#(Hex.encode(try key.sign(request.digest)))"}"#)
+        #expect(byAdmin.status == .conflict && (byAdmin.json["detail"] as? String)?.contains("needs one of: compliance") == true)
+        let signed = try await f.call(.post, "/v1/governance/approvals/\(request.id)/signatures", token: approver.token,
                                       json: #"{"key_id":"\#(SignerKey.id(of: publicKey))","signature":"\#(Hex.encode(try key.sign(request.digest)))"}"#)
-        #expect(signed.status == .ok && signed.json["satisfied"] as? Bool == true && signed.json["approvals"] as? [String] == ["admin"])
+        #expect(signed.status == .ok && signed.json["satisfied"] as? Bool == true && signed.json["approvals"] as? [String] == ["compliance.two"])
         let principals = try await f.call(.get, "/v1/governance/principals", as: .admin)
-        #expect((principals.json["principals"] as? [Any])?.count == Role.allCases.count)
+        #expect((principals.json["principals"] as? [Any])?.count == Role.allCases.count + 3)
         let verify = try await f.call(.get, "/v1/audit/verify", as: .auditor)
         #expect(verify.status == .ok && verify.json["ok"] as? Bool == true && verify.json["problems"] as? [String] == [])
         let entries = try await f.call(.get, "/v1/audit/entries?from=0&limit=3", as: .inspector)
@@ -144,13 +145,7 @@ struct APITests {
         let f = try await ServerFixture()
         let compliance = f.callers[.compliance]!
         let (_, request) = try await f.services.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
-        let key = LocalSigningKey.generate(.ed25519)
-        let admin = f.callers[.admin]!
-        let publicKey = try key.publicKey()
-        _ = try await f.services.governance.registerKey(
-            algorithm: .ed25519, publicKey: publicKey,
-            proof: try key.sign(SignerKey.registrationMessage(principal: admin.principal, algorithm: .ed25519, publicKey: publicKey)), by: admin)
-        _ = try await f.services.governance.approve(request.id, keyID: SignerKey.id(of: publicKey), signature: try key.sign(request.digest), by: admin)
+        try await f.secondCompliance.approve(request.id, in: f.services.governance)
         _ = try await f.services.monitoring.adoptRules(version: "2026.1-default", by: compliance)
 
         let events = """
@@ -258,12 +253,7 @@ struct ConsoleActionTests {
         let f = try await ServerFixture()
         let compliance = f.callers[.compliance]!, admin = f.callers[.admin]!
         let (_, request) = try await f.services.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
-        let key = LocalSigningKey.generate(.ed25519)
-        let publicKey = try key.publicKey()
-        _ = try await f.services.governance.registerKey(
-            algorithm: .ed25519, publicKey: publicKey,
-            proof: try key.sign(SignerKey.registrationMessage(principal: admin.principal, algorithm: .ed25519, publicKey: publicKey)), by: admin)
-        _ = try await f.services.governance.approve(request.id, keyID: SignerKey.id(of: publicKey), signature: try key.sign(request.digest), by: admin)
+        try await f.secondCompliance.approve(request.id, in: f.services.governance)
         _ = try await f.services.monitoring.adoptRules(version: "2026.1-default", by: compliance)
         let results = try await f.services.monitoring.ingest(ndjson: """
             {"id":"e1","kind":"deposit","customer":5,"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":10000,"address":"t1abc"}

@@ -5,6 +5,7 @@ import KinkoCustody
 import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
+import KinkoPlaybook
 import KinkoReserve
 import KinkoServer
 import Testing
@@ -12,31 +13,46 @@ import Testing
 /// The write side of the API: everything the CLI administers, with the same checks.
 @Suite("HTTP API: administration", .serialized)
 struct AdminAPITests {
-    // Goal: an admin manages principals, roles and tokens over HTTP; a token issued here
-    // works at once and stops working when revoked; bad input names its field.
-    @Test func principalsRolesAndTokens() async throws {
+    // Goal: an admin creates principals and enrolments over HTTP, never a usable token for
+    // someone else: the newcomer redeems the one-time code (without a bearer token) for a token
+    // of their own, which works at once for a principal with no approving role; each principal
+    // issues, lists and revokes their own tokens; bad input names its field.
+    @Test func principalsEnrolmentsAndOwnTokens() async throws {
         let f = try await ServerFixture()
         let created = try await f.call(.post, "/v1/governance/principals", as: .admin, json: #"{"name":"sato.ops","kind":"person"}"#)
         #expect(created.status == .created && (created.json["principal"] as? [String: Any])?["roles"] as? [String] == [])
-        let first = try #require((created.json["token"] as? [String: Any])?["token"] as? String)
+        #expect(created.json["token"] == nil)
+        let code = try #require((created.json["enrolment"] as? [String: Any])?["code"] as? String)
+        let redeemed = try await f.call(.post, "/v1/governance/enrolments/redeem", json: #"{"code":"\#(code)"}"#)
+        #expect(redeemed.status == .created && redeemed.json["status"] as? String == "active")
+        let first = try #require(redeemed.json["token"] as? String)
         #expect(try await f.call(.get, "/v1/whoami", token: first).json["name"] as? String == "sato.ops")
+        let again = try await f.call(.post, "/v1/governance/enrolments/redeem", json: #"{"code":"\#(code)"}"#)
+        #expect(again.status == .unauthorized && again.json["field"] as? String == "code")
         let badName = try await f.call(.post, "/v1/governance/principals", as: .admin, json: #"{"name":"Sato Ops"}"#)
         #expect(badName.status == .badRequest && badName.json["field"] as? String == "name")
         let duplicate = try await f.call(.post, "/v1/governance/principals", as: .admin, json: #"{"name":"sato.ops"}"#)
         #expect(duplicate.status == .conflict && duplicate.json["field"] as? String == "name")
         #expect(try await f.call(.post, "/v1/governance/principals", as: .treasurer, json: #"{"name":"x.y"}"#).status == .forbidden)
+        let forbiddenEnrol = try await f.call(.post, "/v1/governance/principals/sato.ops/enrolments", as: .treasurer)
+        #expect(forbiddenEnrol.status == .forbidden)
+
+        let enrol = try await f.call(.post, "/v1/governance/principals/sato.ops/enrolments?hours=168", as: .admin)
+        #expect(enrol.status == .created && enrol.json["principal"] as? String == "sato.ops")
+        let tooLong = try await f.call(.post, "/v1/governance/principals/sato.ops/enrolments?hours=169", as: .admin)
+        #expect(tooLong.status == .badRequest && tooLong.json["field"] as? String == "hours")
 
         let granted = try await f.call(.post, "/v1/governance/principals/sato.ops/roles", as: .admin, json: #"{"role":"operator"}"#)
-        #expect(granted.status == .ok && granted.json["outcome"] as? String == "granted")
-        #expect((granted.json["principal"] as? [String: Any])?["roles"] as? [String] == ["operator"])
-        let conflict = try await f.call(.post, "/v1/governance/principals/sato.ops/roles", as: .admin, json: #"{"role":"auditor"}"#)
-        #expect(conflict.status == .conflict && conflict.json["field"] as? String == "role")
-        #expect((conflict.json["detail"] as? String)?.contains("who posts must not audit the postings") == true)
+        #expect(granted.status == .ok && granted.json["outcome"] as? String == "pending")
+        #expect((granted.json["principal"] as? [String: Any])?["roles"] as? [String] == [])
+        let conflict = try await f.call(.post, "/v1/governance/principals/kobayashi/roles", as: .admin, json: #"{"role":"auditor"}"#)
+        #expect(conflict.status == .notFound)
+        let adminConflict = try await f.call(.post, "/v1/governance/principals/admin/roles", as: .admin, json: #"{"role":"treasurer"}"#)
+        #expect(adminConflict.status == .conflict && adminConflict.json["field"] as? String == "role")
+        #expect((adminConflict.json["detail"] as? String)?.contains("who grants roles must not move coins") == true)
         let unknownRole = try await f.call(.post, "/v1/governance/principals/sato.ops/roles", as: .admin, json: #"{"role":"king"}"#)
         #expect(unknownRole.status == .badRequest && unknownRole.json["field"] as? String == "role")
         #expect(try await f.call(.post, "/v1/governance/principals/nobody/roles", as: .admin, json: #"{"role":"operator"}"#).status == .notFound)
-        let revoked = try await f.call(.delete, "/v1/governance/principals/sato.ops/roles/operator", as: .admin)
-        #expect(revoked.status == .ok && revoked.json["roles"] as? [String] == [])
 
         let duties = try await f.call(.get, "/v1/governance/duties", as: .auditor)
         #expect(duties.status == .ok && (duties.json["conflicts"] as? [Any])?.isEmpty == true
@@ -46,31 +62,34 @@ struct AdminAPITests {
         #expect(permissions.first { $0["permission"] as? String == Permission.ledgerTransfersCreate.rawValue }?["roles"] as? [String]
                 == ["operator", "treasurer", "finance"])
 
-        let atLimit = try await f.call(.post, "/v1/governance/tokens", as: .admin, json: #"{"principal":"sato.ops","days":400}"#)
+        // Own tokens: issued for oneself only.
+        let atLimit = try await f.call(.post, "/v1/governance/tokens?days=400", token: first)
         #expect(atLimit.status == .created && atLimit.json["expires_at"] != nil && atLimit.json["principal"] as? String == "sato.ops")
         for days in [0, 401] {
-            let refused = try await f.call(.post, "/v1/governance/tokens", as: .admin, json: #"{"principal":"sato.ops","days":\#(days)}"#)
+            let refused = try await f.call(.post, "/v1/governance/tokens?days=\(days)", token: first)
             #expect(refused.status == .badRequest && refused.json["field"] as? String == "days", "days \(days)")
         }
         let tokenID = try #require(atLimit.json["id"] as? String)
         let secret = try #require(atLimit.json["token"] as? String)
         #expect(try await f.call(.get, "/v1/whoami", token: secret).status == .ok)
-        #expect(try await f.call(.delete, "/v1/governance/tokens/\(tokenID)", as: .auditor).status == .forbidden)
-        #expect(try await f.call(.delete, "/v1/governance/tokens/\(tokenID)", as: .admin).status == .noContent)
+        let listed = try #require(try await f.call(.get, "/v1/governance/tokens", token: first).json["tokens"] as? [[String: Any]])
+        #expect(listed.count == 2 && listed.allSatisfy { $0["token"] == nil && ($0["fingerprint"] as? String)?.count == 16 })
+        #expect(try await f.call(.delete, "/v1/governance/tokens/\(tokenID)?principal=sato.ops", as: .auditor).status == .forbidden)
+        #expect(try await f.call(.delete, "/v1/governance/tokens/\(tokenID)", as: .auditor).status == .notFound, "not the auditor's token")
+        #expect(try await f.call(.delete, "/v1/governance/tokens/\(tokenID)", token: first).status == .noContent)
         #expect(try await f.call(.get, "/v1/whoami", token: secret).status == .unauthorized)
-        #expect(try await f.call(.delete, "/v1/governance/tokens/\(tokenID)", as: .admin).status == .notFound)
+        #expect(try await f.call(.delete, "/v1/governance/tokens/\(tokenID)?principal=sato.ops", as: .admin).status == .notFound)
         #expect(try await f.call(.delete, "/v1/governance/tokens/abc", as: .admin).status == .badRequest)
     }
 
-    // Goal: once there are two admins a role grant is an approval request: it cannot run
-    // before the other admin signs, runs once after, and not again.
+    // Goal: a role grant is an approval request: it cannot run before the other admin signs,
+    // runs once after, and not again; a signer's token from an enrolment waits for an admin
+    // who did not enrol them.
     @Test func roleGrantNeedsTheOtherAdmin() async throws {
         let f = try await ServerFixture()
-        for name in ["sato.admin", "kato.ops"] {
+        for name in ["kato.ops", "kato.signer"] {
             #expect(try await f.call(.post, "/v1/governance/principals", as: .admin, json: #"{"name":"\#(name)"}"#).status == .created)
         }
-        let second = try await f.call(.post, "/v1/governance/principals/sato.admin/roles", as: .admin, json: #"{"role":"admin"}"#)
-        #expect(second.json["outcome"] as? String == "granted", "one admin grants at once (bootstrap)")
         let pending = try await f.call(.post, "/v1/governance/principals/kato.ops/roles", as: .admin, json: #"{"role":"operator"}"#)
         #expect(pending.status == .ok && pending.json["outcome"] as? String == "pending")
         #expect((pending.json["principal"] as? [String: Any])?["roles"] as? [String] == [])
@@ -78,17 +97,12 @@ struct AdminAPITests {
         let early = try await f.call(.post, "/v1/governance/approvals/\(request)/execute", as: .admin)
         #expect(early.status == .conflict && early.json["code"] as? String == "approval_required")
 
-        let secondToken = try #require(try await f.call(.post, "/v1/governance/tokens", as: .admin, json: #"{"principal":"sato.admin"}"#).json["token"] as? String)
-        let sato = try await f.services.governance.authenticate(token: secondToken)
-        let key = LocalSigningKey.generate(.p256)
-        let publicKey = try key.publicKey()
-        let proof = try key.sign(SignerKey.registrationMessage(principal: sato.principal, algorithm: .p256, publicKey: publicKey))
-        #expect(try await f.call(.post, "/v1/governance/keys", token: secondToken,
-                                 json: #"{"algorithm":"p256","public_key":"\#(Hex.encode(publicKey))","proof":"\#(Hex.encode(proof))"}"#).status == .created)
+        let second = f.staff.admins[1]
+        let key = try #require(second.key)
         let digest = try Hex.decode(try #require(pending.json["request"] as? [String: Any])["digest"] as? String ?? "", field: "digest")
-        let signed = try await f.call(.post, "/v1/governance/approvals/\(request)/signatures", token: secondToken,
-                                      json: #"{"key_id":"\#(SignerKey.id(of: publicKey))","signature":"\#(Hex.encode(try key.sign(digest)))"}"#)
-        #expect(signed.json["satisfied"] as? Bool == true && signed.json["approvals"] as? [String] == ["sato.admin"])
+        let signed = try await f.call(.post, "/v1/governance/approvals/\(request)/signatures", token: second.token,
+                                      json: #"{"key_id":"\#(SignerKey.id(of: try key.publicKey()))","signature":"\#(Hex.encode(try key.sign(digest)))"}"#)
+        #expect(signed.json["satisfied"] as? Bool == true && signed.json["approvals"] as? [String] == ["admin.two"])
         #expect(try await f.call(.post, "/v1/governance/approvals/\(request)/execute", as: .auditor).status == .forbidden)
         let executed = try await f.call(.post, "/v1/governance/approvals/\(request)/execute", as: .admin)
         #expect(executed.status == .ok && executed.json["status"] as? String == "executed")
@@ -96,10 +110,31 @@ struct AdminAPITests {
         #expect(principals.first { $0["name"] as? String == "kato.ops" }?["roles"] as? [String] == ["operator"])
         #expect(try await f.call(.post, "/v1/governance/approvals/\(request)/execute", as: .admin).status == .conflict)
         #expect(try await f.call(.post, "/v1/governance/approvals/999/execute", as: .admin).status == .notFound)
+
+        // The signer role first, then the enrolment: its token waits, and only the other admin may activate it.
+        let grant = try await f.services.governance.grantRole(.signer, to: try #require(try await f.services.governance.store.principal(named: "kato.signer")).id,
+                                                               by: f.callers[.admin]!)
+        try await second.approve(grant.id, in: f.services.governance)
+        try await f.services.governance.execute(grant.id, by: f.callers[.admin]!)
+        let code = try #require(try await f.call(.post, "/v1/governance/principals/kato.signer/enrolments", as: .admin).json["code"] as? String)
+        let redeemed = try await f.call(.post, "/v1/governance/enrolments/redeem", json: #"{"code":"\#(code)"}"#)
+        #expect(redeemed.json["status"] as? String == "awaiting_approval")
+        let waiting = try #require(redeemed.json["token"] as? String)
+        let blocked = try await f.call(.get, "/v1/whoami", token: waiting)
+        #expect(blocked.status == .unauthorized && (blocked.json["detail"] as? String)?.contains("waits for a second admin") == true)
+        let activation = try #require(redeemed.json["request"] as? String)
+        let firstKey = try #require(f.staff.admins[0].key)
+        let activationRequest = try #require(try await f.services.governance.store.request(try ApprovalRequestID(parsing: activation, field: "request")))
+        let own = try await f.call(.post, "/v1/governance/approvals/\(activation)/signatures", as: .admin,
+                                   json: #"{"key_id":"\#(SignerKey.id(of: try firstKey.publicKey()))","signature":"\#(Hex.encode(try firstKey.sign(activationRequest.digest)))"}"#)
+        #expect(own.status == .conflict && (own.json["detail"] as? String)?.contains("credentials they issued") == true)
+        try await second.approve(activationRequest.id, in: f.services.governance)
+        #expect(try await f.call(.get, "/v1/whoami", token: waiting).json["name"] as? String == "kato.signer")
     }
 
-    // Goal: a signer registers a key by proving possession; a wrong proof is refused; only an
-    // admin revokes keys; the key list shows the revocation.
+    // Goal: a signer registers a key by proving possession; a wrong proof is refused; the key
+    // waits for an admin's approval; revoking it is itself an approval request of an admin, and
+    // the key list shows both states.
     @Test func signerKeys() async throws {
         let f = try await ServerFixture()
         let signer = try #require(f.callers[.signer])
@@ -114,12 +149,19 @@ struct AdminAPITests {
         let registered = try await f.call(.post, "/v1/governance/keys", as: .signer,
                                           json: #"{"algorithm":"ed25519","public_key":"\#(Hex.encode(publicKey))","proof":"\#(Hex.encode(proof))"}"#)
         #expect(registered.status == .created && registered.json["id"] as? String == SignerKey.id(of: publicKey)
-                && registered.json["principal"] as? String == "signer.one")
+                && registered.json["principal"] as? String == "signer.one" && registered.json["status"] as? String == "awaiting_approval")
+        let activation = try ApprovalRequestID(parsing: try #require(registered.json["request"] as? String), field: "request")
+        try await f.staff.admins[1].approve(activation, in: f.services.governance)
         let id = SignerKey.id(of: publicKey)
-        #expect(try await f.call(.delete, "/v1/governance/keys/\(id)", as: .signer).status == .forbidden)
-        #expect(try await f.call(.delete, "/v1/governance/keys/\(id)", as: .admin).status == .noContent)
-        let keys = try #require(try await f.call(.get, "/v1/governance/keys", as: .auditor).json["keys"] as? [[String: Any]])
-        #expect(keys.count == 1 && keys[0]["revoked_at"] != nil)
+        #expect(try await f.call(.delete, "/v1/governance/keys/\(id)", as: .auditor).status == .forbidden)
+        let revocation = try await f.call(.delete, "/v1/governance/keys/\(id)", as: .admin)
+        #expect(revocation.status == .accepted && revocation.json["action"] as? String == "governance.keys.revoke")
+        var keys = try #require(try await f.call(.get, "/v1/governance/keys", as: .auditor).json["keys"] as? [[String: Any]])
+        #expect(keys.first { $0["id"] as? String == id }?["status"] as? String == "active")
+        try await f.staff.admins[1].approve(try ApprovalRequestID(parsing: try #require(revocation.json["id"] as? String), field: "id"),
+                                            in: f.services.governance)
+        keys = try #require(try await f.call(.get, "/v1/governance/keys", as: .auditor).json["keys"] as? [[String: Any]])
+        #expect(keys.first { $0["id"] as? String == id }?["revoked_at"] != nil)
     }
 
     // Goal: audit proofs over HTTP match the signed checkpoints; out-of-range requests name
@@ -263,7 +305,7 @@ struct AdminAPITests {
         let version = try #require(proposed.json["version"] as? String)
         let early = try await f.call(.post, "/v1/reserve/rule-sets/\(version)/adopt", as: .finance)
         #expect(early.status == .conflict)
-        try await approveAsAdmin(f, request: try #require(proposed.json["request"] as? String))
+        try await approve(f, request: try #require(proposed.json["request"] as? String), as: f.secondFinance)
         let adopted = try await f.call(.post, "/v1/reserve/rule-sets/\(version)/adopt", as: .finance)
         #expect(adopted.status == .ok && adopted.json["status"] as? String == "adopted" && adopted.json["adopted_at"] != nil)
         let badYAML = try await f.call(.post, "/v1/reserve/rule-sets", as: .finance, json: #"{"yaml":"version: [broken"}"#)
@@ -360,7 +402,7 @@ struct AdminAPITests {
         let proposed = try await f.call(.post, "/v1/monitoring/rule-sets", as: .compliance, json: String(decoding: yaml, as: UTF8.self))
         #expect(proposed.status == .created && proposed.json["version"] as? String == "2026.1-default")
         #expect(try await f.call(.post, "/v1/monitoring/rule-sets/2026.1-default/adopt", as: .compliance).status == .conflict)
-        try await approveAsAdmin(f, request: try #require(proposed.json["request"] as? String))
+        try await approve(f, request: try #require(proposed.json["request"] as? String), as: f.secondCompliance)
         let live = try await f.call(.post, "/v1/monitoring/rule-sets/2026.1-default/adopt", as: .compliance)
         #expect(live.status == .ok && live.json["status"] as? String == "adopted")
         #expect(try await f.call(.post, "/v1/monitoring/rule-sets/none/adopt", as: .compliance).status == .notFound)
@@ -403,7 +445,7 @@ struct AdminAPITests {
             (.post, "/v1/governance/principals", #"{"name":"x.y"}"#),
             (.post, "/v1/governance/principals/operator.one/roles", #"{"role":"treasurer"}"#),
             (.delete, "/v1/governance/principals/operator.one/roles/operator", nil),
-            (.post, "/v1/governance/tokens", #"{"principal":"operator.one"}"#),
+            (.post, "/v1/governance/principals/operator.one/enrolments", nil),
             (.post, "/v1/custody/vendors", #"{"name":"acme"}"#),
             (.post, "/v1/custody/wallets", #"{"id":"w","chain":"c","temperature":"hot","purpose":"customer_pool","assets":["BTC"],"vendor":"v","vendor_version":"1"}"#),
             (.post, "/v1/custody/wallets/w/freeze", #"{"frozen":true,"reason":"r"}"#),
@@ -439,18 +481,13 @@ struct AdminAPITests {
         #expect(await f.services.ledger.statistics.accounts == 3)
     }
 
-    /// Signs request `id` with a fresh admin key, over HTTP.
-    func approveAsAdmin(_ f: ServerFixture, request id: String) async throws {
-        let admin = try #require(f.callers[.admin])
-        let key = LocalSigningKey.generate(.ed25519)
-        let publicKey = try key.publicKey()
-        let proof = try key.sign(SignerKey.registrationMessage(principal: admin.principal, algorithm: .ed25519, publicKey: publicKey))
-        #expect(try await f.call(.post, "/v1/governance/keys", as: .admin,
-                                 json: #"{"algorithm":"ed25519","public_key":"\#(Hex.encode(publicKey))","proof":"\#(Hex.encode(proof))"}"#).status == .created)
-        let request = try await f.call(.get, "/v1/governance/approvals/\(id)", as: .admin)
+    /// Signs request `id` over HTTP as `member`, with the key they registered.
+    func approve(_ f: ServerFixture, request id: String, as member: Member) async throws {
+        let key = try #require(member.key)
+        let request = try await f.call(.get, "/v1/governance/approvals/\(id)", token: member.token)
         let digest = try Hex.decode(try #require(request.json["digest"] as? String), field: "digest")
-        let signed = try await f.call(.post, "/v1/governance/approvals/\(id)/signatures", as: .admin,
-                                      json: #"{"key_id":"\#(SignerKey.id(of: publicKey))","signature":"\#(Hex.encode(try key.sign(digest)))"}"#)
-        #expect(signed.status == .ok && signed.json["satisfied"] as? Bool == true)
+        let signed = try await f.call(.post, "/v1/governance/approvals/\(id)/signatures", token: member.token,
+                                      json: #"{"key_id":"\#(SignerKey.id(of: try key.publicKey()))","signature":"\#(Hex.encode(try key.sign(digest)))"}"#)
+        #expect(signed.status == .ok && signed.json["satisfied"] as? Bool == true, "\(signed.text)")
     }
 }

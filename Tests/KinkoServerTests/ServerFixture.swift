@@ -5,6 +5,7 @@ import HummingbirdTesting
 import KinkoCore
 import KinkoGovernance
 import KinkoLedger
+import KinkoPlaybook
 import KinkoSQLite
 import KinkoStores
 import KinkoServer
@@ -18,6 +19,13 @@ final class ServerFixture: @unchecked Sendable {
     let server: KinkoHTTPServer
     let tokens: [Role: String]
     let callers: [Role: Caller]
+    /// The two admins from init (`staff.admins[1]` approves what the first files).
+    let staff: Staff
+    /// One person per role, each with a token and a registered key of their own.
+    let members: [Role: Member]
+    /// Second officers, who approve what the first ones file.
+    let secondCompliance: Member
+    let secondFinance: Member
 
     var path: String { directory.appendingPathComponent("kinko.sqlite").path }
 
@@ -28,17 +36,21 @@ final class ServerFixture: @unchecked Sendable {
         _ = try AuditSigner.create(path: KinkoDatabase.defaultAuditKeyPath(for: path))
         let database = try KinkoDatabase(path: path)
         let governance = Governance(store: SQLiteGovernanceStore(database: database))
-        let (_, adminToken) = try await governance.bootstrap(adminName: "admin")
-        let admin = try await governance.authenticate(token: adminToken)
-        var tokens: [Role: String] = [.admin: adminToken]
+        let staff = try await Staff.found(governance, admins: ["admin", "admin.two"])
+        let admin = staff.admins[0].caller
+        var tokens: [Role: String] = [.admin: staff.admins[0].token]
         var callers: [Role: Caller] = [.admin: admin]
+        var members: [Role: Member] = [.admin: staff.admins[0]]
         for role in Role.allCases where role != .admin {
-            let principal = try await governance.createPrincipal(name: "\(role.rawValue).one", kind: .person, by: admin)
-            _ = try await governance.grantRole(role, to: principal.id, by: admin)
-            let token = try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin).1
-            tokens[role] = token
-            callers[role] = try await governance.authenticate(token: token)
+            let member = try await staff.hire("\(role.rawValue).one", roles: [role])
+            tokens[role] = member.token
+            callers[role] = member.caller
+            members[role] = member
         }
+        self.staff = staff
+        self.members = members
+        secondCompliance = try await staff.hire("compliance.two", roles: [.compliance])
+        secondFinance = try await staff.hire("finance.two", roles: [.finance])
         services = try await Services(stores: KinkoStores(sqlite: database))
         try await services.ledger.registerAssets(Asset.standard, by: admin)
         let accounts = [

@@ -1,6 +1,7 @@
 import Foundation
 import KinkoCore
 import KinkoGovernance
+import KinkoPlaybook
 import KinkoStores
 import Testing
 
@@ -11,6 +12,7 @@ struct GovernanceFixture {
     let stores: KinkoStores
     let clock: ManualWallClock
     let governance: Governance
+    let staff: Staff
     let admin: Caller
 
     init(_ harness: StoreHarness, duties: SegregationOfDuties = .standard, start: TimestampNanoseconds = 1_800_000_000_000_000_000) async throws {
@@ -18,8 +20,8 @@ struct GovernanceFixture {
         clock = ManualWallClock(start)
         stores = try await harness.stores(clock: clock)
         governance = Governance(store: stores.governance, clock: clock, duties: duties)
-        let (_, token) = try await governance.bootstrap(adminName: "admin")
-        admin = try await governance.authenticate(token: token)
+        staff = try await Staff.found(governance, admins: ["admin", "second.admin"])
+        admin = staff.admins[0].caller
     }
 
     /// The same database through a new connection, as a restarted process would see it.
@@ -27,20 +29,18 @@ struct GovernanceFixture {
 
     var publicKey: [UInt8] { get throws { try #require(stores.auditSigner?.publicKey) } }
 
-    /// A new principal holding `roles`, granted while the database still has one admin.
+    /// A new principal holding `roles`, brought on by the two admins (no key yet).
     func person(_ name: String, _ roles: [Role]) async throws -> (Caller, String) {
-        let principal = try await governance.createPrincipal(name: name, kind: .person, by: admin)
-        for role in roles { _ = try await governance.grantRole(role, to: principal.id, by: admin) }
-        let (_, token) = try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin)
-        return (try await governance.authenticate(token: token), token)
+        let member = try await staff.hire(name, roles: roles, key: nil)
+        return (member.caller, member.token)
     }
 
-    /// Registers a fresh key for `caller` and returns it.
+    /// Registers a fresh key for `caller` (approved by the second admin where it must be) and
+    /// returns it.
     func key(for caller: Caller, _ algorithm: SignatureAlgorithm = .ed25519) async throws -> LocalSigningKey {
         let key = LocalSigningKey.generate(algorithm)
-        let publicKey = try key.publicKey()
-        let proof = try key.sign(SignerKey.registrationMessage(principal: caller.principal, algorithm: algorithm, publicKey: publicKey))
-        _ = try await governance.registerKey(algorithm: algorithm, publicKey: publicKey, proof: proof, by: caller)
+        let registered = try await Staff.register(key, for: caller, in: governance)
+        if let request = registered.requestID { try await staff.admins[1].approve(request, in: governance) }
         return key
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import KinkoCore
 @testable import KinkoGovernance
+import KinkoPlaybook
 import KinkoLedger
 import KinkoPostgres
 import Testing
@@ -110,50 +111,72 @@ struct StoreContractTests {
         }
     }
 
-    // Goal: governance through the store: principals, tokens (hashed, revoked once), keys,
-    // an approval request approved once by another principal and executed exactly once; the
-    // audit log of it all verifies against the signing key.
+    // Goal: governance through the store: two admins from init, each redeeming a one-time
+    // enrolment; a principal enrolled by one admin whose token, role grant and key wait for
+    // the other; an approval counted once; execution exactly once; own tokens listed and
+    // revoked; generic records compare-and-set; the audit log of it all verifies.
     @Test(arguments: Backend.configured) func governanceAndTheAuditLog(backend: Backend) async throws {
         try await StoreHarness.with(backend) { harness in
             let governance = Governance(store: try await harness.open().governance)
-            let (_, adminToken) = try await governance.bootstrap(adminName: "admin")
-            let admin = try await governance.authenticate(token: adminToken)
-            let second = try await governance.createPrincipal(name: "second.admin", kind: .person, by: admin)
-            await #expect(throws: KinkoError.self) { try await governance.createPrincipal(name: "second.admin", kind: .person, by: admin) }
-            #expect(try await governance.grantRole(.admin, to: second.id, by: admin) == .granted)
-            let (record, secret) = try await governance.issueToken(for: second.id, lifetimeSeconds: nil, by: admin)
-            let secondCaller = try await governance.authenticate(token: secret)
-            #expect(secondCaller.name == "second.admin")
-            let operatorPrincipal = try await governance.createPrincipal(name: "ops", kind: .person, by: admin)
-            guard case .pending(let request) = try await governance.grantRole(.operator, to: operatorPrincipal.id, by: admin) else {
-                Issue.record("with two admins a grant needs approval")
-                return
-            }
-            let key = LocalSigningKey.generate(.ed25519)
-            let publicKey = try key.publicKey()
-            _ = try await governance.registerKey(
-                algorithm: .ed25519, publicKey: publicKey,
-                proof: try key.sign(SignerKey.registrationMessage(principal: secondCaller.principal, algorithm: .ed25519, publicKey: publicKey)), by: secondCaller)
-            let evaluation = try await governance.approve(request.id, keyID: SignerKey.id(of: publicKey), signature: try key.sign(request.digest), by: secondCaller)
-            #expect(evaluation.isSatisfied)
-            await #expect(throws: KinkoError.self) {
-                try await governance.approve(request.id, keyID: SignerKey.id(of: publicKey), signature: try key.sign(request.digest), by: secondCaller)
-            }
-            try await governance.execute(request.id, by: admin)
-            await #expect(throws: KinkoError.self) { try await governance.execute(request.id, by: admin) }
-            #expect(try await governance.store.principal(operatorPrincipal.id)?.roles == [.operator])
-            try await governance.revokeToken(record.id, by: admin)
+            let staff = try await Staff.found(governance, admins: ["admin", "second.admin"])
+            let (admin, second) = (staff.admins[0], staff.admins[1])
+            await #expect(throws: KinkoError.self) { try await governance.createPrincipal(name: "second.admin", kind: .person, by: admin.caller) }
+            let signer = try await governance.createPrincipal(name: "signer", kind: .person, by: admin.caller)
+            let grant = try await governance.grantRole(.signer, to: signer.id, by: admin.caller)
+            try await second.approve(grant.id, in: governance)
+            try await governance.execute(grant.id, by: admin.caller)
+            await #expect(throws: KinkoError.self) { try await governance.execute(grant.id, by: admin.caller) }
+            #expect(try await governance.store.principal(signer.id)?.roles == [.signer])
+            // The enrolment works once; the signer's token waits for an admin who did not enrol them.
+            let code = try await governance.createEnrolment(for: signer.id, by: admin.caller)
+            let (record, secret) = try await governance.redeemEnrolment(code: code)
+            await #expect(throws: KinkoError.self) { try await governance.redeemEnrolment(code: code) }
+            #expect(record.status == .awaitingApproval && record.issuedBy == admin.caller.principal)
+            let activation = try #require(record.requestID)
             await #expect(throws: KinkoError.self) { try await governance.authenticate(token: secret) }
-            await #expect(throws: KinkoError.self) { try await governance.revokeToken(record.id, by: admin) }
+            await #expect(throws: KinkoError.self) { try await admin.approve(activation, in: governance) }
+            try await second.approve(activation, in: governance)
+            let signerCaller = try await governance.authenticate(token: secret)
+            #expect(signerCaller.name == "signer")
+            let key = LocalSigningKey.generate(.ed25519)
+            let registered = try await Staff.register(key, for: signerCaller, in: governance)
+            #expect(registered.status == .awaitingApproval)
+            try await second.approve(try #require(registered.requestID), in: governance)
+            #expect(try await governance.store.keys().first { $0.id == registered.id }?.status == .active)
+            // Own tokens: listed without secrets, revoked once.
+            let own = try await governance.ownTokens(by: signerCaller)
+            #expect(own.map(\.id) == [record.id] && own.first?.status == .active)
+            try await governance.revokeToken(record.id, by: signerCaller)
+            await #expect(throws: KinkoError.self) { try await governance.authenticate(token: secret) }
+            await #expect(throws: KinkoError.self) { try await governance.revokeToken(record.id, by: admin.caller) }
+            // Records: insert once, update only from the version read.
+            let collection = RecordCollection<[String: String]>("contract.records", store: governance.store)
+            let event = AuditEvent(principal: admin.caller.principal, principalName: "admin", role: "admin", action: "contract.records",
+                                   requestDigest: [], result: "ok")
+            #expect(try await governance.store.write([try collection.insert("a", ["v": "1"], tag: "t")], at: 1, audit: event))
+            let duplicate = try await governance.store.write([try collection.insert("a", ["v": "2"])], at: 2, audit: event)
+            #expect(!duplicate)
+            let entry = try #require(try await collection.get("a"))
+            #expect(try await governance.store.write([try collection.update(entry, to: ["v": "3"], tag: "t")], at: 3, audit: event))
+            let stale = try await governance.store.write([try collection.update(entry, to: ["v": "4"])], at: 4, audit: event)
+            #expect(!stale)
+            let updated = try await collection.get("a")
+            #expect(updated?.value == ["v": "3"] && updated?.version == 2)
+            #expect(try await collection.list(tag: "t").map(\.key) == ["a"])
+            let sizeBefore = try await governance.store.auditSize()
+            let partly = try await governance.store.write([try collection.insert("b", [:]), try collection.insert("a", [:])], at: 5, audit: event)
+            #expect(!partly)
+            #expect(try await collection.get("b") == nil)
+            #expect(try await governance.store.auditSize() == sizeBefore)
 
             // A second connection (another process) sees the same log, and it verifies.
             let other = Governance(store: try await harness.open().governance)
             let report = try await other.verifyAudit(publicKey: try harness.publicKey)
             let size = try await governance.store.auditSize()
             #expect(report.isValid && report.entries == size && report.checkpoints == report.entries)
-            #expect(try await other.store.requests(status: .executed).map(\.id) == [request.id])
+            #expect(try await other.store.requests(status: .executed).map(\.id) == [grant.id, activation, try #require(registered.requestID)])
             #expect(try await other.store.requests(status: .open).isEmpty)
-            #expect(try await other.store.keys().map(\.id) == [SignerKey.id(of: publicKey)])
+            #expect(try await other.store.keys().count == 3)
         }
     }
 
@@ -196,7 +219,8 @@ struct PostgresConfiguredTests {
             async let b = harness.open()
             _ = try await (a, b)
             let database = try await KinkoPostgresDatabase.open(url: try #require(harness.postgresURL), auditKeyPath: harness.keyPath)
-            #expect(try await database.appliedMigrations() == ["2026-11-22 ledger", "2026-11-22 governance", "2026-11-30 custody", "2026-11-30 reserve", "2026-11-30 monitoring"])
+            #expect(try await database.appliedMigrations() == ["2026-11-22 ledger", "2026-11-22 governance", "2026-11-30 custody", "2026-11-30 reserve", "2026-11-30 monitoring",
+                                                              "2026-12-01 credentials and records"])
             await database.close()
             await #expect(throws: KinkoError.self) { _ = try await KinkoPostgresDatabase.open(url: "postgres://nowhere", auditKeyPath: nil) }
         }

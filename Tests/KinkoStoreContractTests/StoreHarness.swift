@@ -60,7 +60,7 @@ final class StoreHarness: @unchecked Sendable {
             try await KinkoPostgresDatabase.execute(url: admin, "CREATE DATABASE \(name)")
             var components = try #require(URLComponents(string: admin))
             components.path = "/" + name
-            postgresURL = try #require(components.string)
+            postgresURL = components.string
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import KinkoCore
 import KinkoCustody
 import KinkoGovernance
+import KinkoPlaybook
 import KinkoLedger
 import KinkoReserve
 import KinkoSQLite
@@ -30,17 +31,12 @@ struct BenchIncident: AsyncParsableCommand {
         let clock = ManualWallClock(1_795_305_600_000_000_000)
         let database = try KinkoDatabase(path: path, clock: clock)
         let governance = Governance(store: SQLiteGovernanceStore(database: database), clock: clock)
-        let (_, adminToken) = try await governance.bootstrap(adminName: "bench.admin")
-        let admin = try await governance.authenticate(token: adminToken)
+        let staff = try await Staff.found(governance, admins: ["bench.admin", "bench.second-admin"])
+        let admin = staff.admins[0].caller
         func person(_ name: String, _ roles: [Role]) async throws -> (Caller, LocalSigningKey) {
-            let principal = try await governance.createPrincipal(name: name, kind: .person, by: admin)
-            for role in roles { _ = try await governance.grantRole(role, to: principal.id, by: admin) }
-            let caller = try await governance.authenticate(token: try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin).1)
-            let key = LocalSigningKey.generate(.ed25519)
-            let publicKey = try key.publicKey()
-            _ = try await governance.registerKey(algorithm: .ed25519, publicKey: publicKey,
-                                                 proof: try key.sign(SignerKey.registrationMessage(principal: caller.principal, algorithm: .ed25519, publicKey: publicKey)), by: caller)
-            return (caller, key)
+            let member = try await staff.hire(name, roles: roles)
+            guard let key = member.key else { throw BenchError.setupFailed("no key for \(name)") }
+            return (member.caller, key)
         }
         let (finance, _) = try await person("bench.finance", [.finance])
         let (finance2, finance2Key) = try await person("bench.finance2", [.finance])

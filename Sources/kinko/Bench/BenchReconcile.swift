@@ -3,6 +3,7 @@ import Foundation
 import KinkoCore
 import KinkoCustody
 import KinkoGovernance
+import KinkoPlaybook
 import KinkoLedger
 import KinkoSQLite
 
@@ -35,11 +36,9 @@ struct BenchReconcile: AsyncParsableCommand {
         _ = try AuditSigner.create(path: KinkoDatabase.defaultAuditKeyPath(for: path))
         let database = try KinkoDatabase(path: path, clock: clock)
         let governance = Governance(store: SQLiteGovernanceStore(database: database), clock: clock)
-        let (_, adminToken) = try await governance.bootstrap(adminName: "bench.admin")
-        let admin = try await governance.authenticate(token: adminToken)
-        let principal = try await governance.createPrincipal(name: "bench.treasury", kind: .client, by: admin)
-        _ = try await governance.grantRole(.treasurer, to: principal.id, by: admin)
-        let treasurer = try await governance.authenticate(token: try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin).1)
+        let staff = try await Staff.found(governance, admins: ["bench.admin", "bench.second-admin"])
+        let admin = staff.admins[0].caller
+        let treasurer = try await staff.hire("bench.treasury", kind: .client, roles: [.treasurer], key: nil).caller
         let ledger = try await Ledger.open(store: SQLiteLedgerStore(database: database), clock: clock)
         let custody = Custody(governance: governance, ledger: ledger, store: SQLiteCustodyStore(database: database), clock: clock)
 

@@ -1,6 +1,7 @@
 import Foundation
 import KinkoCore
 import KinkoGovernance
+import KinkoPlaybook
 import KinkoLedger
 import KinkoPostgres
 import KinkoSQLite
@@ -202,11 +203,9 @@ enum PostgresBench {
         if !FileManager.default.fileExists(atPath: keyPath) { _ = try AuditSigner.create(path: keyPath) }
         let database = try await KinkoPostgresDatabase.open(url: components.string ?? server, auditKeyPath: keyPath)
         let governance = Governance(store: PostgresGovernanceStore(database: database))
-        let (_, adminToken) = try await governance.bootstrap(adminName: "tool.admin")
-        let admin = try await governance.authenticate(token: adminToken)
-        let principal = try await governance.createPrincipal(name: "tool.operator", kind: .client, by: admin)
-        _ = try await governance.grantRole(.operator, to: principal.id, by: admin)
-        let operatorCaller = try await governance.authenticate(token: try await governance.issueToken(for: principal.id, lifetimeSeconds: nil, by: admin).1)
+        let staff = try await Staff.found(governance, admins: ["tool.admin", "tool.second-admin"])
+        let admin = staff.admins[0].caller
+        let operatorCaller = try await staff.hire("tool.operator", kind: .client, roles: [.operator], key: nil).caller
         return (database, admin, operatorCaller, {
             await database.close()
             try? await KinkoPostgresDatabase.execute(url: server, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
