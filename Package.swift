@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "KinkoStores", targets: ["KinkoStores"]),
         .library(name: "KinkoServer", targets: ["KinkoServer"]),
         .library(name: "KinkoPlaybook", targets: ["KinkoPlaybook"]),
+        .library(name: "KinkoControls", targets: ["KinkoControls"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
@@ -65,6 +66,7 @@ let package = Package(
                 "KinkoCore",
                 "KinkoGovernance",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictSettings
         ),
@@ -98,6 +100,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "KinkoControls",
+            dependencies: ["KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -153,6 +160,7 @@ let package = Package(
                 "KinkoCustody",
                 "KinkoReserve",
                 "KinkoMonitoring",
+                "KinkoControls",
                 "KinkoStores",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -176,6 +184,7 @@ let package = Package(
                 "KinkoStores",
                 "KinkoServer",
                 "KinkoPlaybook",
+                "KinkoControls",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -218,7 +227,7 @@ let package = Package(
         .testTarget(
             name: "KinkoServerTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoServer", "KinkoStores", "KinkoPlaybook",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoServer", "KinkoStores", "KinkoPlaybook", "KinkoControls",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -227,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "KinkoSQLiteTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores", "KinkoPlaybook",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores", "KinkoPlaybook", "KinkoControls",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
@@ -235,7 +244,7 @@ let package = Package(
         .testTarget(
             name: "KinkoStoreContractTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores", "KinkoPlaybook",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores", "KinkoPlaybook", "KinkoControls",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings

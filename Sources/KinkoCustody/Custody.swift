@@ -1,7 +1,14 @@
+import Foundation
 import Crypto
 public import KinkoCore
 public import KinkoGovernance
 public import KinkoLedger
+
+/// Tells custody whether monitoring cleared a customer's pending withdrawal (the withdrawal
+/// flow keeps the verdicts; custody only asks).
+public protocol WithdrawalClearance: Sendable {
+    func isCleared(_ pendingID: TransferID) async throws -> Bool
+}
 
 /// The custody service: wallets and vendors, observations, the 95%-cold and guarantee rules,
 /// the daily segregation reconciliation, the withdrawal whitelist and movements under quorum.
@@ -11,6 +18,9 @@ public struct Custody: Sendable {
     public let store: any CustodyStore
     public let settings: CustodySettings
     public let clock: any WallClock
+    /// Whether a customer's pending withdrawal was cleared by monitoring; without it, no
+    /// withdrawal from the customer pool is filed or released (fail closed).
+    public let clearance: (any WithdrawalClearance)?
 
     public static let whitelistAction = "custody.whitelist.add"
     public static let movementAction = "custody.movement"
@@ -21,12 +31,13 @@ public struct Custody: Sendable {
     public static let observationsMax = 100_000
 
     public init(governance: Governance, ledger: Ledger, store: any CustodyStore, settings: CustodySettings = CustodySettings(),
-                clock: any WallClock = SystemWallClock()) {
+                clock: any WallClock = SystemWallClock(), clearance: (any WithdrawalClearance)? = nil) {
         self.governance = governance
         self.ledger = ledger
         self.store = store
         self.settings = settings
         self.clock = clock
+        self.clearance = clearance
     }
 
     /// The own-funds ledger account that bears network fees in `asset` (one per asset, created
@@ -81,13 +92,48 @@ public struct Custody: Sendable {
             ? [] : ["wallet \(wallet.id): vendor \(wallet.vendor) has no advance notice to the regulator on file"]
     }
 
-    /// Freezes (or with `reason == nil`, unfreezes) a wallet: a frozen wallet refuses every movement.
-    public func setFrozen(_ walletID: String, reason: String?, by caller: Caller) async throws {
-        let digest = Governance.digest(["wallet": .string(walletID), "reason": .string(reason ?? "")])
+    public static let unfreezeAction = "custody.wallet.unfreeze"
+    /// Roles that may freeze a wallet; lifting a freeze needs one more of them (not the asker).
+    public static let freezeRoles: Set<Role> = [.admin, .finance, .treasurer, .administrator]
+
+    /// Freezes a wallet at once (taking power away needs nobody else): a frozen wallet refuses
+    /// every movement.
+    public func freeze(_ walletID: String, reason: String, by caller: Caller) async throws {
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...500).contains(reason.count) else { throw KinkoError(.invalidInput, "a reason is 1–500 characters", field: "reason") }
+        let digest = Governance.digest(["wallet": .string(walletID), "reason": .string(reason)])
         let role = try await governance.authorize(caller, .custodyWalletsFreeze, digest: digest)
-        try await store.setFrozen(walletID, at: reason == nil ? nil : clock.now(), reason: reason, audit: caller.event(
-            .custodyWalletsFreeze, role: role, digest: digest, result: reason == nil ? "unfrozen" : "frozen",
-            details: ["wallet": walletID]))
+        try await store.setFrozen(walletID, at: clock.now(), reason: reason, alongside: [], audit: caller.event(
+            .custodyWalletsFreeze, role: role, digest: digest, result: "frozen", details: ["wallet": walletID, "reason": reason]))
+    }
+
+    /// Asks for a freeze to be lifted: someone else holding a role that may freeze approves,
+    /// then `executeUnfreeze`.
+    public func requestUnfreeze(_ walletID: String, by caller: Caller) async throws -> ApprovalRequest {
+        let payload: CanonicalJSON = ["wallet": .string(walletID)]
+        let role = try await governance.authorize(caller, .custodyWalletsFreeze, digest: Governance.digest(payload))
+        guard let wallet = try await store.wallets().first(where: { $0.id == walletID }) else {
+            throw KinkoError(.notFound, "no wallet \(walletID)", field: "wallet")
+        }
+        guard wallet.isFrozen else { throw KinkoError(.conflict, "wallet \(walletID) is not frozen", field: "wallet") }
+        let policy = try ApprovalPolicy(approvalsRequired: 1, eligibleRoles: Self.freezeRoles, expirySeconds: 3 * 86_400)
+        return try await governance.submit(action: Self.unfreezeAction, payload: ["wallet": .string(walletID), "reason": .string(wallet.frozenReason ?? "")],
+                                           policy: policy, by: caller, role: role, permission: .custodyWalletsFreeze, details: ["wallet": walletID])
+    }
+
+    public func executeUnfreeze(request id: ApprovalRequestID, by caller: Caller) async throws {
+        let request = try await governance.requireRequest(id)
+        let role = try await governance.authorize(caller, .custodyWalletsFreeze, digest: request.digest)
+        guard request.action == Self.unfreezeAction, case .object(let fields) = request.payload, case .string(let walletID)? = fields["wallet"] else {
+            throw KinkoError(.invalidInput, "request \(id) is not an unfreeze", field: "request")
+        }
+        let evaluation = try await governance.evaluate(id)
+        guard evaluation.isSatisfied else {
+            throw KinkoError(.approvalRequired, "lifting the freeze of \(walletID) is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
+        }
+        try await store.setFrozen(walletID, at: nil, reason: nil, alongside: [.executeRequest(id, revision: request.revision)], audit: caller.event(
+            .custodyWalletsFreeze, role: role, digest: request.digest, result: "unfrozen",
+            details: ["wallet": walletID, "request": id.description, "approvers": evaluation.counted.map(\.description).joined(separator: ",")]))
     }
 
     // MARK: Observations
@@ -232,6 +278,12 @@ public struct Custody: Sendable {
             guard pending.transfer.creditAccountID == wallet, pending.transfer.amount == draft.amount.units else {
                 return .failure(MovementRefusal(.ledger, "pending transfer \(pendingID) reserves \(pending.transfer.amount) units for account \(pending.transfer.creditAccountID), not \(draft.amount) for wallet \(draft.fromWallet)"))
             }
+            guard let clearance else {
+                return .failure(MovementRefusal(.monitoring, "no monitoring clearance is wired: a customer withdrawal cannot be filed"))
+            }
+            guard try await clearance.isCleared(pendingID) else {
+                return .failure(MovementRefusal(.monitoring, "withdrawal \(pendingID) is not cleared by monitoring (held for review, blocked or unknown)"))
+            }
         }
         let since = facts.now - min(facts.now, settings.velocityWindowSeconds * 1_000_000_000)
         let outflows = try await store.outflows(wallet: draft.fromWallet, asset: draft.asset, since: since)
@@ -247,6 +299,11 @@ public struct Custody: Sendable {
         let evaluation = try await governance.evaluate(movement.requestID)
         guard evaluation.isSatisfied else {
             throw KinkoError(.approvalRequired, "movement \(movementID) may not be released yet: \(evaluation.reasons.joined(separator: "; "))")
+        }
+        if let pendingID = movement.draft.ledgerPendingID {
+            guard let clearance, try await clearance.isCleared(pendingID) else {
+                throw KinkoError(.approvalRefused, "movement \(movementID) cannot be released: withdrawal \(pendingID) is not cleared by monitoring")
+            }
         }
         // Its own outflow is already counted in the velocity window: check the others only.
         let recheck = movement.draft

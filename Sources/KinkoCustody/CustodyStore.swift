@@ -10,7 +10,8 @@ public protocol CustodyStore: AnyObject, Sendable {
     func wallets() async throws -> [Wallet]
     /// `conflict` if the id is taken.
     func insertWallet(_ wallet: Wallet, audit: AuditEvent) async throws
-    func setFrozen(_ id: String, at time: TimestampNanoseconds?, reason: String?, audit: AuditEvent) async throws
+    /// Freezes or unfreezes; `alongside` (an approval's execution) commits with it.
+    func setFrozen(_ id: String, at time: TimestampNanoseconds?, reason: String?, alongside: [RecordWrite], audit: AuditEvent) async throws
 
     func recordBalances(_ observations: [BalanceObservation], audit: AuditEvent) async throws
     func recordPrices(_ observations: [PriceObservation], audit: AuditEvent) async throws

@@ -126,7 +126,7 @@ public struct WhitelistEntry: Sendable, Equatable {
 /// A refusal names the rule that failed and its figures.
 public struct MovementRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Rule: String, Sendable {
-        case frozen, invalid, whitelist, balance, velocity, hotCap = "hot_cap", price, ledger
+        case frozen, invalid, whitelist, balance, velocity, hotCap = "hot_cap", price, ledger, guarantee, monitoring
     }
 
     public var rule: Rule
@@ -172,6 +172,7 @@ public enum MovementRules {
             }
         }
         if let refusal = hotCap(draft, asset: asset, from: from, to: to, facts: facts) { return .failure(refusal) }
+        if let refusal = guarantee(draft, asset: asset, from: from, facts: facts) { return .failure(refusal) }
         let price: JPYPrice
         switch facts.freshPrice(draft.asset) {
         case .success(let found): price = found
@@ -226,6 +227,25 @@ public enum MovementRules {
         }
         guard now >= usableFrom else {
             return MovementRefusal(.whitelist, "\(address) becomes usable at \(usableFrom.iso8601), \((usableFrom - now + 999_999_999) / 1_000_000_000) s from now")
+        }
+        return nil
+    }
+
+    /// Guarantee crypto must cover the hot customer holdings (PSA Art. 63-11-2): a movement out
+    /// of a guarantee wallet, or from cold to hot, is refused when it would leave less
+    /// guarantee crypto than hot customer coins.
+    private static func guarantee(_ draft: MovementDraft, asset: Asset, from: Wallet, facts: CustodyFacts) -> MovementRefusal? {
+        let leavesGuarantee = from.purpose == .guarantee
+        let raisesHot = draft.kind == .coldToHot && from.purpose == .customerPool
+        guard leavesGuarantee || raisesHot else { return nil }
+        let figures = CustodyCheck.evaluate(facts).assets.first { $0.asset.code == asset.code }
+        guard let figures, figures.problems.isEmpty else {
+            return MovementRefusal(.guarantee, "guarantee cover of \(asset.code) cannot be assessed: \(figures?.problems.first ?? "no observations")")
+        }
+        let held = figures.guaranteeHeld.units - (leavesGuarantee ? min(draft.amount.units, figures.guaranteeHeld.units) : 0)
+        let hot = figures.hot.units + (raisesHot ? draft.amount.units : 0)
+        guard held >= hot else {
+            return MovementRefusal(.guarantee, "after moving \(asset.format(draft.amount)) \(asset.code) guarantee crypto would be \(asset.format(Amount(units: held))) \(asset.code) against \(asset.format(Amount(units: hot))) \(asset.code) hot customer coins")
         }
         return nil
     }

@@ -183,12 +183,13 @@ public struct Governance: Sendable {
     /// Files a request under the policy for `action`. Modules call this for anything that needs
     /// maker-checker (movements, reserve draws, rule changes).
     /// `policy` overrides the standing policy of the action (a movement's signers depend on its size).
+    /// `alongside` gives record changes (from the new request's id) that commit with it.
     public func submit(
         action: String, payload: CanonicalJSON, policy: ApprovalPolicy? = nil, by caller: Caller, role: Role, permission: Permission,
-        details: [String: String] = [:]
+        details: [String: String] = [:], alongside: @escaping @Sendable (ApprovalRequestID) throws -> [RecordWrite] = { _ in [] }
     ) async throws -> ApprovalRequest {
         let draft = try draftRequest(action: action, payload: payload, policy: policy, initiator: caller.principal)
-        return try await store.insertRequest(draft, audit: caller.event(
+        return try await store.insertRequest(draft, alongside: alongside, audit: caller.event(
             permission, role: role, digest: draft.digest, result: "approval_requested",
             details: details.merging(["action": action]) { first, _ in first }))
     }
@@ -330,7 +331,7 @@ public struct Governance: Sendable {
         return (PrincipalID(id), try Role(parsing: role))
     }
 
-    func requireRequest(_ id: ApprovalRequestID) async throws -> ApprovalRequest {
+    public func requireRequest(_ id: ApprovalRequestID) async throws -> ApprovalRequest {
         guard let request = try await store.request(id) else { throw KinkoError(.notFound, "no approval request \(id)", field: "request") }
         return request
     }

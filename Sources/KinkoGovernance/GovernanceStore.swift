@@ -35,8 +35,11 @@ public protocol GovernanceStore: RecordStore {
     func insertKey(_ key: SignerKey, activation: ApprovalRequest?, audit: AuditEvent) async throws -> SignerKey
     func keys() async throws -> [SignerKey]
 
-    /// Stores a new request (the id is assigned) and returns it.
-    func insertRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> ApprovalRequest
+    /// Stores a new request (the id is assigned) and returns it, with the record changes
+    /// `alongside` makes from its id in the same transaction (`conflict` and nothing stored if
+    /// one finds the state moved).
+    func insertRequest(_ request: ApprovalRequest, alongside: @escaping @Sendable (ApprovalRequestID) throws -> [RecordWrite],
+                       audit: AuditEvent) async throws -> ApprovalRequest
     func request(_ id: ApprovalRequestID) async throws -> ApprovalRequest?
     func requests(status: ApprovalStatus?) async throws -> [ApprovalRequest]
     /// Replaces payload and times and bumps the revision, if the stored revision is still
@@ -58,4 +61,10 @@ public protocol GovernanceStore: RecordStore {
     /// The public halves of the checkpoint keys recorded in the database, oldest first (a fallback
     /// when no independently held key is given).
     func auditPublicKeys() async throws -> [[UInt8]]
+}
+
+extension GovernanceStore {
+    public func insertRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> ApprovalRequest {
+        try await insertRequest(request, alongside: { _ in [] }, audit: audit)
+    }
 }

@@ -32,6 +32,8 @@ public enum RecordWrite: Sendable, Equatable {
     /// Marks an approval request executed if it is still open at `revision`; the write fails
     /// otherwise, so an approved change runs exactly once.
     case executeRequest(ApprovalRequestID, revision: Int)
+    /// Marks an approval request cancelled if it is still open; the write fails otherwise.
+    case cancelRequest(ApprovalRequestID)
 }
 
 /// Where domain modules keep records that need no tables of their own: enrolments, versioned
@@ -71,7 +73,7 @@ public enum RecordLimits {
             guard body.count <= bodyBytesMax else {
                 throw KinkoError(.limitExceeded, "a record holds at most \(bodyBytesMax) bytes; got \(body.count)", field: "body")
             }
-        case .executeRequest:
+        case .executeRequest, .cancelRequest:
             break
         }
     }

@@ -45,6 +45,7 @@ public enum Permission: String, Sendable, CaseIterable {
     case ledgerTransfersCreate = "ledger.transfers.create"
     case ledgerPulse = "ledger.pulse"
     case ledgerVerify = "ledger.verify"
+    case ledgerPolicyPropose = "ledger.policy.propose"
     case governanceRead = "governance.read"
     case principalsCreate = "governance.principals.create"
     case principalsEnrol = "governance.principals.enrol"
@@ -89,6 +90,12 @@ public enum Permission: String, Sendable, CaseIterable {
     case monitorAlertsManage = "monitor.alerts.manage"
     case monitorCasesManage = "monitor.cases.manage"
     case monitorReportsDraft = "monitor.reports.draft"
+    case withdrawalsRead = "controls.withdrawals.read"
+    case withdrawalsRequest = "controls.withdrawals.request"
+    case withdrawalsDecide = "controls.withdrawals.decide"
+    case withdrawalsRelease = "controls.withdrawals.release"
+    case depositsRecord = "controls.deposits.record"
+    case depositsDecide = "controls.deposits.decide"
 }
 
 /// Which roles may run which command. A command not listed for a role is refused (403 in the
@@ -114,6 +121,7 @@ public struct PermissionTable: Sendable {
         .ledgerTransfersCreate: [.operator, .treasurer, .finance],
         .ledgerPulse: [.operator, .admin],
         .ledgerVerify: everyone,
+        .ledgerPolicyPropose: [.finance, .compliance],
         .governanceRead: readers,
         .principalsCreate: [.admin],
         .principalsEnrol: [.admin],
@@ -160,6 +168,12 @@ public struct PermissionTable: Sendable {
         .monitorAlertsManage: [.compliance],
         .monitorCasesManage: [.compliance],
         .monitorReportsDraft: [.compliance],
+        .withdrawalsRead: readers.union([.operator, .treasurer]),
+        .withdrawalsRequest: [.operator],
+        .withdrawalsDecide: [.compliance],
+        .withdrawalsRelease: [.operator, .treasurer],
+        .depositsRecord: [.operator],
+        .depositsDecide: [.compliance],
     ])
 }
 

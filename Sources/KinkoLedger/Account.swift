@@ -25,10 +25,13 @@ public enum AccountClass: UInt8, Sendable, Codable, CaseIterable, CustomStringCo
     case compensationPayable = 8
     /// The outside world: banks and chains on the far side of a settlement.
     case externalSettlement = 9
+    /// What the exchange holds for a customer but may not make available: a deposit from a
+    /// sanctioned or stolen address, until compliance decides (released or returned).
+    case quarantine = 10
 
     public var isClaim: Bool {
         switch self {
-        case .customerLiability, .ownFunds, .reserveFund, .compensationPayable: true
+        case .customerLiability, .ownFunds, .reserveFund, .compensationPayable, .quarantine: true
         default: false
         }
     }
@@ -46,6 +49,7 @@ public enum AccountClass: UInt8, Sendable, Codable, CaseIterable, CustomStringCo
         case .insuranceReceivable: "insurance_receivable"
         case .compensationPayable: "compensation_payable"
         case .externalSettlement: "external_settlement"
+        case .quarantine: "quarantine"
         }
     }
 

@@ -139,18 +139,46 @@ public actor Ledger {
         }
     }
 
-    /// Creates transfers; one result per event, in order. Durable before it returns.
+    /// Creates transfers; one result per event, in order. Durable before it returns. This is
+    /// the engine's own semantics (TigerBeetle's, with the segregation table); front ends post
+    /// through `LedgerService`, which adds the exchange's transfer controls.
     public func createTransfers(_ events: [Transfer], by caller: Caller) async throws -> [CreateTransferResult] {
-        let role = try caller.role(for: .ledgerTransfersCreate)
+        try await createTransfers(events, by: caller, prepare: nil).results
+    }
+
+    /// Creates transfers under `review` (the exchange's controls, run here with the accounts at
+    /// hand): parked events run as pending transfers, refused ones fail with their control
+    /// result. Returns the results and the indexes of the parked events.
+    /// `permission` is what the caller acts under: posting (`ledger.transfers.create`), or
+    /// executing an approved request (`governance.approvals.execute`) for `LedgerService`.
+    public func createTransfers(_ events: [Transfer], by caller: Caller, review: TransferReview,
+                                permission: Permission = .ledgerTransfersCreate) async throws
+        -> (results: [CreateTransferResult], parked: Set<Int>)
+    {
+        let engine = self.engine
+        let view = TransferReview.View(
+            account: { engine.account($0)?.account }, pending: { engine.pendingTransfer($0)?.transfer }, asset: { engine.asset(ledger: $0) })
+        return try await createTransfers(events, by: caller, permission: permission) { review.review($0, view: view) }
+    }
+
+    private func createTransfers(
+        _ events: [Transfer], by caller: Caller, permission: Permission = .ledgerTransfersCreate,
+        prepare: (([Transfer]) -> TransferReview.Outcome)?
+    ) async throws -> (results: [CreateTransferResult], parked: Set<Int>) {
+        let role = try caller.role(for: permission)
         try checkBatchSize(events.count)
         try await buildTransferIndex()
-        return try await write(caller: caller, role: role, permission: .ledgerTransfersCreate, eventCount: events.count) { sequence, timestamp, prefetch in
-            let outcome = engine.executeTransfers(events, sequence: sequence, timestamp: timestamp, prefetch: prefetch)
+        return try await write(caller: caller, role: role, permission: permission, eventCount: events.count) { sequence, timestamp, prefetch in
+            // Reviewed inside the batch (after the lock, on every attempt), so the accounts and
+            // pendings it reads are the ones the batch runs against.
+            let prepared = prepare?(events) ?? TransferReview.Outcome(events: events, refusals: [:], parked: [])
+            let outcome = engine.executeTransfers(prepared.events, sequence: sequence, timestamp: timestamp, prefetch: prefetch,
+                                                  refusals: prepared.refusals)
             let record = LedgerBatchRecord(
                 sequence: sequence, kind: .transfers, timestamp: timestamp, count: outcome.accepted.count,
                 body: LedgerCodec.encode(outcome.accepted), expired: LedgerCodec.encodeIDs(outcome.expired))
             let empty = outcome.accepted.isEmpty && outcome.expired.isEmpty
-            return (empty ? nil : record, [], [], outcome.results)
+            return (empty ? nil : record, [], [], (outcome.results, prepared.parked))
         } prefetching: {
             try await prefetch(for: events)
         }
@@ -242,6 +270,8 @@ public actor Ledger {
         let names: [String]
         switch result {
         case let results as [CreateTransferResult]: names = results.map(\.name)
+        case let (results, parked) as ([CreateTransferResult], Set<Int>):
+            names = results.enumerated().map { parked.contains($0.offset) && $0.element == .ok ? CreateTransferResult.pendingApproval.name : $0.element.name }
         case let results as [CreateAccountResult]: names = results.map(\.name)
         case let expired as [TransferID]: return "\(expired.count) expired"
         default: return "ok"

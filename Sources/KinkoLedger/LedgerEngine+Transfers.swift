@@ -52,9 +52,13 @@ extension LedgerEngine {
     ///
     /// With `replay`, the events are stored transfers carrying their original timestamps (a
     /// batch read back from the store); they are re-executed at those timestamps.
+    ///
+    /// `refusals` are the exchange's control results (`TransferReview`) by event index: such an
+    /// event fails with its refusal unless it is a retry of a stored transfer (which answers
+    /// `exists…` as always), and its linked chain fails with it.
     public func executeTransfers(
         _ events: [Transfer], sequence: UInt64, timestamp: TimestampNanoseconds, prefetch: LedgerPrefetch,
-        replay: Bool = false
+        replay: Bool = false, refusals: [Int: CreateTransferResult] = [:]
     ) -> TransferBatchOutcome {
         beginBatch(sequence: sequence, events: events.count)
         let firstTimestamp = timestamp - UInt64(events.count) + 1
@@ -83,7 +87,8 @@ extension LedgerEngine {
                 original.timestamp = 0
                 result = createTransfer(original, timestamp: event.timestamp, context: &context)
             } else {
-                result = createTransfer(event, timestamp: firstTimestamp + UInt64(index), context: &context)
+                result = createTransfer(event, timestamp: firstTimestamp + UInt64(index), context: &context,
+                                        refusal: refusals.isEmpty ? nil : refusals[index])
             }
             results[index] = result
             if let start = chainStart {
@@ -134,13 +139,14 @@ extension LedgerEngine {
     }
 
     private func createTransfer(
-        _ t: Transfer, timestamp: TimestampNanoseconds, context: inout BatchContext
+        _ t: Transfer, timestamp: TimestampNanoseconds, context: inout BatchContext, refusal: CreateTransferResult? = nil
     ) -> CreateTransferResult {
         if t.timestamp != 0 { return .timestampMustBeZero }
         if !TransferFlags.known.isSuperset(of: t.flags) { return .reservedFlag }
         if t.id.rawValue == 0 { return .idMustNotBeZero }
         if t.id.rawValue == .max { return .idMustNotBeIntMax }
         if let existing = storedTransfer(t.id.rawValue, context: context) { return compareExisting(t, existing) }
+        if let refusal { return refusal }
         if t.flags.intersection(TransferFlags.phases).rawValue.nonzeroBitCount > 1 { return .flagsAreMutuallyExclusive }
         if t.flags.resolvesPending { return resolvePending(t, timestamp: timestamp, context: &context) }
         if t.debitAccountID.rawValue == 0 { return .debitAccountIDMustNotBeZero }

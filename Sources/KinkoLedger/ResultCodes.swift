@@ -66,13 +66,41 @@ public enum CreateTransferResult: UInt16, Sendable, CaseIterable {
     case exceedsCredits = 57
     case exceedsDebits = 58
 
-    /// Whether a retry with the same id and content answers the same: `exists` counts as done.
-    public var isSuccess: Bool { self == .ok || self == .exists }
+    // The exchange's transfer controls (`TransferControlPolicy`), checked by `LedgerService`
+    // for front ends. They apply to an event that is not a retry (after `exists`) and before
+    // any of the checks above that follow it; an engine without controls never answers them.
+
+    /// Success: a transfer of a maker-checker code (or a fee above the schedule) was created
+    /// pending; it posts when a second person approves it.
+    case pendingApproval = 100
+    /// Posting a pending transfer of a maker-checker code needs its approval.
+    case approvalRequired = 101
+    /// A withdrawal is created pending (the monitoring verdict is taken before it posts).
+    case withdrawalMustBePending = 102
+    /// A pending withdrawal posts only once monitoring (or compliance) cleared it.
+    case withdrawalNotCleared = 103
+    /// A deposit to a customer is credited only through screening (sanctions, stolen coins).
+    case depositNotScreened = 104
+    /// A trade leg debiting a customer needs, in its linked chain, a trade leg paying the same
+    /// customer back in another asset.
+    case tradeCounterLegMissing = 105
+    /// A sweep out of the customer pool beyond holdings minus liabilities.
+    case exceedsSweepHeadroom = 106
+    /// A reserve release that would leave the fund below the current requirement.
+    case exceedsReserveHeadroom = 107
+    /// Guarantee crypto would fall below the hot customer holdings.
+    case exceedsGuaranteeHeadroom = 108
+    /// A control needs figures nobody could supply (the controls are not wired): refused.
+    case controlsUnavailable = 109
+
+    /// Whether a retry with the same id and content answers the same: `exists` counts as
+    /// done, and a transfer parked for approval was created.
+    public var isSuccess: Bool { self == .ok || self == .exists || self == .pendingApproval }
 
 
     /// snake_case, as in TigerBeetle and the API.
-    public var name: String { Self.names[Int(rawValue)] }
-    private static let names = allCases.map { snakeCase(String(describing: $0)) }
+    public var name: String { Self.names[rawValue] ?? "result_\(rawValue)" }
+    private static let names = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, snakeCase(String(describing: $0))) })
 }
 
 /// The outcome of one `create_accounts` event, in order of precedence.

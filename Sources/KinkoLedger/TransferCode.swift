@@ -45,11 +45,18 @@ public struct TransferCode: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let networkFee = TransferCode(18)
     /// Stolen customer coins written off the customers' claims (before they are compensated).
     public static let incidentLoss = TransferCode(19)
+    /// A manual correction of a customer's balance against own funds (always maker-checker).
+    public static let correction = TransferCode(20)
+    /// Compliance releases a quarantined deposit to the customer's available balance.
+    public static let quarantineRelease = TransferCode(21)
+    /// Compliance returns a quarantined deposit (sent back, or surrendered to the authorities).
+    public static let quarantineReturn = TransferCode(22)
 
     public static let all: [TransferCode] = [
         .deposit, .withdrawal, .trade, .fee, .custodyTransfer, .segregationSweep, .capital, .expense,
         .guaranteeTopUp, .guaranteeRelease, .reserveFunding, .reserveRelease, .reserveDraw,
         .insuranceClaim, .insuranceSettlement, .ownFundsCompensation, .compensation, .networkFee, .incidentLoss,
+        .correction, .quarantineRelease, .quarantineReturn,
     ]
 
     public var name: String {
@@ -73,6 +80,9 @@ public struct TransferCode: RawRepresentable, Hashable, Sendable, CustomStringCo
         case .compensation: "compensation"
         case .networkFee: "network_fee"
         case .incidentLoss: "incident_loss"
+        case .correction: "correction"
+        case .quarantineRelease: "quarantine_release"
+        case .quarantineReturn: "quarantine_return"
         default: "code_\(rawValue)"
         }
     }
@@ -141,7 +151,7 @@ public struct SegregationTable: Sendable {
     }
 
     public static let standard = SegregationTable(routes: [
-        .deposit: [Route(.customerCustodyHolding, .customerLiability)],
+        .deposit: [Route(.customerCustodyHolding, .customerLiability), Route(.customerCustodyHolding, .quarantine)],
         .withdrawal: [Route(.customerLiability, .customerCustodyHolding)],
         .trade: [
             Route(.customerLiability, .customerLiability),
@@ -181,5 +191,8 @@ public struct SegregationTable: Sendable {
             Route(.ownFunds, .guaranteeCrypto),
         ],
         .incidentLoss: [Route(.customerLiability, .customerCustodyHolding)],
+        .correction: [Route(.ownFunds, .customerLiability), Route(.customerLiability, .ownFunds)],
+        .quarantineRelease: [Route(.quarantine, .customerLiability)],
+        .quarantineReturn: [Route(.quarantine, .customerCustodyHolding)],
     ])
 }

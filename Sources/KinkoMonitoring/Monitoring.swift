@@ -43,9 +43,10 @@ public protocol MonitoringStore: MonitoringStateSource, AnyObject {
     func adoptRuleSet(version: String, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool
 
     func addressLists() async throws -> [AddressList]
-    func importAddressList(_ list: AddressList, at time: TimestampNanoseconds, audit: AuditEvent) async throws
+    /// Replaces the list of its kind and asset; `alongside` (the approval's execution) commits with it.
+    func importAddressList(_ list: AddressList, at time: TimestampNanoseconds, alongside: [RecordWrite], audit: AuditEvent) async throws
     func jurisdictions() async throws -> TravelRuleJurisdictions?
-    func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, audit: AuditEvent) async throws
+    func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, alongside: [RecordWrite], audit: AuditEvent) async throws
 
     func importProfiles(_ profiles: [CustomerProfile], audit: AuditEvent) async throws
     func profiles(_ customers: [UInt64]) async throws -> [CustomerProfile]
@@ -63,7 +64,10 @@ public protocol MonitoringStore: MonitoringStateSource, AnyObject {
     /// The number of alerts per status (`open`, `in_case`, `dismissed`, …).
     func alertCounts() async throws -> [String: Int]
     func alert(_ id: UInt64) async throws -> MonitoringAlert?
-    func setAlertStatus(_ ids: [UInt64], status: AlertStatus, caseID: UInt64?, audit: AuditEvent) async throws
+    /// Moves alerts to `status` if each is still `expected` (when given); false, with nothing
+    /// written, if one is not. `alongside` commits with it.
+    func setAlertStatus(_ ids: [UInt64], expected: AlertStatus?, status: AlertStatus, caseID: UInt64?, alongside: [RecordWrite],
+                        audit: AuditEvent) async throws -> Bool
 
     func cases() async throws -> [MonitoringCase]
     func caseRecord(_ id: UInt64) async throws -> MonitoringCase?
@@ -138,20 +142,80 @@ public struct Monitoring: Sendable {
 
     // MARK: Lists and profiles
 
-    public func importList(_ list: AddressList, by caller: Caller) async throws {
-        let digest = Governance.digest(["kind": .string(list.kind.rawValue), "asset": .string(list.asset), "version": .string(list.version)])
-        let role = try await governance.authorize(caller, .monitorListsManage, digest: digest)
-        try await store.importAddressList(list, at: clock.now(), audit: caller.event(
-            .monitorListsManage, role: role, digest: digest, result: "imported",
-            details: ["list": list.kind.rawValue, "asset": list.asset, "version": list.version, "addresses": String(list.addresses.count)]))
+    public static let listReplacementAction = "monitor.lists.replace"
+    public static let jurisdictionsAction = "monitor.jurisdictions.replace"
+    public static let dismissalAction = "monitor.alerts.dismiss"
+    /// Replacing a sanctions or stolen-address list, the travel-rule jurisdictions, or dismissing
+    /// a blocking alert: one more compliance officer (the one asking does not count).
+    public static let secondOfficerPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance], expirySeconds: 3 * 86_400)
+
+    /// The list's identity for approval: SHA-256 over its kind, asset, version and sorted
+    /// addresses, so the approver approves exactly these addresses.
+    public static func digest(of list: AddressList) -> String {
+        let lines = ["kinko.address-list.v1", list.kind.rawValue, list.asset, list.version] + list.addresses.sorted()
+        return Hex.encode(SHA256.hash(data: Array(lines.joined(separator: "\n").utf8)))
     }
 
-    public func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, by caller: Caller) async throws {
-        let digest = Governance.digest(["version": .string(jurisdictions.version), "countries": .string(jurisdictions.countries.sorted().joined(separator: ","))])
-        let role = try await governance.authorize(caller, .monitorListsManage, digest: digest)
-        try await store.setJurisdictions(jurisdictions, audit: caller.event(
-            .monitorListsManage, role: role, digest: digest, result: "jurisdictions",
-            details: ["version": jurisdictions.version, "countries": jurisdictions.countries.sorted().joined(separator: ",")]))
+    /// Files a replacement of the list of its kind and asset for a second compliance officer's
+    /// approval (an emptied or shortened list would stop matching sanctioned addresses).
+    public func proposeList(_ list: AddressList, by caller: Caller) async throws -> ApprovalRequest {
+        let current = try await store.addressLists().first { $0.kind == list.kind && $0.asset == list.asset }
+        let payload: CanonicalJSON = [
+            "kind": .string(list.kind.rawValue), "asset": .string(list.asset), "version": .string(list.version),
+            "addresses": .string(String(list.addresses.count)), "list_sha256": .string(Self.digest(of: list)),
+            "replaces_version": .string(current?.version ?? ""), "replaces_addresses": .string(String(current?.addresses.count ?? 0)),
+            "removed": .string(String(current.map { $0.addresses.subtracting(list.addresses).count } ?? 0)),
+        ]
+        let role = try await governance.authorize(caller, .monitorListsManage, digest: Governance.digest(payload))
+        return try await governance.submit(action: Self.listReplacementAction, payload: payload, policy: Self.secondOfficerPolicy, by: caller, role: role,
+                                           permission: .monitorListsManage, details: ["list": list.kind.rawValue, "asset": list.asset, "version": list.version])
+    }
+
+    /// Puts an approved list in force: the list given must be exactly the one approved (same
+    /// digest), and the approval is used once, in the same transaction.
+    public func activateList(_ list: AddressList, request id: ApprovalRequestID, by caller: Caller) async throws {
+        let request = try await governance.requireRequest(id)
+        let role = try await governance.authorize(caller, .monitorListsManage, digest: request.digest)
+        guard request.action == Self.listReplacementAction, case .object(let fields) = request.payload,
+            case .string(let approved)? = fields["list_sha256"]
+        else { throw KinkoError(.invalidInput, "request \(id) is not a list replacement", field: "request") }
+        guard approved == Self.digest(of: list) else {
+            throw KinkoError(.approvalRefused, "this list is not the one approved in request \(id) (its SHA-256 differs)", field: "file")
+        }
+        let evaluation = try await governance.evaluate(id)
+        guard evaluation.isSatisfied else {
+            throw KinkoError(.approvalRequired, "the list replacement is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
+        }
+        try await store.importAddressList(list, at: clock.now(), alongside: [.executeRequest(id, revision: request.revision)], audit: caller.event(
+            .monitorListsManage, role: role, digest: request.digest, result: "imported",
+            details: ["list": list.kind.rawValue, "asset": list.asset, "version": list.version, "addresses": String(list.addresses.count),
+                      "request": id.description, "approvers": evaluation.counted.map(\.description).joined(separator: ",")]))
+    }
+
+    /// Files a new travel-rule jurisdiction list for a second compliance officer's approval.
+    public func proposeJurisdictions(_ jurisdictions: TravelRuleJurisdictions, by caller: Caller) async throws -> ApprovalRequest {
+        let payload: CanonicalJSON = ["version": .string(jurisdictions.version), "countries": .string(jurisdictions.countries.sorted().joined(separator: ","))]
+        let role = try await governance.authorize(caller, .monitorListsManage, digest: Governance.digest(payload))
+        return try await governance.submit(action: Self.jurisdictionsAction, payload: payload, policy: Self.secondOfficerPolicy, by: caller, role: role,
+                                           permission: .monitorListsManage, details: ["version": jurisdictions.version])
+    }
+
+    /// Puts approved jurisdictions in force (the approved list, read from the request), once.
+    public func activateJurisdictions(request id: ApprovalRequestID, by caller: Caller) async throws -> TravelRuleJurisdictions {
+        let request = try await governance.requireRequest(id)
+        let role = try await governance.authorize(caller, .monitorListsManage, digest: request.digest)
+        guard request.action == Self.jurisdictionsAction, case .object(let fields) = request.payload, case .string(let version)? = fields["version"],
+            case .string(let countries)? = fields["countries"]
+        else { throw KinkoError(.invalidInput, "request \(id) is not a jurisdiction list", field: "request") }
+        let jurisdictions = try TravelRuleJurisdictions(version: version, countries: Set(countries.split(separator: ",").map(String.init)))
+        let evaluation = try await governance.evaluate(id)
+        guard evaluation.isSatisfied else {
+            throw KinkoError(.approvalRequired, "the jurisdiction list is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
+        }
+        try await store.setJurisdictions(jurisdictions, alongside: [.executeRequest(id, revision: request.revision)], audit: caller.event(
+            .monitorListsManage, role: role, digest: request.digest, result: "jurisdictions",
+            details: ["version": version, "countries": countries, "request": id.description]))
+        return jurisdictions
     }
 
     /// Imports KYC profiles from CSV `customer,name,country,declared_income_jpy,declared_assets_jpy`.
@@ -199,10 +263,23 @@ public struct Monitoring: Sendable {
     public func ingest(ndjson: String, by caller: Caller) async throws -> [IngestResult] {
         let digest = Array(SHA256.hash(data: Array(ndjson.utf8)))
         let role = try await governance.authorize(caller, .monitorIngest, digest: digest)
+        let (parsed, rejected) = EventInput.parse(ndjson)
+        return try await ingest(parsed, rejected: rejected, digest: digest, by: caller, role: role)
+    }
+
+    /// Evaluates events built by another module (a withdrawal or deposit flow taking its
+    /// verdict): the same rules, state and records as an NDJSON batch, one verdict each.
+    public func evaluate(_ events: [MonitoringEvent], by caller: Caller) async throws -> [IngestResult] {
+        let digest = Governance.digest(.array(events.map { .string($0.id) }))
+        let role = try await governance.authorize(caller, .monitorIngest, digest: digest)
+        return try await ingest(events.enumerated().map { ($0.offset + 1, $0.element) }, rejected: [], digest: digest, by: caller, role: role)
+    }
+
+    private func ingest(_ parsed: [(line: Int, event: MonitoringEvent)], rejected: [EventInput.Rejection], digest: [UInt8], by caller: Caller,
+                        role: Role) async throws -> [IngestResult] {
         guard let rules = try await currentRules() else {
             throw KinkoError(.conflict, "no monitoring rule set is adopted yet: propose one (kinko monitor rules propose) and have it approved")
         }
-        let (parsed, rejected) = EventInput.parse(ndjson)
         var results = rejected.map { IngestResult(line: $0.line, event: nil, status: .rejected, outcome: nil, alert: nil, rules: [], message: $0.description) }
         // Read the batch counter first: a batch recorded after this point makes ours a conflict.
         let batches = try await store.batchCount()
@@ -254,8 +331,16 @@ public struct Monitoring: Sendable {
         return alert
     }
 
-    /// Closes an open alert with no further action; the reason is kept in the audit log.
-    public func dismiss(_ id: UInt64, reason: String, by caller: Caller) async throws {
+    public enum Dismissal: Sendable, Equatable {
+        case dismissed
+        /// A blocking alert: a second compliance officer must approve (then `executeDismissal`).
+        case awaitingApproval(ApprovalRequest)
+    }
+
+    /// Closes an open alert with no further action; the reason is kept in the audit log. An
+    /// alert whose verdict was `block` (sanctions, stolen coins, the heaviest typologies) is
+    /// high severity: dismissing it needs a second compliance officer.
+    public func dismiss(_ id: UInt64, reason: String, by caller: Caller) async throws -> Dismissal {
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...MonitoringCase.noteLengthMax).contains(reason.count) else {
             throw KinkoError(.invalidInput, "a reason is 1–\(MonitoringCase.noteLengthMax) characters", field: "reason")
@@ -263,9 +348,40 @@ public struct Monitoring: Sendable {
         let role = try await governance.authorize(caller, .monitorAlertsManage)
         guard let alert = try await store.alert(id) else { throw KinkoError(.notFound, "no alert \(id)", field: "alert") }
         guard alert.status == .open else { throw KinkoError(.conflict, "alert \(id) is \(alert.status.rawValue), not open", field: "alert") }
-        try await store.setAlertStatus([id], status: .dismissed, caseID: nil, audit: caller.event(
-            .monitorAlertsManage, role: role, digest: Governance.digest(["alert": .string(String(id))]), result: "dismissed",
-            details: ["alert": String(id), "reason": reason]))
+        let digest = Governance.digest(["alert": .string(String(id))])
+        if alert.outcome == .block {
+            let payload: CanonicalJSON = ["alert": .string(String(id)), "reason": .string(reason), "outcome": .string(alert.outcome.rawValue),
+                                          "rules": .array(alert.hits.map { .string($0.rule) })]
+            return .awaitingApproval(try await governance.submit(action: Self.dismissalAction, payload: payload, policy: Self.secondOfficerPolicy,
+                                                                 by: caller, role: role, permission: .monitorAlertsManage,
+                                                                 details: ["alert": String(id)]))
+        }
+        guard try await store.setAlertStatus([id], expected: .open, status: .dismissed, caseID: nil, alongside: [], audit: caller.event(
+            .monitorAlertsManage, role: role, digest: digest, result: "dismissed", details: ["alert": String(id), "reason": reason]))
+        else {
+            throw KinkoError(.conflict, "alert \(id) is no longer open (a case took it meanwhile)", field: "alert")
+        }
+        return .dismissed
+    }
+
+    /// Dismisses a blocking alert whose dismissal a second compliance officer approved.
+    public func executeDismissal(request id: ApprovalRequestID, by caller: Caller) async throws {
+        let request = try await governance.requireRequest(id)
+        let role = try await governance.authorize(caller, .monitorAlertsManage, digest: request.digest)
+        guard request.action == Self.dismissalAction, case .object(let fields) = request.payload, case .string(let text)? = fields["alert"],
+            let alert = UInt64(text)
+        else { throw KinkoError(.invalidInput, "request \(id) is not an alert dismissal", field: "request") }
+        let evaluation = try await governance.evaluate(id)
+        guard evaluation.isSatisfied else {
+            throw KinkoError(.approvalRequired, "dismissing alert \(alert) is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
+        }
+        guard try await store.setAlertStatus([alert], expected: .open, status: .dismissed, caseID: nil,
+                                             alongside: [.executeRequest(id, revision: request.revision)], audit: caller.event(
+            .monitorAlertsManage, role: role, digest: request.digest, result: "dismissed",
+            details: ["alert": text, "request": id.description, "approvers": evaluation.counted.map(\.description).joined(separator: ",")]))
+        else {
+            throw KinkoError(.conflict, "alert \(alert) is no longer open, or the dismissal ran already", field: "alert")
+        }
     }
 
     public func openCase(title: String, alerts ids: [UInt64], assignee: String?, by caller: Caller) async throws -> MonitoringCase {

@@ -100,12 +100,15 @@ public final class PostgresCustodyStore: CustodyStore {
         }
     }
 
-    public func setFrozen(_ id: String, at time: TimestampNanoseconds?, reason: String?, audit: AuditEvent) async throws {
-        try await database.audited(audit) { connection in
-            let changed = try await KinkoPostgresDatabase.count(connection, """
-                UPDATE custody_wallets SET frozen_ns = \(time.map(V.int)), frozen_reason = \(reason) WHERE id = \(id) RETURNING 1
-                """, logger: logger)
-            guard changed == 1 else { throw KinkoError(.notFound, "no wallet \(id)", field: "wallet") }
+    public func setFrozen(_ id: String, at time: TimestampNanoseconds?, reason: String?, alongside: [RecordWrite], audit: AuditEvent) async throws {
+        try await PostgresRecords.moved(as: "the unfreeze approval was used or changed meanwhile") {
+            try await database.audited(audit) { connection in
+                let changed = try await KinkoPostgresDatabase.count(connection, """
+                    UPDATE custody_wallets SET frozen_ns = \(time.map(V.int)), frozen_reason = \(reason) WHERE id = \(id) RETURNING 1
+                    """, logger: logger)
+                guard changed == 1 else { throw KinkoError(.notFound, "no wallet \(id)", field: "wallet") }
+                try await PostgresRecords.apply(alongside, at: database.clock.now(), connection: connection, logger: logger)
+            }
         }
     }
 

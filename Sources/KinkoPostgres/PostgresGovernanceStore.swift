@@ -151,8 +151,17 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     static let requestColumns = "id, action, payload, policy, revision, initiator, created_ns, not_before_ns, expires_ns, status, executed_ns"
 
-    public func insertRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> ApprovalRequest {
-        try await database.audited(audit) { connection in try await Self.insertRequest(request, connection: connection, logger: logger) }
+    public func insertRequest(_ request: ApprovalRequest, alongside: @escaping @Sendable (ApprovalRequestID) throws -> [RecordWrite],
+                              audit: AuditEvent) async throws -> ApprovalRequest {
+        do {
+            return try await database.audited(audit) { connection in
+                let stored = try await Self.insertRequest(request, connection: connection, logger: logger)
+                try await PostgresRecords.apply(try alongside(stored.id), at: request.createdAt, connection: connection, logger: logger)
+                return stored
+            }
+        } catch is PostgresRecords.Moved {
+            throw KinkoError(.conflict, "a record filed with the request changed meanwhile; nothing was stored")
+        }
     }
 
     static func insertRequest(_ request: ApprovalRequest, connection: PostgresConnection, logger: Logger) async throws -> ApprovalRequest {

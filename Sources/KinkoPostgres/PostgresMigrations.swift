@@ -14,6 +14,10 @@ enum PostgresMigrations {
         ("2026-11-30 reserve", reserve),
         ("2026-11-30 monitoring", monitoring),
         ("2026-12-01 credentials and records", credentialsAndRecords),
+        ("2026-12-01 quarantine class", [
+            "ALTER TABLE ledger_accounts DROP CONSTRAINT ledger_accounts_class_check",
+            "ALTER TABLE ledger_accounts ADD CONSTRAINT ledger_accounts_class_check CHECK (class BETWEEN 1 AND 10)",
+        ]),
     ]
 
     /// Tokens and keys of approving roles wait for a second admin (`status`, the activating

@@ -120,9 +120,11 @@ public final class PostgresMonitoringStore: MonitoringStore {
         }
     }
 
-    public func importAddressList(_ list: AddressList, at time: TimestampNanoseconds, audit: AuditEvent) async throws {
+    public func importAddressList(_ list: AddressList, at time: TimestampNanoseconds, alongside: [RecordWrite], audit: AuditEvent) async throws {
         let addresses = list.addresses.sorted()
+        try await PostgresRecords.moved(as: "the list's approval was used or changed meanwhile") {
         try await database.audited(audit) { connection in
+            try await PostgresRecords.apply(alongside, at: time, connection: connection, logger: logger)
             try await connection.answered("DELETE FROM monitor_list_addresses WHERE kind = \(list.kind.rawValue) AND asset = \(list.asset)", logger: logger)
             for chunk in Self.chunks(addresses) {
                 try await connection.answered("""
@@ -141,6 +143,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
                 VALUES (\(list.kind.rawValue), \(list.asset), \(list.version), \(PostgresValues.int(time)), \(Int64(list.addresses.count)))
                 """, logger: logger)
         }
+        }
     }
 
     public func jurisdictions() async throws -> TravelRuleJurisdictions? {
@@ -153,12 +156,15 @@ public final class PostgresMonitoringStore: MonitoringStore {
         }
     }
 
-    public func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, audit: AuditEvent) async throws {
-        try await database.audited(audit) { connection in
-            try await connection.answered("""
-                UPDATE monitor_meta SET jurisdictions_version = \(jurisdictions.version),
-                    jurisdictions = \(jurisdictions.countries.sorted().joined(separator: ",")) WHERE id = 1
-                """, logger: logger)
+    public func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, alongside: [RecordWrite], audit: AuditEvent) async throws {
+        try await PostgresRecords.moved(as: "the list's approval was used or changed meanwhile") {
+            try await database.audited(audit) { connection in
+                try await PostgresRecords.apply(alongside, at: database.clock.now(), connection: connection, logger: logger)
+                try await connection.answered("""
+                    UPDATE monitor_meta SET jurisdictions_version = \(jurisdictions.version),
+                        jurisdictions = \(jurisdictions.countries.sorted().joined(separator: ",")) WHERE id = 1
+                    """, logger: logger)
+            }
         }
     }
 
@@ -362,14 +368,23 @@ public final class PostgresMonitoringStore: MonitoringStore {
         }
     }
 
-    public func setAlertStatus(_ ids: [UInt64], status: AlertStatus, caseID: UInt64?, audit: AuditEvent) async throws {
-        try await database.audited(audit) { connection in
-            for chunk in Self.chunks(ids) {
-                try await connection.answered("""
-                    UPDATE monitor_alerts SET status = \(status.rawValue), case_id = \(caseID.map(PostgresValues.int))
-                    WHERE id = ANY(\(chunk.map(PostgresValues.int))::bigint[])
-                    """, logger: logger)
+    public func setAlertStatus(_ ids: [UInt64], expected: AlertStatus?, status: AlertStatus, caseID: UInt64?, alongside: [RecordWrite],
+                               audit: AuditEvent) async throws -> Bool {
+        do {
+            try await database.audited(audit) { connection in
+                for chunk in Self.chunks(ids) {
+                    let changed = try await KinkoPostgresDatabase.count(connection, """
+                        UPDATE monitor_alerts SET status = \(status.rawValue), case_id = \(caseID.map(PostgresValues.int))
+                        WHERE id = ANY(\(chunk.map(PostgresValues.int))::bigint[]) AND (\(expected?.rawValue)::text IS NULL OR status = \(expected?.rawValue))
+                        RETURNING 1
+                        """, logger: logger)
+                    guard changed == Set(chunk).count else { throw PostgresRecords.Moved() }
+                }
+                try await PostgresRecords.apply(alongside, at: database.clock.now(), connection: connection, logger: logger)
             }
+            return true
+        } catch is PostgresRecords.Moved {
+            return false
         }
     }
 
@@ -453,13 +468,13 @@ public final class PostgresMonitoringStore: MonitoringStore {
             var moved: Set<UInt64> = []
             let rows = try await connection.answered("""
                 UPDATE monitor_alerts SET status = \(alertStatus.rawValue), case_id = \(caseID)
-                WHERE id = ANY(\(record.alerts.map(PostgresValues.int))::bigint[]) AND (case_id IS NULL OR case_id = \(caseID))
+                WHERE id = ANY(\(record.alerts.map(PostgresValues.int))::bigint[]) AND ((case_id IS NULL AND status = 'open') OR case_id = \(caseID))
                 RETURNING id
                 """, logger: logger)
             for try await id in rows.decode(Int64.self) { moved.insert(PostgresValues.uint(id)) }
             // The first alert in the case's order that did not move, as SQLite reports it.
             if let alert = record.alerts.first(where: { !moved.contains($0) }) {
-                throw KinkoError(.conflict, "alert \(alert) belongs to another case", field: "alerts")
+                throw KinkoError(.conflict, "alert \(alert) is no longer open (dismissed, or in another case)", field: "alerts")
             }
             return stored
         }

@@ -27,7 +27,20 @@ enum PostgresRecords {
                     """, logger: logger) else { throw Moved() }
             case .executeRequest(let id, let revision):
                 guard try await PostgresApprovals.markExecuted(connection, id: id, revision: revision, at: time, logger: logger) else { throw Moved() }
+            case .cancelRequest(let id):
+                guard try await KinkoPostgresDatabase.affected(connection, """
+                    UPDATE approval_requests SET status = 'cancelled' WHERE id = \(Int64(clamping: id.rawValue)) AND status = 'open' RETURNING 1
+                    """, logger: logger) else { throw Moved() }
             }
+        }
+    }
+
+    /// Runs `body`, turning a moved state into `conflict` with `message`.
+    static func moved<T>(as message: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch is Moved {
+            throw KinkoError(.conflict, message)
         }
     }
 

@@ -184,7 +184,7 @@ extension Reserve {
         guard try await store.insolvencySince() == nil else { throw KinkoError(.conflict, "the exchange is already in insolvency") }
         try await store.enterInsolvency(at: clock.now(), audit: caller.event(.insolvencyFreeze, role: role, digest: Governance.digest(["insolvency": "freeze"]), result: "frozen"))
         for wallet in try await custody.store.wallets() where !wallet.isFrozen {
-            try await custody.setFrozen(wallet.id, reason: "insolvency", by: caller)
+            try await custody.freeze(wallet.id, reason: "insolvency", by: caller)
         }
     }
 

@@ -216,6 +216,7 @@ public struct Reserve: Sendable {
         guard !amount.isZero else { throw KinkoError(.invalidInput, "the amount must not be zero", field: "amount") }
         let payload: CanonicalJSON = ["direction": .string(release ? "release" : "funding"), "amount": .string(amount.description), "asset": "JPY"]
         let role = try await governance.authorize(caller, .reserveFundRequest, digest: Governance.digest(payload))
+        if release { try await checkRelease(amount) }
         try await ensureAccounts(asset: "JPY", by: caller)
         return try await governance.submit(action: Self.fundAction, payload: payload, policy: Self.fundPolicy, by: caller, role: role,
                                            permission: .reserveFundRequest)
@@ -234,6 +235,7 @@ public struct Reserve: Sendable {
             case .string(let text)? = fields["amount"], let units = UInt128(text), let jpy = await ledger.asset(code: "JPY")
         else { throw KinkoError(.storageCorrupted, "request \(id) has a malformed payload") }
         let release = direction == "release"
+        if release { try await checkRelease(Amount(units: units)) }
         let reserve = Self.reserveFundAccountID(asset: "JPY"), own = Custody.feeAccountID(asset: "JPY")
         let transfer = Transfer(id: TransferID(Self.derivedID("kinko.reserve-fund-request:\(id)").rawValue),
                                 debitAccountID: release ? reserve : own, creditAccountID: release ? own : reserve,
@@ -243,6 +245,24 @@ public struct Reserve: Sendable {
         _ = try await store.markExecuted(id, revision: request.revision, at: clock.now(), audit: caller.event(
             .approvalsExecute, role: role, digest: request.digest, result: "ok", details: ["reserve": direction, "amount": text]))
         return await funded()
+    }
+
+    /// How much of the reserve fund may be released: what is funded above the last computed
+    /// requirement (zero before any requirement was computed).
+    public func releaseHeadroom() async throws -> Amount {
+        guard let requirement = try await store.latestRequirement() else { return .zero }
+        let fund = await funded()
+        return fund > requirement.required ? try fund.subtracting(requirement.required) : .zero
+    }
+
+    /// A release that would leave the fund below the current requirement is refused.
+    private func checkRelease(_ amount: Amount) async throws {
+        let headroom = try await releaseHeadroom()
+        guard amount <= headroom else {
+            let required = try await store.latestRequirement()?.required.description ?? "not computed yet"
+            throw KinkoError(.approvalRefused, "releasing ¥\(amount) would leave the reserve fund (¥\(await funded())) below the requirement (¥\(required)); at most ¥\(headroom) may be released",
+                             field: "amount")
+        }
     }
 
     // MARK: Incidents
@@ -285,7 +305,7 @@ public struct Reserve: Sendable {
             audit: caller.event(.incidentDeclare, role: role, digest: Governance.digest(payload), result: "declared",
                                 details: ["wallets": Set(losses.map(\.wallet)).sorted().joined(separator: ","), "loss_jpy": lossJPY.description]))
         for wallet in Set(losses.map(\.wallet)).sorted() where wallets[wallet]?.isFrozen == false {
-            try await custody.setFrozen(wallet, reason: "incident \(incident.id)", by: caller)
+            try await custody.freeze(wallet, reason: "incident \(incident.id)", by: caller)
         }
         return incident
     }

@@ -30,6 +30,26 @@ enum KinkoMigrations {
         migrator.registerMigration("2026-12-01 credentials and records") { db in
             try db.execute(sql: credentialsAndRecordsSchema)
         }
+        migrator.registerMigration("2026-12-01 quarantine class") { db in
+            // SQLite cannot change a CHECK in place: the table is rebuilt with class 10 allowed.
+            try db.execute(sql: """
+                CREATE TABLE ledger_accounts_new (
+                    id BLOB PRIMARY KEY CHECK (length(id) = 16),
+                    ledger INTEGER NOT NULL REFERENCES ledger_assets(ledger),
+                    code INTEGER NOT NULL CHECK (code BETWEEN 1 AND 65535),
+                    flags INTEGER NOT NULL,
+                    class INTEGER NOT NULL CHECK (class BETWEEN 1 AND 10),
+                    owner BLOB NOT NULL CHECK (length(owner) = 16),
+                    user_data_64 INTEGER NOT NULL,
+                    timestamp INTEGER NOT NULL,
+                    created_sequence INTEGER NOT NULL REFERENCES ledger_batches(sequence)
+                ) WITHOUT ROWID;
+                INSERT INTO ledger_accounts_new SELECT * FROM ledger_accounts;
+                DROP TABLE ledger_accounts;
+                ALTER TABLE ledger_accounts_new RENAME TO ledger_accounts;
+                CREATE INDEX ledger_accounts_by_owner ON ledger_accounts(owner);
+                """)
+        }
         return migrator
     }
 

@@ -84,11 +84,14 @@ public final class SQLiteCustodyStore: CustodyStore {
         }
     }
 
-    public func setFrozen(_ id: String, at time: TimestampNanoseconds?, reason: String?, audit: AuditEvent) async throws {
-        try await write(audit: audit) { db in
-            try db.execute(sql: "UPDATE custody_wallets SET frozen_at = ?, frozen_reason = ? WHERE id = ?",
-                           arguments: [time.map(Self.int), reason, id])
-            guard db.changesCount == 1 else { throw KinkoError(.notFound, "no wallet \(id)", field: "wallet") }
+    public func setFrozen(_ id: String, at time: TimestampNanoseconds?, reason: String?, alongside: [RecordWrite], audit: AuditEvent) async throws {
+        try await SQLiteRecords.moved(as: "the unfreeze approval was used or changed meanwhile") {
+            try await write(audit: audit) { db in
+                try db.execute(sql: "UPDATE custody_wallets SET frozen_at = ?, frozen_reason = ? WHERE id = ?",
+                               arguments: [time.map(Self.int), reason, id])
+                guard db.changesCount == 1 else { throw KinkoError(.notFound, "no wallet \(id)", field: "wallet") }
+                try SQLiteRecords.apply(alongside, at: self.database.clock.now(), db: db)
+            }
         }
     }
 

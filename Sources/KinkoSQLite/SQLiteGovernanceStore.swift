@@ -137,8 +137,17 @@ public final class SQLiteGovernanceStore: GovernanceStore {
 
     // MARK: Approvals
 
-    public func insertRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> ApprovalRequest {
-        try await write(audit: audit) { db in try Self.insertRequest(request, db: db) }
+    public func insertRequest(_ request: ApprovalRequest, alongside: @escaping @Sendable (ApprovalRequestID) throws -> [RecordWrite],
+                              audit: AuditEvent) async throws -> ApprovalRequest {
+        do {
+            return try await write(audit: audit) { db in
+                let stored = try Self.insertRequest(request, db: db)
+                try SQLiteRecords.apply(try alongside(stored.id), at: request.createdAt, db: db)
+                return stored
+            }
+        } catch is SQLiteRecords.Moved {
+            throw KinkoError(.conflict, "a record filed with the request changed meanwhile; nothing was stored")
+        }
     }
 
     static func insertRequest(_ request: ApprovalRequest, db: Database) throws -> ApprovalRequest {

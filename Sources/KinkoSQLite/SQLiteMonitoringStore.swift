@@ -85,8 +85,10 @@ public final class SQLiteMonitoringStore: MonitoringStore {
         }
     }
 
-    public func importAddressList(_ list: AddressList, at time: TimestampNanoseconds, audit: AuditEvent) async throws {
+    public func importAddressList(_ list: AddressList, at time: TimestampNanoseconds, alongside: [RecordWrite], audit: AuditEvent) async throws {
+        try await SQLiteRecords.moved(as: "the list's approval was used or changed meanwhile") {
         try await database.audited(audit) { db in
+            try SQLiteRecords.apply(alongside, at: time, db: db)
             try db.execute(sql: "DELETE FROM monitor_list_addresses WHERE kind = ? AND asset = ?", arguments: [list.kind.rawValue, list.asset])
             let insert = try db.makeStatement(sql: "INSERT INTO monitor_list_addresses (kind, asset, address) VALUES (?, ?, ?)")
             for address in list.addresses.sorted() { try insert.execute(arguments: [list.kind.rawValue, list.asset, address]) }
@@ -94,6 +96,7 @@ public final class SQLiteMonitoringStore: MonitoringStore {
                            arguments: [list.kind.rawValue, list.asset, list.version, Self.int(time), list.addresses.count])
             try db.execute(sql: "INSERT INTO monitor_list_imports (kind, asset, version, imported_at, addresses) VALUES (?, ?, ?, ?, ?)",
                            arguments: [list.kind.rawValue, list.asset, list.version, Self.int(time), list.addresses.count])
+        }
         }
     }
 
@@ -106,10 +109,13 @@ public final class SQLiteMonitoringStore: MonitoringStore {
         }
     }
 
-    public func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, audit: AuditEvent) async throws {
-        try await database.audited(audit) { db in
-            try db.execute(sql: "UPDATE monitor_meta SET jurisdictions_version = ?, jurisdictions = ? WHERE id = 1",
-                           arguments: [jurisdictions.version, jurisdictions.countries.sorted().joined(separator: ",")])
+    public func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, alongside: [RecordWrite], audit: AuditEvent) async throws {
+        try await SQLiteRecords.moved(as: "the list's approval was used or changed meanwhile") {
+            try await database.audited(audit) { db in
+                try SQLiteRecords.apply(alongside, at: self.database.clock.now(), db: db)
+                try db.execute(sql: "UPDATE monitor_meta SET jurisdictions_version = ?, jurisdictions = ? WHERE id = 1",
+                               arguments: [jurisdictions.version, jurisdictions.countries.sorted().joined(separator: ",")])
+            }
         }
     }
 
@@ -218,11 +224,20 @@ public final class SQLiteMonitoringStore: MonitoringStore {
         try await database.pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM monitor_alerts WHERE id = ?", arguments: [Self.int(id)]).map(Self.alert) }
     }
 
-    public func setAlertStatus(_ ids: [UInt64], status: AlertStatus, caseID: UInt64?, audit: AuditEvent) async throws {
-        try await database.audited(audit) { db in
-            for id in ids {
-                try db.execute(sql: "UPDATE monitor_alerts SET status = ?, case_id = ? WHERE id = ?", arguments: [status.rawValue, caseID.map(Self.int), Self.int(id)])
+    public func setAlertStatus(_ ids: [UInt64], expected: AlertStatus?, status: AlertStatus, caseID: UInt64?, alongside: [RecordWrite],
+                               audit: AuditEvent) async throws -> Bool {
+        do {
+            try await database.audited(audit) { db in
+                for id in ids {
+                    try db.execute(sql: "UPDATE monitor_alerts SET status = ?, case_id = ? WHERE id = ? AND (? IS NULL OR status = ?)",
+                                   arguments: [status.rawValue, caseID.map(Self.int), Self.int(id), expected?.rawValue, expected?.rawValue])
+                    guard db.changesCount == 1 else { throw SQLiteRecords.Moved() }
+                }
+                try SQLiteRecords.apply(alongside, at: self.database.clock.now(), db: db)
             }
+            return true
+        } catch is SQLiteRecords.Moved {
+            return false
         }
     }
 
@@ -278,9 +293,10 @@ public final class SQLiteMonitoringStore: MonitoringStore {
             }
             let alertStatus: AlertStatus = record.status == .closed ? .closed : .inCase
             for alert in record.alerts {
-                try db.execute(sql: "UPDATE monitor_alerts SET status = ?, case_id = ? WHERE id = ? AND (case_id IS NULL OR case_id = ?)",
+                // Only an open alert joins a case (one dismissed meanwhile does not), or one already in it.
+                try db.execute(sql: "UPDATE monitor_alerts SET status = ?, case_id = ? WHERE id = ? AND ((case_id IS NULL AND status = 'open') OR case_id = ?)",
                                arguments: [alertStatus.rawValue, Self.int(stored.id), Self.int(alert), Self.int(stored.id)])
-                guard db.changesCount == 1 else { throw KinkoError(.conflict, "alert \(alert) belongs to another case", field: "alerts") }
+                guard db.changesCount == 1 else { throw KinkoError(.conflict, "alert \(alert) is no longer open (dismissed, or in another case)", field: "alerts") }
             }
             return stored
         }

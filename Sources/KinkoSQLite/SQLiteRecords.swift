@@ -27,7 +27,20 @@ enum SQLiteRecords {
                 guard db.changesCount == 1 else { throw Moved() }
             case .executeRequest(let id, let revision):
                 guard try SQLiteApprovals.markExecuted(db: db, id: id, revision: revision, at: time) else { throw Moved() }
+            case .cancelRequest(let id):
+                try db.execute(sql: "UPDATE approval_requests SET status = 'cancelled' WHERE id = ? AND status = 'open'",
+                               arguments: [Int64(clamping: id.rawValue)])
+                guard db.changesCount == 1 else { throw Moved() }
             }
+        }
+    }
+
+    /// Runs `body`, turning a moved state into `conflict` with `message`.
+    static func moved<T>(as message: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch is Moved {
+            throw KinkoError(.conflict, message)
         }
     }
 

@@ -185,7 +185,7 @@ struct KinkoAPI: APIProtocol {
         guard accounts.count <= ledger.limits.batchSizeMax else {
             throw KinkoError(.limitExceeded, "a batch holds at most \(ledger.limits.batchSizeMax) accounts", field: "accounts")
         }
-        let results = try await ledger.createAccounts(accounts, by: caller)
+        let results = try await services.ledgerService.createAccounts(accounts, by: caller)
         return .ok(.init(body: .json(Self.results(results.map { ($0.name, $0.isSuccess) }))))
     }
 
@@ -207,7 +207,7 @@ struct KinkoAPI: APIProtocol {
         guard transfers.count <= ledger.limits.batchSizeMax else {
             throw KinkoError(.limitExceeded, "a batch holds at most \(ledger.limits.batchSizeMax) transfers", field: "transfers")
         }
-        let results = try await ledger.createTransfers(transfers, by: caller)
+        let results = try await services.ledgerService.createTransfers(transfers, by: caller)
         metrics.recordBatch(transfers: transfers.count)
         return .ok(.init(body: .json(Self.results(results.map { ($0.name, $0.isSuccess) }))))
     }
@@ -389,8 +389,23 @@ struct KinkoAPI: APIProtocol {
         let caller = try caller()
         let id = try Self.uint64(input.path.id, field: "id")
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
-        try await services.monitoring.dismiss(id, reason: body.reason, by: caller)
-        return .ok(.init(body: .json(Self.alert(try await services.monitoring.alert(id, by: caller)))))
+        switch try await services.monitoring.dismiss(id, reason: body.reason, by: caller) {
+        case .dismissed:
+            return .ok(.init(body: .json(Self.alert(try await services.monitoring.alert(id, by: caller)))))
+        case .awaitingApproval(let request):
+            return .accepted(.init(body: .json(try await approvalView(request))))
+        }
+    }
+
+    func executeDismissal(_ input: Operations.ExecuteDismissal.Input) async throws -> Operations.ExecuteDismissal.Output {
+        let caller = try caller()
+        let id = try ApprovalRequestID(parsing: input.path.request, field: "request")
+        try await services.monitoring.executeDismissal(request: id, by: caller)
+        let request = try await governance.requireRequest(id)
+        guard case .object(let fields) = request.payload, case .string(let alert)? = fields["alert"], let alertID = UInt64(alert) else {
+            throw KinkoError(.storageCorrupted, "request \(id) names no alert")
+        }
+        return .ok(.init(body: .json(Self.alert(try await services.monitoring.alert(alertID, by: caller)))))
     }
 
     func listCases(_ input: Operations.ListCases.Input) async throws -> Operations.ListCases.Output {

@@ -74,17 +74,26 @@ extension KinkoAPI {
     func freezeWallet(_ input: Operations.FreezeWallet.Input) async throws -> Operations.FreezeWallet.Output {
         let caller = try await authorize(.custodyWalletsFreeze)
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
-        if body.frozen {
-            guard let reason = body.reason, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw KinkoError(.invalidInput, "is required to freeze a wallet", field: "reason")
-            }
-            try await custody.setFrozen(input.path.id, reason: reason, by: caller)
-        } else {
-            try await custody.setFrozen(input.path.id, reason: nil, by: caller)
+        guard body.frozen else {
+            return .accepted(.init(body: .json(try await approvalView(try await custody.requestUnfreeze(input.path.id, by: caller)))))
         }
+        guard let reason = body.reason, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw KinkoError(.invalidInput, "is required to freeze a wallet", field: "reason")
+        }
+        try await custody.freeze(input.path.id, reason: reason, by: caller)
         guard let wallet = try await custody.store.wallets().first(where: { $0.id == input.path.id }) else {
             throw KinkoError(.notFound, "no wallet \(input.path.id)", field: "id")
         }
+        return .ok(.init(body: .json(Self.walletView(wallet))))
+    }
+
+    func executeUnfreeze(_ input: Operations.ExecuteUnfreeze.Input) async throws -> Operations.ExecuteUnfreeze.Output {
+        let caller = try caller()
+        let id = try ApprovalRequestID(parsing: input.path.request, field: "request")
+        try await custody.executeUnfreeze(request: id, by: caller)
+        guard case .object(let fields) = try await governance.requireRequest(id).payload, case .string(let walletID)? = fields["wallet"],
+            let wallet = try await custody.store.wallets().first(where: { $0.id == walletID })
+        else { throw KinkoError(.storageCorrupted, "request \(id) names no wallet") }
         return .ok(.init(body: .json(Self.walletView(wallet))))
     }
 

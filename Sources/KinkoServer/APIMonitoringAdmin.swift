@@ -45,7 +45,15 @@ extension KinkoAPI {
         let caller = try await authorize(.monitorListsManage)
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let list = try AddressList(kind: body.kind == .sanctioned ? .sanctioned : .stolen, asset: body.asset, version: body.version, text: body.text)
-        try await monitoring.importList(list, by: caller)
+        return .accepted(.init(body: .json(try await approvalView(try await monitoring.proposeList(list, by: caller)))))
+    }
+
+    func activateAddressList(_ input: Operations.ActivateAddressList.Input) async throws -> Operations.ActivateAddressList.Output {
+        let caller = try await authorize(.monitorListsManage)
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let request = try ApprovalRequestID(parsing: body.request, field: "request")
+        let list = try AddressList(kind: body.kind == .sanctioned ? .sanctioned : .stolen, asset: body.asset, version: body.version, text: body.text)
+        try await monitoring.activateList(list, request: request, by: caller)
         return .ok(.init(body: .json(Self.listView(list))))
     }
 
@@ -62,7 +70,13 @@ extension KinkoAPI {
         let caller = try await authorize(.monitorListsManage)
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let list = try TravelRuleJurisdictions(version: body.version, countries: Set(body.countries))
-        try await monitoring.setJurisdictions(list, by: caller)
+        return .accepted(.init(body: .json(try await approvalView(try await monitoring.proposeJurisdictions(list, by: caller)))))
+    }
+
+    func activateJurisdictions(_ input: Operations.ActivateJurisdictions.Input) async throws -> Operations.ActivateJurisdictions.Output {
+        let caller = try await authorize(.monitorListsManage)
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let list = try await monitoring.activateJurisdictions(request: try ApprovalRequestID(parsing: body.request, field: "request"), by: caller)
         return .ok(.init(body: .json(Self.jurisdictionsView(list))))
     }
 

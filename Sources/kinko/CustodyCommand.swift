@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KinkoControls
 import KinkoCore
 import KinkoCustody
 import KinkoGovernance
@@ -8,7 +9,7 @@ import KinkoStores
 
 extension Session {
     func custody() async throws -> Custody {
-        Custody(governance: governance, ledger: try await ledger(), store: stores.custody)
+        try await exchange().custody
     }
 }
 
@@ -106,18 +107,32 @@ struct CustodyCommand: AsyncParsableCommand {
     }
 
     struct Freeze: KinkoCommand {
-        static let configuration = CommandConfiguration(abstract: "Freeze a wallet (every movement is refused); --unfreeze lifts it.")
+        static let configuration = CommandConfiguration(
+            abstract: "Freeze a wallet at once (every movement is refused); --unfreeze asks to lift it (a second person who may freeze approves), --execute REQUEST lifts it.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
-        @Option var wallet: String
+        @Option var wallet: String?
         @Option(help: "Why (required to freeze).") var reason: String?
         @Flag var unfreeze = false
+        @Option(help: "Lift the freeze an approved request asked for.") var execute: String?
 
         func execute() async throws {
-            guard unfreeze || reason != nil else { throw ValidationError("--reason is required to freeze") }
             let session = try await Session.open(database, token)
-            try await session.custody().setFrozen(wallet, reason: unfreeze ? nil : reason, by: session.caller)
-            print(unfreeze ? "wallet \(wallet) unfrozen" : "wallet \(wallet) FROZEN: \(reason ?? "")")
+            let custody = try await session.custody()
+            if let execute {
+                try await custody.executeUnfreeze(request: try ApprovalRequestID(parsing: execute, field: "request"), by: session.caller)
+                print("freeze lifted (request \(execute))")
+                return
+            }
+            guard let wallet else { throw ValidationError("--wallet is required") }
+            if unfreeze {
+                let request = try await custody.requestUnfreeze(wallet, by: session.caller)
+                print("approval request \(request.id) filed to lift the freeze of \(wallet); once approved: kinko custody freeze --execute \(request.id)")
+            } else {
+                guard let reason else { throw ValidationError("--reason is required to freeze") }
+                try await custody.freeze(wallet, reason: reason, by: session.caller)
+                print("wallet \(wallet) FROZEN: \(reason)")
+            }
         }
     }
 

@@ -23,8 +23,12 @@ enum DemoMonitoring {
         let csv = "customer,name,country,declared_income_jpy,declared_assets_jpy\n"
             + DemoBook.customers.map { "\($0.id),\($0.name) Taro,JP,6000000,4000000" }.joined(separator: "\n")
         _ = try await monitoring.importProfiles(csv: csv, by: compliance)
-        try await monitoring.importList(try AddressList(kind: .sanctioned, asset: "ETH", version: "ofac-sdn-2026-11-14", text: sanctionedETH + "\n"),
-                                        by: compliance)
+        let ofac = try AddressList(kind: .sanctioned, asset: "ETH", version: "ofac-sdn-2026-11-14", text: sanctionedETH + "\n")
+        if try await !monitoring.store.addressLists().contains(where: { $0.version == ofac.version }) {
+            let listRequest = try await monitoring.proposeList(ofac, by: compliance)
+            try await DemoSigners.approve(listRequest.id, governance: monitoring.governance, by: [reviewer])
+            try await monitoring.activateList(ofac, request: listRequest.id, by: compliance)
+        }
         print("\nmonitoring: rule set \(rules.version) live (proposed by \(compliance.name), approved by \(reviewer.0.name)); \(DemoBook.customers.count) KYC profiles; OFAC ETH list with 1 address")
 
         let start = clock.now() - 3 * 3_600_000_000_000  // the day's events, evaluated as they came in

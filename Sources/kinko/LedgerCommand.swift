@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KinkoControls
 import KinkoCore
 import KinkoGovernance
 import KinkoLedger
@@ -57,12 +58,12 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.ledgerAccountsCreate)
-            let ledger = try await session.ledger()
+            let service = try await session.exchange().ledger
+            let ledger = service.ledger
             try await input.submit(noun: "account", assets: ledger.assets, batchSize: ledger.limits.batchSizeMax) {
                 $0.accounts($1, format: $2)
             } submit: { chunk in
-                try await ledger.createAccounts(chunk, by: session.caller).map { ($0.name, $0.isSuccess) }
+                try await service.createAccounts(chunk, by: session.caller).map { ($0.name, $0.isSuccess) }
             }
         }
     }
@@ -76,12 +77,12 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.ledgerTransfersCreate)
-            let ledger = try await session.ledger()
+            let service = try await session.exchange().ledger
+            let ledger = service.ledger
             try await input.submit(noun: "transfer", assets: ledger.assets, batchSize: ledger.limits.batchSizeMax) {
                 $0.transfers($1, format: $2)
             } submit: { chunk in
-                try await ledger.createTransfers(chunk, by: session.caller).map { ($0.name, $0.isSuccess) }
+                try await service.createTransfers(chunk, by: session.caller).map { ($0.name, $0.isSuccess) }
             }
         }
     }

@@ -40,7 +40,7 @@ struct MonitorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "monitor",
         abstract: "Real-time AML/CFT monitoring: rule sets, lists, customers, ingestion, alerts, cases, STR drafts, backtests.",
-        subcommands: [Rules.self, Lists.self, Jurisdictions.self, Customers.self, Ingest.self, Alerts.self, Alert.self, Dismiss.self, Cases.self,
+        subcommands: [Rules.self, Lists.self, Jurisdictions.self, Customers.self, Ingest.self, Alerts.self, Alert.self, Dismiss.self, ExecuteDismissal.self, Cases.self,
                       Case.self, STR.self, Backtest.self])
 
     struct Rules: AsyncParsableCommand {
@@ -97,25 +97,54 @@ struct MonitorCommand: AsyncParsableCommand {
 
     struct Lists: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Sanctioned and known-stolen address lists (OFAC layout: one address a line).",
-                                                        subcommands: [Import.self, Show.self])
+                                                        subcommands: [Propose.self, Activate.self, Show.self])
 
-        struct Import: KinkoCommand {
-            static let configuration = CommandConfiguration(abstract: "Import (replace) the list of one kind and asset.")
-            @OptionGroup var database: DatabaseOptions
-            @OptionGroup var token: TokenOptions
+        /// `--kind --asset --version --file`: one list.
+        struct ListOptions: ParsableArguments {
             @Option(help: "sanctioned or stolen.") var kind: String
             @Option(help: "The asset the addresses belong to (e.g. ETH).") var asset: String
             @Option(help: "The list's version (e.g. the OFAC publication date).") var version: String
             @Option(help: "The list file (- for standard input).") var file: String
 
-            func execute() async throws {
+            func list() throws -> AddressList {
                 guard let kind = AddressListKind(rawValue: kind) else {
                     throw KinkoError(.invalidInput, "must be sanctioned or stolen", field: "kind")
                 }
-                let list = try AddressList(kind: kind, asset: asset, version: version, text: try readInput(file))
+                return try AddressList(kind: kind, asset: asset, version: version, text: try readInput(file))
+            }
+        }
+
+        struct Propose: KinkoCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "File a replacement of the list of one kind and asset; a second compliance officer approves its SHA-256, then `activate`.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @OptionGroup var options: ListOptions
+
+            func execute() async throws {
+                let list = try options.list()
                 let session = try await Session.open(database, token)
-                try await session.monitoring().importList(list, by: session.caller)
-                print("\(kind.rawValue) \(list.asset) list version \(list.version): \(list.addresses.count) addresses")
+                let request = try await session.monitoring().proposeList(list, by: session.caller)
+                print("""
+                    approval request \(request.id) filed: \(list.kind.rawValue) \(list.asset) list version \(list.version), \(list.addresses.count) addresses
+                    (SHA-256 \(Monitoring.digest(of: list))); another compliance officer approves, then:
+                    kinko monitor lists activate --request \(request.id) --kind \(list.kind.rawValue) --asset \(list.asset) --version \(list.version) --file FILE
+                    """)
+            }
+        }
+
+        struct Activate: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Put an approved list in force (the same file that was approved).")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Option(help: "The approval request filed by `propose`.") var request: String
+            @OptionGroup var options: ListOptions
+
+            func execute() async throws {
+                let list = try options.list()
+                let session = try await Session.open(database, token)
+                try await session.monitoring().activateList(list, request: try ApprovalRequestID(parsing: request, field: "request"), by: session.caller)
+                print("\(list.kind.rawValue) \(list.asset) list version \(list.version) in force: \(list.addresses.count) addresses")
             }
         }
 
@@ -135,10 +164,11 @@ struct MonitorCommand: AsyncParsableCommand {
 
     struct Jurisdictions: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Where the travel rule applies (Japan and the FSA's designated jurisdictions).",
-                                                        subcommands: [Set.self, Show.self])
+                                                        subcommands: [Set.self, Activate.self, Show.self])
 
         struct Set: KinkoCommand {
-            static let configuration = CommandConfiguration(commandName: "set", abstract: "Replace the list (ISO 3166-1 alpha-2 codes; JP is required).")
+            static let configuration = CommandConfiguration(
+                commandName: "set", abstract: "File a replacement list (ISO 3166-1 alpha-2 codes; JP is required); a second compliance officer approves.")
             @OptionGroup var database: DatabaseOptions
             @OptionGroup var token: TokenOptions
             @Option var version: String
@@ -149,8 +179,22 @@ struct MonitorCommand: AsyncParsableCommand {
                     $0.trimmingCharacters(in: .whitespaces)
                 }))
                 let session = try await Session.open(database, token)
-                try await session.monitoring().setJurisdictions(list, by: session.caller)
-                print("travel-rule jurisdictions \(list.version): \(list.countries.sorted().joined(separator: ", "))")
+                let request = try await session.monitoring().proposeJurisdictions(list, by: session.caller)
+                print("approval request \(request.id) filed: travel-rule jurisdictions \(list.version); once approved: kinko monitor jurisdictions activate --request \(request.id)")
+            }
+        }
+
+        struct Activate: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Put an approved jurisdiction list in force.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Option(help: "The approval request filed by `set`.") var request: String
+
+            func execute() async throws {
+                let session = try await Session.open(database, token)
+                let list = try await session.monitoring().activateJurisdictions(request: try ApprovalRequestID(parsing: request, field: "request"),
+                                                                                by: session.caller)
+                print("travel-rule jurisdictions \(list.version) in force: \(list.countries.sorted().joined(separator: ", "))")
             }
         }
 
@@ -262,8 +306,26 @@ struct MonitorCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.monitoring().dismiss(id, reason: reason, by: session.caller)
-            print("alert \(id) dismissed")
+            switch try await session.monitoring().dismiss(id, reason: reason, by: session.caller) {
+            case .dismissed:
+                print("alert \(id) dismissed")
+            case .awaitingApproval(let request):
+                print("alert \(id) blocked a transaction: dismissing it needs a second compliance officer (approval request \(request.id));"
+                      + " once approved: kinko monitor execute-dismissal \(request.id)")
+            }
+        }
+    }
+
+    struct ExecuteDismissal: KinkoCommand {
+        static let configuration = CommandConfiguration(commandName: "execute-dismissal", abstract: "Dismiss a blocking alert once its dismissal is approved.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument(help: "The approval request.") var request: String
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.monitoring().executeDismissal(request: try ApprovalRequestID(parsing: request, field: "request"), by: session.caller)
+            print("dismissed (request \(request))")
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KinkoControls
 import KinkoCore
 import KinkoCustody
 import KinkoGovernance
@@ -9,8 +10,7 @@ import KinkoStores
 
 extension Session {
     func reserve() async throws -> Reserve {
-        let custody = try await custody()
-        return Reserve(governance: governance, ledger: custody.ledger, custody: custody, store: stores.reserve)
+        try await exchange().reserve
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KinkoControls
 import KinkoCore
 import KinkoGovernance
 import KinkoLedger
@@ -36,6 +37,12 @@ struct Session {
     @discardableResult
     func authorize(_ permission: Permission) async throws -> Role {
         try await governance.authorize(caller, permission)
+    }
+
+    /// The exchange's services over this database (the ledger behind its transfer controls).
+    func exchange() async throws -> Exchange {
+        Exchange(governance: governance, ledger: try await ledger(), custodyStore: stores.custody, reserveStore: stores.reserve,
+                 monitoringStore: stores.monitoring, clock: governance.clock)
     }
 
     /// The ledger; with `inspect`, one that fails its open-time check opens read-only.

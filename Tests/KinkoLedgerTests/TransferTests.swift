@@ -156,13 +156,20 @@ struct SegregationTests {
         }
     }
 
-    // Goal: customer liabilities are debited only by withdrawals, trades, fees and the write-off of stolen coins.
+    // Goal: customer liabilities are debited only by withdrawals, trades, fees, the write-off
+    // of stolen coins and a manual correction (the last two always maker-checker under the
+    // transfer controls); a quarantined deposit leaves quarantine only to its customer or back
+    // out of the wallet.
     @Test func customerLiabilityDebitRoutes() {
         let table = SegregationTable.standard
         let codes = TransferCode.all.filter { code in
             AccountClass.allCases.contains { table.allows(code, debit: .customerLiability, credit: $0) }
         }
-        #expect(codes == [.withdrawal, .trade, .fee, .incidentLoss])
+        #expect(codes == [.withdrawal, .trade, .fee, .incidentLoss, .correction])
+        let quarantine = TransferCode.all.flatMap { code in
+            AccountClass.allCases.filter { table.allows(code, debit: .quarantine, credit: $0) }.map { "\(code)→\($0)" }
+        }
+        #expect(quarantine == ["quarantine_release→customer_liability", "quarantine_return→customer_custody_holding"])
         // And the reserve fund only ever pays into compensation or back to own funds.
         let reserveRoutes = TransferCode.all.flatMap { code in
             AccountClass.allCases.filter { table.allows(code, debit: .reserveFund, credit: $0) }.map { "\(code)→\($0)" }

@@ -78,7 +78,10 @@ struct CLITests {
         #expect(refused.error.contains("fsa.inspector (inspector) may not run ledger.pulse"))
         #expect(try kinko("ledger", "pulse", as: "operator").status == 0)
         #expect(try kinko("ledger", "balances", "--asset", "BTC", as: "inspector").status == 0)
-        let post = #"{"id": "77", "debit_account_id": "10012", "credit_account_id": "10022", "amount": "0.1", "asset": "BTC", "code": "trade"}"#
+        let post = #"""
+            {"id": "77", "debit_account_id": "10012", "credit_account_id": "10022", "amount": "0.1", "asset": "BTC", "code": "trade", "flags": "linked"}
+            {"id": "78", "debit_account_id": "10021", "credit_account_id": "10011", "amount": "1500000", "asset": "JPY", "code": "trade"}
+            """#
         #expect(try kinko("ledger", "post", "--file", "-", as: "auditor", input: post).status == 3)
         #expect(try kinko("ledger", "post", "--file", "-", as: "operator", input: post).status == 0)
         let log = try kinko("audit", "log", "--from", "0", "--limit", "1000", as: "auditor")

@@ -94,7 +94,11 @@ struct ServeTests {
             if connection == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
         let open = try #require(connection, "the server did not listen on \(port)")
-        let body = #"{"id": "770001", "debit_account_id": "10012", "credit_account_id": "10022", "amount": "0.1", "asset": "BTC", "code": "trade"}"#
+        // A trade: both legs in one linked chain (a lone leg debiting a customer is refused).
+        let body = #"""
+            {"id": "770001", "debit_account_id": "10012", "credit_account_id": "10022", "amount": "0.1", "asset": "BTC", "code": "trade", "flags": ["linked"]}
+            {"id": "770002", "debit_account_id": "10021", "credit_account_id": "10011", "amount": "1500000", "asset": "JPY", "code": "trade"}
+            """#
         let half = body.utf8.count / 2
         open.send("POST /v1/ledger/transfers HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(tokens["operator"] ?? "")\r\n"
                   + "Content-Type: application/x-ndjson\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + String(body.prefix(half)))
@@ -105,7 +109,7 @@ struct ServeTests {
         open.send(String(body.dropFirst(half)))
         let response = open.readToEnd()
         #expect(response.hasPrefix("HTTP/1.1 200"), "\(response)")
-        #expect(response.contains(#""ok" : 1"#) && response.lowercased().contains("x-request-id"), "\(response)")
+        #expect(response.contains(#""ok" : 2"#) && response.lowercased().contains("x-request-id"), "\(response)")
         for _ in 0..<200 where server.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!server.isRunning && server.terminationStatus == 0)
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

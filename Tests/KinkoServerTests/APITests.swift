@@ -24,7 +24,7 @@ struct APITests {
         #expect(metrics.status == .ok)
         #expect(metrics.text.contains("kinko_http_requests_total{operation=\"whoAmI\",status=\"200\"} 1"))
         #expect(metrics.text.contains("# TYPE kinko_http_request_duration_seconds histogram"))
-        #expect(metrics.text.contains("kinko_ledger_accounts 3") && metrics.text.contains("kinko_monitoring_alerts{status=\"open\"} 0"))
+        #expect(metrics.text.contains("kinko_ledger_accounts 6") && metrics.text.contains("kinko_monitoring_alerts{status=\"open\"} 0"))
     }
 
     // Goal: 401 without a token or with a wrong one (with WWW-Authenticate), 403 for a role
@@ -46,20 +46,26 @@ struct APITests {
         #expect(unknown.status == .notFound && unknown.headers[.contentType] == "application/problem+json")
     }
 
-    // Goal: transfers post as JSON or NDJSON with one result per line; bad input names the
-    // record and field and posts nothing; lookups and history work.
+    // Goal: deposits are credited only through screening; transfers post as JSON or NDJSON
+    // with one result per line, the controls naming what they refuse (an unscreened deposit, a
+    // lone trade leg); bad input names the record and field and posts nothing; lookups and
+    // history work.
     @Test func ledgerOperations() async throws {
         let f = try await ServerFixture()
+        try await f.adoptMonitoring()
+        let screened = try await f.deposit([("1", "11", "901", "5000"), ("5", "22", "902", "0.5")])
+        #expect((screened["deposits"] as? [[String: Any]])?.map { $0["status"] as? String } == ["credited", "credited"])
         let funded = try await f.call(.post, "/v1/ledger/transfers", as: .operator, json: """
-            {"transfers":[{"id":"1","debit_account_id":"901","credit_account_id":"11","amount":"5000","asset":"JPY","code":"deposit"},
+            {"transfers":[{"id":"9","debit_account_id":"901","credit_account_id":"11","amount":"5000","asset":"JPY","code":"deposit"},
                           {"id":"2","debit_account_id":"21","credit_account_id":"11","amount":"1","asset":"JPY","code":"trade"}]}
             """)
-        #expect(funded.status == .ok && funded.json["ok"] as? Int == 1 && funded.json["failed"] as? Int == 1)
-        #expect((funded.json["results"] as? [[String: Any]])?.map { $0["result"] as? String } == ["ok", "exceeds_credits"])
+        #expect(funded.status == .ok && funded.json["ok"] as? Int == 0 && funded.json["failed"] as? Int == 2)
+        #expect((funded.json["results"] as? [[String: Any]])?.map { $0["result"] as? String } == ["deposit_not_screened", "trade_counter_leg_missing"])
         let ndjson = try await f.call(.post, "/v1/ledger/transfers", as: .operator, ndjson: """
-            {"id":"3","debit_account_id":"11","credit_account_id":"21","amount":"1200","asset":"JPY","code":"trade"}
+            {"id":"3","debit_account_id":"11","credit_account_id":"21","amount":"1200","asset":"JPY","code":"trade","flags":["linked"]}
+            {"id":"6","debit_account_id":"22","credit_account_id":"12","amount":"0.0001","asset":"BTC","code":"trade"}
             """)
-        #expect(ndjson.status == .ok && ndjson.json["ok"] as? Int == 1)
+        #expect(ndjson.status == .ok && ndjson.json["ok"] as? Int == 2)
         let bad = try await f.call(.post, "/v1/ledger/transfers", as: .operator, json: """
             {"transfers":[{"id":"4","debit_account_id":"11","credit_account_id":"21","amount":"1.5","asset":"JPY","code":"trade"}]}
             """)
@@ -72,7 +78,7 @@ struct APITests {
         #expect(transfer.json["amount"] as? String == "1200" && transfer.json["code"] as? String == "trade" && transfer.json["asset"] as? String == "JPY")
         let account = try await f.call(.get, "/v1/ledger/accounts/11", as: .inspector)
         #expect(account.json["balance"] as? String == "3800" && account.json["class"] as? String == "customer_liability")
-        #expect(try await f.call(.get, "/v1/ledger/accounts/12", as: .inspector).status == .notFound)
+        #expect(try await f.call(.get, "/v1/ledger/accounts/13", as: .inspector).status == .notFound)
         let history = try await f.call(.get, "/v1/ledger/accounts/11/transfers?limit=1", as: .auditor)
         let first = try #require((history.json["transfers"] as? [[String: Any]])?.first)
         #expect(first["id"] as? String == "3")

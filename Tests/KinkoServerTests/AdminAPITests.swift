@@ -198,7 +198,7 @@ struct AdminAPITests {
         let assets = try #require(try await f.call(.get, "/v1/ledger/assets", as: .auditor).json["assets"] as? [[String: Any]])
         #expect(assets.contains { $0["code"] as? String == "SOL" && $0["ledger"] as? Int == 40 })
         let verified = try await f.call(.get, "/v1/ledger/verify?full=true", as: .auditor)
-        #expect(verified.status == .ok && verified.json["ok"] as? Bool == true && verified.json["accounts"] as? Int == 3)
+        #expect(verified.status == .ok && verified.json["ok"] as? Bool == true && verified.json["accounts"] as? Int == 6)
         let pulse = try await f.call(.post, "/v1/ledger/pulse", as: .operator)
         #expect(pulse.status == .ok && pulse.json["expired"] as? [String] == [])
         #expect(try await f.call(.post, "/v1/ledger/pulse", as: .auditor).status == .forbidden)
@@ -233,11 +233,8 @@ struct AdminAPITests {
             """)
         #expect(accounts.json["ok"] as? Int == 1)
         let hot = Wallet.accountID(wallet: "hot-1", asset: "BTC"), cold = Wallet.accountID(wallet: "cold-1", asset: "BTC")
-        let deposits = try await f.call(.post, "/v1/ledger/transfers", as: .operator, json: """
-            {"transfers":[{"id":"50","debit_account_id":"\(hot)","credit_account_id":"31","amount":"0.1","asset":"BTC","code":"deposit"},
-                          {"id":"51","debit_account_id":"\(cold)","credit_account_id":"31","amount":"1.9","asset":"BTC","code":"deposit"}]}
-            """)
-        #expect(deposits.json["ok"] as? Int == 2)
+        try await f.adoptMonitoring()
+        try await f.deposit([("50", "31", hot.description, "0.1"), ("51", "31", cold.description, "1.9")])
         let prices = try await f.call(.post, "/v1/custody/observations/prices", as: .operator, json: #"{"prices":[{"asset":"BTC","price":"15000000"}]}"#)
         #expect(prices.status == .ok && prices.json["recorded"] as? Int == 1)
         let badPrice = try await f.call(.post, "/v1/custody/observations/prices", as: .operator, json: #"{"prices":[{"asset":"BTC","price":"-1"}]}"#)
@@ -278,7 +275,15 @@ struct AdminAPITests {
             {"kind":"hot_to_cold","from":"hot-1","to":"cold-1","asset":"BTC","amount":"0.01"}
             """)
         #expect((refused.json["detail"] as? String)?.hasPrefix("refused by rule frozen") == true)
-        #expect(try await f.call(.post, "/v1/custody/wallets/hot-1/freeze", as: .finance, json: #"{"frozen":false}"#).json["frozen"] as? Bool == false)
+        // Lifting the freeze is a request someone else who may freeze approves (the treasurer here).
+        let lift = try await f.call(.post, "/v1/custody/wallets/hot-1/freeze", as: .finance, json: #"{"frozen":false}"#)
+        #expect(lift.status == .accepted && lift.json["action"] as? String == "custody.wallet.unfreeze")
+        let liftRequest = try #require(lift.json["id"] as? String)
+        #expect(try await f.call(.post, "/v1/custody/unfreezes/\(liftRequest)/execute", as: .finance).status == .conflict)
+        try await approve(f, request: liftRequest, as: try #require(f.members[.treasurer]))
+        let lifted = try await f.call(.post, "/v1/custody/unfreezes/\(liftRequest)/execute", as: .finance)
+        #expect(lifted.status == .ok && lifted.json["frozen"] as? Bool == false)
+        #expect(try await f.call(.post, "/v1/custody/unfreezes/\(liftRequest)/execute", as: .finance).status == .conflict)
         #expect(try await f.call(.post, "/v1/custody/wallets/nowhere/freeze", as: .finance, json: #"{"frozen":false}"#).status == .notFound)
 
         let entry = try await f.call(.post, "/v1/custody/whitelist", as: .treasurer, json: #"{"asset":"BTC","address":"bc1qexample","label":"cold storage"}"#)
@@ -352,11 +357,8 @@ struct AdminAPITests {
                          {"id":"42","asset":"ETH","code":100,"class":"customer_liability","flags":["debits_must_not_exceed_credits"],"owner":"2"}]}
             """)
         let hot = Wallet.accountID(wallet: "hot-1", asset: "ETH")
-        let posted = try await f.call(.post, "/v1/ledger/transfers", as: .operator, json: """
-            {"transfers":[{"id":"60","debit_account_id":"\(hot)","credit_account_id":"41","amount":"3","asset":"ETH","code":"deposit"},
-                          {"id":"61","debit_account_id":"\(hot)","credit_account_id":"42","amount":"1","asset":"ETH","code":"deposit"}]}
-            """)
-        #expect(posted.json["ok"] as? Int == 2)
+        try await f.adoptMonitoring()
+        try await f.deposit([("60", "41", hot.description, "3"), ("61", "42", hot.description, "1")])
         _ = try await f.call(.post, "/v1/custody/observations/prices", as: .operator, json: #"{"prices":[{"asset":"ETH","price":"500000"}]}"#)
 
         let noLosses = try await f.call(.post, "/v1/incidents", as: .finance, json: #"{"losses":[{"wallet":"hot-1","asset":"ETH","amount":"x"}],"lost_at":"2026-11-22T00:00:00Z"}"#)
@@ -410,16 +412,30 @@ struct AdminAPITests {
         #expect(ruleSets.map { $0["version"] as? String } == ["2026.1-default"] && ruleSets.first?["status"] as? String == "adopted")
         #expect(try await f.call(.get, "/v1/monitoring/rule-sets", as: .operator).status == .forbidden)
 
-        let list = try await f.call(.post, "/v1/monitoring/lists", as: .compliance, json: """
+        let listBody = """
             {"kind":"sanctioned","asset":"ETH","version":"2026-11-01","text":"0x098B716B8Aaf21512996dC57EB0615e2383E2f96\\n0x8589427373D6D84E98730D7795D8f6f8731FDA16\\n"}
-            """)
+            """
+        let listProposal = try await f.call(.post, "/v1/monitoring/lists", as: .compliance, json: listBody)
+        #expect(listProposal.status == .accepted && listProposal.json["action"] as? String == "monitor.lists.replace")
+        let listRequest = try #require(listProposal.json["id"] as? String)
+        let activateBody = listBody.replacingOccurrences(of: #"{"kind""#, with: #"{"request":"\#(listRequest)","kind""#)
+        #expect(try await f.call(.post, "/v1/monitoring/lists/activate", as: .compliance, json: activateBody).status == .conflict)
+        try await approve(f, request: listRequest, as: f.secondCompliance)
+        let other = activateBody.replacingOccurrences(of: "0x098B716B8Aaf21512996dC57EB0615e2383E2f96", with: "0x0")
+        let swapped = try await f.call(.post, "/v1/monitoring/lists/activate", as: .compliance, json: other)
+        #expect(swapped.status == .conflict && swapped.json["field"] as? String == "file", "another list than the one approved")
+        let list = try await f.call(.post, "/v1/monitoring/lists/activate", as: .compliance, json: activateBody)
         #expect(list.status == .ok && list.json["addresses"] as? Int == 2)
         #expect(try await f.call(.post, "/v1/monitoring/lists", as: .operator, json: #"{"kind":"stolen","asset":"ETH","version":"1","text":""}"#).status == .forbidden)
         #expect((try await f.call(.get, "/v1/monitoring/lists", as: .auditor).json["lists"] as? [[String: Any]])?.first?["version"] as? String == "2026-11-01")
 
         let noJapan = try await f.call(.put, "/v1/monitoring/jurisdictions", as: .compliance, json: #"{"version":"2026-12","countries":["US","SG"]}"#)
         #expect(noJapan.status == .badRequest)
-        let set = try await f.call(.put, "/v1/monitoring/jurisdictions", as: .compliance, json: #"{"version":"2026-12","countries":["SG","JP","US"]}"#)
+        let filed = try await f.call(.put, "/v1/monitoring/jurisdictions", as: .compliance, json: #"{"version":"2026-12","countries":["SG","JP","US"]}"#)
+        #expect(filed.status == .accepted)
+        let jurisdictionsRequest = try #require(filed.json["id"] as? String)
+        try await approve(f, request: jurisdictionsRequest, as: f.secondCompliance)
+        let set = try await f.call(.post, "/v1/monitoring/jurisdictions/activate", as: .compliance, json: #"{"request":"\#(jurisdictionsRequest)"}"#)
         #expect(set.status == .ok && set.json["countries"] as? [String] == ["JP", "SG", "US"])
         #expect(try await f.call(.get, "/v1/monitoring/jurisdictions", as: .inspector).json["version"] as? String == "2026-12")
 
@@ -478,7 +494,7 @@ struct AdminAPITests {
         // Each refusal is audited; nothing else was written.
         #expect(try await f.services.governance.store.auditSize() >= before)
         #expect((try await f.call(.get, "/v1/custody/wallets", as: .auditor).json["wallets"] as? [Any])?.isEmpty == true)
-        #expect(await f.services.ledger.statistics.accounts == 3)
+        #expect(await f.services.ledger.statistics.accounts == 6)
     }
 
     /// Signs request `id` over HTTP as `member`, with the key they registered.

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import KinkoCore
 import KinkoGovernance
 import KinkoLedger
+import KinkoMonitoring
 import KinkoPlaybook
 import KinkoSQLite
 import KinkoStores
@@ -53,10 +54,15 @@ final class ServerFixture: @unchecked Sendable {
         secondFinance = try await staff.hire("finance.two", roles: [.finance])
         services = try await Services(stores: KinkoStores(sqlite: database))
         try await services.ledger.registerAssets(Asset.standard, by: admin)
+        // Customers 1 and 2 in yen (11, 21) and bitcoin (12, 22); a yen trust account (901) and
+        // a bitcoin wallet account (902) holding for them.
         let accounts = [
             Account(id: AccountID(11), ledger: 1, code: 100, accountClass: .customerLiability, flags: .debitsMustNotExceedCredits, owner: 1),
             Account(id: AccountID(21), ledger: 1, code: 100, accountClass: .customerLiability, flags: .debitsMustNotExceedCredits, owner: 2),
             Account(id: AccountID(901), ledger: 1, code: 10, accountClass: .customerCustodyHolding),
+            Account(id: AccountID(12), ledger: 2, code: 100, accountClass: .customerLiability, flags: .debitsMustNotExceedCredits, owner: 1),
+            Account(id: AccountID(22), ledger: 2, code: 100, accountClass: .customerLiability, flags: .debitsMustNotExceedCredits, owner: 2),
+            Account(id: AccountID(902), ledger: 2, code: 10, accountClass: .customerCustodyHolding),
         ]
         #expect(try await services.ledger.createAccounts(accounts, by: callers[.operator]!).allSatisfy { $0 == .ok })
         self.tokens = tokens
@@ -65,6 +71,27 @@ final class ServerFixture: @unchecked Sendable {
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
+
+    /// Puts the default monitoring rule set in force (proposed by compliance, approved by the
+    /// second compliance officer): deposits and withdrawals take their verdict from it.
+    func adoptMonitoring() async throws {
+        let compliance = try #require(callers[.compliance])
+        let (_, request) = try await services.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
+        try await secondCompliance.approve(request.id, in: services.governance)
+        _ = try await services.monitoring.adoptRules(version: "2026.1-default", by: compliance)
+    }
+
+    /// Deposits credited the only way they are: screened (`POST /v1/deposits`, as the operator).
+    /// Each is `(id, customer account, wallet account, amount)`.
+    @discardableResult
+    func deposit(_ deposits: [(id: String, account: String, wallet: String, amount: String)]) async throws -> [String: Any] {
+        let lines = deposits.map {
+            #"{"id":"\#($0.id)","account":"\#($0.account)","wallet":"\#($0.wallet)","amount":"\#($0.amount)","amount_jpy":1000,"address":"src-\#($0.id)"}"#
+        }
+        let answer = try await call(.post, "/v1/deposits", as: .operator, json: #"{"deposits":[\#(lines.joined(separator: ","))]}"#)
+        #expect(answer.status == .ok, "\(answer.text)")
+        return answer.json
+    }
 
     func app() throws -> some ApplicationProtocol {
         Application(router: try server.router())

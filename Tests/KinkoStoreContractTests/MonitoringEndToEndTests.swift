@@ -14,6 +14,14 @@ struct MonitoringEndToEndTests {
         let monitoring: Monitoring
         let compliance: Caller, compliance2: Caller, exchange: Caller, auditor: Caller
         let compliance2Key: LocalSigningKey
+
+        /// A list put in force the way it must be: proposed by one compliance officer, approved
+        /// by the second, activated with the same file.
+        func importList(_ list: AddressList) async throws {
+            let request = try await monitoring.proposeList(list, by: compliance)
+            _ = try await f.approve(request.id, by: compliance2, key: compliance2Key)
+            try await monitoring.activateList(list, request: request.id, by: compliance)
+        }
     }
 
     static func world(_ harness: StoreHarness, adopt: Bool = true) async throws -> World {
@@ -67,8 +75,8 @@ struct MonitoringEndToEndTests {
     @Test(arguments: Backend.configured) func ingestReturnsAVerdictPerLine(_ backend: Backend) async throws {
         try await StoreHarness.with(backend) { harness in
             let w = try await Self.world(harness)
-            try await w.monitoring.importList(try AddressList(kind: .sanctioned, asset: "ETH", version: "ofac-2026-11-01",
-                                                               text: "0x8589427373D6D84E98730D7795D8f6f8731FDA16\n"), by: w.compliance)
+            try await w.importList(try AddressList(kind: .sanctioned, asset: "ETH", version: "ofac-2026-11-01",
+                                                    text: "0x8589427373D6D84E98730D7795D8f6f8731FDA16\n"))
             let batch = [
                 Self.line(#""id":"t1","kind":"trade","customer":1,"time":"2026-11-22T00:00:00Z","asset":"BTC","amount_jpy":1000"#),
                 Self.line(#""id":"w1","kind":"withdrawal","customer":1,"time":"2026-11-22T00:01:00Z","asset":"ETH","amount_jpy":30000,"address":"0x8589427373d6d84e98730d7795d8f6f8731fda16","unhosted":true,"counterparty_risk":"low""#),
@@ -173,7 +181,8 @@ struct MonitoringEndToEndTests {
         }
     }
 
-    // Goal: dismissing needs a reason and an open alert.
+    // Goal: dismissing needs a reason and an open alert; a blocking alert (sanctions) needs a
+    // second compliance officer, and its approval dismisses it exactly once.
     @Test(arguments: Backend.configured) func dismissingAnAlert(_ backend: Backend) async throws {
         try await StoreHarness.with(backend) { harness in
             let w = try await Self.world(harness)
@@ -181,10 +190,26 @@ struct MonitoringEndToEndTests {
             let id = try #require(results[0].alert)
             let empty = await #expect(throws: KinkoError.self) { try await w.monitoring.dismiss(id, reason: "  ", by: w.compliance) }
             #expect(empty?.field == "reason")
-            try await w.monitoring.dismiss(id, reason: "Monero deposit from the customer's own wallet, documented", by: w.compliance)
+            #expect(try await w.monitoring.dismiss(id, reason: "Monero deposit from the customer's own wallet, documented", by: w.compliance) == .dismissed)
             #expect(try await w.monitoring.alert(id, by: w.compliance).status == .dismissed)
             let again = await #expect(throws: KinkoError.self) { try await w.monitoring.dismiss(id, reason: "again", by: w.compliance) }
             #expect(again?.code == .conflict)
+
+            try await w.importList(try AddressList(kind: .sanctioned, asset: "ETH", version: "ofac-2026-11-01", text: "0xabc\n"))
+            let blocked = try await w.monitoring.ingest(ndjson: Self.line(#""id":"w9","kind":"withdrawal","customer":3,"time":"2026-11-22T00:05:00Z","asset":"ETH","amount_jpy":10000,"address":"0xABC","unhosted":true,"counterparty_risk":"low""#), by: w.exchange)
+            let heavy = try #require(blocked[0].alert)
+            guard case .awaitingApproval(let request) = try await w.monitoring.dismiss(heavy, reason: "looks fine", by: w.compliance) else {
+                Issue.record("a blocking alert is dismissed by one officer")
+                return
+            }
+            #expect(try await w.monitoring.alert(heavy, by: w.compliance).status == .open)
+            let early = await #expect(throws: KinkoError.self) { try await w.monitoring.executeDismissal(request: request.id, by: w.compliance) }
+            #expect(early?.code == .approvalRequired)
+            _ = try await w.f.approve(request.id, by: w.compliance2, key: w.compliance2Key)
+            try await w.monitoring.executeDismissal(request: request.id, by: w.compliance)
+            #expect(try await w.monitoring.alert(heavy, by: w.compliance).status == .dismissed)
+            let twice = await #expect(throws: KinkoError.self) { try await w.monitoring.executeDismissal(request: request.id, by: w.compliance2) }
+            #expect(twice?.code == .approvalRequired && twice?.message.contains("the request is executed") == true)
         }
     }
 
