@@ -424,7 +424,13 @@ public struct Custody: Sendable {
         var owed: [String: Amount] = [:], held: [String: Amount] = [:]
         for asset in assets {
             let totals = summary.totals[asset.ledger] ?? [:]
-            owed[asset.code] = try (totals[.customerLiability] ?? .init()).netAmount(claim: true, what: "\(asset.code) customer liabilities")
+            // What customers are owed includes deposits held in quarantine for them.
+            var claims = totals[.customerLiability] ?? .init()
+            if let quarantined = totals[.quarantine] {
+                claims.debitsPosted.add(quarantined.debitsPosted)
+                claims.creditsPosted.add(quarantined.creditsPosted)
+            }
+            owed[asset.code] = try claims.netAmount(claim: true, what: "\(asset.code) customer liabilities")
             held[asset.code] = try (totals[.customerCustodyHolding] ?? .init()).netAmount(claim: false, what: "\(asset.code) customer custody holdings")
         }
         return Reconciliation.Inputs(

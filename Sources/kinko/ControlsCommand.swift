@@ -1,0 +1,330 @@
+import ArgumentParser
+import Foundation
+import KinkoControls
+import KinkoCore
+import KinkoGovernance
+import KinkoLedger
+
+/// Records as JSON objects for `--json` output (the same fields as the API).
+private func jsonObject<T: Encodable>(_ value: T) -> Any {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    guard let data = try? encoder.encode(value), let object = try? JSONSerialization.jsonObject(with: data) else { return [:] }
+    return object
+}
+
+/// `kinko ledger policy …` and `kinko ledger parked …`: the transfer-control policy and the
+/// transfers it parks for a second person.
+struct PolicyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy", abstract: "The transfer-control policy: show the one in force, propose a new version, adopt an approved one.",
+        subcommands: [Show.self, Propose.self, Adopt.self])
+
+    struct Show: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the policy in force (YAML).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            try await session.authorize(.ledgerRead)
+            let current = try await session.governance.currentSettings(kind: TransferControlPolicy.kind)
+            print("# version \(current?.version ?? TransferControlPolicy.standard.version) (\(current.map { "adopted \($0.adoptedAt?.iso8601 ?? "")" } ?? "built in"))")
+            print(current?.document ?? TransferControlPolicy.standard.yaml)
+        }
+    }
+
+    struct Propose: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Propose a new version from a YAML file (finance or compliance); another of them approves.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "The policy file (- for standard input).") var file: String
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let (policy, request) = try await session.exchange().ledger.proposePolicy(yaml: try readInput(file), by: session.caller)
+            print("transfer-control policy \(policy.version) proposed: approval request \(request.id); once approved: kinko ledger policy adopt \(policy.version)")
+        }
+    }
+
+    struct Adopt: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Put an approved version in force.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument var version: String
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let policy = try await session.exchange().ledger.adoptPolicy(version: version, by: session.caller)
+            print("transfer-control policy \(policy.version) in force")
+        }
+    }
+}
+
+struct ParkedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parked", abstract: "Transfers parked for a second person's approval: list, post once approved, cancel.",
+        subcommands: [List.self, Post.self, Cancel.self])
+
+    struct List: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "List parked transfers.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "awaiting_approval, posted or cancelled (default: all).") var status: String?
+        @Option(help: "At most this many (1–1000).") var limit: Int = 100
+
+        func execute() async throws {
+            let filter = try status.map { name in
+                guard let found = ParkedTransfer.Status(rawValue: name) else { throw ValidationError("--status: awaiting_approval, posted or cancelled") }
+                return found
+            }
+            let session = try await Session.open(database, token)
+            let exchange = try await session.exchange()
+            var rows: [[String]] = []
+            for parked in try await exchange.ledger.parkedTransfers(status: filter, limit: limit, by: session.caller) {
+                let asset = await exchange.engine.asset(ledger: parked.ledger)
+                rows.append([parked.transfer, parked.code, Amount(units: UInt128(parked.amount) ?? 0).decimalString(scale: asset?.scale ?? 0),
+                             asset?.code ?? "?", parked.debitAccount, parked.creditAccount, parked.requestID, parked.status.rawValue])
+            }
+            print(Table(header: ["transfer", "code", "amount", "asset", "debit", "credit", "request", "status"], rows: rows).rendered)
+        }
+    }
+
+    struct Post: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Post a parked transfer whose approval request is satisfied.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument(help: "The approval request.") var request: String
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let posted = try await session.exchange().ledger.postApproved(try ApprovalRequestID(parsing: request, field: "request"), by: session.caller)
+            print("transfer \(posted.transfer) (\(posted.code)) posted")
+        }
+    }
+
+    struct Cancel: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Withdraw a parked transfer (its initiator or an eligible approver): it is voided.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument(help: "The approval request.") var request: String
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let cancelled = try await session.exchange().ledger.cancelParked(try ApprovalRequestID(parsing: request, field: "request"), by: session.caller)
+            print("transfer \(cancelled.transfer) (\(cancelled.code)) cancelled")
+        }
+    }
+}
+
+/// `kinko withdrawals …`: customer withdrawals held until monitoring or compliance clears them.
+struct WithdrawalsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "withdrawals",
+        abstract: "Customer withdrawals, two-phase: reserved, judged by monitoring, released only once cleared.",
+        subcommands: [Request.self, List.self, Show.self, Decide.self, Clear.self, Release.self])
+
+    static func print(_ record: WithdrawalRecord, json: Bool) {
+        if json {
+            Swift.print(jsonText(jsonObject(record)))
+            return
+        }
+        Swift.print("""
+            withdrawal \(record.transfer): \(record.status.rawValue) (verdict \(record.verdict)\(record.rules.isEmpty ? "" : ": " + record.rules.joined(separator: ", ")))
+            customer \(record.customer), account \(record.account), \(record.amount) units of \(record.asset) to \(record.address)
+            """ + (record.alert.map { "\nalert \($0)" } ?? "") + (record.clearanceRequest.map { "\nclearing request \($0)" } ?? "")
+            + (record.replacedBy.map { "\nreplaced by pending transfer \($0)" } ?? ""))
+    }
+
+    struct Request: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Reserve a withdrawal and take monitoring's verdict (the exchange's systems).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "The pending transfer id (idempotent).") var id: String
+        @Option(help: "The customer's liability account.") var account: String
+        @Option(help: "The customer wallet (custody holding) account it leaves from.") var wallet: String
+        @Option(help: "Amount in the asset's units, e.g. 0.5.") var amount: String
+        @Option(help: "Its yen value.") var amountJPY: UInt64
+        @Option(help: "The destination address.") var address: String
+        @Option(help: "The receiving VASP, if any.") var vasp: String?
+        @Option(help: "Its country (ISO 3166-1 alpha-2).") var vaspCountry: String?
+        @Flag(help: "The destination is an unhosted wallet.") var unhosted = false
+        @Option(help: "For unhosted wallets: low, medium or high.") var counterpartyRisk: String?
+        @Flag var json = false
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let exchange = try await session.exchange()
+            let accountID = try AccountID(parsing: account, field: "account")
+            guard let (found, _) = await exchange.engine.account(accountID), let asset = await exchange.engine.asset(ledger: found.ledger) else {
+                throw KinkoError(.notFound, "no account \(accountID)", field: "account")
+            }
+            let request = Withdrawals.Request(
+                id: try TransferID(parsing: id, field: "id"), account: accountID, wallet: try AccountID(parsing: wallet, field: "wallet"),
+                amount: try Amount(decimal: amount, scale: asset.scale).units, amountJPY: amountJPY, address: address, vasp: vasp, vaspCountry: vaspCountry,
+                unhosted: unhosted, counterpartyRisk: counterpartyRisk)
+            WithdrawalsCommand.print(try await exchange.withdrawals.request(request, by: session.caller), json: json)
+        }
+    }
+
+    struct List: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "List withdrawals.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "cleared, held, blocked, rejected, released or superseded.") var status: String?
+        @Option var limit: Int = 100
+
+        func execute() async throws {
+            let filter = try status.map { name in
+                guard let found = WithdrawalRecord.Status(rawValue: name) else { throw ValidationError("--status: one of \(WithdrawalRecord.Status.allCases.map(\.rawValue))") }
+                return found
+            }
+            let session = try await Session.open(database, token)
+            let records = try await session.exchange().withdrawals.withdrawals(status: filter, after: nil, limit: limit, by: session.caller)
+            Swift.print(Table(header: ["withdrawal", "status", "verdict", "customer", "asset", "amount", "address"], rows: records.map {
+                [$0.transfer, $0.status.rawValue, $0.verdict, $0.customer, $0.asset, $0.amount, $0.address]
+            }).rendered)
+        }
+    }
+
+    struct Show: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one withdrawal with its decisions.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument var id: String
+        @Flag var json = false
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            WithdrawalsCommand.print(try await session.exchange().withdrawals.withdrawal(try TransferID(parsing: id, field: "id"), by: session.caller), json: json)
+        }
+    }
+
+    struct Decide: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compliance: clear or reject a held withdrawal; clearing a blocked one files a request a second officer approves.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument var id: String
+        @Option(help: "clear or reject.") var decision: String
+        @Option(help: "Why (audited).") var note: String
+
+        func execute() async throws {
+            guard let decision = Withdrawals.Decision(rawValue: decision) else { throw ValidationError("--decision: clear or reject") }
+            let session = try await Session.open(database, token)
+            WithdrawalsCommand.print(try await session.exchange().withdrawals.decide(try TransferID(parsing: id, field: "id"), decision, note: note,
+                                                                                    by: session.caller), json: false)
+        }
+    }
+
+    struct Clear: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Carry out the approved clearing of a blocked withdrawal.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument var id: String
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            WithdrawalsCommand.print(try await session.exchange().withdrawals.executeClearance(try TransferID(parsing: id, field: "id"), by: session.caller),
+                                     json: false)
+        }
+    }
+
+    struct Release: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Pay a cleared withdrawal out (posts its pending transfer).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument var id: String
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            WithdrawalsCommand.print(try await session.exchange().withdrawals.release(try TransferID(parsing: id, field: "id"), by: session.caller),
+                                     json: false)
+        }
+    }
+}
+
+/// `kinko deposits …`: deposits screened before they are credited.
+struct DepositsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deposits",
+        abstract: "Screened deposits: credited, or quarantined when the source is sanctioned or stolen, until two compliance officers decide.",
+        subcommands: [Record.self, List.self, Decide.self, Execute.self])
+
+    struct Record: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Screen and credit one deposit (the exchange's systems).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option var id: String
+        @Option(help: "The customer's liability account.") var account: String
+        @Option(help: "The customer wallet (custody holding) account it arrived in.") var wallet: String
+        @Option var amount: String
+        @Option var amountJPY: UInt64
+        @Option(help: "The source address.") var address: String
+        @Option var transactionHash: String?
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let exchange = try await session.exchange()
+            let accountID = try AccountID(parsing: account, field: "account")
+            guard let (found, _) = await exchange.engine.account(accountID), let asset = await exchange.engine.asset(ledger: found.ledger) else {
+                throw KinkoError(.notFound, "no account \(accountID)", field: "account")
+            }
+            let request = Deposits.Request(id: try TransferID(parsing: id, field: "id"), account: accountID, wallet: try AccountID(parsing: wallet, field: "wallet"),
+                                           amount: try Amount(decimal: amount, scale: asset.scale).units, amountJPY: amountJPY, address: address,
+                                           transactionHash: transactionHash)
+            for record in try await exchange.deposits.record([request], by: session.caller) {
+                print("deposit \(record.transfer): \(record.status.rawValue) to account \(record.credited) (verdict \(record.verdict)\(record.alert.map { ", alert \($0)" } ?? ""))")
+            }
+        }
+    }
+
+    struct List: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "List deposits.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "credited, quarantined, release_requested, return_requested, released or returned.") var status: String?
+        @Option var limit: Int = 100
+
+        func execute() async throws {
+            let filter = try status.map { name in
+                guard let found = DepositRecord.Status(rawValue: name) else { throw ValidationError("--status: one of \(DepositRecord.Status.allCases.map(\.rawValue))") }
+                return found
+            }
+            let session = try await Session.open(database, token)
+            let records = try await session.exchange().deposits.deposits(status: filter, after: nil, limit: limit, by: session.caller)
+            print(Table(header: ["deposit", "status", "verdict", "customer", "asset", "amount", "source", "credited"], rows: records.map {
+                [$0.transfer, $0.status.rawValue, $0.verdict, $0.customer, $0.asset, $0.amount, $0.address, $0.credited]
+            }).rendered)
+        }
+    }
+
+    struct Decide: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Compliance: release a quarantined deposit to the customer, or return it; a second officer approves.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument var id: String
+        @Option(help: "release or return.") var decision: String
+        @Option(help: "Why (audited).") var note: String
+
+        func execute() async throws {
+            guard let decision = Deposits.Decision(rawValue: decision) else { throw ValidationError("--decision: release or return") }
+            let session = try await Session.open(database, token)
+            let record = try await session.exchange().deposits.decide(try TransferID(parsing: id, field: "id"), decision, note: note, by: session.caller)
+            print("deposit \(record.transfer): \(record.status.rawValue); approval request \(record.decisionRequest ?? "?"); once approved: kinko deposits execute \(record.transfer)")
+        }
+    }
+
+    struct Execute: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Carry out an approved decision on a quarantined deposit.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument var id: String
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let record = try await session.exchange().deposits.execute(try TransferID(parsing: id, field: "id"), by: session.caller)
+            print("deposit \(record.transfer): \(record.status.rawValue)")
+        }
+    }
+}
