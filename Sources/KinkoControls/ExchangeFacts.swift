@@ -64,6 +64,7 @@ public struct ExchangeFacts: TransferControlFacts {
                 line.observed.map { $0.units > line.liabilities.units ? $0.units - line.liabilities.units : 0 }
             } ?? 0
             facts.sweepHeadroom[asset.ledger] = min(live, proven)
+            facts.sweepProven[asset.ledger] = proven
             facts.guaranteeHeadroom[asset.ledger] = guarantee.minus(hot)?.narrowed ?? 0
         }
         if let jpy = assets.first(where: { $0.code == "JPY" }) {

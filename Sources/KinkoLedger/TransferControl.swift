@@ -198,8 +198,11 @@ public struct TransferFacts: Sendable {
     public var screenedDeposits: [UInt128: AccountID] = [:]
     /// Pending withdrawals monitoring (or compliance) cleared.
     public var clearedWithdrawals: Set<UInt128> = []
-    /// Per ledger: how much may still be swept out of the customer pool.
+    /// Per ledger: how much may still be swept out of the customer pool — the smaller of the
+    /// books' surplus (pending sweeps taken off) and `sweepProven`.
     public var sweepHeadroom: [UInt32: UInt128] = [:]
+    /// Per ledger: the surplus the latest reconciliation proved the wallets hold.
+    public var sweepProven: [UInt32: UInt128] = [:]
     /// Per ledger: how much of the reserve fund may be released.
     public var reserveHeadroom: [UInt32: UInt128] = [:]
     /// Per ledger: guarantee crypto above the hot customer holdings.
@@ -329,14 +332,20 @@ public struct TransferReview: Sendable {
         guard facts.approvedPendings.contains(pending.id.rawValue) else { return .approvalRequired }
         guard let debit = view.account(pending.debitAccountID), let credit = view.account(pending.creditAccountID) else { return nil }
         let amount = t.amount == 0 || t.amount > pending.amount ? pending.amount : t.amount
-        return checkHeadroom(pending, debit: debit, credit: credit, amount: amount, used: &used)
+        return checkHeadroom(pending, debit: debit, credit: credit, amount: amount, used: &used, reserved: pending.amount)
     }
 
     /// Sweeps out of the customer pool, reserve releases, guarantee releases and cold-to-hot
-    /// transfers stay within what the figures allow (at park time and again at post time).
-    private func checkHeadroom(_ t: Transfer, debit: Account, credit: Account, amount: UInt128, used: inout Headroom) -> CreateTransferResult? {
-        func take(_ limit: [UInt32: UInt128], _ spent: inout [UInt32: UInt128], _ refusal: CreateTransferResult) -> CreateTransferResult? {
-            guard factsAvailable, let available = limit[t.ledger] else { return .controlsUnavailable }
+    /// transfers stay within what the figures allow (at park time and again at post time). When
+    /// posting, `reserved` is what the pending transfer itself already holds back from the books'
+    /// figures (a parked sweep or guarantee release is counted as pending), so it is given back.
+    private func checkHeadroom(_ t: Transfer, debit: Account, credit: Account, amount: UInt128, used: inout Headroom,
+                               reserved: UInt128 = 0) -> CreateTransferResult? {
+        func take(_ limit: [UInt32: UInt128], _ spent: inout [UInt32: UInt128], _ refusal: CreateTransferResult, giveBack: UInt128 = 0,
+                  cap: UInt128 = .max) -> CreateTransferResult? {
+            guard factsAvailable, let counted = limit[t.ledger] else { return .controlsUnavailable }
+            let (sum, overflow) = counted.addingReportingOverflow(giveBack)
+            let available = min(overflow ? .max : sum, cap)
             let already = spent[t.ledger, default: 0]
             guard already <= available, amount <= available - already else { return refusal }
             spent[t.ledger] = already + amount
@@ -344,11 +353,11 @@ public struct TransferReview: Sendable {
         }
         switch t.code {
         case .segregationSweep where debit.accountClass == .ownHolding && credit.accountClass == .customerCustodyHolding:
-            return take(facts.sweepHeadroom, &used.sweep, .exceedsSweepHeadroom)
+            return take(facts.sweepHeadroom, &used.sweep, .exceedsSweepHeadroom, giveBack: reserved, cap: facts.sweepProven[t.ledger] ?? 0)
         case .reserveRelease:
             return take(facts.reserveHeadroom, &used.reserve, .exceedsReserveHeadroom)
         case .guaranteeRelease:
-            return take(facts.guaranteeHeadroom, &used.guarantee, .exceedsGuaranteeHeadroom)
+            return take(facts.guaranteeHeadroom, &used.guarantee, .exceedsGuaranteeHeadroom, giveBack: reserved)
         case .custodyTransfer where credit.accountClass == .customerCustodyHolding && facts.hotAccounts.contains(debit.id)
             && !facts.hotAccounts.contains(credit.id):
             return take(facts.guaranteeHeadroom, &used.guarantee, .exceedsGuaranteeHeadroom)

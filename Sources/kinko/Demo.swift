@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KinkoControls
 import KinkoCore
 import KinkoCustody
 import KinkoGovernance
@@ -63,23 +64,32 @@ struct Demo: KinkoCommand {
         let people = try await DemoPeople.load(governance, directory: keysPath)
         let caller = { (role: Role) throws -> Caller in try DemoPeople.member(people, Self.names[role] ?? "").caller }
         let (admin, treasurer, exchange) = (try caller(.admin), try caller(.treasurer), try caller(.operator))
+        let (finance, compliance) = (try caller(.finance), try caller(.compliance))
         let signers = try ([Self.names[.signer] ?? ""] + Self.extraSigners).map { try DemoPeople.keyed(people, $0) }
-        let ledger = try await Ledger.open(store: stores.ledger, clock: clock)
-        let custody = Custody(governance: governance, ledger: ledger, store: stores.custody, clock: clock)
+        let reviewer = try DemoPeople.keyed(people, "mori.compliance")
+        // The front-end path: every transfer passes the transfer controls, deposits are
+        // screened, withdrawals wait for their verdict.
+        let kinko = Exchange(governance: governance, ledger: try await Ledger.open(store: stores.ledger, clock: clock), custodyStore: stores.custody,
+                             reserveStore: stores.reserve, monitoringStore: stores.monitoring, clock: clock, reportingEntity: "Kinko demo exchange")
+        let (custody, service, ledger) = (kinko.custody, kinko.ledger, kinko.engine)
         let book = DemoBook()
 
-        try await ledger.registerAssets(Asset.standard, by: admin)
+        try await service.registerAssets(Asset.standard, by: admin)
         let existing = Set(try await custody.store.wallets().map(\.id))
         for vendor in DemoBook.vendors { try await custody.saveVendor(vendor, by: treasurer) }
         for wallet in DemoBook.wallets where !existing.contains(wallet.id) { _ = try await custody.registerWallet(wallet, by: treasurer) }
         print("wallets: \(DemoBook.wallets.count) (hot and cold customer wallets, guarantee and own-funds wallets, the yen trust)")
-        let accountResults = try await ledger.createAccounts(book.accounts, by: exchange)
-        print("customer accounts: \(accountResults.count { $0 == .ok }) created, \(accountResults.count { $0 == .exists }) already there\n")
+        let accountResults = try await service.createAccounts(book.accounts, by: exchange)
+        print("customer accounts: \(accountResults.count { $0 == .ok }) created, \(accountResults.count { $0 == .exists }) already there")
+
+        // Monitoring goes live before the first deposit is credited: every deposit and
+        // withdrawal takes its verdict from it.
+        try await DemoMonitoring.goLive(kinko.monitoring, compliance: compliance, reviewer: reviewer)
 
         var log = DemoLog()
-        let steps = book.steps
-        for step in steps.prefix(5) { log.record(step, try await ledger.createTransfers(step.transfers, by: step.isCapital ? treasurer : exchange)) }
-        print(log.lines.joined(separator: "\n"))
+        log.record(book.capital, try await service.createTransfers(book.capital.transfers, by: treasurer))
+        print("\n" + log.lines.joined(separator: "\n"))
+        try await DemoDeposits.run(kinko, book: book, by: exchange)
         clock.advance(seconds: 600)
         try await DemoObservations.record(custody, ledger, by: treasurer, at: clock.now())
 
@@ -87,12 +97,17 @@ struct Demo: KinkoCommand {
         let proposal = try await custody.rebalancingProposal(by: treasurer)
         print("\n" + CustodyView.text(before, proposal) + "\n")
         if try await custody.store.movements().isEmpty {
-            for step in proposal { try await DemoSigners.carryOut(step, custody: custody, governance: governance, treasurer: treasurer, exchange: exchange, signers: signers) }
+            let intruder = try DemoPeople.keyed(people, admin.name)
+            for (index, step) in proposal.enumerated() {
+                try await DemoSigners.carryOut(step, custody: custody, governance: governance, treasurer: treasurer, exchange: exchange, signers: signers,
+                                               intruder: index == 0 ? intruder : nil)
+            }
         }
         clock.advance(seconds: 600)
         log = DemoLog()
-        for step in steps.dropFirst(5) { log.record(step, try await ledger.createTransfers(step.transfers, by: exchange)) }
+        for step in book.steps { log.record(step, try await service.createTransfers(step.transfers, by: step.isCapital ? treasurer : exchange)) }
         print("\n" + log.lines.joined(separator: "\n"))
+        try await DemoWithdrawals.run(kinko, compliance: try DemoPeople.keyed(people, compliance.name), exchange: exchange, clock: clock)
 
         // The chain and the trust bank agree with the books, just before the cut-off.
         clock.advance(seconds: max(1, (cutoff - 60_000_000_000 - min(clock.now(), cutoff - 60_000_000_000)) / 1_000_000_000))
@@ -106,17 +121,14 @@ struct Demo: KinkoCommand {
             reconciliation = try await custody.reconcile(day: day, by: treasurer)
         }
         print("\n" + (try ReconciliationView.render(reconciliation, format: "text")))
+        try await DemoSweep.run(service, book: book, treasurer: treasurer, approver: try DemoPeople.keyed(people, "yamamoto.finance"))
 
         // After the cut-off: the liability reserve, and a small hack paid the same day.
-        let finance = try caller(.finance), compliance = try caller(.compliance)
         let approvers = [try DemoPeople.keyed(people, "yamamoto.finance"), try DemoPeople.keyed(people, compliance.name)]
-        let reserve = Reserve(governance: governance, ledger: ledger, custody: custody, store: stores.reserve, clock: clock)
-        try await DemoReserve.run(reserve, finance: finance, approvers: approvers, clock: clock)
+        try await DemoReserve.run(kinko.reserve, finance: finance, approvers: approvers, clock: clock)
 
-        // Monitoring: every event judged as it arrives; one alert worked to an STR.
-        let reviewer = try DemoPeople.keyed(people, "mori.compliance")
-        let monitoring = Monitoring(governance: governance, store: stores.monitoring, clock: clock, reportingEntity: "Kinko demo exchange")
-        try await DemoMonitoring.run(monitoring, compliance: compliance, reviewer: reviewer, exchange: exchange, clock: clock)
+        // Monitoring: the day's other events judged as they arrive; the sanctions alert worked to an STR.
+        try await DemoMonitoring.run(kinko.monitoring, compliance: compliance, reviewer: reviewer, exchange: exchange, clock: clock)
 
         // Back to the present: observe again so `kinko custody check` finds fresh figures now.
         clock.advance(seconds: max(0, (realNow - min(realNow, clock.now())) / 1_000_000_000))
@@ -232,12 +244,23 @@ enum DemoSigners {
     }
 
     /// Request → as many signatures as the policy asks → release → broadcast → posted.
+    /// `intruder` (an admin) first tries to sign the movement as if they were a signer, and is
+    /// refused.
     static func carryOut(
-        _ step: ProposedMovement, custody: Custody, governance: Governance, treasurer: Caller, exchange: Caller, signers: [(Caller, LocalSigningKey)]
+        _ step: ProposedMovement, custody: Custody, governance: Governance, treasurer: Caller, exchange: Caller, signers: [(Caller, LocalSigningKey)],
+        intruder: (Caller, LocalSigningKey)? = nil
     ) async throws {
         let draft = MovementDraft(kind: step.kind, fromWallet: step.from, toWallet: step.to, asset: step.asset, amount: step.amount)
         let movement = try await custody.requestMovement(draft, by: treasurer).get()
         guard let request = try await governance.store.request(movement.requestID) else { return }
+        if let (admin, key) = intruder {
+            do {
+                _ = try await governance.approve(request.id, keyID: SignerKey.id(of: try key.publicKey()), signature: try key.sign(request.digest), by: admin)
+                print("• \(admin.name) signed movement \(movement.id) — THIS MUST NOT HAPPEN")
+            } catch let error as KinkoError {
+                print("• \(admin.name) tries to sign movement \(movement.id) as a signer — refused: \(error.message)")
+            }
+        }
         let needed = request.policy.approvalsRequired
         for (signer, key) in signers.prefix(needed) {
             _ = try await governance.approve(request.id, keyID: SignerKey.id(of: try key.publicKey()), signature: try key.sign(request.digest), by: signer)
@@ -316,6 +339,8 @@ struct DemoLog {
         let outcome: String
         if results.allSatisfy({ $0 == .ok }) {
             outcome = "done"
+        } else if results.allSatisfy({ $0 == .pendingApproval }) {
+            outcome = "parked for a second person's approval"
         } else if results.allSatisfy({ $0 == .exists }) {
             outcome = "already done"
         } else {
@@ -404,34 +429,56 @@ struct DemoBook {
                         ledger: ledger, code: code, flags: flags, pendingID: TransferID(pendingID), timeoutSeconds: timeout)
     }
 
+    var capital: Step {
+        Step(title: "the exchange puts its own capital in: ¥10,000,000, 1 BTC, 10 ETH, 50,000 XRP", transfers: [
+            Self.t(801, Self.ownHolding(Self.jpy), Self.ownFunds(Self.jpy), "10000000", Self.jpy, .capital),
+            Self.t(802, Self.ownHolding(Self.btc), Self.ownFunds(Self.btc), "1", Self.btc, .capital),
+            Self.t(803, Self.ownHolding(Self.eth), Self.ownFunds(Self.eth), "10", Self.eth, .capital),
+            Self.t(804, Self.ownHolding(Self.xrp), Self.ownFunds(Self.xrp), "50000", Self.xrp, .capital),
+        ])
+    }
+
+    /// The day's deposits, screened before they are credited: yen from the customers' banks,
+    /// coins from their own addresses — and 0.5 ETH for Nakamura from an OFAC-listed address.
+    var deposits: [(title: String, requests: [Deposits.Request])] {
+        let c = Self.customers.map(\.id)
+        let yen = ["30000000", "12000000", "8000000", "5000000", "2500000", "1000000", "750000", "300000"]
+        let coins: [(UInt32, [String])] = [
+            (Self.jpy, yen),
+            (Self.btc, ["2.5", "1.2", "0.8", "0.45", "0.3", "0.05", "0.02", "0.01"]),
+            (Self.eth, ["40", "15", "9.5", "6", "2", "1", "0.5", "0.25"]),
+            (Self.xrp, ["250000", "80000", "40000", "12000", "5000", "1500", "900", "100"]),
+        ]
+        var groups: [(String, [Deposits.Request])] = []
+        for (index, (ledger, amounts)) in coins.enumerated() {
+            let code = Self.code(ledger)
+            let requests = zip(c, amounts).enumerated().map { i, pair in
+                Self.deposit(UInt128(index == 0 ? 1 + i : 100 * index + i), customer: pair.0, ledger: ledger, amount: pair.1,
+                             from: ledger == Self.jpy ? "bank-\(pair.0)" : "\(code.lowercased())-address-of-\(pair.0)")
+            }
+            groups.append((ledger == Self.jpy ? "8 customers deposit ¥59,550,000 into the customer trust account" : "customers deposit \(code) into the hot wallet",
+                           requests))
+        }
+        groups.append(("Nakamura receives 0.5 ETH from an OFAC-listed address",
+                       [Self.deposit(350, customer: c[7], ledger: Self.eth, amount: "0.5", from: DemoMonitoring.sanctionedETH)]))
+        return groups
+    }
+
+    static func deposit(_ id: UInt128, customer: UInt128, ledger: UInt32, amount: String, from address: String) -> Deposits.Request {
+        let asset = Asset.standard.first { $0.ledger == ledger }
+        let units = (try? Amount(decimal: amount, scale: asset?.scale ?? 0).units) ?? 0
+        let jpy = (try? Amount(units: units).jpyValue(of: asset ?? Asset.standard[0], at: JPYPrice(decimal: prices[code(ledger)] ?? "1"),
+                                                       rounding: .down).units) ?? 0
+        return Deposits.Request(id: TransferID(id), account: AccountID(liability(customer, ledger)), wallet: AccountID(hot(ledger)), amount: units,
+                                amountJPY: UInt64(clamping: jpy), address: address)
+    }
+
+    /// The day's trades and what the ledger refuses on its own.
     var steps: [Step] {
         let c = Self.customers.map(\.id)
         let (jpy, btc, eth, xrp) = (Self.jpy, Self.btc, Self.eth, Self.xrp)
         let l = Self.liability
         var steps: [Step] = []
-        let yen = ["30000000", "12000000", "8000000", "5000000", "2500000", "1000000", "750000", "300000"]
-        steps.append(Step(title: "the exchange puts its own capital in: ¥10,000,000, 1 BTC, 10 ETH, 50,000 XRP", transfers: [
-            Self.t(801, Self.ownHolding(jpy), Self.ownFunds(jpy), "10000000", jpy, .capital),
-            Self.t(802, Self.ownHolding(btc), Self.ownFunds(btc), "1", btc, .capital),
-            Self.t(803, Self.ownHolding(eth), Self.ownFunds(eth), "10", eth, .capital),
-            Self.t(804, Self.ownHolding(xrp), Self.ownFunds(xrp), "50000", xrp, .capital),
-        ]))
-        steps.append(Step(title: "8 customers deposit ¥59,550,000 into the customer trust account",
-                          transfers: zip(c, yen).enumerated().map { i, pair in
-                              Self.t(UInt128(1 + i), Self.hot(jpy), l(pair.0, jpy), pair.1, jpy, .deposit)
-                          }))
-        let coins: [(UInt32, [String])] = [
-            (btc, ["2.5", "1.2", "0.8", "0.45", "0.3", "0.05", "0.02", "0.01"]),
-            (eth, ["40", "15", "9.5", "6", "2", "1", "0.5", "0.25"]),
-            (xrp, ["250000", "80000", "40000", "12000", "5000", "1500", "900", "100"]),
-        ]
-        for (index, (ledger, amounts)) in coins.enumerated() {
-            let code = Asset.standard.first { $0.ledger == ledger }?.code ?? "?"
-            steps.append(Step(title: "customers deposit \(code) into the hot wallet",
-                              transfers: zip(c, amounts).enumerated().map { i, pair in
-                                  Self.t(UInt128(100 * (index + 1) + i), Self.hot(ledger), l(pair.0, ledger), pair.1, ledger, .deposit)
-                              }))
-        }
         steps.append(Step(title: "Sato buys 0.5 BTC from Suzuki at ¥15,000,000 — both legs and both ¥7,500 fees as one linked chain", transfers: [
             Self.t(501, l(c[0], jpy), l(c[1], jpy), "7500000", jpy, .trade, flags: .linked),
             Self.t(502, l(c[1], btc), l(c[0], btc), "0.5", btc, .trade, flags: .linked),
@@ -448,24 +495,21 @@ struct DemoBook {
             Self.t(522, l(c[0], eth), l(c[4], eth), "2", eth, .trade, flags: .linked),
             Self.t(523, l(c[4], jpy), Self.ownFunds(jpy), "1000", jpy, .fee),
         ]))
-        steps.append(Step(title: "Tanaka requests a 0.2 BTC withdrawal: reserved as a pending transfer (1 h timeout)", transfers: [
-            Self.t(601, l(c[3], btc), Self.hot(btc), "0.2", btc, .withdrawal, flags: .pending, timeout: 3600),
-        ]))
-        steps.append(Step(title: "the signer broadcasts it; the pending withdrawal is posted", transfers: [
-            Self.t(602, 0, 0, "0", 0, TransferCode(0), flags: .postPendingTransfer, pendingID: 601),
-        ]))
-        steps.append(Step(title: "Nakamura tries to withdraw 1 BTC while holding 0.01 BTC", transfers: [
-            Self.t(603, l(c[7], btc), Self.hot(btc), "1", btc, .withdrawal),
+        steps.append(Step(title: "someone posts a lone trade leg moving 0.1 BTC from Sato to the exchange's own funds", transfers: [
+            Self.t(531, l(c[0], btc), Self.ownFunds(btc), "0.1", btc, .trade),
+        ], expectRefusal: true))
+        steps.append(Step(title: "someone posts a withdrawal straight to the ledger, around monitoring", transfers: [
+            Self.t(603, l(c[7], btc), Self.hot(btc), "0.01", btc, .withdrawal),
         ], expectRefusal: true))
         steps.append(Step(title: "someone tries to pay the office rent (¥50,000) from a customer's yen", transfers: [
             Self.t(701, l(c[0], jpy), Self.ownHolding(jpy), "50000", jpy, .expense),
         ], expectRefusal: true))
-        steps.append(Step(title: "the ¥16,000 of fees is swept out of the customer trust to the exchange's own bank account", transfers: [
-            Self.t(702, Self.ownHolding(jpy), Self.hot(jpy), "16000", jpy, .segregationSweep),
-        ]))
         steps.append(Step(title: "the exchange pays ¥6,000 of its own expenses from its own funds", transfers: [
             Self.t(703, Self.ownFunds(jpy), Self.ownHolding(jpy), "6000", jpy, .expense),
         ]))
         return steps
     }
+
+    /// After the reconciliation proved them held: the day's fees swept to the exchange's own account.
+    static var sweep: Transfer { t(702, ownHolding(jpy), hot(jpy), "16000", jpy, .segregationSweep) }
 }

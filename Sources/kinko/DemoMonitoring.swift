@@ -5,18 +5,17 @@ import KinkoMonitoring
 import KinkoSQLite
 
 /// The monitoring part of the demo day: the default rule set proposed by compliance and
-/// approved by a second compliance officer, KYC profiles and an OFAC-style ETH list imported,
-/// a batch of the day's events evaluated (a split deposit, a withdrawal to a sanctioned address,
-/// a withdrawal abroad without travel-rule data), and the sanctions alert worked through a case
-/// to an STR draft and closed.
+/// approved by a second compliance officer, KYC profiles and an OFAC-style ETH list approved
+/// the same way, a batch of the day's other events evaluated (a split deposit, logins, a
+/// malformed line), and the sanctions alert of the blocked withdrawal worked through a case to
+/// an STR draft and closed.
 enum DemoMonitoring {
     static let sanctionedETH = "0x8589427373D6D84E98730D7795D8f6f8731FDA16"
 
-    static func run(_ monitoring: Monitoring, compliance: Caller, reviewer: (Caller, LocalSigningKey), exchange: Caller, clock: ManualWallClock) async throws {
-        guard try await monitoring.store.ruleSets().isEmpty else {
-            print("\nmonitoring: already set up — kinko monitor alerts / kinko monitor cases (as compliance)")
-            return
-        }
+    /// The default rule set proposed by compliance and approved by a second compliance officer,
+    /// KYC profiles, and the OFAC ETH list (proposed, approved, activated).
+    static func goLive(_ monitoring: Monitoring, compliance: Caller, reviewer: (Caller, LocalSigningKey)) async throws {
+        guard try await monitoring.store.ruleSets().isEmpty else { return }
         let (rules, request) = try await monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
         try await DemoSigners.approve(request.id, governance: monitoring.governance, by: [reviewer])
         _ = try await monitoring.adoptRules(version: rules.version, by: compliance)
@@ -24,24 +23,28 @@ enum DemoMonitoring {
             + DemoBook.customers.map { "\($0.id),\($0.name) Taro,JP,6000000,4000000" }.joined(separator: "\n")
         _ = try await monitoring.importProfiles(csv: csv, by: compliance)
         let ofac = try AddressList(kind: .sanctioned, asset: "ETH", version: "ofac-sdn-2026-11-14", text: sanctionedETH + "\n")
-        if try await !monitoring.store.addressLists().contains(where: { $0.version == ofac.version }) {
-            let listRequest = try await monitoring.proposeList(ofac, by: compliance)
-            try await DemoSigners.approve(listRequest.id, governance: monitoring.governance, by: [reviewer])
-            try await monitoring.activateList(ofac, request: listRequest.id, by: compliance)
-        }
-        print("\nmonitoring: rule set \(rules.version) live (proposed by \(compliance.name), approved by \(reviewer.0.name)); \(DemoBook.customers.count) KYC profiles; OFAC ETH list with 1 address")
+        let listRequest = try await monitoring.proposeList(ofac, by: compliance)
+        try await DemoSigners.approve(listRequest.id, governance: monitoring.governance, by: [reviewer])
+        try await monitoring.activateList(ofac, request: listRequest.id, by: compliance)
+        print("\nmonitoring: rule set \(rules.version) live (proposed by \(compliance.name), approved by \(reviewer.0.name)); \(DemoBook.customers.count) KYC profiles; OFAC ETH list with 1 address (approved by \(reviewer.0.name) too)")
+    }
 
+    /// The day's other events (logins, trades, a deposit split under ¥2,000,000 three times, a
+    /// malformed line), and the sanctions alert of the blocked withdrawal worked to an STR.
+    static func run(_ monitoring: Monitoring, compliance: Caller, reviewer: (Caller, LocalSigningKey), exchange: Caller, clock: ManualWallClock) async throws {
+        guard try await monitoring.cases(by: compliance).isEmpty else {
+            print("\nmonitoring: already worked — kinko monitor alerts / kinko monitor cases (as compliance)")
+            return
+        }
         let start = clock.now() - 3 * 3_600_000_000_000  // the day's events, evaluated as they came in
         func at(_ minutes: UInt64) -> String { (start + minutes * 60_000_000_000).iso8601 }
-        let party = #"{"name":"Ito Taro","account":"1006","geographic_address":"2-3 Umeda, Osaka"}"#
         let events = [
             #"{"id":"demo-login-1","kind":"login","customer":1001,"time":"\#(at(1))","ip":"203.0.113.7","country":"JP"}"#,
             #"{"id":"demo-trade-1","kind":"trade","customer":1002,"time":"\#(at(2))","asset":"BTC","amount_jpy":450000}"#,
             #"{"id":"demo-dep-1","kind":"deposit","customer":1005,"time":"\#(at(3))","asset":"JPY","amount_jpy":1950000}"#,
             #"{"id":"demo-dep-2","kind":"deposit","customer":1005,"time":"\#(at(40))","asset":"JPY","amount_jpy":1980000}"#,
             #"{"id":"demo-dep-3","kind":"deposit","customer":1005,"time":"\#(at(95))","asset":"JPY","amount_jpy":1900000}"#,
-            #"{"id":"demo-wd-1","kind":"withdrawal","customer":1006,"time":"\#(at(100))","asset":"ETH","amount_jpy":120000,"address":"\#(sanctionedETH.lowercased())","vasp":"bitbank","vasp_country":"JP","originator":\#(party),"beneficiary":\#(party)}"#,
-            #"{"id":"demo-wd-2","kind":"withdrawal","customer":1007,"time":"\#(at(110))","asset":"BTC","amount_jpy":300000,"address":"bc1qdemo","vasp":"ExchangeSG","vasp_country":"SG","originator":{"name":"Yamamoto Taro","account":"1007"}}"#,
+            #"{"id":"demo-login-2","kind":"login","customer":1006,"time":"\#(at(100))","ip":"198.51.100.23","country":"SG"}"#,
             #"{"id":"demo-bad-1","kind":"withdrawal","customer":1007,"time":"\#(at(111))","asset":"BTC","amount_jpy":"lots","address":"bc1qdemo"}"#,
         ].joined(separator: "\n")
         let results = try await monitoring.ingest(ndjson: events, by: exchange)
@@ -50,7 +53,9 @@ enum DemoMonitoring {
             let verdict = r.status == .rejected ? "rejected — \(r.message ?? "")" : "\(r.outcome?.rawValue ?? "-")\(r.rules.isEmpty ? "" : " (\(r.rules.joined(separator: ", ")))")\(r.alert.map { " → alert \($0)" } ?? "")"
             print("  line \(r.line) \(r.event ?? "?"): \(verdict)")
         }
-        guard let sanctionsAlert = results.first(where: { $0.event == "demo-wd-1" })?.alert else { return }
+        guard let sanctionsAlert = try await monitoring.alerts(status: .open, limit: 1_000, by: compliance)
+            .first(where: { $0.hits.contains { $0.rule == "sanctioned_address" } && $0.event.hasPrefix("withdrawal-") })?.id
+        else { return }
         print("\n" + (try await monitoring.alert(sanctionsAlert, by: compliance)).text)
 
         clock.advance(seconds: 600)
@@ -62,6 +67,6 @@ enum DemoMonitoring {
         print("\ncase \(opened.id) opened by \(compliance.name), assigned to \(reviewer.0.name); STR draft:\n")
         print(draft.text.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         _ = try await monitoring.updateCase(opened.id, .close(.strFiled), by: reviewer.0)
-        print("\ncase \(opened.id) closed: str_filed — the alert is resolved; the structuring and travel-rule alerts wait in the queue (kinko monitor alerts --status open)")
+        print("\ncase \(opened.id) closed: str_filed — the alert is resolved; the other alerts (structuring, the quarantined deposit, income checks) wait in the queue (kinko monitor alerts --status open)")
     }
 }
