@@ -77,4 +77,7 @@ extension KinkoError.Code {
     public static let notFound = Self(rawValue: "not_found")
     public static let storageCorrupted = Self(rawValue: "storage_corrupted")
     public static let storageFailure = Self(rawValue: "storage_failure")
+    /// The database could not be reached or went away mid-request; nothing unacknowledged was
+    /// committed, and the same request may be sent again (HTTP 503 with Retry-After).
+    public static let storageUnavailable = Self(rawValue: "storage_unavailable")
 }

@@ -313,15 +313,25 @@ public final class KinkoPostgresDatabase: Sendable {
 
     /// Runs `body` in a transaction that first takes the audit lock and then appends `audit`:
     /// the change and its record commit together or not at all.
+    /// A body that answers `false` changed nothing: it is rolled back and nothing is audited
+    /// (as on SQLite).
     func audited<T: Sendable>(_ audit: AuditEvent?, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await transaction { connection in
-            guard let audit else { return try await body(connection) }
-            var frontier = try await PostgresAuditLog.lock(connection, logger: logger)
-            let value = try await body(connection)
-            try await PostgresAuditLog.append(audit, frontier: &frontier, connection: connection, signer: auditSigner, clock: clock, logger: logger)
-            return value
+        do {
+            return try await transaction { connection in
+                guard let audit else { return try await body(connection) }
+                var frontier = try await PostgresAuditLog.lock(connection, logger: logger)
+                let value = try await body(connection)
+                if let changed = value as? Bool, !changed { throw Unchanged(value: value) }
+                try await PostgresAuditLog.append(audit, frontier: &frontier, connection: connection, signer: auditSigner, clock: clock, logger: logger)
+                return value
+            }
+        } catch let unchanged as Unchanged<T> {
+            return unchanged.value
         }
     }
+
+    /// Rolls an audited transaction back when its body changed nothing.
+    struct Unchanged<T: Sendable>: Error { let value: T }
 
     /// Errors of the database as Kinko errors: a lost connection or a restarting server is
     /// `storage_unavailable` (retry: nothing was committed that was not acknowledged); a
@@ -382,8 +392,4 @@ public final class KinkoPostgresDatabase: Sendable {
     }
 }
 
-extension KinkoError.Code {
-    /// The database could not be reached or went away mid-request; nothing unacknowledged was
-    /// committed, and the same request may be sent again.
-    public static let storageUnavailable = Self(rawValue: "storage_unavailable")
-}
+

@@ -52,14 +52,18 @@ enum SQLiteAuditLog {
 
 extension KinkoDatabase {
     /// Runs `body` in an immediate write transaction and appends `audit` to the audit log in
-    /// that same transaction: the change and its record commit together or not at all.
+    /// that same transaction: the change and its record commit together or not at all. A body
+    /// that answers `false` changed nothing: it is rolled back and nothing is audited (as on
+    /// PostgreSQL).
     func audited<T: Sendable>(_ audit: AuditEvent, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let signer = auditSigner
         let clock = self.clock
         return try await pool.writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction(.immediate) {
-                result = try body(db)
+                let value = try body(db)
+                result = value
+                if let changed = value as? Bool, !changed { return .rollback }
                 try SQLiteAuditLog.append(audit, db: db, signer: signer, clock: clock)
                 return .commit
             }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 public import Hummingbird
+import KinkoControls
 import KinkoCore
 import KinkoGovernance
 import OpenAPIRuntime
@@ -20,9 +21,14 @@ struct Problem: Sendable {
         case .conflict, .approvalRequired, .approvalRefused: .conflict
         case .movementRefused: .unprocessableContent
         case .storageCorrupted, .storageFailure: .internalServerError
+        case .storageUnavailable: .serviceUnavailable
+        case .ledgerRefused: .unprocessableContent
         default: .badRequest
         }
     }
+
+    /// Seconds a client waits before retrying when the database is unavailable (503).
+    static let retryAfterSeconds = 2
 
     init(status: HTTPResponse.Status, code: String, detail: String, field: String? = nil) {
         self.status = status
@@ -85,6 +91,7 @@ struct Problem: Sendable {
         headers[.contentType] = "application/problem+json"
         if let requestID { headers[HTTPField.Name("X-Request-ID")!] = requestID }
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if status == .serviceUnavailable { headers[.retryAfter] = String(Self.retryAfterSeconds) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 import KinkoCore
 @testable import KinkoGovernance
+import KinkoMonitoring
 import KinkoPlaybook
+import KinkoStores
 import KinkoLedger
 import KinkoPostgres
 import Testing
@@ -177,6 +179,33 @@ struct StoreContractTests {
             #expect(try await other.store.requests(status: .executed).map(\.id) == [grant.id, activation, try #require(registered.requestID)])
             #expect(try await other.store.requests(status: .open).isEmpty)
             #expect(try await other.store.keys().count == 3)
+        }
+    }
+
+    // Goal: a write that changes nothing writes no audit entry, on every database alike: a
+    // second adoption of the same rule set, a second execution, revoking a revoked token, an
+    // update from a stale version.
+    @Test(arguments: Backend.configured) func noOpWritesAreNotAudited(backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let f = try await GovernanceFixture(harness)
+            let (compliance, _) = try await f.person("compliance.one", [.compliance])
+            let (second, _) = try await f.person("compliance.two", [.compliance])
+            let key = try await f.key(for: second)
+            let monitoring = Monitoring(governance: f.governance, store: f.stores.monitoring, clock: f.clock)
+            let (_, request) = try await monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
+            _ = try await f.approve(request.id, by: second, key: key)
+            let stored = try #require(try await f.governance.store.request(request.id))
+            let event = compliance.event(.approvalsExecute, role: .compliance, digest: stored.digest, result: "adopted")
+            #expect(try await f.stores.monitoring.adoptRuleSet(version: "2026.1-default", requestID: request.id, revision: stored.revision, at: 1, audit: event))
+            let size = try await f.governance.store.auditSize()
+            #expect(try await !f.stores.monitoring.adoptRuleSet(version: "2026.1-default", requestID: request.id, revision: stored.revision, at: 2, audit: event))
+            #expect(try await !f.governance.store.executeRequest(request.id, revision: stored.revision, at: 3, effect: nil, audit: event))
+            let (token, _) = try await f.governance.issueOwnToken(lifetimeSeconds: nil, by: compliance)
+            try await f.governance.revokeToken(token.id, by: compliance)
+            let afterRevoke = try await f.governance.store.auditSize()
+            #expect(afterRevoke == size + 2)
+            #expect(try await !f.governance.store.revokeToken(id: token.id, at: 4, audit: event))
+            #expect(try await f.governance.store.auditSize() == afterRevoke)
         }
     }
 
