@@ -121,7 +121,9 @@ public struct Custody: Sendable {
                                            policy: policy, by: caller, role: role, permission: .custodyWalletsFreeze, details: ["wallet": walletID])
     }
 
-    public func executeUnfreeze(request id: ApprovalRequestID, by caller: Caller) async throws {
+    /// Lifts an approved freeze; returns the wallet as it now stands.
+    @discardableResult
+    public func executeUnfreeze(request id: ApprovalRequestID, by caller: Caller) async throws -> Wallet {
         let request = try await governance.requireRequest(id)
         let role = try await governance.authorize(caller, .custodyWalletsFreeze, digest: request.digest)
         guard request.action == Self.unfreezeAction, case .object(let fields) = request.payload, case .string(let walletID)? = fields["wallet"] else {
@@ -134,6 +136,10 @@ public struct Custody: Sendable {
         try await store.setFrozen(walletID, at: nil, reason: nil, alongside: [.executeRequest(id, revision: request.revision)], audit: caller.event(
             .custodyWalletsFreeze, role: role, digest: request.digest, result: "unfrozen",
             details: ["wallet": walletID, "request": id.description, "approvers": evaluation.counted.map(\.description).joined(separator: ",")]))
+        guard let wallet = try await store.wallets().first(where: { $0.id == walletID }) else {
+            throw KinkoError(.storageCorrupted, "wallet \(walletID) vanished while its freeze was lifted")
+        }
+        return wallet
     }
 
     // MARK: Observations

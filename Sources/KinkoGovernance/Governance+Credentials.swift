@@ -70,7 +70,7 @@ extension Governance {
     /// credential). If the principal holds an approving role the token waits for a second
     /// admin, neither the principal nor the admin who made the enrolment; a bootstrap
     /// enrolment's token is active at once.
-    public func redeemEnrolment(code: String, lifetimeSeconds: UInt64? = nil) async throws -> (TokenRecord, String) {
+    public func redeemEnrolment(code: String, lifetimeSeconds: UInt64? = nil) async throws -> (record: TokenRecord, secret: String, holder: Principal) {
         let refused = KinkoError(.unauthenticated, "the enrolment code is not valid (unknown, expired or already used)", field: "code")
         guard Enrolment.isWellFormed(code), let entry = try await enrolments.get(Enrolment.key(code)) else { throw refused }
         let now = clock.now()
@@ -82,12 +82,13 @@ extension Governance {
         redeemed.redeemedAt = now
         let parked = Self.needsApproval(principal) && !entry.value.bootstrap
         let digest = Hex.decodeUnchecked(entry.key)
-        return try await insertToken(
+        let (record, secret) = try await insertToken(
             for: principal, lifetimeSeconds: lifetimeSeconds, issuedBy: issuer == Caller.system.principal.rawValue ? nil : PrincipalID(issuer), parked: parked,
             alongside: [try enrolments.update(entry, to: redeemed, tag: entry.value.principal)],
             audit: AuditEvent(principal: principal.id, principalName: principal.name, role: "enrolment", action: Permission.tokensIssue.rawValue,
                               requestDigest: digest, result: parked ? "awaiting_approval" : "ok",
                               details: ["principal": principal.name, "enrolment": "redeemed", "issued_by": entry.value.createdBy]))
+        return (record, secret, principal)
     }
 
     // MARK: Tokens

@@ -45,7 +45,7 @@ public struct Staff: Sendable {
                              algorithm: SignatureAlgorithm = .ed25519) async throws -> Staff {
         var admins: [Member] = []
         for (principal, code) in try await governance.bootstrap(adminNames: names) {
-            let (_, token) = try await governance.redeemEnrolment(code: code)
+            let (_, token, _) = try await governance.redeemEnrolment(code: code)
             let caller = try await governance.authenticate(token: token)
             precondition(caller.principal == principal.id, "enrolment of \(principal.name) redeemed as \(caller.name)")
             let key = LocalSigningKey.generate(algorithm)
@@ -69,7 +69,7 @@ public struct Staff: Sendable {
             try await governance.execute(request.id, by: maker.caller)
         }
         let code = try await governance.createEnrolment(for: principal.id, by: maker.caller)
-        let (record, token) = try await governance.redeemEnrolment(code: code)
+        let (record, token, _) = try await governance.redeemEnrolment(code: code)
         if let request = record.requestID { try await checker.approve(request, in: governance) }
         let caller = try await governance.authenticate(token: token)
         var key: LocalSigningKey?

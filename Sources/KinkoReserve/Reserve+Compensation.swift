@@ -179,13 +179,17 @@ extension Reserve {
 
     /// Freezes every wallet and records the exchange as insolvent: from now on only the
     /// administrator's distribution follows.
-    public func enterInsolvency(by caller: Caller) async throws {
+    /// Freezes the exchange (every wallet); returns when insolvency began.
+    @discardableResult
+    public func enterInsolvency(by caller: Caller) async throws -> TimestampNanoseconds {
         let role = try await governance.authorize(caller, .insolvencyFreeze)
         guard try await store.insolvencySince() == nil else { throw KinkoError(.conflict, "the exchange is already in insolvency") }
-        try await store.enterInsolvency(at: clock.now(), audit: caller.event(.insolvencyFreeze, role: role, digest: Governance.digest(["insolvency": "freeze"]), result: "frozen"))
+        let since = clock.now()
+        try await store.enterInsolvency(at: since, audit: caller.event(.insolvencyFreeze, role: role, digest: Governance.digest(["insolvency": "freeze"]), result: "frozen"))
         for wallet in try await custody.store.wallets() where !wallet.isFrozen {
             try await custody.freeze(wallet.id, reason: "insolvency", by: caller)
         }
+        return since
     }
 
     /// The distribution schedule from the ledger as it stands: claims are customer liabilities;

@@ -9,8 +9,9 @@ import KinkoStores
 import OpenAPIRuntime
 
 /// The OpenAPI operations. Each one takes the caller from the request scope (set by
-/// `OperationMiddleware`), checks its permission — in the domain service, or here for reads —
-/// and throws `KinkoError`s that `ProblemMiddleware` turns into problem documents.
+/// `OperationMiddleware`, which also refused callers without the operation's permission before
+/// parsing) and calls the domain, which authorizes every read and write again; it never reads a
+/// store. `KinkoError`s become problem documents in `ProblemMiddleware`.
 struct KinkoAPI: APIProtocol {
     let services: Services
     let metrics: RequestMetrics
@@ -22,12 +23,6 @@ struct KinkoAPI: APIProtocol {
     var ledger: Ledger { services.ledger }
 
     func caller() throws -> Caller { try RequestScope.requireCaller() }
-
-    func authorize(_ permission: Permission) async throws -> Caller {
-        let caller = try caller()
-        _ = try await governance.authorize(caller, permission)
-        return caller
-    }
 
     static func page(_ limit: Int?) throws(KinkoError) -> Int {
         let limit = limit ?? pageDefault
@@ -48,7 +43,7 @@ struct KinkoAPI: APIProtocol {
 
     func ready(_ input: Operations.Ready.Input) async throws -> Operations.Ready.Output {
         do {
-            _ = try await governance.store.auditSize()
+            try await governance.ping()
             try await ledger.refresh()
             return .ok(.init(body: .plainText("ready\n")))
         } catch {
@@ -70,36 +65,24 @@ struct KinkoAPI: APIProtocol {
     // MARK: Ledger
 
     func listAssets(_ input: Operations.ListAssets.Input) async throws -> Operations.ListAssets.Output {
-        _ = try await authorize(.ledgerRead)
-        try await ledger.refresh()
-        let assets = await ledger.assets.map { Components.Schemas.Asset(code: $0.code, ledger: Int($0.ledger), scale: Int($0.scale), kind: $0.kind.rawValue) }
+        let assets = try await services.ledgerService.assets(by: try caller()).map { Components.Schemas.Asset(code: $0.code, ledger: Int($0.ledger), scale: Int($0.scale), kind: $0.kind.rawValue) }
         return .ok(.init(body: .json(.init(assets: assets))))
     }
 
     func listBalances(_ input: Operations.ListBalances.Input) async throws -> Operations.ListBalances.Output {
-        _ = try await authorize(.ledgerRead)
-        let limit = try Self.page(input.query.limit)
-        try await ledger.refresh()
-        var ledgerFilter: UInt32?
-        if let code = input.query.asset {
-            guard let asset = await ledger.asset(code: code) else { throw KinkoError(.notFound, "unknown asset \(code)", field: "asset") }
-            ledgerFilter = asset.ledger
-        }
+        let caller = try caller()
         var classFilter: AccountClass?
         if let name = input.query._class?.rawValue {
             guard let found = AccountClass(name: name) else { throw KinkoError(.invalidInput, "unknown class \(name)", field: "class") }
             classFilter = found
         }
         let owner = try input.query.owner.map { try CustomerID(parsing: $0, field: "owner").rawValue }
-        let after = try input.query.after.map { try AccountID(parsing: $0, field: "after").rawValue } ?? 0
-        let matching = await ledger.accounts { account in
-            account.id.rawValue > after && (ledgerFilter.map { account.ledger == $0 } ?? true) && (owner.map { account.owner == $0 } ?? true)
-                && (classFilter.map { account.accountClass == $0 } ?? true)
-        }.sorted { $0.account.id.rawValue < $1.account.id.rawValue }
-        let page = Array(matching.prefix(limit))
+        let after = try input.query.after.map { try AccountID(parsing: $0, field: "after") }
+        let page = try await services.ledgerService.balances(asset: input.query.asset, owner: owner, accountClass: classFilter, after: after,
+                                                             limit: input.query.limit, by: caller)
         let assets = Dictionary(uniqueKeysWithValues: await ledger.assets.map { ($0.ledger, $0) })
-        return .ok(.init(body: .json(.init(accounts: page.map { Self.balance($0.account, $0.balance, assets[$0.account.ledger]) },
-                                           nextAfter: matching.count > limit ? page.last.map { $0.account.id.description } : nil))))
+        return .ok(.init(body: .json(.init(accounts: page.accounts.map { Self.balance($0.account, $0.balance, assets[$0.account.ledger]) },
+                                           nextAfter: page.nextAfter?.description))))
     }
 
     static func balance(_ account: Account, _ balance: AccountBalance, _ asset: Asset?) -> Components.Schemas.AccountBalance {
@@ -113,21 +96,17 @@ struct KinkoAPI: APIProtocol {
     }
 
     func getAccount(_ input: Operations.GetAccount.Input) async throws -> Operations.GetAccount.Output {
-        _ = try await authorize(.ledgerRead)
         let id = try AccountID(parsing: input.path.id, field: "id")
-        try await ledger.refresh()
-        guard let (account, balance) = await ledger.account(id) else { throw KinkoError(.notFound, "no account \(id)", field: "id") }
+        let (account, balance) = try await services.ledgerService.account(id, by: try caller())
         return .ok(.init(body: .json(Self.balance(account, balance, await ledger.asset(ledger: account.ledger)))))
     }
 
     func listAccountTransfers(_ input: Operations.ListAccountTransfers.Input) async throws -> Operations.ListAccountTransfers.Output {
-        _ = try await authorize(.ledgerRead)
+        let caller = try caller()
         let id = try AccountID(parsing: input.path.id, field: "id")
         let limit = try Self.page(input.query.limit)
         let before = try input.query.before.map { TransferLocation(rawValue: try Self.uint64($0, field: "before")) } ?? .end
-        try await ledger.refresh()
-        guard await ledger.account(id) != nil else { throw KinkoError(.notFound, "no account \(id)", field: "id") }
-        let page = try await ledger.history(of: id, before: before, limit: limit)
+        let page = try await services.ledgerService.history(of: id, before: before, limit: limit, by: caller)
         var transfers: [Components.Schemas.Transfer] = []
         for entry in page.transfers {
             var transfer = await transfer(entry.transfer)
@@ -145,11 +124,8 @@ struct KinkoAPI: APIProtocol {
     }
 
     func getTransfer(_ input: Operations.GetTransfer.Input) async throws -> Operations.GetTransfer.Output {
-        _ = try await authorize(.ledgerRead)
         let id = try TransferID(parsing: input.path.id, field: "id")
-        try await ledger.refresh()
-        guard let t = try await ledger.transfer(id) else { throw KinkoError(.notFound, "no transfer \(id)", field: "id") }
-        return .ok(.init(body: .json(await transfer(t))))
+        return .ok(.init(body: .json(await transfer(try await services.ledgerService.transfer(id, by: try caller())))))
     }
 
     /// JSON records become NDJSON lines for `LedgerInput`, so the API and the CLI read batches
@@ -173,7 +149,6 @@ struct KinkoAPI: APIProtocol {
 
     func createAccounts(_ input: Operations.CreateAccounts.Input) async throws -> Operations.CreateAccounts.Output {
         let caller = try caller()
-        _ = try await governance.authorize(caller, .ledgerAccountsCreate)
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         try await ledger.refresh()
         let parsed = LedgerInput(assets: await ledger.assets).accounts(try Self.ndjson(body.accounts), format: .ndjson)
@@ -191,7 +166,6 @@ struct KinkoAPI: APIProtocol {
 
     func createTransfers(_ input: Operations.CreateTransfers.Input) async throws -> Operations.CreateTransfers.Output {
         let caller = try caller()
-        _ = try await governance.authorize(caller, .ledgerTransfersCreate)
         let text: String
         switch input.body {
         case .json(let body): text = try Self.ndjson(body.transfers)
@@ -215,42 +189,38 @@ struct KinkoAPI: APIProtocol {
     // MARK: Governance and audit
 
     func listPrincipals(_ input: Operations.ListPrincipals.Input) async throws -> Operations.ListPrincipals.Output {
-        _ = try await authorize(.governanceRead)
-        let principals = try await governance.store.principals().map {
+        let principals = try await governance.principals(by: try caller()).map {
             Components.Schemas.Principal(id: $0.id.description, name: $0.name, kind: $0.kind.rawValue, roles: $0.roles.sorted().map(\.rawValue))
         }
         return .ok(.init(body: .json(.init(principals: principals))))
     }
 
     func approvalView(_ request: ApprovalRequest) async throws -> Components.Schemas.ApprovalRequest {
+        let caller = try caller()
         let evaluation = try await governance.evaluate(request.id)
-        let names = Dictionary(try await governance.store.principals().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
-        let approvals = try await governance.store.approvals(of: request.id).map { names[$0.approver] ?? $0.approver.description }
+        let names = try await governance.principalNames(by: caller)
+        let approvals = try await governance.approvals(of: request.id, by: caller).map { names[$0.approver] ?? $0.approver.description }
         return .init(id: request.id.description, action: request.action, status: request.status.rawValue, initiator: names[request.initiator] ?? request.initiator.description,
                      digest: Hex.encode(request.digest), payload: String(decoding: request.payload.bytes, as: UTF8.self), policy: request.policy.summary,
                      approvals: approvals, satisfied: evaluation.isSatisfied, reasons: evaluation.reasons)
     }
 
     func listApprovals(_ input: Operations.ListApprovals.Input) async throws -> Operations.ListApprovals.Output {
-        _ = try await authorize(.approvalsRead)
-        let limit = try Self.page(input.query.limit)
         let status: ApprovalStatus? = switch input.query.status {
         case .open, nil: .open
         case .executed: .executed
         case .all: nil
         }
         var views: [Components.Schemas.ApprovalRequest] = []
-        for request in try await governance.store.requests(status: status).sorted(by: { $0.id.rawValue > $1.id.rawValue }).prefix(limit) {
+        for request in try await governance.requests(status: status, limit: input.query.limit, by: try caller()) {
             views.append(try await approvalView(request))
         }
         return .ok(.init(body: .json(.init(requests: views))))
     }
 
     func getApproval(_ input: Operations.GetApproval.Input) async throws -> Operations.GetApproval.Output {
-        _ = try await authorize(.approvalsRead)
         let id = try ApprovalRequestID(parsing: input.path.id, field: "id")
-        guard let request = try await governance.store.request(id) else { throw KinkoError(.notFound, "no approval request \(id)", field: "id") }
-        return .ok(.init(body: .json(try await approvalView(request))))
+        return .ok(.init(body: .json(try await approvalView(try await governance.request(id, by: try caller())))))
     }
 
     func approveRequest(_ input: Operations.ApproveRequest.Input) async throws -> Operations.ApproveRequest.Output {
@@ -259,24 +229,18 @@ struct KinkoAPI: APIProtocol {
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let signature = try Hex.decode(body.signature, field: "signature")
         _ = try await governance.approve(id, keyID: body.keyId, signature: signature, by: caller)
-        guard let request = try await governance.store.request(id) else { throw KinkoError(.notFound, "no approval request \(id)", field: "id") }
-        return .ok(.init(body: .json(try await approvalView(request))))
+        return .ok(.init(body: .json(try await approvalView(try await governance.request(id, by: caller)))))
     }
 
     func verifyAudit(_ input: Operations.VerifyAudit.Input) async throws -> Operations.VerifyAudit.Output {
-        _ = try await authorize(.auditRead)
-        let report = try await AuditStatus.verify(services)
+        let report = try await AuditStatus.verify(services, by: try caller())
         return .ok(.init(body: .json(.init(ok: report.isValid, entries: report.entries, checkpoints: report.checkpoints, root: Hex.encode(report.root),
                                            problems: report.problems.map { "\($0.kind.rawValue) at entry \($0.index): \($0.message)" }))))
     }
 
     func listAuditEntries(_ input: Operations.ListAuditEntries.Input) async throws -> Operations.ListAuditEntries.Output {
-        _ = try await authorize(.auditRead)
-        let limit = try Self.page(input.query.limit)
-        let from = input.query.from ?? 0
-        guard from >= 0 else { throw KinkoError(.invalidInput, "must not be negative", field: "from") }
-        let size = try await governance.store.auditSize()
-        let entries = try await governance.store.auditEntries(from: from, limit: limit).map { stored -> Components.Schemas.AuditEntry in
+        let (size, stored) = try await governance.auditEntries(from: input.query.from ?? 0, limit: input.query.limit, by: try caller())
+        let entries = try stored.map { stored -> Components.Schemas.AuditEntry in
             let entry = try AuditEntry(bytes: stored.bytes)
             return .init(index: entry.index, time: entry.time.iso8601, principal: entry.event.principalName, role: entry.event.role, action: entry.event.action,
                          result: entry.event.result, details: .init(additionalProperties: entry.event.details))
@@ -287,8 +251,7 @@ struct KinkoAPI: APIProtocol {
     // MARK: Custody
 
     func listWallets(_ input: Operations.ListWallets.Input) async throws -> Operations.ListWallets.Output {
-        _ = try await authorize(.custodyRead)
-        let wallets = try await services.custody.store.wallets().map {
+        let wallets = try await services.custody.wallets(by: try caller()).map {
             Components.Schemas.Wallet(id: $0.id, chain: $0.chain, temperature: $0.temperature.rawValue, purpose: $0.purpose.rawValue, assets: $0.assets,
                                       vendor: $0.vendor, frozen: $0.frozenAt != nil)
         }
@@ -303,18 +266,15 @@ struct KinkoAPI: APIProtocol {
     }
 
     func listMovements(_ input: Operations.ListMovements.Input) async throws -> Operations.ListMovements.Output {
-        _ = try await authorize(.custodyRead)
         let assets = await assetsByCode()
-        let movements = try await services.custody.store.movements().sorted { $0.id > $1.id }.map { Self.movementView($0, assets: assets) }
+        let movements = try await services.custody.movements(limit: Self.pageMax, by: try caller()).map { Self.movementView($0, assets: assets) }
         return .ok(.init(body: .json(.init(movements: movements))))
     }
 
     func getReconciliation(_ input: Operations.GetReconciliation.Input) async throws -> Operations.GetReconciliation.Output {
-        _ = try await authorize(.custodyRead)
+        let caller = try caller()
         try Self.checkDay(input.path.day, field: "day")
-        guard let reconciliation = try await services.custody.store.reconciliation(day: input.path.day) else {
-            throw KinkoError(.notFound, "no reconciliation for \(input.path.day)", field: "day")
-        }
+        let reconciliation = try await services.custody.reconciliation(day: input.path.day, by: caller)
         let assets = Dictionary(uniqueKeysWithValues: await ledger.assets.map { ($0.code, $0) })
         return .ok(.init(body: .json(.init(day: reconciliation.day, cutoff: reconciliation.cutoff.iso8601, clean: reconciliation.isClean,
                                            text: CustodyFigures.text(reconciliation, assets: assets)))))
@@ -323,8 +283,7 @@ struct KinkoAPI: APIProtocol {
     // MARK: Reserve and incidents
 
     func reserveAdequacy(_ input: Operations.ReserveAdequacy.Input) async throws -> Operations.ReserveAdequacy.Output {
-        _ = try await authorize(.reserveRead)
-        let points = try await services.reserve.store.adequacy().map {
+        let points = try await services.reserve.adequacy(by: try caller()).map {
             Components.Schemas.AdequacyPoint(time: $0.time.iso8601, ruleVersion: $0.ruleVersion, required: $0.required.decimalString(scale: 0),
                                              funded: $0.funded.decimalString(scale: 0), short: $0.isShort)
         }
@@ -342,9 +301,8 @@ struct KinkoAPI: APIProtocol {
     }
 
     func listIncidents(_ input: Operations.ListIncidents.Input) async throws -> Operations.ListIncidents.Output {
-        _ = try await authorize(.reserveRead)
         var incidents: [Components.Schemas.Incident] = []
-        for incident in try await services.reserve.store.incidents() { incidents.append(await incidentView(incident)) }
+        for incident in try await services.reserve.incidents(by: try caller()) { incidents.append(await incidentView(incident)) }
         return .ok(.init(body: .json(.init(incidents: incidents))))
     }
 

@@ -17,8 +17,7 @@ extension KinkoAPI {
     }
 
     func getTransferPolicy(_ input: Operations.GetTransferPolicy.Input) async throws -> Operations.GetTransferPolicy.Output {
-        _ = try await authorize(.ledgerRead)
-        if let current = try await governance.currentSettings(kind: TransferControlPolicy.kind) { return .ok(.init(body: .json(Self.policyView(current)))) }
+        if let current = try await services.ledgerService.adoptedPolicy(by: try caller()) { return .ok(.init(body: .json(Self.policyView(current)))) }
         let builtIn = TransferControlPolicy.standard
         return .ok(.init(body: .json(.init(version: builtIn.version, status: "built_in", yaml: builtIn.yaml))))
     }
@@ -93,8 +92,9 @@ extension KinkoAPI {
 
     /// A decimal amount in the asset of account `account`.
     func units(_ text: String, account: AccountID, field: String) async throws -> UInt128 {
-        guard let (found, _) = await ledger.account(account), let asset = await ledger.asset(ledger: found.ledger) else {
-            throw KinkoError(.notFound, "no account \(account)", field: "account")
+        let (found, _) = try await services.ledgerService.account(account, by: try caller())
+        guard let asset = await ledger.asset(ledger: found.ledger) else {
+            throw KinkoError(.storageCorrupted, "account \(account) is on ledger \(found.ledger), which has no asset", field: "account")
         }
         do {
             return try Amount(decimal: text, scale: asset.scale).units
@@ -104,7 +104,7 @@ extension KinkoAPI {
     }
 
     func requestWithdrawal(_ input: Operations.RequestWithdrawal.Input) async throws -> Operations.RequestWithdrawal.Output {
-        let caller = try await authorize(.withdrawalsRequest)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let account = try AccountID(parsing: body.account, field: "account")
         guard let amountJPY = UInt64(exactly: body.amountJpy) else { throw KinkoError(.invalidInput, "must not be negative", field: "amount_jpy") }
@@ -162,7 +162,7 @@ extension KinkoAPI {
     }
 
     func recordDeposits(_ input: Operations.RecordDeposits.Input) async throws -> Operations.RecordDeposits.Output {
-        let caller = try await authorize(.depositsRecord)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         var requests: [Deposits.Request] = []
         for (index, deposit) in body.deposits.enumerated() {

@@ -45,7 +45,7 @@ extension KinkoAPI {
     }
 
     func saveVendor(_ input: Operations.SaveVendor.Input) async throws -> Operations.SaveVendor.Output {
-        let caller = try await authorize(.custodyVendorsManage)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let vendor = Vendor(name: body.name, noticeDate: body.noticeDate, noticeReference: body.noticeReference)
         try await custody.saveVendor(vendor, by: caller)
@@ -53,7 +53,7 @@ extension KinkoAPI {
     }
 
     func registerWallet(_ input: Operations.RegisterWallet.Input) async throws -> Operations.RegisterWallet.Output {
-        let caller = try await authorize(.custodyWalletsManage)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         var limits: [String: Amount] = [:]
         for (code, amount) in body.velocityLimits?.additionalProperties ?? [:] {
@@ -64,7 +64,7 @@ extension KinkoAPI {
                             purpose: WalletPurpose(rawValue: body.purpose.rawValue) ?? .customerPool, assets: body.assets, addresses: body.addresses ?? [],
                             vendor: body.vendor, vendorVersion: body.vendorVersion, velocityLimits: limits)
         let flags = try await custody.registerWallet(wallet, by: caller)
-        let stored = try await custody.store.wallets().first { $0.id == wallet.id } ?? wallet
+        let stored = try await custody.wallet(wallet.id, by: caller)
         return .created(.init(body: .json(.init(
             wallet: Self.walletView(stored),
             accounts: .init(additionalProperties: Dictionary(uniqueKeysWithValues: wallet.assets.map { ($0, wallet.accountID(for: $0).description) })),
@@ -72,7 +72,7 @@ extension KinkoAPI {
     }
 
     func freezeWallet(_ input: Operations.FreezeWallet.Input) async throws -> Operations.FreezeWallet.Output {
-        let caller = try await authorize(.custodyWalletsFreeze)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         guard body.frozen else {
             return .accepted(.init(body: .json(try await approvalView(try await custody.requestUnfreeze(input.path.id, by: caller)))))
@@ -81,24 +81,17 @@ extension KinkoAPI {
             throw KinkoError(.invalidInput, "is required to freeze a wallet", field: "reason")
         }
         try await custody.freeze(input.path.id, reason: reason, by: caller)
-        guard let wallet = try await custody.store.wallets().first(where: { $0.id == input.path.id }) else {
-            throw KinkoError(.notFound, "no wallet \(input.path.id)", field: "id")
-        }
-        return .ok(.init(body: .json(Self.walletView(wallet))))
+        return .ok(.init(body: .json(Self.walletView(try await custody.wallet(input.path.id, by: caller)))))
     }
 
     func executeUnfreeze(_ input: Operations.ExecuteUnfreeze.Input) async throws -> Operations.ExecuteUnfreeze.Output {
         let caller = try caller()
         let id = try ApprovalRequestID(parsing: input.path.request, field: "request")
-        try await custody.executeUnfreeze(request: id, by: caller)
-        guard case .object(let fields) = try await governance.requireRequest(id).payload, case .string(let walletID)? = fields["wallet"],
-            let wallet = try await custody.store.wallets().first(where: { $0.id == walletID })
-        else { throw KinkoError(.storageCorrupted, "request \(id) names no wallet") }
-        return .ok(.init(body: .json(Self.walletView(wallet))))
+        return .ok(.init(body: .json(Self.walletView(try await custody.executeUnfreeze(request: id, by: caller)))))
     }
 
     func recordBalances(_ input: Operations.RecordBalances.Input) async throws -> Operations.RecordBalances.Output {
-        let caller = try await authorize(.custodyObservationsRecord)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let now = services.clock.now()
         var observations: [BalanceObservation] = []
@@ -114,7 +107,7 @@ extension KinkoAPI {
     }
 
     func recordPrices(_ input: Operations.RecordPrices.Input) async throws -> Operations.RecordPrices.Output {
-        let caller = try await authorize(.custodyObservationsRecord)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let now = services.clock.now()
         var observations: [PriceObservation] = []
@@ -132,24 +125,23 @@ extension KinkoAPI {
     }
 
     func listWhitelist(_ input: Operations.ListWhitelist.Input) async throws -> Operations.ListWhitelist.Output {
-        _ = try await authorize(.custodyRead)
-        return .ok(.init(body: .json(.init(entries: try await custody.store.whitelist().map(Self.whitelistView)))))
+        .ok(.init(body: .json(.init(entries: try await custody.whitelist(by: try caller()).map(Self.whitelistView)))))
     }
 
     func requestWhitelist(_ input: Operations.RequestWhitelist.Input) async throws -> Operations.RequestWhitelist.Output {
-        let caller = try await authorize(.custodyWhitelistRequest)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let entry = try await custody.requestWhitelist(asset: body.asset, address: body.address, label: body.label ?? "", by: caller)
         return .created(.init(body: .json(Self.whitelistView(entry))))
     }
 
     func activateWhitelist(_ input: Operations.ActivateWhitelist.Input) async throws -> Operations.ActivateWhitelist.Output {
-        let entry = try await custody.activateWhitelist(try Self.uint64(input.path.id, field: "id"), by: try await authorize(.approvalsExecute))
+        let entry = try await custody.activateWhitelist(try Self.uint64(input.path.id, field: "id"), by: try caller())
         return .ok(.init(body: .json(Self.whitelistView(entry))))
     }
 
     func requestMovement(_ input: Operations.RequestMovement.Input) async throws -> Operations.RequestMovement.Output {
-        let caller = try await authorize(.custodyMovementsRequest)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         try await ledger.refresh()
         let asset = try await asset(body.asset, field: "asset")
@@ -165,17 +157,17 @@ extension KinkoAPI {
     }
 
     func releaseMovement(_ input: Operations.ReleaseMovement.Input) async throws -> Operations.ReleaseMovement.Output {
-        let caller = try await authorize(.custodyMovementsRelease)
+        let caller = try caller()
         try await ledger.refresh()
         let movement = try await custody.release(try Self.uint64(input.path.id, field: "id"), by: caller)
         return .ok(.init(body: .json(Self.movementView(movement, assets: await assetsByCode()))))
     }
 
     func completeMovement(_ input: Operations.CompleteMovement.Input) async throws -> Operations.CompleteMovement.Output {
-        let caller = try await authorize(.custodyMovementsComplete)
+        let caller = try caller()
         let id = try Self.uint64(input.path.id, field: "id")
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
-        guard let stored = try await custody.store.movements().first(where: { $0.id == id }) else { throw KinkoError(.notFound, "no movement \(id)", field: "id") }
+        let stored = try await custody.movement(id, by: caller)
         let asset = try await asset(stored.draft.asset, field: "id")
         try await ledger.refresh()
         let movement = try await custody.complete(id, transactionHash: body.txHash, networkFee: try asset.parse(body.fee ?? "0", field: "fee"), by: caller)
@@ -183,13 +175,13 @@ extension KinkoAPI {
     }
 
     func signerQueue(_ input: Operations.SignerQueue.Input) async throws -> Operations.SignerQueue.Output {
-        let queue = try await custody.queue(by: try await authorize(.custodyRead))
+        let queue = try await custody.queue(by: try caller())
         let assets = await assetsByCode()
         return .ok(.init(body: .json(.init(movements: queue.map { Self.movementView($0, assets: assets) }))))
     }
 
     func reconcile(_ input: Operations.Reconcile.Input) async throws -> Operations.Reconcile.Output {
-        let caller = try await authorize(.custodyReconcile)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         try Self.checkDay(body.day, field: "day")
         try await ledger.refresh()
@@ -205,8 +197,7 @@ extension KinkoAPI {
     }
 
     func custodyAlerts(_ input: Operations.CustodyAlerts.Input) async throws -> Operations.CustodyAlerts.Output {
-        _ = try await authorize(.custodyRead)
-        return .ok(.init(body: .json(.init(alerts: try await custody.store.alerts().map {
+        .ok(.init(body: .json(.init(alerts: try await custody.alerts(by: try caller()).map {
             .init(id: String($0.id), raisedAt: $0.raisedAt.iso8601, kind: $0.kind, subject: $0.subject, message: $0.message)
         }))))
     }

@@ -10,7 +10,7 @@ extension KinkoAPI {
     // MARK: Ledger administration
 
     func registerAsset(_ input: Operations.RegisterAsset.Input) async throws -> Operations.RegisterAsset.Output {
-        let caller = try await authorize(.ledgerAssetsAdd)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         guard let scale = UInt8(exactly: body.scale) else { throw KinkoError(.invalidInput, "must be 0–38", field: "scale") }
         guard let number = UInt32(exactly: body.ledger) else { throw KinkoError(.invalidInput, "must be 1–4294967295", field: "ledger") }
@@ -21,17 +21,14 @@ extension KinkoAPI {
     }
 
     func verifyLedger(_ input: Operations.VerifyLedger.Input) async throws -> Operations.VerifyLedger.Output {
-        _ = try await authorize(.ledgerVerify)
-        try await ledger.refresh()
-        let report = try await ledger.verify(full: input.query.full ?? false)
+        let report = try await services.ledgerService.verify(full: input.query.full ?? false, by: try caller())
         return .ok(.init(body: .json(.init(ok: report.isValid, accounts: report.accounts, batches: Int(report.batches), transfers: report.transfers,
                                            problems: report.problems))))
     }
 
     func pulseLedger(_ input: Operations.PulseLedger.Input) async throws -> Operations.PulseLedger.Output {
-        let caller = try await authorize(.ledgerPulse)
-        try await ledger.refresh()
-        let expired = try await ledger.pulse(by: caller)
+        let caller = try caller()
+        let expired = try await services.ledgerService.pulse(by: caller)
         return .ok(.init(body: .json(.init(expired: expired.map(\.description)))))
     }
 
@@ -42,10 +39,11 @@ extension KinkoAPI {
     }
 
     func principal(named name: String, field: String = "name") async throws -> Principal {
-        guard let found = try await governance.store.principals().first(where: { $0.name == name }) else {
-            throw KinkoError(.notFound, "no principal named \(name)", field: field)
+        do {
+            return try await governance.principal(named: name, by: try caller())
+        } catch let error as KinkoError where error.code == .notFound {
+            throw KinkoError(.notFound, error.message, field: field)
         }
-        return found
     }
 
     func tokenView(_ record: TokenRecord, secret: String, name: String) -> Components.Schemas.IssuedToken {
@@ -58,7 +56,7 @@ extension KinkoAPI {
     }
 
     func createPrincipal(_ input: Operations.CreatePrincipal.Input) async throws -> Operations.CreatePrincipal.Output {
-        let caller = try await authorize(.principalsCreate)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let kind: PrincipalKind = body.kind == .client ? .client : .person
         let principal = try await governance.createPrincipal(name: body.name, kind: kind, by: caller)
@@ -68,7 +66,7 @@ extension KinkoAPI {
     }
 
     func createEnrolment(_ input: Operations.CreateEnrolment.Input) async throws -> Operations.CreateEnrolment.Output {
-        let caller = try await authorize(.principalsEnrol)
+        let caller = try caller()
         var hours: UInt64 = Enrolment.lifetimeSecondsDefault / 3_600
         if let asked = input.query.hours {
             guard (1...Int(Enrolment.lifetimeSecondsMax / 3_600)).contains(asked) else {
@@ -84,9 +82,8 @@ extension KinkoAPI {
     func redeemEnrolment(_ input: Operations.RedeemEnrolment.Input) async throws -> Operations.RedeemEnrolment.Output {
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let days = try body.days.map(Self.tokenDays)
-        let (record, secret) = try await governance.redeemEnrolment(code: body.code, lifetimeSeconds: days.map { $0 * 86_400 })
-        let name = try await governance.store.principal(record.principal)?.name ?? record.principal.description
-        return .created(.init(body: .json(tokenView(record, secret: secret, name: name))))
+        let (record, secret, holder) = try await governance.redeemEnrolment(code: body.code, lifetimeSeconds: days.map { $0 * 86_400 })
+        return .created(.init(body: .json(tokenView(record, secret: secret, name: holder.name))))
     }
 
     static func tokenDays(_ days: Int) throws(KinkoError) -> UInt64 {
@@ -95,7 +92,7 @@ extension KinkoAPI {
     }
 
     func grantRole(_ input: Operations.GrantRole.Input) async throws -> Operations.GrantRole.Output {
-        let caller = try await authorize(.rolesGrant)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let role = try Role(parsing: body.role)
         let target = try await principal(named: input.path.name)
@@ -104,7 +101,7 @@ extension KinkoAPI {
     }
 
     func revokeRole(_ input: Operations.RevokeRole.Input) async throws -> Operations.RevokeRole.Output {
-        let caller = try await authorize(.rolesRevoke)
+        let caller = try caller()
         let role = try Role(parsing: input.path.role)
         let target = try await principal(named: input.path.name)
         try await governance.revokeRole(role, from: target.id, by: caller)
@@ -119,8 +116,7 @@ extension KinkoAPI {
     }
 
     func listPermissions(_ input: Operations.ListPermissions.Input) async throws -> Operations.ListPermissions.Output {
-        _ = try await authorize(.governanceRead)
-        let table = governance.permissions
+        let table = try await governance.permissionTable(by: try caller())
         return .ok(.init(body: .json(.init(permissions: Permission.allCases.map {
             .init(permission: $0.rawValue, roles: (table.roles[$0] ?? []).sorted().map(\.rawValue))
         }))))
@@ -159,13 +155,14 @@ extension KinkoAPI {
     }
 
     func principalNames() async throws -> [PrincipalID: String] {
-        Dictionary(try await governance.store.principals().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        try await governance.principalNames(by: try caller())
     }
 
     func listKeys(_ input: Operations.ListKeys.Input) async throws -> Operations.ListKeys.Output {
-        _ = try await authorize(.approvalsRead)
+        let caller = try caller()
+        let keys = try await governance.keys(by: caller)
         let names = try await principalNames()
-        return .ok(.init(body: .json(.init(keys: try await governance.store.keys().map { keyView($0, names: names) }))))
+        return .ok(.init(body: .json(.init(keys: keys.map { keyView($0, names: names) }))))
     }
 
     func registerKey(_ input: Operations.RegisterKey.Input) async throws -> Operations.RegisterKey.Output {
@@ -183,11 +180,10 @@ extension KinkoAPI {
     }
 
     func executeRequest(_ input: Operations.ExecuteRequest.Input) async throws -> Operations.ExecuteRequest.Output {
-        let caller = try await authorize(.approvalsExecute)
+        let caller = try caller()
         let id = try ApprovalRequestID(parsing: input.path.id, field: "id")
         try await governance.execute(id, by: caller)
-        guard let request = try await governance.store.request(id) else { throw KinkoError(.notFound, "no approval request \(id)", field: "id") }
-        return .ok(.init(body: .json(try await approvalView(request))))
+        return .ok(.init(body: .json(try await approvalView(try await governance.request(id, by: caller)))))
     }
 
     // MARK: Audit proofs

@@ -10,25 +10,22 @@ extension KinkoAPI {
     var monitoring: Monitoring { services.monitoring }
 
     func listMonitoringRuleSets(_ input: Operations.ListMonitoringRuleSets.Input) async throws -> Operations.ListMonitoringRuleSets.Output {
-        _ = try await authorize(.monitorRead)
-        return .ok(.init(body: .json(.init(ruleSets: try await monitoring.store.ruleSets().map {
+        .ok(.init(body: .json(.init(ruleSets: try await monitoring.ruleSets(by: try caller()).map {
             Self.ruleSetView(version: $0.version, status: $0.status.rawValue, request: $0.requestID, adoptedAt: $0.adoptedAt)
         }))))
     }
 
     func proposeMonitoringRules(_ input: Operations.ProposeMonitoringRules.Input) async throws -> Operations.ProposeMonitoringRules.Output {
-        let caller = try await authorize(.monitorRulesPropose)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let (rules, request) = try await monitoring.proposeRules(yaml: body.yaml, by: caller)
         return .created(.init(body: .json(Self.ruleSetView(version: rules.version, status: "proposed", request: request.id, adoptedAt: nil))))
     }
 
     func adoptMonitoringRules(_ input: Operations.AdoptMonitoringRules.Input) async throws -> Operations.AdoptMonitoringRules.Output {
-        let caller = try await authorize(.approvalsExecute)
+        let caller = try caller()
         _ = try await monitoring.adoptRules(version: input.path.version, by: caller)
-        guard let stored = try await monitoring.store.ruleSets().first(where: { $0.version == input.path.version }) else {
-            throw KinkoError(.notFound, "no rule set \(input.path.version)", field: "version")
-        }
+        let stored = try await monitoring.ruleSet(input.path.version, by: caller)
         return .ok(.init(body: .json(Self.ruleSetView(version: stored.version, status: stored.status.rawValue, request: stored.requestID, adoptedAt: stored.adoptedAt))))
     }
 
@@ -37,19 +34,18 @@ extension KinkoAPI {
     }
 
     func listAddressLists(_ input: Operations.ListAddressLists.Input) async throws -> Operations.ListAddressLists.Output {
-        _ = try await authorize(.monitorRead)
-        return .ok(.init(body: .json(.init(lists: try await monitoring.store.addressLists().map(Self.listView)))))
+        .ok(.init(body: .json(.init(lists: try await monitoring.addressLists(by: try caller()).map(Self.listView)))))
     }
 
     func importAddressList(_ input: Operations.ImportAddressList.Input) async throws -> Operations.ImportAddressList.Output {
-        let caller = try await authorize(.monitorListsManage)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let list = try AddressList(kind: body.kind == .sanctioned ? .sanctioned : .stolen, asset: body.asset, version: body.version, text: body.text)
         return .accepted(.init(body: .json(try await approvalView(try await monitoring.proposeList(list, by: caller)))))
     }
 
     func activateAddressList(_ input: Operations.ActivateAddressList.Input) async throws -> Operations.ActivateAddressList.Output {
-        let caller = try await authorize(.monitorListsManage)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let request = try ApprovalRequestID(parsing: body.request, field: "request")
         let list = try AddressList(kind: body.kind == .sanctioned ? .sanctioned : .stolen, asset: body.asset, version: body.version, text: body.text)
@@ -62,26 +58,25 @@ extension KinkoAPI {
     }
 
     func getJurisdictions(_ input: Operations.GetJurisdictions.Input) async throws -> Operations.GetJurisdictions.Output {
-        _ = try await authorize(.monitorRead)
-        return .ok(.init(body: .json(Self.jurisdictionsView(try await monitoring.store.jurisdictions() ?? .starter))))
+        .ok(.init(body: .json(Self.jurisdictionsView(try await monitoring.jurisdictions(by: try caller())))))
     }
 
     func setJurisdictions(_ input: Operations.SetJurisdictions.Input) async throws -> Operations.SetJurisdictions.Output {
-        let caller = try await authorize(.monitorListsManage)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let list = try TravelRuleJurisdictions(version: body.version, countries: Set(body.countries))
         return .accepted(.init(body: .json(try await approvalView(try await monitoring.proposeJurisdictions(list, by: caller)))))
     }
 
     func activateJurisdictions(_ input: Operations.ActivateJurisdictions.Input) async throws -> Operations.ActivateJurisdictions.Output {
-        let caller = try await authorize(.monitorListsManage)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let list = try await monitoring.activateJurisdictions(request: try ApprovalRequestID(parsing: body.request, field: "request"), by: caller)
         return .ok(.init(body: .json(Self.jurisdictionsView(list))))
     }
 
     func importProfiles(_ input: Operations.ImportProfiles.Input) async throws -> Operations.ImportProfiles.Output {
-        let caller = try await authorize(.monitorCustomersImport)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         return .ok(.init(body: .json(.init(recorded: try await monitoring.importProfiles(csv: body.csv, by: caller)))))
     }

@@ -23,25 +23,22 @@ extension KinkoAPI {
     // MARK: Rule sets
 
     func listReserveRuleSets(_ input: Operations.ListReserveRuleSets.Input) async throws -> Operations.ListReserveRuleSets.Output {
-        _ = try await authorize(.reserveRead)
-        return .ok(.init(body: .json(.init(ruleSets: try await reserve.store.ruleSets().map {
+        .ok(.init(body: .json(.init(ruleSets: try await reserve.ruleSets(by: try caller()).map {
             Self.ruleSetView(version: $0.version, status: $0.status.rawValue, request: $0.requestID, adoptedAt: $0.adoptedAt)
         }))))
     }
 
     func proposeReserveRules(_ input: Operations.ProposeReserveRules.Input) async throws -> Operations.ProposeReserveRules.Output {
-        let caller = try await authorize(.reserveRulesPropose)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let (rules, request) = try await reserve.proposeRules(yaml: body.yaml, by: caller)
         return .created(.init(body: .json(Self.ruleSetView(version: rules.version, status: "proposed", request: request.id, adoptedAt: nil))))
     }
 
     func adoptReserveRules(_ input: Operations.AdoptReserveRules.Input) async throws -> Operations.AdoptReserveRules.Output {
-        let caller = try await authorize(.approvalsExecute)
+        let caller = try caller()
         _ = try await reserve.adoptRules(version: input.path.version, by: caller)
-        guard let stored = try await reserve.store.ruleSets().first(where: { $0.version == input.path.version }) else {
-            throw KinkoError(.notFound, "no rule set \(input.path.version)", field: "version")
-        }
+        let stored = try await reserve.ruleSet(input.path.version, by: caller)
         return .ok(.init(body: .json(Self.ruleSetView(version: stored.version, status: stored.status.rawValue, request: stored.requestID, adoptedAt: stored.adoptedAt))))
     }
 
@@ -50,29 +47,28 @@ extension KinkoAPI {
     /// The newest rows the API lists of daily volumes.
     static let volumeRowsMax = 400
 
-    func volumesView() async throws -> Components.Schemas.Volumes {
-        let rows = try await reserve.store.volumes().flatMap { category, days in days.map { (day: $0.key, category: category, amount: $0.value) } }
+    func volumesView(by caller: Caller) async throws -> Components.Schemas.Volumes {
+        let rows = try await reserve.volumes(by: caller).flatMap { category, days in days.map { (day: $0.key, category: category, amount: $0.value) } }
             .sorted { ($0.day, $0.category) < ($1.day, $1.category) }
         return .init(volumes: rows.suffix(Self.volumeRowsMax).map { .init(day: $0.day, category: $0.category, amountJpy: $0.amount.description) })
     }
 
     func listVolumes(_ input: Operations.ListVolumes.Input) async throws -> Operations.ListVolumes.Output {
-        _ = try await authorize(.reserveRead)
-        return .ok(.init(body: .json(try await volumesView())))
+        .ok(.init(body: .json(try await volumesView(by: try caller()))))
     }
 
     func importVolumes(_ input: Operations.ImportVolumes.Input) async throws -> Operations.ImportVolumes.Output {
-        let caller = try await authorize(.reserveVolumesRecord)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let rows = try body.volumes.enumerated().map { index, row in
             VolumeRow(day: row.day, category: row.category, amount: try Self.yen(row.amountJpy, field: "volumes[\(index)].amount_jpy"))
         }
         try await reserve.importVolumes(rows, by: caller)
-        return .ok(.init(body: .json(try await volumesView())))
+        return .ok(.init(body: .json(try await volumesView(by: caller))))
     }
 
     func refreshVolumes(_ input: Operations.RefreshVolumes.Input) async throws -> Operations.RefreshVolumes.Output {
-        let caller = try await authorize(.reserveVolumesRecord)
+        let caller = try caller()
         try await ledger.refresh()
         return .ok(.init(body: .json(.init(recorded: try await reserve.refreshVolumes(by: caller)))))
     }
@@ -83,12 +79,11 @@ extension KinkoAPI {
     }
 
     func listPolicies(_ input: Operations.ListPolicies.Input) async throws -> Operations.ListPolicies.Output {
-        _ = try await authorize(.reserveRead)
-        return .ok(.init(body: .json(.init(policies: try await reserve.store.policies().map(Self.policyView)))))
+        .ok(.init(body: .json(.init(policies: try await reserve.insurancePolicies(by: try caller()).map(Self.policyView)))))
     }
 
     func addPolicy(_ input: Operations.AddPolicy.Input) async throws -> Operations.AddPolicy.Output {
-        let caller = try await authorize(.reserveInsuranceManage)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let policy = InsurancePolicy(id: 0, insurer: body.insurer, coverage: body.coverage, limit: try Self.yen(body.limit, field: "limit"),
                                      deductible: try Self.yen(body.deductible ?? "0", field: "deductible"), exclusions: body.exclusions ?? [],
@@ -99,7 +94,7 @@ extension KinkoAPI {
     // MARK: Funding
 
     func requestFunding(_ input: Operations.RequestFunding.Input) async throws -> Operations.RequestFunding.Output {
-        let caller = try await authorize(.reserveFundRequest)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         try await ledger.refresh()
         let request = try await reserve.requestFunding(try Self.yen(body.amount, field: "amount"), release: body.release ?? false, by: caller)
@@ -107,7 +102,7 @@ extension KinkoAPI {
     }
 
     func executeFunding(_ input: Operations.ExecuteFunding.Input) async throws -> Operations.ExecuteFunding.Output {
-        let caller = try await authorize(.approvalsExecute)
+        let caller = try caller()
         try await ledger.refresh()
         let funded = try await reserve.executeFunding(try ApprovalRequestID(parsing: input.path.request, field: "request"), by: caller)
         return .ok(.init(body: .json(.init(funded: funded.description))))
@@ -124,7 +119,7 @@ extension KinkoAPI {
     }
 
     func declareIncident(_ input: Operations.DeclareIncident.Input) async throws -> Operations.DeclareIncident.Output {
-        let caller = try await authorize(.incidentDeclare)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         try await ledger.refresh()
         var losses: [IncidentLoss] = []
@@ -153,7 +148,7 @@ extension KinkoAPI {
     }
 
     func planCompensation(_ input: Operations.PlanCompensation.Input) async throws -> Operations.PlanCompensation.Output {
-        let caller = try await authorize(.incidentPlan)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let mode: CompensationMode
         switch body.mode {
@@ -168,22 +163,19 @@ extension KinkoAPI {
     }
 
     func getPlan(_ input: Operations.GetPlan.Input) async throws -> Operations.GetPlan.Output {
-        _ = try await authorize(.reserveRead)
-        guard let stored = try await reserve.store.plan(incident: try Self.incidentID(input.path.id), asset: input.path.asset) else {
-            throw KinkoError(.notFound, "no plan for incident \(input.path.id) and \(input.path.asset)", field: "asset")
-        }
+        let stored = try await reserve.storedPlan(incident: try Self.incidentID(input.path.id), asset: input.path.asset, by: try caller())
         return .ok(.init(body: .json(await planView(stored))))
     }
 
     func payPlan(_ input: Operations.PayPlan.Input) async throws -> Operations.PayPlan.Output {
-        let caller = try await authorize(.incidentPay)
+        let caller = try caller()
         try await ledger.refresh()
         let incident = try await reserve.pay(incident: try Self.incidentID(input.path.id), asset: input.path.asset, by: caller)
         return .ok(.init(body: .json(await incidentView(incident))))
     }
 
     func planStatement(_ input: Operations.PlanStatement.Input) async throws -> Operations.PlanStatement.Output {
-        let caller = try await authorize(.reserveRead)
+        let caller = try caller()
         let lines = try await reserve.statement(incident: try Self.incidentID(input.path.id), asset: input.path.asset, by: caller)
         return .ok(.init(body: .json(.init(lines: lines.map {
             .init(owner: String($0.entitlement.owner), account: $0.entitlement.account.description, heldAtLoss: $0.entitlement.amount.description,
@@ -197,18 +189,17 @@ extension KinkoAPI {
     static let insolvencyConfirmation = "FREEZE"
 
     func enterInsolvency(_ input: Operations.EnterInsolvency.Input) async throws -> Operations.EnterInsolvency.Output {
-        let caller = try await authorize(.insolvencyFreeze)
+        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         guard body.confirm == Self.insolvencyConfirmation else {
             throw KinkoError(.invalidInput, "send \"\(Self.insolvencyConfirmation)\" to freeze every wallet", field: "confirm")
         }
-        try await reserve.enterInsolvency(by: caller)
-        let since = try await reserve.store.insolvencySince() ?? services.clock.now()
+        let since = try await reserve.enterInsolvency(by: caller)
         return .ok(.init(body: .json(.init(since: since.iso8601))))
     }
 
     func distributionSchedule(_ input: Operations.DistributionSchedule.Input) async throws -> Operations.DistributionSchedule.Output {
-        let caller = try await authorize(.insolvencyRead)
+        let caller = try caller()
         try await ledger.refresh()
         let schedule = try await reserve.distributionSchedule(by: caller)
         let assets = await assetsByCode()

@@ -167,7 +167,7 @@ struct Console: Sendable {
         var sections: [String] = []
         try await services.ledger.refresh()
         if Self.allows(caller, .reserveRead) {
-            if let latest = try await services.reserve.store.adequacy().last {
+            if let latest = try await services.reserve.adequacy(by: caller).last {
                 let ratio = latest.required.units == 0 ? 1 : Double(latest.funded.units) / Double(latest.required.units)
                 sections.append(Self.card("reserve", title: "責任準備金 / Liability reserve", body: """
                     <p>必要額 / required <b id="reserve-required">¥\(Self.yen(latest.required))</b> · 積立額 / funded <b id="reserve-funded">¥\(Self.yen(latest.funded))</b>
@@ -190,8 +190,7 @@ struct Console: Sendable {
                 return "<tr><td>\(figures.asset.code)</td><td class=\"n hot-share\" data-asset=\"\(figures.asset.code)\">\(share.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a")</td><td>\(share.map { Self.bar(value: $0, limit: 0.05, maximum: max(0.1, $0), label: "hot share", good: $0 <= 0.05) } ?? "")</td><td>\(figures.passed ? "✓" : "✗")</td></tr>"
             }.joined()
             var body = "<table><tr><th>資産 / asset</th><th>ホット比率 / hot share</th><th>5% 上限 / the 5% line</th><th>OK</th></tr>\(rows)</table>"
-            if let latest = try await services.stores.custody.latestReconciliationDay(),
-                let day = try await services.custody.store.reconciliation(day: latest) {
+            if let day = try await services.custody.latestReconciliation(by: caller) {
                 body += "<p>最終照合 / last reconciliation: <b id=\"last-reconciliation\" data-clean=\"\(day.isClean)\">\(Self.escape(day.day))</b> — \(day.isClean ? "差異なし / clean" : "\(day.breaks.count) 差異 / breaks")</p>"
             }
             if Self.allows(caller, .custodyReconcile) {
@@ -204,13 +203,13 @@ struct Console: Sendable {
             sections.append(Self.card("custody", title: "分別管理 / Custody (95% cold)", body: body))
         }
         if Self.allows(caller, .monitorRead) {
-            let counts = try await services.stores.monitoring.alertCounts()
+            let counts = try await services.monitoring.alertCounts(by: caller)
             sections.append(Self.card("monitoring", title: "取引モニタリング / Monitoring", body: """
                 <p>未処理アラート / open alerts <b id="open-alerts">\(counts["open"] ?? 0)</b> · 調査中 / in cases \(counts["in_case"] ?? 0) · <a href="/console/alerts">一覧 / list</a></p>
                 """))
         }
         if Self.allows(caller, .reserveRead) {
-            let incidents = try await services.reserve.store.incidents()
+            let incidents = try await services.reserve.incidents(by: caller)
             let open = incidents.filter { $0.paidAt == nil }.count
             sections.append(Self.card("incidents", title: "インシデント / Incidents", body: "<p>未完了 / open <b id=\"open-incidents\">\(open)</b> of <span id=\"incidents-total\">\(incidents.count)</span> · <a href=\"/console/incidents\">一覧 / list</a></p>"))
         }
@@ -219,14 +218,13 @@ struct Console: Sendable {
     }
 
     func balances(_ caller: Caller, request: Request) async throws -> String {
-        try await services.governance.authorize(caller, .ledgerRead)
         let code = request.uri.queryParameters["asset"].map(String.init) ?? "JPY"
-        guard let asset = await services.ledger.asset(code: code) else { throw KinkoError(.notFound, "unknown asset \(code)", field: "asset") }
-        let accounts = await services.ledger.accounts { $0.ledger == asset.ledger }.prefix(500)
-        let rows = accounts.map { entry in
+        let asset = try await services.ledgerService.asset(code: code, by: caller)
+        let page = try await services.ledgerService.balances(asset: asset.code, owner: nil, accountClass: nil, after: nil, limit: 500, by: caller)
+        let rows = page.accounts.map { entry in
             "<tr><td>\(entry.account.id)</td><td>\(entry.account.accountClass.name)</td><td>\(entry.account.owner == 0 ? "" : String(entry.account.owner))</td><td class=n>\(entry.balance.netPostedDescription(claim: entry.account.accountClass.isClaim, scale: asset.scale))</td></tr>"
         }.joined()
-        let tabs = await services.ledger.assets.map { "<a href=\"/console/balances?asset=\($0.code)\">\($0.code)</a>" }.joined(separator: " · ")
+        let tabs = try await services.ledgerService.assets(by: caller).map { "<a href=\"/console/balances?asset=\($0.code)\">\($0.code)</a>" }.joined(separator: " · ")
         return "<h1>残高 / Balances — \(asset.code)</h1><p>\(tabs)</p><table><tr><th>口座 / account</th><th>区分 / class</th><th>顧客 / owner</th><th>残高 / balance</th></tr>\(rows)</table>"
     }
 
@@ -259,8 +257,7 @@ struct Console: Sendable {
     }
 
     func approvals(_ caller: Caller) async throws -> String {
-        try await services.governance.authorize(caller, .approvalsRead)
-        let requests = try await services.governance.store.requests(status: .open)
+        let requests = try await services.governance.requests(status: .open, limit: Governance.pageMax, by: caller)
         let rows = try await requests.asyncMap { request in
             let evaluation = try await services.governance.evaluate(request.id)
             return "<tr><td>\(request.id)</td><td>\(Self.escape(request.action))</td><td>\(Self.escape(request.policy.summary))</td><td>\(evaluation.isSatisfied ? "承認済 / approved" : Self.escape(evaluation.reasons.joined(separator: "; ")))</td><td><code>\(Hex.encode(request.digest).prefix(16))…</code></td></tr>"
@@ -269,8 +266,7 @@ struct Console: Sendable {
     }
 
     func incidents(_ caller: Caller) async throws -> String {
-        try await services.governance.authorize(caller, .reserveRead)
-        let rows = try await services.reserve.store.incidents().map { incident in
+        let rows = try await services.reserve.incidents(by: caller).map { incident in
             let minutes = incident.paidAt.map { ($0 - min($0, incident.detectedAt)) / 60_000_000_000 }
             return "<tr><td>\(incident.id)</td><td>\(Self.escape(incident.lossType))</td><td>\(incident.detectedAt.iso8601)</td><td>\(incident.paidAt.map { "支払済 / paid \($0.iso8601)" } ?? "未払 / unpaid")</td><td class=n>\(minutes.map { "\($0) min" } ?? "")</td></tr>"
         }.joined()
@@ -278,8 +274,7 @@ struct Console: Sendable {
     }
 
     func audit(_ caller: Caller) async throws -> String {
-        try await services.governance.authorize(caller, .auditRead)
-        let report = try await AuditStatus.verify(services)
+        let report = try await AuditStatus.verify(services, by: caller)
         let status = report.isValid ? "<b id=\"audit-status\" class=good>検証済 / verified</b>" : "<b id=\"audit-status\" class=bad>改ざん検出 / TAMPERED</b>"
         return "<h1>監査ログ / Audit log</h1><p>\(status): \(report.entries) entries, \(report.checkpoints) signed checkpoints, root <code>\(Hex.encode(report.root))</code></p>"
             + report.problems.prefix(10).map { "<p class=bad>\(Self.escape($0.message))</p>" }.joined()

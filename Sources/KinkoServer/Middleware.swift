@@ -49,8 +49,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Per operation: authenticates the bearer token (except for the public probes) and records
-/// request counts and latency.
+/// Per operation: authenticates the bearer token (except for the public probes), refuses a
+/// caller without the operation's permission before its body is parsed (`OperationPermissions`),
+/// and records request counts and latency.
 struct OperationMiddleware: ServerMiddleware {
     /// No bearer token: the probes, and redeeming an enrolment (its code is the credential).
     static let publicOperations: Set<String> = ["health", "ready", "metrics", "redeemEnrolment"]
@@ -75,6 +76,9 @@ struct OperationMiddleware: ServerMiddleware {
                     throw KinkoError(.unauthenticated, "send Authorization: Bearer <token>", field: "authorization")
                 }
                 let caller = try await governance.authenticate(token: token)
+                if let permission = OperationPermissions.required[operationID] {
+                    _ = try await governance.authorize(caller, permission, digest: Governance.digest(["operation": .string(operationID)]))
+                }
                 result = try await RequestScope.$caller.withValue(caller) { try await next(request, body, metadata) }
             }
             metrics.record(operation: operationID, status: result.0.status.code, seconds: seconds())

@@ -40,17 +40,8 @@ enum CustodyFigures {
 enum AuditStatus {
     /// Verifies the audit log with the public half of the server's own signing key (or the key
     /// recorded in the database when the server has none).
-    static func verify(_ services: Services) async throws -> AuditVerifier.Report {
-        let store = services.stores.governance
-        let key: [UInt8]
-        if let own = services.stores.auditSigner?.publicKey {
-            key = own
-        } else if let recorded = try await store.auditPublicKeys().first {
-            key = recorded
-        } else {
-            throw KinkoError(.notFound, "no audit public key is known")
-        }
-        return try await services.governance.verifyAudit(publicKey: key)
+    static func verify(_ services: Services, by caller: Caller) async throws -> AuditVerifier.Report {
+        try await services.governance.verifyAudit(publicKey: services.stores.auditSigner?.publicKey, by: caller)
     }
 }
 
@@ -63,14 +54,14 @@ enum MetricsText {
         lines += ["# HELP kinko_ledger_batches Ledger batches stored (the head of the log).", "# TYPE kinko_ledger_batches gauge",
                   "kinko_ledger_batches \(stats.batches)", "# HELP kinko_ledger_accounts Accounts in the ledger.", "# TYPE kinko_ledger_accounts gauge",
                   "kinko_ledger_accounts \(stats.accounts)"]
-        let alerts = try await services.stores.monitoring.alertCounts()
+        let alerts = try await services.monitoring.alertCountsForMetrics()
         lines += ["# HELP kinko_monitoring_alerts Alerts raised, by status.", "# TYPE kinko_monitoring_alerts gauge"]
         for status in AlertStatus.allCases { lines.append("kinko_monitoring_alerts{status=\"\(status.rawValue)\"} \(alerts[status.rawValue] ?? 0)") }
         let check = try await services.custody.checkForMetrics()
         lines += ["# HELP kinko_custody_hot_share Hot share of customer coins by yen value (fraction; the limit is 0.05).",
                   "# TYPE kinko_custody_hot_share gauge"]
         for figures in check.assets { if let share = figures.hotShareBasisPoints { lines.append("kinko_custody_hot_share{asset=\"\(figures.asset.code)\"} \(Double(share) / 10_000)") } }
-        if let latest = try await services.reserve.store.adequacy().last, latest.required.units > 0 {
+        if let latest = try await services.reserve.latestAdequacyForMetrics(), latest.required.units > 0 {
             lines += ["# HELP kinko_reserve_adequacy_ratio Reserve funded over required at the last computation.", "# TYPE kinko_reserve_adequacy_ratio gauge",
                       "kinko_reserve_adequacy_ratio \(Double(latest.funded.units) / Double(latest.required.units))"]
         }

@@ -20,9 +20,9 @@ struct AuditCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let stores = try await database.openStores()
-            let store = stores.governance
-            let (key, source) = try await trustedKey(store)
-            let report = try await Governance(store: store).verifyAudit(publicKey: key)
+            let governance = Governance(store: stores.governance)
+            let (key, source) = try await trustedKey(governance)
+            let report = try await governance.verifyAudit(publicKey: key)
             print("checked \(report.entries) entries and \(report.checkpoints) checkpoints with the public key from \(source)")
             guard let first = report.first else {
                 print("audit log ok: root \(Hex.encode(report.root)) over \(report.entries) entries")
@@ -33,14 +33,14 @@ struct AuditCommand: AsyncParsableCommand {
             throw ExitCode(5)
         }
 
-        private func trustedKey(_ store: any GovernanceStore) async throws -> ([UInt8], String) {
+        private func trustedKey(_ governance: Governance) async throws -> ([UInt8], String) {
             if let publicKey { return (try Hex.decode(publicKey, field: "public_key"), "--public-key") }
             let file = database.auditKeyPath + ".pub"
             if let data = FileManager.default.contents(atPath: file) {
                 let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 return (try Hex.decode(text, field: "public_key"), file)
             }
-            guard let recorded = try await store.auditPublicKeys().first else {
+            guard let recorded = try await governance.recordedAuditPublicKey() else {
                 throw KinkoError(.notFound, "no public key: pass --public-key", field: "public_key")
             }
             return (recorded, "the database itself (pass --public-key to check against a key you hold independently)")
@@ -61,8 +61,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.auditRead)
-            let rows = try await session.governance.store.auditEntries(from: from, limit: limit).map { stored -> [String] in
+            let rows = try await session.governance.auditEntries(from: from, limit: limit, by: session.caller).entries.map { stored -> [String] in
                 guard let entry = try? AuditEntry(bytes: stored.bytes) else { return [String(stored.position), "?", "?", "?", "(unreadable)", ""] }
                 let details = entry.event.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
                 return [String(entry.index), entry.time.iso8601, "\(entry.event.principalName) (\(entry.event.role))", entry.event.action,

@@ -27,8 +27,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.ledgerRead)
-            let current = try await session.governance.currentSettings(kind: TransferControlPolicy.kind)
+            let current = try await session.ledgerService().adoptedPolicy(by: session.caller)
             print("# version \(current?.version ?? TransferControlPolicy.standard.version) (\(current.map { "adopted \($0.adoptedAt?.iso8601 ?? "")" } ?? "built in"))")
             print(current?.document ?? TransferControlPolicy.standard.yaml)
         }
@@ -156,8 +155,9 @@ struct WithdrawalsCommand: AsyncParsableCommand {
             let session = try await Session.open(database, token)
             let exchange = try await session.exchange()
             let accountID = try AccountID(parsing: account, field: "account")
-            guard let (found, _) = await exchange.engine.account(accountID), let asset = await exchange.engine.asset(ledger: found.ledger) else {
-                throw KinkoError(.notFound, "no account \(accountID)", field: "account")
+            let (found, _) = try await exchange.ledger.account(accountID, by: session.caller)
+            guard let asset = await exchange.engine.asset(ledger: found.ledger) else {
+                throw KinkoError(.storageCorrupted, "account \(accountID) is on ledger \(found.ledger), which has no asset", field: "account")
             }
             let request = Withdrawals.Request(
                 id: try TransferID(parsing: id, field: "id"), account: accountID, wallet: try AccountID(parsing: wallet, field: "wallet"),
@@ -267,8 +267,9 @@ struct DepositsCommand: AsyncParsableCommand {
             let session = try await Session.open(database, token)
             let exchange = try await session.exchange()
             let accountID = try AccountID(parsing: account, field: "account")
-            guard let (found, _) = await exchange.engine.account(accountID), let asset = await exchange.engine.asset(ledger: found.ledger) else {
-                throw KinkoError(.notFound, "no account \(accountID)", field: "account")
+            let (found, _) = try await exchange.ledger.account(accountID, by: session.caller)
+            guard let asset = await exchange.engine.asset(ledger: found.ledger) else {
+                throw KinkoError(.storageCorrupted, "account \(accountID) is on ledger \(found.ledger), which has no asset", field: "account")
             }
             let request = Deposits.Request(id: try TransferID(parsing: id, field: "id"), account: accountID, wallet: try AccountID(parsing: wallet, field: "wallet"),
                                            amount: try Amount(decimal: amount, scale: asset.scale).units, amountJPY: amountJPY, address: address,

@@ -84,23 +84,16 @@ struct CustodyCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.custodyRead)
-            let custody = try await session.custody()
-            let facts = try await custody.facts()
             var rows: [[String]] = []
-            for wallet in facts.wallets {
-                for code in wallet.assets {
-                    let asset = await custody.ledger.asset(code: code)
-                    let booked = await custody.ledger.account(wallet.accountID(for: code))?.balance.netPosted(claim: false) ?? 0
-                    let observed = facts.balances.first { $0.wallet == wallet.id && $0.asset == code }
-                    var flags: [String] = []
-                    if !(facts.vendors[wallet.vendor]?.hasNotice ?? false) { flags.append("vendor without notice") }
-                    if wallet.isFrozen { flags.append("FROZEN: \(wallet.frozenReason ?? "")") }
-                    rows.append([wallet.id, wallet.temperature.rawValue, wallet.purpose.rawValue, code,
-                                 asset.map { $0.format(Amount(units: booked)) } ?? "?",
-                                 observed.flatMap { o in asset.map { "\($0.format(o.amount)) @ \(o.observedAt.iso8601)" } } ?? "none",
-                                 "\(wallet.vendor) \(wallet.vendorVersion)", flags.joined(separator: "; ")])
-                }
+            for position in try await session.custody().positions(by: session.caller) {
+                let wallet = position.wallet, asset = position.assetDefinition
+                var flags: [String] = []
+                if !position.vendorHasNotice { flags.append("vendor without notice") }
+                if wallet.isFrozen { flags.append("FROZEN: \(wallet.frozenReason ?? "")") }
+                rows.append([wallet.id, wallet.temperature.rawValue, wallet.purpose.rawValue, position.asset,
+                             asset.map { $0.format(position.booked) } ?? "?",
+                             position.observed.flatMap { o in asset.map { "\($0.format(o.amount)) @ \(o.observedAt.iso8601)" } } ?? "none",
+                             "\(wallet.vendor) \(wallet.vendorVersion)", flags.joined(separator: "; ")])
             }
             print(Table(header: ["wallet", "temp", "purpose", "asset", "ledger", "observed", "vendor", "flags"], rows: rows).rendered)
         }
@@ -242,8 +235,7 @@ struct CustodyCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.custodyRead)
-            let rows = try await session.stores.custody.whitelist().map {
+            let rows = try await session.custody().whitelist(by: session.caller).map {
                 [String($0.id), $0.asset, $0.address, $0.label, $0.status.rawValue, $0.usableFrom?.iso8601 ?? "-"]
             }
             print(Table(header: ["entry", "asset", "address", "label", "status", "usable from"], rows: rows).rendered)
@@ -284,8 +276,8 @@ struct CustodyCommand: AsyncParsableCommand {
                                       amount: try asset.parse(amount), ledgerPendingID: try ledgerPendingID.map { try TransferID(parsing: $0, field: "ledger_pending_id") })
             switch try await custody.requestMovement(draft, by: session.caller) {
             case .success(let movement):
-                let request = try await session.governance.store.request(movement.requestID)
-                print("movement \(movement.id) awaiting approval: request \(movement.requestID), \(request?.policy.summary ?? "")")
+                let request = try await session.governance.request(movement.requestID, by: session.caller)
+                print("movement \(movement.id) awaiting approval: request \(movement.requestID), \(request.policy.summary)")
             case .failure(let refusal):
                 FileHandle.standardError.write(Data("refused by rule \(refusal.rule.rawValue): \(refusal.message)\n".utf8))
                 throw ExitCode(7)
@@ -300,9 +292,8 @@ struct CustodyCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.custodyRead)
             var rows: [[String]] = []
-            for m in try await session.stores.custody.movements() {
+            for m in try await session.custody().movements(limit: Governance.pageMax, by: session.caller).reversed() {
                 let approval = m.status == .awaitingApproval ? try await session.governance.evaluate(m.requestID) : nil
                 let asset = Asset.standard.first { $0.code == m.draft.asset }
                 rows.append([String(m.id), m.draft.kind.rawValue, m.draft.fromWallet, m.draft.toWallet ?? m.draft.toAddress ?? "",
@@ -355,9 +346,10 @@ struct CustodyCommand: AsyncParsableCommand {
         func execute() async throws {
             let session = try await Session.open(database, token)
             let custody = try await session.custody()
-            guard let stored = try await session.stores.custody.movements().first(where: { $0.id == movement }),
-                let asset = await custody.ledger.asset(code: stored.draft.asset)
-            else { throw KinkoError(.notFound, "no movement \(movement)", field: "movement") }
+            let stored = try await custody.movement(movement, by: session.caller)
+            guard let asset = await custody.ledger.asset(code: stored.draft.asset) else {
+                throw KinkoError(.assetNotFound, "movement \(movement) is in an unknown asset \(stored.draft.asset)", field: "movement")
+            }
             _ = try await custody.complete(movement, transactionHash: txHash, networkFee: try asset.parse(fee), by: session.caller)
             print("movement \(movement) completed (\(txHash)) and posted to the ledger")
         }
@@ -388,8 +380,10 @@ struct CustodyCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.custodyRead)
-            guard let result = try await session.stores.custody.reconciliation(day: day) else {
+            let result: Reconciliation
+            do {
+                result = try await session.custody().reconciliation(day: day, by: session.caller)
+            } catch let error as KinkoError where error.code == .notFound {
                 throw KinkoError(.notFound, "no reconciliation for \(day); run kinko custody reconcile --day \(day)", field: "day")
             }
             print(try ReconciliationView.render(result, format: format))
@@ -403,8 +397,7 @@ struct CustodyCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.custodyRead)
-            let rows = try await session.stores.custody.alerts().map {
+            let rows = try await session.custody().alerts(by: session.caller).map {
                 [String($0.id), $0.raisedAt.iso8601, $0.kind, $0.subject, $0.message]
             }
             print(Table(header: ["alert", "raised (UTC)", "kind", "subject", "message"], rows: rows).rendered)

@@ -75,7 +75,7 @@ struct Demo: KinkoCommand {
         let book = DemoBook()
 
         try await service.registerAssets(Asset.standard, by: admin)
-        let existing = Set(try await custody.store.wallets().map(\.id))
+        let existing = Set(try await custody.wallets(by: treasurer).map(\.id))
         for vendor in DemoBook.vendors { try await custody.saveVendor(vendor, by: treasurer) }
         for wallet in DemoBook.wallets where !existing.contains(wallet.id) { _ = try await custody.registerWallet(wallet, by: treasurer) }
         print("wallets: \(DemoBook.wallets.count) (hot and cold customer wallets, guarantee and own-funds wallets, the yen trust)")
@@ -91,12 +91,12 @@ struct Demo: KinkoCommand {
         print("\n" + log.lines.joined(separator: "\n"))
         try await DemoDeposits.run(kinko, book: book, by: exchange)
         clock.advance(seconds: 600)
-        try await DemoObservations.record(custody, ledger, by: treasurer, at: clock.now())
+        try await DemoObservations.record(custody, by: treasurer, at: clock.now())
 
         let before = try await custody.check(by: treasurer)
         let proposal = try await custody.rebalancingProposal(by: treasurer)
         print("\n" + CustodyView.text(before, proposal) + "\n")
-        if try await custody.store.movements().isEmpty {
+        if try await custody.movements(limit: 1, by: treasurer).isEmpty {
             let intruder = try DemoPeople.keyed(people, admin.name)
             for (index, step) in proposal.enumerated() {
                 try await DemoSigners.carryOut(step, custody: custody, governance: governance, treasurer: treasurer, exchange: exchange, signers: signers,
@@ -112,10 +112,10 @@ struct Demo: KinkoCommand {
         // The chain and the trust bank agree with the books, just before the cut-off.
         clock.advance(seconds: max(1, (cutoff - 60_000_000_000 - min(clock.now(), cutoff - 60_000_000_000)) / 1_000_000_000))
         let reconciliation: Reconciliation
-        if let stored = try await custody.store.reconciliation(day: day) {
+        if let stored = try await custody.latestReconciliation(by: treasurer), stored.day == day {
             reconciliation = stored  // the day was reconciled by an earlier run; later events must not be observed as of it
         } else {
-            try await DemoObservations.record(custody, ledger, by: treasurer, at: clock.now())
+            try await DemoObservations.record(custody, by: treasurer, at: clock.now())
             print("\n" + CustodyView.text(try await custody.check(by: treasurer), []))
             clock.advance(seconds: 120)
             reconciliation = try await custody.reconcile(day: day, by: treasurer)
@@ -132,9 +132,9 @@ struct Demo: KinkoCommand {
 
         // Back to the present: observe again so `kinko custody check` finds fresh figures now.
         clock.advance(seconds: max(0, (realNow - min(realNow, clock.now())) / 1_000_000_000))
-        try await DemoObservations.record(custody, ledger, by: treasurer, at: clock.now())
+        try await DemoObservations.record(custody, by: treasurer, at: clock.now())
         print("")
-        try await printBalances(ledger)
+        try await printBalances(service, by: finance)
         await stores.close()
     }
 
@@ -149,14 +149,14 @@ struct Demo: KinkoCommand {
         throw KinkoError(.invalidInput, "no closed business day found")
     }
 
-    private func printBalances(_ ledger: Ledger) async throws {
-        let assets = await ledger.assets
+    private func printBalances(_ ledger: LedgerService, by reader: Caller) async throws {
+        let assets = try await ledger.assets(by: reader)
         print("Customer balances")
         var rows: [[String]] = []
         for customer in DemoBook.customers {
             var row = ["\(customer.id) \(customer.name)"]
             for asset in assets {
-                let balance = await ledger.account(AccountID(DemoBook.liability(customer.id, asset.ledger)))?.balance ?? .zero
+                let balance = try await ledger.account(AccountID(DemoBook.liability(customer.id, asset.ledger)), by: reader).balance
                 row.append(balance.netPostedDescription(claim: true, scale: asset.scale))
             }
             rows.append(row)
@@ -237,7 +237,8 @@ enum DemoPeople {
 /// Approvals and movements signed by the demo's people.
 enum DemoSigners {
     static func approve(_ id: ApprovalRequestID, governance: Governance, by people: [(Caller, LocalSigningKey)]) async throws {
-        guard let request = try await governance.store.request(id) else { return }
+        guard let reader = people.first?.0 else { return }
+        let request = try await governance.request(id, by: reader)
         for (person, key) in people {
             _ = try await governance.approve(id, keyID: SignerKey.id(of: try key.publicKey()), signature: try key.sign(request.digest), by: person)
         }
@@ -252,7 +253,7 @@ enum DemoSigners {
     ) async throws {
         let draft = MovementDraft(kind: step.kind, fromWallet: step.from, toWallet: step.to, asset: step.asset, amount: step.amount)
         let movement = try await custody.requestMovement(draft, by: treasurer).get()
-        guard let request = try await governance.store.request(movement.requestID) else { return }
+        let request = try await governance.request(movement.requestID, by: treasurer)
         if let (admin, key) = intruder {
             do {
                 _ = try await governance.approve(request.id, keyID: SignerKey.id(of: try key.publicKey()), signature: try key.sign(request.digest), by: admin)
@@ -278,7 +279,7 @@ enum DemoSigners {
 enum DemoReserve {
     static func run(_ reserve: Reserve, finance: Caller, approvers: [(Caller, LocalSigningKey)], clock: ManualWallClock) async throws {
         let compliance = [approvers[1]]
-        if try await reserve.store.ruleSets().isEmpty {
+        if try await reserve.ruleSets(by: finance).isEmpty {
             let yaml = RuleSet.defaultYAML.replacingOccurrences(of: "2026.1-default", with: "2026.1-demo")
                 .replacingOccurrences(of: "floor_jpy: \"2000000000\"", with: "floor_jpy: \"5000000\"")
             let (rules, request) = try await reserve.proposeRules(yaml: yaml, by: finance)
@@ -295,7 +296,7 @@ enum DemoReserve {
         let (requirement, funded) = try await reserve.compute(by: finance)
         print("\n" + ReserveView.render(requirement, funded: funded, json: false))
 
-        guard try await reserve.store.incidents().isEmpty else {
+        guard try await reserve.incidents(by: finance).isEmpty else {
             print("\nincident: already declared and paid (kinko incident list)")
             return
         }
@@ -317,13 +318,10 @@ enum DemoReserve {
 
 /// Records what the chain and the trust bank would show: each wallet's ledger holding.
 enum DemoObservations {
-    static func record(_ custody: Custody, _ ledger: Ledger, by caller: Caller, at time: TimestampNanoseconds) async throws {
-        var balances: [BalanceObservation] = []
-        for wallet in DemoBook.wallets {
-            for asset in wallet.assets {
-                let held = await ledger.account(wallet.accountID(for: asset))?.balance.netPosted(claim: false) ?? 0
-                balances.append(BalanceObservation(wallet: wallet.id, asset: asset, amount: Amount(units: held), observedAt: time, source: "demo node"))
-            }
+    static func record(_ custody: Custody, by caller: Caller, at time: TimestampNanoseconds) async throws {
+        let demoWallets = Set(DemoBook.wallets.map(\.id))
+        let balances = try await custody.positions(by: caller).filter { demoWallets.contains($0.wallet.id) }.map {
+            BalanceObservation(wallet: $0.wallet.id, asset: $0.asset, amount: $0.booked, observedAt: time, source: "demo node")
         }
         try await custody.recordBalances(balances, by: caller)
         try await custody.recordPrices(try DemoBook.prices.sorted { $0.key < $1.key }.map {

@@ -15,7 +15,7 @@ enum DemoMonitoring {
     /// The default rule set proposed by compliance and approved by a second compliance officer,
     /// KYC profiles, and the OFAC ETH list (proposed, approved, activated).
     static func goLive(_ monitoring: Monitoring, compliance: Caller, reviewer: (Caller, LocalSigningKey)) async throws {
-        guard try await monitoring.store.ruleSets().isEmpty else { return }
+        guard try await monitoring.ruleSets(by: compliance).isEmpty else { return }
         let (rules, request) = try await monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
         try await DemoSigners.approve(request.id, governance: monitoring.governance, by: [reviewer])
         _ = try await monitoring.adoptRules(version: rules.version, by: compliance)

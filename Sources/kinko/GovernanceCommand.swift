@@ -23,8 +23,7 @@ struct GovernanceCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.governanceRead)
-            let rows = try await session.governance.store.principals().map {
+            let rows = try await session.governance.principals(by: session.caller).map {
                 [String(describing: $0.id), $0.name, $0.kind.rawValue, $0.roles.sorted().map(\.rawValue).joined(separator: ", ")]
             }
             print(Table(header: ["id", "name", "kind", "roles"], rows: rows).rendered)
@@ -82,7 +81,7 @@ struct GovernanceCommand: AsyncParsableCommand {
         func execute() async throws {
             let stores = try await database.openStores()
             let governance = Governance(store: stores.governance)
-            let redeemed: (TokenRecord, String)
+            let redeemed: (record: TokenRecord, secret: String, holder: Principal)
             do {
                 redeemed = try await governance.redeemEnrolment(code: code, lifetimeSeconds: days.map { $0 * 86_400 })
                 await stores.close()
@@ -90,7 +89,7 @@ struct GovernanceCommand: AsyncParsableCommand {
                 await stores.close()
                 throw error
             }
-            let (record, secret) = redeemed
+            let (record, secret, _) = redeemed
             let waiting = record.requestID.map { "\nit waits for a second admin's approval of request \($0) before it works" } ?? ""
             print("token \(record.id) (fingerprint \(record.fingerprint)); shown once:\n\(secret)\(waiting)")
         }
@@ -262,9 +261,9 @@ struct GovernanceCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.approvalsRead)
-            let names = Dictionary(try await session.governance.store.principals().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-            let rows = try await session.governance.store.keys().map { key in
+            let keys = try await session.governance.keys(by: session.caller)
+            let names = try await session.governance.principalNames(by: session.caller)
+            let rows = keys.map { key in
                 [key.id, names[key.principal] ?? "?", key.algorithm.rawValue, key.registeredAt.iso8601,
                  key.revokedAt.map { "revoked \($0.iso8601)" } ?? key.status.rawValue]
             }
@@ -294,13 +293,12 @@ struct GovernanceCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.approvalsRead)
             let filter = try status.map { name in
                 guard let status = ApprovalStatus(rawValue: name) else { throw ValidationError("--status: open, executed or cancelled") }
                 return status
             }
             var rows: [[String]] = []
-            for request in try await session.governance.store.requests(status: filter) {
+            for request in try await session.governance.requests(status: filter, limit: Governance.pageMax, by: session.caller).reversed() {
                 let evaluation = try await session.governance.evaluate(request.id)
                 rows.append([String(describing: request.id), request.action, request.status.rawValue, String(request.revision),
                              evaluation.isSatisfied ? "ready" : evaluation.reasons.joined(separator: "; ")])
@@ -317,11 +315,10 @@ struct GovernanceCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.approvalsRead)
             let requestID = try ApprovalRequestID(parsing: id, field: "request")
-            guard let request = try await session.governance.store.request(requestID) else { throw KinkoError(.notFound, "no request \(requestID)", field: "request") }
+            let request = try await session.governance.request(requestID, by: session.caller)
             let evaluation = try await session.governance.evaluate(requestID)
-            let approvals = try await session.governance.store.approvals(of: requestID)
+            let approvals = try await session.governance.approvals(of: requestID, by: session.caller)
             print("""
                 request    \(request.id) (\(request.action)), revision \(request.revision), \(request.status.rawValue)
                 policy     \(request.policy.summary)
@@ -345,7 +342,7 @@ struct GovernanceCommand: AsyncParsableCommand {
         func execute() async throws {
             let session = try await Session.open(database, token)
             let requestID = try ApprovalRequestID(parsing: id, field: "request")
-            guard let request = try await session.governance.store.request(requestID) else { throw KinkoError(.notFound, "no request \(requestID)", field: "request") }
+            let request = try await session.governance.request(requestID, by: session.caller)
             let keyID: String, signature: [UInt8]
             if let keyFile {
                 let key = try LocalSigningKey(fileContents: try String(contentsOfFile: keyFile, encoding: .utf8))

@@ -27,7 +27,7 @@ struct Init: KinkoCommand {
         ]
         for (index, entry) in created.enumerated() {
             if index == 0 {
-                let (_, token) = try await governance.redeemEnrolment(code: entry.enrolmentCode)
+                let (_, token, _) = try await governance.redeemEnrolment(code: entry.enrolmentCode)
                 lines += ["first admin: \(entry.principal.name) (principal \(entry.principal.id)); your token (shown once, stored only as its SHA-256):",
                           token, ""]
             } else {

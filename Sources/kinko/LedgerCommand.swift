@@ -22,9 +22,7 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.ledgerRead)
-            let ledger = try await session.ledger()
-            let rows = await ledger.assets.map { [String($0.ledger), $0.code, String($0.scale), $0.kind.rawValue] }
+            let rows = try await session.ledgerService().assets(by: session.caller).map { [String($0.ledger), $0.code, String($0.scale), $0.kind.rawValue] }
             print(Table(header: ["ledger", "asset", "scale", "kind"], rows: rows).rendered)
         }
     }
@@ -42,8 +40,7 @@ struct LedgerCommand: AsyncParsableCommand {
             guard let kind = Asset.Kind(rawValue: kind) else { throw ValidationError("--kind must be crypto or fiat; got \(kind)") }
             let asset = try Asset(code: code, scale: scale, kind: kind, ledger: ledger)
             let session = try await Session.open(database, token)
-            try await session.authorize(.ledgerAssetsAdd)
-            try await session.ledger().registerAssets([asset], by: session.caller)
+            try await session.ledgerService().registerAssets([asset], by: session.caller)
             print("asset \(asset.code) on ledger \(asset.ledger), \(asset.scale) decimal places")
         }
     }
@@ -99,24 +96,22 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.ledgerRead)
-            let ledger = try await session.ledger(inspect: inspection.inspect)
-            var ledgerFilter: UInt32? = nil
-            if let asset {
-                guard let found = await ledger.asset(code: asset) else { throw ValidationError("--asset: unknown asset \(asset)") }
-                ledgerFilter = found.ledger
-            }
+            let service = try await session.ledgerService(inspect: inspection.inspect)
             let ownerFilter = try owner.map { try CustomerID(parsing: $0, field: "owner").rawValue }
             var classFilter: AccountClass? = nil
             if let accountClass {
                 guard let found = AccountClass(name: accountClass) else { throw ValidationError("--class: unknown class \(accountClass)") }
                 classFilter = found
             }
-            let accounts = await ledger.accounts { account in
-                (ledgerFilter.map { account.ledger == $0 } ?? true) && (ownerFilter.map { account.owner == $0 } ?? true)
-                    && (classFilter.map { account.accountClass == $0 } ?? true)
-            }
-            let assets = Dictionary(uniqueKeysWithValues: await ledger.assets.map { ($0.ledger, $0) })
+            var accounts: [(account: Account, balance: AccountBalance)] = []
+            var after: AccountID?
+            repeat {
+                let page = try await service.balances(asset: asset, owner: ownerFilter, accountClass: classFilter, after: after,
+                                                      limit: Governance.pageMax, by: session.caller)
+                accounts += page.accounts
+                after = page.nextAfter
+            } while after != nil
+            let assets = Dictionary(uniqueKeysWithValues: try await service.assets(by: session.caller).map { ($0.ledger, $0) })
             print(BalanceView(accounts: accounts, assets: assets).render(json: json))
         }
     }
@@ -142,11 +137,10 @@ struct LedgerCommand: AsyncParsableCommand {
                 cursor = TransferLocation(rawValue: raw)
             }
             let session = try await Session.open(database, token)
-            try await session.authorize(.ledgerRead)
-            let ledger = try await session.ledger(inspect: inspection.inspect)
-            guard let (account, _) = await ledger.account(id) else { throw KinkoError(.notFound, "no account \(id)", field: "account") }
-            let scale = await ledger.asset(ledger: account.ledger)?.scale ?? 0
-            let page = try await ledger.history(of: id, before: cursor, limit: limit)
+            let service = try await session.ledgerService(inspect: inspection.inspect)
+            let (account, _) = try await service.account(id, by: session.caller)
+            let scale = try await service.assets(by: session.caller).first { $0.ledger == account.ledger }?.scale ?? 0
+            let page = try await service.history(of: id, before: cursor, limit: limit, by: session.caller)
             let rows = page.transfers.map { entry -> [String] in
                 let t = entry.transfer
                 let direction = t.debitAccountID == id ? "debit" : "credit"
@@ -169,11 +163,10 @@ struct LedgerCommand: AsyncParsableCommand {
         func execute() async throws {
             let transferID = try TransferID(parsing: id, field: "id")
             let session = try await Session.open(database, token)
-            try await session.authorize(.ledgerRead)
-            let ledger = try await session.ledger(inspect: inspection.inspect)
-            guard let t = try await ledger.transfer(transferID) else { throw KinkoError(.notFound, "no transfer \(transferID)", field: "id") }
-            let asset = await ledger.asset(ledger: t.ledger)
-            let pending = await ledger.pendingTransfer(transferID)
+            let service = try await session.ledgerService(inspect: inspection.inspect)
+            let t = try await service.transfer(transferID, by: session.caller)
+            let asset = try await service.assets(by: session.caller).first { $0.ledger == t.ledger }
+            let open = try await service.isOpenPending(transferID, by: session.caller)
             print("""
                 transfer       \(t.id)
                 time (UTC)     \(t.timestamp.iso8601)
@@ -183,7 +176,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 code           \(t.code.name)
                 flags          \(t.flags.names.joined(separator: ", "))
                 pending id     \(t.pendingID)
-                open pending   \(pending != nil ? "yes" : "no")
+                open pending   \(open ? "yes" : "no")
                 """)
         }
     }
@@ -198,8 +191,7 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.ledgerVerify)
-            let report = try await session.ledger(inspect: inspection.inspect).verify(full: full)
+            let report = try await session.ledgerService(inspect: inspection.inspect).verify(full: full, by: session.caller)
             if report.isValid {
                 print("ledger ok: \(report.accounts) accounts, \(report.batches) batches" + (full ? ", \(report.transfers) transfers replayed" : ""))
             } else {
@@ -220,20 +212,19 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.ledgerRead)
-            let ledger = try await session.ledger(inspect: inspection.inspect)
+            let service = try await session.ledgerService(inspect: inspection.inspect)
             let directory = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let assets = await ledger.assets
+            let assets = try await service.assets(by: session.caller)
             let byLedger = Dictionary(uniqueKeysWithValues: assets.map { ($0.ledger, $0) })
             try NDJSONFile.write(assets.map(LedgerExport.line), to: directory.appendingPathComponent("assets.ndjson"))
-            let accounts = await ledger.accounts()
+            let accounts = try await service.allAccounts(by: session.caller)
             try NDJSONFile.write(accounts.map { LedgerExport.line($0.account, $0.balance, asset: byLedger[$0.account.ledger]) },
                                  to: directory.appendingPathComponent("accounts.ndjson"))
             let file = try NDJSONFile(directory.appendingPathComponent("transfers.ndjson"))
             var after: UInt64 = 0, transfers = 0
             while true {
-                let records = try await ledger.batches(after: after)
+                let records = try await service.batches(after: after, by: session.caller)
                 guard let last = records.last else { break }
                 for record in records where record.kind == .transfers {
                     let lines = try LedgerCodec.decodeTransfers(record.body, count: record.count)
@@ -255,8 +246,7 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.ledgerPulse)
-            let expired = try await session.ledger().pulse(by: session.caller)
+            let expired = try await session.ledgerService().pulse(by: session.caller)
             print("expired \(expired.count) pending transfers" + (expired.isEmpty ? "" : ": \(expired.map(\.description).joined(separator: ", "))"))
         }
     }

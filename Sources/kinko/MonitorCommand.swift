@@ -86,8 +86,7 @@ struct MonitorCommand: AsyncParsableCommand {
 
             func execute() async throws {
                 let session = try await Session.open(database, token)
-                try await session.authorize(.monitorRead)
-                let rows = try await session.stores.monitoring.ruleSets().map {
+                let rows = try await session.monitoring().ruleSets(by: session.caller).map {
                     [$0.version, $0.status.rawValue, $0.requestID.description, $0.adoptedAt?.iso8601 ?? "-"]
                 }
                 print(Table(header: ["version", "status", "request", "adopted"], rows: rows).rendered)
@@ -155,8 +154,7 @@ struct MonitorCommand: AsyncParsableCommand {
 
             func execute() async throws {
                 let session = try await Session.open(database, token)
-                try await session.authorize(.monitorRead)
-                let lists = try await session.stores.monitoring.addressLists()
+                let lists = try await session.monitoring().addressLists(by: session.caller)
                 print(Table(header: ["kind", "asset", "version", "addresses"], rows: lists.map { [$0.kind.rawValue, $0.asset, $0.version, String($0.addresses.count)] }).rendered)
             }
         }
@@ -205,8 +203,7 @@ struct MonitorCommand: AsyncParsableCommand {
 
             func execute() async throws {
                 let session = try await Session.open(database, token)
-                try await session.authorize(.monitorRead)
-                let list = try await session.stores.monitoring.jurisdictions() ?? .starter
+                let list = try await session.monitoring().jurisdictions(by: session.caller)
                 print("\(list.version): \(list.countries.sorted().joined(separator: ", "))")
             }
         }

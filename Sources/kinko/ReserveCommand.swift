@@ -63,8 +63,7 @@ struct ReserveCommand: AsyncParsableCommand {
 
             func execute() async throws {
                 let session = try await Session.open(database, token)
-                try await session.authorize(.reserveRead)
-                let rows = try await session.stores.reserve.ruleSets().map {
+                let rows = try await session.reserve().ruleSets(by: session.caller).map {
                     [$0.version, $0.status.rawValue, $0.requestID.description, $0.adoptedAt?.iso8601 ?? "-"]
                 }
                 print(Table(header: ["version", "status", "request", "adopted"], rows: rows).rendered)
@@ -91,8 +90,7 @@ struct ReserveCommand: AsyncParsableCommand {
                 try await reserve.importVolumes(rows, by: session.caller)
                 print("imported \(rows.count) daily volumes")
             }
-            try await session.authorize(.reserveRead)
-            let volumes = try await reserve.store.volumes()
+            let volumes = try await reserve.volumes(by: session.caller)
             let rows = volumes.flatMap { category, days in days.map { [$0.key, category, $0.value.description] } }.sorted { $0[0] + $0[1] < $1[0] + $1[1] }
             print(Table(header: ["day (JST)", "category", "volume (JPY)"], rows: Array(rows.suffix(30))).rendered)
         }
@@ -131,8 +129,7 @@ struct ReserveCommand: AsyncParsableCommand {
 
             func execute() async throws {
                 let session = try await Session.open(database, token)
-                try await session.authorize(.reserveRead)
-                let rows = try await session.stores.reserve.policies().map {
+                let rows = try await session.reserve().insurancePolicies(by: session.caller).map {
                     [String($0.id), $0.insurer, $0.coverage.joined(separator: ","), $0.limit.description, $0.deductible.description,
                      $0.claimed.description, $0.remaining.description, "\($0.starts)…\($0.ends)", $0.exclusions.joined(separator: ",")]
                 }
@@ -162,8 +159,7 @@ struct ReserveCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.reserveRead)
-            let rows = try await session.stores.reserve.adequacy().map {
+            let rows = try await session.reserve().adequacy(by: session.caller).map {
                 [$0.time.iso8601, $0.ruleVersion, $0.required.description, $0.funded.description,
                  $0.required.isZero ? "-" : Share.percent(basisPoints: Share.basisPoints($0.funded.units, of: $0.required.units) ?? 0), $0.isShort ? "SHORT" : "ok"]
             }
@@ -238,8 +234,7 @@ struct IncidentCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            try await session.authorize(.reserveRead)
-            let rows = try await session.stores.reserve.incidents().map { incident in
+            let rows = try await session.reserve().incidents(by: session.caller).map { incident in
                 [String(incident.id), incident.lossType, incident.losses.map { "\($0.wallet) \($0.amount) \($0.asset)" }.joined(separator: "; "),
                  incident.lostAt.iso8601, incident.detectedAt.iso8601, incident.status.rawValue,
                  incident.secondsToCompensation.map { "\($0) s" } ?? "-"]

@@ -33,20 +33,19 @@ struct Session {
         }
     }
 
-    /// Checks (and on refusal audits) that the caller may run `permission`.
-    @discardableResult
-    func authorize(_ permission: Permission) async throws -> Role {
-        try await governance.authorize(caller, permission)
-    }
-
-    /// The exchange's services over this database (the ledger behind its transfer controls).
-    func exchange() async throws -> Exchange {
-        Exchange(governance: governance, ledger: try await ledger(), custodyStore: stores.custody, reserveStore: stores.reserve,
+    /// The exchange's services over this database (the ledger behind its transfer controls);
+    /// with `inspect`, a ledger that fails its open-time check opens read-only.
+    func exchange(inspect: Bool = false) async throws -> Exchange {
+        Exchange(governance: governance, ledger: try await ledger(inspect: inspect), custodyStore: stores.custody, reserveStore: stores.reserve,
                  monitoringStore: stores.monitoring, clock: governance.clock)
     }
 
-    /// The ledger; with `inspect`, one that fails its open-time check opens read-only.
-    func ledger(inspect: Bool = false) async throws -> Ledger {
+    /// The ledger service (reads and writes, authorized there).
+    func ledgerService(inspect: Bool = false) async throws -> LedgerService {
+        try await exchange(inspect: inspect).ledger
+    }
+
+    private func ledger(inspect: Bool) async throws -> Ledger {
         let ledger = try await Ledger.open(store: stores.ledger, mode: inspect ? .inspection : .normal)
         if let reason = await ledger.readOnlyReason {
             FileHandle.standardError.write(Data("warning: \(reason)\n".utf8))
@@ -55,10 +54,7 @@ struct Session {
     }
 
     func principal(named name: String) async throws -> Principal {
-        guard let principal = try await governance.store.principal(named: name) else {
-            throw KinkoError(.notFound, "no principal named \(name)", field: "principal")
-        }
-        return principal
+        try await governance.principal(named: name, by: caller)
     }
 }
 

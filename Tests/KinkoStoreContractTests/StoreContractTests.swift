@@ -131,7 +131,7 @@ struct StoreContractTests {
             #expect(try await governance.store.principal(signer.id)?.roles == [.signer])
             // The enrolment works once; the signer's token waits for an admin who did not enrol them.
             let code = try await governance.createEnrolment(for: signer.id, by: admin.caller)
-            let (record, secret) = try await governance.redeemEnrolment(code: code)
+            let (record, secret, _) = try await governance.redeemEnrolment(code: code)
             await #expect(throws: KinkoError.self) { try await governance.redeemEnrolment(code: code) }
             #expect(record.status == .awaitingApproval && record.issuedBy == admin.caller.principal)
             let activation = try #require(record.requestID)

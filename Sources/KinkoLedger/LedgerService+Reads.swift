@@ -1,0 +1,106 @@
+public import KinkoCore
+public import KinkoGovernance
+
+/// What front ends read from the ledger, each read authorized here (a refusal is audited) and
+/// caught up with what other processes wrote, lists paged.
+extension LedgerService {
+    public func assets(by caller: Caller) async throws -> [Asset] {
+        _ = try await governance.authorize(caller, .ledgerRead)
+        try await ledger.refresh()
+        return await ledger.assets
+    }
+
+    public func asset(code: String, by caller: Caller) async throws -> Asset {
+        guard let asset = try await assets(by: caller).first(where: { $0.code == code }) else {
+            throw KinkoError(.assetNotFound, "unknown asset \(code)", field: "asset")
+        }
+        return asset
+    }
+
+    public func account(_ id: AccountID, by caller: Caller) async throws -> (account: Account, balance: AccountBalance) {
+        _ = try await governance.authorize(caller, .ledgerRead)
+        try await ledger.refresh()
+        guard let found = await ledger.account(id) else { throw KinkoError(.notFound, "no account \(id)", field: "id") }
+        return found
+    }
+
+    public struct BalancePage: Sendable {
+        public var accounts: [(account: Account, balance: AccountBalance)]
+        /// Pass as `after` for the next page; nil on the last.
+        public var nextAfter: AccountID?
+    }
+
+    /// Accounts in id order after `after`, filtered by asset, owner and class, at most `limit`.
+    public func balances(asset: String?, owner: UInt128?, accountClass: AccountClass?, after: AccountID?, limit: Int?, by caller: Caller) async throws
+        -> BalancePage
+    {
+        _ = try await governance.authorize(caller, .ledgerRead)
+        let size = try Self.page(limit)
+        try await ledger.refresh()
+        var ledgerFilter: UInt32?
+        if let asset {
+            guard let found = await ledger.asset(code: asset) else { throw KinkoError(.assetNotFound, "unknown asset \(asset)", field: "asset") }
+            ledgerFilter = found.ledger
+        }
+        let start = after?.rawValue ?? 0
+        let matching = await ledger.accounts { account in
+            account.id.rawValue > start && (ledgerFilter.map { account.ledger == $0 } ?? true) && (owner.map { account.owner == $0 } ?? true)
+                && (accountClass.map { account.accountClass == $0 } ?? true)
+        }.sorted { $0.account.id < $1.account.id }
+        let page = Array(matching.prefix(size))
+        return BalancePage(accounts: page, nextAfter: matching.count > size ? page.last?.account.id : nil)
+    }
+
+    public func transfer(_ id: TransferID, by caller: Caller) async throws -> Transfer {
+        _ = try await governance.authorize(caller, .ledgerRead)
+        try await ledger.refresh()
+        guard let transfer = try await ledger.transfer(id) else { throw KinkoError(.notFound, "no transfer \(id)", field: "id") }
+        return transfer
+    }
+
+    /// Whether `id` is a pending transfer still open (neither posted, voided nor expired).
+    public func isOpenPending(_ id: TransferID, by caller: Caller) async throws -> Bool {
+        _ = try await governance.authorize(caller, .ledgerRead)
+        return await ledger.pendingTransfer(id) != nil
+    }
+
+    /// Every account with its balance, for an export (no paging: the file takes them all).
+    public func allAccounts(by caller: Caller) async throws -> [(account: Account, balance: AccountBalance)] {
+        _ = try await governance.authorize(caller, .ledgerRead)
+        try await ledger.refresh()
+        return await ledger.accounts()
+    }
+
+    /// Stored batches after `sequence`, in order, for an export.
+    public func batches(after sequence: UInt64, by caller: Caller) async throws -> [LedgerBatchRecord] {
+        _ = try await governance.authorize(caller, .ledgerRead)
+        return try await ledger.batches(after: sequence)
+    }
+
+    /// An account's transfers, newest first, before `before`, at most `limit` (1–1,000).
+    public func history(of account: AccountID, before: TransferLocation = .end, limit: Int, by caller: Caller) async throws -> Ledger.HistoryPage {
+        _ = try await governance.authorize(caller, .ledgerRead)
+        try await ledger.refresh()
+        guard await ledger.account(account) != nil else { throw KinkoError(.notFound, "no account \(account)", field: "id") }
+        return try await ledger.history(of: account, before: before, limit: limit)
+    }
+
+    /// The adopted transfer-control policy; nil while the built-in one applies.
+    public func adoptedPolicy(by caller: Caller) async throws -> SettingsVersion? {
+        _ = try await governance.authorize(caller, .ledgerRead)
+        return try await governance.currentSettings(kind: TransferControlPolicy.kind)
+    }
+
+    public func verify(full: Bool, by caller: Caller) async throws -> Ledger.Verification {
+        _ = try await governance.authorize(caller, .ledgerVerify)
+        try await ledger.refresh()
+        return try await ledger.verify(full: full)
+    }
+
+    @discardableResult
+    public func pulse(by caller: Caller) async throws -> [TransferID] {
+        _ = try await governance.authorize(caller, .ledgerPulse)
+        try await ledger.refresh()
+        return try await ledger.pulse(by: caller)
+    }
+}
