@@ -288,10 +288,8 @@ public struct Withdrawals: Sendable {
         }
         let request = try await governance.requireRequest(ApprovalRequestID(requestID))
         let role = try await governance.authorize(caller, .approvalsExecute, digest: request.digest)
-        let evaluation = try await governance.evaluate(request.id)
-        guard evaluation.isSatisfied else {
-            throw KinkoError(.approvalRequired, "clearing withdrawal \(id) is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
-        }
+        let evaluation = try await governance.requireApproved(request.id, "clearing withdrawal \(id)", by: caller, role: role, .approvalsExecute,
+                                                              digest: request.digest)
         guard let amount = UInt128(entry.value.amount), let account = UInt128(entry.value.account), let wallet = UInt128(entry.value.wallet),
             let asset = await ledger.ledger.asset(code: entry.value.asset)
         else { throw KinkoError(.storageCorrupted, "withdrawal record \(id) does not read") }
@@ -329,7 +327,9 @@ public struct Withdrawals: Sendable {
         let role = try await governance.authorize(caller, .withdrawalsRelease, digest: digest)
         guard let entry = try await book.record(id) else { throw KinkoError(.notFound, "no withdrawal \(id)", field: "id") }
         guard entry.value.status == .cleared else {
-            throw KinkoError(.approvalRefused, "withdrawal \(id) is \(entry.value.status.rawValue), not cleared: it may not be released", field: "id")
+            throw try await governance.refused(
+                KinkoError(.approvalRefused, "withdrawal \(id) is \(entry.value.status.rawValue), not cleared: it may not be released", field: "id"),
+                by: caller, role: role, .withdrawalsRelease, digest: digest, details: ["transfer": id.description])
         }
         let post = Transfer(id: LedgerService.derivedID("kinko.withdrawal-release", id.rawValue), debitAccountID: AccountID(0),
                             creditAccountID: AccountID(0), amount: 0, ledger: 0, code: TransferCode(0), flags: .postPendingTransfer, pendingID: id)

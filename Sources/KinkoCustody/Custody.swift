@@ -129,10 +129,8 @@ public struct Custody: Sendable {
         guard request.action == Self.unfreezeAction, case .object(let fields) = request.payload, case .string(let walletID)? = fields["wallet"] else {
             throw KinkoError(.invalidInput, "request \(id) is not an unfreeze", field: "request")
         }
-        let evaluation = try await governance.evaluate(id)
-        guard evaluation.isSatisfied else {
-            throw KinkoError(.approvalRequired, "lifting the freeze of \(walletID) is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
-        }
+        let evaluation = try await governance.requireApproved(id, "lifting the freeze of \(walletID)", by: caller, role: role, .custodyWalletsFreeze,
+                                                              digest: request.digest)
         try await store.setFrozen(walletID, at: nil, reason: nil, alongside: [.executeRequest(id, revision: request.revision)], audit: caller.event(
             .custodyWalletsFreeze, role: role, digest: request.digest, result: "unfrozen",
             details: ["wallet": walletID, "request": id.description, "approvers": evaluation.counted.map(\.description).joined(separator: ",")]))
@@ -230,12 +228,9 @@ public struct Custody: Sendable {
         guard var entry = try await store.whitelist().first(where: { $0.id == entryID }) else {
             throw KinkoError(.notFound, "no whitelist entry \(entryID)", field: "entry")
         }
-        let role = try await governance.authorize(caller, .approvalsExecute)
-        let evaluation = try await governance.evaluate(entry.requestID)
-        guard evaluation.isSatisfied else {
-            throw KinkoError(.approvalRequired, "whitelist entry \(entryID) may not be activated yet: \(evaluation.reasons.joined(separator: "; "))")
-        }
-        guard let request = try await governance.store.request(entry.requestID) else { throw KinkoError(.notFound, "no request \(entry.requestID)") }
+        let request = try await governance.requireRequest(entry.requestID)
+        let role = try await governance.authorize(caller, .approvalsExecute, digest: request.digest)
+        _ = try await governance.requireApproved(request.id, "whitelist entry \(entryID)", by: caller, role: role, .approvalsExecute, digest: request.digest)
         let now = clock.now()
         let usableFrom = now + settings.whitelistWaitingSeconds * 1_000_000_000
         guard try await store.activateWhitelistEntry(entryID, requestID: request.id, revision: request.revision, usableFrom: usableFrom, at: now,
@@ -300,15 +295,18 @@ public struct Custody: Sendable {
     /// (balances, velocity, the hot cap and frozen wallets may have changed since the request).
     public func release(_ movementID: UInt64, by caller: Caller) async throws -> Movement {
         var movement = try await requireMovement(movementID)
-        let role = try await governance.authorize(caller, .custodyMovementsRelease)
+        let request = try await governance.requireRequest(movement.requestID)
+        let role = try await governance.authorize(caller, .custodyMovementsRelease, digest: request.digest)
         guard movement.status == .awaitingApproval else { throw KinkoError(.conflict, "movement \(movementID) is \(movement.status.rawValue)") }
-        let evaluation = try await governance.evaluate(movement.requestID)
-        guard evaluation.isSatisfied else {
-            throw KinkoError(.approvalRequired, "movement \(movementID) may not be released yet: \(evaluation.reasons.joined(separator: "; "))")
+        let evaluation = try await governance.requireApproved(request.id, "movement \(movementID)", by: caller, role: role, .custodyMovementsRelease,
+                                                              digest: request.digest)
+        func refuse(_ message: String) async throws -> KinkoError {
+            try await governance.refused(KinkoError(.approvalRefused, "movement \(movementID) cannot be released: \(message)"), by: caller, role: role,
+                                         .custodyMovementsRelease, digest: request.digest, details: ["movement": String(movementID)])
         }
         if let pendingID = movement.draft.ledgerPendingID {
             guard let clearance, try await clearance.isCleared(pendingID) else {
-                throw KinkoError(.approvalRefused, "movement \(movementID) cannot be released: withdrawal \(pendingID) is not cleared by monitoring")
+                throw try await refuse("withdrawal \(pendingID) is not cleared by monitoring")
             }
         }
         // Its own outflow is already counted in the velocity window: check the others only.
@@ -318,9 +316,8 @@ public struct Custody: Sendable {
         let others = try await store.outflows(wallet: recheck.fromWallet, asset: recheck.asset, since: since)
         let othersOnly = movement.createdAt >= since ? Amount(units: others.units - min(others.units, movement.draft.amount.units)) : others
         if case .failure(let refusal) = MovementRules.check(recheck, facts: facts, whitelist: try await store.whitelist(), outflows: othersOnly) {
-            throw KinkoError(.approvalRefused, "movement \(movementID) cannot be released: \(refusal)")
+            throw try await refuse("\(refusal)")
         }
-        guard let request = try await governance.store.request(movement.requestID) else { throw KinkoError(.notFound, "no request \(movement.requestID)") }
         let now = clock.now()
         guard try await store.releaseMovement(movementID, requestID: request.id, revision: request.revision, at: now, audit: caller.event(
             .custodyMovementsRelease, role: role, digest: request.digest, result: "released",

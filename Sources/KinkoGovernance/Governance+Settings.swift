@@ -64,10 +64,7 @@ extension Governance {
         let request = try await requireRequest(ApprovalRequestID(requestID))
         let role = try await authorize(caller, .approvalsExecute, digest: request.digest)
         guard entry.value.status == .proposed else { throw KinkoError(.conflict, "\(kind) version \(version) was adopted already", field: "version") }
-        let evaluation = try await evaluate(request.id)
-        guard evaluation.isSatisfied else {
-            throw KinkoError(.approvalRequired, "\(kind) version \(version) is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
-        }
+        let evaluation = try await requireApproved(request.id, "\(kind) version \(version)", by: caller, role: role, .approvalsExecute, digest: request.digest)
         var adopted = entry.value
         adopted.status = .adopted
         adopted.adoptedAt = clock.now()

@@ -129,7 +129,16 @@ public struct Governance: Sendable {
         guard !principal.roles.contains(role) else {
             throw KinkoError(.conflict, "\(principal.name) already holds \(role.rawValue)", field: "role")
         }
-        try checkDuties(principal.roles.union([role]), for: principal)
+        let conflict: KinkoError?
+        do throws(KinkoError) {
+            try checkDuties(principal.roles.union([role]), for: principal)
+            conflict = nil
+        } catch {
+            conflict = error
+        }
+        if let conflict {
+            throw try await refused(conflict, by: caller, role: acting, .rolesGrant, digest: digest, details: ["principal": principal.name, "role": role.rawValue])
+        }
         let issuers = try await store.tokens(of: id).compactMap(\.issuedBy)
         return try await submit(action: Self.roleGrantAction, payload: payload, policy: try policy(for: Self.roleGrantAction).excluding([id] + issuers),
                                 by: caller, role: acting, permission: .rolesGrant, details: ["principal": principal.name, "role": role.rawValue])
@@ -236,27 +245,32 @@ public struct Governance: Sendable {
         let digest = request.digest
         let role = try await authorize(caller, .approvalsApprove, digest: digest)
         let policy = request.policy
-        func refuse(_ message: String) -> KinkoError { KinkoError(.approvalRefused, message) }
-        guard request.status == .open else { throw refuse("request \(id) is \(request.status.rawValue)") }
-        guard clock.now() < request.expiresAt else { throw refuse("request \(id) expired at \(request.expiresAt.iso8601)") }
-        guard request.initiator != caller.principal else { throw refuse("the initiator of request \(id) cannot approve it") }
+        // Every refusal is audited: a signature that does not count is itself a fact to keep.
+        func refuse(_ message: String) async throws -> KinkoError {
+            try await store.appendAudit(caller.event(.approvalsApprove, role: role, digest: digest, result: "refused",
+                                                     details: ["request": String(id.rawValue), "key": keyID, "reason": message]))
+            return KinkoError(.approvalRefused, message)
+        }
+        guard request.status == .open else { throw try await refuse("request \(id) is \(request.status.rawValue)") }
+        guard clock.now() < request.expiresAt else { throw try await refuse("request \(id) expired at \(request.expiresAt.iso8601)") }
+        guard request.initiator != caller.principal else { throw try await refuse("the initiator of request \(id) cannot approve it") }
         guard !policy.excludedApprovers.contains(caller.principal) else {
-            throw refuse("\(caller.name) may not approve request \(id): the request concerns them or credentials they issued")
+            throw try await refuse("\(caller.name) may not approve request \(id): the request concerns them or credentials they issued")
         }
         guard !caller.roles.isDisjoint(with: policy.eligibleRoles) else {
-            throw refuse("approving \(request.action) needs one of: \(policy.eligibleRoles.sorted().map(\.rawValue).joined(separator: ", "))")
+            throw try await refuse("approving \(request.action) needs one of: \(policy.eligibleRoles.sorted().map(\.rawValue).joined(separator: ", "))")
         }
         let approvals = try await store.approvals(of: id)
         guard !approvals.contains(where: { $0.approver == caller.principal && $0.digest == digest }) else {
-            throw refuse("\(caller.name) already approved request \(id)")
+            throw try await refuse("\(caller.name) already approved request \(id)")
         }
         guard let key = try await store.keys().first(where: { $0.id == keyID }), key.principal == caller.principal else {
-            throw refuse("key \(keyID) is not registered to \(caller.name)")
+            throw try await refuse("key \(keyID) is not registered to \(caller.name)")
         }
-        guard key.revokedAt == nil else { throw refuse("key \(keyID) was revoked") }
-        guard key.status == .active else { throw refuse("key \(keyID) is not active yet: it waits for a second admin's approval") }
+        guard key.revokedAt == nil else { throw try await refuse("key \(keyID) was revoked") }
+        guard key.status == .active else { throw try await refuse("key \(keyID) is not active yet: it waits for a second admin's approval") }
         guard key.isValidSignature(signature, for: digest) else {
-            throw refuse("the signature does not verify against request \(id) revision \(request.revision) with key \(keyID)")
+            throw try await refuse("the signature does not verify against request \(id) revision \(request.revision) with key \(keyID)")
         }
         let approval = Approval(requestID: id, approver: caller.principal, keyID: keyID, digest: digest, signature: signature,
                                 approvedAt: clock.now())
@@ -281,15 +295,35 @@ public struct Governance: Sendable {
             principals: principals, now: clock.now())
     }
 
+    /// Audits a refusal of something `caller` (acting as `role`) tried under `permission`, and
+    /// returns the error to throw: every refusal leaves an audit entry, not only a missing
+    /// permission.
+    public func refused(_ error: KinkoError, by caller: Caller, role: Role, _ permission: Permission, digest: [UInt8] = [],
+                        details: [String: String] = [:]) async throws -> KinkoError {
+        var details = details
+        details["reason"] = error.message
+        try await store.appendAudit(caller.event(permission, role: role, digest: digest, result: "refused: \(error.code.rawValue)", details: details))
+        return error
+    }
+
+    /// The evaluation of request `id` when its approvals are satisfied; otherwise the refusal
+    /// (`approval_required`: "`what` is not approved yet: reasons") is audited and thrown.
+    public func requireApproved(_ id: ApprovalRequestID, _ what: String, by caller: Caller, role: Role, _ permission: Permission,
+                                digest: [UInt8]) async throws -> ApprovalEvaluation {
+        let evaluation = try await evaluate(id)
+        guard evaluation.isSatisfied else {
+            throw try await refused(KinkoError(.approvalRequired, "\(what) is not approved yet: \(evaluation.reasons.joined(separator: "; "))"),
+                                    by: caller, role: role, permission, digest: digest, details: ["request": id.description])
+        }
+        return evaluation
+    }
+
     /// Runs an approved governance request exactly once; a second call (even a concurrent one)
     /// is refused with `conflict`.
     public func execute(_ id: ApprovalRequestID, by caller: Caller) async throws {
         let request = try await requireRequest(id)
         let role = try await authorize(caller, .approvalsExecute, digest: request.digest)
-        let evaluation = try await evaluate(id)
-        guard evaluation.isSatisfied else {
-            throw KinkoError(.approvalRequired, "request \(id) may not run yet: \(evaluation.reasons.joined(separator: "; "))")
-        }
+        let evaluation = try await requireApproved(id, "request \(id) (\(request.action))", by: caller, role: role, .approvalsExecute, digest: request.digest)
         try await run(request, evaluation: evaluation, by: caller, role: role)
     }
 

@@ -91,12 +91,14 @@ public struct LedgerService: Sendable {
 
     /// Creates accounts. Under the policy, a customer's accounts must not be able to overdraw.
     public func createAccounts(_ accounts: [Account], by caller: Caller) async throws -> [CreateAccountResult] {
-        _ = try await governance.authorize(caller, .ledgerAccountsCreate)
+        let role = try await governance.authorize(caller, .ledgerAccountsCreate)
         if try await policy().customerAccountsNoOverdraft {
             for (index, account) in accounts.enumerated()
             where [.customerLiability, .quarantine].contains(account.accountClass) && !account.flags.contains(.debitsMustNotExceedCredits) {
-                throw KinkoError(.invalidInput, "a customer's account must carry debits_must_not_exceed_credits (no overdraft; the transfer-control policy)",
-                                 field: "accounts[\(index)].flags")
+                throw try await governance.refused(
+                    KinkoError(.invalidInput, "a customer's account must carry debits_must_not_exceed_credits (no overdraft; the transfer-control policy)",
+                               field: "accounts[\(index)].flags"),
+                    by: caller, role: role, .ledgerAccountsCreate, details: ["account": account.id.description])
             }
         }
         return try await ledger.createAccounts(accounts, by: caller)
@@ -113,12 +115,34 @@ public struct LedgerService: Sendable {
         let policy = try await policy()
         let review = TransferReview(policy: policy, facts: try await gather(for: events, policy: policy), factsAvailable: facts != nil)
         let (results, parkedIndexes) = try await ledger.createTransfers(events, by: caller, review: review, permission: permission)
+        try await auditRefusals(events, results, by: caller, role: role, permission: permission)
         var answered = results
         for index in parkedIndexes.sorted() where results[index] == .ok || results[index] == .exists {
             try await fileApproval(for: events[index].id, policy: policy, by: caller, role: role, permission: permission)
             if results[index] == .ok { answered[index] = .pendingApproval }
         }
         return answered
+    }
+
+    /// The transfers of a batch at most listed by id in a refusal's audit entry.
+    public static let refusalIDsAudited = 20
+
+    /// One audit entry per batch in which the controls refused something: how many of each
+    /// refusal and the first ids (the engine's own results, such as `exceeds_credits`, are
+    /// answers to the client, not control refusals, and are not audited).
+    private func auditRefusals(_ events: [Transfer], _ results: [CreateTransferResult], by caller: Caller, role: Role,
+                               permission: Permission) async throws {
+        var counts: [String: Int] = [:]
+        var ids: [String] = []
+        for (index, result) in results.enumerated() where result.isControlRefusal {
+            counts[result.name, default: 0] += 1
+            if ids.count < Self.refusalIDsAudited { ids.append(events[index].id.description) }
+        }
+        guard !counts.isEmpty else { return }
+        let summary = counts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ",")
+        try await governance.store.appendAudit(caller.event(
+            permission, role: role, digest: Governance.digest(.array(ids.map { .string($0) })), result: "refused",
+            details: ["refusals": summary, "transfers": ids.joined(separator: ","), "batch": String(events.count)]))
     }
 
     /// The parked record of a transfer (with its approval request), if it was parked.
@@ -179,10 +203,8 @@ public struct LedgerService: Sendable {
     public func postApproved(_ requestID: ApprovalRequestID, by caller: Caller) async throws -> ParkedTransfer {
         let (request, entry) = try await parkedRequest(requestID)
         let role = try await governance.authorize(caller, .approvalsExecute, digest: request.digest)
-        let evaluation = try await governance.evaluate(request.id)
-        guard evaluation.isSatisfied else {
-            throw KinkoError(.approvalRequired, "transfer \(entry.value.transfer) may not post yet: \(evaluation.reasons.joined(separator: "; "))")
-        }
+        let evaluation = try await governance.requireApproved(request.id, "transfer \(entry.value.transfer)", by: caller, role: role, .approvalsExecute,
+                                                              digest: request.digest)
         guard let pendingID = UInt128(entry.value.transfer) else { throw KinkoError(.storageCorrupted, "parked record \(entry.key) names no transfer") }
         var facts = TransferFacts()
         facts.approvedPendings = [pendingID]
@@ -192,7 +214,8 @@ public struct LedgerService: Sendable {
         let review = TransferReview(policy: try await policy(), facts: facts, factsAvailable: self.facts != nil)
         let result = try await ledger.createTransfers([post], by: caller, review: review, permission: .approvalsExecute).results[0]
         guard result == .ok || result == .exists else {
-            throw KinkoError(.approvalRefused, "transfer \(pendingID) cannot post: \(result.name)")
+            throw try await governance.refused(KinkoError(.approvalRefused, "transfer \(pendingID) cannot post: \(result.name)"), by: caller, role: role,
+                                               .approvalsExecute, digest: request.digest)
         }
         var posted = entry.value
         posted.status = .posted

@@ -96,6 +96,8 @@ public enum CreateTransferResult: UInt16, Sendable, CaseIterable {
     /// Whether a retry with the same id and content answers the same: `exists` counts as
     /// done, and a transfer parked for approval was created.
     public var isSuccess: Bool { self == .ok || self == .exists || self == .pendingApproval }
+    /// A refusal by the exchange's transfer controls (101–109), as opposed to the engine's.
+    public var isControlRefusal: Bool { (101...109).contains(rawValue) }
 
 
     /// snake_case, as in TigerBeetle and the API.

@@ -118,12 +118,11 @@ public struct Monitoring: Sendable {
         guard let stored = try await store.ruleSets().first(where: { $0.version == version }) else {
             throw KinkoError(.notFound, "no monitoring rule set \(version)", field: "version")
         }
-        let role = try await governance.authorize(caller, .approvalsExecute)
-        let evaluation = try await governance.evaluate(stored.requestID)
-        guard evaluation.isSatisfied else {
-            throw KinkoError(.approvalRequired, "monitoring rule set \(version) is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
-        }
-        guard let request = try await governance.store.request(stored.requestID),
+        let request = try await governance.requireRequest(stored.requestID)
+        let role = try await governance.authorize(caller, .approvalsExecute, digest: request.digest)
+        let evaluation = try await governance.requireApproved(request.id, "monitoring rule set \(version)", by: caller, role: role, .approvalsExecute,
+                                                              digest: request.digest)
+        guard
             try await store.adoptRuleSet(version: version, requestID: request.id, revision: request.revision, at: clock.now(), audit: caller.event(
                 .approvalsExecute, role: role, digest: request.digest, result: "adopted", details: ["version": version, "module": "monitoring"]))
         else {
@@ -180,12 +179,10 @@ public struct Monitoring: Sendable {
             case .string(let approved)? = fields["list_sha256"]
         else { throw KinkoError(.invalidInput, "request \(id) is not a list replacement", field: "request") }
         guard approved == Self.digest(of: list) else {
-            throw KinkoError(.approvalRefused, "this list is not the one approved in request \(id) (its SHA-256 differs)", field: "file")
+            throw try await governance.refused(KinkoError(.approvalRefused, "this list is not the one approved in request \(id) (its SHA-256 differs)", field: "file"),
+                                               by: caller, role: role, .monitorListsManage, digest: request.digest)
         }
-        let evaluation = try await governance.evaluate(id)
-        guard evaluation.isSatisfied else {
-            throw KinkoError(.approvalRequired, "the list replacement is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
-        }
+        let evaluation = try await governance.requireApproved(id, "the list replacement", by: caller, role: role, .monitorListsManage, digest: request.digest)
         try await store.importAddressList(list, at: clock.now(), alongside: [.executeRequest(id, revision: request.revision)], audit: caller.event(
             .monitorListsManage, role: role, digest: request.digest, result: "imported",
             details: ["list": list.kind.rawValue, "asset": list.asset, "version": list.version, "addresses": String(list.addresses.count),
@@ -208,10 +205,7 @@ public struct Monitoring: Sendable {
             case .string(let countries)? = fields["countries"]
         else { throw KinkoError(.invalidInput, "request \(id) is not a jurisdiction list", field: "request") }
         let jurisdictions = try TravelRuleJurisdictions(version: version, countries: Set(countries.split(separator: ",").map(String.init)))
-        let evaluation = try await governance.evaluate(id)
-        guard evaluation.isSatisfied else {
-            throw KinkoError(.approvalRequired, "the jurisdiction list is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
-        }
+        let evaluation = try await governance.requireApproved(id, "the jurisdiction list", by: caller, role: role, .monitorListsManage, digest: request.digest)
         try await store.setJurisdictions(jurisdictions, alongside: [.executeRequest(id, revision: request.revision)], audit: caller.event(
             .monitorListsManage, role: role, digest: request.digest, result: "jurisdictions",
             details: ["version": version, "countries": countries, "request": id.description]))
@@ -371,10 +365,7 @@ public struct Monitoring: Sendable {
         guard request.action == Self.dismissalAction, case .object(let fields) = request.payload, case .string(let text)? = fields["alert"],
             let alert = UInt64(text)
         else { throw KinkoError(.invalidInput, "request \(id) is not an alert dismissal", field: "request") }
-        let evaluation = try await governance.evaluate(id)
-        guard evaluation.isSatisfied else {
-            throw KinkoError(.approvalRequired, "dismissing alert \(alert) is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
-        }
+        let evaluation = try await governance.requireApproved(id, "dismissing alert \(alert)", by: caller, role: role, .monitorAlertsManage, digest: request.digest)
         guard try await store.setAlertStatus([alert], expected: .open, status: .dismissed, caseID: nil,
                                              alongside: [.executeRequest(id, revision: request.revision)], audit: caller.event(
             .monitorAlertsManage, role: role, digest: request.digest, result: "dismissed",

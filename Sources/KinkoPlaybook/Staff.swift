@@ -20,7 +20,7 @@ public struct Member: Sendable {
     @discardableResult
     public func approve(_ request: ApprovalRequestID, in governance: Governance) async throws -> ApprovalEvaluation {
         guard let key else { throw KinkoError(.notFound, "\(name) has no signing key", field: "key") }
-        guard let stored = try await governance.store.request(request) else { throw KinkoError(.notFound, "no request \(request)", field: "request") }
+        let stored = try await governance.requireRequest(request)
         return try await governance.approve(request, keyID: SignerKey.id(of: try key.publicKey()), signature: try key.sign(stored.digest), by: caller)
     }
 }

@@ -79,7 +79,10 @@ extension Reserve {
         guard stored.status != .paid else { throw KinkoError(.conflict, "the \(code) plan of incident \(id) was paid already") }
         guard let request = try await governance.store.request(stored.requestID) else { throw KinkoError(.notFound, "no request \(stored.requestID)") }
         let role = try await governance.authorize(caller, .incidentPay, digest: request.digest)
-        if stored.status == .proposed { try await requireApproved(request.id, what: "the \(code) plan of incident \(id)") }
+        if stored.status == .proposed {
+            _ = try await governance.requireApproved(request.id, "the \(code) plan of incident \(id)", by: caller, role: role, .incidentPay,
+                                                     digest: request.digest)
+        }
         let plan = stored.plan
         guard plan.shortfall.isZero else {
             throw KinkoError(.conflict, "the plan is short by \(plan.shortfall) units; fund the reserve or own funds and make a new plan")

@@ -85,10 +85,10 @@ public struct Reserve: Sendable {
         guard let stored = try await store.ruleSets().first(where: { $0.version == version }) else {
             throw KinkoError(.notFound, "no rule set \(version)", field: "version")
         }
-        let role = try await governance.authorize(caller, .approvalsExecute)
-        try await requireApproved(stored.requestID, what: "rule set \(version)")
-        guard let request = try await governance.store.request(stored.requestID),
-            try await store.adoptRuleSet(version: version, requestID: request.id, revision: request.revision, at: clock.now(), audit: caller.event(
+        let request = try await governance.requireRequest(stored.requestID)
+        let role = try await governance.authorize(caller, .approvalsExecute, digest: request.digest)
+        _ = try await governance.requireApproved(request.id, "rule set \(version)", by: caller, role: role, .approvalsExecute, digest: request.digest)
+        guard try await store.adoptRuleSet(version: version, requestID: request.id, revision: request.revision, at: clock.now(), audit: caller.event(
                 .approvalsExecute, role: role, digest: request.digest, result: "adopted", details: ["version": version]))
         else {
             throw KinkoError(.conflict, "rule set \(version) was adopted already")
@@ -104,12 +104,6 @@ public struct Reserve: Sendable {
         return try RuleSet(yaml: stored.yaml)
     }
 
-    func requireApproved(_ id: ApprovalRequestID, what: String) async throws {
-        let evaluation = try await governance.evaluate(id)
-        guard evaluation.isSatisfied else {
-            throw KinkoError(.approvalRequired, "\(what) is not approved yet: \(evaluation.reasons.joined(separator: "; "))")
-        }
-    }
 
     // MARK: Trading volume
 
@@ -216,7 +210,7 @@ public struct Reserve: Sendable {
         guard !amount.isZero else { throw KinkoError(.invalidInput, "the amount must not be zero", field: "amount") }
         let payload: CanonicalJSON = ["direction": .string(release ? "release" : "funding"), "amount": .string(amount.description), "asset": "JPY"]
         let role = try await governance.authorize(caller, .reserveFundRequest, digest: Governance.digest(payload))
-        if release { try await checkRelease(amount) }
+        if release { try await checkRelease(amount, by: caller, role: role, .reserveFundRequest, digest: Governance.digest(payload)) }
         try await ensureAccounts(asset: "JPY", by: caller)
         return try await governance.submit(action: Self.fundAction, payload: payload, policy: Self.fundPolicy, by: caller, role: role,
                                            permission: .reserveFundRequest)
@@ -230,12 +224,13 @@ public struct Reserve: Sendable {
         }
         let role = try await governance.authorize(caller, .approvalsExecute, digest: request.digest)
         guard request.status == .open else { throw KinkoError(.conflict, "request \(id) is \(request.status.rawValue)") }
-        try await requireApproved(id, what: "request \(id)")
+        _ = try await governance.requireApproved(id, "reserve fund request \(id)", by: caller, role: role,
+                                                 .approvalsExecute, digest: request.digest)
         guard case .object(let fields) = request.payload, case .string(let direction)? = fields["direction"],
             case .string(let text)? = fields["amount"], let units = UInt128(text), let jpy = await ledger.asset(code: "JPY")
         else { throw KinkoError(.storageCorrupted, "request \(id) has a malformed payload") }
         let release = direction == "release"
-        if release { try await checkRelease(Amount(units: units)) }
+        if release { try await checkRelease(Amount(units: units), by: caller, role: role, .approvalsExecute, digest: request.digest) }
         let reserve = Self.reserveFundAccountID(asset: "JPY"), own = Custody.feeAccountID(asset: "JPY")
         let transfer = Transfer(id: TransferID(Self.derivedID("kinko.reserve-fund-request:\(id)").rawValue),
                                 debitAccountID: release ? reserve : own, creditAccountID: release ? own : reserve,
@@ -256,12 +251,13 @@ public struct Reserve: Sendable {
     }
 
     /// A release that would leave the fund below the current requirement is refused.
-    private func checkRelease(_ amount: Amount) async throws {
+    private func checkRelease(_ amount: Amount, by caller: Caller, role: Role, _ permission: Permission, digest: [UInt8]) async throws {
         let headroom = try await releaseHeadroom()
         guard amount <= headroom else {
             let required = try await store.latestRequirement()?.required.description ?? "not computed yet"
-            throw KinkoError(.approvalRefused, "releasing ¥\(amount) would leave the reserve fund (¥\(await funded())) below the requirement (¥\(required)); at most ¥\(headroom) may be released",
-                             field: "amount")
+            throw try await governance.refused(
+                KinkoError(.approvalRefused, "releasing ¥\(amount) would leave the reserve fund (¥\(await funded())) below the requirement (¥\(required)); at most ¥\(headroom) may be released",
+                           field: "amount"), by: caller, role: role, permission, digest: digest)
         }
     }
 

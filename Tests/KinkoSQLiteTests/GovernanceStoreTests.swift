@@ -107,7 +107,7 @@ struct GovernanceStoreTests {
         let secondKey = try #require(f.second.key)
         let request = try await f.governance.grantRole(.operator, to: ops.principal, by: f.admin)
         let early = await #expect(throws: KinkoError.self) { try await f.governance.execute(request.id, by: f.admin) }
-        #expect(early?.message == "request \(request.id) may not run yet: 0 of 1 approvals")
+        #expect(early?.message == "request \(request.id) (governance.roles.grant) is not approved yet: 0 of 1 approvals")
         let own = await #expect(throws: KinkoError.self) { try await f.approve(request.id, by: f.admin, key: firstKey) }
         #expect(own?.message == "the initiator of request \(request.id) cannot approve it")
         let wrongKey = await #expect(throws: KinkoError.self) { try await f.approve(request.id, by: second, key: firstKey) }
