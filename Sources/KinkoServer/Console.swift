@@ -17,6 +17,7 @@ struct Console: Sendable {
     static let cookie = "kinko_token"
 
     func register(on router: Router<BasicRequestContext>) {
+        registerApprovals(on: router)
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/console"]) }
         router.get("/console/login") { request, _ in Self.html(Self.loginPage(error: nil)) }
         router.post("/console/login") { request, _ in try await self.login(request) }
@@ -256,15 +257,6 @@ struct Console: Sendable {
             """
     }
 
-    func approvals(_ caller: Caller) async throws -> String {
-        let requests = try await services.governance.requests(status: .open, limit: Governance.pageMax, by: caller)
-        let rows = try await requests.asyncMap { request in
-            let evaluation = try await services.governance.evaluate(request.id)
-            return "<tr><td>\(request.id)</td><td>\(Self.escape(request.action))</td><td>\(Self.escape(request.policy.summary))</td><td>\(evaluation.isSatisfied ? "承認済 / approved" : Self.escape(evaluation.reasons.joined(separator: "; ")))</td><td><code>\(Hex.encode(request.digest).prefix(16))…</code></td></tr>"
-        }.joined()
-        return "<h1>承認待ち / Awaiting approval</h1><p>署名は鍵の持ち主が行います / Signers sign the digest with their own key (<code>kinko governance approve</code> or POST /v1/governance/approvals/{id}/signatures).</p><table><tr><th>#</th><th>操作 / action</th><th>方針 / policy</th><th>状況 / status</th><th>digest</th></tr>\(rows)</table>"
-    }
-
     func incidents(_ caller: Caller) async throws -> String {
         let rows = try await services.reserve.incidents(by: caller).map { incident in
             let minutes = incident.paidAt.map { ($0 - min($0, incident.detectedAt)) / 60_000_000_000 }
@@ -282,11 +274,19 @@ struct Console: Sendable {
 
     // MARK: HTML
 
+    /// Scripts only from this origin (approve.js), fetches only to it, no frames, no plug-ins.
+    static let contentSecurityPolicy =
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    static let xFrameOptions: HTTPField.Name = {
+        guard let name = HTTPField.Name("X-Frame-Options") else { preconditionFailure("X-Frame-Options is a valid field name") }
+        return name
+    }()
+
     static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
-        headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'"
-        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
+        headers[Self.xFrameOptions] = "DENY"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import urllib.error
@@ -26,7 +27,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, WebDriverException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -56,6 +57,20 @@ class API:
     def get(self, path):
         """(status, parsed JSON or None)."""
         request = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            body = error.read()
+            try:
+                return error.code, json.loads(body)
+            except ValueError:
+                return error.code, None
+
+    def post(self, path, body):
+        """(status, parsed JSON or None) of a JSON POST."""
+        request = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json", "Accept": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"null")
@@ -197,21 +212,33 @@ class Console:
         check(field is not None, "sign-in page: no input#token")
         field.clear()
         field.send_keys(token)
-        button = self.find("#sign-in")
-        check(button is not None, "sign-in page: no #sign-in button")
-        self.submit(button)
+        check(self.find("#sign-in") is not None, "sign-in page: no #sign-in button")
+        self.submit(None, "#sign-in")
 
-    def submit(self, button):
-        """Clicks a submitting button and waits until the next page has replaced this one."""
-        old = self.driver.find_element(By.TAG_NAME, "html")
-        button.click()
-        WebDriverWait(self.driver, 20).until(EC.staleness_of(old))
-        WebDriverWait(self.driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    def submit(self, button, selector=None):
+        """Clicks a submitting button and waits until the next page has replaced this one. With a
+        selector, a button that went stale before the click (the page was still being replaced:
+        "Node with given id does not belong to the document") is found again and clicked again."""
+        for attempt in range(3):
+            WebDriverWait(self.driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+            old = self.driver.find_element(By.TAG_NAME, "html")
+            try:
+                if attempt > 0 or button is None:
+                    button = WebDriverWait(self.driver, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+                        EC.element_to_be_clickable((By.CSS_SELECTOR, selector)))
+                button.click()
+            except (StaleElementReferenceException, WebDriverException) as error:
+                if selector is None or attempt == 2 or not (isinstance(error, StaleElementReferenceException) or "does not belong to the document" in str(error)):
+                    raise
+                continue
+            WebDriverWait(self.driver, 20).until(EC.staleness_of(old))
+            WebDriverWait(self.driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+            return
 
     def sign_out(self):
-        button = self.find("form[action='/console/logout'] button") or self.find("#sign-out")
-        check(button is not None, f"no sign-out button on {self.path()}")
-        self.submit(button)
+        selector = "#sign-out"
+        check(self.find(selector) is not None, f"no sign-out button on {self.path()}")
+        self.submit(None, selector)
 
     def cookie(self):
         return self.driver.get_cookie("kinko_token")
@@ -301,6 +328,92 @@ def compare_overview(console, expected, who):
                   f"{who}: figure 'open incidents' mismatch: console shows {shown_open}, API (/v1/incidents less audited incident.pay=paid) says {expected['open_incidents']}")
         compared.append(f"open incidents={shown_open} of {total.group(1)}")
     return compared
+
+
+def wait_for(driver, condition, what, timeout=20):
+    """Waits until condition(driver) is truthy (re-finding elements each time, so a page that
+    re-renders cannot leave a stale node behind); returns its value."""
+    try:
+        return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(condition)
+    except TimeoutException:
+        raise Failure(f"{what}: still not the case after {timeout}s on {driver.current_url}")
+
+
+def approve_in_browser(console, base, tokens, kinko_bin, database, demo_dir):
+    """Finance approves, in Chromium, a transfer treasury parked: the browser makes a P-256 key
+    with WebCrypto (non-extractable, in IndexedDB) and registers it with proof of possession; the
+    second admin activates it (with the CLI and their own key file, as they would); the page shows
+    the request in words and figures; the signature over the digest counts; a second approval by
+    the same person is refused. Returns what was checked."""
+    driver = console.driver
+    finance_api, treasurer_api = API(base, tokens["finance"]), API(base, tokens["treasurer"])
+    finance = finance_api.must("/v1/whoami")["name"]
+    own = finance_api.must("/v1/ledger/balances?asset=JPY&class=own_funds")["accounts"][0]["id"]
+    reserve = finance_api.must("/v1/ledger/balances?asset=JPY&class=reserve_fund")["accounts"][0]["id"]
+    transfer = str(int(time.time() * 1000))
+    status, body = treasurer_api.post("/v1/ledger/transfers", {"transfers": [
+        {"id": transfer, "debit_account_id": own, "credit_account_id": reserve, "amount": "12345", "asset": "JPY", "code": "reserve_funding"}]})
+    check(status == 200 and body["results"][0]["result"] == "pending_approval", f"treasury's reserve funding was not parked: {status} {body}")
+    parked = [p for p in treasurer_api.must("/v1/ledger/parked?status=awaiting_approval")["parked"] if p["transfer"] == transfer]
+    check(len(parked) == 1, f"no parked record for transfer {transfer}")
+    request = parked[0]["request"]
+
+    console.sign_in(tokens["finance"])
+    console.wait_path("/console", "signing in as finance")
+    console.open("/console/approvals")
+    wait_for(driver, lambda d: d.find_element(By.ID, "key-status").get_attribute("data-key") is not None
+             and "checking" not in d.find_element(By.ID, "key-status").text, "the page reads this browser's key store")
+    check(driver.find_element(By.ID, "key-status").get_attribute("data-key") == "", "a fresh browser already holds a key")
+    driver.find_element(By.ID, "create-key").click()
+    wait_for(driver, lambda d: d.find_element(By.ID, "approval-message").get_attribute("data-state") in ("ok", "error"), "registering the browser key")
+    message = driver.find_element(By.ID, "approval-message")
+    check(message.get_attribute("data-state") == "ok", f"registering the browser key failed: {message.text!r}")
+    key_id = driver.find_element(By.ID, "key-status").get_attribute("data-key")
+    check(bool(key_id), "no key id after registering")
+    keys = [k for k in finance_api.must("/v1/governance/keys")["keys"] if k["id"] == key_id]
+    check(len(keys) == 1 and keys[0]["principal"] == finance and keys[0]["algorithm"] == "p256" and keys[0]["status"] == "awaiting_approval",
+          f"the API does not list key {key_id} as {finance}'s p256 key awaiting approval: {keys}")
+    console.screenshot("browser-key-registered")
+
+    # The second admin activates the key with their own key file (the CLI, on the same database).
+    second = "nakamura.admin"
+    with open(os.path.join(demo_dir, "demo-keys", f"{second}.token")) as f:
+        second_token = f.read().strip()
+    approval = subprocess.run([kinko_bin, "governance", "approve", keys[0]["request"], "--key-file", os.path.join(demo_dir, "demo-keys", f"{second}.key"),
+                               "--token", second_token, "--database", database], capture_output=True, text=True, timeout=120)
+    check(approval.returncode == 0, f"{second} could not approve key {key_id}: {approval.stdout} {approval.stderr}")
+    check([k["status"] for k in finance_api.must("/v1/governance/keys")["keys"] if k["id"] == key_id] == ["active"], f"key {key_id} is not active after {second} approved")
+
+    console.open("/console/approvals")
+    wait_for(driver, lambda d: d.find_element(By.ID, "key-status").get_attribute("data-status") == "active", "the page shows the browser key active")
+    card = wait_for(driver, lambda d: d.find_element(By.ID, f"request-{request}"), f"request {request} is listed as waiting for {finance}")
+    what = card.find_element(By.CSS_SELECTOR, "p.what").text
+    check("reserve_funding" in what and "12345 JPY" in what and own in what and reserve in what and "own_funds" in what and "reserve_fund" in what,
+          f"request {request} is not described in words and figures: {what!r}")
+    api_request = finance_api.must(f"/v1/governance/approvals/{request}")
+    digest = card.find_element(By.CSS_SELECTOR, "code.digest").text
+    check(digest == api_request["digest"], f"the page shows digest {digest}, the API {api_request['digest']}")
+    console.screenshot("approval-card")
+
+    def approve_once():
+        driver.execute_script("document.getElementById('approval-message').dataset.state = ''")
+        wait_for(driver, lambda d: d.find_element(By.ID, f"request-{request}").find_element(By.CSS_SELECTOR, "button.approve"), "the approve button").click()
+        wait_for(driver, lambda d: d.find_element(By.ID, "approval-message").get_attribute("data-state") in ("ok", "error"), f"approving request {request}")
+        element = driver.find_element(By.ID, "approval-message")
+        return element.get_attribute("data-state"), element.text
+
+    state, text = approve_once()
+    check(state == "ok", f"the browser approval of request {request} failed: {text!r}")
+    after = finance_api.must(f"/v1/governance/approvals/{request}")
+    check(after["approvals"] == [finance] and after["satisfied"], f"after the browser approval the API shows approvals {after['approvals']}, satisfied={after['satisfied']}")
+    state, again = approve_once()
+    check(state == "error" and "already approved" in again, f"a second approval by {finance} was not refused: {state} {again!r}")
+    check(finance_api.must(f"/v1/governance/approvals/{request}")["approvals"] == [finance], "the second approval was recorded")
+    console.screenshot("approval-refused-second-time")
+    console.open("/console")
+    console.sign_out()
+    console.wait_path("/console/login", "finance sign-out after approving")
+    return f"key {key_id} made in the browser, activated by {second}; request {request} ({what}) approved; the second approval refused: {again!r}"
 
 
 def pick_lower_token(base, args):
@@ -402,7 +515,7 @@ def run(args):
             console.wait_path("/console", "signing in as finance")
             button = console.find("#compute-requirement")
             check(button is not None, "finance: the overview has no #compute-requirement button")
-            console.submit(button)
+            console.submit(button, "#compute-requirement")
             notice = console.find("#notice")
             check(notice is not None, f"finance: no #notice after computing (page: {driver.find_element(By.TAG_NAME, 'body').text[:200]!r})")
             notice_text = notice.text
@@ -415,6 +528,14 @@ def run(args):
             console.sign_out()
             console.wait_path("/console/login", "finance sign-out")
             print(f"ok   finance computes the requirement from the console: {notice_text!r}; the API's new point matches")
+
+        if args.tokens_file and args.kinko_bin and args.database:
+            step = "approve in the browser (WebCrypto)"
+            with open(args.tokens_file) as f:
+                tokens = json.load(f)
+            print("ok   " + approve_in_browser(console, base, tokens, args.kinko_bin, args.database, os.path.dirname(os.path.abspath(args.tokens_file))))
+        else:
+            print("  note: no --kinko-bin/--database: the browser approval is not exercised")
 
         if lower_token:
             step = f"lower role ({lower_role})"
@@ -474,6 +595,8 @@ def main():
     parser.add_argument("--token", default=os.environ.get("KINKO_TOKEN"), help="an admin token")
     parser.add_argument("--tokens-file", default=os.environ.get("KINKO_TOKENS_FILE"), help="demo-tokens.json, to pick a lower role")
     parser.add_argument("--lower-token", default=os.environ.get("KINKO_LOWER_TOKEN"))
+    parser.add_argument("--kinko-bin", default=os.environ.get("KINKO_BIN"), help="the kinko binary (the second admin approves the browser key with it)")
+    parser.add_argument("--database", default=os.environ.get("KINKO_DATABASE"), help="the server's database (for that CLI call)")
     parser.add_argument("--screenshots", default=os.environ.get("KINKO_E2E_SCREENSHOTS"), help="directory for PNG screenshots")
     args = parser.parse_args()
     if not args.base_url or not args.token:

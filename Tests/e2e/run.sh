@@ -123,7 +123,8 @@ ADMIN_TOKEN=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["
 # ------------------------------------------------------------------ console (first: the contract run changes data)
 if [ "$MODE" = console ] || [ "$MODE" = all ]; then
     say "console test (selenium, headless chromium)"
-    "$PY" "$HERE/console_test.py" --base-url "$BASE" --token "$ADMIN_TOKEN" --tokens-file "$TOKENS" --screenshots "$OUT/screenshots" 2>&1 | tee "$OUT/console.log"
+    "$PY" "$HERE/console_test.py" --base-url "$BASE" --token "$ADMIN_TOKEN" --tokens-file "$TOKENS" --screenshots "$OUT/screenshots" \
+        --kinko-bin "$KINKO_BIN" --database "$TMP/kinko.sqlite" 2>&1 | tee "$OUT/console.log"
     record console "${PIPESTATUS[0]}"
 fi
 
