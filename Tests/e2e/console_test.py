@@ -22,6 +22,7 @@ import re
 import subprocess
 import sys
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -56,21 +57,16 @@ class API:
 
     def get(self, path):
         """(status, parsed JSON or None)."""
-        request = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            body = error.read()
-            try:
-                return error.code, json.loads(body)
-            except ValueError:
-                return error.code, None
+        return self.send(urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"}))
 
     def post(self, path, body):
         """(status, parsed JSON or None) of a JSON POST."""
-        request = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json", "Accept": "application/json"})
+        return self.send(urllib.request.Request(
+            self.base + path, data=json.dumps(body).encode(), method="POST",
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json", "Accept": "application/json"}))
+
+    @staticmethod
+    def send(request):
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"null")
@@ -168,6 +164,24 @@ def make_driver():
     return driver
 
 
+def replaced(element):
+    """A wait condition: `element` no longer belongs to the page. Selenium's staleness_of
+    expects StaleElementReferenceException, but Chromium sometimes answers "Node with given id
+    does not belong to the document" (an unknown error) for a node of a replaced document — the
+    flake seen at sign-out. Both mean the same here."""
+    def predicate(_driver):
+        try:
+            element.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+    return predicate
+
+
 class Console:
     def __init__(self, driver, base, screenshots):
         self.driver = driver
@@ -231,7 +245,7 @@ class Console:
                 if selector is None or attempt == 2 or not (isinstance(error, StaleElementReferenceException) or "does not belong to the document" in str(error)):
                     raise
                 continue
-            WebDriverWait(self.driver, 20).until(EC.staleness_of(old))
+            WebDriverWait(self.driver, 20).until(replaced(old))
             WebDriverWait(self.driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
             return
 
@@ -582,6 +596,7 @@ def run(args):
     except WebDriverException as error:
         console.screenshot("failure")
         print(f"FAIL [{step}] browser error: {error.msg if hasattr(error, 'msg') else error}", file=sys.stderr)
+        traceback.print_exc(limit=6, file=sys.stderr)
         return 1
     finally:
         driver.quit()
