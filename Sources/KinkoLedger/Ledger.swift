@@ -155,14 +155,14 @@ public actor Ledger {
                                 permission: Permission = .ledgerTransfersCreate) async throws
         -> (results: [CreateTransferResult], parked: Set<Int>)
     {
-        let engine = self.engine
-        let view = TransferReview.View(
-            account: { engine.account($0)?.account }, pending: { engine.pendingTransfer($0)?.transfer }, asset: { engine.asset(ledger: $0) })
-        return try await createTransfers(events, by: caller, permission: permission) { review.review($0, view: view) }
+        let view = TransferReview.View(engine: engine)
+        return try await createTransfers(events, by: caller, permission: permission, tradesNeedCounterLeg: review.policy.tradeNeedsCounterLeg) {
+            review.review($0, view: view)
+        }
     }
 
     private func createTransfers(
-        _ events: [Transfer], by caller: Caller, permission: Permission = .ledgerTransfersCreate,
+        _ events: [Transfer], by caller: Caller, permission: Permission = .ledgerTransfersCreate, tradesNeedCounterLeg: Bool = false,
         prepare: (([Transfer]) -> TransferReview.Outcome)?
     ) async throws -> (results: [CreateTransferResult], parked: Set<Int>) {
         let role = try caller.role(for: permission)
@@ -173,7 +173,7 @@ public actor Ledger {
             // pendings it reads are the ones the batch runs against.
             let prepared = prepare?(events) ?? TransferReview.Outcome(events: events, refusals: [:], parked: [])
             let outcome = engine.executeTransfers(prepared.events, sequence: sequence, timestamp: timestamp, prefetch: prefetch,
-                                                  refusals: prepared.refusals)
+                                                  refusals: prepared.refusals, tradesNeedCounterLeg: tradesNeedCounterLeg)
             let record = LedgerBatchRecord(
                 sequence: sequence, kind: .transfers, timestamp: timestamp, count: outcome.accepted.count,
                 body: LedgerCodec.encode(outcome.accepted), expired: LedgerCodec.encodeIDs(outcome.expired))

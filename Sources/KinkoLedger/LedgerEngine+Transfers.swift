@@ -56,9 +56,15 @@ extension LedgerEngine {
     /// `refusals` are the exchange's control results (`TransferReview`) by event index: such an
     /// event fails with its refusal unless it is a retry of a stored transfer (which answers
     /// `exists…` as always), and its linked chain fails with it.
+    ///
+    /// With `tradesNeedCounterLeg` (the exchange's transfer-control policy), a trade leg that
+    /// debits a customer liability must sit in a linked chain with a trade leg, in another
+    /// asset, crediting a liability of the same customer. It is checked when the chain closes,
+    /// with the accounts the legs already resolved (no second lookup on the hot path): the leg
+    /// without one fails with `trade_counter_leg_missing` and the chain with it.
     public func executeTransfers(
         _ events: [Transfer], sequence: UInt64, timestamp: TimestampNanoseconds, prefetch: LedgerPrefetch,
-        replay: Bool = false, refusals: [Int: CreateTransferResult] = [:]
+        replay: Bool = false, refusals: [Int: CreateTransferResult] = [:], tradesNeedCounterLeg: Bool = false
     ) -> TransferBatchOutcome {
         beginBatch(sequence: sequence, events: events.count)
         let firstTimestamp = timestamp - UInt64(events.count) + 1
@@ -66,6 +72,7 @@ extension LedgerEngine {
         let expired = expirePending(through: timestamp)
         var context = BatchContext(sequence: sequence, prefetch: prefetch)
         context.accepted.reserveCapacity(events.count)
+        context.recordsTradeLegs = tradesNeedCounterLeg && !replay
         var results = [CreateTransferResult](repeating: .ok, count: events.count)
         var chainStart: Int? = nil
         var chainUndoMark = 0
@@ -78,7 +85,14 @@ extension LedgerEngine {
                 chainStart = index
                 chainUndoMark = undoLog.count
                 chainAcceptedMark = context.accepted.count
+                context.tradeLegs.removeAll(keepingCapacity: true)
+            } else if chainStart == nil && context.recordsTradeLegs {
+                // A lone event is a chain of one for the counter-leg rule.
+                chainUndoMark = undoLog.count
+                chainAcceptedMark = context.accepted.count
+                context.tradeLegs.removeAll(keepingCapacity: true)
             }
+            context.eventIndex = index
             var result: CreateTransferResult
             if isLinked && index == events.count - 1 {
                 result = .linkedEventChainOpen
@@ -89,6 +103,17 @@ extension LedgerEngine {
             } else {
                 result = createTransfer(event, timestamp: firstTimestamp + UInt64(index), context: &context,
                                         refusal: refusals.isEmpty ? nil : refusals[index])
+            }
+            // The chain (or the lone event) closes here: the counter-leg rule, over its trade legs.
+            if result == .ok && !isLinked && context.recordsTradeLegs && !context.tradeLegs.isEmpty,
+                let missing = Self.legWithoutCounterLeg(context.tradeLegs) {
+                rollback(to: chainUndoMark)
+                context.accepted.removeSubrange(chainAcceptedMark...)
+                for earlier in (chainStart ?? index)...index { results[earlier] = .linkedEventFailed }
+                results[missing] = .tradeCounterLegMissing
+                chainStart = nil
+                index += 1
+                continue
             }
             results[index] = result
             if let start = chainStart {
@@ -121,11 +146,37 @@ extension LedgerEngine {
         let sequence: UInt64
         let prefetch: LedgerPrefetch
         var accepted: [Transfer] = []
+        /// The counter-leg rule is on: trade legs of the open chain are recorded.
+        var recordsTradeLegs = false
+        var tradeLegs: [TradeLeg] = []
+        var eventIndex = 0
 
         init(sequence: UInt64, prefetch: LedgerPrefetch) {
             self.sequence = sequence
             self.prefetch = prefetch
         }
+    }
+
+    /// A trade leg of the open chain, with what the counter-leg rule needs of its accounts.
+    struct TradeLeg {
+        let index: Int
+        let ledger: UInt32
+        let debitClass: AccountClass
+        let debitOwner: UInt128
+        let creditClass: AccountClass
+        let creditOwner: UInt128
+    }
+
+    /// The index of the first trade leg debiting a customer that no leg in another asset pays
+    /// back (credits a liability of the same customer); nil when every such leg has one.
+    static func legWithoutCounterLeg(_ legs: [TradeLeg]) -> Int? {
+        for leg in legs where leg.debitClass == .customerLiability {
+            let paidBack = legs.contains { other in
+                other.ledger != leg.ledger && other.creditClass == .customerLiability && other.creditOwner == leg.debitOwner
+            }
+            if !paidBack { return leg.index }
+        }
+        return nil
     }
 
     /// The stored content of a transfer id, wherever it is (this batch or an earlier one).
@@ -207,6 +258,10 @@ extension LedgerEngine {
         var stored = t
         stored.timestamp = timestamp
         accept(stored, context: &context)
+        if context.recordsTradeLegs && t.code == .trade {
+            context.tradeLegs.append(TradeLeg(index: context.eventIndex, ledger: t.ledger, debitClass: debitAccount.accountClass,
+                                              debitOwner: debitAccount.owner, creditClass: creditAccount.accountClass, creditOwner: creditAccount.owner))
+        }
         if isPending {
             let pending = PendingTransfer(transfer: stored, status: .pending)
             setPending(t.id.rawValue, active: pending, resolved: nil, dirty: pending)

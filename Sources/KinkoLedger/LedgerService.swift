@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 public import KinkoCore
+import Synchronization
 public import KinkoGovernance
 
 /// A transfer parked by the controls: created pending, posted only once a second person
@@ -53,6 +54,31 @@ public struct LedgerService: Sendable {
         self.facts = facts
     }
 
+    /// The adopted document read last, parsed: each batch reads which version is in force, but
+    /// parses its YAML only when it changed.
+    private let policyCache = PolicyCache()
+
+    final class PolicyCache: Sendable {
+        private let last = Mutex<(policy: TransferControlPolicy, readAt: TimestampNanoseconds)?>(nil)
+
+        /// The policy read less than `interval` ago.
+        func fresh(at now: TimestampNanoseconds, within interval: UInt64) -> TransferControlPolicy? {
+            last.withLock { cached in
+                guard let cached, now >= cached.readAt, now - cached.readAt < interval else { return nil }
+                return cached.policy
+            }
+        }
+
+        /// The last policy parsed, if it was parsed from `document`.
+        func parsed(_ document: String) -> TransferControlPolicy? {
+            last.withLock { cached in cached.flatMap { $0.policy.yaml == document ? $0.policy : nil } }
+        }
+
+        func keep(_ policy: TransferControlPolicy, at time: TimestampNanoseconds) { last.withLock { $0 = (policy, time) } }
+
+        func forget() { last.withLock { $0 = nil } }
+    }
+
     var parked: RecordCollection<ParkedTransfer> { RecordCollection(ParkedTransfer.collection, store: governance.store) }
 
     public static func page(_ limit: Int?) throws(KinkoError) -> Int {
@@ -64,10 +90,25 @@ public struct LedgerService: Sendable {
     // MARK: The policy
 
     /// The transfer-control policy in force: the last adopted version, or the built-in default.
+    ///
+    /// Read from the database at most once per `policyRecheckNanoseconds` (a batch of transfers
+    /// should not pay a query for a document that changes a few times a year): a version adopted
+    /// in another process applies to this one's batches within that interval; in this process,
+    /// adopting invalidates at once.
     public func policy() async throws -> TransferControlPolicy {
-        guard let current = try await governance.currentSettings(kind: TransferControlPolicy.kind) else { return .standard }
-        return try TransferControlPolicy(yaml: current.document)
+        let now = governance.clock.now()
+        if let cached = policyCache.fresh(at: now, within: Self.policyRecheckNanoseconds) { return cached }
+        let policy: TransferControlPolicy
+        if let current = try await governance.currentSettings(kind: TransferControlPolicy.kind) {
+            policy = try policyCache.parsed(current.document) ?? TransferControlPolicy(yaml: current.document)
+        } else {
+            policy = .standard
+        }
+        policyCache.keep(policy, at: now)
+        return policy
     }
+
+    public static let policyRecheckNanoseconds: UInt64 = 1_000_000_000
 
     /// Proposes a new version (finance or compliance); another of them approves.
     public func proposePolicy(yaml: String, by caller: Caller) async throws -> (TransferControlPolicy, ApprovalRequest) {
@@ -79,7 +120,9 @@ public struct LedgerService: Sendable {
     }
 
     public func adoptPolicy(version: String, by caller: Caller) async throws -> TransferControlPolicy {
-        try TransferControlPolicy(yaml: try await governance.adoptSettings(kind: TransferControlPolicy.kind, version: version, by: caller).document)
+        let adopted = try TransferControlPolicy(yaml: try await governance.adoptSettings(kind: TransferControlPolicy.kind, version: version, by: caller).document)
+        policyCache.forget()
+        return adopted
     }
 
     // MARK: Writing
@@ -154,15 +197,23 @@ public struct LedgerService: Sendable {
     private func gather(for events: [Transfer], policy: TransferControlPolicy) async throws -> TransferFacts {
         var gathered = TransferFacts()
         guard let facts else { return gathered }
-        let fresh = events.filter { !$0.flags.resolvesPending }
-        if policy.depositsScreenedOnly {
-            let deposits = fresh.filter { $0.code == .deposit }.map(\.id)
-            if !deposits.isEmpty { gathered.screenedDeposits = try await facts.depositScreenings(deposits) }
+        // One pass, no copies: most batches need no facts at all.
+        var deposits: [TransferID] = [], posts: [TransferID] = []
+        var capped = false
+        for event in events {
+            if event.flags.contains(.postPendingTransfer) {
+                posts.append(event.pendingID)
+            } else if !event.flags.resolvesPending {
+                switch event.code {
+                case .deposit: deposits.append(event.id)
+                case .segregationSweep, .reserveRelease, .guaranteeRelease, .custodyTransfer: capped = true
+                default: break
+                }
+            }
         }
-        let posts = events.filter { $0.flags.contains(.postPendingTransfer) }.map(\.pendingID)
+        if policy.depositsScreenedOnly && !deposits.isEmpty { gathered.screenedDeposits = try await facts.depositScreenings(deposits) }
         if policy.withdrawalsTwoPhase && !posts.isEmpty { gathered.clearedWithdrawals = try await facts.withdrawalClearances(posts) }
-        let capped: Set<TransferCode> = [.segregationSweep, .reserveRelease, .guaranteeRelease, .custodyTransfer]
-        if fresh.contains(where: { capped.contains($0.code) }) { try await facts.headroom(into: &gathered) }
+        if capped { try await facts.headroom(into: &gathered) }
         return gathered
     }
 

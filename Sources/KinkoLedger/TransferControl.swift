@@ -21,10 +21,19 @@ public struct TransferControlPolicy: Sendable, Equatable {
     public struct FeeLine: Sendable, Equatable {
         public var ratePPM: UInt64
         public var flatMax: String
+        /// `flatMax` read at the common scales once (a fee is checked per event).
+        private var flatMaxByScale: [UInt128?]
 
         public init(ratePPM: UInt64, flatMax: String) {
             self.ratePPM = ratePPM
             self.flatMax = flatMax
+            flatMaxByScale = (0...Amount.scaleMax).map { scale in try? Amount(decimal: flatMax, scale: scale).units }
+        }
+
+        /// The flat maximum in units of an asset with `scale` decimals (0 when it cannot be
+        /// written at that scale).
+        public func flatMaxUnits(scale: UInt8) -> UInt128 {
+            Int(scale) < flatMaxByScale.count ? flatMaxByScale[Int(scale)] ?? 0 : 0
         }
     }
 
@@ -47,7 +56,8 @@ public struct TransferControlPolicy: Sendable, Equatable {
     public static let expiryHoursMax: UInt64 = 30 * 24
     public static let ratePPMMax: UInt64 = 1_000_000
 
-    public var makerCheckerCodes: Set<TransferCode> { rules.reduce(into: []) { $0.formUnion($1.codes) } }
+    /// Every code some rule makes maker-checker (kept, not recomputed: the review asks per event).
+    public private(set) var makerCheckerCodes: Set<TransferCode> = []
 
     /// The roles that approve a parked transfer of `code` (a fee: `feeApprovers`).
     public func approvers(for code: TransferCode) -> Set<Role> {
@@ -131,6 +141,7 @@ public struct TransferControlPolicy: Sendable, Equatable {
         withdrawalsTwoPhase = document.withdrawals.two_phase
         self.fees = fees
         self.yaml = yaml
+        makerCheckerCodes = rules.reduce(into: []) { $0.formUnion($1.codes) }
     }
 
     private static func roles(_ names: [String], field: String) throws(KinkoError) -> Set<Role> {
@@ -247,11 +258,17 @@ public struct TransferReview: Sendable {
         public var parked: Set<Int>
     }
 
-    /// What the review needs of the ledger.
+    /// What the review needs of the ledger: the engine itself, read directly (the review runs
+    /// per event on the hot path; closures and whole-account copies cost as much as the check).
     struct View {
-        let account: (AccountID) -> Account?
-        let pending: (TransferID) -> Transfer?
-        let asset: (UInt32) -> Asset?
+        let engine: LedgerEngine
+
+        func account(_ id: AccountID) -> Account? {
+            engine.accountIndex(of: id).map { engine.account(at: $0) }
+        }
+
+        func pending(_ id: TransferID) -> Transfer? { engine.pendingTransfer(id)?.transfer }
+        func asset(_ ledger: UInt32) -> Asset? { engine.asset(ledger: ledger) }
     }
 
     func review(_ events: [Transfer], view: View) -> Outcome {
@@ -298,24 +315,28 @@ public struct TransferReview: Sendable {
         var guarantee: [UInt32: UInt128] = [:]
     }
 
+    /// Accounts are looked up only for the codes whose control needs them (the engine looks
+    /// them up again anyway; a missing account is the engine's answer to give).
     private func reviewFresh(_ t: Transfer, index: Int, chain: ArraySlice<Transfer>, view: View, used: inout Headroom) -> Verdict {
-        guard let debit = view.account(t.debitAccountID), let credit = view.account(t.creditAccountID) else { return .pass }
         switch t.code {
-        case .deposit where policy.depositsScreenedOnly && (credit.accountClass == .customerLiability || credit.accountClass == .quarantine):
+        case .deposit where policy.depositsScreenedOnly:
+            guard let credit = view.account(t.creditAccountID), credit.accountClass == .customerLiability || credit.accountClass == .quarantine else {
+                return .pass
+            }
             guard factsAvailable else { return .refuse(.controlsUnavailable) }
             return facts.screenedDeposits[t.id.rawValue] == t.creditAccountID ? .pass : .refuse(.depositNotScreened)
-        case .withdrawal where policy.withdrawalsTwoPhase && !t.flags.contains(.pending):
-            return .refuse(.withdrawalMustBePending)
-        case .trade where policy.tradeNeedsCounterLeg && debit.accountClass == .customerLiability:
-            let paidBack = chain.contains { leg in
-                guard leg.code == .trade, leg.ledger != t.ledger, let back = view.account(leg.creditAccountID) else { return false }
-                return back.accountClass == .customerLiability && back.owner == debit.owner
-            }
-            return paidBack ? .pass : .refuse(.tradeCounterLegMissing)
-        case .fee where debit.accountClass == .customerLiability:
+        case .withdrawal:
+            return policy.withdrawalsTwoPhase && !t.flags.contains(.pending) ? .refuse(.withdrawalMustBePending) : .pass
+        case .trade:
+            // The counter-leg rule runs in the engine when the chain closes, with the accounts
+            // the legs resolved anyway (`LedgerEngine.executeTransfers(tradesNeedCounterLeg:)`).
+            return .pass
+        case .fee:
+            guard let debit = view.account(t.debitAccountID), debit.accountClass == .customerLiability else { return .pass }
             return t.amount <= feeAllowed(t, customer: debit, chain: chain, view: view) ? .pass : .park
         default:
             guard policy.makerCheckerCodes.contains(t.code) else { return .pass }
+            guard let debit = view.account(t.debitAccountID), let credit = view.account(t.creditAccountID) else { return .pass }
             if let refusal = checkHeadroom(t, debit: debit, credit: credit, amount: t.amount, used: &used) { return .refuse(refusal) }
             return .park
         }
@@ -370,7 +391,7 @@ public struct TransferReview: Sendable {
     /// asset within the chain (rounded up), and at least the flat maximum.
     private func feeAllowed(_ fee: Transfer, customer: Account, chain: ArraySlice<Transfer>, view: View) -> UInt128 {
         guard let asset = view.asset(fee.ledger), let line = policy.feeLine(asset: asset.code) else { return 0 }
-        let flat = (try? Amount(decimal: line.flatMax, scale: asset.scale).units) ?? 0
+        let flat = line.flatMaxUnits(scale: asset.scale)
         var base = WideSum()
         for leg in chain where leg.code == .trade && leg.ledger == fee.ledger {
             let debitOwner = view.account(leg.debitAccountID).map { $0.accountClass == .customerLiability && $0.owner == customer.owner } ?? false

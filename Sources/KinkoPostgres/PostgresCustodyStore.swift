@@ -32,7 +32,7 @@ public final class PostgresCustodyStore: CustodyStore {
     }
 
     public func saveVendor(_ vendor: Vendor, audit: AuditEvent) async throws {
-        try await database.audited(audit) { connection in
+        _ = try await database.audited(audit) { connection in
             try await connection.answered("""
                 INSERT INTO custody_vendors (name, notice_date, notice_reference) VALUES (\(vendor.name), \(vendor.noticeDate), \(vendor.noticeReference))
                 ON CONFLICT (name) DO UPDATE SET notice_date = excluded.notice_date, notice_reference = excluded.notice_reference

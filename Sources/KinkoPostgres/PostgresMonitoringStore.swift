@@ -81,7 +81,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
     }
 
     public func proposeRuleSet(_ rules: StoredMonitoringRules, audit: AuditEvent) async throws {
-        try await database.audited(audit) { connection in
+        _ = try await database.audited(audit) { connection in
             try await connection.answered("""
                 INSERT INTO monitor_rule_sets (version, yaml, status, request)
                 VALUES (\(rules.version), \(rules.yaml), 'proposed', \(Int64(clamping: rules.requestID.rawValue)))

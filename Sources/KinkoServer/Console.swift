@@ -52,8 +52,12 @@ struct Console: Sendable {
         router.post("/console/actions/dismiss-alert") { request, _ in
             try await self.action(request, back: "/console/alerts") { caller, form in
                 let id = try KinkoAPI.uint64(form["alert"] ?? "", field: "alert")
-                try await services.monitoring.dismiss(id, reason: form["reason"] ?? "", by: caller)
-                return "アラート \(id) を却下 / alert \(id) dismissed"
+                switch try await services.monitoring.dismiss(id, reason: form["reason"] ?? "", by: caller) {
+                case .dismissed:
+                    return "アラート \(id) を却下 / alert \(id) dismissed"
+                case .awaitingApproval(let request):
+                    return "阻止アラート \(id) の却下は承認待ち / dismissing blocking alert \(id) waits for a second compliance officer (request \(request.id))"
+                }
             }
         }
         router.post("/console/actions/open-case") { request, _ in

@@ -71,7 +71,7 @@ struct Demo: KinkoCommand {
         // screened, withdrawals wait for their verdict.
         let kinko = Exchange(governance: governance, ledger: try await Ledger.open(store: stores.ledger, clock: clock), custodyStore: stores.custody,
                              reserveStore: stores.reserve, monitoringStore: stores.monitoring, clock: clock, reportingEntity: "Kinko demo exchange")
-        let (custody, service, ledger) = (kinko.custody, kinko.ledger, kinko.engine)
+        let (custody, service) = (kinko.custody, kinko.ledger)
         let book = DemoBook()
 
         try await service.registerAssets(Asset.standard, by: admin)

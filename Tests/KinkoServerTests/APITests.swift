@@ -57,7 +57,7 @@ struct APITests {
         #expect((screened["deposits"] as? [[String: Any]])?.map { $0["status"] as? String } == ["credited", "credited"])
         let funded = try await f.call(.post, "/v1/ledger/transfers", as: .operator, json: """
             {"transfers":[{"id":"9","debit_account_id":"901","credit_account_id":"11","amount":"5000","asset":"JPY","code":"deposit"},
-                          {"id":"2","debit_account_id":"21","credit_account_id":"11","amount":"1","asset":"JPY","code":"trade"}]}
+                          {"id":"2","debit_account_id":"11","credit_account_id":"21","amount":"1","asset":"JPY","code":"trade"}]}
             """)
         #expect(funded.status == .ok && funded.json["ok"] as? Int == 0 && funded.json["failed"] as? Int == 2)
         #expect((funded.json["results"] as? [[String: Any]])?.map { $0["result"] as? String } == ["deposit_not_screened", "trade_counter_leg_missing"])
@@ -257,7 +257,7 @@ struct ConsoleActionTests {
     // a cross-site POST is refused outright.
     @Test func alertActionsFollowTheRole() async throws {
         let f = try await ServerFixture()
-        let compliance = f.callers[.compliance]!, admin = f.callers[.admin]!
+        let compliance = f.callers[.compliance]!
         let (_, request) = try await f.services.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
         try await f.secondCompliance.approve(request.id, in: f.services.governance)
         _ = try await f.services.monitoring.adoptRules(version: "2026.1-default", by: compliance)

@@ -43,8 +43,14 @@ struct BenchLedger: AsyncParsableCommand {
     var verbose = false
     @Flag(help: "Also run each workload with the audit log off and report what auditing costs.")
     var compareAudit = false
-    @Option(help: "With --compare-audit: interleaved rounds of each mode; the best round of each is compared (1–10).")
+    @Option(help: "on: post through the transfer controls (the default policy) a workload they accept — linked two-leg trades, pending withdrawals, fees within the schedule; off: post the pre-controls workload straight to the engine; engine: post the controls' workload straight to the engine (what the review itself costs).")
+    var controls: ControlsMode = .on
+    @Flag(help: "Run each workload with the controls on and off (the pre-controls workload, straight to the engine), interleaved, and report the difference.")
+    var compareControls = false
+    @Option(help: "With --compare-audit or --compare-controls: interleaved rounds of each mode; the best round of each is compared (1–10).")
     var rounds: Int = 3
+
+    enum ControlsMode: String, ExpressibleByArgument, CaseIterable { case on, off, engine }
 
     static let transfersMax = 100_000_000
 
@@ -70,11 +76,33 @@ struct BenchLedger: AsyncParsableCommand {
         defer { if directory == nil { try? FileManager.default.removeItem(at: root) } }
         let workloads: [Workload] = workload == .all ? [.tigerbeetle, .exchange] : [workload]
         for workload in workloads {
-            var spec = workload == .tigerbeetle
-                ? LedgerWorkload.tigerBeetle(transfers: transfers, batchSize: batchSize, seed: seed)
-                : LedgerWorkload.exchange(transfers: transfers, batchSize: batchSize, seed: seed)
-            spec.postgres = database
+            func make(controlled: Bool) -> LedgerWorkload {
+                var spec = switch (workload, controlled) {
+                case (.tigerbeetle, true): LedgerWorkload.tigerBeetleControlled(transfers: transfers, batchSize: batchSize, seed: seed)
+                case (.tigerbeetle, false): LedgerWorkload.tigerBeetle(transfers: transfers, batchSize: batchSize, seed: seed)
+                case (_, true): LedgerWorkload.exchangeControlled(transfers: transfers, batchSize: batchSize, seed: seed)
+                case (_, false): LedgerWorkload.exchange(transfers: transfers, batchSize: batchSize, seed: seed)
+                }
+                spec.postgres = database
+                return spec
+            }
+            var spec = make(controlled: controls != .off || compareControls)
+            spec.throughControls = controls != .engine
             var result = try await spec.run(in: root, baselineTransfers: baselineTransfers)
+            if compareControls {
+                // Interleaved, so both see the same machine; the best round of each counts.
+                let before = make(controlled: false)
+                var beforeBest = 0.0
+                for round in 0..<rounds {
+                    if round > 0 {
+                        let again = try await spec.run(in: root, baselineTransfers: 0, round: round)
+                        if again.rate > result.rate { result.replaceTimings(with: again) }
+                    }
+                    beforeBest = max(beforeBest, try await before.run(in: root, baselineTransfers: 0, round: round).rate)
+                }
+                result.uncontrolledRate = beforeBest
+                result.rounds = rounds
+            }
             if compareAudit {
                 // Interleaved, so both modes see the same machine; the best round of each counts.
                 var unauditedBest = 0.0
@@ -111,8 +139,12 @@ struct BenchResult {
     var baselineSeconds: Double
     var batchSize: Int
     var audited: Bool
+    /// Posted through the transfer controls.
+    var controlled = false
     /// The same workload with the audit log off, when compared.
     var unauditedRate: Double?
+    /// The pre-controls workload straight to the engine, when compared.
+    var uncontrolledRate: Double?
     var rounds = 1
 
     /// Keeps this run's baseline and takes another run's ledger timings.
@@ -140,11 +172,12 @@ struct BenchResult {
 
     var text: String {
         """
-        \(workload)\(audited ? "" : " (audit log off)"): \(transfers) transfers (\(failed) refused) over \(accounts) accounts in batches of \(batchSize)
+        \(workload)\(controlled ? " through the transfer controls" : " straight to the engine")\(audited ? "" : " (audit log off)"): \(transfers) transfers (\(failed) refused) over \(accounts) accounts in batches of \(batchSize)
           kinko     \(format(rate, 0)) transfers/s  (\(format(seconds, 2)) s; batch p50 \(format(percentile(50), 2)) ms, p99 \(format(percentile(99), 2)) ms)
           baseline  \(format(baselineRate, 0)) transfers/s  (\(baselineTransfers) transfers, one SQL transaction each)
           ratio     \(format(ratio, 1))×
-        """ + (unauditedRate.map { "\n  audit log off \(format($0, 0)) transfers/s (best of \(rounds) rounds each): auditing costs \(format((1 - rate / $0) * 100, 1))% (one entry per batch: \(format(rate / Double(batchSize), 1)) entries/s)" } ?? "")
+        """ + (uncontrolledRate.map { "\n  before the controls (straight to the engine) \(format($0, 0)) transfers/s (best of \(rounds) rounds each): with them \(format((rate / $0 - 1) * 100, 1))%" } ?? "")
+            + (unauditedRate.map { "\n  audit log off \(format($0, 0)) transfers/s (best of \(rounds) rounds each): auditing costs \(format((1 - rate / $0) * 100, 1))% (one entry per batch: \(format(rate / Double(batchSize), 1)) entries/s)" } ?? "")
     }
 
     var json: String {
@@ -152,7 +185,7 @@ struct BenchResult {
         {"workload":"\(workload)","accounts":\(accounts),"transfers":\(transfers),"failed":\(failed),"batch_size":\(batchSize),\
         "seconds":\(format(seconds, 3)),"transfers_per_second":\(format(rate, 0)),\
         "baseline_transfers":\(baselineTransfers),"baseline_transfers_per_second":\(format(baselineRate, 1)),\
-        "ratio":\(format(ratio, 1)),"audited":\(audited),\(unauditedRate.map { "\"unaudited_transfers_per_second\":\(format($0, 0)),\"audit_overhead_percent\":\(format((1 - rate / $0) * 100, 1))," } ?? "")"batch_p50_ms":\(format(percentile(50), 3)),"batch_p99_ms":\(format(percentile(99), 3))}
+        "ratio":\(format(ratio, 1)),"audited":\(audited),"controlled":\(controlled),\(uncontrolledRate.map { "\"uncontrolled_transfers_per_second\":\(format($0, 0)),\"controls_change_percent\":\(format((rate / $0 - 1) * 100, 1))," } ?? "")\(unauditedRate.map { "\"unaudited_transfers_per_second\":\(format($0, 0)),\"audit_overhead_percent\":\(format((1 - rate / $0) * 100, 1))," } ?? "")"batch_p50_ms":\(format(percentile(50), 3)),"batch_p99_ms":\(format(percentile(99), 3))}
         """
     }
 

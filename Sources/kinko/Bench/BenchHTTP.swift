@@ -14,9 +14,10 @@ import ServiceLifecycle
 
 /// `kinko bench http`: transfer batches posted over HTTP on loopback by several clients at
 /// once, through the whole server (auth, parsing, the ledger, the durable append, the audit
-/// entry). Setup (not timed): a database with 10,000 accounts (the tigerbeetle workload),
-/// every batch encoded as NDJSON up front. Baseline in the same run: the same number of
-/// transfers posted in process through `Ledger.createTransfers` (no HTTP), one batch at a time.
+/// entry). Setup (not timed): a database with 10,000 accounts (the tigerbeetle workload in the
+/// shape the transfer controls accept: linked two-leg trades), every batch encoded as NDJSON up
+/// front. Baseline in the same run: the same number of transfers posted in process through
+/// `LedgerService.createTransfers` (the controls, no HTTP), one batch at a time.
 struct BenchHTTP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "http", abstract: "HTTP ingest of transfer batches by concurrent clients.")
 
@@ -41,15 +42,22 @@ struct BenchHTTP: AsyncParsableCommand {
         let token = try Bootstrap.readTokens(from: path + ".tool-tokens.json")[.operator] ?? ""
         let services = try await Services(stores: KinkoStores(sqlite: session.database))
         try await services.ledger.registerAssets(Asset.standard, by: session.admin)
-        let workload = LedgerWorkload.tigerBeetle(transfers: transfers * 2, batchSize: batch, seed: 7)
-        for chunk in workload.accounts.chunked(8_190) { _ = try await services.ledger.createAccounts(chunk, by: session.operator) }
-        let code = Asset.standard.first { $0.ledger == LedgerWorkload.ledger }?.code ?? "BTC"
-        let scale = Asset.standard.first { $0.ledger == LedgerWorkload.ledger }?.scale ?? 0
-        let overHTTP = Array(workload.transfers.prefix(transfers)).chunked(batch)
-        let inProcess = Array(workload.transfers.dropFirst(transfers)).chunked(batch)
+        // The TigerBeetle workload in the shape the transfer controls accept (linked two-leg
+        // trades between customers who cannot overdraw), through the controls both ways.
+        var workload = LedgerWorkload.tigerBeetleControlled(transfers: transfers * 2, batchSize: batch, seed: 7)
+        for chunk in workload.accounts.chunked(8_190) { _ = try await services.ledgerService.createAccounts(chunk, by: session.operator) }
+        for chunk in workload.funding.chunked(8_190) { _ = try await services.ledger.createTransfers(chunk, by: session.operator) }
+        let all = workload.transfers
+        workload.transfers = Array(all.prefix(transfers - transfers % 2))
+        let overHTTP = workload.batches()
+        workload.transfers = Array(all.dropFirst(overHTTP.reduce(0) { $0 + $1.count }))
+        let inProcess = workload.batches()
+        let assets = Dictionary(uniqueKeysWithValues: Asset.standard.map { ($0.ledger, $0) })
         let bodies = overHTTP.map { chunk in
             ByteBuffer(string: chunk.map { t in
-                #"{"id":"\#(t.id.rawValue)","debit_account_id":"\#(t.debitAccountID.rawValue)","credit_account_id":"\#(t.creditAccountID.rawValue)","amount":"\#(Amount(units: t.amount).decimalString(scale: scale))","asset":"\#(code)","code":"trade"}"#
+                let asset = assets[t.ledger]
+                let flags = t.flags.contains(.linked) ? #","flags":["linked"]"# : ""
+                return #"{"id":"\#(t.id.rawValue)","debit_account_id":"\#(t.debitAccountID.rawValue)","credit_account_id":"\#(t.creditAccountID.rawValue)","amount":"\#(Amount(units: t.amount).decimalString(scale: asset?.scale ?? 0))","asset":"\#(asset?.code ?? "BTC")","code":"trade"\#(flags)}"#
             }.joined(separator: "\n"))
         }
 
@@ -104,7 +112,7 @@ struct BenchHTTP: AsyncParsableCommand {
 
         let baselineStarted = ContinuousClock.now
         var baselineFailed = 0
-        for chunk in inProcess { baselineFailed += try await services.ledger.createTransfers(chunk, by: session.operator).count { $0 != .ok } }
+        for chunk in inProcess { baselineFailed += try await services.ledgerService.createTransfers(chunk, by: session.operator).count { $0 != .ok } }
         let baselineSeconds = (ContinuousClock.now - baselineStarted).milliseconds / 1000
 
         let latencies = perClient.flatMap(\.latencies).sorted()
