@@ -32,7 +32,10 @@ public final class ManualWallClock: WallClock, @unchecked Sendable {
 
     public func advance(seconds: UInt64) {
         lock.lock()
-        current += seconds * 1_000_000_000
+        let (step, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (next, past) = current.addingReportingOverflow(step)
+        precondition(!overflow && !past, "a test clock advanced past UInt64 nanoseconds")
+        current = next
         lock.unlock()
     }
 }
@@ -46,19 +49,90 @@ extension TimestampNanoseconds {
 }
 
 extension TimestampNanoseconds {
-    /// Reads `2026-11-22T08:00:00Z` (fractional seconds optional) or a count of nanoseconds.
+    /// The earliest time an input may name: 2000-01-01T00:00:00Z (nothing an exchange records
+    /// happened before; arithmetic that looks back windows from it cannot go below zero).
+    public static let earliestAccepted: TimestampNanoseconds = 946_684_800_000_000_000
+    /// The latest: 2199-12-31T23:59:59.999999999Z — far past any business date, far below the
+    /// year 2554 where nanoseconds since 1970 overflow 64 bits, so adding any window, timeout or
+    /// expiry Kinko allows to an accepted time cannot trap.
+    public static let latestAccepted: TimestampNanoseconds = 7_258_118_399_999_999_999
+
+    /// Refuses a time outside `earliestAccepted…latestAccepted`, naming `field`.
+    public static func checkAccepted(_ time: TimestampNanoseconds, field: String) throws(KinkoError) {
+        guard (earliestAccepted...latestAccepted).contains(time) else {
+            throw KinkoError(.invalidInput, "must lie between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59Z; got \(time) ns", field: field)
+        }
+    }
+
+    /// Reads `2026-11-22T08:00:00Z` (fractional seconds optional) or a count of nanoseconds,
+    /// within `earliestAccepted…latestAccepted`.
     public init(parsing text: String, field: String) throws(KinkoError) {
-        if let nanoseconds = UInt64(text) {
+        guard text.utf8.count <= 40 else { throw KinkoError(.invalidInput, "a time is at most 40 characters", field: field) }
+        if text.utf8.allSatisfy({ (48...57).contains($0) }) {
+            guard let nanoseconds = UInt64(text) else {
+                throw KinkoError(.invalidInput, "\(text) ns is past the latest accepted time (2199-12-31T23:59:59Z)", field: field)
+            }
+            try Self.checkAccepted(nanoseconds, field: field)
             self = nanoseconds
             return
         }
+        // Foundation's parser rolls 2026-02-30 over to March: the day must be a real one first.
+        guard text.utf8.count >= 10, (try? CalendarDay.parse(String(text.prefix(10)), field: field)) != nil else {
+            throw KinkoError(.invalidInput, "\"\(text.prefix(40))\" is not a UTC time between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59Z, such as 2026-11-22T08:00:00Z",
+                             field: field)
+        }
         let styles = [Date.ISO8601FormatStyle(includingFractionalSeconds: true), Date.ISO8601FormatStyle()]
         for style in styles {
-            if let date = try? style.parse(text), date.timeIntervalSince1970 >= 0 {
-                self = UInt64((date.timeIntervalSince1970 * 1000).rounded()) * 1_000_000
-                return
+            guard let date = try? style.parse(text) else { continue }
+            // Checked in seconds first: converting a far date to nanoseconds would overflow.
+            let seconds = date.timeIntervalSince1970
+            guard seconds >= Double(Self.earliestAccepted / 1_000_000_000), seconds < Double(Self.latestAccepted / 1_000_000_000 + 1) else {
+                throw KinkoError(.invalidInput, "must lie between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59Z; got \(text)", field: field)
             }
+            self = UInt64((seconds * 1000).rounded()) * 1_000_000
+            return
         }
         throw KinkoError(.invalidInput, "\"\(text)\" is not a UTC time such as 2026-11-22T08:00:00Z", field: field)
+    }
+}
+
+/// A calendar day written `YYYY-MM-DD` (a JST business day, a volume's day), between
+/// 2000-01-01 and 2199-12-31 and real (no February 30th).
+public enum CalendarDay {
+    public static let earliest = "2000-01-01"
+    public static let latest = "2199-12-31"
+
+    /// The year, month and day of `text`, or the refusal naming `field`.
+    public static func parse(_ text: String, field: String) throws(KinkoError) -> (year: Int, month: Int, day: Int) {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == 45, bytes[7] == 45,
+            bytes.enumerated().allSatisfy({ [4, 7].contains($0.offset) || (48...57).contains($0.element) })
+        else {
+            throw KinkoError(.invalidInput, "a day is written YYYY-MM-DD; got \"\(text.prefix(40))\"", field: field)
+        }
+        func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - 48) } }
+        let (year, month, day) = (number(0..<4), number(5..<7), number(8..<10))
+        guard (2000...2199).contains(year) else {
+            throw KinkoError(.invalidInput, "must lie between \(earliest) and \(latest); got \(text)", field: field)
+        }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...12).contains(month), (1...lengths[month - 1]).contains(day) else {
+            throw KinkoError(.invalidInput, "\(text) is not a calendar day", field: field)
+        }
+        return (year, month, day)
+    }
+
+    /// Seconds from 1970-01-01T00:00:00Z to the start (00:00 UTC) of `text`.
+    public static func epochSeconds(_ text: String, field: String) throws(KinkoError) -> Int64 {
+        let (year, month, day) = try parse(text, field: field)
+        // Days from the civil date (Howard Hinnant's days_from_civil), exact for the range.
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = y / 400
+        let yoe = y - era * 400
+        let m = Int64(month), d = Int64(day)
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return (era * 146_097 + doe - 719_468) * 86_400
     }
 }

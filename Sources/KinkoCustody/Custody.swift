@@ -64,10 +64,25 @@ public struct Custody: Sendable {
     /// Registers a wallet and opens its ledger accounts (one per asset, of the class its
     /// purpose requires).
     public func registerWallet(_ wallet: Wallet, by caller: Caller) async throws -> [String] {
+        let digest = Governance.digest(["wallet": .string(wallet.id), "assets": .array(wallet.assets.map { .string($0) })])
+        let role = try await governance.authorize(caller, .custodyWalletsManage, digest: digest)
         try Wallet.validate(id: wallet.id)
         guard !wallet.assets.isEmpty else { throw KinkoError(.invalidInput, "a wallet holds at least one asset", field: "assets") }
+        if let repeated = Self.firstRepeated(wallet.assets) {
+            throw KinkoError(.invalidInput, "\(repeated) is listed twice; list each asset once", field: "assets")
+        }
         guard wallet.addresses.count <= Wallet.addressesMax else {
             throw KinkoError(.limitExceeded, "a wallet lists at most \(Wallet.addressesMax) addresses", field: "addresses")
+        }
+        for (index, address) in wallet.addresses.enumerated() where !WhitelistEntry.isWellFormed(address: address) {
+            throw KinkoError(.invalidInput, "an address is 1–\(WhitelistEntry.addressLengthMax) printable ASCII characters without spaces",
+                             field: "addresses[\(index)]")
+        }
+        if let repeated = Self.firstRepeated(wallet.addresses) {
+            throw KinkoError(.invalidInput, "\(repeated) is listed twice; list each address once", field: "addresses")
+        }
+        for code in wallet.velocityLimits.keys.sorted() where !wallet.assets.contains(code) {
+            throw KinkoError(.invalidInput, "a velocity limit for \(code), which the wallet does not hold", field: "velocity_limits")
         }
         var accounts: [Account] = []
         for code in wallet.assets {
@@ -77,19 +92,39 @@ public struct Custody: Sendable {
                                     accountClass: wallet.purpose.accountClass, flags: limit))
             accounts.append(Account(id: Self.feeAccountID(asset: code), ledger: asset.ledger, code: 300, accountClass: .ownFunds))
         }
-        let digest = Governance.digest(["wallet": .string(wallet.id), "assets": .array(wallet.assets.map { .string($0) })])
-        let role = try await governance.authorize(caller, .custodyWalletsManage, digest: digest)
-        var stored = wallet
-        stored.createdAt = clock.now()
-        try await store.insertWallet(stored, audit: caller.event(.custodyWalletsManage, role: role, digest: digest, result: "ok",
-                                                                 details: ["wallet": wallet.id, "purpose": wallet.purpose.rawValue]))
+        // All or nothing: everything that could refuse is checked before anything is written;
+        // the ledger accounts come first (creating an identical account again is a no-op), the
+        // wallet record last, so no wallet is ever on file without its accounts.
+        if try await store.wallets().contains(where: { $0.id == wallet.id }) {
+            throw KinkoError(.conflict, "a wallet \(wallet.id) already exists", field: "id")
+        }
+        guard try await store.vendors().contains(where: { $0.name == wallet.vendor }) else {
+            throw KinkoError(.notFound, "no vendor \(wallet.vendor); register it first", field: "vendor")
+        }
+        for account in accounts {
+            guard let (existing, _) = await ledger.account(account.id) else { continue }
+            guard existing.ledger == account.ledger, existing.code == account.code, existing.accountClass == account.accountClass,
+                  existing.flags == account.flags, existing.owner == account.owner, existing.userData64 == account.userData64 else {
+                throw KinkoError(.conflict, "ledger account \(account.id) for wallet \(wallet.id) exists with other properties", field: "id")
+            }
+        }
         let results = try await ledger.createAccounts(accounts, by: caller)
         if let bad = results.firstIndex(where: { !$0.isSuccess }) {
             throw KinkoError(.conflict, "ledger account \(accounts[bad].id) for wallet \(wallet.id) could not be created: \(results[bad].name)")
         }
+        var stored = wallet
+        stored.createdAt = clock.now()
+        try await store.insertWallet(stored, audit: caller.event(.custodyWalletsManage, role: role, digest: digest, result: "ok",
+                                                                 details: ["wallet": wallet.id, "purpose": wallet.purpose.rawValue]))
         let vendors = try await store.vendors()
         return vendors.first(where: { $0.name == wallet.vendor })?.hasNotice == true
             ? [] : ["wallet \(wallet.id): vendor \(wallet.vendor) has no advance notice to the regulator on file"]
+    }
+
+    /// The first value that appears twice in `values`, if any.
+    static func firstRepeated(_ values: [String]) -> String? {
+        var seen: Set<String> = []
+        return values.first { !seen.insert($0).inserted }
     }
 
     public static let unfreezeAction = "custody.wallet.unfreeze"
@@ -143,6 +178,7 @@ public struct Custody: Sendable {
     // MARK: Observations
 
     public func recordBalances(_ observations: [BalanceObservation], by caller: Caller) async throws {
+        let role = try await governance.authorize(caller, .custodyObservationsRecord)
         guard (1...Self.observationsMax).contains(observations.count) else {
             throw KinkoError(.limitExceeded, "record 1–\(Self.observationsMax) observations at a time; got \(observations.count)", field: "observations")
         }
@@ -154,26 +190,29 @@ public struct Custody: Sendable {
             guard wallet.assets.contains(observation.asset) else {
                 throw KinkoError(.invalidInput, "wallet \(wallet.id) does not hold \(observation.asset)", field: "observations[\(index)].asset")
             }
+            try TimestampNanoseconds.checkAccepted(observation.observedAt, field: "observations[\(index)].observed_at")
         }
         let digest = Governance.digest(.array(observations.map { o in
             ["wallet": .string(o.wallet), "asset": .string(o.asset), "amount": .string(o.amount.description), "observed_at": .string(String(o.observedAt))]
         }))
-        let role = try await governance.authorize(caller, .custodyObservationsRecord, digest: digest)
         try await store.recordBalances(observations, audit: caller.event(
             .custodyObservationsRecord, role: role, digest: digest, result: "ok", details: ["balances": String(observations.count)]))
     }
 
     public func recordPrices(_ observations: [PriceObservation], by caller: Caller) async throws {
+        let role = try await governance.authorize(caller, .custodyObservationsRecord)
         guard (1...Self.observationsMax).contains(observations.count) else {
             throw KinkoError(.limitExceeded, "record 1–\(Self.observationsMax) prices at a time; got \(observations.count)", field: "observations")
         }
-        for (index, observation) in observations.enumerated() where await ledger.asset(code: observation.asset) == nil {
-            throw KinkoError(.assetNotFound, "unknown asset \(observation.asset)", field: "observations[\(index)].asset")
+        for (index, observation) in observations.enumerated() {
+            guard await ledger.asset(code: observation.asset) != nil else {
+                throw KinkoError(.assetNotFound, "unknown asset \(observation.asset)", field: "observations[\(index)].asset")
+            }
+            try TimestampNanoseconds.checkAccepted(observation.observedAt, field: "observations[\(index)].observed_at")
         }
         let digest = Governance.digest(.array(observations.map { o in
             ["asset": .string(o.asset), "price": .string(o.price.description), "observed_at": .string(String(o.observedAt))]
         }))
-        let role = try await governance.authorize(caller, .custodyObservationsRecord, digest: digest)
         try await store.recordPrices(observations, audit: caller.event(
             .custodyObservationsRecord, role: role, digest: digest, result: "ok", details: ["prices": String(observations.count)]))
     }
@@ -209,18 +248,23 @@ public struct Custody: Sendable {
     /// Files an address for the withdrawal whitelist; it needs approval, then waits
     /// `whitelistWaitingSeconds` before it can be used.
     public func requestWhitelist(asset: String, address: String, label: String, by caller: Caller) async throws -> WhitelistEntry {
-        guard (1...WhitelistEntry.addressLengthMax).contains(address.utf8.count), !address.contains(where: \.isWhitespace) else {
-            throw KinkoError(.invalidInput, "an address is 1–\(WhitelistEntry.addressLengthMax) characters without spaces", field: "address")
+        let role = try await governance.authorize(caller, .custodyWhitelistRequest)
+        // Addresses are printable ASCII on every chain Kinko knows; a control character (NUL
+        // included) is refused here rather than by the database.
+        guard WhitelistEntry.isWellFormed(address: address) else {
+            throw KinkoError(.invalidInput, "an address is 1–\(WhitelistEntry.addressLengthMax) printable ASCII characters without spaces", field: "address")
+        }
+        guard label.utf8.count <= WhitelistEntry.labelLengthMax, !label.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw KinkoError(.invalidInput, "a label is at most \(WhitelistEntry.labelLengthMax) bytes without control characters", field: "label")
         }
         guard await ledger.asset(code: asset)?.kind == .crypto else { throw KinkoError(.assetNotFound, "unknown crypto-asset \(asset)", field: "asset") }
         let payload: CanonicalJSON = ["asset": .string(asset), "address": .string(address), "label": .string(label)]
-        let role = try await governance.authorize(caller, .custodyWhitelistRequest, digest: Governance.digest(payload))
-        let request = try await governance.submit(action: Self.whitelistAction, payload: payload, policy: Self.whitelistPolicy,
-                                                  by: caller, role: role, permission: .custodyWhitelistRequest)
-        let entry = WhitelistEntry(id: 0, asset: asset, address: address, label: label, status: .pending, requestID: request.id,
+        let draft = try governance.draftRequest(action: Self.whitelistAction, payload: payload, policy: Self.whitelistPolicy, by: caller)
+        let entry = WhitelistEntry(id: 0, asset: asset, address: address, label: label, status: .pending, requestID: draft.id,
                                    usableFrom: nil, createdAt: clock.now())
-        return try await store.insertWhitelistEntry(entry, audit: caller.event(
-            .custodyWhitelistRequest, role: role, digest: request.digest, result: "pending", details: ["request": request.id.description]))
+        // The request and the entry are filed together, or neither (a listed address files nothing).
+        return try await store.insertWhitelistEntry(entry, request: draft, audit: caller.event(
+            .custodyWhitelistRequest, role: role, digest: draft.digest, result: "pending", details: ["asset": asset, "action": Self.whitelistAction])).0
     }
 
     /// Activates an approved whitelist entry (exactly once); it is usable after the waiting period.
@@ -400,13 +444,13 @@ public struct Custody: Sendable {
     /// an earlier run of the same day, which it reproduces: every figure is taken as of the
     /// cut-off). Each break raises an alert for the board.
     public func reconcile(day: String, by caller: Caller) async throws -> Reconciliation {
+        let role = try await governance.authorize(caller, .custodyReconcile)
         let cutoff = try Reconciliation.cutoff(day: day, hourJST: settings.reconciliationCutoffHourJST)
         let now = clock.now()
         guard cutoff <= now else {
             throw KinkoError(.invalidInput, "the cut-off of \(day) (\(cutoff.iso8601)) has not passed yet", field: "day")
         }
         let digest = Governance.digest(["day": .string(day)])
-        let role = try await governance.authorize(caller, .custodyReconcile, digest: digest)
         let result = Reconciliation.run(day: day, cutoff: cutoff, try await reconciliationInputs(cutoff: cutoff))
         try await store.saveReconciliation(result, at: now, audit: caller.event(
             .custodyReconcile, role: role, digest: digest, result: result.isClean ? "clean" : "\(result.breaks.count) breaks",

@@ -21,7 +21,9 @@ public protocol CustodyStore: AnyObject, Sendable {
     func latestPrices(asOf time: TimestampNanoseconds) async throws -> [PriceObservation]
 
     func whitelist() async throws -> [WhitelistEntry]
-    func insertWhitelistEntry(_ entry: WhitelistEntry, audit: AuditEvent) async throws -> WhitelistEntry
+    /// Files `request` and the entry naming it in one transaction — or neither, when the
+    /// address is already on the list (`conflict`, field `address`).
+    func insertWhitelistEntry(_ entry: WhitelistEntry, request: ApprovalRequest, audit: AuditEvent) async throws -> (WhitelistEntry, ApprovalRequest)
     /// Activates the entry and marks its approval request executed (at `revision`), atomically;
     /// false if the request was executed or changed already.
     func activateWhitelistEntry(_ id: UInt64, requestID: ApprovalRequestID, revision: Int, usableFrom: TimestampNanoseconds,

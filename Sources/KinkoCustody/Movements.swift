@@ -121,6 +121,13 @@ public struct WhitelistEntry: Sendable, Equatable {
     }
 
     public static let addressLengthMax = 128
+    public static let labelLengthMax = 200
+
+    /// 1–`addressLengthMax` printable ASCII characters, no space: every chain Kinko knows
+    /// writes its addresses so; a control character (NUL included) is refused before storage.
+    public static func isWellFormed(address: String) -> Bool {
+        (1...addressLengthMax).contains(address.utf8.count) && address.utf8.allSatisfy { (0x21...0x7E).contains($0) }
+    }
 }
 
 /// A refusal names the rule that failed and its figures.

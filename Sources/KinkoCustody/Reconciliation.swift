@@ -62,21 +62,12 @@ public struct Reconciliation: Sendable, Equatable {
     }
 
     /// The cut-off instant of a JST business day: `YYYY-MM-DD` at `hour`:00 JST (UTC+9, no DST).
+    /// The day must be a real one between `CalendarDay.earliest` and `CalendarDay.latest`.
     public static func cutoff(day: String, hourJST: Int) throws(KinkoError) -> TimestampNanoseconds {
-        let parts = day.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 3, day.count == 10, (0...23).contains(hourJST) else {
-            throw KinkoError(.invalidInput, "\"\(day)\" is not a day written YYYY-MM-DD", field: "day")
-        }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Asia/Tokyo") ?? TimeZone(secondsFromGMT: 9 * 3600) ?? calendar.timeZone
-        let components = DateComponents(year: parts[0], month: parts[1], day: parts[2], hour: hourJST)
-        guard calendar.dateComponents([.year, .month, .day], from: calendar.date(from: components) ?? Date.distantPast)
-            == DateComponents(year: parts[0], month: parts[1], day: parts[2]),
-            let date = calendar.date(from: components), date.timeIntervalSince1970 > 0
-        else {
-            throw KinkoError(.invalidInput, "\"\(day)\" is not a calendar day", field: "day")
-        }
-        return TimestampNanoseconds(date.timeIntervalSince1970) * 1_000_000_000
+        guard (0...23).contains(hourJST) else { throw KinkoError(.invalidInput, "the cut-off hour is 0–23; got \(hourJST)", field: "hour") }
+        let seconds = try CalendarDay.epochSeconds(day, field: "day") + Int64(hourJST - 9) * 3_600
+        // 2000-01-01 09:00 JST … 2199-12-31 23:00 JST: always positive and far from overflow.
+        return TimestampNanoseconds(seconds) * 1_000_000_000
     }
 
     /// The ledger and observation figures a reconciliation compares.

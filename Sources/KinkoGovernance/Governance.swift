@@ -203,6 +203,12 @@ public struct Governance: Sendable {
             details: details.merging(["action": action]) { first, _ in first }))
     }
 
+    /// A request `caller` files, as it will be stored (the id is assigned then): for a module
+    /// whose store files it in the same transaction as the change it guards.
+    public func draftRequest(action: String, payload: CanonicalJSON, policy: ApprovalPolicy?, by caller: Caller) throws(KinkoError) -> ApprovalRequest {
+        try draftRequest(action: action, payload: payload, policy: policy, initiator: caller.principal)
+    }
+
     /// A request as it will be stored (the id is assigned then), for stores that file it with
     /// the change it guards.
     func draftRequest(action: String, payload: CanonicalJSON, policy: ApprovalPolicy?, initiator: PrincipalID) throws(KinkoError) -> ApprovalRequest {

@@ -120,7 +120,7 @@ public struct Monitoring: Sendable {
         }
         let request = try await governance.requireRequest(stored.requestID)
         let role = try await governance.authorize(caller, .approvalsExecute, digest: request.digest)
-        let evaluation = try await governance.requireApproved(request.id, "monitoring rule set \(version)", by: caller, role: role, .approvalsExecute,
+        _ = try await governance.requireApproved(request.id, "monitoring rule set \(version)", by: caller, role: role, .approvalsExecute,
                                                               digest: request.digest)
         guard
             try await store.adoptRuleSet(version: version, requestID: request.id, revision: request.revision, at: clock.now(), audit: caller.event(
@@ -205,7 +205,7 @@ public struct Monitoring: Sendable {
             case .string(let countries)? = fields["countries"]
         else { throw KinkoError(.invalidInput, "request \(id) is not a jurisdiction list", field: "request") }
         let jurisdictions = try TravelRuleJurisdictions(version: version, countries: Set(countries.split(separator: ",").map(String.init)))
-        let evaluation = try await governance.requireApproved(id, "the jurisdiction list", by: caller, role: role, .monitorListsManage, digest: request.digest)
+        _ = try await governance.requireApproved(id, "the jurisdiction list", by: caller, role: role, .monitorListsManage, digest: request.digest)
         try await store.setJurisdictions(jurisdictions, alongside: [.executeRequest(id, revision: request.revision)], audit: caller.event(
             .monitorListsManage, role: role, digest: request.digest, result: "jurisdictions",
             details: ["version": version, "countries": countries, "request": id.description]))
@@ -315,12 +315,12 @@ public struct Monitoring: Sendable {
     // MARK: Alerts and cases
 
     public func alerts(status: AlertStatus?, limit: Int = 100, by caller: Caller) async throws -> [MonitoringAlert] {
-        try await governance.authorize(caller, .monitorRead)
-        return try await store.alerts(status: status, limit: limit)
+        _ = try await governance.authorize(caller, .monitorRead)
+        return try await store.alerts(status: status, limit: try Governance.page(limit))
     }
 
     public func alert(_ id: UInt64, by caller: Caller) async throws -> MonitoringAlert {
-        try await governance.authorize(caller, .monitorRead)
+        _ = try await governance.authorize(caller, .monitorRead)
         guard let alert = try await store.alert(id) else { throw KinkoError(.notFound, "no alert \(id)", field: "alert") }
         return alert
     }
@@ -394,12 +394,12 @@ public struct Monitoring: Sendable {
     }
 
     public func cases(by caller: Caller) async throws -> [MonitoringCase] {
-        try await governance.authorize(caller, .monitorRead)
+        _ = try await governance.authorize(caller, .monitorRead)
         return try await store.cases()
     }
 
     public func caseRecord(_ id: UInt64, by caller: Caller) async throws -> MonitoringCase {
-        try await governance.authorize(caller, .monitorRead)
+        _ = try await governance.authorize(caller, .monitorRead)
         return try await requireCase(id)
     }
 

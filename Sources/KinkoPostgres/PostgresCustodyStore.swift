@@ -184,18 +184,20 @@ public final class PostgresCustodyStore: CustodyStore {
         }
     }
 
-    public func insertWhitelistEntry(_ entry: WhitelistEntry, audit: AuditEvent) async throws -> WhitelistEntry {
+    public func insertWhitelistEntry(_ entry: WhitelistEntry, request: ApprovalRequest, audit: AuditEvent) async throws -> (WhitelistEntry, ApprovalRequest) {
         try await database.audited(audit) { connection in
             if try await KinkoPostgresDatabase.exists(connection, "SELECT 1 FROM custody_whitelist WHERE asset = \(entry.asset) AND address = \(entry.address)", logger: logger) {
                 throw KinkoError(.conflict, "\(entry.address) is already on the \(entry.asset) whitelist", field: "address")
             }
+            let filed = try await PostgresGovernanceStore.insertRequest(request, connection: connection, logger: logger)
             var stored = entry
+            stored.requestID = filed.id
             stored.id = try await KinkoPostgresDatabase.newID(connection.answered("""
                 INSERT INTO custody_whitelist (asset, address, label, status, request, usable_from_ns, created_ns)
-                VALUES (\(entry.asset), \(entry.address), \(entry.label), 'pending', \(Int64(clamping: entry.requestID.rawValue)), NULL, \(V.int(entry.createdAt)))
+                VALUES (\(entry.asset), \(entry.address), \(entry.label), 'pending', \(Int64(clamping: filed.id.rawValue)), NULL, \(V.int(entry.createdAt)))
                 RETURNING id
                 """, logger: logger))
-            return stored
+            return (stored, filed)
         }
     }
 

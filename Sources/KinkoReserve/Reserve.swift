@@ -146,11 +146,9 @@ public struct Reserve: Sendable {
     static func category(_ code: UInt32) -> String { code < categories.count ? categories[Int(code)] : "other" }
 
     public func importVolumes(_ rows: [VolumeRow], by caller: Caller) async throws {
-        for (index, row) in rows.enumerated() where JST.days(endingBefore: row.day, count: 1).isEmpty {
-            throw KinkoError(.invalidInput, "\"\(row.day)\" is not a day written YYYY-MM-DD", field: "volumes[\(index)].day")
-        }
+        let role = try await governance.authorize(caller, .reserveVolumesRecord)
+        for (index, row) in rows.enumerated() { _ = try CalendarDay.parse(row.day, field: "volumes[\(index)].day") }
         let digest = Governance.digest(.array(rows.map { ["day": .string($0.day), "category": .string($0.category), "amount": .string($0.amount.description)] }))
-        let role = try await governance.authorize(caller, .reserveVolumesRecord, digest: digest)
         try await store.importVolumes(rows, audit: caller.event(.reserveVolumesRecord, role: role, digest: digest, result: "imported",
                                                                 details: ["rows": String(rows.count)]))
     }
@@ -158,15 +156,13 @@ public struct Reserve: Sendable {
     // MARK: Insurance
 
     public func addPolicy(_ policy: InsurancePolicy, by caller: Caller) async throws -> InsurancePolicy {
+        let role = try await governance.authorize(caller, .reserveInsuranceManage)
         guard !policy.insurer.isEmpty, !policy.coverage.isEmpty else {
             throw KinkoError(.invalidInput, "a policy names its insurer and at least one covered loss type", field: "coverage")
         }
-        for (field, day) in [("starts", policy.starts), ("ends", policy.ends)] where JST.days(endingBefore: day, count: 1).isEmpty {
-            throw KinkoError(.invalidInput, "\"\(day)\" is not a day written YYYY-MM-DD", field: field)
-        }
+        for (field, day) in [("starts", policy.starts), ("ends", policy.ends)] { _ = try CalendarDay.parse(day, field: field) }
         guard policy.starts <= policy.ends else { throw KinkoError(.invalidInput, "the policy ends before it starts", field: "ends") }
         let digest = Governance.digest(["insurer": .string(policy.insurer), "limit": .string(policy.limit.description), "starts": .string(policy.starts)])
-        let role = try await governance.authorize(caller, .reserveInsuranceManage, digest: digest)
         return try await store.insertPolicy(policy, audit: caller.event(.reserveInsuranceManage, role: role, digest: digest, result: "ok",
                                                                          details: ["insurer": policy.insurer]))
     }
@@ -267,7 +263,10 @@ public struct Reserve: Sendable {
     /// each lost asset at the time of the loss is snapshotted.
     public func declare(lossType: String, losses: [IncidentLoss], lostAt: TimestampNanoseconds, detectedAt: TimestampNanoseconds,
                         by caller: Caller) async throws -> Incident {
+        _ = try await governance.authorize(caller, .incidentDeclare)
         guard !losses.isEmpty, !lossType.isEmpty else { throw KinkoError(.invalidInput, "an incident names its loss type and what was lost", field: "losses") }
+        try TimestampNanoseconds.checkAccepted(lostAt, field: "lost_at")
+        try TimestampNanoseconds.checkAccepted(detectedAt, field: "detected_at")
         guard lostAt <= detectedAt, detectedAt <= clock.now() else {
             throw KinkoError(.invalidInput, "the loss must come before its detection, and both before now", field: "detected_at")
         }

@@ -157,17 +157,19 @@ public final class SQLiteCustodyStore: CustodyStore {
         try await database.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM custody_whitelist ORDER BY id").map(Self.whitelistEntry) }
     }
 
-    public func insertWhitelistEntry(_ entry: WhitelistEntry, audit: AuditEvent) async throws -> WhitelistEntry {
+    public func insertWhitelistEntry(_ entry: WhitelistEntry, request: ApprovalRequest, audit: AuditEvent) async throws -> (WhitelistEntry, ApprovalRequest) {
         try await write(audit: audit) { db in
             if try Int.fetchOne(db, sql: "SELECT 1 FROM custody_whitelist WHERE asset = ? AND address = ?", arguments: [entry.asset, entry.address]) != nil {
                 throw KinkoError(.conflict, "\(entry.address) is already on the \(entry.asset) whitelist", field: "address")
             }
+            let filed = try SQLiteGovernanceStore.insertRequest(request, db: db)
             try db.execute(sql: """
                 INSERT INTO custody_whitelist (asset, address, label, status, request, usable_from, created_at) VALUES (?, ?, ?, 'pending', ?, NULL, ?)
-                """, arguments: [entry.asset, entry.address, entry.label, Int64(clamping: entry.requestID.rawValue), Self.int(entry.createdAt)])
+                """, arguments: [entry.asset, entry.address, entry.label, Int64(clamping: filed.id.rawValue), Self.int(entry.createdAt)])
             var stored = entry
             stored.id = UInt64(db.lastInsertedRowID)
-            return stored
+            stored.requestID = filed.id
+            return (stored, filed)
         }
     }
 

@@ -191,9 +191,7 @@ extension KinkoAPI {
     }
 
     static func checkDay(_ day: String, field: String) throws(KinkoError) {
-        guard day.count == 10, day.enumerated().allSatisfy({ [4, 7].contains($0.offset) ? $0.element == "-" : $0.element.isASCII && $0.element.isNumber }) else {
-            throw KinkoError(.invalidInput, "a day is YYYY-MM-DD (the JST business day)", field: field)
-        }
+        _ = try CalendarDay.parse(day, field: field)
     }
 
     func custodyAlerts(_ input: Operations.CustodyAlerts.Input) async throws -> Operations.CustodyAlerts.Output {

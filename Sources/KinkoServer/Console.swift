@@ -34,14 +34,14 @@ struct Console: Sendable {
         router.get("/console/incidents") { request, _ in try await self.page(request) { try await self.incidents($0) } }
         router.get("/console/audit") { request, _ in try await self.page(request) { try await self.audit($0) } }
         router.post("/console/actions/compute-requirement") { request, _ in
-            try await self.action(request, back: "/console") { caller, _ in
+            try await self.action(request, back: "/console", permission: .reserveCompute) { caller, _ in
                 try await services.ledger.refresh()
                 let (requirement, funded) = try await services.reserve.compute(by: caller)
                 return "必要額 / required ¥\(Self.yen(requirement.required)), 積立額 / funded ¥\(Self.yen(funded)) (rule set \(requirement.ruleVersion))"
             }
         }
         router.post("/console/actions/reconcile") { request, _ in
-            try await self.action(request, back: "/console") { caller, form in
+            try await self.action(request, back: "/console", permission: .custodyReconcile) { caller, form in
                 let day = form["day"] ?? ""
                 try KinkoAPI.checkDay(day, field: "day")
                 try await services.ledger.refresh()
@@ -50,7 +50,7 @@ struct Console: Sendable {
             }
         }
         router.post("/console/actions/dismiss-alert") { request, _ in
-            try await self.action(request, back: "/console/alerts") { caller, form in
+            try await self.action(request, back: "/console/alerts", permission: .monitorAlertsManage) { caller, form in
                 let id = try KinkoAPI.uint64(form["alert"] ?? "", field: "alert")
                 switch try await services.monitoring.dismiss(id, reason: form["reason"] ?? "", by: caller) {
                 case .dismissed:
@@ -61,7 +61,7 @@ struct Console: Sendable {
             }
         }
         router.post("/console/actions/open-case") { request, _ in
-            try await self.action(request, back: "/console/alerts") { caller, form in
+            try await self.action(request, back: "/console/alerts", permission: .monitorCasesManage) { caller, form in
                 let id = try KinkoAPI.uint64(form["alert"] ?? "", field: "alert")
                 let record = try await services.monitoring.openCase(title: form["title"] ?? "", alerts: [id], assignee: caller.name, by: caller)
                 return "案件 \(record.id) を開始 / case \(record.id) opened"
@@ -130,7 +130,7 @@ struct Console: Sendable {
     /// A console action: a form POST from our own pages (the cookie is SameSite=Strict, and a
     /// cross-site Origin is refused), run as the signed-in caller with the same checks as the
     /// API, then back to the page with what happened (or why not) in the URL.
-    func action(_ request: Request, back: String, _ run: (Caller, [String: String]) async throws -> String) async throws -> Response {
+    func action(_ request: Request, back: String, permission: Permission, _ run: (Caller, [String: String]) async throws -> String) async throws -> Response {
         if let origin = request.headers[.origin], let host = request.head.authority, origin != "http://\(host)", origin != "https://\(host)" {
             return Self.html("<p>cross-site request refused</p>", status: .forbidden)
         }
@@ -140,10 +140,12 @@ struct Console: Sendable {
         } catch {
             return Response(status: .seeOther, headers: [.location: "/console/login"])
         }
-        let form = try await Self.form(request)
         let outcome: (key: String, text: String)
         do {
-            outcome = ("notice", try await run(caller, form))
+            // Authorized before the form is read: a caller without the permission gets nothing
+            // of this action's code to exercise.
+            _ = try await services.governance.authorize(caller, permission)
+            outcome = ("notice", try await run(caller, try await Self.form(request)))
         } catch let error as KinkoError {
             outcome = ("error", error.field.map { "\($0): \(error.message)" } ?? error.message)
         }
