@@ -15,6 +15,8 @@ public struct KinkoError: Error, Sendable, CustomStringConvertible {
     public let field: String?
     public let file: String
     public let line: UInt
+    /// For `rate_limited` and `storage_unavailable`: when to try again (HTTP `Retry-After`).
+    public var retryAfterSeconds: Int?
 
     public init(
         _ code: Code, _ message: String, field: String? = nil,
@@ -80,4 +82,8 @@ extension KinkoError.Code {
     /// The database could not be reached or went away mid-request; nothing unacknowledged was
     /// committed, and the same request may be sent again (HTTP 503 with Retry-After).
     public static let storageUnavailable = Self(rawValue: "storage_unavailable")
+    /// Too many refused requests by one principal in the window: HTTP 429 with `Retry-After`.
+    public static let rateLimited = Self(rawValue: "rate_limited")
+    /// A request body that ended before its declared length.
+    public static let bodyIncomplete = Self(rawValue: "body_incomplete")
 }

@@ -298,9 +298,9 @@ public struct Custody: Sendable {
         let role = try await governance.authorize(caller, .custodyMovementsRequest, digest: Governance.digest(payload))
         switch try await rules(draft) {
         case .failure(let refusal):
-            try await governance.store.appendAudit(caller.event(
+            try await governance.auditRefusal(caller.event(
                 .custodyMovementsRequest, role: role, digest: Governance.digest(payload), result: "refused: \(refusal.rule.rawValue)",
-                details: ["reason": refusal.message]))
+                details: ["reason": refusal.message]), by: caller)
             return .failure(refusal)
         case .success(let policy):
             let request = try await governance.submit(action: Self.movementAction, payload: payload, policy: policy, by: caller, role: role,

@@ -43,12 +43,8 @@ public struct Vendor: Sendable, Equatable {
     public var hasNotice: Bool { noticeDate != nil && noticeReference != nil }
 
     public static func validate(date: String) throws(KinkoError) {
-        let parts = date.split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            let month = Int(parts[1]), let day = Int(parts[2]), Int(parts[0]) != nil, (1...12).contains(month), (1...31).contains(day)
-        else {
-            throw KinkoError(.invalidInput, "\"\(date)\" is not a date written YYYY-MM-DD", field: "notice_date")
-        }
+        // A real calendar day within the accepted range (a notice dated 2026-02-30 or 9999-12-31 was accepted).
+        _ = try CalendarDay.parse(date, field: "notice_date")
     }
 }
 

@@ -49,7 +49,7 @@ extension Governance {
     }
 
     private func checkpoint(size: Int, field: String) async throws -> AuditCheckpoint {
-        guard let found = try await store.auditCheckpoints().first(where: { $0.size == size }) else {
+        guard let found = try await store.auditCheckpoints(sizeAtLeast: size).first(where: { $0.size == size }) else {
             throw KinkoError(.notFound, "no signed checkpoint for size \(size)", field: field)
         }
         return found

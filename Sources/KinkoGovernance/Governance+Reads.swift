@@ -84,19 +84,10 @@ extension Governance {
         return permissions
     }
 
-    /// The checkpoint public key recorded in the database (public, so unauthenticated; but
-    /// whoever can write the database can replace it, so prefer a key held elsewhere).
+    /// The checkpoint public key recorded in the database (public, so unauthenticated; never a
+    /// key to verify with unless it matches a pin held elsewhere: see `AuditKeyPin`).
     public func recordedAuditPublicKey() async throws -> [UInt8]? {
         try await store.auditPublicKeys().first
-    }
-
-    /// Verifies the whole audit log with `publicKey`, or with the key recorded in the database
-    /// when none is given (weaker: whoever can write the database can replace that key).
-    public func verifyAudit(publicKey: [UInt8]?, by caller: Caller) async throws -> AuditVerifier.Report {
-        _ = try await authorize(caller, .auditRead)
-        if let publicKey { return try await verifyAudit(publicKey: publicKey) }
-        guard let recorded = try await recordedAuditPublicKey() else { throw KinkoError(.notFound, "no audit public key is known") }
-        return try await verifyAudit(publicKey: recorded)
     }
 
     /// Whether the database answers (the readiness probe: no caller, nothing returned).

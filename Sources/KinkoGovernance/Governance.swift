@@ -9,6 +9,8 @@ public struct Governance: Sendable {
     public let permissions: PermissionTable
     public let duties: SegregationOfDuties
     public let policies: [String: ApprovalPolicy]
+    /// Counts refusals per principal so that none can flood the audit log (`auditRefusal`).
+    public let refusalLimiter: RefusalLimiter
 
     public static let roleGrantAction = "governance.roles.grant"
     public static let tokenActivationAction = "governance.tokens.activate"
@@ -23,8 +25,10 @@ public struct Governance: Sendable {
 
     public init(
         store: any GovernanceStore, clock: any WallClock = SystemWallClock(), permissions: PermissionTable = .standard,
-        duties: SegregationOfDuties = .standard, policies: [String: ApprovalPolicy] = Governance.standardPolicies
+        duties: SegregationOfDuties = .standard, policies: [String: ApprovalPolicy] = Governance.standardPolicies,
+        refusalLimiter: RefusalLimiter = RefusalLimiter()
     ) {
+        self.refusalLimiter = refusalLimiter
         self.store = store
         self.clock = clock
         self.permissions = permissions
@@ -69,9 +73,9 @@ public struct Governance: Sendable {
         do {
             return try caller.role(for: permission, table: permissions)
         } catch {
-            try await store.appendAudit(AuditEvent(
+            try await auditRefusal(AuditEvent(
                 principal: caller.principal, principalName: caller.name, role: "none", action: permission.rawValue,
-                requestDigest: digest, result: "forbidden"))
+                requestDigest: digest, result: "forbidden"), by: caller)
             throw error
         }
     }
@@ -253,8 +257,8 @@ public struct Governance: Sendable {
         let policy = request.policy
         // Every refusal is audited: a signature that does not count is itself a fact to keep.
         func refuse(_ message: String) async throws -> KinkoError {
-            try await store.appendAudit(caller.event(.approvalsApprove, role: role, digest: digest, result: "refused",
-                                                     details: ["request": String(id.rawValue), "key": keyID, "reason": message]))
+            try await auditRefusal(caller.event(.approvalsApprove, role: role, digest: digest, result: "refused",
+                                                details: ["request": String(id.rawValue), "key": keyID, "reason": message]), by: caller)
             return KinkoError(.approvalRefused, message)
         }
         guard request.status == .open else { throw try await refuse("request \(id) is \(request.status.rawValue)") }
@@ -308,7 +312,7 @@ public struct Governance: Sendable {
                         details: [String: String] = [:]) async throws -> KinkoError {
         var details = details
         details["reason"] = error.message
-        try await store.appendAudit(caller.event(permission, role: role, digest: digest, result: "refused: \(error.code.rawValue)", details: details))
+        try await auditRefusal(caller.event(permission, role: role, digest: digest, result: "refused: \(error.code.rawValue)", details: details), by: caller)
         return error
     }
 
@@ -383,15 +387,31 @@ public struct Governance: Sendable {
 
     // MARK: Audit
 
-    /// Verifies the whole log against its checkpoints with the given public key.
-    public func verifyAudit(publicKey: [UInt8]) async throws -> AuditVerifier.Report {
+    /// Verifies the whole log against its checkpoints with the given public key (one the
+    /// caller holds outside the database: never the database's own record of it), and that the
+    /// log extends each checkpoint in `exported` (kept outside the database).
+    public func verifyAudit(publicKey: [UInt8], exported: [AuditCheckpoint] = []) async throws -> AuditVerifier.Report {
         var entries: [StoredAuditEntry] = []
         while true {
             let page = try await store.auditEntries(from: entries.last.map { $0.position + 1 } ?? 0, limit: Self.auditPageEntries)
             guard !page.isEmpty else { break }
             entries += page
         }
-        return AuditVerifier.verify(entries: entries, checkpoints: try await store.auditCheckpoints(), publicKey: publicKey)
+        var report = AuditVerifier.verify(entries: entries, checkpoints: try await store.auditCheckpoints(), publicKey: publicKey)
+        if !exported.isEmpty {
+            let leaves = entries.map { Merkle.leafHash($0.bytes) }
+            report.problems += exported.sorted { $0.size < $1.size }.compactMap {
+                AuditVerifier.problem(extending: $0, leaves: leaves, publicKey: publicKey)
+            }
+        }
+        return report
+    }
+
+    /// The latest signed checkpoint (public: it is what an auditor exports and keeps).
+    public func latestAuditCheckpoint() async throws -> AuditCheckpoint? {
+        let size = try await store.auditSize()
+        guard size > 0 else { return nil }
+        return try await store.auditCheckpoints(sizeAtLeast: size).first { $0.size == size }
     }
 
     public static func digest(_ value: CanonicalJSON) -> [UInt8] { Array(SHA256.hash(data: value.bytes)) }

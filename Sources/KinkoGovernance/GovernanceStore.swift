@@ -56,7 +56,8 @@ public protocol GovernanceStore: RecordStore {
     func appendAudit(_ event: AuditEvent) async throws
     /// Stored entries from `start`, in position order, at most `limit`.
     func auditEntries(from start: Int, limit: Int) async throws -> [StoredAuditEntry]
-    func auditCheckpoints() async throws -> [AuditCheckpoint]
+    /// The stored checkpoints of size `minimum` or more, smallest first.
+    func auditCheckpoints(sizeAtLeast minimum: Int) async throws -> [AuditCheckpoint]
     func auditSize() async throws -> Int
     /// The public halves of the checkpoint keys recorded in the database, oldest first (a fallback
     /// when no independently held key is given).
@@ -64,6 +65,9 @@ public protocol GovernanceStore: RecordStore {
 }
 
 extension GovernanceStore {
+    /// Every stored checkpoint, smallest first.
+    public func auditCheckpoints() async throws -> [AuditCheckpoint] { try await auditCheckpoints(sizeAtLeast: 0) }
+
     public func insertRequest(_ request: ApprovalRequest, audit: AuditEvent) async throws -> ApprovalRequest {
         try await insertRequest(request, alongside: { _ in [] }, audit: audit)
     }

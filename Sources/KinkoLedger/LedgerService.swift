@@ -183,9 +183,9 @@ public struct LedgerService: Sendable {
         }
         guard !counts.isEmpty else { return }
         let summary = counts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ",")
-        try await governance.store.appendAudit(caller.event(
+        try await governance.auditRefusal(caller.event(
             permission, role: role, digest: Governance.digest(.array(ids.map { .string($0) })), result: "refused",
-            details: ["refusals": summary, "transfers": ids.joined(separator: ","), "batch": String(events.count)]))
+            details: ["refusals": summary, "transfers": ids.joined(separator: ","), "batch": String(events.count)]), by: caller)
     }
 
     /// The parked record of a transfer (with its approval request), if it was parked.

@@ -290,10 +290,11 @@ public final class PostgresGovernanceStore: GovernanceStore {
         }
     }
 
-    public func auditCheckpoints() async throws -> [AuditCheckpoint] {
+    public func auditCheckpoints(sizeAtLeast minimum: Int) async throws -> [AuditCheckpoint] {
         try await database.read { connection in
             var checkpoints: [AuditCheckpoint] = []
-            let rows = try await connection.answered("SELECT size, root, time_ns, key_id, signature FROM audit_checkpoints ORDER BY size", logger: logger)
+            let rows = try await connection.answered(
+                "SELECT size, root, time_ns, key_id, signature FROM audit_checkpoints WHERE size >= \(Int64(minimum)) ORDER BY size", logger: logger)
             for try await (size, root, time, keyID, signature) in rows.decode((Int64, Data, Int64, Data, Data).self) {
                 checkpoints.append(AuditCheckpoint(size: Int(size), root: [UInt8](root), time: UInt64(bitPattern: time), keyID: [UInt8](keyID),
                                                    signature: [UInt8](signature)))

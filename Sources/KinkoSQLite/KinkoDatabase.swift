@@ -37,6 +37,7 @@ public final class KinkoDatabase: Sendable {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(KinkoDatabase.walAutocheckpointPages)")
             try db.execute(sql: "PRAGMA cache_size = -\(KinkoDatabase.cacheSizeKibibytes)")
         }
+        try Self.restrictFiles(path)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
         } catch {
@@ -51,6 +52,30 @@ public final class KinkoDatabase: Sendable {
     }
 
     deinit { checkpointer.stop() }
+
+    /// Mode of the database, its WAL and shared-memory files: owner only (they hold every
+    /// balance, identity and credential hash of the exchange).
+    static let fileMode: mode_t = 0o600
+
+    /// Creates the database file owner-only before SQLite first opens it (SQLite gives the WAL
+    /// and shared-memory files the database file's mode), and takes group and other access
+    /// away from an existing database and its WAL files.
+    static func restrictFiles(_ path: String) throws {
+        guard path != ":memory:", !path.isEmpty else { return }
+        if !FileManager.default.fileExists(atPath: path) {
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, fileMode)
+            if descriptor >= 0 {
+                close(descriptor)
+            } else if errno != EEXIST {
+                throw KinkoError(.storageFailure, "cannot create the database at \(path): \(String(cString: strerror(errno)))", field: "database")
+            }
+        }
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            guard chmod(file, fileMode) == 0 else {
+                throw KinkoError(.storageFailure, "cannot make \(file) owner-only (mode 600): \(String(cString: strerror(errno)))", field: "database")
+            }
+        }
+    }
 
     /// The migrations applied so far, oldest first.
     public func appliedMigrations() throws -> [String] {

@@ -36,8 +36,9 @@ enum SQLiteAuditLog {
         }
     }
 
-    static func checkpoints(db: Database) throws -> [AuditCheckpoint] {
-        try Row.fetchAll(db, sql: "SELECT size, root, time, key_id, signature FROM audit_checkpoints ORDER BY size").map { row in
+    static func checkpoints(db: Database, sizeAtLeast minimum: Int = 0) throws -> [AuditCheckpoint] {
+        try Row.fetchAll(db, sql: "SELECT size, root, time, key_id, signature FROM audit_checkpoints WHERE size >= ? ORDER BY size",
+                         arguments: [minimum]).map { row in
             AuditCheckpoint(size: row["size"], root: [UInt8](row["root"] as Data), time: UInt64(bitPattern: row["time"]),
                             keyID: [UInt8](row["key_id"] as Data), signature: [UInt8](row["signature"] as Data))
         }

@@ -254,8 +254,8 @@ public final class SQLiteGovernanceStore: GovernanceStore {
         try await database.pool.read { db in try SQLiteAuditLog.entries(db: db, from: start, limit: limit) }
     }
 
-    public func auditCheckpoints() async throws -> [AuditCheckpoint] {
-        try await database.pool.read { db in try SQLiteAuditLog.checkpoints(db: db) }
+    public func auditCheckpoints(sizeAtLeast minimum: Int) async throws -> [AuditCheckpoint] {
+        try await database.pool.read { db in try SQLiteAuditLog.checkpoints(db: db, sizeAtLeast: minimum) }
     }
 
     public func auditSize() async throws -> Int {

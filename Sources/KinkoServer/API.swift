@@ -15,6 +15,8 @@ import OpenAPIRuntime
 struct KinkoAPI: APIProtocol {
     let services: Services
     let metrics: RequestMetrics
+    var exposure = MetricsExposure.operational
+    var connections: ConnectionCounter?
 
     static let pageDefault = 100
     static let pageMax = 1_000
@@ -54,7 +56,8 @@ struct KinkoAPI: APIProtocol {
     }
 
     func metrics(_ input: Operations.Metrics.Input) async throws -> Operations.Metrics.Output {
-        .ok(.init(body: .plainText(.init(try await MetricsText.render(services: services, requests: metrics)))))
+        guard exposure != .off else { throw KinkoError(.notFound, "metrics are off on this server (kinko serve --metrics)") }
+        return .ok(.init(body: .plainText(.init(try await MetricsText.render(services: services, requests: metrics, exposure: exposure, connections: connections)))))
     }
 
     func whoAmI(_ input: Operations.WhoAmI.Input) async throws -> Operations.WhoAmI.Output {

@@ -10,21 +10,26 @@ import KinkoReserve
 import KinkoStores
 
 /// The web console: server-rendered HTML, inline CSS and SVG, nothing loaded from elsewhere.
-/// Sign-in with an API token (kept in an HttpOnly, SameSite=Strict cookie); the caller's roles
-/// decide which panels appear. Labels are Japanese and English.
+/// Sign-in with an API token opens a server-side session (`ConsoleSessions`; the browser holds
+/// only the session id); the caller's roles decide which panels appear. Every POST needs this
+/// console's Origin and the session's CSRF token. Labels are Japanese and English.
 struct Console: Sendable {
     let services: Services
-    static let cookie = "kinko_token"
+    let sessions: ConsoleSessions
+    let settings: ConsoleSettings
 
     func register(on router: Router<BasicRequestContext>) {
         registerApprovals(on: router)
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/console"]) }
         router.get("/console/login") { request, _ in Self.html(Self.loginPage(error: nil)) }
         router.post("/console/login") { request, _ in try await self.login(request) }
-        router.post("/console/logout") { _, _ in
+        router.post("/console/logout") { request, _ in
+            guard ConsoleSettings.sameOrigin(request) else { return Self.html("<p>cross-site request refused</p>", status: .forbidden) }
+            // Ends the session on the server, whatever the browser does with its cookie.
+            if let id = ConsoleSessions.id(from: request) { sessions.close(id) }
             var headers = HTTPFields()
             headers[.location] = "/console/login"
-            headers[.setCookie] = "\(Self.cookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+            headers[.setCookie] = settings.cookie("", request: request, maxAge: 0)
             return Response(status: .seeOther, headers: headers)
         }
         router.get("/console") { request, _ in try await self.page(request) { try await self.overview($0) } }
@@ -71,13 +76,33 @@ struct Console: Sendable {
 
     // MARK: Session
 
-    static func token(from request: Request) -> String? {
-        guard let header = request.headers[.cookie] else { return nil }
-        for part in header.split(separator: ";") {
-            let pair = part.trimmingCharacters(in: .whitespaces)
-            if pair.hasPrefix(cookie + "=") { return String(pair.dropFirst(cookie.count + 1)) }
+    /// The caller of the request's live session and the session's CSRF token; nil when there
+    /// is none (no cookie, ended, or its token revoked or expired, which ends it).
+    func signedIn(_ request: Request) async throws -> (caller: Caller, csrf: String)? {
+        guard let id = ConsoleSessions.id(from: request), let session = sessions.session(id) else { return nil }
+        do {
+            return (try await services.governance.authenticate(token: session.token), session.csrf)
+        } catch let error as KinkoError where error.code == .unauthenticated {
+            sessions.close(id)
+            return nil
         }
-        return nil
+    }
+
+    /// Every POST form of `html` with the session's CSRF token as a hidden field, and the token
+    /// in a meta tag for approve.js (which sends it as `X-CSRF-Token`).
+    static func withCSRF(_ html: String, token: String) -> String {
+        var output = ""
+        var rest = Substring(html)
+        while let start = rest.range(of: "<form") {
+            output += rest[..<start.lowerBound]
+            guard let end = rest[start.lowerBound...].firstIndex(of: ">") else { break }
+            let tag = rest[start.lowerBound...end]
+            output += tag
+            if tag.contains("method=\"post\"") { output += "<input type=\"hidden\" name=\"csrf\" value=\"\(token)\">" }
+            rest = rest[rest.index(after: end)...]
+        }
+        output += rest
+        return output.replacingOccurrences(of: "<meta charset=\"utf-8\">", with: "<meta charset=\"utf-8\"><meta name=\"csrf-token\" content=\"\(token)\">")
     }
 
     /// The fields of an `application/x-www-form-urlencoded` body (at most `formBytesMax`).
@@ -95,49 +120,49 @@ struct Console: Sendable {
 
     static let formBytesMax = 4_096
 
+    /// Signs in: only from this console's own page (a cross-site or Origin-less POST is
+    /// refused), then a new session; any session the browser had is ended.
     func login(_ request: Request) async throws -> Response {
+        guard ConsoleSettings.sameOrigin(request) else {
+            return Self.html(Self.loginPage(error: "別サイトからのサインインは拒否されます / Sign-in from another site is refused."), status: .forbidden)
+        }
         let token = try await Self.form(request)["token"] ?? ""
         do {
             _ = try await services.governance.authenticate(token: token)
         } catch {
             return Self.html(Self.loginPage(error: "トークンが無効です / The token is not valid."), status: .unauthorized)
         }
+        if let previous = ConsoleSessions.id(from: request) { sessions.close(previous) }
+        let session = sessions.open(token: token)
         var headers = HTTPFields()
         headers[.location] = "/console"
-        headers[.setCookie] = "\(Self.cookie)=\(token); Path=/; HttpOnly; SameSite=Strict"
+        headers[.setCookie] = settings.cookie(session.id, request: request)
         return Response(status: .seeOther, headers: headers)
     }
 
     /// Authenticates the cookie and renders a page, or sends the visitor to sign in.
     func page(_ request: Request, _ body: (Caller) async throws -> String) async throws -> Response {
-        let caller: Caller
-        do {
-            caller = try await services.governance.authenticate(token: Self.token(from: request))
-        } catch {
+        guard let (caller, csrf) = try await signedIn(request) else {
             return Response(status: .seeOther, headers: [.location: "/console/login"])
         }
         do {
-            return Self.html(Self.layout(caller: caller, content: Self.flash(request) + (try await body(caller))))
+            return Self.html(Self.withCSRF(Self.layout(caller: caller, content: Self.flash(request) + (try await body(caller))), token: csrf))
         } catch let error as KinkoError {
             // A page the role may not read (or a bad query) is an HTML page too, with the status.
             let problem = Problem(error)
-            return Self.html(Self.layout(caller: caller, content: """
+            return Self.html(Self.withCSRF(Self.layout(caller: caller, content: """
                 <h1>\(problem.status.code) \(Self.escape(problem.title))</h1><p id="page-error" class=bad>\(Self.escape(problem.detail))</p>
-                """), status: problem.status)
+                """), token: csrf), status: problem.status)
         }
     }
 
-    /// A console action: a form POST from our own pages (the cookie is SameSite=Strict, and a
-    /// cross-site Origin is refused), run as the signed-in caller with the same checks as the
-    /// API, then back to the page with what happened (or why not) in the URL.
+    /// A console action: a form POST from our own pages (this console's Origin required, the
+    /// session's CSRF token in the form, the cookie SameSite=Strict), run as the signed-in
+    /// caller with the same checks as the API, then back to the page with what happened (or
+    /// why not) in the URL.
     func action(_ request: Request, back: String, permission: Permission, _ run: (Caller, [String: String]) async throws -> String) async throws -> Response {
-        if let origin = request.headers[.origin], let host = request.head.authority, origin != "http://\(host)", origin != "https://\(host)" {
-            return Self.html("<p>cross-site request refused</p>", status: .forbidden)
-        }
-        let caller: Caller
-        do {
-            caller = try await services.governance.authenticate(token: Self.token(from: request))
-        } catch {
+        guard ConsoleSettings.sameOrigin(request) else { return Self.html("<p>cross-site request refused</p>", status: .forbidden) }
+        guard let (caller, csrf) = try await signedIn(request) else {
             return Response(status: .seeOther, headers: [.location: "/console/login"])
         }
         let outcome: (key: String, text: String)
@@ -145,7 +170,11 @@ struct Console: Sendable {
             // Authorized before the form is read: a caller without the permission gets nothing
             // of this action's code to exercise.
             _ = try await services.governance.authorize(caller, permission)
-            outcome = ("notice", try await run(caller, try await Self.form(request)))
+            let form = try await Self.form(request)
+            guard ConsoleSessions.same(form["csrf"] ?? "", csrf) else {
+                return Self.html("<p>the form's CSRF token does not match this session; reload the page</p>", status: .forbidden)
+            }
+            outcome = ("notice", try await run(caller, form))
         } catch let error as KinkoError {
             outcome = ("error", error.field.map { "\($0): \(error.message)" } ?? error.message)
         }

@@ -62,14 +62,19 @@ extension Console {
     func api(_ request: Request, mutating: Bool, _ run: (Caller, [String: String]) async throws -> [String: String]) async throws -> Response {
         do {
             if mutating {
-                guard let origin = request.headers[.origin], let host = request.head.authority, origin == "http://\(host)" || origin == "https://\(host)" else {
+                guard ConsoleSettings.sameOrigin(request) else {
                     throw KinkoError(.forbidden, "a console call needs the Origin of this console", field: "origin")
                 }
                 guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
                     throw KinkoError(.invalidInput, "send application/json", field: "content-type")
                 }
             }
-            let caller = try await services.governance.authenticate(token: Self.token(from: request))
+            guard let (caller, csrf) = try await signedIn(request) else {
+                throw KinkoError(.unauthenticated, "sign in to the console first", field: "session")
+            }
+            if mutating, !ConsoleSessions.same(request.headers[.csrfToken] ?? "", csrf) {
+                throw KinkoError(.forbidden, "the call's X-CSRF-Token does not match this session; reload the page", field: "x-csrf-token")
+            }
             var body: [String: String] = [:]
             if mutating {
                 var request = request

@@ -54,7 +54,8 @@ enum ConsoleScript {
           }
           async function call(url, body) {
             const response = await fetch(url, body === undefined ? { credentials: "same-origin" } : {
-              method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+              method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+              headers: { "Content-Type": "application/json", "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content },
             });
             const answer = await response.json().catch(() => ({}));
             if (!response.ok) throw new Error((answer.field ? answer.field + ": " : "") + (answer.detail || response.status));

@@ -4,6 +4,8 @@ import Hummingbird
 import KinkoCore
 import KinkoGovernance
 import Logging
+import NIOCore
+import NIOHTTP1
 import OpenAPIRuntime
 
 /// Outermost: gives every request an id, caps the body, turns every error into an RFC 9457
@@ -13,7 +15,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let incoming = request.headers[HTTPField.Name("X-Request-ID")!]
+        let incoming = request.headers[.requestID]
         let requestID = incoming.flatMap { $0.count <= 64 && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } ? $0 : nil }
             ?? UUID().uuidString.lowercased()
         let started = ContinuousClock.now
@@ -29,6 +31,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                         _ = try await request.collectBody(upTo: maxBodyBytes)
                     } catch let error as HTTPError where error.status == .contentTooLarge {
                         throw HTTPError(.contentTooLarge, message: "the body is over \(maxBodyBytes) bytes")
+                    } catch is NIOTooManyBytesError {
+                        // A chunked body has no Content-Length: it is cut off when it passes the cap.
+                        throw HTTPError(.contentTooLarge, message: "the body is over \(maxBodyBytes) bytes")
+                    } catch is HTTPParserError {
+                        // The connection ended (or broke HTTP framing) before the body did.
+                        throw KinkoError(.bodyIncomplete, "the body ended before its Content-Length (or its last chunk)", field: "body")
                     }
                 }
                 return try await next(request, context)
@@ -36,11 +44,11 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             let problem = Problem(error)
             if problem.status == .internalServerError {
-                logger.error("request failed", metadata: ["request_id": "\(requestID)", "error": "\(String(reflecting: error))"])
+                logger.error("request failed", metadata: ["request_id": "\(requestID)", "error": "\(LogRedaction.describe(error))"])
             }
             response = problem.response(requestID: requestID)
         }
-        response.headers[HTTPField.Name("X-Request-ID")!] = requestID
+        response.headers[.requestID] = requestID
         let elapsed = ContinuousClock.now - started
         logger.info("\(request.method.rawValue) \(request.uri.path) \(response.status.code)", metadata: [
             "request_id": "\(requestID)", "ms": "\(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",

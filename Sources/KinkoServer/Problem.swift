@@ -12,6 +12,8 @@ struct Problem: Sendable {
     var code: String
     var detail: String
     var field: String?
+    /// Seconds for `Retry-After` (429; a 503 uses `retryAfterSeconds`).
+    var retryAfter: Int?
 
     static func status(for code: KinkoError.Code) -> HTTPResponse.Status {
         switch code {
@@ -22,6 +24,7 @@ struct Problem: Sendable {
         case .movementRefused: .unprocessableContent
         case .storageCorrupted, .storageFailure: .internalServerError
         case .storageUnavailable: .serviceUnavailable
+        case .rateLimited: .tooManyRequests
         case .ledgerRefused: .unprocessableContent
         default: .badRequest
         }
@@ -39,6 +42,7 @@ struct Problem: Sendable {
 
     init(_ error: KinkoError) {
         self.init(status: Self.status(for: error.code), code: error.code.rawValue, detail: error.message, field: error.field)
+        retryAfter = error.retryAfterSeconds
     }
 
     /// Any error a handler or the framework throws, as a problem. Internal failures do not leak
@@ -85,13 +89,21 @@ struct Problem: Sendable {
         return object
     }
 
+    func jsonData(requestID: String?) -> Data {
+        (try? JSONSerialization.data(withJSONObject: json(requestID: requestID), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    }
+
     func response(requestID: String?) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: json(requestID: requestID), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        let data = jsonData(requestID: requestID)
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
-        if let requestID { headers[HTTPField.Name("X-Request-ID")!] = requestID }
+        if let requestID { headers[.requestID] = requestID }
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
-        if status == .serviceUnavailable { headers[.retryAfter] = String(Self.retryAfterSeconds) }
+        if let retryAfter {
+            headers[.retryAfter] = String(retryAfter)
+        } else if status == .serviceUnavailable {
+            headers[.retryAfter] = String(Self.retryAfterSeconds)
+        }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -14,6 +14,9 @@ public struct Services: Sendable {
     public let stores: KinkoStores
     public let exchange: Exchange
     public let clock: any WallClock
+    /// The audit log's verification for API and console callers, with the pinned key; nil
+    /// when the server holds no key it may trust (no signing key and no pin).
+    public let auditVerification: AuditVerification?
 
     public var governance: Governance { exchange.governance }
     /// The engine, for reads; writes go through `ledgerService` (the transfer controls).
@@ -25,12 +28,29 @@ public struct Services: Sendable {
     public var withdrawals: Withdrawals { exchange.withdrawals }
     public var deposits: Deposits { exchange.deposits }
 
-    public init(stores: KinkoStores, clock: any WallClock = SystemWallClock()) async throws {
+    /// `auditKeyPin`: the fingerprint the installation pinned; the signing key file must match
+    /// it (else the server refuses to start), and without a key file the database's key counts
+    /// only if it matches.
+    public init(stores: KinkoStores, clock: any WallClock = SystemWallClock(), auditKeyPin: AuditKeyPin? = nil,
+                refusals: RefusalLimiter.Settings = .standard) async throws {
         self.stores = stores
         self.clock = clock
-        let governance = Governance(store: stores.governance, clock: clock)
+        let governance = Governance(store: stores.governance, clock: clock, refusalLimiter: RefusalLimiter(settings: refusals))
         exchange = Exchange(governance: governance, ledger: try await Ledger.open(store: stores.ledger, clock: clock), custodyStore: stores.custody,
                             reserveStore: stores.reserve, monitoringStore: stores.monitoring, clock: clock)
+        auditVerification = try await Self.trustedAuditKey(stores, pin: auditKeyPin).map { AuditVerification(governance: governance, publicKey: $0) }
+    }
+
+    static func trustedAuditKey(_ stores: KinkoStores, pin: AuditKeyPin?) async throws -> [UInt8]? {
+        if let signer = stores.auditSigner {
+            if let pin, !pin.matches(signer.publicKey) {
+                throw KinkoError(.invalidInput, "the audit signing key's fingerprint is \(AuditKeyPin(publicKey: signer.publicKey).hex), not the pinned \(pin.hex)",
+                                 field: "audit_key")
+            }
+            return signer.publicKey
+        }
+        guard let pin else { return nil }
+        return try await stores.governance.auditPublicKeys().first(where: pin.matches)
     }
 }
 

@@ -38,22 +38,33 @@ enum CustodyFigures {
 }
 
 enum AuditStatus {
-    /// Verifies the audit log with the public half of the server's own signing key (or the key
-    /// recorded in the database when the server has none).
+    /// Verifies the audit log incrementally, one run at a time, with the pinned key (the server's
+    /// own signing key, or the database's key if it matches the pinned fingerprint).
     static func verify(_ services: Services, by caller: Caller) async throws -> AuditVerifier.Report {
-        try await services.governance.verifyAudit(publicKey: services.stores.auditSigner?.publicKey, by: caller)
+        guard let verification = services.auditVerification else {
+            _ = try await services.governance.authorize(caller, .auditRead)
+            throw KinkoError(.conflict, "this server holds no audit key it may trust: give it the signing key file, or pin the key (\(AuditKeyPin.environmentVariable))")
+        }
+        return try await verification.verify(by: caller)
     }
 }
 
 /// `/metrics`: request figures plus the state of the exchange, read at scrape time.
 enum MetricsText {
-    static func render(services: Services, requests: RequestMetrics) async throws -> String {
+    static func render(services: Services, requests: RequestMetrics, exposure: MetricsExposure = .full, connections: ConnectionCounter? = nil) async throws -> String {
         var lines = [requests.text]
         try await services.ledger.refresh()
         let stats = await services.ledger.statistics
         lines += ["# HELP kinko_ledger_batches Ledger batches stored (the head of the log).", "# TYPE kinko_ledger_batches gauge",
                   "kinko_ledger_batches \(stats.batches)", "# HELP kinko_ledger_accounts Accounts in the ledger.", "# TYPE kinko_ledger_accounts gauge",
                   "kinko_ledger_accounts \(stats.accounts)"]
+        if let connections {
+            lines += ["# HELP kinko_http_connections Open HTTP connections.", "# TYPE kinko_http_connections gauge", "kinko_http_connections \(connections.open)",
+                      "# HELP kinko_http_connections_refused_total Connections turned away by the connection caps.",
+                      "# TYPE kinko_http_connections_refused_total counter", "kinko_http_connections_refused_total \(connections.refused)"]
+        }
+        // How the exchange stands is for its own monitoring network only (--metrics full).
+        guard exposure == .full else { return lines.joined(separator: "\n") + "\n" }
         let alerts = try await services.monitoring.alertCountsForMetrics()
         lines += ["# HELP kinko_monitoring_alerts Alerts raised, by status.", "# TYPE kinko_monitoring_alerts gauge"]
         for status in AlertStatus.allCases { lines.append("kinko_monitoring_alerts{status=\"\(status.rawValue)\"} \(alerts[status.rawValue] ?? 0)") }

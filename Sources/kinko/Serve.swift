@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import KinkoCore
+import KinkoGovernance
 import KinkoServer
 import KinkoStores
 import Logging
@@ -15,8 +16,56 @@ struct Serve: KinkoCommand {
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
     @Flag(help: "Build the demo exchange first when the database does not exist yet or has no principals (tokens in demo-tokens.json).") var demo = false
 
+    @Option(help: "Seconds from a request's first byte to its complete header (also from accepting a connection to its first header).")
+    var headerTimeout = ConnectionLimits().headerTimeoutSeconds
+    @Option(help: "Seconds from a request's header to the end of its body.") var bodyTimeout = ConnectionLimits().bodyTimeoutSeconds
+    @Option(help: "Seconds a kept-alive connection may wait for its next request.") var idleTimeout = ConnectionLimits().idleTimeoutSeconds
+    @Option(help: "Open connections at once (more are answered 503).") var maxConnections = ConnectionLimits().connectionsMax
+    @Option(help: "Open connections from one address at once (more are answered 503).")
+    var maxConnectionsPerAddress = ConnectionLimits().connectionsPerAddressMax
+    @Option(help: "Refusals audited one by one per principal and window; more are answered 429 and summarised.")
+    var refusalsPerWindow = RefusalLimiter.Settings.standard.refusalsPerWindowMax
+    @Option(help: "The refusal window, in seconds.") var refusalWindow = RefusalLimiter.Settings.standard.windowSeconds
+    @Option(help: "What /metrics shows without a token: operational (requests, connections, ledger size), full (also hot share, reserve adequacy, alerts: only on the exchange's monitoring network) or off.")
+    var metrics = MetricsExposure.operational.rawValue
+    @Option(help: "Append each new signed audit checkpoint to this file (keep it outside the database's machine, or have it copied off).")
+    var checkpointLog: String?
+    @Option(help: "Seconds between updates of the checkpoint log.") var checkpointEvery = ServerSettings().checkpointEverySeconds
+    @Option(help: "Mark console cookies Secure: auto (when a trusted proxy says the request came over TLS), always, never.")
+    var secureCookies = ConsoleSettings.SecureCookies.auto.rawValue
+    @Flag(help: "Believe X-Forwarded-Proto (only behind a proxy that sets it).") var trustForwardedProto = false
+    @Option(help: "The SHA-256 fingerprint of the audit checkpoint key (default: $\(AuditKeyPin.environmentVariable)); the server refuses to start with another key.")
+    var auditKeyFingerprint: String?
+
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0–65535") }
+        _ = try settings()
+        _ = try refusalSettings()
+    }
+
+    func settings() throws -> ServerSettings {
+        var settings = ServerSettings()
+        settings.connections.headerTimeoutSeconds = headerTimeout
+        settings.connections.bodyTimeoutSeconds = bodyTimeout
+        settings.connections.idleTimeoutSeconds = idleTimeout
+        settings.connections.connectionsMax = maxConnections
+        settings.connections.connectionsPerAddressMax = maxConnectionsPerAddress
+        guard let exposure = MetricsExposure(rawValue: metrics) else {
+            throw ValidationError("--metrics is one of \(MetricsExposure.allCases.map(\.rawValue).joined(separator: ", ")); got \(metrics)")
+        }
+        settings.metrics = exposure
+        settings.checkpointLog = checkpointLog
+        settings.checkpointEverySeconds = checkpointEvery
+        guard let secure = ConsoleSettings.SecureCookies(rawValue: secureCookies) else {
+            throw ValidationError("--secure-cookies is one of auto, always, never; got \(secureCookies)")
+        }
+        settings.console.secureCookies = secure
+        settings.console.trustForwardedProto = trustForwardedProto
+        return try settings.validated()
+    }
+
+    func refusalSettings() throws -> RefusalLimiter.Settings {
+        try RefusalLimiter.Settings(refusalsPerWindowMax: refusalsPerWindow, windowSeconds: refusalWindow)
     }
 
     func execute() async throws {
@@ -32,12 +81,14 @@ struct Serve: KinkoCommand {
             print("")
         }
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = RedactingLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = ProcessInfo.processInfo.environment["KINKO_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }
-        let services = try await Services(stores: try await database.openStores())
-        let server = KinkoHTTPServer(services: services)
+        let pin = try auditKeyFingerprint.map { try AuditKeyPin(hex: $0, field: "audit_key_fingerprint") }
+            ?? (try AuditKeyPin.fromEnvironment(ProcessInfo.processInfo.environment))
+        let services = try await Services(stores: try await database.openStores(), auditKeyPin: pin, refusals: try refusalSettings())
+        let server = KinkoHTTPServer(services: services, settings: try settings())
         let app = try server.application(host: host, port: port)
         let directory = database.directory.path
         print("""

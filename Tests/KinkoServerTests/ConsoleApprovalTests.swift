@@ -13,12 +13,12 @@ import Testing
 /// WebCrypto, IndexedDB — is exercised in Chromium by Tests/e2e/console_test.py).
 @Suite("Console: approving in the browser", .serialized)
 struct ConsoleApprovalTests {
-    static func session(_ token: String, origin: String? = "http://localhost", json: Bool = true) -> HTTPFields {
-        var fields = HTTPFields()
-        fields[.cookie] = "kinko_token=\(token)"
-        if let origin { fields[.origin] = origin }
-        fields[.contentType] = json ? "application/json" : "application/x-www-form-urlencoded"
-        fields[HTTPField.Name("Host")!] = "localhost"
+    /// The headers approve.js sends: a console session's cookie and CSRF token, this console's
+    /// Origin (or `origin`), a JSON body (or a form).
+    static func session(_ f: ServerFixture, _ token: String, origin: String? = ServerFixture.consoleOrigin, json: Bool = true) async throws -> HTTPFields {
+        let session = try await f.consoleSession(token: token)
+        var fields = json ? session.json : session.headers
+        fields[.origin] = origin
         return fields
     }
 
@@ -40,7 +40,7 @@ struct ConsoleApprovalTests {
         ], by: treasurer) == [.pendingApproval])
         let parked = try #require(try await f.services.ledgerService.parkedTransfer(TransferID(7002)))
         let request = try ApprovalRequestID(parsing: parked.requestID, field: "request")
-        let cookie = Self.session(finance.token)
+        let cookie = try await Self.session(f, finance.token)
 
         // The page: the request in words and figures, the digest, and the script.
         let page = try await f.call(.get, "/console/approvals", headers: cookie)
@@ -55,15 +55,15 @@ struct ConsoleApprovalTests {
         let key = LocalSigningKey.generate(.p256)
         let publicKey = [0x04] + (try key.publicKey())
         let challenge = try await f.call(.get, "/console/api/keys/registration-message?algorithm=p256&public_key=\(Hex.encode(publicKey))",
-                                         headers: Self.session(finance.token, origin: nil, json: false))
+                                         headers: try await Self.session(f, finance.token, origin: nil, json: false))
         let message = try #require(challenge.json["message"] as? String)
         #expect(message == Hex.encode(SignerKey.registrationMessage(principal: finance.caller.principal, algorithm: .p256, publicKey: publicKey)))
         let registration = #"{"algorithm":"p256","public_key":"\#(Hex.encode(publicKey))","proof":"\#(Hex.encode(try key.sign(try Hex.decode(message, field: "m"))))"}"#
-        let crossSite = try await f.call(.post, "/console/api/keys", json: registration, headers: Self.session(finance.token, origin: "http://evil.example"))
+        let crossSite = try await f.call(.post, "/console/api/keys", json: registration, headers: try await Self.session(f, finance.token, origin: "http://evil.example"))
         #expect(crossSite.status == .forbidden && crossSite.json["field"] as? String == "origin")
-        let noOrigin = try await f.call(.post, "/console/api/keys", json: registration, headers: Self.session(finance.token, origin: nil))
+        let noOrigin = try await f.call(.post, "/console/api/keys", json: registration, headers: try await Self.session(f, finance.token, origin: nil))
         #expect(noOrigin.status == .forbidden)
-        let form = try await f.call(.post, "/console/api/keys", json: registration, headers: Self.session(finance.token, json: false))
+        let form = try await f.call(.post, "/console/api/keys", json: registration, headers: try await Self.session(f, finance.token, json: false))
         #expect(form.status == .badRequest && form.json["field"] as? String == "content-type")
         let badProof = try await f.call(.post, "/console/api/keys", json: registration.replacingOccurrences(of: "\"proof\":\"", with: "\"proof\":\"00"),
                                         headers: cookie)
@@ -89,7 +89,7 @@ struct ConsoleApprovalTests {
         let again = try await f.call(.post, "/console/api/approvals/\(request)", json: #"{"key_id":"\#(keyID)","signature":"\#(signature)"}"#, headers: cookie)
         #expect(again.status == .conflict && (again.json["detail"] as? String)?.contains("already approved") == true)
         let forged = try await f.call(.post, "/console/api/approvals/\(request)", json: #"{"key_id":"\#(keyID)","signature":"\#(String(repeating: "0", count: 128))"}"#,
-                                      headers: Self.session(try #require(f.tokens[.compliance])))
+                                      headers: try await Self.session(f, try #require(f.tokens[.compliance])))
         #expect(forged.status == .conflict && forged.json["code"] as? String == "approval_refused")
         #expect(try await f.call(.post, "/console/api/approvals/\(request)", json: "[1]", headers: cookie).json["field"] as? String == "body")
         let after = try await f.call(.get, "/console/approvals", headers: cookie)

@@ -30,7 +30,7 @@ final class ServerFixture: @unchecked Sendable {
 
     var path: String { directory.appendingPathComponent("kinko.sqlite").path }
 
-    init() async throws {
+    init(refusals: RefusalLimiter.Settings = RefusalLimiter.Settings.standard) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("kinko.sqlite").path
@@ -52,7 +52,7 @@ final class ServerFixture: @unchecked Sendable {
         self.members = members
         secondCompliance = try await staff.hire("compliance.two", roles: [.compliance])
         secondFinance = try await staff.hire("finance.two", roles: [.finance])
-        services = try await Services(stores: KinkoStores(sqlite: database))
+        services = try await Services(stores: KinkoStores(sqlite: database), refusals: refusals)
         try await services.ledger.registerAssets(Asset.standard, by: admin)
         // Customers 1 and 2 in yen (11, 21) and bitcoin (12, 22); a yen trust account (901) and
         // a bitcoin wallet account (902) holding for them.
@@ -95,6 +95,62 @@ final class ServerFixture: @unchecked Sendable {
 
     func app() throws -> some ApplicationProtocol {
         Application(router: try server.router())
+    }
+
+    /// A console session opened the way a browser opens one: the sign-in form posted from the
+    /// console's own origin. `headers` are what the browser then sends (the session cookie, the
+    /// Origin, a form body); `csrf` is the session's token, which every form carries.
+    struct ConsoleSession {
+        var headers: HTTPFields
+        let csrf: String
+        let cookie: String
+
+        /// `fields` as a form body, with the CSRF token.
+        func form(_ fields: String) -> String { fields.isEmpty ? "csrf=\(csrf)" : "\(fields)&csrf=\(csrf)" }
+
+        /// The same session as a JSON caller (approve.js): JSON body, `X-CSRF-Token`.
+        var json: HTTPFields {
+            var fields = headers
+            fields[.contentType] = "application/json"
+            fields[HTTPField.Name("X-CSRF-Token")!] = csrf
+            return fields
+        }
+    }
+
+    static let consoleOrigin = "http://localhost"
+
+    static func consoleHeaders(cookie: String?) -> HTTPFields {
+        var fields = HTTPFields()
+        if let cookie { fields[.cookie] = cookie }
+        fields[.origin] = consoleOrigin
+        fields[HTTPField.Name("Host")!] = "localhost"
+        fields[.contentType] = "application/x-www-form-urlencoded"
+        return fields
+    }
+
+    func consoleSession(token: String) async throws -> ConsoleSession {
+        let signedIn = try await call(.post, "/console/login", json: "token=\(token)", headers: Self.consoleHeaders(cookie: nil))
+        #expect(signedIn.status == .seeOther, "sign-in failed: \(signedIn.status)")
+        let setCookie = try #require(signedIn.headers[.setCookie])
+        let cookie = try #require(setCookie.split(separator: ";").first.map(String.init))
+        let page = try await call(.get, "/console", headers: Self.consoleHeaders(cookie: cookie))
+        let marker = #"<meta name="csrf-token" content=""#
+        let start = try #require(page.text.range(of: marker)).upperBound
+        let csrf = String(page.text[start...].prefix { $0 != "\"" })
+        return ConsoleSession(headers: Self.consoleHeaders(cookie: cookie), csrf: csrf, cookie: cookie)
+    }
+
+    func consoleSession(_ role: Role) async throws -> ConsoleSession { try await consoleSession(token: try #require(tokens[role])) }
+
+    private let sessionLock = NSLock()
+    private var sessions: [Role: ConsoleSession] = [:]
+
+    /// The console session of `role`'s member, opened on first use and kept for the test.
+    func console(_ role: Role) async throws -> ConsoleSession {
+        if let known = sessionLock.withLock({ sessions[role] }) { return known }
+        let session = try await consoleSession(role)
+        sessionLock.withLock { sessions[role] = session }
+        return session
     }
 
     static func headers(_ token: String?, contentType: String? = "application/json") -> HTTPFields {

@@ -58,7 +58,9 @@ struct ControlWorld {
     static func btc(_ text: String) -> UInt128 { (try? Amount(decimal: text, scale: 8).units) ?? 0 }
 
     static func build(_ harness: StoreHarness) async throws -> ControlWorld {
-        let f = try await GovernanceFixture(harness, start: start)
+        // Every refusal of the suite is checked for its own audit entry: no refusal limit here
+        // (the limit has its own tests).
+        let f = try await GovernanceFixture(harness, start: start, refusals: try RefusalLimiter.Settings(refusalsPerWindowMax: 10_000, windowSeconds: 60))
         let x = Exchange(governance: f.governance, ledger: try await Ledger.open(store: f.stores.ledger, clock: f.clock),
                          custodyStore: f.stores.custody, reserveStore: f.stores.reserve, monitoringStore: f.stores.monitoring, clock: f.clock)
         let staff = f.staff

@@ -15,11 +15,13 @@ struct GovernanceFixture {
     let staff: Staff
     let admin: Caller
 
-    init(_ harness: StoreHarness, duties: SegregationOfDuties = .standard, start: TimestampNanoseconds = 1_800_000_000_000_000_000) async throws {
+    /// `refusals`: the refusal limit (suites that count every refusal's audit entry raise it).
+    init(_ harness: StoreHarness, duties: SegregationOfDuties = .standard, start: TimestampNanoseconds = 1_800_000_000_000_000_000,
+         refusals: RefusalLimiter.Settings = .standard) async throws {
         self.harness = harness
         clock = ManualWallClock(start)
         stores = try await harness.stores(clock: clock)
-        governance = Governance(store: stores.governance, clock: clock, duties: duties)
+        governance = Governance(store: stores.governance, clock: clock, duties: duties, refusalLimiter: RefusalLimiter(settings: refusals))
         staff = try await Staff.found(governance, admins: ["admin", "second.admin"])
         admin = staff.admins[0].caller
     }

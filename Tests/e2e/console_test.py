@@ -255,7 +255,7 @@ class Console:
         self.submit(None, selector)
 
     def cookie(self):
-        return self.driver.get_cookie("kinko_token")
+        return self.driver.get_cookie("kinko_session")
 
     def screenshot(self, name):
         if not self.screenshots:
@@ -479,7 +479,7 @@ def run(args):
         error = console.find("p.bad") or console.find("#login-error")
         error_text = error.text if error is not None else ""
         check("not valid" in error_text, f"bad token: no error message shown (page: {driver.find_element(By.TAG_NAME, 'body').text[:200]!r})")
-        check(console.cookie() is None, "bad token: a kinko_token cookie was set")
+        check(console.cookie() is None, "bad token: a kinko_session cookie was set")
         console.screenshot("bad-token")
         console.open("/console")
         console.wait_path("/console/login", "after a bad token, /console")
@@ -488,7 +488,7 @@ def run(args):
         step = "admin sign-in"
         console.sign_in(args.token)
         console.wait_path("/console", "signing in with the admin token")
-        check(console.cookie() is not None, "admin sign-in: no kinko_token cookie")
+        check(console.cookie() is not None, "admin sign-in: no kinko_session cookie")
         whoami = console.text("#whoami", "admin overview")
         check(me["name"] in whoami and all(r in whoami for r in me["roles"]),
               f"figure 'whoami' mismatch: console shows {whoami!r}, API /v1/whoami says {me['name']} {me['roles']}")
@@ -510,12 +510,20 @@ def run(args):
 
         step = "sign-out"
         console.open("/console")
+        session = console.cookie()
+        check(session is not None and session["value"].startswith("kinko_s_") and session["value"] != args.token,
+              "the session cookie is a session id, not the API token")
         console.sign_out()
         console.wait_path("/console/login", "after sign-out")
-        check(console.cookie() is None, "sign-out: the kinko_token cookie is still set")
+        check(console.cookie() is None, "sign-out: the kinko_session cookie is still set")
         console.open("/console")
         console.wait_path("/console/login", "after sign-out, /console")
-        print("ok   sign-out clears the session")
+        # The server ended the session: the old cookie, put back, signs nobody in.
+        console.driver.add_cookie({"name": "kinko_session", "value": session["value"], "path": "/"})
+        console.open("/console")
+        console.wait_path("/console/login", "after sign-out, replaying the old session cookie")
+        console.driver.delete_cookie("kinko_session")
+        print("ok   sign-out ends the session on the server (a replayed cookie is refused)")
 
         finance_token = None
         if args.tokens_file:

@@ -5,6 +5,11 @@ import KinkoGovernance
 import KinkoLedger
 import KinkoPostgres
 import KinkoSQLite
+import AsyncHTTPClient
+import Hummingbird
+import NIOHTTP1
+import KinkoServer
+import KinkoStores
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -198,10 +203,16 @@ struct BenchAudit: AsyncParsableCommand {
         abstract: "Audit entries appended per second, each in its own durable transaction with a signed checkpoint.")
 
     @Option(help: "Entries to append (1–1,000,000).") var entries: Int = 5_000
+    @Option(help: "Then serve the log and have this many callers run GET /v1/audit/verify at once (0–64; 0: skip) while /healthz is probed.")
+    var callers: Int = 0
+    @Option(help: "Verifications each caller asks for, one after another.") var rounds: Int = 3
+    @Option(help: "Loopback port for the server.") var port: Int = 18_182
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
         guard (1...1_000_000).contains(entries) else { throw ValidationError("--entries must be 1–1000000; got \(entries)") }
+        guard (0...64).contains(callers) else { throw ValidationError("--callers must be 0–64; got \(callers)") }
+        guard (1...100).contains(rounds) else { throw ValidationError("--rounds must be 1–100; got \(rounds)") }
     }
 
     func run() async throws {
@@ -228,5 +239,85 @@ struct BenchAudit: AsyncParsableCommand {
         } else {
             print("audit: \(entries) entries appended at \(String(format: "%.0f", rate)) entries/s (each durable, with a signed checkpoint); verified \(report.entries) at \(String(format: "%.0f", Double(report.entries) / verifySeconds)) entries/s")
         }
+        if callers > 0 { try await serveAndProbe(session, path: directory.appendingPathComponent("audit.sqlite").path) }
     }
+
+    /// Issue 14, item 4: read-only callers verifying the log must not stall the server. The
+    /// log is served; /healthz is probed every 20 ms, first with no load (the baseline), then
+    /// while `callers` callers each ask `rounds` times for /v1/audit/verify.
+    func serveAndProbe(_ session: ToolSession, path: String) async throws {
+        let token = try Bootstrap.readTokens(from: path + ".tool-tokens.json")[.admin] ?? ""
+        let services = try await Services(stores: KinkoStores(sqlite: session.database))
+        let server = try await BenchServer.start(services, port: port)
+        let client = HTTPClient.shared
+        let base = server.base
+        func healthz() async -> Double? {
+            let sent = ContinuousClock.now
+            guard let response = try? await client.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(60)), response.status == .ok else { return nil }
+            return (ContinuousClock.now - sent).milliseconds
+        }
+        func probe(while running: @escaping @Sendable () -> Bool) async -> [Double] {
+            var latencies: [Double] = []
+            repeat {
+                if let latency = await healthz() { latencies.append(latency) }
+                try? await Task.sleep(for: .milliseconds(20))
+            } while running()
+            return latencies.sorted()
+        }
+        let idleUntil = ContinuousClock.now + .seconds(2)
+        let idle = await probe { ContinuousClock.now < idleUntil }
+        let done = ManagedAtomicFlag()
+        async let loaded = probe { !done.value }
+        let verifyStarted = ContinuousClock.now
+        let verifications = try await withThrowingTaskGroup(of: [Double].self) { tasks in
+            for _ in 0..<callers {
+                tasks.addTask {
+                    var latencies: [Double] = []
+                    for _ in 0..<rounds {
+                        var request = HTTPClientRequest(url: base + "/v1/audit/verify")
+                        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                        let sent = ContinuousClock.now
+                        let response = try await client.execute(request, timeout: .seconds(600))
+                        let body = try await response.body.collect(upTo: 1 << 20)
+                        guard response.status == .ok, String(buffer: body).contains(#""ok":true"#) else {
+                            throw ValidationError("verify answered \(response.status.code): \(String(buffer: body).prefix(200))")
+                        }
+                        latencies.append((ContinuousClock.now - sent).milliseconds)
+                    }
+                    return latencies
+                }
+            }
+            var all: [Double] = []
+            for try await latencies in tasks { all += latencies }
+            return all.sorted()
+        }
+        let verifySeconds = (ContinuousClock.now - verifyStarted).milliseconds / 1000
+        done.set()
+        let underLoad = await loaded
+        let runs = await services.auditVerification?.runs ?? 0
+        try await server.stop()
+        func percentile(_ values: [Double], _ p: Double) -> Double { values.isEmpty ? 0 : values[min(values.count - 1, Int(Double(values.count) * p))] }
+        if json {
+            let object: [String: Any] = [
+                "workload": "audit-verify-http", "entries": entries, "callers": callers, "rounds": rounds, "verifications_run": runs,
+                "verify_seconds": verifySeconds, "verify_p50_ms": percentile(verifications, 0.5), "verify_max_ms": percentile(verifications, 1),
+                "healthz_idle_p50_ms": percentile(idle, 0.5), "healthz_idle_max_ms": percentile(idle, 1),
+                "healthz_loaded_p50_ms": percentile(underLoad, 0.5), "healthz_loaded_p99_ms": percentile(underLoad, 0.99), "healthz_loaded_max_ms": percentile(underLoad, 1),
+            ]
+            print(jsonText(object))
+        } else {
+            print("audit over HTTP: \(callers) callers × \(rounds) GET /v1/audit/verify of \(entries) entries in \(String(format: "%.2f", verifySeconds)) s; \(runs) verifications ran (the rest shared one)")
+            print(String(format: "  verify latency p50 %.1f ms, max %.1f ms", percentile(verifications, 0.5), percentile(verifications, 1)))
+            print(String(format: "  /healthz idle: p50 %.2f ms, max %.2f ms (%d probes); during the verifications: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d probes)",
+                         percentile(idle, 0.5), percentile(idle, 1), idle.count, percentile(underLoad, 0.5), percentile(underLoad, 0.99), percentile(underLoad, 1), underLoad.count))
+        }
+    }
+}
+
+/// A flag one task sets and others read.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    var value: Bool { lock.withLock { flag } }
+    func set() { lock.withLock { flag = true } }
 }

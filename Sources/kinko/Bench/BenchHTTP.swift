@@ -61,22 +61,9 @@ struct BenchHTTP: AsyncParsableCommand {
             }.joined(separator: "\n"))
         }
 
-        var logger = Logger(label: "kinko.http")
-        logger.logLevel = .warning
-        let app = try KinkoHTTPServer(services: services, logger: logger).application(host: "127.0.0.1", port: port)
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let server = Task { try await group.run() }
+        let server = try await BenchServer.start(services, port: port)
         let client = HTTPClient.shared
-        let base = "http://127.0.0.1:\(port)"
-        var ready = false
-        for _ in 0..<200 where !ready {
-            if let response = try? await client.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(2)), response.status == .ok {
-                ready = true
-            } else {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        guard ready else { throw ValidationError("the server did not start on port \(port)") }
+        let base = server.base
 
         let started = ContinuousClock.now
         let perClient = try await withThrowingTaskGroup(of: (latencies: [Double], failed: Int).self) { group in
@@ -107,8 +94,7 @@ struct BenchHTTP: AsyncParsableCommand {
             return all
         }
         let seconds = (ContinuousClock.now - started).milliseconds / 1000
-        await group.triggerGracefulShutdown()
-        try await server.value
+        try await server.stop()
 
         let baselineStarted = ContinuousClock.now
         var baselineFailed = 0
@@ -133,5 +119,34 @@ struct BenchHTTP: AsyncParsableCommand {
                          perSecond, seconds, failed, percentile(0.5), percentile(0.99), percentile(1)))
             print(String(format: "in process (same transfers, no HTTP): %.0f transfers/s — HTTP reaches %.2f of it", baselinePerSecond, perSecond / baselinePerSecond))
         }
+    }
+}
+
+/// The whole server on loopback for a benchmark (warnings only in its log), answering
+/// `/healthz` when `start` returns.
+struct BenchServer {
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+    let base: String
+
+    static func start(_ services: Services, port: Int) async throws -> BenchServer {
+        var logger = Logger(label: "kinko.http")
+        logger.logLevel = .warning
+        let app = try KinkoHTTPServer(services: services, logger: logger).application(host: "127.0.0.1", port: port)
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let server = BenchServer(group: group, task: Task { try await group.run() }, base: "http://127.0.0.1:\(port)")
+        for _ in 0..<200 {
+            if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: server.base + "/healthz"), timeout: .seconds(2)), response.status == .ok {
+                return server
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await server.stop()
+        throw ValidationError("the server did not start on port \(port)")
+    }
+
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await task.value
     }
 }
