@@ -261,7 +261,7 @@ struct BenchAudit: AsyncParsableCommand {
             repeat {
                 if let latency = await healthz() { latencies.append(latency) }
                 try? await Task.sleep(for: .milliseconds(20))
-            } while running()
+            } while running() && !Task.isCancelled
             return latencies.sorted()
         }
         let idleUntil = ContinuousClock.now + .seconds(2)
@@ -269,6 +269,7 @@ struct BenchAudit: AsyncParsableCommand {
         let done = ManagedAtomicFlag()
         async let loaded = probe { !done.value }
         let verifyStarted = ContinuousClock.now
+        defer { done.set() }
         let verifications = try await withThrowingTaskGroup(of: [Double].self) { tasks in
             for _ in 0..<callers {
                 tasks.addTask {
@@ -279,7 +280,8 @@ struct BenchAudit: AsyncParsableCommand {
                         let sent = ContinuousClock.now
                         let response = try await client.execute(request, timeout: .seconds(600))
                         let body = try await response.body.collect(upTo: 1 << 20)
-                        guard response.status == .ok, String(buffer: body).contains(#""ok":true"#) else {
+                        let answer = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+                        guard response.status == .ok, answer?["ok"] as? Bool == true else {
                             throw ValidationError("verify answered \(response.status.code): \(String(buffer: body).prefix(200))")
                         }
                         latencies.append((ContinuousClock.now - sent).milliseconds)
