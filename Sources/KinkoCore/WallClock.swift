@@ -8,11 +8,13 @@ public protocol WallClock: Sendable {
     func now() -> TimestampNanoseconds
 }
 
+/// The system's real-time clock, read in whole nanoseconds (`clock_gettime`, no `Double`).
 public struct SystemWallClock: WallClock {
     public init() {}
     public func now() -> TimestampNanoseconds {
-        let seconds = Date().timeIntervalSince1970
-        return TimestampNanoseconds(seconds * 1_000_000_000)
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return TimestampNanoseconds(max(0, spec.tv_sec)) * 1_000_000_000 + TimestampNanoseconds(max(0, spec.tv_nsec))
     }
 }
 

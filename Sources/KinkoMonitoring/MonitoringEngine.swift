@@ -204,11 +204,18 @@ public final class MonitoringEngine {
     private static func addInflow(_ state: inout CustomerState, _ jpy: UInt64, at time: TimestampNanoseconds) {
         let day = UInt32(time / nanosecondsPerDay)
         if let index = state.dailyInflow.lastIndex(where: { $0.day == day }) {
-            state.dailyInflow[index].jpy &+= jpy
+            state.dailyInflow[index].jpy = Self.sum(state.dailyInflow[index].jpy, jpy)
         } else {
             state.dailyInflow.append((day, jpy))
             state.dailyInflow.sort { $0.day < $1.day }
         }
+    }
+
+    /// A yen sum that stops at `UInt64.max` instead of wrapping: a total that large is over
+    /// every threshold, which is what the rules ask.
+    static func sum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let (total, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : total
     }
 
     static func jpy(_ value: UInt64) -> String {
@@ -249,7 +256,7 @@ public final class MonitoringEngine {
         var total: UInt64 = 0
         for recent in state.recent where recent.time >= since {
             count += 1
-            total &+= recent.amountJPY
+            total = Self.sum(total, recent.amountJPY)
         }
         let before = total - min(total, event.amountJPY)
         let countCrossed = count == rule.count
@@ -270,8 +277,8 @@ public final class MonitoringEngine {
         var totalOut: UInt64 = 0
         for recent in state.recent where recent.time >= since {
             switch recent.flow {
-            case .inflow: totalIn &+= recent.amountJPY
-            case .outflow: totalOut &+= recent.amountJPY
+            case .inflow: totalIn = Self.sum(totalIn, recent.amountJPY)
+            case .outflow: totalOut = Self.sum(totalOut, recent.amountJPY)
             case .trade: break
             }
         }

@@ -5,7 +5,6 @@ import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
 import KinkoReserve
-import KinkoStores
 import OpenAPIRuntime
 
 /// The OpenAPI operations. Each one takes the caller from the request scope (set by

@@ -6,6 +6,7 @@ public import Logging
 public import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import Prometheus
 
 /// Limits on connections, each a named setting of `kinko serve` (issue 14, item 6: 3,000
 /// half-sent requests stayed open, and about 20,000 connections took `/healthz` down).
@@ -49,15 +50,17 @@ final class ConnectionCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var total = 0
     private var perAddress: [String: Int] = [:]
-    /// Connections turned away since start (for /metrics).
-    private(set) var refused = 0
+    /// Connections turned away since start (`kinko_http_connections_refused_total`).
+    private let refused: Prometheus.Counter
+
+    init(refused: Prometheus.Counter) { self.refused = refused }
 
     var open: Int { lock.withLock { total } }
 
     func admit(_ address: String, limits: ConnectionLimits) -> Bool {
         lock.withLock {
             guard total < limits.connectionsMax, perAddress[address, default: 0] < limits.connectionsPerAddressMax else {
-                refused += 1
+                refused.increment()
                 return false
             }
             total += 1

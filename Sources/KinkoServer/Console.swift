@@ -7,7 +7,6 @@ import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
 import KinkoReserve
-import KinkoStores
 
 /// The web console: server-rendered HTML, inline CSS and SVG, nothing loaded from elsewhere.
 /// Sign-in with an API token opens a server-side session (`ConsoleSessions`; the browser holds

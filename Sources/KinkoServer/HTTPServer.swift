@@ -1,7 +1,6 @@
 import Foundation
 public import Hummingbird
 import HummingbirdCore
-import KinkoStores
 public import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime
@@ -13,8 +12,8 @@ public struct KinkoHTTPServer: Sendable {
     public let logger: Logger
     /// The largest request body accepted (413 above it): room for 8,190 transfers as JSON.
     public static let maxBodyBytes = 8 * 1024 * 1024
-    let metrics = RequestMetrics()
-    let connections = ConnectionCounter()
+    let metrics: RequestMetrics
+    let connections: ConnectionCounter
     let consoleSessions: ConsoleSessions
 
     public init(services: Services, settings: ServerSettings = ServerSettings(), logger: Logger = Logger(label: "kinko.http")) {
@@ -22,6 +21,8 @@ public struct KinkoHTTPServer: Sendable {
         self.settings = settings
         self.logger = logger
         consoleSessions = ConsoleSessions(idleMinutes: settings.console.sessionIdleMinutes)
+        metrics = RequestMetrics()
+        connections = ConnectionCounter(refused: metrics.counter("kinko_http_connections_refused_total", "Connections turned away by the connection caps."))
     }
 
     public func router() throws -> Router<BasicRequestContext> {

@@ -1,7 +1,6 @@
 import Foundation
 public import KinkoCore
 public import KinkoGovernance
-import KinkoStores
 import Logging
 import ServiceLifecycle
 

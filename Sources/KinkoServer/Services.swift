@@ -5,13 +5,12 @@ public import KinkoGovernance
 public import KinkoLedger
 public import KinkoMonitoring
 public import KinkoReserve
-public import KinkoStores
 
 /// Everything one server process holds: the database (SQLite or PostgreSQL), the exchange's
 /// services built on it, and the ledger loaded once (other processes may write the same
 /// database; the ledger catches up).
 public struct Services: Sendable {
-    public let stores: KinkoStores
+    public let stores: ExchangeStores
     public let exchange: Exchange
     public let clock: any WallClock
     /// The audit log's verification for API and console callers, with the pinned key; nil
@@ -31,7 +30,7 @@ public struct Services: Sendable {
     /// `auditKeyPin`: the fingerprint the installation pinned; the signing key file must match
     /// it (else the server refuses to start), and without a key file the database's key counts
     /// only if it matches.
-    public init(stores: KinkoStores, clock: any WallClock = SystemWallClock(), auditKeyPin: AuditKeyPin? = nil,
+    public init(stores: ExchangeStores, clock: any WallClock = SystemWallClock(), auditKeyPin: AuditKeyPin? = nil,
                 refusals: RefusalLimiter.Settings = .standard) async throws {
         self.stores = stores
         self.clock = clock
@@ -41,13 +40,13 @@ public struct Services: Sendable {
         auditVerification = try await Self.trustedAuditKey(stores, pin: auditKeyPin).map { AuditVerification(governance: governance, publicKey: $0) }
     }
 
-    static func trustedAuditKey(_ stores: KinkoStores, pin: AuditKeyPin?) async throws -> [UInt8]? {
-        if let signer = stores.auditSigner {
-            if let pin, !pin.matches(signer.publicKey) {
-                throw KinkoError(.invalidInput, "the audit signing key's fingerprint is \(AuditKeyPin(publicKey: signer.publicKey).hex), not the pinned \(pin.hex)",
+    static func trustedAuditKey(_ stores: ExchangeStores, pin: AuditKeyPin?) async throws -> [UInt8]? {
+        if let publicKey = stores.auditPublicKey {
+            if let pin, !pin.matches(publicKey) {
+                throw KinkoError(.invalidInput, "the audit signing key's fingerprint is \(AuditKeyPin(publicKey: publicKey).hex), not the pinned \(pin.hex)",
                                  field: "audit_key")
             }
-            return signer.publicKey
+            return publicKey
         }
         guard let pin else { return nil }
         return try await stores.governance.auditPublicKeys().first(where: pin.matches)

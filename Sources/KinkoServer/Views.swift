@@ -5,7 +5,6 @@ import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
 import KinkoReserve
-import KinkoStores
 
 /// Custody figures as the API and the console show them.
 enum CustodyFigures {
@@ -49,33 +48,32 @@ enum AuditStatus {
     }
 }
 
-/// `/metrics`: request figures plus the state of the exchange, read at scrape time.
+/// `/metrics`: request figures plus the state of the exchange, set on the registry's gauges at
+/// scrape time.
 enum MetricsText {
     static func render(services: Services, requests: RequestMetrics, exposure: MetricsExposure = .full, connections: ConnectionCounter? = nil) async throws -> String {
-        var lines = [requests.text]
         try await services.ledger.refresh()
         let stats = await services.ledger.statistics
-        lines += ["# HELP kinko_ledger_batches Ledger batches stored (the head of the log).", "# TYPE kinko_ledger_batches gauge",
-                  "kinko_ledger_batches \(stats.batches)", "# HELP kinko_ledger_accounts Accounts in the ledger.", "# TYPE kinko_ledger_accounts gauge",
-                  "kinko_ledger_accounts \(stats.accounts)"]
-        if let connections {
-            lines += ["# HELP kinko_http_connections Open HTTP connections.", "# TYPE kinko_http_connections gauge", "kinko_http_connections \(connections.open)",
-                      "# HELP kinko_http_connections_refused_total Connections turned away by the connection caps.",
-                      "# TYPE kinko_http_connections_refused_total counter", "kinko_http_connections_refused_total \(connections.refused)"]
-        }
+        requests.gauge("kinko_ledger_batches", "Ledger batches stored (the head of the log).", Double(stats.batches))
+        requests.gauge("kinko_ledger_accounts", "Accounts in the ledger.", Double(stats.accounts))
+        if let connections { requests.gauge("kinko_http_connections", "Open HTTP connections.", Double(connections.open)) }
         // How the exchange stands is for its own monitoring network only (--metrics full).
-        guard exposure == .full else { return lines.joined(separator: "\n") + "\n" }
-        let alerts = try await services.monitoring.alertCountsForMetrics()
-        lines += ["# HELP kinko_monitoring_alerts Alerts raised, by status.", "# TYPE kinko_monitoring_alerts gauge"]
-        for status in AlertStatus.allCases { lines.append("kinko_monitoring_alerts{status=\"\(status.rawValue)\"} \(alerts[status.rawValue] ?? 0)") }
-        let check = try await services.custody.checkForMetrics()
-        lines += ["# HELP kinko_custody_hot_share Hot share of customer coins by yen value (fraction; the limit is 0.05).",
-                  "# TYPE kinko_custody_hot_share gauge"]
-        for figures in check.assets { if let share = figures.hotShareBasisPoints { lines.append("kinko_custody_hot_share{asset=\"\(figures.asset.code)\"} \(Double(share) / 10_000)") } }
-        if let latest = try await services.reserve.latestAdequacyForMetrics(), latest.required.units > 0 {
-            lines += ["# HELP kinko_reserve_adequacy_ratio Reserve funded over required at the last computation.", "# TYPE kinko_reserve_adequacy_ratio gauge",
-                      "kinko_reserve_adequacy_ratio \(Double(latest.funded.units) / Double(latest.required.units))"]
+        if exposure == .full {
+            let alerts = try await services.monitoring.alertCountsForMetrics()
+            for status in AlertStatus.allCases {
+                requests.gauge("kinko_monitoring_alerts", "Alerts raised, by status.", labels: [("status", status.rawValue)], Double(alerts[status.rawValue] ?? 0))
+            }
+            let check = try await services.custody.checkForMetrics()
+            for figures in check.assets {
+                guard let share = figures.hotShareBasisPoints else { continue }
+                requests.gauge("kinko_custody_hot_share", "Hot share of customer coins by yen value (fraction; the limit is 0.05).",
+                               labels: [("asset", figures.asset.code)], Double(share) / 10_000)
+            }
+            if let latest = try await services.reserve.latestAdequacyForMetrics(), latest.required.units > 0 {
+                requests.gauge("kinko_reserve_adequacy_ratio", "Reserve funded over required at the last computation.",
+                               Double(latest.funded.units) / Double(latest.required.units))
+            }
         }
-        return lines.joined(separator: "\n") + "\n"
+        return requests.text
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+public import KinkoControls
 public import KinkoCore
 public import KinkoCustody
 public import KinkoGovernance
@@ -53,6 +54,12 @@ public final class KinkoStores: Sendable {
         auditSigner = database.auditSigner
         sqlite = nil
         postgres = database
+    }
+
+    /// The stores as the domain sees them, for a front end (the server takes only these).
+    public var exchange: ExchangeStores {
+        ExchangeStores(governance: governance, ledger: ledger, custody: custody, reserve: reserve, monitoring: monitoring,
+                       auditPublicKey: auditSigner?.publicKey)
     }
 
     public static func isPostgres(_ location: String) -> Bool { KinkoPostgresDatabase.isPostgresURL(location) }

@@ -87,7 +87,7 @@ struct Serve: KinkoCommand {
         }
         let pin = try auditKeyFingerprint.map { try AuditKeyPin(hex: $0, field: "audit_key_fingerprint") }
             ?? (try AuditKeyPin.fromEnvironment(ProcessInfo.processInfo.environment))
-        let services = try await Services(stores: try await database.openStores(), auditKeyPin: pin, refusals: try refusalSettings())
+        let services = try await Services(stores: try await database.openStores().exchange, auditKeyPin: pin, refusals: try refusalSettings())
         let server = KinkoHTTPServer(services: services, settings: try settings())
         let app = try server.application(host: host, port: port)
         let directory = database.directory.path

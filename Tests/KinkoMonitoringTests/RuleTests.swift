@@ -129,6 +129,21 @@ struct BehaviourRuleTests {
         #expect(rules(of: crossing) == ["velocity"] && crossing.hits[0].values["amount_jpy"] == "50000000")
     }
 
+    // Yen sums stop at UInt64.max instead of wrapping: two deposits of more than half of it
+    // used to wrap the inflow to 0, and the withdrawal of 80% of it that follows slipped past
+    // rapid in-out.
+    @Test func yenSumsSaturateInsteadOfWrapping() throws {
+        let engine = MonitoringEngine(rules: try defaultRules())
+        var s = Stream()
+        let half = UInt64.max / 2 + 1
+        _ = try engine.evaluate(s.deposit(9, half, at: t0))
+        _ = try engine.evaluate(s.deposit(9, half, at: t0 + 1))
+        let out = UInt64.max / 5 * 4 + 1
+        let withdrawal = try engine.evaluate(s.withdrawal(9, out, at: t0 + Stream.hour))
+        let hit = try #require(withdrawal.hits.first { $0.rule == "rapid_in_out" })
+        #expect(hit.values["inflow_jpy"] == String(UInt64.max) && hit.values["outflow_jpy"] == String(out))
+    }
+
     @Test func rapidInOutAtEightyPercent() throws {
         for (out, fires) in [(UInt64(799_999), false), (800_000, true)] {
             let engine = MonitoringEngine(rules: try defaultRules())

@@ -6,6 +6,7 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import KinkoControls
 import KinkoCore
 import KinkoGovernance
 import KinkoServer
@@ -56,7 +57,7 @@ struct HardeningTests {
         let token = try #require(f.tokens[.treasurer])
         let secret = "vendor-notice-ref-\(UUID().uuidString)"
         // Break the database under the server: the vendors table is gone, so saving one fails.
-        try await f.services.stores.sqlite?.pool.write { db in try db.execute(sql: "DROP TABLE custody_vendors") }
+        try await f.database.pool.write { db in try db.execute(sql: "DROP TABLE custody_vendors") }
         try await app.test(.router) { client in
             let body = #"{"name":"acme","notice_date":"2026-04-01","notice_reference":"\#(secret)"}"#
             let status = try await client.execute(uri: "/v1/custody/vendors", method: .post,
@@ -127,7 +128,7 @@ struct HardeningTests {
         let summary = try #require(entries.last)
         #expect(summary.event.action == Governance.refusalSummaryAction && summary.event.principalName == "inspector.one")
         #expect(summary.event.details["refusals"] == "20" && summary.event.details["actions"] == "custody.reconcile×20")
-        #expect(try await f.services.governance.verifyAudit(publicKey: try #require(f.services.stores.auditSigner?.publicKey)).isValid)
+        #expect(try await f.services.governance.verifyAudit(publicKey: try #require(f.services.stores.auditPublicKey)).isValid)
     }
 
     // /metrics without a token shows how the server runs; how the exchange stands (hot share,

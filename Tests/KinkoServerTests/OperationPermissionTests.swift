@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import KinkoControls
 import KinkoGovernance
 import KinkoStores
 @testable import KinkoServer

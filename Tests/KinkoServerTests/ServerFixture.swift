@@ -17,6 +17,8 @@ import Testing
 final class ServerFixture: @unchecked Sendable {
     let directory: URL
     let services: Services
+    /// The SQLite database under the server (tests break it on purpose).
+    let database: KinkoDatabase
     let server: KinkoHTTPServer
     let tokens: [Role: String]
     let callers: [Role: Caller]
@@ -52,7 +54,8 @@ final class ServerFixture: @unchecked Sendable {
         self.members = members
         secondCompliance = try await staff.hire("compliance.two", roles: [.compliance])
         secondFinance = try await staff.hire("finance.two", roles: [.finance])
-        services = try await Services(stores: KinkoStores(sqlite: database), refusals: refusals)
+        services = try await Services(stores: KinkoStores(sqlite: database).exchange, refusals: refusals)
+        self.database = database
         try await services.ledger.registerAssets(Asset.standard, by: admin)
         // Customers 1 and 2 in yen (11, 21) and bitcoin (12, 22); a yen trust account (901) and
         // a bitcoin wallet account (902) holding for them.

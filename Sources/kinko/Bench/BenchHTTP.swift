@@ -40,7 +40,7 @@ struct BenchHTTP: AsyncParsableCommand {
         let path = directory.appendingPathComponent("http.sqlite").path
         let session = try await ToolSession.open(path: path)
         let token = try Bootstrap.readTokens(from: path + ".tool-tokens.json")[.operator] ?? ""
-        let services = try await Services(stores: KinkoStores(sqlite: session.database))
+        let services = try await Services(stores: KinkoStores(sqlite: session.database).exchange)
         try await services.ledger.registerAssets(Asset.standard, by: session.admin)
         // The TigerBeetle workload in the shape the transfer controls accept (linked two-leg
         // trades between customers who cannot overdraw), through the controls both ways.

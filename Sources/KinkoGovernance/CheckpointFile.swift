@@ -1,6 +1,5 @@
 import Foundation
 import KinkoCore
-public import KinkoGovernance
 
 /// A file of exported audit checkpoints, one JSON line each, kept outside the database (by an
 /// auditor, or by the server's `--checkpoint-log`). Appending is one `write` of a whole line to
