@@ -104,17 +104,17 @@ struct Console: Sendable {
         return output.replacingOccurrences(of: "<meta charset=\"utf-8\">", with: "<meta charset=\"utf-8\"><meta name=\"csrf-token\" content=\"\(token)\">")
     }
 
-    /// The fields of an `application/x-www-form-urlencoded` body (at most `formBytesMax`).
+    /// The fields of an `application/x-www-form-urlencoded` body (at most `formBytesMax`),
+    /// decoded by Hummingbird's form decoder, each value trimmed.
     static func form(_ request: Request) async throws -> [String: String] {
         var request = request
-        let body = try await request.collectBody(upTo: formBytesMax)
-        var fields: [String: String] = [:]
-        for pair in String(buffer: body).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, let name = String(parts[0]).removingPercentEncoding else { continue }
-            fields[name] = String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding?.trimmingCharacters(in: .whitespaces)
+        let body = String(buffer: try await request.collectBody(upTo: formBytesMax))
+        guard !body.isEmpty else { return [:] }
+        do {
+            return try URLEncodedFormDecoder().decode([String: String].self, from: body).mapValues { $0.trimmingCharacters(in: .whitespaces) }
+        } catch {
+            throw KinkoError(.invalidInput, "the form is not application/x-www-form-urlencoded name=value pairs", field: "body")
         }
-        return fields
     }
 
     static let formBytesMax = 4_096

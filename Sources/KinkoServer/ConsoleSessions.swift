@@ -76,14 +76,9 @@ final class ConsoleSessions: @unchecked Sendable {
         lock.withLock { sessions[Self.key(id)] = nil }
     }
 
-    /// The session id in the request's cookie.
+    /// The session id in the request's cookie (Hummingbird's cookie parsing).
     static func id(from request: Request) -> String? {
-        guard let header = request.headers[.cookie] else { return nil }
-        for part in header.split(separator: ";") {
-            let pair = part.trimmingCharacters(in: .whitespaces)
-            if pair.hasPrefix(cookie + "=") { return String(pair.dropFirst(cookie.count + 1)) }
-        }
-        return nil
+        request.cookies[cookie]?.value
     }
 
     /// Whether two secrets are equal, in time independent of where they differ.
@@ -104,9 +99,11 @@ extension ConsoleSettings {
         }
     }
 
+    /// The `Set-Cookie` value of the session cookie: HttpOnly, SameSite=Strict, path `/`,
+    /// Secure when `secure(request)`.
     func cookie(_ value: String, request: Request, maxAge: Int? = nil) -> String {
-        "\(ConsoleSessions.cookie)=\(value); Path=/; HttpOnly; SameSite=Strict" + (secure(request) ? "; Secure" : "")
-            + (maxAge.map { "; Max-Age=\($0)" } ?? "")
+        Cookie(name: ConsoleSessions.cookie, value: value, maxAge: maxAge, path: "/", secure: secure(request), httpOnly: true, sameSite: .strict)
+            .description
     }
 
     /// Whether a POST comes from this console: its `Origin` names this host (over http or
