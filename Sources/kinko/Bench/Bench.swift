@@ -163,12 +163,8 @@ struct BenchResult {
     var baselineRate: Double { baselineTransfers == 0 ? 0 : Double(baselineTransfers) / baselineSeconds }
     var ratio: Double { baselineRate == 0 ? 0 : rate / baselineRate }
 
-    func percentile(_ p: Double) -> Double {
-        let sorted = batchLatenciesMilliseconds.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
-        return sorted[min(max(rank, 0), sorted.count - 1)]
-    }
+    /// The batch latency at percentile `p` (0–100), in milliseconds.
+    func percentile(_ p: Double) -> Double { Latencies(milliseconds: batchLatenciesMilliseconds).milliseconds(at: p / 100) }
 
     func slowest(_ count: Int) -> String {
         let ranked = batchLatenciesMilliseconds.enumerated().sorted { $0.element > $1.element }.prefix(count)
@@ -298,7 +294,7 @@ struct BenchAudit: AsyncParsableCommand {
         let underLoad = await loaded
         let runs = await services.auditVerification?.runs ?? 0
         try await server.stop()
-        func percentile(_ values: [Double], _ p: Double) -> Double { values.isEmpty ? 0 : values[min(values.count - 1, Int(Double(values.count) * p))] }
+        func percentile(_ values: [Double], _ p: Double) -> Double { Latencies(milliseconds: values).milliseconds(at: p) }
         if json {
             let object: [String: Any] = [
                 "workload": "audit-verify-http", "entries": entries, "callers": callers, "rounds": rounds, "verifications_run": runs,

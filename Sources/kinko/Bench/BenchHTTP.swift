@@ -102,7 +102,8 @@ struct BenchHTTP: AsyncParsableCommand {
         let baselineSeconds = (ContinuousClock.now - baselineStarted).milliseconds / 1000
 
         let latencies = perClient.flatMap(\.latencies).sorted()
-        func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        let histogram = Latencies(milliseconds: latencies)
+        func percentile(_ p: Double) -> Double { histogram.milliseconds(at: p) }
         let failed = perClient.reduce(0) { $0 + $1.failed }
         let perSecond = Double(transfers) / seconds
         let baselinePerSecond = Double(transfers) / baselineSeconds

@@ -86,8 +86,8 @@ struct BenchMonitor: AsyncParsableCommand {
         }
         let seconds = (ContinuousClock.now - started).seconds
         let rssPerCustomer = (Self.residentBytes() - min(rssBefore, Self.residentBytes())) / max(engine.customersInMemory, 1)
-        latencies.sort()
-        func percentile(_ p: Double) -> Double { Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1_000 }
+        let histogram = Latencies(nanoseconds: latencies)
+        func percentile(_ p: Double) -> Double { histogram.microseconds(at: p) }
         let perSecond = Double(stream.count) / seconds
         let baselinePerSecond = Double(stream.count) / max(baselineSeconds, 1e-9)
         let active = engine.customersInMemory
