@@ -43,6 +43,9 @@ public protocol MonitoringStore: MonitoringStateSource, AnyObject {
     func adoptRuleSet(version: String, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool
 
     func addressLists() async throws -> [AddressList]
+    /// The lists in force as `kind/asset/version`, sorted: what identifies them without reading
+    /// their addresses (a change means the cached watchlists are stale).
+    func addressListVersions() async throws -> [String]
     /// Replaces the list of its kind and asset; `alongside` (the approval's execution) commits with it.
     func importAddressList(_ list: AddressList, at time: TimestampNanoseconds, alongside: [RecordWrite], audit: AuditEvent) async throws
     func jurisdictions() async throws -> TravelRuleJurisdictions?
@@ -88,6 +91,10 @@ public struct Monitoring: Sendable {
     /// A monitoring rule set goes live with one approval by another compliance officer.
     public static let ruleAdoptionPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance])
     public static let profilesPerImportMax = 1_000_000
+
+    /// The watchlists of the lists in force, kept between batches (up to 1,000,000 addresses a
+    /// list): reloaded only when a list's version changes.
+    public let watchlists = WatchlistCache()
 
     public init(governance: Governance, store: any MonitoringStore, clock: any WallClock = SystemWallClock(), reportingEntity: String = "Kinko exchange") {
         self.governance = governance
@@ -291,7 +298,9 @@ public struct Monitoring: Sendable {
                 fresh.append((line, event))
             }
         }
-        let engine = MonitoringEngine(rules: rules, watchlists: Watchlists(try await store.addressLists()),
+        let versions = try await store.addressListVersions()
+        let lists = try await watchlists.current(versions: versions) { try await store.addressLists() }
+        let engine = MonitoringEngine(rules: rules, watchlists: lists,
                                       jurisdictions: try await store.jurisdictions() ?? .starter, source: store)
         var evaluations: [(line: Int, evaluation: Evaluation)] = []
         for (line, event) in fresh { evaluations.append((line, try engine.evaluate(event))) }

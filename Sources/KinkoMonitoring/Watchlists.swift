@@ -128,3 +128,30 @@ public enum TravelRule {
         return missing
     }
 }
+
+/// The watchlists one process evaluates with, swapped as a whole when the lists in force change
+/// (their `kind/asset/version` keys), so a batch does not reload a million addresses.
+public final class WatchlistCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var versions: [String]?
+    private var cached = Watchlists()
+    private var loadCount = 0
+    /// How many times the lists were read from the store (for tests and metrics).
+    public var loads: Int { lock.withLock { loadCount } }
+
+    public init() {}
+
+    /// The watchlists for `versions`: the cached ones if they match, else `load()`'s.
+    public func current(versions: [String], load: () async throws -> [AddressList]) async throws -> Watchlists {
+        if let hit = lock.withLock({ self.versions == versions ? cached : nil }) { return hit }
+        let fresh = Watchlists(try await load())
+        lock.withLock {
+            // Keyed by the versions read before the lists: at worst a newer list waits one
+            // batch more to be cached, never an older one under a newer key.
+            self.versions = versions
+            cached = fresh
+            loadCount += 1
+        }
+        return fresh
+    }
+}

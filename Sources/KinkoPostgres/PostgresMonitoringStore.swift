@@ -101,6 +101,18 @@ public final class PostgresMonitoringStore: MonitoringStore {
 
     // MARK: Lists
 
+    public func addressListVersions() async throws -> [String] {
+        try await database.read { connection in
+            var versions: [String] = []
+            for try await (kind, asset, version) in try await connection.answered("""
+                SELECT kind, asset, version FROM monitor_lists ORDER BY kind COLLATE "C", asset COLLATE "C"
+                """, logger: logger).decode((String, String, String).self) {
+                versions.append("\(kind)/\(asset)/\(version)")
+            }
+            return versions
+        }
+    }
+
     public func addressLists() async throws -> [AddressList] {
         try await database.read { connection in
             var addresses: [String: Set<String>] = [:]

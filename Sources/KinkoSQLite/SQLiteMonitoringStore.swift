@@ -85,6 +85,14 @@ public final class SQLiteMonitoringStore: MonitoringStore {
         }
     }
 
+    public func addressListVersions() async throws -> [String] {
+        try await database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, asset, version FROM monitor_lists ORDER BY kind, asset").map { row in
+                "\(row["kind"] as String)/\(row["asset"] as String)/\(row["version"] as String)"
+            }
+        }
+    }
+
     public func importAddressList(_ list: AddressList, at time: TimestampNanoseconds, alongside: [RecordWrite], audit: AuditEvent) async throws {
         try await SQLiteRecords.moved(as: "the list's approval was used or changed meanwhile") {
         try await database.audited(audit) { db in

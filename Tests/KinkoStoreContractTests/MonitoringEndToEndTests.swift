@@ -103,6 +103,26 @@ struct MonitoringEndToEndTests {
         }
     }
 
+    // Goal (issue 15): the watchlists stay loaded between batches and are swapped when a list
+    // in force changes: three batches read the lists once; a new list version is read once more
+    // and takes effect in the next batch.
+    @Test(arguments: Backend.configured) func watchlistsAreKeptUntilAListChanges(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            try await w.importList(try AddressList(kind: .sanctioned, asset: "ETH", version: "v1", text: "0xaaa\n"))
+            for n in 0..<3 {
+                let line = Self.line(#""id":"k\#(n)","kind":"trade","customer":1,"time":"2026-11-22T00:0\#(n):00Z","asset":"BTC","amount_jpy":100"#)
+                _ = try await w.monitoring.ingest(ndjson: line, by: w.exchange)
+            }
+            #expect(w.monitoring.watchlists.loads == 1)
+            #expect(try await w.f.stores.monitoring.addressListVersions() == ["sanctioned/ETH/v1"])
+            try await w.importList(try AddressList(kind: .sanctioned, asset: "ETH", version: "v2", text: "0xbbb\n"))
+            let results = try await w.monitoring.ingest(ndjson: Self.line(#""id":"k9","kind":"withdrawal","customer":1,"time":"2026-11-22T00:09:00Z","asset":"ETH","amount_jpy":100,"address":"0xBBB","unhosted":true,"counterparty_risk":"low""#), by: w.exchange)
+            #expect(results.first?.outcome == .block && results.first?.rules == ["sanctioned_address"])
+            #expect(w.monitoring.watchlists.loads == 2)
+        }
+    }
+
     // Goal: per-customer state survives a restart: a split spread over three batches and two
     // database handles still adds up to structuring.
     @Test(arguments: Backend.configured) func stateSurvivesARestart(_ backend: Backend) async throws {
