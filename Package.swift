@@ -219,6 +219,9 @@ let package = Package(
         .testTarget(
             name: "KinkoLedgerTests",
             dependencies: ["KinkoCore", "KinkoGovernance", "KinkoLedger"],
+            // TigerBeetle's state-machine tables (Apache-2.0, see its NOTICE.md), for the
+            // conformance runner of issue 22.
+            resources: [.copy("Resources/TigerBeetle")],
             swiftSettings: strictSettings
         ),
         .testTarget(
