@@ -206,6 +206,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Helpers more than one test target uses (a raw loopback TCP connection).
+        .target(
+            name: "KinkoTestSupport",
+            path: "Tests/KinkoTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "KinkoCoreTests",
             dependencies: ["KinkoCore"],
@@ -242,7 +248,7 @@ let package = Package(
         .testTarget(
             name: "KinkoServerTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoServer", "KinkoStores", "KinkoPlaybook", "KinkoControls",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoServer", "KinkoStores", "KinkoPlaybook", "KinkoControls", "KinkoTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
@@ -253,7 +259,7 @@ let package = Package(
         .testTarget(
             name: "KinkoSQLiteTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores", "KinkoPlaybook", "KinkoControls",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores", "KinkoPlaybook", "KinkoControls", "KinkoTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings

@@ -98,7 +98,7 @@ public struct Custody: Sendable {
         if try await store.wallets().contains(where: { $0.id == wallet.id }) {
             throw KinkoError(.conflict, "a wallet \(wallet.id) already exists", field: "id")
         }
-        guard try await store.vendors().contains(where: { $0.name == wallet.vendor }) else {
+        guard let vendor = try await store.vendors().first(where: { $0.name == wallet.vendor }) else {
             throw KinkoError(.notFound, "no vendor \(wallet.vendor); register it first", field: "vendor")
         }
         for account in accounts {
@@ -116,9 +116,7 @@ public struct Custody: Sendable {
         stored.createdAt = clock.now()
         try await store.insertWallet(stored, audit: caller.event(.custodyWalletsManage, role: role, digest: digest, result: "ok",
                                                                  details: ["wallet": wallet.id, "purpose": wallet.purpose.rawValue]))
-        let vendors = try await store.vendors()
-        return vendors.first(where: { $0.name == wallet.vendor })?.hasNotice == true
-            ? [] : ["wallet \(wallet.id): vendor \(wallet.vendor) has no advance notice to the regulator on file"]
+        return vendor.hasNotice ? [] : ["wallet \(wallet.id): vendor \(wallet.vendor) has no advance notice to the regulator on file"]
     }
 
     /// The first value that appears twice in `values`, if any.

@@ -140,7 +140,8 @@ public struct AuditSigner: Sendable {
     private init(key: Curve25519.Signing.PrivateKey) { self.key = key }
 
     public var publicKey: [UInt8] { Array(key.publicKey.rawRepresentation) }
-    public var keyID: [UInt8] { Array(SHA256.hash(data: publicKey)) }
+    /// The SHA-256 of the public key: what checkpoints carry and what an installation pins.
+    public var keyID: [UInt8] { AuditKeyPin.fingerprint(of: publicKey) }
 
     public func checkpoint(size: Int, root: Merkle.Hash, time: TimestampNanoseconds) throws(KinkoError) -> AuditCheckpoint {
         let message = AuditCheckpoint.message(size: size, root: root, time: time)

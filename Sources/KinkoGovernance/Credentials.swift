@@ -52,10 +52,12 @@ public enum TokenSecret {
     /// Longest token lifetime one may ask for: 400 days.
     public static let lifetimeSecondsMax: UInt64 = 400 * 86_400
 
-    public static func generate() -> String {
+    public static func generate() -> String { prefix + randomHex(bytes: 32) }
+
+    /// `bytes` random bytes from the system's generator, as hex: every secret Kinko hands out.
+    public static func randomHex(bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return prefix + Hex.encode(bytes)
+        return Hex.encode((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     public static func hash(_ secret: String) -> [UInt8] { Array(SHA256.hash(data: Array(secret.utf8))) }

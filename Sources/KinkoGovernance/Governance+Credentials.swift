@@ -19,10 +19,7 @@ public struct Enrolment: Codable, Sendable, Equatable {
     public static let lifetimeSecondsMax: UInt64 = 7 * 86_400
     public static let codePrefix = "kinko_enrol_"
 
-    public static func generateCode() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return codePrefix + Hex.encode((0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) })
-    }
+    public static func generateCode() -> String { codePrefix + TokenSecret.randomHex(bytes: 24) }
 
     public static func isWellFormed(_ code: String) -> Bool {
         code.hasPrefix(codePrefix) && code.utf8.count == codePrefix.utf8.count + 48

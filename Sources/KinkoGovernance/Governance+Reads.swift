@@ -84,10 +84,10 @@ extension Governance {
         return permissions
     }
 
-    /// The checkpoint public key recorded in the database (public, so unauthenticated; never a
-    /// key to verify with unless it matches a pin held elsewhere: see `AuditKeyPin`).
-    public func recordedAuditPublicKey() async throws -> [UInt8]? {
-        try await store.auditPublicKeys().first
+    /// The checkpoint public key the database records that matches `pin` (held outside the
+    /// database), if any: a key the database names is never trusted on its own.
+    public func recordedAuditPublicKey(matching pin: AuditKeyPin) async throws -> [UInt8]? {
+        try await store.auditPublicKeys().first(where: pin.matches)
     }
 
     /// Whether the database answers (the readiness probe: no caller, nothing returned).

@@ -173,8 +173,9 @@ final class ConnectionGate: ChannelInboundHandler, RemovableChannelHandler {
         started = true
         let remote = context.channel.remoteAddress?.ipAddress ?? "unknown"
         guard counter.admit(remote, limits: timer.limits) else {
+            let body = Self.tooManyConnections.jsonData(requestID: nil)
             let refusal = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
-                + "Content-Length: \(Self.tooManyConnections.utf8.count)\r\n\r\n" + Self.tooManyConnections
+                + "Content-Length: \(body.count)\r\n\r\n" + String(decoding: body, as: UTF8.self)
             context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: refusal)), promise: nil)
             context.close(promise: nil)
             return
@@ -183,8 +184,9 @@ final class ConnectionGate: ChannelInboundHandler, RemovableChannelHandler {
         timer.start(context)
     }
 
-    static let tooManyConnections =
-        #"{"code":"too_many_connections","detail":"the server holds as many connections as it allows (in total or from this address); retry","status":503,"title":"Service Unavailable","type":"https://kinko.example/problems/too_many_connections"}"#
+    /// Written before HTTP decoding starts, so as raw bytes around the usual problem document.
+    static let tooManyConnections = Problem(status: .serviceUnavailable, code: "too_many_connections",
+                                            detail: "the server holds as many connections as it allows (in total or from this address); retry")
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         timer.bytesArrived()

@@ -311,16 +311,11 @@ struct Console: Sendable {
     /// Scripts only from this origin (approve.js), fetches only to it, no frames, no plug-ins.
     static let contentSecurityPolicy =
         "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    static let xFrameOptions: HTTPField.Name = {
-        guard let name = HTTPField.Name("X-Frame-Options") else { preconditionFailure("X-Frame-Options is a valid field name") }
-        return name
-    }()
-
     static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
-        headers[Self.xFrameOptions] = "DENY"
+        headers[.frameOptions] = "DENY"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 

@@ -35,18 +35,11 @@ final class ConsoleSessions: @unchecked Sendable {
 
     init(idleMinutes: Int) { self.idleMinutes = idleMinutes }
 
-    var count: Int { lock.withLock { sessions.count } }
-
-    static func random() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
-    }
-
     private static func key(_ id: String) -> String { Hex.encode(Array(SHA256.hash(data: Array(id.utf8)))) }
 
     /// Opens a session for `token`; returns its id (for the cookie) and CSRF token.
     func open(token: String) -> (id: String, csrf: String) {
-        let id = Self.idPrefix + Self.random(), csrf = Self.random()
+        let id = Self.idPrefix + TokenSecret.randomHex(bytes: 32), csrf = TokenSecret.randomHex(bytes: 32)
         let now = ContinuousClock.now
         lock.withLock {
             if sessions.count >= Self.sessionsMax, let oldest = sessions.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key {
@@ -111,17 +104,5 @@ extension ConsoleSettings {
     static func sameOrigin(_ request: Request) -> Bool {
         guard let origin = request.headers[.origin], let host = request.head.authority else { return false }
         return origin == "http://\(host)" || origin == "https://\(host)"
-    }
-}
-
-extension HTTPField.Name {
-    static let forwardedProto = named("X-Forwarded-Proto")
-    static let requestID = named("X-Request-ID")
-    static let csrfToken = named("X-CSRF-Token")
-
-    /// A field name written in our own code (a literal, so always valid).
-    static func named(_ literal: StaticString) -> HTTPField.Name {
-        guard let name = HTTPField.Name("\(literal)") else { preconditionFailure("\(literal) is not a valid field name") }
-        return name
     }
 }

@@ -29,10 +29,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                     }
                     do {
                         _ = try await request.collectBody(upTo: maxBodyBytes)
-                    } catch let error as HTTPError where error.status == .contentTooLarge {
-                        throw HTTPError(.contentTooLarge, message: "the body is over \(maxBodyBytes) bytes")
-                    } catch is NIOTooManyBytesError {
-                        // A chunked body has no Content-Length: it is cut off when it passes the cap.
+                    } catch where (error as? HTTPError)?.status == .contentTooLarge || error is NIOTooManyBytesError {
+                        // (A chunked body has no Content-Length: it is cut off when it passes the cap.)
                         throw HTTPError(.contentTooLarge, message: "the body is over \(maxBodyBytes) bytes")
                     } catch is HTTPParserError {
                         // The connection ended (or broke HTTP framing) before the body did.

@@ -24,6 +24,10 @@ public struct ServerSettings: Sendable {
 
     public func validated() throws(KinkoError) -> ServerSettings {
         _ = try connections.validated()
+        guard ConsoleSettings.sessionIdleMinutesRange.contains(console.sessionIdleMinutes) else {
+            throw KinkoError(.invalidInput, "session_idle is \(ConsoleSettings.sessionIdleMinutesRange.lowerBound)–\(ConsoleSettings.sessionIdleMinutesRange.upperBound) minutes; got \(console.sessionIdleMinutes)",
+                             field: "session_idle")
+        }
         guard Self.checkpointEverySecondsRange.contains(checkpointEverySeconds) else {
             throw KinkoError(.invalidInput, "checkpoint_every is \(Self.checkpointEverySecondsRange.lowerBound)–\(Self.checkpointEverySecondsRange.upperBound) seconds; got \(checkpointEverySeconds)",
                              field: "checkpoint_every")

@@ -49,7 +49,7 @@ public struct Services: Sendable {
             return publicKey
         }
         guard let pin else { return nil }
-        return try await stores.governance.auditPublicKeys().first(where: pin.matches)
+        return try await Governance(store: stores.governance).recordedAuditPublicKey(matching: pin)
     }
 }
 

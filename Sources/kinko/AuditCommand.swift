@@ -70,7 +70,7 @@ struct AuditCommand: AsyncParsableCommand {
                 throw KinkoError(.notFound, "no trusted audit key: \(file) is missing and no key is pinned; pass --public-key or --key-fingerprint (or set \(AuditKeyPin.environmentVariable)); the key the database records is never trusted on its own",
                                  field: "public_key")
             }
-            guard let recorded = try await governance.store.auditPublicKeys().first(where: pin.matches) else {
+            guard let recorded = try await governance.recordedAuditPublicKey(matching: pin) else {
                 throw KinkoError(.forbidden, "no key the database records matches the pinned fingerprint \(pin.hex): the log was re-signed with another key, or the pin is wrong",
                                  field: "key_fingerprint")
             }

@@ -34,6 +34,7 @@ struct Serve: KinkoCommand {
     @Option(help: "Mark console cookies Secure: auto (when a trusted proxy says the request came over TLS), always, never.")
     var secureCookies = ConsoleSettings.SecureCookies.auto.rawValue
     @Flag(help: "Believe X-Forwarded-Proto (only behind a proxy that sets it).") var trustForwardedProto = false
+    @Option(help: "Idle minutes after which a console session ends (1–720).") var sessionIdle = ConsoleSettings().sessionIdleMinutes
     @Option(help: "The SHA-256 fingerprint of the audit checkpoint key (default: $\(AuditKeyPin.environmentVariable)); the server refuses to start with another key.")
     var auditKeyFingerprint: String?
 
@@ -61,6 +62,7 @@ struct Serve: KinkoCommand {
         }
         settings.console.secureCookies = secure
         settings.console.trustForwardedProto = trustForwardedProto
+        settings.console.sessionIdleMinutes = sessionIdle
         return try settings.validated()
     }
 

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import GRDB
 import HTTPTypes
 import Hummingbird
@@ -13,6 +10,7 @@ import KinkoServer
 import KinkoSQLite
 import KinkoStores
 import Logging
+import KinkoTestSupport
 import Testing
 
 /// Log records kept in memory, for tests that read what the server logged.
@@ -170,6 +168,48 @@ struct HardeningTests {
         #expect(try mode(path) == 0o600)
     }
 
+    // Every setting of kinko serve has a named range: accepted at each end, refused one past,
+    // naming the setting.
+    @Test func serverSettingsHoldAtTheirLimits() throws {
+        func field(_ change: (inout ServerSettings) -> Void) -> String? {
+            var settings = ServerSettings()
+            change(&settings)
+            do {
+                _ = try settings.validated()
+                return nil
+            } catch {
+                return error.field ?? "?"
+            }
+        }
+        let timeouts = ConnectionLimits.timeoutSecondsRange, connections = ConnectionLimits.connectionsRange
+        for (keyPath, name) in [(\ConnectionLimits.headerTimeoutSeconds, "header_timeout"), (\.bodyTimeoutSeconds, "body_timeout"), (\.idleTimeoutSeconds, "idle_timeout")] {
+            #expect(field { $0.connections[keyPath: keyPath] = timeouts.lowerBound } == nil)
+            #expect(field { $0.connections[keyPath: keyPath] = timeouts.upperBound } == nil)
+            #expect(field { $0.connections[keyPath: keyPath] = timeouts.lowerBound - 1 } == name)
+            #expect(field { $0.connections[keyPath: keyPath] = timeouts.upperBound + 1 } == name)
+        }
+        #expect(field { $0.connections.connectionsMax = connections.upperBound; $0.connections.connectionsPerAddressMax = connections.upperBound } == nil)
+        #expect(field { $0.connections.connectionsMax = connections.upperBound + 1 } == "max_connections")
+        #expect(field { $0.connections.connectionsMax = 1; $0.connections.connectionsPerAddressMax = 1 } == nil)
+        #expect(field { $0.connections.connectionsPerAddressMax = 0 } == "max_connections_per_address")
+        #expect(field { $0.connections.connectionsMax = 10; $0.connections.connectionsPerAddressMax = 11 } == "max_connections_per_address")
+        let idle = ConsoleSettings.sessionIdleMinutesRange
+        #expect(field { $0.console.sessionIdleMinutes = idle.upperBound } == nil)
+        #expect(field { $0.console.sessionIdleMinutes = idle.upperBound + 1 } == "session_idle")
+        #expect(field { $0.console.sessionIdleMinutes = idle.lowerBound - 1 } == "session_idle")
+        let every = ServerSettings.checkpointEverySecondsRange
+        #expect(field { $0.checkpointEverySeconds = every.upperBound } == nil)
+        #expect(field { $0.checkpointEverySeconds = every.upperBound + 1 } == "checkpoint_every")
+        #expect(field { $0.checkpointEverySeconds = every.lowerBound - 1 } == "checkpoint_every")
+
+        let refusals = RefusalLimiter.Settings.refusalsPerWindowRange, window = RefusalLimiter.Settings.windowSecondsRange
+        #expect(throws: Never.self) { _ = try RefusalLimiter.Settings(refusalsPerWindowMax: refusals.upperBound, windowSeconds: window.upperBound) }
+        #expect(throws: Never.self) { _ = try RefusalLimiter.Settings(refusalsPerWindowMax: refusals.lowerBound, windowSeconds: window.lowerBound) }
+        #expect((#expect(throws: KinkoError.self) { _ = try RefusalLimiter.Settings(refusalsPerWindowMax: refusals.upperBound + 1) })?.field == "refusals_per_window")
+        #expect((#expect(throws: KinkoError.self) { _ = try RefusalLimiter.Settings(refusalsPerWindowMax: 0) })?.field == "refusals_per_window")
+        #expect((#expect(throws: KinkoError.self) { _ = try RefusalLimiter.Settings(windowSeconds: window.upperBound + 1) })?.field == "refusal_window_seconds")
+    }
+
     // The mask itself: every Kinko secret shape and every Bearer credential, nothing else.
     @Test func redactionMasksSecretsAndKeepsTheRest() {
         let token = "kinko_" + String(repeating: "ab12", count: 16)
@@ -181,66 +221,6 @@ struct HardeningTests {
         #expect(LogRedaction.redact("bearer") == "bearer")
         let long = KinkoError(.storageFailure, String(repeating: "x", count: 2_000) + token)
         #expect(LogRedaction.describe(long).count <= LogRedaction.describedLengthMax + "[redacted]".count)
-    }
-}
-
-/// A plain TCP connection to the server under test, for requests no HTTP client would send.
-final class RawConnection {
-    let descriptor: Int32
-
-    init(port: Int) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw KinkoError(.storageFailure, "socket() failed") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(descriptor)
-            throw KinkoError(.storageFailure, "connect() to port \(port) failed")
-        }
-    }
-
-    deinit { close(descriptor) }
-
-    /// Sends everything it can; false once the server stopped taking bytes.
-    @discardableResult
-    func send(_ text: String) -> Bool { send(Array(text.utf8)) }
-
-    @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard sent > 0 else { return false }
-            offset += sent
-        }
-        return true
-    }
-
-    func shutdownWrite() { shutdown(descriptor, Int32(SHUT_WR)) }
-
-    /// Reads until the server closes the connection or `seconds` pass; `closed` tells which.
-    func read(seconds: Double, until done: ((String) -> Bool)? = nil) -> (text: String, closed: Bool) {
-        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count == 0 { return (String(decoding: received, as: UTF8.self), true) }
-            if count < 0 {
-                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
-                return (String(decoding: received, as: UTF8.self), true)
-            }
-            received += buffer[..<count]
-            if let done, done(String(decoding: received, as: UTF8.self)) { break }
-        }
-        return (String(decoding: received, as: UTF8.self), false)
     }
 }
 
@@ -269,16 +249,16 @@ struct LiveHardeningTests {
             $0.connections.idleTimeoutSeconds = 1
         }
         try await Self.live(f, settings) { port in
-            let half = try RawConnection(port: port)
+            let half = try LoopbackConnection(port: port)
             half.send("GET /healthz HTTP/1.1\r\nHost: kinko\r\nX-Slow: ")
-            let silent = try RawConnection(port: port)
+            let silent = try LoopbackConnection(port: port)
             let started = Date()
             let cut = half.read(seconds: 5)
             #expect(cut.closed && cut.text.isEmpty, "a half-sent header is closed without an answer")
             #expect(Date().timeIntervalSince(started) < 4)
             #expect(silent.read(seconds: 5).closed, "a connection that sends nothing is closed")
 
-            let kept = try RawConnection(port: port)
+            let kept = try LoopbackConnection(port: port)
             kept.send("GET /healthz HTTP/1.1\r\nHost: kinko\r\n\r\n")
             let answer = kept.read(seconds: 5) { $0.contains("\r\n\r\n") && $0.hasSuffix("}") || $0.hasSuffix("ok") || $0.hasSuffix("\n") }
             #expect(answer.text.hasPrefix("HTTP/1.1 200"), "\(answer.text)")
@@ -298,21 +278,21 @@ struct LiveHardeningTests {
         }
         try await Self.live(f, settings) { port in
             // The test framework's own client holds one connection.
-            var held: [RawConnection] = []
+            var held: [LoopbackConnection] = []
             for _ in 0..<3 {
-                let connection = try RawConnection(port: port)
+                let connection = try LoopbackConnection(port: port)
                 connection.send("GET /healthz HTTP/1.1\r\nHost: kinko\r\n\r\n")
                 #expect(connection.read(seconds: 5) { $0.contains("\r\n\r\n") }.text.hasPrefix("HTTP/1.1 200"))
                 held.append(connection)
             }
-            let extra = try RawConnection(port: port)
+            let extra = try LoopbackConnection(port: port)
             let refused = extra.read(seconds: 5)
             #expect(refused.text.hasPrefix("HTTP/1.1 503") && refused.text.contains(#""code":"too_many_connections""#) && refused.closed, "\(refused.text)")
             held.removeFirst()
             var admitted = false
             for _ in 0..<50 where !admitted {
                 try await Task.sleep(for: .milliseconds(100))
-                let again = try RawConnection(port: port)
+                let again = try LoopbackConnection(port: port)
                 again.send("GET /healthz HTTP/1.1\r\nHost: kinko\r\nConnection: close\r\n\r\n")
                 admitted = again.read(seconds: 5).text.hasPrefix("HTTP/1.1 200")
             }
@@ -326,7 +306,7 @@ struct LiveHardeningTests {
         let f = try await ServerFixture()
         let token = try #require(f.tokens[.treasurer])
         try await Self.live(f, ServerSettings()) { port in
-            let chunked = try RawConnection(port: port)
+            let chunked = try LoopbackConnection(port: port)
             chunked.send("POST /v1/custody/vendors HTTP/1.1\r\nHost: kinko\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
             let chunk = "100000\r\n" + String(repeating: "a", count: 0x100000) + "\r\n"
             for _ in 0..<12 where chunked.send(chunk) {}
@@ -334,23 +314,23 @@ struct LiveHardeningTests {
             let large = chunked.read(seconds: 20) { $0.contains("}") }
             #expect(large.text.hasPrefix("HTTP/1.1 413") && large.text.contains(#""code":"body_too_large""#), "\(large.text.prefix(300))")
 
-            let short = try RawConnection(port: port)
+            let short = try LoopbackConnection(port: port)
             short.send("POST /v1/custody/vendors HTTP/1.1\r\nHost: kinko\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":")
             short.shutdownWrite()
             let cut = short.read(seconds: 10) { $0.contains("}") }
             #expect(cut.text.hasPrefix("HTTP/1.1 400") && cut.text.contains(#""code":"body_incomplete""#), "\(cut.text.prefix(300))")
 
-            let header = try RawConnection(port: port)
+            let header = try LoopbackConnection(port: port)
             header.send("GET /healthz HTTP/1.1\r\nHost: kinko\r\nX-Big: \(String(repeating: "b", count: 70_000))\r\n\r\n")
             let big = header.read(seconds: 10) { $0.contains("}") }
             #expect(big.text.hasPrefix("HTTP/1.1 431") && big.text.contains(#""code":"header_too_large""#), "\(big.text.prefix(300))")
 
-            let query = try RawConnection(port: port)
+            let query = try LoopbackConnection(port: port)
             query.send("GET /v1/ledger/accounts?limit=\(String(repeating: "9", count: 70_000)) HTTP/1.1\r\nHost: kinko\r\n\r\n")
             let long = query.read(seconds: 10) { $0.contains("}") }
             #expect(long.text.hasPrefix("HTTP/1.1 431") && long.text.contains("application/problem+json"), "\(long.text.prefix(300))")
 
-            let garbage = try RawConnection(port: port)
+            let garbage = try LoopbackConnection(port: port)
             garbage.send("NOT HTTP AT ALL\r\n\r\n")
             let malformed = garbage.read(seconds: 10) { $0.contains("}") }
             #expect(malformed.text.hasPrefix("HTTP/1.1 400") && malformed.text.contains(#""code":"malformed_request""#), "\(malformed.text.prefix(300))")

@@ -118,13 +118,7 @@ struct LedgerWorkload {
                      creditAccountID: AccountID(UInt128(account + 1)), amount: openingBalance, ledger: account < customers ? ledger : counterLedger,
                      code: .deposit)
         }
-        let pick: (inout SplitMix64) -> (Int, Int) = { rng in
-            let range = rng.next() % 5 == 0 ? UInt64(hotCount) : UInt64(customers)
-            let debit = Int(rng.next() % range)
-            var credit = Int(rng.next() % (range - 1))
-            if credit >= debit { credit += 1 }
-            return (debit, credit)
-        }
+        let pick = { (rng: inout SplitMix64) in Self.pair(&rng, hot: hotCount, all: customers) }
         let base = UInt128(rng.next()) << 64
         var transfers: [Transfer] = []
         transfers.reserveCapacity(count + 1)
@@ -222,13 +216,7 @@ struct LedgerWorkload {
             Transfer(id: TransferID(fundingBase + UInt128(index) + 1), debitAccountID: AccountID(custody),
                      creditAccountID: AccountID(UInt128(index + 1)), amount: openingBalance, ledger: ledger, code: .deposit)
         }
-        let pick: (inout SplitMix64) -> (Int, Int) = { rng in
-            let range = rng.next() % 5 == 0 ? UInt64(hotCount) : UInt64(customerCount)
-            let debit = Int(rng.next() % range)
-            var credit = Int(rng.next() % (range - 1))
-            if credit >= debit { credit += 1 }
-            return (debit, credit)
-        }
+        let pick = { (rng: inout SplitMix64) in Self.pair(&rng, hot: hotCount, all: customerCount) }
         let base = UInt128(rng.next()) << 64
         let transfers = (0..<count).map { index -> Transfer in
             let (debit, credit) = pick(&rng)
@@ -321,6 +309,16 @@ struct LedgerWorkload {
             _ = try baseline.apply(id: UInt128(index + 1), debit: pick.0, credit: pick.1, amount: pick.2)
         }
         return (count, (clock.now - started).milliseconds / 1000)
+    }
+
+    /// Two different customers, one in five drawn from the `hot` first ones (TigerBeetle's
+    /// skew), the rest from all `all`.
+    static func pair(_ rng: inout SplitMix64, hot: Int, all: Int) -> (Int, Int) {
+        let range = rng.next() % 5 == 0 ? UInt64(hot) : UInt64(all)
+        let debit = Int(rng.next() % range)
+        var credit = Int(rng.next() % (range - 1))
+        if credit >= debit { credit += 1 }
+        return (debit, credit)
     }
 }
 
