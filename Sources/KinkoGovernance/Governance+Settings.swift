@@ -31,7 +31,7 @@ extension Governance {
     /// Files `document` as version `version` of `kind` for approval under `policy`. The caller
     /// checks the document reads first; `permission` is the one proposing needs.
     public func proposeSettings(kind: String, version: String, document: String, policy: ApprovalPolicy, permission: Permission,
-                                by caller: Caller) async throws -> ApprovalRequest {
+                                action: String? = nil, by caller: Caller) async throws -> ApprovalRequest {
         guard (1...SettingsVersion.versionLengthMax).contains(version.utf8.count), !version.utf8.contains(0) else {
             throw KinkoError(.invalidInput, "a version is 1–\(SettingsVersion.versionLengthMax) characters", field: "version")
         }
@@ -47,7 +47,7 @@ extension Governance {
         }
         let now = clock.now()
         let proposedBy = caller.principal.description
-        return try await submit(action: Self.settingsAction(kind), payload: payload, policy: policy, by: caller, role: role, permission: permission,
+        return try await submit(action: action ?? Self.settingsAction(kind), payload: payload, policy: policy, by: caller, role: role, permission: permission,
                                 details: ["kind": kind, "version": version]) { id in
             [try collection.insert(version, SettingsVersion(kind: kind, version: version, document: document, status: .proposed,
                                                             requestID: id.description, proposedBy: proposedBy, proposedAt: now, adoptedAt: nil),
@@ -86,9 +86,10 @@ extension Governance {
             .max { ($0.adoptedAt ?? 0, $0.version) < ($1.adoptedAt ?? 0, $1.version) }
     }
 
-    /// Every version of `kind`, proposed and adopted (readers of governance).
-    public func settingsVersions(kind: String, by caller: Caller) async throws -> [SettingsVersion] {
-        _ = try await authorize(caller, .governanceRead)
-        return try await settings(kind).list().map(\.value)
+    /// Every version of `kind`, proposed and adopted, in the order they were proposed (callers
+    /// holding `permission`, by default readers of governance).
+    public func settingsVersions(kind: String, permission: Permission = .governanceRead, by caller: Caller) async throws -> [SettingsVersion] {
+        _ = try await authorize(caller, permission)
+        return try await settings(kind).list().map(\.value).sorted { ($0.proposedAt, $0.version) < ($1.proposedAt, $1.version) }
     }
 }

@@ -88,7 +88,7 @@ extension LedgerService {
     /// The adopted transfer-control policy; nil while the built-in one applies.
     public func adoptedPolicy(by caller: Caller) async throws -> SettingsVersion? {
         _ = try await governance.authorize(caller, .ledgerRead)
-        return try await governance.currentSettings(kind: TransferControlPolicy.kind)
+        return try await policies.currentVersion()
     }
 
     public func verify(full: Bool, by caller: Caller) async throws -> Ledger.Verification {

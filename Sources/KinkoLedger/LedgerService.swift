@@ -99,7 +99,7 @@ public struct LedgerService: Sendable {
         let now = governance.clock.now()
         if let cached = policyCache.fresh(at: now, within: Self.policyRecheckNanoseconds) { return cached }
         let policy: TransferControlPolicy
-        if let current = try await governance.currentSettings(kind: TransferControlPolicy.kind) {
+        if let current = try await policies.currentVersion() {
             policy = try policyCache.parsed(current.document) ?? TransferControlPolicy(yaml: current.document)
         } else {
             policy = .standard
@@ -110,17 +110,11 @@ public struct LedgerService: Sendable {
 
     public static let policyRecheckNanoseconds: UInt64 = 1_000_000_000
 
-    /// Proposes a new version (finance or compliance); another of them approves.
-    public func proposePolicy(yaml: String, by caller: Caller) async throws -> (TransferControlPolicy, ApprovalRequest) {
-        let policy = try TransferControlPolicy(yaml: yaml)
-        let approval = try ApprovalPolicy(approvalsRequired: 1, eligibleRoles: Self.policyApprovers)
-        let request = try await governance.proposeSettings(kind: TransferControlPolicy.kind, version: policy.version, document: yaml,
-                                                           policy: approval, permission: .ledgerPolicyPropose, by: caller)
-        return (policy, request)
-    }
+    /// The policy's versions: proposed by finance or compliance, adopted once another approves.
+    public var policies: AdoptedDocuments<TransferControlPolicy> { AdoptedDocuments(governance: governance) }
 
     public func adoptPolicy(version: String, by caller: Caller) async throws -> TransferControlPolicy {
-        let adopted = try TransferControlPolicy(yaml: try await governance.adoptSettings(kind: TransferControlPolicy.kind, version: version, by: caller).document)
+        let adopted = try await policies.adopt(version: version, by: caller)
         policyCache.forget()
         return adopted
     }

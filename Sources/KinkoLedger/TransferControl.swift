@@ -406,3 +406,16 @@ public struct TransferReview: Sendable {
         return max(byRate, flat)
     }
 }
+
+/// The policy is proposed by finance or compliance and adopted once another of them approves.
+extension TransferControlPolicy: VersionedDocument {
+    public static var settingsKind: String { kind }
+    public static var adoptionAction: String { Governance.settingsAction(kind) }
+    public static let proposePermission = Permission.ledgerPolicyPropose
+    public static let readPermission = Permission.ledgerRead
+    public static let noun = "transfer-control policy"
+    public static func adoptionPolicy() throws(KinkoError) -> ApprovalPolicy {
+        try ApprovalPolicy(approvalsRequired: 1, eligibleRoles: LedgerService.policyApprovers)
+    }
+    public init(document: String) throws(KinkoError) { try self.init(yaml: document) }
+}

@@ -3,18 +3,6 @@ public import KinkoGovernance
 
 /// What front ends read from monitoring, each read authorized here (a refusal is audited).
 extension Monitoring {
-    public func ruleSets(by caller: Caller) async throws -> [StoredMonitoringRules] {
-        _ = try await governance.authorize(caller, .monitorRead)
-        return try await store.ruleSets()
-    }
-
-    public func ruleSet(_ version: String, by caller: Caller) async throws -> StoredMonitoringRules {
-        guard let stored = try await ruleSets(by: caller).first(where: { $0.version == version }) else {
-            throw KinkoError(.notFound, "no monitoring rule set \(version)", field: "version")
-        }
-        return stored
-    }
-
     public func addressLists(by caller: Caller) async throws -> [AddressList] {
         _ = try await governance.authorize(caller, .monitorRead)
         return try await store.addressLists()

@@ -3,26 +3,6 @@ import Foundation
 public import KinkoCore
 public import KinkoGovernance
 
-public enum MonitoringRulesStatus: String, Sendable {
-    case proposed, adopted
-}
-
-public struct StoredMonitoringRules: Sendable, Equatable {
-    public var version: String
-    public var yaml: String
-    public var status: MonitoringRulesStatus
-    public var requestID: ApprovalRequestID
-    public var adoptedAt: TimestampNanoseconds?
-
-    public init(version: String, yaml: String, status: MonitoringRulesStatus, requestID: ApprovalRequestID, adoptedAt: TimestampNanoseconds?) {
-        self.version = version
-        self.yaml = yaml
-        self.status = status
-        self.requestID = requestID
-        self.adoptedAt = adoptedAt
-    }
-}
-
 /// What happened to one line of an ingested batch.
 public struct IngestResult: Sendable, Equatable {
     public enum Status: String, Sendable { case evaluated, duplicate, rejected }
@@ -35,13 +15,9 @@ public struct IngestResult: Sendable, Equatable {
     public var message: String?
 }
 
-/// Where monitoring keeps rule sets, lists, profiles, per-customer state, alerts and cases.
+/// Where monitoring keeps lists, profiles, per-customer state, alerts and cases.
 /// Every write appends its audit event in the same transaction.
 public protocol MonitoringStore: MonitoringStateSource, AnyObject {
-    func ruleSets() async throws -> [StoredMonitoringRules]
-    func proposeRuleSet(_ rules: StoredMonitoringRules, audit: AuditEvent) async throws
-    func adoptRuleSet(version: String, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool
-
     func addressLists() async throws -> [AddressList]
     /// The lists in force as `kind/asset/version`, sorted: what identifies them without reading
     /// their addresses (a change means the cached watchlists are stale).
@@ -87,9 +63,6 @@ public struct Monitoring: Sendable {
     public let clock: any WallClock
     public var reportingEntity: String
 
-    public static let ruleAdoptionAction = "monitor.rules.adopt"
-    /// A monitoring rule set goes live with one approval by another compliance officer.
-    public static let ruleAdoptionPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance])
     public static let profilesPerImportMax = 1_000_000
 
     /// The watchlists of the lists in force, kept between batches (up to 1,000,000 addresses a
@@ -105,46 +78,9 @@ public struct Monitoring: Sendable {
 
     // MARK: Rule sets
 
-    public func proposeRules(yaml: String, by caller: Caller) async throws -> (MonitoringRules, ApprovalRequest) {
-        let rules = try MonitoringRules(yaml: yaml)
-        let payload: CanonicalJSON = ["version": .string(rules.version), "yaml_sha256": .string(Hex.encode(SHA256.hash(data: Array(yaml.utf8))))]
-        let role = try await governance.authorize(caller, .monitorRulesPropose, digest: Governance.digest(payload))
-        if try await store.ruleSets().contains(where: { $0.version == rules.version }) {
-            throw KinkoError(.conflict, "monitoring rule set \(rules.version) exists already; give the new one a new version", field: "version")
-        }
-        let request = try await governance.submit(action: Self.ruleAdoptionAction, payload: payload, policy: Self.ruleAdoptionPolicy, by: caller,
-                                                  role: role, permission: .monitorRulesPropose)
-        try await store.proposeRuleSet(StoredMonitoringRules(version: rules.version, yaml: yaml, status: .proposed, requestID: request.id, adoptedAt: nil),
-                                       audit: caller.event(.monitorRulesPropose, role: role, digest: request.digest, result: "proposed",
-                                                           details: ["version": rules.version, "request": request.id.description]))
-        return (rules, request)
-    }
-
-    /// Puts an approved rule set live; every later alert records its version.
-    public func adoptRules(version: String, by caller: Caller) async throws -> MonitoringRules {
-        guard let stored = try await store.ruleSets().first(where: { $0.version == version }) else {
-            throw KinkoError(.notFound, "no monitoring rule set \(version)", field: "version")
-        }
-        let request = try await governance.requireRequest(stored.requestID)
-        let role = try await governance.authorize(caller, .approvalsExecute, digest: request.digest)
-        _ = try await governance.requireApproved(request.id, "monitoring rule set \(version)", by: caller, role: role, .approvalsExecute,
-                                                              digest: request.digest)
-        guard
-            try await store.adoptRuleSet(version: version, requestID: request.id, revision: request.revision, at: clock.now(), audit: caller.event(
-                .approvalsExecute, role: role, digest: request.digest, result: "adopted", details: ["version": version, "module": "monitoring"]))
-        else {
-            throw KinkoError(.conflict, "monitoring rule set \(version) was adopted already")
-        }
-        return try MonitoringRules(yaml: stored.yaml)
-    }
-
-    /// The rule set in force: the most recently adopted one.
-    public func currentRules() async throws -> MonitoringRules? {
-        guard let stored = try await store.ruleSets().filter({ $0.status == .adopted }).max(by: { ($0.adoptedAt ?? 0) < ($1.adoptedAt ?? 0) }) else {
-            return nil
-        }
-        return try MonitoringRules(yaml: stored.yaml)
-    }
+    /// Monitoring's rule sets: one compliance officer proposes, another approves; every alert
+    /// records the version in force.
+    public var ruleSets: AdoptedDocuments<MonitoringRules> { AdoptedDocuments(governance: governance) }
 
     // MARK: Lists and profiles
 
@@ -278,7 +214,7 @@ public struct Monitoring: Sendable {
 
     private func ingest(_ parsed: [(line: Int, event: MonitoringEvent)], rejected: [EventInput.Rejection], digest: [UInt8], by caller: Caller,
                         role: Role) async throws -> [IngestResult] {
-        guard let rules = try await currentRules() else {
+        guard let rules = try await ruleSets.current() else {
             throw KinkoError(.conflict, "no monitoring rule set is adopted yet: propose one (kinko monitor rules propose) and have it approved")
         }
         var results = rejected.map { IngestResult(line: $0.line, event: nil, status: .rejected, outcome: nil, alert: nil, rules: [], message: $0.description) }
@@ -495,4 +431,15 @@ public struct Monitoring: Sendable {
             throw KinkoError(.invalidInput, "\(name) is not a compliance officer", field: "assignee")
         }
     }
+}
+
+/// A monitoring rule set goes live with one approval by another compliance officer.
+extension MonitoringRules: VersionedDocument {
+    public static let settingsKind = "monitor.rules"
+    public static let adoptionAction = "monitor.rules.adopt"
+    public static let proposePermission = Permission.monitorRulesPropose
+    public static let readPermission = Permission.monitorRead
+    public static let noun = "monitoring rule set"
+    public static func adoptionPolicy() throws(KinkoError) -> ApprovalPolicy { try ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance]) }
+    public init(document: String) throws(KinkoError) { try self.init(yaml: document) }
 }

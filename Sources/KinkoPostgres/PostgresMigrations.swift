@@ -18,7 +18,25 @@ enum PostgresMigrations {
             "ALTER TABLE ledger_accounts DROP CONSTRAINT ledger_accounts_class_check",
             "ALTER TABLE ledger_accounts ADD CONSTRAINT ledger_accounts_class_check CHECK (class BETWEEN 1 AND 10)",
         ]),
+        ("2026-12-02 rule sets as settings", ["reserve_rule_sets": "reserve.rules", "monitor_rule_sets": "monitor.rules"].sorted { $0.key < $1.key }
+            .flatMap { table, kind in [settingsFromRuleSets(table: table, kind: kind), "DROP TABLE \(table)"] }),
     ]
+
+    /// Reserve and monitoring rule sets become governance settings (`AdoptedDocuments`): each
+    /// row moves to `records` as the `SettingsVersion` the domain reads, with who proposed it
+    /// and when from its approval request (times keep their bits, as `PostgresValues.uint` reads).
+    static func settingsFromRuleSets(table: String, kind: String) -> String {
+        func unsigned(_ column: String) -> String { "(\(column)::numeric + CASE WHEN \(column) < 0 THEN 18446744073709551616 ELSE 0 END)" }
+        return """
+            INSERT INTO records (collection, key, tag, version, body, updated_ns)
+            SELECT 'settings.\(kind)', r.version, r.status, 1,
+                   convert_to(json_build_object('kind', '\(kind)', 'version', r.version, 'document', r.yaml, 'status', r.status,
+                                                'requestID', r.request::text, 'proposedBy', a.initiator::text,
+                                                'proposedAt', \(unsigned("a.created_ns")), 'adoptedAt', \(unsigned("r.adopted_ns")))::text, 'UTF8'),
+                   COALESCE(r.adopted_ns, a.created_ns)
+            FROM \(table) r JOIN approval_requests a ON a.id = r.request
+            """
+    }
 
     /// Tokens and keys of approving roles wait for a second admin (`status`, the activating
     /// `request_id`); a token remembers the admin whose enrolment it came from (`issued_by`).

@@ -63,42 +63,6 @@ public final class PostgresMonitoringStore: MonitoringStore {
         }
     }
 
-    // MARK: Rule sets
-
-    public func ruleSets() async throws -> [StoredMonitoringRules] {
-        try await database.read { connection in
-            var sets: [StoredMonitoringRules] = []
-            let rows = try await connection.answered("SELECT version, yaml, status, request, adopted_ns FROM monitor_rule_sets ORDER BY seq", logger: logger)
-            for try await (version, yaml, statusName, request, adopted) in rows.decode((String, String, String, Int64, Int64?).self) {
-                guard let status = MonitoringRulesStatus(rawValue: statusName) else {
-                    throw KinkoError(.storageCorrupted, "a monitoring rule set has an unknown status")
-                }
-                sets.append(StoredMonitoringRules(version: version, yaml: yaml, status: status, requestID: ApprovalRequestID(UInt128(request)),
-                                                  adoptedAt: adopted.map(PostgresValues.uint)))
-            }
-            return sets
-        }
-    }
-
-    public func proposeRuleSet(_ rules: StoredMonitoringRules, audit: AuditEvent) async throws {
-        _ = try await database.audited(audit) { connection in
-            try await connection.answered("""
-                INSERT INTO monitor_rule_sets (version, yaml, status, request)
-                VALUES (\(rules.version), \(rules.yaml), 'proposed', \(Int64(clamping: rules.requestID.rawValue)))
-                """, logger: logger)
-        }
-    }
-
-    /// As in SQLite, a refusal (false) still commits: the audit entry is appended either way.
-    public func adoptRuleSet(version: String, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
-        try await database.audited(audit) { connection in
-            guard try await PostgresApprovals.markExecuted(connection, id: requestID, revision: revision, at: time, logger: logger) else { return false }
-            return try await KinkoPostgresDatabase.affected(connection, """
-                UPDATE monitor_rule_sets SET status = 'adopted', adopted_ns = \(PostgresValues.int(time)) WHERE version = \(version) RETURNING 1
-                """, logger: logger)
-        }
-    }
-
     // MARK: Lists
 
     public func addressListVersions() async throws -> [String] {

@@ -32,38 +32,6 @@ public final class PostgresReserveStore: ReserveStore {
         }
     }
 
-    // MARK: Rule sets
-
-    public func ruleSets() async throws -> [StoredRuleSet] {
-        try await database.read { connection in
-            var rules: [StoredRuleSet] = []
-            let rows = try await connection.answered("SELECT version, yaml, status, request, adopted_ns FROM reserve_rule_sets ORDER BY id", logger: logger)
-            for try await (version, yaml, statusName, request, adopted) in rows.decode((String, String, String, Int64, Int64?).self) {
-                guard let status = RuleSetStatus(rawValue: statusName) else { throw KinkoError(.storageCorrupted, "a rule set has an unknown status") }
-                rules.append(StoredRuleSet(version: version, yaml: yaml, status: status, requestID: ApprovalRequestID(UInt128(request)),
-                                           adoptedAt: adopted.map(V.uint)))
-            }
-            return rules
-        }
-    }
-
-    public func proposeRuleSet(_ rules: StoredRuleSet, audit: AuditEvent) async throws {
-        try await write(audit: audit) { connection in
-            try await KinkoPostgresDatabase.run("""
-                INSERT INTO reserve_rule_sets (version, yaml, status, request) VALUES (\(rules.version), \(rules.yaml), 'proposed', \(Int64(clamping: rules.requestID.rawValue)))
-                """, on: connection, logger: logger)
-        }
-    }
-
-    public func adoptRuleSet(version: String, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
-        try await database.change(audit: audit) { connection in
-            guard try await PostgresApprovals.markExecuted(connection, id: requestID, revision: revision, at: time, logger: logger) else { return false }
-            return try await KinkoPostgresDatabase.count(connection, """
-                UPDATE reserve_rule_sets SET status = 'adopted', adopted_ns = \(V.int(time)) WHERE version = \(version) RETURNING 1
-                """, logger: logger) == 1
-        }
-    }
-
     // MARK: Volumes
 
     public func volumes() async throws -> [String: [String: Amount]] {

@@ -3,18 +3,6 @@ public import KinkoGovernance
 
 /// What front ends read from the reserve, each read authorized here (a refusal is audited).
 extension Reserve {
-    public func ruleSets(by caller: Caller) async throws -> [StoredRuleSet] {
-        _ = try await governance.authorize(caller, .reserveRead)
-        return try await store.ruleSets()
-    }
-
-    public func ruleSet(_ version: String, by caller: Caller) async throws -> StoredRuleSet {
-        guard let stored = try await ruleSets(by: caller).first(where: { $0.version == version }) else {
-            throw KinkoError(.notFound, "no reserve rule set \(version)", field: "version")
-        }
-        return stored
-    }
-
     public func volumes(by caller: Caller) async throws -> [String: [String: Amount]] {
         _ = try await governance.authorize(caller, .reserveRead)
         return try await store.volumes()

@@ -13,12 +13,8 @@ public struct Reserve: Sendable {
     public let store: any ReserveStore
     public let clock: any WallClock
 
-    public static let ruleAdoptionAction = "reserve.rules.adopt"
     public static let fundAction = "reserve.fund"
     public static let planAction = "reserve.compensation"
-    /// A rule set is adopted with one approval by another finance officer or compliance (an
-    /// admin manages people, not money, and approves neither).
-    public static let ruleAdoptionPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.finance, .compliance])
     /// Funding or releasing the reserve needs one approval by another finance officer or compliance.
     public static let fundPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.finance, .compliance])
     /// A compensation plan needs finance and compliance (the initiator does not count).
@@ -65,45 +61,9 @@ public struct Reserve: Sendable {
 
     // MARK: Rule sets
 
-    /// Files a rule set for adoption; it becomes current only after approval and `adoptRules`.
-    public func proposeRules(yaml: String, by caller: Caller) async throws -> (RuleSet, ApprovalRequest) {
-        let rules = try RuleSet(yaml: yaml)
-        let payload: CanonicalJSON = ["version": .string(rules.version), "yaml_sha256": .string(Hex.encode(SHA256.hash(data: Array(yaml.utf8))))]
-        let role = try await governance.authorize(caller, .reserveRulesPropose, digest: Governance.digest(payload))
-        if try await store.ruleSets().contains(where: { $0.version == rules.version }) {
-            throw KinkoError(.conflict, "rule set \(rules.version) exists already; give the new one a new version", field: "version")
-        }
-        let request = try await governance.submit(action: Self.ruleAdoptionAction, payload: payload, policy: Self.ruleAdoptionPolicy, by: caller,
-                                                  role: role, permission: .reserveRulesPropose)
-        try await store.proposeRuleSet(StoredRuleSet(version: rules.version, yaml: yaml, status: .proposed, requestID: request.id, adoptedAt: nil),
-                                       audit: caller.event(.reserveRulesPropose, role: role, digest: request.digest, result: "proposed",
-                                                           details: ["version": rules.version, "request": request.id.description]))
-        return (rules, request)
-    }
-
-    public func adoptRules(version: String, by caller: Caller) async throws -> RuleSet {
-        guard let stored = try await store.ruleSets().first(where: { $0.version == version }) else {
-            throw KinkoError(.notFound, "no rule set \(version)", field: "version")
-        }
-        let request = try await governance.requireRequest(stored.requestID)
-        let role = try await governance.authorize(caller, .approvalsExecute, digest: request.digest)
-        _ = try await governance.requireApproved(request.id, "rule set \(version)", by: caller, role: role, .approvalsExecute, digest: request.digest)
-        guard try await store.adoptRuleSet(version: version, requestID: request.id, revision: request.revision, at: clock.now(), audit: caller.event(
-                .approvalsExecute, role: role, digest: request.digest, result: "adopted", details: ["version": version]))
-        else {
-            throw KinkoError(.conflict, "rule set \(version) was adopted already")
-        }
-        return try RuleSet(yaml: stored.yaml)
-    }
-
-    /// The most recently adopted rule set.
-    public func currentRules() async throws -> RuleSet? {
-        guard let stored = try await store.ruleSets().filter({ $0.status == .adopted }).max(by: { ($0.adoptedAt ?? 0) < ($1.adoptedAt ?? 0) }) else {
-            return nil
-        }
-        return try RuleSet(yaml: stored.yaml)
-    }
-
+    /// The reserve's rule sets: proposed by finance or compliance, adopted once another of them
+    /// approves; the latest adopted one sizes the requirement.
+    public var ruleSets: AdoptedDocuments<RuleSet> { AdoptedDocuments(governance: governance) }
 
     // MARK: Trading volume
 
@@ -173,7 +133,7 @@ public struct Reserve: Sendable {
     /// and raises an alert when the fund is short.
     public func compute(by caller: Caller) async throws -> (requirement: Requirement, funded: Amount) {
         let role = try await governance.authorize(caller, .reserveCompute)
-        guard let rules = try await currentRules() else {
+        guard let rules = try await ruleSets.current() else {
             throw KinkoError(.notFound, "no rule set is adopted: propose one (kinko reserve rules propose) and have it approved")
         }
         let check = CustodyCheck.evaluate(try await custody.facts())
@@ -304,4 +264,16 @@ public struct Reserve: Sendable {
         }
         return incident
     }
+}
+
+/// A reserve rule set is adopted with one approval by another finance officer or compliance (an
+/// admin manages people, not money, and approves neither).
+extension RuleSet: VersionedDocument {
+    public static let settingsKind = "reserve.rules"
+    public static let adoptionAction = "reserve.rules.adopt"
+    public static let proposePermission = Permission.reserveRulesPropose
+    public static let readPermission = Permission.reserveRead
+    public static let noun = "reserve rule set"
+    public static func adoptionPolicy() throws(KinkoError) -> ApprovalPolicy { try ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.finance, .compliance]) }
+    public init(document: String) throws(KinkoError) { try self.init(yaml: document) }
 }

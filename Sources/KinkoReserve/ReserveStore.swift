@@ -2,26 +2,6 @@ public import KinkoCore
 public import KinkoGovernance
 import KinkoLedger
 
-public enum RuleSetStatus: String, Sendable {
-    case proposed, adopted
-}
-
-public struct StoredRuleSet: Sendable, Equatable {
-    public var version: String
-    public var yaml: String
-    public var status: RuleSetStatus
-    public var requestID: ApprovalRequestID
-    public var adoptedAt: TimestampNanoseconds?
-
-    public init(version: String, yaml: String, status: RuleSetStatus, requestID: ApprovalRequestID, adoptedAt: TimestampNanoseconds?) {
-        self.version = version
-        self.yaml = yaml
-        self.status = status
-        self.requestID = requestID
-        self.adoptedAt = adoptedAt
-    }
-}
-
 public struct AdequacyPoint: Sendable, Equatable {
     public var time: TimestampNanoseconds
     public var ruleVersion: String
@@ -53,14 +33,9 @@ public struct StoredPlan: Sendable, Equatable {
     }
 }
 
-/// Where rule sets, volumes, insurance, requirements, incidents, plans and the insolvency state
+/// Where volumes, insurance, requirements, incidents, plans and the insolvency state
 /// live. Every write appends its audit event in the same transaction.
 public protocol ReserveStore: AnyObject, Sendable {
-    func ruleSets() async throws -> [StoredRuleSet]
-    func proposeRuleSet(_ rules: StoredRuleSet, audit: AuditEvent) async throws
-    /// Adopts the version and marks its approval request executed, atomically; false if done already.
-    func adoptRuleSet(version: String, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool
-
     /// Daily JPY volume per category and day, from the ledger and from imports.
     func volumes() async throws -> [String: [String: Amount]]
     /// The ledger batch up to which trades have been aggregated.

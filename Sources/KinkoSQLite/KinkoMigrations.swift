@@ -50,6 +50,23 @@ enum KinkoMigrations {
                 CREATE INDEX ledger_accounts_by_owner ON ledger_accounts(owner);
                 """)
         }
+        migrator.registerMigration("2026-12-02 rule sets as settings") { db in
+            // Reserve and monitoring rule sets become governance settings (`AdoptedDocuments`):
+            // each row moves to `records` as the `SettingsVersion` the domain reads, with who
+            // proposed it and when from its approval request; the tables go.
+            for (table, kind) in [("reserve_rule_sets", "reserve.rules"), ("monitor_rule_sets", "monitor.rules")] {
+                try db.execute(sql: """
+                    INSERT INTO records (collection, key, tag, version, body, updated_at)
+                    SELECT 'settings.' || ?, r.version, r.status, 1,
+                           CAST(json_object('kind', ?, 'version', r.version, 'document', r.yaml, 'status', r.status,
+                                            'requestID', CAST(r.request AS TEXT), 'proposedBy', CAST(a.initiator AS TEXT),
+                                            'proposedAt', a.created_at, 'adoptedAt', r.adopted_at) AS BLOB),
+                           COALESCE(r.adopted_at, a.created_at)
+                    FROM \(table) r JOIN approval_requests a ON a.id = r.request
+                    """, arguments: [kind, kind])
+                try db.execute(sql: "DROP TABLE \(table)")
+            }
+        }
         return migrator
     }
 

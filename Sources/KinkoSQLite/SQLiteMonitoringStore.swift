@@ -39,36 +39,6 @@ public final class SQLiteMonitoringStore: MonitoringStore {
                         declaredAssetsJPY: uint(row["declared_assets_jpy"]))
     }
 
-    // MARK: Rule sets
-
-    public func ruleSets() async throws -> [StoredMonitoringRules] {
-        try await database.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM monitor_rule_sets ORDER BY rowid").map { row in
-                guard let status = MonitoringRulesStatus(rawValue: row["status"]) else {
-                    throw KinkoError(.storageCorrupted, "a monitoring rule set has an unknown status")
-                }
-                return StoredMonitoringRules(version: row["version"], yaml: row["yaml"], status: status,
-                                             requestID: ApprovalRequestID(UInt128(row["request"] as Int64)),
-                                             adoptedAt: (row["adopted_at"] as Int64?).map(Self.uint))
-            }
-        }
-    }
-
-    public func proposeRuleSet(_ rules: StoredMonitoringRules, audit: AuditEvent) async throws {
-        try await database.audited(audit) { db in
-            try db.execute(sql: "INSERT INTO monitor_rule_sets (version, yaml, status, request) VALUES (?, ?, 'proposed', ?)",
-                           arguments: [rules.version, rules.yaml, Int64(clamping: rules.requestID.rawValue)])
-        }
-    }
-
-    public func adoptRuleSet(version: String, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
-        try await database.audited(audit) { db in
-            guard try SQLiteApprovals.markExecuted(db: db, id: requestID, revision: revision, at: time) else { return false }
-            try db.execute(sql: "UPDATE monitor_rule_sets SET status = 'adopted', adopted_at = ? WHERE version = ?", arguments: [Self.int(time), version])
-            return db.changesCount == 1
-        }
-    }
-
     // MARK: Lists
 
     public func addressLists() async throws -> [AddressList] {

@@ -22,33 +22,6 @@ public final class SQLiteReserveStore: ReserveStore {
     private static func int(_ value: UInt64) -> Int64 { Int64(bitPattern: value) }
     private static func uint(_ value: Int64) -> UInt64 { UInt64(bitPattern: value) }
 
-    // MARK: Rule sets
-
-    public func ruleSets() async throws -> [StoredRuleSet] {
-        try await database.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM reserve_rule_sets ORDER BY rowid").map { row in
-                guard let status = RuleSetStatus(rawValue: row["status"]) else { throw KinkoError(.storageCorrupted, "a rule set has an unknown status") }
-                return StoredRuleSet(version: row["version"], yaml: row["yaml"], status: status,
-                                     requestID: ApprovalRequestID(UInt128(row["request"] as Int64)), adoptedAt: (row["adopted_at"] as Int64?).map(Self.uint))
-            }
-        }
-    }
-
-    public func proposeRuleSet(_ rules: StoredRuleSet, audit: AuditEvent) async throws {
-        try await write(audit: audit) { db in
-            try db.execute(sql: "INSERT INTO reserve_rule_sets (version, yaml, status, request) VALUES (?, ?, 'proposed', ?)",
-                           arguments: [rules.version, rules.yaml, Int64(clamping: rules.requestID.rawValue)])
-        }
-    }
-
-    public func adoptRuleSet(version: String, requestID: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool {
-        try await write(audit: audit) { db in
-            guard try SQLiteApprovals.markExecuted(db: db, id: requestID, revision: revision, at: time) else { return false }
-            try db.execute(sql: "UPDATE reserve_rule_sets SET status = 'adopted', adopted_at = ? WHERE version = ?", arguments: [Self.int(time), version])
-            return db.changesCount == 1
-        }
-    }
-
     // MARK: Volumes
 
     public func volumes() async throws -> [String: [String: Amount]] {

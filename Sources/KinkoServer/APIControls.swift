@@ -23,21 +23,21 @@ extension KinkoAPI {
     }
 
     func listTransferPolicies(_ input: Operations.ListTransferPolicies.Input) async throws -> Operations.ListTransferPolicies.Output {
-        let versions = try await governance.settingsVersions(kind: TransferControlPolicy.kind, by: try caller())
+        let versions = try await services.ledgerService.policies.versions(by: try caller())
         return .ok(.init(body: .json(.init(policies: versions.map(Self.policyView)))))
     }
 
     func proposeTransferPolicy(_ input: Operations.ProposeTransferPolicy.Input) async throws -> Operations.ProposeTransferPolicy.Output {
         let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
-        let (_, request) = try await services.ledgerService.proposePolicy(yaml: body.yaml, by: caller)
+        let (_, request) = try await services.ledgerService.policies.propose(yaml: body.yaml, by: caller)
         return .accepted(.init(body: .json(try await approvalView(request))))
     }
 
     func adoptTransferPolicy(_ input: Operations.AdoptTransferPolicy.Input) async throws -> Operations.AdoptTransferPolicy.Output {
         let caller = try caller()
         _ = try await services.ledgerService.adoptPolicy(version: input.path.version, by: caller)
-        guard let current = try await governance.currentSettings(kind: TransferControlPolicy.kind) else {
+        guard let current = try await services.ledgerService.policies.currentVersion() else {
             throw KinkoError(.storageFailure, "the adopted policy cannot be read back")
         }
         return .ok(.init(body: .json(Self.policyView(current))))

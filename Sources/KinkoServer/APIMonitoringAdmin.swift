@@ -10,23 +10,16 @@ extension KinkoAPI {
     var monitoring: Monitoring { services.monitoring }
 
     func listMonitoringRuleSets(_ input: Operations.ListMonitoringRuleSets.Input) async throws -> Operations.ListMonitoringRuleSets.Output {
-        .ok(.init(body: .json(.init(ruleSets: try await monitoring.ruleSets(by: try caller()).map {
-            Self.ruleSetView(version: $0.version, status: $0.status.rawValue, request: $0.requestID, adoptedAt: $0.adoptedAt)
-        }))))
+        .ok(.init(body: .json(try await ruleSetViews(monitoring.ruleSets))))
     }
 
     func proposeMonitoringRules(_ input: Operations.ProposeMonitoringRules.Input) async throws -> Operations.ProposeMonitoringRules.Output {
-        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
-        let (rules, request) = try await monitoring.proposeRules(yaml: body.yaml, by: caller)
-        return .created(.init(body: .json(Self.ruleSetView(version: rules.version, status: "proposed", request: request.id, adoptedAt: nil))))
+        return .created(.init(body: .json(try await proposeRuleSet(monitoring.ruleSets, body))))
     }
 
     func adoptMonitoringRules(_ input: Operations.AdoptMonitoringRules.Input) async throws -> Operations.AdoptMonitoringRules.Output {
-        let caller = try caller()
-        _ = try await monitoring.adoptRules(version: input.path.version, by: caller)
-        let stored = try await monitoring.ruleSet(input.path.version, by: caller)
-        return .ok(.init(body: .json(Self.ruleSetView(version: stored.version, status: stored.status.rawValue, request: stored.requestID, adoptedAt: stored.adoptedAt))))
+        .ok(.init(body: .json(try await adoptRuleSet(monitoring.ruleSets, version: input.path.version))))
     }
 
     static func listView(_ list: AddressList) -> Components.Schemas.AddressList {

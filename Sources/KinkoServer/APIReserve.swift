@@ -16,30 +16,40 @@ extension KinkoAPI {
         do { return try Amount(decimal: text, scale: 0) } catch { throw KinkoError(error.code, error.message, field: field) }
     }
 
-    static func ruleSetView(version: String, status: String, request: ApprovalRequestID, adoptedAt: TimestampNanoseconds?) -> Components.Schemas.RuleSet {
-        .init(version: version, status: status, request: request.description, adoptedAt: adoptedAt?.iso8601)
+    static func ruleSetView(_ version: SettingsVersion) -> Components.Schemas.RuleSet {
+        .init(version: version.version, status: version.status.rawValue, request: version.requestID, adoptedAt: version.adoptedAt?.iso8601)
+    }
+
+    /// The three rule-set operations every `AdoptedDocuments` shares (reserve and monitoring).
+    func ruleSetViews<D>(_ documents: AdoptedDocuments<D>) async throws -> Components.Schemas.RuleSets {
+        .init(ruleSets: try await documents.versions(by: try caller()).map(Self.ruleSetView))
+    }
+
+    func proposeRuleSet<D>(_ documents: AdoptedDocuments<D>, _ body: Components.Schemas.RuleSetInput?) async throws -> Components.Schemas.RuleSet {
+        guard let body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
+        let (document, request) = try await documents.propose(yaml: body.yaml, by: try caller())
+        return .init(version: document.version, status: SettingsVersion.Status.proposed.rawValue, request: request.id.description)
+    }
+
+    func adoptRuleSet<D>(_ documents: AdoptedDocuments<D>, version: String) async throws -> Components.Schemas.RuleSet {
+        let caller = try caller()
+        _ = try await documents.adopt(version: version, by: caller)
+        return Self.ruleSetView(try await documents.version(version, by: caller))
     }
 
     // MARK: Rule sets
 
     func listReserveRuleSets(_ input: Operations.ListReserveRuleSets.Input) async throws -> Operations.ListReserveRuleSets.Output {
-        .ok(.init(body: .json(.init(ruleSets: try await reserve.ruleSets(by: try caller()).map {
-            Self.ruleSetView(version: $0.version, status: $0.status.rawValue, request: $0.requestID, adoptedAt: $0.adoptedAt)
-        }))))
+        .ok(.init(body: .json(try await ruleSetViews(reserve.ruleSets))))
     }
 
     func proposeReserveRules(_ input: Operations.ProposeReserveRules.Input) async throws -> Operations.ProposeReserveRules.Output {
-        let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
-        let (rules, request) = try await reserve.proposeRules(yaml: body.yaml, by: caller)
-        return .created(.init(body: .json(Self.ruleSetView(version: rules.version, status: "proposed", request: request.id, adoptedAt: nil))))
+        return .created(.init(body: .json(try await proposeRuleSet(reserve.ruleSets, body))))
     }
 
     func adoptReserveRules(_ input: Operations.AdoptReserveRules.Input) async throws -> Operations.AdoptReserveRules.Output {
-        let caller = try caller()
-        _ = try await reserve.adoptRules(version: input.path.version, by: caller)
-        let stored = try await reserve.ruleSet(input.path.version, by: caller)
-        return .ok(.init(body: .json(Self.ruleSetView(version: stored.version, status: stored.status.rawValue, request: stored.requestID, adoptedAt: stored.adoptedAt))))
+        .ok(.init(body: .json(try await adoptRuleSet(reserve.ruleSets, version: input.path.version))))
     }
 
     // MARK: Volumes and insurance

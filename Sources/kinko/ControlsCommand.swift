@@ -41,7 +41,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            let (policy, request) = try await session.exchange().ledger.proposePolicy(yaml: try readInput(file), by: session.caller)
+            let (policy, request) = try await session.exchange().ledger.policies.propose(yaml: try readInput(file), by: session.caller)
             print("transfer-control policy \(policy.version) proposed: approval request \(request.id); once approved: kinko ledger policy adopt \(policy.version)")
         }
     }

@@ -279,12 +279,12 @@ enum DemoSigners {
 enum DemoReserve {
     static func run(_ reserve: Reserve, finance: Caller, approvers: [(Caller, LocalSigningKey)], clock: ManualWallClock) async throws {
         let compliance = [approvers[1]]
-        if try await reserve.ruleSets(by: finance).isEmpty {
+        if try await reserve.ruleSets.versions(by: finance).isEmpty {
             let yaml = RuleSet.defaultYAML.replacingOccurrences(of: "2026.1-default", with: "2026.1-demo")
                 .replacingOccurrences(of: "floor_jpy: \"2000000000\"", with: "floor_jpy: \"5000000\"")
-            let (rules, request) = try await reserve.proposeRules(yaml: yaml, by: finance)
+            let (rules, request) = try await reserve.ruleSets.propose(yaml: yaml, by: finance)
             try await DemoSigners.approve(request.id, governance: reserve.governance, by: compliance)
-            _ = try await reserve.adoptRules(version: rules.version, by: finance)
+            _ = try await reserve.ruleSets.adopt(version: rules.version, by: finance)
             _ = try await reserve.addPolicy(InsurancePolicy(id: 0, insurer: "tokio-marine", coverage: ["hack"], limit: Amount(units: 3_000_000),
                                                             deductible: Amount(units: 100_000), starts: "2026-04-01", ends: "2027-03-31"), by: finance)
             let funding = try await reserve.requestFunding(Amount(units: 3_000_000), release: false, by: finance)

@@ -15,10 +15,10 @@ enum DemoMonitoring {
     /// The default rule set proposed by compliance and approved by a second compliance officer,
     /// KYC profiles, and the OFAC ETH list (proposed, approved, activated).
     static func goLive(_ monitoring: Monitoring, compliance: Caller, reviewer: (Caller, LocalSigningKey)) async throws {
-        guard try await monitoring.ruleSets(by: compliance).isEmpty else { return }
-        let (rules, request) = try await monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
+        guard try await monitoring.ruleSets.versions(by: compliance).isEmpty else { return }
+        let (rules, request) = try await monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: compliance)
         try await DemoSigners.approve(request.id, governance: monitoring.governance, by: [reviewer])
-        _ = try await monitoring.adoptRules(version: rules.version, by: compliance)
+        _ = try await monitoring.ruleSets.adopt(version: rules.version, by: compliance)
         let csv = "customer,name,country,declared_income_jpy,declared_assets_jpy\n"
             + DemoBook.customers.map { "\($0.id),\($0.name) Taro,JP,6000000,4000000" }.joined(separator: "\n")
         _ = try await monitoring.importProfiles(csv: csv, by: compliance)

@@ -45,53 +45,7 @@ struct MonitorCommand: AsyncParsableCommand {
 
     struct Rules: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Versioned YAML rule sets, live only after approval.",
-                                                        subcommands: [Default.self, Propose.self, Adopt.self, List.self])
-
-        struct Default: KinkoCommand {
-            static let configuration = CommandConfiguration(abstract: "Print Kinko's default monitoring rule set.")
-            func execute() async throws { print(MonitoringRules.defaultYAML, terminator: "") }
-        }
-
-        struct Propose: KinkoCommand {
-            static let configuration = CommandConfiguration(abstract: "File a rule set for approval (another compliance officer or an admin approves).")
-            @OptionGroup var database: DatabaseOptions
-            @OptionGroup var token: TokenOptions
-            @Option(help: "The YAML file (- for standard input).") var file: String
-
-            func execute() async throws {
-                let yaml = try readInput(file)
-                let session = try await Session.open(database, token)
-                let (rules, request) = try await session.monitoring().proposeRules(yaml: yaml, by: session.caller)
-                print("monitoring rule set \(rules.version) proposed; approval request \(request.id) (\(request.policy.summary))")
-            }
-        }
-
-        struct Adopt: KinkoCommand {
-            static let configuration = CommandConfiguration(abstract: "Put an approved rule set live.")
-            @OptionGroup var database: DatabaseOptions
-            @OptionGroup var token: TokenOptions
-            @Option var version: String
-
-            func execute() async throws {
-                let session = try await Session.open(database, token)
-                let rules = try await session.monitoring().adoptRules(version: version, by: session.caller)
-                print("monitoring rule set \(rules.version) is live")
-            }
-        }
-
-        struct List: KinkoCommand {
-            static let configuration = CommandConfiguration(abstract: "List monitoring rule sets.")
-            @OptionGroup var database: DatabaseOptions
-            @OptionGroup var token: TokenOptions
-
-            func execute() async throws {
-                let session = try await Session.open(database, token)
-                let rows = try await session.monitoring().ruleSets(by: session.caller).map {
-                    [$0.version, $0.status.rawValue, $0.requestID.description, $0.adoptedAt?.iso8601 ?? "-"]
-                }
-                print(Table(header: ["version", "status", "request", "adopted"], rows: rows).rendered)
-            }
-        }
+                                                        subcommands: DocumentCommands<MonitoringRules>.subcommands)
     }
 
     struct Lists: AsyncParsableCommand {

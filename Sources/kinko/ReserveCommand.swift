@@ -22,53 +22,7 @@ struct ReserveCommand: AsyncParsableCommand {
 
     struct Rules: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Versioned YAML rule sets, adopted only after approval.",
-                                                        subcommands: [Default.self, Propose.self, Adopt.self, List.self])
-
-        struct Default: KinkoCommand {
-            static let configuration = CommandConfiguration(abstract: "Print Kinko's default rule set (its figures are assumptions).")
-            func execute() async throws { print(RuleSet.defaultYAML, terminator: "") }
-        }
-
-        struct Propose: KinkoCommand {
-            static let configuration = CommandConfiguration(abstract: "File a rule set for approval (compliance or an admin approves).")
-            @OptionGroup var database: DatabaseOptions
-            @OptionGroup var token: TokenOptions
-            @Option(help: "The YAML file (- for standard input).") var file: String
-
-            func execute() async throws {
-                let yaml = file == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : try readFile(file)
-                let session = try await Session.open(database, token)
-                let (rules, request) = try await session.reserve().proposeRules(yaml: yaml, by: session.caller)
-                print("rule set \(rules.version) proposed; approval request \(request.id) (\(request.policy.summary))")
-            }
-        }
-
-        struct Adopt: KinkoCommand {
-            static let configuration = CommandConfiguration(abstract: "Adopt an approved rule set.")
-            @OptionGroup var database: DatabaseOptions
-            @OptionGroup var token: TokenOptions
-            @Option var version: String
-
-            func execute() async throws {
-                let session = try await Session.open(database, token)
-                let rules = try await session.reserve().adoptRules(version: version, by: session.caller)
-                print("rule set \(rules.version) adopted")
-            }
-        }
-
-        struct List: KinkoCommand {
-            static let configuration = CommandConfiguration(abstract: "List rule sets.")
-            @OptionGroup var database: DatabaseOptions
-            @OptionGroup var token: TokenOptions
-
-            func execute() async throws {
-                let session = try await Session.open(database, token)
-                let rows = try await session.reserve().ruleSets(by: session.caller).map {
-                    [$0.version, $0.status.rawValue, $0.requestID.description, $0.adoptedAt?.iso8601 ?? "-"]
-                }
-                print(Table(header: ["version", "status", "request", "adopted"], rows: rows).rendered)
-            }
-        }
+                                                        subcommands: DocumentCommands<RuleSet>.subcommands)
     }
 
     struct Volumes: KinkoCommand {

@@ -120,7 +120,7 @@ struct APITests {
     @Test func approvalsAndAudit() async throws {
         let f = try await ServerFixture()
         let monitoring = f.services.monitoring
-        let (_, request) = try await monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: f.callers[.compliance]!)
+        let (_, request) = try await monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: f.callers[.compliance]!)
         let approver = f.secondCompliance
         let key = try #require(approver.key)
         let publicKey = try key.publicKey()
@@ -151,9 +151,9 @@ struct APITests {
     @Test func monitoringOperations() async throws {
         let f = try await ServerFixture()
         let compliance = f.callers[.compliance]!
-        let (_, request) = try await f.services.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
+        let (_, request) = try await f.services.monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: compliance)
         try await f.secondCompliance.approve(request.id, in: f.services.governance)
-        _ = try await f.services.monitoring.adoptRules(version: "2026.1-default", by: compliance)
+        _ = try await f.services.monitoring.ruleSets.adopt(version: "2026.1-default", by: compliance)
 
         let events = """
             {"id":"e1","kind":"deposit","customer":5,"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":10000,"address":"t1abc"}
@@ -325,9 +325,9 @@ struct ConsoleActionTests {
     @Test func alertActionsFollowTheRole() async throws {
         let f = try await ServerFixture()
         let compliance = f.callers[.compliance]!
-        let (_, request) = try await f.services.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
+        let (_, request) = try await f.services.monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: compliance)
         try await f.secondCompliance.approve(request.id, in: f.services.governance)
-        _ = try await f.services.monitoring.adoptRules(version: "2026.1-default", by: compliance)
+        _ = try await f.services.monitoring.ruleSets.adopt(version: "2026.1-default", by: compliance)
         let results = try await f.services.monitoring.ingest(ndjson: """
             {"id":"e1","kind":"deposit","customer":5,"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":10000,"address":"t1abc"}
             {"id":"e2","kind":"deposit","customer":6,"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":20000,"address":"t1abd"}

@@ -98,9 +98,9 @@ struct ControlWorld {
         f.clock.advance(seconds: 49 * 3_600)  // 2026-11-22T01:00Z
 
         // Monitoring live: the default rules, KYC profiles, a BTC sanctions list.
-        let (rules, rulesRequest) = try await x.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance.caller)
+        let (rules, rulesRequest) = try await x.monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: compliance.caller)
         try await compliance2.approve(rulesRequest.id, in: g)
-        _ = try await x.monitoring.adoptRules(version: rules.version, by: compliance.caller)
+        _ = try await x.monitoring.ruleSets.adopt(version: rules.version, by: compliance.caller)
         _ = try await x.monitoring.importProfiles(
             csv: "customer,name,country,declared_income_jpy,declared_assets_jpy\n1,Tanaka Taro,JP,6000000,4000000\n2,Sato Hanako,JP,6000000,4000000",
             by: compliance.caller)

@@ -33,9 +33,9 @@ struct MonitoringEndToEndTests {
         let compliance2Key = try await f.key(for: compliance2)
         let monitoring = Monitoring(governance: f.governance, store: f.stores.monitoring, clock: f.clock)
         if adopt {
-            let (_, request) = try await monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
+            let (_, request) = try await monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: compliance)
             _ = try await f.approve(request.id, by: compliance2, key: compliance2Key)
-            _ = try await monitoring.adoptRules(version: "2026.1-default", by: compliance)
+            _ = try await monitoring.ruleSets.adopt(version: "2026.1-default", by: compliance)
         }
         return World(f: f, monitoring: monitoring, compliance: compliance, compliance2: compliance2, exchange: exchange, auditor: auditor,
                      compliance2Key: compliance2Key)
@@ -52,20 +52,20 @@ struct MonitoringEndToEndTests {
                 try await w.monitoring.ingest(ndjson: Self.line(#""id":"a","kind":"trade","customer":1,"time":"2026-11-22T00:00:00Z","amount_jpy":5"#), by: w.exchange)
             }
             #expect(before?.code == .conflict)
-            let (_, request) = try await w.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: w.compliance)
-            let early = await #expect(throws: KinkoError.self) { try await w.monitoring.adoptRules(version: "2026.1-default", by: w.compliance) }
+            let (_, request) = try await w.monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: w.compliance)
+            let early = await #expect(throws: KinkoError.self) { try await w.monitoring.ruleSets.adopt(version: "2026.1-default", by: w.compliance) }
             #expect(early?.code == .approvalRequired)
             let selfApproval = await #expect(throws: KinkoError.self) {
                 let key = try await w.f.key(for: w.compliance)
                 _ = try await w.f.approve(request.id, by: w.compliance, key: key)
             }
             #expect(selfApproval != nil, "the author cannot approve their own rule set")
-            let forbidden = await #expect(throws: KinkoError.self) { try await w.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: w.exchange) }
+            let forbidden = await #expect(throws: KinkoError.self) { try await w.monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: w.exchange) }
             #expect(forbidden?.code == .forbidden)
             _ = try await w.f.approve(request.id, by: w.compliance2, key: w.compliance2Key)
-            #expect(try await w.monitoring.adoptRules(version: "2026.1-default", by: w.compliance).version == "2026.1-default")
-            #expect(try await w.monitoring.currentRules()?.version == "2026.1-default")
-            let duplicate = await #expect(throws: KinkoError.self) { try await w.monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: w.compliance) }
+            #expect(try await w.monitoring.ruleSets.adopt(version: "2026.1-default", by: w.compliance).version == "2026.1-default")
+            #expect(try await w.monitoring.ruleSets.current()?.version == "2026.1-default")
+            let duplicate = await #expect(throws: KinkoError.self) { try await w.monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: w.compliance) }
             #expect(duplicate?.field == "version")
         }
     }

@@ -193,7 +193,7 @@ struct OnePersonTests {
         Attempt("P1", "Adopt a weaker transfer-control policy (no counter-leg for trades)") { t in
             let yaml = TransferControlPolicy.defaultYAML.replacingOccurrences(of: "2026.1-default", with: "weak-\(t.serial)")
                 .replacingOccurrences(of: "trade_needs_counter_leg: true", with: "trade_needs_counter_leg: false")
-            let (policy, request) = try await t.x.ledger.proposePolicy(yaml: yaml, by: t.me)
+            let (policy, request) = try await t.x.ledger.policies.propose(yaml: yaml, by: t.me)
             return await t.alone(request.id) { _ = try await t.x.ledger.adoptPolicy(version: policy.version, by: t.me) }
         },
         Attempt("P2", "Post a correction someone else parked, which nobody approved") { t in
@@ -250,8 +250,8 @@ struct OnePersonTests {
         },
         Attempt("M2", "Adopt a monitoring rule set") { t in
             let yaml = MonitoringRules.defaultYAML.replacingOccurrences(of: "2026.1-default", with: "lenient-\(t.serial)")
-            let (rules, request) = try await t.x.monitoring.proposeRules(yaml: yaml, by: t.me)
-            return await t.alone(request.id) { _ = try await t.x.monitoring.adoptRules(version: rules.version, by: t.me) }
+            let (rules, request) = try await t.x.monitoring.ruleSets.propose(yaml: yaml, by: t.me)
+            return await t.alone(request.id) { _ = try await t.x.monitoring.ruleSets.adopt(version: rules.version, by: t.me) }
         },
         Attempt("M3", "Dismiss the blocking sanctions alert", listed: true) { t in
             switch try await t.x.monitoring.dismiss(t.w.blockAlert, reason: "known customer", by: t.me) {
@@ -312,8 +312,8 @@ struct OnePersonTests {
         },
         Attempt("R3", "Adopt a reserve rule set") { t in
             let yaml = RuleSet.defaultYAML.replacingOccurrences(of: "2026.1-default", with: "thin-\(t.serial)")
-            let (rules, request) = try await t.x.reserve.proposeRules(yaml: yaml, by: t.me)
-            return await t.alone(request.id) { _ = try await t.x.reserve.adoptRules(version: rules.version, by: t.me) }
+            let (rules, request) = try await t.x.reserve.ruleSets.propose(yaml: yaml, by: t.me)
+            return await t.alone(request.id) { _ = try await t.x.reserve.ruleSets.adopt(version: rules.version, by: t.me) }
         },
     ]
 

@@ -59,12 +59,12 @@ struct ReserveEndToEndTests {
     @Test(arguments: Backend.configured) func rulesFundingAndRequirement(_ backend: Backend) async throws {
         try await StoreHarness.with(backend) { harness in
             let w = try await Self.world(harness)
-            let (_, request) = try await w.reserve.proposeRules(yaml: RuleSet.defaultYAML, by: w.finance)
-            let early = await #expect(throws: KinkoError.self) { try await w.reserve.adoptRules(version: "2026.1-default", by: w.finance) }
+            let (_, request) = try await w.reserve.ruleSets.propose(yaml: RuleSet.defaultYAML, by: w.finance)
+            let early = await #expect(throws: KinkoError.self) { try await w.reserve.ruleSets.adopt(version: "2026.1-default", by: w.finance) }
             #expect(early?.code == .approvalRequired)
             _ = try await w.f.approve(request.id, by: w.compliance, key: w.complianceKey)
-            _ = try await w.reserve.adoptRules(version: "2026.1-default", by: w.finance)
-            #expect(try await w.reserve.currentRules()?.version == "2026.1-default")
+            _ = try await w.reserve.ruleSets.adopt(version: "2026.1-default", by: w.finance)
+            #expect(try await w.reserve.ruleSets.current()?.version == "2026.1-default")
 
             let funding = try await w.reserve.requestFunding(Amount(units: 3_000_000), release: false, by: w.finance)
             await #expect(throws: KinkoError.self) { try await w.reserve.executeFunding(funding.id, by: w.finance) }

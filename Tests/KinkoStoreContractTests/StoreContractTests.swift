@@ -192,13 +192,16 @@ struct StoreContractTests {
             let (second, _) = try await f.person("compliance.two", [.compliance])
             let key = try await f.key(for: second)
             let monitoring = Monitoring(governance: f.governance, store: f.stores.monitoring, clock: f.clock)
-            let (_, request) = try await monitoring.proposeRules(yaml: MonitoringRules.defaultYAML, by: compliance)
+            let (_, request) = try await monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: compliance)
             _ = try await f.approve(request.id, by: second, key: key)
             let stored = try #require(try await f.governance.store.request(request.id))
             let event = compliance.event(.approvalsExecute, role: .compliance, digest: stored.digest, result: "adopted")
-            #expect(try await f.stores.monitoring.adoptRuleSet(version: "2026.1-default", requestID: request.id, revision: stored.revision, at: 1, audit: event))
+            #expect(try await monitoring.ruleSets.adopt(version: "2026.1-default", by: compliance).version == "2026.1-default")
             let size = try await f.governance.store.auditSize()
-            #expect(try await !f.stores.monitoring.adoptRuleSet(version: "2026.1-default", requestID: request.id, revision: stored.revision, at: 2, audit: event))
+            let adopted = try #require(try await f.governance.store.record("settings.monitor.rules", key: "2026.1-default"))
+            #expect(try await !f.governance.store.write([.executeRequest(request.id, revision: stored.revision),
+                                                         .update(collection: adopted.collection, key: adopted.key, version: adopted.version,
+                                                                 tag: adopted.tag, body: adopted.body)], at: 2, audit: event))
             #expect(try await !f.governance.store.executeRequest(request.id, revision: stored.revision, at: 3, effect: nil, audit: event))
             let (token, _) = try await f.governance.issueOwnToken(lifetimeSeconds: nil, by: compliance)
             try await f.governance.revokeToken(token.id, by: compliance)
@@ -249,7 +252,7 @@ struct PostgresConfiguredTests {
             _ = try await (a, b)
             let database = try await KinkoPostgresDatabase.open(url: try #require(harness.postgresURL), auditKeyPath: harness.keyPath)
             #expect(try await database.appliedMigrations() == ["2026-11-22 ledger", "2026-11-22 governance", "2026-11-30 custody", "2026-11-30 reserve", "2026-11-30 monitoring",
-                                                              "2026-12-01 credentials and records", "2026-12-01 quarantine class"])
+                                                              "2026-12-01 credentials and records", "2026-12-01 quarantine class", "2026-12-02 rule sets as settings"])
             await database.close()
             await #expect(throws: KinkoError.self) { _ = try await KinkoPostgresDatabase.open(url: "postgres://nowhere", auditKeyPath: nil) }
         }

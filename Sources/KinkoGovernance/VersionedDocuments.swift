@@ -1,0 +1,69 @@
+public import KinkoCore
+
+/// A document that is put in force only under approval, one version at a time: a rule set, a
+/// policy, a setting. Its text is kept verbatim; `init(document:)` checks it reads.
+public protocol VersionedDocument: Sendable {
+    /// The settings kind it is stored under (`reserve.rules`, `monitor.rules`, …).
+    static var settingsKind: String { get }
+    /// The approval request's action, as approvers see it.
+    static var adoptionAction: String { get }
+    /// Who may propose a version.
+    static var proposePermission: Permission { get }
+    /// Who may list the versions.
+    static var readPermission: Permission { get }
+    /// Who approves a version (the proposer does not count).
+    static func adoptionPolicy() throws(KinkoError) -> ApprovalPolicy
+    /// What names it in messages ("reserve rule set").
+    static var noun: String { get }
+
+    init(document: String) throws(KinkoError)
+    var version: String { get }
+}
+
+/// The one lifecycle of every `VersionedDocument`: propose (the text must read), approve under
+/// the document's policy, adopt exactly once, read the version in force. Stored as governance
+/// settings (`SettingsVersion`), so no module keeps tables or store methods of its own for it.
+public struct AdoptedDocuments<Document: VersionedDocument>: Sendable {
+    public let governance: Governance
+
+    public init(governance: Governance) {
+        self.governance = governance
+    }
+
+    /// Files `yaml` for approval; it comes into force only after approval and `adopt`.
+    public func propose(yaml: String, by caller: Caller) async throws -> (Document, ApprovalRequest) {
+        let document = try Document(document: yaml)
+        let request = try await governance.proposeSettings(kind: Document.settingsKind, version: document.version, document: yaml,
+                                                           policy: try Document.adoptionPolicy(), permission: Document.proposePermission,
+                                                           action: Document.adoptionAction, by: caller)
+        return (document, request)
+    }
+
+    /// Puts an approved version in force.
+    public func adopt(version: String, by caller: Caller) async throws -> Document {
+        try Document(document: try await governance.adoptSettings(kind: Document.settingsKind, version: version, by: caller).document)
+    }
+
+    /// The version in force, read; nil before any is adopted.
+    public func current() async throws -> Document? {
+        guard let stored = try await currentVersion() else { return nil }
+        return try Document(document: stored.document)
+    }
+
+    /// The version in force as stored (who proposed it, when it was adopted).
+    public func currentVersion() async throws -> SettingsVersion? {
+        try await governance.currentSettings(kind: Document.settingsKind)
+    }
+
+    /// Every version, proposed and adopted, oldest first.
+    public func versions(by caller: Caller) async throws -> [SettingsVersion] {
+        try await governance.settingsVersions(kind: Document.settingsKind, permission: Document.readPermission, by: caller)
+    }
+
+    public func version(_ version: String, by caller: Caller) async throws -> SettingsVersion {
+        guard let stored = try await versions(by: caller).first(where: { $0.version == version }) else {
+            throw KinkoError(.notFound, "no \(Document.noun) \(version)", field: "version")
+        }
+        return stored
+    }
+}
