@@ -86,4 +86,6 @@ extension KinkoError.Code {
     public static let rateLimited = Self(rawValue: "rate_limited")
     /// A request body that ended before its declared length.
     public static let bodyIncomplete = Self(rawValue: "body_incomplete")
+    /// A fault of Kinko itself (a page template that does not render): HTTP 500.
+    public static let internalError = Self(rawValue: "internal_error")
 }

@@ -20,7 +20,7 @@ struct Console: Sendable {
     func register(on router: Router<BasicRequestContext>) {
         registerApprovals(on: router)
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/console"]) }
-        router.get("/console/login") { request, _ in Self.html(Self.loginPage(error: nil)) }
+        router.get("/console/login") { request, _ in try Self.html(Self.loginPage(error: nil)) }
         router.post("/console/login") { request, _ in try await self.login(request) }
         router.post("/console/logout") { request, _ in
             guard ConsoleSettings.sameOrigin(request) else { return Self.html("<p>cross-site request refused</p>", status: .forbidden) }
@@ -87,23 +87,6 @@ struct Console: Sendable {
         }
     }
 
-    /// Every POST form of `html` with the session's CSRF token as a hidden field, and the token
-    /// in a meta tag for approve.js (which sends it as `X-CSRF-Token`).
-    static func withCSRF(_ html: String, token: String) -> String {
-        var output = ""
-        var rest = Substring(html)
-        while let start = rest.range(of: "<form") {
-            output += rest[..<start.lowerBound]
-            guard let end = rest[start.lowerBound...].firstIndex(of: ">") else { break }
-            let tag = rest[start.lowerBound...end]
-            output += tag
-            if tag.contains("method=\"post\"") { output += "<input type=\"hidden\" name=\"csrf\" value=\"\(token)\">" }
-            rest = rest[rest.index(after: end)...]
-        }
-        output += rest
-        return output.replacingOccurrences(of: "<meta charset=\"utf-8\">", with: "<meta charset=\"utf-8\"><meta name=\"csrf-token\" content=\"\(token)\">")
-    }
-
     /// The fields of an `application/x-www-form-urlencoded` body (at most `formBytesMax`),
     /// decoded by Hummingbird's form decoder, each value trimmed.
     static func form(_ request: Request) async throws -> [String: String] {
@@ -123,13 +106,13 @@ struct Console: Sendable {
     /// refused), then a new session; any session the browser had is ended.
     func login(_ request: Request) async throws -> Response {
         guard ConsoleSettings.sameOrigin(request) else {
-            return Self.html(Self.loginPage(error: "別サイトからのサインインは拒否されます / Sign-in from another site is refused."), status: .forbidden)
+            return try Self.html(Self.loginPage(error: "別サイトからのサインインは拒否されます / Sign-in from another site is refused."), status: .forbidden)
         }
         let token = try await Self.form(request)["token"] ?? ""
         do {
             _ = try await services.governance.authenticate(token: token)
         } catch {
-            return Self.html(Self.loginPage(error: "トークンが無効です / The token is not valid."), status: .unauthorized)
+            return try Self.html(Self.loginPage(error: "トークンが無効です / The token is not valid."), status: .unauthorized)
         }
         if let previous = ConsoleSessions.id(from: request) { sessions.close(previous) }
         let session = sessions.open(token: token)
@@ -139,20 +122,22 @@ struct Console: Sendable {
         return Response(status: .seeOther, headers: headers)
     }
 
-    /// Authenticates the cookie and renders a page, or sends the visitor to sign in.
-    func page(_ request: Request, _ body: (Caller) async throws -> String) async throws -> Response {
+    /// Authenticates the cookie and renders a page (its template and context), or sends the
+    /// visitor to sign in.
+    func page(_ request: Request, _ body: (Caller) async throws -> (template: String, context: [String: Any])) async throws -> Response {
         guard let (caller, csrf) = try await signedIn(request) else {
             return Response(status: .seeOther, headers: [.location: "/console/login"])
         }
+        let (status, content): (HTTPResponse.Status, String)
         do {
-            return Self.html(Self.withCSRF(Self.layout(caller: caller, content: Self.flash(request) + (try await body(caller))), token: csrf))
+            let (template, context) = try await body(caller)
+            (status, content) = (.ok, try ConsoleTemplates.render(template, context.merging(["csrf": csrf]) { $1 }))
         } catch let error as KinkoError {
             // A page the role may not read (or a bad query) is an HTML page too, with the status.
             let problem = Problem(error)
-            return Self.html(Self.withCSRF(Self.layout(caller: caller, content: """
-                <h1>\(problem.status.code) \(Self.escape(problem.title))</h1><p id="page-error" class=bad>\(Self.escape(problem.detail))</p>
-                """), token: csrf), status: problem.status)
+            (status, content) = (problem.status, try ConsoleTemplates.render("problem", ["status": problem.status.code, "title": problem.title, "detail": problem.detail]))
         }
+        return Self.html(try Self.layout(caller: caller, csrf: csrf, content: content, flash: Self.flash(request)), status: status)
     }
 
     /// A console action: a form POST from our own pages (this console's Origin required, the
@@ -182,14 +167,12 @@ struct Console: Sendable {
     }
 
     /// The outcome of the last action, from the query string the action redirected to.
-    static func flash(_ request: Request) -> String {
-        if let notice = request.uri.queryParameters["notice"].flatMap({ String($0).removingPercentEncoding }) {
-            return "<p id=\"notice\" class=good>\(escape(notice))</p>"
+    static func flash(_ request: Request) -> [String: Any] {
+        var flash: [String: Any] = [:]
+        for key in ["notice", "error"] {
+            if let text = request.uri.queryParameters[Substring(key)].flatMap({ String($0).removingPercentEncoding }) { flash[key] = text }
         }
-        if let error = request.uri.queryParameters["error"].flatMap({ String($0).removingPercentEncoding }) {
-            return "<p id=\"error\" class=bad>\(escape(error))</p>"
-        }
-        return ""
+        return flash
     }
 
     static func allows(_ caller: Caller, _ permission: Permission) -> Bool {
@@ -198,112 +181,98 @@ struct Console: Sendable {
 
     // MARK: Pages
 
-    func overview(_ caller: Caller) async throws -> String {
-        var sections: [String] = []
+    func overview(_ caller: Caller) async throws -> (template: String, context: [String: Any]) {
+        var context: [String: Any] = [:]
         try await services.ledger.refresh()
         if Self.allows(caller, .reserveRead) {
+            var reserve: [String: Any] = ["canCompute": Self.allows(caller, .reserveCompute)]
             if let latest = try await services.reserve.adequacy(by: caller).last {
                 let ratio = latest.required.units == 0 ? 1 : Double(latest.funded.units) / Double(latest.required.units)
-                sections.append(Self.card("reserve", title: "責任準備金 / Liability reserve", body: """
-                    <p>必要額 / required <b id="reserve-required">¥\(Self.yen(latest.required))</b> · 積立額 / funded <b id="reserve-funded">¥\(Self.yen(latest.funded))</b>
-                    · 充足率 / adequacy <b>\(String(format: "%.0f%%", ratio * 100))</b> (rule set \(Self.escape(latest.ruleVersion)), \(latest.time.iso8601))</p>
-                    \(Self.bar(value: min(ratio, 2), limit: 1, maximum: 2, label: "funded / required", good: ratio >= 1))
-                    """))
-            } else {
-                sections.append(Self.card("reserve", title: "責任準備金 / Liability reserve", body: "<p>未計算 / not computed yet</p>"))
+                reserve["computed"] = [
+                    "required": Self.yen(latest.required), "funded": Self.yen(latest.funded), "adequacy": String(format: "%.0f%%", ratio * 100),
+                    "ruleVersion": latest.ruleVersion, "time": latest.time.iso8601,
+                    "bar": Self.bar(value: min(ratio, 2), limit: 1, maximum: 2, label: "funded / required", good: ratio >= 1),
+                ] as [String: Any]
             }
-            if Self.allows(caller, .reserveCompute) {
-                sections[sections.count - 1] = sections[sections.count - 1].replacingOccurrences(of: "</section>", with: """
-                    <form method="post" action="/console/actions/compute-requirement"><button id="compute-requirement">必要額を計算 / Compute the requirement</button></form></section>
-                    """)
-            }
+            context["reserve"] = reserve
         }
         if Self.allows(caller, .custodyRead) {
             let check = try await services.custody.check(by: caller)
-            let rows = check.assets.map { figures -> String in
-                let share = figures.hotShareBasisPoints.map { Double($0) / 10_000 }
-                return "<tr><td>\(figures.asset.code)</td><td class=\"n hot-share\" data-asset=\"\(figures.asset.code)\">\(share.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a")</td><td>\(share.map { Self.bar(value: $0, limit: 0.05, maximum: max(0.1, $0), label: "hot share", good: $0 <= 0.05) } ?? "")</td><td>\(figures.passed ? "✓" : "✗")</td></tr>"
-            }.joined()
-            var body = "<table><tr><th>資産 / asset</th><th>ホット比率 / hot share</th><th>5% 上限 / the 5% line</th><th>OK</th></tr>\(rows)</table>"
+            var custody: [String: Any] = [
+                "assets": check.assets.map { figures -> [String: Any] in
+                    let share = figures.hotShareBasisPoints.map { Double($0) / 10_000 }
+                    return ["code": figures.asset.code, "share": share.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a",
+                            "bar": share.map { Self.bar(value: $0, limit: 0.05, maximum: max(0.1, $0), label: "hot share", good: $0 <= 0.05) } ?? "",
+                            "mark": figures.passed ? "✓" : "✗"]
+                },
+            ]
             if let day = try await services.custody.latestReconciliation(by: caller) {
-                body += "<p>最終照合 / last reconciliation: <b id=\"last-reconciliation\" data-clean=\"\(day.isClean)\">\(Self.escape(day.day))</b> — \(day.isClean ? "差異なし / clean" : "\(day.breaks.count) 差異 / breaks")</p>"
+                custody["last"] = ["day": day.day, "clean": String(day.isClean), "summary": day.isClean ? "差異なし / clean" : "\(day.breaks.count) 差異 / breaks"]
             }
             if Self.allows(caller, .custodyReconcile) {
-                let yesterday = JST.day(of: services.clock.now() - 86_400_000_000_000)
-                body += """
-                    <form method="post" action="/console/actions/reconcile"><label>営業日 / business day <input name="day" id="reconcile-day" value="\(yesterday)" size="10"></label>
-                    <button id="reconcile">照合 / Reconcile</button></form>
-                    """
+                custody["canReconcile"] = true
+                custody["yesterday"] = JST.day(of: services.clock.now() - 86_400_000_000_000)
             }
-            sections.append(Self.card("custody", title: "分別管理 / Custody (95% cold)", body: body))
+            context["custody"] = custody
         }
         if Self.allows(caller, .monitorRead) {
             let counts = try await services.monitoring.alertCounts(by: caller)
-            sections.append(Self.card("monitoring", title: "取引モニタリング / Monitoring", body: """
-                <p>未処理アラート / open alerts <b id="open-alerts">\(counts["open"] ?? 0)</b> · 調査中 / in cases \(counts["in_case"] ?? 0) · <a href="/console/alerts">一覧 / list</a></p>
-                """))
+            context["monitoring"] = ["open": counts["open"] ?? 0, "inCase": counts["in_case"] ?? 0]
         }
         if Self.allows(caller, .reserveRead) {
             let incidents = try await services.reserve.incidents(by: caller)
-            let open = incidents.filter { $0.paidAt == nil }.count
-            sections.append(Self.card("incidents", title: "インシデント / Incidents", body: "<p>未完了 / open <b id=\"open-incidents\">\(open)</b> of <span id=\"incidents-total\">\(incidents.count)</span> · <a href=\"/console/incidents\">一覧 / list</a></p>"))
+            context["incidents"] = ["open": incidents.filter { $0.paidAt == nil }.count, "total": incidents.count]
         }
-        if sections.isEmpty { sections.append("<p>この役割で表示できる項目はありません / Nothing here for your roles.</p>") }
-        return "<h1>概要 / Overview</h1>" + sections.joined()
+        context["nothing"] = context.isEmpty
+        return ("overview", context)
     }
 
-    func balances(_ caller: Caller, request: Request) async throws -> String {
+    func balances(_ caller: Caller, request: Request) async throws -> (template: String, context: [String: Any]) {
         let code = request.uri.queryParameters["asset"].map(String.init) ?? "JPY"
         let asset = try await services.ledgerService.asset(code: code, by: caller)
         let page = try await services.ledgerService.balances(asset: asset.code, owner: nil, accountClass: nil, after: nil, limit: 500, by: caller)
-        let rows = page.accounts.map { entry in
-            "<tr><td>\(entry.account.id)</td><td>\(entry.account.accountClass.name)</td><td>\(entry.account.owner == 0 ? "" : String(entry.account.owner))</td><td class=n>\(entry.balance.netPostedDescription(claim: entry.account.accountClass.isClaim, scale: asset.scale))</td></tr>"
-        }.joined()
-        let tabs = try await services.ledgerService.assets(by: caller).map { "<a href=\"/console/balances?asset=\($0.code)\">\($0.code)</a>" }.joined(separator: " · ")
-        return "<h1>残高 / Balances — \(asset.code)</h1><p>\(tabs)</p><table><tr><th>口座 / account</th><th>区分 / class</th><th>顧客 / owner</th><th>残高 / balance</th></tr>\(rows)</table>"
+        let assets = try await services.ledgerService.assets(by: caller)
+        return ("balances", [
+            "asset": asset.code,
+            "tabs": assets.enumerated().map { ["code": $1.code, "last": $0 == assets.count - 1] as [String: Any] },
+            "rows": page.accounts.map { entry -> [String: Any] in
+                ["id": entry.account.id.description, "accountClass": entry.account.accountClass.name,
+                 "owner": entry.account.owner == 0 ? "" : String(entry.account.owner),
+                 "balance": entry.balance.netPostedDescription(claim: entry.account.accountClass.isClaim, scale: asset.scale)]
+            },
+        ])
     }
 
-    func alerts(_ caller: Caller) async throws -> String {
+    func alerts(_ caller: Caller) async throws -> (template: String, context: [String: Any]) {
         let alerts = try await services.monitoring.alerts(status: nil, limit: 200, by: caller)
         let canDismiss = Self.allows(caller, .monitorAlertsManage), canOpen = Self.allows(caller, .monitorCasesManage)
-        let rows = alerts.map { a in
-            var actions = ""
-            if a.status == .open && canDismiss {
-                actions += """
-                    <form class="inline" method="post" action="/console/actions/dismiss-alert"><input type="hidden" name="alert" value="\(a.id)">\
-                    <input name="reason" placeholder="理由 / reason" size="18" required><button>却下 / Dismiss</button></form>
-                    """
-            }
-            if a.status == .open && canOpen {
-                actions += """
-                    <form class="inline" method="post" action="/console/actions/open-case"><input type="hidden" name="alert" value="\(a.id)">\
-                    <input name="title" placeholder="件名 / title" size="18" required><button>案件化 / Open case</button></form>
-                    """
-            }
-            return "<tr id=\"alert-\(a.id)\"><td>\(a.id)</td><td class=\(a.outcome.rawValue)>\(a.outcome.rawValue)</td><td>\(Self.escape(a.event))</td><td>\(a.customer)</td><td class=status>\(a.status.rawValue)</td><td>\(Self.escape(a.hits.map(\.explanation).joined(separator: "; ")))</td><td>\(actions)</td></tr>"
-        }.joined()
-        let cases = try await services.monitoring.cases(by: caller).map {
-            "<tr><td>\($0.id)</td><td>\(Self.escape($0.title))</td><td>\($0.status.rawValue)</td><td>\($0.disposition?.rawValue ?? "")</td><td>\(Self.escape($0.assignee ?? ""))</td></tr>"
-        }.joined()
-        return """
-            <h1>アラート / Alerts</h1><table><tr><th>#</th><th>判定 / outcome</th><th>イベント / event</th><th>顧客 / customer</th><th>状態 / status</th><th>理由 / why</th><th></th></tr>\(rows)</table>
-            <h2>案件 / Cases</h2><table><tr><th>#</th><th>件名 / title</th><th>状態 / status</th><th>処分 / disposition</th><th>担当 / assignee</th></tr>\(cases)</table>
-            """
+        let cases = try await services.monitoring.cases(by: caller)
+        return ("alerts", [
+            "alerts": alerts.map { a -> [String: Any] in
+                ["id": a.id, "outcome": a.outcome.rawValue, "event": a.event, "customer": a.customer, "status": a.status.rawValue,
+                 "why": a.hits.map(\.explanation).joined(separator: "; "), "canDismiss": a.status == .open && canDismiss, "canOpen": a.status == .open && canOpen]
+            },
+            "cases": cases.map { c -> [String: Any] in
+                ["id": c.id, "title": c.title, "status": c.status.rawValue, "disposition": c.disposition?.rawValue ?? "", "assignee": c.assignee ?? ""]
+            },
+        ])
     }
 
-    func incidents(_ caller: Caller) async throws -> String {
-        let rows = try await services.reserve.incidents(by: caller).map { incident in
-            let minutes = incident.paidAt.map { ($0 - min($0, incident.detectedAt)) / 60_000_000_000 }
-            return "<tr><td>\(incident.id)</td><td>\(Self.escape(incident.lossType))</td><td>\(incident.detectedAt.iso8601)</td><td>\(incident.paidAt.map { "支払済 / paid \($0.iso8601)" } ?? "未払 / unpaid")</td><td class=n>\(minutes.map { "\($0) min" } ?? "")</td></tr>"
-        }.joined()
-        return "<h1>インシデントと補償 / Incidents and compensation</h1><table><tr><th>#</th><th>種類 / type</th><th>検知 / detected</th><th>補償 / compensation</th><th>所要 / took</th></tr>\(rows)</table>"
+    func incidents(_ caller: Caller) async throws -> (template: String, context: [String: Any]) {
+        let incidents = try await services.reserve.incidents(by: caller)
+        return ("incidents", [
+            "incidents": incidents.map { incident -> [String: Any] in
+                let minutes = incident.paidAt.map { ($0 - min($0, incident.detectedAt)) / 60_000_000_000 }
+                return ["id": incident.id, "lossType": incident.lossType, "detected": incident.detectedAt.iso8601,
+                        "compensation": incident.paidAt.map { "支払済 / paid \($0.iso8601)" } ?? "未払 / unpaid", "took": minutes.map { "\($0) min" } ?? ""]
+            },
+        ])
     }
 
-    func audit(_ caller: Caller) async throws -> String {
+    func audit(_ caller: Caller) async throws -> (template: String, context: [String: Any]) {
         let report = try await AuditStatus.verify(services, by: caller)
-        let status = report.isValid ? "<b id=\"audit-status\" class=good>検証済 / verified</b>" : "<b id=\"audit-status\" class=bad>改ざん検出 / TAMPERED</b>"
-        return "<h1>監査ログ / Audit log</h1><p>\(status): \(report.entries) entries, \(report.checkpoints) signed checkpoints, root <code>\(Hex.encode(report.root))</code></p>"
-            + report.problems.prefix(10).map { "<p class=bad>\(Self.escape($0.message))</p>" }.joined()
+        return ("audit", ["valid": report.isValid, "entries": report.entries, "checkpoints": report.checkpoints, "root": Hex.encode(report.root),
+                          "problems": report.problems.prefix(10).map(\.message)])
     }
 
     // MARK: HTML
@@ -319,6 +288,7 @@ struct Console: Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
+    /// Text for an attribute or element the server writes itself (the SVG bars' labels).
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
             .replacingOccurrences(of: "\"", with: "&quot;")
@@ -346,8 +316,6 @@ struct Console: Sendable {
             """
     }
 
-    static func card(_ panel: String, title: String, body: String) -> String { "<section data-panel=\"\(panel)\"><h2>\(title)</h2>\(body)</section>" }
-
     static let style = """
         body{font-family:system-ui,"Hiragino Sans","Noto Sans JP",sans-serif;margin:0;color:#222}nav{background:#1a237e;color:#fff;padding:8px 16px}
         nav a{color:#fff;margin-right:14px;text-decoration:none}main{padding:16px}section{border:1px solid #ddd;border-radius:6px;padding:8px 16px;margin:12px 0}
@@ -355,13 +323,14 @@ struct Console: Sendable {
         .good{color:#2e7d32}.bad,.block{color:#c62828}.review{color:#ef6c00}form.inline{display:inline}
         """
 
-    static func layout(caller: Caller, content: String) -> String {
-        """
-        <!doctype html><html lang="ja"><head><meta charset="utf-8"><title>Kinko 金庫</title><style>\(style)</style></head><body>
-        <nav><b>金庫 Kinko</b> · \(navigation(caller))
-        <span id="whoami">\(escape(caller.name)) (\(caller.roles.sorted().map(\.rawValue).joined(separator: ", ")))</span>
-        <form class="inline" method="post" action="/console/logout"><button id="sign-out">ログアウト / Sign out</button></form></nav><main>\(content)</main></body></html>
-        """
+    /// A signed-in page: navigation for the caller's roles, who is signed in, the outcome of
+    /// the last action, and `content` (a rendered template).
+    static func layout(caller: Caller, csrf: String, content: String, flash: [String: Any]) throws(KinkoError) -> String {
+        try ConsoleTemplates.render("layout", flash.merging([
+            "title": "Kinko 金庫", "style": style, "csrf": csrf, "content": content, "signedIn": true,
+            "nav": pages.filter { $0.permission.map { allows(caller, $0) } ?? true }.map { ["path": $0.path, "label": $0.label] },
+            "name": caller.name, "roles": caller.roles.sorted().map(\.rawValue).joined(separator: ", "),
+        ]) { $1 })
     }
 
     /// The pages the caller's roles may read.
@@ -370,18 +339,10 @@ struct Console: Sendable {
         ("/console/alerts", "アラート Alerts", .monitorRead), ("/console/incidents", "インシデント Incidents", .reserveRead), ("/console/audit", "監査 Audit", .auditRead),
     ]
 
-    static func navigation(_ caller: Caller) -> String {
-        pages.filter { $0.permission.map { allows(caller, $0) } ?? true }.map { "<a href=\"\($0.path)\">\($0.label)</a>" }.joined()
-    }
-
-    static func loginPage(error: String?) -> String {
-        """
-        <!doctype html><html lang="ja"><head><meta charset="utf-8"><title>Kinko 金庫 — sign in</title><style>\(style)</style></head><body>
-        <nav><b>金庫 Kinko</b></nav><main><h1>サインイン / Sign in</h1>\(error.map { "<p id=\"login-error\" class=bad>\(escape($0))</p>" } ?? "")
-        <form method="post" action="/console/login"><label>API トークン / API token <input type="password" name="token" id="token" size="60" autocomplete="off"></label>
-        <button type="submit" id="sign-in">サインイン / Sign in</button></form>
-        <p>トークンは <code>kinko init</code> または <code>kinko demo</code> が発行します / Tokens come from <code>kinko init</code> or <code>kinko demo</code> (demo-tokens.json).</p></main></body></html>
-        """
+    static func loginPage(error: String?) throws(KinkoError) -> String {
+        var login: [String: Any] = [:]
+        if let error { login["loginError"] = error }
+        return try ConsoleTemplates.render("layout", ["title": "Kinko 金庫 — sign in", "style": style, "content": try ConsoleTemplates.render("login", login)])
     }
 }
 

@@ -22,7 +22,7 @@ struct Problem: Sendable {
         case .notFound, .assetNotFound: .notFound
         case .conflict, .approvalRequired, .approvalRefused: .conflict
         case .movementRefused: .unprocessableContent
-        case .storageCorrupted, .storageFailure: .internalServerError
+        case .storageCorrupted, .storageFailure, .internalError: .internalServerError
         case .storageUnavailable: .serviceUnavailable
         case .rateLimited: .tooManyRequests
         case .ledgerRefused: .unprocessableContent

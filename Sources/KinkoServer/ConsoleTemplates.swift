@@ -1,0 +1,123 @@
+import KinkoCore
+import Mustache
+
+/// The console's pages as Mustache templates (swift-mustache). `{{…}}` escapes HTML, so a user
+/// string can never become markup; `{{{…}}}` appears only for markup the server itself drew (the
+/// SVG bars) and for a page's rendered body inside the layout. Every POST form carries the
+/// session's CSRF token through the `csrf` partial.
+///
+/// The templates are compiled into the binary rather than shipped as resource files: the
+/// server is one executable to deploy, with no resource bundle that could go missing.
+enum ConsoleTemplates {
+    static let sources: [String: String] = [
+        "csrf": #"<input type="hidden" name="csrf" value="{{csrf}}">"#,
+
+        "layout": """
+            <!doctype html><html lang="ja"><head><meta charset="utf-8">{{#csrf}}<meta name="csrf-token" content="{{csrf}}">{{/csrf}}<title>{{title}}</title><style>{{{style}}}</style></head><body>
+            <nav><b>金庫 Kinko</b>{{#signedIn}} · {{#nav}}<a href="{{path}}">{{label}}</a>{{/nav}}
+            <span id="whoami">{{name}} ({{roles}})</span>
+            <form class="inline" method="post" action="/console/logout">{{> csrf}}<button id="sign-out">ログアウト / Sign out</button></form>{{/signedIn}}</nav><main>{{#notice}}<p id="notice" class=good>{{notice}}</p>{{/notice}}{{#error}}<p id="error" class=bad>{{error}}</p>{{/error}}{{{content}}}</main></body></html>
+            """,
+
+        "login": """
+            <h1>サインイン / Sign in</h1>{{#loginError}}<p id="login-error" class=bad>{{loginError}}</p>{{/loginError}}
+            <form method="post" action="/console/login"><label>API トークン / API token <input type="password" name="token" id="token" size="60" autocomplete="off"></label>
+            <button type="submit" id="sign-in">サインイン / Sign in</button></form>
+            <p>トークンは <code>kinko init</code> または <code>kinko demo</code> が発行します / Tokens come from <code>kinko init</code> or <code>kinko demo</code> (demo-tokens.json).</p>
+            """,
+
+        "problem": #"<h1>{{status}} {{title}}</h1><p id="page-error" class=bad>{{detail}}</p>"#,
+
+        "overview": """
+            <h1>概要 / Overview</h1>
+            {{#reserve}}<section data-panel="reserve"><h2>責任準備金 / Liability reserve</h2>
+            {{#computed}}<p>必要額 / required <b id="reserve-required">¥{{required}}</b> · 積立額 / funded <b id="reserve-funded">¥{{funded}}</b>
+            · 充足率 / adequacy <b>{{adequacy}}</b> (rule set {{ruleVersion}}, {{time}})</p>
+            {{{bar}}}{{/computed}}{{^computed}}<p>未計算 / not computed yet</p>{{/computed}}
+            {{#canCompute}}<form method="post" action="/console/actions/compute-requirement">{{> csrf}}<button id="compute-requirement">必要額を計算 / Compute the requirement</button></form>{{/canCompute}}</section>{{/reserve}}
+            {{#custody}}<section data-panel="custody"><h2>分別管理 / Custody (95% cold)</h2>
+            <table><tr><th>資産 / asset</th><th>ホット比率 / hot share</th><th>5% 上限 / the 5% line</th><th>OK</th></tr>
+            {{#assets}}<tr><td>{{code}}</td><td class="n hot-share" data-asset="{{code}}">{{share}}</td><td>{{{bar}}}</td><td>{{mark}}</td></tr>{{/assets}}</table>
+            {{#last}}<p>最終照合 / last reconciliation: <b id="last-reconciliation" data-clean="{{clean}}">{{day}}</b> — {{summary}}</p>{{/last}}
+            {{#canReconcile}}<form method="post" action="/console/actions/reconcile">{{> csrf}}<label>営業日 / business day <input name="day" id="reconcile-day" value="{{yesterday}}" size="10"></label>
+            <button id="reconcile">照合 / Reconcile</button></form>{{/canReconcile}}</section>{{/custody}}
+            {{#monitoring}}<section data-panel="monitoring"><h2>取引モニタリング / Monitoring</h2>
+            <p>未処理アラート / open alerts <b id="open-alerts">{{open}}</b> · 調査中 / in cases {{inCase}} · <a href="/console/alerts">一覧 / list</a></p></section>{{/monitoring}}
+            {{#incidents}}<section data-panel="incidents"><h2>インシデント / Incidents</h2>
+            <p>未完了 / open <b id="open-incidents">{{open}}</b> of <span id="incidents-total">{{total}}</span> · <a href="/console/incidents">一覧 / list</a></p></section>{{/incidents}}
+            {{#nothing}}<p>この役割で表示できる項目はありません / Nothing here for your roles.</p>{{/nothing}}
+            """,
+
+        "balances": """
+            <h1>残高 / Balances — {{asset}}</h1><p>{{#tabs}}<a href="/console/balances?asset={{code}}">{{code}}</a>{{^last}} · {{/last}}{{/tabs}}</p>
+            <table><tr><th>口座 / account</th><th>区分 / class</th><th>顧客 / owner</th><th>残高 / balance</th></tr>
+            {{#rows}}<tr><td>{{id}}</td><td>{{accountClass}}</td><td>{{owner}}</td><td class=n>{{balance}}</td></tr>{{/rows}}</table>
+            """,
+
+        "alerts": """
+            <h1>アラート / Alerts</h1><table><tr><th>#</th><th>判定 / outcome</th><th>イベント / event</th><th>顧客 / customer</th><th>状態 / status</th><th>理由 / why</th><th></th></tr>
+            {{#alerts}}<tr id="alert-{{id}}"><td>{{id}}</td><td class={{outcome}}>{{outcome}}</td><td>{{event}}</td><td>{{customer}}</td><td class=status>{{status}}</td><td>{{why}}</td><td>
+            {{#canDismiss}}<form class="inline" method="post" action="/console/actions/dismiss-alert">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="reason" placeholder="理由 / reason" size="18" required><button>却下 / Dismiss</button></form>{{/canDismiss}}
+            {{#canOpen}}<form class="inline" method="post" action="/console/actions/open-case">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="title" placeholder="件名 / title" size="18" required><button>案件化 / Open case</button></form>{{/canOpen}}
+            </td></tr>{{/alerts}}</table>
+            <h2>案件 / Cases</h2><table><tr><th>#</th><th>件名 / title</th><th>状態 / status</th><th>処分 / disposition</th><th>担当 / assignee</th></tr>
+            {{#cases}}<tr><td>{{id}}</td><td>{{title}}</td><td>{{status}}</td><td>{{disposition}}</td><td>{{assignee}}</td></tr>{{/cases}}</table>
+            """,
+
+        "incidents": """
+            <h1>インシデントと補償 / Incidents and compensation</h1><table><tr><th>#</th><th>種類 / type</th><th>検知 / detected</th><th>補償 / compensation</th><th>所要 / took</th></tr>
+            {{#incidents}}<tr><td>{{id}}</td><td>{{lossType}}</td><td>{{detected}}</td><td>{{compensation}}</td><td class=n>{{took}}</td></tr>{{/incidents}}</table>
+            """,
+
+        "audit": """
+            <h1>監査ログ / Audit log</h1><p>{{#valid}}<b id="audit-status" class=good>検証済 / verified</b>{{/valid}}{{^valid}}<b id="audit-status" class=bad>改ざん検出 / TAMPERED</b>{{/valid}}: {{entries}} entries, {{checkpoints}} signed checkpoints, root <code>{{root}}</code></p>
+            {{#problems}}<p class=bad>{{.}}</p>{{/problems}}
+            """,
+
+        "approvals": """
+            <h1>承認 / Approvals</h1>
+            <section id="browser-key" data-principal="{{principal}}">
+            <h2>署名鍵 / Your signing keys</h2>
+            <table><tr><th>鍵 / key</th><th>方式 / algorithm</th><th>登録 / registered</th><th>状態 / status</th></tr>
+            {{#keys}}<tr class="own-key" data-key-id="{{id}}" data-status="{{status}}"><td><code>{{id}}</code></td><td>{{algorithm}}</td><td>{{registered}}</td><td>{{state}}</td></tr>{{/keys}}</table>
+            <p>このブラウザ / this browser: <span id="key-status" data-key="">確認中 / checking…</span></p>
+            <button id="create-key">このブラウザで鍵を作成 / Create a signing key in this browser</button>
+            <p>鍵は WebCrypto で生成され、取り出せない形でこのブラウザにだけ保存されます / The key is generated by WebCrypto, cannot be exported, and stays in this browser (IndexedDB); the server receives its public half and a proof that you hold it.</p>
+            </section>
+            <p id="approval-message" data-state="" aria-live="polite"></p>
+            <h2>あなたの承認待ち / Waiting for you ({{waitingCount}})</h2>
+            {{#waiting}}<section class="request" id="request-{{id}}" data-request="{{id}}" data-digest="{{digest}}">
+            <h2>#{{id}} {{action}}</h2>
+            <p class="what"><b>{{sentence}}</b></p>
+            <table class="payload">{{#fields}}<tr><th>{{key}}</th><td>{{value}}</td></tr>{{/fields}}</table>
+            <p>起票 / filed by {{filedBy}} · 方針 / policy: {{policy}} · 期限 / expires {{expires}} · 状況 / status: {{status}}</p>
+            <p>署名対象 / you sign SHA-256 <code class="digest">{{digest}}</code> of the canonical JSON <code class="canonical">{{canonical}}</code></p>
+            <button class="approve" data-request="{{id}}" data-digest="{{digest}}">承認して署名 / Approve and sign</button>
+            </section>{{/waiting}}{{^waiting}}<p id="nothing-waiting">ありません / Nothing waits for you.</p>{{/waiting}}
+            <h2>その他の未決 / Other open requests</h2>
+            <table><tr><th>#</th><th>操作 / action</th><th>方針 / policy</th><th>起票 / filed by</th></tr>
+            {{#others}}<tr><td>{{id}}</td><td>{{action}}</td><td>{{policy}}</td><td>{{filedBy}}</td></tr>{{/others}}</table>
+            <script src="{{script}}"></script>
+            """,
+    ]
+
+    /// The templates, compiled once; a template that does not parse is reported by the first
+    /// render (and by the test that renders every page).
+    static let library: Result<MustacheLibrary, KinkoError> = {
+        var library = MustacheLibrary()
+        for (name, source) in sources {
+            do { try library.register(source, named: name) } catch {
+                return .failure(KinkoError(.internalError, "console template \(name) does not parse: \(error)"))
+            }
+        }
+        return .success(library)
+    }()
+
+    /// `name` rendered with `context`.
+    static func render(_ name: String, _ context: [String: Any]) throws(KinkoError) -> String {
+        guard let text = try library.get().render(context, withTemplate: name) else {
+            throw KinkoError(.internalError, "no console template \(name)")
+        }
+        return text
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import KinkoCore
+@testable import KinkoServer
+import Testing
+
+/// The console renders from Mustache templates: every one parses, and a user string is
+/// escaped wherever it lands, in text or in an attribute.
+@Suite struct ConsoleTemplateTests {
+    static let markup = #"<script>alert("x")</script>&"#
+    static let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;"
+
+    @Test func everyTemplateParses() throws {
+        _ = try ConsoleTemplates.library.get()
+        for name in ConsoleTemplates.sources.keys { #expect(throws: Never.self, "\(name)") { _ = try ConsoleTemplates.render(name, [:]) } }
+        #expect(ConsoleTemplates.sources.count == 10)
+    }
+
+    @Test func userStringsAreEscapedInEveryPlace() throws {
+        let m = Self.markup
+        let pages: [(String, [String: Any])] = [
+            ("alerts", ["csrf": "c", "alerts": [["id": 1, "outcome": m, "event": m, "customer": 7, "status": m, "why": m, "canDismiss": true, "canOpen": true]],
+                        "cases": [["id": 2, "title": m, "status": m, "disposition": m, "assignee": m]]]),
+            ("balances", ["asset": m, "tabs": [["code": m, "last": true]], "rows": [["id": m, "accountClass": m, "owner": m, "balance": m]]]),
+            ("incidents", ["incidents": [["id": 3, "lossType": m, "detected": m, "compensation": m, "took": m]]]),
+            ("audit", ["valid": false, "entries": 1, "checkpoints": 0, "root": m, "problems": [m]]),
+            ("approvals", ["principal": m, "script": "/console/approve.js", "waitingCount": 1, "keys": [["id": m, "algorithm": m, "registered": m, "status": m, "state": m]],
+                           "waiting": [["id": m, "action": m, "digest": m, "sentence": m, "fields": [["key": m, "value": m]], "filedBy": m, "policy": m,
+                                        "expires": m, "status": m, "canonical": m]],
+                           "others": [["id": m, "action": m, "policy": m, "filedBy": m]]]),
+            ("problem", ["status": 403, "title": m, "detail": m]),
+            ("login", ["loginError": m]),
+            ("layout", ["title": m, "style": "", "csrf": m, "content": "", "signedIn": true, "nav": [["path": m, "label": m]], "name": m, "roles": m,
+                        "notice": m, "error": m]),
+        ]
+        for (name, context) in pages {
+            let html = try ConsoleTemplates.render(name, context)
+            #expect(!html.contains("<script>alert"), "\(name) lets markup through")
+            #expect(html.contains(Self.escaped), "\(name) shows the escaped text")
+        }
+    }
+
+    @Test func postFormsCarryTheCSRFToken() throws {
+        let html = try ConsoleTemplates.render("alerts", ["csrf": "tok3n", "alerts": [["id": 1, "outcome": "block", "event": "e", "customer": 7, "status": "open",
+                                                                                      "why": "w", "canDismiss": true, "canOpen": true]], "cases": [] as [Any]])
+        #expect(html.components(separatedBy: #"method="post""#).count - 1 == 2)
+        #expect(html.components(separatedBy: #"<input type="hidden" name="csrf" value="tok3n">"#).count - 1 == 2)
+        let overview = try ConsoleTemplates.render("overview", ["csrf": "tok3n", "nothing": true])
+        #expect(overview.contains("Nothing here for your roles") && !overview.contains("<section"))
+    }
+
+    @Test func anUnknownTemplateIsAnInternalError() {
+        #expect(throws: KinkoError.self) { try ConsoleTemplates.render("no-such-page", [:]) }
+    }
+}
