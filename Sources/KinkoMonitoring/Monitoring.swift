@@ -29,6 +29,11 @@ public protocol MonitoringStore: MonitoringStateSource, AnyObject {
 
     func importProfiles(_ profiles: [CustomerProfile], audit: AuditEvent) async throws
     func profiles(_ customers: [UInt64]) async throws -> [CustomerProfile]
+    /// The stored state of those of `customers` that have any, read ahead of a batch so that
+    /// the engine finds it in memory.
+    func customerStates(_ customers: [UInt64]) async throws -> [UInt64: [UInt8]]
+    /// The stored state of those of `ips` that have any.
+    func ipStates(_ ips: [String]) async throws -> [String: [UInt8]]
 
     /// Events already evaluated, with their outcome and alert.
     func evaluatedEvents(_ ids: [String]) async throws -> [String: (outcome: Outcome, alert: UInt64?)]
@@ -68,9 +73,13 @@ public struct Monitoring: Sendable {
     /// The watchlists of the lists in force, kept between batches (up to 1,000,000 addresses a
     /// list): reloaded only when a list's version changes.
     public let watchlists = WatchlistCache()
+    /// The engine kept between batches (one per process: share this `Monitoring`).
+    public let runtime: MonitoringRuntime
 
-    public init(governance: Governance, store: any MonitoringStore, clock: any WallClock = SystemWallClock(), reportingEntity: String = "Kinko exchange") {
+    public init(governance: Governance, store: any MonitoringStore, clock: any WallClock = SystemWallClock(), reportingEntity: String = "Kinko exchange",
+                runtime: MonitoringRuntime = MonitoringRuntime()) {
         self.governance = governance
+        self.runtime = runtime
         self.store = store
         self.clock = clock
         self.reportingEntity = reportingEntity
@@ -234,19 +243,19 @@ public struct Monitoring: Sendable {
                 fresh.append((line, event))
             }
         }
+        let (store, clock, rejectedCount) = (self.store, self.clock, rejected.count)
         let versions = try await store.addressListVersions()
         let lists = try await watchlists.current(versions: versions) { try await store.addressLists() }
-        let engine = MonitoringEngine(rules: rules, watchlists: lists,
-                                      jurisdictions: try await store.jurisdictions() ?? .starter, source: store)
-        var evaluations: [(line: Int, evaluation: Evaluation)] = []
-        for (line, event) in fresh { evaluations.append((line, try engine.evaluate(event))) }
-        let changes = engine.takeChanges()
-        let alerting = evaluations.count { $0.evaluation.outcome != .clear }
-        guard let alertIDs = try await store.recordBatch(
-            expectedBatches: batches, evaluations: evaluations.map(\.evaluation), customers: changes.customers, ips: changes.ips, at: clock.now(),
-            audit: caller.event(.monitorIngest, role: role, digest: digest, result: "evaluated",
-                                details: ["events": String(evaluations.count), "alerts": String(alerting), "rejected": String(rejected.count),
-                                          "rule_set": rules.version]))
+        guard let (evaluations, alertIDs) = try await runtime.evaluate(
+            fresh, batches: batches, rules: rules, lists: lists, listVersions: versions, jurisdictions: try await store.jurisdictions() ?? .starter,
+            store: store,
+            record: { evaluations, customers, ips in
+                try await store.recordBatch(
+                    expectedBatches: batches, evaluations: evaluations, customers: customers, ips: ips, at: clock.now(),
+                    audit: caller.event(.monitorIngest, role: role, digest: digest, result: "evaluated",
+                                        details: ["events": String(evaluations.count), "alerts": String(evaluations.count { $0.outcome != .clear }),
+                                                  "rejected": String(rejectedCount), "rule_set": rules.version]))
+            })
         else {
             throw KinkoError(.conflict, "another batch was ingested meanwhile; nothing was stored — send this batch again")
         }

@@ -77,6 +77,9 @@ public final class MonitoringEngine {
     private var states: [UInt64: CustomerState] = [:]
     private var ips: [String: IPState] = [:]
     private var profiles: [UInt64: CustomerProfile?] = [:]
+    /// Customers and IPs a prefetch found nothing stored for: no synchronous read asks again.
+    private var absentCustomers: Set<UInt64> = []
+    private var absentIPs: Set<String> = []
     private var dirtyCustomers: Set<UInt64> = []
     private var dirtyIPs: Set<String> = []
 
@@ -99,6 +102,32 @@ public final class MonitoringEngine {
         recentHorizon = max(rules.structuring.windowHours, rules.velocity.windowHours, rules.rapidInOut.windowHours) * Self.nanosecondsPerHour
         edgeHorizon = max(rules.fanIn.windowDays, rules.fanOut.windowDays, rules.cycle.windowDays, rules.scatterGather.windowDays,
                           rules.gatherScatter.windowDays) * Self.nanosecondsPerDay
+    }
+
+    /// Takes in what a batch will read, fetched ahead asynchronously (as the ledger prefetches
+    /// accounts): the stored state of `customers` and `ips` not already in memory, and the
+    /// profiles of `profiled` (the profile cache is replaced: profiles change by import, not by
+    /// events, so they are read afresh for every batch). What was looked up and not found is
+    /// remembered as absent. Only graph searches reaching beyond the batch still read on demand.
+    public func preload(customers: [UInt64], states stored: [UInt64: [UInt8]], ips: [String], ipStates: [String: [UInt8]],
+                        profiled: [UInt64], profiles found: [CustomerProfile]) throws {
+        for customer in customers where states[customer] == nil {
+            if let bytes = stored[customer] { states[customer] = try CustomerState(decoding: bytes) } else { absentCustomers.insert(customer) }
+        }
+        for ip in ips where self.ips[ip] == nil {
+            if let bytes = ipStates[ip] { self.ips[ip] = try IPState(decoding: bytes) } else { absentIPs.insert(ip) }
+        }
+        profiles.removeAll(keepingCapacity: true)
+        for customer in profiled { profiles[customer] = .some(nil) }
+        for profile in found { profiles[profile.customer] = profile }
+    }
+
+    /// Forgets every customer's and IP's state (kept changes must have been taken first).
+    public func forgetState() {
+        states.removeAll()
+        ips.removeAll()
+        absentCustomers.removeAll()
+        absentIPs.removeAll()
     }
 
     public func setProfile(_ profile: CustomerProfile) {
@@ -133,16 +162,17 @@ public final class MonitoringEngine {
     /// Takes a customer's state out of the table (so changing it copies nothing); put it back after.
     private func take(_ customer: UInt64, at time: TimestampNanoseconds) throws -> CustomerState {
         if let state = states.removeValue(forKey: customer) { return state }
-        if let bytes = try source?.customerState(customer) { return try CustomerState(decoding: bytes) }
+        if !absentCustomers.contains(customer), let bytes = try source?.customerState(customer) { return try CustomerState(decoding: bytes) }
         return CustomerState(firstSeen: time)
     }
 
-    /// A customer's state for reading (graph searches); nil when Kinko has never seen them.
-    private func peek(_ customer: UInt64) -> CustomerState? {
+    /// A customer's state for reading (graph searches); nil when Kinko has never seen them. A
+    /// read that fails, or state that does not decode, is an error: a verdict must never rest
+    /// on state the engine could not see.
+    private func peek(_ customer: UInt64) throws -> CustomerState? {
         if let state = states[customer] { return state }
-        guard customer & Self.addressBit == 0, let bytes = try? source?.customerState(customer), let state = try? CustomerState(decoding: bytes) else {
-            return nil
-        }
+        guard customer & Self.addressBit == 0, !absentCustomers.contains(customer), let bytes = try source?.customerState(customer) else { return nil }
+        let state = try CustomerState(decoding: bytes)
         states[customer] = state
         return state
     }
@@ -322,7 +352,7 @@ public final class MonitoringEngine {
         }
         guard let ip = event.ip else { return }
         let rule = rules.sharedIP
-        var state = try ips[ip] ?? source?.ipState(ip).map { try IPState(decoding: $0) } ?? IPState()
+        var state = try ips[ip] ?? (absentIPs.contains(ip) ? nil : source?.ipState(ip).map { try IPState(decoding: $0) }) ?? IPState()
         let before = Set(try state.logins.map { try name(of: $0.customer) })
         state.record(customer: event.customer, time: event.time, horizon: rule.windowDays * Self.nanosecondsPerDay)
         ips[ip] = state
@@ -412,8 +442,8 @@ public final class MonitoringEngine {
             guard isNew else { return }
             fan(rules.fanOut, hub: event.customer, outgoing: true, event, into: &hits)
             fan(rules.fanIn, hub: receiver, outgoing: false, event, into: &hits)
-            cycle(from: event.customer, to: receiver, event, into: &hits)
-            scatterGather(event.customer, receiver, event, into: &hits)
+            try cycle(from: event.customer, to: receiver, event, into: &hits)
+            try scatterGather(event.customer, receiver, event, into: &hits)
             gatherScatter(hub: event.customer, event, into: &hits)
             gatherScatter(hub: receiver, event, into: &hits)
         case .withdrawal, .deposit:
@@ -460,7 +490,7 @@ public final class MonitoringEngine {
 
     /// A ring of one-off transfers closed by `from → to`: a path `to → … → from` over one-off
     /// edges inside the window, in any time order.
-    private func cycle(from: UInt64, to: UInt64, _ event: MonitoringEvent, into hits: inout [RuleHit]) {
+    private func cycle(from: UInt64, to: UInt64, _ event: MonitoringEvent, into hits: inout [RuleHit]) throws {
         let rule = rules.cycle
         let since = Self.cut(event.time, rule.windowDays * Self.nanosecondsPerDay)
         var path: [UInt64] = [to]
@@ -468,8 +498,8 @@ public final class MonitoringEngine {
         var onPath: Set<UInt64> = [to]
         var visited = 0
         var found: ([UInt64], [String])?
-        func search(_ node: UInt64) {
-            guard found == nil, visited < Self.cycleSearchNodesMax, path.count < rule.maximumLength, let state = peek(node) else { return }
+        func search(_ node: UInt64) throws {
+            guard found == nil, visited < Self.cycleSearchNodesMax, path.count < rule.maximumLength, let state = try peek(node) else { return }
             visited += 1
             for (next, edge) in oneOff(state.outgoing, since: since, customersOnly: true).sorted(by: { $0.0 < $1.0 }) {
                 if next == from {
@@ -481,14 +511,14 @@ public final class MonitoringEngine {
                 path.append(next)
                 edges.append(edge.firstEvent)
                 onPath.insert(next)
-                search(next)
+                try search(next)
                 if found != nil { return }
                 path.removeLast()
                 edges.removeLast()
                 onPath.remove(next)
             }
         }
-        search(to)
+        try search(to)
         guard let (members, events) = found else { return }
         hits.append(RuleHit(rule: "cycle", score: rule.score, subject: from,
                             explanation: "money went round \(members.count) customers within \(rule.windowDays) days: \(members.map(String.init).joined(separator: " → ")) → \(members[0])",
@@ -498,13 +528,13 @@ public final class MonitoringEngine {
     /// One source → several intermediaries → one beneficiary, all over one-off edges. The new
     /// edge is either a gather leg (`a` an intermediary, `b` the beneficiary) or a scatter leg
     /// (`a` the source, `b` an intermediary).
-    private func scatterGather(_ a: UInt64, _ b: UInt64, _ event: MonitoringEvent, into hits: inout [RuleHit]) {
+    private func scatterGather(_ a: UInt64, _ b: UInt64, _ event: MonitoringEvent, into hits: inout [RuleHit]) throws {
         let rule = rules.scatterGather
         let since = Self.cut(event.time, rule.windowDays * Self.nanosecondsPerDay)
         func isOneOff(_ key: UInt64, _ edge: Edge) -> Bool { edge.count == 1 && edge.first >= since && key & Self.addressBit == 0 }
         /// Intermediaries: one-off out-edges of `source` that meet one-off in-edges of the beneficiary.
-        func report(source: UInt64, beneficiary: UInt64, gathered: [UInt64: Edge]) -> Bool {
-            guard source != beneficiary, let sourceState = peek(source) else { return false }
+        func report(source: UInt64, beneficiary: UInt64, gathered: [UInt64: Edge]) throws -> Bool {
+            guard source != beneficiary, let sourceState = try peek(source) else { return false }
             var count = 0
             for (key, edge) in sourceState.outgoing where isOneOff(key, edge) && gathered[key] != nil { count += 1 }
             guard count >= rule.minimumIntermediaries else { return false }
@@ -518,20 +548,20 @@ public final class MonitoringEngine {
             return true
         }
         // `a → b` as a gather leg: sources that paid `a` once, against what `b` received once.
-        if let intermediary = states[a], let beneficiary = peek(b) {
+        if let intermediary = states[a], let beneficiary = try peek(b) {
             let gathered = beneficiary.incoming.filter { isOneOff($0.key, $0.value) }
             if gathered.count >= rule.minimumIntermediaries {
-                for source in intermediary.incoming.filter({ isOneOff($0.key, $0.value) }).keys.sorted() where report(source: source, beneficiary: b, gathered: gathered) {
+                for source in intermediary.incoming.filter({ isOneOff($0.key, $0.value) }).keys.sorted() where try report(source: source, beneficiary: b, gathered: gathered) {
                     return
                 }
             }
         }
         // `a → b` as a scatter leg: beneficiaries `b` paid once, against what `a` sent once.
-        if let intermediary = peek(b) {
+        if let intermediary = try peek(b) {
             for beneficiary in intermediary.outgoing.filter({ isOneOff($0.key, $0.value) }).keys.sorted() {
-                guard let state = peek(beneficiary) else { continue }
+                guard let state = try peek(beneficiary) else { continue }
                 let gathered = state.incoming.filter { isOneOff($0.key, $0.value) }
-                if gathered.count >= rule.minimumIntermediaries, report(source: a, beneficiary: beneficiary, gathered: gathered) { return }
+                if gathered.count >= rule.minimumIntermediaries, try report(source: a, beneficiary: beneficiary, gathered: gathered) { return }
             }
         }
     }

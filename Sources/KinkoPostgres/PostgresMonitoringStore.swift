@@ -181,6 +181,31 @@ public final class PostgresMonitoringStore: MonitoringStore {
         return customers.compactMap { found[$0] }
     }
 
+    public func customerStates(_ customers: [UInt64]) async throws -> [UInt64: [UInt8]] {
+        guard !customers.isEmpty else { return [:] }
+        return try await database.read { connection in
+            var found: [UInt64: [UInt8]] = [:]
+            for chunk in Self.chunks(Array(Set(customers))) {
+                let rows = try await connection.answered(
+                    "SELECT customer, state FROM monitor_state WHERE customer = ANY(\(chunk.map(PostgresValues.int))::bigint[])", logger: logger)
+                for try await (customer, state) in rows.decode((Int64, Data).self) { found[PostgresValues.uint(customer)] = [UInt8](state) }
+            }
+            return found
+        }
+    }
+
+    public func ipStates(_ ips: [String]) async throws -> [String: [UInt8]] {
+        guard !ips.isEmpty else { return [:] }
+        return try await database.read { connection in
+            var found: [String: [UInt8]] = [:]
+            for chunk in Self.chunks(Array(Set(ips))) {
+                let rows = try await connection.answered("SELECT ip, state FROM monitor_ip_state WHERE ip = ANY(\(Array(chunk))::text[])", logger: logger)
+                for try await (ip, state) in rows.decode((String, Data).self) { found[ip] = [UInt8](state) }
+            }
+            return found
+        }
+    }
+
     private static func profiles(_ rows: PostgresRowSequence) async throws -> [CustomerProfile] {
         var profiles: [CustomerProfile] = []
         for try await (customer, name, country, income, assets) in rows.decode((Int64, String, String, Int64, Int64).self) {

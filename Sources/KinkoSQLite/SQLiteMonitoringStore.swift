@@ -118,6 +118,28 @@ public final class SQLiteMonitoringStore: MonitoringStore {
         }
     }
 
+    public func customerStates(_ customers: [UInt64]) async throws -> [UInt64: [UInt8]] {
+        try await database.pool.read { db in
+            var found: [UInt64: [UInt8]] = [:]
+            let statement = try db.cachedStatement(sql: "SELECT state FROM monitor_state WHERE customer = ?")
+            for customer in Set(customers) {
+                if let state = try Data.fetchOne(statement, arguments: [Self.int(customer)]) { found[customer] = [UInt8](state) }
+            }
+            return found
+        }
+    }
+
+    public func ipStates(_ ips: [String]) async throws -> [String: [UInt8]] {
+        try await database.pool.read { db in
+            var found: [String: [UInt8]] = [:]
+            let statement = try db.cachedStatement(sql: "SELECT state FROM monitor_ip_state WHERE ip = ?")
+            for ip in Set(ips) {
+                if let state = try Data.fetchOne(statement, arguments: [ip]) { found[ip] = [UInt8](state) }
+            }
+            return found
+        }
+    }
+
     // MARK: Events and alerts
 
     public func evaluatedEvents(_ ids: [String]) async throws -> [String: (outcome: Outcome, alert: UInt64?)] {

@@ -70,6 +70,36 @@ struct TypologyTests {
         }
     }
 
+    /// Stored state as a test wants it: some customers' state, some reads failing.
+    struct Source: MonitoringStateSource {
+        let stored: [UInt64: [UInt8]]
+        let failing: Set<UInt64>
+        func customerState(_ customer: UInt64) throws -> [UInt8]? {
+            if failing.contains(customer) { throw KinkoError(.storageUnavailable, "the database went away") }
+            return stored[customer]
+        }
+        func ipState(_ ip: String) throws -> [UInt8]? { nil }
+        func profile(_ customer: UInt64) throws -> CustomerProfile? { nil }
+    }
+
+    // Goal (issue 15): a graph search that cannot read a neighbour's state fails the event; it
+    // does not judge as if the neighbour had no history.
+    @Test func aStateReadThatFailsIsAnErrorNotAnAbsence() throws {
+        let before = MonitoringEngine(rules: try defaultRules())
+        var s = Stream()
+        _ = try before.evaluate(s.transfer(2, 3, at: t0))
+        let stored = Dictionary(uniqueKeysWithValues: before.takeChanges().customers)
+        #expect(stored.keys.sorted() == [2, 3])
+        let failing = MonitoringEngine(rules: try defaultRules(), source: Source(stored: stored, failing: [3]))
+        #expect(throws: KinkoError.self) { try failing.evaluate(s.transfer(1, 2, at: t0 + Stream.hour)) }
+        let healthy = MonitoringEngine(rules: try defaultRules(), source: Source(stored: stored, failing: []))
+        #expect(try healthy.evaluate(s.transfer(1, 2, at: t0 + Stream.hour)).outcome == .clear)
+        // Preloaded state needs no read at all, and a customer preloaded as absent is not read.
+        let preloaded = MonitoringEngine(rules: try defaultRules(), source: Source(stored: [:], failing: [1, 2, 3]))
+        try preloaded.preload(customers: [1, 2, 3], states: stored, ips: [], ipStates: [:], profiled: [1, 2, 3], profiles: [])
+        #expect(try preloaded.evaluate(s.transfer(1, 2, at: t0 + 2 * Stream.hour)).outcome == .clear)
+    }
+
     @Test func cycleOfThreeClosesInAnyOrder() throws {
         let engine = MonitoringEngine(rules: try defaultRules())
         var s = Stream()

@@ -123,6 +123,38 @@ struct MonitoringEndToEndTests {
         }
     }
 
+    // Goal (issue 15): one engine per process keeps customer state between batches while it is
+    // the stored state; a batch recorded by another process, a new rule set or list, or more
+    // customers than the limit make it read afresh, and the verdicts are the same either way.
+    @Test(arguments: Backend.configured) func theEngineKeepsStateOnlyWhileItIsTheStoredState(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            func deposit(_ id: String, _ customer: Int, _ minute: Int) -> String {
+                Self.line(#""id":"\#(id)","kind":"deposit","customer":\#(customer),"time":"2026-11-22T00:\#(String(format: "%02d", minute)):00Z","amount_jpy":1950000"#)
+            }
+            #expect(try await w.monitoring.ingest(ndjson: deposit("a1", 7, 1), by: w.exchange)[0].rules == [])
+            #expect(await !w.monitoring.runtime.lastBatchReusedState)
+            #expect(try await w.monitoring.ingest(ndjson: deposit("a2", 8, 2), by: w.exchange)[0].rules == [])
+            #expect(await w.monitoring.runtime.lastBatchReusedState)
+            // Another process records customer 7's second deposit: this process's state is stale now.
+            let reopened = try await w.f.reopened()
+            let other = Monitoring(governance: Governance(store: reopened.governance, clock: w.f.clock), store: reopened.monitoring, clock: w.f.clock)
+            #expect(try await other.ingest(ndjson: deposit("a3", 7, 3), by: w.exchange)[0].rules == [])
+            let third = try await w.monitoring.ingest(ndjson: deposit("a4", 7, 4), by: w.exchange)
+            #expect(await !w.monitoring.runtime.lastBatchReusedState)
+            #expect(third[0].rules == ["structuring"], "the other process's deposit counts")
+            let alert = try await w.monitoring.alert(try #require(third[0].alert), by: w.compliance)
+            #expect(alert.hits.first?.events == ["a1", "a3", "a4"])
+            // Past the limit of customers in memory (here 1), the next batch reads afresh.
+            let small = Monitoring(governance: w.f.governance, store: w.f.stores.monitoring, clock: w.f.clock, runtime: MonitoringRuntime(customersInMemoryMax: 1))
+            _ = try await small.ingest(ndjson: deposit("b1", 18, 5) + "\n" + deposit("c1", 19, 5), by: w.exchange)
+            let next = try await small.ingest(ndjson: deposit("b2", 18, 6), by: w.exchange)
+            #expect(await !small.runtime.lastBatchReusedState)
+            #expect(next[0].rules == [])
+            #expect(await MonitoringRuntime(customersInMemoryMax: 0).customersInMemoryMax == 1)
+        }
+    }
+
     // Goal: per-customer state survives a restart: a split spread over three batches and two
     // database handles still adds up to structuring.
     @Test(arguments: Backend.configured) func stateSurvivesARestart(_ backend: Backend) async throws {
