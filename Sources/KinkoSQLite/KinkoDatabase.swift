@@ -40,6 +40,11 @@ public final class KinkoDatabase: Sendable {
         try Self.restrictFiles(path)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB turns a pool's writer to `synchronous = NORMAL` when it enables WAL, after
+            // `prepareDatabase` ran: a commit would then survive a crash of the process but not
+            // a power cut. Kinko acknowledges a batch only once it is on disk, so the writer
+            // goes back to FULL (the WAL is synced at every commit).
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw KinkoError(.storageFailure, "cannot open the database at \(path): \(error)", field: "database")
         }
@@ -52,6 +57,11 @@ public final class KinkoDatabase: Sendable {
     }
 
     deinit { checkpointer.stop() }
+
+    /// The writer connection's `PRAGMA synchronous` (2 is FULL: every commit is synced).
+    public func writerSynchronousMode() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
 
     /// Mode of the database, its WAL and shared-memory files: owner only (they hold every
     /// balance, identity and credential hash of the exchange).

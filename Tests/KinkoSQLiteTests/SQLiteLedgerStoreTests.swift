@@ -84,6 +84,7 @@ struct SQLiteLedgerStoreTests {
         let history = try await ledger.history(of: AccountID(1), limit: 10)
         #expect(history.transfers.map(\.transfer.id.rawValue) == [5, 4, 3, 2, 1])
         #expect(try await ledger.verify(full: true).problems == [])
+        #expect(try database.writerSynchronousMode() == 2, "every commit is synced (synchronous = FULL), not only checkpoints")
         #expect(try database.appliedMigrations() == [
             "2026-11-22 ledger", "2026-11-22 governance", "2026-11-22 ledger batch times", "2026-11-22 approval policies", "2026-11-22 custody",
             "2026-11-22 reserve",
