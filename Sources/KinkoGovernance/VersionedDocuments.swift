@@ -1,4 +1,5 @@
 public import KinkoCore
+import Synchronization
 
 /// A document that is put in force only under approval, one version at a time: a rule set, a
 /// policy, a setting. Its text is kept verbatim; `init(document:)` checks it reads.
@@ -25,9 +26,12 @@ public protocol VersionedDocument: Sendable {
 /// settings (`SettingsVersion`), so no module keeps tables or store methods of its own for it.
 public struct AdoptedDocuments<Document: VersionedDocument>: Sendable {
     public let governance: Governance
+    /// Where the last document read is kept parsed (nil: parse at every read).
+    public let cache: ParsedDocumentCache<Document>?
 
-    public init(governance: Governance) {
+    public init(governance: Governance, cache: ParsedDocumentCache<Document>? = nil) {
         self.governance = governance
+        self.cache = cache
     }
 
     /// Files `yaml` for approval; it comes into force only after approval and `adopt`.
@@ -47,7 +51,7 @@ public struct AdoptedDocuments<Document: VersionedDocument>: Sendable {
     /// The version in force, read; nil before any is adopted.
     public func current() async throws -> Document? {
         guard let stored = try await currentVersion() else { return nil }
-        return try Document(document: stored.document)
+        return try cache?.document(for: stored.document) ?? Document(document: stored.document)
     }
 
     /// The version in force as stored (who proposed it, when it was adopted).
@@ -65,5 +69,27 @@ public struct AdoptedDocuments<Document: VersionedDocument>: Sendable {
             throw KinkoError(.notFound, "no \(Document.noun) \(version)", field: "version")
         }
         return stored
+    }
+}
+
+/// The last document text read and what it parsed to: a process that reads the version in
+/// force for every batch (monitoring) pays for the parse once per version, not once per batch.
+/// The text is compared whole, so a different version, or the same version stored differently,
+/// is parsed afresh.
+public final class ParsedDocumentCache<Document: VersionedDocument>: Sendable {
+    private let last = Mutex<(text: String, document: Document)?>(nil)
+    private let parses = Atomic<Int>(0)
+
+    public init() {}
+
+    /// How many times a text was parsed (for tests).
+    public var parseCount: Int { parses.load(ordering: .relaxed) }
+
+    public func document(for text: String) throws(KinkoError) -> Document {
+        if let hit = last.withLock({ $0?.text == text ? $0?.document : nil }) { return hit }
+        let parsed = try Document(document: text)
+        parses.add(1, ordering: .relaxed)
+        last.withLock { $0 = (text, parsed) }
+        return parsed
     }
 }

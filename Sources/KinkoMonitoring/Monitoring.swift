@@ -3,6 +3,19 @@ import Foundation
 public import KinkoCore
 public import KinkoGovernance
 
+/// What a batch will read, fetched before it is evaluated (`MonitoringStore.prefetch`).
+public struct PrefetchedState: Sendable {
+    public var customers: [UInt64: [UInt8]]
+    public var ips: [String: [UInt8]]
+    public var profiles: [CustomerProfile]
+
+    public init(customers: [UInt64: [UInt8]], ips: [String: [UInt8]], profiles: [CustomerProfile]) {
+        self.customers = customers
+        self.ips = ips
+        self.profiles = profiles
+    }
+}
+
 /// What happened to one line of an ingested batch.
 public struct IngestResult: Sendable, Equatable {
     public enum Status: String, Sendable { case evaluated, duplicate, rejected }
@@ -29,11 +42,9 @@ public protocol MonitoringStore: MonitoringStateSource, AnyObject {
 
     func importProfiles(_ profiles: [CustomerProfile], audit: AuditEvent) async throws
     func profiles(_ customers: [UInt64]) async throws -> [CustomerProfile]
-    /// The stored state of those of `customers` that have any, read ahead of a batch so that
-    /// the engine finds it in memory.
-    func customerStates(_ customers: [UInt64]) async throws -> [UInt64: [UInt8]]
-    /// The stored state of those of `ips` that have any.
-    func ipStates(_ ips: [String]) async throws -> [String: [UInt8]]
+    /// In one read, ahead of a batch (so that the engine finds it in memory): the stored state
+    /// of those of `customers` and `ips` that have any, and the profiles of `customers`.
+    func prefetch(customers: [UInt64], ips: [String]) async throws -> PrefetchedState
 
     /// Events already evaluated, with their outcome and alert.
     func evaluatedEvents(_ ids: [String]) async throws -> [String: (outcome: Outcome, alert: UInt64?)]
@@ -89,7 +100,9 @@ public struct Monitoring: Sendable {
 
     /// Monitoring's rule sets: one compliance officer proposes, another approves; every alert
     /// records the version in force.
-    public var ruleSets: AdoptedDocuments<MonitoringRules> { AdoptedDocuments(governance: governance) }
+    public var ruleSets: AdoptedDocuments<MonitoringRules> { AdoptedDocuments(governance: governance, cache: ruleCache) }
+    /// The rule set in force, parsed once per version (every batch reads which one it is).
+    public let ruleCache = ParsedDocumentCache<MonitoringRules>()
 
     // MARK: Lists and profiles
 

@@ -9,7 +9,7 @@ public import KinkoCore
 /// is forgotten when another process (or a failed batch) recorded or lost a batch since this
 /// engine's last one, and when more than `customersInMemoryMax` customers are held. Before a
 /// batch, the state and profiles of everyone the batch names are read asynchronously in one go
-/// (`MonitoringStore.customerStates`, `ipStates`, `profiles`); a storage error is an error, and
+/// (`MonitoringStore.prefetch`); a storage error is an error, and
 /// the batch stores nothing.
 public actor MonitoringRuntime {
     /// Customers whose state one process keeps in memory between batches at most; past it the
@@ -56,11 +56,9 @@ public actor MonitoringRuntime {
         recordedThrough = nil
         let customers = events.flatMap { [$0.event.customer] + ($0.event.counterpartyCustomer.map { [$0] } ?? []) }
         let ips = events.compactMap(\.event.ip)
-        async let states = store.customerStates(customers)
-        async let ipStates = store.ipStates(ips)
-        async let profiles = store.profiles(customers)
-        try engine.preload(customers: customers, states: try await states, ips: ips, ipStates: try await ipStates, profiled: customers,
-                           profiles: try await profiles)
+        let prefetched = try await store.prefetch(customers: customers, ips: ips)
+        try engine.preload(customers: customers, states: prefetched.customers, ips: ips, ipStates: prefetched.ips, profiled: customers,
+                           profiles: prefetched.profiles)
         var evaluations: [(line: Int, evaluation: Evaluation)] = []
         for (line, event) in events { evaluations.append((line, try engine.evaluate(event))) }
         let changes = engine.takeChanges()

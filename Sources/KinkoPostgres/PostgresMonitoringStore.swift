@@ -181,26 +181,21 @@ public final class PostgresMonitoringStore: MonitoringStore {
         return customers.compactMap { found[$0] }
     }
 
-    public func customerStates(_ customers: [UInt64]) async throws -> [UInt64: [UInt8]] {
-        guard !customers.isEmpty else { return [:] }
+    public func prefetch(customers: [UInt64], ips: [String]) async throws -> PrefetchedState {
+        let (customers, ips) = (Array(Set(customers)), Array(Set(ips)))
         return try await database.read { connection in
-            var found: [UInt64: [UInt8]] = [:]
-            for chunk in Self.chunks(Array(Set(customers))) {
-                let rows = try await connection.answered(
-                    "SELECT customer, state FROM monitor_state WHERE customer = ANY(\(chunk.map(PostgresValues.int))::bigint[])", logger: logger)
-                for try await (customer, state) in rows.decode((Int64, Data).self) { found[PostgresValues.uint(customer)] = [UInt8](state) }
+            var found = PrefetchedState(customers: [:], ips: [:], profiles: [])
+            for chunk in Self.chunks(customers) {
+                let keys = chunk.map(PostgresValues.int)
+                let rows = try await connection.answered("SELECT customer, state FROM monitor_state WHERE customer = ANY(\(keys)::bigint[])", logger: logger)
+                for try await (customer, state) in rows.decode((Int64, Data).self) { found.customers[PostgresValues.uint(customer)] = [UInt8](state) }
+                found.profiles += try await Self.profiles(connection.answered("""
+                    SELECT customer, name, country, declared_income_jpy, declared_assets_jpy FROM monitor_customers WHERE customer = ANY(\(keys)::bigint[])
+                    """, logger: logger))
             }
-            return found
-        }
-    }
-
-    public func ipStates(_ ips: [String]) async throws -> [String: [UInt8]] {
-        guard !ips.isEmpty else { return [:] }
-        return try await database.read { connection in
-            var found: [String: [UInt8]] = [:]
-            for chunk in Self.chunks(Array(Set(ips))) {
+            for chunk in Self.chunks(ips) {
                 let rows = try await connection.answered("SELECT ip, state FROM monitor_ip_state WHERE ip = ANY(\(Array(chunk))::text[])", logger: logger)
-                for try await (ip, state) in rows.decode((String, Data).self) { found[ip] = [UInt8](state) }
+                for try await (ip, state) in rows.decode((String, Data).self) { found.ips[ip] = [UInt8](state) }
             }
             return found
         }

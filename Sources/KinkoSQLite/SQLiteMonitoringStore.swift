@@ -118,23 +118,18 @@ public final class SQLiteMonitoringStore: MonitoringStore {
         }
     }
 
-    public func customerStates(_ customers: [UInt64]) async throws -> [UInt64: [UInt8]] {
+    public func prefetch(customers: [UInt64], ips: [String]) async throws -> PrefetchedState {
         try await database.pool.read { db in
-            var found: [UInt64: [UInt8]] = [:]
-            let statement = try db.cachedStatement(sql: "SELECT state FROM monitor_state WHERE customer = ?")
+            var found = PrefetchedState(customers: [:], ips: [:], profiles: [])
+            let state = try db.cachedStatement(sql: "SELECT state FROM monitor_state WHERE customer = ?")
+            let profile = try db.cachedStatement(sql: "SELECT * FROM monitor_customers WHERE customer = ?")
             for customer in Set(customers) {
-                if let state = try Data.fetchOne(statement, arguments: [Self.int(customer)]) { found[customer] = [UInt8](state) }
+                if let bytes = try Data.fetchOne(state, arguments: [Self.int(customer)]) { found.customers[customer] = [UInt8](bytes) }
+                if let row = try Row.fetchOne(profile, arguments: [Self.int(customer)]) { found.profiles.append(Self.profile(row)) }
             }
-            return found
-        }
-    }
-
-    public func ipStates(_ ips: [String]) async throws -> [String: [UInt8]] {
-        try await database.pool.read { db in
-            var found: [String: [UInt8]] = [:]
-            let statement = try db.cachedStatement(sql: "SELECT state FROM monitor_ip_state WHERE ip = ?")
+            let ipState = try db.cachedStatement(sql: "SELECT state FROM monitor_ip_state WHERE ip = ?")
             for ip in Set(ips) {
-                if let state = try Data.fetchOne(statement, arguments: [ip]) { found[ip] = [UInt8](state) }
+                if let bytes = try Data.fetchOne(ipState, arguments: [ip]) { found.ips[ip] = [UInt8](bytes) }
             }
             return found
         }

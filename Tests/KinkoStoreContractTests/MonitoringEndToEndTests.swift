@@ -115,6 +115,7 @@ struct MonitoringEndToEndTests {
                 _ = try await w.monitoring.ingest(ndjson: line, by: w.exchange)
             }
             #expect(w.monitoring.watchlists.loads == 1)
+            #expect(w.monitoring.ruleCache.parseCount == 1, "the rule set in force is parsed once, not once a batch")
             #expect(try await w.f.stores.monitoring.addressListVersions() == ["sanctioned/ETH/v1"])
             try await w.importList(try AddressList(kind: .sanctioned, asset: "ETH", version: "v2", text: "0xbbb\n"))
             let results = try await w.monitoring.ingest(ndjson: Self.line(#""id":"k9","kind":"withdrawal","customer":1,"time":"2026-11-22T00:09:00Z","asset":"ETH","amount_jpy":100,"address":"0xBBB","unhosted":true,"counterparty_risk":"low""#), by: w.exchange)
