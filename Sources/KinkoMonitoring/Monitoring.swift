@@ -3,6 +3,21 @@ import Foundation
 public import KinkoCore
 public import KinkoGovernance
 
+/// What a batch starts from (`MonitoringStore.batchStart`).
+public struct BatchStart: Sendable {
+    public var batches: UInt64
+    public var evaluated: [String: (outcome: Outcome, alert: UInt64?)]
+    public var listVersions: [String]
+    public var jurisdictions: TravelRuleJurisdictions?
+
+    public init(batches: UInt64, evaluated: [String: (outcome: Outcome, alert: UInt64?)], listVersions: [String], jurisdictions: TravelRuleJurisdictions?) {
+        self.batches = batches
+        self.evaluated = evaluated
+        self.listVersions = listVersions
+        self.jurisdictions = jurisdictions
+    }
+}
+
 /// What a batch will read, fetched before it is evaluated (`MonitoringStore.prefetch`).
 public struct PrefetchedState: Sendable {
     public var customers: [UInt64: [UInt8]]
@@ -46,10 +61,10 @@ public protocol MonitoringStore: MonitoringStateSource, AnyObject {
     /// of those of `customers` and `ips` that have any, and the profiles of `customers`.
     func prefetch(customers: [UInt64], ips: [String]) async throws -> PrefetchedState
 
-    /// Events already evaluated, with their outcome and alert.
-    func evaluatedEvents(_ ids: [String]) async throws -> [String: (outcome: Outcome, alert: UInt64?)]
-    /// The number of batches recorded (an ingest checks nobody recorded one meanwhile).
-    func batchCount() async throws -> UInt64
+    /// What a batch starts from, in one read: the number of batches recorded (recording checks
+    /// nobody recorded one meanwhile), which of `eventIDs` were evaluated before (with their
+    /// outcome and alert), the lists in force and the travel-rule jurisdictions.
+    func batchStart(eventIDs: [String]) async throws -> BatchStart
     /// Stores a batch's verdicts, its alerts and the changed state at once, if `expectedBatches`
     /// batches are recorded; returns the alert id of each alerting event, or nil on a conflict.
     func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], customers: [(UInt64, [UInt8])], ips: [(String, [UInt8])],
@@ -240,9 +255,9 @@ public struct Monitoring: Sendable {
             throw KinkoError(.conflict, "no monitoring rule set is adopted yet: propose one (kinko monitor rules propose) and have it approved")
         }
         var results = rejected.map { IngestResult(line: $0.line, event: nil, status: .rejected, outcome: nil, alert: nil, rules: [], message: $0.description) }
-        // Read the batch counter first: a batch recorded after this point makes ours a conflict.
-        let batches = try await store.batchCount()
-        let known = try await store.evaluatedEvents(parsed.map(\.event.id))
+        // The batch counter is read with the rest: a batch recorded after it makes ours a conflict.
+        let start = try await store.batchStart(eventIDs: parsed.map(\.event.id))
+        let (batches, known) = (start.batches, start.evaluated)
         var inBatch = Set<String>()
         var fresh: [(line: Int, event: MonitoringEvent)] = []
         for (line, event) in parsed {
@@ -257,10 +272,10 @@ public struct Monitoring: Sendable {
             }
         }
         let (store, clock, rejectedCount) = (self.store, self.clock, rejected.count)
-        let versions = try await store.addressListVersions()
+        let versions = start.listVersions
         let lists = try await watchlists.current(versions: versions) { try await store.addressLists() }
         guard let (evaluations, alertIDs) = try await runtime.evaluate(
-            fresh, batches: batches, rules: rules, lists: lists, listVersions: versions, jurisdictions: try await store.jurisdictions() ?? .starter,
+            fresh, batches: batches, rules: rules, lists: lists, listVersions: versions, jurisdictions: start.jurisdictions ?? .starter,
             store: store,
             record: { evaluations, customers, ips in
                 try await store.recordBatch(

@@ -66,15 +66,17 @@ public final class PostgresMonitoringStore: MonitoringStore {
     // MARK: Lists
 
     public func addressListVersions() async throws -> [String] {
-        try await database.read { connection in
-            var versions: [String] = []
-            for try await (kind, asset, version) in try await connection.answered("""
-                SELECT kind, asset, version FROM monitor_lists ORDER BY kind COLLATE "C", asset COLLATE "C"
-                """, logger: logger).decode((String, String, String).self) {
-                versions.append("\(kind)/\(asset)/\(version)")
-            }
-            return versions
+        try await database.read { connection in try await Self.listVersions(connection, logger: logger) }
+    }
+
+    private static func listVersions(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        var versions: [String] = []
+        for try await (kind, asset, version) in try await connection.answered("""
+            SELECT kind, asset, version FROM monitor_lists ORDER BY kind COLLATE "C", asset COLLATE "C"
+            """, logger: logger).decode((String, String, String).self) {
+            versions.append("\(kind)/\(asset)/\(version)")
         }
+        return versions
     }
 
     public func addressLists() async throws -> [AddressList] {
@@ -123,13 +125,15 @@ public final class PostgresMonitoringStore: MonitoringStore {
     }
 
     public func jurisdictions() async throws -> TravelRuleJurisdictions? {
-        try await database.read { connection in
-            var found: (String?, String?)?
-            for try await row in try await connection.answered("SELECT jurisdictions_version, jurisdictions FROM monitor_meta WHERE id = 1", logger: logger)
-                .decode((String?, String?).self) { found = row }
-            guard let row = found, let version = row.0, let countries = row.1 else { return nil }
-            return try TravelRuleJurisdictions(version: version, countries: Set(countries.split(separator: ",").map(String.init)))
-        }
+        try await database.read { connection in try await Self.jurisdictions(connection, logger: logger) }
+    }
+
+    private static func jurisdictions(_ connection: PostgresConnection, logger: Logger) async throws -> TravelRuleJurisdictions? {
+        var found: (String?, String?)?
+        for try await row in try await connection.answered("SELECT jurisdictions_version, jurisdictions FROM monitor_meta WHERE id = 1", logger: logger)
+            .decode((String?, String?).self) { found = row }
+        guard let row = found, let version = row.0, let countries = row.1 else { return nil }
+        return try TravelRuleJurisdictions(version: version, countries: Set(countries.split(separator: ",").map(String.init)))
     }
 
     public func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, alongside: [RecordWrite], audit: AuditEvent) async throws {
@@ -212,9 +216,12 @@ public final class PostgresMonitoringStore: MonitoringStore {
 
     // MARK: Events and alerts
 
-    public func evaluatedEvents(_ ids: [String]) async throws -> [String: (outcome: Outcome, alert: UInt64?)] {
-        guard !ids.isEmpty else { return [:] }
-        return try await database.read { connection in
+    public func batchStart(eventIDs ids: [String]) async throws -> BatchStart {
+        try await database.read { connection in
+            var batches: Int64 = 0
+            for try await count in try await connection.answered("SELECT batches FROM monitor_meta WHERE id = 1", logger: logger).decode(Int64.self) {
+                batches = count
+            }
             var found: [String: (outcome: Outcome, alert: UInt64?)] = [:]
             for chunk in Self.chunks(ids) {
                 let rows = try await connection.answered("SELECT id, outcome, alert FROM monitor_events WHERE id = ANY(\(Array(chunk))::text[])", logger: logger)
@@ -222,17 +229,8 @@ public final class PostgresMonitoringStore: MonitoringStore {
                     found[id] = (Outcome(rawValue: outcome) ?? .clear, alert.map(PostgresValues.uint))
                 }
             }
-            return found
-        }
-    }
-
-    public func batchCount() async throws -> UInt64 {
-        try await database.read { connection in
-            var batches: Int64 = 0
-            for try await count in try await connection.answered("SELECT batches FROM monitor_meta WHERE id = 1", logger: logger).decode(Int64.self) {
-                batches = count
-            }
-            return PostgresValues.uint(batches)
+            return BatchStart(batches: PostgresValues.uint(batches), evaluated: found, listVersions: try await Self.listVersions(connection, logger: logger),
+                              jurisdictions: try await Self.jurisdictions(connection, logger: logger))
         }
     }
 

@@ -56,10 +56,12 @@ public final class SQLiteMonitoringStore: MonitoringStore {
     }
 
     public func addressListVersions() async throws -> [String] {
-        try await database.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT kind, asset, version FROM monitor_lists ORDER BY kind, asset").map { row in
-                "\(row["kind"] as String)/\(row["asset"] as String)/\(row["version"] as String)"
-            }
+        try await database.pool.read(Self.listVersions)
+    }
+
+    private static func listVersions(_ db: Database) throws -> [String] {
+        try Row.fetchAll(db, sql: "SELECT kind, asset, version FROM monitor_lists ORDER BY kind, asset").map { row in
+            "\(row["kind"] as String)/\(row["asset"] as String)/\(row["version"] as String)"
         }
     }
 
@@ -79,12 +81,14 @@ public final class SQLiteMonitoringStore: MonitoringStore {
     }
 
     public func jurisdictions() async throws -> TravelRuleJurisdictions? {
-        try await database.pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT jurisdictions_version, jurisdictions FROM monitor_meta WHERE id = 1"),
-                let version = row["jurisdictions_version"] as String?, let countries = row["jurisdictions"] as String?
-            else { return nil }
-            return try TravelRuleJurisdictions(version: version, countries: Set(countries.split(separator: ",").map(String.init)))
-        }
+        try await database.pool.read(Self.jurisdictions)
+    }
+
+    private static func jurisdictions(_ db: Database) throws -> TravelRuleJurisdictions? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT jurisdictions_version, jurisdictions FROM monitor_meta WHERE id = 1"),
+            let version = row["jurisdictions_version"] as String?, let countries = row["jurisdictions"] as String?
+        else { return nil }
+        return try TravelRuleJurisdictions(version: version, countries: Set(countries.split(separator: ",").map(String.init)))
     }
 
     public func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, alongside: [RecordWrite], audit: AuditEvent) async throws {
@@ -137,20 +141,17 @@ public final class SQLiteMonitoringStore: MonitoringStore {
 
     // MARK: Events and alerts
 
-    public func evaluatedEvents(_ ids: [String]) async throws -> [String: (outcome: Outcome, alert: UInt64?)] {
+    public func batchStart(eventIDs ids: [String]) async throws -> BatchStart {
         try await database.pool.read { db in
             var found: [String: (outcome: Outcome, alert: UInt64?)] = [:]
-            let statement = try db.makeStatement(sql: "SELECT outcome, alert FROM monitor_events WHERE id = ?")
+            let statement = try db.cachedStatement(sql: "SELECT outcome, alert FROM monitor_events WHERE id = ?")
             for id in ids {
                 guard let row = try Row.fetchOne(statement, arguments: [id]) else { continue }
                 found[id] = (Outcome(rawValue: row["outcome"]) ?? .clear, (row["alert"] as Int64?).map(Self.uint))
             }
-            return found
+            return BatchStart(batches: Self.uint(try Int64.fetchOne(db, sql: "SELECT batches FROM monitor_meta WHERE id = 1") ?? 0), evaluated: found,
+                              listVersions: try Self.listVersions(db), jurisdictions: try Self.jurisdictions(db))
         }
-    }
-
-    public func batchCount() async throws -> UInt64 {
-        try await database.pool.read { db in Self.uint(try Int64.fetchOne(db, sql: "SELECT batches FROM monitor_meta WHERE id = 1") ?? 0) }
     }
 
     public func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], customers: [(UInt64, [UInt8])], ips: [(String, [UInt8])],
