@@ -31,17 +31,9 @@ extension LedgerEngine {
                     rollback(to: open.undo)
                     accepted.removeSubrange(open.accepted...)
                     for earlier in open.start..<index { results[earlier] = .linkedEventFailed }
-                    var next = index + 1
-                    if isLinked {
-                        while next < events.count {
-                            let closes = !events[next].flags.contains(.linked)
-                            results[next] = next == events.count - 1 && !closes ? .linkedEventChainOpen : .linkedEventFailed
-                            next += 1
-                            if closes { break }
-                        }
-                    }
                     chain = nil
-                    index = next
+                    index = Self.failRestOfChain(after: index, isLinked: isLinked, count: events.count, results: &results, failed: .linkedEventFailed,
+                                                 open: .linkedEventChainOpen) { events[$0].flags.contains(.linked) }
                     continue
                 }
                 if !isLinked { chain = nil }
@@ -102,5 +94,23 @@ extension LedgerEngine {
             added.append(asset)
         }
         return added
+    }
+}
+
+extension LedgerEngine {
+    /// After an event of a linked chain failed: the rest of the chain fails with it, up to and
+    /// including its last event (`open` when the batch ends with the chain still open). Returns
+    /// the index after the chain. Accounts and transfers share it.
+    static func failRestOfChain<Result>(after index: Int, isLinked: Bool, count: Int, results: inout [Result], failed: Result, open: Result,
+                                        linked: (Int) -> Bool) -> Int {
+        var next = index + 1
+        guard isLinked else { return next }
+        while next < count {
+            let closes = !linked(next)
+            results[next] = next == count - 1 && !closes ? open : failed
+            next += 1
+            if closes { break }
+        }
+        return next
     }
 }

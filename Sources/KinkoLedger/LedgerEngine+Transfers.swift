@@ -121,18 +121,9 @@ extension LedgerEngine {
                     rollback(to: chainUndoMark)
                     context.accepted.removeSubrange(chainAcceptedMark...)
                     for earlier in start..<index { results[earlier] = .linkedEventFailed }
-                    // The rest of the chain fails with it, up to and including its last event.
-                    var next = index + 1
-                    if isLinked {
-                        while next < events.count {
-                            let closes = !events[next].flags.contains(.linked)
-                            results[next] = next == events.count - 1 && !closes ? .linkedEventChainOpen : .linkedEventFailed
-                            next += 1
-                            if closes { break }
-                        }
-                    }
                     chainStart = nil
-                    index = next
+                    index = Self.failRestOfChain(after: index, isLinked: isLinked, count: events.count, results: &results, failed: .linkedEventFailed,
+                                                 open: .linkedEventChainOpen) { events[$0].flags.contains(.linked) }
                     continue
                 }
                 if !isLinked { chainStart = nil }
