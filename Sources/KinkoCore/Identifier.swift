@@ -10,6 +10,14 @@ public struct Identifier<Tag>: Hashable, Comparable, Sendable, CustomStringConve
 
     public var description: String { String(rawValue) }
 
+    /// The id as the 64-bit integer column that stores it (principals, tokens, keys, approval
+    /// requests, incidents: ids the databases hand out, which always fit). An id beyond
+    /// `Int64.max` names nothing stored: `not_found`, never a clamped id that could name another.
+    public func storedInteger() throws(KinkoError) -> Int64 {
+        guard rawValue <= UInt128(Int64.max) else { throw KinkoError(.notFound, "nothing stored has id \(rawValue)", field: "id") }
+        return Int64(rawValue)
+    }
+
     /// Parses a decimal id (`"42"`) or a UUID (`"0190c6e2-…"`, read as a big-endian 128-bit number).
     public init(parsing text: String, field: String) throws(KinkoError) {
         if let value = UInt128(text) {

@@ -194,7 +194,7 @@ public final class PostgresCustodyStore: CustodyStore {
             stored.requestID = filed.id
             stored.id = try await KinkoPostgresDatabase.newID(connection.answered("""
                 INSERT INTO custody_whitelist (asset, address, label, status, request, usable_from_ns, created_ns)
-                VALUES (\(entry.asset), \(entry.address), \(entry.label), 'pending', \(Int64(clamping: filed.id.rawValue)), NULL, \(V.int(entry.createdAt)))
+                VALUES (\(entry.asset), \(entry.address), \(entry.label), 'pending', \(try filed.id.storedInteger()), NULL, \(V.int(entry.createdAt)))
                 RETURNING id
                 """, logger: logger))
             return (stored, filed)
@@ -233,8 +233,8 @@ public final class PostgresCustodyStore: CustodyStore {
                 INSERT INTO custody_movements (kind, from_wallet, to_wallet, to_address, asset, amount, ledger_pending_id, initiator, request,
                                                status, created_ns)
                 VALUES (\(d.kind.rawValue), \(d.fromWallet), \(d.toWallet), \(d.toAddress), \(d.asset), \(V.numeric(d.amount))::numeric,
-                        \(d.ledgerPendingID.map { Data(LedgerCodec.bigEndianBytes($0.rawValue)) }), \(Int64(clamping: movement.initiator.rawValue)),
-                        \(Int64(clamping: movement.requestID.rawValue)), 'awaiting_approval', \(V.int(movement.createdAt)))
+                        \(d.ledgerPendingID.map { Data(LedgerCodec.bigEndianBytes($0.rawValue)) }), \(try movement.initiator.storedInteger()),
+                        \(try movement.requestID.storedInteger()), 'awaiting_approval', \(V.int(movement.createdAt)))
                 RETURNING id
                 """, logger: logger))
             return stored

@@ -26,7 +26,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     public func principal(_ id: PrincipalID) async throws -> Principal? {
         try await database.read { connection in
-            try await Self.principals(connection.answered("SELECT id, name, kind, roles, created_ns FROM principals WHERE id = \(Int64(clamping: id.rawValue))",
+            try await Self.principals(connection.answered("SELECT id, name, kind, roles, created_ns FROM principals WHERE id = \(try id.storedInteger())",
                                                        logger: logger)).first
         }
     }
@@ -52,7 +52,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
 
     public func setRoles(_ id: PrincipalID, roles: Set<Role>, audit: AuditEvent) async throws {
         try await database.audited(audit) { connection in
-            guard try await KinkoPostgresDatabase.affected(connection, "UPDATE principals SET roles = \(Self.encode(roles)) WHERE id = \(Int64(clamping: id.rawValue)) RETURNING 1",
+            guard try await KinkoPostgresDatabase.affected(connection, "UPDATE principals SET roles = \(Self.encode(roles)) WHERE id = \(try id.storedInteger()) RETURNING 1",
                                           logger: logger) else {
                 throw KinkoError(.notFound, "no principal \(id)", field: "principal")
             }
@@ -69,9 +69,9 @@ public final class PostgresGovernanceStore: GovernanceStore {
                 if let activation { stored.requestID = try await Self.insertRequest(activation, connection: connection, logger: logger).id }
                 let rows = try await connection.answered("""
                     INSERT INTO tokens (principal, secret_hash, created_ns, expires_ns, status, issued_by, request_id)
-                    VALUES (\(Int64(clamping: token.principal.rawValue)), \(Data(token.secretHash)), \(Int64(bitPattern: token.createdAt)),
-                            \(token.expiresAt.map { Int64(bitPattern: $0) }), \(token.status.rawValue), \(token.issuedBy.map { Int64(clamping: $0.rawValue) }),
-                            \(stored.requestID.map { Int64(clamping: $0.rawValue) }))
+                    VALUES (\(try token.principal.storedInteger()), \(Data(token.secretHash)), \(Int64(bitPattern: token.createdAt)),
+                            \(token.expiresAt.map { Int64(bitPattern: $0) }), \(token.status.rawValue), \(token.issuedBy.map { try $0.storedInteger() }),
+                            \(stored.requestID.map { try $0.storedInteger() }))
                     RETURNING id
                     """, logger: logger)
                 stored.id = try await KinkoPostgresDatabase.newID(rows)
@@ -94,7 +94,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
         try await database.read { connection in
             try await Self.tokens(connection.answered("""
                 SELECT id, principal, secret_hash, created_ns, expires_ns, revoked_ns, status, issued_by, request_id FROM tokens
-                WHERE principal = \(Int64(clamping: principal.rawValue)) ORDER BY id
+                WHERE principal = \(try principal.storedInteger()) ORDER BY id
                 """, logger: logger))
         }
     }
@@ -115,8 +115,8 @@ public final class PostgresGovernanceStore: GovernanceStore {
             if let activation { stored.requestID = try await Self.insertRequest(activation, connection: connection, logger: logger).id }
             let inserted = try await KinkoPostgresDatabase.affected(connection, """
                 INSERT INTO signer_keys (id, principal, algorithm, public_key, registered_ns, status, request_id)
-                VALUES (\(key.id), \(Int64(clamping: key.principal.rawValue)), \(key.algorithm.rawValue), \(Data(key.publicKey)),
-                        \(Int64(bitPattern: key.registeredAt)), \(key.status.rawValue), \(stored.requestID.map { Int64(clamping: $0.rawValue) }))
+                VALUES (\(key.id), \(try key.principal.storedInteger()), \(key.algorithm.rawValue), \(Data(key.publicKey)),
+                        \(Int64(bitPattern: key.registeredAt)), \(key.status.rawValue), \(stored.requestID.map { try $0.storedInteger() }))
                 ON CONFLICT (id) DO NOTHING RETURNING 1
                 """, logger: logger)
             guard inserted else { throw KinkoError(.conflict, "key \(key.id) is already registered", field: "public_key") }
@@ -168,7 +168,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
         let rows = try await connection.answered("""
                 INSERT INTO approval_requests (action, payload, policy, revision, initiator, created_ns, not_before_ns, expires_ns, status)
                 VALUES (\(request.action), \(Data(request.payload.bytes)), \(Data(request.policy.json.bytes)), \(Int32(clamping: request.revision)),
-                        \(Int64(clamping: request.initiator.rawValue)), \(Int64(bitPattern: request.createdAt)), \(Int64(bitPattern: request.notBefore)),
+                        \(try request.initiator.storedInteger()), \(Int64(bitPattern: request.createdAt)), \(Int64(bitPattern: request.notBefore)),
                         \(Int64(bitPattern: request.expiresAt)), 'open')
                 RETURNING id
                 """, logger: logger)
@@ -181,7 +181,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
         try await database.read { connection in
             try await Self.requests(connection.answered("""
                 SELECT id, action, payload, policy, revision, initiator, created_ns, not_before_ns, expires_ns, status, executed_ns
-                FROM approval_requests WHERE id = \(Int64(clamping: id.rawValue))
+                FROM approval_requests WHERE id = \(try id.storedInteger())
                 """, logger: logger)).first
         }
     }
@@ -200,7 +200,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
             try await KinkoPostgresDatabase.affected(connection, """
                 UPDATE approval_requests SET payload = \(Data(request.payload.bytes)), revision = \(Int32(clamping: request.revision)),
                     not_before_ns = \(Int64(bitPattern: request.notBefore)), expires_ns = \(Int64(bitPattern: request.expiresAt))
-                WHERE id = \(Int64(clamping: request.id.rawValue)) AND revision = \(Int32(clamping: request.revision - 1)) AND status = 'open'
+                WHERE id = \(try request.id.storedInteger()) AND revision = \(Int32(clamping: request.revision - 1)) AND status = 'open'
                 RETURNING 1
                 """, logger: logger)
         }
@@ -210,7 +210,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
         try await database.audited(audit) { connection in
             let rows = try await connection.answered("""
                 INSERT INTO approvals (request, approver, digest, key_id, signature, approved_ns)
-                VALUES (\(Int64(clamping: approval.requestID.rawValue)), \(Int64(clamping: approval.approver.rawValue)), \(Data(approval.digest)),
+                VALUES (\(try approval.requestID.storedInteger()), \(try approval.approver.storedInteger()), \(Data(approval.digest)),
                         \(approval.keyID), \(Data(approval.signature)), \(Int64(bitPattern: approval.approvedAt)))
                 ON CONFLICT (request, approver, digest) DO NOTHING RETURNING 1
                 """, logger: logger)
@@ -224,7 +224,7 @@ public final class PostgresGovernanceStore: GovernanceStore {
         try await database.read { connection in
             var approvals: [Approval] = []
             let rows = try await connection.answered("""
-                SELECT approver, key_id, digest, signature, approved_ns FROM approvals WHERE request = \(Int64(clamping: id.rawValue)) ORDER BY approved_ns
+                SELECT approver, key_id, digest, signature, approved_ns FROM approvals WHERE request = \(try id.storedInteger()) ORDER BY approved_ns
                 """, logger: logger)
             for try await (approver, keyID, digest, signature, approved) in rows.decode((Int64, String, Data, Data, Int64).self) {
                 approvals.append(Approval(requestID: id, approver: PrincipalID(UInt128(approver)), keyID: keyID, digest: [UInt8](digest),
@@ -240,21 +240,21 @@ public final class PostgresGovernanceStore: GovernanceStore {
             switch effect {
             case .setRoles(let principal, let roles):
                 guard try await KinkoPostgresDatabase.affected(connection, """
-                    UPDATE principals SET roles = \(Self.encode(roles)) WHERE id = \(Int64(clamping: principal.rawValue)) RETURNING 1
+                    UPDATE principals SET roles = \(Self.encode(roles)) WHERE id = \(try principal.storedInteger()) RETURNING 1
                     """, logger: logger) else {
                     throw KinkoError(.notFound, "no principal \(principal)", field: "principal")
                 }
             case .activateToken(let request):
                 guard try await KinkoPostgresDatabase.affected(connection, """
                     UPDATE tokens SET status = 'active'
-                    WHERE request_id = \(Int64(clamping: request.rawValue)) AND status = 'awaiting_approval' AND revoked_ns IS NULL RETURNING 1
+                    WHERE request_id = \(try request.storedInteger()) AND status = 'awaiting_approval' AND revoked_ns IS NULL RETURNING 1
                     """, logger: logger) else {
                     throw KinkoError(.conflict, "no token waits for request \(request) (revoked meanwhile?)")
                 }
             case .activateKey(let request):
                 guard try await KinkoPostgresDatabase.affected(connection, """
                     UPDATE signer_keys SET status = 'active'
-                    WHERE request_id = \(Int64(clamping: request.rawValue)) AND status = 'awaiting_approval' AND revoked_ns IS NULL RETURNING 1
+                    WHERE request_id = \(try request.storedInteger()) AND status = 'awaiting_approval' AND revoked_ns IS NULL RETURNING 1
                     """, logger: logger) else {
                     throw KinkoError(.conflict, "no key waits for request \(request) (revoked meanwhile?)")
                 }
@@ -378,7 +378,7 @@ enum PostgresApprovals {
         var count = 0
         let rows = try await connection.answered("""
             UPDATE approval_requests SET status = 'executed', executed_ns = \(Int64(bitPattern: time))
-            WHERE id = \(Int64(clamping: id.rawValue)) AND revision = \(Int32(clamping: revision)) AND status = 'open' RETURNING 1
+            WHERE id = \(try id.storedInteger()) AND revision = \(Int32(clamping: revision)) AND status = 'open' RETURNING 1
             """, logger: logger)
         for try await _ in rows.decode(Int32.self) { count += 1 }
         return count == 1

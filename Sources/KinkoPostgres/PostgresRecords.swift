@@ -29,7 +29,7 @@ enum PostgresRecords {
                 guard try await PostgresApprovals.markExecuted(connection, id: id, revision: revision, at: time, logger: logger) else { throw Moved() }
             case .cancelRequest(let id):
                 guard try await KinkoPostgresDatabase.affected(connection, """
-                    UPDATE approval_requests SET status = 'cancelled' WHERE id = \(Int64(clamping: id.rawValue)) AND status = 'open' RETURNING 1
+                    UPDATE approval_requests SET status = 'cancelled' WHERE id = \(try id.storedInteger()) AND status = 'open' RETURNING 1
                     """, logger: logger) else { throw Moved() }
             }
         }

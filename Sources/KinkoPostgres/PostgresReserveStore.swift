@@ -258,7 +258,7 @@ public final class PostgresReserveStore: ReserveStore {
             stored.id = try await KinkoPostgresDatabase.newID(connection.answered("""
                 INSERT INTO reserve_incidents (loss_type, lost_ns, detected_ns, declared_ns, declared_by, status, loss_jpy)
                 VALUES (\(incident.lossType), \(V.int(incident.lostAt)), \(V.int(incident.detectedAt)), \(V.int(incident.declaredAt)),
-                        \(Int64(clamping: incident.declaredBy.rawValue)), 'declared', \(V.numeric(incident.lossJPY))::numeric)
+                        \(try incident.declaredBy.storedInteger()), 'declared', \(V.numeric(incident.lossJPY))::numeric)
                 RETURNING id
                 """, logger: logger))
             let id = V.int(stored.id)
@@ -313,7 +313,7 @@ public final class PostgresReserveStore: ReserveStore {
                                        sources, lines, request, status)
             VALUES (\(V.int(plan.incident)), \(plan.asset), \(mode), \(priceMantissa)::numeric, \(priceScale)::smallint, \(plan.paymentAsset),
                     \(V.numeric(plan.totalLoss))::numeric, \(V.numeric(plan.totalPayment))::numeric, \(V.numeric(plan.shortfall))::numeric,
-                    \(sources), \(lines), \(Int64(clamping: requestID.rawValue)), 'proposed')
+                    \(sources), \(lines), \(try requestID.storedInteger()), 'proposed')
             """
         try await write(audit: audit) { connection in
             try await KinkoPostgresDatabase.run(insert, on: connection, logger: logger)

@@ -165,7 +165,7 @@ public final class SQLiteCustodyStore: CustodyStore {
             let filed = try SQLiteGovernanceStore.insertRequest(request, db: db)
             try db.execute(sql: """
                 INSERT INTO custody_whitelist (asset, address, label, status, request, usable_from, created_at) VALUES (?, ?, ?, 'pending', ?, NULL, ?)
-                """, arguments: [entry.asset, entry.address, entry.label, Int64(clamping: filed.id.rawValue), Self.int(entry.createdAt)])
+                """, arguments: [entry.asset, entry.address, entry.label, try filed.id.storedInteger(), Self.int(entry.createdAt)])
             var stored = entry
             stored.id = UInt64(db.lastInsertedRowID)
             stored.requestID = filed.id
@@ -199,7 +199,7 @@ public final class SQLiteCustodyStore: CustodyStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_approval', ?)
                 """, arguments: [d.kind.rawValue, d.fromWallet, d.toWallet, d.toAddress, d.asset, Self.blob(d.amount),
                                  d.ledgerPendingID.map { Data(LedgerCodec.bigEndianBytes($0.rawValue)) },
-                                 Int64(clamping: movement.initiator.rawValue), Int64(clamping: movement.requestID.rawValue), Self.int(movement.createdAt)])
+                                 try movement.initiator.storedInteger(), try movement.requestID.storedInteger(), Self.int(movement.createdAt)])
             var stored = movement
             stored.id = UInt64(db.lastInsertedRowID)
             return stored

@@ -24,7 +24,7 @@ public final class SQLiteGovernanceStore: GovernanceStore {
 
     public func principal(_ id: PrincipalID) async throws -> Principal? {
         try await database.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM principals WHERE id = ?", arguments: [Int64(clamping: id.rawValue)]).map(Self.principal)
+            try Row.fetchOne(db, sql: "SELECT * FROM principals WHERE id = ?", arguments: [try id.storedInteger()]).map(Self.principal)
         }
     }
 
@@ -47,7 +47,7 @@ public final class SQLiteGovernanceStore: GovernanceStore {
 
     public func setRoles(_ id: PrincipalID, roles: Set<Role>, audit: AuditEvent) async throws {
         try await write(audit: audit) { db in
-            try db.execute(sql: "UPDATE principals SET roles = ? WHERE id = ?", arguments: [Self.encode(roles), Int64(clamping: id.rawValue)])
+            try db.execute(sql: "UPDATE principals SET roles = ? WHERE id = ?", arguments: [Self.encode(roles), try id.storedInteger()])
             guard db.changesCount == 1 else { throw KinkoError(.notFound, "no principal \(id)", field: "principal") }
         }
     }
@@ -62,9 +62,9 @@ public final class SQLiteGovernanceStore: GovernanceStore {
                 stored.requestID = try activation.map { try Self.insertRequest($0, db: db).id }
                 try db.execute(
                     sql: "INSERT INTO tokens (principal, secret_hash, created_at, expires_at, status, issued_by, request_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [Int64(clamping: token.principal.rawValue), Data(token.secretHash), Int64(bitPattern: token.createdAt),
+                    arguments: [try token.principal.storedInteger(), Data(token.secretHash), Int64(bitPattern: token.createdAt),
                                 token.expiresAt.map { Int64(bitPattern: $0) }, token.status.rawValue,
-                                token.issuedBy.map { Int64(clamping: $0.rawValue) }, stored.requestID.map { Int64(clamping: $0.rawValue) }])
+                                token.issuedBy.map { try $0.storedInteger() }, stored.requestID.map { try $0.storedInteger() }])
                 stored.id = UInt64(db.lastInsertedRowID)
                 return stored
             }
@@ -81,7 +81,7 @@ public final class SQLiteGovernanceStore: GovernanceStore {
 
     public func tokens(of principal: PrincipalID) async throws -> [TokenRecord] {
         try await database.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM tokens WHERE principal = ? ORDER BY id", arguments: [Int64(clamping: principal.rawValue)]).map(Self.token)
+            try Row.fetchAll(db, sql: "SELECT * FROM tokens WHERE principal = ? ORDER BY id", arguments: [try principal.storedInteger()]).map(Self.token)
         }
     }
 
@@ -107,8 +107,8 @@ public final class SQLiteGovernanceStore: GovernanceStore {
                 stored.requestID = try activation.map { try Self.insertRequest($0, db: db).id }
                 try db.execute(
                     sql: "INSERT INTO signer_keys (id, principal, algorithm, public_key, registered_at, status, request_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [key.id, Int64(clamping: key.principal.rawValue), key.algorithm.rawValue, Data(key.publicKey),
-                                Int64(bitPattern: key.registeredAt), key.status.rawValue, stored.requestID.map { Int64(clamping: $0.rawValue) }])
+                    arguments: [key.id, try key.principal.storedInteger(), key.algorithm.rawValue, Data(key.publicKey),
+                                Int64(bitPattern: key.registeredAt), key.status.rawValue, stored.requestID.map { try $0.storedInteger() }])
                 return stored
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -154,7 +154,7 @@ public final class SQLiteGovernanceStore: GovernanceStore {
         try db.execute(sql: """
             INSERT INTO approval_requests (action, payload, policy, revision, initiator, created_at, not_before, expires_at, status)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')
-            """, arguments: [request.action, Data(request.payload.bytes), Data(request.policy.json.bytes), request.revision, Int64(clamping: request.initiator.rawValue),
+            """, arguments: [request.action, Data(request.payload.bytes), Data(request.policy.json.bytes), request.revision, try request.initiator.storedInteger(),
                              Int64(bitPattern: request.createdAt), Int64(bitPattern: request.notBefore), Int64(bitPattern: request.expiresAt)])
         var stored = request
         stored.id = ApprovalRequestID(UInt128(db.lastInsertedRowID))
@@ -163,7 +163,7 @@ public final class SQLiteGovernanceStore: GovernanceStore {
 
     public func request(_ id: ApprovalRequestID) async throws -> ApprovalRequest? {
         try await database.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM approval_requests WHERE id = ?", arguments: [Int64(clamping: id.rawValue)]).map(Self.request)
+            try Row.fetchOne(db, sql: "SELECT * FROM approval_requests WHERE id = ?", arguments: [try id.storedInteger()]).map(Self.request)
         }
     }
 
@@ -183,7 +183,7 @@ public final class SQLiteGovernanceStore: GovernanceStore {
                     UPDATE approval_requests SET payload = ?, revision = ?, not_before = ?, expires_at = ?
                     WHERE id = ? AND revision = ? AND status = 'open'
                     """, arguments: [Data(request.payload.bytes), request.revision, Int64(bitPattern: request.notBefore),
-                                     Int64(bitPattern: request.expiresAt), Int64(clamping: request.id.rawValue), request.revision - 1])
+                                     Int64(bitPattern: request.expiresAt), try request.id.storedInteger(), request.revision - 1])
                 guard db.changesCount == 1 else { throw NothingChanged() }
             }
             return true
@@ -197,7 +197,7 @@ public final class SQLiteGovernanceStore: GovernanceStore {
             try await write(audit: audit) { db in
                 try db.execute(sql: """
                     INSERT INTO approvals (request, approver, digest, key_id, signature, approved_at) VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [Int64(clamping: approval.requestID.rawValue), Int64(clamping: approval.approver.rawValue),
+                    """, arguments: [try approval.requestID.storedInteger(), try approval.approver.storedInteger(),
                                      Data(approval.digest), approval.keyID, Data(approval.signature), Int64(bitPattern: approval.approvedAt)])
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -207,7 +207,7 @@ public final class SQLiteGovernanceStore: GovernanceStore {
 
     public func approvals(of id: ApprovalRequestID) async throws -> [Approval] {
         try await database.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM approvals WHERE request = ? ORDER BY approved_at", arguments: [Int64(clamping: id.rawValue)]).map { row in
+            try Row.fetchAll(db, sql: "SELECT * FROM approvals WHERE request = ? ORDER BY approved_at", arguments: [try id.storedInteger()]).map { row in
                 Approval(requestID: id, approver: PrincipalID(UInt128(row["approver"] as Int64)), keyID: row["key_id"],
                          digest: [UInt8](row["digest"] as Data), signature: [UInt8](row["signature"] as Data),
                          approvedAt: UInt64(bitPattern: row["approved_at"]))
@@ -221,15 +221,15 @@ public final class SQLiteGovernanceStore: GovernanceStore {
                 guard try SQLiteApprovals.markExecuted(db: db, id: id, revision: revision, at: time) else { throw NothingChanged() }
                 switch effect {
                 case .setRoles(let principal, let roles):
-                    try db.execute(sql: "UPDATE principals SET roles = ? WHERE id = ?", arguments: [Self.encode(roles), Int64(clamping: principal.rawValue)])
+                    try db.execute(sql: "UPDATE principals SET roles = ? WHERE id = ?", arguments: [Self.encode(roles), try principal.storedInteger()])
                     guard db.changesCount == 1 else { throw KinkoError(.notFound, "no principal \(principal)", field: "principal") }
                 case .activateToken(let request):
                     try db.execute(sql: "UPDATE tokens SET status = 'active' WHERE request_id = ? AND status = 'awaiting_approval' AND revoked_at IS NULL",
-                                   arguments: [Int64(clamping: request.rawValue)])
+                                   arguments: [try request.storedInteger()])
                     guard db.changesCount == 1 else { throw KinkoError(.conflict, "no token waits for request \(request) (revoked meanwhile?)") }
                 case .activateKey(let request):
                     try db.execute(sql: "UPDATE signer_keys SET status = 'active' WHERE request_id = ? AND status = 'awaiting_approval' AND revoked_at IS NULL",
-                                   arguments: [Int64(clamping: request.rawValue)])
+                                   arguments: [try request.storedInteger()])
                     guard db.changesCount == 1 else { throw KinkoError(.conflict, "no key waits for request \(request) (revoked meanwhile?)") }
                 case .revokeKey(let key, let time):
                     try db.execute(sql: "UPDATE signer_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [Int64(bitPattern: time), key])
@@ -324,7 +324,7 @@ enum SQLiteApprovals {
     static func markExecuted(db: Database, id: ApprovalRequestID, revision: Int, at time: TimestampNanoseconds) throws -> Bool {
         try db.execute(sql: """
             UPDATE approval_requests SET status = 'executed', executed_at = ? WHERE id = ? AND revision = ? AND status = 'open'
-            """, arguments: [Int64(bitPattern: time), Int64(clamping: id.rawValue), revision])
+            """, arguments: [Int64(bitPattern: time), try id.storedInteger(), revision])
         return db.changesCount == 1
     }
 }

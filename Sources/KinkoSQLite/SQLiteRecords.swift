@@ -29,7 +29,7 @@ enum SQLiteRecords {
                 guard try SQLiteApprovals.markExecuted(db: db, id: id, revision: revision, at: time) else { throw Moved() }
             case .cancelRequest(let id):
                 try db.execute(sql: "UPDATE approval_requests SET status = 'cancelled' WHERE id = ? AND status = 'open'",
-                               arguments: [Int64(clamping: id.rawValue)])
+                               arguments: [try id.storedInteger()])
                 guard db.changesCount == 1 else { throw Moved() }
             }
         }

@@ -164,7 +164,7 @@ public final class SQLiteReserveStore: ReserveStore {
             try db.execute(sql: """
                 INSERT INTO reserve_incidents (loss_type, lost_at, detected_at, declared_at, declared_by, status, loss_jpy) VALUES (?, ?, ?, ?, ?, 'declared', ?)
                 """, arguments: [incident.lossType, Self.int(incident.lostAt), Self.int(incident.detectedAt), Self.int(incident.declaredAt),
-                                 Int64(clamping: incident.declaredBy.rawValue), Self.blob(incident.lossJPY)])
+                                 try incident.declaredBy.storedInteger(), Self.blob(incident.lossJPY)])
             var stored = incident
             stored.id = UInt64(db.lastInsertedRowID)
             for (position, loss) in incident.losses.enumerated() {
@@ -206,7 +206,7 @@ public final class SQLiteReserveStore: ReserveStore {
         }).text
         let arguments: StatementArguments = [
             Self.int(plan.incident), plan.asset, mode, priceMantissa, priceScale, plan.paymentAsset, Self.blob(plan.totalLoss),
-            Self.blob(plan.totalPayment), Self.blob(plan.shortfall), sources, lines, Int64(clamping: requestID.rawValue),
+            Self.blob(plan.totalPayment), Self.blob(plan.shortfall), sources, lines, try requestID.storedInteger(),
         ]
         try await write(audit: audit) { db in
             try db.execute(sql: """

@@ -125,4 +125,14 @@ struct AssetAndIdentifierTests {
         #expect(error?.field == "debit_account_id")
         #expect(throws: KinkoError.self) { try AccountID(parsing: "340282366920938463463374607431768211456", field: "id") }
     }
+
+    // Goal (issue 15): an id kept in a 64-bit column is exact; one past Int64.max names nothing
+    // stored instead of being clamped onto the id Int64.max.
+    @Test func idsInIntegerColumnsAreExact() throws {
+        #expect(try AccountID(1).storedInteger() == 1)
+        #expect(try AccountID(UInt128(Int64.max)).storedInteger() == Int64.max)
+        let past = #expect(throws: KinkoError.self) { try AccountID(UInt128(Int64.max) + 1).storedInteger() }
+        #expect(past?.code == .notFound && past?.field == "id")
+        #expect(throws: KinkoError.self) { try AccountID(UInt128.max).storedInteger() }
+    }
 }
