@@ -279,7 +279,7 @@ struct KinkoAPI: APIProtocol {
         let reconciliation = try await services.custody.reconciliation(day: input.path.day, by: caller)
         let assets = Dictionary(uniqueKeysWithValues: await ledger.assets.map { ($0.code, $0) })
         return .ok(.init(body: .json(.init(day: reconciliation.day, cutoff: reconciliation.cutoff.iso8601, clean: reconciliation.isClean,
-                                           text: CustodyFigures.text(reconciliation, assets: assets)))))
+                                           text: reconciliation.text(assets: assets)))))
     }
 
     // MARK: Reserve and incidents

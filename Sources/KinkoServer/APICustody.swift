@@ -187,7 +187,7 @@ extension KinkoAPI {
         try await ledger.refresh()
         let result = try await custody.reconcile(day: body.day, by: caller)
         return .ok(.init(body: .json(.init(day: result.day, cutoff: result.cutoff.iso8601, clean: result.isClean,
-                                           text: CustodyFigures.text(result, assets: await assetsByCode())))))
+                                           text: result.text(assets: await assetsByCode())))))
     }
 
     static func checkDay(_ day: String, field: String) throws(KinkoError) {

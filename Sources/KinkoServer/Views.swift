@@ -9,7 +9,7 @@ import KinkoReserve
 /// Custody figures as the API and the console show them.
 enum CustodyFigures {
     static func percent(_ basisPoints: UInt128?) -> String? {
-        basisPoints.map { String(format: "%.2f", Double($0) / 100) }
+        basisPoints.map { Share.decimal(basisPoints: $0) }
     }
 
     static func view(_ check: CustodyCheck) -> Components.Schemas.CustodyCheck {
@@ -23,16 +23,6 @@ enum CustodyFigures {
                                guaranteeRequired: figures.guaranteeRequired.decimalString(scale: scale), guaranteeSufficient: figures.guaranteeSufficient,
                                problems: figures.problems)
               })
-    }
-
-    static func text(_ r: Reconciliation, assets: [String: Asset]) -> String {
-        func f(_ asset: String, _ amount: Amount) -> String { amount.decimalString(scale: assets[asset]?.scale ?? 0) }
-        var lines = ["Segregation reconciliation \(r.day), cut-off \(r.cutoff.iso8601) (17:00 JST): \(r.isClean ? "CLEAN" : "\(r.breaks.count) BREAKS")"]
-        for line in r.lines {
-            lines.append("\(line.asset): owed to customers \(f(line.asset, line.liabilities)), ledger holdings \(f(line.asset, line.ledgerHoldings)), observed \(line.observed.map { f(line.asset, $0) } ?? "n/a")")
-        }
-        for item in r.breaks { lines.append("BREAK \(item.asset) \(item.kind.rawValue): \(item.cause)") }
-        return lines.joined(separator: "\n")
     }
 }
 

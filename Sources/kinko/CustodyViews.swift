@@ -31,37 +31,7 @@ enum CustodyView {
     }
 
     static func json(_ check: CustodyCheck, _ proposal: [ProposedMovement]) -> String {
-        let assets: [CanonicalJSON] = check.assets.map { a in
-            .object([
-                "asset": .string(a.asset.code), "hot": .string(a.asset.format(a.hot)), "cold": .string(a.asset.format(a.cold)),
-                "customer_total": .string(a.asset.format(a.total)),
-                "hot_jpy": .string(a.hotJPY?.description ?? ""), "total_jpy": .string(a.totalJPY?.description ?? ""),
-                "hot_share": .string(a.hotShareBasisPoints.map { Share.percent(basisPoints: $0) } ?? ""),
-                "hot_share_basis_points": .string(a.hotShareBasisPoints.map { String($0) } ?? ""),
-                "limit": .string(Share.percent(basisPoints: UInt128(a.limitBasisPoints))),
-                "limit_basis_points": .string(String(a.limitBasisPoints)),
-                "guarantee_held": .string(a.asset.format(a.guaranteeHeld)), "guarantee_required": .string(a.asset.format(a.guaranteeRequired)),
-                "hot_within_limit": .string(String(a.hotWithinLimit)), "guarantee_sufficient": .string(String(a.guaranteeSufficient)),
-                "pass": .string(String(a.passed)), "problems": .array(a.problems.map { .string($0) }),
-            ])
-        }
-        return CanonicalJSON.object([
-            "pass": .string(String(check.passed)),
-            "assets": .array(assets),
-            "total": .object([
-                "hot_jpy": .string(check.totalHotJPY?.description ?? ""), "total_jpy": .string(check.totalJPY?.description ?? ""),
-                "hot_share": .string(check.totalShareBasisPoints.map { Share.percent(basisPoints: $0) } ?? ""),
-                "limit": .string(Share.percent(basisPoints: UInt128(check.limitBasisPoints))),
-                "pass": .string(String(check.totalWithinLimit && check.totalProblems.isEmpty)),
-                "problems": .array(check.totalProblems.map { .string($0) }),
-            ]),
-            "flags": .array(check.flags.map { .string($0) }),
-            "proposal": .array(proposal.map { p in
-                let asset = check.assets.first { $0.asset.code == p.asset }?.asset
-                return .object(["kind": .string(p.kind.rawValue), "from": .string(p.from), "to": .string(p.to), "asset": .string(p.asset),
-                                "amount": .string(asset?.format(p.amount) ?? p.amount.description), "reason": .string(p.reason)])
-            }),
-        ]).text
+        check.json(proposal: proposal).text
     }
 }
 
@@ -69,14 +39,14 @@ enum ReconciliationView {
     static func render(_ result: Reconciliation, format: String) throws -> String {
         let assets = Dictionary(uniqueKeysWithValues: Asset.standard.map { ($0.code, $0) })
         let f = { (code: String, amount: Amount) in assets[code]?.format(amount) ?? amount.description }
+        let lines = result.lines(assets: assets)
         switch format {
         case "json":
             return CanonicalJSON.object([
                 "day": .string(result.day), "cutoff": .string(result.cutoff.iso8601), "clean": .string(String(result.isClean)),
-                "assets": .array(result.lines.map { line in
-                    .object(["asset": .string(line.asset), "customer_liabilities": .string(f(line.asset, line.liabilities)),
-                             "ledger_holdings": .string(f(line.asset, line.ledgerHoldings)),
-                             "observed": .string(line.observed.map { f(line.asset, $0) } ?? "")])
+                "assets": .array(lines.map { line in
+                    .object(["asset": .string(line.asset), "customer_liabilities": .string(line.owed), "ledger_holdings": .string(line.held),
+                             "observed": .string(line.observed ?? "")])
                 }),
                 "breaks": .array(result.breaks.map { item in
                     .object(["asset": .string(item.asset), "kind": .string(item.kind.rawValue), "wallet": .string(item.wallet ?? ""),
@@ -84,19 +54,19 @@ enum ReconciliationView {
                 }),
             ]).text
         case "csv":
-            var lines = ["day,asset,customer_liabilities,ledger_holdings,observed,breaks"]
-            for line in result.lines {
+            var rows = ["day,asset,customer_liabilities,ledger_holdings,observed,breaks"]
+            for line in lines {
                 let count = result.breaks.filter { $0.asset == line.asset }.count
-                lines.append("\(result.day),\(line.asset),\(f(line.asset, line.liabilities)),\(f(line.asset, line.ledgerHoldings)),\(line.observed.map { f(line.asset, $0) } ?? ""),\(count)")
+                rows.append("\(result.day),\(line.asset),\(line.owed),\(line.held),\(line.observed ?? ""),\(count)")
             }
-            return lines.joined(separator: "\n")
+            return rows.joined(separator: "\n")
         case "text":
-            var lines = ["Segregation reconciliation \(result.day), cut-off \(result.cutoff.iso8601) (17:00 JST): \(result.isClean ? "CLEAN" : "\(result.breaks.count) BREAKS")"]
-            lines.append(Table(header: ["asset", "owed to customers", "ledger holdings", "observed"], rows: result.lines.map { line in
-                [line.asset, f(line.asset, line.liabilities), f(line.asset, line.ledgerHoldings), line.observed.map { f(line.asset, $0) } ?? "n/a"]
+            var text = [result.headline]
+            text.append(Table(header: ["asset", "owed to customers", "ledger holdings", "observed"], rows: lines.map { line in
+                [line.asset, line.owed, line.held, line.observed ?? "n/a"]
             }).rendered)
-            for item in result.breaks { lines.append("BREAK \(item.asset) \(item.kind.rawValue): \(item.cause)") }
-            return lines.joined(separator: "\n")
+            for item in result.breaks { text.append("BREAK \(item.asset) \(item.kind.rawValue): \(item.cause)") }
+            return text.joined(separator: "\n")
         default:
             throw ValidationError("--format: text, json or csv")
         }

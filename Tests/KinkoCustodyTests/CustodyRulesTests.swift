@@ -97,6 +97,9 @@ struct CustodyRulesTests {
         #expect(Share.percent(basisPoints: 502) == "5.02%")
         #expect(Share.percent(basisPoints: 1_0000) == "100.00%")
         #expect(Share.basisPoints(5, of: 0) == nil)
+        // The API's figures (no sign) come from the same integers, not through Double.
+        #expect(Share.decimal(basisPoints: 502) == "5.02" && Share.decimal(basisPoints: 5) == "0.05" && Share.decimal(basisPoints: 0) == "0.00")
+        #expect(Share.decimal(basisPoints: UInt128.max) == "3402823669209384634633746074317682114.55")
     }
 }
 
