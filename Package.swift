@@ -123,6 +123,7 @@ let package = Package(
                 "KinkoMonitoring",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -154,6 +155,7 @@ let package = Package(
                 "KinkoSQLite",
                 "KinkoPostgres",
                 "KinkoControls",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

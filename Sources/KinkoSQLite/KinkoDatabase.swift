@@ -11,7 +11,8 @@ public final class KinkoDatabase: Sendable {
     /// Signs audit checkpoints; nil when the key file is absent (reads and verification still work).
     public let auditSigner: AuditSigner?
     public let clock: any WallClock
-    private let checkpointer: WALCheckpointer
+    /// Copies the WAL into the database file; run it in a long-lived process (`backgroundServices`).
+    public let checkpointer: WALCheckpointer
 
     /// Where the audit signing key lives unless told otherwise: next to the database.
     public static func defaultAuditKeyPath(for path: String) -> String { path + ".audit-key" }
@@ -55,8 +56,6 @@ public final class KinkoDatabase: Sendable {
         try KinkoMigrations.migrator.migrate(pool)
         checkpointer = WALCheckpointer(path: path)
     }
-
-    deinit { checkpointer.stop() }
 
     /// The writer connection's `PRAGMA synchronous` (2 is FULL: every commit is synced).
     public func writerSynchronousMode() throws -> Int {

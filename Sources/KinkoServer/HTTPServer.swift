@@ -4,6 +4,7 @@ import HummingbirdCore
 public import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime
+public import ServiceLifecycle
 
 /// The HTTP server: the OpenAPI operations under `/v1`, the probes, `/metrics` and the console.
 public struct KinkoHTTPServer: Sendable {
@@ -39,13 +40,14 @@ public struct KinkoHTTPServer: Sendable {
     /// requests in flight finish.
     /// Connections pass the limits of `settings.connections` (`GuardedHTTP1Channel`); the
     /// background duties (refusal summaries, the checkpoint log) run alongside.
-    public func application(host: String, port: Int) throws -> some ApplicationProtocol {
+    /// `alongside`: background services of the process (the database's) to run and stop with it.
+    public func application(host: String, port: Int, alongside: [any Service] = []) throws -> some ApplicationProtocol {
         let (limits, counter) = (try settings.validated().connections, connections)
         return Application(
             router: try router(),
             server: HTTPServerBuilder { responder in GuardedHTTP1Channel(responder: responder, limits: limits, counter: counter) },
             configuration: .init(address: .hostname(host, port: port), serverName: "kinko"),
-            services: [BackgroundDuties(services: services, settings: settings, logger: logger)],
+            services: [BackgroundDuties(services: services, settings: settings, logger: logger)] + alongside,
             logger: logger)
     }
 }

@@ -8,6 +8,7 @@ public import KinkoMonitoring
 public import KinkoPostgres
 public import KinkoReserve
 public import KinkoSQLite
+public import ServiceLifecycle
 
 /// Every store of one Kinko database behind the store protocols, so commands and the server
 /// run the same on the embedded SQLite file and on PostgreSQL. `open` takes what `--database`
@@ -54,6 +55,19 @@ public final class KinkoStores: Sendable {
         auditSigner = database.auditSigner
         sqlite = nil
         postgres = database
+    }
+
+    /// The background work a long-lived process over this database runs in its service group:
+    /// the SQLite WAL checkpointer. (On PostgreSQL the pool runs inside `KinkoPostgresDatabase`.)
+    public var backgroundServices: [any Service] { sqlite.map { [$0.checkpointer] } ?? [] }
+
+    /// Runs `body` with the background services running alongside, and stops them after.
+    public func withBackgroundServices<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in backgroundServices { group.addTask { try await service.run() } }
+            defer { group.cancelAll() }
+            return try await body()
+        }
     }
 
     /// The stores as the domain sees them, for a front end (the server takes only these).

@@ -89,9 +89,10 @@ struct Serve: KinkoCommand {
         }
         let pin = try auditKeyFingerprint.map { try AuditKeyPin(hex: $0, field: "audit_key_fingerprint") }
             ?? (try AuditKeyPin.fromEnvironment(ProcessInfo.processInfo.environment))
-        let services = try await Services(stores: try await database.openStores().exchange, auditKeyPin: pin, refusals: try refusalSettings())
+        let stores = try await database.openStores()
+        let services = try await Services(stores: stores.exchange, auditKeyPin: pin, refusals: try refusalSettings())
         let server = KinkoHTTPServer(services: services, settings: try settings())
-        let app = try server.application(host: host, port: port)
+        let app = try server.application(host: host, port: port, alongside: stores.backgroundServices)
         let directory = database.directory.path
         print("""
             Kinko serving \(database.displayName) on http://\(host):\(port)

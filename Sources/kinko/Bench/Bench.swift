@@ -243,8 +243,9 @@ struct BenchAudit: AsyncParsableCommand {
     /// while `callers` callers each ask `rounds` times for /v1/audit/verify.
     func serveAndProbe(_ session: ToolSession, path: String) async throws {
         let token = try Bootstrap.readTokens(from: path + ".tool-tokens.json")[.admin] ?? ""
-        let services = try await Services(stores: KinkoStores(sqlite: session.database).exchange)
-        let server = try await BenchServer.start(services, port: port)
+        let stores = KinkoStores(sqlite: session.database)
+        let services = try await Services(stores: stores.exchange)
+        let server = try await BenchServer.start(services, port: port, alongside: stores.backgroundServices)
         let client = HTTPClient.shared
         let base = server.base
         func healthz() async -> Double? {

@@ -40,7 +40,8 @@ struct BenchHTTP: AsyncParsableCommand {
         let path = directory.appendingPathComponent("http.sqlite").path
         let session = try await ToolSession.open(path: path)
         let token = try Bootstrap.readTokens(from: path + ".tool-tokens.json")[.operator] ?? ""
-        let services = try await Services(stores: KinkoStores(sqlite: session.database).exchange)
+        let stores = KinkoStores(sqlite: session.database)
+        let services = try await Services(stores: stores.exchange)
         try await services.ledger.registerAssets(Asset.standard, by: session.admin)
         // The TigerBeetle workload in the shape the transfer controls accept (linked two-leg
         // trades between customers who cannot overdraw), through the controls both ways.
@@ -61,7 +62,7 @@ struct BenchHTTP: AsyncParsableCommand {
             }.joined(separator: "\n"))
         }
 
-        let server = try await BenchServer.start(services, port: port)
+        let server = try await BenchServer.start(services, port: port, alongside: stores.backgroundServices)
         let client = HTTPClient.shared
         let base = server.base
 
@@ -130,10 +131,11 @@ struct BenchServer {
     let task: Task<Void, any Error>
     let base: String
 
-    static func start(_ services: Services, port: Int) async throws -> BenchServer {
+    /// `alongside`: the database's background services (the WAL checkpointer), as `kinko serve` runs them.
+    static func start(_ services: Services, port: Int, alongside: [any Service] = []) async throws -> BenchServer {
         var logger = Logger(label: "kinko.http")
         logger.logLevel = .warning
-        let app = try KinkoHTTPServer(services: services, logger: logger).application(host: "127.0.0.1", port: port)
+        let app = try KinkoHTTPServer(services: services, logger: logger).application(host: "127.0.0.1", port: port, alongside: alongside)
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let server = BenchServer(group: group, task: Task { try await group.run() }, base: "http://127.0.0.1:\(port)")
         for _ in 0..<200 {

@@ -75,7 +75,8 @@ struct BenchMonitorHTTP: AsyncParsableCommand {
         let path = directory.appendingPathComponent("monitor-http.sqlite").path
         _ = try AuditSigner.create(path: KinkoDatabase.defaultAuditKeyPath(for: path))
         let database = try KinkoDatabase(path: path)
-        let services = try await Services(stores: KinkoStores(sqlite: database).exchange)
+        let stores = KinkoStores(sqlite: database)
+        let services = try await Services(stores: stores.exchange)
         let monitoring = services.monitoring
         let staff = try await Staff.found(services.governance, admins: ["bench.admin", "bench.second-admin"])
         let exchange = try await staff.hire("bench.exchange", kind: .client, roles: [.operator], key: nil)
@@ -97,7 +98,7 @@ struct BenchMonitorHTTP: AsyncParsableCommand {
         let overHTTP = lines.prefix(requests).map { ByteBuffer(string: $0) }
         let inProcess = Array(lines.dropFirst(requests))
 
-        let server = try await BenchServer.start(services, port: port)
+        let server = try await BenchServer.start(services, port: port, alongside: stores.backgroundServices)
         var latencies: [UInt64] = []
         latencies.reserveCapacity(requests)
         var outcomes: [String: Int] = [:]

@@ -258,34 +258,38 @@ struct LedgerWorkload {
             ledger = try await Ledger.open(store: SQLiteLedgerStore(database: tool.database, auditing: auditing))
             stores = KinkoStores(sqlite: tool.database)
         }
-        // The production wiring: the ledger behind the transfer controls (the default policy).
-        let exchange = Exchange(governance: Governance(store: stores.governance), ledger: ledger, custodyStore: stores.custody,
-                                reserveStore: stores.reserve, monitoringStore: stores.monitoring, clock: SystemWallClock())
-        try await ledger.registerAssets(Asset.standard, by: session.admin)
-        for chunk in accounts.chunked(batchSize) {
-            let results = controlled
-                ? try await exchange.ledger.createAccounts(chunk, by: session.operator) : try await ledger.createAccounts(chunk, by: session.operator)
-            guard results.allSatisfy({ $0 == .ok }) else { throw BenchError.setupFailed("accounts: \(Set(results.map(\.name)))") }
+        // The WAL checkpointer runs alongside, as under `kinko serve`.
+        let (latencies, failed, seconds) = try await stores.withBackgroundServices { () async throws -> ([Double], Int, Double) in
+            // The production wiring: the ledger behind the transfer controls (the default policy).
+            let exchange = Exchange(governance: Governance(store: stores.governance), ledger: ledger, custodyStore: stores.custody,
+                                    reserveStore: stores.reserve, monitoringStore: stores.monitoring, clock: SystemWallClock())
+            try await ledger.registerAssets(Asset.standard, by: session.admin)
+            for chunk in accounts.chunked(batchSize) {
+                let results = controlled
+                    ? try await exchange.ledger.createAccounts(chunk, by: session.operator) : try await ledger.createAccounts(chunk, by: session.operator)
+                guard results.allSatisfy({ $0 == .ok }) else { throw BenchError.setupFailed("accounts: \(Set(results.map(\.name)))") }
+            }
+            // Opening balances are set up straight in the engine, as a migration from the previous
+            // system would be (deposits otherwise come through screening); not timed.
+            for chunk in funding.chunked(batchSize) {
+                let results = try await ledger.createTransfers(chunk, by: session.operator)
+                guard results.allSatisfy({ $0 == .ok }) else { throw BenchError.setupFailed("funding: \(Set(results.map(\.name)))") }
+            }
+            let batches = batches()
+            var latencies: [Double] = []
+            var failed = 0
+            let clock = ContinuousClock()
+            let started = clock.now
+            for chunk in batches {
+                let batchStarted = clock.now
+                let results = controlled && throughControls
+                    ? try await exchange.ledger.createTransfers(chunk, by: session.operator) : try await ledger.createTransfers(chunk, by: session.operator)
+                latencies.append((clock.now - batchStarted).milliseconds)
+                failed += results.count { $0 != .ok }
+            }
+            let seconds = (clock.now - started).milliseconds / 1000
+            return (latencies, failed, seconds)
         }
-        // Opening balances are set up straight in the engine, as a migration from the previous
-        // system would be (deposits otherwise come through screening); not timed.
-        for chunk in funding.chunked(batchSize) {
-            let results = try await ledger.createTransfers(chunk, by: session.operator)
-            guard results.allSatisfy({ $0 == .ok }) else { throw BenchError.setupFailed("funding: \(Set(results.map(\.name)))") }
-        }
-        let batches = batches()
-        var latencies: [Double] = []
-        var failed = 0
-        let clock = ContinuousClock()
-        let started = clock.now
-        for chunk in batches {
-            let batchStarted = clock.now
-            let results = controlled && throughControls
-                ? try await exchange.ledger.createTransfers(chunk, by: session.operator) : try await ledger.createTransfers(chunk, by: session.operator)
-            latencies.append((clock.now - batchStarted).milliseconds)
-            failed += results.count { $0 != .ok }
-        }
-        let seconds = (clock.now - started).milliseconds / 1000
         // Free the disk before the next run (the files are large; the figures are taken).
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         await cleanup()
