@@ -57,6 +57,13 @@ public final class KinkoDatabase: Sendable {
         checkpointer = WALCheckpointer(path: path)
     }
 
+    /// Copies the whole WAL into the database file now and empties it (a TRUNCATE checkpoint,
+    /// waiting for readers): what a benchmark does after its setup, so that its timed part
+    /// starts from a checkpointed file, as a server in its steady state does.
+    public func checkpointNow() throws {
+        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+
     /// The writer connection's `PRAGMA synchronous` (2 is FULL: every commit is synced).
     public func writerSynchronousMode() throws -> Int {
         try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
