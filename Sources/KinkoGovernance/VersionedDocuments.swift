@@ -2,7 +2,7 @@ public import KinkoCore
 import Synchronization
 
 /// A document that is put in force only under approval, one version at a time: a rule set, a
-/// policy, a setting. Its text is kept verbatim; `init(document:)` checks it reads.
+/// policy, a setting. Its YAML text is kept verbatim; `init(yaml:)` checks it reads.
 public protocol VersionedDocument: Sendable {
     /// The settings kind it is stored under (`reserve.rules`, `monitor.rules`, …).
     static var settingsKind: String { get }
@@ -17,7 +17,7 @@ public protocol VersionedDocument: Sendable {
     /// What names it in messages ("reserve rule set").
     static var noun: String { get }
 
-    init(document: String) throws(KinkoError)
+    init(yaml: String) throws(KinkoError)
     var version: String { get }
 }
 
@@ -36,7 +36,7 @@ public struct AdoptedDocuments<Document: VersionedDocument>: Sendable {
 
     /// Files `yaml` for approval; it comes into force only after approval and `adopt`.
     public func propose(yaml: String, by caller: Caller) async throws -> (Document, ApprovalRequest) {
-        let document = try Document(document: yaml)
+        let document = try Document(yaml: yaml)
         let request = try await governance.proposeSettings(kind: Document.settingsKind, version: document.version, document: yaml,
                                                            policy: try Document.adoptionPolicy(), permission: Document.proposePermission,
                                                            action: Document.adoptionAction, by: caller)
@@ -45,13 +45,13 @@ public struct AdoptedDocuments<Document: VersionedDocument>: Sendable {
 
     /// Puts an approved version in force.
     public func adopt(version: String, by caller: Caller) async throws -> Document {
-        try Document(document: try await governance.adoptSettings(kind: Document.settingsKind, version: version, by: caller).document)
+        try Document(yaml: try await governance.adoptSettings(kind: Document.settingsKind, version: version, by: caller).document)
     }
 
     /// The version in force, read; nil before any is adopted.
     public func current() async throws -> Document? {
         guard let stored = try await currentVersion() else { return nil }
-        return try cache?.document(for: stored.document) ?? Document(document: stored.document)
+        return try cache?.document(for: stored.document) ?? Document(yaml: stored.document)
     }
 
     /// The version in force as stored (who proposed it, when it was adopted).
@@ -65,7 +65,8 @@ public struct AdoptedDocuments<Document: VersionedDocument>: Sendable {
     }
 
     public func version(_ version: String, by caller: Caller) async throws -> SettingsVersion {
-        guard let stored = try await versions(by: caller).first(where: { $0.version == version }) else {
+        _ = try await governance.authorize(caller, Document.readPermission)
+        guard let stored = try await governance.settings(Document.settingsKind).get(version)?.value else {
             throw KinkoError(.notFound, "no \(Document.noun) \(version)", field: "version")
         }
         return stored
@@ -87,7 +88,7 @@ public final class ParsedDocumentCache<Document: VersionedDocument>: Sendable {
 
     public func document(for text: String) throws(KinkoError) -> Document {
         if let hit = last.withLock({ $0?.text == text ? $0?.document : nil }) { return hit }
-        let parsed = try Document(document: text)
+        let parsed = try Document(yaml: text)
         parses.add(1, ordering: .relaxed)
         last.withLock { $0 = (text, parsed) }
         return parsed

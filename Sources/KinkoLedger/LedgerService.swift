@@ -69,11 +69,6 @@ public struct LedgerService: Sendable {
             }
         }
 
-        /// The last policy parsed, if it was parsed from `document`.
-        func parsed(_ document: String) -> TransferControlPolicy? {
-            last.withLock { cached in cached.flatMap { $0.policy.yaml == document ? $0.policy : nil } }
-        }
-
         func keep(_ policy: TransferControlPolicy, at time: TimestampNanoseconds) { last.withLock { $0 = (policy, time) } }
 
         func forget() { last.withLock { $0 = nil } }
@@ -98,12 +93,7 @@ public struct LedgerService: Sendable {
     public func policy() async throws -> TransferControlPolicy {
         let now = governance.clock.now()
         if let cached = policyCache.fresh(at: now, within: Self.policyRecheckNanoseconds) { return cached }
-        let policy: TransferControlPolicy
-        if let current = try await policies.currentVersion() {
-            policy = try policyCache.parsed(current.document) ?? TransferControlPolicy(yaml: current.document)
-        } else {
-            policy = .standard
-        }
+        let policy = try await policies.current() ?? .standard
         policyCache.keep(policy, at: now)
         return policy
     }
@@ -111,7 +101,9 @@ public struct LedgerService: Sendable {
     public static let policyRecheckNanoseconds: UInt64 = 1_000_000_000
 
     /// The policy's versions: proposed by finance or compliance, adopted once another approves.
-    public var policies: AdoptedDocuments<TransferControlPolicy> { AdoptedDocuments(governance: governance) }
+    public var policies: AdoptedDocuments<TransferControlPolicy> { AdoptedDocuments(governance: governance, cache: policyDocuments) }
+    /// The adopted policy's text, parsed once per version.
+    private let policyDocuments = ParsedDocumentCache<TransferControlPolicy>()
 
     public func adoptPolicy(version: String, by caller: Caller) async throws -> TransferControlPolicy {
         let adopted = try await policies.adopt(version: version, by: caller)

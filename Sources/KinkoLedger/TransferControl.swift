@@ -417,5 +417,4 @@ extension TransferControlPolicy: VersionedDocument {
     public static func adoptionPolicy() throws(KinkoError) -> ApprovalPolicy {
         try ApprovalPolicy(approvalsRequired: 1, eligibleRoles: LedgerService.policyApprovers)
     }
-    public init(document: String) throws(KinkoError) { try self.init(yaml: document) }
 }

@@ -478,5 +478,4 @@ extension MonitoringRules: VersionedDocument {
     public static let readPermission = Permission.monitorRead
     public static let noun = "monitoring rule set"
     public static func adoptionPolicy() throws(KinkoError) -> ApprovalPolicy { try ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance]) }
-    public init(document: String) throws(KinkoError) { try self.init(yaml: document) }
 }

@@ -122,14 +122,6 @@ public final class MonitoringEngine {
         for profile in found { profiles[profile.customer] = profile }
     }
 
-    /// Forgets every customer's and IP's state (kept changes must have been taken first).
-    public func forgetState() {
-        states.removeAll()
-        ips.removeAll()
-        absentCustomers.removeAll()
-        absentIPs.removeAll()
-    }
-
     public func setProfile(_ profile: CustomerProfile) {
         profiles[profile.customer] = profile
     }

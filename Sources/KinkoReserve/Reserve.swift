@@ -275,5 +275,4 @@ extension RuleSet: VersionedDocument {
     public static let readPermission = Permission.reserveRead
     public static let noun = "reserve rule set"
     public static func adoptionPolicy() throws(KinkoError) -> ApprovalPolicy { try ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.finance, .compliance]) }
-    public init(document: String) throws(KinkoError) { try self.init(yaml: document) }
 }

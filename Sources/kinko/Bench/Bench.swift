@@ -77,7 +77,7 @@ struct BenchLedger: AsyncParsableCommand {
         #if DEBUG
         FileHandle.standardError.write(Data("warning: this is a debug build; benchmark with `swift run -c release kinko bench ledger`\n".utf8))
         #endif
-        let root = try directory.map { URL(fileURLWithPath: $0) } ?? makeTemporaryDirectory()
+        let root = try directory.map { URL(fileURLWithPath: $0) } ?? benchDirectory()
         defer { if directory == nil { try? FileManager.default.removeItem(at: root) } }
         let workloads: [Workload] = workload == .all ? [.tigerbeetle, .exchange] : [workload]
         for workload in workloads {
@@ -126,11 +126,13 @@ struct BenchLedger: AsyncParsableCommand {
         }
     }
 
-    private func makeTemporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+}
+
+/// A fresh scratch directory for one benchmark run (the caller removes it).
+func benchDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
 }
 
 struct BenchResult {
@@ -212,8 +214,7 @@ struct BenchAudit: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try benchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let session = try await ToolSession.open(path: directory.appendingPathComponent("audit.sqlite").path)
         let store = SQLiteGovernanceStore(database: session.database)

@@ -23,8 +23,7 @@ struct BenchIncident: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try benchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("incident.sqlite").path
         _ = try AuditSigner.create(path: KinkoDatabase.defaultAuditKeyPath(for: path))

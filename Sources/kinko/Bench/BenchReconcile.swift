@@ -26,8 +26,7 @@ struct BenchReconcile: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try benchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let day = "2026-11-20"
         let cutoff = try Reconciliation.cutoff(day: day, hourJST: 17)
