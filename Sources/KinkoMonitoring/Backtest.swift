@@ -66,45 +66,45 @@ public struct AMLSimData: Sendable {
     public static let yenPerDollar: UInt64 = 150
 
     public init(transactions: String, accounts: String, alertAccounts: String) throws(KinkoError) {
-        let tx = try CSV(transactions, name: "transactions.csv")
+        let tx = try CSVTable(transactions, name: "transactions.csv")
         let (id, orig, bene, amount, stamp, alert) = (try tx.column("tran_id"), try tx.column("orig_acct"), try tx.column("bene_acct"),
                                                        try tx.column("base_amt"), try tx.column("tran_timestamp"), try tx.column("alert_id"))
-        var times: [Substring: TimestampNanoseconds] = [:]
-        for (index, row) in tx.rows.enumerated() {
-            let line = index + 2
+        var times: [String: TimestampNanoseconds] = [:]
+        for row in tx.rows {
+            let line = row.line
             guard let transferID = UInt64(row[id]), let from = UInt64(row[orig]), let to = UInt64(row[bene]), let alertID = Int(row[alert]) else {
                 throw KinkoError(.invalidInput, "transactions.csv line \(line): ids must be whole numbers", field: "transactions")
             }
             let cents: UInt64
-            do { cents = UInt64(try Amount(decimal: String(row[amount]), scale: 2).units) } catch {
+            do { cents = UInt64(try Amount(decimal: row[amount], scale: 2).units) } catch {
                 throw KinkoError(.invalidInput, "transactions.csv line \(line): \(error.message)", field: "base_amt")
             }
             let time: TimestampNanoseconds
             if let known = times[row[stamp]] {
                 time = known
             } else {
-                time = try TimestampNanoseconds(parsing: String(row[stamp]), field: "tran_timestamp")
+                time = try TimestampNanoseconds(parsing: row[stamp], field: "tran_timestamp")
                 times[row[stamp]] = time
             }
             transfers.append(Transfer(id: transferID, from: from, to: to, cents: cents, time: time, alert: alertID))
         }
-        let accountRows = try CSV(accounts, name: "accounts.csv")
-        let (acct, first, last, deposit, country) = (try accountRows.column("acct_id"), accountRows.index["first_name"], accountRows.index["last_name"],
-                                                     accountRows.index["initial_deposit"], accountRows.index["country"])
+        let accountRows = try CSVTable(accounts, name: "accounts.csv")
+        let (acct, first, last, deposit, country) = (try accountRows.column("acct_id"), accountRows.position(of: "first_name"), accountRows.position(of: "last_name"),
+                                                     accountRows.position(of: "initial_deposit"), accountRows.position(of: "country"))
         for row in accountRows.rows {
-            guard let customer = UInt64(row[acct]) else { throw KinkoError(.invalidInput, "accounts.csv: acct_id must be a whole number", field: "acct_id") }
-            let name = [first, last].compactMap { $0.map { String(row[$0]) } }.joined(separator: " ")
+            guard let customer = UInt64(row[acct]) else { throw KinkoError(.invalidInput, "accounts.csv line \(row.line): acct_id must be a whole number", field: "acct_id") }
+            let name = [first, last].compactMap { $0.map { row[$0] } }.joined(separator: " ")
             let assets = deposit.flatMap { Double(row[$0]) }.map { UInt64(max(0, $0)) * Self.yenPerDollar } ?? 0
             profiles.append(CustomerProfile(customer: customer, name: name.isEmpty ? "C_\(customer)" : name,
-                                            country: country.map { String(row[$0]) } ?? "US", declaredIncomeJPY: 0, declaredAssetsJPY: assets))
+                                            country: country.map { row[$0] } ?? "US", declaredIncomeJPY: 0, declaredAssetsJPY: assets))
         }
-        let members = try CSV(alertAccounts, name: "alert_accounts.csv")
+        let members = try CSVTable(alertAccounts, name: "alert_accounts.csv")
         let (alertColumn, typeColumn, memberColumn) = (try members.column("alert_id"), try members.column("alert_type"), try members.column("acct_id"))
         for row in members.rows {
             guard let alertID = Int(row[alertColumn]), let member = UInt64(row[memberColumn]) else {
-                throw KinkoError(.invalidInput, "alert_accounts.csv: ids must be whole numbers", field: "alert_accounts")
+                throw KinkoError(.invalidInput, "alert_accounts.csv line \(row.line): ids must be whole numbers", field: "alert_accounts")
             }
-            instances[alertID, default: (String(row[typeColumn]), [])].members.insert(member)
+            instances[alertID, default: (row[typeColumn], [])].members.insert(member)
         }
     }
 
@@ -230,66 +230,4 @@ public struct AMLSimReport: Sendable, Codable, Equatable {
 
 extension String {
     func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
-}
-
-/// A small CSV reader: a header row, commas, double-quoted fields with doubled quotes inside.
-struct CSV {
-    let index: [String: Int]
-    let rows: [[Substring]]
-    let name: String
-
-    init(_ text: String, name: String) throws(KinkoError) {
-        self.name = name
-        var lines = text.split(whereSeparator: \.isNewline)
-        guard !lines.isEmpty else { throw KinkoError(.invalidInput, "\(name) is empty", field: name) }
-        let header = Self.fields(lines.removeFirst())
-        index = Dictionary(header.enumerated().map { (String($0.element), $0.offset) }, uniquingKeysWith: { first, _ in first })
-        var rows: [[Substring]] = []
-        rows.reserveCapacity(lines.count)
-        for (offset, line) in lines.enumerated() {
-            let row = Self.fields(line)
-            guard row.count == header.count else {
-                throw KinkoError(.invalidInput, "\(name) line \(offset + 2) has \(row.count) fields, the header \(header.count)", field: name)
-            }
-            rows.append(row)
-        }
-        self.rows = rows
-    }
-
-    func column(_ name: String) throws(KinkoError) -> Int {
-        guard let column = index[name] else { throw KinkoError(.invalidInput, "\(self.name) has no column \(name)", field: name) }
-        return column
-    }
-
-    static func fields(_ line: Substring) -> [Substring] {
-        guard line.contains("\"") else { return line.split(separator: ",", omittingEmptySubsequences: false) }
-        var fields: [Substring] = []
-        var current = ""
-        var quoted = false
-        let characters = Array(line)
-        var index = 0
-        while index < characters.count {
-            let character = characters[index]
-            index += 1
-            if quoted {
-                if character != "\"" {
-                    current.append(character)
-                } else if index < characters.count, characters[index] == "\"" {
-                    current.append("\"")
-                    index += 1
-                } else {
-                    quoted = false
-                }
-            } else if character == "\"" {
-                quoted = true
-            } else if character == "," {
-                fields.append(Substring(current))
-                current = ""
-            } else {
-                current.append(character)
-            }
-        }
-        fields.append(Substring(current))
-        return fields
-    }
 }

@@ -204,15 +204,15 @@ public struct Monitoring: Sendable {
     }
 
     public static func parseProfiles(_ csv: String) throws(KinkoError) -> [CustomerProfile] {
-        let table = try CSV(csv, name: "customers")
+        let table = try CSVTable(csv, name: "customers")
         let columns = (try table.column("customer"), try table.column("name"), try table.column("country"), try table.column("declared_income_jpy"),
                        try table.column("declared_assets_jpy"))
         guard table.rows.count <= profilesPerImportMax else {
             throw KinkoError(.limitExceeded, "an import holds at most \(profilesPerImportMax) customers", field: "file")
         }
         var seen = Set<UInt64>()
-        return try table.rows.enumerated().map { (offset, row) throws(KinkoError) -> CustomerProfile in
-            let line = offset + 2
+        return try table.rows.map { row throws(KinkoError) -> CustomerProfile in
+            let line = row.line
             guard let customer = UInt64(row[columns.0]), customer < MonitoringEngine.addressBit else {
                 throw KinkoError(.invalidInput, "line \(line): a customer id is a whole number below 2^63", field: "customer")
             }

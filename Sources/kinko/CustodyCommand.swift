@@ -409,21 +409,16 @@ extension ApprovalEvaluation {
     var isSuccessful: String { isSatisfied ? "approved: ready to release" : reasons.joined(separator: "; ") }
 }
 
-func readFile(_ path: String) throws -> String {
-    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--file: cannot read \(path)") }
-    return String(decoding: data, as: UTF8.self)
+/// A file's text; a gzip-compressed file is decompressed (`InputFile`).
+func readFile(_ path: String, field: String = "--file") throws -> String {
+    try InputFile.text(atPath: path, field: field)
 }
 
-/// Minimal CSV for observation files: a header row, comma-separated cells, no quoting needed.
+/// Observation and volume files: CSV through `CSVTable`, each row as column → trimmed cell.
 enum CSVFile {
     static func rows(_ text: String, required: [String]) throws -> [[String: String]] {
-        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) else { return [] }
-        for column in required where !header.contains(column) { throw ValidationError("--file: the header lacks the column \(column)") }
-        return try lines.dropFirst().enumerated().map { index, line in
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard cells.count == header.count else { throw ValidationError("--file: line \(index + 2) has \(cells.count) cells; the header has \(header.count)") }
-            return Dictionary(uniqueKeysWithValues: zip(header, cells))
-        }
+        let table = try CSVTable(text, name: "--file")
+        for column in required { _ = try table.column(column) }
+        return table.records().map(\.values)
     }
 }

@@ -273,7 +273,7 @@ struct InputFileOptions: ParsableArguments {
         parse: (LedgerInput, String, LedgerInput.Format) -> Result<[LedgerInput.Record<Value>], LedgerInput.InputErrors>,
         submit: ([Value]) async throws -> [(String, Bool)]
     ) async throws {
-        let records = try parse(LedgerInput(assets: assets), try read(), LedgerInput.Format(path: file)).get()
+        let records = try parse(LedgerInput(assets: assets), try readInput(file), LedgerInput.Format(path: file)).get()
         var outcomes: [(line: Int, result: String, ok: Bool)] = []
         for start in stride(from: 0, to: records.count, by: batchSize) {
             let chunk = Array(records[start..<min(start + batchSize, records.count)])
@@ -282,12 +282,6 @@ struct InputFileOptions: ParsableArguments {
         }
         report(outcomes, noun: noun)
         if outcomes.contains(where: { !$0.ok }) { throw ExitCode(1) }
-    }
-
-    private func read() throws -> String {
-        if file == "-" { return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
-        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("--file: cannot read \(file)") }
-        return String(decoding: data, as: UTF8.self)
     }
 
     private func report(_ outcomes: [(line: Int, result: String, ok: Bool)], noun: String) {

@@ -12,23 +12,10 @@ extension Session {
 }
 
 /// Reads a file, or standard input for `-`.
-func readInput(_ path: String) throws -> String {
-    path == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : try readFile(path)
-}
-
-/// Reads a plain or gzip-compressed file (`.gz` through the system's `gzip -dc`).
-func readMaybeCompressed(_ path: String) throws -> String {
-    guard path.hasSuffix(".gz") else { return try readFile(path) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/usr/bin/gzip") ? "/usr/bin/gzip" : "/bin/gzip")
-    process.arguments = ["-dc", path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw ValidationError("cannot decompress \(path) (gzip exit \(process.terminationStatus))") }
-    return String(decoding: data, as: UTF8.self)
+/// A file, or standard input for `-`; gzip-compressed input is decompressed (`InputFile`).
+func readInput(_ path: String, field: String = "--file") throws -> String {
+    guard path == "-" else { return try readFile(path, field: field) }
+    return try InputFile.text(of: FileHandle.standardInput.readDataToEndOfFile(), name: "standard input", field: field)
 }
 
 func jsonText(_ value: Any) -> String {
@@ -427,13 +414,13 @@ struct MonitorCommand: AsyncParsableCommand {
         @Flag(help: "Print one JSON object.") var json = false
 
         func execute() async throws {
-            let rules = try MonitoringRules(yaml: try rules.map(readFile) ?? MonitoringRules.defaultYAML)
+            let rules = try MonitoringRules(yaml: try rules.map { try readFile($0, field: "--rules") } ?? MonitoringRules.defaultYAML)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             if let amlsim {
                 func file(_ name: String) throws -> String {
                     for candidate in ["\(amlsim)/\(name).csv.gz", "\(amlsim)/\(name).csv"] where FileManager.default.fileExists(atPath: candidate) {
-                        return try readMaybeCompressed(candidate)
+                        return try readFile(candidate, field: "--amlsim")
                     }
                     throw ValidationError("--amlsim: \(amlsim) has no \(name).csv or \(name).csv.gz")
                 }
@@ -443,7 +430,7 @@ struct MonitorCommand: AsyncParsableCommand {
                 return
             }
             guard let events else { throw ValidationError("give --events FILE or --amlsim DIR") }
-            let (parsed, rejected) = EventInput.parse(try readMaybeCompressed(events))
+            let (parsed, rejected) = EventInput.parse(try readFile(events, field: "--events"))
             for rejection in rejected { FileHandle.standardError.write(Data("rejected: \(rejection)\n".utf8)) }
             let summary = try KinkoMonitoring.Backtest.replay(parsed.map(\.event), rules: rules)
             if json {

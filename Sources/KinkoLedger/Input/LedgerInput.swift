@@ -15,9 +15,10 @@ public struct LedgerInput {
         case ndjson
         case csv
 
-        /// `.csv` files are CSV; everything else is NDJSON.
+        /// `.csv` and `.csv.gz` files are CSV; everything else is NDJSON.
         public init(path: String) {
-            self = path.lowercased().hasSuffix(".csv") ? .csv : .ndjson
+            let name = path.lowercased()
+            self = name.hasSuffix(".csv") || name.hasSuffix(".csv.gz") ? .csv : .ndjson
         }
     }
 
@@ -234,69 +235,18 @@ enum NDJSONReader {
     }
 }
 
-/// RFC 4180 CSV: comma-separated, fields may be quoted with `"` (a doubled `""` inside is one
-/// quote). The first row names the columns; empty cells are absent fields.
+/// CSV records through `CSVTable` (RFC 4180, the reader every importer shares); empty cells are
+/// absent fields.
 enum CSVReader {
     static func records(_ text: String) throws -> [(line: Int, fields: Fields)] {
-        let rows = try parseRows(text)
-        guard let header = rows.first else { return [] }
-        let columns = header.cells.map { $0.trimmingCharacters(in: .whitespaces) }
-        var records: [(line: Int, fields: Fields)] = []
-        for row in rows.dropFirst() {
-            if row.cells.allSatisfy({ $0.isEmpty }) { continue }
-            guard row.cells.count == columns.count else {
-                throw LedgerInput.LineError(line: row.line, field: nil, message: "has \(row.cells.count) cells; the header has \(columns.count)")
-            }
+        let table: CSVTable
+        do { table = try CSVTable.read(text, name: "input") } catch {
+            throw LedgerInput.LineError(line: error.line ?? 1, field: nil, message: error.message)
+        }
+        return table.rows.map { row in
             var values: [String: Any] = [:]
-            for (column, cell) in zip(columns, row.cells) where !cell.isEmpty { values[column] = cell }
-            records.append((row.line, Fields(values: values)))
+            for (column, cell) in zip(table.header, row.cells) where !cell.isEmpty { values[column] = cell }
+            return (row.line, Fields(values: values))
         }
-        return records
-    }
-
-    private static func parseRows(_ text: String) throws -> [(line: Int, cells: [String])] {
-        var rows: [(line: Int, cells: [String])] = []
-        var cells: [String] = []
-        var cell = ""
-        var quoted = false
-        var line = 1
-        var rowLine = 1
-        var characters = Array(text).makeIterator()
-        var pending: Character? = nil
-        while let character = pending ?? characters.next() {
-            pending = nil
-            if quoted {
-                if character == "\"" {
-                    if let next = characters.next() {
-                        if next == "\"" { cell.append("\"") } else { quoted = false; pending = next }
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    if character == "\n" { line += 1 }
-                    cell.append(character)
-                }
-                continue
-            }
-            switch character {
-            case "\"": quoted = true
-            case ",": cells.append(cell); cell = ""
-            case "\r\n", "\n":
-                cells.append(cell)
-                rows.append((rowLine, cells))
-                cells = []
-                cell = ""
-                line += 1
-                rowLine = line
-            case "\r": continue
-            default: cell.append(character)
-            }
-        }
-        if quoted { throw LedgerInput.LineError(line: rowLine, field: nil, message: "a quoted cell is never closed") }
-        if !cell.isEmpty || !cells.isEmpty {
-            cells.append(cell)
-            rows.append((rowLine, cells))
-        }
-        return rows
     }
 }
