@@ -51,6 +51,7 @@ public struct DepositRecord: Codable, Sendable, Equatable {
 /// stolen-address lists among the rules); one from a blocked source goes to the customer's
 /// quarantine account, not their available balance, until compliance decides — release to the
 /// customer or return — and a second compliance officer approves the decision.
+@PublicInit
 public struct Deposits: Sendable {
     public let ledger: LedgerService
     public let monitoring: Monitoring
@@ -58,14 +59,10 @@ public struct Deposits: Sendable {
     public static let batchMax = 8_190
     public static let noteLengthMax = 2_000
 
-    public init(ledger: LedgerService, monitoring: Monitoring) {
-        self.ledger = ledger
-        self.monitoring = monitoring
-    }
-
     var governance: Governance { ledger.governance }
     var records: RecordCollection<DepositRecord> { RecordCollection(DepositRecord.collection, store: governance.store) }
 
+    @PublicInit
     public struct Request: Sendable {
         public var id: TransferID
         public var account: AccountID
@@ -74,17 +71,6 @@ public struct Deposits: Sendable {
         public var amountJPY: UInt64
         public var address: String
         public var transactionHash: String?
-
-        public init(id: TransferID, account: AccountID, wallet: AccountID, amount: UInt128, amountJPY: UInt64, address: String,
-                    transactionHash: String? = nil) {
-            self.id = id
-            self.account = account
-            self.wallet = wallet
-            self.amount = amount
-            self.amountJPY = amountJPY
-            self.address = address
-            self.transactionHash = transactionHash
-        }
     }
 
     /// The quarantine account of a customer account: derived from it, created on first use.

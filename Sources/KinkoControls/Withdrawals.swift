@@ -60,12 +60,9 @@ public struct WithdrawalRecord: Codable, Sendable, Equatable {
 
 /// The withdrawal verdicts, for whoever must ask whether a pending withdrawal may go (custody,
 /// the ledger's controls).
+@PublicInit
 public struct WithdrawalBook: WithdrawalClearance {
     let store: any RecordStore
-
-    public init(store: any RecordStore) {
-        self.store = store
-    }
 
     var records: RecordCollection<WithdrawalRecord> { RecordCollection(WithdrawalRecord.collection, store: store) }
 
@@ -89,6 +86,7 @@ public struct WithdrawalBook: WithdrawalClearance {
 /// release, or a custody movement under quorum) only once the withdrawal is cleared. `block`
 /// voids it; `review` holds it for compliance; clearing a blocked one needs two compliance
 /// officers.
+@PublicInit
 public struct Withdrawals: Sendable {
     public let ledger: LedgerService
     public let monitoring: Monitoring
@@ -100,12 +98,6 @@ public struct Withdrawals: Sendable {
     public static let noteLengthMax = 2_000
     /// Clearing a blocked withdrawal: one more compliance officer (the one asking does not count).
     public static let clearBlockedPolicy = try? ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance], expirySeconds: 3 * 86_400)
-
-    public init(ledger: LedgerService, monitoring: Monitoring, book: WithdrawalBook) {
-        self.ledger = ledger
-        self.monitoring = monitoring
-        self.book = book
-    }
 
     var governance: Governance { ledger.governance }
 

@@ -5,6 +5,7 @@
 /// it), but a ledger-wide total of many such balances need not: three accounts each credited
 /// `UInt128.max` units are a valid state. Invariants and totals across accounts are summed in
 /// this type, so a state the ledger accepted is always one it can check and open again.
+@PublicInit
 public struct WideSum: Hashable, Comparable, Sendable, CustomStringConvertible {
     public private(set) var high: UInt128
     public private(set) var low: UInt128
@@ -17,11 +18,6 @@ public struct WideSum: Hashable, Comparable, Sendable, CustomStringConvertible {
     public init(_ value: UInt128) {
         high = 0
         low = value
-    }
-
-    public init(high: UInt128, low: UInt128) {
-        self.high = high
-        self.low = low
     }
 
     public static let zero = WideSum()

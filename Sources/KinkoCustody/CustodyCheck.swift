@@ -36,6 +36,7 @@ public struct CustodyCheck: Sendable, Equatable {
 }
 
 /// Everything the rules look at, gathered by the service from the stores and the ledger.
+@PublicInit
 public struct CustodyFacts: Sendable {
     public var assets: [Asset]
     public var wallets: [Wallet]
@@ -46,17 +47,6 @@ public struct CustodyFacts: Sendable {
     public var prices: [PriceObservation]
     public var settings: CustodySettings
     public var now: TimestampNanoseconds
-
-    public init(assets: [Asset], wallets: [Wallet], vendors: [String: Vendor], balances: [BalanceObservation],
-                prices: [PriceObservation], settings: CustodySettings, now: TimestampNanoseconds) {
-        self.assets = assets
-        self.wallets = wallets
-        self.vendors = vendors
-        self.balances = balances
-        self.prices = prices
-        self.settings = settings
-        self.now = now
-    }
 
     func observation(_ wallet: String, _ asset: String) -> BalanceObservation? {
         balances.first { $0.wallet == wallet && $0.asset == asset }

@@ -3,7 +3,7 @@ public import KinkoGovernance
 
 /// Where wallets, observations, the whitelist, movements and reconciliations live. Every write
 /// appends its audit event in the same transaction.
-public protocol CustodyStore: AnyObject, Sendable {
+public protocol CustodyStore: Sendable {
     func vendors() async throws -> [Vendor]
     func saveVendor(_ vendor: Vendor, audit: AuditEvent) async throws
 
@@ -48,18 +48,11 @@ public protocol CustodyStore: AnyObject, Sendable {
 }
 
 /// A record for the board: a segregation break, a shortfall.
+@PublicInit
 public struct CustodyAlert: Sendable, Equatable {
     public var id: UInt64
     public var kind: String
     public var subject: String
     public var message: String
     public var raisedAt: TimestampNanoseconds
-
-    public init(id: UInt64, kind: String, subject: String, message: String, raisedAt: TimestampNanoseconds) {
-        self.id = id
-        self.kind = kind
-        self.subject = subject
-        self.message = message
-        self.raisedAt = raisedAt
-    }
 }

@@ -19,6 +19,7 @@ public enum MovementStatus: String, Sendable {
 }
 
 /// What a treasurer asks for.
+@PublicInit
 public struct MovementDraft: Sendable, Equatable {
     public var kind: MovementKind
     public var fromWallet: String
@@ -31,17 +32,6 @@ public struct MovementDraft: Sendable, Equatable {
     /// For a withdrawal from the customer pool: the ledger's pending transfer that reserved the
     /// customer's balance; completion posts it.
     public var ledgerPendingID: TransferID?
-
-    public init(kind: MovementKind, fromWallet: String, toWallet: String? = nil, toAddress: String? = nil, asset: String, amount: Amount,
-                ledgerPendingID: TransferID? = nil) {
-        self.kind = kind
-        self.fromWallet = fromWallet
-        self.toWallet = toWallet
-        self.toAddress = toAddress
-        self.asset = asset
-        self.amount = amount
-        self.ledgerPendingID = ledgerPendingID
-    }
 
     /// The approval request's payload: exactly what the signers sign.
     public func payload(asset: Asset) -> CanonicalJSON {
@@ -56,6 +46,7 @@ public struct MovementDraft: Sendable, Equatable {
     }
 }
 
+@PublicInit
 public struct Movement: Sendable, Equatable {
     public var id: UInt64
     public var draft: MovementDraft
@@ -67,21 +58,6 @@ public struct Movement: Sendable, Equatable {
     public var completedAt: TimestampNanoseconds?
     public var transactionHash: String?
     public var networkFee: Amount?
-
-    public init(id: UInt64, draft: MovementDraft, initiator: PrincipalID, requestID: ApprovalRequestID, status: MovementStatus,
-                createdAt: TimestampNanoseconds, releasedAt: TimestampNanoseconds? = nil, completedAt: TimestampNanoseconds? = nil,
-                transactionHash: String? = nil, networkFee: Amount? = nil) {
-        self.id = id
-        self.draft = draft
-        self.initiator = initiator
-        self.requestID = requestID
-        self.status = status
-        self.createdAt = createdAt
-        self.releasedAt = releasedAt
-        self.completedAt = completedAt
-        self.transactionHash = transactionHash
-        self.networkFee = networkFee
-    }
 
     /// Ledger transfer ids of the movement's postings: derived from its id, so posting twice
     /// (a retry after a crash) answers `exists` instead of moving coins twice.
@@ -98,6 +74,7 @@ public enum WhitelistStatus: String, Sendable {
     case active
 }
 
+@PublicInit
 public struct WhitelistEntry: Sendable, Equatable {
     public var id: UInt64
     public var asset: String
@@ -107,18 +84,6 @@ public struct WhitelistEntry: Sendable, Equatable {
     public var requestID: ApprovalRequestID
     public var usableFrom: TimestampNanoseconds?
     public var createdAt: TimestampNanoseconds
-
-    public init(id: UInt64, asset: String, address: String, label: String, status: WhitelistStatus, requestID: ApprovalRequestID,
-                usableFrom: TimestampNanoseconds?, createdAt: TimestampNanoseconds) {
-        self.id = id
-        self.asset = asset
-        self.address = address
-        self.label = label
-        self.status = status
-        self.requestID = requestID
-        self.usableFrom = usableFrom
-        self.createdAt = createdAt
-    }
 
     public static let addressLengthMax = 128
     public static let labelLengthMax = 200

@@ -35,16 +35,11 @@ public struct AuditEvent: Sendable, Equatable {
 /// One entry of the audit log: its position, its time and the event. The entry's bytes are its
 /// canonical JSON (`AuditEntry.bytes`); the Merkle leaf is SHA-256(0x00 ‖ bytes). The position
 /// is part of the bytes, so an entry moved to another position no longer matches its leaf.
+@PublicInit
 public struct AuditEntry: Sendable, Equatable {
     public var index: Int
     public var time: TimestampNanoseconds
     public var event: AuditEvent
-
-    public init(index: Int, time: TimestampNanoseconds, event: AuditEvent) {
-        self.index = index
-        self.time = time
-        self.event = event
-    }
 
     public var json: CanonicalJSON {
         .object([
@@ -91,6 +86,7 @@ public struct AuditEntry: Sendable, Equatable {
 }
 
 /// A signed tree head: the log had `size` entries with this `root` at `time`.
+@PublicInit
 public struct AuditCheckpoint: Sendable, Equatable {
     public var size: Int
     public var root: Merkle.Hash
@@ -98,14 +94,6 @@ public struct AuditCheckpoint: Sendable, Equatable {
     /// SHA-256 of the signing public key.
     public var keyID: [UInt8]
     public var signature: [UInt8]
-
-    public init(size: Int, root: Merkle.Hash, time: TimestampNanoseconds, keyID: [UInt8], signature: [UInt8]) {
-        self.size = size
-        self.root = root
-        self.time = time
-        self.keyID = keyID
-        self.signature = signature
-    }
 
     /// The signed message: canonical JSON of type, size, root and time.
     public static func message(size: Int, root: Merkle.Hash, time: TimestampNanoseconds) -> [UInt8] {

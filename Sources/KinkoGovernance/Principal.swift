@@ -7,6 +7,7 @@ public enum PrincipalKind: String, Sendable, Codable, CaseIterable {
     case client
 }
 
+@PublicInit
 public struct Principal: Sendable, Equatable {
     public var id: PrincipalID
     /// Unique, e.g. `sato.treasury` or `matching-engine`.
@@ -14,14 +15,6 @@ public struct Principal: Sendable, Equatable {
     public var kind: PrincipalKind
     public var roles: Set<Role>
     public var createdAt: TimestampNanoseconds
-
-    public init(id: PrincipalID, name: String, kind: PrincipalKind, roles: Set<Role>, createdAt: TimestampNanoseconds) {
-        self.id = id
-        self.name = name
-        self.kind = kind
-        self.roles = roles
-        self.createdAt = createdAt
-    }
 
     public static let nameLengthMax = 64
 

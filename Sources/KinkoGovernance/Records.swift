@@ -3,6 +3,7 @@ public import KinkoCore
 
 /// One record of a domain collection as stored: a JSON body under a key, a tag lists can filter
 /// on (a status, an owner), and a version for compare-and-set updates.
+@PublicInit
 public struct StoredRecord: Sendable, Equatable {
     public var collection: String
     public var key: String
@@ -10,15 +11,6 @@ public struct StoredRecord: Sendable, Equatable {
     public var version: Int64
     public var body: [UInt8]
     public var updatedAt: TimestampNanoseconds
-
-    public init(collection: String, key: String, tag: String, version: Int64, body: [UInt8], updatedAt: TimestampNanoseconds) {
-        self.collection = collection
-        self.key = key
-        self.tag = tag
-        self.version = version
-        self.body = body
-        self.updatedAt = updatedAt
-    }
 }
 
 /// One change of a `RecordStore.write`. All changes of one write and its audit entry commit
@@ -39,7 +31,7 @@ public enum RecordWrite: Sendable, Equatable {
 /// Where domain modules keep records that need no tables of their own: enrolments, versioned
 /// settings, withdrawal and deposit decisions, parked transfers. One implementation per
 /// database serves every collection, so the store contract is written once.
-public protocol RecordStore: AnyObject, Sendable {
+public protocol RecordStore: Sendable {
     func record(_ collection: String, key: String) async throws -> StoredRecord?
     /// Records of a collection in key order after `after`, with `tag` if given, at most `limit`.
     func records(_ collection: String, tag: String?, after: String?, limit: Int) async throws -> [StoredRecord]

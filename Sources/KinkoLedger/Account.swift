@@ -127,18 +127,12 @@ public struct Account: Hashable, Sendable {
 }
 
 /// Debits and credits of one account, pending and posted, in the asset's smallest unit.
+@PublicInit
 public struct AccountBalance: Hashable, Sendable {
     public var debitsPending: UInt128 = 0
     public var debitsPosted: UInt128 = 0
     public var creditsPending: UInt128 = 0
     public var creditsPosted: UInt128 = 0
-
-    public init(debitsPending: UInt128 = 0, debitsPosted: UInt128 = 0, creditsPending: UInt128 = 0, creditsPosted: UInt128 = 0) {
-        self.debitsPending = debitsPending
-        self.debitsPosted = debitsPosted
-        self.creditsPending = creditsPending
-        self.creditsPosted = creditsPosted
-    }
 
     public static let zero = AccountBalance()
 

@@ -102,14 +102,10 @@ public enum PendingStatus: UInt8, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A pending transfer and what has become of it.
+@PublicInit
 public struct PendingTransfer: Hashable, Sendable {
     public var transfer: Transfer
     public var status: PendingStatus
-
-    public init(transfer: Transfer, status: PendingStatus) {
-        self.transfer = transfer
-        self.status = status
-    }
 
     /// When the reservation lapses, or nil if it never does.
     public var expiresAt: TimestampNanoseconds? {

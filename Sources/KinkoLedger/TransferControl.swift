@@ -238,18 +238,13 @@ public protocol TransferControlFacts: Sendable {
 /// The controls applied to one batch, inside the ledger with its accounts at hand. Pure: the
 /// same events, accounts, policy and facts give the same outcome, so a retry of a parked
 /// transfer is rewritten the same way and answers `exists`.
+@PublicInit
 public struct TransferReview: Sendable {
     public let policy: TransferControlPolicy
     public let facts: TransferFacts
     /// The facts were gathered (a `TransferControlFacts` is wired); without them every check
     /// that needs one refuses with `controls_unavailable`.
     public let factsAvailable: Bool
-
-    public init(policy: TransferControlPolicy, facts: TransferFacts, factsAvailable: Bool) {
-        self.policy = policy
-        self.facts = facts
-        self.factsAvailable = factsAvailable
-    }
 
     public struct Outcome: Sendable {
         /// The events as they run: parked ones made pending, with the approval expiry as timeout.

@@ -14,6 +14,7 @@ public enum AlertStatus: String, Sendable, CaseIterable {
 
 /// An alert: one event whose outcome was review or block, with every rule that fired, the
 /// values that made it fire, the events and customers involved, and the rule-set version.
+@PublicInit
 public struct MonitoringAlert: Sendable, Equatable {
     public var id: UInt64
     public var event: String
@@ -26,21 +27,6 @@ public struct MonitoringAlert: Sendable, Equatable {
     public var status: AlertStatus
     public var caseID: UInt64?
     public var raisedAt: TimestampNanoseconds
-
-    public init(id: UInt64, event: String, customer: UInt64, time: TimestampNanoseconds, outcome: Outcome, ruleSetVersion: String, hits: [RuleHit],
-                scenarios: [ScenarioScore], status: AlertStatus, caseID: UInt64?, raisedAt: TimestampNanoseconds) {
-        self.id = id
-        self.event = event
-        self.customer = customer
-        self.time = time
-        self.outcome = outcome
-        self.ruleSetVersion = ruleSetVersion
-        self.hits = hits
-        self.scenarios = scenarios
-        self.status = status
-        self.caseID = caseID
-        self.raisedAt = raisedAt
-    }
 
     public init(id: UInt64, evaluation: Evaluation, raisedAt: TimestampNanoseconds) {
         self.id = id
@@ -109,19 +95,16 @@ public enum CaseDisposition: String, Sendable, CaseIterable {
     case referred
 }
 
-public struct CaseNote: Sendable, Equatable {
+@PublicInit
+/// Stored as JSON with the keys `at`, `author` and `text` (both stores, `MonitoringRecordJSON`).
+public struct CaseNote: Sendable, Equatable, Codable {
     public var at: TimestampNanoseconds
     public var author: String
     public var text: String
-
-    public init(at: TimestampNanoseconds, author: String, text: String) {
-        self.at = at
-        self.author = author
-        self.text = text
-    }
 }
 
 /// A case groups alerts about the same conduct for one investigation.
+@PublicInit
 public struct MonitoringCase: Sendable, Equatable {
     public var id: UInt64
     public var title: String
@@ -138,20 +121,6 @@ public struct MonitoringCase: Sendable, Equatable {
     public static let noteLengthMax = 4_000
     public static let alertsMax = 1_000
 
-    public init(id: UInt64, title: String, assignee: String?, status: CaseStatus, disposition: CaseDisposition?, openedBy: String,
-                openedAt: TimestampNanoseconds, closedAt: TimestampNanoseconds?, alerts: [UInt64], notes: [CaseNote]) {
-        self.id = id
-        self.title = title
-        self.assignee = assignee
-        self.status = status
-        self.disposition = disposition
-        self.openedBy = openedBy
-        self.openedAt = openedAt
-        self.closedAt = closedAt
-        self.alerts = alerts
-        self.notes = notes
-    }
-
     public var text: String {
         var lines = ["case \(id): \(title)", "status \(status.rawValue)\(disposition.map { " (\($0.rawValue))" } ?? ""); assignee \(assignee ?? "-"); opened by \(openedBy) at \(openedAt.iso8601)\(closedAt.map { "; closed \($0.iso8601)" } ?? "")",
                      "alerts: " + alerts.map(String.init).joined(separator: ", ")]
@@ -163,6 +132,7 @@ public struct MonitoringCase: Sendable, Equatable {
 /// A suspicious transaction report draft (疑わしい取引の届出) for filing through e-Gov: the
 /// reporting entity, the subjects, the transactions, the grounds (the rules that fired and the
 /// analyst's notes). Kinko drafts; a compliance officer reviews and files.
+@PublicInit
 public struct STRDraft: Sendable {
     public var caseRecord: MonitoringCase
     public var alerts: [MonitoringAlert]
@@ -170,16 +140,6 @@ public struct STRDraft: Sendable {
     public var reportingEntity: String
     public var preparedBy: String
     public var preparedAt: TimestampNanoseconds
-
-    public init(caseRecord: MonitoringCase, alerts: [MonitoringAlert], profiles: [CustomerProfile], reportingEntity: String, preparedBy: String,
-                preparedAt: TimestampNanoseconds) {
-        self.caseRecord = caseRecord
-        self.alerts = alerts
-        self.profiles = profiles
-        self.reportingEntity = reportingEntity
-        self.preparedBy = preparedBy
-        self.preparedAt = preparedAt
-    }
 
     public var subjects: [UInt64] {
         var seen = Set<UInt64>()

@@ -4,31 +4,20 @@ public import KinkoCore
 public import KinkoGovernance
 
 /// What a batch starts from (`MonitoringStore.batchStart`).
+@PublicInit
 public struct BatchStart: Sendable {
     public var batches: UInt64
     public var evaluated: [String: (outcome: Outcome, alert: UInt64?)]
     public var listVersions: [String]
     public var jurisdictions: TravelRuleJurisdictions?
-
-    public init(batches: UInt64, evaluated: [String: (outcome: Outcome, alert: UInt64?)], listVersions: [String], jurisdictions: TravelRuleJurisdictions?) {
-        self.batches = batches
-        self.evaluated = evaluated
-        self.listVersions = listVersions
-        self.jurisdictions = jurisdictions
-    }
 }
 
 /// What a batch will read, fetched before it is evaluated (`MonitoringStore.prefetch`).
+@PublicInit
 public struct PrefetchedState: Sendable {
     public var customers: [UInt64: [UInt8]]
     public var ips: [String: [UInt8]]
     public var profiles: [CustomerProfile]
-
-    public init(customers: [UInt64: [UInt8]], ips: [String: [UInt8]], profiles: [CustomerProfile]) {
-        self.customers = customers
-        self.ips = ips
-        self.profiles = profiles
-    }
 }
 
 /// What happened to one line of an ingested batch.
@@ -45,7 +34,7 @@ public struct IngestResult: Sendable, Equatable {
 
 /// Where monitoring keeps lists, profiles, per-customer state, alerts and cases.
 /// Every write appends its audit event in the same transaction.
-public protocol MonitoringStore: MonitoringStateSource, AnyObject {
+public protocol MonitoringStore: MonitoringStateSource, Sendable {
     func addressLists() async throws -> [AddressList]
     /// The lists in force as `kind/asset/version`, sorted: what identifies them without reading
     /// their addresses (a change means the cached watchlists are stale).

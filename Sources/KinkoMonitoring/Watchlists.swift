@@ -11,6 +11,7 @@ public enum AddressListKind: String, Sendable, CaseIterable {
 
 /// One imported list: the addresses of one asset, in OFAC's layout (one address a line),
 /// lowercased for matching, with the version the importer gave it.
+@PublicInit
 public struct AddressList: Sendable, Equatable {
     public var kind: AddressListKind
     public var asset: String
@@ -19,13 +20,6 @@ public struct AddressList: Sendable, Equatable {
 
     public static let addressesMax = 1_000_000
     public static let addressLengthMax = 128
-
-    public init(kind: AddressListKind, asset: String, version: String, addresses: Set<String>) {
-        self.kind = kind
-        self.asset = asset
-        self.version = version
-        self.addresses = addresses
-    }
 
     /// Parses a list file. Blank lines and `#` comments are skipped; any other line must be one
     /// address (letters, digits, `:`, `_`, `-`), or the whole file is refused with its line number.

@@ -3,16 +3,11 @@ public import KinkoGovernance
 
 /// One person (or client system) with credentials of their own: the token they redeemed and
 /// the signing key they registered.
+@PublicInit
 public struct Member: Sendable {
     public var caller: Caller
     public var token: String
     public var key: LocalSigningKey?
-
-    public init(caller: Caller, token: String, key: LocalSigningKey?) {
-        self.caller = caller
-        self.token = token
-        self.key = key
-    }
 
     public var name: String { caller.name }
 
@@ -29,15 +24,11 @@ public struct Member: Sendable {
 /// tests. Every step is taken by the person it belongs to, with that person's own credentials:
 /// the first admin creates and enrols, the newcomer redeems and registers, the second admin
 /// approves. Nothing here reaches around `Governance`.
+@PublicInit
 public struct Staff: Sendable {
     public let governance: Governance
     /// At least two: `admins[0]` files, `admins[1]` approves.
     public let admins: [Member]
-
-    public init(governance: Governance, admins: [Member]) {
-        self.governance = governance
-        self.admins = admins
-    }
 
     /// `kinko init` with two (or more) admins: each redeems their bootstrap enrolment and
     /// registers a first key, which needs no approval (there is nobody to give it yet).

@@ -8,15 +8,9 @@ import PostgresNIO
 
 /// Custody in PostgreSQL: the same wallets, observations, whitelist, movements and
 /// reconciliations as `SQLiteCustodyStore`. Every write and its audit entry commit together.
-public final class PostgresCustodyStore: CustodyStore {
-    private let database: KinkoPostgresDatabase
-
-    public init(database: KinkoPostgresDatabase) {
-        self.database = database
-    }
-
-    private var logger: Logger { database.logger }
-    private typealias V = PostgresValues
+@PublicInit
+public struct PostgresCustodyStore: CustodyStore, PostgresStore {
+    let database: KinkoPostgresDatabase
 
     // MARK: Vendors and wallets
 

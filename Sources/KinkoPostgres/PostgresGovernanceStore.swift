@@ -5,14 +5,9 @@ import PostgresNIO
 
 /// Principals, credentials, approvals and the audit log in PostgreSQL. Every write and its
 /// audit entry commit in one transaction (`KinkoPostgresDatabase.audited`).
-public final class PostgresGovernanceStore: GovernanceStore {
+@PublicInit
+public struct PostgresGovernanceStore: GovernanceStore, PostgresStore {
     let database: KinkoPostgresDatabase
-
-    public init(database: KinkoPostgresDatabase) {
-        self.database = database
-    }
-
-    var logger: Logger { database.logger }
 
     // MARK: Principals
 

@@ -10,17 +10,11 @@ import PostgresNIO
 /// appenders in any number of processes queue), checks the head, and stores the batch, its
 /// definitions, an optional checkpoint and its audit entry; a concurrent writer that got there
 /// first makes it `stale`, and the ledger catches up and retries.
-public final class PostgresLedgerStore: LedgerStore {
-    private let database: KinkoPostgresDatabase
-    private let auditing: Bool
-
+@PublicInit
+public struct PostgresLedgerStore: LedgerStore, PostgresStore {
+    let database: KinkoPostgresDatabase
     /// `auditing: false` exists only so the benchmark can measure what the audit log costs.
-    public init(database: KinkoPostgresDatabase, auditing: Bool = true) {
-        self.database = database
-        self.auditing = auditing
-    }
-
-    private var logger: Logger { database.logger }
+    private(set) var auditing: Bool = true
 
     public func loadSnapshot() async throws -> LedgerSnapshot {
         // One repeatable-read transaction: definitions, pages and pending statuses from one snapshot.

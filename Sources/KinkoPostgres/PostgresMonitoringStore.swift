@@ -8,14 +8,9 @@ import PostgresNIO
 /// Monitoring in PostgreSQL: the same tables, answers and errors as `SQLiteMonitoringStore`.
 /// Every write and its audit entry commit in one transaction (`KinkoPostgresDatabase.audited`);
 /// many rows go in one statement per chunk (arrays unnested), not one round trip a row.
-public final class PostgresMonitoringStore: MonitoringStore {
-    private let database: KinkoPostgresDatabase
-
-    public init(database: KinkoPostgresDatabase) {
-        self.database = database
-    }
-
-    private var logger: Logger { database.logger }
+@PublicInit
+public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
+    let database: KinkoPostgresDatabase
 
     /// Rows one statement writes or looks up at most (an import holds up to 1,000,000).
     static let rowsPerStatementMax = 10_000
@@ -384,12 +379,6 @@ public final class PostgresMonitoringStore: MonitoringStore {
 
     // MARK: Cases
 
-    private struct StoredNote: Codable {
-        var at: UInt64
-        var author: String
-        var text: String
-    }
-
     static let caseColumns = "id, title, assignee, status, disposition, opened_by, opened_ns, closed_ns, notes"
 
     private static func cases(_ rows: PostgresRowSequence, alerts: [Int64: [UInt64]]) async throws -> [MonitoringCase] {
@@ -401,7 +390,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
             cases.append(MonitoringCase(id: PostgresValues.uint(id), title: title, assignee: assignee, status: status,
                                         disposition: disposition.flatMap(CaseDisposition.init(rawValue:)), openedBy: openedBy,
                                         openedAt: PostgresValues.uint(opened), closedAt: closed.map(PostgresValues.uint), alerts: alerts[id] ?? [],
-                                        notes: try MonitoringRecordJSON.decode([StoredNote].self, notes).map { CaseNote(at: $0.at, author: $0.author, text: $0.text) }))
+                                        notes: try MonitoringRecordJSON.decode([CaseNote].self, notes)))
         }
         return cases
     }
@@ -434,7 +423,7 @@ public final class PostgresMonitoringStore: MonitoringStore {
     }
 
     public func saveCase(_ record: MonitoringCase, audit: AuditEvent) async throws -> MonitoringCase {
-        let notes = try MonitoringRecordJSON.encode(record.notes.map { StoredNote(at: $0.at, author: $0.author, text: $0.text) })
+        let notes = try MonitoringRecordJSON.encode(record.notes)
         return try await database.audited(audit) { connection in
             var stored = record
             if record.id == 0 {

@@ -9,15 +9,9 @@ import PostgresNIO
 /// requirements, incidents and plans as `SQLiteReserveStore`. Every write and its audit entry
 /// commit together; a write that reports false changed nothing and leaves no audit entry,
 /// except `markExecuted`, whose entry records a fund movement the ledger already made.
-public final class PostgresReserveStore: ReserveStore {
-    private let database: KinkoPostgresDatabase
-
-    public init(database: KinkoPostgresDatabase) {
-        self.database = database
-    }
-
-    private var logger: Logger { database.logger }
-    private typealias V = PostgresValues
+@PublicInit
+public struct PostgresReserveStore: ReserveStore, PostgresStore {
+    let database: KinkoPostgresDatabase
 
     /// An audited write with nothing to return.
     private func write(audit: AuditEvent, _ body: (PostgresConnection) async throws -> Void) async throws {
@@ -157,9 +151,7 @@ public final class PostgresReserveStore: ReserveStore {
     // MARK: Requirements
 
     public func saveRequirement(_ requirement: Requirement, funded: Amount, audit: AuditEvent) async throws {
-        let lines = CanonicalJSON.array(requirement.lines.map {
-            ["name": .string($0.name), "inputs": .string($0.inputs), "amount": .string($0.amount.description)]
-        }).text
+        let lines = RequirementLine.storedJSON(requirement.lines)
         try await write(audit: audit) { connection in
             try await KinkoPostgresDatabase.run("""
                 INSERT INTO reserve_requirements (computed_ns, rule_version, gross, insurance_offset, required, funded, lines)
@@ -194,15 +186,7 @@ public final class PostgresReserveStore: ReserveStore {
                 latest = (computed, ruleVersion, gross, offset, required, lines)
             }
             guard let row = latest else { return nil }
-            guard case .array(let items) = try CanonicalJSON(parsing: Array(row.lines.utf8)) else {
-                throw KinkoError(.storageCorrupted, "a stored requirement has malformed lines")
-            }
-            let lines = try items.map { item -> RequirementLine in
-                guard case .object(let fields) = item, case .string(let name)? = fields["name"], case .string(let inputs)? = fields["inputs"],
-                    case .string(let amount)? = fields["amount"], let units = UInt128(amount)
-                else { throw KinkoError(.storageCorrupted, "a stored requirement line is malformed") }
-                return RequirementLine(name: name, inputs: inputs, amount: Amount(units: units))
-            }
+            let lines = try RequirementLine.lines(storedJSON: row.lines)
             return Requirement(ruleVersion: row.ruleVersion, computedAt: V.uint(row.computed), lines: lines,
                                gross: try V.amount(row.gross, column: "reserve_requirements.gross"),
                                insuranceOffset: try V.amount(row.offset, column: "reserve_requirements.insurance_offset"),

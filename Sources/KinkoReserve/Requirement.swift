@@ -1,5 +1,6 @@
 import Foundation
 public import KinkoCore
+import KinkoGovernance
 
 /// An insurance policy and what has been claimed under it.
 public struct InsurancePolicy: Sendable, Equatable {
@@ -43,18 +44,35 @@ public struct InsurancePolicy: Sendable, Equatable {
 }
 
 /// One line of the requirement: what it is, what went in, what came out.
+@PublicInit
 public struct RequirementLine: Sendable, Equatable {
     public var name: String
     public var inputs: String
     public var amount: Amount
+}
 
-    public init(name: String, inputs: String, amount: Amount) {
-        self.name = name
-        self.inputs = inputs
-        self.amount = amount
+extension RequirementLine {
+    /// Lines as both stores keep them: a canonical JSON array of `{"amount", "inputs", "name"}`,
+    /// the amount in decimal units.
+    public static func storedJSON(_ lines: [RequirementLine]) -> String {
+        CanonicalJSON.array(lines.map { ["name": .string($0.name), "inputs": .string($0.inputs), "amount": .string($0.amount.description)] }).text
+    }
+
+    /// The lines back from `storedJSON`; anything else is `storage_corrupted`.
+    public static func lines(storedJSON text: String) throws -> [RequirementLine] {
+        guard case .array(let items) = try CanonicalJSON(parsing: Array(text.utf8)) else {
+            throw KinkoError(.storageCorrupted, "a stored requirement has malformed lines")
+        }
+        return try items.map { item -> RequirementLine in
+            guard case .object(let fields) = item, case .string(let name)? = fields["name"], case .string(let inputs)? = fields["inputs"],
+                case .string(let amount)? = fields["amount"], let units = UInt128(amount)
+            else { throw KinkoError(.storageCorrupted, "a stored requirement line is malformed") }
+            return RequirementLine(name: name, inputs: inputs, amount: Amount(units: units))
+        }
     }
 }
 
+@PublicInit
 public struct Requirement: Sendable, Equatable {
     public var ruleVersion: String
     public var computedAt: TimestampNanoseconds
@@ -64,30 +82,17 @@ public struct Requirement: Sendable, Equatable {
     public var insuranceOffset: Amount
     /// What the reserve fund must hold.
     public var required: Amount
-
-    public init(ruleVersion: String, computedAt: TimestampNanoseconds, lines: [RequirementLine], gross: Amount, insuranceOffset: Amount, required: Amount) {
-        self.ruleVersion = ruleVersion
-        self.computedAt = computedAt
-        self.lines = lines
-        self.gross = gross
-        self.insuranceOffset = insuranceOffset
-        self.required = required
-    }
 }
 
 /// A loss counted in the incident-history term.
+@PublicInit
 public struct PastLoss: Sendable, Equatable {
     public var incident: UInt64
     public var lostAt: TimestampNanoseconds
     public var amountJPY: Amount
-
-    public init(incident: UInt64, lostAt: TimestampNanoseconds, amountJPY: Amount) {
-        self.incident = incident
-        self.lostAt = lostAt
-        self.amountJPY = amountJPY
-    }
 }
 
+@PublicInit
 public struct RequirementInputs: Sendable {
     /// Daily traded JPY volume per category and JST day.
     public var volumes: [String: [String: Amount]]
@@ -96,16 +101,6 @@ public struct RequirementInputs: Sendable {
     public var losses: [PastLoss]
     public var policies: [InsurancePolicy]
     public var now: TimestampNanoseconds
-
-    public init(volumes: [String: [String: Amount]], coldJPY: Amount, hotJPY: Amount, losses: [PastLoss], policies: [InsurancePolicy],
-                now: TimestampNanoseconds) {
-        self.volumes = volumes
-        self.coldJPY = coldJPY
-        self.hotJPY = hotJPY
-        self.losses = losses
-        self.policies = policies
-        self.now = now
-    }
 }
 
 extension Requirement {

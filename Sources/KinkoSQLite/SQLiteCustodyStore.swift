@@ -6,20 +6,9 @@ public import KinkoGovernance
 import KinkoLedger
 
 /// Custody in the Kinko SQLite database. Every write and its audit entry commit together.
-public final class SQLiteCustodyStore: CustodyStore {
-    private let database: KinkoDatabase
-
-    public init(database: KinkoDatabase) {
-        self.database = database
-    }
-
-    private func write<T: Sendable>(audit: AuditEvent, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await database.audited(audit, body)
-    }
-
-    private static func blob(_ amount: Amount) -> Data { Data(LedgerCodec.bigEndianBytes(amount.units)) }
-    private static func amount(_ data: Data) throws -> Amount { Amount(units: try LedgerCodec.fromBigEndianBytes([UInt8](data))) }
-    private static func int(_ value: UInt64) -> Int64 { Int64(bitPattern: value) }
+@PublicInit
+public struct SQLiteCustodyStore: CustodyStore, SQLiteStore {
+    let database: KinkoDatabase
 
     // MARK: Vendors and wallets
 

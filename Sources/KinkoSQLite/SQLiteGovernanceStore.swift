@@ -5,16 +5,9 @@ public import KinkoGovernance
 
 /// Principals, credentials, approvals and the audit log in the Kinko SQLite database. Every
 /// write and its audit entry commit in one transaction.
-public final class SQLiteGovernanceStore: GovernanceStore {
+@PublicInit
+public struct SQLiteGovernanceStore: GovernanceStore, SQLiteStore {
     let database: KinkoDatabase
-
-    public init(database: KinkoDatabase) {
-        self.database = database
-    }
-
-    private func write<T: Sendable>(audit: AuditEvent, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await database.audited(audit, body)
-    }
 
     // MARK: Principals
 

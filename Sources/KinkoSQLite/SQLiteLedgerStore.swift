@@ -6,16 +6,12 @@ public import KinkoLedger
 public import KinkoGovernance
 
 /// The ledger's log and checkpoints in the Kinko SQLite database.
-public final class SQLiteLedgerStore: LedgerStore {
-    private let database: KinkoDatabase
-    private let auditing: Bool
-
+@PublicInit
+public struct SQLiteLedgerStore: LedgerStore, SQLiteStore {
+    let database: KinkoDatabase
     /// `auditing: false` exists only so the benchmark can measure what the audit log costs;
     /// every other user keeps the default.
-    public init(database: KinkoDatabase, auditing: Bool = true) {
-        self.database = database
-        self.auditing = auditing
-    }
+    private(set) var auditing: Bool = true
 
     public func loadSnapshot() async throws -> LedgerSnapshot {
         try await database.pool.read { db in

@@ -5,15 +5,9 @@ public import KinkoGovernance
 public import KinkoMonitoring
 
 /// Monitoring in the Kinko SQLite database.
-public final class SQLiteMonitoringStore: MonitoringStore {
-    private let database: KinkoDatabase
-
-    public init(database: KinkoDatabase) {
-        self.database = database
-    }
-
-    private static func int(_ value: UInt64) -> Int64 { Int64(bitPattern: value) }
-    private static func uint(_ value: Int64) -> UInt64 { UInt64(bitPattern: value) }
+@PublicInit
+public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
+    let database: KinkoDatabase
 
     // MARK: State (synchronous: the engine loads state while it evaluates)
 
@@ -239,18 +233,12 @@ public final class SQLiteMonitoringStore: MonitoringStore {
 
     // MARK: Cases
 
-    private struct StoredNote: Codable {
-        var at: UInt64
-        var author: String
-        var text: String
-    }
-
     private static func caseRecord(_ row: Row, alerts: [UInt64]) throws -> MonitoringCase {
         guard let status = CaseStatus(rawValue: row["status"]) else { throw KinkoError(.storageCorrupted, "a case has an unknown status") }
         return MonitoringCase(id: uint(row["id"]), title: row["title"], assignee: row["assignee"], status: status,
                               disposition: (row["disposition"] as String?).flatMap(CaseDisposition.init(rawValue:)), openedBy: row["opened_by"],
                               openedAt: uint(row["opened_at"]), closedAt: (row["closed_at"] as Int64?).map(uint), alerts: alerts,
-                              notes: try MonitoringRecordJSON.decode([StoredNote].self, row["notes"]).map { CaseNote(at: $0.at, author: $0.author, text: $0.text) })
+                              notes: try MonitoringRecordJSON.decode([CaseNote].self, row["notes"]))
     }
 
     public func cases() async throws -> [MonitoringCase] {
@@ -271,7 +259,7 @@ public final class SQLiteMonitoringStore: MonitoringStore {
     }
 
     public func saveCase(_ record: MonitoringCase, audit: AuditEvent) async throws -> MonitoringCase {
-        let notes = try MonitoringRecordJSON.encode(record.notes.map { StoredNote(at: $0.at, author: $0.author, text: $0.text) })
+        let notes = try MonitoringRecordJSON.encode(record.notes)
         return try await database.audited(audit) { db in
             var stored = record
             let arguments: StatementArguments = [record.title, record.assignee, record.status.rawValue, record.disposition?.rawValue, record.openedBy,

@@ -6,21 +6,9 @@ import KinkoLedger
 public import KinkoReserve
 
 /// The reserve, incidents and insolvency in the Kinko SQLite database.
-public final class SQLiteReserveStore: ReserveStore {
-    private let database: KinkoDatabase
-
-    public init(database: KinkoDatabase) {
-        self.database = database
-    }
-
-    private func write<T: Sendable>(audit: AuditEvent, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await database.audited(audit, body)
-    }
-
-    private static func blob(_ amount: Amount) -> Data { Data(LedgerCodec.bigEndianBytes(amount.units)) }
-    private static func amount(_ data: Data) throws -> Amount { Amount(units: try LedgerCodec.fromBigEndianBytes([UInt8](data))) }
-    private static func int(_ value: UInt64) -> Int64 { Int64(bitPattern: value) }
-    private static func uint(_ value: Int64) -> UInt64 { UInt64(bitPattern: value) }
+@PublicInit
+public struct SQLiteReserveStore: ReserveStore, SQLiteStore {
+    let database: KinkoDatabase
 
     // MARK: Volumes
 
@@ -97,9 +85,7 @@ public final class SQLiteReserveStore: ReserveStore {
     // MARK: Requirements
 
     public func saveRequirement(_ requirement: Requirement, funded: Amount, audit: AuditEvent) async throws {
-        let lines = CanonicalJSON.array(requirement.lines.map {
-            ["name": .string($0.name), "inputs": .string($0.inputs), "amount": .string($0.amount.description)]
-        }).text
+        let lines = RequirementLine.storedJSON(requirement.lines)
         try await write(audit: audit) { db in
             try db.execute(sql: """
                 INSERT INTO reserve_requirements (computed_at, rule_version, gross, insurance_offset, required, funded, lines) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -120,15 +106,7 @@ public final class SQLiteReserveStore: ReserveStore {
     public func latestRequirement() async throws -> Requirement? {
         try await database.pool.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM reserve_requirements ORDER BY id DESC LIMIT 1") else { return nil }
-            guard case .array(let items) = try CanonicalJSON(parsing: Array((row["lines"] as String).utf8)) else {
-                throw KinkoError(.storageCorrupted, "a stored requirement has malformed lines")
-            }
-            let lines = try items.map { item -> RequirementLine in
-                guard case .object(let fields) = item, case .string(let name)? = fields["name"], case .string(let inputs)? = fields["inputs"],
-                    case .string(let amount)? = fields["amount"], let units = UInt128(amount)
-                else { throw KinkoError(.storageCorrupted, "a stored requirement line is malformed") }
-                return RequirementLine(name: name, inputs: inputs, amount: Amount(units: units))
-            }
+            let lines = try RequirementLine.lines(storedJSON: (row["lines"] as String))
             return Requirement(ruleVersion: row["rule_version"], computedAt: Self.uint(row["computed_at"]), lines: lines,
                                gross: try Self.amount(row["gross"]), insuranceOffset: try Self.amount(row["insurance_offset"]),
                                required: try Self.amount(row["required"]))
