@@ -285,12 +285,8 @@ public struct PostgresReserveStore: ReserveStore, PostgresStore {
         case .jpy(let reference): ("jpy", String(reference.mantissa), Int32(reference.scale))
         default: ("in_kind", nil, nil)
         }
-        let lines = ByteBuffer(bytes: PackedRows.pack(plan.entitlements.indices.map {
-            [plan.entitlements[$0].account.rawValue, plan.entitlements[$0].owner, plan.entitlements[$0].amount.units, plan.shares[$0].units, plan.payments[$0].units]
-        }))
-        let sources = CanonicalJSON.array(plan.sources.map {
-            ["kind": .string($0.kind.rawValue), "amount": .string($0.amount.description), "policy": .string($0.policy.map(String.init) ?? "")]
-        }).text
+        let lines = ByteBuffer(bytes: plan.packedLines)
+        let sources = plan.sourcesJSON
         // Built before the transaction, not inside its closure: see docs/POSTGRES.md, "Known gaps".
         let insert: PostgresQuery = """
             INSERT INTO reserve_plans (incident, asset, mode, price_mantissa, price_scale, payment_asset, total_loss, total_payment, shortfall,
@@ -320,27 +316,15 @@ public struct PostgresReserveStore: ReserveStore, PostgresStore {
                          try r[8].decode(Data.self), try r[9].decode(Int64.self), try r[10].decode(String.self))
             }
             guard let row = found else { return nil }
-            let lines = try PackedRows.unpack([UInt8](row.lines), fields: 5)
             var mode = CompensationMode.inKind
             if row.mode == "jpy", let mantissa = row.mantissa, let scale = row.scale {
                 mode = .jpy(try JPYPrice(mantissa: try V.amount(mantissa, column: "reserve_plans.price_mantissa").units, scale: UInt8(clamping: scale)))
             }
-            guard case .array(let items) = try CanonicalJSON(parsing: Array(row.sources.utf8)) else {
-                throw KinkoError(.storageCorrupted, "a plan's sources are malformed")
-            }
-            let sources = try items.map { item -> CompensationSource in
-                guard case .object(let f) = item, case .string(let kind)? = f["kind"], let sourceKind = SourceKind(rawValue: kind),
-                    case .string(let amount)? = f["amount"], let units = UInt128(amount), case .string(let policy)? = f["policy"]
-                else { throw KinkoError(.storageCorrupted, "a plan source is malformed") }
-                return CompensationSource(kind: sourceKind, amount: Amount(units: units), policy: UInt64(policy))
-            }
             guard let status = PlanStatus(rawValue: row.status) else { throw KinkoError(.storageCorrupted, "a plan has an unknown status") }
-            let plan = CompensationPlan(
-                incident: incident, asset: asset, mode: mode, paymentAsset: row.paymentAsset,
-                entitlements: lines.map { Entitlement(account: AccountID($0[0]), owner: $0[1], amount: Amount(units: $0[2])) },
-                shares: lines.map { Amount(units: $0[3]) }, payments: lines.map { Amount(units: $0[4]) },
+            let plan = try CompensationPlan.stored(
+                incident: incident, asset: asset, mode: mode, paymentAsset: row.paymentAsset, packedLines: [UInt8](row.lines), sourcesJSON: row.sources,
                 totalLoss: try V.amount(row.totalLoss, column: "reserve_plans.total_loss"),
-                totalPayment: try V.amount(row.totalPayment, column: "reserve_plans.total_payment"), sources: sources,
+                totalPayment: try V.amount(row.totalPayment, column: "reserve_plans.total_payment"),
                 shortfall: try V.amount(row.shortfall, column: "reserve_plans.shortfall"))
             return StoredPlan(plan: plan, requestID: ApprovalRequestID(UInt128(row.request)), status: status)
         }

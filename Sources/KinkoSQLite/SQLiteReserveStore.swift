@@ -176,12 +176,8 @@ public struct SQLiteReserveStore: ReserveStore, SQLiteStore {
             priceMantissa = Data(LedgerCodec.bigEndianBytes(reference.mantissa))
             priceScale = Int(reference.scale)
         }
-        let lines = Data(PackedRows.pack(plan.entitlements.indices.map {
-            [plan.entitlements[$0].account.rawValue, plan.entitlements[$0].owner, plan.entitlements[$0].amount.units, plan.shares[$0].units, plan.payments[$0].units]
-        }))
-        let sources = CanonicalJSON.array(plan.sources.map {
-            ["kind": .string($0.kind.rawValue), "amount": .string($0.amount.description), "policy": .string($0.policy.map(String.init) ?? "")]
-        }).text
+        let lines = Data(plan.packedLines)
+        let sources = plan.sourcesJSON
         let arguments: StatementArguments = [
             Self.int(plan.incident), plan.asset, mode, priceMantissa, priceScale, plan.paymentAsset, Self.blob(plan.totalLoss),
             Self.blob(plan.totalPayment), Self.blob(plan.shortfall), sources, lines, try requestID.storedInteger(),
@@ -200,26 +196,14 @@ public struct SQLiteReserveStore: ReserveStore, SQLiteStore {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM reserve_plans WHERE incident = ? AND asset = ?", arguments: [Self.int(incident), asset]) else {
                 return nil
             }
-            let lines = try PackedRows.unpack([UInt8](row["lines"] as Data), fields: 5)
             var mode = CompensationMode.inKind
             if (row["mode"] as String) == "jpy", let mantissa = row["price_mantissa"] as Data?, let scale = row["price_scale"] as Int? {
                 mode = .jpy(try JPYPrice(mantissa: try LedgerCodec.fromBigEndianBytes([UInt8](mantissa)), scale: UInt8(clamping: scale)))
             }
-            guard case .array(let items) = try CanonicalJSON(parsing: Array((row["sources"] as String).utf8)) else {
-                throw KinkoError(.storageCorrupted, "a plan's sources are malformed")
-            }
-            let sources = try items.map { item -> CompensationSource in
-                guard case .object(let f) = item, case .string(let kind)? = f["kind"], let sourceKind = SourceKind(rawValue: kind),
-                    case .string(let amount)? = f["amount"], let units = UInt128(amount), case .string(let policy)? = f["policy"]
-                else { throw KinkoError(.storageCorrupted, "a plan source is malformed") }
-                return CompensationSource(kind: sourceKind, amount: Amount(units: units), policy: UInt64(policy))
-            }
             guard let status = PlanStatus(rawValue: row["status"]) else { throw KinkoError(.storageCorrupted, "a plan has an unknown status") }
-            let plan = CompensationPlan(
-                incident: incident, asset: asset, mode: mode, paymentAsset: row["payment_asset"],
-                entitlements: lines.map { Entitlement(account: AccountID($0[0]), owner: $0[1], amount: Amount(units: $0[2])) },
-                shares: lines.map { Amount(units: $0[3]) }, payments: lines.map { Amount(units: $0[4]) },
-                totalLoss: try Self.amount(row["total_loss"]), totalPayment: try Self.amount(row["total_payment"]), sources: sources,
+            let plan = try CompensationPlan.stored(
+                incident: incident, asset: asset, mode: mode, paymentAsset: row["payment_asset"], packedLines: [UInt8](row["lines"] as Data),
+                sourcesJSON: row["sources"], totalLoss: try Self.amount(row["total_loss"]), totalPayment: try Self.amount(row["total_payment"]),
                 shortfall: try Self.amount(row["shortfall"]))
             return StoredPlan(plan: plan, requestID: ApprovalRequestID(UInt128(row["request"] as Int64)), status: status)
         }
