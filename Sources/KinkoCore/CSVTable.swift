@@ -1,4 +1,5 @@
 import CSV
+import Foundation
 
 /// A CSV document as every Kinko importer reads it: RFC 4180 (comma-separated; a cell may be
 /// quoted with `"`, a doubled `""` inside is one quote, and a quoted cell may span lines), parsed
@@ -54,7 +55,7 @@ public struct CSVTable: Sendable {
             line += 1 + cells.reduce(0) { $0 + Self.lineBreaks(in: $1) }
             if cells.allSatisfy(\.isEmpty) { continue }
             guard let columns = header else {
-                header = cells.map { $0.trimmingSpaces }
+                header = cells.map { $0.trimmingCharacters(in: .whitespaces) }
                 continue
             }
             guard cells.count == columns.count else {
@@ -85,20 +86,10 @@ public struct CSVTable: Sendable {
 
     /// Each row as column → cell, cells trimmed of spaces, with the row's line.
     public func records() -> [(line: Int, values: [String: String])] {
-        rows.map { row in (row.line, Dictionary(zip(header, row.cells.map(\.trimmingSpaces)), uniquingKeysWith: { first, _ in first })) }
+        rows.map { row in (row.line, Dictionary(zip(header, row.cells.map { $0.trimmingCharacters(in: .whitespaces) }), uniquingKeysWith: { first, _ in first })) }
     }
 
     private static func lineBreaks(in cell: String) -> Int {
         cell.utf8.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
-    }
-}
-
-extension String {
-    /// The text without leading or trailing spaces and tabs.
-    var trimmingSpaces: String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { $0 != " " && $0 != "\t" }),
-              let last = scalars.lastIndex(where: { $0 != " " && $0 != "\t" }) else { return "" }
-        return String(scalars[first...last])
     }
 }

@@ -11,7 +11,6 @@ extension Session {
     }
 }
 
-/// Reads a file, or standard input for `-`.
 /// A file, or standard input for `-`; gzip-compressed input is decompressed (`InputFile`).
 func readInput(_ path: String, field: String = "--file") throws -> String {
     guard path == "-" else { return try readFile(path, field: field) }

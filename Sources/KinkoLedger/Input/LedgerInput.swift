@@ -65,7 +65,7 @@ public struct LedgerInput {
         let records: [(line: Int, fields: Fields)]
         var errors: [LineError] = []
         do {
-            (records, errors) = try format == .csv ? (CSVReader.records(text), []) : NDJSONReader.records(text)
+            (records, errors) = try format == .csv ? (CSVRecords.records(text), []) : NDJSONReader.records(text)
         } catch let error as LineError {
             return .failure(InputErrors(errors: [error]))
         } catch {
@@ -237,7 +237,7 @@ enum NDJSONReader {
 
 /// CSV records through `CSVTable` (RFC 4180, the reader every importer shares); empty cells are
 /// absent fields.
-enum CSVReader {
+enum CSVRecords {
     static func records(_ text: String) throws -> [(line: Int, fields: Fields)] {
         let table: CSVTable
         do { table = try CSVTable.read(text, name: "input") } catch {
