@@ -263,17 +263,20 @@ public struct Monitoring: Sendable {
         let (store, clock, rejectedCount) = (self.store, self.clock, rejected.count)
         let versions = start.listVersions
         let lists = try await watchlists.current(versions: versions) { try await store.addressLists() }
-        guard let (evaluations, alertIDs) = try await runtime.evaluate(
-            fresh, batches: batches, rules: rules, lists: lists, listVersions: versions, jurisdictions: start.jurisdictions ?? .starter,
-            store: store,
-            record: { evaluations, customers, ips in
-                try await store.recordBatch(
-                    expectedBatches: batches, evaluations: evaluations, customers: customers, ips: ips, at: clock.now(),
-                    audit: caller.event(.monitorIngest, role: role, digest: digest, result: "evaluated",
-                                        details: ["events": String(evaluations.count), "alerts": String(evaluations.count { $0.outcome != .clear }),
-                                                  "rejected": String(rejectedCount), "rule_set": rules.version]))
-            })
-        else {
+        let runtime = self.runtime
+        let evaluated = try await withTaskExecutorPreference(store.blockingReadsExecutor) {
+            try await runtime.evaluate(
+                fresh, batches: batches, rules: rules, lists: lists, listVersions: versions, jurisdictions: start.jurisdictions ?? .starter,
+                store: store,
+                record: { evaluations, customers, ips in
+                    try await store.recordBatch(
+                        expectedBatches: batches, evaluations: evaluations, customers: customers, ips: ips, at: clock.now(),
+                        audit: caller.event(.monitorIngest, role: role, digest: digest, result: "evaluated",
+                                            details: ["events": String(evaluations.count), "alerts": String(evaluations.count { $0.outcome != .clear }),
+                                                      "rejected": String(rejectedCount), "rule_set": rules.version]))
+                })
+        }
+        guard let (evaluations, alertIDs) = evaluated else {
             throw KinkoError(.conflict, "another batch was ingested meanwhile; nothing was stored — send this batch again")
         }
         for (line, evaluation) in evaluations {

@@ -47,10 +47,19 @@ public struct Evaluation: Sendable, Equatable {
 }
 
 /// Where an engine finds state it does not hold yet: saved customer and IP state, profiles.
+/// These reads are synchronous (the engine asks in the middle of a graph search); a source
+/// whose reads wait on the network names the executor to evaluate on, so that the wait
+/// blocks a thread of its own instead of one of Swift's few cooperative threads.
 public protocol MonitoringStateSource: Sendable {
     func customerState(_ customer: UInt64) throws -> [UInt8]?
     func ipState(_ ip: String) throws -> [UInt8]?
     func profile(_ customer: UInt64) throws -> CustomerProfile?
+    /// Where batches are evaluated; nil for the default (reads that do not wait for long).
+    var blockingReadsExecutor: (any TaskExecutor)? { get }
+}
+
+extension MonitoringStateSource {
+    public var blockingReadsExecutor: (any TaskExecutor)? { nil }
 }
 
 /// Evaluates events one at a time against a rule set, keeping bounded per-customer state. Not

@@ -35,14 +35,52 @@ public actor MonitoringRuntime {
     /// Evaluates `events` (deduplicated, in order) with the engine for `rules`, `lists` and
     /// `jurisdictions`, and hands the verdicts and changed state to `record`, which stores them
     /// if no batch was recorded since `batches` was read (nil otherwise: nothing is kept).
-    func evaluate(
+    ///
+    /// Only the bookkeeping runs on the actor; the batch itself (the prefetch, the evaluation
+    /// with its synchronous state reads, `record`) runs on the calling task's executor, so a
+    /// caller that prefers an executor of its own (`MonitoringStateSource.blockingReadsExecutor`)
+    /// keeps blocking reads off Swift's cooperative threads.
+    nonisolated func evaluate(
         _ events: [(line: Int, event: MonitoringEvent)], batches: UInt64, rules: MonitoringRules, lists: Watchlists, listVersions: [String],
         jurisdictions: TravelRuleJurisdictions, store: any MonitoringStore,
         record: @Sendable (_ evaluations: [Evaluation], _ customers: [(UInt64, [UInt8])], _ ips: [(String, [UInt8])]) async throws -> [String: UInt64]?
     ) async throws -> (evaluations: [(line: Int, evaluation: Evaluation)], alerts: [String: UInt64])? {
-        await acquire()
-        defer { release() }
         let identity = [rules.version, jurisdictions.version] + listVersions
+        let checkedOut = await checkOut(identity: identity, batches: batches, rules: rules, lists: lists, jurisdictions: jurisdictions, store: store)
+        let engine = checkedOut.engine
+        do {
+            let customers = events.flatMap { [$0.event.customer] + ($0.event.counterpartyCustomer.map { [$0] } ?? []) }
+            let ips = events.compactMap(\.event.ip)
+            let prefetched = try await store.prefetch(customers: customers, ips: ips)
+            try engine.preload(customers: customers, states: prefetched.customers, ips: ips, ipStates: prefetched.ips, profiled: customers,
+                               profiles: prefetched.profiles)
+            var evaluations: [(line: Int, evaluation: Evaluation)] = []
+            for (line, event) in events { evaluations.append((line, try engine.evaluate(event))) }
+            let changes = engine.takeChanges()
+            guard let alerts = try await record(evaluations.map(\.evaluation), changes.customers, changes.ips) else {
+                await checkIn(nil, identity: identity, recordedThrough: nil)
+                return nil
+            }
+            await checkIn(checkedOut, identity: identity, recordedThrough: batches + 1)
+            return (evaluations, alerts)
+        } catch {
+            await checkIn(nil, identity: identity, recordedThrough: nil)
+            throw error
+        }
+    }
+
+    /// The engine of one batch, out of the runtime while the batch runs. Only the batch that
+    /// holds the runtime's lock (`acquire`) has it, so it is never used from two places at once.
+    struct CheckedOut: @unchecked Sendable {
+        let engine: MonitoringEngine
+    }
+
+    /// Waits for the runtime, then hands out the engine to use: the kept one if it still
+    /// judges by `identity` and holds the stored state, a new one otherwise. Until the batch is
+    /// stored the engine's state is ahead of the database, so the runtime keeps none meanwhile.
+    private func checkOut(identity: [String], batches: UInt64, rules: MonitoringRules, lists: Watchlists, jurisdictions: TravelRuleJurisdictions,
+                          store: any MonitoringStore) async -> CheckedOut {
+        await acquire()
         let engine: MonitoringEngine
         if let current = self.engine, identity == self.identity, recordedThrough == batches, current.customersInMemory <= customersInMemoryMax {
             engine = current
@@ -51,22 +89,20 @@ public actor MonitoringRuntime {
             engine = MonitoringEngine(rules: rules, watchlists: lists, jurisdictions: jurisdictions, source: store)
             lastBatchReusedState = false
         }
-        // Until the batch is stored, the engine's state is ahead of the database.
         self.engine = nil
         recordedThrough = nil
-        let customers = events.flatMap { [$0.event.customer] + ($0.event.counterpartyCustomer.map { [$0] } ?? []) }
-        let ips = events.compactMap(\.event.ip)
-        let prefetched = try await store.prefetch(customers: customers, ips: ips)
-        try engine.preload(customers: customers, states: prefetched.customers, ips: ips, ipStates: prefetched.ips, profiled: customers,
-                           profiles: prefetched.profiles)
-        var evaluations: [(line: Int, evaluation: Evaluation)] = []
-        for (line, event) in events { evaluations.append((line, try engine.evaluate(event))) }
-        let changes = engine.takeChanges()
-        guard let alerts = try await record(evaluations.map(\.evaluation), changes.customers, changes.ips) else { return nil }
-        self.engine = engine
-        self.identity = identity
-        recordedThrough = batches + 1
-        return (evaluations, alerts)
+        return CheckedOut(engine: engine)
+    }
+
+    /// Takes the engine back after a stored batch (nil: the batch failed, its state is dropped)
+    /// and lets the next batch in.
+    private func checkIn(_ checkedOut: CheckedOut?, identity: [String], recordedThrough: UInt64?) {
+        if let checkedOut {
+            engine = checkedOut.engine
+            self.identity = identity
+            self.recordedThrough = recordedThrough
+        }
+        release()
     }
 
     private func acquire() async {

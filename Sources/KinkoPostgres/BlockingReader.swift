@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
@@ -6,15 +7,18 @@ import KinkoCore
 
 /// Reads for callers that cannot await: the monitoring engine loads a customer's state in the
 /// middle of evaluating an event. One connection of its own, driven with NIO futures on NIO's
-/// event loop threads and waited for — never a Swift task — so a caller blocking one of Swift's
-/// few cooperative threads cannot starve the read it waits for. A read that outlives the call
-/// deadline has its connection closed under it and fails `storage_unavailable`; the next read
-/// connects again.
+/// event loop threads and waited for — never a Swift task, so the wait cannot starve the read
+/// it waits for. The waiting happens on a thread of its own: batches are evaluated on
+/// `executor` (`MonitoringStateSource.blockingReadsExecutor`), never on Swift's cooperative
+/// threads, which other requests need meanwhile. A read that outlives the call deadline has its
+/// connection closed under it and fails `storage_unavailable`; the next read connects again.
 final class BlockingReader: Sendable {
     private let configuration: PostgresConnection.Configuration
     private let deadline: Duration
     private let logger: Logger
     private let connection = Mutex<PostgresConnection?>(nil)
+    /// The thread batches that may read through this reader run on.
+    let executor = ThreadExecutor(name: "kinko-monitor")
 
     init(target: KinkoPostgresDatabase.Target, deadline: Duration, logger: Logger) {
         configuration = PostgresConnection.Configuration(
@@ -80,5 +84,88 @@ final class BlockingReader: Sendable {
             return current
         }
         if let open { Self.shut(open) }
+        executor.shutdown()
+    }
+}
+
+/// A task executor with one thread of its own: work that must block (a synchronous read over
+/// the network) runs here instead of on Swift's cooperative threads. Swift has no such executor
+/// and NIO 2.x offers none (its `NIOThreadPool` is not a `TaskExecutor`); it is a queue, a
+/// condition and a loop. After `shutdown` the thread ends once the queue is empty; work
+/// enqueued later runs on a thread started for it.
+final class ThreadExecutor: TaskExecutor, Sendable {
+    private struct State: ~Copyable {
+        var jobs: [UnownedJob] = []
+        var running = false
+        var shuttingDown = false
+        var jobsRun = 0
+    }
+    private let state = Mutex(State())
+    private let ready = NSCondition()
+    /// The thread's name, as `top -H` shows it (at most `nameBytesMax` bytes: Linux's limit).
+    let name: String
+    static let nameBytesMax = 15
+
+    init(name: String) { self.name = name }
+
+    /// Jobs run so far (a task's every resumption on this executor is one).
+    var jobsRun: Int { state.withLock { $0.jobsRun } }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let start = ready.withLock {
+            state.withLock { state in
+                state.jobs.append(job)
+                defer { state.running = true }
+                return !state.running
+            }
+        }
+        ready.signal()
+        if start {
+            let thread = Thread { [self] in
+                // Linux names a thread after the one that started it; Foundation renames only
+                // the current thread.
+                Thread.current.name = String(name.utf8.prefix(Self.nameBytesMax))
+                loop()
+            }
+            thread.start()
+        }
+    }
+
+    /// Lets the thread end once nothing is queued.
+    func shutdown() {
+        ready.withLock { state.withLock { $0.shuttingDown = true } }
+        ready.broadcast()
+    }
+
+    private func loop() {
+        while true {
+            ready.lock()
+            var next: UnownedJob?
+            while true {
+                let (job, stop) = state.withLock { state -> (UnownedJob?, Bool) in
+                    if !state.jobs.isEmpty {
+                        state.jobsRun += 1
+                        return (state.jobs.removeFirst(), false)
+                    }
+                    if state.shuttingDown {
+                        state.running = false
+                        return (nil, true)
+                    }
+                    return (nil, false)
+                }
+                if let job {
+                    next = job
+                    break
+                }
+                if stop {
+                    ready.unlock()
+                    return
+                }
+                ready.wait()
+            }
+            ready.unlock()
+            next?.runSynchronously(on: asUnownedTaskExecutor())
+        }
     }
 }

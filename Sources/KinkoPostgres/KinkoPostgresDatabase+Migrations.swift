@@ -4,7 +4,7 @@ import PostgresNIO
 extension KinkoPostgresDatabase {
     /// Applies the migrations not yet applied, each in its own transaction, holding an advisory
     /// lock so two processes starting at once do not both migrate.
-    func migrate() async throws {
+    public func migrate() async throws {
         try await transaction { connection in
             // Migrating, or waiting for another process that migrates, happens once at start
             // and may take longer than a call's deadline.

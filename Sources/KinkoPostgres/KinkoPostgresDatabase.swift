@@ -4,6 +4,7 @@ public import KinkoCore
 public import KinkoGovernance
 public import Logging
 public import PostgresNIO
+public import ServiceLifecycle
 import Synchronization
 
 /// Kinko's state in one PostgreSQL database: a pool of connections (postgres-nio), the schema
@@ -27,18 +28,33 @@ public final class KinkoPostgresDatabase: Sendable {
     /// Reads for callers that cannot await (see `BlockingReader`).
     let blockingReader: BlockingReader
 
-    /// One pool of connections and the task that runs it; `generation` counts replacements.
+    /// One pool of connections and what retires it from `service`; `generation` counts
+    /// replacements.
     private struct Pool {
         var client: PostgresClient
-        var runner: Task<Void, Never>
+        var retire: AsyncStream<Void>.Continuation
         var generation: Int
         var closed: Bool
         /// When each lease still waiting for its connection started waiting.
         var waiting: [Int: ContinuousClock.Instant] = [:]
         var nextLease = 0
     }
-    /// Watches for leases that wait too long (see `watchLeases`).
-    private let leaseWatcher: Mutex<Task<Void, Never>?> = Mutex(nil)
+    /// Runs the pools and watches their leases (see `Running`).
+    private let poolService: PostgresPoolService
+    /// The task running `poolService` when the database runs it itself.
+    private let ownRunner: Mutex<Task<Void, Never>?> = Mutex(nil)
+
+    /// Who runs the database's background work (`PostgresPoolService`: the connection pool
+    /// and its lease watcher).
+    public enum Running: Sendable {
+        /// A task of the database, from `open` until `close()`: for one-shot commands and tests.
+        case byItself
+        /// The caller's service group runs `service` (`kinko serve`); calls wait for a
+        /// connection until it runs, and the caller migrates (`migrate()`) first.
+        case inServiceGroup
+    }
+    /// The background work to run in a service group; nil when the database runs it itself.
+    public var service: (any Service)? { ownRunner.withLock { $0 == nil } ? poolService : nil }
 
     /// Connections the pool opens at most.
     public static let connectionsMax = 16
@@ -86,15 +102,19 @@ public final class KinkoPostgresDatabase: Sendable {
 
     public static func isPostgresURL(_ text: String) -> Bool { text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") }
 
-    /// Connects, migrates the schema and loads the audit signing key from `auditKeyPath` if the
-    /// file exists.
+    /// Loads the audit signing key from `auditKeyPath` if the file exists and, when the
+    /// database runs its background work by itself, connects and migrates the schema. With
+    /// `.inServiceGroup` nothing connects until the service group runs `service`; call
+    /// `migrate()` from there before anything else.
     public static func open(url: String, auditKeyPath: String?, clock: any WallClock = SystemWallClock(), logger: Logger? = nil,
-                            deadline: Duration = callDeadline) async throws -> KinkoPostgresDatabase {
+                            deadline: Duration = callDeadline, running: Running = .byItself) async throws -> KinkoPostgresDatabase {
         let target = try target(url: url)
         let database = KinkoPostgresDatabase(deadline: deadline,
             configuration: try configuration(url: url, deadline: deadline), target: target, location: redacted(url),
             auditSigner: try auditKeyPath.flatMap { FileManager.default.fileExists(atPath: $0) ? try AuditSigner.load(path: $0) : nil },
             clock: clock, logger: logger ?? quietLogger)
+        guard case .byItself = running else { return database }
+        database.runByItself()
         do {
             try await database.migrate()
         } catch {
@@ -108,24 +128,39 @@ public final class KinkoPostgresDatabase: Sendable {
         self.deadline = deadline
         self.configuration = configuration
         blockingReader = BlockingReader(target: target, deadline: deadline, logger: logger)
+        let watch = WeakReference<KinkoPostgresDatabase>()
+        poolService = PostgresPoolService(watch: { watch.value?.replaceStuckPool() }, stopped: { watch.value?.markClosed() })
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        pool = Mutex(Pool(client: client, runner: Task { await client.run() }, generation: 0, closed: false))
+        pool = Mutex(Pool(client: client, retire: poolService.start(client), generation: 0, closed: false))
         self.location = location
         self.auditSigner = auditSigner
         self.clock = clock
         self.logger = logger
-        watchLeases()
+        watch.value = self
+    }
+
+    /// Starts the task that runs `poolService` until `close()`.
+    private func runByItself() {
+        ownRunner.withLock { runner in
+            guard runner == nil else { return }
+            runner = Task { [poolService] in await poolService.run() }
+        }
+    }
+
+    /// After the pool service stopped: every further call fails at once.
+    private func markClosed() {
+        pool.withLock { $0.closed = true }
     }
 
     /// Closes every connection; the database object is unusable afterwards.
     public func close() async {
-        let runner = pool.withLock { pool in
+        let retire = pool.withLock { pool in
             pool.closed = true
-            return pool.runner
+            return pool.retire
         }
-        leaseWatcher.withLock { $0?.cancel() }
-        runner.cancel()
-        await runner.value
+        retire.finish()
+        poolService.finish()
+        await ownRunner.withLock { $0 }?.value
         blockingReader.close()
     }
 
@@ -134,24 +169,26 @@ public final class KinkoPostgresDatabase: Sendable {
     /// every request still waiting on it with a retryable error: postgres-nio 1.33.2 can leave
     /// a lease or a query waiting forever on a pool whose server restarted.
     private func replacePool(_ generation: Int) {
-        let old: Task<Void, Never>? = pool.withLock { pool in
+        let old = pool.withLock { pool -> AsyncStream<Void>.Continuation? in
             guard pool.generation == generation, !pool.closed else { return nil }
             let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-            let old = pool.runner
-            pool = Pool(client: client, runner: Task { await client.run() }, generation: generation + 1, closed: false)
+            let old = pool.retire
+            pool = Pool(client: client, retire: poolService.start(client), generation: generation + 1, closed: false)
             return old
         }
-        old?.cancel()
+        old?.finish()
     }
 
     /// Runs one administrative statement (e.g. `CREATE DATABASE`) on the server at `url`, with
     /// a connection of its own and no migrations.
     public static func execute(url: String, _ sql: String) async throws {
         let client = PostgresClient(configuration: try configuration(url: url), backgroundLogger: quietLogger)
-        let runner = Task { await client.run() }
-        defer { runner.cancel() }
         do {
-            try await client.query(PostgresQuery(unsafeSQL: sql))
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                defer { group.cancelAll() }
+                try await client.query(PostgresQuery(unsafeSQL: sql))
+            }
         } catch {
             throw translate(error)
         }
@@ -195,11 +232,13 @@ public final class KinkoPostgresDatabase: Sendable {
     /// Runs `body` on a connection of `client`, registered as waiting until it has one (see
     /// `watchLeases`). The server enforces the deadline on what runs on the connection.
     private func leased<T: Sendable>(from client: PostgresClient, generation: Int, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let lease = pool.withLock { pool in
+        let lease = pool.withLock { pool -> Int? in
+            guard !pool.closed else { return nil }
             pool.nextLease += 1
             pool.waiting[pool.nextLease] = .now
             return pool.nextLease
         }
+        guard let lease else { throw KinkoError(.storageUnavailable, "the database is closed (the process is shutting down)") }
         var leased = false
         defer { if !leased { _ = pool.withLock { $0.waiting.removeValue(forKey: lease) } } }
         do {
@@ -213,27 +252,17 @@ public final class KinkoPostgresDatabase: Sendable {
         }
     }
 
-    /// One task per database, started when it opens: once a second it looks for a lease
-    /// that has waited past the deadline and replaces the pool under it (postgres-nio 1.33.2 can
-    /// leave a lease waiting forever on a pool whose server restarted; shutting the pool down
-    /// fails the wait with a retryable error).
-    private func watchLeases() {
-        leaseWatcher.withLock { watcher in
-            guard watcher == nil else { return }
-            let deadline = deadline
-            watcher = Task { [weak self] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(1))
-                    guard let self else { return }
-                    let stuck: Int? = self.pool.withLock { pool in
-                        guard !pool.closed else { return nil }
-                        let oldest = pool.waiting.values.min()
-                        return oldest.map { ContinuousClock.now - $0 > deadline } == true ? pool.generation : nil
-                    }
-                    if let stuck { self.replacePool(stuck) }
-                }
-            }
+    /// The lease watcher, once a second (`PostgresPoolService`): a lease that has waited past
+    /// the deadline gets its pool replaced under it (postgres-nio 1.33.2 can leave a lease
+    /// waiting forever on a pool whose server restarted; shutting the pool down fails the wait
+    /// with a retryable error).
+    fileprivate func replaceStuckPool() {
+        let stuck: Int? = pool.withLock { pool in
+            guard !pool.closed else { return nil }
+            let oldest = pool.waiting.values.min()
+            return oldest.map { ContinuousClock.now - $0 > deadline } == true ? pool.generation : nil
         }
+        if let stuck { replacePool(stuck) }
     }
 
     /// Runs `body` on one pooled connection (reads).
@@ -351,3 +380,14 @@ public final class KinkoPostgresDatabase: Sendable {
 }
 
 
+
+/// A reference that does not keep its object alive (the pool service's watcher must not keep
+/// the database open).
+private final class WeakReference<Object: AnyObject & Sendable>: Sendable {
+    private let object = Mutex<WeakBox?>(nil)
+    private struct WeakBox: @unchecked Sendable { weak var object: Object? }
+    var value: Object? {
+        get { object.withLock { $0?.object } }
+        set { object.withLock { $0 = WeakBox(object: newValue) } }
+    }
+}

@@ -39,6 +39,9 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
 
     // MARK: State (synchronous: the engine loads state while it evaluates)
 
+    /// Batches are evaluated on the blocking reader's own thread (see `BlockingReader`).
+    public var blockingReadsExecutor: (any TaskExecutor)? { database.blockingReader.executor }
+
     public func customerState(_ customer: UInt64) throws -> [UInt8]? {
         try database.blockingReader.rows("SELECT state FROM monitor_state WHERE customer = \(PostgresValues.int(customer))").first
             .map { [UInt8](try $0.decode(Data.self)) }

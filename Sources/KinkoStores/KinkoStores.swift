@@ -58,8 +58,18 @@ public final class KinkoStores: Sendable {
     }
 
     /// The background work a long-lived process over this database runs in its service group:
-    /// the SQLite WAL checkpointer. (On PostgreSQL the pool runs inside `KinkoPostgresDatabase`.)
-    public var backgroundServices: [any Service] { sqlite.map { [$0.checkpointer] } ?? [] }
+    /// the SQLite WAL checkpointer; on PostgreSQL opened `.inServiceGroup`, the connection pool
+    /// and its lease watcher (`PostgresPoolService`; opened `.byItself`, the database runs it).
+    public var backgroundServices: [any Service] {
+        if let sqlite { return [sqlite.checkpointer] }
+        return postgres?.service.map { [$0] } ?? []
+    }
+
+    /// Brings the schema up to date where opening did not: on PostgreSQL opened
+    /// `.inServiceGroup`, once its service runs. (SQLite migrates when it opens.)
+    public func migrate() async throws {
+        try await postgres?.migrate()
+    }
 
     /// Runs `body` with the background services running alongside, and stops them after.
     public func withBackgroundServices<T: Sendable>(_ body: () async throws -> T) async throws -> T {
@@ -93,10 +103,12 @@ public final class KinkoStores: Sendable {
     }
 
     /// Opens (creating a SQLite file if needed) and migrates the database at `location`.
-    public static func open(_ location: String, auditKeyPath: String? = nil, clock: any WallClock = SystemWallClock()) async throws -> KinkoStores {
+    /// On PostgreSQL, `running` says who runs the pool (see `KinkoPostgresDatabase.Running`).
+    public static func open(_ location: String, auditKeyPath: String? = nil, clock: any WallClock = SystemWallClock(),
+                            running: KinkoPostgresDatabase.Running = .byItself) async throws -> KinkoStores {
         let keyPath = auditKeyPath ?? defaultAuditKeyPath(for: location)
         if isPostgres(location) {
-            return KinkoStores(postgres: try await KinkoPostgresDatabase.open(url: location, auditKeyPath: keyPath, clock: clock))
+            return KinkoStores(postgres: try await KinkoPostgresDatabase.open(url: location, auditKeyPath: keyPath, clock: clock, running: running))
         }
         return KinkoStores(sqlite: try KinkoDatabase(path: location, auditKeyPath: keyPath, clock: clock))
     }

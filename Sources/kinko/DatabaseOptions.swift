@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KinkoCore
+import KinkoPostgres
 import KinkoStores
 
 /// `--database PATH|URL` on every command; `KINKO_DATABASE` when the flag is absent; otherwise
@@ -42,8 +43,8 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "The audit signing key file (default: <database file>.audit-key; for PostgreSQL ./<database name>.audit-key).")
     var auditKey: String?
 
-    func openStores(clock: any WallClock = SystemWallClock()) async throws -> KinkoStores {
-        try await KinkoStores.open(path, auditKeyPath: auditKeyPath, clock: clock)
+    func openStores(clock: any WallClock = SystemWallClock(), running: KinkoPostgresDatabase.Running = .byItself) async throws -> KinkoStores {
+        try await KinkoStores.open(path, auditKeyPath: auditKeyPath, clock: clock, running: running)
     }
 
     var auditKeyPath: String { auditKey ?? KinkoStores.defaultAuditKeyPath(for: path) }

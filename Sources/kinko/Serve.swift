@@ -3,9 +3,12 @@ import Foundation
 import Hummingbird
 import KinkoCore
 import KinkoGovernance
+import KinkoPostgres
 import KinkoServer
 import KinkoStores
 import Logging
+import ServiceLifecycle
+import UnixSignals
 
 /// `kinko serve`: the HTTP API and the web console.
 struct Serve: KinkoCommand {
@@ -89,19 +92,36 @@ struct Serve: KinkoCommand {
         }
         let pin = try auditKeyFingerprint.map { try AuditKeyPin(hex: $0, field: "audit_key_fingerprint") }
             ?? (try AuditKeyPin.fromEnvironment(ProcessInfo.processInfo.environment))
-        let stores = try await database.openStores()
-        let services = try await Services(stores: stores.exchange, auditKeyPin: pin, refusals: try refusalSettings())
-        let server = KinkoHTTPServer(services: services, settings: try settings())
-        let app = try server.application(host: host, port: port, alongside: stores.backgroundServices)
-        let directory = database.directory.path
-        print("""
-            Kinko serving \(database.displayName) on http://\(host):\(port)
-              console  http://\(host):\(port)/console   (sign in with a token)
-              API      http://\(host):\(port)/v1/…       (Authorization: Bearer <token>; spec: Sources/KinkoServer/openapi.yaml)
-              probes   /healthz /readyz /metrics
-            Tokens: \(FileManager.default.fileExists(atPath: directory + "/demo-tokens.json") ? "demo-tokens.json (one per role)" : "the first admin's token was printed by `kinko init`; an admin issues more with `kinko governance issue-token`").
-            Stop with Ctrl-C or SIGTERM: requests in flight finish first.
-            """)
-        try await app.runService()
+        // The database's background work (the SQLite checkpointer, or the PostgreSQL pool) and
+        // the server run in one service group: SIGTERM or SIGINT stops the server first, lets
+        // requests in flight finish, then stops the database's services.
+        let stores = try await database.openStores(running: .inServiceGroup)
+        let logger = Logger(label: "kinko")
+        let serving = ServingKinko { [database, host, port] in
+            try await stores.migrate()
+            let services = try await Services(stores: stores.exchange, auditKeyPin: pin, refusals: try refusalSettings())
+            let app = try KinkoHTTPServer(services: services, settings: try settings()).application(host: host, port: port)
+            let directory = database.directory.path
+            print("""
+                Kinko serving \(database.displayName) on http://\(host):\(port)
+                  console  http://\(host):\(port)/console   (sign in with a token)
+                  API      http://\(host):\(port)/v1/…       (Authorization: Bearer <token>; spec: Sources/KinkoServer/openapi.yaml)
+                  probes   /healthz /readyz /metrics
+                Tokens: \(FileManager.default.fileExists(atPath: directory + "/demo-tokens.json") ? "demo-tokens.json (one per role)" : "the first admin's token was printed by `kinko init`; an admin issues more with `kinko governance issue-token`").
+                Stop with Ctrl-C or SIGTERM: requests in flight finish first.
+                """)
+            try await app.run()
+        }
+        let group = ServiceGroup(configuration: .init(services: stores.backgroundServices + [serving],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
+}
+
+/// The server as a service of `kinko serve`'s group: set up once the database's services run
+/// (PostgreSQL connects only then), then serve until the group shuts down.
+private struct ServingKinko: Service {
+    let body: @Sendable () async throws -> Void
+
+    func run() async throws { try await body() }
 }

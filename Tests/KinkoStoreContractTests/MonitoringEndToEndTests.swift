@@ -2,6 +2,7 @@ import Foundation
 import KinkoCore
 import KinkoGovernance
 import KinkoMonitoring
+@testable import KinkoPostgres
 import KinkoStores
 import Testing
 
@@ -100,6 +101,26 @@ struct MonitoringEndToEndTests {
             #expect(refused?.code == .forbidden)
             let unread = await #expect(throws: KinkoError.self) { try await w.monitoring.alerts(status: nil, by: w.exchange) }
             #expect(unread?.code == .forbidden)
+        }
+    }
+
+    // Goal (issue 15): on PostgreSQL, where the engine's state reads wait on the network, a
+    // batch is evaluated on the blocking reader's own thread, never on Swift's cooperative
+    // threads; on SQLite (local reads) it needs none.
+    @Test(arguments: Backend.configured) func batchesThatMayWaitOnTheNetworkRunOnAThreadOfTheirOwn(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            guard backend == .postgres else {
+                #expect(w.f.stores.monitoring.blockingReadsExecutor == nil)
+                return
+            }
+            let executor = try #require(w.f.stores.monitoring.blockingReadsExecutor as? ThreadExecutor)
+            #expect(executor.name == "kinko-monitor")
+            let before = executor.jobsRun
+            let results = try await w.monitoring.ingest(
+                ndjson: Self.line(#""id":"t1","kind":"trade","customer":1,"time":"2026-11-22T00:00:00Z","asset":"BTC","amount_jpy":1000"#), by: w.exchange)
+            #expect(results.map(\.status) == [.evaluated])
+            #expect(executor.jobsRun > before, "the batch ran on the executor")
         }
     }
 

@@ -5,7 +5,9 @@ import KinkoMonitoring
 import KinkoPlaybook
 import KinkoStores
 import KinkoLedger
-import KinkoPostgres
+@testable import KinkoPostgres
+import Logging
+import ServiceLifecycle
 import Testing
 
 let contractCaller = Caller(principal: Principal(
@@ -256,5 +258,70 @@ struct PostgresConfiguredTests {
             await database.close()
             await #expect(throws: KinkoError.self) { _ = try await KinkoPostgresDatabase.open(url: "postgres://nowhere", auditKeyPath: nil) }
         }
+    }
+
+    // Goal: in a long-lived process the pool is a service of the process's service group: the
+    // database connects once the group runs it, and after the group shuts down gracefully every
+    // call fails at once (retryable) instead of waiting for a pool nobody runs. Opened for a
+    // one-shot command, the database runs the service itself and offers none to a group.
+    @Test(.enabled(if: Backend.postgresURL != nil, "KINKO_TEST_POSTGRES_URL is not set"))
+    func poolRunsAsAServiceOfTheProcessGroup() async throws {
+        try await StoreHarness.with(.postgres) { harness in
+            let url = try #require(harness.postgresURL)
+            let own = try await KinkoPostgresDatabase.open(url: url, auditKeyPath: nil)
+            #expect(own.service == nil)
+            await own.close()
+
+            let database = try await KinkoPostgresDatabase.open(url: url, auditKeyPath: nil, running: .inServiceGroup)
+            let group = ServiceGroup(services: [try #require(database.service)], logger: Logger(label: "test"))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                try await database.migrate()
+                #expect(try await database.appliedMigrations().count == PostgresMigrations.all.count)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+            await #expect { _ = try await database.appliedMigrations() } throws: { ($0 as? KinkoError)?.code == .storageUnavailable }
+            await database.close()
+        }
+    }
+}
+
+@Suite("A thread of its own for blocking reads")
+struct ThreadExecutorTests {
+    /// The name of the thread this runs on (a synchronous function may ask `Thread`).
+    static func threadName() -> String? { Thread.current.name }
+
+    /// Like `MonitoringRuntime.evaluate`: a nonisolated async function that blocks in the middle.
+    static func blockingWork(_ semaphore: DispatchSemaphore) async -> String? {
+        // A suspension, as the runtime's awaits on the store: it resumes on the executor.
+        try? await Task.sleep(for: .milliseconds(1))
+        semaphore.wait()
+        return threadName()
+    }
+
+    // Goal: nonisolated async work that prefers the executor, a blocking wait included, runs on
+    // its named thread, while Swift's cooperative threads stay free (here: a task on them ends
+    // the wait); after `shutdown` the thread ends, and work that comes later still runs.
+    @Test func blockingWorkRunsOnTheExecutorsThreadAndWorkAfterShutdownStillRuns() async throws {
+        let executor = ThreadExecutor(name: "kinko-test-read")
+        let semaphore = DispatchSemaphore(value: 0)
+        let waiters = (0..<4).map { _ in Task { await withTaskExecutorPreference(executor) { await Self.blockingWork(semaphore) } } }
+        // Four waits at once would hold both cooperative threads of a 2-core machine if they ran there.
+        let releaser = Task {
+            for _ in 0..<4 {
+                try await Task.sleep(for: .milliseconds(20))
+                semaphore.signal()
+            }
+        }
+        try await releaser.value
+        var names: [String?] = []
+        for waiter in waiters { names.append(await waiter.value) }
+        #expect(names == Array(repeating: "kinko-test-read", count: 4))
+        #expect(executor.jobsRun >= 4)
+        executor.shutdown()
+        semaphore.signal()
+        #expect(await withTaskExecutorPreference(executor) { await Self.blockingWork(semaphore) } == "kinko-test-read")
+        executor.shutdown()
     }
 }
