@@ -54,9 +54,8 @@ public struct Governance: Sendable {
         guard let token, !token.isEmpty else {
             throw KinkoError(.unauthenticated, "a token is required: pass --token or set KINKO_TOKEN", field: "token")
         }
-        guard TokenSecret.isWellFormed(token), let record = try await store.token(secretHash: TokenSecret.hash(token)),
-            record.revokedAt == nil, record.expiresAt.map({ clock.now() < $0 }) ?? true,
-            let principal = try await store.principal(record.principal)
+        guard TokenSecret.isWellFormed(token), let (record, principal) = try await store.bearer(secretHash: TokenSecret.hash(token)),
+            record.revokedAt == nil, record.expiresAt.map({ clock.now() < $0 }) ?? true, let principal
         else {
             throw KinkoError(.unauthenticated, "the token is not valid (unknown, expired or revoked)", field: "token")
         }

@@ -26,6 +26,8 @@ public protocol GovernanceStore: RecordStore {
     /// transaction; if one finds the state moved, nothing is stored and `conflict` is thrown.
     func insertToken(_ token: TokenRecord, activation: ApprovalRequest?, alongside: [RecordWrite], audit: AuditEvent) async throws -> TokenRecord
     func token(secretHash: [UInt8]) async throws -> TokenRecord?
+    /// The token with this secret hash and its principal, in one read (every request asks).
+    func bearer(secretHash: [UInt8]) async throws -> (token: TokenRecord, principal: Principal?)?
     func tokens(of principal: PrincipalID) async throws -> [TokenRecord]
     /// False if there is no such token or it was already revoked.
     func revokeToken(id: UInt64, at time: TimestampNanoseconds, audit: AuditEvent) async throws -> Bool

@@ -68,7 +68,8 @@ public protocol MonitoringStore: MonitoringStateSource, Sendable {
     func setAlertStatus(_ ids: [UInt64], expected: AlertStatus?, status: AlertStatus, caseID: UInt64?, alongside: [RecordWrite],
                         audit: AuditEvent) async throws -> Bool
 
-    func cases() async throws -> [MonitoringCase]
+    /// Up to `limit` cases with ids above `after`, oldest first, each with its alerts.
+    func cases(after: UInt64, limit: Int) async throws -> [MonitoringCase]
     func caseRecord(_ id: UInt64) async throws -> MonitoringCase?
     /// Inserts (id 0) or replaces a case and moves its alerts into it; returns the stored case.
     func saveCase(_ record: MonitoringCase, audit: AuditEvent) async throws -> MonitoringCase
@@ -367,9 +368,20 @@ public struct Monitoring: Sendable {
             details: ["alerts": record.alerts.map(String.init).joined(separator: ","), "assignee": assignee ?? ""]))
     }
 
-    public func cases(by caller: Caller) async throws -> [MonitoringCase] {
+    /// One page of cases, oldest first: those with ids above `after`, at most `limit`
+    /// (1–`Governance.pageMax`, default `Governance.pageDefault`).
+    @PublicInit
+    public struct CasePage: Sendable, Equatable {
+        public var cases: [MonitoringCase]
+        /// The `after` of the next page; nil on the last one.
+        public var next: UInt64?
+    }
+
+    public func cases(after: UInt64 = 0, limit: Int? = nil, by caller: Caller) async throws -> CasePage {
         _ = try await governance.authorize(caller, .monitorRead)
-        return try await store.cases()
+        let limit = try Governance.page(limit)
+        let cases = try await store.cases(after: after, limit: limit)
+        return CasePage(cases: cases, next: cases.count == limit ? cases.last?.id : nil)
     }
 
     public func caseRecord(_ id: UInt64, by caller: Caller) async throws -> MonitoringCase {

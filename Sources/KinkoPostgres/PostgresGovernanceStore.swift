@@ -85,6 +85,18 @@ public struct PostgresGovernanceStore: GovernanceStore, PostgresStore {
         }
     }
 
+    public func bearer(secretHash: [UInt8]) async throws -> (token: TokenRecord, principal: Principal?)? {
+        try await database.read { connection in
+            guard let token = try await Self.tokens(connection.answered("""
+                SELECT id, principal, secret_hash, created_ns, expires_ns, revoked_ns, status, issued_by, request_id FROM tokens WHERE secret_hash = \(Data(secretHash))
+                """, logger: logger)).first
+            else { return nil }
+            let principal = try await Self.principals(connection.answered(
+                "SELECT id, name, kind, roles, created_ns FROM principals WHERE id = \(try token.principal.storedInteger())", logger: logger)).first
+            return (token, principal)
+        }
+    }
+
     public func tokens(of principal: PrincipalID) async throws -> [TokenRecord] {
         try await database.read { connection in
             try await Self.tokens(connection.answered("""

@@ -404,13 +404,15 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
         return alerts
     }
 
-    public func cases() async throws -> [MonitoringCase] {
+    public func cases(after: UInt64, limit: Int) async throws -> [MonitoringCase] {
         try await database.read { connection in
             let alerts = try await Self.caseAlerts(connection.answered("""
-                SELECT id, case_id FROM monitor_alerts WHERE case_id IS NOT NULL ORDER BY id
+                SELECT id, case_id FROM monitor_alerts WHERE case_id IN
+                (SELECT id FROM monitor_cases WHERE id > \(PostgresValues.int(after)) ORDER BY id LIMIT \(limit)) ORDER BY id
                 """, logger: logger))
-            return try await Self.cases(connection.answered("SELECT \(unescaped: Self.caseColumns) FROM monitor_cases ORDER BY id", logger: logger),
-                                        alerts: alerts)
+            return try await Self.cases(connection.answered("""
+                SELECT \(unescaped: Self.caseColumns) FROM monitor_cases WHERE id > \(PostgresValues.int(after)) ORDER BY id LIMIT \(limit)
+                """, logger: logger), alerts: alerts)
         }
     }
 

@@ -72,6 +72,16 @@ public struct SQLiteGovernanceStore: GovernanceStore, SQLiteStore {
         }
     }
 
+    public func bearer(secretHash: [UInt8]) async throws -> (token: TokenRecord, principal: Principal?)? {
+        try await database.pool.read { db in
+            guard let token = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE secret_hash = ?", arguments: [Data(secretHash)]).map(Self.token)
+            else { return nil }
+            let principal = try Row.fetchOne(db, sql: "SELECT * FROM principals WHERE id = ?", arguments: [try token.principal.storedInteger()])
+                .map(Self.principal)
+            return (token, principal)
+        }
+    }
+
     public func tokens(of principal: PrincipalID) async throws -> [TokenRecord] {
         try await database.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM tokens WHERE principal = ? ORDER BY id", arguments: [try principal.storedInteger()]).map(Self.token)

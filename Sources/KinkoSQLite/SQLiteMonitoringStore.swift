@@ -241,13 +241,16 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
                               notes: try MonitoringRecordJSON.decode([CaseNote].self, row["notes"]))
     }
 
-    public func cases() async throws -> [MonitoringCase] {
+    public func cases(after: UInt64, limit: Int) async throws -> [MonitoringCase] {
         try await database.pool.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM monitor_cases WHERE id > ? ORDER BY id LIMIT ?", arguments: [Self.int(after), limit])
+            guard let last = rows.last else { return [] }
             var alerts: [Int64: [UInt64]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, case_id FROM monitor_alerts WHERE case_id IS NOT NULL ORDER BY id") {
+            for row in try Row.fetchAll(db, sql: "SELECT id, case_id FROM monitor_alerts WHERE case_id > ? AND case_id <= ? ORDER BY id",
+                                        arguments: [Self.int(after), last["id"] as Int64]) {
                 alerts[row["case_id"], default: []].append(Self.uint(row["id"]))
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM monitor_cases ORDER BY id").map { try Self.caseRecord($0, alerts: alerts[$0["id"]] ?? []) }
+            return try rows.map { try Self.caseRecord($0, alerts: alerts[$0["id"]] ?? []) }
         }
     }
 

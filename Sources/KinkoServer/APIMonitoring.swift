@@ -66,7 +66,11 @@ extension KinkoAPI {
     }
 
     func listCases(_ input: Operations.ListCases.Input) async throws -> Operations.ListCases.Output {
-        .ok(.init(body: .json(.init(cases: try await services.monitoring.cases(by: try caller()).map(Self.caseView)))))
+        guard let after = UInt64(exactly: input.query.after ?? 0) else {
+            throw KinkoError(.invalidInput, "must be 0 or more", field: "after")
+        }
+        let page = try await services.monitoring.cases(after: after, limit: input.query.limit, by: try caller())
+        return .ok(.init(body: .json(.init(cases: page.cases.map(Self.caseView), next: page.next.map { Int64($0) }))))
     }
 
     func openCase(_ input: Operations.OpenCase.Input) async throws -> Operations.OpenCase.Output {

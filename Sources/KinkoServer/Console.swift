@@ -246,7 +246,7 @@ struct Console: Sendable {
     func alerts(_ caller: Caller) async throws -> (template: String, context: [String: Any]) {
         let alerts = try await services.monitoring.alerts(status: nil, limit: 200, by: caller)
         let canDismiss = Self.allows(caller, .monitorAlertsManage), canOpen = Self.allows(caller, .monitorCasesManage)
-        let cases = try await services.monitoring.cases(by: caller)
+        let cases = try await services.monitoring.cases(limit: Governance.pageMax, by: caller).cases
         return ("alerts", [
             "alerts": alerts.map { a -> [String: Any] in
                 ["id": a.id, "outcome": a.outcome.rawValue, "event": a.event, "customer": a.customer, "status": a.status.rawValue,

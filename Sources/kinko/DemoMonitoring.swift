@@ -32,7 +32,7 @@ enum DemoMonitoring {
     /// The day's other events (logins, trades, a deposit split under ¥2,000,000 three times, a
     /// malformed line), and the sanctions alert of the blocked withdrawal worked to an STR.
     static func run(_ monitoring: Monitoring, compliance: Caller, reviewer: (Caller, LocalSigningKey), exchange: Caller, clock: ManualWallClock) async throws {
-        guard try await monitoring.cases(by: compliance).isEmpty else {
+        guard try await monitoring.cases(limit: 1, by: compliance).cases.isEmpty else {
             print("\nmonitoring: already worked — kinko monitor alerts / kinko monitor cases (as compliance)")
             return
         }

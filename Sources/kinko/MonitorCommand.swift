@@ -267,16 +267,19 @@ struct MonitorCommand: AsyncParsableCommand {
     }
 
     struct Cases: KinkoCommand {
-        static let configuration = CommandConfiguration(abstract: "List cases.")
+        static let configuration = CommandConfiguration(abstract: "List cases, oldest first, a page at a time.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
+        @Option(help: "Cases after this id (the previous page's `next`).") var after: UInt64 = 0
+        @Option(help: "Page size, 1–\(Governance.pageMax).") var limit = Governance.pageDefault
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            let cases = try await session.monitoring().cases(by: session.caller)
-            print(Table(header: ["case", "title", "status", "disposition", "assignee", "alerts"], rows: cases.map {
+            let page = try await session.monitoring().cases(after: after, limit: limit, by: session.caller)
+            print(Table(header: ["case", "title", "status", "disposition", "assignee", "alerts"], rows: page.cases.map {
                 [String($0.id), $0.title, $0.status.rawValue, $0.disposition?.rawValue ?? "-", $0.assignee ?? "-", String($0.alerts.count)]
             }).rendered)
+            if let next = page.next { print("more: --after \(next)") }
         }
     }
 

@@ -357,7 +357,7 @@ struct ConsoleActionTests {
         #expect(refused.status == .forbidden)
         let opened = try await f.call(.post, "/console/actions/open-case", json: try await f.console(.compliance).form("alert=\(second)&title=ZEC+deposits"), headers: try await f.console(.compliance).headers)
         #expect(opened.headers[.location]?.contains("notice=") == true)
-        #expect(try await f.services.monitoring.cases(by: compliance).map(\.title) == ["ZEC deposits"])
+        #expect(try await f.services.monitoring.cases(by: compliance).cases.map(\.title) == ["ZEC deposits"])
         let anonymous = try await f.call(.post, "/console/actions/open-case", json: "alert=\(second)&title=t",
                                          headers: ServerFixture.consoleHeaders(cookie: nil))
         #expect(anonymous.status == .seeOther && anonymous.headers[.location] == "/console/login")

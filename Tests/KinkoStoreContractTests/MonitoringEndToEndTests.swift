@@ -196,6 +196,35 @@ struct MonitoringEndToEndTests {
         }
     }
 
+    // Goal (issue 15): cases come a page at a time, oldest first, each with exactly its own
+    // alerts; `next` leads to the following page and is absent on the last; a page size
+    // outside 1–1000 is refused naming `limit`.
+    @Test(arguments: Backend.configured) func casesArePaged(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            let events = (1...3).map { n in
+                Self.line(#""id":"w\#(n)","kind":"withdrawal","customer":\#(n),"time":"2026-11-22T0\#(n):00:00Z","amount_jpy":5000000,"address":"bc1qx\#(n)","vasp":"ExchangeSG","vasp_country":"SG","originator":{"name":"Sato Hanako","account":"\#(n)"}"#)
+            }
+            let alerts = try await w.monitoring.ingest(ndjson: events.joined(separator: "\n"), by: w.exchange).compactMap(\.alert)
+            #expect(alerts.count == 3)
+            var opened: [UInt64] = []
+            for (n, alert) in alerts.enumerated() {
+                opened.append(try await w.monitoring.openCase(title: "case \(n + 1)", alerts: [alert], assignee: nil, by: w.compliance).id)
+            }
+            let first = try await w.monitoring.cases(limit: 2, by: w.auditor)
+            #expect(first.cases.map(\.title) == ["case 1", "case 2"] && first.cases.map(\.alerts) == [[alerts[0]], [alerts[1]]])
+            #expect(first.next == opened[1])
+            let second = try await w.monitoring.cases(after: try #require(first.next), limit: 2, by: w.auditor)
+            #expect(second.cases.map(\.title) == ["case 3"] && second.cases[0].alerts == [alerts[2]] && second.next == nil)
+            #expect(try await w.monitoring.cases(after: opened[2], by: w.auditor) == Monitoring.CasePage(cases: [], next: nil))
+            #expect(try await w.monitoring.cases(limit: 1000, by: w.auditor).cases.count == 3)
+            for limit in [0, 1001] {
+                let refused = await #expect(throws: KinkoError.self) { try await w.monitoring.cases(limit: limit, by: w.auditor) }
+                #expect(refused?.field == "limit" && refused?.code == .limitExceeded)
+            }
+        }
+    }
+
     // Goal: an alert is worked through a case to an STR draft and a disposition; the case's
     // alerts close with it; everything is in the audit log.
     @Test(arguments: Backend.configured) func caseToSuspiciousTransactionReport(_ backend: Backend) async throws {
