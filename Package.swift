@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "KinkoServer", targets: ["KinkoServer"]),
         .library(name: "KinkoPlaybook", targets: ["KinkoPlaybook"]),
         .library(name: "KinkoControls", targets: ["KinkoControls"]),
+        .library(name: "KinkoBitcoin", targets: ["KinkoBitcoin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
@@ -143,6 +144,27 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // libsecp256k1 from Debian (`apt-get install libsecp256k1-dev`): Bitcoin Core's curve library.
+        .systemLibrary(
+            name: "CSecp256k1",
+            pkgConfig: "libsecp256k1",
+            providers: [.apt(["libsecp256k1-dev"])]
+        ),
+        .target(
+            name: "KinkoBitcoin",
+            dependencies: [
+                "KinkoCore",
+                "CSecp256k1",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "KinkoBitcoinTests",
+            dependencies: ["KinkoBitcoin", "KinkoCore"],
+            resources: [.copy("Vectors")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "KinkoPostgres",
             dependencies: [
@@ -207,6 +229,7 @@ let package = Package(
         .executableTarget(
             name: "kinko",
             dependencies: [
+                "KinkoBitcoin",
                 "KinkoCore",
                 "KinkoGovernance",
                 "KinkoLedger",

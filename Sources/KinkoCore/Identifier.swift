@@ -49,18 +49,9 @@ extension UInt128 {
                 guard byte == UInt8(ascii: "-") else { return nil }
                 continue
             }
-            guard let nibble = hexValue(byte) else { return nil }
+            guard let nibble = Hex.nibble(byte) else { return nil }
             value = value << 4 | UInt128(nibble)
         }
         self = value
-    }
-}
-
-private func hexValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - 48
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - 87
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - 55
-    default: nil
     }
 }

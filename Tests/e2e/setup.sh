@@ -27,31 +27,5 @@ else
 fi
 [ -x /usr/bin/chromedriver ] || { say "no /usr/bin/chromedriver after install" >&2; exit 1; }
 
-if [ ! -x "$VENV/bin/python" ]; then
-    say "creating venv $VENV"
-    mkdir -p "$(dirname "$VENV")"
-    python3 -m venv "$VENV"
-fi
-# Up to date when every pinned requirement is installed at its pinned version.
-if "$VENV/bin/python" - "$REQUIREMENTS" <<'PY'
-import sys
-from importlib import metadata
-ok = True
-for line in open(sys.argv[1]):
-    line = line.split("#", 1)[0].strip()
-    if not line:
-        continue
-    name, _, version = line.partition("==")
-    try:
-        ok &= metadata.version(name) == version
-    except metadata.PackageNotFoundError:
-        ok = False
-sys.exit(0 if ok else 1)
-PY
-then
-    say "venv up to date: $VENV"
-else
-    say "pip install -r $REQUIREMENTS"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
-fi
+"$HERE/../../scripts/python-venv.sh" "$VENV" "$REQUIREMENTS"
 say "chromium $(dpkg-query -W -f='${Version}' chromium), chromedriver $(dpkg-query -W -f='${Version}' chromium-driver), $("$VENV/bin/python" -m pip list --disable-pip-version-check 2>/dev/null | grep -iE '^(selenium|schemathesis) ' | tr -s ' ' | paste -sd, -)"

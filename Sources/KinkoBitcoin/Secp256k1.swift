@@ -1,0 +1,82 @@
+import CSecp256k1
+public import KinkoCore
+
+/// The secp256k1 operations Bitcoin keys need, through libsecp256k1 (Debian's
+/// libsecp256k1-dev: Bitcoin Core's own library; a system-library target, `CSecp256k1`).
+/// Keys are plain byte arrays at this boundary: 32-byte secret keys, 33-byte compressed points.
+public enum Secp256k1 {
+    /// One context for the process, randomized at start (blinding against side channels).
+    /// libsecp256k1 allows concurrent use of a context for everything but randomization.
+    private final class Context: @unchecked Sendable {
+        let pointer: OpaquePointer
+        init() {
+            // SECP256K1_CONTEXT_NONE (1): the flags are unused since 0.2.0.
+            pointer = secp256k1_context_create(1)!
+            var seed = [UInt8](repeating: 0, count: 32)
+            var generator = SystemRandomNumberGenerator()
+            for i in seed.indices { seed[i] = generator.next() }
+            _ = secp256k1_context_randomize(pointer, seed)
+        }
+    }
+    private static let context = Context()
+    /// SECP256K1_EC_COMPRESSED, written out: the macro is composed of others Swift does not import.
+    private static let compressedFlag = UInt32(1 << 1 | 1 << 8)
+
+    /// Whether `key` is a valid secret key (32 bytes, 1 … n−1).
+    public static func isValidSecretKey(_ key: [UInt8]) -> Bool {
+        key.count == 32 && secp256k1_ec_seckey_verify(context.pointer, key) == 1
+    }
+
+    /// The point of secret key `key`: 33 bytes compressed, or 65 uncompressed.
+    public static func publicKey(secretKey key: [UInt8], compressed: Bool = true) throws(KinkoError) -> [UInt8] {
+        var point = secp256k1_pubkey()
+        guard key.count == 32, secp256k1_ec_pubkey_create(context.pointer, &point, key) == 1 else { throw invalidKey("not a valid secret key") }
+        return serialize(point, compressed: compressed)
+    }
+
+    /// Whether `key` is a valid point on the curve, compressed (33 bytes, 02/03) or not (65, 04).
+    public static func isValidPublicKey(_ key: [UInt8]) -> Bool {
+        var point = secp256k1_pubkey()
+        let shaped = (key.count == 33 && (key[0] == 2 || key[0] == 3)) || (key.count == 65 && key[0] == 4)
+        return shaped && secp256k1_ec_pubkey_parse(context.pointer, &point, key, key.count) == 1
+    }
+
+    /// `key + tweak` mod n; fails when the tweak is not below n or the sum is zero.
+    public static func add(secretKey key: [UInt8], tweak: [UInt8]) throws(KinkoError) -> [UInt8] {
+        var sum = key
+        guard key.count == 32, tweak.count == 32, secp256k1_ec_seckey_tweak_add(context.pointer, &sum, tweak) == 1 else {
+            throw invalidKey("the derived secret key is invalid (tweak ≥ n or a zero key)")
+        }
+        return sum
+    }
+
+    /// `point + tweak·G`; fails when the tweak is not below n or the sum is the point at
+    /// infinity. (tweak·G comes from the generator table, then one point addition: faster
+    /// than libsecp256k1's general tweak_add for the millions of derivations a wallet needs.)
+    public static func add(publicKey key: [UInt8], tweak: [UInt8]) throws(KinkoError) -> [UInt8] {
+        var parent = secp256k1_pubkey(), tweakPoint = secp256k1_pubkey(), sum = secp256k1_pubkey()
+        guard key.count == 33, secp256k1_ec_pubkey_parse(context.pointer, &parent, key, 33) == 1 else { throw invalidKey("not a valid public key") }
+        guard tweak.count == 32, secp256k1_ec_pubkey_create(context.pointer, &tweakPoint, tweak) == 1 else {
+            throw invalidKey("the derivation tweak is not below the curve order")
+        }
+        let combined = withUnsafePointer(to: &parent) { a in
+            withUnsafePointer(to: &tweakPoint) { b in
+                let points: [UnsafePointer<secp256k1_pubkey>?] = [a, b]
+                return secp256k1_ec_pubkey_combine(context.pointer, &sum, points, 2)
+            }
+        }
+        guard combined == 1 else { throw invalidKey("the derived public key is the point at infinity") }
+        return serialize(sum)
+    }
+
+    private static func serialize(_ point: secp256k1_pubkey, compressed: Bool = true) -> [UInt8] {
+        var point = point
+        var length = compressed ? 33 : 65
+        var output = [UInt8](repeating: 0, count: length)
+        // SECP256K1_EC_UNCOMPRESSED is 1 << 1.
+        _ = secp256k1_ec_pubkey_serialize(context.pointer, &output, &length, &point, compressed ? compressedFlag : UInt32(1 << 1))
+        return output
+    }
+
+    private static func invalidKey(_ reason: String) -> KinkoError { KinkoError(.invalidInput, reason, field: "key") }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import KinkoBitcoin
+import KinkoCore
+import Testing
+
+@Suite("Descriptors as Kinko reads them")
+struct DescriptorBehaviourTests {
+    // Keys from BIP 32's test vector 1 (mainnet) and 2 (testnet versions of the same idea).
+    static let seeds: [[UInt8]] = [Array(0..<16), Array(16..<48), Array(48..<80)]
+
+    static func wallet(network: BitcoinNetwork, threshold: Int = 2, branches: String = "<0;1>/*") throws -> String {
+        let keys = try seeds.map { seed in
+            let master = try ExtendedKey.master(seed: seed, network: network)
+            return try SignerKeyFile.keyExpression(master: master, path: DerivationPath(parsing: "m/48'/\(network.coinType)'/0'/2'")) + "/" + branches
+        }
+        return "wsh(sortedmulti(\(threshold),\(keys.joined(separator: ","))))"
+    }
+
+    // Goal: a 2-of-3 wallet's receive and change branches give different addresses; sortedmulti
+    // does not depend on the order keys are written in; the checksum round-trips.
+    @Test func receiveAndChangeBranches() throws {
+        let text = try Self.wallet(network: .regtest)
+        let descriptor = try Descriptor(parsing: text)
+        #expect(descriptor.branchCount == 2 && descriptor.isRanged && !descriptor.containsPrivateKeys && descriptor.isDerivableFromPublicKeys)
+        let receive = try descriptor.address(branch: 0, index: 7, network: .regtest)
+        let change = try descriptor.address(branch: 1, index: 7, network: .regtest)
+        #expect(receive.hasPrefix("bcrt1q") && change.hasPrefix("bcrt1q") && receive != change && receive.count == 64)
+        let reordered = try Descriptor(parsing: "wsh(sortedmulti(2,\(descriptor.keys.reversed().map(\.description).joined(separator: ","))))")
+        #expect(try reordered.address(branch: 0, index: 7, network: .regtest) == receive)
+        let withChecksum = descriptor.withChecksum
+        #expect(try Descriptor(parsing: withChecksum) == descriptor)
+        let tampered = String(withChecksum.dropLast()) + (withChecksum.hasSuffix("q") ? "p" : "q")
+        let error = #expect(throws: KinkoError.self) { try Descriptor(parsing: tampered) }
+        #expect(error?.field == "descriptor")
+        // The same keys on testnet: another prefix, the same program.
+        let testnet = try descriptor.address(branch: 0, index: 7, network: .testnet)
+        #expect(testnet.hasPrefix("tb1q"))
+        #expect(try Bech32.decodeSegwitAddress(testnet, hrp: "tb").program == (try Bech32.decodeSegwitAddress(receive, hrp: "bcrt").program))
+    }
+
+    // Goal: what Kinko refuses, each naming the descriptor (or the network): a testnet key on
+    // mainnet, uncompressed keys in segwit, thresholds out of range, over 20 keys, unknown forms.
+    @Test func refusals() throws {
+        let regtest = try Descriptor(parsing: try Self.wallet(network: .regtest))
+        let wrongNetwork = #expect(throws: KinkoError.self) { try regtest.address(index: 0, network: .mainnet) }
+        #expect(wrongNetwork?.field == "network")
+        let point = "03a34b99f22c790c4e36b2b3c2c35a36db06226e41c692fc82b8b56ac1c540c5bd"
+        let uncompressed = "04a34b99f22c790c4e36b2b3c2c35a36db06226e41c692fc82b8b56ac1c540c5bd5b8dec5235a0fa8722476c7709c02559e3aa73aa03918ba2d492eea75abea235"
+        for bad in ["wsh(multi(1,\(uncompressed)))", "wsh(sortedmulti(0,\(point)))", "wsh(sortedmulti(2,\(point)))",
+                    "wsh(sortedmulti(1,\(Array(repeating: point, count: 21).joined(separator: ","))))", "tr(\(point))", "wsh(sortedmulti(1,\(point))",
+                    "wsh(sortedmulti(01,\(point)))"] {
+            let error = #expect(throws: KinkoError.self, "\(bad)") { try Descriptor(parsing: bad) }
+            #expect(error?.field == "descriptor")
+        }
+        #expect(try Descriptor(parsing: "wsh(sortedmulti(20,\(Array(repeating: point, count: 20).joined(separator: ","))))").keys.count == 20)
+        // A hardened step after an xpub reads (BIP 380) but cannot be derived by Kinko.
+        let hardened = try Descriptor(parsing: try Self.wallet(network: .regtest, branches: "0h/*"))
+        #expect(!hardened.isDerivableFromPublicKeys)
+        #expect(throws: KinkoError.self) { try hardened.address(index: 0, network: .regtest) }
+    }
+}
+
+@Suite("The plain-file signer's key file")
+struct SignerKeyFileTests {
+    static func write(_ text: String, mode: Int) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-key-\(UUID().uuidString)").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        return path
+    }
+
+    // Goal: a 0600 file with one master tprv gives the origin-annotated tpub; a file others can
+    // read, a public key, a derived key and two keys are each refused naming key_file.
+    @Test func readsOnlyAPrivateMasterKeyOnlyItsOwnerCanRead() throws {
+        let master = try ExtendedKey.master(seed: Array(0..<32), network: .testnet)
+        let good = try Self.write("# signer 1\n\(master.serialized)\n", mode: 0o600)
+        defer { try? FileManager.default.removeItem(atPath: good) }
+        let loaded = try SignerKeyFile.load(path: good)
+        #expect(loaded == master)
+        let expression = try SignerKeyFile.keyExpression(master: loaded, path: DerivationPath(parsing: "m/48'/1'/0'/2'"))
+        #expect(expression.hasPrefix("[\(Hex.encode(master.fingerprint))/48'/1'/0'/2']tpub"))
+        #expect(try Descriptor(parsing: "wsh(sortedmulti(1,\(expression)/0/*))").keys[0].origin?.path.relative == "48'/1'/0'/2'")
+
+        let derived = try master.derive(DerivationPath(parsing: "m/1'"))
+        for (text, mode) in [(master.serialized, 0o644), (master.serialized, 0o640), (master.serializedPublic, 0o600), (derived.serialized, 0o600),
+                             (master.serialized + "\n" + master.serialized, 0o600)] {
+            let path = try Self.write(text, mode: mode)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let error = #expect(throws: KinkoError.self, "mode \(String(mode, radix: 8))") { try SignerKeyFile.load(path: path) }
+            #expect(error?.field == "key_file")
+        }
+        let large = try Self.write(String(repeating: "#", count: SignerKeyFile.bytesMax + 1), mode: 0o600)
+        defer { try? FileManager.default.removeItem(atPath: large) }
+        #expect((#expect(throws: KinkoError.self) { try SignerKeyFile.load(path: large) })?.code == .limitExceeded)
+        let atLimit = try Self.write(String(repeating: "#", count: SignerKeyFile.bytesMax - master.serialized.utf8.count - 1) + "\n" + master.serialized, mode: 0o600)
+        defer { try? FileManager.default.removeItem(atPath: atLimit) }
+        #expect(try SignerKeyFile.load(path: atLimit) == master)
+    }
+}
