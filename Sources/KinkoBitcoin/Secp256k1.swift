@@ -69,6 +69,27 @@ public enum Secp256k1 {
         return serialize(sum)
     }
 
+    /// An ECDSA signature of the 32-byte `hash` by `key`, DER-encoded, with low S (BIP 146) and
+    /// the deterministic nonce of RFC 6979 (libsecp256k1's default).
+    public static func sign(hash: [UInt8], secretKey key: [UInt8]) throws(KinkoError) -> [UInt8] {
+        guard hash.count == 32 else { throw KinkoError(.invalidInput, "a signature hash is 32 bytes", field: "hash") }
+        var signature = secp256k1_ecdsa_signature()
+        guard key.count == 32, secp256k1_ecdsa_sign(context.pointer, &signature, hash, key, nil, nil) == 1 else { throw invalidKey("not a valid secret key") }
+        var output = [UInt8](repeating: 0, count: 72)
+        var length = 72
+        _ = secp256k1_ecdsa_signature_serialize_der(context.pointer, &output, &length, &signature)
+        return Array(output.prefix(length))
+    }
+
+    /// Whether `signature` (strict DER, low S) is `publicKey`'s signature of `hash`.
+    public static func verify(signature der: [UInt8], hash: [UInt8], publicKey: [UInt8]) -> Bool {
+        var signature = secp256k1_ecdsa_signature(), point = secp256k1_pubkey()
+        guard hash.count == 32, !der.isEmpty, secp256k1_ecdsa_signature_parse_der(context.pointer, &signature, der, der.count) == 1,
+            secp256k1_ec_pubkey_parse(context.pointer, &point, publicKey, publicKey.count) == 1
+        else { return false }
+        return secp256k1_ecdsa_verify(context.pointer, &signature, hash, &point) == 1
+    }
+
     private static func serialize(_ point: secp256k1_pubkey, compressed: Bool = true) -> [UInt8] {
         var point = point
         var length = compressed ? 33 : 65

@@ -194,3 +194,55 @@ struct DescriptorTests {
         }
     }
 }
+
+@Suite("Transactions and BIP 143 signature hashes")
+struct SighashTests {
+    // Goal: every case of BIP 143 with all its values given: the signature hash exactly, and the
+    // unsigned transaction re-serialized byte for byte.
+    @Test func bip143Vectors() throws {
+        let cases = try Vectors.list(try Vectors.load("bip143"), "cases")
+        #expect(cases.count == 13)
+        for vector in cases {
+            let name = vector["name"] as? String ?? "?"
+            let unsignedHex = try #require(vector["unsigned_tx"] as? String)
+            let transaction = try BitcoinTransaction(parsing: try #require(Hex.decode(unsignedHex)))
+            #expect(Hex.encode(transaction.serialized()) == unsignedHex, "\(name)")
+            let scriptCodeHex = try #require(vector["script_code"] as? String)
+            // The BIP prints scriptCode with its length prefix.
+            var scriptCode = try #require(Hex.decode(scriptCodeHex))
+            let prefix = scriptCode[0] < 0xFD ? 1 : 3
+            scriptCode.removeFirst(prefix)
+            let amount = try #require(vector["amount"] as? NSNumber).uint64Value
+            let type = try #require(vector["sighash_type"] as? NSNumber).uint32Value
+            let index = try #require(vector["input_index"] as? Int)
+            let hash = try transaction.segwitSignatureHash(input: index, scriptCode: scriptCode, amount: amount, type: .init(rawValue: type))
+            #expect(Hex.encode(hash) == vector["sighash"] as? String, "\(name)")
+        }
+    }
+
+    // Goal: a signature made by Kinko verifies against its key and not against another key or
+    // another hash; it is low-S DER.
+    @Test func signAndVerify() throws {
+        let key = try ExtendedKey.master(seed: Array(0..<32), network: .regtest)
+        let other = try ExtendedKey.master(seed: Array(1..<33), network: .regtest)
+        let hash = BitcoinHash.sha256(Array("kinko".utf8))
+        let signature = try Secp256k1.sign(hash: hash, secretKey: try #require(key.secretKey))
+        #expect(signature[0] == 0x30 && signature.count <= 72)
+        #expect(Secp256k1.verify(signature: signature, hash: hash, publicKey: key.publicKey))
+        #expect(!Secp256k1.verify(signature: signature, hash: hash, publicKey: other.publicKey))
+        #expect(!Secp256k1.verify(signature: signature, hash: BitcoinHash.sha256(Array("kinkO".utf8)), publicKey: key.publicKey))
+        #expect(try Secp256k1.sign(hash: hash, secretKey: try #require(key.secretKey)) == signature, "RFC 6979: deterministic")
+    }
+
+    // Goal: malformed serializations are refused with the field named, never a trap.
+    @Test func truncatedTransactionsAreRefused() throws {
+        let cases = try Vectors.list(try Vectors.load("bip143"), "cases")
+        let hex = try #require(cases[0]["unsigned_tx"] as? String)
+        let bytes = try #require(Hex.decode(hex))
+        for cut in [0, 1, 4, 5, 40, bytes.count - 1] {
+            let error = #expect(throws: KinkoError.self, "cut at \(cut)") { try BitcoinTransaction(parsing: Array(bytes.prefix(cut))) }
+            #expect(error?.field == "transaction")
+        }
+        #expect(throws: KinkoError.self) { try BitcoinTransaction(parsing: bytes + [0]) }
+    }
+}
