@@ -7,8 +7,8 @@ import KinkoCore
 /// check what Kinko derives.
 struct BitcoinCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bitcoin", abstract: "Bitcoin file tools: derive a descriptor's addresses (no database).",
-        subcommands: [Address.self, DescriptorInfo.self])
+        commandName: "bitcoin", abstract: "Bitcoin file tools: a descriptor's addresses, PSBTs (no database).",
+        subcommands: [Address.self, DescriptorInfo.self, PSBTCommand.self])
 
     struct Address: KinkoCommand {
         static let configuration = CommandConfiguration(abstract: "The address(es) of a descriptor at an index.")
@@ -86,8 +86,8 @@ struct BitcoinCommand: AsyncParsableCommand {
 /// `kinko signer …`: a plain-file signer (the key stays in a 0600 file on the signer's machine).
 struct SignerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "signer", abstract: "A plain-file Bitcoin signer: its extended public key for a wallet.",
-        subcommands: [Xpub.self])
+        commandName: "signer", abstract: "A plain-file Bitcoin signer: its extended public key for a wallet, and signing PSBTs.",
+        subcommands: [Xpub.self, Sign.self])
 
     struct Xpub: KinkoCommand {
         static let configuration = CommandConfiguration(abstract: "Print the origin-annotated xpub at a path, e.g. [d34db33f/48'/0'/0'/2']xpub….")
@@ -97,6 +97,145 @@ struct SignerCommand: AsyncParsableCommand {
         func execute() async throws {
             let master = try SignerKeyFile.load(path: keyFile)
             print(try SignerKeyFile.keyExpression(master: master, path: try DerivationPath(parsing: path)))
+        }
+    }
+
+    struct Sign: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what a PSBT pays (every output, proven change, the fee), then sign every input this key holds and write the PSBT back.")
+        @Option(help: "The signer's key file (one xprv or tprv, mode 0600).") var keyFile: String
+        @Option(help: "mainnet, testnet or regtest (for the addresses shown).") var network: String
+        @Option(help: "Refuse a PSBT whose fee is above this many satoshis.") var feeCapSats = SigningReview.feeCapDefault
+        @Argument(help: "The PSBT file (base64 or binary; written back in the same form).") var file: String
+
+        func execute() async throws {
+            let master = try SignerKeyFile.load(path: keyFile)
+            let network = try BitcoinFiles.network(network)
+            let (data, binary) = try BitcoinFiles.read(file)
+            var psbt = try PSBT(parsingFile: data)
+            let review = try SigningReview(psbt, master: master, network: network, feeCap: feeCapSats)
+            print(review.text)
+            guard !review.inputsToSign.isEmpty else {
+                throw KinkoError(.invalidInput, "no input of this PSBT holds a key of \(keyFile) (fingerprint \(Hex.encode(master.fingerprint)))", field: "key_file")
+            }
+            let signed = try psbt.sign(with: master)
+            try psbt.verifySignatures()
+            try BitcoinFiles.write(psbt, to: file, binary: binary)
+            print("signed inputs \(signed.map(String.init).joined(separator: ", ")); wrote \(file)")
+        }
+    }
+}
+
+/// Reading and writing PSBT files as they came (base64 text or binary).
+enum BitcoinFiles {
+    static func network(_ name: String) throws(KinkoError) -> BitcoinNetwork {
+        guard let network = BitcoinNetwork(rawValue: name) else { throw KinkoError(.invalidInput, "mainnet, testnet or regtest; got \(name)", field: "network") }
+        return network
+    }
+
+    /// The file's bytes and whether it is binary (starts with the PSBT magic).
+    static func read(_ path: String) throws(KinkoError) -> ([UInt8], binary: Bool) {
+        guard let data = FileManager.default.contents(atPath: path) else { throw KinkoError(.notFound, "cannot read \(path)", field: "file") }
+        guard data.count <= PSBT.bytesMax * 2 else { throw KinkoError(.limitExceeded, "\(path) is over \(PSBT.bytesMax * 2) bytes", field: "file") }
+        let bytes = [UInt8](data)
+        return (bytes, bytes.starts(with: [0x70, 0x73, 0x62, 0x74, 0xFF]))
+    }
+
+    static func write(_ psbt: PSBT, to path: String, binary: Bool) throws(KinkoError) {
+        let data = binary ? Data(psbt.serialized) : Data((psbt.base64 + "\n").utf8)
+        do {
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw KinkoError(.invalidInput, "cannot write \(path)", field: "file")
+        }
+    }
+}
+
+extension BitcoinCommand {
+    struct PSBTCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "psbt", abstract: "Inspect, combine and finalize PSBTs (BIP 174).",
+                                                        subcommands: [Inspect.self, Combine.self, Finalize.self])
+
+        struct Inspect: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Inputs, outputs, fee and signatures of a PSBT.")
+            @Option(help: "mainnet, testnet or regtest (for addresses).") var network: String
+            @Flag(help: "Print JSON.") var json = false
+            @Argument(help: "The PSBT file (base64 or binary).") var file: String
+
+            struct Output: Encodable {
+                struct In: Encodable {
+                    var outpoint: String, amount: UInt64?, signatures: Int, threshold: Int?, finalized: Bool
+                }
+                struct Out: Encodable { var address: String, amount: UInt64, change_claimed: Bool }
+                var txid: String, fee: UInt64?, inputs: [In], outputs: [Out]
+            }
+
+            func execute() async throws {
+                let network = try BitcoinFiles.network(network)
+                let psbt = try PSBT(parsingFile: try BitcoinFiles.read(file).0)
+                let inputs = psbt.inputs.indices.map { index in
+                    let input = psbt.inputs[index]
+                    return Output.In(outpoint: psbt.transaction.inputs[index].outpoint, amount: input.witnessUTXO?.value,
+                                     signatures: input.partialSignatures.count, threshold: input.witnessScript.flatMap(Script.multisig)?.threshold,
+                                     finalized: input.isFinalized)
+                }
+                let outputs = psbt.transaction.outputs.enumerated().map { index, output in
+                    Output.Out(address: SigningReview.destination(output.scriptPubKey, network: network), amount: output.value,
+                               change_claimed: !psbt.outputs[index].derivations.isEmpty)
+                }
+                let report = Output(txid: psbt.transaction.txid, fee: psbt.fee, inputs: inputs, outputs: outputs)
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                    return
+                }
+                print("Transaction \(report.txid)")
+                for (index, input) in report.inputs.enumerated() {
+                    let amount = input.amount.map { SigningReview.bitcoin($0) + " BTC" } ?? "amount unknown"
+                    let state = input.finalized ? "finalized" : "\(input.signatures)\(input.threshold.map { " of \($0)" } ?? "") signatures"
+                    print("  input \(index): \(input.outpoint), \(amount), \(state)")
+                }
+                for (index, output) in report.outputs.enumerated() {
+                    print("  output \(index): \(SigningReview.bitcoin(output.amount)) BTC to \(output.address)\(output.change_claimed ? "  [claims change: check with kinko signer sign]" : "")")
+                }
+                print("  fee: \(report.fee.map { "\(SigningReview.bitcoin($0)) BTC (\($0) sat)" } ?? "unknown")")
+            }
+        }
+
+        struct Combine: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Merge PSBTs of one transaction (signatures from several signers); prints base64.")
+            @Option(help: "Write the combined PSBT here (base64) instead of printing it.") var out: String?
+            @Argument(help: "Two or more PSBT files.") var files: [String]
+
+            func execute() async throws {
+                guard files.count >= 2 else { throw KinkoError(.invalidInput, "give two or more PSBT files", field: "files") }
+                var psbts: [PSBT] = []
+                for file in files { psbts.append(try PSBT(parsingFile: try BitcoinFiles.read(file).0)) }
+                let combined = try PSBT.combine(psbts)
+                try combined.verifySignatures()
+                if let out { try BitcoinFiles.write(combined, to: out, binary: false) } else { print(combined.base64) }
+            }
+        }
+
+        struct Finalize: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "Finalize a fully signed PSBT; prints the raw transaction hex and txid (refuses one short of its quorum).")
+            @Flag(help: "Print {\"hex\", \"txid\"}.") var json = false
+            @Argument(help: "The PSBT file (base64 or binary).") var file: String
+
+            func execute() async throws {
+                var psbt = try PSBT(parsingFile: try BitcoinFiles.read(file).0)
+                try psbt.finalize()
+                let transaction = try psbt.extract()
+                let hex = Hex.encode(transaction.serialized())
+                if json {
+                    let object = ["hex": hex, "txid": transaction.txid]
+                    print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                } else {
+                    print(hex)
+                    print("txid \(transaction.txid)")
+                }
+            }
         }
     }
 }
