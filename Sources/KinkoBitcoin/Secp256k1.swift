@@ -54,19 +54,7 @@ public enum Secp256k1 {
     /// infinity. (tweak·G comes from the generator table, then one point addition: faster
     /// than libsecp256k1's general tweak_add for the millions of derivations a wallet needs.)
     public static func add(publicKey key: [UInt8], tweak: [UInt8]) throws(KinkoError) -> [UInt8] {
-        var parent = secp256k1_pubkey(), tweakPoint = secp256k1_pubkey(), sum = secp256k1_pubkey()
-        guard key.count == 33, secp256k1_ec_pubkey_parse(context.pointer, &parent, key, 33) == 1 else { throw invalidKey("not a valid public key") }
-        guard tweak.count == 32, secp256k1_ec_pubkey_create(context.pointer, &tweakPoint, tweak) == 1 else {
-            throw invalidKey("the derivation tweak is not below the curve order")
-        }
-        let combined = withUnsafePointer(to: &parent) { a in
-            withUnsafePointer(to: &tweakPoint) { b in
-                let points: [UnsafePointer<secp256k1_pubkey>?] = [a, b]
-                return secp256k1_ec_pubkey_combine(context.pointer, &sum, points, 2)
-            }
-        }
-        guard combined == 1 else { throw invalidKey("the derived public key is the point at infinity") }
-        return serialize(sum)
+        try add(parsed: try parse(publicKey: key), tweak: tweak)
     }
 
     /// An ECDSA signature of the 32-byte `hash` by `key`, DER-encoded, with low S (BIP 146) and
@@ -88,6 +76,35 @@ public enum Secp256k1 {
             secp256k1_ec_pubkey_parse(context.pointer, &point, publicKey, publicKey.count) == 1
         else { return false }
         return secp256k1_ecdsa_verify(context.pointer, &signature, hash, &point) == 1
+    }
+
+    /// A public key parsed once, for deriving many children from it (`PublicDeriver`).
+    public struct ParsedPoint: @unchecked Sendable {
+        fileprivate var point: secp256k1_pubkey
+    }
+
+    public static func parse(publicKey key: [UInt8]) throws(KinkoError) -> ParsedPoint {
+        var point = secp256k1_pubkey()
+        guard key.count == 33, secp256k1_ec_pubkey_parse(context.pointer, &point, key, 33) == 1 else { throw invalidKey("not a valid public key") }
+        return ParsedPoint(point: point)
+    }
+
+    /// `point + tweak·G`, compressed, from an already parsed point.
+    public static func add(parsed: ParsedPoint, tweak: [UInt8]) throws(KinkoError) -> [UInt8] {
+        var parent = parsed.point, tweakPoint = secp256k1_pubkey(), sum = secp256k1_pubkey()
+        guard tweak.count == 32, secp256k1_ec_pubkey_create(context.pointer, &tweakPoint, tweak) == 1 else {
+            throw invalidKey("the derivation tweak is not below the curve order")
+        }
+        let combined = withUnsafePointer(to: &parent) { a in
+            withUnsafePointer(to: &tweakPoint) { b in
+                var points: (UnsafePointer<secp256k1_pubkey>?, UnsafePointer<secp256k1_pubkey>?) = (a, b)
+                return withUnsafePointer(to: &points) {
+                    $0.withMemoryRebound(to: UnsafePointer<secp256k1_pubkey>?.self, capacity: 2) { secp256k1_ec_pubkey_combine(context.pointer, &sum, $0, 2) }
+                }
+            }
+        }
+        guard combined == 1 else { throw invalidKey("the derived public key is the point at infinity") }
+        return serialize(sum)
     }
 
     private static func serialize(_ point: secp256k1_pubkey, compressed: Bool = true) -> [UInt8] {

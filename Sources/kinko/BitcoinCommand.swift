@@ -52,12 +52,13 @@ struct BitcoinCommand: AsyncParsableCommand {
                 throw KinkoError(.invalidInput, "index + count − 1 must stay below 2147483648", field: "count")
             }
             guard parsed.isRanged || count == 1 else { throw KinkoError(.invalidInput, "the descriptor is not ranged (no /*); count must be 1", field: "count") }
+            let addresses = try parsed.addresses(branch: branch, range: index..<(index + UInt32(count)), network: network)
             var derived: [Output.Derived] = []
             derived.reserveCapacity(count)
-            for offset in 0..<UInt32(count) {
-                let at = index + offset
-                derived.append(Output.Derived(index: at, address: try parsed.address(branch: branch, index: at, network: network),
-                                              scriptPubKey: Hex.encode(try parsed.scriptPubKey(branch: branch, index: at))))
+            for (offset, address) in addresses.enumerated() {
+                let program = try Bech32.decodeSegwitAddress(address, hrp: network.hrp)
+                derived.append(Output.Derived(index: index + UInt32(offset), address: address,
+                                              scriptPubKey: Hex.encode(Bech32.scriptPubKey(version: program.version, program: program.program))))
             }
             if json {
                 let encoder = JSONEncoder()

@@ -97,3 +97,22 @@ struct SignerKeyFileTests {
         #expect(try SignerKeyFile.load(path: atLimit) == master)
     }
 }
+
+@Suite("Addresses by the million")
+struct FastDerivationTests {
+    // Goal: the fast path (one deriver per key) gives exactly the plain derivation's addresses,
+    // on both branches and at the top of the index range; off-range and wrong-network calls are
+    // refused as the plain path refuses them.
+    @Test func fastPathEqualsPlainDerivation() throws {
+        let descriptor = try Descriptor(parsing: try DescriptorBehaviourTests.wallet(network: .testnet))
+        for branch in [0, 1] {
+            let fast = try descriptor.addresses(branch: branch, range: 0..<40, network: .testnet)
+            #expect(fast == (try (0..<40).map { try descriptor.address(branch: branch, index: $0, network: .testnet) }))
+        }
+        let top = ChildNumber.hardenedBit - 2
+        #expect(try descriptor.addresses(branch: 0, range: top..<(top + 2), network: .regtest)
+            == [try descriptor.address(branch: 0, index: top, network: .regtest), try descriptor.address(branch: 0, index: top + 1, network: .regtest)])
+        #expect(throws: KinkoError.self) { try descriptor.addresses(branch: 0, range: 0..<1, network: .mainnet) }
+        #expect(throws: KinkoError.self) { try descriptor.addresses(branch: 2, range: 0..<1, network: .testnet) }
+    }
+}
