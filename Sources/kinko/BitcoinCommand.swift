@@ -8,7 +8,7 @@ import KinkoCore
 struct BitcoinCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bitcoin", abstract: "Bitcoin file tools: a descriptor's addresses, PSBTs (no database).",
-        subcommands: [Address.self, DescriptorInfo.self, PSBTCommand.self])
+        subcommands: [Address.self, DescriptorInfo.self, VerifyXpub.self, PSBTCommand.self])
 
     struct Address: KinkoCommand {
         static let configuration = CommandConfiguration(abstract: "The address(es) of a descriptor at an index.")
@@ -71,6 +71,19 @@ struct BitcoinCommand: AsyncParsableCommand {
         }
     }
 
+    struct VerifyXpub: KinkoCommand {
+        static let configuration = CommandConfiguration(commandName: "verify-xpub",
+                                                        abstract: "Check an xpub registration: the key at its origin path signed the challenge.")
+        @Option(help: "The registered [fingerprint/path]xpub.") var key: String
+        @Option(help: "The challenge (hex).") var challenge: String
+        @Option(help: "The signature (hex DER) from kinko signer prove.") var signature: String
+
+        func execute() async throws {
+            try XpubProof.verify(keyExpression: key, challenge: challenge, signature: try Hex.decode(signature, field: "signature"))
+            print("ok: the holder of \(key.prefix(24))… signed the challenge")
+        }
+    }
+
     struct DescriptorInfo: KinkoCommand {
         static let configuration = CommandConfiguration(commandName: "descriptor", abstract: "Check a descriptor and print it with its checksum.")
         @Argument(help: "The descriptor (a #checksum is checked when present).") var descriptor: String
@@ -88,7 +101,7 @@ struct BitcoinCommand: AsyncParsableCommand {
 struct SignerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "signer", abstract: "A plain-file Bitcoin signer: its extended public key for a wallet, and signing PSBTs.",
-        subcommands: [Xpub.self, Sign.self])
+        subcommands: [Xpub.self, Prove.self, Sign.self])
 
     struct Xpub: KinkoCommand {
         static let configuration = CommandConfiguration(abstract: "Print the origin-annotated xpub at a path, e.g. [d34db33f/48'/0'/0'/2']xpub….")
@@ -98,6 +111,21 @@ struct SignerCommand: AsyncParsableCommand {
         func execute() async throws {
             let master = try SignerKeyFile.load(path: keyFile)
             print(try SignerKeyFile.keyExpression(master: master, path: try DerivationPath(parsing: path)))
+        }
+    }
+
+    struct Prove: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Prove you hold the key behind an xpub: sign Kinko's registration challenge with the key at the path.")
+        @Option(help: "The signer's key file (one xprv or tprv, mode 0600).") var keyFile: String
+        @Option(help: "The BIP 48 path, e.g. m/48'/0'/0'/2'.") var path: String
+        @Option(help: "The challenge Kinko issued (hex).") var challenge: String
+
+        func execute() async throws {
+            let master = try SignerKeyFile.load(path: keyFile)
+            let (expression, signature) = try XpubProof.sign(master: master, path: try DerivationPath(parsing: path), challenge: challenge)
+            print(expression)
+            print(Hex.encode(signature))
         }
     }
 

@@ -116,3 +116,33 @@ struct FastDerivationTests {
         #expect(throws: KinkoError.self) { try descriptor.addresses(branch: 2, range: 0..<1, network: .testnet) }
     }
 }
+
+@Suite("Proof of possession of an xpub")
+struct XpubProofTests {
+    static let challenge = Hex.encode(Array(0..<32) as [UInt8])
+
+    // Goal: a signer's proof verifies; it does not verify for another challenge, another key,
+    // a key whose origin path does not match its depth, or a tampered signature; a malformed
+    // challenge is refused naming it.
+    @Test func proofsBindKeyAndChallenge() throws {
+        let master = try ExtendedKey.master(seed: Array(repeating: 5, count: 32), network: .mainnet)
+        let path = try DerivationPath(parsing: "m/48'/0'/0'/2'")
+        let (expression, signature) = try XpubProof.sign(master: master, path: path, challenge: Self.challenge)
+        #expect(expression.hasPrefix("[\(Hex.encode(master.fingerprint))/48'/0'/0'/2']xpub"))
+        try XpubProof.verify(keyExpression: expression, challenge: Self.challenge, signature: signature)
+
+        let otherChallenge = Hex.encode(Array(1..<33) as [UInt8])
+        #expect((#expect(throws: KinkoError.self) { try XpubProof.verify(keyExpression: expression, challenge: otherChallenge, signature: signature) })?.field == "signature")
+        let other = try SignerKeyFile.keyExpression(master: try ExtendedKey.master(seed: Array(repeating: 6, count: 32), network: .mainnet), path: path)
+        #expect((#expect(throws: KinkoError.self) { try XpubProof.verify(keyExpression: other, challenge: Self.challenge, signature: signature) })?.field == "signature")
+        let wrongDepth = expression.replacingOccurrences(of: "/48'/0'/0'/2']", with: "/48'/0'/0']")
+        #expect((#expect(throws: KinkoError.self) { try XpubProof.verify(keyExpression: wrongDepth, challenge: Self.challenge, signature: signature) })?.field == "key")
+        var tampered = signature
+        tampered[tampered.count - 1] ^= 1
+        #expect(throws: KinkoError.self) { try XpubProof.verify(keyExpression: expression, challenge: Self.challenge, signature: tampered) }
+        for bad in ["abc", String(repeating: "0", count: 30), String(repeating: "g", count: 64), String(repeating: "0", count: 130)] {
+            #expect((#expect(throws: KinkoError.self) { try XpubProof.sign(master: master, path: path, challenge: bad) })?.field == "challenge")
+        }
+        #expect(throws: Never.self) { try XpubProof.sign(master: master, path: path, challenge: String(repeating: "0", count: 128)) }
+    }
+}

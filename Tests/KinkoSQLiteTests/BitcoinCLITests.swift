@@ -29,6 +29,17 @@ struct BitcoinCLITests {
             try #require(xpub.status == 0, "\(xpub.error)")
             keys.append(xpub.output.trimmingCharacters(in: .whitespacesAndNewlines) + "/<0;1>/*")
         }
+        // Proof of possession: signer 1 signs a challenge; the proof checks, and fails for another challenge.
+        let challenge = String(repeating: "5a", count: 32)
+        let proof = try run(kinko, ["signer", "prove", "--key-file", file("signer1.key"), "--path", "m/48'/1'/0'/2'", "--challenge", challenge], in: temp.url)
+        let proofLines = proof.output.split(separator: "\n").map(String.init)
+        try #require(proof.status == 0 && proofLines.count == 2, "\(proof.error)")
+        #expect(proofLines[0] + "/<0;1>/*" == keys[0])
+        #expect(try run(kinko, ["bitcoin", "verify-xpub", "--key", proofLines[0], "--challenge", challenge, "--signature", proofLines[1]], in: temp.url).status == 0)
+        let replayed = try run(kinko, ["bitcoin", "verify-xpub", "--key", proofLines[0], "--challenge", String(repeating: "5b", count: 32), "--signature", proofLines[1]],
+                               in: temp.url)
+        #expect(replayed.status != 0 && replayed.error.contains("(signature)"))
+
         let descriptor = try Descriptor(parsing: "wsh(sortedmulti(2,\(keys.joined(separator: ","))))")
         let address = try run(kinko, ["bitcoin", "address", "--descriptor", descriptor.withChecksum, "--index", "3", "--network", "regtest"], in: temp.url)
         #expect(address.output == (try descriptor.address(branch: 0, index: 3, network: .regtest)) + "\n")
