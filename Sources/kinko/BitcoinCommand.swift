@@ -8,7 +8,7 @@ import KinkoCore
 struct BitcoinCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bitcoin", abstract: "Bitcoin file tools: a descriptor's addresses, PSBTs (no database).",
-        subcommands: [Address.self, DescriptorInfo.self, VerifyXpub.self, PSBTCommand.self])
+        subcommands: [Address.self, DescriptorInfo.self, VerifyXpub.self, UTXOs.self, PSBTCommand.self])
 
     struct Address: KinkoCommand {
         static let configuration = CommandConfiguration(abstract: "The address(es) of a descriptor at an index.")
@@ -67,6 +67,41 @@ struct BitcoinCommand: AsyncParsableCommand {
                 print(String(decoding: try encoder.encode(output), as: UTF8.self))
             } else {
                 for item in derived { print(count == 1 ? item.address : "\(item.index)\t\(item.address)") }
+            }
+        }
+    }
+
+    /// Options shared by the commands that read a wallet and its observed outputs.
+    struct WalletOptions: ParsableArguments {
+        @Option(help: "The wallet: wsh(sortedmulti(m, KEY/<0;1>/*, …)).") var descriptor: String
+        @Option(help: "mainnet, testnet or regtest.") var network: String
+        @Option(help: "Observed unspent outputs, NDJSON: txid, vout, value_sats, address, confirmations, block_height.") var utxos: String
+        @Option(help: "Unused addresses after the last used one before a branch's scan stops (1–\(WalletScan.gapLimitMax)).")
+        var gapLimit = WalletScan.gapLimitDefault
+        @Option(help: "Confirmations an output needs to be spent.") var minConfirmations = 1
+
+        func scan() throws -> (Descriptor, BitcoinNetwork, WalletScan) {
+            let network = try BitcoinFiles.network(network)
+            let parsed = try Descriptor(parsing: descriptor)
+            guard let data = FileManager.default.contents(atPath: utxos) else { throw KinkoError(.notFound, "cannot read \(utxos)", field: "utxos") }
+            let observed = try ObservedUTXO.parse(ndjson: String(decoding: data, as: UTF8.self))
+            return (parsed, network, try WalletScan(descriptor: parsed, network: network, utxos: observed, gapLimit: gapLimit, minimumConfirmations: minConfirmations))
+        }
+    }
+
+    struct UTXOs: KinkoCommand {
+        static let configuration = CommandConfiguration(commandName: "utxos",
+                                                        abstract: "Which observed outputs are the wallet's, at which branch and index; its spendable balance.")
+        @OptionGroup var wallet: WalletOptions
+
+        func execute() async throws {
+            let (_, _, scan) = try wallet.scan()
+            for coin in scan.coins { print("\(coin.txid):\(coin.vout)\t\(SigningReview.bitcoin(coin.value)) BTC\tbranch \(coin.branch) index \(coin.index)") }
+            let balance = scan.coins.reduce(UInt64(0)) { $0 + $1.value }
+            print("spendable: \(SigningReview.bitcoin(balance)) BTC in \(scan.coins.count) outputs; next change index \(scan.nextChangeIndex)")
+            if !scan.unconfirmed.isEmpty { print("unconfirmed (not spendable yet): \(scan.unconfirmed.count)") }
+            if !scan.foreign.isEmpty {
+                print("not this wallet's (another wallet, or past the gap limit of \(wallet.gapLimit)): \(scan.foreign.map { "\($0.txid):\($0.vout)" }.joined(separator: ", "))")
             }
         }
     }
@@ -183,7 +218,33 @@ enum BitcoinFiles {
 extension BitcoinCommand {
     struct PSBTCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "psbt", abstract: "Inspect, combine and finalize PSBTs (BIP 174).",
-                                                        subcommands: [Inspect.self, Combine.self, Finalize.self])
+                                                        subcommands: [Create.self, Inspect.self, Combine.self, Finalize.self])
+
+        struct Create: KinkoCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Build the PSBT of a payment from a wallet's observed outputs (change to the change branch); prints base64 or writes --out.")
+            @OptionGroup var wallet: WalletOptions
+            @Option(name: .customLong("pay"), help: "ADDRESS=SATOSHIS, once per payment.") var payments: [String]
+            @Option(help: "Fee rate, sat/vB (\(WalletPSBTBuilder.feeRateRange.lowerBound)–\(WalletPSBTBuilder.feeRateRange.upperBound)).") var feeRate: UInt64
+            @Option(help: "The change address index (default: one past the highest used).") var changeIndex: UInt32?
+            @Option(help: "Write the PSBT here (base64).") var out: String?
+
+            func execute() async throws {
+                let (descriptor, network, scan) = try wallet.scan()
+                var outputs: [BitcoinTransaction.Output] = []
+                for (position, payment) in payments.enumerated() {
+                    let parts = payment.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard parts.count == 2, let value = UInt64(parts[1]) else {
+                        throw KinkoError(.invalidInput, "write ADDRESS=SATOSHIS; got \(payment)", field: "pay[\(position)]")
+                    }
+                    outputs.append(BitcoinTransaction.Output(value: value, scriptPubKey: try network.scriptPubKey(address: parts[0], field: "pay[\(position)]")))
+                }
+                let builder = try WalletPSBTBuilder(descriptor: descriptor, network: network)
+                let psbt = try builder.build(coins: scan.coins, payments: outputs, feeRate: feeRate, changeIndex: changeIndex ?? scan.nextChangeIndex)
+                if let out { try BitcoinFiles.write(psbt, to: out, binary: false) } else { print(psbt.base64) }
+                FileHandle.standardError.write(Data("PSBT \(psbt.transaction.txid): \(psbt.inputs.count) inputs, fee \(psbt.fee ?? 0) sat\n".utf8))
+            }
+        }
 
         struct Inspect: KinkoCommand {
             static let configuration = CommandConfiguration(abstract: "Inputs, outputs, fee and signatures of a PSBT.")

@@ -146,3 +146,65 @@ struct XpubProofTests {
         #expect(throws: Never.self) { try XpubProof.sign(master: master, path: path, challenge: String(repeating: "0", count: 128)) }
     }
 }
+
+@Suite("Observed outputs and the wallet scan")
+struct WalletScanTests {
+    static func line(_ txid: String, _ vout: Int, _ value: Int, _ address: String, confirmations: Int = 6) -> String {
+        #"{"txid":"\#(txid)","vout":\#(vout),"value_sats":\#(value),"address":"\#(address)","confirmations":\#(confirmations),"block_height":800000}"#
+    }
+
+    // Goal: outputs are placed at their branch and index within the gap limit; one past it, one
+    // of another wallet and an unconfirmed one are listed apart; the next change index follows
+    // the highest used; a wider gap limit finds the far one.
+    @Test func scanFindsTheWalletsOutputs() throws {
+        let descriptor = try Descriptor(parsing: try DescriptorBehaviourTests.wallet(network: .regtest))
+        let other = try Descriptor(parsing: try DescriptorBehaviourTests.wallet(network: .regtest, threshold: 1))
+        func receive(_ index: UInt32) throws -> String { try descriptor.address(branch: 0, index: index, network: .regtest) }
+        let txid = { (n: Int) in String(repeating: String(format: "%02x", n), count: 32) }
+        let text = [
+            Self.line(txid(1), 0, 10_000, try receive(0)), Self.line(txid(2), 1, 20_000, try receive(3)),
+            Self.line(txid(3), 0, 30_000, try receive(30)), Self.line(txid(4), 0, 40_000, try descriptor.address(branch: 1, index: 2, network: .regtest)),
+            Self.line(txid(5), 0, 50_000, try other.address(branch: 0, index: 0, network: .regtest)), Self.line(txid(6), 0, 60_000, try receive(1), confirmations: 0),
+        ].joined(separator: "\n")
+        let utxos = try ObservedUTXO.parse(ndjson: text)
+        let scan = try WalletScan(descriptor: descriptor, network: .regtest, utxos: utxos)
+        #expect(scan.coins.map { [$0.branch, Int($0.index)] } == [[0, 0], [0, 3], [1, 2]])
+        #expect(scan.foreign.map(\.valueSats) == [30_000, 50_000] && scan.unconfirmed.map(\.valueSats) == [60_000])
+        #expect(scan.nextChangeIndex == 3 && scan.highestUsed[0] == 3)
+        let wide = try WalletScan(descriptor: descriptor, network: .regtest, utxos: utxos, gapLimit: 30)
+        #expect(wide.coins.count == 4 && wide.foreign.map(\.valueSats) == [50_000])
+        #expect((#expect(throws: KinkoError.self) { try WalletScan(descriptor: descriptor, network: .regtest, utxos: utxos, gapLimit: 0) })?.field == "gap_limit")
+    }
+
+    // Goal: each bad line is refused with its number and field.
+    @Test func badLinesAreNamed() throws {
+        let good = Self.line(String(repeating: "ab", count: 32), 0, 1_000, "bcrt1qxyz")
+        let cases: [(String, String)] = [
+            (good.replacingOccurrences(of: "\"vout\":0", with: "\"vout\":-1"), "vout"),
+            (good.replacingOccurrences(of: "\"value_sats\":1000", with: "\"value_sats\":0"), "value_sats"),
+            (good.replacingOccurrences(of: "\"value_sats\":1000", with: "\"value_sats\":2100000000000001"), "value_sats"),
+            (good.replacingOccurrences(of: String(repeating: "ab", count: 32), with: "abc"), "txid"),
+            (good.replacingOccurrences(of: "\"confirmations\":6", with: "\"confirmations\":\"six\""), "confirmations"),
+            ("{", "utxos"),
+        ]
+        for (text, field) in cases {
+            let error = #expect(throws: KinkoError.self, "\(text)") { try ObservedUTXO.parse(ndjson: "\n" + text) }
+            #expect(error?.field == field && error?.message.hasPrefix("line 2:") == true, "\(error?.message ?? "")")
+        }
+        let twice = #expect(throws: KinkoError.self) { try ObservedUTXO.parse(ndjson: good + "\n" + good) }
+        #expect(twice?.field == "txid" && twice?.message.hasPrefix("line 2:") == true && twice?.message.contains("appears twice") == true)
+        #expect(try ObservedUTXO.parse(ndjson: good.replacingOccurrences(of: "\"value_sats\":1000", with: "\"value_sats\":2100000000000000")).count == 1)
+    }
+
+    // Goal: payment addresses of every kind become their scripts; another network's are refused.
+    @Test func addressesToScripts() throws {
+        #expect(Hex.encode(try BitcoinNetwork.mainnet.scriptPubKey(address: "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4")) == "0014751e76e8199196d454941c45d1b3a323f1433bd6")
+        let keyHash = BitcoinHash.hash160(Array("k".utf8))
+        #expect(try BitcoinNetwork.mainnet.scriptPubKey(address: Base58.encodeCheck([0x00] + keyHash)) == Script.p2pkh(keyHash: keyHash))
+        #expect(try BitcoinNetwork.testnet.scriptPubKey(address: Base58.encodeCheck([0xC4] + keyHash)) == [0xA9, 0x14] + keyHash + [0x87])
+        for (network, address) in [(BitcoinNetwork.mainnet, Base58.encodeCheck([0x6F] + keyHash)), (.regtest, "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4"),
+                                   (.testnet, "tb1qnotanaddress")] {
+            #expect((#expect(throws: KinkoError.self, "\(address)") { try network.scriptPubKey(address: address, field: "pay[0]") })?.field != nil)
+        }
+    }
+}

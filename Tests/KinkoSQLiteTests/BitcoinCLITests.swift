@@ -44,12 +44,24 @@ struct BitcoinCLITests {
         let address = try run(kinko, ["bitcoin", "address", "--descriptor", descriptor.withChecksum, "--index", "3", "--network", "regtest"], in: temp.url)
         #expect(address.output == (try descriptor.address(branch: 0, index: 3, network: .regtest)) + "\n")
 
-        let builder = try WalletPSBTBuilder(descriptor: descriptor, network: .regtest)
-        let coin = WalletPSBTBuilder.Coin(txid: String(repeating: "ab", count: 32), vout: 1, value: 40_000_000, branch: 0, index: 3)
+        // The wallet's observed outputs, and a PSBT paying 0.15 BTC from them.
+        let utxos = [
+            #"{"txid":"\#(String(repeating: "ab", count: 32))","vout":1,"value_sats":40000000,"address":"\#(try descriptor.address(branch: 0, index: 3, network: .regtest))","confirmations":3,"block_height":101}"#,
+            #"{"txid":"\#(String(repeating: "cd", count: 32))","vout":0,"value_sats":5000,"address":"bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080","confirmations":3,"block_height":101}"#,
+        ].joined(separator: "\n")
+        try Data(utxos.utf8).write(to: URL(fileURLWithPath: file("utxos.ndjson")))
+        let wallet = ["--descriptor", descriptor.withChecksum, "--network", "regtest", "--utxos", file("utxos.ndjson")]
+        let listed = try run(kinko, ["bitcoin", "utxos"] + wallet, in: temp.url)
+        #expect(listed.output.contains("0.40000000 BTC\tbranch 0 index 3") && listed.output.contains("not this wallet's"))
         let other = try ExtendedKey.master(seed: Array(repeating: 9, count: 32), network: .regtest)
-        let payment = BitcoinTransaction.Output(value: 15_000_000, scriptPubKey: Bech32.scriptPubKey(version: 0, program: BitcoinHash.hash160(other.publicKey)))
-        let psbt = try builder.build(coins: [coin], payments: [payment], feeRate: 4, changeIndex: 0)
-        for name in ["a.psbt", "b.psbt"] { try Data((psbt.base64 + "\n").utf8).write(to: URL(fileURLWithPath: file(name))) }
+        let payee = Bech32.segwitAddress(hrp: "bcrt", version: 0, program: BitcoinHash.hash160(other.publicKey))
+        let created = try run(kinko, ["bitcoin", "psbt", "create"] + wallet + ["--pay", "\(payee)=15000000", "--fee-rate", "4", "--out", file("a.psbt")], in: temp.url)
+        try #require(created.status == 0, "\(created.error)")
+        let psbt = try PSBT(parsingFile: [UInt8](try Data(contentsOf: URL(fileURLWithPath: file("a.psbt")))))
+        #expect(psbt.transaction.outputs.map(\.value).first == 15_000_000 && psbt.transaction.inputs.count == 1)
+        try FileManager.default.copyItem(atPath: file("a.psbt"), toPath: file("b.psbt"))
+        let wrongNetwork = try run(kinko, ["bitcoin", "psbt", "create"] + wallet + ["--pay", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4=1000", "--fee-rate", "4"], in: temp.url)
+        #expect(wrongNetwork.status != 0 && wrongNetwork.error.contains("(pay[0])"))
 
         let first = try run(kinko, ["signer", "sign", "--key-file", file("signer1.key"), "--network", "regtest", file("a.psbt")], in: temp.url)
         try #require(first.status == 0, "\(first.error)")

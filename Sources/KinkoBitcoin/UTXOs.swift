@@ -1,0 +1,124 @@
+import Foundation
+public import KinkoCore
+
+/// An unspent output as a node or an explorer reports it, one JSON object per line:
+/// `{"txid", "vout", "value_sats", "address", "confirmations", "block_height"}`.
+public struct ObservedUTXO: Sendable, Hashable {
+    public var txid: String
+    public var vout: UInt32
+    public var valueSats: UInt64
+    public var address: String
+    public var confirmations: Int
+    public var blockHeight: Int?
+
+    /// Lines one file may hold at most.
+    public static let linesMax = 1_000_000
+
+    /// Reads NDJSON, refusing the first bad line with its number and field.
+    public static func parse(ndjson text: String) throws(KinkoError) -> [ObservedUTXO] {
+        var result: [ObservedUTXO] = []
+        var seen = Set<String>()
+        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            guard !line.isEmpty else { continue }
+            let number = offset + 1
+            guard result.count < linesMax else { throw KinkoError(.limitExceeded, "more than \(linesMax) outputs", field: "utxos") }
+            func bad(_ field: String, _ reason: String) -> KinkoError { KinkoError(.invalidInput, "line \(number): \(reason)", field: field) }
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { throw bad("utxos", "not a JSON object") }
+            guard let txid = object["txid"] as? String, txid.utf8.count == 64, Hex.decode(txid) != nil else { throw bad("txid", "64 hex digits") }
+            guard let vout = (object["vout"] as? NSNumber)?.int64Value, (0...Int64(UInt32.max)).contains(vout) else { throw bad("vout", "an output index 0–4294967295") }
+            guard let value = (object["value_sats"] as? NSNumber)?.int64Value, value > 0, UInt64(value) <= BitcoinTransaction.moneyMax else {
+                throw bad("value_sats", "satoshis, 1–2,100,000,000,000,000")
+            }
+            guard let address = object["address"] as? String, !address.isEmpty, address.utf8.count <= Bech32.lengthMax else { throw bad("address", "an address") }
+            guard let confirmations = (object["confirmations"] as? NSNumber)?.int64Value, confirmations >= 0, confirmations <= 100_000_000 else {
+                throw bad("confirmations", "a count, 0 or more")
+            }
+            var height: Int?
+            if let value = object["block_height"], !(value is NSNull) {
+                guard let number = (value as? NSNumber)?.int64Value, (0...100_000_000).contains(number) else { throw bad("block_height", "a block height or null") }
+                height = Int(number)
+            }
+            guard seen.insert("\(txid.lowercased()):\(vout)").inserted else { throw bad("txid", "\(txid):\(vout) appears twice") }
+            result.append(ObservedUTXO(txid: txid.lowercased(), vout: UInt32(vout), valueSats: UInt64(value), address: address, confirmations: Int(confirmations),
+                                       blockHeight: height))
+        }
+        return result
+    }
+}
+
+/// Which observed outputs belong to a wallet: its receive and change addresses are derived
+/// until `gapLimit` consecutive unused ones follow the last used one on each branch.
+public struct WalletScan: Sendable {
+    /// The gap limit BIP 44 wallets use.
+    public static let gapLimitDefault = 20
+    /// The largest gap limit a scan accepts.
+    public static let gapLimitMax = 10_000
+
+    public var coins: [WalletPSBTBuilder.Coin] = []
+    /// Outputs not at any derived address (another wallet's, or past the gap limit).
+    public var foreign: [ObservedUTXO] = []
+    /// Outputs with fewer confirmations than asked for (listed, not spendable yet).
+    public var unconfirmed: [ObservedUTXO] = []
+    /// Per branch, the highest index with an output (nil: none).
+    public var highestUsed: [Int: UInt32] = [:]
+
+    public init(descriptor: Descriptor, network: BitcoinNetwork, utxos: [ObservedUTXO], gapLimit: Int = WalletScan.gapLimitDefault,
+                minimumConfirmations: Int = 1) throws(KinkoError) {
+        guard (1...Self.gapLimitMax).contains(gapLimit) else { throw KinkoError(.invalidInput, "a gap limit is 1–\(Self.gapLimitMax)", field: "gap_limit") }
+        guard minimumConfirmations >= 0 else { throw KinkoError(.invalidInput, "0 or more", field: "min_confirmations") }
+        var wanted = Dictionary(grouping: utxos, by: \.address)
+        var located: [String: (branch: Int, index: UInt32)] = [:]
+        for branch in 0..<descriptor.branchCount {
+            var next: UInt32 = 0
+            var lastUsed: Int64 = -1
+            while Int64(next) <= lastUsed + Int64(gapLimit), !wanted.isEmpty, next < ChildNumber.hardenedBit {
+                let end = UInt32(min(Int64(ChildNumber.hardenedBit), max(Int64(next) + Int64(gapLimit), lastUsed + Int64(gapLimit) + 1)))
+                for (offset, address) in try descriptor.addresses(branch: branch, range: next..<end, network: network).enumerated() {
+                    let index = next + UInt32(offset)
+                    // Past the gap: a wallet following the gap limit never handed this address out.
+                    guard Int64(index) <= lastUsed + Int64(gapLimit) else { break }
+                    if wanted.removeValue(forKey: address) != nil {
+                        located[address] = (branch, index)
+                        lastUsed = Int64(index)
+                    }
+                }
+                next = end
+            }
+            if lastUsed >= 0 { highestUsed[branch] = UInt32(lastUsed) }
+        }
+        for utxo in utxos {
+            guard let place = located[utxo.address] else {
+                foreign.append(utxo)
+                continue
+            }
+            if utxo.confirmations < minimumConfirmations {
+                unconfirmed.append(utxo)
+            } else {
+                coins.append(WalletPSBTBuilder.Coin(txid: utxo.txid, vout: utxo.vout, value: utxo.valueSats, branch: place.branch, index: place.index))
+            }
+        }
+    }
+
+    /// The next change index: one past the highest used on the change branch.
+    public var nextChangeIndex: UInt32 { highestUsed[1].map { $0 + 1 } ?? 0 }
+}
+
+extension BitcoinNetwork {
+    /// The scriptPubKey an address on this network pays: segwit (Bech32/Bech32m) or base58
+    /// P2PKH/P2SH. An address of another network is refused naming `field`.
+    public func scriptPubKey(address: String, field: String = "address") throws(KinkoError) -> [UInt8] {
+        if address.lowercased().hasPrefix(hrp + "1") {
+            let (version, program) = try Bech32.decodeSegwitAddress(address, hrp: hrp)
+            return Bech32.scriptPubKey(version: version, program: program)
+        }
+        guard let payload = Base58.decodeCheck(address), payload.count == 21 else {
+            throw KinkoError(.invalidInput, "\(address) is not a \(rawValue) address", field: field)
+        }
+        switch payload[0] {
+        case self == .mainnet ? 0x00 : 0x6F: return Script.p2pkh(keyHash: Array(payload[1...]))
+        case self == .mainnet ? 0x05 : 0xC4: return [0xA9, 0x14] + payload[1...] + [0x87]
+        default: throw KinkoError(.invalidInput, "\(address) is not a \(rawValue) address", field: field)
+        }
+    }
+}
