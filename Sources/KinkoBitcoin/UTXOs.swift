@@ -11,6 +11,29 @@ public struct ObservedUTXO: Sendable, Hashable {
     public var confirmations: Int
     public var blockHeight: Int?
 
+    /// One line as written.
+    private struct Row: Decodable {
+        var txid: String, vout: Int64, value_sats: Int64, address: String, confirmations: Int64, block_height: Int64?
+    }
+
+    /// The first field of a line whose value is not what it should be (a whole number where
+    /// one is expected, judged by its JSON text: `true` and `1.5` are not), for the error.
+    private static func offendingField(_ line: String) -> String? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return nil }
+        for key in ["txid", "address"] where !(object[key] is String) { return key }
+        for key in ["vout", "value_sats", "confirmations", "block_height"] {
+            guard let value = object[key] else {
+                if key == "block_height" { continue }
+                return key
+            }
+            if key == "block_height", value is NSNull { continue }
+            guard let data = try? JSONSerialization.data(withJSONObject: [value]), let text = String(data: data, encoding: .utf8),
+                text.range(of: #"^\[-?[0-9]+\]$"#, options: .regularExpression) != nil
+            else { return key }
+        }
+        return nil
+    }
+
     /// Lines one file may hold at most.
     public static let linesMax = 1_000_000
 
@@ -24,21 +47,29 @@ public struct ObservedUTXO: Sendable, Hashable {
             let number = offset + 1
             guard result.count < linesMax else { throw KinkoError(.limitExceeded, "more than \(linesMax) outputs", field: "utxos") }
             func bad(_ field: String, _ reason: String) -> KinkoError { KinkoError(.invalidInput, "line \(number): \(reason)", field: field) }
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { throw bad("utxos", "not a JSON object") }
-            guard let txid = object["txid"] as? String, txid.utf8.count == 64, Hex.decode(txid) != nil else { throw bad("txid", "64 hex digits") }
-            guard let vout = (object["vout"] as? NSNumber)?.int64Value, (0...Int64(UInt32.max)).contains(vout) else { throw bad("vout", "an output index 0–4294967295") }
-            guard let value = (object["value_sats"] as? NSNumber)?.int64Value, value > 0, UInt64(value) <= BitcoinTransaction.moneyMax else {
-                throw bad("value_sats", "satoshis, 1–2,100,000,000,000,000")
+            let row: Row
+            do {
+                row = try JSONDecoder().decode(Row.self, from: Data(line.utf8))
+            } catch let DecodingError.typeMismatch(_, context) {
+                throw bad(context.codingPath.last?.stringValue ?? "utxos", "not the expected type (whole numbers, strings)")
+            } catch let DecodingError.keyNotFound(key, _) {
+                throw bad(key.stringValue, "missing")
+            } catch let DecodingError.valueNotFound(_, context) {
+                throw bad(context.codingPath.last?.stringValue ?? "utxos", "null")
+            } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+                throw bad(context.codingPath.last?.stringValue ?? "utxos", "not a whole number in range")
+            } catch {
+                throw bad(Self.offendingField(line) ?? "utxos", Self.offendingField(line) == nil ? "not a JSON object" : "not the expected type (whole numbers, strings)")
             }
-            guard let address = object["address"] as? String, !address.isEmpty, address.utf8.count <= Bech32.lengthMax else { throw bad("address", "an address") }
-            guard let confirmations = (object["confirmations"] as? NSNumber)?.int64Value, confirmations >= 0, confirmations <= 100_000_000 else {
-                throw bad("confirmations", "a count, 0 or more")
-            }
-            var height: Int?
-            if let value = object["block_height"], !(value is NSNull) {
-                guard let number = (value as? NSNumber)?.int64Value, (0...100_000_000).contains(number) else { throw bad("block_height", "a block height or null") }
-                height = Int(number)
-            }
+            let txid = row.txid
+            guard txid.utf8.count == 64, Hex.decode(txid) != nil else { throw bad("txid", "64 hex digits") }
+            guard (0...Int64(UInt32.max)).contains(row.vout) else { throw bad("vout", "an output index 0–4294967295") }
+            guard row.value_sats > 0, UInt64(row.value_sats) <= BitcoinTransaction.moneyMax else { throw bad("value_sats", "satoshis, 1–2,100,000,000,000,000") }
+            let address = row.address
+            guard !address.isEmpty, address.utf8.count <= Bech32.lengthMax else { throw bad("address", "an address") }
+            guard (0...100_000_000).contains(row.confirmations) else { throw bad("confirmations", "a count, 0 or more") }
+            if let height = row.block_height, !(0...100_000_000).contains(height) { throw bad("block_height", "a block height or null") }
+            let (vout, value, confirmations, height) = (row.vout, row.value_sats, row.confirmations, row.block_height.map(Int.init))
             guard seen.insert("\(txid.lowercased()):\(vout)").inserted else { throw bad("txid", "\(txid):\(vout) appears twice") }
             result.append(ObservedUTXO(txid: txid.lowercased(), vout: UInt32(vout), valueSats: UInt64(value), address: address, confirmations: Int(confirmations),
                                        blockHeight: height))

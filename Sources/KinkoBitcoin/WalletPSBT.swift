@@ -31,6 +31,9 @@ public struct WalletPSBTBuilder: Sendable {
     public static let dustLimit: UInt64 = 330
     /// Inputs one PSBT spends at most.
     public static let inputsMax = 2_500
+    /// Coins branch and bound searches at most (its recursion goes one level per coin); a
+    /// wallet with more is served largest first.
+    public static let branchAndBoundCoinsMax = 500
 
     public init(descriptor: Descriptor, network: BitcoinNetwork) throws(KinkoError) {
         guard descriptor.wrapper == .wsh, descriptor.kind == .sortedmulti, descriptor.branchCount == 2, descriptor.isRanged,
@@ -80,7 +83,9 @@ public struct WalletPSBTBuilder: Sendable {
         let changeCost = UInt64(8 + 1 + changeScript.count) * feeRate
         let base = baseVirtualBytes(outputs: payments) * feeRate
         let usable = coins.filter { $0.value > perInput }
-        guard let selection = Self.branchAndBound(usable, target: target + base, perInput: perInput, tolerance: changeCost + Self.dustLimit)
+        let exact = usable.count <= Self.branchAndBoundCoinsMax
+            ? Self.branchAndBound(usable, target: target + base, perInput: perInput, tolerance: changeCost + Self.dustLimit) : nil
+        guard let selection = exact
             ?? Self.largestFirst(usable, target: target + base + changeCost, perInput: perInput)
         else {
             throw KinkoError(.invalidInput, "the wallet's \(coins.count) coins (\(held) sat) do not cover \(target) sat and the fee at \(feeRate) sat/vB", field: "payments")

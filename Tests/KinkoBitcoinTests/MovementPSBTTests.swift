@@ -17,7 +17,7 @@ struct TestWallet {
     }
 
     func coin(_ n: Int, _ value: UInt64, index: UInt32) -> WalletPSBTBuilder.Coin {
-        WalletPSBTBuilder.Coin(txid: Hex.encode(BitcoinHash.sha256([UInt8(n)])), vout: UInt32(n % 3), value: value, branch: 0, index: index)
+        WalletPSBTBuilder.Coin(txid: Hex.encode(BitcoinHash.sha256(Array("coin \(n)".utf8))), vout: UInt32(n % 3), value: value, branch: 0, index: index)
     }
 
     /// A payment to an address of another wallet.
@@ -80,6 +80,12 @@ struct MovementPSBTTests {
                                              payments: [try TestWallet.payment(249_000)], feeRate: 5, changeIndex: 0)
         #expect(exact.transaction.outputs.count == 1, "250,000 covers 249,000 and the fee with less than a change output's worth left")
         #expect(exact.transaction.inputs.count == 1)
+        // At the search's limit the exact match is found; one coin past it, largest first pays with change.
+        for (count, outputs) in [(WalletPSBTBuilder.branchAndBoundCoinsMax, 1), (WalletPSBTBuilder.branchAndBoundCoinsMax + 1, 2)] {
+            let many = [wallet.coin(1, 250_000, index: 0)] + (1..<count).map { wallet.coin($0 + 1, 10_000 + UInt64($0), index: UInt32($0)) }
+            let chosen = try wallet.builder.build(coins: many, payments: [try TestWallet.payment(249_000)], feeRate: 5, changeIndex: 0)
+            #expect(chosen.transaction.outputs.count == outputs, "\(count) coins")
+        }
         let coins = [wallet.coin(1, 1_000_000, index: 0)]
         for (rate, value, field) in [(0, 100_000, "fee_rate"), (1_001, 100_000, "fee_rate"), (5, 2_000_000, "payments"), (5, 329, "payments")] as [(UInt64, UInt64, String)] {
             let error = #expect(throws: KinkoError.self, "rate \(rate), value \(value)") {

@@ -185,11 +185,13 @@ struct WalletScanTests {
             (good.replacingOccurrences(of: "\"value_sats\":1000", with: "\"value_sats\":2100000000000001"), "value_sats"),
             (good.replacingOccurrences(of: String(repeating: "ab", count: 32), with: "abc"), "txid"),
             (good.replacingOccurrences(of: "\"confirmations\":6", with: "\"confirmations\":\"six\""), "confirmations"),
-            ("{", "utxos"),
+            ("{", "utxos"), (good.replacingOccurrences(of: "\"vout\":0", with: "\"vout\":1.5"), "vout"),
+            (good.replacingOccurrences(of: "\"vout\":0", with: "\"vout\":true"), "vout"),
+            (good.replacingOccurrences(of: "\"vout\":0,", with: ""), "vout"),
         ]
         for (text, field) in cases {
             let error = #expect(throws: KinkoError.self, "\(text)") { try ObservedUTXO.parse(ndjson: "\n" + text) }
-            #expect(error?.field == field && error?.message.hasPrefix("line 2:") == true, "\(error?.message ?? "")")
+            #expect(error?.field == field && error?.message.hasPrefix("line 2:") == true, "\(error?.field ?? "") \(error?.message ?? "")")
         }
         let twice = #expect(throws: KinkoError.self) { try ObservedUTXO.parse(ndjson: good + "\n" + good) }
         #expect(twice?.field == "txid" && twice?.message.hasPrefix("line 2:") == true && twice?.message.contains("appears twice") == true)
