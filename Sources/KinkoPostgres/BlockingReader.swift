@@ -99,6 +99,8 @@ final class ThreadExecutor: TaskExecutor, Sendable {
         var running = false
         var shuttingDown = false
         var jobsRun = 0
+        /// The running thread, once its loop started.
+        var thread: pthread_t?
     }
     private let state = Mutex(State())
     private let ready = NSCondition()
@@ -110,6 +112,12 @@ final class ThreadExecutor: TaskExecutor, Sendable {
 
     /// Jobs run so far (a task's every resumption on this executor is one).
     var jobsRun: Int { state.withLock { $0.jobsRun } }
+
+    /// Whether the caller runs on this executor's thread.
+    var isCurrentThread: Bool {
+        let current = pthread_self()
+        return state.withLock { $0.thread.map { pthread_equal($0, current) != 0 } ?? false }
+    }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
@@ -123,8 +131,9 @@ final class ThreadExecutor: TaskExecutor, Sendable {
         ready.signal()
         if start {
             let thread = Thread { [self] in
-                // Linux names a thread after the one that started it; Foundation renames only
-                // the current thread.
+                // Linux names a thread after the one that started it. Foundation renames only a
+                // thread it knows is current, which can race with start(): the name is for
+                // people (top -H), not for code; `isCurrentThread` is what code asks.
                 Thread.current.name = String(name.utf8.prefix(Self.nameBytesMax))
                 loop()
             }
@@ -139,6 +148,8 @@ final class ThreadExecutor: TaskExecutor, Sendable {
     }
 
     private func loop() {
+        let me = pthread_self()
+        state.withLock { $0.thread = me }
         while true {
             ready.lock()
             var next: UnownedJob?
