@@ -130,13 +130,16 @@ public struct ExtendedKey: Sendable, Hashable {
                     chainCode: chainCode, secretKey: nil, publicKey: publicKey)
     }
 
-    /// `xpub…`/`tpub…` (or `xprv…`/`tprv…` for a private key).
-    public var serialized: String {
-        let version = isPrivate ? (isTestVersion ? BitcoinNetwork.testnet : .mainnet).privateVersion : (isTestVersion ? BitcoinNetwork.testnet : .mainnet).publicVersion
-        var bytes = Self.bigEndian(version) + [depth] + parentFingerprint + Self.bigEndian(childNumber.value) + chainCode
-        bytes += secretKey.map { [0] + $0 } ?? publicKey
-        return Base58.encodeCheck(bytes)
+    /// The 78 bytes BIP 32 serializes (Base58Check adds the checksum); PSBTs carry these.
+    public var serializedBytes: [UInt8] {
+        let network: BitcoinNetwork = isTestVersion ? .testnet : .mainnet
+        var bytes = Self.bigEndian(isPrivate ? network.privateVersion : network.publicVersion) + [depth] + parentFingerprint
+        bytes += Self.bigEndian(childNumber.value) + chainCode
+        return bytes + (secretKey.map { [0] + $0 } ?? publicKey)
     }
+
+    /// `xpub…`/`tpub…` (or `xprv…`/`tprv…` for a private key).
+    public var serialized: String { Base58.encodeCheck(serializedBytes) }
 
     /// The public form, serialized.
     public var serializedPublic: String { neutered.serialized }
@@ -144,8 +147,15 @@ public struct ExtendedKey: Sendable, Hashable {
     /// Parses an `xpub`/`xprv`/`tpub`/`tprv` string, refusing every malformed key BIP 32's
     /// test vector 5 lists, each with its reason.
     public init(parsing text: String, field: String = "key") throws(KinkoError) {
+        guard let bytes = Base58.decodeCheck(text) else {
+            throw KinkoError(.invalidInput, "not a Base58Check string (bad character or checksum)", field: field)
+        }
+        try self.init(serializedBytes: bytes, field: field)
+    }
+
+    /// Reads the 78 bytes of `serializedBytes` (as a PSBT's global xpub map holds them).
+    public init(serializedBytes bytes: [UInt8], field: String = "key") throws(KinkoError) {
         func invalid(_ reason: String) -> KinkoError { KinkoError(.invalidInput, reason, field: field) }
-        guard let bytes = Base58.decodeCheck(text) else { throw invalid("not a Base58Check string (bad character or checksum)") }
         guard bytes.count == Self.serializedBytes else { throw invalid("an extended key is \(Self.serializedBytes) bytes; this is \(bytes.count)") }
         let version = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
         let isPrivateVersion: Bool

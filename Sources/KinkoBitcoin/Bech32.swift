@@ -72,32 +72,39 @@ public enum Bech32 {
         return (String(decoding: hrp, as: UTF8.self), Array(data.dropLast(6)), variant)
     }
 
-    /// Regroups bits (8 → 5 with padding, 5 → 8 without); nil where BIP 173 forbids the
-    /// padding.
-    public static func convertBits(_ data: [UInt8], from: Int, to: Int, pad: Bool) -> [UInt8]? {
+    /// Regroups `data` (values of `from` bits) into values of `to` bits, most significant
+    /// first; also what is left over: its bit count and value.
+    private static func regroup(_ data: [UInt8], from: Int, to: Int) -> (groups: [UInt8], bits: Int, rest: Int) {
         var accumulator = 0, bits = 0
-        var result: [UInt8] = []
-        let maxValue = (1 << to) - 1
+        var groups: [UInt8] = []
+        let mask = (1 << to) - 1
         for value in data {
-            guard Int(value) >> from == 0 else { return nil }
-            accumulator = (accumulator << from) | Int(value)
+            accumulator = ((accumulator << from) | Int(value)) & 0xFFFF
             bits += from
             while bits >= to {
                 bits -= to
-                result.append(UInt8((accumulator >> bits) & maxValue))
+                groups.append(UInt8((accumulator >> bits) & mask))
             }
         }
-        if pad {
-            if bits > 0 { result.append(UInt8((accumulator << (to - bits)) & maxValue)) }
-        } else if bits >= from || ((accumulator << (to - bits)) & maxValue) != 0 {
-            return nil
-        }
-        return result
+        return (groups, bits, accumulator & ((1 << bits) - 1))
+    }
+
+    /// Bytes as 5-bit values, the last padded with zero bits.
+    public static func fiveBitGroups(_ bytes: [UInt8]) -> [UInt8] {
+        let (groups, bits, rest) = regroup(bytes, from: 8, to: 5)
+        return bits > 0 ? groups + [UInt8((rest << (5 - bits)) & 31)] : groups
+    }
+
+    /// 5-bit values (as `decode` gives them) as bytes; nil where BIP 173 forbids the padding
+    /// (five bits or more, or a bit that is not zero).
+    public static func bytes(fromFiveBitGroups data: [UInt8]) -> [UInt8]? {
+        let (groups, bits, rest) = regroup(data, from: 5, to: 8)
+        return bits < 5 && rest == 0 ? groups : nil
     }
 
     /// A segregated-witness address: version 0 with Bech32, 1–16 with Bech32m.
     public static func segwitAddress(hrp: String, version: UInt8, program: [UInt8]) -> String {
-        encode(hrp: hrp, data: [version] + convertBits(program, from: 8, to: 5, pad: true)!, variant: version == 0 ? .bech32 : .bech32m)
+        encode(hrp: hrp, data: [version] + fiveBitGroups(program), variant: version == 0 ? .bech32 : .bech32m)
     }
 
     /// The witness version and program of a segregated-witness address with human-readable
@@ -106,7 +113,7 @@ public enum Bech32 {
         let (hrp, data, variant) = try decode(address)
         guard hrp == expected else { throw invalid("human-readable part \(hrp), expected \(expected)") }
         guard let version = data.first, version <= 16 else { throw invalid("no witness version, or one above 16") }
-        guard let program = convertBits(Array(data.dropFirst()), from: 5, to: 8, pad: false) else { throw invalid("the program's padding is not zero") }
+        guard let program = bytes(fromFiveBitGroups: Array(data.dropFirst())) else { throw invalid("the program's padding is not zero") }
         guard (2...40).contains(program.count) else { throw invalid("a witness program of \(program.count) bytes (2–40)") }
         guard version != 0 || program.count == 20 || program.count == 32 else { throw invalid("a version 0 program of \(program.count) bytes (20 or 32)") }
         guard variant == (version == 0 ? .bech32 : .bech32m) else {

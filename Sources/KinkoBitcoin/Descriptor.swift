@@ -94,7 +94,9 @@ public struct Descriptor: Sendable, Hashable, CustomStringConvertible {
     public var containsPrivateKeys: Bool { keys.contains(where: \.isPrivate) }
 
     /// The descriptor without checksum, as written (keys as given).
-    public var description: String {
+    public var description: String { Self.text(wrapper, kind, threshold, keys) }
+
+    private static func text(_ wrapper: Wrapper, _ kind: Kind, _ threshold: Int, _ keys: [Key]) -> String {
         let inner = "\(kind.rawValue)(\(threshold),\(keys.map(\.text).joined(separator: ",")))"
         switch wrapper {
         case .bare: return inner
@@ -104,8 +106,9 @@ public struct Descriptor: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The descriptor with its checksum.
-    public var withChecksum: String { description + "#" + Self.checksum(description)! }
+    /// The descriptor with its checksum (computed when it was read).
+    public var withChecksum: String { description + "#" + checksum }
+    private let checksum: String
 
     // MARK: Parsing
 
@@ -160,10 +163,12 @@ public struct Descriptor: Sendable, Hashable, CustomStringConvertible {
             return nil
         })
         guard branchCounts.count <= 1 else { throw invalid("the keys' <…;…> lists differ in length") }
+        guard let checksum = Self.checksum(Self.text(wrapper, kind, threshold, keys)) else { throw invalid("a character descriptors do not allow") }
         self.wrapper = wrapper
         self.kind = kind
         self.threshold = threshold
         self.keys = keys
+        self.checksum = checksum
     }
 
     private static func key(_ text: String, field: String) throws(KinkoError) -> Key {
@@ -237,10 +242,15 @@ public struct Descriptor: Sendable, Hashable, CustomStringConvertible {
         var points: [[UInt8]] = []
         points.reserveCapacity(keys.count)
         for key in keys { points.append(try key.point(branch: branch, index: index)) }
-        if kind == .sortedmulti { points.sort { $0.lexicographicallyPrecedes($1) } }
+        return multisigScript(points)
+    }
+
+    /// `OP_m <points> OP_n OP_CHECKMULTISIG`, the points sorted for `sortedmulti`.
+    func multisigScript(_ points: [[UInt8]]) -> [UInt8] {
+        let ordered = kind == .sortedmulti ? points.sorted { $0.lexicographicallyPrecedes($1) } : points
         var script = Self.pushNumber(threshold)
-        for point in points { script += [UInt8(point.count)] + point }
-        return script + Self.pushNumber(points.count) + [0xAE]
+        for point in ordered { script += [UInt8(point.count)] + point }
+        return script + Self.pushNumber(ordered.count) + [0xAE]
     }
 
     /// The scriptPubKey at `index` of `branch`.
@@ -256,19 +266,20 @@ public struct Descriptor: Sendable, Hashable, CustomStringConvertible {
 
     /// The address at `index` of `branch` on `network`.
     public func address(branch: Int = 0, index: UInt32 = 0, network: BitcoinNetwork) throws(KinkoError) -> String {
-        if let wrong = keys.lazy.compactMap({ key -> ExtendedKey? in
-            if case .extended(let extended, _, _, _) = key.material { return extended }
-            return nil
-        }).first(where: { $0.isTestVersion != (network != .mainnet) }) {
-            throw KinkoError(.invalidInput, "key \(wrong.serialized.prefix(4))… is for \(wrong.isTestVersion ? "testnet or regtest" : "mainnet"), not \(network.rawValue)",
-                             field: "network")
+        try checkAddresses(on: network)
+        guard let address = network.address(scriptPubKey: try scriptPubKey(branch: branch, index: index)) else {
+            throw KinkoError(.invalidInput, "this script has no address", field: "descriptor")
         }
-        let script = try witnessScript(branch: branch, index: index)
-        switch wrapper {
-        case .bare: throw KinkoError(.invalidInput, "a bare multisig script has no address", field: "descriptor")
-        case .wsh: return Bech32.segwitAddress(hrp: network.hrp, version: 0, program: BitcoinHash.sha256(script))
-        case .sh: return Base58.encodeCheck([network == .mainnet ? 0x05 : 0xC4] + BitcoinHash.hash160(script))
-        case .shWsh: return Base58.encodeCheck([network == .mainnet ? 0x05 : 0xC4] + BitcoinHash.hash160([0x00, 0x20] + BitcoinHash.sha256(script)))
+        return address
+    }
+
+    /// Refuses a descriptor without addresses (bare multisig) or with keys of another network.
+    func checkAddresses(on network: BitcoinNetwork) throws(KinkoError) {
+        guard wrapper != .bare else { throw KinkoError(.invalidInput, "a bare multisig script has no address", field: "descriptor") }
+        for key in keys {
+            guard case .extended(let extended, _, _, _) = key.material, extended.isTestVersion != (network != .mainnet) else { continue }
+            throw KinkoError(.invalidInput, "key \(extended.serialized.prefix(4))… is for \(extended.isTestVersion ? "testnet or regtest" : "mainnet"), not \(network.rawValue)",
+                             field: "network")
         }
     }
 

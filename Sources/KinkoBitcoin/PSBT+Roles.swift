@@ -55,7 +55,10 @@ extension PSBT {
 
     /// The hash input `index`'s signatures commit to (SIGHASH_ALL, the only type Kinko signs).
     public func signatureHash(input index: Int) throws(KinkoError) -> [UInt8] {
-        let spend = try spend(index)
+        try signatureHash(input: index, spend: try spend(index))
+    }
+
+    private func signatureHash(input index: Int, spend: Spend) throws(KinkoError) -> [UInt8] {
         let type = inputs[index].sighashType ?? BitcoinTransaction.SighashType.all.rawValue
         guard type == BitcoinTransaction.SighashType.all.rawValue else {
             throw KinkoError(.invalidInput, "inputs[\(index)]: sighash type \(type); Kinko signs SIGHASH_ALL only", field: "psbt")
@@ -98,15 +101,16 @@ extension PSBT {
         var signed: [Int] = []
         for index in inputs.indices where !inputs[index].isFinalized {
             let spend = try spend(index)
-            let candidates: [[UInt8]]
+            let holds: ([UInt8]) -> Bool
             switch spend.kind {
-            case .p2wpkh(let hash), .p2pkh(let hash): candidates = secretKeys.keys.filter { BitcoinHash.hash160($0) == hash }
-            default: candidates = spend.multisig?.keys.filter { secretKeys[$0] != nil } ?? []
+            case .p2wpkh(let hash), .p2pkh(let hash): holds = { BitcoinHash.hash160($0) == hash }
+            default: holds = { spend.multisig?.keys.contains($0) ?? false }
             }
+            let candidates = secretKeys.filter { holds($0.key) }
             guard !candidates.isEmpty else { continue }
-            let hash = try signatureHash(input: index)
-            for pubkey in candidates {
-                inputs[index].partialSignatures[pubkey] = try Secp256k1.sign(hash: hash, secretKey: secretKeys[pubkey]!) + [UInt8(BitcoinTransaction.SighashType.all.rawValue)]
+            let hash = try signatureHash(input: index, spend: spend)
+            for (pubkey, secret) in candidates {
+                inputs[index].partialSignatures[pubkey] = try Secp256k1.sign(hash: hash, secretKey: secret) + [UInt8(BitcoinTransaction.SighashType.all.rawValue)]
             }
             signed.append(index)
         }
@@ -218,19 +222,12 @@ extension PSBT {
     /// The fee: what the inputs spend minus what the outputs pay; nil when an input's amount
     /// is not known.
     public var fee: UInt64? {
-        var spent: UInt64 = 0
+        var amounts: [UInt64] = []
         for index in inputs.indices {
             guard let spend = try? spend(index), let amount = spend.amount ?? inputs[index].nonWitnessUTXO?.outputs[Int(transaction.inputs[index].previousIndex)].value else { return nil }
-            let (sum, overflow) = spent.addingReportingOverflow(amount)
-            guard !overflow else { return nil }
-            spent = sum
+            amounts.append(amount)
         }
-        var paid: UInt64 = 0
-        for output in transaction.outputs {
-            let (sum, overflow) = paid.addingReportingOverflow(output.value)
-            guard !overflow else { return nil }
-            paid = sum
-        }
+        guard let spent = BitcoinTransaction.total(amounts), let paid = BitcoinTransaction.total(transaction.outputs.map(\.value)) else { return nil }
         return spent >= paid ? spent - paid : nil
     }
 }

@@ -68,6 +68,8 @@ public struct PSBT: Sendable, Hashable {
     public var outputs: [Output]
 
     static let magic: [UInt8] = [0x70, 0x73, 0x62, 0x74, 0xFF]
+    /// Whether a file's bytes are a binary PSBT (they start with `psbt\xff`), not base64.
+    public static func isBinary(_ bytes: [UInt8]) -> Bool { bytes.starts(with: magic) }
     /// The largest PSBT Kinko reads (Bitcoin Core's own limit for a PSBT file is 100 MB; a
     /// movement of 2,500 inputs with full previous transactions stays far below this).
     public static let bytesMax = 100_000_000
@@ -217,7 +219,7 @@ public struct PSBT: Sendable, Hashable {
 
     /// Base64 (how PSBTs travel as text) or binary.
     public init(parsingFile data: [UInt8]) throws(KinkoError) {
-        if data.starts(with: Self.magic) {
+        if Self.isBinary(data) {
             try self.init(parsing: data)
         } else {
             let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -247,11 +249,14 @@ public struct PSBT: Sendable, Hashable {
             writer.varBytes(key)
             writer.varBytes(value)
         }
-        func putUnknown(_ unknown: [[UInt8]: [UInt8]]) {
-            for key in unknown.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { put(key, unknown[key]!) }
+        /// A map's pairs in key order (or in the order of `rank(key)`), each key after `prefix`.
+        func putMap<Value>(_ prefix: [UInt8], _ map: [[UInt8]: Value], rank: ([UInt8]) -> [UInt8] = { $0 }, _ encode: (Value) -> [UInt8]) {
+            let ordered = map.map { (rank: rank($0.key), key: $0.key, value: $0.value) }.sorted { $0.rank.lexicographicallyPrecedes($1.rank) }
+            for pair in ordered { put(prefix + pair.key, encode(pair.value)) }
         }
+        func putUnknown(_ unknown: [[UInt8]: [UInt8]]) { putMap([], unknown) { $0 } }
         put([0x00], transaction.serialized(includingWitness: false))
-        for xpub in globalXpubs.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { put([0x01] + xpub, globalXpubs[xpub]!.encoded) }
+        putMap([0x01], globalXpubs) { $0.encoded }
         if let version {
             var number = ByteWriter()
             number.uint32(version)
@@ -268,9 +273,7 @@ public struct PSBT: Sendable, Hashable {
                 put([0x01], output.bytes)
             }
             // Bitcoin Core keys partial signatures by the key's HASH160 (CKeyID), and writes them in that order.
-            for key in input.partialSignatures.keys.sorted(by: { BitcoinHash.hash160($0).lexicographicallyPrecedes(BitcoinHash.hash160($1)) }) {
-                put([0x02] + key, input.partialSignatures[key]!)
-            }
+            putMap([0x02], input.partialSignatures, rank: BitcoinHash.hash160) { $0 }
             if let type = input.sighashType {
                 var number = ByteWriter()
                 number.uint32(type)
@@ -278,7 +281,7 @@ public struct PSBT: Sendable, Hashable {
             }
             if let script = input.redeemScript { put([0x04], script) }
             if let script = input.witnessScript { put([0x05], script) }
-            for key in input.derivations.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { put([0x06] + key, input.derivations[key]!.encoded) }
+            putMap([0x06], input.derivations) { $0.encoded }
             if let script = input.finalScriptSig { put([0x07], script) }
             if let witness = input.finalScriptWitness {
                 var items = ByteWriter()
@@ -292,7 +295,7 @@ public struct PSBT: Sendable, Hashable {
         for output in outputs {
             if let script = output.redeemScript { put([0x00], script) }
             if let script = output.witnessScript { put([0x01], script) }
-            for key in output.derivations.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { put([0x02] + key, output.derivations[key]!.encoded) }
+            putMap([0x02], output.derivations) { $0.encoded }
             putUnknown(output.unknown)
             writer.bytes.append(0)
         }

@@ -32,33 +32,36 @@ extension Descriptor {
         guard wrapper == .wsh, isRanged, isDerivableFromPublicKeys else {
             return try range.map { (index) throws(KinkoError) -> String in try address(branch: branch, index: index, network: network) }
         }
-        _ = try address(branch: branch, index: range.lowerBound, network: network)  // the network and branch checks
-        var derivers: [PublicDeriver?] = []
-        var fixed: [[UInt8]?] = []
+        try checkAddresses(on: network)
+        guard (0..<branchCount).contains(branch) else { throw KinkoError(.invalidInput, "the descriptor has \(branchCount) branch(es)", field: "branch") }
+        /// Each key's point: fixed, or derived per index.
+        enum Source {
+            case fixed([UInt8])
+            case derived(PublicDeriver)
+        }
+        var sources: [Source] = []
         for key in keys {
             switch key.material {
             case .point(let point, _):
-                derivers.append(nil)
-                fixed.append(point)
+                sources.append(.fixed(point))
             case .extended(let extended, let steps, let branches, _):
                 var path = steps.steps
                 if let branches { path.append(ChildNumber(branches[branch])) }
-                derivers.append(try PublicDeriver(extended.derive(DerivationPath(path))))
-                fixed.append(nil)
+                sources.append(.derived(try PublicDeriver(extended.derive(DerivationPath(path)))))
             }
         }
         var result: [String] = []
         result.reserveCapacity(range.count)
-        var points = [[UInt8]](repeating: [], count: keys.count)
         for index in range {
-            for position in keys.indices {
-                if let point = fixed[position] { points[position] = point } else { points[position] = try derivers[position]!.child(index) }
+            var points: [[UInt8]] = []
+            points.reserveCapacity(sources.count)
+            for source in sources {
+                switch source {
+                case .fixed(let point): points.append(point)
+                case .derived(let deriver): points.append(try deriver.child(index))
+                }
             }
-            let sorted = kind == .sortedmulti ? points.sorted { $0.lexicographicallyPrecedes($1) } : points
-            var script = Self.pushNumber(threshold)
-            for point in sorted { script += [UInt8(point.count)] + point }
-            script += Self.pushNumber(sorted.count) + [0xAE]
-            result.append(Bech32.segwitAddress(hrp: network.hrp, version: 0, program: BitcoinHash.sha256(script)))
+            result.append(Bech32.segwitAddress(hrp: network.hrp, version: 0, program: BitcoinHash.sha256(multisigScript(points))))
         }
         return result
     }

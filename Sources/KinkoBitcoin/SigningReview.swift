@@ -43,7 +43,7 @@ public struct SigningReview: Sendable, Equatable {
         // The wallet: the global xpubs, by master fingerprint and account path.
         var xpubs: [(origin: PSBT.KeyOrigin, key: ExtendedKey)] = []
         for (serialized, origin) in psbt.globalXpubs {
-            xpubs.append((origin, try ExtendedKey(parsing: Base58.encodeCheck(serialized), field: "psbt")))
+            xpubs.append((origin, try ExtendedKey(serializedBytes: serialized, field: "psbt")))
         }
         let inputScripts = try psbt.inputs.indices.map { (index) throws(KinkoError) -> (threshold: Int, keys: [[UInt8]])? in try psbt.spend(index).multisig }
         let walletShape = inputScripts.first.flatMap { $0.map { ($0.threshold, $0.keys.count) } }
@@ -86,18 +86,7 @@ public struct SigningReview: Sendable, Equatable {
 
     /// Where a script pays: its address on `network`, or the script in hex.
     public static func destination(_ script: [UInt8], network: BitcoinNetwork) -> String {
-        switch Script.kind(of: script) {
-        case .p2wsh(let hash): Bech32.segwitAddress(hrp: network.hrp, version: 0, program: hash)
-        case .p2wpkh(let hash): Bech32.segwitAddress(hrp: network.hrp, version: 0, program: hash)
-        case .p2sh(let hash): Base58.encodeCheck([network == .mainnet ? 0x05 : 0xC4] + hash)
-        case .p2pkh(let hash): Base58.encodeCheck([network == .mainnet ? 0x00 : 0x6F] + hash)
-        case .other:
-            if script.count >= 4, script[0] >= 0x51, script[0] <= 0x60, script[1] == script.count - 2, (2...40).contains(script.count - 2) {
-                Bech32.segwitAddress(hrp: network.hrp, version: script[0] - 0x50, program: Array(script[2...]))
-            } else {
-                "script " + Hex.encode(script)
-            }
-        }
+        network.address(scriptPubKey: script) ?? "script " + Hex.encode(script)
     }
 
     /// The review as a signer reads it, one line per output, then the fee.

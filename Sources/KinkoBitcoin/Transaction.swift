@@ -139,6 +139,17 @@ public struct BitcoinTransaction: Sendable, Hashable {
 
     public var hasWitness: Bool { inputs.contains { !$0.witness.isEmpty } }
 
+    /// The sum of satoshi amounts; nil past 21 million bitcoin (no real set of coins holds more).
+    public static func total(_ values: some Sequence<UInt64>) -> UInt64? {
+        var sum: UInt64 = 0
+        for value in values {
+            let (next, overflow) = sum.addingReportingOverflow(value)
+            guard !overflow, next <= moneyMax else { return nil }
+            sum = next
+        }
+        return sum
+    }
+
     /// The network serialization: with witnesses (BIP 144) when any input has one and
     /// `includingWitness`.
     public func serialized(includingWitness: Bool = true) -> [UInt8] {

@@ -136,6 +136,19 @@ public struct WalletScan: Sendable {
 }
 
 extension BitcoinNetwork {
+    /// The address that pays `script` on this network: segwit (any version) or base58
+    /// P2PKH/P2SH; nil for a script with no address form.
+    public func address(scriptPubKey script: [UInt8]) -> String? {
+        switch Script.kind(of: script) {
+        case .p2wsh(let hash), .p2wpkh(let hash): return Bech32.segwitAddress(hrp: hrp, version: 0, program: hash)
+        case .p2sh(let hash): return Base58.encodeCheck([self == .mainnet ? 0x05 : 0xC4] + hash)
+        case .p2pkh(let hash): return Base58.encodeCheck([self == .mainnet ? 0x00 : 0x6F] + hash)
+        case .other:
+            guard script.count >= 4, (0x51...0x60).contains(script[0]), Int(script[1]) == script.count - 2, (2...40).contains(script.count - 2) else { return nil }
+            return Bech32.segwitAddress(hrp: hrp, version: script[0] - 0x50, program: Array(script[2...]))
+        }
+    }
+
     /// The scriptPubKey an address on this network pays: segwit (Bech32/Bech32m) or base58
     /// P2PKH/P2SH. An address of another network is refused naming `field`.
     public func scriptPubKey(address: String, field: String = "address") throws(KinkoError) -> [UInt8] {

@@ -65,18 +65,14 @@ public struct WalletPSBTBuilder: Sendable {
             throw KinkoError(.invalidInput, "a fee rate of \(feeRate) sat/vB; \(Self.feeRateRange.lowerBound)–\(Self.feeRateRange.upperBound)", field: "fee_rate")
         }
         guard !payments.isEmpty else { throw KinkoError(.invalidInput, "nothing to pay", field: "payments") }
-        var held: UInt64 = 0
-        for coin in coins {
-            let (sum, overflow) = held.addingReportingOverflow(coin.value)
-            guard !overflow, sum <= BitcoinTransaction.moneyMax else { throw KinkoError(.invalidInput, "the coins add up past 21 million bitcoin", field: "coins") }
-            held = sum
+        guard let held = BitcoinTransaction.total(coins.map(\.value)) else {
+            throw KinkoError(.invalidInput, "the coins add up past 21 million bitcoin", field: "coins")
         }
-        var target: UInt64 = 0
-        for payment in payments {
-            guard payment.value >= Self.dustLimit else { throw KinkoError(.invalidInput, "a payment of \(payment.value) sat is below the dust limit", field: "payments") }
-            let (sum, overflow) = target.addingReportingOverflow(payment.value)
-            guard !overflow, sum <= BitcoinTransaction.moneyMax else { throw KinkoError(.invalidInput, "the payments add up past 21 million bitcoin", field: "payments") }
-            target = sum
+        if let dust = payments.first(where: { $0.value < Self.dustLimit }) {
+            throw KinkoError(.invalidInput, "a payment of \(dust.value) sat is below the dust limit", field: "payments")
+        }
+        guard let target = BitcoinTransaction.total(payments.map(\.value)) else {
+            throw KinkoError(.invalidInput, "the payments add up past 21 million bitcoin", field: "payments")
         }
         let changeScript = try descriptor.scriptPubKey(branch: 1, index: changeIndex)
         let perInput = inputVirtualBytes * feeRate
@@ -118,9 +114,7 @@ public struct WalletPSBTBuilder: Sendable {
             guard case .extended(let extended, let steps, _, _) = key.material, let origin = key.origin else {
                 throw KinkoError(.invalidInput, "key \(key) has no origin [fingerprint/path]", field: "descriptor")
             }
-            let account = try extended.derive(steps)
-            let bytes = Base58.decodeCheck(account.serializedPublic)!
-            psbt.globalXpubs[bytes] = PSBT.KeyOrigin(fingerprint: origin.fingerprint, path: (origin.path.steps + steps.steps).map(\.value))
+            psbt.globalXpubs[try extended.derive(steps).neutered.serializedBytes] = PSBT.KeyOrigin(fingerprint: origin.fingerprint, path: (origin.path.steps + steps.steps).map(\.value))
         }
         return psbt
     }

@@ -23,9 +23,11 @@ public enum XpubProof {
     public static func sign(master: ExtendedKey, path: DerivationPath, challenge: String) throws(KinkoError) -> (keyExpression: String, signature: [UInt8]) {
         try checkChallenge(challenge)
         let expression = try SignerKeyFile.keyExpression(master: master, path: path)
-        let derived = try master.derive(path)
+        guard let secret = try master.derive(path).secretKey else {
+            throw KinkoError(.invalidInput, "proving possession needs the private key", field: "key_file")
+        }
         let hash = BitcoinHash.sha256(message(challenge: challenge, keyExpression: expression))
-        return (expression, try Secp256k1.sign(hash: hash, secretKey: derived.secretKey!))
+        return (expression, try Secp256k1.sign(hash: hash, secretKey: secret))
     }
 
     /// Checks a registration: the expression is `[fingerprint/path]xpub` with the xpub at the

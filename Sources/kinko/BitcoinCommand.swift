@@ -202,7 +202,7 @@ enum BitcoinFiles {
         guard let data = FileManager.default.contents(atPath: path) else { throw KinkoError(.notFound, "cannot read \(path)", field: "file") }
         guard data.count <= PSBT.bytesMax * 2 else { throw KinkoError(.limitExceeded, "\(path) is over \(PSBT.bytesMax * 2) bytes", field: "file") }
         let bytes = [UInt8](data)
-        return (bytes, bytes.starts(with: [0x70, 0x73, 0x62, 0x74, 0xFF]))
+        return (bytes, PSBT.isBinary(bytes))
     }
 
     static func write(_ psbt: PSBT, to path: String, binary: Bool) throws(KinkoError) {
