@@ -26,7 +26,7 @@ public struct ChildNumber: Sendable, Hashable, CustomStringConvertible {
     public let value: UInt32
     public var isHardened: Bool { value & Self.hardenedBit != 0 }
     public init(_ index: UInt32, hardened: Bool = false) { value = hardened ? index | Self.hardenedBit : index }
-    init(raw: UInt32) { value = raw }
+    public init(raw: UInt32) { value = raw }
     public var description: String { isHardened ? "\(value & ~Self.hardenedBit)'" : "\(value)" }
 }
 

@@ -132,6 +132,24 @@ extension PSBT {
         }
     }
 
+    /// Per input: the multisig script's keys that have signed, and how many must. An input
+    /// that is not a multisig spend, or is finalized, answers its own state (`signed` empty,
+    /// `needed` 0 once final).
+    public func signatureProgress() throws(KinkoError) -> [(signed: [[UInt8]], needed: Int, keys: [[UInt8]])] {
+        var progress: [(signed: [[UInt8]], needed: Int, keys: [[UInt8]])] = []
+        for index in inputs.indices {
+            if inputs[index].isFinalized {
+                progress.append(([], 0, []))
+                continue
+            }
+            guard let (threshold, keys) = try spend(index).multisig else {
+                throw KinkoError(.invalidInput, "inputs[\(index)] is not a multisig spend", field: "psbt")
+            }
+            progress.append((keys.filter { inputs[index].partialSignatures[$0] != nil }, threshold, keys))
+        }
+        return progress
+    }
+
     /// The Combiner: the union of several PSBTs of the same transaction.
     public static func combine(_ psbts: [PSBT]) throws(KinkoError) -> PSBT {
         guard var combined = psbts.first else { throw KinkoError(.invalidInput, "nothing to combine", field: "psbt") }

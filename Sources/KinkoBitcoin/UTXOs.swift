@@ -11,6 +11,15 @@ public struct ObservedUTXO: Sendable, Hashable {
     public var confirmations: Int
     public var blockHeight: Int?
 
+    public init(txid: String, vout: UInt32, valueSats: UInt64, address: String, confirmations: Int, blockHeight: Int? = nil) {
+        self.txid = txid
+        self.vout = vout
+        self.valueSats = valueSats
+        self.address = address
+        self.confirmations = confirmations
+        self.blockHeight = blockHeight
+    }
+
     /// One line as written.
     private struct Row: Decodable {
         var txid: String, vout: Int64, value_sats: Int64, address: String, confirmations: Int64, block_height: Int64?

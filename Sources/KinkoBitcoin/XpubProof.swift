@@ -35,6 +35,16 @@ public enum XpubProof {
     /// naming what is wrong.
     public static func verify(keyExpression: String, challenge: String, signature: [UInt8]) throws(KinkoError) {
         try checkChallenge(challenge)
+        let xpub = try parse(keyExpression: keyExpression).xpub
+        let hash = BitcoinHash.sha256(message(challenge: challenge, keyExpression: keyExpression))
+        guard Secp256k1.verify(signature: signature, hash: hash, publicKey: xpub.publicKey) else {
+            throw KinkoError(.invalidInput, "the signature is not this key's signature of the challenge", field: "signature")
+        }
+    }
+
+    /// A registered key expression `[fingerprint/path]xpub`: its origin and the xpub, which
+    /// must sit at the depth and child number the path says. Throws naming the field `key`.
+    public static func parse(keyExpression: String) throws(KinkoError) -> (fingerprint: [UInt8], path: DerivationPath, xpub: ExtendedKey) {
         let parsed = try Descriptor(parsing: "wsh(sortedmulti(1,\(keyExpression)))", field: "key")
         let key = parsed.keys[0]
         guard case .extended(let xpub, let steps, nil, .none) = key.material, steps.steps.isEmpty, !xpub.isPrivate, let origin = key.origin else {
@@ -43,9 +53,12 @@ public enum XpubProof {
         guard Int(xpub.depth) == origin.path.steps.count, origin.path.steps.last.map({ $0 == xpub.childNumber }) ?? (xpub.depth == 0) else {
             throw KinkoError(.invalidInput, "the xpub is at depth \(xpub.depth), child \(xpub.childNumber); its origin path says \(origin.path)", field: "key")
         }
-        let hash = BitcoinHash.sha256(message(challenge: challenge, keyExpression: keyExpression))
-        guard Secp256k1.verify(signature: signature, hash: hash, publicKey: xpub.publicKey) else {
-            throw KinkoError(.invalidInput, "the signature is not this key's signature of the challenge", field: "signature")
-        }
+        return (origin.fingerprint, origin.path, xpub)
+    }
+
+    /// The id Kinko files a key under: its master fingerprint and origin path
+    /// (`d34db33f/48'/0'/0'/2'`), the same for the xpub and every descriptor that names it.
+    public static func keyID(fingerprint: [UInt8], path: DerivationPath) -> String {
+        Hex.encode(fingerprint) + "/" + path.relative
     }
 }

@@ -483,7 +483,7 @@ public struct Custody: Sendable {
             observations: try await store.latestBalances(asOf: cutoff), observationAgeMaxSeconds: settings.balanceObservationAgeMaxSeconds)
     }
 
-    private func requireMovement(_ id: UInt64) async throws -> Movement {
+    func requireMovement(_ id: UInt64) async throws -> Movement {
         guard let movement = try await store.movements().first(where: { $0.id == id }) else {
             throw KinkoError(.notFound, "no movement \(id)", field: "movement")
         }

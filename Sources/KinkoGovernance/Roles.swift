@@ -71,6 +71,12 @@ public enum Permission: String, Sendable, CaseIterable {
     case custodyMovementsRequest = "custody.movements.request"
     case custodyMovementsRelease = "custody.movements.release"
     case custodyMovementsComplete = "custody.movements.complete"
+    /// A signer files their own extended public key, with proof of possession.
+    case custodyBitcoinKeysRegister = "custody.bitcoin.keys.register"
+    /// A signer hands back the partial signatures they made on a movement's PSBT.
+    case custodyBitcoinSign = "custody.bitcoin.psbt.sign"
+    /// A customer's deposit address is derived and handed out.
+    case custodyAddressesIssue = "custody.addresses.issue"
     case reserveRead = "reserve.read"
     case reserveRulesPropose = "reserve.rules.propose"
     case reserveVolumesRecord = "reserve.volumes.record"
@@ -149,6 +155,9 @@ public struct PermissionTable: Sendable {
         .custodyMovementsRequest: [.treasurer, .finance],
         .custodyMovementsRelease: [.treasurer, .admin],
         .custodyMovementsComplete: [.operator, .treasurer],
+        .custodyBitcoinKeysRegister: [.signer],
+        .custodyBitcoinSign: [.signer],
+        .custodyAddressesIssue: [.operator, .treasurer],
         .reserveRead: everyone,
         .reserveRulesPropose: [.finance],
         .reserveVolumesRecord: [.finance, .operator],
