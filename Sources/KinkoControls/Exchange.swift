@@ -23,6 +23,9 @@ public struct Exchange: Sendable {
     /// postings and for reading. Front ends post through `ledger`.
     public var engine: Ledger { ledger.ledger }
 
+    /// Bitcoin on chain: keys, descriptor wallets, deposit addresses, outputs and PSBTs.
+    public var bitcoin: BitcoinCustody { BitcoinCustody(custody: custody) }
+
     public init(governance: Governance, ledger: Ledger, custodyStore: any CustodyStore, reserveStore: any ReserveStore,
                 monitoringStore: any MonitoringStore, clock: any WallClock, custodySettings: CustodySettings = CustodySettings(),
                 reportingEntity: String = "Kinko exchange") {

@@ -20,7 +20,7 @@ struct CustodyCommand: AsyncParsableCommand {
         subcommands: [
             Vendor.self, AddWallet.self, Wallets.self, Freeze.self, RecordBalances.self, RecordPrices.self, Check.self,
             WhitelistAdd.self, Whitelist.self, WhitelistActivate.self, Move.self, Movements.self, Release.self, Queue.self, Complete.self,
-            Reconcile.self, Report.self, Alerts.self,
+            Reconcile.self, Report.self, Alerts.self, CustodyBitcoinCommand.self,
         ]
     )
 

@@ -90,6 +90,7 @@ struct Demo: KinkoCommand {
         log.record(book.capital, try await service.createTransfers(book.capital.transfers, by: treasurer))
         print("\n" + log.lines.joined(separator: "\n"))
         try await DemoDeposits.run(kinko, book: book, by: exchange)
+        try await DemoBitcoin.setUp(kinko, book: book, treasurer: treasurer, exchange: exchange, signers: signers, directory: keysPath)
         clock.advance(seconds: 600)
         try await DemoObservations.record(custody, by: treasurer, at: clock.now())
 
@@ -100,7 +101,13 @@ struct Demo: KinkoCommand {
             let intruder = try DemoPeople.keyed(people, admin.name)
             for (index, step) in proposal.enumerated() {
                 try await DemoSigners.carryOut(step, custody: custody, governance: governance, treasurer: treasurer, exchange: exchange, signers: signers,
-                                               intruder: index == 0 ? intruder : nil)
+                                               intruder: index == 0 ? intruder : nil) { movement in
+                    // Bitcoin moves on chain: a PSBT signed by two file signers.
+                    guard movement.draft.asset == BitcoinCustody.asset, movement.draft.kind == .hotToCold else { return false }
+                    try await DemoBitcoin.settle(movement, kinko: kinko, treasurer: treasurer, exchange: exchange,
+                                                 finance: try DemoPeople.keyed(people, "yamamoto.finance"), signers: signers, directory: keysPath)
+                    return true
+                }
             }
         }
         clock.advance(seconds: 600)
@@ -249,7 +256,7 @@ enum DemoSigners {
     /// refused.
     static func carryOut(
         _ step: ProposedMovement, custody: Custody, governance: Governance, treasurer: Caller, exchange: Caller, signers: [(Caller, LocalSigningKey)],
-        intruder: (Caller, LocalSigningKey)? = nil
+        intruder: (Caller, LocalSigningKey)? = nil, onChain: (Movement) async throws -> Bool = { _ in false }
     ) async throws {
         let draft = MovementDraft(kind: step.kind, fromWallet: step.from, toWallet: step.to, asset: step.asset, amount: step.amount)
         let movement = try await custody.requestMovement(draft, by: treasurer).get()
@@ -266,10 +273,12 @@ enum DemoSigners {
         for (signer, key) in signers.prefix(needed) {
             _ = try await governance.approve(request.id, keyID: SignerKey.id(of: try key.publicKey()), signature: try key.sign(request.digest), by: signer)
         }
-        _ = try await custody.release(movement.id, by: treasurer)
-        _ = try await custody.complete(movement.id, transactionHash: "demo-tx-\(movement.id)", networkFee: .zero, by: exchange)
+        let released = try await custody.release(movement.id, by: treasurer)
         let asset = Asset.standard.first { $0.code == step.asset }
-        print("• movement \(movement.id): \(step.kind.rawValue) \(asset?.format(step.amount) ?? "") \(step.asset) \(step.from) → \(step.to) — signed by \(signers.prefix(needed).map(\.0.name).joined(separator: ", ")) (\(needed) of \(signers.count)), released, broadcast, posted")
+        print("• movement \(movement.id): \(step.kind.rawValue) \(asset?.format(step.amount) ?? "") \(step.asset) \(step.from) → \(step.to) — signed by \(signers.prefix(needed).map(\.0.name).joined(separator: ", ")) (\(needed) of \(signers.count)), released")
+        if try await onChain(released) { return }
+        _ = try await custody.complete(movement.id, transactionHash: "demo-tx-\(movement.id)", networkFee: .zero, by: exchange)
+        print("  broadcast, posted")
     }
 }
 

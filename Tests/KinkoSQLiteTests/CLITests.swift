@@ -133,6 +133,81 @@ struct CLITests {
         #expect(try kinko("custody", "reconcile", "--day", String(day), as: "auditor").status == 3)
     }
 
+    // Goal: Bitcoin custody through the binary on the demo's regtest wallets: the adopted
+    // 2-of-3 descriptors; a customer's deposit address, the same on asking again; a signer
+    // registering a third xpub by answering Kinko's challenge with `kinko signer prove`; and a
+    // new hot → cold movement carried out as a PSBT — built by treasury, signed by two file
+    // signers with `kinko signer sign`, handed back, finalized, and completed on its txid.
+    @Test func bitcoinCustodyCommands() throws {
+        let keys = temp.url.appendingPathComponent("demo-keys").path
+        func token(_ name: String) throws -> String {
+            try String(contentsOfFile: "\(keys)/\(name).token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func run(_ arguments: [String], as name: String) throws -> (status: Int32, output: String, error: String) {
+            try KinkoSQLiteTests.run(kinko, arguments, in: temp.url, environment: ["KINKO_TOKEN": try token(name)])
+        }
+        let wallets = try kinko("custody", "bitcoin", "wallets", as: "auditor")
+        #expect(wallets.output.contains("btc-hot\tadopted\thot\t2 of 3\tregtest") && wallets.output.contains("btc-cold\tadopted\tcold\t2 of 3\tregtest"))
+        let address = try kinko("custody", "bitcoin", "deposit-address", "--wallet", "btc-hot", "--customer", "1001", as: "operator")
+        #expect(address.status == 0 && address.output.hasPrefix("bcrt1q") && address.output.contains("btc-hot /0/0\tcustomer 1001"))
+        #expect(try kinko("custody", "bitcoin", "deposit-address", "--wallet", "btc-hot", "--customer", "1001", as: "operator").output == address.output)
+        #expect(try kinko("custody", "bitcoin", "deposit-address", "--wallet", "btc-hot", "--customer", "1001", as: "auditor").status == 3)
+
+        // A signer registers a third key, proving possession.
+        let challenge = try run(["custody", "bitcoin", "challenge"], as: "suzuki.signer")
+        try #require(challenge.status == 0, "\(challenge.error)")
+        let proof = try kinko("signer", "prove", "--key-file", "\(keys)/suzuki.signer.tprv", "--path", "m/48'/1'/2'/2'", "--challenge",
+                              challenge.output.trimmingCharacters(in: .whitespacesAndNewlines))
+        let lines = proof.output.split(separator: "\n").map(String.init)
+        try #require(lines.count == 2, "\(proof.error)")
+        let registered = try run(["custody", "bitcoin", "register-xpub", "--key", lines[0], "--challenge", challenge.output.trimmingCharacters(in: .whitespacesAndNewlines),
+                                  "--signature", lines[1], "--vendor", "coldcard"], as: "suzuki.signer")
+        #expect(registered.status == 0 && registered.output.contains("/48'/1'/2'/2' for suzuki.signer (vendor coldcard, testnet/regtest)"), "\(registered.error)")
+        #expect(try kinko("custody", "bitcoin", "xpubs", as: "auditor").output.split(separator: "\n").count == 2 + 7)
+
+        // The node's view of btc-hot now, and a price, so the movement's rules can run.
+        let utxos = try kinko("custody", "bitcoin", "utxos", "--wallet", "btc-hot", as: "auditor")
+        let ndjson = utxos.output.split(separator: "\n").dropFirst(2).map { line -> String in
+            let cells = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            let outpoint = cells[0].split(separator: ":")
+            let sats = (try? Amount(decimal: cells[1], scale: 8).units) ?? 0
+            return #"{"txid":"\#(outpoint[0])","vout":\#(outpoint[1]),"value_sats":\#(sats),"address":"\#(cells[2])","confirmations":9,"block_height":104}"#
+        }.joined(separator: "\n")
+        try Data(ndjson.utf8).write(to: temp.url.appendingPathComponent("hot.ndjson"))
+        let imported = try kinko("custody", "bitcoin", "import-utxos", "--wallet", "btc-hot", "--file", "hot.ndjson", as: "treasurer")
+        #expect(imported.status == 0 && imported.output.contains("0 new"), "\(imported.error)")
+        #expect(try kinko("custody", "record-prices", "--asset", "BTC", "--price", "15000000", as: "operator").status == 0)
+
+        let move = try kinko("custody", "move", "--kind", "hot_to_cold", "--from", "btc-hot", "--to", "btc-cold", "--asset", "BTC", "--amount", "0.01", as: "treasurer")
+        try #require(move.status == 0, "\(move.error)")
+        let words = move.output.split(separator: " ")
+        let movement = String(words[1]), request = String(words[5].dropLast())
+        #expect(try kinko("custody", "bitcoin", "build-psbt", "--movement", movement, "--out", "m.psbt", as: "treasurer").error.contains("approval_required"))
+        for signer in ["suzuki.signer", "ito.signer"] {
+            let approved = try run(["governance", "approve", request, "--key-file", "\(keys)/\(signer).key"], as: signer)
+            #expect(approved.status == 0, "\(approved.error)")
+        }
+        #expect(try kinko("custody", "release", "--movement", movement, as: "treasurer").status == 0)
+        let built = try kinko("custody", "bitcoin", "build-psbt", "--movement", movement, "--fee-rate", "3", "--out", "m.psbt", as: "treasurer")
+        try #require(built.status == 0, "\(built.error)")
+        #expect(built.output.contains("movement \(movement): PSBT ") && built.output.contains("change bcrt1q"))
+        var finalized = ""
+        for signer in ["suzuki.signer", "ito.signer"] {
+            let copy = "\(signer).psbt"
+            #expect(try kinko("custody", "bitcoin", "get-psbt", "--movement", movement, "--out", copy, as: "auditor").status == 0)
+            let signed = try kinko("signer", "sign", "--key-file", "\(keys)/\(signer).tprv", "--network", "regtest", copy)
+            #expect(signed.status == 0 && signed.output.contains("0.01000000 BTC to bcrt1q") && signed.output.contains("[change, proven]"), "\(signed.error)")
+            let submitted = try run(["custody", "bitcoin", "submit-psbt", "--movement", movement, copy], as: signer)
+            #expect(submitted.status == 0, "\(submitted.error)")
+            finalized = submitted.output
+        }
+        #expect(finalized.contains("finalized") && finalized.contains("raw transaction (broadcast it): 02000000"))
+        let txid = try #require(finalized.split(separator: "\n").first { $0.hasPrefix("txid ") }.map { String($0.dropFirst(5)) })
+        #expect(try kinko("custody", "bitcoin", "observe", "--movement", movement, "--txid", txid, "--confirmations", "2", as: "operator").error.contains("(confirmations)"))
+        let done = try kinko("custody", "bitcoin", "observe", "--movement", movement, "--txid", txid, "--confirmations", "3", as: "operator")
+        #expect(done.status == 0 && done.output.contains("completed, txid \(txid)"), "\(done.error)")
+    }
+
     // Goal: the reserve, incident and insolvency commands check roles; the demo's hack was paid.
     @Test func reserveIncidentAndInsolvencyCommands() throws {
         #expect(try kinko("reserve", "rules", "default").output.contains("floor_jpy: \"2000000000\""))

@@ -243,19 +243,38 @@ public struct BitcoinCustody: Sendable {
     /// The customer's deposit address in `walletID`: the one handed out before, or (`fresh`,
     /// or none yet) the next receive address. Refused past the gap limit.
     public func depositAddress(wallet walletID: String, customer: String, fresh: Bool = false, by caller: Caller) async throws -> BitcoinAddressRecord {
-        let digest = Governance.digest(["wallet": .string(walletID), "customer": .string(customer), "fresh": .string(fresh ? "yes" : "no")])
-        let role = try await governance.authorize(caller, .custodyAddressesIssue, digest: digest)
         guard (1...Self.customerLengthMax).contains(customer.utf8.count),
             customer.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || [46, 45, 95].contains($0) })
         else {
             throw KinkoError(.invalidInput, "a customer id is 1–\(Self.customerLengthMax) letters, digits, '.', '-' or '_'", field: "customer")
         }
+        return try await issueAddress(wallet: walletID, purpose: .deposit, label: customer, fresh: fresh, by: caller)
+    }
+
+    /// A new receive address of `walletID` for the exchange's own coins coming in (a top-up
+    /// of the fee float, a transfer from a wallet Kinko does not run), labelled for the books.
+    public func transferAddress(wallet walletID: String, label: String, by caller: Caller) async throws -> BitcoinAddressRecord {
+        guard (1...Self.labelLengthMax).contains(label.utf8.count), label.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
+            throw KinkoError(.invalidInput, "a label is 1–\(Self.labelLengthMax) printable ASCII characters", field: "label")
+        }
+        return try await issueAddress(wallet: walletID, purpose: .transfer, label: label, fresh: true, by: caller)
+    }
+
+    public static let labelLengthMax = 200
+
+    private func issueAddress(wallet walletID: String, purpose: BitcoinAddressRecord.Purpose, label: String, fresh: Bool,
+                              by caller: Caller) async throws -> BitcoinAddressRecord {
+        let digest = Governance.digest(["wallet": .string(walletID), "purpose": .string(purpose.rawValue), "label": .string(label), "fresh": .string(fresh ? "yes" : "no")])
+        let role = try await governance.authorize(caller, .custodyAddressesIssue, digest: digest)
         let settings = try settings.validated()
-        let tag = BitcoinAddressRecord.tag(wallet: walletID, purpose: .deposit, customer: customer)
+        let customer = purpose == .deposit ? label : nil
+        let tag = BitcoinAddressRecord.tag(wallet: walletID, purpose: purpose, customer: customer)
         for _ in 0..<3 {
             let (entry, descriptor) = try await adoptedWallet(walletID)
-            guard let wallet = try await custody.store.wallets().first(where: { $0.id == walletID }), wallet.purpose == .customerPool else {
-                throw KinkoError(.invalidInput, "wallet \(walletID) does not hold customers' coins", field: "wallet")
+            if purpose == .deposit {
+                guard let wallet = try await custody.store.wallets().first(where: { $0.id == walletID }), wallet.purpose == .customerPool else {
+                    throw KinkoError(.invalidInput, "wallet \(walletID) does not hold customers' coins", field: "wallet")
+                }
             }
             if !fresh, let existing = try await addressRecords.list(tag: tag).last { return existing.value }
             guard entry.value.unusedReceive < UInt32(settings.gapLimit) else {
@@ -266,14 +285,14 @@ public struct BitcoinCustody: Sendable {
             let index = entry.value.nextReceive
             let address = try descriptor.address(branch: 0, index: index, network: entry.value.network)
             let now = clock.now()
-            let record = BitcoinAddressRecord(address: address, wallet: walletID, branch: 0, index: index, purpose: .deposit, customer: customer,
-                                              movement: nil, issuedAt: now)
+            let record = BitcoinAddressRecord(address: address, wallet: walletID, branch: 0, index: index, purpose: purpose, customer: customer,
+                                              label: purpose == .deposit ? nil : label, movement: nil, issuedAt: now)
             var advanced = entry.value
             advanced.nextReceive = index + 1
             if try await governance.store.write(
                 [try addressRecords.insert(address, record, tag: tag), try walletRecords.update(entry, to: advanced, tag: advanced.status.rawValue)], at: now,
                 audit: caller.event(.custodyAddressesIssue, role: role, digest: digest, result: "issued",
-                                    details: ["wallet": walletID, "customer": customer, "index": String(index), "address": address]))
+                                    details: ["wallet": walletID, "purpose": purpose.rawValue, "label": label, "index": String(index), "address": address]))
             {
                 return record
             }

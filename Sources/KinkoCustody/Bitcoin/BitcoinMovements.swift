@@ -213,7 +213,7 @@ extension BitcoinCustody {
             advanced.nextReceive += 1
             changes.append(try walletRecords.update(target, to: advanced, tag: advanced.status.rawValue))
             changes.append(try addressRecords.insert(destination, BitcoinAddressRecord(
-                address: destination, wallet: toWallet, branch: 0, index: target.value.nextReceive, purpose: .transfer, customer: nil, movement: movementID,
+                address: destination, wallet: toWallet, branch: 0, index: target.value.nextReceive, purpose: .transfer, customer: nil, label: "movement \(movementID)", movement: movementID,
                 issuedAt: now), tag: BitcoinAddressRecord.tag(wallet: toWallet, purpose: .transfer)))
         } else if let address = movement.draft.toAddress {
             destination = address
@@ -243,7 +243,7 @@ extension BitcoinCustody {
             advanced.nextChange += 1
             changes.append(try walletRecords.update(source, to: advanced, tag: advanced.status.rawValue))
             changes.append(try addressRecords.insert(address, BitcoinAddressRecord(
-                address: address, wallet: source.key, branch: 1, index: source.value.nextChange, purpose: .change, customer: nil, movement: movementID,
+                address: address, wallet: source.key, branch: 1, index: source.value.nextChange, purpose: .change, customer: nil, label: nil, movement: movementID,
                 issuedAt: now), tag: BitcoinAddressRecord.tag(wallet: source.key, purpose: .change)))
         }
         let spent = Set(psbt.transaction.inputs.map(\.outpoint))

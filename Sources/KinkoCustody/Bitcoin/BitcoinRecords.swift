@@ -153,6 +153,8 @@ public struct BitcoinAddressRecord: Codable, Sendable, Equatable {
     public var index: UInt32
     public var purpose: Purpose
     public var customer: String?
+    /// What a transfer address is for, in words.
+    public var label: String?
     public var movement: UInt64?
     public var issuedAt: UInt64
 
