@@ -1,4 +1,5 @@
 import Foundation
+import KinkoBitcoin
 import KinkoControls
 import KinkoCore
 import KinkoCustody
@@ -54,6 +55,10 @@ struct ControlWorld {
     let blockAlert: UInt64
     let pendingMovement: UInt64
     let parkedCorrectionRequest: ApprovalRequestID
+    /// Bitcoin: the setup signers' registered keys (account 0 of each, then a second key of
+    /// the first signer), and a challenge issued to the second signer, not yet answered.
+    let vaultKeys: [String]
+    let foreignChallenge: String
 
     static func btc(_ text: String) -> UInt128 { (try? Amount(decimal: text, scale: 8).units) ?? 0 }
 
@@ -173,9 +178,30 @@ struct ControlWorld {
             by: treasury.caller).get()
         try await x.custody.freeze(frozenWallet, reason: "suspected key compromise", by: finance.caller)
 
+        // Bitcoin: two cold wallets on chain-to-be, the setup signers' xpubs (one vendor each),
+        // a second key of the first signer, and a challenge the second signer has not answered.
+        for (index, vendor) in ["vendor-a", "vendor-b", "vendor-c"].enumerated() {
+            try await x.custody.saveVendor(Vendor(name: vendor, noticeDate: "2026-04-01", noticeReference: "N-\(index + 2)"), by: treasury.caller)
+        }
+        for id in ["btc-vault", "btc-vault2"] {
+            _ = try await x.custody.registerWallet(Wallet(id: id, chain: "bitcoin", temperature: .cold, purpose: .customerPool, assets: ["BTC"],
+                                                          vendor: "acme", vendorVersion: "1"), by: treasury.caller)
+        }
+        var vaultKeys: [String] = []
+        for (signer, account, vendor) in [(0, UInt32(0), "vendor-a"), (1, 0, "vendor-b"), (2, 0, "vendor-c"), (0, 1, "vendor-a")] {
+            let master = try ExtendedKey.master(seed: [UInt8](repeating: UInt8(signer + 1), count: 32), network: .regtest)
+            let challenge = try await x.bitcoin.issueChallenge(by: signers[signer].caller)
+            let proof = try XpubProof.sign(master: master, path: try DerivationPath(parsing: "m/48'/1'/\(account)'/2'"), challenge: challenge.challenge)
+            vaultKeys.append(try await x.bitcoin.registerXpub(key: proof.keyExpression, challenge: challenge.challenge, signature: proof.signature,
+                                                              vendor: vendor, by: signers[signer].caller).key)
+        }
+        let foreignChallenge = try await x.bitcoin.issueChallenge(by: signers[1].caller).challenge
+        try await observe(x, treasury: treasury.caller)  // the new wallets too: the custody check stays assessable
+
         return ControlWorld(f: f, x: x, actors: actors, ops: ops, treasury: treasury, finance: finance, compliance: compliance,
                             compliance2: compliance2, signers: signers, blockAlert: blockAlert, pendingMovement: movement.id,
-                            parkedCorrectionRequest: ApprovalRequestID(try #require(UInt128(correction.requestID))))
+                            parkedCorrectionRequest: ApprovalRequestID(try #require(UInt128(correction.requestID))), vaultKeys: vaultKeys,
+                            foreignChallenge: foreignChallenge)
     }
 
     /// Records every wallet's booked holding as observed now, and prices.

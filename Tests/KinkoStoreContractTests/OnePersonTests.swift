@@ -1,4 +1,5 @@
 import Foundation
+import KinkoBitcoin
 import KinkoControls
 import KinkoCore
 import KinkoCustody
@@ -301,6 +302,27 @@ struct OnePersonTests {
         Attempt("C6", "Whitelist a new withdrawal address and activate it") { t in
             let entry = try await t.x.custody.requestWhitelist(asset: "BTC", address: "bc1qattacker\(t.serial)", label: "mine", by: t.me)
             return await t.alone(entry.requestID) { _ = try await t.x.custody.activateWhitelist(entry.id, by: t.me) }
+        },
+        Attempt("B1", "Adopt a 2-of-3 Bitcoin cold wallet (three signers' registered keys) without its signers") { t in
+            let descriptor = "wsh(sortedmulti(2,\(t.w.vaultKeys.prefix(3).map { $0 + "/<0;1>/*" }.joined(separator: ","))))"
+            let (_, request) = try await t.x.bitcoin.proposeWallet("btc-vault", descriptor: descriptor, network: .regtest, tier: .cold, by: t.me)
+            return await t.alone(request.id) { _ = try await t.x.bitcoin.adoptWallet("btc-vault", by: t.me) }
+        },
+        Attempt("B2", "Propose a Bitcoin cold wallet in which one signer holds two of the three keys") { t in
+            let keys = [t.w.vaultKeys[0], t.w.vaultKeys[3], t.w.vaultKeys[1]]
+            let descriptor = "wsh(sortedmulti(2,\(keys.map { $0 + "/<0;1>/*" }.joined(separator: ","))))"
+            let (_, request) = try await t.x.bitcoin.proposeWallet("btc-vault2", descriptor: descriptor, network: .regtest, tier: .cold, by: t.me)
+            return await t.alone(request.id) { _ = try await t.x.bitcoin.adoptWallet("btc-vault2", by: t.me) }
+        },
+        Attempt("B3", "Register an xpub by answering the challenge Kinko issued to another signer") { t in
+            let master = try ExtendedKey.master(seed: [UInt8](repeating: 0x77, count: 32), network: .regtest)
+            let proof = try XpubProof.sign(master: master, path: try DerivationPath(parsing: "m/48'/1'/\(t.serial)'/2'"), challenge: t.w.foreignChallenge)
+            _ = try await t.x.bitcoin.registerXpub(key: proof.keyExpression, challenge: t.w.foreignChallenge, signature: proof.signature, vendor: "vendor-a", by: t.me)
+            return .done("registered")
+        },
+        Attempt("B4", "Make the PSBT of a movement still waiting for its signers") { t in
+            _ = try await t.x.bitcoin.buildPSBT(movement: t.w.pendingMovement, by: t.me)
+            return .done("PSBT built")
         },
         Attempt("R1", "Release ¥2,000,000 from the reserve (the whole fund is ¥1,000,000)", listed: true) { t in
             let request = try await t.x.reserve.requestFunding(Amount(units: 2_000_000), release: true, by: t.me)
