@@ -151,9 +151,13 @@ let package = Package(
             pkgConfig: "libsecp256k1",
             providers: [.apt(["libsecp256k1-dev"])]
         ),
+        // Batch affine additions on secp256k1 for public derivation by the million (C: the
+        // 4×64-bit field arithmetic runs twice as fast as the same code in Swift).
+        .target(name: "CKinkoField", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "KinkoBitcoin",
             dependencies: [
+                "CKinkoField",
                 "KinkoCore",
                 "CSecp256k1",
                 .product(name: "Crypto", package: "swift-crypto"),

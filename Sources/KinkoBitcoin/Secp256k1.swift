@@ -102,6 +102,14 @@ public enum Secp256k1 {
     }
 
     /// `point + tweak·G`, compressed, from an already parsed point.
+    /// The 65-byte uncompressed encoding of a public key (04, x, y).
+    static func uncompressed(publicKey key: [UInt8]) throws(KinkoError) -> [UInt8] {
+        let context = try ready()
+        var point = secp256k1_pubkey()
+        guard key.count == 33 || key.count == 65, secp256k1_ec_pubkey_parse(context, &point, key, key.count) == 1 else { throw invalidKey("not a valid public key") }
+        return serialize(point, compressed: false, context: context)
+    }
+
     public static func add(parsed: ParsedPoint, tweak: [UInt8]) throws(KinkoError) -> [UInt8] {
         let context = try ready()
         var parent = parsed.point, tweakPoint = secp256k1_pubkey(), sum = secp256k1_pubkey()

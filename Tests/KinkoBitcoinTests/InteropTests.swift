@@ -43,7 +43,8 @@ enum Interop {
 @Suite("Bitcoin against embit")
 struct BitcoinInteropTests {
     // Goal: for 1,000 random indices over random 2-of-3 and 3-of-5 wallets (random keys, all
-    // three networks, receive and change branches), Kinko's addresses equal embit's.
+    // three networks, receive and change branches), Kinko's addresses equal embit's; and 50
+    // more from the batch derivation deposit addresses by the thousand go through.
     @Test(.enabled(if: Interop.available, "no interop venv (Tests/interop/setup.sh); KINKO_INTEROP_REQUIRED=1 makes this fail instead"))
     func addressesAgreeWithEmbit() throws {
         let seed = UInt64.random(in: 0...UInt64.max)
@@ -69,8 +70,18 @@ struct BitcoinInteropTests {
                 requests.append(Request(descriptor: descriptor.withChecksum, network: network.rawValue, branch: branch, index: index))
                 expected.append(try descriptor.address(branch: branch, index: index, network: network))
             }
+            // The batch path (deposit addresses by the thousand): 25 of 1,000 consecutive ones.
+            if wallet < 2 {
+                let start = UInt32(random.next() % UInt64(ChildNumber.hardenedBit - 1_000))
+                let batch = try descriptor.addresses(branch: 0, range: start..<(start + 1_000), network: network)
+                for _ in 0..<25 {
+                    let offset = Int(random.next() % 1_000)
+                    requests.append(Request(descriptor: descriptor.withChecksum, network: network.rawValue, branch: 0, index: start + UInt32(offset)))
+                    expected.append(batch[offset])
+                }
+            }
         }
-        #expect(requests.count == 1_000)
+        #expect(requests.count == 1_050)
         let output = try Interop.run("bitcoin_addresses.py", input: try JSONEncoder().encode(requests))
         let theirs = try JSONDecoder().decode([String].self, from: output)
         #expect(theirs.count == expected.count)
