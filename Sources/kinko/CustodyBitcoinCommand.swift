@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import KinkoBitcoin
 import KinkoControls
 import KinkoCore
@@ -15,7 +18,7 @@ struct CustodyBitcoinCommand: AsyncParsableCommand {
         abstract: "Bitcoin on chain: xpubs with proof of possession, descriptor wallets, deposit addresses, outputs, movements as PSBTs.",
         subcommands: [
             Challenge.self, RegisterXpub.self, Xpubs.self, ProposeWallet.self, AdoptWallet.self, Wallets.self, DepositAddress.self,
-            ImportUTXOs.self, UTXOList.self, Agreement.self, BuildPSBT.self, GetPSBT.self, SubmitPSBT.self, Observe.self,
+            ImportUTXOs.self, SyncNode.self, UTXOList.self, Agreement.self, BuildPSBT.self, GetPSBT.self, SubmitPSBT.self, Observe.self,
         ])
 
     struct Challenge: KinkoCommand {
@@ -154,6 +157,33 @@ struct CustodyBitcoinCommand: AsyncParsableCommand {
         }
     }
 
+    struct SyncNode: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sync-node",
+            abstract: "Ask a Bitcoin Core node (scantxoutset) for the wallet's unspent outputs and import them as its whole set.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option var wallet: String
+        @Option(help: "The node's JSON-RPC URL, e.g. http://user:password@127.0.0.1:18443 (or give --rpc-cookie).") var rpcURL: String
+        @Option(help: "The node's .cookie file (user:password), read for Basic authentication.") var rpcCookie: String?
+        @Option(help: "Seconds to wait for the scan (1–3600).") var timeout = 300
+
+        func execute() async throws {
+            guard (1...3_600).contains(timeout) else { throw KinkoError(.invalidInput, "1–3600 seconds", field: "timeout") }
+            let session = try await Session.open(database, token)
+            let bitcoin = try await session.exchange().bitcoin
+            let body = try await bitcoin.nodeScanRequest(wallet: wallet, by: session.caller)
+            let answer = try await BitcoinNode.call(url: rpcURL, cookie: rpcCookie, body: body, timeout: timeout)
+            let result = try await bitcoin.importNodeScan(wallet: wallet, answer: answer, by: session.caller)
+            print("\(wallet): \(result.added) new, \(result.updated) updated, \(result.spentByMovements) spent by movements; confirmed \(SigningReview.bitcoin(result.confirmedSats)) BTC (from the node)")
+            for movement in result.completedMovements { print("movement \(movement): its transaction is confirmed; completed and posted") }
+            if !result.spentOutside.isEmpty {
+                print("ALARM: spent outside Kinko (no movement spent them): " + result.spentOutside.joined(separator: ", "))
+                throw ExitCode(4)
+            }
+        }
+    }
+
     struct UTXOList: KinkoCommand {
         static let configuration = CommandConfiguration(commandName: "utxos", abstract: "A wallet's tracked outputs.")
         @OptionGroup var database: DatabaseOptions
@@ -267,5 +297,43 @@ struct CustodyBitcoinCommand: AsyncParsableCommand {
         } catch {
             throw KinkoError(.invalidInput, "cannot write \(path)", field: "out")
         }
+    }
+}
+
+/// One JSON-RPC call to a Bitcoin Core node over HTTP (Basic authentication from the URL or
+/// the node's cookie file). Credentials are never printed or logged.
+enum BitcoinNode {
+    static let answerBytesMax = 256 << 20
+
+    static func call(url text: String, cookie: String?, body: [UInt8], timeout: Int) async throws -> [UInt8] {
+        guard var components = URLComponents(string: text), ["http", "https"].contains(components.scheme ?? ""), components.host != nil else {
+            throw KinkoError(.invalidInput, "an http(s) URL of the node's RPC port", field: "rpc_url")
+        }
+        var credentials: String?
+        if let user = components.user { credentials = "\(user):\(components.password ?? "")" }
+        components.user = nil
+        components.password = nil
+        if let cookie {
+            guard let text = try? String(contentsOfFile: cookie, encoding: .utf8) else { throw KinkoError(.notFound, "cannot read \(cookie)", field: "rpc_cookie") }
+            credentials = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let target = components.url else { throw KinkoError(.invalidInput, "not a URL", field: "rpc_url") }
+        var request = URLRequest(url: target, timeoutInterval: TimeInterval(timeout))
+        request.httpMethod = "POST"
+        request.httpBody = Data(body)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        if let credentials { request.setValue("Basic " + Data(credentials.utf8).base64EncodedString(), forHTTPHeaderField: "Authorization") }
+        let data: Data, response: URLResponse
+        do {
+            (data, response) = try await URLSession.shared.data(for: request)
+        } catch {
+            throw KinkoError(.storageUnavailable, "the node at \(target.host ?? "?"):\(target.port.map(String.init) ?? "") did not answer: \(error.localizedDescription)", field: "rpc_url")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard status != 401, status != 403 else { throw KinkoError(.invalidInput, "the node refused the credentials (HTTP \(status))", field: "rpc_url") }
+        guard data.count <= answerBytesMax else { throw KinkoError(.limitExceeded, "the node's answer is over \(answerBytesMax) bytes", field: "rpc_url") }
+        // Bitcoin Core answers RPC errors with 500 and a JSON error body, which NodeScan reads.
+        guard status == 200 || status == 500 else { throw KinkoError(.invalidInput, "the node answered HTTP \(status)", field: "rpc_url") }
+        return [UInt8](data)
     }
 }

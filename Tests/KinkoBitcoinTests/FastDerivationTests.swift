@@ -116,3 +116,45 @@ struct BatchDerivationTests {
         }
     }
 }
+
+@Suite("A node's scantxoutset")
+struct NodeScanTests {
+    static let script = "0020" + String(repeating: "ab", count: 32)
+
+    static func answer(amount: String, script: String = NodeScanTests.script, height: Int = 100) -> [UInt8] {
+        Array(#"{"result":{"success":true,"txouts":9,"height":105,"bestblock":"00","unspents":[{"txid":"\#(String(repeating: "CD", count: 32))","vout":1,"scriptPubKey":"\#(script)","desc":"raw()","amount":\#(amount),"height":\#(height)}],"total_amount":0},"error":null,"id":"kinko"}"#.utf8)
+    }
+
+    @Test func answersAreReadToTheSatoshiAndRefusedNamingTheUnspent() throws {
+        let read = try NodeScan.parse(Self.answer(amount: "0.00000001"), network: .regtest)
+        #expect(read.height == 105 && read.utxos.map(\.valueSats) == [1] && read.utxos[0].confirmations == 6 && read.utxos[0].blockHeight == 100)
+        #expect(read.utxos[0].txid == String(repeating: "cd", count: 32) && read.utxos[0].address.hasPrefix("bcrt1q"))
+        #expect(try NodeScan.parse(Self.answer(amount: "20999999.97690000"), network: .regtest).utxos[0].valueSats == 2_099_999_997_690_000)
+        for (answer, reason) in [(Self.answer(amount: "0.000000001"), "satoshis"), (Self.answer(amount: "21000000.00000001"), "satoshis"),
+                                 (Self.answer(amount: "1", script: "6a"), "address"), (Self.answer(amount: "1", height: 106), "past the scan")] {
+            let error = #expect(throws: KinkoError.self) { try NodeScan.parse(answer, network: .regtest) }
+            #expect(error?.field == "node.unspents[0]" && error?.message.contains(reason) == true, "\(reason): \(error?.message ?? "")")
+        }
+        let refused = #expect(throws: KinkoError.self) {
+            try NodeScan.parse(Array(#"{"result":null,"error":{"code":-8,"message":"Scan already in progress"},"id":"kinko"}"#.utf8), network: .regtest)
+        }
+        #expect(refused?.message.contains("Scan already in progress") == true)
+    }
+
+    @Test func theRequestScansBothBranchesToTheirRanges() throws {
+        let keys = try (1...3).map { seed in
+            try SignerKeyFile.keyExpression(master: try ExtendedKey.master(seed: [UInt8](repeating: UInt8(seed), count: 32), network: .regtest),
+                                            path: DerivationPath(parsing: "m/48'/1'/0'/2'")) + "/<0;1>/*"
+        }
+        let descriptor = try Descriptor(parsing: "wsh(sortedmulti(2,\(keys.joined(separator: ","))))")
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(try NodeScan.request(descriptor: descriptor, ranges: [1_020, 1_003]))) as? [String: Any])
+        let params = try #require(body["params"] as? [Any])
+        let objects = try #require(params.last as? [[String: Any]])
+        #expect(body["method"] as? String == "scantxoutset" && params.first as? String == "start")
+        #expect(objects.map { $0["range"] as? [Int] ?? [] } == [[0, 1_020], [0, 1_003]])
+        for (branch, object) in objects.enumerated() {
+            let single = try Descriptor(parsing: try #require(object["desc"] as? String))  // its checksum is checked
+            #expect(try single.address(index: 7, network: .regtest) == (try descriptor.address(branch: branch, index: 7, network: .regtest)))
+        }
+    }
+}

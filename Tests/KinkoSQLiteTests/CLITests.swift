@@ -1,4 +1,5 @@
 import Foundation
+import KinkoBitcoin
 import KinkoCore
 import Testing
 
@@ -206,6 +207,45 @@ struct CLITests {
         #expect(try kinko("custody", "bitcoin", "observe", "--movement", movement, "--txid", txid, "--confirmations", "2", as: "operator").error.contains("(confirmations)"))
         let done = try kinko("custody", "bitcoin", "observe", "--movement", movement, "--txid", txid, "--confirmations", "3", as: "operator")
         #expect(done.status == 0 && done.output.contains("completed, txid \(txid)"), "\(done.error)")
+
+        // A node (a stand-in speaking Bitcoin Core's JSON-RPC) reports btc-hot's outputs: the
+        // ones Kinko tracks and a new deposit to customer 1009's address.
+        let deposit = try kinko("custody", "bitcoin", "deposit-address", "--wallet", "btc-hot", "--customer", "1009", as: "operator")
+        let depositAddress = try #require(deposit.output.split(separator: "\t").first.map(String.init))
+        var unspents: [[String: Any]] = []
+        for line in try kinko("custody", "bitcoin", "utxos", "--wallet", "btc-hot", as: "auditor").output.split(separator: "\n").dropFirst(2) {
+            let cells = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            let outpoint = cells[0].split(separator: ":")
+            unspents.append(["txid": String(outpoint[0]), "vout": Int(outpoint[1]) ?? 0, "amount": cells[1], "height": 200,
+                             "scriptPubKey": Hex.encode(try BitcoinNetwork.regtest.scriptPubKey(address: cells[2]))])
+        }
+        unspents.append(["txid": String(repeating: "7e", count: 32), "vout": 2, "amount": "0.25000000", "height": 205,
+                         "scriptPubKey": Hex.encode(try BitcoinNetwork.regtest.scriptPubKey(address: depositAddress))])
+        let nodeDirectory = temp.url.appendingPathComponent("node")
+        try FileManager.default.createDirectory(at: nodeDirectory, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: unspents).write(to: nodeDirectory.appendingPathComponent("unspents.json"))
+        let node = Process()
+        node.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        node.arguments = ["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../bitcoin-node/fake_node.py").standardized.path,
+                          nodeDirectory.appendingPathComponent("port").path, nodeDirectory.appendingPathComponent("unspents.json").path, "206",
+                          "kinko:rpc-secret", nodeDirectory.appendingPathComponent("request.json").path]
+        node.standardOutput = FileHandle.nullDevice
+        node.standardError = FileHandle.nullDevice
+        try node.run()
+        defer { kill(node.processIdentifier, SIGKILL) }
+        var port = ""
+        for _ in 0..<100 where port.isEmpty {
+            port = (try? String(contentsOf: nodeDirectory.appendingPathComponent("port"), encoding: .utf8)) ?? ""
+            if port.isEmpty { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        let refused = try kinko("custody", "bitcoin", "sync-node", "--wallet", "btc-hot", "--rpc-url", "http://kinko:wrong@127.0.0.1:\(port)", as: "treasurer")
+        #expect(refused.status == 1 && refused.error.contains("(rpc_url)") && !refused.error.contains("wrong"), "\(refused.error)")
+        let synced = try kinko("custody", "bitcoin", "sync-node", "--wallet", "btc-hot", "--rpc-url", "http://kinko:rpc-secret@127.0.0.1:\(port)", as: "treasurer")
+        #expect(synced.status == 0 && synced.output.contains("btc-hot: 1 new"), "\(synced.output) \(synced.error)")
+        let scan = try String(contentsOf: nodeDirectory.appendingPathComponent("request.json"), encoding: .utf8)
+        #expect(scan.contains(#""method": "scantxoutset""#) && scan.contains("/0/*))#") && scan.contains("/1/*))#"), "\(scan)")
+        let tracked = try kinko("custody", "bitcoin", "utxos", "--wallet", "btc-hot", as: "auditor")
+        #expect(tracked.output.contains("\(String(repeating: "7e", count: 32)):2") && tracked.output.contains("0.25000000"))
     }
 
     // Goal: the reserve, incident and insolvency commands check roles; the demo's hack was paid.

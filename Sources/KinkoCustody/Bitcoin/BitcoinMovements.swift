@@ -127,6 +127,21 @@ extension BitcoinCustody {
         return result
     }
 
+    /// The `scantxoutset` request that finds every output of `walletID` a node holds: both
+    /// branches, up to the gap limit past the highest index handed out (readers of custody).
+    public func nodeScanRequest(wallet walletID: String, by caller: Caller) async throws -> [UInt8] {
+        _ = try await governance.authorize(caller, .custodyRead)
+        let (entry, descriptor) = try await adoptedWallet(walletID)
+        let gap = UInt32(try settings.validated().gapLimit)
+        return try NodeScan.request(descriptor: descriptor, ranges: [entry.value.nextReceive + gap, entry.value.nextChange + gap])
+    }
+
+    /// Imports what a node answered to `nodeScanRequest` as the wallet's whole unspent set.
+    public func importNodeScan(wallet walletID: String, answer: [UInt8], by caller: Caller) async throws -> UTXOImport {
+        let (entry, _) = try await adoptedWallet(walletID)
+        return try await importUTXOs(wallet: walletID, try NodeScan.parse(answer, network: entry.value.network).utxos, by: caller)
+    }
+
     private func count(_ value: UInt64, confirmations: Int, into result: inout UTXOImport, settings: BitcoinSettings) {
         if confirmations >= settings.confirmations { result.confirmedSats += value } else { result.unconfirmedSats += value }
     }
