@@ -190,11 +190,19 @@ struct CustodyBitcoinCommand: AsyncParsableCommand {
         @OptionGroup var token: TokenOptions
         @Option var wallet: String
         @Option(help: "unspent, reserved or spent.") var status = "unspent"
+        @Flag(help: "Print NDJSON in the form import-utxos reads (txid, vout, value_sats, address, confirmations, block_height).") var ndjson = false
 
         func execute() async throws {
             guard let status = TrackedUTXO.Status(rawValue: status) else { throw KinkoError(.invalidInput, "unspent, reserved or spent; got \(status)", field: "status") }
             let session = try await Session.open(database, token)
-            let rows = try await session.exchange().bitcoin.utxos(wallet: wallet, status: status, by: session.caller).map {
+            let outputs = try await session.exchange().bitcoin.utxos(wallet: wallet, status: status, by: session.caller)
+            if ndjson {
+                for output in outputs {
+                    print(#"{"txid":"\#(output.txid)","vout":\#(output.vout),"value_sats":\#(output.valueSats),"address":"\#(output.address)","confirmations":\#(output.confirmations),"block_height":\#(output.blockHeight.map(String.init) ?? "null")}"#)
+                }
+                return
+            }
+            let rows = outputs.map {
                 ["\($0.txid):\($0.vout)", SigningReview.bitcoin($0.valueSats), $0.address, "/\($0.branch)/\($0.index)", String($0.confirmations),
                  $0.movement.map { "movement \($0)" } ?? "", $0.spentBy ?? ""]
             }

@@ -119,6 +119,56 @@ struct MovementPSBTTests {
         #expect(error?.message.contains("claims to be change") == true)
     }
 
+    // Goal (interop, both ways): a PSBT embit builds is read by Kinko (the same outpoints and
+    // outputs), reviewed as `kinko signer sign` reviews it (the payment, embit's change proven
+    // against the xpubs embit put in, the fee), signed by two Kinko file signers and finalized
+    // by Kinko; embit finds every input fully signed. And a PSBT Kinko builds, signed by embit
+    // with both keys, is verified, finalized and extracted by Kinko; embit agrees.
+    @Test(.enabled(if: Interop.available, "no interop venv (Tests/interop/setup.sh)"))
+    func embitBuildsKinkoSignsAndTheReverse() throws {
+        let wallet = try TestWallet(seed: 40)
+        let coins = (0..<2).map { wallet.coin($0 + 20, UInt64(30_000_000 + $0 * 7), index: UInt32($0 + 3)) }
+        let payment = try TestWallet.payment(41_000_000)
+        let fee: UInt64 = 2_000
+        let changeValue = coins.reduce(UInt64(0)) { $0 + $1.value } - payment.value - fee
+        struct Coin: Encodable { var txid: String, vout: UInt32, value: UInt64, branch: Int, index: UInt32 }
+        struct Payment: Encodable { var script: String, value: UInt64 }
+        struct Change: Encodable { var index: UInt32, value: UInt64 }
+        struct Build: Encodable { var command = "build", descriptor: String, network = "regtest", coins: [Coin], payments: [Payment], change: Change }
+        struct Built: Decodable { var psbt: String }
+        struct Request: Encodable { var command: String, psbt: String, xprv: String? }
+        struct Check: Decodable { struct Input: Decodable { var threshold: Int, valid: Int }; var inputs: [Input], txid: String }
+        let built = try JSONDecoder().decode(Built.self, from: try Interop.run("bitcoin_psbt.py", input: try JSONEncoder().encode(Build(
+            descriptor: wallet.descriptor.withChecksum, coins: coins.map { Coin(txid: $0.txid, vout: $0.vout, value: $0.value, branch: $0.branch, index: $0.index) },
+            payments: [Payment(script: Hex.encode(payment.scriptPubKey), value: payment.value)], change: Change(index: 4, value: changeValue)))))
+        var theirs = try PSBT(parsingFile: Array(built.psbt.utf8))
+        #expect(theirs.transaction.inputs.map(\.outpoint) == coins.map { "\($0.txid):\($0.vout)" })
+        #expect(theirs.transaction.outputs.map(\.value) == [41_000_000, changeValue] && theirs.fee == fee)
+        for master in [wallet.masters[0], wallet.masters[2]] {
+            let review = try SigningReview(theirs, master: master, network: .regtest)
+            #expect(review.fee == fee && review.outputs.map(\.isChange) == [false, true] && review.inputsToSign == [0, 1])
+            #expect(try theirs.sign(with: master) == [0, 1])
+        }
+        try theirs.finalize()
+        _ = try theirs.extract()
+        let checked = try JSONDecoder().decode(Check.self, from: try Interop.run("bitcoin_psbt.py", input: try JSONEncoder().encode(Request(command: "check", psbt: theirs.base64, xprv: nil))))
+        #expect(checked.txid == theirs.transaction.txid && checked.inputs.count == 2 && checked.inputs.allSatisfy { $0.threshold == 2 && $0.valid == 2 })
+
+        // The reverse: Kinko builds, embit signs with two keys, Kinko finalizes.
+        var ours = try wallet.builder.build(coins: coins, payments: [payment], feeRate: 4, changeIndex: 5)
+        for master in [wallet.masters[1], wallet.masters[2]] {
+            struct Signed: Decodable { var psbt: String, signatures: Int }
+            let signed = try JSONDecoder().decode(Signed.self, from: try Interop.run("bitcoin_psbt.py", input: try JSONEncoder().encode(
+                Request(command: "sign", psbt: ours.base64, xprv: master.serialized))))
+            #expect(signed.signatures == 2)
+            ours = try PSBT(parsingFile: Array(signed.psbt.utf8))
+        }
+        try ours.finalize()  // verifies embit's four signatures first
+        #expect(try ours.extract().txid == ours.transaction.txid)
+        let again = try JSONDecoder().decode(Check.self, from: try Interop.run("bitcoin_psbt.py", input: try JSONEncoder().encode(Request(command: "check", psbt: ours.base64, xprv: nil))))
+        #expect(again.inputs.allSatisfy { $0.valid == 2 })
+    }
+
     // Goal (interop): embit signs with one signer's key and Kinko with another's; Kinko verifies
     // embit's signature, finalizes and extracts; embit then finds every input fully signed
     // (its own BIP 143 hash, two valid signatures in script order).

@@ -1,6 +1,10 @@
 """embit's side of Kinko's PSBT interop test. Reads one JSON request on stdin:
   {"command": "sign", "psbt": BASE64, "xprv": KEY}  -> {"psbt": BASE64, "signatures": N}
       embit signs every input it holds a key for (its own derivation matching and sighash).
+  {"command": "build", "descriptor": D, "network": N, "coins": [{"txid", "vout", "value", "branch", "index"}],
+   "payments": [{"script": HEX, "value": SATS}], "change": {"index": I, "value": SATS}}  -> {"psbt": BASE64}
+      embit builds the movement's PSBT itself: the inputs' spent outputs, witness scripts and
+      key derivations, the change output's, and the wallet's xpubs with their origins.
   {"command": "check", "psbt": BASE64}  -> {"inputs": [{"threshold": M, "valid": K}], "txid": HEX}
       For a finalized P2WSH multisig PSBT: embit computes each input's BIP 143 sighash itself
       and counts the final witness's signatures that verify against the witness script's keys,
@@ -9,10 +13,38 @@ import json
 import sys
 
 from embit import bip32, ec
-from embit.psbt import PSBT
+from embit.descriptor import Descriptor
+from embit.networks import NETWORKS
+from embit.psbt import PSBT, DerivationPath
 from embit.script import Script
+from embit.transaction import Transaction, TransactionInput, TransactionOutput
 
 request = json.load(sys.stdin)
+if request["command"] == "build":
+    descriptor = Descriptor.from_string(request["descriptor"])
+    coins, payments, change = request["coins"], request["payments"], request.get("change")
+    outputs = [TransactionOutput(p["value"], Script(bytes.fromhex(p["script"]))) for p in payments]
+    if change:
+        outputs.append(TransactionOutput(change["value"], descriptor.derive(change["index"], branch_index=1).script_pubkey()))
+    tx = Transaction(version=2, vin=[TransactionInput(bytes.fromhex(c["txid"]), c["vout"], sequence=0xFFFFFFFD) for c in coins], vout=outputs)
+    psbt = PSBT(tx)
+
+    def derive(scope, branch, index):
+        derived = descriptor.derive(index, branch_index=branch)
+        scope.witness_script = derived.witness_script()
+        for key in derived.keys:
+            scope.bip32_derivations[key.get_public_key()] = DerivationPath(key.origin.fingerprint, key.origin.derivation)
+        return derived
+
+    for scope, coin in zip(psbt.inputs, coins):
+        derived = derive(scope, coin["branch"], coin["index"])
+        scope.witness_utxo = TransactionOutput(coin["value"], derived.script_pubkey())
+    if change:
+        derive(psbt.outputs[-1], 1, change["index"])
+    for key in descriptor.keys:
+        psbt.xpubs[key.key] = DerivationPath(key.origin.fingerprint, key.origin.derivation)
+    json.dump({"psbt": psbt.to_base64()}, sys.stdout)
+    sys.exit(0)
 psbt = PSBT.from_base64(request["psbt"])
 
 if request["command"] == "sign":

@@ -418,6 +418,27 @@ extension BitcoinCustody {
         else {
             throw KinkoError(.conflict, "movement \(movementID)'s outputs changed meanwhile; observe again", field: "movement")
         }
+        // What the chain now holds in each wallet the transaction touched, as observed.
+        var observations: [BalanceObservation] = []
+        for wallet in Set([entry.value.wallet] + changes.compactMap(Self.wallet(of:))).sorted() {
+            var confirmed: UInt64 = 0
+            for status in [TrackedUTXO.Status.unspent, .reserved] {
+                for output in try await Self.all(utxoRecords, tag: TrackedUTXO.tag(wallet: wallet, status)) where output.value.confirmations >= settings.confirmations {
+                    confirmed += output.value.valueSats
+                }
+            }
+            observations.append(BalanceObservation(wallet: wallet, asset: Self.asset, amount: Amount(units: UInt128(confirmed)), observedAt: now,
+                                                   source: "bitcoin-utxos (movement \(movementID) confirmed)"))
+        }
+        try await custody.recordBalances(observations, by: caller)
         return movement
+    }
+
+    /// The wallet whose output a record change tracks, if it is one.
+    private static func wallet(of change: RecordWrite) -> String? {
+        switch change {
+        case .insert(TrackedUTXO.collection, _, let tag, _), .update(TrackedUTXO.collection, _, _, let tag, _): tag.split(separator: "/").first.map(String.init)
+        default: nil
+        }
     }
 }
