@@ -12,6 +12,8 @@ struct P2WSHAddressWriter {
     /// The checksum state after the expanded human-readable part.
     private let prefixState: UInt32
     private var script: [UInt8]
+    /// OP_m, and OP_n OP_CHECKMULTISIG, as pushed once for every address.
+    private let opening: [UInt8], closing: [UInt8]
 
     /// BIP 173's generator, indexed by the five bits shifted out.
     private static let generatorTable: [UInt32] = (0..<32).map { top in
@@ -30,25 +32,33 @@ struct P2WSHAddressWriter {
         var state: UInt32 = 1
         for value in self.hrp.map({ $0 >> 5 }) + [0] + self.hrp.map({ $0 & 31 }) { state = Self.step(state, value) }
         prefixState = state
-        script = [UInt8](repeating: 0, count: 1 + 34 * keys + 2)
+        opening = Descriptor.pushNumber(threshold)
+        closing = Descriptor.pushNumber(keys) + [0xAE]
+        script = [UInt8](repeating: 0, count: opening.count + 34 * keys + closing.count)
     }
 
     /// The address of the multisig over `keys` (33-byte compressed keys, one per slice).
     mutating func address(_ keys: [ArraySlice<UInt8>]) -> String {
         var order = Array(keys.indices)
         if sorted { order.sort { keys[$0].lexicographicallyPrecedes(keys[$1]) } }
+        // OP_m, the keys, OP_n, OP_CHECKMULTISIG; m and n pushed as the general path pushes them
+        // (a number above 16 takes two bytes).
         var at = 0
-        script[at] = UInt8(0x50 + threshold)
-        at += 1
+        for byte in opening {
+            script[at] = byte
+            at += 1
+        }
         for index in order {
             script[at] = 33
             for (offset, byte) in keys[index].enumerated() { script[at + 1 + offset] = byte }
             at += 34
         }
-        script[at] = UInt8(0x50 + keys.count)
-        script[at + 1] = 0xAE
+        for byte in closing {
+            script[at] = byte
+            at += 1
+        }
         var hasher = SHA256()
-        script.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        script.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<at])) }
         let digest = hasher.finalize()
         // Version 0, then the 32-byte program in 5-bit groups (52 of them).
         var data = [UInt8](repeating: 0, count: 1 + 52 + 6)

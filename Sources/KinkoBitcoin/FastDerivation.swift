@@ -256,7 +256,7 @@ final class GeneratorTable: Sendable {
     /// digits need 16 additions but a 64 MB table, and measured slower: cache misses).
     static let sharedBits = 10
 
-    /// `bits` is 4, 8 or 16.
+    /// `bits` is 4–16.
     static func build(bits: Int) -> GeneratorTable? {
         guard (4...16).contains(bits) else { return nil }
         let windows = (256 + bits - 1) / bits, perWindow = 1 << bits
@@ -331,17 +331,17 @@ struct BatchPublicDeriver: Sendable {
         self.table = table
     }
 
-    /// The compressed public keys of children `range`, 33 bytes each, one after the other. A child the fast path cannot make (a
-    /// tweak that is zero or ≥ n, equal x coordinates on the way) is made by libsecp256k1,
-    /// which throws for a child BIP 32 calls invalid.
+    /// The compressed public keys of children `range`, 33 bytes each, one after the other. A
+    /// child the fast path cannot make (a tweak that is zero or ≥ n, equal x coordinates on
+    /// the way) is made by libsecp256k1, which throws for a child BIP 32 calls invalid.
     func children(_ range: Range<UInt32>) throws(KinkoError) -> [UInt8] {
         let count = range.count
         let windows = table.windows, perWindow = table.perWindow, bits = UInt64(table.bits), mask = UInt64(perWindow - 1)
         var digits = [Int64](repeating: 0, count: count * windows)  // per element, then per window
-        var fallback = [Bool](repeating: false, count: count)
+        var flags = [UInt8](repeating: 0, count: count)  // 1: left to libsecp256k1
         for (offset, index) in range.enumerated() {
             let tweak = slow.tweakLimbs(index)
-            if tweak.0 | tweak.1 | tweak.2 | tweak.3 == 0 || !Self.belowOrder(tweak) { fallback[offset] = true }
+            if tweak.0 | tweak.1 | tweak.2 | tweak.3 == 0 || !Self.belowOrder(tweak) { flags[offset] = 1 }
             func limb(_ position: UInt64) -> UInt64 {
                 switch position {
                 case 0: tweak.0
@@ -362,7 +362,6 @@ struct BatchPublicDeriver: Sendable {
             for (position, limb) in [parent.x.l0, parent.x.l1, parent.x.l2, parent.x.l3].enumerated() { xs[4 * offset + position] = limb }
             for (position, limb) in [parent.y.l0, parent.y.l1, parent.y.l2, parent.y.l3].enumerated() { ys[4 * offset + position] = limb }
         }
-        var flags = fallback.map { $0 ? UInt8(1) : 0 }
         var scratch = [UInt64](repeating: 0, count: 9 * count)
         table.limbs.withUnsafeBufferPointer { table in
             digits.withUnsafeBufferPointer { digits in

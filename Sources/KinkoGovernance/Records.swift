@@ -98,6 +98,18 @@ public struct RecordCollection<Value: Codable & Sendable>: Sendable {
         try await store.records(name, tag: tag, after: after, limit: min(limit, RecordLimits.pageMax)).map(decode)
     }
 
+    /// Every record (with `tag` if given), page by page: for collections that may outgrow one page.
+    public func all(tag: String? = nil) async throws -> [Entry] {
+        var entries: [Entry] = []
+        var after: String?
+        while true {
+            let page = try await list(tag: tag, after: after)
+            entries += page
+            guard page.count == RecordLimits.pageMax, let last = page.last else { return entries }
+            after = last.key
+        }
+    }
+
     public func insert(_ key: String, _ value: Value, tag: String = "") throws -> RecordWrite {
         .insert(collection: name, key: key, tag: tag, body: try Self.encode(value))
     }

@@ -89,6 +89,17 @@ struct BatchDerivationTests {
         }
     }
 
+    @Test func theAddressWriterPushesQuorumsAbove16AsTheGeneralPathDoes() {
+        var generator = SplitMix64(seed: 65)
+        var writer = P2WSHAddressWriter(hrp: "bc", threshold: 17, keys: 20, sorted: true)
+        var keys: [[UInt8]] = []
+        for _ in 0..<20 { keys.append([2] + (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }) }
+        var script = Descriptor.pushNumber(17)
+        for key in keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { script += [33] + key }
+        script += Descriptor.pushNumber(20) + [0xAE]
+        #expect(writer.address(keys.map { $0[...] }) == Bech32.segwitAddress(hrp: "bc", version: 0, program: BitcoinHash.sha256(script)))
+    }
+
     @Test func onlyTweaksBelowTheGroupOrderGoTheFastWay() {
         let n = BatchPublicDeriver.order
         #expect(BatchPublicDeriver.belowOrder((n.0 - 1, n.1, n.2, n.3)))

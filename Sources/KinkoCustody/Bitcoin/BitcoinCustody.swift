@@ -104,7 +104,7 @@ public struct BitcoinCustody: Sendable {
         return try await allXpubs()
     }
 
-    func allXpubs() async throws -> [RegisteredXpub] { try await Self.all(xpubRecords).map(\.value) }
+    func allXpubs() async throws -> [RegisteredXpub] { try await xpubRecords.all().map(\.value) }
 
     // MARK: Wallets
 
@@ -228,7 +228,7 @@ public struct BitcoinCustody: Sendable {
     /// Every Bitcoin wallet, proposed and adopted (readers of custody).
     public func wallets(by caller: Caller) async throws -> [BitcoinWalletRecord] {
         _ = try await governance.authorize(caller, .custodyRead)
-        return try await Self.all(walletRecords).map(\.value)
+        return try await walletRecords.all().map(\.value)
     }
 
     func adoptedWallet(_ walletID: String, field: String = "wallet") async throws -> (RecordCollection<BitcoinWalletRecord>.Entry, Descriptor) {
@@ -304,19 +304,6 @@ public struct BitcoinCustody: Sendable {
     public func addresses(wallet walletID: String, customer: String, by caller: Caller) async throws -> [BitcoinAddressRecord] {
         _ = try await governance.authorize(caller, .custodyRead)
         return try await addressRecords.list(tag: BitcoinAddressRecord.tag(wallet: walletID, purpose: .deposit, customer: customer)).map(\.value)
-    }
-
-    // MARK: Reading every page
-
-    static func all<Value>(_ collection: RecordCollection<Value>, tag: String? = nil) async throws -> [RecordCollection<Value>.Entry] {
-        var entries: [RecordCollection<Value>.Entry] = []
-        var after: String?
-        while true {
-            let page = try await collection.list(tag: tag, after: after)
-            entries += page
-            guard page.count == RecordLimits.pageMax, let last = page.last else { return entries }
-            after = last.key
-        }
     }
 }
 

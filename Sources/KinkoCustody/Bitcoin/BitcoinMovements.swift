@@ -59,9 +59,9 @@ extension BitcoinCustody {
         }
         var tracked: [String: RecordCollection<TrackedUTXO>.Entry] = [:]
         for status in [TrackedUTXO.Status.unspent, .reserved] {
-            for entry in try await Self.all(utxoRecords, tag: TrackedUTXO.tag(wallet: walletID, status)) { tracked[entry.key] = entry }
+            for entry in try await utxoRecords.all(tag: TrackedUTXO.tag(wallet: walletID, status)) { tracked[entry.key] = entry }
         }
-        let finalized = try await Self.all(psbtRecords, tag: MovementPSBT.Status.finalized.rawValue).filter { $0.value.wallet == walletID }
+        let finalized = try await psbtRecords.all(tag: MovementPSBT.Status.finalized.rawValue).filter { $0.value.wallet == walletID }
         var result = UTXOImport(wallet: walletID)
         var changes: [RecordWrite] = []
         var highestReceive = walletEntry.value.highestUsedReceive
@@ -149,7 +149,7 @@ extension BitcoinCustody {
     /// The tracked outputs of `walletID` with `status` (readers of custody).
     public func utxos(wallet walletID: String, status: TrackedUTXO.Status = .unspent, by caller: Caller) async throws -> [TrackedUTXO] {
         _ = try await governance.authorize(caller, .custodyRead)
-        return try await Self.all(utxoRecords, tag: TrackedUTXO.tag(wallet: walletID, status)).map(\.value)
+        return try await utxoRecords.all(tag: TrackedUTXO.tag(wallet: walletID, status)).map(\.value)
     }
 
     /// Per adopted wallet (or one): its confirmed unspent outputs against its ledger account
@@ -159,14 +159,8 @@ extension BitcoinCustody {
         let settings = try settings.validated()
         let observations = try await custody.store.latestBalances(asOf: clock.now())
         var report: [WalletAgreement] = []
-        for entry in try await Self.all(walletRecords) where entry.value.status == .adopted && (only == nil || only == entry.key) {
-            var utxo: UInt64 = 0, unconfirmed: UInt64 = 0, reserved: UInt64 = 0
-            for status in [TrackedUTXO.Status.unspent, .reserved] {
-                for output in try await Self.all(utxoRecords, tag: TrackedUTXO.tag(wallet: entry.key, status)) {
-                    if output.value.confirmations >= settings.confirmations { utxo += output.value.valueSats } else { unconfirmed += output.value.valueSats }
-                    if status == .reserved { reserved += output.value.valueSats }
-                }
-            }
+        for entry in try await walletRecords.all() where entry.value.status == .adopted && (only == nil || only == entry.key) {
+            let (utxo, unconfirmed, reserved) = try await holdings(of: entry.key, settings: settings)
             let ledger = await custody.ledger.account(Wallet.accountID(wallet: entry.key, asset: Self.asset))?.balance.netPosted(claim: false)
             let observation = observations.first { $0.wallet == entry.key && $0.asset == Self.asset }
             var differences: [String] = []
@@ -182,6 +176,19 @@ extension BitcoinCustody {
                                           observedSats: observation?.amount.units, observedAt: observation?.observedAt, differences: differences))
         }
         return report
+    }
+
+    /// A wallet's tracked unspent outputs (reserved ones included): confirmed, unconfirmed,
+    /// and reserved for a movement's PSBT, in satoshis.
+    func holdings(of wallet: String, settings: BitcoinSettings) async throws -> (confirmed: UInt64, unconfirmed: UInt64, reserved: UInt64) {
+        var confirmed: UInt64 = 0, unconfirmed: UInt64 = 0, reserved: UInt64 = 0
+        for status in [TrackedUTXO.Status.unspent, .reserved] {
+            for output in try await utxoRecords.all(tag: TrackedUTXO.tag(wallet: wallet, status)) {
+                if output.value.confirmations >= settings.confirmations { confirmed += output.value.valueSats } else { unconfirmed += output.value.valueSats }
+                if status == .reserved { reserved += output.value.valueSats }
+            }
+        }
+        return (confirmed, unconfirmed, reserved)
     }
 
     static func signed(_ value: UInt128, _ base: UInt128) -> String { value >= base ? "+\(value - base)" : "-\(base - value)" }
@@ -235,7 +242,7 @@ extension BitcoinCustody {
         } else {
             throw KinkoError(.storageCorrupted, "movement \(movementID) has no destination")
         }
-        let coins = try await Self.all(utxoRecords, tag: TrackedUTXO.tag(wallet: source.key, .unspent)).filter { $0.value.confirmations >= settings.confirmations }
+        let coins = try await utxoRecords.all(tag: TrackedUTXO.tag(wallet: source.key, .unspent)).filter { $0.value.confirmations >= settings.confirmations }
         let builder = try WalletPSBTBuilder(descriptor: descriptor, network: network)
         let psbt: PSBT
         do {
@@ -331,7 +338,7 @@ extension BitcoinCustody {
         for (index, progress) in after.enumerated() {
             for pubkey in progress.signed where !before[index].signed.contains(pubkey) {
                 guard let origin = stored.inputs[index].derivations[pubkey] else { continue }
-                let id = XpubProof.keyID(fingerprint: origin.fingerprint, path: DerivationPath(origin.path.prefix(origin.path.count - 2).map { ChildNumber(raw: $0) }))
+                let id = XpubProof.keyID(fingerprint: origin.fingerprint, path: DerivationPath(origin.path.dropLast(2).map { ChildNumber(raw: $0) }))
                 if !newKeys.contains(id) { newKeys.append(id) }
             }
         }
@@ -390,6 +397,7 @@ extension BitcoinCustody {
         }
         let now = clock.now()
         var changes: [RecordWrite] = []
+        var touched: Set<String> = [entry.value.wallet]
         for outpoint in entry.value.inputs {
             guard let coin = try await utxoRecords.get(outpoint), coin.value.status != .spent else { continue }
             var spent = coin.value
@@ -407,6 +415,7 @@ extension BitcoinCustody {
                                      index: place.value.index, confirmations: confirmations, blockHeight: nil, status: .unspent, movement: nil, spentBy: nil,
                                      firstSeenAt: now)
             changes.append(try utxoRecords.insert(key, record, tag: TrackedUTXO.tag(wallet: place.value.wallet, .unspent)))
+            touched.insert(place.value.wallet)
         }
         var completed = entry.value
         completed.status = .completed
@@ -420,25 +429,12 @@ extension BitcoinCustody {
         }
         // What the chain now holds in each wallet the transaction touched, as observed.
         var observations: [BalanceObservation] = []
-        for wallet in Set([entry.value.wallet] + changes.compactMap(Self.wallet(of:))).sorted() {
-            var confirmed: UInt64 = 0
-            for status in [TrackedUTXO.Status.unspent, .reserved] {
-                for output in try await Self.all(utxoRecords, tag: TrackedUTXO.tag(wallet: wallet, status)) where output.value.confirmations >= settings.confirmations {
-                    confirmed += output.value.valueSats
-                }
-            }
+        for wallet in touched.sorted() {
+            let confirmed = try await holdings(of: wallet, settings: settings).confirmed
             observations.append(BalanceObservation(wallet: wallet, asset: Self.asset, amount: Amount(units: UInt128(confirmed)), observedAt: now,
                                                    source: "bitcoin-utxos (movement \(movementID) confirmed)"))
         }
         try await custody.recordBalances(observations, by: caller)
         return movement
-    }
-
-    /// The wallet whose output a record change tracks, if it is one.
-    private static func wallet(of change: RecordWrite) -> String? {
-        switch change {
-        case .insert(TrackedUTXO.collection, _, let tag, _), .update(TrackedUTXO.collection, _, _, let tag, _): tag.split(separator: "/").first.map(String.init)
-        default: nil
-        }
     }
 }
