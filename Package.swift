@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "KinkoPlaybook", targets: ["KinkoPlaybook"]),
         .library(name: "KinkoControls", targets: ["KinkoControls"]),
         .library(name: "KinkoBitcoin", targets: ["KinkoBitcoin"]),
+        .library(name: "KinkoReports", targets: ["KinkoReports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
@@ -125,8 +126,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "KinkoReports",
+            dependencies: [
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "KinkoControls",
-            dependencies: ["KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring"],
+            dependencies: ["KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoReports"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -215,6 +226,7 @@ let package = Package(
                 "KinkoReserve",
                 "KinkoMonitoring",
                 "KinkoControls",
+                "KinkoReports",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -247,6 +259,7 @@ let package = Package(
                 "KinkoServer",
                 "KinkoPlaybook",
                 "KinkoControls",
+                "KinkoReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -327,7 +340,7 @@ let package = Package(
         .testTarget(
             name: "KinkoStoreContractTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores", "KinkoPlaybook", "KinkoControls", "KinkoBitcoin",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoPostgres", "KinkoStores", "KinkoPlaybook", "KinkoControls", "KinkoBitcoin", "KinkoReports",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -3,6 +3,7 @@ public import KinkoCustody
 public import KinkoGovernance
 public import KinkoLedger
 public import KinkoMonitoring
+public import KinkoReports
 public import KinkoReserve
 
 /// The exchange's domain services, wired once: what a front end (the CLI, the HTTP server)
@@ -22,6 +23,14 @@ public struct Exchange: Sendable {
     /// The engine without the exchange's controls: for the domain modules' own approved
     /// postings and for reading. Front ends post through `ledger`.
     public var engine: Ledger { ledger.ledger }
+
+    /// Customers' identity-verification records and the KYC work they raise.
+    public var customers: Customers { Customers(governance: governance, monitoring: monitoring, clock: clock) }
+
+    /// Books, records and reports.
+    public var reports: Reports {
+        Reports(governance: governance, ledger: ledger, custody: custody, reserve: reserve, monitoring: monitoring, customers: customers, clock: clock)
+    }
 
     /// Bitcoin on chain: keys, descriptor wallets, deposit addresses, outputs and PSBTs.
     public var bitcoin: BitcoinCustody { BitcoinCustody(custody: custody) }

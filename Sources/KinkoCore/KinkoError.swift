@@ -88,4 +88,6 @@ extension KinkoError.Code {
     public static let bodyIncomplete = Self(rawValue: "body_incomplete")
     /// A fault of Kinko itself (a page template that does not render): HTTP 500.
     public static let internalError = Self(rawValue: "internal_error")
+    /// An optional outside program a format needs (Chromium for PDF) is not installed.
+    public static let rendererUnavailable = Self(rawValue: "renderer_unavailable")
 }

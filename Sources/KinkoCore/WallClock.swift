@@ -98,6 +98,45 @@ extension TimestampNanoseconds {
     }
 }
 
+extension TimestampNanoseconds {
+    /// The last nanosecond of a JST calendar day: what "as of 2026-12-31" means in Japan's
+    /// books (everything stamped up to 23:59:59.999999999 JST).
+    public static func endOfDayJST(_ day: String, field: String) throws(KinkoError) -> TimestampNanoseconds {
+        let start = try CalendarDay.epochSeconds(day, field: field) - 9 * 3_600
+        return TimestampNanoseconds(start + 86_400) * 1_000_000_000 - 1
+    }
+
+    /// The first nanosecond of a JST calendar day.
+    public static func startOfDayJST(_ day: String, field: String) throws(KinkoError) -> TimestampNanoseconds {
+        TimestampNanoseconds(try CalendarDay.epochSeconds(day, field: field) - 9 * 3_600) * 1_000_000_000
+    }
+
+    /// An `--as-of` argument: a JST day `YYYY-MM-DD` (its end, see `endOfDayJST`) or an instant
+    /// as `init(parsing:)` reads it.
+    public init(asOf text: String, field: String) throws(KinkoError) {
+        if text.utf8.count == 10, text.utf8.allSatisfy({ (48...57).contains($0) || $0 == 45 }) {
+            self = try Self.endOfDayJST(text, field: field)
+        } else {
+            self = try Self(parsing: text, field: field)
+        }
+    }
+
+    /// `2026-12-31 23:59:59 JST`: how Japanese books and reports show an instant (UTC+9, no
+    /// daylight saving), to the second.
+    public var jst: String {
+        let seconds = Int64(self / 1_000_000_000) + 9 * 3_600
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let rest = seconds - days * 86_400
+        return CalendarDay.text(daysSinceEpoch: days) + String(format: " %02d:%02d:%02d JST", rest / 3_600, rest % 3_600 / 60, rest % 60)
+    }
+
+    /// The JST calendar day this instant falls on.
+    public var jstDay: String {
+        let seconds = Int64(self / 1_000_000_000) + 9 * 3_600
+        return CalendarDay.text(daysSinceEpoch: seconds / 86_400)
+    }
+}
+
 /// A calendar day written `YYYY-MM-DD` (a JST business day, a volume's day), between
 /// 2000-01-01 and 2199-12-31 and real (no February 30th).
 public enum CalendarDay {
@@ -123,6 +162,20 @@ public enum CalendarDay {
             throw KinkoError(.invalidInput, "\(text) is not a calendar day", field: field)
         }
         return (year, month, day)
+    }
+
+    /// `YYYY-MM-DD` of the day `days` after 1970-01-01 (Howard Hinnant's civil_from_days).
+    public static func text(daysSinceEpoch days: Int64) -> String {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        return String(format: "%04d-%02d-%02d", Int(year), Int(month), Int(day))
     }
 
     /// Seconds from 1970-01-01T00:00:00Z to the start (00:00 UTC) of `text`.

@@ -458,7 +458,8 @@ public struct Custody: Sendable {
 
     public func reconciliationInputs(cutoff: TimestampNanoseconds) async throws -> Reconciliation.Inputs {
         let assets = await ledger.assets
-        let wallets = try await store.wallets().filter { $0.purpose == .customerPool }
+        // Wallets registered after the cut-off were not there to reconcile: a rerun reproduces the day.
+        let wallets = try await store.wallets().filter { $0.purpose == .customerPool && $0.createdAt <= cutoff }
         var walletAccounts: [AccountID: (wallet: String, asset: String)] = [:]
         for wallet in wallets { for asset in wallet.assets { walletAccounts[wallet.accountID(for: asset)] = (wallet.id, asset) } }
         let summary = try await ledger.postedSummary(asOf: cutoff, accounts: Set(walletAccounts.keys))

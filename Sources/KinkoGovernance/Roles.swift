@@ -102,6 +102,22 @@ public enum Permission: String, Sendable, CaseIterable {
     case withdrawalsRelease = "controls.withdrawals.release"
     case depositsRecord = "controls.deposits.record"
     case depositsDecide = "controls.deposits.decide"
+    /// Reading reports, the calendar and the filing log (STRs: compliance, auditors, inspectors).
+    case reportsRead = "reports.read"
+    /// Generating a report from the books as of its date.
+    case reportsGenerate = "reports.generate"
+    /// Making a report someone else generated final.
+    case reportsApprove = "reports.approve"
+    /// Recording that a final STR was filed with the FIU.
+    case reportsFile = "reports.file"
+    /// Reading customers' identity-verification records.
+    case customersRead = "customers.read"
+    /// Recording a new version of a customer's identity verification.
+    case customersVerify = "customers.verify"
+    /// Setting a customer's risk rating, PEP and sanctions screening result.
+    case customersRate = "customers.rate"
+    /// Placing or lifting a legal hold, and purging records past their retention period.
+    case recordsRetain = "records.retain"
 }
 
 /// Which roles may run which command. A command not listed for a role is refused (403 in the
@@ -183,6 +199,14 @@ public struct PermissionTable: Sendable {
         .withdrawalsRelease: [.operator, .treasurer],
         .depositsRecord: [.operator],
         .depositsDecide: [.compliance],
+        .reportsRead: [.admin, .auditor, .inspector, .administrator, .compliance, .finance],
+        .reportsGenerate: [.finance, .compliance],
+        .reportsApprove: [.finance, .compliance],
+        .reportsFile: [.compliance],
+        .customersRead: [.compliance, .auditor, .inspector, .operator],
+        .customersVerify: [.operator, .compliance],
+        .customersRate: [.compliance],
+        .recordsRetain: [.compliance, .admin],
     ])
 }
 

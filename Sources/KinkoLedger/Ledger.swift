@@ -421,39 +421,93 @@ public actor Ledger {
 
     private func postedSummaryUnlocked(asOf timestamp: TimestampNanoseconds, accounts chosen: Set<AccountID>) async throws -> PostedSummary {
         var summary = PostedSummary(totals: engine.postedClassTotals(), balances: [:])
-        for id in chosen {
-            if let balance = engine.account(id)?.balance {
-                summary.balances[id] = AccountBalance(debitsPosted: balance.debitsPosted, creditsPosted: balance.creditsPosted)
+        let later = try await postedAfter(timestamp)
+        for (id, undo) in later {
+            guard let account = engine.account(id)?.account else {
+                throw KinkoError(.storageCorrupted, "a transfer names account \(id), which does not exist")
             }
+            let undone = summary.totals[account.ledger, default: [:]][account.accountClass, default: .init()].debitsPosted.subtract(undo.debits)
+                && summary.totals[account.ledger, default: [:]][account.accountClass, default: .init()].creditsPosted.subtract(undo.credits)
+            guard undone else { throw KinkoError(.storageCorrupted, "transfers after \(timestamp.iso8601) exceed the balances of account \(id)") }
         }
+        for id in chosen {
+            guard let (account, balance) = engine.account(id), account.timestamp <= timestamp else { continue }
+            summary.balances[id] = try Self.rewound(balance, by: later[id], account: id)
+        }
+        return summary
+    }
+
+    /// Every account matching `predicate` that existed at `timestamp`, with its posted balance
+    /// as it stood then (pending amounts are not part of a past balance: they are left zero).
+    /// Exact to the unit: today's balances with every later posted transfer taken back.
+    public func postedBalances(asOf timestamp: TimestampNanoseconds, where predicate: (Account) -> Bool = { _ in true }) async throws
+        -> [(account: Account, balance: AccountBalance)]
+    {
+        try await exclusively {
+            let later = try await postedAfter(timestamp)
+            var result: [(account: Account, balance: AccountBalance)] = []
+            for (account, balance) in engine.allAccounts() where account.timestamp <= timestamp && predicate(account) {
+                result.append((account, try Self.rewound(balance, by: later[account.id], account: account.id)))
+            }
+            return result
+        }
+    }
+
+    private static func rewound(_ balance: AccountBalance, by undo: (debits: UInt128, credits: UInt128)?, account: AccountID) throws(KinkoError)
+        -> AccountBalance
+    {
+        guard let undo else { return AccountBalance(debitsPosted: balance.debitsPosted, creditsPosted: balance.creditsPosted) }
+        guard balance.debitsPosted >= undo.debits, balance.creditsPosted >= undo.credits else {
+            throw KinkoError(.storageCorrupted, "the transfers posted to account \(account) since exceed its balance")
+        }
+        return AccountBalance(debitsPosted: balance.debitsPosted - undo.debits, creditsPosted: balance.creditsPosted - undo.credits)
+    }
+
+    /// What was posted to each account by transfers stamped after `timestamp` (up to our head):
+    /// the part of today's posted balances a past balance does not have. One account's sum never
+    /// exceeds its posted balance, so it fits where that balance does.
+    private func postedAfter(_ timestamp: TimestampNanoseconds) async throws -> [AccountID: (debits: UInt128, credits: UInt128)] {
+        var later: [AccountID: (debits: UInt128, credits: UInt128)] = [:]
         guard timestamp < engine.lastTimestamp, var after = try await store.firstSequence(after: timestamp).map({ $0 - 1 }) else {
-            return summary
+            return later
         }
-        while after < engine.headSequence {
+        let head = engine.headSequence
+        while after < head {
             let records = try await store.batches(after: after, limit: limits.replayPageBatches)
             guard let last = records.last else { break }
-            for record in records where record.kind == .transfers && record.sequence <= engine.headSequence {
+            for record in records where record.kind == .transfers && record.sequence <= head {
                 for transfer in try LedgerCodec.decodeTransfers(record.body, count: record.count)
-                where !transfer.flags.contains(.pending) && !transfer.flags.contains(.voidPendingTransfer) {
-                    guard let debit = engine.account(transfer.debitAccountID)?.account,
-                        let credit = engine.account(transfer.creditAccountID)?.account
-                    else {
-                        throw KinkoError(.storageCorrupted, "transfer \(transfer.id) names an account that does not exist")
+                where transfer.timestamp > timestamp && !transfer.flags.contains(.pending) && !transfer.flags.contains(.voidPendingTransfer) {
+                    let debit = later[transfer.debitAccountID, default: (0, 0)].debits.addingReportingOverflow(transfer.amount)
+                    let credit = later[transfer.creditAccountID, default: (0, 0)].credits.addingReportingOverflow(transfer.amount)
+                    guard !debit.overflow, !credit.overflow else {
+                        throw KinkoError(.storageCorrupted, "transfers after \(timestamp.iso8601) sum past what an account can hold")
                     }
-                    let undone = summary.totals[debit.ledger, default: [:]][debit.accountClass, default: .init()].debitsPosted.subtract(transfer.amount)
-                        && summary.totals[credit.ledger, default: [:]][credit.accountClass, default: .init()].creditsPosted.subtract(transfer.amount)
-                        && (summary.balances[debit.id].map { $0.debitsPosted >= transfer.amount } ?? true)
-                        && (summary.balances[credit.id].map { $0.creditsPosted >= transfer.amount } ?? true)
-                    guard undone else {
-                        throw KinkoError(.storageCorrupted, "transfer \(transfer.id) is larger than the balances it was posted to")
-                    }
-                    summary.balances[debit.id]?.debitsPosted -= transfer.amount
-                    summary.balances[credit.id]?.creditsPosted -= transfer.amount
+                    later[transfer.debitAccountID, default: (0, 0)].debits = debit.partialValue
+                    later[transfer.creditAccountID, default: (0, 0)].credits = credit.partialValue
                 }
             }
             after = last.sequence
         }
-        return summary
+        return later
+    }
+
+    /// The first batch stamped after `timestamp`, if any (for reading the log from a date on).
+    public func firstSequence(after timestamp: TimestampNanoseconds) async throws -> UInt64? {
+        try await store.firstSequence(after: timestamp)
+    }
+
+    /// Where the log stood at `timestamp`: the location just past the last transfer stamped at or
+    /// before it, for reading history as of then (`history(before:)` takes it as its ceiling).
+    public func location(asOf timestamp: TimestampNanoseconds) async throws -> TransferLocation {
+        guard timestamp < engine.lastTimestamp, let first = try await store.firstSequence(after: timestamp) else { return .end }
+        guard let record = try await store.batches(after: first - 1, limit: 1).first, record.sequence == first, record.kind == .transfers else {
+            return TransferLocation(sequence: first, slot: 0)
+        }
+        // The batch's events are stamped up to its timestamp, one nanosecond apart: those at or
+        // before `timestamp` belong to the past.
+        let transfers = try LedgerCodec.decodeTransfers(record.body, count: record.count)
+        return TransferLocation(sequence: first, slot: transfers.prefix { $0.timestamp <= timestamp }.count)
     }
 
     public struct HistoryPage: Sendable {

@@ -31,22 +31,28 @@ extension LedgerService {
     }
 
     /// Accounts in id order after `after`, filtered by asset, owner and class, at most `limit`.
-    public func balances(asset: String?, owner: UInt128?, accountClass: AccountClass?, after: AccountID?, limit: Int?, by caller: Caller) async throws
-        -> BalancePage
+    /// With `asOf`, the accounts that existed then with their posted balances as they stood
+    /// (see `Ledger.postedBalances(asOf:)`).
+    public func balances(asset: String?, owner: UInt128?, accountClass: AccountClass?, after: AccountID?, limit: Int?,
+                         asOf: TimestampNanoseconds? = nil, by caller: Caller) async throws -> BalancePage
     {
         _ = try await governance.authorize(caller, .ledgerRead)
         let size = try Self.page(limit)
+        if let asOf { try TimestampNanoseconds.checkAccepted(asOf, field: "as_of") }
         try await ledger.refresh()
-        var ledgerFilter: UInt32?
+        var chosenLedger: UInt32?
         if let asset {
             guard let found = await ledger.asset(code: asset) else { throw KinkoError(.assetNotFound, "unknown asset \(asset)", field: "asset") }
-            ledgerFilter = found.ledger
+            chosenLedger = found.ledger
         }
+        let ledgerFilter = chosenLedger
         let start = after?.rawValue ?? 0
-        let matching = await ledger.accounts { account in
+        let predicate = { @Sendable (account: Account) in
             account.id.rawValue > start && (ledgerFilter.map { account.ledger == $0 } ?? true) && (owner.map { account.owner == $0 } ?? true)
                 && (accountClass.map { account.accountClass == $0 } ?? true)
-        }.sorted { $0.account.id < $1.account.id }
+        }
+        let found = if let asOf { try await ledger.postedBalances(asOf: asOf, where: predicate) } else { await ledger.accounts(where: predicate) }
+        let matching = found.sorted { $0.account.id < $1.account.id }
         let page = Array(matching.prefix(size))
         return BalancePage(accounts: page, nextAfter: matching.count > size ? page.last?.account.id : nil)
     }
@@ -77,12 +83,17 @@ extension LedgerService {
         return try await ledger.batches(after: sequence)
     }
 
-    /// An account's transfers, newest first, before `before`, at most `limit` (1–1,000).
-    public func history(of account: AccountID, before: TransferLocation = .end, limit: Int, by caller: Caller) async throws -> Ledger.HistoryPage {
+    /// An account's transfers, newest first, before `before`, at most `limit` (1–1,000); with
+    /// `asOf`, only those stamped at or before it.
+    public func history(of account: AccountID, before: TransferLocation = .end, limit: Int, asOf: TimestampNanoseconds? = nil,
+                        by caller: Caller) async throws -> Ledger.HistoryPage
+    {
         _ = try await governance.authorize(caller, .ledgerRead)
+        if let asOf { try TimestampNanoseconds.checkAccepted(asOf, field: "as_of") }
         try await ledger.refresh()
         guard await ledger.account(account) != nil else { throw KinkoError(.notFound, "no account \(account)", field: "id") }
-        return try await ledger.history(of: account, before: before, limit: limit)
+        let ceiling = if let asOf { min(before, try await ledger.location(asOf: asOf)) } else { before }
+        return try await ledger.history(of: account, before: ceiling, limit: limit)
     }
 
     /// The adopted transfer-control policy; nil while the built-in one applies.

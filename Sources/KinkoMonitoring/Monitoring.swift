@@ -284,6 +284,9 @@ public struct Monitoring: Sendable {
             results.append(IngestResult(line: line, event: evaluation.event, status: .evaluated, outcome: evaluation.outcome,
                                         alert: alertIDs[evaluation.event], rules: evaluation.hits.map(\.rule), message: nil))
         }
+        // KYC work and cross-border payments the batch raises (keyed by event: a retry adds nothing twice).
+        let outcomes = Dictionary(evaluations.map { ($0.1.event, $0.1.outcome) }, uniquingKeysWith: { a, _ in a })
+        try await Customers(governance: governance, monitoring: self, clock: clock).raise(after: fresh.map(\.event), outcomes: outcomes, by: caller, role: role)
         return results.sorted { $0.line < $1.line }
     }
 
@@ -426,6 +429,11 @@ public struct Monitoring: Sendable {
             details = ["status": "investigating"]
         case .close(let disposition):
             guard record.assignee != nil else { throw KinkoError(.conflict, "assign case \(id) before closing it", field: "assignee") }
+            if disposition == .strFiled, try await strFiling(case: id) == nil {
+                throw try await governance.refused(
+                    KinkoError(.conflict, "case \(id) has no filed STR: generate it (kinko report str --case \(id)), have a second compliance officer approve it and record its filing (kinko report file) first",
+                               field: "disposition"), by: caller, role: role, .monitorCasesManage)
+            }
             record.status = .closed
             record.disposition = disposition
             record.closedAt = clock.now()

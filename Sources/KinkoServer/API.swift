@@ -80,8 +80,9 @@ struct KinkoAPI: APIProtocol {
         }
         let owner = try input.query.owner.map { try CustomerID(parsing: $0, field: "owner").rawValue }
         let after = try input.query.after.map { try AccountID(parsing: $0, field: "after") }
+        let asOf = try input.query.asOf.map { try TimestampNanoseconds(asOf: $0, field: "as_of") }
         let page = try await services.ledgerService.balances(asset: input.query.asset, owner: owner, accountClass: classFilter, after: after,
-                                                             limit: input.query.limit, by: caller)
+                                                             limit: input.query.limit, asOf: asOf, by: caller)
         let assets = Dictionary(uniqueKeysWithValues: await ledger.assets.map { ($0.ledger, $0) })
         return .ok(.init(body: .json(.init(accounts: page.accounts.map { Self.balance($0.account, $0.balance, assets[$0.account.ledger]) },
                                            nextAfter: page.nextAfter?.description))))
@@ -108,7 +109,8 @@ struct KinkoAPI: APIProtocol {
         let id = try AccountID(parsing: input.path.id, field: "id")
         let limit = try Self.page(input.query.limit)
         let before = try input.query.before.map { TransferLocation(rawValue: try Self.uint64($0, field: "before")) } ?? .end
-        let page = try await services.ledgerService.history(of: id, before: before, limit: limit, by: caller)
+        let asOf = try input.query.asOf.map { try TimestampNanoseconds(asOf: $0, field: "as_of") }
+        let page = try await services.ledgerService.history(of: id, before: before, limit: limit, asOf: asOf, by: caller)
         var transfers: [Components.Schemas.Transfer] = []
         for entry in page.transfers {
             var transfer = await transfer(entry.transfer)
@@ -116,6 +118,32 @@ struct KinkoAPI: APIProtocol {
             transfers.append(transfer)
         }
         return .ok(.init(body: .json(.init(transfers: transfers, nextBefore: page.next.map { String($0.rawValue) }))))
+    }
+
+    func getStatement(_ input: Operations.GetStatement.Input) async throws -> Operations.GetStatement.Output {
+        let caller = try caller()
+        let owner = try CustomerID(parsing: input.path.id, field: "id").rawValue
+        let from = input.query.from.utf8.count == 10 ? try TimestampNanoseconds.startOfDayJST(input.query.from, field: "from") - 1
+            : try TimestampNanoseconds(parsing: input.query.from, field: "from")
+        let to = try TimestampNanoseconds(asOf: input.query.to, field: "to")
+        let statement = try await services.ledgerService.statement(owner: owner, from: from, to: to, by: caller)
+        typealias Body = Operations.GetStatement.Output.Ok.Body.JsonPayload
+        let accounts = statement.sections.map { section -> Body.AccountsPayloadPayload in
+            let claim = section.account.accountClass.isClaim
+            let scale = section.asset.scale
+            return .init(
+                account: section.account.id.description, _class: section.account.accountClass.name, asset: section.asset.code,
+                opening: section.opening.netPostedDescription(claim: claim, scale: scale),
+                closing: section.closing.netPostedDescription(claim: claim, scale: scale),
+                movements: section.movements.map { movement in
+                    let grows = (movement.side == .credit) == claim
+                    return .init(time: movement.transfer.timestamp.iso8601, transfer: movement.transfer.id.description,
+                                 code: movement.transfer.code.name, side: movement.side == .debit ? .debit : .credit,
+                                 amount: (grows ? "+" : "-") + Amount(units: movement.transfer.amount).decimalString(scale: scale),
+                                 balance: movement.after.netPostedDescription(claim: claim, scale: scale))
+                })
+        }
+        return .ok(.init(body: .json(.init(customer: String(owner), from: statement.from.iso8601, to: statement.to.iso8601, accounts: accounts))))
     }
 
     func transfer(_ t: Transfer) async -> Components.Schemas.Transfer {

@@ -19,6 +19,7 @@ struct Console: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         registerApprovals(on: router)
+        registerReports(on: router)
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/console"]) }
         router.get("/console/login") { request, _ in try Self.html(Self.loginPage(error: nil)) }
         router.post("/console/login") { request, _ in try await self.login(request) }
@@ -336,7 +337,8 @@ struct Console: Sendable {
     /// The pages the caller's roles may read.
     static let pages: [(path: String, label: String, permission: Permission?)] = [
         ("/console", "概要 Overview", nil), ("/console/balances", "残高 Balances", .ledgerRead), ("/console/approvals", "承認 Approvals", .approvalsRead),
-        ("/console/alerts", "アラート Alerts", .monitorRead), ("/console/incidents", "インシデント Incidents", .reserveRead), ("/console/audit", "監査 Audit", .auditRead),
+        ("/console/alerts", "アラート Alerts", .monitorRead), ("/console/incidents", "インシデント Incidents", .reserveRead), ("/console/reports", "報告書 Reports", .reportsRead),
+        ("/console/audit", "監査 Audit", .auditRead),
     ]
 
     static func loginPage(error: String?) throws(KinkoError) -> String {

@@ -69,6 +69,24 @@ enum ConsoleTemplates {
             {{#incidents}}<tr><td>{{id}}</td><td>{{lossType}}</td><td>{{detected}}</td><td>{{compensation}}</td><td class=n>{{took}}</td></tr>{{/incidents}}</table>
             """,
 
+        "reports": """
+            <h1>報告書 / Reports</h1>
+            <h2>提出予定 / Calendar{{#overdueCount}} — <span id="overdue-count" class=bad>期限超過 {{overdueCount}} overdue</span>{{/overdueCount}}</h2>
+            {{^hasDue}}<p id="nothing-due">予定はありません / Nothing is due.</p>{{/hasDue}}
+            {{#hasDue}}<table id="report-calendar"><tr><th>期限 / due</th><th>報告書 / report</th><th>期間 / period</th><th>状態 / status</th><th>根拠 / basis</th></tr>
+            {{#due}}<tr class="due-item" data-kind="{{kind}}" data-period="{{period}}" data-overdue="{{overdue}}"><td>{{due}}</td><td>{{title}} <code>{{kind}}</code></td><td>{{period}}</td><td{{#overdue}} class=bad{{/overdue}}>{{status}}{{#overdue}} — 期限超過 / overdue{{/overdue}}</td><td>{{basis}}</td></tr>{{/due}}</table>{{/hasDue}}
+            {{#canGenerate}}<h2>作成 / Generate</h2><form method="post" action="/console/actions/generate-report">{{> csrf}}
+            <label>報告書 / report <select name="kind" id="report-kind">{{#kinds}}<option value="{{kind}}">{{title}}</option>{{/kinds}}</select></label>
+            <label>期間 / period <input name="period" id="report-period" size="24" required placeholder="2026-12-01 · 2026Q4 · 2026-10-01..2026-12-31 · case-1"></label>
+            <button id="generate-report">作成 / Generate</button></form>{{/canGenerate}}
+            <h2>保存済み / Stored</h2>
+            {{^hasReports}}<p id="no-reports">まだありません / No report generated yet.</p>{{/hasReports}}
+            {{#hasReports}}<table id="stored-reports"><tr><th>報告書 / report</th><th>期間 / period</th><th>SHA-256</th><th>状態 / status</th><th>作成 / by</th><th>承認 / approved</th><th>届出 / filed</th><th>ダウンロード / download</th><th></th></tr>
+            {{#reports}}<tr class="stored-report" data-kind="{{kind}}" data-period="{{period}}" data-status="{{status}}"><td>{{kind}}</td><td>{{period}}</td><td><code>{{sha}}…</code></td><td class=status>{{status}}</td><td>{{generatedBy}}</td><td>{{approvedBy}}</td><td>{{filed}}</td>
+            <td><a class="download" href="/console/reports/download?{{query}}&amp;format=html&amp;lang=ja">HTML 日本語</a> · <a href="/console/reports/download?{{query}}&amp;format=html&amp;lang=en">HTML English</a> · <a href="/console/reports/download?{{query}}&amp;format=csv&amp;lang=ja">CSV</a> · <a href="/console/reports/download?{{query}}&amp;format=json&amp;lang=en">JSON</a></td>
+            <td>{{#canApprove}}<form class="inline" method="post" action="/console/actions/approve-report">{{> csrf}}<input type="hidden" name="kind" value="{{kind}}"><input type="hidden" name="period" value="{{period}}"><button class="approve-report">承認 / Approve</button></form>{{/canApprove}}</td></tr>{{/reports}}</table>{{/hasReports}}
+            """,
+
         "audit": """
             <h1>監査ログ / Audit log</h1><p>{{#valid}}<b id="audit-status" class=good>検証済 / verified</b>{{/valid}}{{^valid}}<b id="audit-status" class=bad>改ざん検出 / TAMPERED</b>{{/valid}}: {{entries}} entries, {{checkpoints}} signed checkpoints, root <code>{{root}}</code></p>
             {{#problems}}<p class=bad>{{.}}</p>{{/problems}}

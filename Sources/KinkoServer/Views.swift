@@ -1,9 +1,11 @@
 import Foundation
+import KinkoControls
 import KinkoCore
 import KinkoCustody
 import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
+import KinkoReports
 import KinkoReserve
 
 /// Custody figures as the API and the console show them.
@@ -59,6 +61,8 @@ enum MetricsText {
                 requests.gauge("kinko_custody_hot_share", "Hot share of customer coins by yen value (fraction; the limit is 0.05).",
                                labels: [("asset", figures.asset.code)], Double(share) / 10_000)
             }
+            requests.gauge("kinko_reports_overdue", "Reports past their due day and not yet final (kinko report due).",
+                           Double(try await services.exchange.reports.overdueForMetrics()))
             if let latest = try await services.reserve.latestAdequacyForMetrics(), latest.required.units > 0 {
                 requests.gauge("kinko_reserve_adequacy_ratio", "Reserve funded over required at the last computation.",
                                Double(latest.funded.units) / Double(latest.required.units))

@@ -135,11 +135,18 @@ struct Demo: KinkoCommand {
         try await DemoReserve.run(kinko.reserve, finance: finance, approvers: approvers, clock: clock)
 
         // Monitoring: the day's other events judged as they arrive; the sanctions alert worked to an STR.
-        try await DemoMonitoring.run(kinko.monitoring, compliance: compliance, reviewer: reviewer, exchange: exchange, clock: clock)
+        try await DemoMonitoring.run(kinko.monitoring, reports: kinko.reports, compliance: compliance, reviewer: reviewer, exchange: exchange, clock: clock)
+
 
         // Back to the present: observe again so `kinko custody check` finds fresh figures now.
         clock.advance(seconds: max(0, (realNow - min(realNow, clock.now())) / 1_000_000_000))
         try await DemoObservations.record(custody, by: treasurer, at: clock.now())
+
+        // The books for the day (its cut-off has passed): the quarter to date, the CPA's
+        // evidence pack, the daily segregation report and the incident's notice, each approved
+        // by a second finance officer.
+        try await DemoReports.run(kinko.reports, day: day, finance: finance, approver: try DemoPeople.keyed(people, "yamamoto.finance").0,
+                                  incidents: try await kinko.reserve.incidents(by: finance).map(\.id))
         print("")
         try await printBalances(service, by: finance)
         await stores.close()

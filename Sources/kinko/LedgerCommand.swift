@@ -10,7 +10,7 @@ struct LedgerCommand: AsyncParsableCommand {
         commandName: "ledger",
         abstract: "Accounts, transfers and balances of the segregating double-entry ledger.",
         subcommands: [
-            Assets.self, AddAsset.self, CreateAccounts.self, Post.self, Balances.self, History.self, ShowTransfer.self,
+            Assets.self, AddAsset.self, CreateAccounts.self, Post.self, Balances.self, History.self, StatementCommand.self, ShowTransfer.self,
             Verify.self, Export.self, Pulse.self, PolicyCommand.self, ParkedCommand.self,
         ]
     )
@@ -92,9 +92,12 @@ struct LedgerCommand: AsyncParsableCommand {
         @Option(help: "Only this asset.") var asset: String?
         @Option(help: "Only accounts of this owner.") var owner: String?
         @Option(name: .customLong("class"), help: "Only this account class.") var accountClass: String?
+        @Option(name: .customLong("as-of"), help: "Posted balances as they stood then: a JST day (its end, 23:59:59.999999999 JST) or a UTC instant such as 2026-12-31T08:00:00Z.")
+        var asOf: String?
         @Flag(help: "Print JSON.") var json = false
 
         func execute() async throws {
+            let asOfTime = try asOf.map { try TimestampNanoseconds(asOf: $0, field: "as-of") }
             let session = try await Session.open(database, token)
             let service = try await session.ledgerService(inspect: inspection.inspect)
             let ownerFilter = try owner.map { try CustomerID(parsing: $0, field: "owner").rawValue }
@@ -107,11 +110,12 @@ struct LedgerCommand: AsyncParsableCommand {
             var after: AccountID?
             repeat {
                 let page = try await service.balances(asset: asset, owner: ownerFilter, accountClass: classFilter, after: after,
-                                                      limit: Governance.pageMax, by: session.caller)
+                                                      limit: Governance.pageMax, asOf: asOfTime, by: session.caller)
                 accounts += page.accounts
                 after = page.nextAfter
             } while after != nil
             let assets = Dictionary(uniqueKeysWithValues: try await service.assets(by: session.caller).map { ($0.ledger, $0) })
+            if let asOfTime, !json { print("posted balances as of \(asOfTime.jst) (\(asOfTime.iso8601))") }
             print(BalanceView(accounts: accounts, assets: assets).render(json: json))
         }
     }
@@ -124,6 +128,7 @@ struct LedgerCommand: AsyncParsableCommand {
         @Option(help: "The account id.") var account: String
         @Option(help: "Transfers per page (1–1000).") var limit: Int = 50
         @Option(help: "The cursor printed at the end of the previous page.") var before: String?
+        @Option(name: .customLong("as-of"), help: "Only transfers stamped at or before this JST day's end or UTC instant.") var asOf: String?
 
         func validate() throws {
             guard (1...1000).contains(limit) else { throw ValidationError("--limit must be 1–1000; got \(limit)") }
@@ -140,7 +145,8 @@ struct LedgerCommand: AsyncParsableCommand {
             let service = try await session.ledgerService(inspect: inspection.inspect)
             let (account, _) = try await service.account(id, by: session.caller)
             let scale = try await service.assets(by: session.caller).first { $0.ledger == account.ledger }?.scale ?? 0
-            let page = try await service.history(of: id, before: cursor, limit: limit, by: session.caller)
+            let asOfTime = try asOf.map { try TimestampNanoseconds(asOf: $0, field: "as-of") }
+            let page = try await service.history(of: id, before: cursor, limit: limit, asOf: asOfTime, by: session.caller)
             let rows = page.transfers.map { entry -> [String] in
                 let t = entry.transfer
                 let direction = t.debitAccountID == id ? "debit" : "credit"
@@ -150,6 +156,31 @@ struct LedgerCommand: AsyncParsableCommand {
             }
             print(Table(header: ["time (UTC)", "transfer", "side", "other account", "code", "amount", "flags"], rows: rows).rendered)
             if let next = page.next { print("more: --before \(next.rawValue)") }
+        }
+    }
+
+    struct StatementCommand: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "statement",
+            abstract: "A customer's statement for a period: per account, the opening balance, every posted movement and the closing balance.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @OptionGroup var inspection: InspectionOptions
+        @Option(help: "The customer id (the accounts' owner).") var customer: String
+        @Option(help: "First day (JST) of the period, or the UTC instant it starts after.") var from: String
+        @Option(help: "Last day (JST) of the period (to its end), or the UTC instant it ends at.") var to: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func execute() async throws {
+            let owner = try CustomerID(parsing: customer, field: "customer").rawValue
+            // A day starts the period at 00:00 JST: the opening balance is the one just before.
+            let start = from.utf8.count == 10 ? try TimestampNanoseconds.startOfDayJST(from, field: "from") - 1
+                : try TimestampNanoseconds(parsing: from, field: "from")
+            let end = try TimestampNanoseconds(asOf: to, field: "to")
+            let session = try await Session.open(database, token)
+            let service = try await session.ledgerService(inspect: inspection.inspect)
+            let statement = try await service.statement(owner: owner, from: start, to: end, by: session.caller)
+            print(StatementView(statement: statement).render(json: json))
         }
     }
 

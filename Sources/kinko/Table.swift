@@ -1,6 +1,7 @@
 import Foundation
 import KinkoCore
 import KinkoLedger
+import KinkoGovernance
 
 /// A plain-text table with aligned columns; numbers are right-aligned.
 struct Table {
@@ -84,5 +85,65 @@ final class NDJSONFile {
         let file = try NDJSONFile(url)
         try file.append(lines)
         try file.close()
+    }
+}
+
+/// A customer's statement as a table per account, or JSON.
+struct StatementView {
+    var statement: CustomerStatement
+
+    func render(json: Bool) -> String {
+        if json {
+            var sections: [CanonicalJSON] = []
+            for section in statement.sections {
+                let claim = section.account.accountClass.isClaim
+                let scale = section.asset.scale
+                sections.append(.object([
+                    "account": .string(String(describing: section.account.id)), "class": .string(section.account.accountClass.name),
+                    "asset": .string(section.asset.code),
+                    "opening": .string(section.opening.netPostedDescription(claim: claim, scale: scale)),
+                    "closing": .string(section.closing.netPostedDescription(claim: claim, scale: scale)),
+                    "movements": .array(section.movements.map { movement in
+                        .object([
+                            "time": .string(movement.transfer.timestamp.iso8601), "transfer": .string(String(describing: movement.transfer.id)),
+                            "code": .string(movement.transfer.code.name), "side": .string(movement.side.rawValue),
+                            "amount": .string(signed(movement, claim: claim, scale: scale)),
+                            "balance": .string(movement.after.netPostedDescription(claim: claim, scale: scale)),
+                        ])
+                    }),
+                ]))
+            }
+            return CanonicalJSON.object([
+                "customer": .string(String(statement.owner)), "from": .string(statement.from.iso8601), "to": .string(statement.to.iso8601),
+                "accounts": .array(sections),
+            ]).text
+        }
+        var out = ["statement of customer \(statement.owner): after \(statement.from.jst) through \(statement.to.jst)"]
+        if statement.sections.isEmpty { out.append("(the customer had no accounts then)") }
+        for section in statement.sections {
+            let claim = section.account.accountClass.isClaim
+            let scale = section.asset.scale
+            out.append("")
+            out.append("account \(section.account.id) (\(section.account.accountClass.name), \(section.asset.code))")
+            out.append("  opening balance \(section.opening.netPostedDescription(claim: claim, scale: scale)) \(section.asset.code)")
+            if section.movements.isEmpty {
+                out.append("  no movements in the period")
+            } else {
+                let rows = section.movements.map { movement in
+                    [movement.transfer.timestamp.jst, String(describing: movement.transfer.id), movement.transfer.code.name,
+                     signed(movement, claim: claim, scale: scale), movement.after.netPostedDescription(claim: claim, scale: scale)]
+                }
+                out.append(Table(header: ["time (JST)", "transfer", "code", "amount", "balance"], rows: rows).rendered
+                    .split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
+            }
+            out.append("  closing balance \(section.closing.netPostedDescription(claim: claim, scale: scale)) \(section.asset.code)")
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// A movement in the account's natural direction: + when it grows the balance.
+    private func signed(_ movement: CustomerStatement.Movement, claim: Bool, scale: UInt8) -> String {
+        let grows = (movement.side == .credit) == claim
+        return (grows ? "+" : "-") + Amount(units: movement.transfer.amount).decimalString(scale: scale)
     }
 }

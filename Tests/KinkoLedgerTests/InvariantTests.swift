@@ -132,8 +132,11 @@ struct WideLedgerSumTests {
         #expect(await reopened.readOnlyReason == nil)
         #expect(try await reopened.verify(full: true).problems == [])
         #expect(await reopened.account(AccountID(900_002))?.balance.creditsPosted == .max)
+        // At the start the account did not exist yet: a past balance names only accounts that did.
         let before = try await reopened.postedSummary(asOf: Fixture.start, accounts: [AccountID(900_001)])
-        #expect(before.balances[AccountID(900_001)]?.debitsPosted == 0)
+        #expect(before.balances[AccountID(900_001)] == nil)
+        let openedAt = try #require(await reopened.account(AccountID(900_001))?.account.timestamp)
+        #expect(try await reopened.postedSummary(asOf: openedAt, accounts: [AccountID(900_001)]).balances[AccountID(900_001)] == AccountBalance())
         let now = try await reopened.postedSummary(asOf: .max, accounts: [])
         let liabilities = try #require(now.totals[Fixture.btc]?[.customerLiability])
         #expect(liabilities.debitsPosted == WideSum(.max))

@@ -12,7 +12,7 @@ import Testing
     @Test func everyTemplateParses() throws {
         _ = try ConsoleTemplates.library.get()
         for name in ConsoleTemplates.sources.keys { #expect(throws: Never.self, "\(name)") { _ = try ConsoleTemplates.render(name, [:]) } }
-        #expect(ConsoleTemplates.sources.count == 10)
+        #expect(ConsoleTemplates.sources.count == 11)
     }
 
     @Test func userStringsAreEscapedInEveryPlace() throws {
@@ -28,6 +28,10 @@ import Testing
                                         "expires": m, "status": m, "canonical": m]],
                            "others": [["id": m, "action": m, "policy": m, "filedBy": m]]]),
             ("problem", ["status": 403, "title": m, "detail": m]),
+            ("reports", ["csrf": "c", "hasDue": true, "hasReports": true, "canGenerate": true, "overdueCount": 1,
+                         "due": [["due": m, "kind": m, "period": m, "status": m, "overdue": true, "basis": m, "title": m]],
+                         "kinds": [["kind": m, "title": m, "example": m]],
+                         "reports": [["kind": m, "period": m, "sha": m, "status": m, "generatedBy": m, "approvedBy": m, "filed": m, "query": m, "canApprove": true]]]),
             ("login", ["loginError": m]),
             ("layout", ["title": m, "style": "", "csrf": m, "content": "", "signedIn": true, "nav": [["path": m, "label": m]], "name": m, "roles": m,
                         "notice": m, "error": m]),

@@ -267,8 +267,11 @@ struct MonitoringEndToEndTests {
             let decoded = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
             #expect((decoded["transactions"] as? [String]) == ["d3", "d1", "d2", "w1"])
             #expect((decoded["grounds"] as? [[String: Any]])?.map { $0["rule"] as? String } == ["structuring", "income_mismatch", "rapid_in_out", "travel_rule"])
-            let closed = try await w.monitoring.updateCase(opened.id, .close(.strFiled), by: w.compliance2)
-            #expect(closed.status == .closed && closed.disposition == .strFiled && closed.notes.count == 1)
+            // `str_filed` needs the STR filed first (ReportsTests walks that path); referred needs nothing.
+            let unfiled = await #expect(throws: KinkoError.self) { try await w.monitoring.updateCase(opened.id, .close(.strFiled), by: w.compliance2) }
+            #expect(unfiled?.code == .conflict && unfiled?.field == "disposition")
+            let closed = try await w.monitoring.updateCase(opened.id, .close(.referred), by: w.compliance2)
+            #expect(closed.status == .closed && closed.disposition == .referred && closed.notes.count == 1)
             #expect(try await w.monitoring.alert(alerts[0], by: w.auditor).status == .closed)
             let reopen = await #expect(throws: KinkoError.self) { try await w.monitoring.updateCase(opened.id, .note("more"), by: w.compliance2) }
             #expect(reopen?.code == .conflict)

@@ -7,6 +7,7 @@ import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
 import KinkoPlaybook
+import KinkoReports
 import KinkoReserve
 import KinkoStores
 import Testing
@@ -119,7 +120,7 @@ struct OnePersonTests {
 
     // MARK: The attempts
 
-    static let attempts: [Attempt] = ledgerAttempts + flowAttempts + custodyAttempts + governanceAttempts
+    static let attempts: [Attempt] = ledgerAttempts + flowAttempts + custodyAttempts + governanceAttempts + reportAttempts
 
     static let ledgerAttempts: [Attempt] = [
         Attempt("V1", "Post a lone trade leg moving a customer's bitcoin to the exchange's own funds", listed: true) { t in
@@ -336,6 +337,23 @@ struct OnePersonTests {
             let yaml = RuleSet.defaultYAML.replacingOccurrences(of: "2026.1-default", with: "thin-\(t.serial)")
             let (rules, request) = try await t.x.reserve.ruleSets.propose(yaml: yaml, by: t.me)
             return await t.alone(request.id) { _ = try await t.x.reserve.ruleSets.adopt(version: rules.version, by: t.me) }
+        },
+    ]
+
+    static let reportAttempts: [Attempt] = [
+        Attempt("D1", "Generate a daily segregation report and make it final oneself") { t in
+            // A day of one's own, so no one else's generation is in the way.
+            let day = CalendarDay.text(daysSinceEpoch: 19_500 + Int64(t.serial))
+            _ = try await t.x.reports.generate(.segregationDaily, .day(day), by: t.me)
+            _ = try await t.x.reports.approve(.segregationDaily, .day(day), by: t.me)
+            return .done("made final alone")
+        },
+        Attempt("D2", "Put a retention policy in force that keeps verification records 30 years instead of 7") { t in
+            let yaml = RetentionPolicy.defaultYAML.replacingOccurrences(of: "2026.1", with: "own-\(t.serial)")
+                .replacingOccurrences(of: "verification: 7", with: "verification: 30")
+            let policies = AdoptedDocuments<RetentionPolicy>(governance: t.g)
+            let (_, request) = try await policies.propose(yaml: yaml, by: t.me)
+            return await t.alone(request.id) { _ = try await policies.adopt(version: "own-\(t.serial)", by: t.me) }
         },
     ]
 

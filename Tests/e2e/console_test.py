@@ -32,6 +32,7 @@ from selenium.common.exceptions import NoSuchElementException, StaleElementRefer
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 BAD_TOKEN = "kinko_" + "0" * 64
@@ -547,9 +548,43 @@ def run(args):
                 shown = number(console.text(f"#reserve-{figure}", f"finance: reserve {figure}"))
                 check(shown == points[-1][figure], f"finance: figure 'reserve {figure}' after computing: console {shown}, API {points[-1][figure]}")
             console.screenshot("finance-computed")
+            print(f"ok   finance computes the requirement from the console: {notice_text!r}; the API's new point matches")
+
+            step = "finance reports (calendar, generate, download)"
+            console.open("/console/reports")
+            WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#report-calendar, #nothing-due"))
+            due = finance_api.must("/v1/reports/due")["items"]
+            shown = [(row.get_attribute("data-kind"), row.get_attribute("data-period"), row.get_attribute("data-overdue"))
+                     for row in driver.find_elements(By.CSS_SELECTOR, "tr.due-item")]
+            expected_due = [(item["kind"], item["period"], "true" if item["overdue"] else "false") for item in due]
+            check(shown == expected_due, f"finance: the calendar shows {shown}, the API says {expected_due}")
+            stored = finance_api.must("/v1/reports")["reports"]
+            day = next((r["period"] for r in stored if r["kind"] == "segregation-daily"), None)
+            check(day is not None, f"finance: the demo stored no segregation-daily report: {stored}")
+            period = f"{day}..{day}"
+            Select(console.find("#report-kind")).select_by_value("trade-journal")
+            field = console.find("#report-period")
+            field.clear()
+            field.send_keys(period)
+            console.submit(None, "#generate-report")
+            notice = console.find("#notice")
+            check(notice is not None and "trade-journal" in notice.text, f"finance: no notice after generating (page: {driver.find_element(By.TAG_NAME, 'body').text[:300]!r})")
+            journal = next((r for r in finance_api.must("/v1/reports?kind=trade-journal")["reports"] if r["period"] == period), None)
+            check(journal is not None, f"finance: the API lists no trade-journal for {period} after the console generated it")
+            check(journal["sha256"][:16] in notice.text, f"finance: the notice {notice.text!r} does not name the stored SHA-256 {journal['sha256']}")
+            row = WebDriverWait(driver, 20).until(EC.presence_of_element_located(
+                (By.CSS_SELECTOR, f"tr.stored-report[data-kind='trade-journal'][data-period='{period}']")))
+            link = row.find_element(By.CSS_SELECTOR, "a.download").get_attribute("href")
+            html = driver.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "fetch(arguments[0], {credentials: 'same-origin'}).then(r => r.text().then(t => done([r.status, r.headers.get('content-disposition'), t])))"
+                ".catch(e => done([0, '', String(e)]));", link)
+            check(html[0] == 200 and (html[1] or "").startswith("attachment;"), f"finance: downloading {link} answered {html[0]} {html[1]!r}")
+            check("<html lang=\"ja\">" in html[2] and journal["sha256"] in html[2], f"finance: the downloaded report is not the stored one: {html[2][:200]!r}")
+            console.screenshot("finance-reports")
             console.sign_out()
             console.wait_path("/console/login", "finance sign-out")
-            print(f"ok   finance computes the requirement from the console: {notice_text!r}; the API's new point matches")
+            print(f"ok   finance reports page: the calendar matches the API ({len(due)} items), a trade journal generated ({journal['sha256'][:16]}…) and downloaded as HTML")
 
         if args.tokens_file and args.kinko_bin and args.database:
             step = "approve in the browser (WebCrypto)"

@@ -1,0 +1,339 @@
+import Crypto
+import Foundation
+public import KinkoCore
+
+/// The reports Kinko files or keeps for the FSA, the CPA and the FIU.
+public enum ReportKind: String, Sendable, CaseIterable, Codable {
+    /// The daily segregation reconciliation (分別管理の日次照合).
+    case segregationDaily = "segregation-daily"
+    /// The quarterly customer-property report under Art. 38 of the Cabinet Office Order.
+    case customerPropertyQuarterly = "customer-property-quarterly"
+    /// The evidence pack for the CPA's segregation audit (Art. 28, agreed-upon procedures).
+    case cpaEvidence = "cpa-evidence"
+    /// The trade journal (取引記録, Art. 34): every trade with customer, side, price, fee.
+    case tradeJournal = "trade-journal"
+    /// A suspicious transaction report (疑わしい取引の届出) for one case.
+    case str
+    /// Payments of ¥30,000,000 or more to or from abroad (FEFTA Art. 55).
+    case fefta
+    /// The notice of an incident to the FSA and its follow-ups.
+    case incidentNotice = "incident-notice"
+    /// The liability reserve: requirement, funding and adequacy over a period.
+    case reserve
+
+    public init(parsing text: String) throws(KinkoError) {
+        guard let kind = ReportKind(rawValue: text) else {
+            throw KinkoError(.invalidInput, "unknown report \"\(text.prefix(40))\"; one of \(Self.allCases.map(\.rawValue).joined(separator: ", "))",
+                             field: "kind")
+        }
+        self = kind
+    }
+
+    /// What period a report of this kind is for.
+    public var periodKind: ReportPeriod.Kind {
+        switch self {
+        case .segregationDaily, .cpaEvidence: .day
+        case .customerPropertyQuarterly: .quarter
+        case .tradeJournal, .fefta, .reserve: .range
+        case .str: .case
+        case .incidentNotice: .incident
+        }
+    }
+}
+
+/// The period (or the record) a report covers, with its canonical text: `2026-12-01`,
+/// `2026Q4`, an interim quarter to date `2026Q4@2026-12-01`, `2026-10-01..2026-12-31`,
+/// `case-3`, `incident-1`.
+public enum ReportPeriod: Sendable, Hashable {
+    case day(String)
+    /// A quarter; with `through`, the quarter to that day (an interim report).
+    case quarter(year: Int, quarter: Int, through: String? = nil)
+    case range(from: String, to: String)
+    case caseRecord(UInt64)
+    case incident(UInt64)
+
+    public enum Kind: String, Sendable { case day, quarter, range, `case`, incident }
+
+    /// A range covers at most this many days (a year and a day, for a fiscal year's journal).
+    public static let rangeDaysMax = 366
+
+    public var kind: Kind {
+        switch self {
+        case .day: .day
+        case .quarter: .quarter
+        case .range: .range
+        case .caseRecord: .case
+        case .incident: .incident
+        }
+    }
+
+    public var text: String {
+        switch self {
+        case .day(let day): day
+        case .quarter(let year, let quarter, let through): "\(year)Q\(quarter)" + (through.map { "@" + $0 } ?? "")
+        case .range(let from, let to): "\(from)..\(to)"
+        case .caseRecord(let id): "case-\(id)"
+        case .incident(let id): "incident-\(id)"
+        }
+    }
+
+    /// Reads the canonical text back (`report list` and the API name periods this way).
+    public init(parsing text: String, field: String = "period") throws(KinkoError) {
+        if text.hasPrefix("case-"), let id = UInt64(text.dropFirst(5)), id > 0 { self = .caseRecord(id); return }
+        if text.hasPrefix("incident-"), let id = UInt64(text.dropFirst(9)), id > 0 { self = .incident(id); return }
+        if text.utf8.count >= 6, text.utf8.dropFirst(4).first == UInt8(ascii: "Q") {
+            let parts = text.split(separator: "@", maxSplits: 1).map(String.init)
+            self = try Self.quarter(parts[0], through: parts.count > 1 ? parts[1] : nil, field: field)
+            return
+        }
+        if let separator = text.range(of: "..") {
+            self = try Self.dayRange(from: String(text[..<separator.lowerBound]), to: String(text[separator.upperBound...]), field: field)
+            return
+        }
+        _ = try CalendarDay.parse(text, field: field)
+        self = .day(text)
+    }
+
+    /// `2026Q4`: a year 2000–2199 and a quarter 1–4; with `through`, a day inside it.
+    public static func quarter(_ text: String, through: String? = nil, field: String = "quarter") throws(KinkoError) -> ReportPeriod {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 6, bytes[4] == UInt8(ascii: "Q"), let year = Int(String(text.prefix(4))), (2000...2199).contains(year),
+            let quarter = Int(String(text.suffix(1))), (1...4).contains(quarter)
+        else {
+            throw KinkoError(.invalidInput, "a quarter is written YYYYQn (n 1–4, year 2000–2199), such as 2026Q4; got \"\(text.prefix(40))\"", field: field)
+        }
+        let whole = ReportPeriod.quarter(year: year, quarter: quarter)
+        guard let through else { return whole }
+        _ = try CalendarDay.parse(through, field: "through")
+        guard let (first, last) = whole.days, through >= first, through <= last else {
+            throw KinkoError(.invalidInput, "\(through) is not inside \(text)", field: "through")
+        }
+        return .quarter(year: year, quarter: quarter, through: through == last ? nil : through)
+    }
+
+    /// A range of JST days, first and last included, at most `rangeDaysMax` days.
+    public static func dayRange(from: String, to: String, field: String = "to") throws(KinkoError) -> ReportPeriod {
+        let start = try CalendarDay.epochSeconds(from, field: "from")
+        let end = try CalendarDay.epochSeconds(to, field: "to")
+        guard start <= end else { throw KinkoError(.invalidInput, "the period ends on or after its first day; got \(from) to \(to)", field: field) }
+        let days = (end - start) / 86_400 + 1
+        guard days <= Int64(rangeDaysMax) else {
+            throw KinkoError(.limitExceeded, "a period covers at most \(rangeDaysMax) days; got \(days)", field: field)
+        }
+        return .range(from: from, to: to)
+    }
+
+    /// The first and last JST day a day, quarter or range covers.
+    public var days: (first: String, last: String)? {
+        switch self {
+        case .day(let day): return (day, day)
+        case .quarter(let year, let quarter, let through):
+            let firstMonth = (quarter - 1) * 3 + 1
+            let lastMonth = firstMonth + 2
+            let lastDay = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][lastMonth - 1]
+            return (String(format: "%04d-%02d-01", year, firstMonth), through ?? String(format: "%04d-%02d-%02d", year, lastMonth, lastDay))
+        case .range(let from, let to): return (from, to)
+        case .caseRecord, .incident: return nil
+        }
+    }
+
+    /// The instant the figures are taken at: the end of the last day in JST, or nil for a
+    /// report about one record (a case, an incident), which is as of its record.
+    public func asOf() throws(KinkoError) -> TimestampNanoseconds? {
+        guard let last = days?.last else { return nil }
+        return try TimestampNanoseconds.endOfDayJST(last, field: "period")
+    }
+
+    /// Each JST day of the period, in order.
+    public func everyDay() throws(KinkoError) -> [String] {
+        guard let (first, last) = days else { return [] }
+        let start = try CalendarDay.epochSeconds(first, field: "from") / 86_400
+        let end = try CalendarDay.epochSeconds(last, field: "to") / 86_400
+        return (start...end).map { CalendarDay.text(daysSinceEpoch: $0) }
+    }
+}
+
+/// A report's content, language-neutral: sections of facts (key → value) and tables (column
+/// keys, rows of text). Every value is already text (amounts in the asset's units, times in ISO
+/// 8601 UTC), so the canonical bytes — and their SHA-256 — depend on the data alone. Labels in
+/// Japanese and English are added only when it is rendered.
+public struct ReportDocument: Sendable, Equatable {
+    public struct Fact: Sendable, Equatable {
+        public var key: String
+        public var value: String
+        public init(_ key: String, _ value: String) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    public struct Table: Sendable, Equatable {
+        public var key: String
+        public var columns: [String]
+        public var rows: [[String]]
+        public init(_ key: String, columns: [String], rows: [[String]]) {
+            self.key = key
+            self.columns = columns
+            self.rows = rows
+        }
+    }
+
+    public struct Section: Sendable, Equatable {
+        public var key: String
+        public var facts: [Fact]
+        public var tables: [Table]
+        public init(_ key: String, facts: [Fact] = [], tables: [Table] = []) {
+            self.key = key
+            self.facts = facts
+            self.tables = tables
+        }
+    }
+
+    public var kind: ReportKind
+    public var period: ReportPeriod
+    /// When the figures were taken (the end of the period, or the record's latest change).
+    public var asOf: TimestampNanoseconds
+    public var sections: [Section]
+
+    public init(kind: ReportKind, period: ReportPeriod, asOf: TimestampNanoseconds, sections: [Section]) {
+        self.kind = kind
+        self.period = period
+        self.asOf = asOf
+        self.sections = sections
+    }
+
+    public static let format = "kinko-report/1"
+
+    /// The canonical bytes: JSON, keys in a fixed order, every value a string, escaped as
+    /// `CanonicalJSON` escapes (ASCII only). What is hashed and stored.
+    public var canonicalBytes: [UInt8] {
+        var out = JSONOut()
+        out.raw("{\"format\":"); out.string(Self.format)
+        out.raw(",\"kind\":"); out.string(kind.rawValue)
+        out.raw(",\"period\":"); out.string(period.text)
+        out.raw(",\"as_of\":"); out.string(asOf.iso8601Nanoseconds)
+        out.raw(",\"sections\":[")
+        for (index, section) in sections.enumerated() {
+            if index > 0 { out.raw(",") }
+            out.raw("{\"key\":"); out.string(section.key)
+            out.raw(",\"facts\":[")
+            for (i, fact) in section.facts.enumerated() {
+                out.raw(i == 0 ? "[" : ",["); out.string(fact.key); out.raw(","); out.string(fact.value); out.raw("]")
+            }
+            out.raw("],\"tables\":[")
+            for (i, table) in section.tables.enumerated() {
+                if i > 0 { out.raw(",") }
+                out.raw("{\"key\":"); out.string(table.key)
+                out.raw(",\"columns\":"); out.strings(table.columns)
+                out.raw(",\"rows\":[")
+                for (r, row) in table.rows.enumerated() {
+                    if r > 0 { out.raw(",") }
+                    out.strings(row)
+                }
+                out.raw("]}")
+            }
+            out.raw("]}")
+        }
+        out.raw("]}")
+        return out.bytes
+    }
+
+    /// SHA-256 of the canonical bytes, lower-case hex.
+    public var sha256: String { Hex.encode(Array(SHA256.hash(data: canonicalBytes))) }
+
+    public func section(_ key: String) -> Section? { sections.first { $0.key == key } }
+}
+
+extension TimestampNanoseconds {
+    /// ISO 8601 UTC to the nanosecond (`2026-12-31T14:59:59.999999999Z`): exact, for report
+    /// content, where a millisecond rounding would misstate an as-of instant.
+    public var iso8601Nanoseconds: String {
+        let seconds = Int64(self / 1_000_000_000)
+        let days = seconds / 86_400
+        let rest = seconds % 86_400
+        return CalendarDay.text(daysSinceEpoch: days)
+            + String(format: "T%02d:%02d:%02d.%09dZ", Int(rest / 3_600), Int(rest % 3_600 / 60), Int(rest % 60), Int(self % 1_000_000_000))
+    }
+}
+
+/// A JSON writer for large documents: appends to one byte buffer, strings escaped as
+/// `CanonicalJSON` does (quote, backslash and control characters; non-ASCII as \u escapes).
+struct JSONOut {
+    var bytes: [UInt8] = []
+
+    mutating func raw(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
+
+    mutating func string(_ value: String) {
+        bytes.append(0x22)
+        for unit in value.utf16 {
+            switch unit {
+            case 0x22: bytes.append(0x5C); bytes.append(0x22)
+            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+            case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
+            case 0x0D: bytes.append(0x5C); bytes.append(0x72)
+            case 0x09: bytes.append(0x5C); bytes.append(0x74)
+            case 0x20...0x7E: bytes.append(UInt8(unit))
+            default:
+                bytes.append(contentsOf: Array("\\u".utf8))
+                let hex = Array("0123456789abcdef".utf8)
+                for shift in stride(from: 12, through: 0, by: -4) { bytes.append(hex[Int(unit >> UInt16(shift)) & 0xF]) }
+            }
+        }
+        bytes.append(0x22)
+    }
+
+    mutating func strings(_ values: [String]) {
+        bytes.append(0x5B)
+        for (i, value) in values.enumerated() {
+            if i > 0 { bytes.append(0x2C) }
+            string(value)
+        }
+        bytes.append(0x5D)
+    }
+}
+
+extension ReportDocument {
+    /// Reads canonical bytes back (a stored report); the result hashes to the same SHA-256.
+    public init(canonical bytes: [UInt8]) throws(KinkoError) {
+        func corrupt(_ what: String) -> KinkoError { KinkoError(.storageCorrupted, "a stored report does not read: \(what)") }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any], object["format"] as? String == Self.format,
+            let kindText = object["kind"] as? String, let kind = ReportKind(rawValue: kindText), let periodText = object["period"] as? String,
+            let asOfText = object["as_of"] as? String, let sections = object["sections"] as? [[String: Any]]
+        else { throw corrupt("not a \(Self.format) document") }
+        let period = try ReportPeriod(parsing: periodText)
+        guard let asOf = TimestampNanoseconds(iso8601Nanoseconds: asOfText) else { throw corrupt("as_of \(asOfText)") }
+        var parsed: [Section] = []
+        for section in sections {
+            guard let key = section["key"] as? String, let facts = section["facts"] as? [[String]], let tables = section["tables"] as? [[String: Any]] else {
+                throw corrupt("a section")
+            }
+            var readTables: [Table] = []
+            for table in tables {
+                guard let tableKey = table["key"] as? String, let columns = table["columns"] as? [String], let rows = table["rows"] as? [[String]] else {
+                    throw corrupt("a table of \(key)")
+                }
+                readTables.append(Table(tableKey, columns: columns, rows: rows))
+            }
+            parsed.append(Section(key, facts: facts.compactMap { $0.count == 2 ? Fact($0[0], $0[1]) : nil }, tables: readTables))
+        }
+        self.init(kind: kind, period: period, asOf: asOf, sections: parsed)
+        guard canonicalBytes == bytes else { throw corrupt("it does not write back to the same bytes") }
+    }
+}
+
+extension TimestampNanoseconds {
+    /// Reads `iso8601Nanoseconds` back.
+    public init?(iso8601Nanoseconds text: String) {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 30, bytes[10] == UInt8(ascii: "T"), bytes[19] == UInt8(ascii: "."), bytes[29] == UInt8(ascii: "Z"),
+            let seconds = try? CalendarDay.epochSeconds(String(text.prefix(10)), field: "as_of"),
+            let hour = Int64(text.dropFirst(11).prefix(2)), let minute = Int64(text.dropFirst(14).prefix(2)), let second = Int64(text.dropFirst(17).prefix(2)),
+            let fraction = UInt64(text.dropFirst(20).prefix(9))
+        else { return nil }
+        self = UInt64(seconds + hour * 3_600 + minute * 60 + second) * 1_000_000_000 + fraction
+    }
+}

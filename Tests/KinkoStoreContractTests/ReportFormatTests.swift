@@ -1,0 +1,62 @@
+import Foundation
+import KinkoCore
+import KinkoReports
+import Testing
+
+/// Report periods, canonical bytes and renderings, without a database.
+@Suite("Reports: periods, canonical bytes, renderings")
+struct ReportFormatTests {
+    static let document = ReportDocument(
+        kind: .reserve, period: .range(from: "2026-10-01", to: "2026-12-31"), asOf: 1_798_729_199_999_999_999,
+        sections: [.init("summary", facts: [.init("first_day", "2026-10-01"), .init("latest_required_jpy", "5000000")],
+                         tables: [.init("computations", columns: ["time", "rule_set", "required_jpy", "funded_jpy", "result"],
+                                        rows: [["2026-12-01T08:00:00.000000000Z", "2026.1 \"demo\"", "5000000", "3000000", "short"]])])])
+
+    // Goal: periods read and write back; a range of 366 days is the limit and 367 is refused;
+    // quarters, interim days, cases and incidents parse; bad ones name the field.
+    @Test func periodsReadBackAndTheirLimitsHold() throws {
+        for text in ["2026-12-01", "2026Q4", "2026Q4@2026-11-15", "2026-01-01..2026-12-31", "case-3", "incident-12"] {
+            #expect(try ReportPeriod(parsing: text).text == text)
+        }
+        #expect(try ReportPeriod.dayRange(from: "2024-01-01", to: "2024-12-31").days?.last == "2024-12-31")  // 366 days (leap year)
+        let long = #expect(throws: KinkoError.self) { try ReportPeriod.dayRange(from: "2024-01-01", to: "2025-01-01") }
+        #expect(long?.code == .limitExceeded && long?.field == "to")
+        #expect(throws: KinkoError.self) { try ReportPeriod.quarter("2026Q5") }
+        #expect((#expect(throws: KinkoError.self) { try ReportPeriod(parsing: "2026-02-30") })?.field == "period")
+        let first = try #require(try ReportPeriod.quarter("2026Q1").days)
+        #expect(first.first == "2026-01-01" && first.last == "2026-03-31")
+        #expect(try ReportPeriod.quarter("2026Q4", through: "2026-12-31") == .quarter(year: 2026, quarter: 4))
+        #expect(try TimestampNanoseconds.endOfDayJST("2026-12-31", field: "d").iso8601Nanoseconds == "2026-12-31T14:59:59.999999999Z")
+        #expect(try TimestampNanoseconds.endOfDayJST("2026-12-31", field: "d").jst == "2026-12-31 23:59:59 JST")
+        #expect(TimestampNanoseconds(iso8601Nanoseconds: "2026-12-31T14:59:59.999999999Z") == 1_798_729_199_999_999_999)
+    }
+
+    // Goal: the canonical bytes are ASCII JSON that reads back to the same document and hash; the
+    // renderings are deterministic, the CSV reads back with CSV.swift, quotes survive, and the
+    // HTML escapes every value.
+    @Test func canonicalBytesAndRenderingsAreStable() throws {
+        let document = Self.document
+        let bytes = document.canonicalBytes
+        #expect(bytes.allSatisfy { $0 < 0x80 })
+        #expect(try ReportDocument(canonical: bytes) == document)
+        #expect(document.sha256 == (try ReportDocument(canonical: bytes)).sha256)
+        let csv = String(decoding: try ReportRenderer(language: .en).csv(document), as: UTF8.self)
+        let table = try CSVTable.read("a,b,c,d,e\n" + csv.split(separator: "\n").filter { $0.contains("2026-12-01T08") }.joined(separator: "\n"), name: "csv")
+        #expect(table.rows.first?.cells == ["2026-12-01T08:00:00.000000000Z", "2026.1 \"demo\"", "5000000", "3000000", "short"])
+        let html = try ReportRenderer(language: .ja).html(document)
+        #expect(html.contains("2026.1 &quot;demo&quot;") && html.contains("責任準備金の積立状況") && html.contains("要積立額（円）"))
+        #expect(try ReportRenderer(language: .ja).html(document) == html)
+    }
+
+    // Goal: PDF comes from headless Chromium where it is installed, and is refused naming the
+    // format where it is not.
+    @Test func pdfComesFromChromiumWhereInstalled() throws {
+        if ReportPDF.chromium == nil {
+            let refused = #expect(throws: KinkoError.self) { try ReportRenderer(language: .ja).render(Self.document, as: .pdf) }
+            #expect(refused?.code == .rendererUnavailable && refused?.field == "format")
+        } else {
+            let pdf = try ReportRenderer(language: .ja).render(Self.document, as: .pdf)
+            #expect(pdf.starts(with: Array("%PDF".utf8)) && pdf.count > 1_000)
+        }
+    }
+}
