@@ -445,9 +445,13 @@ public actor Ledger {
     {
         try await exclusively {
             let later = try await postedAfter(timestamp)
+            // The engine's own arrays (no copy of every account first).
+            let (accounts, balances) = (engine.accounts, engine.balances)
             var result: [(account: Account, balance: AccountBalance)] = []
-            for (account, balance) in engine.allAccounts() where account.timestamp <= timestamp && predicate(account) {
-                result.append((account, try Self.rewound(balance, by: later[account.id], account: account.id)))
+            result.reserveCapacity(accounts.count)  // reserved, not touched: only what is kept is written
+            for index in accounts.indices where accounts[index].timestamp <= timestamp && predicate(accounts[index]) {
+                let account = accounts[index]
+                result.append((account, try Self.rewound(balances[index], by: later.isEmpty ? nil : later[account.id], account: account.id)))
             }
             return result
         }

@@ -62,10 +62,31 @@ extension Reports {
             self.assets = assets
             self.accounts = accounts
             byLedger = Dictionary(uniqueKeysWithValues: assets.map { ($0.ledger, $0) })
+            // Sums in flat arrays (a slot per ledger, one per class): millions of accounts.
+            var slots: [UInt32: Int] = [:], ledgers: [UInt32] = []
+            var sums: [[PostedSummary.ClassTotal]] = []
+            var (lastLedger, slot): (UInt32, Int) = (0, -1)
             for (index, (account, balance)) in accounts.enumerated() {
-                totals[account.ledger, default: [:]][account.accountClass, default: .init()].debitsPosted.add(balance.debitsPosted)
-                totals[account.ledger, default: [:]][account.accountClass, default: .init()].creditsPosted.add(balance.creditsPosted)
+                if account.ledger != lastLedger || slot < 0 {
+                    if let known = slots[account.ledger] {
+                        slot = known
+                    } else {
+                        slot = sums.count
+                        slots[account.ledger] = slot
+                        ledgers.append(account.ledger)
+                        sums.append([PostedSummary.ClassTotal](repeating: .init(), count: 16))
+                    }
+                    lastLedger = account.ledger
+                }
+                let column = Int(account.accountClass.rawValue)
+                sums[slot][column].debitsPosted.add(balance.debitsPosted)
+                sums[slot][column].creditsPosted.add(balance.creditsPosted)
                 if account.owner == 0 { exchangeAccounts[account.id] = index }
+            }
+            for (slot, ledger) in ledgers.enumerated() {
+                for accountClass in AccountClass.allCases where sums[slot][Int(accountClass.rawValue)] != .init() {
+                    totals[ledger, default: [:]][accountClass] = sums[slot][Int(accountClass.rawValue)]
+                }
             }
         }
 
@@ -242,25 +263,40 @@ extension Reports {
         let asOf = try cutoff(of: day)
         try requirePast(asOf, field: "day")
         let books = try await books(asOf: asOf) { $0.owner != 0 || $0.accountClass != .customerLiability }
-        var customerRows: [[String]] = []
-        var byCustomer: [UInt128: [Int]] = [:]
-        let owed = books.accounts.filter { ($0.account.accountClass == .customerLiability || $0.account.accountClass == .quarantine) && $0.account.owner != 0 }
-            .sorted { ($0.account.owner, $0.account.id) < ($1.account.owner, $1.account.id) }
-        customerRows.reserveCapacity(owed.count)
-        for (account, balance) in owed {
-            guard let asset = books.byLedger[account.ledger] else { continue }
-            byCustomer[account.owner, default: []].append(customerRows.count)
-            customerRows.append([String(account.owner), account.id.description, asset.code, account.accountClass.name, Self.net(balance, account, asset)])
+        // Customer claims in (customer, account) order, sorted as indices (the entries are large).
+        let accounts = books.accounts
+        var keys: [(owner: UInt128, id: UInt128, index: Int)] = []
+        for (index, entry) in accounts.enumerated()
+        where (entry.account.accountClass == .customerLiability || entry.account.accountClass == .quarantine) && entry.account.owner != 0 {
+            keys.append((entry.account.owner, entry.account.id.rawValue, index))
         }
+        keys.sort { $0.owner != $1.owner ? $0.owner < $1.owner : $0.id < $1.id }
+        let order = keys.map(\.index)
+        var customerRows: [[String]] = []
+        customerRows.reserveCapacity(order.count)
+        // Each customer's first row: customers in ascending order, their rows from starts[k] to starts[k + 1].
+        var owners: [UInt128] = [], starts: [Int] = []
+        for index in order {
+            let (account, balance) = accounts[index]
+            guard let asset = books.byLedger[account.ledger] else { continue }
+            if owners.last != account.owner {
+                owners.append(account.owner)
+                starts.append(customerRows.count)
+            }
+            customerRows.append([Self.decimal(account.owner), Self.decimal(account.id.rawValue), asset.code, account.accountClass.name,
+                                 Self.net(balance, account, asset)])
+        }
+        starts.append(customerRows.count)
+        // The sample: a partial Fisher–Yates shuffle of the customers, seeded.
         let seed = options.seed ?? Self.seed(for: day)
         var rng = SplitMix64(seed: seed)
-        var customers = byCustomer.keys.sorted()
-        let size = min(options.sampleSize, customers.count)
+        var picks = Array(owners.indices)
+        let size = min(options.sampleSize, picks.count)
         for index in 0..<size {
-            let pick = index + Int(rng.next() % UInt64(customers.count - index))
-            customers.swapAt(index, pick)
+            let pick = index + Int(rng.next() % UInt64(picks.count - index))
+            picks.swapAt(index, pick)
         }
-        let sample = customers.prefix(size).sorted().flatMap { customer in (byCustomer[customer] ?? []).map { customerRows[$0] } }
+        let sample = picks.prefix(size).sorted().flatMap { customerRows[starts[$0]..<starts[$0 + 1]] }
         let facts = try await custody.facts(at: asOf)
         var walletRows: [[String]] = []
         for wallet in facts.wallets.filter({ $0.createdAt <= asOf }).sorted(by: { $0.id < $1.id }) {
@@ -279,7 +315,7 @@ extension Reports {
         let history = Self.history(runs, assets: assets)
         return ReportDocument(kind: .cpaEvidence, period: .day(day), asOf: asOf, sections: [
             .init("summary", facts: [
-                .init("audit_date", day), .init("as_of", asOf.iso8601Nanoseconds), .init("customers", String(byCustomer.count)),
+                .init("audit_date", day), .init("as_of", asOf.iso8601Nanoseconds), .init("customers", String(owners.count)),
                 .init("customer_accounts", String(customerRows.count)), .init("sample_seed", String(seed)), .init("sample_size", String(size)),
                 .init("history_from", from), .init("history_to", day),
             ]),
@@ -290,6 +326,15 @@ extension Reports {
             ], rows: walletRows)]),
             .init("reconciliation_history", tables: history),
         ])
+    }
+
+    /// `String(value)` with one 128-bit division at most (the generic conversion divides per
+    /// digit): millions of ids in a CPA pack.
+    public static func decimal(_ value: UInt128) -> String {
+        guard value > UInt128(UInt64.max) else { return String(UInt64(value)) }
+        let (high, low) = value.quotientAndRemainder(dividingBy: 10_000_000_000_000_000_000)
+        let tail = String(UInt64(low))
+        return decimal(high) + String(repeating: "0", count: 19 - tail.count) + tail
     }
 
     /// The default sample seed of an audit date: the first 8 bytes of SHA-256 of

@@ -239,7 +239,9 @@ public struct ReportDocument: Sendable, Equatable {
     }
 
     /// SHA-256 of the canonical bytes, lower-case hex.
-    public var sha256: String { Hex.encode(Array(SHA256.hash(data: canonicalBytes))) }
+    public var sha256: String { Self.sha256(of: canonicalBytes) }
+
+    public static func sha256(of bytes: [UInt8]) -> String { Hex.encode(Array(SHA256.hash(data: bytes))) }
 
     public func section(_ key: String) -> Section? { sections.first { $0.key == key } }
 }
@@ -269,6 +271,12 @@ struct JSONOut {
 
     mutating func string(_ value: String) {
         bytes.append(0x22)
+        // Most values are plain ASCII with nothing to escape: copied as they are.
+        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E && $0 != 0x22 && $0 != 0x5C }) {
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(0x22)
+            return
+        }
         for unit in value.utf16 {
             switch unit {
             case 0x22: bytes.append(0x5C); bytes.append(0x22)

@@ -107,7 +107,7 @@ public struct Reports: Sendable {
         }
         let document = try await build(kind, period, options: options, by: caller)
         let bytes = document.canonicalBytes
-        let hash = document.sha256
+        let hash = ReportDocument.sha256(of: bytes)
         let now = clock.now()
         var record = ReportRecord(
             kind: kind, period: period.text, asOf: document.asOf, sha256: hash, bytes: bytes.count, status: .generated, generatedBy: caller.name,
@@ -146,10 +146,11 @@ public struct Reports: Sendable {
         }
         let document = try await build(kind, period, options: Options(seed: stored.seed, sampleSize: stored.sampleSize ?? Self.sampleSizeDefault),
                                        by: caller)
-        let identical = document.sha256 == stored.sha256
+        let now = document.sha256
+        let identical = now == stored.sha256
         try await governance.store.appendAudit(caller.event(.reportsRead, role: role, digest: Governance.digest(["kind": .string(kind.rawValue), "period": .string(period.text)]),
                                                             result: identical ? "identical" : "differs",
-                                                            details: ["kind": kind.rawValue, "period": period.text, "stored": stored.sha256, "now": document.sha256]))
+                                                            details: ["kind": kind.rawValue, "period": period.text, "stored": stored.sha256, "now": now]))
         return (document, stored, identical)
     }
 

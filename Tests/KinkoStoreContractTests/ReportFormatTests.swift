@@ -1,4 +1,5 @@
 import Foundation
+import CSV
 import KinkoCore
 import KinkoReports
 import Testing
@@ -10,7 +11,8 @@ struct ReportFormatTests {
         kind: .reserve, period: .range(from: "2026-10-01", to: "2026-12-31"), asOf: 1_798_729_199_999_999_999,
         sections: [.init("summary", facts: [.init("first_day", "2026-10-01"), .init("latest_required_jpy", "5000000")],
                          tables: [.init("computations", columns: ["time", "rule_set", "required_jpy", "funded_jpy", "result"],
-                                        rows: [["2026-12-01T08:00:00.000000000Z", "2026.1 \"demo\"", "5000000", "3000000", "short"]])])])
+                                        rows: [["2026-12-01T08:00:00.000000000Z", "2026.1 \"demo\"", "5000000", "3000000", "short"],
+                                               ["2026-12-02T08:00:00.000000000Z", "a, b", "line\nbreak", "", "adequate"]])])])
 
     // Goal: periods read and write back; a range of 366 days is the limit and 367 is refused;
     // quarters, interim days, cases and incidents parse; bad ones name the field.
@@ -43,6 +45,14 @@ struct ReportFormatTests {
         let csv = String(decoding: try ReportRenderer(language: .en).csv(document), as: UTF8.self)
         let table = try CSVTable.read("a,b,c,d,e\n" + csv.split(separator: "\n").filter { $0.contains("2026-12-01T08") }.joined(separator: "\n"), name: "csv")
         #expect(table.rows.first?.cells == ["2026-12-01T08:00:00.000000000Z", "2026.1 \"demo\"", "5000000", "3000000", "short"])
+        // The whole document through CSV.swift's reader: every block reads back cell for cell.
+        let reader = try CSVReader(string: csv)
+        var rows: [[String]] = []
+        while let row = reader.next() { rows.append(row) }
+        #expect(rows.suffix(3) == [["Time", "Rule set", "Required (JPY)", "Funded (JPY)", "Result"],
+                                   ["2026-12-01T08:00:00.000000000Z", "2026.1 \"demo\"", "5000000", "3000000", "short"],
+                                   ["2026-12-02T08:00:00.000000000Z", "a, b", "line\nbreak", "", "adequate"]])
+        #expect(rows.first == ["Liability reserve: requirement, funding and adequacy", "2026-10-01..2026-12-31"])
         let html = try ReportRenderer(language: .ja).html(document)
         #expect(html.contains("2026.1 &quot;demo&quot;") && html.contains("責任準備金の積立状況") && html.contains("要積立額（円）"))
         #expect(try ReportRenderer(language: .ja).html(document) == html)
@@ -58,5 +68,15 @@ struct ReportFormatTests {
             let pdf = try ReportRenderer(language: .ja).render(Self.document, as: .pdf)
             #expect(pdf.starts(with: Array("%PDF".utf8)) && pdf.count > 1_000)
         }
+    }
+}
+
+extension ReportFormatTests {
+    // Goal: the fast decimal of ids agrees with Swift's own conversion at the 64-bit edge, the
+    // 10¹⁹ boundary and the 128-bit maximum.
+    @Test(arguments: [UInt128(0), 9, UInt128(UInt64.max), UInt128(UInt64.max) + 1, 10_000_000_000_000_000_000, 10_000_000_000_000_000_000_000_000_000,
+                      UInt128(2) << 64 | 1, UInt128.max])
+    func decimalsMatchSwiftsOwn(_ value: UInt128) {
+        #expect(Reports.decimal(value) == String(value))
     }
 }
