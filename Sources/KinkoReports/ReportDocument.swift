@@ -226,16 +226,37 @@ public struct ReportDocument: Sendable, Equatable {
                 out.raw("{\"key\":"); out.string(table.key)
                 out.raw(",\"columns\":"); out.strings(table.columns)
                 out.raw(",\"rows\":[")
-                for (r, row) in table.rows.enumerated() {
-                    if r > 0 { out.raw(",") }
-                    out.strings(row)
-                }
+                out.bytes += Self.rowsJSON(table.rows)
                 out.raw("]}")
             }
             out.raw("]}")
         }
         out.raw("]}")
         return out.bytes
+    }
+
+    /// A table's rows as comma-separated JSON arrays. From `parallelFrom` rows on, written on
+    /// every core in contiguous parts and joined with the same commas: the same bytes as one pass.
+    static func rowsJSON(_ rows: [[String]], parallelFrom: Int = 200_000) -> [UInt8] {
+        let parts = min(ProcessInfo.processInfo.activeProcessorCount, 8)
+        guard rows.count >= parallelFrom, parts > 1 else {
+            var out = JSONOut()
+            out.rows(rows[...])
+            return out.bytes
+        }
+        let size = (rows.count + parts - 1) / parts
+        let results = Parts(count: parts)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            var out = JSONOut()
+            out.rows(rows[min(part * size, rows.count)..<min((part + 1) * size, rows.count)])
+            results.set(part, out.bytes)
+        }
+        var joined: [UInt8] = []
+        for part in results.all where !part.isEmpty {
+            if !joined.isEmpty { joined.append(0x2C) }
+            joined += part
+        }
+        return joined
     }
 
     /// SHA-256 of the canonical bytes, lower-case hex.
@@ -294,6 +315,13 @@ struct JSONOut {
         bytes.append(0x22)
     }
 
+    mutating func rows(_ rows: ArraySlice<[String]>) {
+        for (r, row) in rows.enumerated() {
+            if r > 0 { bytes.append(0x2C) }
+            strings(row)
+        }
+    }
+
     mutating func strings(_ values: [String]) {
         bytes.append(0x5B)
         for (i, value) in values.enumerated() {
@@ -344,4 +372,16 @@ extension TimestampNanoseconds {
         else { return nil }
         self = UInt64(seconds + hour * 3_600 + minute * 60 + second) * 1_000_000_000 + fraction
     }
+}
+
+/// The byte buffers of a parallel write, one per part, each set by its own worker.
+final class Parts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var parts: [[UInt8]]
+
+    init(count: Int) { parts = [[UInt8]](repeating: [], count: count) }
+
+    func set(_ index: Int, _ bytes: [UInt8]) { lock.withLock { parts[index] = bytes } }
+
+    var all: [[UInt8]] { lock.withLock { parts } }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import CSV
 import KinkoCore
-import KinkoReports
+import KinkoLedger
+@testable import KinkoReports
 import Testing
 
 /// Report periods, canonical bytes and renderings, without a database.
@@ -78,5 +79,28 @@ extension ReportFormatTests {
                       UInt128(2) << 64 | 1, UInt128.max])
     func decimalsMatchSwiftsOwn(_ value: UInt128) {
         #expect(Reports.decimal(value) == String(value))
+    }
+}
+
+extension ReportFormatTests {
+    // Goal: rows written on every core in parts are the same bytes as rows written in one pass,
+    // for 0, 1, 2, 3 and 1,001 rows (parts of unequal and empty length).
+    @Test(arguments: [0, 1, 2, 3, 1_001])
+    func rowsWrittenInPartsAreTheSameBytes(_ count: Int) {
+        let rows = (0..<count).map { [String($0), "a\"b,\($0)", "日本 \($0)"] }
+        #expect(ReportDocument.rowsJSON(rows, parallelFrom: 1) == ReportDocument.rowsJSON(rows, parallelFrom: .max))
+    }
+
+    // Goal: customer rows formatted in parallel parts are the rows of one pass, in order.
+    @Test func customerRowsInPartsAreTheRowsOfOnePass() async throws {
+        let asset = try #require(Asset.standard.first { $0.code == "BTC" })
+        let accounts = (0..<1_001).map { n in
+            (account: Account(id: AccountID(UInt128(n) << 64 | 7), ledger: asset.ledger, code: 100, accountClass: .customerLiability, owner: UInt128(n / 3 + 1)),
+             balance: AccountBalance(creditsPosted: UInt128(n) * 1_000))
+        }
+        let order = Array((0..<1_001).reversed())
+        let parallel = await Reports.customerRows(order, accounts: accounts, byLedger: [asset.ledger: asset], parallelFrom: 1)
+        let single = await Reports.customerRows(order, accounts: accounts, byLedger: [asset.ledger: asset], parallelFrom: .max)
+        #expect(parallel == single && parallel.count == 1_001 && parallel[0] == ["334", "18446744073709551616007", "BTC", "customer_liability", "0.01000000"])
     }
 }
