@@ -18,7 +18,15 @@ public enum VerificationMethod: String, Sendable, Codable, CaseIterable {
 
 public enum RiskRating: String, Sendable, Codable, CaseIterable, Comparable {
     case low, medium, high
-    public static func < (a: RiskRating, b: RiskRating) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
+    var rank: Int {
+        switch self {
+        case .low: 0
+        case .medium: 1
+        case .high: 2
+        }
+    }
+
+    public static func < (a: RiskRating, b: RiskRating) -> Bool { a.rank < b.rank }
 }
 
 /// One identity document seen: its kind and its number, stored only as a salted SHA-256 (the

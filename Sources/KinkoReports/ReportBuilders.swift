@@ -332,7 +332,10 @@ extension Reports {
         @Sendable func format(_ part: ArraySlice<Int>) -> [[String]] {
             part.map { index in
                 let (account, balance) = accounts[index]
-                let asset = byLedger[account.ledger]!  // the caller kept only accounts of known assets
+                // The caller kept only accounts of known assets; a row names the ledger otherwise.
+                guard let asset = byLedger[account.ledger] else {
+                    return [decimal(account.owner), decimal(account.id.rawValue), "ledger \(account.ledger)", account.accountClass.name, ""]
+                }
                 return [decimal(account.owner), decimal(account.id.rawValue), asset.code, account.accountClass.name, net(balance, account, asset)]
             }
         }
