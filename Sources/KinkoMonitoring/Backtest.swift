@@ -55,6 +55,15 @@ public struct AMLSimData: Sendable {
         public var cents: UInt64
         public var time: TimestampNanoseconds
         public var alert: Int
+
+        public init(id: UInt64, from: UInt64, to: UInt64, cents: UInt64, time: TimestampNanoseconds, alert: Int) {
+            self.id = id
+            self.from = from
+            self.to = to
+            self.cents = cents
+            self.time = time
+            self.alert = alert
+        }
     }
 
     public var transfers: [Transfer] = []
@@ -64,6 +73,12 @@ public struct AMLSimData: Sendable {
 
     /// Yen per US dollar for thresholds (AMLSim amounts are dollars).
     public static let yenPerDollar: UInt64 = 150
+
+    public init(transfers: [Transfer], instances: [Int: (typology: String, members: Set<UInt64>)], profiles: [CustomerProfile] = []) {
+        self.transfers = transfers
+        self.instances = instances
+        self.profiles = profiles
+    }
 
     public init(transactions: String, accounts: String, alertAccounts: String) throws(KinkoError) {
         let tx = try CSVTable(transactions, name: "transactions.csv")
@@ -149,15 +164,40 @@ public struct AMLSimReport: Sendable, Codable, Equatable {
     /// Events each non-typology rule fired on (none are labelled in AMLSim).
     public var otherRules: [String: Int]
     public var perTypology: [String: Typology]
+    /// The network detectors, when the rule set has them.
+    public var network: NetworkReport?
+    /// The network detectors on transformed copies of the data.
+    public var perturbations: [Perturbation]?
+
+    public struct Perturbation: Sendable, Codable, Equatable {
+        public var name: String
+        public var instanceRecall: Double
+        /// Instance recall under the perturbation minus the recall on the data as it is.
+        public var change: Double
+        public var accountPrecision: Double
+        public var alerts: Int
+
+        public init(name: String, instanceRecall: Double, change: Double, accountPrecision: Double, alerts: Int) {
+            self.name = name
+            self.instanceRecall = instanceRecall
+            self.change = change
+            self.accountPrecision = accountPrecision
+            self.alerts = alerts
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, instanceRecall = "instance_recall", change, accountPrecision = "account_precision", alerts
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case ruleSetVersion = "rule_set_version", transactions, sarTransactions = "sar_transactions", instances, instancesFound = "instances_found"
         case instanceRecall = "instance_recall", transactionPrecision = "transaction_precision", transactionRecall = "transaction_recall"
         case accountPrecision = "account_precision", accountRecall = "account_recall", typologyAlerts = "typology_alerts", otherRules = "other_rules"
-        case perTypology = "per_typology"
+        case perTypology = "per_typology", network, perturbations
     }
 
-    static func ratio(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 0 : (Double(part) / Double(whole) * 10_000).rounded() / 10_000 }
+    public static func ratio(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 0 : (Double(part) / Double(whole) * 10_000).rounded() / 10_000 }
 
     /// Replays the data through a fresh engine and scores the typology hits. An instance counts as
     /// found when one hit covers at least half of its member accounts.
@@ -201,7 +241,7 @@ public struct AMLSimReport: Sendable, Codable, Equatable {
             transactionRecall: ratio(all.events.count { sar[$0] != nil }, sar.count),
             accountPrecision: ratio(all.accounts.count { members.contains($0) }, all.accounts.count),
             accountRecall: ratio(all.accounts.count { members.contains($0) }, members.count),
-            typologyAlerts: hits.count, otherRules: other, perTypology: perTypology)
+            typologyAlerts: hits.count, otherRules: other, perTypology: perTypology, network: nil, perturbations: nil)
     }
 
     public var text: String {
@@ -223,6 +263,18 @@ public struct AMLSimReport: Sendable, Codable, Equatable {
         if !otherRules.isEmpty {
             lines.append("")
             lines.append("other rules (not labelled in AMLSim): " + otherRules.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
+        if let network {
+            lines.append("")
+            lines.append(network.text)
+        }
+        if let perturbations, !perturbations.isEmpty {
+            lines.append("")
+            lines.append("perturbation      recall  change  account precision  alerts")
+            for p in perturbations {
+                lines.append(p.name.padding(toLength: 16, withPad: " ", startingAt: 0) + percent(p.instanceRecall).leftPadded(8)
+                    + String(format: "%+.3f", p.change).leftPadded(8) + percent(p.accountPrecision).leftPadded(19) + String(p.alerts).leftPadded(8))
+            }
         }
         return lines.joined(separator: "\n")
     }

@@ -48,6 +48,8 @@ public struct MonitoringRules: Sendable, Equatable {
     public var scatterGather: ScatterGather
     public var gatherScatter: GatherScatter
     public var scenarios: [Scenario]
+    /// The adaptive network detectors (`NetworkScan`); nil in a rule set without them.
+    public var network: NetworkSettings?
     public var yaml: String
 
     public static let ruleNames = ["structuring", "velocity", "rapid_in_out", "shared_ip", "login_abroad", "sanctioned_address", "stolen_address",
@@ -104,10 +106,17 @@ public struct MonitoringRules: Sendable, Equatable {
             var gather_scatter: GS
         }
         struct Scenario: Decodable { var name: String; var rules: [String]; var review: Int; var block: Int }
+        struct Network: Decodable {
+            struct Model: Decodable {
+                var version: String; var seed: UInt64; var trained_on: String; var threshold: Double; var bias: Double; var weights: [String: Double]
+            }
+            var settle_multiplier: Double; var window_multiplier: Double; var alert_budget: Double; var structure_score: Double; var model: Model
+        }
         var version: String
         var rules: Rules
         var typologies: Typologies
         var scenarios: [Scenario]
+        var network: Network?
     }
 
     public init(yaml: String) throws(KinkoError) {
@@ -192,13 +201,28 @@ public struct MonitoringRules: Sendable, Equatable {
         gatherScatter = GatherScatter(windowDays: t.gather_scatter.window_days, minimumSources: t.gather_scatter.minimum_sources,
                                       minimumBeneficiaries: t.gather_scatter.minimum_beneficiaries, score: t.gather_scatter.score)
         scenarios = d.scenarios.map { Scenario(name: $0.name, rules: $0.rules, review: $0.review, block: $0.block) }
+        if let n = d.network {
+            if let unknown = n.model.weights.keys.sorted().first(where: { !NetworkFeatures.names.contains($0) }) {
+                throw KinkoError(.invalidInput, "unknown feature \(unknown); the features are \(NetworkFeatures.names.joined(separator: ", "))",
+                                 field: "network.model.weights")
+            }
+            if let missing = NetworkFeatures.names.first(where: { n.model.weights[$0] == nil }) {
+                throw KinkoError(.invalidInput, "is required", field: "network.model.weights.\(missing)")
+            }
+            let model = try NetworkModel(version: n.model.version, seed: n.model.seed, trainedOn: n.model.trained_on, threshold: n.model.threshold,
+                                         bias: n.model.bias, weights: NetworkFeatures.names.map { n.model.weights[$0] ?? 0 })
+            network = try NetworkSettings(settleMultiplier: n.settle_multiplier, windowMultiplier: n.window_multiplier, alertBudget: n.alert_budget,
+                                          structureScore: n.structure_score, model: model)
+        } else {
+            network = nil
+        }
         self.yaml = yaml
     }
 
     /// Kinko's default rule set: the FSA's red flags for exchanges (2019) and the five graph
     /// typologies. Thresholds are starting points for a Japanese exchange, not fitted to data.
     public static let defaultYAML = """
-        version: "2026.1-default"
+        version: "2026.2-default"
         rules:
           # Three or more deposits, withdrawals or transfers within 24 h, each within 10% below the
           # ¥2,000,000 threshold that triggers KYC on spot exchanges.
@@ -242,6 +266,42 @@ public struct MonitoringRules: Sendable, Equatable {
           - {name: behaviour, rules: [structuring, velocity, rapid_in_out, shared_ip, login_abroad, income_mismatch, unhosted_risk, high_risk_jurisdiction, privacy_coin],
              review: 30, block: 150}
           - {name: typologies, rules: [fan_in, fan_out, cycle, scatter_gather, gather_scatter], review: 60, block: 300}
+
+        """ + defaultNetworkYAML
+
+    /// The default rule set's `network:` section; `kinko monitor train` prints a rule set with
+    /// this section replaced by the model it trained.
+    public static let defaultNetworkYAML = """
+        network:
+          # A new relationship between customers becomes one-off after settle_multiplier x the
+          # median gap before relationships repeat (learnt from the stream); motifs look back
+          # window_multiplier x that. Rings and scatter-gathers of one-off transfers score
+          # structure_score; fans are scored by the model below (kinko monitor train).
+          # alert_budget: alerts per 1,000 active accounts per month.
+          settle_multiplier: 4.0
+          window_multiplier: 20.0
+          alert_budget: 2.0
+          structure_score: 10.0
+          model:
+            version: "amlsim-dev-seed-1"
+            seed: 1
+            trained_on: "amlsim-dev; shrinkage 0.1; 8 ordinary fans per laundering fan; all features"
+            threshold: 0.005782
+            bias: -0.038091
+            weights:
+              log_counterparties: -0.310502
+              log_other_direction: 0.004422
+              log_span_in_own_gaps: -0.389435
+              log_age_in_own_gaps: 0.360861
+              log_novelty_burst: 0.062752
+              cadence_variation: 0.645237
+              new_counterparty_share: -0.28622
+              linked_counterparty_share: -0.016095
+              repeating_share: 0.086645
+              inbound: 0.409099
+              log_relationships: 0.094479
+              one_off_share_of_activity: -0.338791
+              log_activity_burst: 0.169581
 
         """
 }

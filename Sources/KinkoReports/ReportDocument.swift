@@ -171,6 +171,7 @@ public struct ReportDocument: Sendable, Equatable {
         public var key: String
         public var columns: [String]
         public var rows: [[String]]
+
         public init(_ key: String, columns: [String], rows: [[String]]) {
             self.key = key
             self.columns = columns
@@ -189,11 +190,26 @@ public struct ReportDocument: Sendable, Equatable {
         }
     }
 
-    public var kind: ReportKind
-    public var period: ReportPeriod
+    public var kind: ReportKind {
+        didSet { knownSHA256 = nil }
+    }
+    public var period: ReportPeriod {
+        didSet { knownSHA256 = nil }
+    }
     /// When the figures were taken (the end of the period, or the record's latest change).
-    public var asOf: TimestampNanoseconds
-    public var sections: [Section]
+    public var asOf: TimestampNanoseconds {
+        didSet { knownSHA256 = nil }
+    }
+    public var sections: [Section] {
+        didSet { knownSHA256 = nil }
+    }
+    /// The SHA-256 of the canonical bytes once they were hashed (generation hashes them; a
+    /// renderer then does not write and hash them again); cleared by any change.
+    var knownSHA256: String?
+
+    public static func == (a: ReportDocument, b: ReportDocument) -> Bool {
+        a.kind == b.kind && a.period == b.period && a.asOf == b.asOf && a.sections == b.sections
+    }
 
     public init(kind: ReportKind, period: ReportPeriod, asOf: TimestampNanoseconds, sections: [Section]) {
         self.kind = kind
@@ -260,7 +276,15 @@ public struct ReportDocument: Sendable, Equatable {
     }
 
     /// SHA-256 of the canonical bytes, lower-case hex.
-    public var sha256: String { Self.sha256(of: canonicalBytes) }
+    public var sha256: String { knownSHA256 ?? Self.sha256(of: canonicalBytes) }
+
+    /// The canonical bytes and their SHA-256, computed once and remembered in the document.
+    public mutating func hashed() -> (bytes: [UInt8], sha256: String) {
+        let bytes = canonicalBytes
+        let hash = Self.sha256(of: bytes)
+        knownSHA256 = hash
+        return (bytes, hash)
+    }
 
     public static func sha256(of bytes: [UInt8]) -> String { Hex.encode(Array(SHA256.hash(data: bytes))) }
 

@@ -105,9 +105,8 @@ public struct Reports: Sendable {
         if let stored = existing?.value, kind == .cpaEvidence, options.seed == nil {
             options = Options(seed: stored.seed, sampleSize: stored.sampleSize ?? options.sampleSize)
         }
-        let document = try await build(kind, period, options: options, by: caller)
-        let bytes = document.canonicalBytes
-        let hash = ReportDocument.sha256(of: bytes)
+        var document = try await build(kind, period, options: options, by: caller)
+        let (bytes, hash) = document.hashed()
         let now = clock.now()
         var record = ReportRecord(
             kind: kind, period: period.text, asOf: document.asOf, sha256: hash, bytes: bytes.count, status: .generated, generatedBy: caller.name,
@@ -144,9 +143,9 @@ public struct Reports: Sendable {
         guard let stored = try await records.get(ReportRecord.key(kind, period))?.value else {
             throw KinkoError(.notFound, "no \(kind.rawValue) report for \(period.text) was generated", field: "period")
         }
-        let document = try await build(kind, period, options: Options(seed: stored.seed, sampleSize: stored.sampleSize ?? Self.sampleSizeDefault),
+        var document = try await build(kind, period, options: Options(seed: stored.seed, sampleSize: stored.sampleSize ?? Self.sampleSizeDefault),
                                        by: caller)
-        let now = document.sha256
+        let now = document.hashed().sha256
         let identical = now == stored.sha256
         try await governance.store.appendAudit(caller.event(.reportsRead, role: role, digest: Governance.digest(["kind": .string(kind.rawValue), "period": .string(period.text)]),
                                                             result: identical ? "identical" : "differs",

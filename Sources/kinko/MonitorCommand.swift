@@ -27,7 +27,7 @@ struct MonitorCommand: AsyncParsableCommand {
         commandName: "monitor",
         abstract: "Real-time AML/CFT monitoring: rule sets, lists, customers, ingestion, alerts, cases, STR drafts, backtests.",
         subcommands: [Rules.self, Lists.self, Jurisdictions.self, Customers.self, Ingest.self, Alerts.self, Alert.self, Dismiss.self, ExecuteDismissal.self, Cases.self,
-                      Case.self, STR.self, Backtest.self])
+                      Case.self, STR.self, Backtest.self, Train.self])
 
     struct Rules: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Versioned YAML rule sets, live only after approval.",
@@ -409,10 +409,18 @@ struct MonitorCommand: AsyncParsableCommand {
 
     struct Backtest: KinkoCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Replay history under a rule set (nothing is stored): NDJSON events, or AMLSim output scored per typology.")
+            abstract: "Replay history under a rule set (nothing is stored): NDJSON events, or AMLSim output scored per typology.",
+            discussion: """
+                With --amlsim, the per-event rules are scored against the planted instances, and so are the network detectors \
+                (the rule set's network section) at its alert budget and along a precision-recall curve of budgets. \
+                --perturb reruns the network detectors on transformed copies of the data (time:F, amount:F, background:F, renumber, \
+                drop:SHARE; "standard" for all seven) and reports how far instance recall moved.
+                """)
         @Option(help: "The rule set YAML (default: Kinko's default rule set).") var rules: String?
         @Option(help: "NDJSON events to replay.") var events: String?
         @Option(help: "A directory in AMLSim's layout (transactions, accounts, alert_accounts; .csv or .csv.gz).") var amlsim: String?
+        @Option(help: "Comma-separated perturbations for the network detectors (with --amlsim), or \"standard\".") var perturb: String?
+        @Option(help: "Seed of the random perturbations.") var seed: UInt64 = 1
         @Flag(help: "Print one JSON object.") var json = false
 
         func execute() async throws {
@@ -420,14 +428,21 @@ struct MonitorCommand: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             if let amlsim {
-                func file(_ name: String) throws -> String {
-                    for candidate in ["\(amlsim)/\(name).csv.gz", "\(amlsim)/\(name).csv"] where FileManager.default.fileExists(atPath: candidate) {
-                        return try readFile(candidate, field: "--amlsim")
+                let perturbations = try perturb.map { text in
+                    text == "standard" ? AMLSimPerturbation.standard : try text.split(separator: ",").map { try AMLSimPerturbation(parsing: String($0)) }
+                } ?? []
+                if !perturbations.isEmpty, rules.network == nil { throw ValidationError("--perturb needs a rule set with a network section") }
+                let data = try AMLSimData(directory: amlsim)
+                var report = try AMLSimReport.run(data, rules: rules)
+                if let network = rules.network {
+                    report.network = NetworkReport.run(data, settings: network)
+                    report.perturbations = perturbations.map { perturbation in
+                        let changed = NetworkReport.run(data.perturbed(perturbation, seed: seed), settings: network, timeScale: perturbation.timeScale)
+                        return AMLSimReport.Perturbation(name: perturbation.description, instanceRecall: changed.atBudget.instanceRecall,
+                                                         change: AMLSimReport.ratio(Int(((changed.atBudget.instanceRecall - (report.network?.atBudget.instanceRecall ?? 0)) * 10_000).rounded()), 10_000),
+                                                         accountPrecision: changed.atBudget.accountPrecision, alerts: changed.atBudget.alerts)
                     }
-                    throw ValidationError("--amlsim: \(amlsim) has no \(name).csv or \(name).csv.gz")
                 }
-                let data = try AMLSimData(transactions: try file("transactions"), accounts: try file("accounts"), alertAccounts: try file("alert_accounts"))
-                let report = try AMLSimReport.run(data, rules: rules)
                 print(json ? String(decoding: try encoder.encode(report), as: UTF8.self) : report.text)
                 return
             }
@@ -447,11 +462,72 @@ struct MonitorCommand: AsyncParsableCommand {
             }
         }
     }
+
+    struct Train: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train the network detectors' fan model on labelled AMLSim data; prints a rule set to propose (nothing is stored).",
+            discussion: """
+                Runs the network detectors over the data, labels each fan by whether at least half of the accounts it names are \
+                members of a planted instance, and fits the logistic model from --seed (the same data and seed give the same \
+                weights). Its live threshold is the score at the rule set's alert budget on this data. The output is the rule set \
+                (--rules, or the default) with its network section replaced: propose it with `kinko monitor rules propose` and \
+                adopt it under approval like any rule set. Check it with `monitor backtest --amlsim` on a set it was not trained on.
+                """)
+        @Option(help: "A directory in AMLSim's layout to train on.") var amlsim: String
+        @Option(help: "The rule set whose network section is replaced (default: Kinko's default rule set).") var rules: String?
+        @Option(help: "The seed (which ordinary fans are sampled, the order of the rows).") var seed: UInt64 = 1
+        @Option(help: "The new rule set's version (default: the old one with -trained-<seed>).") var version: String?
+        @Option(help: "Write the rule set here instead of standard output.") var out: String?
+        @Option(help: "Comma-separated features the model may use (the others get weight 0; default all).") var features: String?
+        @Option(help: "Ordinary fans kept per laundering fan (a seeded sample), 1–1000.") var negatives: Int = 8
+        @Option(help: "L2 shrinkage of the weights, 0–10.") var shrinkage: Double = 0.01
+
+        func execute() async throws {
+            let yaml = try rules.map { try readFile($0, field: "--rules") } ?? MonitoringRules.defaultYAML
+            let current = try MonitoringRules(yaml: yaml)
+            guard let settings = current.network else { throw ValidationError("--rules: the rule set has no network section to train") }
+            let data = try AMLSimData(directory: amlsim)
+            let name = URL(fileURLWithPath: amlsim).standardizedFileURL.lastPathComponent
+            var trained = settings
+            guard (1...1_000).contains(negatives) else { throw KinkoError(.invalidInput, "must be 1–1000", field: "negatives") }
+            guard (0...10).contains(shrinkage) else { throw KinkoError(.invalidInput, "must be 0–10", field: "shrinkage") }
+            let used = features.map { list in Set(list.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }) } ?? Set(NetworkFeatures.names)
+            trained.model = try NetworkTraining.train(data, settings: settings, seed: seed, version: "\(name)-seed-\(seed)", trainedOn: "\(name); shrinkage \(shrinkage); \(negatives) ordinary fans per laundering fan; \(features.map { "features \($0)" } ?? "all features")",
+                                                      using: used, negativesPerPositive: negatives, shrinkage: shrinkage)
+            let newVersion = version ?? String((current.version.prefix(20) + "-trained-\(seed)").prefix(32))
+            var text = yaml.replacingOccurrences(of: "version: \"\(current.version)\"", with: "version: \"\(newVersion)\"")
+            guard let start = text.range(of: "\nnetwork:") else { throw ValidationError("--rules: the network section must start a line (network:) and end the file") }
+            text = String(text[..<start.lowerBound]) + "\n" + trained.yaml
+            let checked = try MonitoringRules(yaml: text)
+            guard checked.network == trained else { throw KinkoError(.internalError, "the trained rule set does not read back to the same model") }
+            let check = NetworkReport.run(data, settings: trained)
+            FileHandle.standardError.write(Data("""
+                trained \(trained.model.version) on \(name): threshold \(trained.model.threshold) at \(trained.alertBudget) alerts per 1,000 accounts per month; \
+                on the training data \(check.atBudget.alerts) alerts, instance recall \(check.atBudget.instanceRecall), account precision \(check.atBudget.accountPrecision)
+
+                """.utf8))
+            if let out { try Data(text.utf8).write(to: URL(fileURLWithPath: out)) } else { print(text, terminator: "") }
+        }
+    }
 }
 
 func parseIDs(_ text: String) throws -> [UInt64] {
     try text.split(separator: ",").map { part in
         guard let id = UInt64(part.trimmingCharacters(in: .whitespaces)) else { throw KinkoError(.invalidInput, "\"\(part)\" is not an alert id", field: "alerts") }
         return id
+    }
+}
+
+extension AMLSimData {
+    /// Reads AMLSim's layout from a directory: transactions, accounts, alert_accounts, each as
+    /// .csv.gz or .csv.
+    init(directory: String) throws {
+        func file(_ name: String) throws -> String {
+            for candidate in ["\(directory)/\(name).csv.gz", "\(directory)/\(name).csv"] where FileManager.default.fileExists(atPath: candidate) {
+                return try readFile(candidate, field: "--amlsim")
+            }
+            throw ValidationError("--amlsim: \(directory) has no \(name).csv or \(name).csv.gz")
+        }
+        try self.init(transactions: try file("transactions"), accounts: try file("accounts"), alertAccounts: try file("alert_accounts"))
     }
 }

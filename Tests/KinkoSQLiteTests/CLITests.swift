@@ -1,6 +1,7 @@
 import Foundation
 import KinkoBitcoin
 import KinkoCore
+import KinkoMonitoring
 import Testing
 
 /// Runs a program and returns its exit status and standard output.
@@ -310,6 +311,18 @@ struct CLITests {
         #expect(report["account_precision"] as? Double == 1)
         let cycle = try #require((report["per_typology"] as? [String: Any])?["cycle"] as? [String: Any])
         #expect(cycle["instances_found"] as? Int == 1 && cycle["alerts"] as? Int == 1)
+        // The network detectors report too (too few relationships repeat here for a settle window:
+        // no alerts), with their curve and the perturbations asked for.
+        let network = try #require(report["network"] as? [String: Any])
+        #expect((network["at_budget"] as? [String: Any])?["alerts"] as? Int == 0 && (network["curve"] as? [Any])?.count == NetworkReport.curveBudgets.count)
+        let perturbed = try kinko("monitor", "backtest", "--amlsim", amlsim.path, "--perturb", "renumber,time:2", "--json")
+        let changes = try #require((try JSONSerialization.jsonObject(with: Data(perturbed.output.utf8)) as? [String: Any])?["perturbations"] as? [[String: Any]])
+        #expect(changes.map { $0["name"] as? String } == ["renumber", "time:2.0"] && changes.allSatisfy { $0["change"] as? Double == 0 })
+        let badPerturbation = try kinko("monitor", "backtest", "--amlsim", amlsim.path, "--perturb", "time:0")
+        #expect(badPerturbation.status != 0 && badPerturbation.error.contains("perturb"))
+        // Training needs laundering and ordinary fans; this set has neither, and says so.
+        let train = try kinko("monitor", "train", "--amlsim", amlsim.path)
+        #expect(train.status != 0 && train.error.contains("training needs both laundering and ordinary fans"))
         let missing = try kinko("monitor", "backtest", "--amlsim", temp.url.path)
         #expect(missing.status != 0 && missing.error.contains("transactions.csv"))
     }

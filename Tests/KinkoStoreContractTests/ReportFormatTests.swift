@@ -103,4 +103,18 @@ extension ReportFormatTests {
         let single = await Reports.customerRows(order, accounts: accounts, byLedger: [asset.ledger: asset], parallelFrom: .max)
         #expect(parallel == single && parallel.count == 1_001 && parallel[0] == ["334", "18446744073709551616007", "BTC", "customer_liability", "0.01000000"])
     }
+
+    // Goal: a document that remembers its hash gives the bytes and SHA-256 of one written from
+    // scratch, and forgets the hash when it is changed.
+    @Test func rememberedBytesAndHashMatchAFreshDocument() {
+        let rows = (0..<5).map { [String($0), "x\($0)"] }
+        var remembered = ReportDocument(kind: .cpaEvidence, period: .day("2026-11-30"), asOf: 1_000, sections: [
+            .init("s", tables: [.init("t", columns: ["a", "b"], rows: rows)]),
+        ])
+        let fresh = ReportDocument(kind: .cpaEvidence, period: .day("2026-11-30"), asOf: 1_000, sections: [.init("s", tables: [.init("t", columns: ["a", "b"], rows: rows)])])
+        let (bytes, hash) = remembered.hashed()
+        #expect(bytes == fresh.canonicalBytes && hash == fresh.sha256 && remembered == fresh)
+        remembered.sections[0].tables[0].rows.append(["5", "x5"])
+        #expect(remembered.sha256 != hash && remembered.canonicalBytes != fresh.canonicalBytes)
+    }
 }
