@@ -197,7 +197,7 @@ public struct AMLSimReport: Sendable, Codable, Equatable {
         case perTypology = "per_typology", network, perturbations
     }
 
-    public static func ratio(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 0 : (Double(part) / Double(whole) * 10_000).rounded() / 10_000 }
+    static func ratio(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 0 : (Double(part) / Double(whole) * 10_000).rounded() / 10_000 }
 
     /// Replays the data through a fresh engine and scores the typology hits. An instance counts as
     /// found when one hit covers at least half of its member accounts.

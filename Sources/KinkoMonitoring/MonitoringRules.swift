@@ -273,11 +273,7 @@ public struct MonitoringRules: Sendable, Equatable {
     /// this section replaced by the model it trained.
     public static let defaultNetworkYAML = """
         network:
-          # A new relationship between customers becomes one-off after settle_multiplier x the
-          # median gap before relationships repeat (learnt from the stream); motifs look back
-          # window_multiplier x that. Rings and scatter-gathers of one-off transfers score
-          # structure_score; fans are scored by the model below (kinko monitor train).
-          # alert_budget: alerts per 1,000 active accounts per month.
+        \(NetworkSettings.yamlComment)
           settle_multiplier: 4.0
           window_multiplier: 20.0
           alert_budget: 2.0

@@ -35,25 +35,27 @@ public enum NetworkBudget {
     public static func select(_ candidates: [NetworkCandidate], budget: Double, activeAccounts: Int, months: Double) -> [NetworkCandidate] {
         let allowed = Int((budget * Double(activeAccounts) / 1_000 * months).rounded(.down))
         var chosen: [NetworkCandidate] = []
+        var memberSets: [Set<UInt64>] = []  // each chosen alert's accounts
         var byKey: [String: Int] = [:]
         var named: [UInt64: [Int]] = [:]  // account → chosen alerts naming it
         for candidate in candidates.sorted(by: { ($0.score, $1.time, $1.members.count) > ($1.score, $0.time, $0.members.count) }) {
             guard chosen.count < allowed else { break }
             if let index = byKey[candidate.key] {
-                for member in candidate.members where !chosen[index].members.contains(member) {
+                for member in candidate.members where memberSets[index].insert(member).inserted {
                     chosen[index].members.append(member)
                     named[member, default: []].append(index)
                 }
-                chosen[index].events += candidate.events.filter { !chosen[index].events.contains($0) }
+                let known = Set(chosen[index].events)
+                chosen[index].events += candidate.events.filter { !known.contains($0) }
                 chosen[index].time = min(chosen[index].time, candidate.time)
                 continue
             }
             let members = Set(candidate.members)
-            let covered = (named[candidate.members[0]] ?? []).contains { index in members.isSubset(of: Set(chosen[index].members)) }
-            guard !covered else { continue }
+            guard !(named[candidate.members[0]] ?? []).contains(where: { members.isSubset(of: memberSets[$0]) }) else { continue }
             for member in candidate.members { named[member, default: []].append(chosen.count) }
             byKey[candidate.key] = chosen.count
             chosen.append(candidate)
+            memberSets.append(members)
         }
         return chosen
     }
@@ -330,6 +332,20 @@ extension AMLSimData {
             copy.transfers = transfers.filter { $0.alert >= 0 || Double(rng.next() % 1_000_000) / 1_000_000 >= share }
         }
         return copy
+    }
+}
+
+extension NetworkReport {
+    /// The network detectors rerun on each perturbed copy of `data`, against `base` (the run on
+    /// `data` as it is); a time perturbation keeps the budget per month of the original clock.
+    public static func perturbations(_ list: [AMLSimPerturbation], of data: AMLSimData, base: NetworkReport, settings: NetworkSettings,
+                                     seed: UInt64) -> [AMLSimReport.Perturbation] {
+        list.map { perturbation in
+            let changed = run(data.perturbed(perturbation, seed: seed), settings: settings, timeScale: perturbation.timeScale).atBudget
+            return AMLSimReport.Perturbation(name: perturbation.description, instanceRecall: changed.instanceRecall,
+                                             change: ((changed.instanceRecall - base.atBudget.instanceRecall) * 10_000).rounded() / 10_000,
+                                             accountPrecision: changed.accountPrecision, alerts: changed.alerts)
+        }
     }
 }
 

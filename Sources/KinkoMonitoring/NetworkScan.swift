@@ -38,8 +38,7 @@ public struct NetworkSettings: Sendable, Equatable {
     /// First-repeat gaps the stream must show before the settle window is derived from it (no
     /// relationship settles before).
     public static let gapsBeforeSettling = 50
-    /// The longest ring searched, and the most nodes one search visits.
-    public static let cycleLengthMax = 12
+    /// The most nodes one ring search visits (rings are at most `MonitoringRules.cycleLengthMax`).
     public static let cycleSearchNodesMax = 2_000
 
     public init(settleMultiplier: Double, windowMultiplier: Double, alertBudget: Double, structureScore: Double, model: NetworkModel) throws(KinkoError) {
@@ -65,16 +64,21 @@ public struct NetworkSettings: Sendable, Equatable {
 }
 
 extension NetworkSettings {
+    /// What the section's settings mean, as the comment every written section carries.
+    public static let yamlComment = """
+          # A new relationship between customers becomes one-off after settle_multiplier x the
+          # median gap before relationships repeat (learnt from the stream); motifs look back
+          # window_multiplier x that. Rings and scatter-gathers of one-off transfers score
+          # structure_score; fans are scored by the model below (kinko monitor train).
+          # alert_budget: alerts per 1,000 active accounts per month.
+        """
+
     /// The `network:` section of a rule set's YAML.
     public var yaml: String {
         let weights = zip(NetworkFeatures.names, model.weights).map { "      \($0): \($1)" }.joined(separator: "\n")
         return """
             network:
-              # A new relationship between customers becomes one-off after settle_multiplier x the
-              # median gap before relationships repeat (learnt from the stream); motifs look back
-              # window_multiplier x that. Rings and scatter-gathers of one-off transfers score
-              # structure_score; fans are scored by the model below (kinko monitor train).
-              # alert_budget: alerts per 1,000 active accounts per month.
+            \(Self.yamlComment)
               settle_multiplier: \(settleMultiplier)
               window_multiplier: \(windowMultiplier)
               alert_budget: \(alertBudget)
@@ -202,20 +206,17 @@ public struct NetworkCandidate: Sendable, Equatable {
     /// The hub first (when there is one), then the counterparties.
     public var members: [UInt64]
     public var events: [String]
-    /// When the motif was found (the settle time of its newest leg), and when its first leg was.
+    /// When the motif was found (the settle time of its newest leg).
     public var time: TimestampNanoseconds
-    public var firstLegTime: TimestampNanoseconds
     public var features: [Double]
     public var score: Double
 
-    public init(typology: String, hub: UInt64?, members: [UInt64], events: [String], time: TimestampNanoseconds, firstLegTime: TimestampNanoseconds,
-                features: [Double], score: Double) {
+    public init(typology: String, hub: UInt64?, members: [UInt64], events: [String], time: TimestampNanoseconds, features: [Double], score: Double) {
         self.typology = typology
         self.hub = hub
         self.members = members
         self.events = events
         self.time = time
-        self.firstLegTime = firstLegTime
         self.features = features
         self.score = score
     }
@@ -257,7 +258,6 @@ public final class NetworkScan {
     /// First-repeat gaps, in days, as a histogram on a log scale for the median.
     private var gapHistogram = [Int](repeating: 0, count: NetworkScan.gapBuckets)
     private var gapCount = 0
-    private var lastTime: Double = -.infinity
     public private(set) var firstTime: TimestampNanoseconds?
     public private(set) var latestTime: TimestampNanoseconds = 0
 
@@ -308,7 +308,6 @@ public final class NetworkScan {
         guard from != to else { return found }
         if firstTime == nil { firstTime = time }
         latestTime = max(latestTime, time)
-        lastTime = max(lastTime, now)
         for (id, direction) in [(from, 0), (to, 1)] {
             var account = accounts.removeValue(forKey: id) ?? Account(first: now)
             account.events += 1
@@ -434,9 +433,8 @@ public final class NetworkScan {
             Double(direction), log(1 + Double(account.newDropped[direction] + newTimes.count)), count / max(count, Double(eventsSince)), log((activitySince + 0.001) / activityBefore),
         ]
         let typology = other.count >= 2 ? "gather_scatter" : direction == 0 ? "fan_out" : "fan_in"
-        let first = min(start, other.first?.value.time ?? start)
         return [NetworkCandidate(typology: typology, hub: hub, members: [hub] + legs.map(\.key) + other.map(\.key).filter { id in !legs.contains { $0.key == id } },
-                                 events: legs.map(\.value.event) + other.map(\.value.event), time: Self.time(now), firstLegTime: Self.time(first),
+                                 events: legs.map(\.value.event) + other.map(\.value.event), time: Self.time(now),
                                  features: features, score: settings.model.score(features))]
     }
 
@@ -453,28 +451,32 @@ public final class NetworkScan {
     /// beneficiary): a source paying two or more intermediaries who each paid one beneficiary,
     /// every leg one-off within the window.
     private func scatterGathers(_ from: UInt64, _ to: UInt64, at now: Double, window: Double) -> [NetworkCandidate] {
-        func oneOff(_ id: UInt64, _ direction: Int) -> [UInt64: (time: Double, event: String)] {
-            (accounts[id]?.oneOff[direction] ?? [:]).filter { now - $0.value.time <= window }
+        /// `a → b` when it is a one-off leg inside the window.
+        func leg(_ a: UInt64, _ b: UInt64) -> (time: Double, event: String)? {
+            accounts[a]?.oneOff[0][b].flatMap { now - $0.time <= window ? $0 : nil }
+        }
+        func counterparties(_ id: UInt64, _ direction: Int) -> [UInt64] {
+            (accounts[id]?.oneOff[direction] ?? [:]).filter { now - $0.value.time <= window }.keys.sorted()
         }
         var found: [NetworkCandidate] = []
         var seen: Set<Pair> = []
         // (source, intermediary) pairs the new leg can belong to.
-        let shapes = [(from, to)] + oneOff(from, 1).keys.sorted().map { ($0, from) }
+        let shapes = [(from, to)] + counterparties(from, 1).map { ($0, from) }
         for (source, intermediary) in shapes {
-            let paid = oneOff(source, 0)
-            for beneficiary in oneOff(intermediary, 0).keys.sorted() where beneficiary != source && seen.insert(Pair(from: source, to: beneficiary)).inserted {
-                let middle = paid.keys.sorted().filter { $0 != beneficiary && oneOff($0, 0)[beneficiary] != nil }
+            let paid = counterparties(source, 0)
+            for beneficiary in counterparties(intermediary, 0) where beneficiary != source && seen.insert(Pair(from: source, to: beneficiary)).inserted {
+                let middle = paid.filter { $0 != beneficiary && leg($0, beneficiary) != nil }
                 guard middle.count >= 2 else { continue }
-                let legs = middle.flatMap { [paid[$0], oneOff($0, 0)[beneficiary]].compactMap { $0 } }
+                let legs = middle.flatMap { [leg(source, $0), leg($0, beneficiary)].compactMap { $0 } }
                 found.append(NetworkCandidate(typology: "scatter_gather", hub: nil, members: [source] + middle + [beneficiary], events: legs.map(\.event),
-                                              time: Self.time(now), firstLegTime: Self.time(legs.map(\.time).min() ?? now), features: [],
-                                              score: settings.structureScore))
+                                              time: Self.time(now), features: [], score: settings.structureScore))
             }
         }
         return found
     }
 
-    /// A ring of one-off transfers closed by `from → to`: a path `to → … → from`.
+    /// A ring of one-off transfers closed by `from → to`: a path `to → … → from`, up to
+    /// `MonitoringRules.cycleLengthMax` customers.
     private func cycle(from: UInt64, to: UInt64, at now: Double, window: Double) -> NetworkCandidate? {
         var visited = 0
         var stack: [[UInt64]] = [[to]]
@@ -488,10 +490,10 @@ public final class NetworkScan {
                     for (a, b) in zip(members, members.dropFirst() + [members[0]]) {
                         if let leg = accounts[a]?.oneOff[0][b] { legs.append(leg) }
                     }
-                    return NetworkCandidate(typology: "cycle", hub: nil, members: members, events: legs.map(\.event), time: Self.time(now),
-                                            firstLegTime: Self.time(legs.map(\.time).min() ?? now), features: [], score: settings.structureScore)
+                    return NetworkCandidate(typology: "cycle", hub: nil, members: members, events: legs.map(\.event), time: Self.time(now), features: [],
+                                            score: settings.structureScore)
                 }
-                if !path.contains(next), path.count < NetworkSettings.cycleLengthMax - 1 { stack.append(path + [next]) }
+                if !path.contains(next), path.count < MonitoringRules.cycleLengthMax - 1 { stack.append(path + [next]) }
             }
         }
         return nil

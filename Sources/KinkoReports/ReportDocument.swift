@@ -171,7 +171,6 @@ public struct ReportDocument: Sendable, Equatable {
         public var key: String
         public var columns: [String]
         public var rows: [[String]]
-
         public init(_ key: String, columns: [String], rows: [[String]]) {
             self.key = key
             self.columns = columns

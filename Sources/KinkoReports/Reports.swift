@@ -139,18 +139,26 @@ public struct Reports: Sendable {
     /// Regenerates a stored report without storing anything, and says whether it is
     /// bit-identical to what was stored. Any reader may check.
     public func verify(_ kind: ReportKind, _ period: ReportPeriod, by caller: Caller) async throws -> (document: ReportDocument, record: ReportRecord, identical: Bool) {
+        let checked = try await regenerate(kind, period, by: caller)
+        return (checked.document, checked.record, checked.identical)
+    }
+
+    /// `verify`, keeping the regenerated canonical bytes for a caller that serves them.
+    private func regenerate(_ kind: ReportKind, _ period: ReportPeriod, by caller: Caller) async throws
+        -> (document: ReportDocument, bytes: [UInt8], record: ReportRecord, identical: Bool)
+    {
         let role = try await authorizeRead(kind, by: caller)
         guard let stored = try await records.get(ReportRecord.key(kind, period))?.value else {
             throw KinkoError(.notFound, "no \(kind.rawValue) report for \(period.text) was generated", field: "period")
         }
         var document = try await build(kind, period, options: Options(seed: stored.seed, sampleSize: stored.sampleSize ?? Self.sampleSizeDefault),
                                        by: caller)
-        let now = document.hashed().sha256
+        let (bytes, now) = document.hashed()
         let identical = now == stored.sha256
         try await governance.store.appendAudit(caller.event(.reportsRead, role: role, digest: Governance.digest(["kind": .string(kind.rawValue), "period": .string(period.text)]),
                                                             result: identical ? "identical" : "differs",
                                                             details: ["kind": kind.rawValue, "period": period.text, "stored": stored.sha256, "now": now]))
-        return (document, stored, identical)
+        return (document, bytes, stored, identical)
     }
 
     /// The stored document as generated (regenerated and checked when it was too large to keep).
@@ -160,11 +168,11 @@ public struct Reports: Sendable {
             throw KinkoError(.notFound, "no \(kind.rawValue) report for \(period.text) was generated", field: "period")
         }
         if let text = stored.document { return (nil, Array(text.utf8), stored) }
-        let checked = try await verify(kind, period, by: caller)
+        let checked = try await regenerate(kind, period, by: caller)
         guard checked.identical else {
             throw KinkoError(.storageCorrupted, "\(ReportRecord.key(kind, period)) no longer regenerates to its SHA-256 \(stored.sha256) (now \(checked.document.sha256))")
         }
-        return (checked.document, checked.document.canonicalBytes, stored)
+        return (checked.document, checked.bytes, stored)
     }
 
     /// A second person makes a generated report final, after checking that it still

@@ -435,13 +435,9 @@ struct MonitorCommand: AsyncParsableCommand {
                 let data = try AMLSimData(directory: amlsim)
                 var report = try AMLSimReport.run(data, rules: rules)
                 if let network = rules.network {
-                    report.network = NetworkReport.run(data, settings: network)
-                    report.perturbations = perturbations.map { perturbation in
-                        let changed = NetworkReport.run(data.perturbed(perturbation, seed: seed), settings: network, timeScale: perturbation.timeScale)
-                        return AMLSimReport.Perturbation(name: perturbation.description, instanceRecall: changed.atBudget.instanceRecall,
-                                                         change: AMLSimReport.ratio(Int(((changed.atBudget.instanceRecall - (report.network?.atBudget.instanceRecall ?? 0)) * 10_000).rounded()), 10_000),
-                                                         accountPrecision: changed.atBudget.accountPrecision, alerts: changed.atBudget.alerts)
-                    }
+                    let base = NetworkReport.run(data, settings: network)
+                    report.network = base
+                    report.perturbations = NetworkReport.perturbations(perturbations, of: data, base: base, settings: network, seed: seed)
                 }
                 print(json ? String(decoding: try encoder.encode(report), as: UTF8.self) : report.text)
                 return

@@ -147,7 +147,7 @@ struct NetworkTests {
     // candidate of an alerted hub updates that alert instead of taking a place.
     @Test func budgetCountsAlertsNotUpdates() {
         func candidate(_ hub: UInt64, _ members: [UInt64], _ score: Double) -> NetworkCandidate {
-            NetworkCandidate(typology: "fan_in", hub: hub, members: [hub] + members, events: members.map { "e\($0)" }, time: 1, firstLegTime: 0, features: [1], score: score)
+            NetworkCandidate(typology: "fan_in", hub: hub, members: [hub] + members, events: members.map { "e\($0)" }, time: 1, features: [1], score: score)
         }
         let candidates = [candidate(1, [10, 11], 5), candidate(1, [10, 11, 12], 4), candidate(2, [20, 21], 3), candidate(3, [30, 31], 2), candidate(4, [40, 41], 1)]
         // 1.5 alerts per 1,000 accounts per month, 1,000 accounts, 2 months: 3 alerts.
