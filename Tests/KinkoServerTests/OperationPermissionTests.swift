@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import KinkoControls
 import KinkoGovernance
+import KinkoReports
 import KinkoStores
 @testable import KinkoServer
 import Testing
@@ -28,6 +29,17 @@ struct OperationPermissionTests {
             }
         }
         return found
+    }
+
+    // Goal: the committed server code is what swift-openapi-generator makes from this contract
+    // (scripts/openapi-generate.sh records the contract's SHA-256 when it regenerates).
+    @Test func theGeneratedCodeIsTheContracts() throws {
+        let server = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/KinkoServer")
+        let contract = try Data(contentsOf: server.appendingPathComponent("openapi.yaml"))
+        let recorded = try String(contentsOf: server.appendingPathComponent("Generated/openapi.yaml.sha256"), encoding: .utf8)
+        #expect(recorded == ReportDocument.sha256(of: Array(contract)) + "  openapi.yaml\n",
+                "openapi.yaml changed since Sources/KinkoServer/Generated was made from it: run scripts/openapi-generate.sh")
     }
 
     // Goal: no operation is forgotten — each is public, needs a named permission, or is
