@@ -170,11 +170,56 @@ public struct ReportDocument: Sendable, Equatable {
     public struct Table: Sendable, Equatable {
         public var key: String
         public var columns: [String]
-        public var rows: [[String]]
+        /// The rows, as text or packed (a large table: its cells in a few byte buffers instead
+        /// of an array and strings per row).
+        var storage: Storage
+
+        enum Storage: Sendable {
+            case strings([[String]])
+            case packed(PackedRows)
+        }
+
         public init(_ key: String, columns: [String], rows: [[String]]) {
             self.key = key
             self.columns = columns
-            self.rows = rows
+            storage = .strings(rows)
+        }
+
+        init(_ key: String, columns: [String], packed: PackedRows) {
+            self.key = key
+            self.columns = columns
+            storage = .packed(packed)
+        }
+
+        /// Every row as text (a packed table makes them on each read: prefer `rowCount` and
+        /// `forEachRow` for large ones).
+        public var rows: [[String]] {
+            get {
+                switch storage {
+                case .strings(let rows): return rows
+                case .packed(let packed): return packed.allRows
+                }
+            }
+            set { storage = .strings(newValue) }
+        }
+
+        public var rowCount: Int {
+            switch storage {
+            case .strings(let rows): rows.count
+            case .packed(let packed): packed.count
+            }
+        }
+
+        /// Each row in order, made one at a time.
+        public func forEachRow(_ body: ([String]) throws -> Void) rethrows {
+            switch storage {
+            case .strings(let rows): for row in rows { try body(row) }
+            case .packed(let packed): try packed.forEachRow(body)
+            }
+        }
+
+        public static func == (a: Table, b: Table) -> Bool {
+            a.key == b.key && a.columns == b.columns && a.rowCount == b.rowCount && a.rows == b.rows
         }
     }
 
@@ -222,6 +267,9 @@ public struct ReportDocument: Sendable, Equatable {
     /// The canonical bytes: JSON, keys in a fixed order, every value a string, escaped as
     /// `CanonicalJSON` escapes (ASCII only). What is hashed and stored.
     public var canonicalBytes: [UInt8] {
+        // The small parts as bytes, each table's rows as rows: assembled into memory of the
+        // document's exact size (a CPA pack is 371 MB; growing buffers cost more than writing).
+        var pieces: [CanonicalPiece] = []
         var out = JSONOut()
         out.raw("{\"format\":"); out.string(Self.format)
         out.raw(",\"kind\":"); out.string(kind.rawValue)
@@ -241,37 +289,95 @@ public struct ReportDocument: Sendable, Equatable {
                 out.raw("{\"key\":"); out.string(table.key)
                 out.raw(",\"columns\":"); out.strings(table.columns)
                 out.raw(",\"rows\":[")
-                out.bytes += Self.rowsJSON(table.rows)
+                pieces.append(.bytes(out.bytes))
+                switch table.storage {
+                case .strings(let rows): pieces.append(.rows(rows))
+                case .packed(let packed):
+                    for (chunk, first) in zip(packed.chunks, packed.firstRows) { pieces.append(.packed(chunk, firstRow: first)) }
+                }
+                out.bytes = []
                 out.raw("]}")
             }
             out.raw("]}")
         }
         out.raw("]}")
-        return out.bytes
+        pieces.append(.bytes(out.bytes))
+        return Self.assemble(pieces)
+    }
+
+    /// A run of a document's canonical bytes: written already, or a table's rows to write.
+    enum CanonicalPiece: Sendable {
+        case bytes([UInt8])
+        case rows([[String]])
+        /// A chunk of a packed table, whose first row is `firstRow` of the table.
+        case packed(PackedRows.Chunk, firstRow: Int)
+    }
+
+    /// The pieces' bytes in order, written once into an array of their exact size: every
+    /// table of `parallelFrom` rows or more is split into one part per core, each part's bytes
+    /// are counted and then written at its offset, all parts at once. The same bytes as one
+    /// pass (a row after a table's first is preceded by a comma, whichever part it is in).
+    static func assemble(_ pieces: [CanonicalPiece], parallelFrom: Int = 200_000) -> [UInt8] {
+        let cores = min(ProcessInfo.processInfo.activeProcessorCount, 8)
+        var split: [(piece: Int, rows: Range<Int>)] = []
+        for (index, piece) in pieces.enumerated() {
+            guard case .rows(let rows) = piece else {
+                // Bytes are one part; a packed chunk is one too (a large table comes in one per core).
+                split.append((index, 0..<0))
+                continue
+            }
+            let count = rows.count >= parallelFrom ? max(1, cores) : 1
+            let size = max(1, (rows.count + count - 1) / count)
+            for part in 0..<count { split.append((index, min(part * size, rows.count)..<min((part + 1) * size, rows.count))) }
+        }
+        let parts = split
+        let counts = Counts(parts.count)
+        DispatchQueue.concurrentPerform(iterations: parts.count) { part in
+            var counter = JSONByteCounter()
+            write(pieces[parts[part].piece], rows: parts[part].rows, into: &counter)
+            counts.set(part, counter.count)
+        }
+        let sizes = counts.all
+        let offsets = sizes.reduce(into: [0]) { $0.append($0[$0.count - 1] + $1) }
+        let total = offsets[sizes.count]
+        return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            guard let base = buffer.baseAddress else { initialized = 0; return }
+            let memory = SharedMemory(base: base)
+            DispatchQueue.concurrentPerform(iterations: parts.count) { part in
+                var writer = JSONMemoryWriter(base: memory.base + offsets[part], capacity: sizes[part])
+                write(pieces[parts[part].piece], rows: parts[part].rows, into: &writer)
+                assert(writer.position == sizes[part], "a part wrote other than it counted")
+            }
+            initialized = total
+        }
+    }
+
+    /// Writes a piece, or of a table only `rows`, into `sink`.
+    static func write<Sink: JSONSink>(_ piece: CanonicalPiece, rows range: Range<Int>, into sink: inout Sink) {
+        switch piece {
+        case .bytes(let bytes): bytes.withUnsafeBufferPointer { sink.put($0) }
+        case .rows(let rows):
+            for row in range {
+                if row > 0 { sink.put(0x2C) }
+                sink.strings(rows[row])
+            }
+        case .packed(let chunk, let firstRow):
+            chunk.withCells { row, cells in
+                if firstRow + row > 0 { sink.put(0x2C) }
+                sink.put(0x5B)
+                for (i, cell) in cells.enumerated() {
+                    if i > 0 { sink.put(0x2C) }
+                    sink.string(utf8: cell)
+                }
+                sink.put(0x5D)
+            }
+        }
     }
 
     /// A table's rows as comma-separated JSON arrays. From `parallelFrom` rows on, written on
-    /// every core in contiguous parts and joined with the same commas: the same bytes as one pass.
+    /// every core in contiguous parts: the same bytes as one pass.
     static func rowsJSON(_ rows: [[String]], parallelFrom: Int = 200_000) -> [UInt8] {
-        let parts = min(ProcessInfo.processInfo.activeProcessorCount, 8)
-        guard rows.count >= parallelFrom, parts > 1 else {
-            var out = JSONOut()
-            out.rows(rows[...])
-            return out.bytes
-        }
-        let size = (rows.count + parts - 1) / parts
-        let results = Parts(count: parts)
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            var out = JSONOut()
-            out.rows(rows[min(part * size, rows.count)..<min((part + 1) * size, rows.count)])
-            results.set(part, out.bytes)
-        }
-        var joined: [UInt8] = []
-        for part in results.all where !part.isEmpty {
-            if !joined.isEmpty { joined.append(0x2C) }
-            joined += part
-        }
-        return joined
+        assemble([.rows(rows)], parallelFrom: parallelFrom)
     }
 
     /// SHA-256 of the canonical bytes, lower-case hex.
@@ -302,56 +408,110 @@ extension TimestampNanoseconds {
     }
 }
 
-/// A JSON writer for large documents: appends to one byte buffer, strings escaped as
-/// `CanonicalJSON` does (quote, backslash and control characters; non-ASCII as \u escapes).
-struct JSONOut {
-    var bytes: [UInt8] = []
+/// Where JSON goes, byte by byte: appended to an array (`JSONOut`), counted
+/// (`JSONByteCounter`), or written into memory sized by the count (`JSONMemoryWriter`). One
+/// escaping serves all three, so a count is always what is then written.
+protocol JSONSink {
+    mutating func put(_ byte: UInt8)
+    mutating func put(_ bytes: UnsafeBufferPointer<UInt8>)
+}
 
+extension JSONSink {
     mutating func raw(_ text: StaticString) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        text.withUTF8Buffer { put($0) }
     }
 
-    mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
+    mutating func raw(_ text: String) {
+        var text = text
+        text.withUTF8 { put($0) }
+    }
 
+    /// A JSON string, escaped as `CanonicalJSON` escapes (quote, backslash and control
+    /// characters; non-ASCII as \u escapes).
     mutating func string(_ value: String) {
-        bytes.append(0x22)
+        put(0x22)
+        var value = value
         // Most values are plain ASCII with nothing to escape: copied as they are.
-        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E && $0 != 0x22 && $0 != 0x5C }) {
-            bytes.append(contentsOf: value.utf8)
-            bytes.append(0x22)
-            return
+        let plain = value.withUTF8 { utf8 in
+            guard utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E && $0 != 0x22 && $0 != 0x5C }) else { return false }
+            put(utf8)
+            return true
         }
-        for unit in value.utf16 {
-            switch unit {
-            case 0x22: bytes.append(0x5C); bytes.append(0x22)
-            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-            case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
-            case 0x0D: bytes.append(0x5C); bytes.append(0x72)
-            case 0x09: bytes.append(0x5C); bytes.append(0x74)
-            case 0x20...0x7E: bytes.append(UInt8(unit))
-            default:
-                bytes.append(contentsOf: Array("\\u".utf8))
-                let hex = Array("0123456789abcdef".utf8)
-                for shift in stride(from: 12, through: 0, by: -4) { bytes.append(hex[Int(unit >> UInt16(shift)) & 0xF]) }
+        if !plain {
+            for unit in value.utf16 {
+                switch unit {
+                case 0x22: put(0x5C); put(0x22)
+                case 0x5C: put(0x5C); put(0x5C)
+                case 0x0A: put(0x5C); put(0x6E)
+                case 0x0D: put(0x5C); put(0x72)
+                case 0x09: put(0x5C); put(0x74)
+                case 0x20...0x7E: put(UInt8(unit))
+                default:
+                    put(0x5C); put(0x75)
+                    for shift in stride(from: 12, through: 0, by: -4) { put(Self.hexDigit(Int(unit >> UInt16(shift)) & 0xF)) }
+                }
             }
         }
-        bytes.append(0x22)
+        put(0x22)
     }
 
-    mutating func rows(_ rows: ArraySlice<[String]>) {
-        for (r, row) in rows.enumerated() {
-            if r > 0 { bytes.append(0x2C) }
-            strings(row)
+    /// `string(_:)` of text given as its UTF-8 bytes (a packed table's cell).
+    mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
+        guard utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E && $0 != 0x22 && $0 != 0x5C }) else {
+            string(String(decoding: utf8, as: UTF8.self))
+            return
         }
+        put(0x22)
+        put(utf8)
+        put(0x22)
     }
+
+    static func hexDigit(_ value: Int) -> UInt8 { value < 10 ? 0x30 + UInt8(value) : 0x57 + UInt8(value) }
 
     mutating func strings(_ values: [String]) {
-        bytes.append(0x5B)
+        put(0x5B)
         for (i, value) in values.enumerated() {
-            if i > 0 { bytes.append(0x2C) }
+            if i > 0 { put(0x2C) }
             string(value)
         }
-        bytes.append(0x5D)
+        put(0x5D)
+    }
+}
+
+/// A JSON writer that appends to one byte buffer.
+struct JSONOut: JSONSink {
+    var bytes: [UInt8] = []
+
+    mutating func put(_ byte: UInt8) { bytes.append(byte) }
+
+    mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes.append(contentsOf: bytes) }
+}
+
+/// Counts the bytes a write would give.
+struct JSONByteCounter: JSONSink {
+    var count = 0
+
+    mutating func put(_ byte: UInt8) { count += 1 }
+
+    mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) { count += bytes.count }
+}
+
+/// Writes into memory of a counted size, never past it (a write that does not fit stops).
+struct JSONMemoryWriter: JSONSink {
+    let base: UnsafeMutablePointer<UInt8>
+    let capacity: Int
+    var position = 0
+
+    mutating func put(_ byte: UInt8) {
+        guard position < capacity else { return }
+        base[position] = byte
+        position += 1
+    }
+
+    mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, position + bytes.count <= capacity else { return }
+        (base + position).update(from: source, count: bytes.count)
+        position += bytes.count
     }
 }
 
@@ -397,14 +557,135 @@ extension TimestampNanoseconds {
     }
 }
 
-/// The byte buffers of a parallel write, one per part, each set by its own worker.
-final class Parts: @unchecked Sendable {
+/// The byte counts of a parallel count, one per part, each set by its own worker.
+final class Counts: @unchecked Sendable {
     private let lock = NSLock()
-    private var parts: [[UInt8]]
+    private var counts: [Int]
 
-    init(count: Int) { parts = [[UInt8]](repeating: [], count: count) }
+    init(_ count: Int) { counts = [Int](repeating: 0, count: count) }
 
-    func set(_ index: Int, _ bytes: [UInt8]) { lock.withLock { parts[index] = bytes } }
+    func set(_ index: Int, _ value: Int) { lock.withLock { counts[index] = value } }
 
-    var all: [[UInt8]] { lock.withLock { parts } }
+    var all: [Int] { lock.withLock { counts } }
+}
+
+/// Memory the parts of a parallel write share, each writing only its own range.
+struct SharedMemory: @unchecked Sendable {
+    let base: UnsafeMutablePointer<UInt8>
+}
+
+/// Rows of text packed for size: each chunk holds its cells' UTF-8 bytes in one buffer and where
+/// each cell ends, `width` cells a row. A table of millions of rows takes two allocations a
+/// chunk instead of an array and a string or more a row (the CPA pack's 5,000,000 balances).
+public struct PackedRows: Sendable, Equatable {
+    public struct Chunk: Sendable, Equatable {
+        var bytes: [UInt8] = []
+        /// The end of each cell in `bytes`.
+        var ends: [UInt32] = []
+        let width: Int
+
+        var count: Int { width == 0 ? 0 : ends.count / width }
+
+        /// Each row's cells, as views of the chunk's bytes.
+        func withCells(_ body: (Int, [UnsafeBufferPointer<UInt8>]) throws -> Void) rethrows {
+            try bytes.withUnsafeBufferPointer { all in
+                var cells: [UnsafeBufferPointer<UInt8>] = []
+                cells.reserveCapacity(width)
+                var start = 0
+                for row in 0..<count {
+                    cells.removeAll(keepingCapacity: true)
+                    for column in 0..<width {
+                        let end = Int(ends[row * width + column])
+                        cells.append(UnsafeBufferPointer(rebasing: all[start..<end]))
+                        start = end
+                    }
+                    try body(row, cells)
+                }
+            }
+        }
+    }
+
+    public let width: Int
+    public internal(set) var chunks: [Chunk] = []
+    /// A chunk's bytes stay within this; a row that begins past it begins a new chunk.
+    public let chunkBytesMax: Int
+
+    /// `chunkBytesMax` at most `chunkBytesLimit` (a chunk's cell ends are 32-bit).
+    public init(width: Int, chunkBytesMax: Int = PackedRows.chunkBytesLimit) {
+        self.width = width
+        self.chunkBytesMax = min(max(0, chunkBytesMax), Self.chunkBytesLimit)
+    }
+
+    /// The chunks of parts packed apart (on several cores), in order.
+    public init(joining parts: [PackedRows], width: Int) {
+        self.width = width
+        chunkBytesMax = parts.first?.chunkBytesMax ?? Self.chunkBytesLimit
+        chunks = parts.flatMap(\.chunks).filter { $0.count > 0 }
+    }
+
+    public var count: Int { chunks.reduce(0) { $0 + $1.count } }
+
+    /// The table row at which each chunk starts.
+    var firstRows: [Int] { chunks.reduce(into: [0]) { $0.append($0[$0.count - 1] + $1.count) }.dropLast() }
+
+    /// The most bytes a chunk may be set to hold before its next row: its cell ends are 32-bit,
+    /// and a row past it still fits (a row is far below the 1 MiB of room left).
+    public static let chunkBytesLimit = Int(UInt32.max) - (1 << 20)
+
+    /// Appends a row of `width` cells.
+    public mutating func append(_ row: [String]) {
+        precondition(row.count == width, "a packed row has \(width) cells")
+        for cell in row { appendCell(cell) }
+    }
+
+    /// Appends the next cell; every `width` cells make a row.
+    public mutating func appendCell(_ cell: String) {
+        if chunks.isEmpty || (chunks[chunks.count - 1].ends.count % width == 0 && chunks[chunks.count - 1].bytes.count >= chunkBytesMax) {
+            chunks.append(Chunk(width: width))
+        }
+        let last = chunks.count - 1
+        var cell = cell
+        cell.withUTF8 { chunks[last].bytes.append(contentsOf: $0) }
+        chunks[last].ends.append(UInt32(chunks[last].bytes.count))
+    }
+
+    /// Room for `rows` rows of about `bytesPerRow` bytes (memory only reserved is not touched).
+    public mutating func reserve(rows: Int, bytesPerRow: Int) {
+        if chunks.isEmpty { chunks.append(Chunk(width: width)) }
+        chunks[chunks.count - 1].bytes.reserveCapacity(min(rows * bytesPerRow, chunkBytesMax))
+        chunks[chunks.count - 1].ends.reserveCapacity(rows * width)
+    }
+
+    public func forEachRow(_ body: ([String]) throws -> Void) rethrows {
+        for chunk in chunks {
+            try chunk.withCells { _, cells in try body(cells.map { String(decoding: $0, as: UTF8.self) }) }
+        }
+    }
+
+    public var allRows: [[String]] {
+        var rows: [[String]] = []
+        rows.reserveCapacity(count)
+        forEachRow { rows.append($0) }
+        return rows
+    }
+
+    /// Row `index` of the table, as text (nil past the end).
+    public func row(_ index: Int) -> [String]? {
+        guard index >= 0 else { return nil }
+        var first = 0
+        for chunk in chunks {
+            guard index >= first + chunk.count else {
+                let row = index - first
+                return chunk.bytes.withUnsafeBufferPointer { all in
+                    (0..<width).map { column in
+                        let cell = row * width + column
+                        let start = cell == 0 ? 0 : Int(chunk.ends[cell - 1])
+                        return String(decoding: UnsafeBufferPointer(rebasing: all[start..<Int(chunk.ends[cell])]), as: UTF8.self)
+                    }
+                }
+            }
+            first += chunk.count
+        }
+        return nil
+    }
 }

@@ -146,8 +146,10 @@ public struct ReportRenderer: Sendable {
                 out.raw("{\"key\":"); out.string(table.key); out.raw(",\"title\":"); out.string(label(table.key))
                 out.raw(",\"columns\":"); out.strings(table.columns); out.raw(",\"labels\":"); out.strings(table.columns.map(label))
                 out.raw(",\"rows\":[")
-                for (r, row) in table.rows.enumerated() {
-                    if r > 0 { out.raw(",") }
+                var first = true
+                table.forEachRow { row in
+                    if !first { out.raw(",") }
+                    first = false
                     out.strings(row)
                 }
                 out.raw("]}")
@@ -174,7 +176,10 @@ public struct ReportRenderer: Sendable {
             for table in section.tables {
                 out.row(["## " + label(table.key)])
                 out.row(table.columns.map(label))
-                for row in table.rows { out.row(row) }
+                switch table.storage {
+                case .strings(let rows): for row in rows { out.row(row) }
+                case .packed(let packed): for chunk in packed.chunks { chunk.withCells { out.row(utf8: $1) } }
+                }
             }
         }
         return out.bytes
@@ -192,7 +197,7 @@ public struct ReportRenderer: Sendable {
                     "hasFacts": !section.facts.isEmpty,
                     "tables": section.tables.map { table -> [String: Any] in
                         ["title": label(table.key), "columns": table.columns.map(label), "rows": table.rows.map { ["cells": $0] },
-                         "empty": table.rows.isEmpty, "emptyText": language == .ja ? "該当なし" : "None"]
+                         "empty": table.rowCount == 0, "emptyText": language == .ja ? "該当なし" : "None"]
                     },
                 ]
             },
@@ -270,17 +275,32 @@ struct CSVOut {
     mutating func row(_ cells: [String]) {
         for (index, cell) in cells.enumerated() {
             if index > 0 { bytes.append(0x2C) }
-            if cell.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
-                bytes.append(0x22)
-                for byte in cell.utf8 {
-                    if byte == 0x22 { bytes.append(0x22) }
-                    bytes.append(byte)
-                }
-                bytes.append(0x22)
-            } else {
-                bytes.append(contentsOf: cell.utf8)
-            }
+            var cell = cell
+            cell.withUTF8 { field($0) }
         }
         bytes.append(0x0A)
+    }
+
+    /// A row of cells given as UTF-8 bytes (a packed table's).
+    mutating func row(utf8 cells: [UnsafeBufferPointer<UInt8>]) {
+        for (index, cell) in cells.enumerated() {
+            if index > 0 { bytes.append(0x2C) }
+            field(cell)
+        }
+        bytes.append(0x0A)
+    }
+
+    /// One field, quoted when it holds a comma, a quote or a line end (quotes doubled).
+    mutating func field(_ cell: UnsafeBufferPointer<UInt8>) {
+        guard cell.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else {
+            bytes.append(contentsOf: cell)
+            return
+        }
+        bytes.append(0x22)
+        for byte in cell {
+            if byte == 0x22 { bytes.append(0x22) }
+            bytes.append(byte)
+        }
+        bytes.append(0x22)
     }
 }

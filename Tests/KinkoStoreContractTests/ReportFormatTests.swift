@@ -101,7 +101,8 @@ extension ReportFormatTests {
         let order = Array((0..<1_001).reversed())
         let parallel = await Reports.customerRows(order, accounts: accounts, byLedger: [asset.ledger: asset], parallelFrom: 1)
         let single = await Reports.customerRows(order, accounts: accounts, byLedger: [asset.ledger: asset], parallelFrom: .max)
-        #expect(parallel == single && parallel.count == 1_001 && parallel[0] == ["334", "18446744073709551616007", "BTC", "customer_liability", "0.01000000"])
+        #expect(parallel.allRows == single.allRows && parallel.count == 1_001 && parallel.chunks.count == min(ProcessInfo.processInfo.activeProcessorCount, 8)
+                && parallel.row(0) == ["334", "18446744073709551616007", "BTC", "customer_liability", "0.01000000"])
     }
 
     // Goal: a document that remembers its hash gives the bytes and SHA-256 of one written from
@@ -116,5 +117,52 @@ extension ReportFormatTests {
         #expect(bytes == fresh.canonicalBytes && hash == fresh.sha256 && remembered == fresh)
         remembered.sections[0].tables[0].rows.append(["5", "x5"])
         #expect(remembered.sha256 != hash && remembered.canonicalBytes != fresh.canonicalBytes)
+    }
+}
+
+extension ReportFormatTests {
+    /// Rows with every kind of cell the writers treat apart: plain, quoted, escaped, non-ASCII, empty.
+    static let awkwardRows = (0..<7).map { n in [String(n), "a\"b,\(n)", "日本 \(n)", "line\nbreak\\", n % 2 == 0 ? "" : "x"] }
+
+    static func packed(_ rows: [[String]], chunkBytesMax: Int) -> PackedRows {
+        var packed = PackedRows(width: 5, chunkBytesMax: chunkBytesMax)
+        for row in rows { packed.append(row) }
+        return packed
+    }
+
+    // Goal: a packed table is the same document as the table of strings it holds: the same
+    // canonical bytes and SHA-256, the same JSON, CSV and HTML, in one chunk or in many.
+    @Test(arguments: [PackedRows.chunkBytesLimit, 0, 40])
+    func aPackedTableIsTheSameDocument(_ chunkBytesMax: Int) throws {
+        let packed = Self.packed(Self.awkwardRows, chunkBytesMax: chunkBytesMax)
+        func document(_ table: ReportDocument.Table) -> ReportDocument {
+            ReportDocument(kind: .cpaEvidence, period: .day("2026-11-30"), asOf: 1_796_025_600_000_000_000, sections: [.init("s", facts: [.init("k", "v")], tables: [table])])
+        }
+        let text = document(.init("balances", columns: ["customer", "account", "asset", "class", "balance"], rows: Self.awkwardRows))
+        let compact = document(.init("balances", columns: ["customer", "account", "asset", "class", "balance"], packed: packed))
+        #expect(compact.canonicalBytes == text.canonicalBytes && compact.sha256 == text.sha256 && compact == text)
+        #expect(compact.sections[0].tables[0].rowCount == 7 && compact.sections[0].tables[0].rows == Self.awkwardRows)
+        for language in [ReportLanguage.ja, .en] {
+            let renderer = ReportRenderer(language: language)
+            #expect(renderer.json(compact) == renderer.json(text))
+            #expect(try renderer.csv(compact) == renderer.csv(text))
+            #expect(try renderer.html(compact) == renderer.html(text))
+        }
+        // The canonical bytes read back to the same document.
+        #expect(try ReportDocument(canonical: compact.canonicalBytes) == text)
+    }
+
+    // Goal: a chunk takes rows until it holds chunkBytesMax bytes; the row that begins at the
+    // limit begins the next chunk (a row is never split), and the limit is capped at 32 bits.
+    @Test func chunksEndAtTheirLimitAndRowsAreFoundAcrossThem() {
+        let rows = (0..<4).map { n in ["a\(n)", "bb", "cc", "dd", "ee"] }  // 10 bytes a row
+        #expect(Self.packed(rows, chunkBytesMax: 20).chunks.map(\.count) == [2, 2])  // at the limit after two rows
+        #expect(Self.packed(rows, chunkBytesMax: 21).chunks.map(\.count) == [3, 1])  // one past: a third row fits in
+        #expect(Self.packed(rows, chunkBytesMax: 0).chunks.map(\.count) == [1, 1, 1, 1])
+        #expect(PackedRows(width: 5, chunkBytesMax: .max).chunkBytesMax == PackedRows.chunkBytesLimit)
+        let packed = Self.packed(rows, chunkBytesMax: 20)
+        #expect(packed.row(-1) == nil && packed.row(4) == nil)
+        #expect((0..<4).map { packed.row($0) } == rows && packed.allRows == rows && packed.count == 4)
+        #expect(PackedRows(joining: [packed, PackedRows(width: 5), packed], width: 5).allRows == rows + rows)
     }
 }

@@ -45,7 +45,7 @@ struct BenchReports: AsyncParsableCommand {
         let (quarterly, quarterlySeconds) = try await timed { try await reports.generate(.customerPropertyQuarterly, quarter, by: finance) }
         let (pack, packSeconds) = try await timed { try await reports.generate(.cpaEvidence, .day(day), by: finance) }
         let (csv, csvSeconds) = try await timed { try ReportRenderer(language: .ja).csv(pack.document) }
-        let rows = pack.document.section("customer_balances")?.tables.first?.rows.count ?? 0
+        let rows = pack.document.section("customer_balances")?.tables.first?.rowCount ?? 0
         guard rows == customers * assets else { throw BenchError.setupFailed("the CPA pack lists \(rows) balances, not \(customers * assets)") }
         func f(_ seconds: Double) -> String { String(format: "%.3f", seconds) }
         if json {
