@@ -315,7 +315,10 @@ let package = Package(
         ),
         .testTarget(
             name: "KinkoMonitoringTests",
-            dependencies: ["KinkoCore", "KinkoGovernance", "KinkoMonitoring"],
+            dependencies: ["KinkoCore", "KinkoGovernance", "KinkoMonitoring", "KinkoStores"],
+            // A seeded sample of AMLSim's amlsim-dev (IBM AMLSim, Apache-2.0; cut by
+            // scripts/amlsim_sample.py) for the network detectors' metamorphic tests.
+            resources: [.copy("Resources/amlsim-dev-sample")],
             swiftSettings: strictSettings
         ),
         .testTarget(

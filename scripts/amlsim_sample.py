@@ -29,17 +29,22 @@ def write(path, header, rows):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
     source, share, target = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+    instance_share = float(sys.argv[4]) if len(sys.argv) > 4 else 1.0
     os.makedirs(target, exist_ok=True)
     with gzip.open(os.path.join(source, "alert_accounts.csv.gz"), "rt") as f:
         members = [[r["alert_id"], r["alert_type"], r["acct_id"]] for r in csv.DictReader(f)]
     with gzip.open(os.path.join(source, "accounts.csv.gz"), "rt") as f:
         everyone = sorted((r["acct_id"] for r in csv.DictReader(f)), key=int)
     draw = random.Random(18)  # issue 18
+    instances = sorted({m[0] for m in members}, key=int)
+    chosen = {i for i in instances if draw.random() < instance_share}
+    dropped = {m[2] for m in members if m[0] not in chosen}
+    members = [m for m in members if m[0] in chosen]
     laundering = {m[2] for m in members}
-    accounts = {a for a in everyone if a in laundering or draw.random() < share}
+    accounts = {a for a in everyone if a in laundering or (a not in dropped and draw.random() < share)}
     columns = ["tran_id", "orig_acct", "bene_acct", "base_amt", "tran_timestamp", "alert_id"]
     kept = []
     with gzip.open(os.path.join(source, "transactions.csv.gz"), "rt") as f:
