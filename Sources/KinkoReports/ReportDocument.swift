@@ -191,8 +191,8 @@ public struct ReportDocument: Sendable, Equatable {
             storage = .packed(packed)
         }
 
-        /// Every row as text (a packed table makes them on each read: prefer `rowCount` and
-        /// `forEachRow` for large ones).
+        /// Every row as text (a packed table makes them on each read: writers read its cells,
+        /// and `rowCount` counts without making them).
         public var rows: [[String]] {
             get {
                 switch storage {
@@ -210,11 +210,13 @@ public struct ReportDocument: Sendable, Equatable {
             }
         }
 
-        /// Each row in order, made one at a time.
-        public func forEachRow(_ body: ([String]) throws -> Void) rethrows {
+        /// The rows as comma-separated JSON arrays, into `sink` (a packed table's cells are
+        /// written from its bytes, not made into strings).
+        func writeRowsJSON<Sink: JSONSink>(into sink: inout Sink) {
             switch storage {
-            case .strings(let rows): for row in rows { try body(row) }
-            case .packed(let packed): try packed.forEachRow(body)
+            case .strings(let rows): ReportDocument.write(.rows(rows), rows: rows.indices, into: &sink)
+            case .packed(let packed):
+                for (chunk, first) in zip(packed.chunks, packed.firstRows) { ReportDocument.write(.packed(chunk, firstRow: first), rows: 0..<0, into: &sink) }
             }
         }
 
@@ -364,20 +366,9 @@ public struct ReportDocument: Sendable, Equatable {
         case .packed(let chunk, let firstRow):
             chunk.withCells { row, cells in
                 if firstRow + row > 0 { sink.put(0x2C) }
-                sink.put(0x5B)
-                for (i, cell) in cells.enumerated() {
-                    if i > 0 { sink.put(0x2C) }
-                    sink.string(utf8: cell)
-                }
-                sink.put(0x5D)
+                sink.strings(utf8: cells)
             }
         }
-    }
-
-    /// A table's rows as comma-separated JSON arrays. From `parallelFrom` rows on, written on
-    /// every core in contiguous parts: the same bytes as one pass.
-    static func rowsJSON(_ rows: [[String]], parallelFrom: Int = 200_000) -> [UInt8] {
-        assemble([.rows(rows)], parallelFrom: parallelFrom)
     }
 
     /// SHA-256 of the canonical bytes, lower-case hex.
@@ -429,16 +420,18 @@ extension JSONSink {
     /// A JSON string, escaped as `CanonicalJSON` escapes (quote, backslash and control
     /// characters; non-ASCII as \u escapes).
     mutating func string(_ value: String) {
-        put(0x22)
         var value = value
+        value.withUTF8 { string(utf8: $0) }
+    }
+
+    /// `string(_:)` of text given as its UTF-8 bytes (a packed table's cell).
+    mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
+        put(0x22)
         // Most values are plain ASCII with nothing to escape: copied as they are.
-        let plain = value.withUTF8 { utf8 in
-            guard utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E && $0 != 0x22 && $0 != 0x5C }) else { return false }
+        if utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E && $0 != 0x22 && $0 != 0x5C }) {
             put(utf8)
-            return true
-        }
-        if !plain {
-            for unit in value.utf16 {
+        } else {
+            for unit in String(decoding: utf8, as: UTF8.self).utf16 {
                 switch unit {
                 case 0x22: put(0x5C); put(0x22)
                 case 0x5C: put(0x5C); put(0x5C)
@@ -455,15 +448,14 @@ extension JSONSink {
         put(0x22)
     }
 
-    /// `string(_:)` of text given as its UTF-8 bytes (a packed table's cell).
-    mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
-        guard utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E && $0 != 0x22 && $0 != 0x5C }) else {
-            string(String(decoding: utf8, as: UTF8.self))
-            return
+    /// A JSON array of a packed row's cells.
+    mutating func strings(utf8 cells: [UnsafeBufferPointer<UInt8>]) {
+        put(0x5B)
+        for (i, cell) in cells.enumerated() {
+            if i > 0 { put(0x2C) }
+            string(utf8: cell)
         }
-        put(0x22)
-        put(utf8)
-        put(0x22)
+        put(0x5D)
     }
 
     static func hexDigit(_ value: Int) -> UInt8 { value < 10 ? 0x30 + UInt8(value) : 0x57 + UInt8(value) }
@@ -656,16 +648,12 @@ public struct PackedRows: Sendable, Equatable {
         chunks[chunks.count - 1].ends.reserveCapacity(rows * width)
     }
 
-    public func forEachRow(_ body: ([String]) throws -> Void) rethrows {
-        for chunk in chunks {
-            try chunk.withCells { _, cells in try body(cells.map { String(decoding: $0, as: UTF8.self) }) }
-        }
-    }
-
     public var allRows: [[String]] {
         var rows: [[String]] = []
         rows.reserveCapacity(count)
-        forEachRow { rows.append($0) }
+        for chunk in chunks {
+            chunk.withCells { _, cells in rows.append(cells.map { String(decoding: $0, as: UTF8.self) }) }
+        }
         return rows
     }
 

@@ -146,12 +146,7 @@ public struct ReportRenderer: Sendable {
                 out.raw("{\"key\":"); out.string(table.key); out.raw(",\"title\":"); out.string(label(table.key))
                 out.raw(",\"columns\":"); out.strings(table.columns); out.raw(",\"labels\":"); out.strings(table.columns.map(label))
                 out.raw(",\"rows\":[")
-                var first = true
-                table.forEachRow { row in
-                    if !first { out.raw(",") }
-                    first = false
-                    out.strings(row)
-                }
+                table.writeRowsJSON(into: &out)
                 out.raw("]}")
             }
             out.raw("]}")

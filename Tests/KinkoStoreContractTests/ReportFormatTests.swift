@@ -88,7 +88,7 @@ extension ReportFormatTests {
     @Test(arguments: [0, 1, 2, 3, 1_001])
     func rowsWrittenInPartsAreTheSameBytes(_ count: Int) {
         let rows = (0..<count).map { [String($0), "a\"b,\($0)", "日本 \($0)"] }
-        #expect(ReportDocument.rowsJSON(rows, parallelFrom: 1) == ReportDocument.rowsJSON(rows, parallelFrom: .max))
+        #expect(ReportDocument.assemble([.rows(rows)], parallelFrom: 1) == ReportDocument.assemble([.rows(rows)], parallelFrom: .max))
     }
 
     // Goal: customer rows formatted in parallel parts are the rows of one pass, in order.
