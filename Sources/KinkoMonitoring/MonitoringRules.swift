@@ -110,7 +110,7 @@ public struct MonitoringRules: Sendable, Equatable {
             struct Model: Decodable {
                 var version: String; var seed: UInt64; var trained_on: String; var threshold: Double; var bias: Double; var weights: [String: Double]
             }
-            var settle_multiplier: Double; var window_multiplier: Double; var alert_budget: Double; var structure_score: Double; var model: Model
+            var settle_multiplier: Double; var rotation_multiplier: Double?; var window_multiplier: Double; var alert_budget: Double; var structure_score: Double; var model: Model
         }
         var version: String
         var rules: Rules
@@ -211,7 +211,8 @@ public struct MonitoringRules: Sendable, Equatable {
             }
             let model = try NetworkModel(version: n.model.version, seed: n.model.seed, trainedOn: n.model.trained_on, threshold: n.model.threshold,
                                          bias: n.model.bias, weights: NetworkFeatures.names.map { n.model.weights[$0] ?? 0 })
-            network = try NetworkSettings(settleMultiplier: n.settle_multiplier, windowMultiplier: n.window_multiplier, alertBudget: n.alert_budget,
+            network = try NetworkSettings(settleMultiplier: n.settle_multiplier,
+                                          rotationMultiplier: n.rotation_multiplier ?? NetworkSettings.rotationMultiplierDefault, windowMultiplier: n.window_multiplier, alertBudget: n.alert_budget,
                                           structureScore: n.structure_score, model: model)
         } else {
             network = nil
@@ -222,7 +223,7 @@ public struct MonitoringRules: Sendable, Equatable {
     /// Kinko's default rule set: the FSA's red flags for exchanges (2019) and the five graph
     /// typologies. Thresholds are starting points for a Japanese exchange, not fitted to data.
     public static let defaultYAML = """
-        version: "2026.2-default"
+        version: "2026.3-default"
         rules:
           # Three or more deposits, withdrawals or transfers within 24 h, each within 10% below the
           # ¥2,000,000 threshold that triggers KYC on spot exchanges.
@@ -275,29 +276,30 @@ public struct MonitoringRules: Sendable, Equatable {
         network:
         \(NetworkSettings.yamlComment)
           settle_multiplier: 4.0
+          rotation_multiplier: 2.0
           window_multiplier: 20.0
           alert_budget: 2.0
           structure_score: 10.0
           model:
-            version: "amlsim-dev-seed-1"
+            version: "amlsim-dev-seed-1-rotation"
             seed: 1
-            trained_on: "amlsim-dev; shrinkage 0.1; 8 ordinary fans per laundering fan; all features"
-            threshold: 0.005782
-            bias: -0.038091
+            trained_on: "amlsim-dev, rotation_multiplier 2; shrinkage 0.1; 8 ordinary fans per laundering fan; all features"
+            threshold: 3.011863
+            bias: 0.125539
             weights:
-              log_counterparties: -0.310502
-              log_other_direction: 0.004422
-              log_span_in_own_gaps: -0.389435
-              log_age_in_own_gaps: 0.360861
-              log_novelty_burst: 0.062752
-              cadence_variation: 0.645237
-              new_counterparty_share: -0.28622
-              linked_counterparty_share: -0.016095
-              repeating_share: 0.086645
-              inbound: 0.409099
-              log_relationships: 0.094479
-              one_off_share_of_activity: -0.338791
-              log_activity_burst: 0.169581
+              log_counterparties: 0.205843
+              log_other_direction: 0.019083
+              log_span_in_own_gaps: 0.206229
+              log_age_in_own_gaps: 0.443729
+              log_novelty_burst: 0.298091
+              cadence_variation: 0.104387
+              new_counterparty_share: 0.022243
+              linked_counterparty_share: 0.038474
+              repeating_share: 0.019989
+              inbound: 0.023383
+              log_relationships: 0.287398
+              one_off_share_of_activity: 0.072863
+              log_activity_burst: 0.106758
 
         """
 }

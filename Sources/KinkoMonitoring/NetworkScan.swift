@@ -10,12 +10,17 @@ public import KinkoCore
 ///   relationship. It becomes *one-off* when it has gone `settleMultiplier` × the population's
 ///   median first-repeat gap without a second transfer (ordinary relationships — salaries, rent,
 ///   a regular counterparty — repeat). The median is learnt from the stream itself, so
-///   stretching time stretches the settle window with it.
+///   stretching time stretches the settle window with it. A relationship whose parties deal
+///   with many counterparties in turn waits longer: `rotationMultiplier` × the time either takes
+///   to come back to a counterparty (its counterparties × its mean gap, that way), re-estimated
+///   when that time comes and at most one motif window — the account's own pace, not the
+///   population's.
 /// - **Motifs.** When a relationship becomes one-off, Kinko looks at both parties: a hub with two
 ///   or more one-off counterparties in one direction (a fan, or a gather-scatter when the other
 ///   direction has them too), a ring of one-off transfers (a cycle), a source paying several
 ///   intermediaries who each pay one beneficiary (scatter-gather). Motifs look back
-///   `windowMultiplier` × the settle window.
+///   `windowMultiplier` × the settle window from the relationship's opening (from at most half
+///   a window after it, however long it waited).
 /// - **Scores.** A fan is scored by a logistic model over features relative to the hub's own
 ///   history (its cadence, its earlier novelty, how many of its relationships repeat) and to its
 ///   counterparties; every feature is a ratio or a share, so amounts and the time unit do not
@@ -25,6 +30,9 @@ public import KinkoCore
 ///   1,000 active accounts per month equal the budget.
 public struct NetworkSettings: Sendable, Equatable {
     public var settleMultiplier: Double
+    /// A relationship also waits this many times its parties' own rotation (the time each takes
+    /// to come back to a counterparty in turn) before it is one-off.
+    public var rotationMultiplier: Double
     public var windowMultiplier: Double
     /// Alerts per 1,000 active accounts per month.
     public var alertBudget: Double
@@ -33,6 +41,9 @@ public struct NetworkSettings: Sendable, Equatable {
     public var model: NetworkModel
 
     public static let settleMultiplierRange = 1.0...20.0
+    public static let rotationMultiplierRange = 1.0...20.0
+    /// The rotation multiplier of a rule set written before it existed: the shipped value.
+    public static let rotationMultiplierDefault = 2.0
     public static let windowMultiplierRange = 2.0...100.0
     public static let alertBudgetRange = 0.1...1_000.0
     /// First-repeat gaps the stream must show before the settle window is derived from it (no
@@ -41,9 +52,14 @@ public struct NetworkSettings: Sendable, Equatable {
     /// The most nodes one ring search visits (rings are at most `MonitoringRules.cycleLengthMax`).
     public static let cycleSearchNodesMax = 2_000
 
-    public init(settleMultiplier: Double, windowMultiplier: Double, alertBudget: Double, structureScore: Double, model: NetworkModel) throws(KinkoError) {
+    public init(settleMultiplier: Double, rotationMultiplier: Double = Self.rotationMultiplierDefault, windowMultiplier: Double, alertBudget: Double,
+                structureScore: Double, model: NetworkModel) throws(KinkoError) {
         guard Self.settleMultiplierRange.contains(settleMultiplier) else {
             throw KinkoError(.invalidInput, "must be \(Self.settleMultiplierRange.lowerBound)–\(Self.settleMultiplierRange.upperBound)", field: "network.settle_multiplier")
+        }
+        guard Self.rotationMultiplierRange.contains(rotationMultiplier) else {
+            throw KinkoError(.invalidInput, "must be \(Self.rotationMultiplierRange.lowerBound)–\(Self.rotationMultiplierRange.upperBound)",
+                             field: "network.rotation_multiplier")
         }
         guard Self.windowMultiplierRange.contains(windowMultiplier) else {
             throw KinkoError(.invalidInput, "must be \(Self.windowMultiplierRange.lowerBound)–\(Self.windowMultiplierRange.upperBound)", field: "network.window_multiplier")
@@ -56,6 +72,7 @@ public struct NetworkSettings: Sendable, Equatable {
             throw KinkoError(.invalidInput, "must be a number within ±\(NetworkModel.weightMax)", field: "network.structure_score")
         }
         self.settleMultiplier = settleMultiplier
+        self.rotationMultiplier = rotationMultiplier
         self.windowMultiplier = windowMultiplier
         self.alertBudget = alertBudget
         self.structureScore = structureScore
@@ -67,8 +84,10 @@ extension NetworkSettings {
     /// What the section's settings mean, as the comment every written section carries.
     public static let yamlComment = """
           # A new relationship between customers becomes one-off after settle_multiplier x the
-          # median gap before relationships repeat (learnt from the stream); motifs look back
-          # window_multiplier x that. Rings and scatter-gathers of one-off transfers score
+          # median gap before relationships repeat (learnt from the stream), or longer when its
+          # parties deal with their counterparties in turn: rotation_multiplier x the time each
+          # takes to come back to a counterparty (at most one motif window); motifs look back
+          # window_multiplier x the settle window. Rings and scatter-gathers of one-off transfers score
           # structure_score; fans are scored by the model below (kinko monitor train).
           # alert_budget: alerts per 1,000 active accounts per month.
         """
@@ -80,6 +99,7 @@ extension NetworkSettings {
             network:
             \(Self.yamlComment)
               settle_multiplier: \(settleMultiplier)
+              rotation_multiplier: \(rotationMultiplier)
               window_multiplier: \(windowMultiplier)
               alert_budget: \(alertBudget)
               structure_score: \(structureScore)
@@ -236,6 +256,10 @@ public final class NetworkScan {
         var first: Double
         var events: Int = 0
         var lastTime: Double = 0
+        /// First and last event per direction (0 out, 1 in), and how many.
+        var directionFirst: [Double] = [.infinity, .infinity]
+        var directionLast: [Double] = [0, 0]
+        var directionEvents = [0, 0]
         var repeated: Int = 0
         /// Times of events and of new relationships, per direction (0 out, 1 in).
         var eventTimes: [[Double]] = [[], []]
@@ -312,6 +336,9 @@ public final class NetworkScan {
             var account = accounts.removeValue(forKey: id) ?? Account(first: now)
             account.events += 1
             account.lastTime = now
+            account.directionFirst[direction] = min(account.directionFirst[direction], now)
+            account.directionLast[direction] = now
+            account.directionEvents[direction] += 1
             Self.append(now, to: &account.eventTimes[direction], dropped: &account.eventsDropped[direction])
             accounts[id] = account
         }
@@ -333,10 +360,7 @@ public final class NetworkScan {
                 Self.append(now, to: &account.newTimes[direction], dropped: &account.newDropped[direction])
                 accounts[id] = account
             }
-            // A quiet account's relationships repeat at its own slower pace: wait for the longer of
-            // the population's settle window and the multiplier × either party's mean gap.
-            let gaps = [from, to].compactMap { accounts[$0] }.map { ($0.lastTime - $0.first) / Double(max(1, $0.events - 1)) }
-            pending.append((now, from, to, settings.settleMultiplier * (gaps.max() ?? 0)))
+            pending.append((now, from, to, ownWait(from: from, to: to)))
         }
         return found
     }
@@ -351,6 +375,24 @@ public final class NetworkScan {
             times.removeFirst(times.count - timesKept)
         }
         times.append(time)
+    }
+
+    /// How long this relationship's own parties say to wait before calling it one-off:
+    /// `rotationMultiplier` × the longer of their rotations — the sender's through its payees, the
+    /// receiver's through its payers (`rotation`). A party that pays fifty payees in turn, one
+    /// every five days, comes back to each after 250 days, whatever the population's median.
+    func ownWait(from: UInt64, to: UInt64) -> Double {
+        settings.rotationMultiplier * max(accounts[from].map { Self.rotation($0, direction: 0) } ?? 0, accounts[to].map { Self.rotation($0, direction: 1) } ?? 0)
+    }
+
+    /// The time an account takes to come back to a counterparty in one direction if it deals with
+    /// them in turn: its counterparties that way × its mean gap between events that way (the
+    /// same as its mean gap between events when it has one counterparty). 0 before two events.
+    static func rotation(_ account: Account, direction: Int) -> Double {
+        let events = account.directionEvents[direction]
+        guard events >= 2 else { return 0 }
+        let counterparties = account.newTimes[direction].count + account.newDropped[direction]
+        return (account.directionLast[direction] - account.directionFirst[direction]) / Double(events - 1) * Double(max(1, counterparties))
     }
 
     /// Settles everything due by the end of the stream (a backtest's last day).
@@ -369,7 +411,7 @@ public final class NetworkScan {
         while pendingHead < pending.count, pending[pendingHead].time + settle <= now {
             let (opened, from, to, ownWait) = pending[pendingHead]
             pendingHead += 1
-            let wait = min(ownWait, window / 2)
+            let wait = min(max(ownWait, self.ownWait(from: from, to: to)), window)
             if wait > settle {
                 if opened + wait > now {
                     deferred.push((opened + wait, opened, from, to))
@@ -380,7 +422,15 @@ public final class NetworkScan {
         }
         while let next = deferred.peek, next.due <= now {
             deferred.pop()
-            found += becameOneOff(next.from, next.to, opened: next.opened, at: next.due, settle: settle, window: window)
+            guard relationships[Pair(from: next.from, to: next.to)]?.count == 1 else { continue }
+            // The parties' rotations grow while they keep meeting new counterparties: wait again
+            // when they now ask for longer (never past the window).
+            let due = max(next.due, next.opened + min(ownWait(from: next.from, to: next.to), window))
+            if due > now {
+                deferred.push((due, next.opened, next.from, next.to))
+                continue
+            }
+            found += becameOneOff(next.from, next.to, opened: next.opened, at: due, settle: settle, window: window)
         }
         if pendingHead > 4_096, pendingHead * 2 > pending.count {
             pending.removeFirst(pendingHead)
@@ -393,18 +443,21 @@ public final class NetworkScan {
         guard let relationship = relationships[Pair(from: from, to: to)], relationship.count == 1 else { return [] }
         accounts[from]?.oneOff[0][to] = (opened, relationship.firstEvent)
         accounts[to]?.oneOff[1][from] = (opened, relationship.firstEvent)
-        var found = fans(hub: from, direction: 0, at: at, settle: settle, window: window)
-        found += fans(hub: to, direction: 1, at: at, settle: settle, window: window)
-        found += scatterGathers(from, to, at: at, window: window)
-        if let ring = cycle(from: from, to: to, at: at, window: window) { found.append(ring) }
+        // Motifs look back a window from the relationship's opening (and from no more than half a
+        // window after it, however long its parties made it wait).
+        let since = min(at, opened + window / 2) - window
+        var found = fans(hub: from, direction: 0, at: at, since: since, settle: settle)
+        found += fans(hub: to, direction: 1, at: at, since: since, settle: settle)
+        found += scatterGathers(from, to, at: at, since: since)
+        if let ring = cycle(from: from, to: to, at: at, since: since) { found.append(ring) }
         return found
     }
 
-    private func fans(hub: UInt64, direction: Int, at now: Double, settle: Double, window: Double) -> [NetworkCandidate] {
+    private func fans(hub: UInt64, direction: Int, at now: Double, since: Double, settle: Double) -> [NetworkCandidate] {
         guard let account = accounts[hub] else { return [] }
-        let legs = account.oneOff[direction].filter { now - $0.value.time <= window }.sorted { ($0.value.time, $0.key) < ($1.value.time, $1.key) }
+        let legs = account.oneOff[direction].filter { $0.value.time >= since }.sorted { ($0.value.time, $0.key) < ($1.value.time, $1.key) }
         guard legs.count >= 2, let start = legs.first?.value.time, let end = legs.last?.value.time else { return [] }
-        let other = account.oneOff[1 - direction].filter { now - $0.value.time <= window && $0.value.time >= start - settle && $0.value.time <= end + settle }
+        let other = account.oneOff[1 - direction].filter { $0.value.time >= since && $0.value.time >= start - settle && $0.value.time <= end + settle }
             .sorted { ($0.value.time, $0.key) < ($1.value.time, $1.key) }
         guard legs.count + other.count >= 3 else { return [] }
         let floor = settle / 20
@@ -450,13 +503,13 @@ public final class NetworkScan {
     /// `from → to` as a scatter leg (source → intermediary) or a gather leg (intermediary →
     /// beneficiary): a source paying two or more intermediaries who each paid one beneficiary,
     /// every leg one-off within the window.
-    private func scatterGathers(_ from: UInt64, _ to: UInt64, at now: Double, window: Double) -> [NetworkCandidate] {
+    private func scatterGathers(_ from: UInt64, _ to: UInt64, at now: Double, since: Double) -> [NetworkCandidate] {
         /// `a → b` when it is a one-off leg inside the window.
         func leg(_ a: UInt64, _ b: UInt64) -> (time: Double, event: String)? {
-            accounts[a]?.oneOff[0][b].flatMap { now - $0.time <= window ? $0 : nil }
+            accounts[a]?.oneOff[0][b].flatMap { $0.time >= since ? $0 : nil }
         }
         func counterparties(_ id: UInt64, _ direction: Int) -> [UInt64] {
-            (accounts[id]?.oneOff[direction] ?? [:]).filter { now - $0.value.time <= window }.keys.sorted()
+            (accounts[id]?.oneOff[direction] ?? [:]).filter { $0.value.time >= since }.keys.sorted()
         }
         var found: [NetworkCandidate] = []
         var seen: Set<Pair> = []
@@ -477,13 +530,13 @@ public final class NetworkScan {
 
     /// A ring of one-off transfers closed by `from → to`: a path `to → … → from`, up to
     /// `MonitoringRules.cycleLengthMax` customers.
-    private func cycle(from: UInt64, to: UInt64, at now: Double, window: Double) -> NetworkCandidate? {
+    private func cycle(from: UInt64, to: UInt64, at now: Double, since: Double) -> NetworkCandidate? {
         var visited = 0
         var stack: [[UInt64]] = [[to]]
         while let path = stack.popLast(), visited < NetworkSettings.cycleSearchNodesMax {
             visited += 1
             guard let node = path.last, let account = accounts[node] else { continue }
-            for (next, leg) in account.oneOff[0].sorted(by: { $0.key > $1.key }) where now - leg.time <= window {
+            for (next, leg) in account.oneOff[0].sorted(by: { $0.key > $1.key }) where leg.time >= since {
                 if next == from, path.count >= 2 {
                     let members = path + [from]
                     var legs: [(time: Double, event: String)] = []

@@ -125,6 +125,27 @@ struct NetworkTests {
         #expect(found.allSatisfy { $0.hub != 1_000 && $0.hub != 1_001 })
     }
 
+    // Goal: a payer that deals with its payees in turn is judged at its own pace. Hub 1_500 pays
+    // 20 payees one every 5 days, each again 100 days later — far past the population's 20-day
+    // settle window — and is never a fan; hub 1_501 pays 10 strangers the same way but never
+    // again, and is a fan of all ten once twice its rotation (2 × 10 × 5 days) has passed.
+    @Test func aPayerInTurnIsJudgedAtItsOwnPace() throws {
+        let scan = NetworkScan(settings: try settings())
+        var found = background(scan, period: 5, until: 100)
+        for step in UInt64(0)..<40 {
+            let time = Stream.start + (100 + 5 * step) * day
+            found += scan.observe(from: 1_500, to: 3_000 + step % 20, time: time, event: "r\(step)")
+            if step < 10 { found += scan.observe(from: 1_501, to: 4_000 + step, time: time + 1, event: "o\(step)") }
+        }
+        found += background(scan, period: 5, from: 300, until: 400)
+        #expect(scan.settleDays.map { abs($0 - 20) / 20 < 0.035 } == true)
+        #expect(!found.contains { $0.hub == 1_500 || $0.members.contains(3_000) })
+        let fan = try #require(found.last { $0.hub == 1_501 })
+        #expect(fan.typology == "fan_out" && fan.members == [1_501] + (4_000..<4_010).map { UInt64($0) } && fan.events == (0..<10).map { "o\($0)" })
+        // Not before the hub's own pace allows: its first payee waits until day 200, not day 120.
+        #expect(try #require(found.first { $0.hub == 1_501 }).time >= Stream.start + 200 * day)
+    }
+
     // Goal: a ring of one-off transfers is a cycle and a source paying two intermediaries who
     // each pay one beneficiary a scatter-gather, both with the structure score; a round trip is neither.
     @Test func ringsAndScatterGathersOfOneOffTransfers() throws {
@@ -165,10 +186,14 @@ struct NetworkTests {
         ("settle_multiplier: 4.0", "settle_multiplier: 20.0", nil),
         ("settle_multiplier: 4.0", "settle_multiplier: 20.5", "network.settle_multiplier"),
         ("window_multiplier: 20.0", "window_multiplier: 1.5", "network.window_multiplier"),
-        ("      inbound: 0.409099\n", "", "network.model.weights.inbound"),
-        ("      inbound: 0.409099", "      inbound: 0.409099\n      shoe_size: 1", "network.model.weights"),
-        ("    bias: -0.038091", "    bias: 1001", "network.model.bias"),
-        ("    bias: -0.038091", "    bias: .nan", "network.model.bias"),
+        ("rotation_multiplier: 2.0", "rotation_multiplier: 20.0", nil),
+        ("rotation_multiplier: 2.0", "rotation_multiplier: 20.5", "network.rotation_multiplier"),
+        ("rotation_multiplier: 2.0", "rotation_multiplier: 1.0", nil),
+        ("rotation_multiplier: 2.0", "rotation_multiplier: 0.9", "network.rotation_multiplier"),
+        ("      inbound: 0.023383\n", "", "network.model.weights.inbound"),
+        ("      inbound: 0.023383", "      inbound: 0.023383\n      shoe_size: 1", "network.model.weights"),
+        ("    bias: 0.125539", "    bias: 1001", "network.model.bias"),
+        ("    bias: 0.125539", "    bias: .nan", "network.model.bias"),
     ] as [(String, String, String?)])
     func networkSectionIsChecked(_ from: String, _ to: String, _ field: String?) throws {
         let yaml = MonitoringRules.defaultYAML.replacingOccurrences(of: from, with: to)

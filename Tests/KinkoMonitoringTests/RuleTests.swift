@@ -47,7 +47,7 @@ func rules(of evaluation: Evaluation) -> [String] { evaluation.hits.map(\.rule) 
 struct RuleSetTests {
     @Test func defaultRuleSetParses() throws {
         let rules = try defaultRules()
-        #expect(rules.version == "2026.2-default")
+        #expect(rules.version == "2026.3-default")
         #expect(rules.structuring.thresholdJPY == 2_000_000 && rules.structuring.count == 3)
         #expect(rules.fanIn.windowDays == 365 && rules.fanIn.minimumCounterparties == 4 && rules.fanIn.settleDays == 28)
         #expect(rules.cycle.minimumLength == 3 && rules.cycle.maximumLength == 8)
@@ -67,7 +67,7 @@ struct RuleSetTests {
         ("band_percent: 10", "band_percent: 101", "rules.structuring.band_percent"),
         ("minimum_addresses: 12, settle", "minimum_addresses: 257, settle", "typologies.fan_in.minimum_addresses"),
         ("rules: [fan_in, fan_out,", "rules: [fan_in, fan_up,", "scenarios[2].rules"),
-        ("version: \"2026.2-default\"", "version: \"\"", "version"),
+        ("version: \"2026.3-default\"", "version: \"\"", "version"),
         ("  login_abroad: {score: 20}\n", "", "rules.login_abroad"),
     ])
     func invalidRuleSets(find: String, replace: String, field: String) throws {

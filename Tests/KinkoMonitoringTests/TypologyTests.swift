@@ -259,7 +259,7 @@ struct EventInputTests {
     @Test func aRuleSetIsAtMost64KiB() throws {
         let padded = MonitoringRules.defaultYAML + "#" + String(repeating: "x", count: 64 * 1024 - MonitoringRules.defaultYAML.utf8.count - 1)
         #expect(padded.utf8.count == 64 * 1024)
-        #expect(try MonitoringRules(yaml: padded).version == "2026.2-default")
+        #expect(try MonitoringRules(yaml: padded).version == "2026.3-default")
         let error = #expect(throws: KinkoError.self) { try MonitoringRules(yaml: padded + "x") }
         #expect(error?.code == .limitExceeded && error?.field == "rules")
     }

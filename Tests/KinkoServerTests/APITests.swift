@@ -153,7 +153,7 @@ struct APITests {
         let compliance = f.callers[.compliance]!
         let (_, request) = try await f.services.monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: compliance)
         try await f.secondCompliance.approve(request.id, in: f.services.governance)
-        _ = try await f.services.monitoring.ruleSets.adopt(version: "2026.2-default", by: compliance)
+        _ = try await f.services.monitoring.ruleSets.adopt(version: "2026.3-default", by: compliance)
 
         let events = """
             {"id":"e1","kind":"deposit","customer":5,"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":10000,"address":"t1abc"}
@@ -166,7 +166,7 @@ struct APITests {
         #expect(results[1]["message"] as? String == "line 2, field amount_jpy: is required")
         let alertID = try #require(results[0]["alert"] as? String)
         let alert = try await f.call(.get, "/v1/monitoring/alerts/\(alertID)", as: .auditor)
-        #expect(alert.json["rule_set_version"] as? String == "2026.2-default" && (alert.json["hits"] as? [[String: Any]])?.first?["rule"] as? String == "privacy_coin")
+        #expect(alert.json["rule_set_version"] as? String == "2026.3-default" && (alert.json["hits"] as? [[String: Any]])?.first?["rule"] as? String == "privacy_coin")
         #expect(try await f.call(.get, "/v1/monitoring/alerts/99", as: .auditor).status == .notFound)
         let opened = try await f.call(.post, "/v1/monitoring/cases", as: .compliance, json: #"{"title":"ZEC deposit","alerts":["\#(alertID)"]}"#)
         #expect(opened.status == .created && opened.json["status"] as? String == "open")
@@ -327,7 +327,7 @@ struct ConsoleActionTests {
         let compliance = f.callers[.compliance]!
         let (_, request) = try await f.services.monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: compliance)
         try await f.secondCompliance.approve(request.id, in: f.services.governance)
-        _ = try await f.services.monitoring.ruleSets.adopt(version: "2026.2-default", by: compliance)
+        _ = try await f.services.monitoring.ruleSets.adopt(version: "2026.3-default", by: compliance)
         let results = try await f.services.monitoring.ingest(ndjson: """
             {"id":"e1","kind":"deposit","customer":5,"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":10000,"address":"t1abc"}
             {"id":"e2","kind":"deposit","customer":6,"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":20000,"address":"t1abd"}

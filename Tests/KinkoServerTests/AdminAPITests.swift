@@ -402,14 +402,14 @@ struct AdminAPITests {
         let f = try await ServerFixture()
         let yaml = try JSONSerialization.data(withJSONObject: ["yaml": MonitoringRules.defaultYAML])
         let proposed = try await f.call(.post, "/v1/monitoring/rule-sets", as: .compliance, json: String(decoding: yaml, as: UTF8.self))
-        #expect(proposed.status == .created && proposed.json["version"] as? String == "2026.2-default")
-        #expect(try await f.call(.post, "/v1/monitoring/rule-sets/2026.2-default/adopt", as: .compliance).status == .conflict)
+        #expect(proposed.status == .created && proposed.json["version"] as? String == "2026.3-default")
+        #expect(try await f.call(.post, "/v1/monitoring/rule-sets/2026.3-default/adopt", as: .compliance).status == .conflict)
         try await approve(f, request: try #require(proposed.json["request"] as? String), as: f.secondCompliance)
-        let live = try await f.call(.post, "/v1/monitoring/rule-sets/2026.2-default/adopt", as: .compliance)
+        let live = try await f.call(.post, "/v1/monitoring/rule-sets/2026.3-default/adopt", as: .compliance)
         #expect(live.status == .ok && live.json["status"] as? String == "adopted")
         #expect(try await f.call(.post, "/v1/monitoring/rule-sets/none/adopt", as: .compliance).status == .notFound)
         let ruleSets = try #require(try await f.call(.get, "/v1/monitoring/rule-sets", as: .auditor).json["rule_sets"] as? [[String: Any]])
-        #expect(ruleSets.map { $0["version"] as? String } == ["2026.2-default"] && ruleSets.first?["status"] as? String == "adopted")
+        #expect(ruleSets.map { $0["version"] as? String } == ["2026.3-default"] && ruleSets.first?["status"] as? String == "adopted")
         #expect(try await f.call(.get, "/v1/monitoring/rule-sets", as: .operator).status == .forbidden)
 
         let listBody = """

@@ -81,7 +81,7 @@ final class ServerFixture: @unchecked Sendable {
         let compliance = try #require(callers[.compliance])
         let (_, request) = try await services.monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: compliance)
         try await secondCompliance.approve(request.id, in: services.governance)
-        _ = try await services.monitoring.ruleSets.adopt(version: "2026.2-default", by: compliance)
+        _ = try await services.monitoring.ruleSets.adopt(version: "2026.3-default", by: compliance)
     }
 
     /// Deposits credited the only way they are: screened (`POST /v1/deposits`, as the operator).

@@ -36,7 +36,7 @@ struct MonitoringEndToEndTests {
         if adopt {
             let (_, request) = try await monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: compliance)
             _ = try await f.approve(request.id, by: compliance2, key: compliance2Key)
-            _ = try await monitoring.ruleSets.adopt(version: "2026.2-default", by: compliance)
+            _ = try await monitoring.ruleSets.adopt(version: "2026.3-default", by: compliance)
         }
         return World(f: f, monitoring: monitoring, compliance: compliance, compliance2: compliance2, exchange: exchange, auditor: auditor,
                      compliance2Key: compliance2Key)
@@ -54,7 +54,7 @@ struct MonitoringEndToEndTests {
             }
             #expect(before?.code == .conflict)
             let (_, request) = try await w.monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: w.compliance)
-            let early = await #expect(throws: KinkoError.self) { try await w.monitoring.ruleSets.adopt(version: "2026.2-default", by: w.compliance) }
+            let early = await #expect(throws: KinkoError.self) { try await w.monitoring.ruleSets.adopt(version: "2026.3-default", by: w.compliance) }
             #expect(early?.code == .approvalRequired)
             let selfApproval = await #expect(throws: KinkoError.self) {
                 let key = try await w.f.key(for: w.compliance)
@@ -64,8 +64,8 @@ struct MonitoringEndToEndTests {
             let forbidden = await #expect(throws: KinkoError.self) { try await w.monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: w.exchange) }
             #expect(forbidden?.code == .forbidden)
             _ = try await w.f.approve(request.id, by: w.compliance2, key: w.compliance2Key)
-            #expect(try await w.monitoring.ruleSets.adopt(version: "2026.2-default", by: w.compliance).version == "2026.2-default")
-            #expect(try await w.monitoring.ruleSets.current()?.version == "2026.2-default")
+            #expect(try await w.monitoring.ruleSets.adopt(version: "2026.3-default", by: w.compliance).version == "2026.3-default")
+            #expect(try await w.monitoring.ruleSets.current()?.version == "2026.3-default")
             let duplicate = await #expect(throws: KinkoError.self) { try await w.monitoring.ruleSets.propose(yaml: MonitoringRules.defaultYAML, by: w.compliance) }
             #expect(duplicate?.field == "version")
         }
@@ -91,7 +91,7 @@ struct MonitoringEndToEndTests {
             #expect(results[3].message == "line 4, field id: appears earlier in this batch")
             let alertID = try #require(results[1].alert)
             let alert = try await w.monitoring.alert(alertID, by: w.auditor)
-            #expect(alert.ruleSetVersion == "2026.2-default" && alert.hits[0].values["list_version"] == "ofac-2026-11-01" && alert.events == ["w1"])
+            #expect(alert.ruleSetVersion == "2026.3-default" && alert.hits[0].values["list_version"] == "ofac-2026-11-01" && alert.events == ["w1"])
 
             let again = try await w.monitoring.ingest(ndjson: batch.split(separator: "\n").prefix(2).joined(separator: "\n"), by: w.exchange)
             #expect(again.map(\.status) == [.duplicate, .duplicate] && again[1].alert == alertID && again[1].outcome == .block)

@@ -251,7 +251,7 @@ struct OnePersonTests {
             return await t.alone(request.id) { try await t.x.monitoring.activateList(list, request: request.id, by: t.me) }
         },
         Attempt("M2", "Adopt a monitoring rule set") { t in
-            let yaml = MonitoringRules.defaultYAML.replacingOccurrences(of: "2026.2-default", with: "lenient-\(t.serial)")
+            let yaml = MonitoringRules.defaultYAML.replacingOccurrences(of: "2026.3-default", with: "lenient-\(t.serial)")
             let (rules, request) = try await t.x.monitoring.ruleSets.propose(yaml: yaml, by: t.me)
             return await t.alone(request.id) { _ = try await t.x.monitoring.ruleSets.adopt(version: rules.version, by: t.me) }
         },

@@ -198,9 +198,9 @@ struct StoreContractTests {
             _ = try await f.approve(request.id, by: second, key: key)
             let stored = try #require(try await f.governance.store.request(request.id))
             let event = compliance.event(.approvalsExecute, role: .compliance, digest: stored.digest, result: "adopted")
-            #expect(try await monitoring.ruleSets.adopt(version: "2026.2-default", by: compliance).version == "2026.2-default")
+            #expect(try await monitoring.ruleSets.adopt(version: "2026.3-default", by: compliance).version == "2026.3-default")
             let size = try await f.governance.store.auditSize()
-            let adopted = try #require(try await f.governance.store.record("settings.monitor.rules", key: "2026.2-default"))
+            let adopted = try #require(try await f.governance.store.record("settings.monitor.rules", key: "2026.3-default"))
             #expect(try await !f.governance.store.write([.executeRequest(request.id, revision: stored.revision),
                                                          .update(collection: adopted.collection, key: adopted.key, version: adopted.version,
                                                                  tag: adopted.tag, body: adopted.body)], at: 2, audit: event))
