@@ -59,6 +59,13 @@ public protocol MonitoringStore: MonitoringStateSource, Sendable {
     func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], customers: [(UInt64, [UInt8])], ips: [(String, [UInt8])],
                      at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]?
 
+    /// Up to `limit` stored transfers between customers after `cursor` (by time, then event id),
+    /// oldest first.
+    func customerTransfers(after cursor: (time: TimestampNanoseconds, event: String)?, limit: Int) async throws -> [CustomerTransfer]
+    /// Raises the network scan's alerts, each keyed by its `event` (the motif): those with no
+    /// alert of that key yet are inserted, open; returns their ids by key.
+    func recordNetworkAlerts(_ alerts: [Evaluation], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]
+
     func alerts(status: AlertStatus?, limit: Int) async throws -> [MonitoringAlert]
     /// The number of alerts per status (`open`, `in_case`, `dismissed`, …).
     func alertCounts() async throws -> [String: Int]

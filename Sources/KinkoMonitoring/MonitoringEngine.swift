@@ -24,6 +24,9 @@ public struct ScenarioScore: Sendable, Equatable, Codable {
 public struct Evaluation: Sendable, Equatable {
     public var event: String
     public var customer: UInt64
+    /// The receiving customer of a transfer between two customers (what the network scan reads
+    /// back from storage); nil for every other event.
+    public var counterparty: UInt64? = nil
     public var time: TimestampNanoseconds
     public var outcome: Outcome
     public var hits: [RuleHit]
@@ -214,8 +217,10 @@ public final class MonitoringEngine {
             scenarios.append(ScenarioScore(name: scenario.name, score: score, outcome: result))
             outcome = max(outcome, result)
         }
-        return Evaluation(event: event.id, customer: event.customer, time: event.time, outcome: outcome, hits: hits, scenarios: scenarios,
-                          ruleSetVersion: rules.version)
+        var evaluation = Evaluation(event: event.id, customer: event.customer, time: event.time, outcome: outcome, hits: hits, scenarios: scenarios,
+                                    ruleSetVersion: rules.version)
+        if event.kind == .internalTransfer, let receiver = event.counterpartyCustomer, receiver != event.customer { evaluation.counterparty = receiver }
+        return evaluation
     }
 
     static func addInflow(_ state: inout CustomerState, _ jpy: UInt64, at time: TimestampNanoseconds) {

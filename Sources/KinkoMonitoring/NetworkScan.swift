@@ -395,6 +395,12 @@ public final class NetworkScan {
         return (account.directionLast[direction] - account.directionFirst[direction]) / Double(events - 1) * Double(max(1, counterparties))
     }
 
+    /// Settles what is due by `time` without a transfer (a live scan run at `time`: relationships
+    /// that have waited long enough by then are one-off, the others keep waiting).
+    public func advance(to time: TimestampNanoseconds) -> [NetworkCandidate] {
+        settle(upTo: Self.days(time))
+    }
+
     /// Settles everything due by the end of the stream (a backtest's last day).
     public func finish() -> [NetworkCandidate] { settle(upTo: .infinity) }
 

@@ -20,6 +20,20 @@ enum PostgresMigrations {
         ]),
         ("2026-12-02 rule sets as settings", ["reserve_rule_sets": "reserve.rules", "monitor_rule_sets": "monitor.rules"].sorted { $0.key < $1.key }
             .flatMap { table, kind in [settingsFromRuleSets(table: table, kind: kind), "DROP TABLE \(table)"] }),
+        // What the network scan reads back (`Monitoring.scanNetwork`), as in SQLite.
+        ("2026-12-02 transfers between customers", [
+            """
+            CREATE TABLE monitor_transfers (
+                event text PRIMARY KEY,
+                sender bigint NOT NULL,
+                receiver bigint NOT NULL,
+                time_ns bigint NOT NULL,
+                time_at \(at("time_ns"))
+            )
+            """,
+            "CREATE INDEX monitor_transfers_by_time ON monitor_transfers(time_ns, event)",
+            "CREATE INDEX monitor_alerts_by_event ON monitor_alerts(event)",
+        ]),
     ]
 
     /// Reserve and monitoring rule sets become governance settings (`AdoptedDocuments`): each

@@ -251,6 +251,14 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
                 try await Self.insertAlerts(chunk, raisedAt: time, into: &alerts, connection, logger: logger)
                 try await Self.insertEvents(chunk.map { $0.0 }, alerts: alerts, batch: expectedBatches + 1, connection, logger: logger)
             }
+            let transfers = evaluations.compactMap { evaluation in evaluation.counterparty.map { (evaluation, $0) } }
+            for chunk in Self.chunks(transfers) {
+                try await connection.answered("""
+                    INSERT INTO monitor_transfers (event, sender, receiver, time_ns)
+                    SELECT * FROM unnest(\(chunk.map { $0.0.event })::text[], \(chunk.map { PostgresValues.int($0.0.customer) })::bigint[],
+                                         \(chunk.map { PostgresValues.int($0.1) })::bigint[], \(chunk.map { PostgresValues.int($0.0.time) })::bigint[])
+                    """, logger: logger)
+            }
             for chunk in Self.chunks(customerStates) {
                 try await connection.answered("""
                     INSERT INTO monitor_state (customer, state)
@@ -305,6 +313,43 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
                         \(alertIDs)::bigint[], \(evaluations.map(\.ruleSetVersion))::text[])
                  AS t(id, customer, time_ns, outcome, alert, rule_set)
             """, logger: logger)
+    }
+
+    public func customerTransfers(after cursor: (time: TimestampNanoseconds, event: String)?, limit: Int) async throws -> [CustomerTransfer] {
+        try await database.read { connection in
+            let rows = if let cursor {
+                try await connection.answered("""
+                    SELECT event, sender, receiver, time_ns FROM monitor_transfers
+                    WHERE (time_ns, event) > (\(PostgresValues.int(cursor.time)), \(cursor.event)) ORDER BY time_ns, event LIMIT \(Int64(limit))
+                    """, logger: logger)
+            } else {
+                try await connection.answered("SELECT event, sender, receiver, time_ns FROM monitor_transfers ORDER BY time_ns, event LIMIT \(Int64(limit))",
+                                              logger: logger)
+            }
+            var transfers: [CustomerTransfer] = []
+            for try await (event, sender, receiver, time) in rows.decode((String, Int64, Int64, Int64).self) {
+                transfers.append(CustomerTransfer(event: event, from: PostgresValues.uint(sender), to: PostgresValues.uint(receiver), time: PostgresValues.uint(time)))
+            }
+            return transfers
+        }
+    }
+
+    public func recordNetworkAlerts(_ alerts: [Evaluation], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64] {
+        let encoded = try alerts.map { (try MonitoringRecordJSON.encode($0.hits), try MonitoringRecordJSON.encode($0.scenarios)) }
+        return try await database.audited(audit) { connection -> [String: UInt64] in
+            var raised: [String: UInt64] = [:]
+            for (alert, (hits, scenarios)) in zip(alerts, encoded) {
+                let rows = try await connection.answered("""
+                    INSERT INTO monitor_alerts (event, customer, time_ns, outcome, rule_set, hits, scenarios, status, raised_ns)
+                    SELECT \(alert.event), \(PostgresValues.int(alert.customer)), \(PostgresValues.int(alert.time)), \(alert.outcome.rawValue),
+                           \(alert.ruleSetVersion), \(hits), \(scenarios), 'open', \(PostgresValues.int(time))
+                    WHERE NOT EXISTS (SELECT 1 FROM monitor_alerts WHERE event = \(alert.event))
+                    RETURNING id
+                    """, logger: logger)
+                for try await id in rows.decode(Int64.self) { raised[alert.event] = PostgresValues.uint(id) }
+            }
+            return raised
+        }
     }
 
     static let alertColumns = "id, event, customer, time_ns, outcome, rule_set, hits, scenarios, status, case_id, raised_ns"

@@ -67,6 +67,21 @@ enum KinkoMigrations {
                 try db.execute(sql: "DROP TABLE \(table)")
             }
         }
+        migrator.registerMigration("2026-12-02 transfers between customers") { db in
+            // What the network scan reads back (`Monitoring.scanNetwork`): every evaluated transfer
+            // between two customers, sender and receiver; network alerts are found by their
+            // motif key (`event`). Transfers evaluated before this migration were not kept.
+            try db.execute(sql: """
+                CREATE TABLE monitor_transfers (
+                    event TEXT PRIMARY KEY,
+                    sender INTEGER NOT NULL,
+                    receiver INTEGER NOT NULL,
+                    time INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX monitor_transfers_by_time ON monitor_transfers(time, event);
+                CREATE INDEX monitor_alerts_by_event ON monitor_alerts(event);
+                """)
+        }
         return migrator
     }
 

@@ -174,11 +174,45 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
                 try insertEvent.execute(arguments: [evaluation.event, Self.int(evaluation.customer), Self.int(evaluation.time), evaluation.outcome.rawValue,
                                                     alert, evaluation.ruleSetVersion, Self.int(expectedBatches + 1)])
             }
+            let insertTransfer = try db.makeStatement(sql: "INSERT INTO monitor_transfers (event, sender, receiver, time) VALUES (?, ?, ?, ?)")
+            for evaluation in evaluations {
+                guard let receiver = evaluation.counterparty else { continue }
+                try insertTransfer.execute(arguments: [evaluation.event, Self.int(evaluation.customer), Self.int(receiver), Self.int(evaluation.time)])
+            }
             let saveState = try db.makeStatement(sql: "INSERT OR REPLACE INTO monitor_state (customer, state) VALUES (?, ?)")
             for (customer, state) in customers { try saveState.execute(arguments: [Self.int(customer), Data(state)]) }
             let saveIP = try db.makeStatement(sql: "INSERT OR REPLACE INTO monitor_ip_state (ip, state) VALUES (?, ?)")
             for (ip, state) in ips { try saveIP.execute(arguments: [ip, Data(state)]) }
             return alerts
+        }
+    }
+
+    public func customerTransfers(after cursor: (time: TimestampNanoseconds, event: String)?, limit: Int) async throws -> [CustomerTransfer] {
+        try await database.pool.read { db in
+            let rows = if let cursor {
+                try Row.fetchAll(db, sql: "SELECT * FROM monitor_transfers WHERE (time, event) > (?, ?) ORDER BY time, event LIMIT ?",
+                                 arguments: [Self.int(cursor.time), cursor.event, limit])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM monitor_transfers ORDER BY time, event LIMIT ?", arguments: [limit])
+            }
+            return rows.map { CustomerTransfer(event: $0["event"], from: Self.uint($0["sender"]), to: Self.uint($0["receiver"]), time: Self.uint($0["time"])) }
+        }
+    }
+
+    public func recordNetworkAlerts(_ alerts: [Evaluation], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64] {
+        let encoded = try alerts.map { (try MonitoringRecordJSON.encode($0.hits), try MonitoringRecordJSON.encode($0.scenarios)) }
+        return try await database.audited(audit) { db in
+            var raised: [String: UInt64] = [:]
+            let insertAlert = try db.makeStatement(sql: """
+                INSERT INTO monitor_alerts (event, customer, time, outcome, rule_set, hits, scenarios, status, raised_at)
+                SELECT ?, ?, ?, ?, ?, ?, ?, 'open', ? WHERE NOT EXISTS (SELECT 1 FROM monitor_alerts WHERE event = ?)
+                """)
+            for (alert, (hits, scenarios)) in zip(alerts, encoded) {
+                try insertAlert.execute(arguments: [alert.event, Self.int(alert.customer), Self.int(alert.time), alert.outcome.rawValue, alert.ruleSetVersion,
+                                                    hits, scenarios, Self.int(time), alert.event])
+                if db.changesCount == 1 { raised[alert.event] = Self.uint(db.lastInsertedRowID) }
+            }
+            return raised
         }
     }
 

@@ -27,7 +27,7 @@ struct MonitorCommand: AsyncParsableCommand {
         commandName: "monitor",
         abstract: "Real-time AML/CFT monitoring: rule sets, lists, customers, ingestion, alerts, cases, STR drafts, backtests.",
         subcommands: [Rules.self, Lists.self, Jurisdictions.self, Customers.self, Ingest.self, Alerts.self, Alert.self, Dismiss.self, ExecuteDismissal.self, Cases.self,
-                      Case.self, STR.self, Backtest.self, Train.self])
+                      Case.self, STR.self, NetworkScanCommand.self, Backtest.self, Train.self])
 
     struct Rules: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Versioned YAML rule sets, live only after approval.",
@@ -196,6 +196,39 @@ struct MonitorCommand: AsyncParsableCommand {
                 print("\n" + counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             }
             if results.contains(where: { $0.status == .rejected }) { throw ExitCode(4) }
+        }
+    }
+
+    struct NetworkScanCommand: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "network-scan",
+            abstract: "Run the network detectors over every stored transfer between customers; raise an alert for each new motif within the budget.",
+            discussion: """
+                Rebuilds the scan from the stored transfers each time (a second run, or a run after a restart, raises nothing \
+                twice), settles the relationships that have waited long enough by now, and raises the motifs within the rule \
+                set's alert budget that have no alert yet. Run it daily. Needs the operator's monitor.ingest.
+                """)
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Flag var json = false
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let result = try await session.monitoring().scanNetwork(by: session.caller)
+            let raised = result.raised.sorted { $0.value < $1.value }
+            if json {
+                print(jsonText([
+                    "transfers": result.transfers, "candidates": result.candidates, "within_budget": result.withinBudget, "rule_set": result.ruleSetVersion,
+                    "settle_days": result.settleDays.map { $0 as Any } ?? NSNull(), "window_days": result.windowDays.map { $0 as Any } ?? NSNull(),
+                    "raised": raised.map { ["alert": $0.value, "motif": $0.key] as [String: Any] },
+                ] as [String: Any]))
+                return
+            }
+            let windows = result.settleDays.map { String(format: "settle window %.1f days, motif window %.1f days", $0, result.windowDays ?? 0) }
+                ?? "no settle window yet (fewer than \(NetworkSettings.gapsBeforeSettling) repeats seen)"
+            print("\(result.transfers) transfers between customers, \(windows); \(result.candidates) candidates, \(result.withinBudget) within the budget "
+                  + "of rule set \(result.ruleSetVersion); \(raised.count) new alerts")
+            if !raised.isEmpty { print(Table(header: ["alert", "motif"], rows: raised.map { [String($0.value), $0.key] }).rendered) }
         }
     }
 

@@ -1,0 +1,89 @@
+import Foundation
+import KinkoCore
+import KinkoGovernance
+import KinkoMonitoring
+import KinkoStores
+import Testing
+
+@Suite("The network scan on stored transfers, on every database", .serialized)
+struct NetworkScanStoreTests {
+    static let day: TimestampNanoseconds = 86_400_000_000_000
+
+    /// 60 customers each paying their neighbour every 5 days for 50 days (60 relationships that
+    /// repeat: the settle window is learnt as 4 × 5 = 20 days), then customer 900 paying five
+    /// customers it never paid before, once each, on five days in a row — all well before now.
+    static func stream() -> String {
+        let base = MonitoringEndToEndTests.start - 150 * day
+        var lines: [String] = []
+        func transfer(_ id: String, _ from: UInt64, _ to: UInt64, _ time: TimestampNanoseconds) {
+            lines.append(#"{"id":"\#(id)","kind":"internal_transfer","customer":\#(from),"counterparty_customer":\#(to),"time":"\#(time.iso8601)","asset":"JPY","amount_jpy":50000}"#)
+        }
+        for step in UInt64(0)..<10 {
+            for a in UInt64(1)...60 { transfer("b\(step)-\(a)", a, a % 60 + 1, base + step * 5 * day + a * 60_000_000_000) }
+        }
+        for n in UInt64(0)..<5 { transfer("f\(n)", 900, 901 + n, base + (60 + n) * day) }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The default rule set with room for every motif in a world of 66 customers.
+    static func adoptGenerousBudget(_ w: MonitoringEndToEndTests.World) async throws {
+        let yaml = MonitoringRules.defaultYAML.replacingOccurrences(of: "2026.3-default", with: "network-test")
+            .replacingOccurrences(of: "alert_budget: 2.0", with: "alert_budget: 1000.0")
+        let (_, request) = try await w.monitoring.ruleSets.propose(yaml: yaml, by: w.compliance)
+        _ = try await w.f.approve(request.id, by: w.compliance2, key: w.compliance2Key)
+        _ = try await w.monitoring.ruleSets.adopt(version: "network-test", by: w.compliance)
+    }
+
+    // Goal: transfers between customers are kept as they are evaluated; the scan reads them back
+    // and raises the fan-out of customer 900 as one open alert naming the hub and its five
+    // payees, their five transfers, the score and every feature; a second run, and a run by a
+    // fresh Monitoring over the same database (a restart), raise nothing again; only the
+    // operator may run it.
+    @Test(arguments: Backend.configured) func theScanRaisesEachMotifOnce(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await MonitoringEndToEndTests.world(harness, adopt: false)
+            try await Self.adoptGenerousBudget(w)
+            let results = try await w.monitoring.ingest(ndjson: Self.stream(), by: w.exchange)
+            #expect(results.count == 605 && results.allSatisfy { $0.status == .evaluated })
+            let stored = try await w.f.stores.monitoring.customerTransfers(after: nil, limit: 1_000)
+            #expect(stored.count == 605 && stored.first == CustomerTransfer(event: "b0-1", from: 1, to: 2, time: MonitoringEndToEndTests.start - 150 * Self.day + 60_000_000_000))
+            let page = try await w.f.stores.monitoring.customerTransfers(after: (stored[599].time, stored[599].event), limit: 3)
+            #expect(page == Array(stored[600..<603]))
+
+            let refused = await #expect(throws: KinkoError.self) { try await w.monitoring.scanNetwork(by: w.compliance) }
+            #expect(refused?.code == .forbidden)
+
+            let first = try await w.monitoring.scanNetwork(by: w.exchange)
+            #expect(first.transfers == 605 && first.ruleSetVersion == "network-test" && first.withinBudget == 1)
+            #expect(first.settleDays.map { abs($0 - 20) / 20 < 0.035 } == true)
+            let (key, id) = try #require(first.raised.first)
+            #expect(first.raised.count == 1 && key == "network:hub:900")
+            let alert = try await w.monitoring.alert(id, by: w.auditor)
+            #expect(alert.status == .open && alert.outcome == .review && alert.customer == 900 && alert.ruleSetVersion == "network-test")
+            let hit = try #require(alert.hits.first)
+            #expect(hit.rule == "network_fan_out" && hit.customers == [900, 901, 902, 903, 904, 905] && hit.events == ["f0", "f1", "f2", "f3", "f4"])
+            #expect(hit.values["members"] == "6" && hit.values["score"] != nil && NetworkFeatures.names.allSatisfy { hit.values[$0] != nil })
+
+            let second = try await w.monitoring.scanNetwork(by: w.exchange)
+            #expect(second.withinBudget == 1 && second.raised.isEmpty)
+            let restarted = Monitoring(governance: w.f.governance, store: w.f.stores.monitoring, clock: w.f.clock)
+            #expect(try await restarted.scanNetwork(by: w.exchange).raised.isEmpty)
+            let network = try await w.monitoring.alerts(status: nil, limit: 1_000, by: w.compliance).filter { $0.hits.contains { $0.rule.hasPrefix("network_") } }
+            #expect(network.map(\.id) == [id])
+        }
+    }
+
+    // Goal: with a rule set that has no network section the scan says so and raises nothing.
+    @Test(arguments: Backend.configured) func aRuleSetWithoutNetworkSectionIsNamed(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await MonitoringEndToEndTests.world(harness, adopt: false)
+            let base = MonitoringRules.defaultYAML.replacingOccurrences(of: "2026.3-default", with: "no-network")
+            let yaml = String(base[..<base.range(of: "network:\n")!.lowerBound])
+            let (_, request) = try await w.monitoring.ruleSets.propose(yaml: yaml, by: w.compliance)
+            _ = try await w.f.approve(request.id, by: w.compliance2, key: w.compliance2Key)
+            _ = try await w.monitoring.ruleSets.adopt(version: "no-network", by: w.compliance)
+            let error = await #expect(throws: KinkoError.self) { try await w.monitoring.scanNetwork(by: w.exchange) }
+            #expect(error?.code == .conflict && error?.field == "network")
+        }
+    }
+}
