@@ -362,7 +362,7 @@ public enum NetworkTraining {
         return (rows, run)
     }
 
-    /// A model trained on `data` from `seed`, its live threshold the score at the settings'
+    /// A model trained on `data` from `seed`, its recorded threshold (for reference) the score at the settings'
     /// budget on the same data.
     public static func train(_ data: AMLSimData, settings: NetworkSettings, seed: UInt64, version: String, trainedOn: String,
                              using features: Set<String> = Set(NetworkFeatures.names), negativesPerPositive: Int = 8, shrinkage: Double = 0.01) throws(KinkoError) -> NetworkModel {

@@ -123,8 +123,9 @@ public struct NetworkModel: Sendable, Equatable {
     public var version: String
     public var seed: UInt64
     public var trainedOn: String
-    /// The logit at which a fan is raised live: the training set's score at the budget it was
-    /// trained for (a backtest shows the budget's own threshold on other data).
+    /// The training set's score at the budget it was trained for, kept for reference: neither
+    /// a backtest nor the live scan (`Monitoring.scanNetwork`) uses it — both rank by score and
+    /// stop where the rule set's budget is spent on the data in front of them.
     public var threshold: Double
     public var bias: Double
     /// One weight per feature, in `NetworkFeatures.names` order.

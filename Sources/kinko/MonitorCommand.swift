@@ -498,7 +498,7 @@ struct MonitorCommand: AsyncParsableCommand {
             discussion: """
                 Runs the network detectors over the data, labels each fan by whether at least half of the accounts it names are \
                 members of a planted instance, and fits the logistic model from --seed (the same data and seed give the same \
-                weights). Its live threshold is the score at the rule set's alert budget on this data. The output is the rule set \
+                weights). Its recorded threshold is the score at the rule set's alert budget on this data (for reference: backtests and the live scan select by the budget). The output is the rule set \
                 (--rules, or the default) with its network section replaced: propose it with `kinko monitor rules propose` and \
                 adopt it under approval like any rule set. Check it with `monitor backtest --amlsim` on a set it was not trained on.
                 """)
