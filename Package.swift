@@ -1,5 +1,4 @@
 // swift-tools-version: 6.1
-import CompilerPluginSupport
 import PackageDescription
 
 // Every target compiles in Swift 6 language mode with the same upcoming features, so module
@@ -50,22 +49,11 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
         .package(url: "https://github.com/yaslab/CSV.swift.git", exact: "2.5.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", exact: "1.5.0"),
-        .package(url: "https://github.com/swiftlang/swift-syntax.git", exact: "603.0.1"),
     ],
     targets: [
-        .macro(
-            name: "KinkoMacros",
-            dependencies: [
-                .product(name: "SwiftSyntax", package: "swift-syntax"),
-                .product(name: "SwiftSyntaxBuilder", package: "swift-syntax"),
-                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
-                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
-            ],
-            swiftSettings: strictSettings
-        ),
         .target(
             name: "KinkoCore",
-            dependencies: ["KinkoMacros", .product(name: "CSV", package: "CSV.swift")],
+            dependencies: [.product(name: "CSV", package: "CSV.swift")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -274,15 +262,6 @@ let package = Package(
         .target(
             name: "KinkoTestSupport",
             path: "Tests/KinkoTestSupport",
-            swiftSettings: strictSettings
-        ),
-        .testTarget(
-            name: "KinkoMacrosTests",
-            dependencies: [
-                "KinkoMacros",
-                .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
-                .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
-            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -51,7 +51,6 @@ public struct DepositRecord: Codable, Sendable, Equatable {
 /// stolen-address lists among the rules); one from a blocked source goes to the customer's
 /// quarantine account, not their available balance, until compliance decides — release to the
 /// customer or return — and a second compliance officer approves the decision.
-@PublicInit
 public struct Deposits: Sendable {
     public let ledger: LedgerService
     public let monitoring: Monitoring
@@ -62,7 +61,6 @@ public struct Deposits: Sendable {
     var governance: Governance { ledger.governance }
     var records: RecordCollection<DepositRecord> { RecordCollection(DepositRecord.collection, store: governance.store) }
 
-    @PublicInit
     public struct Request: Sendable {
         public var id: TransferID
         public var account: AccountID
@@ -71,6 +69,24 @@ public struct Deposits: Sendable {
         public var amountJPY: UInt64
         public var address: String
         public var transactionHash: String?
+
+        public init(
+            id: TransferID,
+            account: AccountID,
+            wallet: AccountID,
+            amount: UInt128,
+            amountJPY: UInt64,
+            address: String,
+            transactionHash: String? = nil
+        ) {
+            self.id = id
+            self.account = account
+            self.wallet = wallet
+            self.amount = amount
+            self.amountJPY = amountJPY
+            self.address = address
+            self.transactionHash = transactionHash
+        }
     }
 
     /// The quarantine account of a customer account: derived from it, created on first use.
@@ -242,5 +258,10 @@ public struct Deposits: Sendable {
     public func deposits(status: DepositRecord.Status?, after: TransferID?, limit: Int?, by caller: Caller) async throws -> [DepositRecord] {
         _ = try await governance.authorize(caller, .withdrawalsRead)
         return try await records.list(tag: status?.rawValue, after: after.map(ParkedTransfer.key), limit: try LedgerService.page(limit)).map(\.value)
+    }
+
+    public init(ledger: LedgerService, monitoring: Monitoring) {
+        self.ledger = ledger
+        self.monitoring = monitoring
     }
 }

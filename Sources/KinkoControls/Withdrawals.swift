@@ -60,7 +60,6 @@ public struct WithdrawalRecord: Codable, Sendable, Equatable {
 
 /// The withdrawal verdicts, for whoever must ask whether a pending withdrawal may go (custody,
 /// the ledger's controls).
-@PublicInit
 public struct WithdrawalBook: WithdrawalClearance {
     let store: any RecordStore
 
@@ -79,6 +78,10 @@ public struct WithdrawalBook: WithdrawalClearance {
         for id in Set(ids) where try await isCleared(id) { cleared.insert(id.rawValue) }
         return cleared
     }
+
+    public init(store: any RecordStore) {
+        self.store = store
+    }
 }
 
 /// Withdrawals, two-phase end to end: the customer's balance is reserved by a pending ledger
@@ -86,7 +89,6 @@ public struct WithdrawalBook: WithdrawalClearance {
 /// release, or a custody movement under quorum) only once the withdrawal is cleared. `block`
 /// voids it; `review` holds it for compliance; clearing a blocked one needs two compliance
 /// officers.
-@PublicInit
 public struct Withdrawals: Sendable {
     public let ledger: LedgerService
     public let monitoring: Monitoring
@@ -352,6 +354,12 @@ public struct Withdrawals: Sendable {
     public func withdrawals(status: WithdrawalRecord.Status?, after: TransferID?, limit: Int?, by caller: Caller) async throws -> [WithdrawalRecord] {
         _ = try await governance.authorize(caller, .withdrawalsRead)
         return try await book.records.list(tag: status?.rawValue, after: after.map(ParkedTransfer.key), limit: try LedgerService.page(limit)).map(\.value)
+    }
+
+    public init(ledger: LedgerService, monitoring: Monitoring, book: WithdrawalBook) {
+        self.ledger = ledger
+        self.monitoring = monitoring
+        self.book = book
     }
 }
 

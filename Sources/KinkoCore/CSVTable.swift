@@ -16,11 +16,15 @@ public struct CSVTable: Sendable {
     }
 
     /// Why a text is not a table, and where.
-    @PublicInit
     public struct Malformed: Error, Sendable, Equatable {
         /// The line the fault is on, when one line is to blame.
         public let line: Int?
         public let message: String
+
+        public init(line: Int?, message: String) {
+            self.line = line
+            self.message = message
+        }
     }
 
     /// What the table is called in messages: a file name or a request field.

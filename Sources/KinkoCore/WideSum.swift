@@ -5,7 +5,6 @@
 /// it), but a ledger-wide total of many such balances need not: three accounts each credited
 /// `UInt128.max` units are a valid state. Invariants and totals across accounts are summed in
 /// this type, so a state the ledger accepted is always one it can check and open again.
-@PublicInit
 public struct WideSum: Hashable, Comparable, Sendable, CustomStringConvertible {
     public private(set) var high: UInt128
     public private(set) var low: UInt128
@@ -83,5 +82,10 @@ public struct WideSum: Hashable, Comparable, Sendable, CustomStringConvertible {
             text += String(repeating: "0", count: 19 - digits.count) + digits
         }
         return text
+    }
+
+    public init(high: UInt128, low: UInt128) {
+        self.high = high
+        self.low = low
     }
 }

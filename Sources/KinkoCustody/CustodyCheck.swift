@@ -36,7 +36,6 @@ public struct CustodyCheck: Sendable, Equatable {
 }
 
 /// Everything the rules look at, gathered by the service from the stores and the ledger.
-@PublicInit
 public struct CustodyFacts: Sendable {
     public var assets: [Asset]
     public var wallets: [Wallet]
@@ -82,6 +81,24 @@ public struct CustodyFacts: Sendable {
         wallets.filter { !(vendors[$0.vendor]?.hasNotice ?? false) }.map {
             "wallet \($0.id): vendor \($0.vendor) has no advance notice to the regulator on file"
         }
+    }
+
+    public init(
+        assets: [Asset],
+        wallets: [Wallet],
+        vendors: [String: Vendor],
+        balances: [BalanceObservation],
+        prices: [PriceObservation],
+        settings: CustodySettings,
+        now: TimestampNanoseconds
+    ) {
+        self.assets = assets
+        self.wallets = wallets
+        self.vendors = vendors
+        self.balances = balances
+        self.prices = prices
+        self.settings = settings
+        self.now = now
     }
 }
 

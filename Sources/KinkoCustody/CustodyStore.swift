@@ -48,11 +48,18 @@ public protocol CustodyStore: Sendable {
 }
 
 /// A record for the board: a segregation break, a shortfall.
-@PublicInit
 public struct CustodyAlert: Sendable, Equatable {
     public var id: UInt64
     public var kind: String
     public var subject: String
     public var message: String
     public var raisedAt: TimestampNanoseconds
+
+    public init(id: UInt64, kind: String, subject: String, message: String, raisedAt: TimestampNanoseconds) {
+        self.id = id
+        self.kind = kind
+        self.subject = subject
+        self.message = message
+        self.raisedAt = raisedAt
+    }
 }

@@ -19,7 +19,6 @@ public enum MovementStatus: String, Sendable {
 }
 
 /// What a treasurer asks for.
-@PublicInit
 public struct MovementDraft: Sendable, Equatable {
     public var kind: MovementKind
     public var fromWallet: String
@@ -44,9 +43,26 @@ public struct MovementDraft: Sendable, Equatable {
         if let ledgerPendingID { fields["ledger_pending_id"] = .string(ledgerPendingID.description) }
         return .object(fields)
     }
+
+    public init(
+        kind: MovementKind,
+        fromWallet: String,
+        toWallet: String? = nil,
+        toAddress: String? = nil,
+        asset: String,
+        amount: Amount,
+        ledgerPendingID: TransferID? = nil
+    ) {
+        self.kind = kind
+        self.fromWallet = fromWallet
+        self.toWallet = toWallet
+        self.toAddress = toAddress
+        self.asset = asset
+        self.amount = amount
+        self.ledgerPendingID = ledgerPendingID
+    }
 }
 
-@PublicInit
 public struct Movement: Sendable, Equatable {
     public var id: UInt64
     public var draft: MovementDraft
@@ -65,6 +81,30 @@ public struct Movement: Sendable, Equatable {
         let base = UInt128(0x6B69_6E6B_6F2E_6D76) << 64 | UInt128(id) << 8  // "kinko.mv"
         return (TransferID(base | 1), TransferID(base | 2))
     }
+
+    public init(
+        id: UInt64,
+        draft: MovementDraft,
+        initiator: PrincipalID,
+        requestID: ApprovalRequestID,
+        status: MovementStatus,
+        createdAt: TimestampNanoseconds,
+        releasedAt: TimestampNanoseconds? = nil,
+        completedAt: TimestampNanoseconds? = nil,
+        transactionHash: String? = nil,
+        networkFee: Amount? = nil
+    ) {
+        self.id = id
+        self.draft = draft
+        self.initiator = initiator
+        self.requestID = requestID
+        self.status = status
+        self.createdAt = createdAt
+        self.releasedAt = releasedAt
+        self.completedAt = completedAt
+        self.transactionHash = transactionHash
+        self.networkFee = networkFee
+    }
 }
 
 public enum WhitelistStatus: String, Sendable {
@@ -74,7 +114,6 @@ public enum WhitelistStatus: String, Sendable {
     case active
 }
 
-@PublicInit
 public struct WhitelistEntry: Sendable, Equatable {
     public var id: UInt64
     public var asset: String
@@ -92,6 +131,26 @@ public struct WhitelistEntry: Sendable, Equatable {
     /// writes its addresses so; a control character (NUL included) is refused before storage.
     public static func isWellFormed(address: String) -> Bool {
         (1...addressLengthMax).contains(address.utf8.count) && address.utf8.allSatisfy { (0x21...0x7E).contains($0) }
+    }
+
+    public init(
+        id: UInt64,
+        asset: String,
+        address: String,
+        label: String,
+        status: WhitelistStatus,
+        requestID: ApprovalRequestID,
+        usableFrom: TimestampNanoseconds? = nil,
+        createdAt: TimestampNanoseconds
+    ) {
+        self.id = id
+        self.asset = asset
+        self.address = address
+        self.label = label
+        self.status = status
+        self.requestID = requestID
+        self.usableFrom = usableFrom
+        self.createdAt = createdAt
     }
 }
 

@@ -4,15 +4,20 @@ public import KinkoCore
 /// The daily segregation reconciliation: per asset, what customers are owed (ledger), what the
 /// ledger says is held for them, and what the wallets (or, for JPY, the trust account) were
 /// observed to hold — all as of the day's cut-off in Japan time.
-@PublicInit
 public struct Reconciliation: Sendable, Equatable {
-    @PublicInit
     public struct Line: Sendable, Equatable {
         public var asset: String
         public var liabilities: Amount
         public var ledgerHoldings: Amount
         /// Nil when an observation is missing or stale (then there is a break saying so).
         public var observed: Amount?
+
+        public init(asset: String, liabilities: Amount, ledgerHoldings: Amount, observed: Amount? = nil) {
+            self.asset = asset
+            self.liabilities = liabilities
+            self.ledgerHoldings = ledgerHoldings
+            self.observed = observed
+        }
     }
 
     public enum BreakKind: String, Sendable {
@@ -26,7 +31,6 @@ public struct Reconciliation: Sendable, Equatable {
         case observation
     }
 
-    @PublicInit
     public struct Break: Sendable, Equatable {
         public var asset: String
         public var kind: BreakKind
@@ -34,6 +38,14 @@ public struct Reconciliation: Sendable, Equatable {
         /// How far apart the two figures are, in the asset's units (zero for observation breaks).
         public var size: Amount
         public var cause: String
+
+        public init(asset: String, kind: BreakKind, wallet: String? = nil, size: Amount, cause: String) {
+            self.asset = asset
+            self.kind = kind
+            self.wallet = wallet
+            self.size = size
+            self.cause = cause
+        }
     }
 
     public var day: String
@@ -52,7 +64,6 @@ public struct Reconciliation: Sendable, Equatable {
     }
 
     /// The ledger and observation figures a reconciliation compares.
-    @PublicInit
     public struct Inputs: Sendable {
         public var assets: [Asset]
         /// Customer-pool wallets (for JPY: the trust accounts).
@@ -66,6 +77,24 @@ public struct Reconciliation: Sendable, Equatable {
         /// The latest observation per wallet and asset taken at or before the cut-off.
         public var observations: [BalanceObservation]
         public var observationAgeMaxSeconds: UInt64
+
+        public init(
+            assets: [Asset],
+            wallets: [Wallet],
+            liabilities: [String: Amount],
+            holdings: [String: [String: Amount]],
+            totalHoldings: [String: Amount],
+            observations: [BalanceObservation],
+            observationAgeMaxSeconds: UInt64
+        ) {
+            self.assets = assets
+            self.wallets = wallets
+            self.liabilities = liabilities
+            self.holdings = holdings
+            self.totalHoldings = totalHoldings
+            self.observations = observations
+            self.observationAgeMaxSeconds = observationAgeMaxSeconds
+        }
     }
 
     public static func run(day: String, cutoff: TimestampNanoseconds, _ inputs: Inputs) -> Reconciliation {
@@ -118,4 +147,11 @@ public struct Reconciliation: Sendable, Equatable {
     }
 
     static func difference(_ a: Amount, _ b: Amount) -> Amount { Amount(units: a > b ? a.units - b.units : b.units - a.units) }
+
+    public init(day: String, cutoff: TimestampNanoseconds, lines: [Line], breaks: [Break]) {
+        self.day = day
+        self.cutoff = cutoff
+        self.lines = lines
+        self.breaks = breaks
+    }
 }

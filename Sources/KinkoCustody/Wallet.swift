@@ -28,7 +28,6 @@ public enum WalletPurpose: String, Sendable, CaseIterable {
 
 /// A wallet-software vendor and its advance notice to the regulator (a 2026 requirement). A
 /// wallet whose vendor has no notice on file is flagged wherever it appears.
-@PublicInit
 public struct Vendor: Sendable, Equatable {
     public var name: String
     /// The date the notice was filed (JST, `YYYY-MM-DD`), and the regulator's reference.
@@ -40,6 +39,12 @@ public struct Vendor: Sendable, Equatable {
     public static func validate(date: String) throws(KinkoError) {
         // A real calendar day within the accepted range (a notice dated 2026-02-30 or 9999-12-31 was accepted).
         _ = try CalendarDay.parse(date, field: "notice_date")
+    }
+
+    public init(name: String, noticeDate: String? = nil, noticeReference: String? = nil) {
+        self.name = name
+        self.noticeDate = noticeDate
+        self.noticeReference = noticeReference
     }
 }
 
@@ -107,19 +112,32 @@ public struct Wallet: Sendable, Equatable {
 }
 
 /// An on-chain (or, for JPY, trust-account) balance as observed.
-@PublicInit
 public struct BalanceObservation: Sendable, Equatable {
     public var wallet: String
     public var asset: String
     public var amount: Amount
     public var observedAt: TimestampNanoseconds
     public var source: String
+
+    public init(wallet: String, asset: String, amount: Amount, observedAt: TimestampNanoseconds, source: String) {
+        self.wallet = wallet
+        self.asset = asset
+        self.amount = amount
+        self.observedAt = observedAt
+        self.source = source
+    }
 }
 
-@PublicInit
 public struct PriceObservation: Sendable, Equatable {
     public var asset: String
     public var price: JPYPrice
     public var observedAt: TimestampNanoseconds
     public var source: String
+
+    public init(asset: String, price: JPYPrice, observedAt: TimestampNanoseconds, source: String) {
+        self.asset = asset
+        self.price = price
+        self.observedAt = observedAt
+        self.source = source
+    }
 }

@@ -164,7 +164,6 @@ public struct ApprovalRequest: Sendable, Equatable {
     public var digest: [UInt8] { Array(SHA256.hash(data: canonical.bytes)) }
 }
 
-@PublicInit
 public struct Approval: Sendable, Equatable {
     public var requestID: ApprovalRequestID
     public var approver: PrincipalID
@@ -172,6 +171,22 @@ public struct Approval: Sendable, Equatable {
     public var digest: [UInt8]
     public var signature: [UInt8]
     public var approvedAt: TimestampNanoseconds
+
+    public init(
+        requestID: ApprovalRequestID,
+        approver: PrincipalID,
+        keyID: String,
+        digest: [UInt8],
+        signature: [UInt8],
+        approvedAt: TimestampNanoseconds
+    ) {
+        self.requestID = requestID
+        self.approver = approver
+        self.keyID = keyID
+        self.digest = digest
+        self.signature = signature
+        self.approvedAt = approvedAt
+    }
 }
 
 /// Whether a request may run now, and why not.

@@ -35,7 +35,6 @@ public struct AuditEvent: Sendable, Equatable {
 /// One entry of the audit log: its position, its time and the event. The entry's bytes are its
 /// canonical JSON (`AuditEntry.bytes`); the Merkle leaf is SHA-256(0x00 ‖ bytes). The position
 /// is part of the bytes, so an entry moved to another position no longer matches its leaf.
-@PublicInit
 public struct AuditEntry: Sendable, Equatable {
     public var index: Int
     public var time: TimestampNanoseconds
@@ -83,10 +82,15 @@ public struct AuditEntry: Sendable, Equatable {
             throw KinkoError(.storageCorrupted, "audit entry \(index) is not in canonical form")
         }
     }
+
+    public init(index: Int, time: TimestampNanoseconds, event: AuditEvent) {
+        self.index = index
+        self.time = time
+        self.event = event
+    }
 }
 
 /// A signed tree head: the log had `size` entries with this `root` at `time`.
-@PublicInit
 public struct AuditCheckpoint: Sendable, Equatable {
     public var size: Int
     public var root: Merkle.Hash
@@ -104,6 +108,14 @@ public struct AuditCheckpoint: Sendable, Equatable {
     }
 
     public var message: [UInt8] { Self.message(size: size, root: root, time: time) }
+
+    public init(size: Int, root: Merkle.Hash, time: TimestampNanoseconds, keyID: [UInt8], signature: [UInt8]) {
+        self.size = size
+        self.root = root
+        self.time = time
+        self.keyID = keyID
+        self.signature = signature
+    }
 }
 
 /// The server's Ed25519 key that signs checkpoints. It lives in a file outside the database

@@ -2,13 +2,16 @@ import Foundation
 public import KinkoCore
 
 /// An audit entry as read back from storage: the position column and the bytes.
-@PublicInit
 public struct StoredAuditEntry: Sendable, Equatable {
     public var position: Int
     public var bytes: [UInt8]
+
+    public init(position: Int, bytes: [UInt8]) {
+        self.position = position
+        self.bytes = bytes
+    }
 }
 
-@PublicInit
 public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         case modified, deleted, inserted, reordered, truncated, malformed
@@ -22,6 +25,12 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
     public var message: String
 
     public var description: String { "\(kind.rawValue) at \(index): \(message)" }
+
+    public init(kind: Kind, index: Int, message: String) {
+        self.kind = kind
+        self.index = index
+        self.message = message
+    }
 }
 
 /// Recomputes the tree from the stored entries and checks every checkpoint against it. Needs no

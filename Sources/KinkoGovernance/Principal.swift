@@ -7,7 +7,6 @@ public enum PrincipalKind: String, Sendable, Codable, CaseIterable {
     case client
 }
 
-@PublicInit
 public struct Principal: Sendable, Equatable {
     public var id: PrincipalID
     /// Unique, e.g. `sato.treasury` or `matching-engine`.
@@ -26,6 +25,14 @@ public struct Principal: Sendable, Equatable {
             throw KinkoError(
                 .invalidInput, "a name is 1–\(nameLengthMax) lower-case letters, digits, '.', '-' or '_'; got \"\(name)\"", field: "name")
         }
+    }
+
+    public init(id: PrincipalID, name: String, kind: PrincipalKind, roles: Set<Role>, createdAt: TimestampNanoseconds) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.roles = roles
+        self.createdAt = createdAt
     }
 }
 

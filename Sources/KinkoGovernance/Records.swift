@@ -3,7 +3,6 @@ public import KinkoCore
 
 /// One record of a domain collection as stored: a JSON body under a key, a tag lists can filter
 /// on (a status, an owner), and a version for compare-and-set updates.
-@PublicInit
 public struct StoredRecord: Sendable, Equatable {
     public var collection: String
     public var key: String
@@ -11,6 +10,15 @@ public struct StoredRecord: Sendable, Equatable {
     public var version: Int64
     public var body: [UInt8]
     public var updatedAt: TimestampNanoseconds
+
+    public init(collection: String, key: String, tag: String, version: Int64, body: [UInt8], updatedAt: TimestampNanoseconds) {
+        self.collection = collection
+        self.key = key
+        self.tag = tag
+        self.version = version
+        self.body = body
+        self.updatedAt = updatedAt
+    }
 }
 
 /// One change of a `RecordStore.write`. All changes of one write and its audit entry commit

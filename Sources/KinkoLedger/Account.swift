@@ -127,7 +127,6 @@ public struct Account: Hashable, Sendable {
 }
 
 /// Debits and credits of one account, pending and posted, in the asset's smallest unit.
-@PublicInit
 public struct AccountBalance: Hashable, Sendable {
     public var debitsPending: UInt128 = 0
     public var debitsPosted: UInt128 = 0
@@ -148,5 +147,12 @@ public struct AccountBalance: Hashable, Sendable {
         if let net = netPosted(claim: claim) { return Amount(units: net).decimalString(scale: scale) }
         let other = claim ? debitsPosted - creditsPosted : creditsPosted - debitsPosted
         return "-" + Amount(units: other).decimalString(scale: scale)
+    }
+
+    public init(debitsPending: UInt128 = 0, debitsPosted: UInt128 = 0, creditsPending: UInt128 = 0, creditsPosted: UInt128 = 0) {
+        self.debitsPending = debitsPending
+        self.debitsPosted = debitsPosted
+        self.creditsPending = creditsPending
+        self.creditsPosted = creditsPosted
     }
 }

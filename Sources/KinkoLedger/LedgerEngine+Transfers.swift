@@ -1,12 +1,16 @@
 public import KinkoCore
 
 /// What the store had to say about ids a batch mentions, fetched before the batch executes.
-@PublicInit
 public struct LedgerPrefetch: Sendable {
     /// Stored transfers, by id: for idempotency checks and pending transfers being resolved.
     public var transfers: [UInt128: Transfer] = [:]
     /// The checkpointed status of pending transfers among `transfers`.
     public var pendingStatuses: [UInt128: PendingStatus] = [:]
+
+    public init(transfers: [UInt128: Transfer] = [:], pendingStatuses: [UInt128: PendingStatus] = [:]) {
+        self.transfers = transfers
+        self.pendingStatuses = pendingStatuses
+    }
 }
 
 /// The result of executing one transfers batch.

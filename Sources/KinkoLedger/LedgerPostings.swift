@@ -7,10 +7,14 @@ public import KinkoCore
 /// of writing all over it, and a history query looks up one key per window.
 public enum LedgerPostings {
     /// One account's transfers within one checkpoint window, ascending.
-    @PublicInit
     public struct List: Sendable, Equatable {
         public let account: UInt128
         public let locations: [TransferLocation]
+
+        public init(account: UInt128, locations: [TransferLocation]) {
+            self.account = account
+            self.locations = locations
+        }
     }
 
     /// The lists restricted to transfers in batches above `sequence` (another process may have

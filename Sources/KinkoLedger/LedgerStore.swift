@@ -14,7 +14,6 @@ public enum LedgerBatchKind: UInt8, Sendable {
 /// One batch as stored: the log of the ledger. `body` holds the accepted records in
 /// `LedgerCodec`'s layout; `expired` the 16-byte ids of pending transfers that expired at the
 /// start of the batch.
-@PublicInit
 public struct LedgerBatchRecord: Sendable, Equatable {
     /// SHA-256 over kind (1 byte), sequence and timestamp (8 bytes each, little-endian), count
     /// (4 bytes), body and expired ids: what the batch's audit entry carries as request digest.
@@ -37,15 +36,28 @@ public struct LedgerBatchRecord: Sendable, Equatable {
     public var count: Int
     public var body: [UInt8]
     public var expired: [UInt8]
+
+    public init(sequence: UInt64, kind: LedgerBatchKind, timestamp: TimestampNanoseconds, count: Int, body: [UInt8], expired: [UInt8]) {
+        self.sequence = sequence
+        self.kind = kind
+        self.timestamp = timestamp
+        self.count = count
+        self.body = body
+        self.expired = expired
+    }
 }
 
 /// Balances of up to `LedgerEngine.balancePageAccounts` consecutive accounts (in creation
 /// order), encoded by `LedgerCodec.encodeBalances`. Checkpoints rewrite whole pages: a few
 /// hundred blobs instead of a row update per account.
-@PublicInit
 public struct BalancePage: Sendable, Equatable {
     public var index: Int
     public var bytes: [UInt8]
+
+    public init(index: Int, bytes: [UInt8]) {
+        self.index = index
+        self.bytes = bytes
+    }
 }
 
 /// Balances and pending statuses changed since the previous checkpoint, written in the same
@@ -62,7 +74,6 @@ public struct LedgerCheckpointWrite: Sendable {
 }
 
 /// The state at the store's last checkpoint; the batches after it are replayed on top.
-@PublicInit
 public struct LedgerSnapshot: Sendable {
     /// The assets and accounts batches up to the checkpoint, in order: they define the
     /// accounts and their order (which numbers the balance pages).
@@ -71,6 +82,20 @@ public struct LedgerSnapshot: Sendable {
     public var activePending: [PendingTransfer]
     public var checkpointSequence: UInt64
     public var checkpointTimestamp: TimestampNanoseconds
+
+    public init(
+        definitions: [LedgerBatchRecord],
+        balancePages: [BalancePage],
+        activePending: [PendingTransfer],
+        checkpointSequence: UInt64,
+        checkpointTimestamp: TimestampNanoseconds
+    ) {
+        self.definitions = definitions
+        self.balancePages = balancePages
+        self.activePending = activePending
+        self.checkpointSequence = checkpointSequence
+        self.checkpointTimestamp = checkpointTimestamp
+    }
 }
 
 public enum LedgerAppendOutcome: Sendable, Equatable {

@@ -102,7 +102,6 @@ public enum PendingStatus: UInt8, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A pending transfer and what has become of it.
-@PublicInit
 public struct PendingTransfer: Hashable, Sendable {
     public var transfer: Transfer
     public var status: PendingStatus
@@ -110,5 +109,10 @@ public struct PendingTransfer: Hashable, Sendable {
     /// When the reservation lapses, or nil if it never does.
     public var expiresAt: TimestampNanoseconds? {
         transfer.timeoutSeconds == 0 ? nil : transfer.timestamp + UInt64(transfer.timeoutSeconds) * 1_000_000_000
+    }
+
+    public init(transfer: Transfer, status: PendingStatus) {
+        self.transfer = transfer
+        self.status = status
     }
 }

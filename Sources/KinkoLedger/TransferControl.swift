@@ -238,7 +238,6 @@ public protocol TransferControlFacts: Sendable {
 /// The controls applied to one batch, inside the ledger with its accounts at hand. Pure: the
 /// same events, accounts, policy and facts give the same outcome, so a retry of a parked
 /// transfer is rewritten the same way and answers `exists`.
-@PublicInit
 public struct TransferReview: Sendable {
     public let policy: TransferControlPolicy
     public let facts: TransferFacts
@@ -399,6 +398,12 @@ public struct TransferReview: Sendable {
         let (quotient, remainder) = UInt128(1_000_000).dividingFullWidth((product.high, product.low))
         let byRate = remainder == 0 ? quotient : quotient + 1
         return max(byRate, flat)
+    }
+
+    public init(policy: TransferControlPolicy, facts: TransferFacts, factsAvailable: Bool) {
+        self.policy = policy
+        self.facts = facts
+        self.factsAvailable = factsAvailable
     }
 }
 

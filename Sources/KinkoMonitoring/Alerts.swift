@@ -14,7 +14,6 @@ public enum AlertStatus: String, Sendable, CaseIterable {
 
 /// An alert: one event whose outcome was review or block, with every rule that fired, the
 /// values that made it fire, the events and customers involved, and the rule-set version.
-@PublicInit
 public struct MonitoringAlert: Sendable, Equatable {
     public var id: UInt64
     public var event: String
@@ -77,6 +76,32 @@ public struct MonitoringAlert: Sendable, Equatable {
         }
         return lines.joined(separator: "\n")
     }
+
+    public init(
+        id: UInt64,
+        event: String,
+        customer: UInt64,
+        time: TimestampNanoseconds,
+        outcome: Outcome,
+        ruleSetVersion: String,
+        hits: [RuleHit],
+        scenarios: [ScenarioScore],
+        status: AlertStatus,
+        caseID: UInt64? = nil,
+        raisedAt: TimestampNanoseconds
+    ) {
+        self.id = id
+        self.event = event
+        self.customer = customer
+        self.time = time
+        self.outcome = outcome
+        self.ruleSetVersion = ruleSetVersion
+        self.hits = hits
+        self.scenarios = scenarios
+        self.status = status
+        self.caseID = caseID
+        self.raisedAt = raisedAt
+    }
 }
 
 public enum CaseStatus: String, Sendable, CaseIterable {
@@ -95,16 +120,20 @@ public enum CaseDisposition: String, Sendable, CaseIterable {
     case referred
 }
 
-@PublicInit
 /// Stored as JSON with the keys `at`, `author` and `text` (both stores, `MonitoringRecordJSON`).
 public struct CaseNote: Sendable, Equatable, Codable {
     public var at: TimestampNanoseconds
     public var author: String
     public var text: String
+
+    public init(at: TimestampNanoseconds, author: String, text: String) {
+        self.at = at
+        self.author = author
+        self.text = text
+    }
 }
 
 /// A case groups alerts about the same conduct for one investigation.
-@PublicInit
 public struct MonitoringCase: Sendable, Equatable {
     public var id: UInt64
     public var title: String
@@ -127,12 +156,35 @@ public struct MonitoringCase: Sendable, Equatable {
         for note in notes { lines.append("  [\(note.at.iso8601)] \(note.author): \(note.text)") }
         return lines.joined(separator: "\n")
     }
+
+    public init(
+        id: UInt64,
+        title: String,
+        assignee: String? = nil,
+        status: CaseStatus,
+        disposition: CaseDisposition? = nil,
+        openedBy: String,
+        openedAt: TimestampNanoseconds,
+        closedAt: TimestampNanoseconds? = nil,
+        alerts: [UInt64],
+        notes: [CaseNote]
+    ) {
+        self.id = id
+        self.title = title
+        self.assignee = assignee
+        self.status = status
+        self.disposition = disposition
+        self.openedBy = openedBy
+        self.openedAt = openedAt
+        self.closedAt = closedAt
+        self.alerts = alerts
+        self.notes = notes
+    }
 }
 
 /// A suspicious transaction report draft (疑わしい取引の届出) for filing through e-Gov: the
 /// reporting entity, the subjects, the transactions, the grounds (the rules that fired and the
 /// analyst's notes). Kinko drafts; a compliance officer reviews and files.
-@PublicInit
 public struct STRDraft: Sendable {
     public var caseRecord: MonitoringCase
     public var alerts: [MonitoringAlert]
@@ -197,5 +249,21 @@ public struct STRDraft: Sendable {
             for note in caseRecord.notes { lines.append("  \(note.at.iso8601) \(note.author): \(note.text)") }
         }
         return lines.joined(separator: "\n")
+    }
+
+    public init(
+        caseRecord: MonitoringCase,
+        alerts: [MonitoringAlert],
+        profiles: [CustomerProfile],
+        reportingEntity: String,
+        preparedBy: String,
+        preparedAt: TimestampNanoseconds
+    ) {
+        self.caseRecord = caseRecord
+        self.alerts = alerts
+        self.profiles = profiles
+        self.reportingEntity = reportingEntity
+        self.preparedBy = preparedBy
+        self.preparedAt = preparedAt
     }
 }

@@ -151,7 +151,6 @@ public struct CrossBorderPayment: Sendable, Codable, Equatable {
 }
 
 /// That a case's STR was filed with the FIU: what lets the case close as `str_filed`.
-@PublicInit
 public struct STRFiling: Sendable, Codable, Equatable {
     public static let collection = "str.filings"
     public var caseID: UInt64
@@ -160,6 +159,14 @@ public struct STRFiling: Sendable, Codable, Equatable {
     public var filedBy: String
     public var sha256: String
     public static func key(_ caseID: UInt64) -> String { RecordCollection<STRFiling>.key(caseID) }
+
+    public init(caseID: UInt64, reference: String, filedAt: TimestampNanoseconds, filedBy: String, sha256: String) {
+        self.caseID = caseID
+        self.reference = reference
+        self.filedAt = filedAt
+        self.filedBy = filedBy
+        self.sha256 = sha256
+    }
 }
 
 /// Customers' identity-verification records, versioned, and the KYC work they raise.

@@ -9,7 +9,6 @@ public enum EventKind: String, Sendable, CaseIterable {
 }
 
 /// IVMS101 data about one party of a transfer (the fields the travel rule asks for).
-@PublicInit
 public struct TravelRuleParty: Sendable, Equatable {
     public var name: String?
     /// An account number or a wallet address.
@@ -18,6 +17,22 @@ public struct TravelRuleParty: Sendable, Equatable {
     public var nationalID: String?
     public var dateOfBirth: String?
     public var placeOfBirth: String?
+
+    public init(
+        name: String? = nil,
+        account: String? = nil,
+        geographicAddress: String? = nil,
+        nationalID: String? = nil,
+        dateOfBirth: String? = nil,
+        placeOfBirth: String? = nil
+    ) {
+        self.name = name
+        self.account = account
+        self.geographicAddress = geographicAddress
+        self.nationalID = nationalID
+        self.dateOfBirth = dateOfBirth
+        self.placeOfBirth = placeOfBirth
+    }
 }
 
 /// One thing a customer did, as the exchange's systems report it. Amounts are in the asset's
@@ -76,13 +91,20 @@ public struct MonitoringEvent: Sendable, Equatable {
 }
 
 /// What the exchange knows about a customer (KYC): name, home country, declared income and assets.
-@PublicInit
 public struct CustomerProfile: Sendable, Equatable {
     public var customer: UInt64
     public var name: String
     public var country: String
     public var declaredIncomeJPY: UInt64
     public var declaredAssetsJPY: UInt64
+
+    public init(customer: UInt64, name: String, country: String, declaredIncomeJPY: UInt64, declaredAssetsJPY: UInt64) {
+        self.customer = customer
+        self.name = name
+        self.country = country
+        self.declaredIncomeJPY = declaredIncomeJPY
+        self.declaredAssetsJPY = declaredAssetsJPY
+    }
 }
 
 /// Reads NDJSON events. Each bad line is rejected with its number and field; the good lines

@@ -4,20 +4,36 @@ public import KinkoCore
 public import KinkoGovernance
 
 /// What a batch starts from (`MonitoringStore.batchStart`).
-@PublicInit
 public struct BatchStart: Sendable {
     public var batches: UInt64
     public var evaluated: [String: (outcome: Outcome, alert: UInt64?)]
     public var listVersions: [String]
     public var jurisdictions: TravelRuleJurisdictions?
+
+    public init(
+        batches: UInt64,
+        evaluated: [String: (outcome: Outcome, alert: UInt64?)],
+        listVersions: [String],
+        jurisdictions: TravelRuleJurisdictions? = nil
+    ) {
+        self.batches = batches
+        self.evaluated = evaluated
+        self.listVersions = listVersions
+        self.jurisdictions = jurisdictions
+    }
 }
 
 /// What a batch will read, fetched before it is evaluated (`MonitoringStore.prefetch`).
-@PublicInit
 public struct PrefetchedState: Sendable {
     public var customers: [UInt64: [UInt8]]
     public var ips: [String: [UInt8]]
     public var profiles: [CustomerProfile]
+
+    public init(customers: [UInt64: [UInt8]], ips: [String: [UInt8]], profiles: [CustomerProfile]) {
+        self.customers = customers
+        self.ips = ips
+        self.profiles = profiles
+    }
 }
 
 /// What happened to one line of an ingested batch.
@@ -380,11 +396,15 @@ public struct Monitoring: Sendable {
 
     /// One page of cases, oldest first: those with ids above `after`, at most `limit`
     /// (1–`Governance.pageMax`, default `Governance.pageDefault`).
-    @PublicInit
     public struct CasePage: Sendable, Equatable {
         public var cases: [MonitoringCase]
         /// The `after` of the next page; nil on the last one.
         public var next: UInt64?
+
+        public init(cases: [MonitoringCase], next: UInt64? = nil) {
+            self.cases = cases
+            self.next = next
+        }
     }
 
     public func cases(after: UInt64 = 0, limit: Int? = nil, by caller: Caller) async throws -> CasePage {

@@ -2,7 +2,6 @@ public import KinkoCore
 
 /// One rule that fired: its score, the values that made it fire, the events and the customers
 /// involved. `subject` is the customer the pattern centres on (the hub of a fan-in, say).
-@PublicInit
 public struct RuleHit: Sendable, Equatable, Codable {
     public var rule: String
     public var score: Int
@@ -11,13 +10,28 @@ public struct RuleHit: Sendable, Equatable, Codable {
     public var values: [String: String]
     public var events: [String]
     public var customers: [UInt64]
+
+    public init(rule: String, score: Int, subject: UInt64, explanation: String, values: [String: String], events: [String], customers: [UInt64]) {
+        self.rule = rule
+        self.score = score
+        self.subject = subject
+        self.explanation = explanation
+        self.values = values
+        self.events = events
+        self.customers = customers
+    }
 }
 
-@PublicInit
 public struct ScenarioScore: Sendable, Equatable, Codable {
     public var name: String
     public var score: Int
     public var outcome: Outcome
+
+    public init(name: String, score: Int, outcome: Outcome) {
+        self.name = name
+        self.score = score
+        self.outcome = outcome
+    }
 }
 
 /// The verdict on one event: the outcome, what fired, and the rule-set version that judged it.

@@ -11,7 +11,6 @@ public enum AddressListKind: String, Sendable, CaseIterable {
 
 /// One imported list: the addresses of one asset, in OFAC's layout (one address a line),
 /// lowercased for matching, with the version the importer gave it.
-@PublicInit
 public struct AddressList: Sendable, Equatable {
     public var kind: AddressListKind
     public var asset: String
@@ -44,6 +43,13 @@ public struct AddressList: Sendable, Equatable {
             }
         }
         self.init(kind: kind, asset: asset, version: version, addresses: addresses)
+    }
+
+    public init(kind: AddressListKind, asset: String, version: String, addresses: Set<String>) {
+        self.kind = kind
+        self.asset = asset
+        self.version = version
+        self.addresses = addresses
     }
 }
 

@@ -3,7 +3,6 @@ public import KinkoGovernance
 
 /// One person (or client system) with credentials of their own: the token they redeemed and
 /// the signing key they registered.
-@PublicInit
 public struct Member: Sendable {
     public var caller: Caller
     public var token: String
@@ -18,13 +17,18 @@ public struct Member: Sendable {
         let stored = try await governance.requireRequest(request)
         return try await governance.approve(request, keyID: SignerKey.id(of: try key.publicKey()), signature: try key.sign(stored.digest), by: caller)
     }
+
+    public init(caller: Caller, token: String, key: LocalSigningKey? = nil) {
+        self.caller = caller
+        self.token = token
+        self.key = key
+    }
 }
 
 /// The multi-person sequences that bring people on, scripted for the demo, the tools and the
 /// tests. Every step is taken by the person it belongs to, with that person's own credentials:
 /// the first admin creates and enrols, the newcomer redeems and registers, the second admin
 /// approves. Nothing here reaches around `Governance`.
-@PublicInit
 public struct Staff: Sendable {
     public let governance: Governance
     /// At least two: `admins[0]` files, `admins[1]` approves.
@@ -78,5 +82,10 @@ public struct Staff: Sendable {
         let publicKey = try key.publicKey()
         let proof = try key.sign(SignerKey.registrationMessage(principal: caller.principal, algorithm: key.algorithm, publicKey: publicKey))
         return try await governance.registerKey(algorithm: key.algorithm, publicKey: publicKey, proof: proof, by: caller)
+    }
+
+    public init(governance: Governance, admins: [Member]) {
+        self.governance = governance
+        self.admins = admins
     }
 }

@@ -8,7 +8,6 @@ import PostgresNIO
 
 /// Custody in PostgreSQL: the same wallets, observations, whitelist, movements and
 /// reconciliations as `SQLiteCustodyStore`. Every write and its audit entry commit together.
-@PublicInit
 public struct PostgresCustodyStore: CustodyStore, PostgresStore {
     let database: KinkoPostgresDatabase
 
@@ -372,5 +371,9 @@ public struct PostgresCustodyStore: CustodyStore, PostgresStore {
                                       transactionHash: hash, networkFee: try fee.map { try V.amount($0, column: "network_fee") }))
         }
         return movements
+    }
+
+    public init(database: KinkoPostgresDatabase) {
+        self.database = database
     }
 }

@@ -5,7 +5,6 @@ import PostgresNIO
 
 /// Principals, credentials, approvals and the audit log in PostgreSQL. Every write and its
 /// audit entry commit in one transaction (`KinkoPostgresDatabase.audited`).
-@PublicInit
 public struct PostgresGovernanceStore: GovernanceStore, PostgresStore {
     let database: KinkoPostgresDatabase
 
@@ -375,6 +374,10 @@ public struct PostgresGovernanceStore: GovernanceStore, PostgresStore {
                 expiresAt: UInt64(bitPattern: expires), status: status, executedAt: executed.map { UInt64(bitPattern: $0) }))
         }
         return requests
+    }
+
+    public init(database: KinkoPostgresDatabase) {
+        self.database = database
     }
 }
 

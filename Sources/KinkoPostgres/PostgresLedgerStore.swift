@@ -10,7 +10,6 @@ import PostgresNIO
 /// appenders in any number of processes queue), checks the head, and stores the batch, its
 /// definitions, an optional checkpoint and its audit entry; a concurrent writer that got there
 /// first makes it `stale`, and the ledger catches up and retries.
-@PublicInit
 public struct PostgresLedgerStore: LedgerStore, PostgresStore {
     let database: KinkoPostgresDatabase
     /// `auditing: false` exists only so the benchmark can measure what the audit log costs.
@@ -239,5 +238,10 @@ public struct PostgresLedgerStore: LedgerStore, PostgresStore {
         try await connection.answered("""
             UPDATE ledger_checkpoint SET sequence = \(window), timestamp = \(Int64(bitPattern: checkpoint.timestamp)) WHERE id = 1
             """, logger: logger)
+    }
+
+    public init(database: KinkoPostgresDatabase, auditing: Bool = true) {
+        self.database = database
+        self.auditing = auditing
     }
 }

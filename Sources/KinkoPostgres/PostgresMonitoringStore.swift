@@ -8,7 +8,6 @@ import PostgresNIO
 /// Monitoring in PostgreSQL: the same tables, answers and errors as `SQLiteMonitoringStore`.
 /// Every write and its audit entry commit in one transaction (`KinkoPostgresDatabase.audited`);
 /// many rows go in one statement per chunk (arrays unnested), not one round trip a row.
-@PublicInit
 public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
     let database: KinkoPostgresDatabase
 
@@ -511,5 +510,9 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
             }
             return stored
         }
+    }
+
+    public init(database: KinkoPostgresDatabase) {
+        self.database = database
     }
 }

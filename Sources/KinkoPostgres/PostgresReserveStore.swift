@@ -9,7 +9,6 @@ import PostgresNIO
 /// requirements, incidents and plans as `SQLiteReserveStore`. Every write and its audit entry
 /// commit together; a write that reports false changed nothing and leaves no audit entry,
 /// except `markExecuted`, whose entry records a fund movement the ledger already made.
-@PublicInit
 public struct PostgresReserveStore: ReserveStore, PostgresStore {
     let database: KinkoPostgresDatabase
 
@@ -408,5 +407,9 @@ public struct PostgresReserveStore: ReserveStore, PostgresStore {
                 INSERT INTO custody_alerts (kind, subject, message, raised_ns) VALUES (\(kind), \(subject), \(message), \(V.int(time)))
                 """, on: connection, logger: logger)
         }
+    }
+
+    public init(database: KinkoPostgresDatabase) {
+        self.database = database
     }
 }

@@ -10,11 +10,16 @@ public enum IncidentStatus: String, Sendable {
     case paid
 }
 
-@PublicInit
 public struct IncidentLoss: Sendable, Equatable {
     public var wallet: String
     public var asset: String
     public var amount: Amount
+
+    public init(wallet: String, asset: String, amount: Amount) {
+        self.wallet = wallet
+        self.asset = asset
+        self.amount = amount
+    }
 }
 
 public struct Incident: Sendable, Equatable {
@@ -52,11 +57,16 @@ public struct Incident: Sendable, Equatable {
 }
 
 /// A customer's holding of the lost asset when the loss happened.
-@PublicInit
 public struct Entitlement: Sendable, Equatable {
     public var account: AccountID
     public var owner: UInt128
     public var amount: Amount
+
+    public init(account: AccountID, owner: UInt128, amount: Amount) {
+        self.account = account
+        self.owner = owner
+        self.amount = amount
+    }
 }
 
 public enum CompensationMode: Sendable, Equatable {
@@ -72,18 +82,22 @@ public enum SourceKind: String, Sendable {
     case ownFunds = "own_funds"
 }
 
-@PublicInit
 public struct CompensationSource: Sendable, Equatable {
     public var kind: SourceKind
     public var amount: Amount
     /// For insurance: the policy.
     public var policy: UInt64?
+
+    public init(kind: SourceKind, amount: Amount, policy: UInt64? = nil) {
+        self.kind = kind
+        self.amount = amount
+        self.policy = policy
+    }
 }
 
 /// Who lost what and who is paid what: each customer's share of the loss pro rata to their
 /// holding at the time of loss, and the payment, both exact to the smallest unit (largest
 /// remainder), with the sources that fund it in order and any shortfall.
-@PublicInit
 public struct CompensationPlan: Sendable, Equatable {
     public var incident: UInt64
     public var asset: String
@@ -154,6 +168,32 @@ public struct CompensationPlan: Sendable, Equatable {
         return CompensationPlan(
             incident: incident.id, asset: asset.code, mode: mode, paymentAsset: paymentAsset.code, entitlements: held, shares: shares,
             payments: payments, totalLoss: customerLoss, totalPayment: needed, sources: sources, shortfall: remaining)
+    }
+
+    public init(
+        incident: UInt64,
+        asset: String,
+        mode: CompensationMode,
+        paymentAsset: String,
+        entitlements: [Entitlement],
+        shares: [Amount],
+        payments: [Amount],
+        totalLoss: Amount,
+        totalPayment: Amount,
+        sources: [CompensationSource],
+        shortfall: Amount
+    ) {
+        self.incident = incident
+        self.asset = asset
+        self.mode = mode
+        self.paymentAsset = paymentAsset
+        self.entitlements = entitlements
+        self.shares = shares
+        self.payments = payments
+        self.totalLoss = totalLoss
+        self.totalPayment = totalPayment
+        self.sources = sources
+        self.shortfall = shortfall
     }
 }
 

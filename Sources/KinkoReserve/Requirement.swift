@@ -44,11 +44,16 @@ public struct InsurancePolicy: Sendable, Equatable {
 }
 
 /// One line of the requirement: what it is, what went in, what came out.
-@PublicInit
 public struct RequirementLine: Sendable, Equatable {
     public var name: String
     public var inputs: String
     public var amount: Amount
+
+    public init(name: String, inputs: String, amount: Amount) {
+        self.name = name
+        self.inputs = inputs
+        self.amount = amount
+    }
 }
 
 extension RequirementLine {
@@ -72,7 +77,6 @@ extension RequirementLine {
     }
 }
 
-@PublicInit
 public struct Requirement: Sendable, Equatable {
     public var ruleVersion: String
     public var computedAt: TimestampNanoseconds
@@ -82,17 +86,37 @@ public struct Requirement: Sendable, Equatable {
     public var insuranceOffset: Amount
     /// What the reserve fund must hold.
     public var required: Amount
+
+    public init(
+        ruleVersion: String,
+        computedAt: TimestampNanoseconds,
+        lines: [RequirementLine],
+        gross: Amount,
+        insuranceOffset: Amount,
+        required: Amount
+    ) {
+        self.ruleVersion = ruleVersion
+        self.computedAt = computedAt
+        self.lines = lines
+        self.gross = gross
+        self.insuranceOffset = insuranceOffset
+        self.required = required
+    }
 }
 
 /// A loss counted in the incident-history term.
-@PublicInit
 public struct PastLoss: Sendable, Equatable {
     public var incident: UInt64
     public var lostAt: TimestampNanoseconds
     public var amountJPY: Amount
+
+    public init(incident: UInt64, lostAt: TimestampNanoseconds, amountJPY: Amount) {
+        self.incident = incident
+        self.lostAt = lostAt
+        self.amountJPY = amountJPY
+    }
 }
 
-@PublicInit
 public struct RequirementInputs: Sendable {
     /// Daily traded JPY volume per category and JST day.
     public var volumes: [String: [String: Amount]]
@@ -101,6 +125,22 @@ public struct RequirementInputs: Sendable {
     public var losses: [PastLoss]
     public var policies: [InsurancePolicy]
     public var now: TimestampNanoseconds
+
+    public init(
+        volumes: [String: [String: Amount]],
+        coldJPY: Amount,
+        hotJPY: Amount,
+        losses: [PastLoss],
+        policies: [InsurancePolicy],
+        now: TimestampNanoseconds
+    ) {
+        self.volumes = volumes
+        self.coldJPY = coldJPY
+        self.hotJPY = hotJPY
+        self.losses = losses
+        self.policies = policies
+        self.now = now
+    }
 }
 
 extension Requirement {

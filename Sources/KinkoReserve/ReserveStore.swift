@@ -2,24 +2,35 @@ public import KinkoCore
 public import KinkoGovernance
 import KinkoLedger
 
-@PublicInit
 public struct AdequacyPoint: Sendable, Equatable {
     public var time: TimestampNanoseconds
     public var ruleVersion: String
     public var required: Amount
     public var funded: Amount
     public var isShort: Bool { funded < required }
+
+    public init(time: TimestampNanoseconds, ruleVersion: String, required: Amount, funded: Amount) {
+        self.time = time
+        self.ruleVersion = ruleVersion
+        self.required = required
+        self.funded = funded
+    }
 }
 
 public enum PlanStatus: String, Sendable {
     case proposed, executing, paid
 }
 
-@PublicInit
 public struct StoredPlan: Sendable, Equatable {
     public var plan: CompensationPlan
     public var requestID: ApprovalRequestID
     public var status: PlanStatus
+
+    public init(plan: CompensationPlan, requestID: ApprovalRequestID, status: PlanStatus) {
+        self.plan = plan
+        self.requestID = requestID
+        self.status = status
+    }
 }
 
 /// Where volumes, insurance, requirements, incidents, plans and the insolvency state
@@ -60,9 +71,14 @@ public protocol ReserveStore: Sendable {
     func raiseAlert(kind: String, subject: String, message: String, at time: TimestampNanoseconds) async throws
 }
 
-@PublicInit
 public struct VolumeRow: Sendable, Equatable {
     public var day: String
     public var category: String
     public var amount: Amount
+
+    public init(day: String, category: String, amount: Amount) {
+        self.day = day
+        self.category = category
+        self.amount = amount
+    }
 }

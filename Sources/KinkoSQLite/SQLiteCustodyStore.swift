@@ -6,7 +6,6 @@ public import KinkoGovernance
 import KinkoLedger
 
 /// Custody in the Kinko SQLite database. Every write and its audit entry commit together.
-@PublicInit
 public struct SQLiteCustodyStore: CustodyStore, SQLiteStore {
     let database: KinkoDatabase
 
@@ -299,5 +298,9 @@ public struct SQLiteCustodyStore: CustodyStore, SQLiteStore {
                         createdAt: UInt64(bitPattern: row["created_at"]), releasedAt: (row["released_at"] as Int64?).map { UInt64(bitPattern: $0) },
                         completedAt: (row["completed_at"] as Int64?).map { UInt64(bitPattern: $0) }, transactionHash: row["transaction_hash"],
                         networkFee: try (row["network_fee"] as Data?).map(amount))
+    }
+
+    public init(database: KinkoDatabase) {
+        self.database = database
     }
 }

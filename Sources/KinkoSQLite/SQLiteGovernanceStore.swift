@@ -5,7 +5,6 @@ public import KinkoGovernance
 
 /// Principals, credentials, approvals and the audit log in the Kinko SQLite database. Every
 /// write and its audit entry commit in one transaction.
-@PublicInit
 public struct SQLiteGovernanceStore: GovernanceStore, SQLiteStore {
     let database: KinkoDatabase
 
@@ -318,6 +317,10 @@ public struct SQLiteGovernanceStore: GovernanceStore, SQLiteStore {
             initiator: PrincipalID(UInt128(row["initiator"] as Int64)), createdAt: UInt64(bitPattern: row["created_at"]),
             notBefore: UInt64(bitPattern: row["not_before"]), expiresAt: UInt64(bitPattern: row["expires_at"]), status: status,
             executedAt: (row["executed_at"] as Int64?).map { UInt64(bitPattern: $0) })
+    }
+
+    public init(database: KinkoDatabase) {
+        self.database = database
     }
 }
 

@@ -6,7 +6,6 @@ public import KinkoLedger
 public import KinkoGovernance
 
 /// The ledger's log and checkpoints in the Kinko SQLite database.
-@PublicInit
 public struct SQLiteLedgerStore: LedgerStore, SQLiteStore {
     let database: KinkoDatabase
     /// `auditing: false` exists only so the benchmark can measure what the audit log costs;
@@ -213,6 +212,11 @@ public struct SQLiteLedgerStore: LedgerStore, SQLiteStore {
         try db.execute(
             sql: "UPDATE ledger_checkpoint SET sequence = ?, timestamp = ? WHERE id = 1",
             arguments: [Int64(bitPattern: checkpoint.sequence), Int64(bitPattern: checkpoint.timestamp)])
+    }
+
+    public init(database: KinkoDatabase, auditing: Bool = true) {
+        self.database = database
+        self.auditing = auditing
     }
 }
 

@@ -5,7 +5,6 @@ public import KinkoGovernance
 public import KinkoMonitoring
 
 /// Monitoring in the Kinko SQLite database.
-@PublicInit
 public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
     let database: KinkoDatabase
 
@@ -321,5 +320,9 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
             }
             return stored
         }
+    }
+
+    public init(database: KinkoDatabase) {
+        self.database = database
     }
 }

@@ -6,7 +6,6 @@ import KinkoLedger
 public import KinkoReserve
 
 /// The reserve, incidents and insolvency in the Kinko SQLite database.
-@PublicInit
 public struct SQLiteReserveStore: ReserveStore, SQLiteStore {
     let database: KinkoDatabase
 
@@ -259,5 +258,9 @@ public struct SQLiteReserveStore: ReserveStore, SQLiteStore {
             try db.execute(sql: "INSERT INTO custody_alerts (kind, subject, message, raised_at) VALUES (?, ?, ?, ?)",
                            arguments: [kind, subject, message, Self.int(time)])
         }
+    }
+
+    public init(database: KinkoDatabase) {
+        self.database = database
     }
 }

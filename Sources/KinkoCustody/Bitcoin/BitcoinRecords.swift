@@ -102,12 +102,18 @@ public struct RegisteredXpub: Codable, Sendable, Equatable {
 public struct BitcoinWalletRecord: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable { case proposed, adopted }
 
-    @PublicInit
     public struct KeyHolder: Codable, Sendable, Equatable {
         public var key: String
         public var principal: String
         public var principalName: String
         public var vendor: String
+
+        public init(key: String, principal: String, principalName: String, vendor: String) {
+            self.key = key
+            self.principal = principal
+            self.principalName = principalName
+            self.vendor = vendor
+        }
     }
 
     public var wallet: String
