@@ -5,7 +5,7 @@ import KinkoMonitoring
 import OpenAPIRuntime
 
 /// Monitoring's daily work over HTTP: ingesting events, alerts, cases and STR drafts, as
-/// `kinko monitor ingest|alerts|alert|cases|case|str`.
+/// `kinko monitor ingest|network-scan|alerts|alert|cases|case|str`.
 extension KinkoAPI {
     func ingestEvents(_ input: Operations.IngestEvents.Input) async throws -> Operations.IngestEvents.Output {
         let caller = try caller()
@@ -16,6 +16,14 @@ extension KinkoAPI {
             .init(line: $0.line, event: $0.event, status: .init(rawValue: $0.status.rawValue) ?? .rejected, outcome: $0.outcome.flatMap { .init(rawValue: $0.rawValue) },
                   alert: $0.alert.map(String.init), rules: $0.rules, message: $0.message)
         }))))
+    }
+
+    func scanNetwork(_ input: Operations.ScanNetwork.Input) async throws -> Operations.ScanNetwork.Output {
+        let result = try await services.monitoring.scanNetwork(by: try caller())
+        return .ok(.init(body: .json(.init(
+            transfers: result.transfers, candidates: result.candidates, withinBudget: result.withinBudget, ruleSet: result.ruleSetVersion,
+            settleDays: result.settleDays, windowDays: result.windowDays,
+            raised: result.raised.sorted { $0.value < $1.value }.map { .init(alert: String($0.value), motif: $0.key) }))))
     }
 
     static func alert(_ a: MonitoringAlert) -> Components.Schemas.Alert {

@@ -164,6 +164,11 @@ struct APITests {
         #expect(results.map { $0["status"] as? String } == ["evaluated", "rejected"])
         #expect(results[0]["outcome"] as? String == "review" && results[0]["rules"] as? [String] == ["privacy_coin"])
         #expect(results[1]["message"] as? String == "line 2, field amount_jpy: is required")
+        // The daily network scan: the operator runs it; nothing between customers yet, so nothing is raised.
+        let scan = try await f.call(.post, "/v1/monitoring/network-scan", as: .operator)
+        #expect(scan.status == .ok && scan.json["transfers"] as? Int == 0 && scan.json["within_budget"] as? Int == 0
+                && scan.json["rule_set"] as? String == "2026.3-default" && (scan.json["raised"] as? [Any])?.isEmpty == true && scan.json["settle_days"] == nil)
+        #expect(try await f.call(.post, "/v1/monitoring/network-scan", as: .compliance).status == .forbidden)
         let alertID = try #require(results[0]["alert"] as? String)
         let alert = try await f.call(.get, "/v1/monitoring/alerts/\(alertID)", as: .auditor)
         #expect(alert.json["rule_set_version"] as? String == "2026.3-default" && (alert.json["hits"] as? [[String: Any]])?.first?["rule"] as? String == "privacy_coin")

@@ -12095,6 +12095,419 @@ internal enum Operations {
             }
         }
     }
+    /// Run the network detectors over every stored transfer between customers; raise an alert for each new motif within the rule set's budget (run daily; a rerun raises nothing twice).
+    ///
+    /// - Remark: HTTP `POST /v1/monitoring/network-scan`.
+    /// - Remark: Generated from `#/paths//v1/monitoring/network-scan/post(scanNetwork)`.
+    internal enum ScanNetwork {
+        internal static let id: Swift.String = "scanNetwork"
+        internal struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/header`.
+            internal struct Headers: Sendable, Hashable {
+                internal var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ScanNetwork.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                internal init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ScanNetwork.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            internal var headers: Operations.ScanNetwork.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            internal init(headers: Operations.ScanNetwork.Input.Headers = .init()) {
+                self.headers = headers
+            }
+        }
+        internal enum Output: Sendable, Hashable {
+            internal struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content`.
+                internal enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json`.
+                    internal struct JsonPayload: Codable, Hashable, Sendable {
+                        /// Transfers between customers read.
+                        ///
+                        /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/transfers`.
+                        internal var transfers: Swift.Int
+                        /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/candidates`.
+                        internal var candidates: Swift.Int
+                        /// Motifs within the alert budget over the whole history.
+                        ///
+                        /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/within_budget`.
+                        internal var withinBudget: Swift.Int
+                        /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/rule_set`.
+                        internal var ruleSet: Swift.String
+                        /// The settle window learnt; absent before 50 relationships have repeated.
+                        ///
+                        /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/settle_days`.
+                        internal var settleDays: Swift.Double?
+                        /// The motif window learnt; absent with settle_days.
+                        ///
+                        /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/window_days`.
+                        internal var windowDays: Swift.Double?
+                        /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/RaisedPayload`.
+                        internal struct RaisedPayloadPayload: Codable, Hashable, Sendable {
+                            /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/RaisedPayload/alert`.
+                            internal var alert: Components.Schemas.Id
+                            /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/RaisedPayload/motif`.
+                            internal var motif: Swift.String
+                            /// Creates a new `RaisedPayloadPayload`.
+                            ///
+                            /// - Parameters:
+                            ///   - alert:
+                            ///   - motif:
+                            internal init(
+                                alert: Components.Schemas.Id,
+                                motif: Swift.String
+                            ) {
+                                self.alert = alert
+                                self.motif = motif
+                            }
+                            internal enum CodingKeys: String, CodingKey {
+                                case alert
+                                case motif
+                            }
+                        }
+                        /// The alerts this run raised, oldest id first.
+                        ///
+                        /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/raised`.
+                        internal typealias RaisedPayload = [Operations.ScanNetwork.Output.Ok.Body.JsonPayload.RaisedPayloadPayload]
+                        /// The alerts this run raised, oldest id first.
+                        ///
+                        /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/raised`.
+                        internal var raised: Operations.ScanNetwork.Output.Ok.Body.JsonPayload.RaisedPayload
+                        /// Creates a new `JsonPayload`.
+                        ///
+                        /// - Parameters:
+                        ///   - transfers: Transfers between customers read.
+                        ///   - candidates:
+                        ///   - withinBudget: Motifs within the alert budget over the whole history.
+                        ///   - ruleSet:
+                        ///   - settleDays: The settle window learnt; absent before 50 relationships have repeated.
+                        ///   - windowDays: The motif window learnt; absent with settle_days.
+                        ///   - raised: The alerts this run raised, oldest id first.
+                        internal init(
+                            transfers: Swift.Int,
+                            candidates: Swift.Int,
+                            withinBudget: Swift.Int,
+                            ruleSet: Swift.String,
+                            settleDays: Swift.Double? = nil,
+                            windowDays: Swift.Double? = nil,
+                            raised: Operations.ScanNetwork.Output.Ok.Body.JsonPayload.RaisedPayload
+                        ) {
+                            self.transfers = transfers
+                            self.candidates = candidates
+                            self.withinBudget = withinBudget
+                            self.ruleSet = ruleSet
+                            self.settleDays = settleDays
+                            self.windowDays = windowDays
+                            self.raised = raised
+                        }
+                        internal enum CodingKeys: String, CodingKey {
+                            case transfers
+                            case candidates
+                            case withinBudget = "within_budget"
+                            case ruleSet = "rule_set"
+                            case settleDays = "settle_days"
+                            case windowDays = "window_days"
+                            case raised
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/application\/json`.
+                    case json(Operations.ScanNetwork.Output.Ok.Body.JsonPayload)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    internal var json: Operations.ScanNetwork.Output.Ok.Body.JsonPayload {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                internal var body: Operations.ScanNetwork.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                internal init(body: Operations.ScanNetwork.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// What the run read and raised.
+            ///
+            /// - Remark: Generated from `#/paths//v1/monitoring/network-scan/post(scanNetwork)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ScanNetwork.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            internal var ok: Operations.ScanNetwork.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/monitoring/network-scan/post(scanNetwork)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            internal var badRequest: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/monitoring/network-scan/post(scanNetwork)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            internal var unauthorized: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/monitoring/network-scan/post(scanNetwork)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            internal var forbidden: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The caller was refused more often than the refusal limit allows within its window (`rate_limited`); further refusals are counted in one audit summary. Retry after the seconds given.
+            ///
+            /// - Remark: Generated from `#/paths//v1/monitoring/network-scan/post(scanNetwork)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.RateLimited)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            internal var tooManyRequests: Components.Responses.RateLimited {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/monitoring/network-scan/post(scanNetwork)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            internal var notFound: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/monitoring/network-scan/post(scanNetwork)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            internal var conflict: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/monitoring/network-scan/post(scanNetwork)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            internal var contentTooLarge: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/monitoring/network-scan/post(scanNetwork)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            internal var internalServerError: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/monitoring/network-scan/post(scanNetwork)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            internal var serviceUnavailable: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        internal enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            internal init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            internal var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            internal static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// - Remark: HTTP `GET /v1/monitoring/alerts`.
     /// - Remark: Generated from `#/paths//v1/monitoring/alerts/get(listAlerts)`.
     internal enum ListAlerts {

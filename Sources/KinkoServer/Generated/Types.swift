@@ -172,6 +172,11 @@ internal protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/monitoring/events`.
     /// - Remark: Generated from `#/paths//v1/monitoring/events/post(ingestEvents)`.
     func ingestEvents(_ input: Operations.IngestEvents.Input) async throws -> Operations.IngestEvents.Output
+    /// Run the network detectors over every stored transfer between customers; raise an alert for each new motif within the rule set's budget (run daily; a rerun raises nothing twice).
+    ///
+    /// - Remark: HTTP `POST /v1/monitoring/network-scan`.
+    /// - Remark: Generated from `#/paths//v1/monitoring/network-scan/post(scanNetwork)`.
+    func scanNetwork(_ input: Operations.ScanNetwork.Input) async throws -> Operations.ScanNetwork.Output
     /// - Remark: HTTP `GET /v1/monitoring/alerts`.
     /// - Remark: Generated from `#/paths//v1/monitoring/alerts/get(listAlerts)`.
     func listAlerts(_ input: Operations.ListAlerts.Input) async throws -> Operations.ListAlerts.Output
@@ -947,6 +952,13 @@ extension APIProtocol {
             headers: headers,
             body: body
         ))
+    }
+    /// Run the network detectors over every stored transfer between customers; raise an alert for each new motif within the rule set's budget (run daily; a rerun raises nothing twice).
+    ///
+    /// - Remark: HTTP `POST /v1/monitoring/network-scan`.
+    /// - Remark: Generated from `#/paths//v1/monitoring/network-scan/post(scanNetwork)`.
+    internal func scanNetwork(headers: Operations.ScanNetwork.Input.Headers = .init()) async throws -> Operations.ScanNetwork.Output {
+        try await scanNetwork(Operations.ScanNetwork.Input(headers: headers))
     }
     /// - Remark: HTTP `GET /v1/monitoring/alerts`.
     /// - Remark: Generated from `#/paths//v1/monitoring/alerts/get(listAlerts)`.
