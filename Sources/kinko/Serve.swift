@@ -110,6 +110,10 @@ struct Serve: KinkoCommand {
                 Tokens: \(FileManager.default.fileExists(atPath: directory + "/demo-tokens.json") ? "demo-tokens.json (one per role)" : "the first admin's token was printed by `kinko init`; an admin issues more with `kinko governance issue-token`").
                 Stop with Ctrl-C or SIGTERM: requests in flight finish first.
                 """)
+            // Standard output redirected to a file or a pipe is block-buffered: without this the
+            // banner (and the demo's summary) would appear only at shutdown. fflush(nil) flushes every
+            // output stream without naming the C global `stdout`.
+            fflush(nil)
             try await app.run()
         }
         let group = ServiceGroup(configuration: .init(services: stores.backgroundServices + [serving],

@@ -35,6 +35,15 @@ struct ServeTests {
             if connection == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
         let open = try #require(connection, "the server did not listen on \(port)")
+        // The banner is on standard output while the server runs, not only at shutdown (a pipe is
+        // block-buffered, so serve flushes it): read what is there without waiting.
+        let descriptor = output.fileHandleForReading.fileDescriptor
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let count = read(descriptor, &buffer, buffer.count)
+        let early = count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+        #expect(early.contains("Kinko serving kinko.sqlite on http://127.0.0.1:\(port)"), "printed while serving: \(early)")
         // A trade: both legs in one linked chain (a lone leg debiting a customer is refused).
         let body = #"""
             {"id": "770001", "debit_account_id": "10012", "credit_account_id": "10022", "amount": "0.1", "asset": "BTC", "code": "trade", "flags": ["linked"]}
@@ -53,7 +62,7 @@ struct ServeTests {
         #expect(response.contains(#""ok" : 2"#) && response.lowercased().contains("x-request-id"), "\(response)")
         for _ in 0..<200 where server.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!server.isRunning && server.terminationStatus == 0)
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let printed = early + String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(printed.contains("Kinko serving kinko.sqlite on http://127.0.0.1:\(port)") && printed.contains("console  http://127.0.0.1:\(port)/console"))
         #expect(printed.contains("Tokens: demo-tokens.json"))
 
