@@ -188,12 +188,18 @@ struct IncidentCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            let rows = try await session.reserve().incidents(by: session.caller).map { incident in
-                [String(incident.id), incident.lossType, incident.losses.map { "\($0.wallet) \($0.amount) \($0.asset)" }.joined(separator: "; "),
+            let reserve = try await session.reserve()
+            let incidents = try await reserve.incidents(by: session.caller)
+            // Amounts in the asset's own units (1,000 XRP, not the ledger's 1000000000 drops).
+            var assets: [String: Asset] = [:]
+            for code in Set(incidents.flatMap { $0.losses.map(\.asset) }) { assets[code] = await reserve.ledger.asset(code: code) }
+            let rows = incidents.map { incident in
+                [String(incident.id), incident.lossType,
+                 incident.losses.map { "\($0.wallet) \(assets[$0.asset]?.format($0.amount) ?? $0.amount.description) \($0.asset)" }.joined(separator: "; "),
                  incident.lostAt.iso8601, incident.detectedAt.iso8601, incident.status.rawValue,
                  incident.secondsToCompensation.map { "\($0) s" } ?? "-"]
             }
-            print(Table(header: ["incident", "type", "lost (units)", "lost at", "detected at", "status", "detection → paid"], rows: rows).rendered)
+            print(Table(header: ["incident", "type", "lost", "lost at", "detected at", "status", "detection → paid"], rows: rows).rendered)
         }
     }
 

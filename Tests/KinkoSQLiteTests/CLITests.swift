@@ -254,6 +254,8 @@ struct CLITests {
         #expect(try kinko("reserve", "rules", "default").output.contains("floor_jpy: \"2000000000\""))
         let incidents = try kinko("incident", "list", as: "inspector")
         #expect(incidents.status == 0 && incidents.output.contains("paid    900 s"))
+        // The loss in XRP, not in the ledger's drops (1,000 XRP was printed as 1000000000).
+        #expect(incidents.output.contains("xrp-hot 1000.000000 XRP") && !incidents.output.contains("1000000000"))
         #expect(try kinko("incident", "declare", "--loss", "btc-hot:BTC:0.1", "--lost-at", "2026-11-21T00:00:00Z", as: "operator").status == 3)
         #expect(try kinko("reserve", "compute", as: "auditor").status == 3)
         let compute = try kinko("reserve", "compute", "--json", as: "finance")
