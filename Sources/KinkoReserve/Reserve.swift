@@ -242,11 +242,22 @@ public struct Reserve: Sendable {
         let role = try await governance.authorize(caller, .incidentDeclare, digest: Governance.digest(payload))
         let facts = try await custody.facts()
         var lossJPY = Amount.zero
+        var valuations: [String] = []
         var entitlements: [String: [Entitlement]] = [:]
         for code in Set(losses.map(\.asset)).sorted() {
             guard let asset = await ledger.asset(code: code) else { throw KinkoError(.assetNotFound, "unknown asset \(code)", field: "losses") }
             let lost = try Amount.sum(losses.filter { $0.asset == code }.map(\.amount))
-            if let price = try? facts.freshPrice(code).get() { lossJPY = try lossJPY.adding(try lost.jpyValue(of: asset, at: price, rounding: .up)) }
+            // The loss is valued at the latest price observed, fresh or not: a stale price is a
+            // better estimate than none, and the reserve's requirement counts this loss (a loss
+            // counted as ¥0 would understate it exactly when it matters). Which price, and how
+            // old, goes on the audit record. With no price ever observed nothing is declared.
+            guard let observation = facts.prices.first(where: { $0.asset == code }) else {
+                throw KinkoError(.conflict, "no JPY price was ever observed for \(code), so the loss cannot be valued: record one (kinko custody prices) and declare again; "
+                                 + "freeze the wallet meanwhile (kinko custody freeze)", field: "losses")
+            }
+            lossJPY = try lossJPY.adding(try lost.jpyValue(of: asset, at: observation.price, rounding: .up))
+            let stale = (try? facts.freshPrice(code).get()) == nil
+            valuations.append("\(code) at \(observation.price) observed \(observation.observedAt.iso8601)\(stale ? " (stale)" : "")")
             let customers = await ledger.accounts(ledger: asset.ledger, accountClass: .customerLiability)
             let summary = try await ledger.postedSummary(asOf: lostAt, accounts: Set(customers.map(\.id)))
             entitlements[code] = customers.map { account in
@@ -258,7 +269,8 @@ public struct Reserve: Sendable {
                      declaredBy: caller.principal, lossJPY: lossJPY),
             entitlements: entitlements,
             audit: caller.event(.incidentDeclare, role: role, digest: Governance.digest(payload), result: "declared",
-                                details: ["wallets": Set(losses.map(\.wallet)).sorted().joined(separator: ","), "loss_jpy": lossJPY.description]))
+                                details: ["wallets": Set(losses.map(\.wallet)).sorted().joined(separator: ","), "loss_jpy": lossJPY.description,
+                                          "valued": valuations.joined(separator: "; ")]))
         for wallet in Set(losses.map(\.wallet)).sorted() where wallets[wallet]?.isFrozen == false {
             try await custody.freeze(wallet, reason: "incident \(incident.id)", by: caller)
         }

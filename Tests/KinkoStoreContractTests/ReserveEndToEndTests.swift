@@ -87,6 +87,32 @@ struct ReserveEndToEndTests {
         }
     }
 
+    // Goal (issue 21): a loss is valued at the latest price observed even when that price is
+    // stale — counted as ¥0 it understated the reserve's requirement right after a hack; with no
+    // price ever observed nothing is declared (and no wallet frozen), and the error says what to do.
+    @Test(arguments: Backend.configured) func aLossIsValuedAtTheLatestPriceEvenWhenStale(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            let loss = [IncidentLoss(wallet: "btc-hot", asset: "BTC", amount: Amount(units: 50_000_000))]
+            w.f.clock.advance(seconds: 1)
+            let unpriced = await #expect(throws: KinkoError.self) {
+                try await w.reserve.declare(lossType: "hack", losses: loss, lostAt: w.f.clock.now(), detectedAt: w.f.clock.now(), by: w.finance)
+            }
+            #expect(unpriced?.code == .conflict && unpriced?.field == "losses" && unpriced?.message.contains("no JPY price was ever observed for BTC") == true)
+            #expect(try await w.reserve.incidents(by: w.finance).isEmpty)
+            let movement = try await w.custody.requestMovement(MovementDraft(kind: .hotToCold, fromWallet: "btc-hot", toWallet: "btc-hot", asset: "BTC", amount: Amount(units: 1)),
+                                                               by: w.treasurer)
+            if case .failure(let refusal) = movement { #expect(refusal.rule != .frozen, "a refused declaration froze the wallet") }
+
+            try await w.custody.recordPrices([PriceObservation(asset: "BTC", price: try JPYPrice(decimal: "15000000"), observedAt: w.f.clock.now(), source: "t")], by: w.exchange)
+            w.f.clock.advance(seconds: 2 * 86_400)  // far past the hour a price stays fresh
+            let lostAt = w.f.clock.now()
+            w.f.clock.advance(seconds: 60)
+            let incident = try await w.reserve.declare(lossType: "hack", losses: loss, lostAt: lostAt, detectedAt: w.f.clock.now(), by: w.finance)
+            #expect(incident.lossJPY == Amount(units: 7_500_000))
+        }
+    }
+
     // Goal: an incident freezes its wallet and snapshots entitlements; the JPY plan is exact to
     // the yen, needs finance and compliance, pays exactly once even after a crash mid-way, and
     // takes the sources in order (insurance only in force and covering hacks).
