@@ -110,7 +110,8 @@ public struct Reconciliation: Sendable, Equatable {
                 breaks.append(Break(asset: asset.code, kind: .ledger, wallet: nil, size: difference(owed, held),
                                     cause: owed > held
                                         ? "customers are owed \(f(owed)) but the ledger books only \(f(held)) as held for them"
-                                        : "the ledger books \(f(held)) as held for customers who are owed \(f(owed)): fees not yet swept out of the customer pool"))
+                                        : "the ledger books \(f(held)) as held for customers who are owed \(f(owed)), \(f(difference(owed, held))) more: "
+                                          + "unexplained until someone finds why (fees not swept out of the customer pool, own money mixed in, a posting error)"))
             }
             var observedTotal: UInt128? = 0
             for wallet in wallets {
@@ -133,7 +134,8 @@ public struct Reconciliation: Sendable, Equatable {
                     breaks.append(Break(asset: asset.code, kind: .wallet, wallet: wallet.id, size: difference(observation.amount, booked),
                                         cause: observation.amount < booked
                                             ? "wallet \(wallet.id) was observed holding \(f(observation.amount)), \(f(difference(observation.amount, booked))) less than the ledger's \(f(booked))"
-                                            : "wallet \(wallet.id) was observed holding \(f(observation.amount)), \(f(difference(observation.amount, booked))) more than the ledger's \(f(booked)): a deposit not yet posted"))
+                                            : "wallet \(wallet.id) was observed holding \(f(observation.amount)), \(f(difference(observation.amount, booked))) more than the ledger's \(f(booked)): "
+                                              + "unexplained until someone finds why (a deposit not yet posted, a transfer in by mistake, a posting error)"))
                 }
             }
             let observed = observedTotal.map { Amount(units: $0) }
