@@ -272,9 +272,11 @@ public final class MonitoringEngine {
         let rule = rules.structuring
         let floor = rule.thresholdJPY - rule.thresholdJPY * rule.bandPercent / 100
         func inBand(_ jpy: UInt64) -> Bool { jpy >= floor && jpy < rule.thresholdJPY }
-        guard event.kind != .trade, inBand(event.amountJPY) else { return }
+        // Trades count with deposits and withdrawals: the ¥2,000,000 spot-purchase threshold is
+        // dodged by splitting purchases as much as by splitting transfers (the FSA's red flag).
+        guard inBand(event.amountJPY) else { return }
         let since = Self.cut(event.time, rule.windowHours * Self.nanosecondsPerHour)
-        func isSplit(_ recent: RecentEvent) -> Bool { recent.flow != .trade && recent.time >= since && inBand(recent.amountJPY) }
+        func isSplit(_ recent: RecentEvent) -> Bool { recent.time >= since && inBand(recent.amountJPY) }
         var count = 0
         for recent in state.recent where isSplit(recent) { count += 1 }
         guard count == rule.count else { return }

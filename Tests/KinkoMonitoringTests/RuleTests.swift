@@ -101,6 +101,21 @@ struct BehaviourRuleTests {
         #expect(third.outcome == .review)
     }
 
+    // Goal (issue 21): split purchases count as much as split deposits: two trades and a
+    // deposit just below the spot threshold within a day are structuring.
+    @Test func structuringCountsSplitPurchases() throws {
+        let engine = MonitoringEngine(rules: try defaultRules())
+        var s = Stream()
+        func trade(_ jpy: UInt64, at time: TimestampNanoseconds) -> MonitoringEvent {
+            MonitoringEvent(id: s.id(), kind: .trade, customer: 1, time: time, asset: "BTC", amountJPY: jpy)
+        }
+        #expect(rules(of: try engine.evaluate(trade(1_950_000, at: t0))) == [])
+        #expect(rules(of: try engine.evaluate(trade(1_800_000, at: t0 + Stream.hour))) == [])
+        let third = try engine.evaluate(s.deposit(1, 1_999_999, at: t0 + 2 * Stream.hour))
+        #expect(rules(of: third) == ["structuring"] && third.hits[0].events == ["e1", "e2", "e3"])
+        #expect(rules(of: try engine.evaluate(trade(1_799_999, at: t0 + 3 * Stream.hour))) == [])  // one yen below the band
+    }
+
     @Test func structuringIgnoresAmountsOutsideTheBandAndOldSplits() throws {
         let engine = MonitoringEngine(rules: try defaultRules())
         var s = Stream()
