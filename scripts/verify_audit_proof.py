@@ -106,6 +106,11 @@ def main(argv):
         print("usage: verify_audit_proof.py PROOF.json|-")
         return 2
     text = sys.stdin.read() if argv[1] == "-" else open(argv[1]).read()
+    if not text.strip():
+        # `kinko audit proof … | verify_audit_proof.py -` with a failed kinko command (a token
+        # without audit.read, say) pipes nothing: say so rather than "malformed proof".
+        print("FAILED: no proof on the input: did the command that printed it fail? (its error is on its standard error)")
+        return 1
     try:
         problem = check(json.loads(text))
     except (KeyError, ValueError, TypeError) as error:

@@ -109,6 +109,9 @@ struct CLITests {
             let rejected = try run(python, ["python3", script, "-"], in: temp.url, input: tampered)
             #expect(rejected.status == 1 && rejected.output.hasPrefix("FAILED"), "\(arguments): \(rejected.output)")
         }
+        // Nothing on the input (the proof command failed, e.g. a token without audit.read) is named as such.
+        let empty = try run(python, ["python3", script, "-"], in: temp.url, input: "")
+        #expect(empty.status == 1 && empty.output.hasPrefix("FAILED: no proof on the input"), "\(empty.output)")
     }
 
     // Goal: custody commands check roles; the demo's day reconciles with one break — the
