@@ -64,8 +64,11 @@ public struct CustodyFacts: Sendable {
         return .success(observation.amount)
     }
 
+    /// The latest price observed for `asset`, however old.
+    public func latestPrice(_ asset: String) -> PriceObservation? { prices.first { $0.asset == asset } }
+
     public func freshPrice(_ asset: String) -> Result<JPYPrice, CustodyProblem> {
-        guard let observation = prices.first(where: { $0.asset == asset }) else {
+        guard let observation = latestPrice(asset) else {
             return .failure(CustodyProblem("no JPY price observed for \(asset)"))
         }
         let age = now >= observation.observedAt ? (now - observation.observedAt) / 1_000_000_000 : 0

@@ -303,5 +303,3 @@ public struct MonitoringRules: Sendable, Equatable {
 
         """
 }
-
-

@@ -16,6 +16,12 @@ public struct CustomerTransfer: Sendable, Equatable {
     }
 }
 
+/// An alert the network scan raised, and the motif (its key) it was raised for.
+public struct RaisedAlert: Sendable, Equatable {
+    public var motif: String
+    public var alert: UInt64
+}
+
 /// What one run of the network scan did.
 public struct NetworkScanResult: Sendable, Equatable {
     /// Transfers between customers read (every one stored, oldest first).
@@ -23,8 +29,8 @@ public struct NetworkScanResult: Sendable, Equatable {
     public var candidates: Int
     /// Motifs within the budget over the whole history.
     public var withinBudget: Int
-    /// Alerts this run raised (motifs already alerted are not raised again), by motif key.
-    public var raised: [String: UInt64]
+    /// Alerts this run raised, oldest id first (motifs already alerted are not raised again).
+    public var raised: [RaisedAlert]
     public var settleDays: Double?
     public var windowDays: Double?
     public var ruleSetVersion: String
@@ -49,7 +55,8 @@ extension Monitoring {
     /// end. Run it daily (`kinko monitor network-scan`); it needs `monitor.ingest`.
     public func scanNetwork(by caller: Caller) async throws -> NetworkScanResult {
         let now = clock.now()
-        let role = try await governance.authorize(caller, .monitorIngest, digest: Governance.digest(.string("network-scan")))
+        let digest = Governance.digest(.string("network-scan"))
+        let role = try await governance.authorize(caller, .monitorIngest, digest: digest)
         guard let rules = try await ruleSets.current() else {
             throw KinkoError(.conflict, "no monitoring rule set is adopted yet: propose one (kinko monitor rules propose) and have it approved")
         }
@@ -72,16 +79,16 @@ extension Monitoring {
             cursor = (last.time, last.event)
         }
         if now > scan.latestTime { candidates += scan.advance(to: now) }
-        let span = Double(max(now, scan.latestTime) - (scan.firstTime ?? now)) / 86_400_000_000_000
         let chosen = NetworkBudget.select(candidates, budget: settings.alertBudget, activeAccounts: scan.activeAccounts,
-                                          months: max(1, span / NetworkBudget.daysPerMonth))
+                                          months: scan.months(through: max(now, scan.latestTime)))
         let alerts = chosen.map { Self.alertEvaluation($0, ruleSetVersion: rules.version) }
         let raised = try await store.recordNetworkAlerts(
             alerts, at: now,
-            audit: caller.event(.monitorIngest, role: role, digest: Governance.digest(.string("network-scan")), result: "scanned",
+            audit: caller.event(.monitorIngest, role: role, digest: digest, result: "scanned",
                                 details: ["transfers": String(read), "candidates": String(candidates.count), "within_budget": String(chosen.count),
                                           "rule_set": rules.version]))
-        return NetworkScanResult(transfers: read, candidates: candidates.count, withinBudget: chosen.count, raised: raised, settleDays: scan.settleDays,
+        return NetworkScanResult(transfers: read, candidates: candidates.count, withinBudget: chosen.count,
+                                 raised: raised.map { RaisedAlert(motif: $0.key, alert: $0.value) }.sorted { $0.alert < $1.alert }, settleDays: scan.settleDays,
                                  windowDays: scan.windowDays, ruleSetVersion: rules.version)
     }
 
@@ -90,9 +97,7 @@ extension Monitoring {
     /// (for fans) every feature of the model.
     static func alertEvaluation(_ motif: NetworkCandidate, ruleSetVersion: String) -> Evaluation {
         var values = ["score": String(NetworkModel.rounded(motif.score)), "members": String(motif.members.count)]
-        if !motif.features.isEmpty {
-            for (name, value) in zip(NetworkFeatures.names, motif.features) { values[name] = String(NetworkModel.rounded(value)) }
-        }
+        for (name, value) in zip(NetworkFeatures.names, motif.features) { values[name] = String(NetworkModel.rounded(value)) }
         let explanation = switch motif.typology {
         case "cycle": "a ring of \(motif.members.count) customers paying each other once, in a chain that returns to its start"
         case "scatter_gather": "one source paying \(motif.members.count - 2) intermediaries who each paid one beneficiary, every leg one-off"

@@ -17,8 +17,7 @@ public struct NetworkRun: Sendable {
             candidates += scan.observe(from: transfer.from, to: transfer.to, time: transfer.time, event: String(transfer.id))
         }
         candidates += scan.finish()
-        let span = Double(scan.latestTime - (scan.firstTime ?? scan.latestTime)) / 86_400_000_000_000
-        return NetworkRun(candidates: candidates, activeAccounts: scan.activeAccounts, months: max(1, span / NetworkBudget.daysPerMonth),
+        return NetworkRun(candidates: candidates, activeAccounts: scan.activeAccounts, months: scan.months(through: scan.latestTime),
                           settleDays: scan.settleDays ?? 0, windowDays: scan.windowDays ?? 0)
     }
 }

@@ -256,11 +256,8 @@ public final class NetworkScan {
     struct Account {
         var first: Double
         var events: Int = 0
-        var lastTime: Double = 0
-        /// First and last event per direction (0 out, 1 in), and how many.
+        /// The first event per direction (0 out, 1 in): `eventTimes` forgets its oldest times.
         var directionFirst: [Double] = [.infinity, .infinity]
-        var directionLast: [Double] = [0, 0]
-        var directionEvents = [0, 0]
         var repeated: Int = 0
         /// Times of events and of new relationships, per direction (0 out, 1 in).
         var eventTimes: [[Double]] = [[], []]
@@ -336,10 +333,7 @@ public final class NetworkScan {
         for (id, direction) in [(from, 0), (to, 1)] {
             var account = accounts.removeValue(forKey: id) ?? Account(first: now)
             account.events += 1
-            account.lastTime = now
             account.directionFirst[direction] = min(account.directionFirst[direction], now)
-            account.directionLast[direction] = now
-            account.directionEvents[direction] += 1
             Self.append(now, to: &account.eventTimes[direction], dropped: &account.eventsDropped[direction])
             accounts[id] = account
         }
@@ -390,16 +384,23 @@ public final class NetworkScan {
     /// them in turn: its counterparties that way × its mean gap between events that way (the
     /// same as its mean gap between events when it has one counterparty). 0 before two events.
     static func rotation(_ account: Account, direction: Int) -> Double {
-        let events = account.directionEvents[direction]
-        guard events >= 2 else { return 0 }
+        let times = account.eventTimes[direction]
+        let events = times.count + account.eventsDropped[direction]
+        guard events >= 2, let last = times.last else { return 0 }
         let counterparties = account.newTimes[direction].count + account.newDropped[direction]
-        return (account.directionLast[direction] - account.directionFirst[direction]) / Double(events - 1) * Double(max(1, counterparties))
+        return (last - account.directionFirst[direction]) / Double(events - 1) * Double(max(1, counterparties))
     }
 
     /// Settles what is due by `time` without a transfer (a live scan run at `time`: relationships
     /// that have waited long enough by then are one-off, the others keep waiting).
     public func advance(to time: TimestampNanoseconds) -> [NetworkCandidate] {
         settle(upTo: Self.days(time))
+    }
+
+    /// Months from the first transfer seen to `end`, at least one: what an alert budget per
+    /// month is counted over.
+    public func months(through end: TimestampNanoseconds) -> Double {
+        max(1, Double(end - min(end, firstTime ?? end)) / 86_400_000_000_000 / NetworkBudget.daysPerMonth)
     }
 
     /// Settles everything due by the end of the stream (a backtest's last day).
@@ -418,14 +419,12 @@ public final class NetworkScan {
         while pendingHead < pending.count, pending[pendingHead].time + settle <= now {
             let (opened, from, to, ownWait) = pending[pendingHead]
             pendingHead += 1
-            let wait = min(max(ownWait, self.ownWait(from: from, to: to)), window)
-            if wait > settle {
-                if opened + wait > now {
-                    deferred.push((opened + wait, opened, from, to))
-                    continue
-                }
+            let due = opened + max(settle, min(max(ownWait, self.ownWait(from: from, to: to)), window))
+            if due > now {
+                deferred.push((due, opened, from, to))
+                continue
             }
-            found += becameOneOff(from, to, opened: opened, at: opened + max(settle, wait), settle: settle, window: window)
+            found += becameOneOff(from, to, opened: opened, at: due, settle: settle, window: window)
         }
         while let next = deferred.peek, next.due <= now {
             deferred.pop()

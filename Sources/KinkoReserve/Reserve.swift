@@ -251,7 +251,7 @@ public struct Reserve: Sendable {
             // better estimate than none, and the reserve's requirement counts this loss (a loss
             // counted as ¥0 would understate it exactly when it matters). Which price, and how
             // old, goes on the audit record. With no price ever observed nothing is declared.
-            guard let observation = facts.prices.first(where: { $0.asset == code }) else {
+            guard let observation = facts.latestPrice(code) else {
                 throw KinkoError(.conflict, "no JPY price was ever observed for \(code), so the loss cannot be valued: record one (kinko custody prices) and declare again; "
                                  + "freeze the wallet meanwhile (kinko custody freeze)", field: "losses")
             }

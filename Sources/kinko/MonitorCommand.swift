@@ -215,12 +215,12 @@ struct MonitorCommand: AsyncParsableCommand {
         func execute() async throws {
             let session = try await Session.open(database, token)
             let result = try await session.monitoring().scanNetwork(by: session.caller)
-            let raised = result.raised.sorted { $0.value < $1.value }
+            let raised = result.raised
             if json {
                 print(jsonText([
                     "transfers": result.transfers, "candidates": result.candidates, "within_budget": result.withinBudget, "rule_set": result.ruleSetVersion,
                     "settle_days": result.settleDays.map { $0 as Any } ?? NSNull(), "window_days": result.windowDays.map { $0 as Any } ?? NSNull(),
-                    "raised": raised.map { ["alert": $0.value, "motif": $0.key] as [String: Any] },
+                    "raised": raised.map { ["alert": $0.alert, "motif": $0.motif] as [String: Any] },
                 ] as [String: Any]))
                 return
             }
@@ -228,7 +228,7 @@ struct MonitorCommand: AsyncParsableCommand {
                 ?? "no settle window yet (fewer than \(NetworkSettings.gapsBeforeSettling) repeats seen)"
             print("\(result.transfers) transfers between customers, \(windows); \(result.candidates) candidates, \(result.withinBudget) within the budget "
                   + "of rule set \(result.ruleSetVersion); \(raised.count) new alerts")
-            if !raised.isEmpty { print(Table(header: ["alert", "motif"], rows: raised.map { [String($0.value), $0.key] }).rendered) }
+            if !raised.isEmpty { print(Table(header: ["alert", "motif"], rows: raised.map { [String($0.alert), $0.motif] }).rendered) }
         }
     }
 

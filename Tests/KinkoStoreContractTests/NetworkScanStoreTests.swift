@@ -56,8 +56,9 @@ struct NetworkScanStoreTests {
             let first = try await w.monitoring.scanNetwork(by: w.exchange)
             #expect(first.transfers == 605 && first.ruleSetVersion == "network-test" && first.withinBudget == 1)
             #expect(first.settleDays.map { abs($0 - 20) / 20 < 0.035 } == true)
-            let (key, id) = try #require(first.raised.first)
-            #expect(first.raised.count == 1 && key == "network:hub:900")
+            let raised = try #require(first.raised.first)
+            let id = raised.alert
+            #expect(first.raised.count == 1 && raised.motif == "network:hub:900")
             let alert = try await w.monitoring.alert(id, by: w.auditor)
             #expect(alert.status == .open && alert.outcome == .review && alert.customer == 900 && alert.ruleSetVersion == "network-test")
             let hit = try #require(alert.hits.first)
