@@ -175,18 +175,25 @@ public struct AMLSimReport: Sendable, Codable, Equatable {
         /// Instance recall under the perturbation minus the recall on the data as it is.
         public var change: Double
         public var accountPrecision: Double
+        /// The account precision the perturbation should leave (`AMLSimPerturbation.expectedPrecision`).
+        public var expectedAccountPrecision: Double
+        /// Account precision under the perturbation minus the expected.
+        public var precisionChange: Double
         public var alerts: Int
 
-        public init(name: String, instanceRecall: Double, change: Double, accountPrecision: Double, alerts: Int) {
+        public init(name: String, instanceRecall: Double, change: Double, accountPrecision: Double, expectedAccountPrecision: Double, alerts: Int) {
             self.name = name
             self.instanceRecall = instanceRecall
             self.change = change
             self.accountPrecision = accountPrecision
+            self.expectedAccountPrecision = expectedAccountPrecision
+            self.precisionChange = ((accountPrecision - expectedAccountPrecision) * 10_000).rounded() / 10_000
             self.alerts = alerts
         }
 
         enum CodingKeys: String, CodingKey {
-            case name, instanceRecall = "instance_recall", change, accountPrecision = "account_precision", alerts
+            case name, instanceRecall = "instance_recall", change, accountPrecision = "account_precision"
+            case expectedAccountPrecision = "expected_account_precision", precisionChange = "precision_change", alerts
         }
     }
 
@@ -270,10 +277,11 @@ public struct AMLSimReport: Sendable, Codable, Equatable {
         }
         if let perturbations, !perturbations.isEmpty {
             lines.append("")
-            lines.append("perturbation      recall  change  account precision  alerts")
+            lines.append("perturbation      recall  change  account precision  expected  change  alerts")
             for p in perturbations {
                 lines.append(p.name.padding(toLength: 16, withPad: " ", startingAt: 0) + percent(p.instanceRecall).leftPadded(8)
-                    + String(format: "%+.3f", p.change).leftPadded(8) + percent(p.accountPrecision).leftPadded(19) + String(p.alerts).leftPadded(8))
+                    + String(format: "%+.3f", p.change).leftPadded(8) + percent(p.accountPrecision).leftPadded(19) + percent(p.expectedAccountPrecision).leftPadded(10)
+                    + String(format: "%+.3f", p.precisionChange).leftPadded(8) + String(p.alerts).leftPadded(8))
             }
         }
         return lines.joined(separator: "\n")

@@ -252,6 +252,17 @@ public enum AMLSimPerturbation: Sendable, Equatable, CustomStringConvertible {
         return 1
     }
     public static let backgroundRange = 1.0...4.0
+
+    /// The account precision this perturbation should leave, from the precision `base` on the
+    /// data as it is. Only the background changes it: its copies of ordinary accounts should
+    /// raise the same false alerts as the originals, no more, so with planted accounts T and
+    /// falsely alerted ones F, precision T / (T + F) = p becomes T / (T + factor × F) =
+    /// p / (p + factor × (1 − p)). A detector that held precision flat under twice the
+    /// background would be alerting less on ordinary accounts the more of them there are.
+    public func expectedPrecision(_ base: Double) -> Double {
+        guard case .background(let factor) = self, base > 0 else { return base }
+        return ((base / (base + factor * (1 - base))) * 10_000).rounded() / 10_000
+    }
     public static let standard: [AMLSimPerturbation] = [.time(0.5), .time(2), .amount(0.2), .amount(5), .background(2), .renumber, .drop(0.1)]
 
     public var description: String {
@@ -343,7 +354,8 @@ extension NetworkReport {
             let changed = run(data.perturbed(perturbation, seed: seed), settings: settings, timeScale: perturbation.timeScale).atBudget
             return AMLSimReport.Perturbation(name: perturbation.description, instanceRecall: changed.instanceRecall,
                                              change: ((changed.instanceRecall - base.atBudget.instanceRecall) * 10_000).rounded() / 10_000,
-                                             accountPrecision: changed.accountPrecision, alerts: changed.alerts)
+                                             accountPrecision: changed.accountPrecision,
+                                             expectedAccountPrecision: perturbation.expectedPrecision(base.atBudget.accountPrecision), alerts: changed.alerts)
         }
     }
 }

@@ -49,6 +49,9 @@ public struct NetworkSettings: Sendable, Equatable {
     /// First-repeat gaps the stream must show before the settle window is derived from it (no
     /// relationship settles before).
     public static let gapsBeforeSettling = 50
+    /// The most the share of relationships that repeated may grow over the last half of the
+    /// stream for the stream to count as warmed up (nothing settles before).
+    public static let warmUpGrowthMax = 0.1
     /// The most nodes one ring search visits (rings are at most `MonitoringRules.cycleLengthMax`).
     public static let cycleSearchNodesMax = 2_000
 
@@ -168,7 +171,7 @@ public struct NetworkModel: Sendable, Equatable {
         let mask = NetworkFeatures.names.map { used.contains($0) ? 1.0 : 0.0 }
         let positives = rows.filter(\.positive)
         guard !positives.isEmpty, positives.count < rows.count else {
-            throw KinkoError(.invalidInput, "training needs both laundering and ordinary fans; got \(positives.count) of \(rows.count)", field: "amlsim")
+            throw KinkoError(.invalidInput, "training needs both laundering and ordinary fans; of \(rows.count) fans found, \(positives.count) are laundering and \(rows.count - positives.count) ordinary", field: "amlsim")
         }
         var rng = SplitMix64(seed: seed)
         var negatives = rows.filter { !$0.positive }
@@ -281,6 +284,10 @@ public final class NetworkScan {
     private var gapHistogram = [Int](repeating: 0, count: NetworkScan.gapBuckets)
     private var gapCount = 0
     public private(set) var firstTime: TimestampNanoseconds?
+    /// The share of relationships that have repeated, sampled as the stream grows (whenever either
+    /// count grew by 2%): (time, relationships opened, of them repeated).
+    private var repeatShares: [(time: Double, opened: Int, repeated: Int)] = []
+    private var isWarm = false
     public private(set) var latestTime: TimestampNanoseconds = 0
 
     struct Pair: Hashable {
@@ -305,16 +312,22 @@ public final class NetworkScan {
     /// nil until `gapsBeforeSettling` gaps were seen (nothing settles before: a fixed starting
     /// window would be a constant in the data's time unit).
     public var settleDays: Double? {
-        guard gapCount >= NetworkSettings.gapsBeforeSettling else { return nil }
+        Self.medianGap(gapHistogram, from: 0).map { settings.settleMultiplier * $0 }
+    }
+
+    /// The median of the gaps in `histogram` from bucket `from` on, in days; nil before
+    /// `gapsBeforeSettling` of them.
+    static func medianGap(_ histogram: [Int], from: Int) -> Double? {
+        let total = histogram[from...].reduce(0, +)
+        guard total >= NetworkSettings.gapsBeforeSettling else { return nil }
         var seen = 0
-        var bucket = 0
-        while bucket < Self.gapBuckets - 1 {
-            seen += gapHistogram[bucket]
-            if seen * 2 >= gapCount { break }
+        var bucket = from
+        while bucket < gapBuckets - 1 {
+            seen += histogram[bucket]
+            if seen * 2 >= total { break }
             bucket += 1
         }
-        let median = Self.gapFloorDays * pow(2, Double(bucket) / Self.bucketsPerDoubling)
-        return settings.settleMultiplier * median
+        return gapFloorDays * pow(2, Double(bucket) / bucketsPerDoubling)
     }
 
     public var windowDays: Double? { settleDays.map { $0 * settings.windowMultiplier } }
@@ -347,9 +360,11 @@ public final class NetworkScan {
                 accounts[from]?.repeated += 1
                 accounts[to]?.repeated += 1
                 recordGap(now - known.first)
+                sampleRepeatShare(at: now)
             }
         } else {
             relationships[pair] = Relationship(count: 1, first: now, firstEvent: event)
+            sampleRepeatShare(at: now)
             for (id, direction) in [(from, 0), (to, 1)] {
                 guard var account = accounts.removeValue(forKey: id) else { continue }
                 Self.append(now, to: &account.newTimes[direction], dropped: &account.newDropped[direction])
@@ -406,6 +421,38 @@ public final class NetworkScan {
     /// Settles everything due by the end of the stream (a backtest's last day).
     public func finish() -> [NetworkCandidate] { settle(upTo: .infinity) }
 
+    /// Whether the stream has run long enough for its first-repeat gaps to be trusted. Only gaps
+    /// shorter than the stream so far can have been seen: on its first day a stream shows only
+    /// the relationships that repeat within a day, and their median says nothing about the one
+    /// that repeats weekly. So the share of relationships that have repeated climbs while the
+    /// stream warms up (2% on AMLSim's first half day, 88% after a month) and then levels off,
+    /// whatever the time unit; the stream is warm once the share grew by at most
+    /// `NetworkSettings.warmUpGrowthMax` over the last half of the stream (once warm, it stays).
+    func warmedUp(at now: Double) -> Bool {
+        guard !isWarm else { return true }
+        guard let firstTime, !relationships.isEmpty else { return false }
+        let half = Self.days(firstTime) + (now - Self.days(firstTime)) / 2
+        var low = 0, high = repeatShares.count
+        while low < high {
+            let middle = (low + high) / 2
+            if repeatShares[middle].time < half { low = middle + 1 } else { high = middle }
+        }
+        guard low > 0 else { return false }
+        let then = repeatShares[low - 1]
+        let shareThen = Double(then.repeated) / Double(then.opened)
+        let shareNow = Double(gapCount) / Double(relationships.count)
+        guard shareNow <= shareThen * (1 + NetworkSettings.warmUpGrowthMax) else { return false }
+        guard let median = Self.medianGap(gapHistogram, from: 1) else { return false }
+        isWarm = now - Self.days(firstTime) >= settings.settleMultiplier * median
+        return isWarm
+    }
+
+    private func sampleRepeatShare(at now: Double) {
+        let last = repeatShares.last ?? (now, 0, 0)
+        guard repeatShares.isEmpty || relationships.count * 50 >= last.opened * 51 + 50 || gapCount * 50 >= last.repeated * 51 + 50 else { return }
+        repeatShares.append((now, relationships.count, gapCount))
+    }
+
     private func recordGap(_ days: Double) {
         let bucket = days <= Self.gapFloorDays ? 0 : Int((log2(days / Self.gapFloorDays) * Self.bucketsPerDoubling).rounded(.down))
         gapHistogram[min(Self.gapBuckets - 1, max(0, bucket))] += 1
@@ -414,7 +461,7 @@ public final class NetworkScan {
 
     private func settle(upTo now: Double) -> [NetworkCandidate] {
         var found: [NetworkCandidate] = []
-        guard let settle = settleDays else { return found }
+        guard let settle = settleDays, warmedUp(at: now) else { return found }
         let window = settle * settings.windowMultiplier
         while pendingHead < pending.count, pending[pendingHead].time + settle <= now {
             let (opened, from, to, ownWait) = pending[pendingHead]

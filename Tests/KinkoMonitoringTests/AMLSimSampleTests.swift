@@ -32,6 +32,8 @@ struct AMLSimSampleTests {
         #expect(changes.map(\.name) == ["time:0.5", "time:2.0", "amount:0.2", "amount:5.0", "background:2.0", "renumber", "drop:0.1"])
         for change in changes {
             #expect(abs(change.change) <= 0.05, "\(change.name): recall \(change.instanceRecall), \(change.change) against \(base.atBudget.instanceRecall)")
+            #expect(abs(change.precisionChange) <= 0.05,
+                    "\(change.name): account precision \(change.accountPrecision), expected \(change.expectedAccountPrecision)")
         }
     }
 }

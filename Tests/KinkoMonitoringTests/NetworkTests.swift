@@ -105,6 +105,29 @@ struct NetworkTests {
         #expect(scan.windowDays == settle * 20)
     }
 
+    // Goal: early in a stream only short gaps can have been seen, so nothing settles until the
+    // stream has warmed up. On day 0, sixty pairs pay twice within minutes (the only repeats a
+    // first day can show) and hub 1_200 pays three payees it pays again every 5 days. Judged by
+    // the first day's median, the three would be one-off within the hour and a fan; they are
+    // not, and the settle window, once trusted, is the weekly traffic's 4 × 5 days.
+    @Test func nothingSettlesBeforeTheStreamWarmsUp() throws {
+        let scan = NetworkScan(settings: try settings())
+        var found: [NetworkCandidate] = []
+        for pair in UInt64(0)..<60 {
+            found += scan.observe(from: 5_000 + pair, to: 6_000 + pair, time: Stream.start + pair * 1_000_000_000, event: "q\(pair)")
+            found += scan.observe(from: 5_000 + pair, to: 6_000 + pair, time: Stream.start + pair * 1_000_000_000 + 60_000_000_000, event: "r\(pair)")
+        }
+        #expect(try #require(scan.settleDays) < 0.02)
+        for step in UInt64(0)..<20 {
+            for payee in UInt64(0)..<3 {
+                found += scan.observe(from: 1_200, to: 7_000 + payee, time: Stream.start + step * 5 * day + 3_600_000_000_000 + payee, event: "p\(step).\(payee)")
+            }
+        }
+        found += background(scan, period: 5, until: 100)
+        #expect(!found.contains { $0.hub == 1_200 || $0.members.contains(7_000) })
+        #expect(scan.settleDays.map { abs($0 - 20) / 20 < 0.035 } == true)
+    }
+
     // Goal: a busy hub that pays five customers once each is a fan-out once the legs have gone
     // the settle window without repeating, naming the hub first and the five; its relationships
     // that repeat are not legs, and nothing is found before the window has passed.
@@ -247,6 +270,17 @@ struct NetworkTests {
             #expect(abs(changed.atBudget.instanceRecall - base.atBudget.instanceRecall) <= 0.05 + 1e-9,
                     "\(perturbation): \(changed.atBudget.instanceRecall) against \(base.atBudget.instanceRecall)")
         }
+    }
+
+    // Goal: the precision a perturbation should leave: the base's, except under more background,
+    // whose copies of ordinary accounts raise as many false alerts again (0.858 → 0.7513 at ×2;
+    // a perfect base stays perfect).
+    @Test func backgroundLowersTheExpectedPrecisionByItsFalseAlerts() {
+        #expect(AMLSimPerturbation.background(2).expectedPrecision(0.858) == 0.7513)
+        #expect(AMLSimPerturbation.background(2).expectedPrecision(1) == 1)
+        #expect(AMLSimPerturbation.background(3).expectedPrecision(0.5) == 0.25)
+        #expect(AMLSimPerturbation.background(1).expectedPrecision(0.6) == 0.6)
+        for other in [AMLSimPerturbation.time(0.5), .amount(5), .renumber, .drop(0.1)] { #expect(other.expectedPrecision(0.858) == 0.858) }
     }
 
     // Goal: perturbations do what they say: amounts scale, times stretch, renumbering keeps the
