@@ -187,7 +187,7 @@ public struct AMLSimReport: Sendable, Codable, Equatable {
             self.change = change
             self.accountPrecision = accountPrecision
             self.expectedAccountPrecision = expectedAccountPrecision
-            self.precisionChange = ((accountPrecision - expectedAccountPrecision) * 10_000).rounded() / 10_000
+            self.precisionChange = AMLSimReport.fourPlaces(accountPrecision - expectedAccountPrecision)
             self.alerts = alerts
         }
 
@@ -204,7 +204,10 @@ public struct AMLSimReport: Sendable, Codable, Equatable {
         case perTypology = "per_typology", network, perturbations
     }
 
-    static func ratio(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 0 : (Double(part) / Double(whole) * 10_000).rounded() / 10_000 }
+    static func ratio(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 0 : fourPlaces(Double(part) / Double(whole)) }
+
+    /// A figure as the reports print it: four decimal places.
+    static func fourPlaces(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
 
     /// Replays the data through a fresh engine and scores the typology hits. An instance counts as
     /// found when one hit covers at least half of its member accounts.

@@ -261,7 +261,7 @@ public enum AMLSimPerturbation: Sendable, Equatable, CustomStringConvertible {
     /// background would be alerting less on ordinary accounts the more of them there are.
     public func expectedPrecision(_ base: Double) -> Double {
         guard case .background(let factor) = self, base > 0 else { return base }
-        return ((base / (base + factor * (1 - base))) * 10_000).rounded() / 10_000
+        return AMLSimReport.fourPlaces(base / (base + factor * (1 - base)))
     }
     public static let standard: [AMLSimPerturbation] = [.time(0.5), .time(2), .amount(0.2), .amount(5), .background(2), .renumber, .drop(0.1)]
 
@@ -353,7 +353,7 @@ extension NetworkReport {
         list.map { perturbation in
             let changed = run(data.perturbed(perturbation, seed: seed), settings: settings, timeScale: perturbation.timeScale).atBudget
             return AMLSimReport.Perturbation(name: perturbation.description, instanceRecall: changed.instanceRecall,
-                                             change: ((changed.instanceRecall - base.atBudget.instanceRecall) * 10_000).rounded() / 10_000,
+                                             change: AMLSimReport.fourPlaces(changed.instanceRecall - base.atBudget.instanceRecall),
                                              accountPrecision: changed.accountPrecision,
                                              expectedAccountPrecision: perturbation.expectedPrecision(base.atBudget.accountPrecision), alerts: changed.alerts)
         }

@@ -15,6 +15,9 @@ public import KinkoCore
 ///   to come back to a counterparty (its counterparties × its mean gap, that way), re-estimated
 ///   when that time comes and at most one motif window — the account's own pace, not the
 ///   population's.
+/// - **Warm-up.** Early in a stream only gaps shorter than the stream can have been seen, so
+///   nothing settles until the share of relationships that repeated has levelled off and the
+///   stream spans `settleMultiplier` × the median gap (`warmedUp(at:)`).
 /// - **Motifs.** When a relationship becomes one-off, Kinko looks at both parties: a hub with two
 ///   or more one-off counterparties in one direction (a fan, or a gather-scatter when the other
 ///   direction has them too), a ring of one-off transfers (a cycle), a source paying several
@@ -312,22 +315,24 @@ public final class NetworkScan {
     /// nil until `gapsBeforeSettling` gaps were seen (nothing settles before: a fixed starting
     /// window would be a constant in the data's time unit).
     public var settleDays: Double? {
-        Self.medianGap(gapHistogram, from: 0).map { settings.settleMultiplier * $0 }
+        medianGap(aboveFloor: false).map { settings.settleMultiplier * $0 }
     }
 
-    /// The median of the gaps in `histogram` from bucket `from` on, in days; nil before
-    /// `gapsBeforeSettling` of them.
-    static func medianGap(_ histogram: [Int], from: Int) -> Double? {
-        let total = histogram[from...].reduce(0, +)
+    /// The median first-repeat gap in days, of all gaps or only of those longer than the
+    /// histogram's resolution (`gapFloorDays`: a same-instant repeat says nothing about a
+    /// cadence); nil before `gapsBeforeSettling` of them.
+    func medianGap(aboveFloor: Bool) -> Double? {
+        let from = aboveFloor ? 1 : 0
+        let total = gapCount - (aboveFloor ? gapHistogram[0] : 0)
         guard total >= NetworkSettings.gapsBeforeSettling else { return nil }
         var seen = 0
         var bucket = from
-        while bucket < gapBuckets - 1 {
-            seen += histogram[bucket]
+        while bucket < Self.gapBuckets - 1 {
+            seen += gapHistogram[bucket]
             if seen * 2 >= total { break }
             bucket += 1
         }
-        return gapFloorDays * pow(2, Double(bucket) / bucketsPerDoubling)
+        return Self.gapFloorDays * pow(2, Double(bucket) / Self.bucketsPerDoubling)
     }
 
     public var windowDays: Double? { settleDays.map { $0 * settings.windowMultiplier } }
@@ -431,25 +436,24 @@ public final class NetworkScan {
     func warmedUp(at now: Double) -> Bool {
         guard !isWarm else { return true }
         guard let firstTime, !relationships.isEmpty else { return false }
-        let half = Self.days(firstTime) + (now - Self.days(firstTime)) / 2
+        let elapsed = now - Self.days(firstTime)
+        let half = Self.days(firstTime) + elapsed / 2
         var low = 0, high = repeatShares.count
         while low < high {
             let middle = (low + high) / 2
             if repeatShares[middle].time < half { low = middle + 1 } else { high = middle }
         }
-        guard low > 0 else { return false }
+        guard low > 0, let median = medianGap(aboveFloor: true) else { return false }
         let then = repeatShares[low - 1]
-        let shareThen = Double(then.repeated) / Double(then.opened)
         let shareNow = Double(gapCount) / Double(relationships.count)
-        guard shareNow <= shareThen * (1 + NetworkSettings.warmUpGrowthMax) else { return false }
-        guard let median = Self.medianGap(gapHistogram, from: 1) else { return false }
-        isWarm = now - Self.days(firstTime) >= settings.settleMultiplier * median
+        isWarm = shareNow <= Double(then.repeated) / Double(then.opened) * (1 + NetworkSettings.warmUpGrowthMax)
+            && elapsed >= settings.settleMultiplier * median
         return isWarm
     }
 
     private func sampleRepeatShare(at now: Double) {
         let last = repeatShares.last ?? (now, 0, 0)
-        guard repeatShares.isEmpty || relationships.count * 50 >= last.opened * 51 + 50 || gapCount * 50 >= last.repeated * 51 + 50 else { return }
+        guard relationships.count * 50 >= last.opened * 51 + 50 || gapCount * 50 >= last.repeated * 51 + 50 else { return }
         repeatShares.append((now, relationships.count, gapCount))
     }
 
