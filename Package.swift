@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "KinkoCustody", targets: ["KinkoCustody"]),
         .library(name: "KinkoReserve", targets: ["KinkoReserve"]),
         .library(name: "KinkoMonitoring", targets: ["KinkoMonitoring"]),
+        .library(name: "KinkoSurveillance", targets: ["KinkoSurveillance"]),
         .library(name: "KinkoSQLite", targets: ["KinkoSQLite"]),
         .library(name: "KinkoPostgres", targets: ["KinkoPostgres"]),
         .library(name: "KinkoStores", targets: ["KinkoStores"]),
@@ -110,6 +111,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // Market surveillance on the order and trade stream: insider controls and the
+        // market-abuse detectors (domain only: no storage, no HTTP).
+        .target(
+            name: "KinkoSurveillance",
+            dependencies: ["KinkoCore", "KinkoGovernance", .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -248,6 +256,7 @@ let package = Package(
                 "KinkoPlaybook",
                 "KinkoControls",
                 "KinkoReports",
+                "KinkoSurveillance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -290,6 +299,11 @@ let package = Package(
         .testTarget(
             name: "KinkoReserveTests",
             dependencies: ["KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "KinkoSurveillanceTests",
+            dependencies: ["KinkoCore", "KinkoSurveillance"],
             swiftSettings: strictSettings
         ),
         .testTarget(

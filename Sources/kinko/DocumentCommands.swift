@@ -3,6 +3,7 @@ import KinkoCore
 import KinkoGovernance
 import KinkoMonitoring
 import KinkoReserve
+import KinkoSurveillance
 
 /// A versioned document the CLI manages with `default`, `propose`, `adopt` and `list`: how a
 /// session reaches its lifecycle, and the text Kinko ships.
@@ -20,6 +21,11 @@ extension RuleSet: CLIDocument {
 
 extension MonitoringRules: CLIDocument {
     static func documents(in session: Session) async throws -> AdoptedDocuments<MonitoringRules> { session.monitoring().ruleSets }
+    static var adoptedWord: String { "is live" }
+}
+
+extension SurveillanceRules: CLIDocument {
+    static func documents(in session: Session) async throws -> AdoptedDocuments<SurveillanceRules> { AdoptedDocuments(governance: session.governance) }
     static var adoptedWord: String { "is live" }
 }
 
