@@ -57,6 +57,8 @@ struct MultiAccountDetector: Sendable {
         if let first = notes[event.account]?.first, first.time < horizon { notes[event.account]?.removeAll { $0.time < horizon } }
     }
 
+    var notesCount: Int { notes.values.reduce(0) { $0 + $1.count } }
+
     mutating func finish(into alerts: inout [SurveillanceAlert]) { scan(into: &alerts) }
 
     /// Clusters the tied accounts and alerts the clusters that trade in step, once per cluster

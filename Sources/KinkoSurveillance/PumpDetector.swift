@@ -26,8 +26,50 @@ struct PumpDetector: Sendable {
 
     struct Market: Sendable {
         var nextGrid: Milliseconds?
-        var baseline: [(time: Milliseconds, buyers: Int, move: Double)] = []
+        var baseline = Baseline()
         var open: Burst?
+    }
+
+    /// The grid samples of the baseline window, with the buyer counts tallied so the median costs a
+    /// walk over the counts seen (tens), not a sort of the window (a day of minutes).
+    struct Baseline: Sendable {
+        private var samples: [(time: Milliseconds, buyers: Int, move: Double)] = []
+        private var head = 0
+        private var tally: [Int] = []
+
+        var count: Int { samples.count - head }
+        var moves: [Double] { samples[head...].map(\.move) }
+
+        mutating func drop(atOrBefore time: Milliseconds) {
+            while head < samples.count, samples[head].time <= time {
+                tally[samples[head].buyers] -= 1
+                head += 1
+            }
+            if head > 1_024, head * 2 > samples.count {
+                samples.removeFirst(head)
+                head = 0
+            }
+        }
+
+        mutating func append(time: Milliseconds, buyers: Int, move: Double) {
+            samples.append((time, buyers, move))
+            if buyers >= tally.count { tally += Array(repeating: 0, count: buyers - tally.count + 1) }
+            tally[buyers] += 1
+        }
+
+        /// The median buyer count (the mean of the two middle ones for an even count).
+        var medianBuyers: Double {
+            func nth(_ rank: Int) -> Int {
+                var seen = 0
+                for (buyers, times) in tally.enumerated() {
+                    seen += times
+                    if seen > rank { return buyers }
+                }
+                return tally.count - 1
+            }
+            let n = count
+            return n.isMultiple(of: 2) ? Double(nth(n / 2 - 1) + nth(n / 2)) / 2 : Double(nth(n / 2))
+        }
     }
 
     let settings: SurveillanceRules.Pump
@@ -74,9 +116,9 @@ struct PumpDetector: Sendable {
                 var move = 0.0
                 let recent = history.fills(index, from: point - window + 1, to: point + 1)
                 if let base = history.lastPrice(index, before: point - window + 1), let high = recent.map(\.price).max() { move = abs(high / base - 1) }
-                state.baseline.removeAll { $0.time <= point - settings.baselineWindowMilliseconds }
-                let median = state.baseline.count >= settings.baselineSamplesMin ? Self.median(state.baseline.map { Double($0.buyers) }) : nil
-                state.baseline.append((point, buyers.count, move))
+                state.baseline.drop(atOrBefore: point - settings.baselineWindowMilliseconds)
+                let median = state.baseline.count >= settings.baselineSamplesMin ? state.baseline.medianBuyers : nil
+                state.baseline.append(time: point, buyers: buyers.count, move: move)
                 if let median, buyers.count >= settings.minimumBuyers, Double(buyers.count) >= settings.burstMultiple * median {
                     if var open = state.open, point - open.end <= window {
                         open.end = point
@@ -84,7 +126,7 @@ struct PumpDetector: Sendable {
                         state.open = open
                     } else {
                         if let open = state.open { closed.append(open) }
-                        let moves = state.baseline.map(\.move).sorted()
+                        let moves = state.baseline.moves.sorted()
                         state.open = Burst(market: index, start: point, end: point, typical: unit, typicalMove: moves[moves.count / 2],
                                            peakBuyers: buyers.count, baselineBuyers: median)
                     }
@@ -138,11 +180,16 @@ struct PumpDetector: Sendable {
         guard rise >= settings.riseMinimumMultiple * burst.typicalMove, premium >= settings.premiumMinimumMultiple * burst.typicalMove else { return }
         let coordinatorSet = Set(coordinators)
         let puppets = coordinators.flatMap { (households[$0] ?? []).sorted() }.filter { (sold[$0] ?? 0) > 0 && !coordinatorSet.contains($0) }
-        var named: [Int32] = [], seen: Set<Int32> = []
-        for account in coordinators + puppets where seen.insert(account).inserted { named.append(account) }
-        for order in history.placed(market, from: windowStart + 1, to: burst.end + 1) where order.side == .buy && seen.insert(order.account).inserted {
-            named.append(order.account)
+        var buyers: [Int32] = [], seenBuyers: Set<Int32> = []
+        for order in history.placed(market, from: windowStart + 1, to: burst.end + 1) where order.side == .buy && seenBuyers.insert(order.account).inserted {
+            buyers.append(order.account)
         }
+        var named: [Int32] = [], seen: Set<Int32> = []
+        for account in coordinators + puppets + buyers where seen.insert(account).inserted { named.append(account) }
+        var prior: [Int32: Int] = [:]
+        for order in history.placed(market, from: .min, to: windowStart) where seenBuyers.contains(order.account) { prior[order.account, default: 0] += 1 }
+        let fresh = Double(buyers.filter { (prior[$0] ?? 0) <= settings.freshPriorOrdersMax }.count) / Double(max(buyers.count, 1))
+        guard fresh >= settings.freshShareMin else { return }
         let sellers = Set(coordinators + puppets)
         for fill in history.fills(market, from: windowStart, to: burst.end + settings.dumpWindowMilliseconds) where fill.seller.map(sellers.contains) ?? false {
             dumpTrades.append(fill.id)
@@ -157,14 +204,9 @@ struct PumpDetector: Sendable {
             figures: [Figure("burst_buyers", Double(burst.peakBuyers), threshold: max(Double(settings.minimumBuyers), settings.burstMultiple * burst.baselineBuyers)),
                       Figure("coordinator_position_to_typical", topNet, threshold: settings.coordinatorMinimumTypical),
                       Figure("rise_to_typical_move", rise / move, threshold: settings.riseMinimumMultiple),
-                      Figure("dump_premium_to_typical_move", premium / move, threshold: settings.premiumMinimumMultiple)],
+                      Figure("dump_premium_to_typical_move", premium / move, threshold: settings.premiumMinimumMultiple),
+                      Figure("fresh_buyer_share", fresh, threshold: settings.freshShareMin)],
             trades: dumpTrades))
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        let middle = sorted.count / 2
-        return sorted.count.isMultiple(of: 2) ? (sorted[middle - 1] + sorted[middle]) / 2 : sorted[middle]
     }
 
     static func twoPlaces(_ value: Double) -> String { SpoofDetector.twoPlaces(value) }

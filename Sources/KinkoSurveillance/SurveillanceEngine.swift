@@ -97,6 +97,16 @@ public struct SurveillanceEngine: Sendable {
         pump.scan(at: time, history: history, typical: typical, into: &alerts)
     }
 
+    /// What the engine holds, by kind: resting orders, the scans' history, the per-account state
+    /// of the detectors. For benchmarks that show memory bounded by activity, not by time.
+    public var stateEntries: [String: Int] {
+        [
+            "resting_orders": books.reduce(0) { $0 + $1.resting.count },
+            "history_orders": history.placed.reduce(0) { $0 + $1.count }, "history_trades": history.fills.reduce(0) { $0 + $1.count },
+            "typical_accounts": typical.reduce(0) { $0 + $1.accounts.count }, "multi_account_orders": multiAccount.notesCount,
+        ]
+    }
+
     /// Ends the stream: judges what is still open and returns every alert, ordered by start.
     public mutating func finish() -> [SurveillanceAlert] {
         wash.finish(into: &alerts)

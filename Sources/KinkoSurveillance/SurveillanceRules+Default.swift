@@ -61,11 +61,13 @@ extension SurveillanceRules {
           direction_window_ms: 1800000
           pre_window_ms: 432000000     # the coordinator's position over the 5 days before
           dump_window_ms: 10800000
-          coordinator_minimum_typical: 15.0
+          coordinator_minimum_typical: 10.0
           dump_share: 0.3
           household_accounts_max: 6
           rise_minimum_multiple: 10.0  # x the market's median 30-minute move
           premium_minimum_multiple: 10.0
+          fresh_prior_orders_max: 1
+          fresh_share_min: 0.2         # a fifth of the burst's buyers new to the market
           accounts_max: 100
         multi_account:
           household_accounts_max: 10

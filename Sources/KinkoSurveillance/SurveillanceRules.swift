@@ -79,6 +79,10 @@ public struct SurveillanceRules: Sendable, Equatable {
         public var householdAccountsMax: Int
         public var riseMinimumMultiple: Double
         public var premiumMinimumMultiple: Double
+        /// A buyer is fresh when it had placed at most this many orders in the market before.
+        public var freshPriorOrdersMax: Int
+        /// A pump brings in outside and new accounts; a crowd of the market's regulars is not one.
+        public var freshShareMin: Double
         public var accountsMax: Int
     }
 
@@ -192,6 +196,8 @@ public struct SurveillanceRules: Sendable, Equatable {
                     householdAccountsMax: try reader.integer("pump_and_dump", "household_accounts_max", 2...1_000),
                     riseMinimumMultiple: try reader.fraction("pump_and_dump", "rise_minimum_multiple", 0...10_000),
                     premiumMinimumMultiple: try reader.fraction("pump_and_dump", "premium_minimum_multiple", 0...10_000),
+                    freshPriorOrdersMax: try reader.integer("pump_and_dump", "fresh_prior_orders_max", 0...1_000),
+                    freshShareMin: try reader.fraction("pump_and_dump", "fresh_share_min", 0...1),
                     accountsMax: try reader.integer("pump_and_dump", "accounts_max", 2...SurveillanceRules.alertAccountsMax))
         multiAccount = MultiAccount(householdAccountsMax: try reader.integer("multi_account", "household_accounts_max", 2...1_000),
                                     sessionMilliseconds: try reader.milliseconds("multi_account", "session_ms", 1_000...86_400_000),

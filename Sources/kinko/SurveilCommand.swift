@@ -41,7 +41,7 @@ struct SurveilCommand: AsyncParsableCommand {
             }
             var report: [String: Any] = [
                 "rule_set_version": rules.version, "order_events": data.orders.count, "trades": data.trades.count, "alerts": alerts.count,
-                "seconds": (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18 * 1000).rounded() / 1000,
+                "seconds": (elapsed.seconds * 1000).rounded() / 1000,
                 "alerts_per_typology": Dictionary(grouping: alerts, by: \.typology.rawValue).mapValues(\.count),
             ]
             let score = try MarketDataset.labels(in: dataset).map { labels in
