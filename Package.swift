@@ -303,7 +303,9 @@ let package = Package(
         ),
         .testTarget(
             name: "KinkoSurveillanceTests",
-            dependencies: ["KinkoCore", "KinkoSurveillance"],
+            dependencies: ["KinkoCore", "KinkoSurveillance", "KinkoStores"],
+            // market-dev (synthetic, marketsim) cut to MNR/JPY and KBT/JPY by scripts/market_sample.py.
+            resources: [.copy("Resources/market-dev-sample")],
             swiftSettings: strictSettings
         ),
         .testTarget(
