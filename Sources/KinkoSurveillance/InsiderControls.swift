@@ -74,17 +74,13 @@ public struct PreTradeDecision: Sendable, Equatable {
 /// pre-clearances for staff trades. `check` answers the matching engine's pre-trade question from
 /// dictionaries built up front, so it costs a few hash lookups.
 public struct InsiderControls: Sendable {
-    /// An IP address shared by at most this many accounts ties a household together; more is an
-    /// office, a carrier's NAT or the exchange's own network, which ties no one.
-    public static let householdAccountsMax = 6
-
     private var restricted: [String: [RestrictedWindow]] = [:]
     private var blackouts: [String: [Blackout]] = [:]
     private var employees: Set<String> = []
     /// Account → the staff and restricted accounts it shares a household with.
     private var households: [String: [String]] = [:]
     private var preClearances: [String: [PreClearance]] = [:]
-    public var preClearanceRequired: Bool
+    public let preClearanceRequired: Bool
 
     struct RestrictedWindow: Sendable {
         let market: String
@@ -93,33 +89,22 @@ public struct InsiderControls: Sendable {
         let reason: String
     }
 
-    public init(dataset: MarketDataset, blackouts: [Blackout], preClearances: [PreClearance] = [], preClearanceRequired: Bool = false) {
-        self.preClearanceRequired = preClearanceRequired
-        for entry in dataset.restricted {
-            restricted[dataset.accounts.name(entry.account), default: []].append(
-                RestrictedWindow(market: dataset.markets[entry.market].symbol, from: entry.from, to: entry.to, reason: entry.reason))
+    /// The controls of an insider list (the version in force, or one derived from a data set).
+    public init(list: InsiderList) {
+        preClearanceRequired = list.preClearanceRequired
+        for entry in list.restricted {
+            restricted[entry.account, default: []].append(RestrictedWindow(market: entry.market, from: entry.from, to: entry.to, reason: entry.reason))
         }
-        for blackout in blackouts { self.blackouts[blackout.market, default: []].append(blackout) }
-        for (account, info) in dataset.info where info.kind == .employee { employees.insert(dataset.accounts.name(account)) }
-        for clearance in preClearances { self.preClearances[clearance.account, default: []].append(clearance) }
-        // Households: strong links, and IPs few enough accounts share.
-        var sharing: [String: Set<Int32>] = [:]
-        for link in dataset.links where link.kind == .ip {
-            sharing[link.value, default: []].formUnion([link.a, link.b])
-        }
+        for blackout in list.blackouts { blackouts[blackout.market, default: []].append(blackout) }
+        employees = Set(list.staff)
+        for clearance in list.preClearances { preClearances[clearance.account, default: []].append(clearance) }
         let principals = employees.union(restricted.keys)
-        for link in dataset.links where link.kind.strong || (sharing[link.value]?.count ?? 0) <= Self.householdAccountsMax {
-            let a = dataset.accounts.name(link.a), b = dataset.accounts.name(link.b)
-            if principals.contains(a), !(households[b]?.contains(a) ?? false) { households[b, default: []].append(a) }
-            if principals.contains(b), !(households[a]?.contains(b) ?? false) { households[a, default: []].append(b) }
-        }
-    }
-
-    /// Blackouts from the announcements: each market closed to staff from the day the news is
-    /// known inside until `coolingOff` after it is public.
-    public static func blackouts(from dataset: MarketDataset, coolingOff: Milliseconds = 24 * 3_600_000) -> [Blackout] {
-        dataset.announcements.map {
-            Blackout(market: dataset.markets[$0.market].symbol, from: $0.knownFrom, to: $0.publishedAt + coolingOff, reason: "\($0.id): \($0.description)")
+        for household in list.households {
+            for account in household {
+                for other in household where other != account && principals.contains(other) && !(households[account]?.contains(other) ?? false) {
+                    households[account, default: []].append(other)
+                }
+            }
         }
     }
 

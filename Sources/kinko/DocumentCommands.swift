@@ -29,6 +29,12 @@ extension SurveillanceRules: CLIDocument {
     static var adoptedWord: String { "is live" }
 }
 
+extension InsiderList: CLIDocument {
+    static func documents(in session: Session) async throws -> AdoptedDocuments<InsiderList> { AdoptedDocuments(governance: session.governance) }
+    static var adoptedWord: String { "is in force" }
+    static var defaultYAML: String { InsiderList(version: "insiders-empty", preClearanceRequired: false, staff: [], households: [], restricted: [], blackouts: [], preClearances: []).yaml }
+}
+
 /// The four commands of every `CLIDocument` (`kinko reserve rules …`, `kinko monitor rules …`).
 enum DocumentCommands<Document: CLIDocument> {
     static var subcommands: [any ParsableCommand.Type] { [Default.self, Propose.self, Adopt.self, List.self] }

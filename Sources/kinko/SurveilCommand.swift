@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KinkoCore
+import KinkoGovernance
 import KinkoSurveillance
 
 /// `kinko surveil …`: market surveillance on the exchange's order and trade stream.
@@ -8,11 +9,33 @@ struct SurveilCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "surveil",
         abstract: "Market surveillance: insider controls (pre-trade check) and market-abuse detectors over the order and trade stream.",
-        subcommands: [Rules.self, Backtest.self, PreTrade.self])
+        subcommands: [Rules.self, Insiders.self, Backtest.self, PreTrade.self])
 
     struct Rules: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Versioned surveillance rule sets, adopted under approval.",
                                                         subcommands: DocumentCommands<SurveillanceRules>.subcommands)
+    }
+
+    struct Insiders: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The insider list (staff, restricted list, blackouts, households, pre-clearances), changed only under approval.",
+            subcommands: DocumentCommands<InsiderList>.subcommands + [Derive.self])
+
+        struct Derive: KinkoCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Print the insider list a data set implies, to propose: its staff and restricted list, a blackout per announcement, the households its links reveal.")
+            @Option(help: "A directory in marketsim's layout.") var dataset: String
+            @Option(help: "The list's version.") var version: String = "insiders-1"
+            @Option(help: "Hours staff stay out of a market after its news is public.") var coolingOffHours: Int = 24
+            @Flag(help: "Staff trades need compliance's pre-clearance.") var preClearanceRequired = false
+
+            func execute() async throws {
+                guard (0...720).contains(coolingOffHours) else { throw ValidationError("--cooling-off-hours must be 0–720") }
+                let data = try MarketDataset(directory: dataset, skipping: ["orders", "trades"])
+                print(InsiderList.derive(from: data, version: version, coolingOff: Int64(coolingOffHours) * 3_600_000, preClearanceRequired: preClearanceRequired).yaml,
+                      terminator: "")
+            }
+        }
     }
 
     struct Backtest: KinkoCommand {
@@ -79,21 +102,33 @@ struct SurveilCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "pretrade",
             abstract: "Ask the insider controls about one order: allow, or refuse with the reason (restricted list, blackout, household, pre-clearance).",
-            discussion: "Blackouts run from each announcement's known_from to a day after its published_at.")
-        @Option(help: "A directory in marketsim's layout (accounts, links, restricted, announcements).") var dataset: String
+            discussion: "Against the insider list in force, or with --dataset the list that data set implies (blackouts from each announcement's known_from to a day after publication).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "A directory in marketsim's layout, instead of the list in force.") var dataset: String?
         @Option(help: "The account placing the order.") var account: String
         @Option(help: "The market, e.g. XYZ/JPY.") var market: String
         @Option(help: "buy or sell.") var side: String
-        @Option(help: "The order's time, ms since the epoch.") var time: Int64
+        @Option(help: "The order's time, ms since the epoch (default: now).") var time: Int64?
         @Flag(help: "Print one JSON object.") var json = false
 
         func execute() async throws {
             guard let side = OrderSide(rawValue: side) else { throw ValidationError("--side must be buy or sell") }
-            let data = try MarketDataset(directory: dataset, skipping: ["orders", "trades"])
-            let controls = InsiderControls(dataset: data, blackouts: InsiderControls.blackouts(from: data))
-            let decision = controls.check(PreTradeRequest(account: account, market: market, side: side, time: time))
+            let list: InsiderList
+            if let dataset {
+                list = InsiderList.derive(from: try MarketDataset(directory: dataset, skipping: ["orders", "trades"]), version: "derived")
+            } else {
+                let session = try await Session.open(database, token)
+                _ = try await session.governance.authorize(session.caller, .monitorIngest)
+                guard let current = try await AdoptedDocuments<InsiderList>(governance: session.governance).current() else {
+                    throw KinkoError(.notFound, "no insider list is in force: propose one (kinko surveil insiders propose) and adopt it", field: "insiders")
+                }
+                list = current
+            }
+            let decision = InsiderControls(list: list).check(PreTradeRequest(account: account, market: market, side: side,
+                                                                             time: time ?? Int64(Date().timeIntervalSince1970 * 1000)))
             if json {
-                print(jsonText(["allowed": decision.allowed, "reason": decision.reason?.rawValue as Any, "detail": decision.detail]))
+                print(jsonText(["allowed": decision.allowed, "reason": decision.reason?.rawValue as Any, "detail": decision.detail, "insider_list_version": list.version]))
             } else {
                 print(decision.allowed ? "allow" : "refuse: \(decision.reason?.rawValue ?? "") — \(decision.detail)")
             }

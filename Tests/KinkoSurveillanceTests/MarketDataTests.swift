@@ -143,8 +143,12 @@ struct InsiderControlsTests {
 
     func controls(preClearanceRequired: Bool = false, clearances: [PreClearance] = []) throws -> InsiderControls {
         let data = try MarketDataset(files: Tiny.files(links: Self.links, restricted: "account_id,market,from,to,reason\nA0000003,XYZ/JPY,100,200,deal team\n"))
-        return InsiderControls(dataset: data, blackouts: [Blackout(market: "XYZ/JPY", from: 1_000, to: 2_000, reason: "AN1")],
-                               preClearances: clearances, preClearanceRequired: preClearanceRequired)
+        var list = InsiderList.derive(from: data, version: "test", preClearanceRequired: preClearanceRequired)
+        list.blackouts = [Blackout(market: "XYZ/JPY", from: 1_000, to: 2_000, reason: "AN1")]
+        list.preClearances = clearances
+        // The list survives its YAML text, as proposed and adopted.
+        #expect(try InsiderList(yaml: list.yaml) == list)
+        return InsiderControls(list: list)
     }
 
     @Test("a restricted account is refused inside its window, at both ends, and allowed one millisecond outside")

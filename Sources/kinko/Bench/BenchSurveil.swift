@@ -67,7 +67,7 @@ struct BenchSurveil: AsyncParsableCommand {
         let activeAccounts = Set(data.orders.map(\.account)).count
 
         // The pre-trade check.
-        let controls = InsiderControls(dataset: data, blackouts: InsiderControls.blackouts(from: data))
+        let controls = InsiderControls(list: InsiderList.derive(from: data, version: "bench"))
         var random = SplitMix64(seed: 7)
         let names = data.accounts.names, symbols = data.markets.map(\.symbol)
         let requests = (0..<checks).map { _ in
