@@ -221,6 +221,7 @@ let package = Package(
                 "KinkoMonitoring",
                 "KinkoControls",
                 "KinkoReports",
+                "KinkoSurveillance",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -319,7 +320,7 @@ let package = Package(
         .testTarget(
             name: "KinkoServerTests",
             dependencies: [
-                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoServer", "KinkoStores", "KinkoPlaybook", "KinkoControls", "KinkoReports", "KinkoTestSupport",
+                "KinkoCore", "KinkoGovernance", "KinkoLedger", "KinkoCustody", "KinkoReserve", "KinkoMonitoring", "KinkoSQLite", "KinkoServer", "KinkoStores", "KinkoPlaybook", "KinkoControls", "KinkoReports", "KinkoSurveillance", "KinkoTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),

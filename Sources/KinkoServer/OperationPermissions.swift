@@ -41,7 +41,7 @@ enum OperationPermissions {
         "planCompensation": .incidentPlan, "getPlan": .reserveRead, "payPlan": .incidentPay, "planStatement": .reserveRead,
         "enterInsolvency": .insolvencyFreeze, "distributionSchedule": .insolvencyRead,
         // Monitoring
-        "ingestEvents": .monitorIngest, "scanNetwork": .monitorIngest, "listAlerts": .monitorRead, "getAlert": .monitorRead, "dismissAlert": .monitorAlertsManage,
+        "ingestEvents": .monitorIngest, "preTradeCheck": .monitorIngest, "scanNetwork": .monitorIngest, "listAlerts": .monitorRead, "getAlert": .monitorRead, "dismissAlert": .monitorAlertsManage,
         "executeDismissal": .monitorAlertsManage, "listCases": .monitorRead, "openCase": .monitorCasesManage, "getCase": .monitorRead,
         "updateCase": .monitorCasesManage, "draftSTR": .monitorReportsDraft, "listMonitoringRuleSets": .monitorRead,
         "proposeMonitoringRules": .monitorRulesPropose, "adoptMonitoringRules": .approvalsExecute, "listAddressLists": .monitorRead,

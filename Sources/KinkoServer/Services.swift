@@ -5,6 +5,7 @@ public import KinkoGovernance
 public import KinkoLedger
 public import KinkoMonitoring
 public import KinkoReserve
+public import KinkoSurveillance
 
 /// Everything one server process holds: the database (SQLite or PostgreSQL), the exchange's
 /// services built on it, and the ledger loaded once (other processes may write the same
@@ -16,6 +17,7 @@ public struct Services: Sendable {
     /// The audit log's verification for API and console callers, with the pinned key; nil
     /// when the server holds no key it may trust (no signing key and no pin).
     public let auditVerification: AuditVerification?
+    public let surveillance: Surveillance
 
     public var governance: Governance { exchange.governance }
     /// The engine, for reads; writes go through `ledgerService` (the transfer controls).
@@ -37,6 +39,7 @@ public struct Services: Sendable {
         let governance = Governance(store: stores.governance, clock: clock, refusalLimiter: RefusalLimiter(settings: refusals))
         exchange = Exchange(governance: governance, ledger: try await Ledger.open(store: stores.ledger, clock: clock), custodyStore: stores.custody,
                             reserveStore: stores.reserve, monitoringStore: stores.monitoring, clock: clock)
+        surveillance = Surveillance(governance: governance)
         auditVerification = try await Self.trustedAuditKey(stores, pin: auditKeyPin).map { AuditVerification(governance: governance, publicKey: $0) }
     }
 

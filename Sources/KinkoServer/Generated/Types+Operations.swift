@@ -40587,4 +40587,428 @@ internal enum Operations {
             }
         }
     }
+    /// The matching engine's question before it accepts an order — allow, or refuse under the insider list in force.
+    ///
+    /// Refuses an account on the restricted list for the market, staff in a market's blackout (and without
+    /// pre-clearance when the list requires it), and the households of both. The insider list in force is
+    /// re-read at most once a second. Without a list in force the answer is 404: treat it as a refusal.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/surveillance/pretrade`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)`.
+    internal enum PreTradeCheck {
+        internal static let id: Swift.String = "preTradeCheck"
+        internal struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/header`.
+            internal struct Headers: Sendable, Hashable {
+                internal var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PreTradeCheck.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                internal init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PreTradeCheck.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            internal var headers: Operations.PreTradeCheck.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/requestBody`.
+            internal enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/requestBody/json`.
+                internal struct JsonPayload: Codable, Hashable, Sendable {
+                    /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/requestBody/json/account`.
+                    internal var account: Swift.String
+                    /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/requestBody/json/market`.
+                    internal var market: Swift.String
+                    /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/requestBody/json/side`.
+                    internal enum SidePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                        case buy = "buy"
+                        case sell = "sell"
+                    }
+                    /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/requestBody/json/side`.
+                    internal var side: Operations.PreTradeCheck.Input.Body.JsonPayload.SidePayload
+                    /// The order's time, ms since the epoch (default: now).
+                    ///
+                    /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/requestBody/json/time`.
+                    internal var time: Swift.Int64?
+                    /// Creates a new `JsonPayload`.
+                    ///
+                    /// - Parameters:
+                    ///   - account:
+                    ///   - market:
+                    ///   - side:
+                    ///   - time: The order's time, ms since the epoch (default: now).
+                    internal init(
+                        account: Swift.String,
+                        market: Swift.String,
+                        side: Operations.PreTradeCheck.Input.Body.JsonPayload.SidePayload,
+                        time: Swift.Int64? = nil
+                    ) {
+                        self.account = account
+                        self.market = market
+                        self.side = side
+                        self.time = time
+                    }
+                    internal enum CodingKeys: String, CodingKey {
+                        case account
+                        case market
+                        case side
+                        case time
+                    }
+                }
+                /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/requestBody/content/application\/json`.
+                case json(Operations.PreTradeCheck.Input.Body.JsonPayload)
+            }
+            internal var body: Operations.PreTradeCheck.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            internal init(
+                headers: Operations.PreTradeCheck.Input.Headers = .init(),
+                body: Operations.PreTradeCheck.Input.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        internal enum Output: Sendable, Hashable {
+            internal struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/responses/200/content`.
+                internal enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/responses/200/content/json`.
+                    internal struct JsonPayload: Codable, Hashable, Sendable {
+                        /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/responses/200/content/json/allowed`.
+                        internal var allowed: Swift.Bool
+                        /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/responses/200/content/json/reason`.
+                        internal enum ReasonPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                            case restrictedList = "restricted_list"
+                            case linkedToRestricted = "linked_to_restricted"
+                            case blackout = "blackout"
+                            case linkedToEmployeeInBlackout = "linked_to_employee_in_blackout"
+                            case noPreClearance = "no_pre_clearance"
+                        }
+                        /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/responses/200/content/json/reason`.
+                        internal var reason: Operations.PreTradeCheck.Output.Ok.Body.JsonPayload.ReasonPayload?
+                        /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/responses/200/content/json/detail`.
+                        internal var detail: Swift.String
+                        /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/responses/200/content/json/insider_list_version`.
+                        internal var insiderListVersion: Swift.String
+                        /// Creates a new `JsonPayload`.
+                        ///
+                        /// - Parameters:
+                        ///   - allowed:
+                        ///   - reason:
+                        ///   - detail:
+                        ///   - insiderListVersion:
+                        internal init(
+                            allowed: Swift.Bool,
+                            reason: Operations.PreTradeCheck.Output.Ok.Body.JsonPayload.ReasonPayload? = nil,
+                            detail: Swift.String,
+                            insiderListVersion: Swift.String
+                        ) {
+                            self.allowed = allowed
+                            self.reason = reason
+                            self.detail = detail
+                            self.insiderListVersion = insiderListVersion
+                        }
+                        internal enum CodingKeys: String, CodingKey {
+                            case allowed
+                            case reason
+                            case detail
+                            case insiderListVersion = "insider_list_version"
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/v1/surveillance/pretrade/POST/responses/200/content/application\/json`.
+                    case json(Operations.PreTradeCheck.Output.Ok.Body.JsonPayload)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    internal var json: Operations.PreTradeCheck.Output.Ok.Body.JsonPayload {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                internal var body: Operations.PreTradeCheck.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                internal init(body: Operations.PreTradeCheck.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The decision and the insider list it was made under.
+            ///
+            /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.PreTradeCheck.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            internal var ok: Operations.PreTradeCheck.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            internal var badRequest: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            internal var unauthorized: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            internal var forbidden: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The caller was refused more often than the refusal limit allows within its window (`rate_limited`); further refusals are counted in one audit summary. Retry after the seconds given.
+            ///
+            /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.RateLimited)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            internal var tooManyRequests: Components.Responses.RateLimited {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            internal var notFound: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            internal var conflict: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            internal var contentTooLarge: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            internal var internalServerError: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            internal var serviceUnavailable: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        internal enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            internal init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            internal var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            internal static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
 }

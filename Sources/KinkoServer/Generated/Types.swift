@@ -550,6 +550,16 @@ internal protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/deposits/{id}/execute`.
     /// - Remark: Generated from `#/paths//v1/deposits/{id}/execute/post(executeDepositDecision)`.
     func executeDepositDecision(_ input: Operations.ExecuteDepositDecision.Input) async throws -> Operations.ExecuteDepositDecision.Output
+    /// The matching engine's question before it accepts an order — allow, or refuse under the insider list in force.
+    ///
+    /// Refuses an account on the restricted list for the market, staff in a market's blackout (and without
+    /// pre-clearance when the list requires it), and the households of both. The insider list in force is
+    /// re-read at most once a second. Without a list in force the answer is 404: treat it as a refusal.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/surveillance/pretrade`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)`.
+    func preTradeCheck(_ input: Operations.PreTradeCheck.Input) async throws -> Operations.PreTradeCheck.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1901,6 +1911,24 @@ extension APIProtocol {
         try await executeDepositDecision(Operations.ExecuteDepositDecision.Input(
             path: path,
             headers: headers
+        ))
+    }
+    /// The matching engine's question before it accepts an order — allow, or refuse under the insider list in force.
+    ///
+    /// Refuses an account on the restricted list for the market, staff in a market's blackout (and without
+    /// pre-clearance when the list requires it), and the households of both. The insider list in force is
+    /// re-read at most once a second. Without a list in force the answer is 404: treat it as a refusal.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/surveillance/pretrade`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)`.
+    internal func preTradeCheck(
+        headers: Operations.PreTradeCheck.Input.Headers = .init(),
+        body: Operations.PreTradeCheck.Input.Body
+    ) async throws -> Operations.PreTradeCheck.Output {
+        try await preTradeCheck(Operations.PreTradeCheck.Input(
+            headers: headers,
+            body: body
         ))
     }
 }

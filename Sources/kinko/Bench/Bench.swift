@@ -14,7 +14,7 @@ import KinkoStores
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Kinko (build with -c release). Figures go to docs/BENCHMARKS.md.",
-        subcommands: [BenchLedger.self, BenchAudit.self, BenchReconcile.self, BenchReports.self, BenchBitcoin.self, BenchIncident.self, BenchMonitor.self, BenchSurveil.self, BenchMonitorHTTP.self, BenchHTTP.self, CrashChild.self, PostgresWriter.self]
+        subcommands: [BenchLedger.self, BenchAudit.self, BenchReconcile.self, BenchReports.self, BenchBitcoin.self, BenchIncident.self, BenchMonitor.self, BenchSurveil.self, BenchSurveilHTTP.self, BenchMonitorHTTP.self, BenchHTTP.self, CrashChild.self, PostgresWriter.self]
     )
 }
 

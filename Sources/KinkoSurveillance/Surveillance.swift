@@ -1,0 +1,53 @@
+import KinkoCore
+public import KinkoGovernance
+import Synchronization
+
+/// Market surveillance as a service of the exchange: its rule sets and insider lists, adopted
+/// under approval, and the pre-trade check the matching engine calls before accepting an order.
+///
+/// The check must answer within a millisecond, so the insider list in force is read from the
+/// store at most once every `insiderListRefresh` and kept parsed; a newly adopted list takes
+/// effect within that time.
+public final class Surveillance: Sendable {
+    public let governance: Governance
+    /// How long the parsed insider list in force is used before the store is asked again.
+    public static let insiderListRefresh: Duration = .seconds(1)
+
+    private struct Loaded: Sendable {
+        let at: ContinuousClock.Instant
+        let text: String
+        let controls: InsiderControls
+        let version: String
+    }
+
+    private let loaded = Mutex<Loaded?>(nil)
+
+    public init(governance: Governance) {
+        self.governance = governance
+    }
+
+    public var ruleSets: AdoptedDocuments<SurveillanceRules> { AdoptedDocuments(governance: governance) }
+    public var insiderLists: AdoptedDocuments<InsiderList> { AdoptedDocuments(governance: governance) }
+
+    /// Allow or refuse one order under the insider list in force; the answer names the list's
+    /// version. Without a list in force every order is refused as `not_found`: a matching engine
+    /// that cannot be told who is an insider must not assume no one is.
+    public func preTrade(_ request: PreTradeRequest, by caller: Caller) async throws -> (decision: PreTradeDecision, insiderListVersion: String) {
+        _ = try await governance.authorize(caller, .monitorIngest)
+        guard !request.account.isEmpty, request.account.utf8.count <= 64 else {
+            throw KinkoError(.invalidInput, "an account id is 1–64 characters", field: "account")
+        }
+        guard !request.market.isEmpty, request.market.utf8.count <= 32 else { throw KinkoError(.invalidInput, "a market is 1–32 characters", field: "market") }
+        let now = ContinuousClock.now
+        if let current = loaded.withLock({ $0 }), now - current.at < Self.insiderListRefresh {
+            return (current.controls.check(request), current.version)
+        }
+        guard let stored = try await insiderLists.currentVersion() else {
+            throw KinkoError(.notFound, "no insider list is in force: compliance proposes one (surveil insiders propose) and adopts it after approval", field: "insiders")
+        }
+        let reuse = loaded.withLock { $0?.text == stored.document ? $0 : nil }
+        let controls = try reuse?.controls ?? InsiderControls(list: InsiderList(yaml: stored.document))
+        loaded.withLock { $0 = Loaded(at: now, text: stored.document, controls: controls, version: stored.version) }
+        return (controls.check(request), stored.version)
+    }
+}
