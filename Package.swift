@@ -117,7 +117,7 @@ let package = Package(
         // market-abuse detectors (domain only: no storage, no HTTP).
         .target(
             name: "KinkoSurveillance",
-            dependencies: ["KinkoCore", "KinkoGovernance", .product(name: "Yams", package: "Yams")],
+            dependencies: ["KinkoCore", "KinkoGovernance", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
         .target(

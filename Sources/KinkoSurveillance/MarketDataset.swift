@@ -16,6 +16,17 @@ public struct MarketDataset: Sendable {
     /// The files a data set consists of, in the order they are read.
     public static let fileNames = ["markets", "accounts", "links", "orders", "trades", "announcements", "restricted"]
 
+    /// The columns each file must have (others are ignored).
+    public static let columns: [String: [String]] = [
+        "markets": ["market", "base", "quote", "tick_size", "lot_size"],
+        "accounts": ["account_id", "customer_id", "kind", "opened_at"],
+        "links": ["account_a", "account_b", "link_kind", "value"],
+        "orders": ["time", "order_id", "account_id", "market", "side", "type", "price", "quantity", "event", "filled_quantity"],
+        "trades": ["time", "trade_id", "market", "price", "quantity", "buy_order_id", "sell_order_id", "buy_account_id", "sell_account_id", "aggressor"],
+        "announcements": ["announcement_id", "market", "kind", "known_from", "published_at", "description"],
+        "restricted": ["account_id", "market", "from", "to", "reason"],
+    ]
+
     public init() {}
 
     /// Reads the files' texts, keyed by the names in `fileNames`. `orders` and `markets` are
@@ -73,7 +84,7 @@ public struct MarketDataset: Sendable {
     }
 
     private mutating func readMarkets(_ text: String) throws(KinkoError) {
-        let reader = try Reader(text, file: "markets", columns: ["market", "base", "quote", "tick_size", "lot_size"])
+        let reader = try Reader(text, file: "markets", columns: Self.columns["markets"] ?? [])
         for row in reader.table.rows {
             guard let tick = Double(reader.text(row, 3)), tick > 0 else { throw reader.fault(row, 3, "the tick size must be a positive number") }
             guard let lot = Double(reader.text(row, 4)), lot > 0 else { throw reader.fault(row, 4, "the lot size must be a positive number") }
@@ -83,7 +94,7 @@ public struct MarketDataset: Sendable {
     }
 
     private mutating func readAccounts(_ text: String) throws(KinkoError) {
-        let reader = try Reader(text, file: "accounts", columns: ["account_id", "customer_id", "kind", "opened_at"])
+        let reader = try Reader(text, file: "accounts", columns: Self.columns["accounts"] ?? [])
         for row in reader.table.rows {
             let account = accounts.intern(reader.text(row, 0))
             info[account] = AccountInfo(account: account, customer: reader.text(row, 1), kind: try reader.choice(row, 2, as: AccountKind.self),
@@ -92,7 +103,7 @@ public struct MarketDataset: Sendable {
     }
 
     private mutating func readLinks(_ text: String) throws(KinkoError) {
-        let reader = try Reader(text, file: "links", columns: ["account_a", "account_b", "link_kind", "value"])
+        let reader = try Reader(text, file: "links", columns: Self.columns["links"] ?? [])
         for row in reader.table.rows {
             let a = accounts.intern(reader.text(row, 0)), b = accounts.intern(reader.text(row, 1))
             guard a != b else { throw reader.fault(row, 1, "an account cannot be linked to itself") }
@@ -101,7 +112,7 @@ public struct MarketDataset: Sendable {
     }
 
     private mutating func readOrders(_ text: String) throws(KinkoError) {
-        let reader = try Reader(text, file: "orders", columns: ["time", "order_id", "account_id", "market", "side", "type", "price", "quantity", "event", "filled_quantity"])
+        let reader = try Reader(text, file: "orders", columns: Self.columns["orders"] ?? [])
         orders.reserveCapacity(reader.table.rows.count)
         var last: Milliseconds = .min
         for row in reader.table.rows {
@@ -131,8 +142,7 @@ public struct MarketDataset: Sendable {
     }
 
     private mutating func readTrades(_ text: String) throws(KinkoError) {
-        let reader = try Reader(text, file: "trades", columns: ["time", "trade_id", "market", "price", "quantity", "buy_order_id", "sell_order_id",
-                                                                "buy_account_id", "sell_account_id", "aggressor"])
+        let reader = try Reader(text, file: "trades", columns: Self.columns["trades"] ?? [])
         trades.reserveCapacity(reader.table.rows.count)
         for row in reader.table.rows {
             let market = try marketIndex(reader, row, 2)
@@ -150,7 +160,7 @@ public struct MarketDataset: Sendable {
     }
 
     private mutating func readAnnouncements(_ text: String) throws(KinkoError) {
-        let reader = try Reader(text, file: "announcements", columns: ["announcement_id", "market", "kind", "known_from", "published_at", "description"])
+        let reader = try Reader(text, file: "announcements", columns: Self.columns["announcements"] ?? [])
         for row in reader.table.rows {
             let known = try reader.integer(row, 3), published = try reader.integer(row, 4)
             guard known <= published else { throw reader.fault(row, 3, "known_from must not be after published_at") }
@@ -160,7 +170,7 @@ public struct MarketDataset: Sendable {
     }
 
     private mutating func readRestricted(_ text: String) throws(KinkoError) {
-        let reader = try Reader(text, file: "restricted", columns: ["account_id", "market", "from", "to", "reason"])
+        let reader = try Reader(text, file: "restricted", columns: Self.columns["restricted"] ?? [])
         for row in reader.table.rows {
             let from = try reader.integer(row, 2), to = try reader.integer(row, 3)
             guard from <= to else { throw reader.fault(row, 2, "from must not be after to") }

@@ -9,6 +9,7 @@ import KinkoMonitoring
 import KinkoPlaybook
 import KinkoReserve
 import KinkoStores
+import KinkoSurveillance
 
 /// `kinko demo`: a small but realistic exchange, run through one business day. Principals for
 /// every role; wallets (one vendor without its advance notice, so its wallets are flagged);
@@ -136,6 +137,9 @@ struct Demo: KinkoCommand {
 
         // Monitoring: the day's other events judged as they arrive; the sanctions alert worked to an STR.
         try await DemoMonitoring.run(kinko.monitoring, reports: kinko.reports, compliance: compliance, reviewer: reviewer, exchange: exchange, clock: clock)
+
+        // Market surveillance: a spoofing alert from the morning's XYZ/JPY stream; staff refused in a blackout.
+        try await DemoSurveillance.run(Surveillance(governance: kinko.monitoring.governance), compliance: compliance, reviewer: reviewer, exchange: exchange, clock: clock)
 
 
         // Back to the present: observe again so `kinko custody check` finds fresh figures now.

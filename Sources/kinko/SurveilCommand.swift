@@ -9,7 +9,116 @@ struct SurveilCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "surveil",
         abstract: "Market surveillance: insider controls (pre-trade check) and market-abuse detectors over the order and trade stream.",
-        subcommands: [Rules.self, Insiders.self, Backtest.self, PreTrade.self])
+        subcommands: [Rules.self, Insiders.self, Ingest.self, Scan.self, Alerts.self, AlertCommand.self, Backtest.self, PreTrade.self])
+
+    struct Ingest: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take NDJSON lines of the stream (markets, accounts, links, orders, trades, announcements, restricted-list rows); one result per line.",
+            discussion: #"Each line is one row of the data set's files with "record" naming it: {"record":"order","time":1772409600002,"order_id":1,...}."#)
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "The NDJSON file (- for standard input; gzip is read too).") var file: String
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func execute() async throws {
+            let text = try readInput(file)
+            let session = try await Session.open(database, token)
+            let surveillance = Surveillance(governance: session.governance)
+            var accepted = 0, rejected: [(line: Int, field: String?, message: String?)] = []
+            // Batches of at most linesPerIngestMax lines, each stored whole.
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            var offset = 0
+            while offset < lines.count {
+                let chunk = lines[offset..<min(offset + Surveillance.linesPerIngestMax, lines.count)]
+                for result in try await surveillance.ingest(ndjson: chunk.joined(separator: "\n"), by: session.caller) {
+                    if result.status == .accepted { accepted += 1 } else {
+                        rejected.append((result.line + offset, result.field, result.message))
+                    }
+                }
+                offset += Surveillance.linesPerIngestMax
+            }
+            if json {
+                print(jsonText(["accepted": accepted, "rejected": rejected.map { ["line": $0.line, "field": $0.field as Any, "message": $0.message as Any] }]))
+                return
+            }
+            print("\(accepted) lines accepted, \(rejected.count) rejected")
+            for result in rejected.prefix(50) { print("line \(result.line): \(result.field ?? "line"): \(result.message ?? "")") }
+        }
+    }
+
+    struct Scan: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run every detector over the stream kept so far under the rule set in force; keep the alerts not raised before (a job for every few minutes).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let result = try await Surveillance(governance: session.governance).scan(by: session.caller)
+            print("scanned \(result.orderEvents) order events and \(result.trades) trades under rule set \(result.ruleSetVersion): \(result.alerts) alerts, \(result.raised.count) new" + (result.raised.isEmpty ? "" : ": " + result.raised.joined(separator: ", ")))
+        }
+    }
+
+    struct Alerts: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "The market-abuse alerts kept, latest window first.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "Only this typology (wash_trade, spoofing, layering, insider_trading, pump_and_dump, multi_account).") var typology: String?
+        @Option(help: "At most this many (1–10,000).") var limit: Int = 100
+        @Flag(help: "Print JSON.") var json = false
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let alerts = try await Surveillance(governance: session.governance).alerts(typology: typology, limit: limit, by: session.caller)
+            if json {
+                print(jsonText(alerts.map(SurveilCommand.json)))
+                return
+            }
+            guard !alerts.isEmpty else {
+                print("no surveillance alerts" + (typology.map { " of typology \($0)" } ?? ""))
+                return
+            }
+            print(Table(header: ["id", "typology", "market", "accounts", "window (UTC)", "score"], rows: alerts.map {
+                [$0.id, $0.typology, $0.market, $0.accounts.prefix(3).joined(separator: ",") + ($0.accounts.count > 3 ? " +\($0.accounts.count - 3)" : ""),
+                 "\(SurveilCommand.iso($0.start)) – \(SurveilCommand.iso($0.end))", String($0.score)]
+            }).rendered)
+        }
+    }
+
+    struct AlertCommand: KinkoCommand {
+        static let configuration = CommandConfiguration(commandName: "alert", abstract: "One market-abuse alert: figures against thresholds, accounts, the orders and trades behind it.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Argument(help: "The alert's id.") var id: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let alert = try await Surveillance(governance: session.governance).alert(id, by: session.caller)
+            if json {
+                print(jsonText(SurveilCommand.json(alert)))
+                return
+            }
+            print("surveillance alert \(alert.id) — \(alert.typology) on \(alert.market), \(SurveilCommand.iso(alert.start)) – \(SurveilCommand.iso(alert.end)) (UTC); rule set \(alert.ruleSetVersion); \(alert.status)")
+            print(alert.explanation)
+            print(Table(header: ["figure", "value", "threshold"], rows: alert.figures.map { [$0.name, String($0.value), String($0.threshold)] }).rendered)
+            print("accounts: " + alert.accounts.joined(separator: ", "))
+            if !alert.orders.isEmpty { print("orders: " + alert.orders.prefix(40).map(String.init).joined(separator: ", ") + (alert.orders.count > 40 ? " … (\(alert.orders.count))" : "")) }
+            if !alert.trades.isEmpty { print("trades: " + alert.trades.prefix(40).map(String.init).joined(separator: ", ") + (alert.trades.count > 40 ? " … (\(alert.trades.count))" : "")) }
+        }
+    }
+
+    static func iso(_ milliseconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+
+    static func json(_ alert: StoredSurveillanceAlert) -> [String: Any] {
+        ["id": alert.id, "typology": alert.typology, "market": alert.market, "accounts": alert.accounts, "start": alert.start, "end": alert.end,
+         "score": alert.score, "explanation": alert.explanation, "rule_set_version": alert.ruleSetVersion, "status": alert.status,
+         "figures": alert.figures.map { ["name": $0.name, "value": $0.value, "threshold": $0.threshold] as [String: Any] },
+         "orders": alert.orders, "trades": alert.trades]
+    }
 
     struct Rules: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Versioned surveillance rule sets, adopted under approval.",

@@ -1,0 +1,170 @@
+import Crypto
+import Foundation
+public import KinkoCore
+public import KinkoGovernance
+
+/// A market-abuse alert as kept: what the detector said, under which rule set, and where it
+/// stands in the queue. Its id is a digest of typology, market, accounts and start, so a rescan
+/// that finds the same scheme again does not raise it twice.
+public struct StoredSurveillanceAlert: Codable, Sendable, Equatable {
+    public struct StoredFigure: Codable, Sendable, Equatable {
+        public let name: String
+        public let value: Double
+        public let threshold: Double
+    }
+
+    public let id: String
+    public let typology: String
+    public let market: String
+    public let accounts: [String]
+    public let start: Milliseconds
+    public let end: Milliseconds
+    public let score: Double
+    public let explanation: String
+    public let figures: [StoredFigure]
+    public let orders: [Int64]
+    public let trades: [Int64]
+    public let ruleSetVersion: String
+    public let raisedAt: TimestampNanoseconds
+    public var status: String
+
+    public static let collection = "surveil.alerts"
+    /// Order and trade ids kept on an alert (the first ones; the figures count them all).
+    public static let evidenceMax = 500
+
+    init(_ alert: SurveillanceAlert, dataset: MarketDataset, ruleSetVersion: String, raisedAt: TimestampNanoseconds) {
+        typology = alert.typology.rawValue
+        market = dataset.markets[alert.market].symbol
+        accounts = alert.accounts.map { dataset.accounts.name($0) }
+        start = alert.start
+        end = alert.end
+        let digest = SHA256.hash(data: Data("\(typology)|\(market)|\(accounts.joined(separator: ","))|\(start)".utf8))
+        id = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        score = (alert.score * 1000).rounded() / 1000
+        explanation = alert.explanation
+        figures = alert.figures.map { StoredFigure(name: $0.name, value: ($0.value * 10_000).rounded() / 10_000, threshold: $0.threshold) }
+        orders = Array(alert.orders.prefix(Self.evidenceMax))
+        trades = Array(alert.trades.prefix(Self.evidenceMax))
+        self.ruleSetVersion = ruleSetVersion
+        self.raisedAt = raisedAt
+        status = "open"
+    }
+}
+
+/// One ingested batch of the stream, kept whole: the scan rebuilds the data set from the batches.
+struct StreamBatch: Codable, Sendable {
+    let lines: [StreamLine]
+    let by: String
+    static let collection = "surveil.batches"
+}
+
+public struct StreamIngestResult: Sendable, Equatable {
+    public enum Status: String, Sendable { case accepted, rejected }
+    public let line: Int
+    public let status: Status
+    public let record: String?
+    public let field: String?
+    public let message: String?
+}
+
+public struct SurveillanceScanResult: Sendable, Equatable {
+    public let orderEvents: Int
+    public let trades: Int
+    public let ruleSetVersion: String
+    public let alerts: Int
+    public let raised: [String]
+}
+
+extension Surveillance {
+    /// The most lines one ingest takes.
+    public static let linesPerIngestMax = 10_000
+
+    var batches: RecordCollection<StreamBatch> { RecordCollection(StreamBatch.collection, store: governance.store) }
+    var markets: RecordCollection<StreamLine> { RecordCollection("surveil.markets", store: governance.store) }
+    public var alertRecords: RecordCollection<StoredSurveillanceAlert> { RecordCollection(StoredSurveillanceAlert.collection, store: governance.store) }
+
+    /// Takes NDJSON lines of the stream (markets, accounts, links, orders, trades, announcements,
+    /// restricted-list rows). Each line is checked on its own (against the markets known so far
+    /// and those earlier in the batch); accepted lines are kept as one batch, rejected ones are
+    /// named with their field and stored nowhere.
+    public func ingest(ndjson: String, by caller: Caller) async throws -> [StreamIngestResult] {
+        let role = try await governance.authorize(caller, .monitorIngest)
+        let lines = ndjson.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count <= Self.linesPerIngestMax + 1 else {
+            throw KinkoError(.limitExceeded, "at most \(Self.linesPerIngestMax) lines an ingest", field: "body")
+        }
+        var known = try await markets.all().map(\.value)
+        var knownSymbols = Set(known.compactMap(\.cells.first))
+        var results: [StreamIngestResult] = []
+        var accepted: [StreamLine] = []
+        var newMarkets: [StreamLine] = []
+        for (index, text) in lines.enumerated() where !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            do throws(KinkoError) {
+                let line = try StreamLine.parse(text)
+                if line.file == "markets", let symbol = line.cells.first, knownSymbols.contains(symbol) {
+                    guard known.contains(line) else { throw KinkoError(.conflict, "market \(symbol) is already defined with other increments", field: "market") }
+                } else {
+                    try line.check(markets: known)
+                    if line.file == "markets", let symbol = line.cells.first {
+                        known.append(line)
+                        knownSymbols.insert(symbol)
+                        newMarkets.append(line)
+                    }
+                }
+                accepted.append(line)
+                results.append(StreamIngestResult(line: index + 1, status: .accepted, record: line.file, field: nil, message: nil))
+            } catch {
+                let message = error.message.replacing(#/^[a-z]+ line \d+: /#, with: "")
+                results.append(StreamIngestResult(line: index + 1, status: .rejected, record: nil, field: error.field.map { $0.split(separator: ".").last.map(String.init) ?? $0 },
+                                                  message: message))
+            }
+        }
+        guard !accepted.isEmpty else { return results }
+        let now = governance.clock.now()
+        var writes = [try batches.insert(RecordCollection<StreamBatch>.key(now), StreamBatch(lines: accepted, by: caller.name))]
+        for market in newMarkets { writes.append(try markets.insert(market.cells[0], market)) }
+        guard try await governance.store.write(writes, at: now, audit: caller.event(
+            .monitorIngest, role: role, digest: [], result: "\(accepted.count) lines",
+            details: ["accepted": String(accepted.count), "rejected": String(results.count - accepted.count)]))
+        else { throw KinkoError(.conflict, "another ingest wrote at the same moment or defined the same market; send the batch again", field: "body") }
+        return results
+    }
+
+    /// Runs every detector over the stream kept so far under the rule set in force and keeps the
+    /// alerts not raised before. Like monitoring's network scan, a job to run every few minutes.
+    public func scan(by caller: Caller) async throws -> SurveillanceScanResult {
+        let role = try await governance.authorize(caller, .monitorIngest)
+        guard let rules = try await ruleSets.current() else {
+            throw KinkoError(.notFound, "no surveillance rule set is in force: compliance proposes one (surveil rules propose) and adopts it", field: "rules")
+        }
+        let lines = try await batches.all().flatMap(\.value.lines)
+        let dataset = try MarketDataset(lines: lines)
+        let now = governance.clock.now()
+        let alerts = SurveillanceEngine.run(dataset, rules: rules).map { StoredSurveillanceAlert($0, dataset: dataset, ruleSetVersion: rules.version, raisedAt: now) }
+        let known = Set(try await alertRecords.all().map(\.key))
+        var fresh: [StoredSurveillanceAlert] = []
+        var seen: Set<String> = []
+        for alert in alerts where !known.contains(alert.id) && seen.insert(alert.id).inserted { fresh.append(alert) }
+        if !fresh.isEmpty {
+            guard try await governance.store.write(try fresh.map { try alertRecords.insert($0.id, $0, tag: $0.typology) }, at: now, audit: caller.event(
+                .monitorIngest, role: role, digest: [], result: "\(fresh.count) alerts",
+                details: ["alerts": fresh.map(\.id).joined(separator: ","), "rule_set": rules.version]))
+            else { throw KinkoError(.conflict, "another scan stored alerts meanwhile; scan again", field: "scan") }
+        }
+        return SurveillanceScanResult(orderEvents: dataset.orders.count, trades: dataset.trades.count, ruleSetVersion: rules.version, alerts: alerts.count,
+                                      raised: fresh.map(\.id))
+    }
+
+    /// The alerts kept, newest window first, optionally of one typology.
+    public func alerts(typology: String? = nil, limit: Int = 100, by caller: Caller) async throws -> [StoredSurveillanceAlert] {
+        _ = try await governance.authorize(caller, .monitorRead)
+        guard (1...RecordLimits.pageMax).contains(limit) else { throw KinkoError(.invalidInput, "must be 1–\(RecordLimits.pageMax)", field: "limit") }
+        return Array(try await alertRecords.all(tag: typology).map(\.value).sorted { ($0.start, $0.id) > ($1.start, $1.id) }.prefix(limit))
+    }
+
+    public func alert(_ id: String, by caller: Caller) async throws -> StoredSurveillanceAlert {
+        _ = try await governance.authorize(caller, .monitorRead)
+        guard let entry = try await alertRecords.get(id) else { throw KinkoError(.notFound, "no surveillance alert \(id)", field: "id") }
+        return entry.value
+    }
+}
