@@ -1,0 +1,78 @@
+import Foundation
+import KinkoCore
+import KinkoGovernance
+import KinkoMonitoring
+import KinkoStores
+import KinkoSurveillance
+import Testing
+
+@Suite("Market surveillance on every database", .serialized)
+struct SurveillanceStoreTests {
+    static let now: Int64 = Int64(MonitoringEndToEndTests.start / 1_000_000)
+
+    // Goal: nothing is scanned before compliance puts a rule set in force under approval; the
+    // operator's stream is checked line by line (bad lines named, stored nowhere); the scan
+    // raises the spoofing scheme once — again, and after a restart, nothing new; alerts are read
+    // by compliance and auditors, not by the operator; the pre-trade check refuses staff in the
+    // blackout of the insider list in force.
+    @Test(arguments: Backend.configured) func theStreamIsKeptScannedOnceAndChecked(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await MonitoringEndToEndTests.world(harness, adopt: false)
+            let surveillance = Surveillance(governance: w.f.governance)
+            let stream = ExampleStream.spoofing(endingAt: Self.now - 60_000, staff: "S1", household: "H1", spoofer: "X1")
+            let bad = [
+                #"{"record":"order","time":1,"order_id":900,"account_id":"X1","market":"ABC/JPY","side":"buy","type":"limit","price":"1","quantity":"1","event":"new","filled_quantity":"0"}"#,
+                #"{"record":"order","time":1,"order_id":901,"account_id":"X1","market":"XYZ/JPY","side":"buy","type":"limit","price":"12.345","quantity":"1","event":"new","filled_quantity":"0"}"#,
+                #"{"record":"trade","time":1}"#,
+                #"{"record":"quote"}"#,
+            ]
+            let refused = await #expect(throws: KinkoError.self) { try await surveillance.ingest(ndjson: stream, by: w.compliance) }
+            #expect(refused?.code == .forbidden)
+            let results = try await surveillance.ingest(ndjson: stream + "\n" + bad.joined(separator: "\n"), by: w.exchange)
+            let lines = stream.split(separator: "\n").count
+            #expect(results.filter { $0.status == .accepted }.count == lines)
+            #expect(results.filter { $0.status == .rejected }.map { "\($0.line) \($0.field ?? "") \($0.message ?? "")" } == [
+                "\(lines + 1) market market \"ABC/JPY\" is not in markets",
+                "\(lines + 2) price a limit order's price must be a positive multiple of the tick size 0.01",
+                "\(lines + 3) trade_id is required: a string or a number",
+                "\(lines + 4) record must be one of account, announcement, link, market, order, restricted, trade",
+            ])
+            // The market is known now; defining it again the same way is fine, otherwise not.
+            let again = try await surveillance.ingest(ndjson: #"{"record":"market","market":"XYZ/JPY","base":"XYZ","quote":"JPY","tick_size":"0.1","lot_size":"0.0001"}"#,
+                                                      by: w.exchange)
+            #expect(again.first?.message == "market XYZ/JPY is already defined with other increments")
+
+            let early = await #expect(throws: KinkoError.self) { try await surveillance.scan(by: w.exchange) }
+            #expect(early?.code == .notFound)
+            let (rules, request) = try await surveillance.ruleSets.propose(yaml: SurveillanceRules.defaultYAML, by: w.compliance)
+            let unapproved = await #expect(throws: KinkoError.self) { try await surveillance.ruleSets.adopt(version: rules.version, by: w.compliance) }
+            #expect(unapproved?.code == .approvalRequired)
+            _ = try await w.f.approve(request.id, by: w.compliance2, key: w.compliance2Key)
+            _ = try await surveillance.ruleSets.adopt(version: rules.version, by: w.compliance)
+
+            let first = try await surveillance.scan(by: w.exchange)
+            #expect(first.orderEvents == 31 && first.trades == 5 && first.raised.count == 1)
+            #expect(try await surveillance.scan(by: w.exchange).raised.isEmpty)
+            #expect(try await Surveillance(governance: w.f.governance).scan(by: w.exchange).raised.isEmpty)
+            let alerts = try await surveillance.alerts(by: w.auditor)
+            #expect(alerts.map(\.typology) == ["spoofing"])
+            let alert = try #require(alerts.first)
+            #expect(alert.accounts == ["X1"] && alert.market == "XYZ/JPY" && alert.ruleSetVersion == rules.version)
+            #expect(alert.figures.first { $0.name == "repetitions" }?.value == 4)
+            #expect(try await surveillance.alert(alert.id, by: w.compliance) == alert)
+            let operatorRead = await #expect(throws: KinkoError.self) { try await surveillance.alerts(by: w.exchange) }
+            #expect(operatorRead?.code == .forbidden)
+
+            let list = InsiderList(version: "insiders-test", preClearanceRequired: false, staff: ["S1"], households: [["H1", "S1"]], restricted: [],
+                                   blackouts: [Blackout(market: "XYZ/JPY", from: Self.now - 1, to: Self.now + 1, reason: "AN1")], preClearances: [])
+            let (_, listRequest) = try await surveillance.insiderLists.propose(yaml: list.yaml, by: w.compliance)
+            _ = try await w.f.approve(listRequest.id, by: w.compliance2, key: w.compliance2Key)
+            _ = try await surveillance.insiderLists.adopt(version: list.version, by: w.compliance)
+            let (staff, version) = try await surveillance.preTrade(PreTradeRequest(account: "S1", market: "XYZ/JPY", side: .buy, time: Self.now), by: w.exchange)
+            #expect(staff.reason == .blackout && version == "insiders-test")
+            #expect(try await surveillance.preTrade(PreTradeRequest(account: "H1", market: "XYZ/JPY", side: .sell, time: Self.now + 1), by: w.exchange).decision.reason
+                == .linkedToEmployeeInBlackout)
+            #expect(try await surveillance.preTrade(PreTradeRequest(account: "X1", market: "XYZ/JPY", side: .buy, time: Self.now), by: w.exchange).decision.allowed)
+        }
+    }
+}
