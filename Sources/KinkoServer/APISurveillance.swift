@@ -15,3 +15,36 @@ extension KinkoAPI {
                                            detail: decision.detail, insiderListVersion: version))))
     }
 }
+
+extension KinkoAPI {
+    func ingestMarketEvents(_ input: Operations.IngestMarketEvents.Input) async throws -> Operations.IngestMarketEvents.Output {
+        let caller = try caller()
+        guard case .applicationXNdjson(let body) = input.body else { throw KinkoError(.invalidInput, "send NDJSON", field: "body") }
+        let text = String(decoding: try await Data(collecting: body, upTo: KinkoHTTPServer.maxBodyBytes), as: UTF8.self)
+        let results = try await services.surveillance.ingest(ndjson: text, by: caller)
+        return .ok(.init(body: .json(.init(results: results.map {
+            .init(line: $0.line, status: $0.status == .accepted ? .accepted : .rejected, record: $0.record, field: $0.field, message: $0.message)
+        }))))
+    }
+
+    func scanMarket(_ input: Operations.ScanMarket.Input) async throws -> Operations.ScanMarket.Output {
+        let result = try await services.surveillance.scan(by: try caller())
+        return .ok(.init(body: .json(.init(orderEvents: result.orderEvents, trades: result.trades, ruleSet: result.ruleSetVersion, alerts: result.alerts,
+                                           raised: result.raised))))
+    }
+
+    static func marketAlert(_ a: StoredSurveillanceAlert) -> Components.Schemas.MarketAlert {
+        .init(id: a.id, typology: a.typology, market: a.market, accounts: a.accounts, start: a.start, end: a.end, score: a.score, explanation: a.explanation,
+              figures: a.figures.map { .init(name: $0.name, value: $0.value, threshold: $0.threshold) }, orders: a.orders, trades: a.trades,
+              ruleSetVersion: a.ruleSetVersion, status: a.status)
+    }
+
+    func listMarketAlerts(_ input: Operations.ListMarketAlerts.Input) async throws -> Operations.ListMarketAlerts.Output {
+        let alerts = try await services.surveillance.alerts(typology: input.query.typology?.rawValue, limit: input.query.limit ?? 100, by: try caller())
+        return .ok(.init(body: .json(.init(alerts: alerts.map(Self.marketAlert)))))
+    }
+
+    func getMarketAlert(_ input: Operations.GetMarketAlert.Input) async throws -> Operations.GetMarketAlert.Output {
+        .ok(.init(body: .json(Self.marketAlert(try await services.surveillance.alert(input.path.id, by: try caller())))))
+    }
+}

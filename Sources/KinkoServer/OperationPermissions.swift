@@ -41,7 +41,8 @@ enum OperationPermissions {
         "planCompensation": .incidentPlan, "getPlan": .reserveRead, "payPlan": .incidentPay, "planStatement": .reserveRead,
         "enterInsolvency": .insolvencyFreeze, "distributionSchedule": .insolvencyRead,
         // Monitoring
-        "ingestEvents": .monitorIngest, "preTradeCheck": .monitorIngest, "scanNetwork": .monitorIngest, "listAlerts": .monitorRead, "getAlert": .monitorRead, "dismissAlert": .monitorAlertsManage,
+        "ingestEvents": .monitorIngest, "preTradeCheck": .monitorIngest, "ingestMarketEvents": .monitorIngest, "scanMarket": .monitorIngest,
+        "listMarketAlerts": .monitorRead, "getMarketAlert": .monitorRead, "scanNetwork": .monitorIngest, "listAlerts": .monitorRead, "getAlert": .monitorRead, "dismissAlert": .monitorAlertsManage,
         "executeDismissal": .monitorAlertsManage, "listCases": .monitorRead, "openCase": .monitorCasesManage, "getCase": .monitorRead,
         "updateCase": .monitorCasesManage, "draftSTR": .monitorReportsDraft, "listMonitoringRuleSets": .monitorRead,
         "proposeMonitoringRules": .monitorRulesPropose, "adoptMonitoringRules": .approvalsExecute, "listAddressLists": .monitorRead,

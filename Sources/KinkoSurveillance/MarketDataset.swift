@@ -27,6 +27,9 @@ public struct MarketDataset: Sendable {
         "restricted": ["account_id", "market", "from", "to", "reason"],
     ]
 
+    /// The latest time the stream may carry: 9999-12-31T23:59:59.999Z.
+    public static let timeMax: Milliseconds = 253_402_300_799_999
+
     public init() {}
 
     /// Reads the files' texts, keyed by the names in `fileNames`. `orders` and `markets` are
@@ -72,6 +75,13 @@ public struct MarketDataset: Sendable {
             return value
         }
 
+        /// A time: ms since the epoch, from 1970 to the end of 9999 (so window arithmetic never overflows).
+        func time(_ row: CSVTable.Row, _ column: Int) throws(KinkoError) -> Milliseconds {
+            let value = try integer(row, column)
+            guard (0...MarketDataset.timeMax).contains(value) else { throw fault(row, column, "\(value) is not a time: ms since the epoch, 0–\(MarketDataset.timeMax)") }
+            return value
+        }
+
         func choice<T: RawRepresentable>(_ row: CSVTable.Row, _ column: Int, as _: T.Type) throws(KinkoError) -> T where T.RawValue == String {
             guard let value = T(rawValue: row[positions[column]]) else { throw fault(row, column, "\"\(row[positions[column]])\" is not a known value") }
             return value
@@ -98,7 +108,7 @@ public struct MarketDataset: Sendable {
         for row in reader.table.rows {
             let account = accounts.intern(reader.text(row, 0))
             info[account] = AccountInfo(account: account, customer: reader.text(row, 1), kind: try reader.choice(row, 2, as: AccountKind.self),
-                                        openedAt: try reader.integer(row, 3))
+                                        openedAt: try reader.time(row, 3))
         }
     }
 
@@ -116,7 +126,7 @@ public struct MarketDataset: Sendable {
         orders.reserveCapacity(reader.table.rows.count)
         var last: Milliseconds = .min
         for row in reader.table.rows {
-            let time = try reader.integer(row, 0)
+            let time = try reader.time(row, 0)
             guard time >= last else { throw reader.fault(row, 0, "events must be in time order (\(time) after \(last))") }
             last = time
             let market = try marketIndex(reader, row, 3)
@@ -152,7 +162,7 @@ public struct MarketDataset: Sendable {
             guard let lots = MarketSpec.steps(Substring(reader.text(row, 4)), of: markets[market].lotSize), lots > 0 else {
                 throw reader.fault(row, 4, "the quantity must be a positive multiple of the lot size")
             }
-            trades.append(Trade(time: try reader.integer(row, 0), id: try reader.integer(row, 1), market: market, priceTicks: price, lots: lots,
+            trades.append(Trade(time: try reader.time(row, 0), id: try reader.integer(row, 1), market: market, priceTicks: price, lots: lots,
                                 buyOrder: try reader.integer(row, 5), sellOrder: try reader.integer(row, 6),
                                 buyer: accounts.intern(reader.text(row, 7)), seller: accounts.intern(reader.text(row, 8)),
                                 aggressor: try reader.choice(row, 9, as: OrderSide.self)))
@@ -162,7 +172,7 @@ public struct MarketDataset: Sendable {
     private mutating func readAnnouncements(_ text: String) throws(KinkoError) {
         let reader = try Reader(text, file: "announcements", columns: Self.columns["announcements"] ?? [])
         for row in reader.table.rows {
-            let known = try reader.integer(row, 3), published = try reader.integer(row, 4)
+            let known = try reader.time(row, 3), published = try reader.time(row, 4)
             guard known <= published else { throw reader.fault(row, 3, "known_from must not be after published_at") }
             announcements.append(Announcement(id: reader.text(row, 0), market: try marketIndex(reader, row, 1), kind: try reader.choice(row, 2, as: AnnouncementKind.self),
                                               knownFrom: known, publishedAt: published, description: reader.text(row, 5)))
@@ -172,7 +182,7 @@ public struct MarketDataset: Sendable {
     private mutating func readRestricted(_ text: String) throws(KinkoError) {
         let reader = try Reader(text, file: "restricted", columns: Self.columns["restricted"] ?? [])
         for row in reader.table.rows {
-            let from = try reader.integer(row, 2), to = try reader.integer(row, 3)
+            let from = try reader.time(row, 2), to = try reader.time(row, 3)
             guard from <= to else { throw reader.fault(row, 2, "from must not be after to") }
             restricted.append(RestrictedEntry(account: accounts.intern(reader.text(row, 0)), market: try marketIndex(reader, row, 1),
                                               from: from, to: to, reason: reader.text(row, 4)))

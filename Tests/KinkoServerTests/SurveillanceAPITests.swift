@@ -61,3 +61,30 @@ struct SurveillanceAPITests {
         #expect(bad.status == .badRequest)
     }
 }
+
+@Suite("Surveillance stream over HTTP")
+struct SurveillanceStreamAPITests {
+    @Test("the operator posts the stream and scans; compliance reads the spoofing alert with its figures")
+    func streamScanAndRead() async throws {
+        let f = try await ServerFixture()
+        let compliance = try #require(f.callers[.compliance])
+        let (rules, request) = try await f.services.surveillance.ruleSets.propose(yaml: SurveillanceRules.defaultYAML, by: compliance)
+        try await f.secondCompliance.approve(request.id, in: f.services.governance)
+        _ = try await f.services.surveillance.ruleSets.adopt(version: rules.version, by: compliance)
+        let stream = ExampleStream.spoofing(endingAt: 1_772_500_000_000, staff: "S1", household: "H1", spoofer: "X1")
+        let posted = try await f.call(.post, "/v1/surveillance/events", as: .operator, ndjson: stream + "\n" + #"{"record":"order"}"#)
+        #expect(posted.status == .ok)
+        let results = try #require(posted.json["results"] as? [[String: Any]])
+        #expect(results.filter { $0["status"] as? String == "accepted" }.count == stream.split(separator: "\n").count)
+        #expect(results.last?["field"] as? String == "time")
+        let scan = try await f.call(.post, "/v1/surveillance/scan", as: .operator)
+        #expect(scan.status == .ok && (scan.json["raised"] as? [String])?.count == 1)
+        let list = try await f.call(.get, "/v1/surveillance/alerts?typology=spoofing", as: .compliance)
+        let alert = try #require((list.json["alerts"] as? [[String: Any]])?.first)
+        #expect(alert["accounts"] as? [String] == ["X1"])
+        let one = try await f.call(.get, "/v1/surveillance/alerts/\(alert["id"] as? String ?? "")", as: .auditor)
+        #expect(one.status == .ok && (one.json["figures"] as? [[String: Any]])?.contains { $0["name"] as? String == "repetitions" } == true)
+        #expect(try await f.call(.get, "/v1/surveillance/alerts", as: .operator).status == .forbidden)
+        #expect(try await f.call(.get, "/v1/surveillance/alerts/nothing", as: .compliance).status == .notFound)
+    }
+}

@@ -56,6 +56,18 @@ struct MarketDataTests {
         }
     }
 
+    @Test("times run from 0 to the end of 9999; one millisecond past either end is refused")
+    func timeLimits() throws {
+        let max = MarketDataset.timeMax
+        #expect(try MarketDataset(files: Tiny.files(orders: Tiny.header + "0,1,A0000002,XYZ/JPY,buy,limit,1,1,new,0\n\(max),2,A0000002,XYZ/JPY,buy,limit,1,1,new,0\n")).orders.count == 2)
+        #expect(throws: KinkoError(.invalidInput, "orders line 2: \(max + 1) is not a time: ms since the epoch, 0–\(max)", field: "orders.time")) {
+            try MarketDataset(files: Tiny.files(orders: Tiny.header + "\(max + 1),1,A0000002,XYZ/JPY,buy,limit,1,1,new,0\n"))
+        }
+        #expect(throws: KinkoError(.invalidInput, "orders line 2: -1 is not a time: ms since the epoch, 0–\(max)", field: "orders.time")) {
+            try MarketDataset(files: Tiny.files(orders: Tiny.header + "-1,1,A0000002,XYZ/JPY,buy,limit,1,1,new,0\n"))
+        }
+    }
+
     @Test("the book keeps the touch: new orders rest, partial fills shrink, fills and cancels remove")
     func bookKeepsTouch() {
         var book = OrderBook()

@@ -6,6 +6,128 @@ import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/schemas` section of the OpenAPI document.
     internal enum Schemas {
+        /// - Remark: Generated from `#/components/schemas/MarketAlert`.
+        internal struct MarketAlert: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/id`.
+            internal var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/typology`.
+            internal var typology: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/market`.
+            internal var market: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/accounts`.
+            internal var accounts: [Swift.String]
+            /// ms since the epoch
+            ///
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/start`.
+            internal var start: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/end`.
+            internal var end: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/score`.
+            internal var score: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/explanation`.
+            internal var explanation: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/FiguresPayload`.
+            internal struct FiguresPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/MarketAlert/FiguresPayload/name`.
+                internal var name: Swift.String
+                /// - Remark: Generated from `#/components/schemas/MarketAlert/FiguresPayload/value`.
+                internal var value: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/MarketAlert/FiguresPayload/threshold`.
+                internal var threshold: Swift.Double
+                /// Creates a new `FiguresPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - name:
+                ///   - value:
+                ///   - threshold:
+                internal init(
+                    name: Swift.String,
+                    value: Swift.Double,
+                    threshold: Swift.Double
+                ) {
+                    self.name = name
+                    self.value = value
+                    self.threshold = threshold
+                }
+                internal enum CodingKeys: String, CodingKey {
+                    case name
+                    case value
+                    case threshold
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/figures`.
+            internal typealias FiguresPayload = [Components.Schemas.MarketAlert.FiguresPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/figures`.
+            internal var figures: Components.Schemas.MarketAlert.FiguresPayload
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/orders`.
+            internal var orders: [Swift.Int64]
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/trades`.
+            internal var trades: [Swift.Int64]
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/rule_set_version`.
+            internal var ruleSetVersion: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/status`.
+            internal var status: Swift.String
+            /// Creates a new `MarketAlert`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - typology:
+            ///   - market:
+            ///   - accounts:
+            ///   - start: ms since the epoch
+            ///   - end:
+            ///   - score:
+            ///   - explanation:
+            ///   - figures:
+            ///   - orders:
+            ///   - trades:
+            ///   - ruleSetVersion:
+            ///   - status:
+            internal init(
+                id: Swift.String,
+                typology: Swift.String,
+                market: Swift.String,
+                accounts: [Swift.String],
+                start: Swift.Int64,
+                end: Swift.Int64,
+                score: Swift.Double,
+                explanation: Swift.String,
+                figures: Components.Schemas.MarketAlert.FiguresPayload,
+                orders: [Swift.Int64],
+                trades: [Swift.Int64],
+                ruleSetVersion: Swift.String,
+                status: Swift.String
+            ) {
+                self.id = id
+                self.typology = typology
+                self.market = market
+                self.accounts = accounts
+                self.start = start
+                self.end = end
+                self.score = score
+                self.explanation = explanation
+                self.figures = figures
+                self.orders = orders
+                self.trades = trades
+                self.ruleSetVersion = ruleSetVersion
+                self.status = status
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case id
+                case typology
+                case market
+                case accounts
+                case start
+                case end
+                case score
+                case explanation
+                case figures
+                case orders
+                case trades
+                case ruleSetVersion = "rule_set_version"
+                case status
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/ReportRecord`.
         internal struct ReportRecord: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/ReportRecord/kind`.

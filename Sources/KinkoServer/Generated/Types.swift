@@ -560,6 +560,26 @@ internal protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/surveillance/pretrade`.
     /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)`.
     func preTradeCheck(_ input: Operations.PreTradeCheck.Input) async throws -> Operations.PreTradeCheck.Output
+    /// Take NDJSON rows of the order and trade stream (markets, accounts, links, orders, trades, announcements, restricted-list rows); one result per line.
+    ///
+    /// - Remark: HTTP `POST /v1/surveillance/events`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/events/post(ingestMarketEvents)`.
+    func ingestMarketEvents(_ input: Operations.IngestMarketEvents.Input) async throws -> Operations.IngestMarketEvents.Output
+    /// Run every detector over the stream kept so far under the rule set in force; keep the alerts not raised before.
+    ///
+    /// - Remark: HTTP `POST /v1/surveillance/scan`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/scan/post(scanMarket)`.
+    func scanMarket(_ input: Operations.ScanMarket.Input) async throws -> Operations.ScanMarket.Output
+    /// Market-abuse alerts, latest window first.
+    ///
+    /// - Remark: HTTP `GET /v1/surveillance/alerts`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/alerts/get(listMarketAlerts)`.
+    func listMarketAlerts(_ input: Operations.ListMarketAlerts.Input) async throws -> Operations.ListMarketAlerts.Output
+    /// One market-abuse alert with its figures against thresholds and the orders and trades behind it.
+    ///
+    /// - Remark: HTTP `GET /v1/surveillance/alerts/{id}`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/alerts/{id}/get(getMarketAlert)`.
+    func getMarketAlert(_ input: Operations.GetMarketAlert.Input) async throws -> Operations.GetMarketAlert.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1929,6 +1949,52 @@ extension APIProtocol {
         try await preTradeCheck(Operations.PreTradeCheck.Input(
             headers: headers,
             body: body
+        ))
+    }
+    /// Take NDJSON rows of the order and trade stream (markets, accounts, links, orders, trades, announcements, restricted-list rows); one result per line.
+    ///
+    /// - Remark: HTTP `POST /v1/surveillance/events`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/events/post(ingestMarketEvents)`.
+    internal func ingestMarketEvents(
+        headers: Operations.IngestMarketEvents.Input.Headers = .init(),
+        body: Operations.IngestMarketEvents.Input.Body
+    ) async throws -> Operations.IngestMarketEvents.Output {
+        try await ingestMarketEvents(Operations.IngestMarketEvents.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Run every detector over the stream kept so far under the rule set in force; keep the alerts not raised before.
+    ///
+    /// - Remark: HTTP `POST /v1/surveillance/scan`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/scan/post(scanMarket)`.
+    internal func scanMarket(headers: Operations.ScanMarket.Input.Headers = .init()) async throws -> Operations.ScanMarket.Output {
+        try await scanMarket(Operations.ScanMarket.Input(headers: headers))
+    }
+    /// Market-abuse alerts, latest window first.
+    ///
+    /// - Remark: HTTP `GET /v1/surveillance/alerts`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/alerts/get(listMarketAlerts)`.
+    internal func listMarketAlerts(
+        query: Operations.ListMarketAlerts.Input.Query = .init(),
+        headers: Operations.ListMarketAlerts.Input.Headers = .init()
+    ) async throws -> Operations.ListMarketAlerts.Output {
+        try await listMarketAlerts(Operations.ListMarketAlerts.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// One market-abuse alert with its figures against thresholds and the orders and trades behind it.
+    ///
+    /// - Remark: HTTP `GET /v1/surveillance/alerts/{id}`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/alerts/{id}/get(getMarketAlert)`.
+    internal func getMarketAlert(
+        path: Operations.GetMarketAlert.Input.Path,
+        headers: Operations.GetMarketAlert.Input.Headers = .init()
+    ) async throws -> Operations.GetMarketAlert.Output {
+        try await getMarketAlert(Operations.GetMarketAlert.Input(
+            path: path,
+            headers: headers
         ))
     }
 }
