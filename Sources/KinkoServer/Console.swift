@@ -38,6 +38,10 @@ struct Console: Sendable {
         router.get("/console/approvals") { request, _ in try await self.page(request) { try await self.approvals($0) } }
         router.get("/console/incidents") { request, _ in try await self.page(request) { try await self.incidents($0) } }
         router.get("/console/audit") { request, _ in try await self.page(request) { try await self.audit($0) } }
+        router.get("/console/surveillance") { request, _ in try await self.page(request) { try await self.surveillance($0) } }
+        router.get("/console/surveillance/alert") { request, _ in
+            try await self.page(request) { try await self.surveillanceAlert($0, id: request.uri.queryParameters.get("id") ?? "") }
+        }
         router.post("/console/actions/compute-requirement") { request, _ in
             try await self.action(request, back: "/console", permission: .reserveCompute) { caller, _ in
                 try await services.ledger.refresh()
@@ -337,7 +341,7 @@ struct Console: Sendable {
     /// The pages the caller's roles may read.
     static let pages: [(path: String, label: String, permission: Permission?)] = [
         ("/console", "概要 Overview", nil), ("/console/balances", "残高 Balances", .ledgerRead), ("/console/approvals", "承認 Approvals", .approvalsRead),
-        ("/console/alerts", "アラート Alerts", .monitorRead), ("/console/incidents", "インシデント Incidents", .reserveRead), ("/console/reports", "報告書 Reports", .reportsRead),
+        ("/console/alerts", "アラート Alerts", .monitorRead), ("/console/surveillance", "相場監視 Surveillance", .monitorRead), ("/console/incidents", "インシデント Incidents", .reserveRead), ("/console/reports", "報告書 Reports", .reportsRead),
         ("/console/audit", "監査 Audit", .auditRead),
     ]
 

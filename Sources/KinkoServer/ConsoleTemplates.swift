@@ -87,6 +87,29 @@ enum ConsoleTemplates {
             <td>{{#canApprove}}<form class="inline" method="post" action="/console/actions/approve-report">{{> csrf}}<input type="hidden" name="kind" value="{{kind}}"><input type="hidden" name="period" value="{{period}}"><button class="approve-report">承認 / Approve</button></form>{{/canApprove}}</td></tr>{{/reports}}</table>{{/hasReports}}
             """,
 
+        "surveillance": """
+            <h1>相場監視 / Market surveillance</h1>
+            {{^alerts}}<p id="no-market-alerts">アラートはありません / No market-abuse alerts.</p>{{/alerts}}
+            {{#hasAlerts}}<table id="market-alerts"><tr><th>#</th><th>類型 / typology</th><th>銘柄 / market</th><th>口座 / accounts</th><th>期間 / window (UTC)</th><th>スコア / score</th><th>説明 / explanation</th></tr>
+            {{#alerts}}<tr class="market-alert" data-typology="{{typology}}"><td><a href="/console/surveillance/alert?id={{id}}">{{id}}</a></td><td>{{typology}}</td><td>{{market}}</td><td>{{accounts}}</td><td>{{window}}</td><td class=n>{{score}}</td><td>{{explanation}}</td></tr>{{/alerts}}</table>{{/hasAlerts}}
+            """,
+
+        "surveillanceAlert": """
+            <h1>相場監視アラート / Market alert <code>{{id}}</code></h1>
+            <p><b>{{typology}}</b> · {{market}} · {{window}} (UTC) · ルール / rule set {{ruleSet}} · {{status}}</p>
+            <p>{{explanation}}</p>
+            <h2>指標と閾値 / Figures against thresholds</h2>
+            <table id="alert-figures"><tr><th>指標 / figure</th><th>値 / value</th><th>閾値 / threshold</th></tr>
+            {{#figures}}<tr><td>{{name}}</td><td class=n>{{value}}</td><td class=n>{{threshold}}</td></tr>{{/figures}}</table>
+            <h2>相場の再現 / Market replay</h2>
+            <figure id="market-replay">{{{svg}}}<figcaption>約定 / trades (grey{{#hasFlaggedTrades}}; the alert's in orange{{/hasFlaggedTrades}}), 最良気配 / best bid (blue) and ask (red), 板 / the book's next levels (faint), 対象注文 / the alert's orders as bars from placement to end (✕ cancelled, ● filled).</figcaption></figure>
+            <h2>対象注文 / The alert's orders</h2>
+            {{^orders}}<p>なし / none (the evidence is trades: {{tradeCount}})</p>{{/orders}}
+            {{#hasOrders}}<table id="flagged-orders"><tr><th>注文 / order</th><th>口座 / account</th><th>売買 / side</th><th>価格 / price</th><th>数量 / quantity</th><th>発注 / placed</th><th>終了 / ended</th></tr>
+            {{#orders}}<tr><td>{{order}}</td><td>{{account}}</td><td>{{side}}</td><td class=n>{{price}}</td><td class=n>{{quantity}}</td><td>{{placed}}</td><td>{{ended}}</td></tr>{{/orders}}</table>{{/hasOrders}}
+            <p>口座 / accounts: {{accounts}}</p>
+            """,
+
         "audit": """
             <h1>監査ログ / Audit log</h1><p>{{#valid}}<b id="audit-status" class=good>検証済 / verified</b>{{/valid}}{{^valid}}<b id="audit-status" class=bad>改ざん検出 / TAMPERED</b>{{/valid}}: {{entries}} entries, {{checkpoints}} signed checkpoints, root <code>{{root}}</code></p>
             {{#problems}}<p class=bad>{{.}}</p>{{/problems}}

@@ -64,7 +64,7 @@ struct SurveillanceAPITests {
 
 @Suite("Surveillance stream over HTTP")
 struct SurveillanceStreamAPITests {
-    @Test("the operator posts the stream and scans; compliance reads the spoofing alert with its figures")
+    @Test("the operator posts the stream and scans; compliance reads the spoofing alert with its figures, in the API and the console with its replay")
     func streamScanAndRead() async throws {
         let f = try await ServerFixture()
         let compliance = try #require(f.callers[.compliance])
@@ -85,6 +85,19 @@ struct SurveillanceStreamAPITests {
         let one = try await f.call(.get, "/v1/surveillance/alerts/\(alert["id"] as? String ?? "")", as: .auditor)
         #expect(one.status == .ok && (one.json["figures"] as? [[String: Any]])?.contains { $0["name"] as? String == "repetitions" } == true)
         #expect(try await f.call(.get, "/v1/surveillance/alerts", as: .operator).status == .forbidden)
+
+        // The console: the queue links to the alert, whose page has the figures and the replay.
+        let headers = try await f.console(.compliance).headers
+        let queue = try await f.call(.get, "/console/surveillance", headers: headers)
+        #expect(queue.status == .ok && queue.text.contains("/console/surveillance/alert?id=\(alert["id"] as? String ?? "")"))
+        let page = try await f.call(.get, "/console/surveillance/alert?id=\(alert["id"] as? String ?? "")", headers: headers)
+        #expect(page.status == .ok)
+        #expect(page.text.contains("<svg") && page.text.contains(#"aria-label="spoofing on XYZ/JPY"#))
+        // Four lures, each drawn as a bar ending in a cross (cancelled).
+        #expect(page.text.components(separatedBy: #"class="flagged-order""#).count - 1 == 4)
+        #expect(page.text.contains("repetitions"))
+        let unknown = try await f.call(.get, "/console/surveillance/alert?id=nothing", headers: headers)
+        #expect(unknown.status == .notFound)
         #expect(try await f.call(.get, "/v1/surveillance/alerts/nothing", as: .compliance).status == .notFound)
     }
 }
