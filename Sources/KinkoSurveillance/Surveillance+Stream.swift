@@ -121,7 +121,9 @@ extension Surveillance {
         }
         guard !accepted.isEmpty else { return results }
         let now = governance.clock.now()
-        var writes = [try batches.insert(RecordCollection<StreamBatch>.key(now), StreamBatch(lines: accepted, by: caller.name))]
+        // Time first (batches read back in arrival order), then a random part: two ingests in the same nanosecond both land.
+        let key = RecordCollection<StreamBatch>.key(now) + "-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        var writes = [try batches.insert(key, StreamBatch(lines: accepted, by: caller.name))]
         for market in newMarkets { writes.append(try markets.insert(market.cells[0], market)) }
         guard try await governance.store.write(writes, at: now, audit: caller.event(
             .monitorIngest, role: role, digest: [], result: "\(accepted.count) lines",
@@ -166,5 +168,40 @@ extension Surveillance {
         _ = try await governance.authorize(caller, .monitorRead)
         guard let entry = try await alertRecords.get(id) else { throw KinkoError(.notFound, "no surveillance alert \(id)", field: "id") }
         return entry.value
+    }
+}
+
+/// An announcement as compliance reads it, and whether it was still undisclosed at the reading.
+public struct AnnouncementView: Sendable, Equatable {
+    public let announcement: String
+    public let market: String
+    public let kind: String
+    public let knownFrom: Milliseconds
+    public let publishedAt: Milliseconds
+    public let description: String
+    public let undisclosed: Bool
+}
+
+extension Surveillance {
+    /// The announcements in the stream, newest publication first. Who knew what, when: a reading
+    /// that shows any announcement not yet published is written to the audit log with the ids it
+    /// showed, so the insiders the exchange itself made are on record.
+    public func announcements(by caller: Caller) async throws -> [AnnouncementView] {
+        let role = try await governance.authorize(caller, .monitorRead)
+        let lines = try await batches.all().flatMap(\.value.lines).filter { $0.file == "markets" || $0.file == "announcements" }
+        let dataset = try MarketDataset(lines: lines)
+        let now = Int64(governance.clock.now() / 1_000_000)
+        let views = dataset.announcements.map {
+            AnnouncementView(announcement: $0.id, market: dataset.markets[$0.market].symbol, kind: $0.kind.rawValue, knownFrom: $0.knownFrom,
+                             publishedAt: $0.publishedAt, description: $0.description, undisclosed: $0.publishedAt > now)
+        }.sorted { ($0.publishedAt, $0.announcement) > ($1.publishedAt, $1.announcement) }
+        let undisclosed = views.filter(\.undisclosed)
+        if !undisclosed.isEmpty {
+            try await governance.store.appendAudit(caller.event(
+                .monitorRead, role: role, digest: [], result: "read \(undisclosed.count) undisclosed announcements",
+                details: ["undisclosed_announcements": undisclosed.map(\.announcement).joined(separator: ","),
+                          "markets": Set(undisclosed.map(\.market)).sorted().joined(separator: ",")]))
+        }
+        return views
     }
 }

@@ -9,7 +9,27 @@ struct SurveilCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "surveil",
         abstract: "Market surveillance: insider controls (pre-trade check) and market-abuse detectors over the order and trade stream.",
-        subcommands: [Rules.self, Insiders.self, Ingest.self, Scan.self, Alerts.self, AlertCommand.self, Backtest.self, PreTrade.self])
+        subcommands: [Rules.self, Insiders.self, Ingest.self, Scan.self, Alerts.self, AlertCommand.self, Announcements.self, Backtest.self, PreTrade.self])
+
+    struct Announcements: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The announcements in the stream; reading one not yet published is recorded in the audit log (who knew what, when).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let views = try await Surveillance(governance: session.governance).announcements(by: session.caller)
+            guard !views.isEmpty else {
+                print("no announcements in the stream")
+                return
+            }
+            print(Table(header: ["id", "market", "kind", "known from (UTC)", "published (UTC)", "", "description"], rows: views.map {
+                [$0.announcement, $0.market, $0.kind, SurveilCommand.iso($0.knownFrom), SurveilCommand.iso($0.publishedAt), $0.undisclosed ? "UNDISCLOSED" : "", $0.description]
+            }).rendered)
+            if views.contains(where: \.undisclosed) { print("this reading of undisclosed announcements is recorded in the audit log") }
+        }
+    }
 
     struct Ingest: KinkoCommand {
         static let configuration = CommandConfiguration(

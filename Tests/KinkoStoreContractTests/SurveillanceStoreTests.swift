@@ -73,6 +73,18 @@ struct SurveillanceStoreTests {
             #expect(try await surveillance.preTrade(PreTradeRequest(account: "H1", market: "XYZ/JPY", side: .sell, time: Self.now + 1), by: w.exchange).decision.reason
                 == .linkedToEmployeeInBlackout)
             #expect(try await surveillance.preTrade(PreTradeRequest(account: "X1", market: "XYZ/JPY", side: .buy, time: Self.now), by: w.exchange).decision.allowed)
+
+            // Who knew what, when: reading an announcement not yet public is on the audit record.
+            let news = [
+                #"{"record":"announcement","announcement_id":"AN-PAST","market":"XYZ/JPY","kind":"partnership","known_from":\#(Self.now - 9_000_000),"published_at":\#(Self.now - 3_600_000),"description":"XYZ partners"}"#,
+                #"{"record":"announcement","announcement_id":"AN-NEXT","market":"XYZ/JPY","kind":"listing_elsewhere","known_from":\#(Self.now - 60_000),"published_at":\#(Self.now + 86_400_000),"description":"XYZ to list abroad"}"#,
+            ]
+            #expect(try await surveillance.ingest(ndjson: news.joined(separator: "\n"), by: w.exchange).allSatisfy { $0.status == .accepted })
+            let before = try await w.f.governance.auditEntries(from: 0, limit: nil, by: w.auditor).size
+            let views = try await surveillance.announcements(by: w.compliance)
+            #expect(views.map(\.announcement) == ["AN-NEXT", "AN-PAST"] && views.map(\.undisclosed) == [true, false])
+            let log = try await w.f.governance.auditEntries(from: before, limit: nil, by: w.auditor).entries.map { String(decoding: $0.bytes, as: UTF8.self) }
+            #expect(log.count == 1 && log.first?.contains("AN-NEXT") == true && log.first?.contains("takahashi.compliance") == true && log.first?.contains("AN-PAST") == false)
         }
     }
 }
