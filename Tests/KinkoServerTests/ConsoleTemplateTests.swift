@@ -12,7 +12,7 @@ import Testing
     @Test func everyTemplateParses() throws {
         _ = try ConsoleTemplates.library.get()
         for name in ConsoleTemplates.sources.keys { #expect(throws: Never.self, "\(name)") { _ = try ConsoleTemplates.render(name, [:]) } }
-        #expect(ConsoleTemplates.sources.count == 11)
+        #expect(ConsoleTemplates.sources.count == 13)
     }
 
     @Test func userStringsAreEscapedInEveryPlace() throws {
@@ -33,6 +33,10 @@ import Testing
                          "kinds": [["kind": m, "title": m, "example": m]],
                          "reports": [["kind": m, "period": m, "sha": m, "status": m, "generatedBy": m, "approvedBy": m, "filed": m, "query": m, "canApprove": true]]]),
             ("login", ["loginError": m]),
+            ("surveillance", ["hasAlerts": true, "alerts": [["id": m, "typology": m, "market": m, "accounts": m, "window": m, "score": m, "explanation": m]]]),
+            ("surveillanceAlert", ["id": m, "typology": m, "market": m, "window": m, "ruleSet": m, "status": m, "explanation": m, "accounts": m, "tradeCount": m,
+                                   "figures": [["name": m, "value": m, "threshold": m]], "svg": "", "hasFlaggedTrades": true, "hasOrders": true,
+                                   "orders": [["order": m, "account": m, "side": m, "price": m, "quantity": m, "placed": m, "ended": m]]]),
             ("layout", ["title": m, "style": "", "csrf": m, "content": "", "signedIn": true, "nav": [["path": m, "label": m]], "name": m, "roles": m,
                         "notice": m, "error": m]),
         ]
