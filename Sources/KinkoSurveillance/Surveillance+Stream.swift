@@ -132,16 +132,20 @@ extension Surveillance {
         return results
     }
 
-    /// Runs every detector over the stream kept so far under the rule set in force and keeps the
-    /// alerts not raised before. Like monitoring's network scan, a job to run every few minutes.
+    /// Runs every detector over the stream kept over the detectors' longest look-back (the rule
+    /// set's `history_ms` or the multi-account window, whichever is longer) under the rule set in
+    /// force and keeps the alerts not raised before. Like monitoring's network scan, a job to run
+    /// every few minutes.
     public func scan(by caller: Caller) async throws -> SurveillanceScanResult {
         let role = try await governance.authorize(caller, .monitorIngest)
         guard let rules = try await ruleSets.current() else {
             throw KinkoError(.notFound, "no surveillance rule set is in force: compliance proposes one (surveil rules propose) and adopts it", field: "rules")
         }
-        let lines = try await batches.all().flatMap(\.value.lines)
-        let dataset = try MarketDataset(lines: lines)
         let now = governance.clock.now()
+        // The detectors look back at most this far: older batches cannot change what they find.
+        let window = UInt64(max(rules.historyMilliseconds, rules.multiAccount.windowMilliseconds)) * 1_000_000
+        let lines = try await batches(since: now > window ? now - window : 0).flatMap(\.lines)
+        let dataset = try MarketDataset(lines: lines)
         let alerts = SurveillanceEngine.run(dataset, rules: rules).map { StoredSurveillanceAlert($0, dataset: dataset, ruleSetVersion: rules.version, raisedAt: now) }
         let known = Set(try await alertRecords.all().map(\.key))
         var fresh: [StoredSurveillanceAlert] = []
@@ -155,6 +159,18 @@ extension Surveillance {
         }
         return SurveillanceScanResult(orderEvents: dataset.orders.count, trades: dataset.trades.count, ruleSetVersion: rules.version, alerts: alerts.count,
                                       raised: fresh.map(\.id))
+    }
+
+    /// The batches ingested at or after `time` (nanoseconds), in arrival order, page by page.
+    func batches(since time: TimestampNanoseconds) async throws -> [StreamBatch] {
+        var found: [StreamBatch] = []
+        var after: String? = time == 0 ? nil : RecordCollection<StreamBatch>.key(time - 1) + "~"
+        while true {
+            let page = try await batches.list(after: after)
+            found += page.map(\.value)
+            guard page.count == RecordLimits.pageMax, let last = page.last else { return found }
+            after = last.key
+        }
     }
 
     /// The alerts kept, newest window first, optionally of one typology.

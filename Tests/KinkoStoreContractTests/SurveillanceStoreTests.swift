@@ -85,6 +85,11 @@ struct SurveillanceStoreTests {
             #expect(views.map(\.announcement) == ["AN-NEXT", "AN-PAST"] && views.map(\.undisclosed) == [true, false])
             let log = try await w.f.governance.auditEntries(from: before, limit: nil, by: w.auditor).entries.map { String(decoding: $0.bytes, as: UTF8.self) }
             #expect(log.count == 1 && log.first?.contains("AN-NEXT") == true && log.first?.contains("takahashi.compliance") == true && log.first?.contains("AN-PAST") == false)
+            // The scan reads the detectors' look-back (30 days here): a batch ingested 30 days ago is in, one second more and it is out.
+            w.f.clock.advance(seconds: 30 * 86_400)
+            #expect(try await surveillance.scan(by: w.exchange).orderEvents == 31)
+            w.f.clock.advance(seconds: 1)
+            #expect(try await surveillance.scan(by: w.exchange).orderEvents == 0)
         }
     }
 }
