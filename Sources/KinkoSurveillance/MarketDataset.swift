@@ -48,8 +48,6 @@ public struct MarketDataset: Sendable {
 
     public func market(named symbol: String) -> Int? { markets.firstIndex { $0.symbol == symbol } }
 
-    public func kind(of account: Int32) -> AccountKind { info[account]?.kind ?? .customer }
-
     // MARK: - Files
 
     private struct Reader {

@@ -33,8 +33,10 @@ struct MultiAccountDetector: Sendable {
     }
 
     mutating func placed(_ event: OrderEvent, notional: Double?, into alerts: inout [SurveillanceAlert]) {
-        if let due = nextScan, event.time >= due { scan(into: &alerts) }
-        if nextScan == nil || event.time >= nextScan! { nextScan = event.time + settings.scanEveryMilliseconds }
+        if event.time >= nextScan ?? .min {
+            if nextScan != nil { scan(into: &alerts) }
+            nextScan = event.time + settings.scanEveryMilliseconds
+        }
         guard let notional, let linked = neighbours[event.account] else { return }
         var matched = false
         for other in linked {

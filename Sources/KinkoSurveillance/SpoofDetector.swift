@@ -163,7 +163,7 @@ struct SpoofDetector: Sendable {
         guard repetition.typicalMultiple >= settings.repetitionMinimumTypical else { return }
         var counted = repetition
         counted.toGenuine = repetition.genuineNotional > 0 ? repetition.notional / repetition.genuineNotional : .infinity
-        counted.toOwn = (repetition.ownMedian ?? 0) > 0 ? repetition.notional / Double(repetition.legs) / repetition.ownMedian! : .infinity
+        if let own = repetition.ownMedian, own > 0 { counted.toOwn = repetition.notional / Double(repetition.legs) / own } else { counted.toOwn = .infinity }
         guard max(counted.toGenuine, counted.toOwn) >= settings.standoutMinimum else { return }
         if let episode = episodes[key], counted.placedAt - episode.end > settings.episodeGapMilliseconds { close(key, into: &alerts) }
         var episode = episodes[key] ?? Episode(start: counted.placedAt, end: counted.cancelledAt)

@@ -14,7 +14,7 @@ public enum SurveillanceTypology: String, Sendable, CaseIterable, Comparable {
     public static var families: [SurveillanceTypology] { allCases.filter { $0.family == $0 } }
 
     public static func < (lhs: Self, rhs: Self) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        (allCases.firstIndex(of: lhs) ?? 0) < (allCases.firstIndex(of: rhs) ?? 0)
     }
 }
 
