@@ -117,7 +117,7 @@ let package = Package(
         // market-abuse detectors (domain only: no storage, no HTTP).
         .target(
             name: "KinkoSurveillance",
-            dependencies: ["KinkoCore", "KinkoGovernance", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams")],
+            dependencies: ["KinkoCore", "KinkoGovernance", "KinkoMonitoring", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -304,7 +304,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KinkoSurveillanceTests",
-            dependencies: ["KinkoCore", "KinkoSurveillance", "KinkoStores"],
+            dependencies: ["KinkoCore", "KinkoMonitoring", "KinkoSurveillance", "KinkoStores"],
             // market-dev (synthetic, marketsim) cut to MNR/JPY and KBT/JPY by scripts/market_sample.py.
             resources: [.copy("Resources/market-dev-sample")],
             swiftSettings: strictSettings

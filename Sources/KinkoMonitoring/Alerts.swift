@@ -12,6 +12,19 @@ public enum AlertStatus: String, Sendable, CaseIterable {
     case closed
 }
 
+/// Where one alert stands: its id, status and case (what a scan that raised it reads back).
+public struct AlertRef: Sendable, Equatable {
+    public var id: UInt64
+    public var status: AlertStatus
+    public var caseID: UInt64?
+
+    public init(id: UInt64, status: AlertStatus, caseID: UInt64?) {
+        self.id = id
+        self.status = status
+        self.caseID = caseID
+    }
+}
+
 /// An alert: one event whose outcome was review or block, with every rule that fired, the
 /// values that made it fire, the events and customers involved, and the rule-set version.
 public struct MonitoringAlert: Sendable, Equatable {
@@ -104,6 +117,47 @@ public struct MonitoringAlert: Sendable, Equatable {
     }
 }
 
+extension MonitoringAlert {
+    /// The rule-name prefix of a market-surveillance alert in the queue (`market_spoofing`, …).
+    public static let marketRulePrefix = "market_"
+
+    /// What a market-surveillance alert names besides customers: its market, typology, window
+    /// and accounts with the customer id the order stream gave each.
+    public struct MarketActivity: Sendable, Equatable {
+        public var surveillanceAlert: String
+        public var typology: String
+        public var market: String
+        public var window: String
+        public var accounts: [(account: String, customerID: String)]
+
+        public static func == (lhs: Self, rhs: Self) -> Bool {
+            (lhs.surveillanceAlert, lhs.typology, lhs.market, lhs.window) == (rhs.surveillanceAlert, rhs.typology, rhs.market, rhs.window)
+                && lhs.accounts.map(\.account) == rhs.accounts.map(\.account) && lhs.accounts.map(\.customerID) == rhs.accounts.map(\.customerID)
+        }
+
+        public var json: [String: Any] {
+            ["surveillance_alert": surveillanceAlert, "typology": typology, "market": market, "window": window,
+             "accounts": accounts.map { ["account": $0.account, "customer_id": $0.customerID] }]
+        }
+    }
+
+    /// A time in milliseconds since the epoch as ISO 8601 UTC; "?" when missing or negative.
+    static func utc(_ milliseconds: String?) -> String {
+        guard let milliseconds, let value = UInt64(milliseconds), value <= UInt64.max / 1_000_000 else { return "?" }
+        return (value * 1_000_000).iso8601
+    }
+
+    /// The market activity of a market-surveillance alert; nil for every other alert.
+    public var marketActivity: MarketActivity? {
+        guard let hit = hits.first(where: { $0.rule.hasPrefix(Self.marketRulePrefix) }) else { return nil }
+        let accounts = (hit.values["accounts"] ?? "").split(separator: ",").map(String.init)
+        let customers = (hit.values["customer_ids"] ?? "").split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        return MarketActivity(surveillanceAlert: hit.values["surveillance_alert"] ?? "", typology: hit.values["typology"] ?? "",
+                              market: hit.values["market"] ?? "", window: "\(Self.utc(hit.values["start_ms"])) – \(Self.utc(hit.values["end_ms"]))",
+                              accounts: accounts.enumerated().map { ($0.element, $0.offset < customers.count ? customers[$0.offset] : "") })
+    }
+}
+
 public enum CaseStatus: String, Sendable, CaseIterable {
     case open, investigating, closed
 }
@@ -182,6 +236,12 @@ public struct MonitoringCase: Sendable, Equatable {
     }
 }
 
+/// One market alert's activity in an STR draft.
+public struct MarketAlertActivity: Sendable, Equatable {
+    public var alert: UInt64
+    public var activity: MonitoringAlert.MarketActivity
+}
+
 /// A suspicious transaction report draft (疑わしい取引の届出) for filing through e-Gov: the
 /// reporting entity, the subjects, the transactions, the grounds (the rules that fired and the
 /// analyst's notes). Kinko drafts; a compliance officer reviews and files.
@@ -193,9 +253,16 @@ public struct STRDraft: Sendable {
     public var preparedBy: String
     public var preparedAt: TimestampNanoseconds
 
+    /// The customers the alerts name (a market alert whose accounts no customer number is
+    /// known for names customer 0, which is no subject).
     public var subjects: [UInt64] {
-        var seen = Set<UInt64>()
+        var seen: Set<UInt64> = [0]
         return alerts.flatMap(\.customers).filter { seen.insert($0).inserted }
+    }
+
+    /// The market activity behind the case's market-surveillance alerts.
+    public var marketActivity: [MarketAlertActivity] {
+        alerts.compactMap { alert in alert.marketActivity.map { MarketAlertActivity(alert: alert.id, activity: $0) } }
     }
 
     public var json: [String: Any] {
@@ -213,6 +280,7 @@ public struct STRDraft: Sendable {
                         "declared_assets_jpy": profile.declaredAssetsJPY]
             },
             "transactions": alerts.flatMap(\.events).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } },
+            "market_activity": marketActivity.map { $0.activity.json.merging(["alert": $0.alert]) { first, _ in first } },
             "grounds": alerts.flatMap { alert in
                 alert.hits.map { ["alert": alert.id, "rule": $0.rule, "explanation": $0.explanation, "rule_set_version": alert.ruleSetVersion] as [String: Any] }
             },
@@ -234,6 +302,15 @@ public struct STRDraft: Sendable {
                 lines.append("  customer \(id): \(profile.name), \(profile.country); declared income \(MonitoringEngine.jpy(profile.declaredIncomeJPY)), assets \(MonitoringEngine.jpy(profile.declaredAssetsJPY))")
             } else {
                 lines.append("  customer \(id): no KYC profile on file")
+            }
+        }
+        if !marketActivity.isEmpty {
+            lines.append("")
+            lines.append("Market activity:")
+            for item in marketActivity {
+                let activity = item.activity
+                lines.append("  [alert \(item.alert), surveillance alert \(activity.surveillanceAlert)] \(activity.typology) on \(activity.market), \(activity.window)")
+                lines.append("    accounts: " + activity.accounts.map { "\($0.account) (customer \($0.customerID.isEmpty ? "unknown" : $0.customerID))" }.joined(separator: ", "))
             }
         }
         lines.append("")

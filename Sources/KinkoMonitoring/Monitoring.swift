@@ -78,9 +78,12 @@ public protocol MonitoringStore: MonitoringStateSource, Sendable {
     /// Up to `limit` stored transfers between customers after `cursor` (by time, then event id),
     /// oldest first.
     func customerTransfers(after cursor: (time: TimestampNanoseconds, event: String)?, limit: Int) async throws -> [CustomerTransfer]
-    /// Raises the network scan's alerts, each keyed by its `event` (the motif): those with no
-    /// alert of that key yet are inserted, open; returns their ids by key.
-    func recordNetworkAlerts(_ alerts: [Evaluation], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]
+    /// Raises alerts a scan found (the network scan's motifs, market surveillance's alerts), each
+    /// keyed by its `event`: those with no alert of that key yet are inserted, open; returns
+    /// their ids by key.
+    func recordScanAlerts(_ alerts: [Evaluation], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]
+    /// Where the alerts raised for these event keys stand, by key (keys with no alert are absent).
+    func alertRefs(events: [String]) async throws -> [String: AlertRef]
 
     func alerts(status: AlertStatus?, limit: Int) async throws -> [MonitoringAlert]
     /// The number of alerts per status (`open`, `in_case`, `dismissed`, …).

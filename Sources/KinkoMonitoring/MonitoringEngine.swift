@@ -47,6 +47,18 @@ public struct Evaluation: Sendable, Equatable {
     public var scenarios: [ScenarioScore]
     public var ruleSetVersion: String
 
+    public init(event: String, customer: UInt64, counterparty: UInt64? = nil, time: TimestampNanoseconds, outcome: Outcome, hits: [RuleHit],
+                scenarios: [ScenarioScore], ruleSetVersion: String) {
+        self.event = event
+        self.customer = customer
+        self.counterparty = counterparty
+        self.time = time
+        self.outcome = outcome
+        self.hits = hits
+        self.scenarios = scenarios
+        self.ruleSetVersion = ruleSetVersion
+    }
+
     /// Every account the hits name, the event's customer first.
     public var customers: [UInt64] {
         var seen: Set<UInt64> = [customer]

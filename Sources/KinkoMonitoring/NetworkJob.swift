@@ -82,7 +82,7 @@ extension Monitoring {
         let chosen = NetworkBudget.select(candidates, budget: settings.alertBudget, activeAccounts: scan.activeAccounts,
                                           months: scan.months(through: max(now, scan.latestTime)))
         let alerts = chosen.map { Self.alertEvaluation($0, ruleSetVersion: rules.version) }
-        let raised = try await store.recordNetworkAlerts(
+        let raised = try await store.recordScanAlerts(
             alerts, at: now,
             audit: caller.event(.monitorIngest, role: role, digest: digest, result: "scanned",
                                 details: ["transfers": String(read), "candidates": String(candidates.count), "within_budget": String(chosen.count),

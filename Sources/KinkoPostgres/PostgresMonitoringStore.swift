@@ -333,7 +333,7 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
         }
     }
 
-    public func recordNetworkAlerts(_ alerts: [Evaluation], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64] {
+    public func recordScanAlerts(_ alerts: [Evaluation], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64] {
         let encoded = try alerts.map { (try MonitoringRecordJSON.encode($0.hits), try MonitoringRecordJSON.encode($0.scenarios)) }
         return try await database.audited(audit) { connection -> [String: UInt64] in
             var raised: [String: UInt64] = [:]
@@ -348,6 +348,24 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
                 for try await id in rows.decode(Int64.self) { raised[alert.event] = PostgresValues.uint(id) }
             }
             return raised
+        }
+    }
+
+    public func alertRefs(events: [String]) async throws -> [String: AlertRef] {
+        guard !events.isEmpty else { return [:] }
+        let events = Array(Set(events))
+        return try await database.read { connection in
+            var found: [String: AlertRef] = [:]
+            for chunk in Self.chunks(events) {
+                let rows = try await connection.answered("""
+                    SELECT DISTINCT ON (event) event, id, status, case_id FROM monitor_alerts WHERE event = ANY(\(Array(chunk))::text[]) ORDER BY event, id
+                    """, logger: logger)
+                for try await (event, id, statusName, caseID) in rows.decode((String, Int64, String, Int64?).self) {
+                    guard let status = AlertStatus(rawValue: statusName) else { throw KinkoError(.storageCorrupted, "an alert has an unknown status") }
+                    found[event] = AlertRef(id: PostgresValues.uint(id), status: status, caseID: caseID.map(PostgresValues.uint))
+                }
+            }
+            return found
         }
     }
 

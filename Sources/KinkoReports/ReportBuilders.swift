@@ -532,6 +532,11 @@ extension Reports {
                 "customer", "name", "country", "date_of_birth", "address", "occupation", "verification", "declared_income_jpy", "declared_assets_jpy",
             ], rows: subjects)]),
             .init("transactions", tables: [.init("events", columns: ["event", "customer", "alert_time", "alert"], rows: transactions)]),
+            .init("market_activity", tables: [.init("accounts", columns: ["alert", "surveillance_alert", "typology", "market", "window", "account", "customer_id"],
+                                                    rows: draft.marketActivity.flatMap { item in
+                                                        item.activity.accounts.map { [String(item.alert), item.activity.surveillanceAlert, item.activity.typology,
+                                                                                      item.activity.market, item.activity.window, $0.account, $0.customerID] }
+                                                    })]),
             .init("grounds", tables: [.init("reasons", columns: ["alert", "rule_set", "rule", "score", "explanation"], rows: grounds)]),
             .init("analyst_notes", tables: [.init("notes", columns: ["at", "author", "text"],
                                                   rows: record.notes.map { [$0.at.iso8601Nanoseconds, $0.author, $0.text] })]),

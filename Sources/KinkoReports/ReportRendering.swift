@@ -56,7 +56,9 @@ public enum ReportLabels {
         "sample": ("抽出サンプル", "Sample"), "wallets": ("ウォレット", "Wallets"), "trades": ("取引", "Trades"),
         "reporting_entity": ("届出事業者", "Reporting entity"), "subjects": ("取引の相手方", "Subjects"),
         "transactions": ("届出対象取引", "Transactions"), "grounds": ("疑わしいと判断した理由", "Grounds for suspicion"),
-        "analyst_notes": ("担当者所見", "Analyst notes"), "payments": ("支払等", "Payments"), "incident": ("事故の概要", "Incident"),
+        "analyst_notes": ("担当者所見", "Analyst notes"), "market_activity": ("相場監視で検知した売買", "Market activity"),
+        "surveillance_alert": ("相場監視アラート", "Surveillance alert"), "typology": ("類型", "Typology"), "market": ("銘柄", "Market"),
+        "window": ("期間", "Window"), "customer_id": ("顧客ID", "Customer ID"), "accounts": ("口座", "Accounts"), "payments": ("支払等", "Payments"), "incident": ("事故の概要", "Incident"),
         "customers": ("利用者", "Customers"), "follow_ups": ("経過", "Follow-ups"), "fund": ("責任準備金", "Reserve fund"),
         "adequacy": ("充足状況", "Adequacy"), "incidents": ("事故", "Incidents"),
         // Tables

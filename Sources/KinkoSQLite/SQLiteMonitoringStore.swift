@@ -198,7 +198,7 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
         }
     }
 
-    public func recordNetworkAlerts(_ alerts: [Evaluation], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64] {
+    public func recordScanAlerts(_ alerts: [Evaluation], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64] {
         let encoded = try alerts.map { (try MonitoringRecordJSON.encode($0.hits), try MonitoringRecordJSON.encode($0.scenarios)) }
         return try await database.audited(audit) { db in
             var raised: [String: UInt64] = [:]
@@ -212,6 +212,19 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
                 if db.changesCount == 1 { raised[alert.event] = Self.uint(db.lastInsertedRowID) }
             }
             return raised
+        }
+    }
+
+    public func alertRefs(events: [String]) async throws -> [String: AlertRef] {
+        try await database.pool.read { db in
+            var found: [String: AlertRef] = [:]
+            let statement = try db.cachedStatement(sql: "SELECT id, status, case_id FROM monitor_alerts WHERE event = ? ORDER BY id LIMIT 1")
+            for event in Set(events) {
+                guard let row = try Row.fetchOne(statement, arguments: [event]) else { continue }
+                guard let status = AlertStatus(rawValue: row["status"]) else { throw KinkoError(.storageCorrupted, "an alert has an unknown status") }
+                found[event] = AlertRef(id: Self.uint(row["id"]), status: status, caseID: (row["case_id"] as Int64?).map(Self.uint))
+            }
+            return found
         }
     }
 

@@ -30,13 +30,14 @@ extension KinkoAPI {
     func scanMarket(_ input: Operations.ScanMarket.Input) async throws -> Operations.ScanMarket.Output {
         let result = try await services.surveillance.scan(by: try caller())
         return .ok(.init(body: .json(.init(orderEvents: result.orderEvents, trades: result.trades, ruleSet: result.ruleSetVersion, alerts: result.alerts,
-                                           raised: result.raised))))
+                                           raised: result.raised, queued: result.queued.map { .init(surveillanceAlert: $0.surveillanceAlert, alert: Int64($0.alert)) }))))
     }
 
     static func marketAlert(_ a: StoredSurveillanceAlert) -> Components.Schemas.MarketAlert {
         .init(id: a.id, typology: a.typology, market: a.market, accounts: a.accounts, start: a.start, end: a.end, score: a.score, explanation: a.explanation,
               figures: a.figures.map { .init(name: $0.name, value: $0.value, threshold: $0.threshold) }, orders: a.orders, trades: a.trades,
-              ruleSetVersion: a.ruleSetVersion, status: a.status)
+              ruleSetVersion: a.ruleSetVersion, customers: a.customers, status: .init(rawValue: a.status) ?? .notQueued, queueAlert: a.queueAlert.map { Int64($0) },
+              _case: a.caseID.map { Int64($0) })
     }
 
     func listMarketAlerts(_ input: Operations.ListMarketAlerts.Input) async throws -> Operations.ListMarketAlerts.Output {

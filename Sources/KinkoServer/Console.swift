@@ -255,10 +255,12 @@ struct Console: Sendable {
         return ("alerts", [
             "alerts": alerts.map { a -> [String: Any] in
                 ["id": a.id, "outcome": a.outcome.rawValue, "event": a.event, "customer": a.customer, "status": a.status.rawValue,
-                 "why": a.hits.map(\.explanation).joined(separator: "; "), "canDismiss": a.status == .open && canDismiss, "canOpen": a.status == .open && canOpen]
+                 "why": a.hits.map(\.explanation).joined(separator: "; "), "canDismiss": a.status == .open && canDismiss, "canOpen": a.status == .open && canOpen,
+                 "marketAlert": a.marketActivity.map { $0.surveillanceAlert as Any } ?? false]
             },
             "cases": cases.map { c -> [String: Any] in
-                ["id": c.id, "title": c.title, "status": c.status.rawValue, "disposition": c.disposition?.rawValue ?? "", "assignee": c.assignee ?? ""]
+                ["id": c.id, "title": c.title, "status": c.status.rawValue, "disposition": c.disposition?.rawValue ?? "", "assignee": c.assignee ?? "",
+                 "alerts": c.alerts.map { "#\($0)" }.joined(separator: ", ")]
             },
         ])
     }

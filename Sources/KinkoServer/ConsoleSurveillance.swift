@@ -20,7 +20,8 @@ extension Console {
             "hasAlerts": !alerts.isEmpty,
             "alerts": alerts.map { a -> [String: Any] in
                 ["id": a.id, "typology": a.typology, "market": a.market, "score": a.score, "explanation": a.explanation, "window": Self.window(a.start, a.end),
-                 "accounts": a.accounts.prefix(5).joined(separator: ", ") + (a.accounts.count > 5 ? " +\(a.accounts.count - 5)" : "")]
+                 "accounts": a.accounts.prefix(5).joined(separator: ", ") + (a.accounts.count > 5 ? " +\(a.accounts.count - 5)" : ""),
+                 "status": a.status, "queue": a.queueAlert.map { "#\($0) \(a.status)" + (a.caseID.map { " · case \($0)" } ?? "") } ?? "not queued"]
             },
         ])
     }
@@ -29,7 +30,8 @@ extension Console {
         let (alert, replay) = try await services.surveillance.replay(id, by: caller)
         return ("surveillanceAlert", [
             "id": alert.id, "typology": alert.typology, "market": alert.market, "window": Self.window(alert.start, alert.end), "ruleSet": alert.ruleSetVersion,
-            "status": alert.status, "explanation": alert.explanation, "accounts": alert.accounts.joined(separator: ", "), "tradeCount": alert.trades.count,
+            "status": alert.status, "queueAlert": alert.queueAlert.map { $0 as Any } ?? false, "caseID": alert.caseID.map { $0 as Any } ?? false,
+            "explanation": alert.explanation, "accounts": alert.accounts.joined(separator: ", "), "tradeCount": alert.trades.count,
             "figures": alert.figures.map { ["name": $0.name, "value": $0.value, "threshold": $0.threshold] as [String: Any] },
             "svg": Self.replaySVG(replay, label: "\(alert.typology) on \(alert.market), \(Self.window(alert.start, alert.end))"),
             "hasFlaggedTrades": !replay.flaggedTrades.isEmpty, "hasOrders": !replay.flagged.isEmpty,

@@ -56,12 +56,12 @@ enum ConsoleTemplates {
 
         "alerts": """
             <h1>アラート / Alerts</h1><table><tr><th>#</th><th>判定 / outcome</th><th>イベント / event</th><th>顧客 / customer</th><th>状態 / status</th><th>理由 / why</th><th></th></tr>
-            {{#alerts}}<tr id="alert-{{id}}"><td>{{id}}</td><td class={{outcome}}>{{outcome}}</td><td>{{event}}</td><td>{{customer}}</td><td class=status>{{status}}</td><td>{{why}}</td><td>
+            {{#alerts}}<tr id="alert-{{id}}"><td>{{id}}</td><td class={{outcome}}>{{outcome}}</td><td>{{#marketAlert}}<a class="market-alert-link" href="/console/surveillance/alert?id={{marketAlert}}">相場 / market {{marketAlert}}</a>{{/marketAlert}}{{^marketAlert}}{{event}}{{/marketAlert}}</td><td>{{customer}}</td><td class=status>{{status}}</td><td>{{why}}</td><td>
             {{#canDismiss}}<form class="inline" method="post" action="/console/actions/dismiss-alert">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="reason" placeholder="理由 / reason" size="18" required><button>却下 / Dismiss</button></form>{{/canDismiss}}
             {{#canOpen}}<form class="inline" method="post" action="/console/actions/open-case">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="title" placeholder="件名 / title" size="18" required><button>案件化 / Open case</button></form>{{/canOpen}}
             </td></tr>{{/alerts}}</table>
-            <h2>案件 / Cases</h2><table><tr><th>#</th><th>件名 / title</th><th>状態 / status</th><th>処分 / disposition</th><th>担当 / assignee</th></tr>
-            {{#cases}}<tr><td>{{id}}</td><td>{{title}}</td><td>{{status}}</td><td>{{disposition}}</td><td>{{assignee}}</td></tr>{{/cases}}</table>
+            <h2>案件 / Cases</h2><table><tr><th>#</th><th>件名 / title</th><th>状態 / status</th><th>処分 / disposition</th><th>担当 / assignee</th><th>アラート / alerts</th></tr>
+            {{#cases}}<tr><td>{{id}}</td><td>{{title}}</td><td>{{status}}</td><td>{{disposition}}</td><td>{{assignee}}</td><td>{{alerts}}</td></tr>{{/cases}}</table>
             """,
 
         "incidents": """
@@ -90,13 +90,14 @@ enum ConsoleTemplates {
         "surveillance": """
             <h1>相場監視 / Market surveillance</h1>
             {{^alerts}}<p id="no-market-alerts">アラートはありません / No market-abuse alerts.</p>{{/alerts}}
-            {{#hasAlerts}}<table id="market-alerts"><tr><th>#</th><th>類型 / typology</th><th>銘柄 / market</th><th>口座 / accounts</th><th>期間 / window (UTC)</th><th>スコア / score</th><th>説明 / explanation</th></tr>
-            {{#alerts}}<tr class="market-alert" data-typology="{{typology}}"><td><a href="/console/surveillance/alert?id={{id}}">{{id}}</a></td><td>{{typology}}</td><td>{{market}}</td><td>{{accounts}}</td><td>{{window}}</td><td class=n>{{score}}</td><td>{{explanation}}</td></tr>{{/alerts}}</table>{{/hasAlerts}}
+            {{#hasAlerts}}<table id="market-alerts"><tr><th>#</th><th>類型 / typology</th><th>銘柄 / market</th><th>口座 / accounts</th><th>期間 / window (UTC)</th><th>スコア / score</th><th>説明 / explanation</th><th>キュー / queue</th></tr>
+            {{#alerts}}<tr class="market-alert" data-typology="{{typology}}" data-status="{{status}}"><td><a href="/console/surveillance/alert?id={{id}}">{{id}}</a></td><td>{{typology}}</td><td>{{market}}</td><td>{{accounts}}</td><td>{{window}}</td><td class=n>{{score}}</td><td>{{explanation}}</td><td>{{queue}}</td></tr>{{/alerts}}</table>{{/hasAlerts}}
             """,
 
         "surveillanceAlert": """
             <h1>相場監視アラート / Market alert <code>{{id}}</code></h1>
-            <p><b>{{typology}}</b> · {{market}} · {{window}} (UTC) · ルール / rule set {{ruleSet}} · {{status}}</p>
+            <p><b>{{typology}}</b> · {{market}} · {{window}} (UTC) · ルール / rule set {{ruleSet}}</p>
+            <p id="queue-state" data-status="{{status}}">アラートキュー / alert queue: {{#queueAlert}}<a href="/console/alerts#alert-{{queueAlert}}">#{{queueAlert}}</a> {{status}}{{#caseID}} · 案件 / case {{caseID}}{{/caseID}}{{/queueAlert}}{{^queueAlert}}未登録 / not queued yet (the next scan queues it){{/queueAlert}}</p>
             <p>{{explanation}}</p>
             <h2>指標と閾値 / Figures against thresholds</h2>
             <table id="alert-figures"><tr><th>指標 / figure</th><th>値 / value</th><th>閾値 / threshold</th></tr>

@@ -39,7 +39,7 @@ public struct Services: Sendable {
         let governance = Governance(store: stores.governance, clock: clock, refusalLimiter: RefusalLimiter(settings: refusals))
         exchange = Exchange(governance: governance, ledger: try await Ledger.open(store: stores.ledger, clock: clock), custodyStore: stores.custody,
                             reserveStore: stores.reserve, monitoringStore: stores.monitoring, clock: clock)
-        surveillance = Surveillance(governance: governance)
+        surveillance = Surveillance(monitoring: exchange.monitoring)
         auditVerification = try await Self.trustedAuditKey(stores, pin: auditKeyPin).map { AuditVerification(governance: governance, publicKey: $0) }
     }
 

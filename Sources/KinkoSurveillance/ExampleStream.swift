@@ -5,13 +5,14 @@ import Foundation
 /// and a spoofer.
 public enum ExampleStream {
     /// Two hours of XYZ/JPY ending at `end`: tick 0.01, lot 0.0001; the market maker quotes
-    /// 12.49 / 12.51; customers bid; the spoofer's four repetitions ten minutes apart.
-    public static func spoofing(endingAt end: Int64, staff: String, household spouse: String, spoofer: String) -> String {
+    /// 12.49 / 12.51; customers bid; the spoofer's four repetitions ten minutes apart. Each
+    /// account's customer id is `C-` + the account unless `customers` names one.
+    public static func spoofing(endingAt end: Int64, staff: String, household spouse: String, spoofer: String, customers: [String: String] = [:]) -> String {
         var lines = [#"{"record":"market","market":"XYZ/JPY","base":"XYZ","quote":"JPY","tick_size":"0.01","lot_size":"0.0001"}"#]
         let accounts = ["A-MM-01": "market_maker", staff: "employee", spouse: "customer", spoofer: "customer"]
             .merging((1...6).map { ("A-CUST-000\($0)", "customer") }, uniquingKeysWith: { first, _ in first })
         for (account, kind) in accounts.sorted(by: { $0.key < $1.key }) {
-            lines.append(#"{"record":"account","account_id":"\#(account)","customer_id":"C-\#(account)","kind":"\#(kind)","opened_at":1700000000000}"#)
+            lines.append(#"{"record":"account","account_id":"\#(account)","customer_id":"\#(customers[account] ?? "C-" + account)","kind":"\#(kind)","opened_at":1700000000000}"#)
         }
         lines.append(#"{"record":"link","account_a":"\#(spouse)","account_b":"\#(staff)","link_kind":"device","value":"dev-demo-home"}"#)
         var order: Int64 = 0, trade: Int64 = 0

@@ -17,6 +17,9 @@ public struct StoredSurveillanceAlert: Codable, Sendable, Equatable {
     public let typology: String
     public let market: String
     public let accounts: [String]
+    /// Each account's customer id as the stream gave it ("" where the stream named none); nil
+    /// on alerts stored before customers were kept.
+    public let customers: [String]?
     public let start: Milliseconds
     public let end: Milliseconds
     public let score: Double
@@ -26,16 +29,22 @@ public struct StoredSurveillanceAlert: Codable, Sendable, Equatable {
     public let trades: [Int64]
     public let ruleSetVersion: String
     public let raisedAt: TimestampNanoseconds
+    /// Where the alert stands in monitoring's queue (`open`, `in_case`, `dismissed`, `closed`),
+    /// filled in when read; `not_queued` until a scan queued it.
     public var status: String
+    /// The alert's id in monitoring's queue, and its case; filled in when read.
+    public var queueAlert: UInt64?
+    public var caseID: UInt64?
 
     public static let collection = "surveil.alerts"
     /// Order and trade ids kept on an alert (the first ones; the figures count them all).
     public static let evidenceMax = 500
 
-    init(_ alert: SurveillanceAlert, dataset: MarketDataset, ruleSetVersion: String, raisedAt: TimestampNanoseconds) {
+    public init(_ alert: SurveillanceAlert, dataset: MarketDataset, ruleSetVersion: String, raisedAt: TimestampNanoseconds) {
         typology = alert.typology.rawValue
         market = dataset.markets[alert.market].symbol
         accounts = alert.accounts.map { dataset.accounts.name($0) }
+        customers = alert.accounts.map { dataset.info[$0]?.customer ?? "" }
         start = alert.start
         end = alert.end
         let digest = SHA256.hash(data: Data("\(typology)|\(market)|\(accounts.joined(separator: ","))|\(start)".utf8))
@@ -47,7 +56,7 @@ public struct StoredSurveillanceAlert: Codable, Sendable, Equatable {
         trades = Array(alert.trades.prefix(Self.evidenceMax))
         self.ruleSetVersion = ruleSetVersion
         self.raisedAt = raisedAt
-        status = "open"
+        status = "not_queued"
     }
 }
 
@@ -73,6 +82,9 @@ public struct SurveillanceScanResult: Sendable, Equatable {
     public let ruleSetVersion: String
     public let alerts: Int
     public let raised: [String]
+    /// Alerts this scan put into monitoring's alert queue: the surveillance alert's id and the
+    /// queue's alert id. An alert a crash kept out of the queue is queued by the next scan.
+    public let queued: [QueuedMarketAlert]
 }
 
 extension Surveillance {
@@ -157,8 +169,9 @@ extension Surveillance {
                 details: ["alerts": fresh.map(\.id).joined(separator: ","), "rule_set": rules.version]))
             else { throw KinkoError(.conflict, "another scan stored alerts meanwhile; scan again", field: "scan") }
         }
+        let queued = try await queue(alerts, role: role, by: caller)
         return SurveillanceScanResult(orderEvents: dataset.orders.count, trades: dataset.trades.count, ruleSetVersion: rules.version, alerts: alerts.count,
-                                      raised: fresh.map(\.id))
+                                      raised: fresh.map(\.id), queued: queued)
     }
 
     /// The batches ingested at or after `time` (nanoseconds), in arrival order, page by page.
@@ -177,13 +190,13 @@ extension Surveillance {
     public func alerts(typology: String? = nil, limit: Int = 100, by caller: Caller) async throws -> [StoredSurveillanceAlert] {
         _ = try await governance.authorize(caller, .monitorRead)
         guard (1...RecordLimits.pageMax).contains(limit) else { throw KinkoError(.invalidInput, "must be 1–\(RecordLimits.pageMax)", field: "limit") }
-        return Array(try await alertRecords.all(tag: typology).map(\.value).sorted { ($0.start, $0.id) > ($1.start, $1.id) }.prefix(limit))
+        return try await withQueueState(Array(try await alertRecords.all(tag: typology).map(\.value).sorted { ($0.start, $0.id) > ($1.start, $1.id) }.prefix(limit)))
     }
 
     public func alert(_ id: String, by caller: Caller) async throws -> StoredSurveillanceAlert {
         _ = try await governance.authorize(caller, .monitorRead)
         guard let entry = try await alertRecords.get(id) else { throw KinkoError(.notFound, "no surveillance alert \(id)", field: "id") }
-        return entry.value
+        return try await withQueueState([entry.value])[0]
     }
 }
 

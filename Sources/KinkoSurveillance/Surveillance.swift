@@ -1,5 +1,6 @@
 import KinkoCore
 public import KinkoGovernance
+public import KinkoMonitoring
 import Synchronization
 
 /// Market surveillance as a service of the exchange: its rule sets and insider lists, adopted
@@ -10,6 +11,8 @@ import Synchronization
 /// effect within that time.
 public final class Surveillance: Sendable {
     public let governance: Governance
+    /// Monitoring, whose alert queue, cases and STR drafts take the market alerts the scan raises.
+    public let monitoring: Monitoring
     /// How long the parsed insider list in force is used before the store is asked again.
     public static let insiderListRefresh: Duration = .seconds(1)
 
@@ -22,8 +25,9 @@ public final class Surveillance: Sendable {
 
     private let loaded = Mutex<Loaded?>(nil)
 
-    public init(governance: Governance) {
-        self.governance = governance
+    public init(monitoring: Monitoring) {
+        self.monitoring = monitoring
+        governance = monitoring.governance
     }
 
     public var ruleSets: AdoptedDocuments<SurveillanceRules> { AdoptedDocuments(governance: governance) }

@@ -139,7 +139,7 @@ struct Demo: KinkoCommand {
         try await DemoMonitoring.run(kinko.monitoring, reports: kinko.reports, compliance: compliance, reviewer: reviewer, exchange: exchange, clock: clock)
 
         // Market surveillance: a spoofing alert from the morning's XYZ/JPY stream; staff refused in a blackout.
-        try await DemoSurveillance.run(Surveillance(governance: kinko.monitoring.governance), compliance: compliance, reviewer: reviewer, exchange: exchange, clock: clock)
+        try await DemoSurveillance.run(Surveillance(monitoring: kinko.monitoring), compliance: compliance, reviewer: reviewer, exchange: exchange, clock: clock)
 
 
         // Back to the present: observe again so `kinko custody check` finds fresh figures now.

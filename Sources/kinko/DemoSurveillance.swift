@@ -1,6 +1,7 @@
 import Foundation
 import KinkoCore
 import KinkoGovernance
+import KinkoMonitoring
 import KinkoSurveillance
 
 /// The market-surveillance part of the demo day: the default surveillance rule set and an insider
@@ -37,7 +38,8 @@ enum DemoSurveillance {
         }
         print("\nsurveillance: rule set and insider list \(list.version) in force (proposed by \(compliance.name), approved by \(reviewer.0.name)); \(market) in blackout for staff")
 
-        let results = try await surveillance.ingest(ndjson: ExampleStream.spoofing(endingAt: now - 60_000, staff: staff, household: spouse, spoofer: spoofer), by: exchange)
+        let results = try await surveillance.ingest(ndjson: ExampleStream.spoofing(endingAt: now - 60_000, staff: staff, household: spouse, spoofer: spoofer,
+                                                                                      customers: [spoofer: "C0001008"]), by: exchange)
         let rejected = results.filter { $0.status == .rejected }
         print("ingested \(results.count) lines of the morning's \(market) stream, \(rejected.count) rejected")
         for line in rejected { print("  line \(line.line): \(line.field ?? "") \(line.message ?? "")") }
@@ -45,6 +47,13 @@ enum DemoSurveillance {
         print("scan: \(scan.orderEvents) order events, \(scan.trades) trades → \(scan.raised.count) alert(s)")
         for alert in try await surveillance.alerts(limit: 10, by: compliance) {
             print("  \(alert.id) \(alert.typology) \(alert.market) \(alert.accounts.joined(separator: ",")): \(alert.explanation)")
+        }
+        // Market alerts join monitoring's queue; compliance works the spoofing alert as a case
+        // with the customer behind the account (1008), and the case's STR draft names the orders.
+        for queued in scan.queued {
+            let record = try await surveillance.monitoring.openCase(title: "\(market) spoofing by \(spoofer)", alerts: [queued.alert], assignee: compliance.name,
+                                                                    by: compliance)
+            print("  queued as monitoring alert \(queued.alert); case \(record.id) opened by \(compliance.name) — kinko monitor str \(record.id) drafts its STR")
         }
         for account in [staff, spouse, spoofer] {
             let (decision, _) = try await surveillance.preTrade(PreTradeRequest(account: account, market: market, side: .buy, time: now), by: exchange)

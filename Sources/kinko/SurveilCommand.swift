@@ -19,7 +19,7 @@ struct SurveilCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            let views = try await Surveillance(governance: session.governance).announcements(by: session.caller)
+            let views = try await Surveillance(monitoring: session.monitoring()).announcements(by: session.caller)
             guard !views.isEmpty else {
                 print("no announcements in the stream")
                 return
@@ -43,7 +43,7 @@ struct SurveilCommand: AsyncParsableCommand {
         func execute() async throws {
             let text = try readInput(file)
             let session = try await Session.open(database, token)
-            let surveillance = Surveillance(governance: session.governance)
+            let surveillance = Surveillance(monitoring: session.monitoring())
             var accepted = 0, rejected: [(line: Int, field: String?, message: String?)] = []
             // Batches of at most linesPerIngestMax lines, each stored whole.
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -74,8 +74,9 @@ struct SurveilCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            let result = try await Surveillance(governance: session.governance).scan(by: session.caller)
+            let result = try await Surveillance(monitoring: session.monitoring()).scan(by: session.caller)
             print("scanned \(result.orderEvents) order events and \(result.trades) trades under rule set \(result.ruleSetVersion): \(result.alerts) alerts, \(result.raised.count) new" + (result.raised.isEmpty ? "" : ": " + result.raised.joined(separator: ", ")))
+            for queued in result.queued { print("queued \(queued.surveillanceAlert) as monitoring alert \(queued.alert) (kinko monitor alert \(queued.alert))") }
         }
     }
 
@@ -89,7 +90,7 @@ struct SurveilCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            let alerts = try await Surveillance(governance: session.governance).alerts(typology: typology, limit: limit, by: session.caller)
+            let alerts = try await Surveillance(monitoring: session.monitoring()).alerts(typology: typology, limit: limit, by: session.caller)
             if json {
                 print(jsonText(alerts.map(SurveilCommand.json)))
                 return
@@ -114,12 +115,13 @@ struct SurveilCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            let alert = try await Surveillance(governance: session.governance).alert(id, by: session.caller)
+            let alert = try await Surveillance(monitoring: session.monitoring()).alert(id, by: session.caller)
             if json {
                 print(jsonText(SurveilCommand.json(alert)))
                 return
             }
-            print("surveillance alert \(alert.id) — \(alert.typology) on \(alert.market), \(SurveilCommand.iso(alert.start)) – \(SurveilCommand.iso(alert.end)) (UTC); rule set \(alert.ruleSetVersion); \(alert.status)")
+            print("surveillance alert \(alert.id) — \(alert.typology) on \(alert.market), \(SurveilCommand.iso(alert.start)) – \(SurveilCommand.iso(alert.end)) (UTC); rule set \(alert.ruleSetVersion)")
+            print("queue: " + (alert.queueAlert.map { "monitoring alert \($0), \(alert.status)" + (alert.caseID.map { " in case \($0)" } ?? "") } ?? "not queued yet (the next scan queues it)"))
             print(alert.explanation)
             print(Table(header: ["figure", "value", "threshold"], rows: alert.figures.map { [$0.name, String($0.value), String($0.threshold)] }).rendered)
             print("accounts: " + alert.accounts.joined(separator: ", "))
@@ -136,6 +138,7 @@ struct SurveilCommand: AsyncParsableCommand {
     static func json(_ alert: StoredSurveillanceAlert) -> [String: Any] {
         ["id": alert.id, "typology": alert.typology, "market": alert.market, "accounts": alert.accounts, "start": alert.start, "end": alert.end,
          "score": alert.score, "explanation": alert.explanation, "rule_set_version": alert.ruleSetVersion, "status": alert.status,
+         "queue_alert": alert.queueAlert.map { $0 as Any } ?? NSNull(), "case": alert.caseID.map { $0 as Any } ?? NSNull(), "customers": alert.customers ?? [],
          "figures": alert.figures.map { ["name": $0.name, "value": $0.value, "threshold": $0.threshold] as [String: Any] },
          "orders": alert.orders, "trades": alert.trades]
     }

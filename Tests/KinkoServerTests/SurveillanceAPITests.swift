@@ -64,7 +64,7 @@ struct SurveillanceAPITests {
 
 @Suite("Surveillance stream over HTTP")
 struct SurveillanceStreamAPITests {
-    @Test("the operator posts the stream and scans; compliance reads the spoofing alert with its figures, in the API and the console with its replay")
+    @Test("the operator posts the stream and scans; compliance reads the spoofing alert with its figures and its place in the alert queue, in the API and the console with its replay")
     func streamScanAndRead() async throws {
         let f = try await ServerFixture()
         let compliance = try #require(f.callers[.compliance])
@@ -79,9 +79,16 @@ struct SurveillanceStreamAPITests {
         #expect(results.last?["field"] as? String == "time")
         let scan = try await f.call(.post, "/v1/surveillance/scan", as: .operator)
         #expect(scan.status == .ok && (scan.json["raised"] as? [String])?.count == 1)
+        let queued = try #require((scan.json["queued"] as? [[String: Any]])?.first)
+        let queueID = try #require(queued["alert"] as? Int)
         let list = try await f.call(.get, "/v1/surveillance/alerts?typology=spoofing", as: .compliance)
         let alert = try #require((list.json["alerts"] as? [[String: Any]])?.first)
-        #expect(alert["accounts"] as? [String] == ["X1"])
+        #expect(alert["accounts"] as? [String] == ["X1"] && alert["customers"] as? [String] == ["C-X1"])
+        #expect(queued["surveillance_alert"] as? String == alert["id"] as? String && alert["queue_alert"] as? Int == queueID && alert["status"] as? String == "open")
+        // In monitoring's queue: the spoofing rule, on no customer (C-X1 is no customer number).
+        let inQueue = try await f.call(.get, "/v1/monitoring/alerts/\(queueID)", as: .compliance)
+        #expect(inQueue.status == .ok && inQueue.json["event"] as? String == "market:\(alert["id"] as? String ?? "")")
+        #expect((inQueue.json["hits"] as? [[String: Any]])?.first?["rule"] as? String == "market_spoofing")
         let one = try await f.call(.get, "/v1/surveillance/alerts/\(alert["id"] as? String ?? "")", as: .auditor)
         #expect(one.status == .ok && (one.json["figures"] as? [[String: Any]])?.contains { $0["name"] as? String == "repetitions" } == true)
         #expect(try await f.call(.get, "/v1/surveillance/alerts", as: .operator).status == .forbidden)
@@ -96,6 +103,9 @@ struct SurveillanceStreamAPITests {
         // Four lures, each drawn as a bar ending in a cross (cancelled).
         #expect(page.text.components(separatedBy: #"class="flagged-order""#).count - 1 == 4)
         #expect(page.text.contains("repetitions"))
+        #expect(page.text.contains(#"<p id="queue-state" data-status="open">"#) && page.text.contains("/console/alerts#alert-\(queueID)"))
+        let alertsPage = try await f.call(.get, "/console/alerts", headers: headers)
+        #expect(alertsPage.text.contains(#"<a class="market-alert-link" href="/console/surveillance/alert?id=\#(alert["id"] as? String ?? "")">"#))
         let unknown = try await f.call(.get, "/console/surveillance/alert?id=nothing", headers: headers)
         #expect(unknown.status == .notFound)
         #expect(try await f.call(.get, "/v1/surveillance/alerts/nothing", as: .compliance).status == .notFound)

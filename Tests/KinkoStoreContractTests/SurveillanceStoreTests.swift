@@ -18,7 +18,7 @@ struct SurveillanceStoreTests {
     @Test(arguments: Backend.configured) func theStreamIsKeptScannedOnceAndChecked(_ backend: Backend) async throws {
         try await StoreHarness.with(backend) { harness in
             let w = try await MonitoringEndToEndTests.world(harness, adopt: false)
-            let surveillance = Surveillance(governance: w.f.governance)
+            let surveillance = Surveillance(monitoring: w.monitoring)
             let stream = ExampleStream.spoofing(endingAt: Self.now - 60_000, staff: "S1", household: "H1", spoofer: "X1")
             let bad = [
                 #"{"record":"order","time":1,"order_id":900,"account_id":"X1","market":"ABC/JPY","side":"buy","type":"limit","price":"1","quantity":"1","event":"new","filled_quantity":"0"}"#,
@@ -53,7 +53,7 @@ struct SurveillanceStoreTests {
             let first = try await surveillance.scan(by: w.exchange)
             #expect(first.orderEvents == 31 && first.trades == 5 && first.raised.count == 1)
             #expect(try await surveillance.scan(by: w.exchange).raised.isEmpty)
-            #expect(try await Surveillance(governance: w.f.governance).scan(by: w.exchange).raised.isEmpty)
+            #expect(try await Surveillance(monitoring: w.monitoring).scan(by: w.exchange).raised.isEmpty)
             let alerts = try await surveillance.alerts(by: w.auditor)
             #expect(alerts.map(\.typology) == ["spoofing"])
             let alert = try #require(alerts.first)
@@ -90,6 +90,50 @@ struct SurveillanceStoreTests {
             #expect(try await surveillance.scan(by: w.exchange).orderEvents == 31)
             w.f.clock.advance(seconds: 1)
             #expect(try await surveillance.scan(by: w.exchange).orderEvents == 0)
+        }
+    }
+    // Goal: market alerts join monitoring's queue once, on the customer behind the account; a
+    // case holds them and its STR draft names the market activity and the orders; the market
+    // alert shows where it stands in the queue; an alert a failed scan kept but did not queue
+    // (stored, then the process died) is queued by the next scan.
+    @Test(arguments: Backend.configured) func marketAlertsJoinTheAlertQueueCasesAndSTRs(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await MonitoringEndToEndTests.world(harness, adopt: false)
+            let surveillance = Surveillance(monitoring: w.monitoring)
+            let stream = ExampleStream.spoofing(endingAt: Self.now - 60_000, staff: "S1", household: "H1", spoofer: "X1", customers: ["X1": "C0001234"])
+            #expect(try await surveillance.ingest(ndjson: stream, by: w.exchange).allSatisfy { $0.status == .accepted })
+            let (rules, request) = try await surveillance.ruleSets.propose(yaml: SurveillanceRules.defaultYAML, by: w.compliance)
+            _ = try await w.f.approve(request.id, by: w.compliance2, key: w.compliance2Key)
+            _ = try await surveillance.ruleSets.adopt(version: rules.version, by: w.compliance)
+
+            // The crash: the scan's alert kept, the process gone before it reached the queue.
+            let dataset = try MarketDataset(lines: try stream.split(separator: "\n").map { try StreamLine.parse($0) })
+            let found = SurveillanceEngine.run(dataset, rules: rules)
+            #expect(found.count == 1)
+            let kept = StoredSurveillanceAlert(try #require(found.first), dataset: dataset, ruleSetVersion: rules.version, raisedAt: w.f.clock.now())
+            #expect(try await w.f.governance.store.write([try surveillance.alertRecords.insert(kept.id, kept, tag: kept.typology)], at: w.f.clock.now(),
+                                                         audit: w.exchange.event(.monitorIngest, role: .operator, digest: [], result: "1 alerts")))
+            #expect(try await surveillance.alert(kept.id, by: w.compliance).status == "not_queued")
+
+            let scan = try await surveillance.scan(by: w.exchange)
+            #expect(scan.raised.isEmpty && scan.queued.map(\.surveillanceAlert) == [kept.id])
+            let queueID = try #require(scan.queued.first?.alert)
+            #expect(try await surveillance.scan(by: w.exchange).queued.isEmpty)
+            let queued = try await w.monitoring.alert(queueID, by: w.compliance)
+            #expect(queued.event == "market:" + kept.id && queued.customer == 1234 && queued.status == .open && queued.ruleSetVersion == rules.version)
+            #expect(queued.hits.map(\.rule) == ["market_spoofing"] && queued.hits[0].values["accounts"] == "X1" && queued.hits[0].values["customer_ids"] == "C0001234")
+            #expect(queued.hits[0].events == kept.orders.map { "order:\($0)" } + kept.trades.map { "trade:\($0)" })
+            var read = try await surveillance.alert(kept.id, by: w.auditor)
+            #expect(read.status == "open" && read.queueAlert == queueID && read.caseID == nil && read.customers == ["C0001234"])
+
+            let record = try await w.monitoring.openCase(title: "XYZ/JPY spoofing by X1", alerts: [queueID], assignee: w.compliance.name, by: w.compliance)
+            read = try await surveillance.alert(kept.id, by: w.compliance)
+            #expect(read.status == "in_case" && read.caseID == record.id)
+            #expect(try await surveillance.alerts(by: w.compliance).map(\.status) == ["in_case"])
+            let draft = try await w.monitoring.draftSTR(case: record.id, by: w.compliance)
+            #expect(draft.subjects == [1234])
+            #expect(draft.marketActivity.map(\.activity.surveillanceAlert) == [kept.id] && draft.marketActivity[0].activity.accounts.map(\.account) == ["X1"])
+            #expect(draft.text.contains("Transactions: market:\(kept.id), " + kept.orders.map { "order:\($0)" }.joined(separator: ", ")))
         }
     }
 }

@@ -65,8 +65,32 @@ extension Components {
             internal var trades: [Swift.Int64]
             /// - Remark: Generated from `#/components/schemas/MarketAlert/rule_set_version`.
             internal var ruleSetVersion: Swift.String
+            /// each account's customer id as the stream gave it (empty where it named none)
+            ///
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/customers`.
+            internal var customers: [Swift.String]?
+            /// where the alert stands in monitoring's queue
+            ///
             /// - Remark: Generated from `#/components/schemas/MarketAlert/status`.
-            internal var status: Swift.String
+            internal enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case notQueued = "not_queued"
+                case open = "open"
+                case inCase = "in_case"
+                case dismissed = "dismissed"
+                case closed = "closed"
+            }
+            /// where the alert stands in monitoring's queue
+            ///
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/status`.
+            internal var status: Components.Schemas.MarketAlert.StatusPayload
+            /// the alert's id in monitoring's queue
+            ///
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/queue_alert`.
+            internal var queueAlert: Swift.Int64?
+            /// the case the queue alert is part of
+            ///
+            /// - Remark: Generated from `#/components/schemas/MarketAlert/case`.
+            internal var _case: Swift.Int64?
             /// Creates a new `MarketAlert`.
             ///
             /// - Parameters:
@@ -82,7 +106,10 @@ extension Components {
             ///   - orders:
             ///   - trades:
             ///   - ruleSetVersion:
-            ///   - status:
+            ///   - customers: each account's customer id as the stream gave it (empty where it named none)
+            ///   - status: where the alert stands in monitoring's queue
+            ///   - queueAlert: the alert's id in monitoring's queue
+            ///   - _case: the case the queue alert is part of
             internal init(
                 id: Swift.String,
                 typology: Swift.String,
@@ -96,7 +123,10 @@ extension Components {
                 orders: [Swift.Int64],
                 trades: [Swift.Int64],
                 ruleSetVersion: Swift.String,
-                status: Swift.String
+                customers: [Swift.String]? = nil,
+                status: Components.Schemas.MarketAlert.StatusPayload,
+                queueAlert: Swift.Int64? = nil,
+                _case: Swift.Int64? = nil
             ) {
                 self.id = id
                 self.typology = typology
@@ -110,7 +140,10 @@ extension Components {
                 self.orders = orders
                 self.trades = trades
                 self.ruleSetVersion = ruleSetVersion
+                self.customers = customers
                 self.status = status
+                self.queueAlert = queueAlert
+                self._case = _case
             }
             internal enum CodingKeys: String, CodingKey {
                 case id
@@ -125,7 +158,10 @@ extension Components {
                 case orders
                 case trades
                 case ruleSetVersion = "rule_set_version"
+                case customers
                 case status
+                case queueAlert = "queue_alert"
+                case _case = "case"
             }
         }
         /// - Remark: Generated from `#/components/schemas/ReportRecord`.

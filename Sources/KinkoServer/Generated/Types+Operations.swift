@@ -41451,6 +41451,39 @@ internal enum Operations {
                         internal var alerts: Swift.Int
                         /// - Remark: Generated from `#/paths/v1/surveillance/scan/POST/responses/200/content/json/raised`.
                         internal var raised: [Swift.String]
+                        /// - Remark: Generated from `#/paths/v1/surveillance/scan/POST/responses/200/content/json/QueuedPayload`.
+                        internal struct QueuedPayloadPayload: Codable, Hashable, Sendable {
+                            /// - Remark: Generated from `#/paths/v1/surveillance/scan/POST/responses/200/content/json/QueuedPayload/surveillance_alert`.
+                            internal var surveillanceAlert: Swift.String
+                            /// the alert's id in monitoring's queue (GET /v1/monitoring/alerts/{id})
+                            ///
+                            /// - Remark: Generated from `#/paths/v1/surveillance/scan/POST/responses/200/content/json/QueuedPayload/alert`.
+                            internal var alert: Swift.Int64
+                            /// Creates a new `QueuedPayloadPayload`.
+                            ///
+                            /// - Parameters:
+                            ///   - surveillanceAlert:
+                            ///   - alert: the alert's id in monitoring's queue (GET /v1/monitoring/alerts/{id})
+                            internal init(
+                                surveillanceAlert: Swift.String,
+                                alert: Swift.Int64
+                            ) {
+                                self.surveillanceAlert = surveillanceAlert
+                                self.alert = alert
+                            }
+                            internal enum CodingKeys: String, CodingKey {
+                                case surveillanceAlert = "surveillance_alert"
+                                case alert
+                            }
+                        }
+                        /// Alerts this scan put into monitoring's alert queue (an alert a failure kept out is queued by the next scan).
+                        ///
+                        /// - Remark: Generated from `#/paths/v1/surveillance/scan/POST/responses/200/content/json/queued`.
+                        internal typealias QueuedPayload = [Operations.ScanMarket.Output.Ok.Body.JsonPayload.QueuedPayloadPayload]
+                        /// Alerts this scan put into monitoring's alert queue (an alert a failure kept out is queued by the next scan).
+                        ///
+                        /// - Remark: Generated from `#/paths/v1/surveillance/scan/POST/responses/200/content/json/queued`.
+                        internal var queued: Operations.ScanMarket.Output.Ok.Body.JsonPayload.QueuedPayload
                         /// Creates a new `JsonPayload`.
                         ///
                         /// - Parameters:
@@ -41459,18 +41492,21 @@ internal enum Operations {
                         ///   - ruleSet:
                         ///   - alerts:
                         ///   - raised:
+                        ///   - queued: Alerts this scan put into monitoring's alert queue (an alert a failure kept out is queued by the next scan).
                         internal init(
                             orderEvents: Swift.Int,
                             trades: Swift.Int,
                             ruleSet: Swift.String,
                             alerts: Swift.Int,
-                            raised: [Swift.String]
+                            raised: [Swift.String],
+                            queued: Operations.ScanMarket.Output.Ok.Body.JsonPayload.QueuedPayload
                         ) {
                             self.orderEvents = orderEvents
                             self.trades = trades
                             self.ruleSet = ruleSet
                             self.alerts = alerts
                             self.raised = raised
+                            self.queued = queued
                         }
                         internal enum CodingKeys: String, CodingKey {
                             case orderEvents = "order_events"
@@ -41478,6 +41514,7 @@ internal enum Operations {
                             case ruleSet = "rule_set"
                             case alerts
                             case raised
+                            case queued
                         }
                     }
                     /// - Remark: Generated from `#/paths/v1/surveillance/scan/POST/responses/200/content/application\/json`.
