@@ -136,6 +136,7 @@ extension Governance {
         let audit = owner == caller.principal
             ? caller.selfEvent(.tokensRevoke, digest: digest, result: "ok", details: details)
             : caller.event(.tokensRevoke, role: try await authorize(caller, .tokensRevoke, digest: digest), digest: digest, result: "ok", details: details)
+        defer { authenticationCache.removeAll() }
         guard try await store.tokens(of: owner).contains(where: { $0.id == tokenID && $0.revokedAt == nil }),
             try await store.revokeToken(id: tokenID, at: clock.now(), audit: audit)
         else {

@@ -11,6 +11,8 @@ public struct Governance: Sendable {
     public let policies: [String: ApprovalPolicy]
     /// Counts refusals per principal so that none can flood the audit log (`auditRefusal`).
     public let refusalLimiter: RefusalLimiter
+    /// Tokens authenticated a moment ago, reused only where a caller asks (`authenticate(token:reusing:)`).
+    public let authenticationCache = AuthenticationCache()
 
     public static let roleGrantAction = "governance.roles.grant"
     public static let tokenActivationAction = "governance.tokens.activate"
@@ -50,11 +52,17 @@ public struct Governance: Sendable {
 
     /// The caller holding this token, or `unauthenticated` (unknown, malformed, expired or
     /// revoked token — the message does not say which).
-    public func authenticate(token: String?) async throws -> Caller {
+    ///
+    /// With `reusing`, a token this process looked up less than `AuthenticationCache.lifetime`
+    /// ago is not looked up again (the pre-trade check's millisecond; see `AuthenticationCache`
+    /// for what that costs on revocation).
+    public func authenticate(token: String?, reusing: Bool = false) async throws -> Caller {
         guard let token, !token.isEmpty else {
             throw KinkoError(.unauthenticated, "a token is required: pass --token or set KINKO_TOKEN", field: "token")
         }
-        guard TokenSecret.isWellFormed(token), let (record, principal) = try await store.bearer(secretHash: TokenSecret.hash(token)),
+        let hash = TokenSecret.hash(token)
+        if reusing, let caller = authenticationCache.caller(hash: hash, now: clock.now()) { return caller }
+        guard TokenSecret.isWellFormed(token), let (record, principal) = try await store.bearer(secretHash: hash),
             record.revokedAt == nil, record.expiresAt.map({ clock.now() < $0 }) ?? true, let principal
         else {
             throw KinkoError(.unauthenticated, "the token is not valid (unknown, expired or revoked)", field: "token")
@@ -64,7 +72,9 @@ public struct Governance: Sendable {
             let request = record.requestID.map { " (approval request \($0))" } ?? ""
             throw KinkoError(.unauthenticated, "the token is not active yet: it waits for a second admin's approval\(request)", field: "token")
         }
-        return Caller(principal: principal)
+        let caller = Caller(principal: principal)
+        if reusing { authenticationCache.remember(caller, hash: hash, expiresAt: record.expiresAt) }
+        return caller
     }
 
     /// The role that allows `permission`; a refusal is audited, then thrown.
@@ -157,6 +167,7 @@ public struct Governance: Sendable {
         if role == .admin, try await store.principals().filter({ $0.roles.contains(.admin) }).count == 1 {
             throw KinkoError(.conflict, "\(principal.name) is the last admin; grant admin to someone else first", field: "role")
         }
+        defer { authenticationCache.removeAll() }
         try await store.setRoles(id, roles: principal.roles.subtracting([role]), audit: caller.event(
             .rolesRevoke, role: acting, digest: digest, result: "ok", details: ["principal": principal.name, "role": role.rawValue]))
     }

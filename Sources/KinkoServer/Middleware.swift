@@ -61,6 +61,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 struct OperationMiddleware: ServerMiddleware {
     /// No bearer token: the probes, and redeeming an enrolment (its code is the credential).
     static let publicOperations: Set<String> = ["health", "ready", "metrics", "redeemEnrolment"]
+    /// Operations that reuse a token authenticated less than a second ago instead of looking it
+    /// up again (`AuthenticationCache`): only the pre-trade check, which must answer within a
+    /// millisecond and moves nothing.
+    static let reusedAuthenticationOperations: Set<String> = ["preTradeCheck"]
     let governance: Governance
     let metrics: RequestMetrics
 
@@ -81,7 +85,7 @@ struct OperationMiddleware: ServerMiddleware {
                 guard let token = Self.bearer(request.headerFields[.authorization]) else {
                     throw KinkoError(.unauthenticated, "send Authorization: Bearer <token>", field: "authorization")
                 }
-                let caller = try await governance.authenticate(token: token)
+                let caller = try await governance.authenticate(token: token, reusing: Self.reusedAuthenticationOperations.contains(operationID))
                 if let permission = OperationPermissions.required[operationID] {
                     _ = try await governance.authorize(caller, permission, digest: Governance.digest(["operation": .string(operationID)]))
                 }

@@ -79,6 +79,45 @@ struct GovernanceStoreTests {
         await #expect(throws: KinkoError.self) { try await f.governance.authenticate(token: otherSecret) }
     }
 
+    // Goal: a token reused for the pre-trade check is reused for one second at most; a
+    // revocation in this process ends the reuse at once, one in another process (another
+    // Governance over the same database) within that second; the token's own expiry holds; a
+    // lookup that does not ask for reuse always goes to the store.
+    @Test func reusedAuthenticationHasABoundedLifetime() async throws {
+        let f = try await GovernanceFixture()
+        let (engine, _) = try await f.person("engine", [.operator])
+        let (record, secret) = try await f.governance.issueOwnToken(lifetimeSeconds: 60, by: engine)
+        let looked = ContinuousClock.now
+        #expect(try await f.governance.authenticate(token: secret, reusing: true).name == "engine")
+        #expect(f.governance.authenticationCache.count == 1)
+        // Revoked by another process: this one reuses it until its second is up; other calls refuse at once.
+        let elsewhere = Governance(store: f.governance.store, clock: f.clock)
+        let revokedAt = ContinuousClock.now
+        try await elsewhere.revokeToken(record.id, by: engine)
+        let reused = try? await f.governance.authenticate(token: secret, reusing: true)
+        // (On a machine so loaded that the second passed meanwhile, the reuse has ended: nothing to check.)
+        if ContinuousClock.now - looked < AuthenticationCache.lifetime { #expect(reused?.name == "engine") }
+        let direct = await #expect(throws: KinkoError.self) { try await f.governance.authenticate(token: secret) }
+        #expect(direct?.code == .unauthenticated)
+        try await Task.sleep(until: revokedAt + AuthenticationCache.lifetime + .milliseconds(50))
+        let later = await #expect(throws: KinkoError.self) { try await f.governance.authenticate(token: secret, reusing: true) }
+        #expect(later?.code == .unauthenticated && f.governance.authenticationCache.count == 0)
+
+        // Revoked in this process: at once.
+        let (second, secondSecret) = try await f.governance.issueOwnToken(lifetimeSeconds: 60, by: engine)
+        _ = try await f.governance.authenticate(token: secondSecret, reusing: true)
+        try await f.governance.revokeToken(second.id, by: engine)
+        await #expect(throws: KinkoError.self) { try await f.governance.authenticate(token: secondSecret, reusing: true) }
+
+        // The token's expiry holds for a reused token: valid at 59 s, not at 60 s.
+        let (_, thirdSecret) = try await f.governance.issueOwnToken(lifetimeSeconds: 60, by: engine)
+        _ = try await f.governance.authenticate(token: thirdSecret, reusing: true)
+        f.clock.advance(seconds: 59)
+        #expect(try await f.governance.authenticate(token: thirdSecret, reusing: true).name == "engine")  // from the cache or the store: valid either way
+        f.clock.advance(seconds: 1)
+        await #expect(throws: KinkoError.self) { try await f.governance.authenticate(token: thirdSecret, reusing: true) }
+    }
+
     // Goal: a grant that breaks segregation of duties is refused (admin conflicts with every
     // operational role); the report finds pairs that exist after the table changes.
     @Test func segregationOfDuties() async throws {

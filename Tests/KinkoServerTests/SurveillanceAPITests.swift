@@ -52,6 +52,28 @@ struct SurveillanceAPITests {
         #expect(try await ask("A-OTHER", "KBT/JPY", 6000)["allowed"] as? Bool == true)
     }
 
+    @Test("the pre-trade check reuses a token looked up less than a second ago; every other operation looks it up each time")
+    func reusedAuthenticationOnlyForThePreTradeCheck() async throws {
+        let f = try await ServerFixture()
+        let compliance = try #require(f.callers[.compliance]), engine = try #require(f.callers[.operator])
+        let (_, request) = try await f.services.surveillance.insiderLists.propose(yaml: Self.list, by: compliance)
+        try await f.secondCompliance.approve(request.id, in: f.services.governance)
+        _ = try await f.services.surveillance.insiderLists.adopt(version: "insiders-test", by: compliance)
+        let question = #"{"account":"A-OTHER","market":"KBT/JPY","side":"buy","time":6000}"#
+        let looked = ContinuousClock.now
+        #expect(try await f.call(.post, "/v1/surveillance/pretrade", as: .operator, json: question).status == .ok)
+        // The operator's token is revoked by another process (the CLI) over the same database.
+        let elsewhere = Governance(store: f.services.governance.store, clock: f.services.governance.clock)
+        let revokedAt = ContinuousClock.now
+        for token in try await elsewhere.ownTokens(by: engine) where token.revokedAt == nil { try await elsewhere.revokeToken(token.id, by: engine) }
+        let reused = try await f.call(.post, "/v1/surveillance/pretrade", as: .operator, json: question).status
+        // (On a machine so loaded that the second passed meanwhile, the reuse has ended: nothing to check.)
+        if ContinuousClock.now - looked < AuthenticationCache.lifetime { #expect(reused == .ok) }
+        #expect(try await f.call(.post, "/v1/surveillance/scan", as: .operator).status == .unauthorized)
+        try await Task.sleep(until: revokedAt + AuthenticationCache.lifetime + .milliseconds(50))
+        #expect(try await f.call(.post, "/v1/surveillance/pretrade", as: .operator, json: question).status == .unauthorized)
+    }
+
     @Test("only the operator's service token may ask; a bad side is named")
     func permissionsAndInput() async throws {
         let f = try await ServerFixture()
