@@ -96,6 +96,10 @@ public enum Permission: String, Sendable, CaseIterable {
     case monitorAlertsManage = "monitor.alerts.manage"
     case monitorCasesManage = "monitor.cases.manage"
     case monitorReportsDraft = "monitor.reports.draft"
+    /// An employee asking compliance to pre-clear a trade of their own.
+    case surveilPreClearanceRequest = "surveil.preclearance.request"
+    /// Approving or denying another person's pre-clearance request.
+    case surveilPreClearanceDecide = "surveil.preclearance.decide"
     case withdrawalsRead = "controls.withdrawals.read"
     case withdrawalsRequest = "controls.withdrawals.request"
     case withdrawalsDecide = "controls.withdrawals.decide"
@@ -193,6 +197,9 @@ public struct PermissionTable: Sendable {
         .monitorAlertsManage: [.compliance],
         .monitorCasesManage: [.compliance],
         .monitorReportsDraft: [.compliance],
+        // The exchange's own people (not the FSA's inspector, not a court's administrator).
+        .surveilPreClearanceRequest: [.admin, .operator, .treasurer, .signer, .compliance, .finance, .auditor],
+        .surveilPreClearanceDecide: [.compliance],
         .withdrawalsRead: readers.union([.operator, .treasurer]),
         .withdrawalsRequest: [.operator],
         .withdrawalsDecide: [.compliance],

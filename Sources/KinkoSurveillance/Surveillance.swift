@@ -6,9 +6,9 @@ import Synchronization
 /// Market surveillance as a service of the exchange: its rule sets and insider lists, adopted
 /// under approval, and the pre-trade check the matching engine calls before accepting an order.
 ///
-/// The check must answer within a millisecond, so the insider list in force is read from the
-/// store at most once every `insiderListRefresh` and kept parsed; a newly adopted list takes
-/// effect within that time.
+/// The check must answer within a millisecond, so the insider list in force, and the approved
+/// pre-clearance requests, are read from the store at most once every `insiderListRefresh` and
+/// kept parsed; a newly adopted list or a new approval takes effect within that time.
 public final class Surveillance: Sendable {
     public let governance: Governance
     /// Monitoring, whose alert queue, cases and STR drafts take the market alerts the scan raises.
@@ -19,6 +19,8 @@ public final class Surveillance: Sendable {
     private struct Loaded: Sendable {
         let at: ContinuousClock.Instant
         let text: String
+        /// The approved pre-clearance requests the controls hold besides the list's own.
+        let clearances: [PreClearance]
         let controls: InsiderControls
         let version: String
     }
@@ -49,9 +51,14 @@ public final class Surveillance: Sendable {
         guard let stored = try await insiderLists.currentVersion() else {
             throw KinkoError(.notFound, "no insider list is in force: compliance proposes one (surveil insiders propose) and adopts it after approval", field: "insiders")
         }
-        let reuse = loaded.withLock { $0?.text == stored.document ? $0 : nil }
-        let controls = try reuse?.controls ?? InsiderControls(list: InsiderList(yaml: stored.document))
-        loaded.withLock { $0 = Loaded(at: now, text: stored.document, controls: controls, version: stored.version) }
+        let clearances = try await approvedPreClearances(at: Milliseconds(governance.clock.now() / 1_000_000))
+        let reuse = loaded.withLock { $0?.text == stored.document && $0?.clearances == clearances ? $0 : nil }
+        let controls = try reuse?.controls ?? {
+            var list = try InsiderList(yaml: stored.document)
+            list.preClearances += clearances
+            return InsiderControls(list: list)
+        }()
+        loaded.withLock { $0 = Loaded(at: now, text: stored.document, clearances: clearances, controls: controls, version: stored.version) }
         return (controls.check(request), stored.version)
     }
 }

@@ -9,7 +9,7 @@ struct SurveilCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "surveil",
         abstract: "Market surveillance: insider controls (pre-trade check) and market-abuse detectors over the order and trade stream.",
-        subcommands: [Rules.self, Insiders.self, Ingest.self, Scan.self, Alerts.self, AlertCommand.self, Announcements.self, Backtest.self, PreTrade.self])
+        subcommands: [Rules.self, Insiders.self, PreClear.self, Ingest.self, Scan.self, Alerts.self, AlertCommand.self, Announcements.self, Backtest.self, PreTrade.self])
 
     struct Announcements: KinkoCommand {
         static let configuration = CommandConfiguration(

@@ -136,4 +136,73 @@ struct SurveillanceStoreTests {
             #expect(draft.text.contains("Transactions: market:\(kept.id), " + kept.orders.map { "order:\($0)" }.joined(separator: ", ")))
         }
     }
+    // Goal: an employee's pre-clearance request is decided by another compliance officer (never
+    // the requester, never the operator), only for staff, for at most 5 days, never across a
+    // blackout; the pre-trade check honours an approval for that market and side only; every
+    // step and refusal is on the audit record; each person lists their own requests.
+    @Test(arguments: Backend.configured) func preClearanceRequestsAreDecidedByAnotherOfficer(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await MonitoringEndToEndTests.world(harness, adopt: false)
+            let surveillance = Surveillance(monitoring: w.monitoring)
+            let now = Self.now, day: Int64 = 86_400_000
+            let early = await #expect(throws: KinkoError.self) {
+                try await surveillance.requestPreClearance(account: "S1", market: "ABC/JPY", side: "buy", from: now, to: now + day, reason: "rebalance", by: w.compliance)
+            }
+            #expect(early?.code == .notFound && early?.field == "insiders")
+            let list = InsiderList(version: "insiders-pc", preClearanceRequired: true, staff: ["S1"], households: [], restricted: [],
+                                   blackouts: [Blackout(market: "XYZ/JPY", from: now + day, to: now + 2 * day, reason: "AN9: XYZ listing")], preClearances: [])
+            let (_, listRequest) = try await surveillance.insiderLists.propose(yaml: list.yaml, by: w.compliance)
+            _ = try await w.f.approve(listRequest.id, by: w.compliance2, key: w.compliance2Key)
+            _ = try await surveillance.insiderLists.adopt(version: list.version, by: w.compliance)
+            let ask = PreTradeRequest(account: "S1", market: "ABC/JPY", side: .buy, time: now + 1)
+            #expect(try await surveillance.preTrade(ask, by: w.exchange).decision.reason == .noPreClearance)
+
+            func request(_ account: String, _ market: String, _ from: Int64, _ to: Int64, by caller: Caller) async throws -> PreClearanceRequest {
+                try await surveillance.requestPreClearance(account: account, market: market, side: "buy", from: from, to: to, reason: "rebalance", by: caller)
+            }
+            let notStaff = await #expect(throws: KinkoError.self) { try await request("S9", "ABC/JPY", now, now + day, by: w.compliance) }
+            #expect(notStaff?.field == "account")
+            let tooLong = await #expect(throws: KinkoError.self) { try await request("S1", "ABC/JPY", now, now + 5 * day + 1, by: w.compliance) }
+            #expect(tooLong?.code == .limitExceeded && tooLong?.field == "to")
+            let over = await #expect(throws: KinkoError.self) { try await request("S1", "ABC/JPY", now - 2 * day, now - day, by: w.compliance) }
+            #expect(over?.field == "to")
+            let badSide = await #expect(throws: KinkoError.self) {
+                try await surveillance.requestPreClearance(account: "S1", market: "ABC/JPY", side: "short", from: now, to: now + day, reason: "x", by: w.compliance)
+            }
+            #expect(badSide?.field == "side")
+            let first = try await request("S1", "ABC/JPY", now, now + 5 * day, by: w.compliance)
+            #expect(first.id == 1 && first.status == .pending && first.requestedBy == w.compliance.name)
+
+            let own = await #expect(throws: KinkoError.self) { try await surveillance.decidePreClearance(1, approve: true, note: nil, by: w.compliance) }
+            #expect(own?.code == .forbidden)
+            let engine = await #expect(throws: KinkoError.self) { try await surveillance.decidePreClearance(1, approve: true, note: nil, by: w.exchange) }
+            #expect(engine?.code == .forbidden)
+            let before = try await w.f.governance.auditEntries(from: 0, limit: nil, by: w.auditor).size
+            let approved = try await surveillance.decidePreClearance(1, approve: true, note: "no deal in ABC", by: w.compliance2)
+            #expect(approved.status == .approved && approved.decidedBy == w.compliance2.name && approved.decisionNote == "no deal in ABC")
+            let log = try await w.f.governance.auditEntries(from: before, limit: nil, by: w.auditor).entries.map { String(decoding: $0.bytes, as: UTF8.self) }
+            #expect(log.count == 1 && log[0].contains("surveil.preclearance.decide") && log[0].contains("approved"))
+            let again = await #expect(throws: KinkoError.self) { try await surveillance.decidePreClearance(1, approve: false, note: "changed my mind", by: w.compliance2) }
+            #expect(again?.code == .conflict)
+
+            // A check that loads the list now honours it: that market and side, within the window.
+            let fresh = Surveillance(monitoring: w.monitoring)
+            #expect(try await fresh.preTrade(ask, by: w.exchange).decision.allowed)
+            #expect(try await fresh.preTrade(PreTradeRequest(account: "S1", market: "ABC/JPY", side: .sell, time: now + 1), by: w.exchange).decision.reason == .noPreClearance)
+            #expect(try await fresh.preTrade(PreTradeRequest(account: "S1", market: "ABC/JPY", side: .buy, time: now + 5 * day + 1), by: w.exchange).decision.reason
+                == .noPreClearance)
+
+            // Across a blackout: not approvable; a denial says why.
+            let blocked = try await request("S1", "XYZ/JPY", now, now + day + 1, by: w.compliance)
+            let lifted = await #expect(throws: KinkoError.self) { try await surveillance.decidePreClearance(blocked.id, approve: true, note: nil, by: w.compliance2) }
+            #expect(lifted?.code == .conflict && lifted?.message.contains("blackout") == true)
+            let silent = await #expect(throws: KinkoError.self) { try await surveillance.decidePreClearance(blocked.id, approve: false, note: nil, by: w.compliance2) }
+            #expect(silent?.field == "note")
+            #expect(try await surveillance.decidePreClearance(blocked.id, approve: false, note: "XYZ is in blackout from tomorrow", by: w.compliance2).status == .denied)
+
+            #expect(try await surveillance.preClearanceRequests(by: w.compliance2).map(\.id) == [2, 1])
+            #expect(try await surveillance.preClearanceRequests(status: .approved, by: w.auditor).map(\.id) == [1])
+            #expect(try await surveillance.preClearanceRequests(by: w.exchange).isEmpty)
+        }
+    }
 }
