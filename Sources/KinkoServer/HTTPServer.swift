@@ -36,6 +36,14 @@ public struct KinkoHTTPServer: Sendable {
         return router
     }
 
+    /// Runs one scheduled job now, as `settings.jobsToken`'s principal; true when it succeeded.
+    public func runJob(_ job: ScheduledJob) async -> Bool {
+        await BackgroundDuties(services: services, settings: settings, logger: logger, metrics: metrics).run(job)
+    }
+
+    /// The metrics text `/metrics` would show in full.
+    public var metricsText: String { metrics.text }
+
     /// An application on `host:port`; `runService()` serves until SIGTERM or SIGINT, then lets
     /// requests in flight finish.
     /// Connections pass the limits of `settings.connections` (`GuardedHTTP1Channel`); the
@@ -47,7 +55,7 @@ public struct KinkoHTTPServer: Sendable {
             router: try router(),
             server: HTTPServerBuilder { responder in GuardedHTTP1Channel(responder: responder, limits: limits, counter: counter) },
             configuration: .init(address: .hostname(host, port: port), serverName: "kinko"),
-            services: [BackgroundDuties(services: services, settings: settings, logger: logger)] + alongside,
+            services: [BackgroundDuties(services: services, settings: settings, logger: logger, metrics: metrics)] + alongside,
             logger: logger)
     }
 }

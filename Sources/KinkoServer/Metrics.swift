@@ -34,6 +34,16 @@ final class RequestMetrics: Sendable {
             .recordNanoseconds(Int64(max(0, min(seconds, 1e9)) * 1e9))
     }
 
+    /// A scheduled job's run (`kinko_jobs_runs_total{job,result}`) and, when it succeeded, its
+    /// time (`kinko_jobs_last_success_seconds{job}`): a job that stopped succeeding shows.
+    func recordJob(_ job: String, succeeded: Bool) {
+        CoreMetrics.Counter(label: "kinko_jobs_runs_total", dimensions: [("job", job), ("result", succeeded ? "ok" : "failed")], factory: factory).increment()
+        if succeeded {
+            gauge("kinko_jobs_last_success_seconds", "When each scheduled job last succeeded (seconds since the epoch).", labels: [("job", job)],
+                  Date().timeIntervalSince1970)
+        }
+    }
+
     /// A transfer batch the API posted (whatever each transfer's result).
     func recordBatch(transfers count: Int) {
         batches.increment()

@@ -1,4 +1,6 @@
 import Foundation
+import KinkoMonitoring
+import KinkoSurveillance
 public import KinkoCore
 public import KinkoGovernance
 import Logging
@@ -19,6 +21,15 @@ public struct ServerSettings: Sendable {
     public static let checkpointEverySecondsRange = 1...86_400
     /// How often refusal summaries of closed windows are written, in seconds.
     public static let refusalSummarySeconds = 5
+    /// The scheduled scans: run as the principal of this token (it needs `monitor.ingest`, the
+    /// operator's service token); none without one.
+    public var jobsToken: String?
+    /// How often the market-surveillance scan runs, in seconds.
+    public var surveilScanEverySeconds = 300
+    public static let surveilScanEverySecondsRange = 10...86_400
+    /// How often monitoring's network scan runs, in seconds.
+    public var networkScanEverySeconds = 86_400
+    public static let networkScanEverySecondsRange = 60...604_800
 
     public init() {}
 
@@ -31,6 +42,11 @@ public struct ServerSettings: Sendable {
         guard Self.checkpointEverySecondsRange.contains(checkpointEverySeconds) else {
             throw KinkoError(.invalidInput, "checkpoint_every is \(Self.checkpointEverySecondsRange.lowerBound)–\(Self.checkpointEverySecondsRange.upperBound) seconds; got \(checkpointEverySeconds)",
                              field: "checkpoint_every")
+        }
+        for (value, range, field) in [(surveilScanEverySeconds, Self.surveilScanEverySecondsRange, "surveil_scan_every"),
+                                      (networkScanEverySeconds, Self.networkScanEverySecondsRange, "network_scan_every")]
+        where !range.contains(value) {
+            throw KinkoError(.invalidInput, "\(field) is \(range.lowerBound)–\(range.upperBound) seconds; got \(value)", field: field)
         }
         return self
     }
@@ -69,11 +85,13 @@ public struct ConsoleSettings: Sendable, Equatable {
 /// What the server does besides answering requests: every `refusalSummarySeconds` it writes
 /// the summaries of refusal windows that closed, and every `checkpointEverySeconds` it appends
 /// the latest signed checkpoint to the checkpoint log when the log grew. At shutdown it does
-/// both once more.
+/// both once more. With a jobs token it runs the market-surveillance scan and monitoring's
+/// network scan on their schedules.
 struct BackgroundDuties: Service {
     let services: Services
     let settings: ServerSettings
     let logger: Logger
+    let metrics: RequestMetrics
 
     func run() async throws {
         var lastExported = 0
@@ -84,9 +102,37 @@ struct BackgroundDuties: Service {
             seconds += 1
             if seconds % ServerSettings.refusalSummarySeconds == 0 { await flushRefusals(force: false) }
             if seconds % settings.checkpointEverySeconds == 0 { lastExported = await exportCheckpoint(after: lastExported) }
+            if settings.jobsToken != nil {
+                if seconds % settings.surveilScanEverySeconds == 0 { _ = await run(.surveillanceScan) }
+                if seconds % settings.networkScanEverySeconds == 0 { _ = await run(.networkScan) }
+            }
         }
         await flushRefusals(force: true)
         _ = await exportCheckpoint(after: lastExported)
+    }
+
+    /// Runs one scheduled scan as the jobs token's principal (looked up again each time, so a
+    /// revoked token stops the jobs); logs what it found or why it failed, and counts it.
+    func run(_ job: ScheduledJob) async -> Bool {
+        do {
+            let caller = try await services.governance.authenticate(token: settings.jobsToken)
+            let summary: String
+            switch job {
+            case .surveillanceScan:
+                let result = try await services.surveillance.scan(by: caller)
+                summary = "\(result.orderEvents) order events, \(result.alerts) alerts, \(result.raised.count) new, \(result.queued.count) queued"
+            case .networkScan:
+                let result = try await services.monitoring.scanNetwork(by: caller)
+                summary = "\(result.transfers) transfers, \(result.withinBudget) motifs within budget, \(result.raised.count) new alerts"
+            }
+            metrics.recordJob(job.rawValue, succeeded: true)
+            logger.info("\(job.rawValue): \(summary)")
+            return true
+        } catch {
+            metrics.recordJob(job.rawValue, succeeded: false)
+            logger.error("\(job.rawValue) failed", metadata: ["error": "\(LogRedaction.describe(error))"])
+            return false
+        }
     }
 
     func flushRefusals(force: Bool) async {
@@ -109,4 +155,10 @@ struct BackgroundDuties: Service {
             return size
         }
     }
+}
+
+/// The scans `kinko serve` runs on a schedule.
+public enum ScheduledJob: String, Sendable, CaseIterable {
+    case surveillanceScan = "surveillance_scan"
+    case networkScan = "network_scan"
 }

@@ -38,6 +38,10 @@ struct Serve: KinkoCommand {
     var secureCookies = ConsoleSettings.SecureCookies.auto.rawValue
     @Flag(help: "Believe X-Forwarded-Proto (only behind a proxy that sets it).") var trustForwardedProto = false
     @Option(help: "Idle minutes after which a console session ends (1–720).") var sessionIdle = ConsoleSettings().sessionIdleMinutes
+    @Option(help: "A file holding a bearer token with monitor.ingest (the operator's service token): the server runs the market-surveillance scan and monitoring's network scan on a schedule as its principal. Without it, run `kinko surveil scan` and `kinko monitor network-scan` from cron.")
+    var jobsTokenFile: String?
+    @Option(help: "Seconds between market-surveillance scans (10–86400; with --jobs-token-file).") var surveilScanEvery = ServerSettings().surveilScanEverySeconds
+    @Option(help: "Seconds between network scans (60–604800; with --jobs-token-file).") var networkScanEvery = ServerSettings().networkScanEverySeconds
     @Option(help: "The SHA-256 fingerprint of the audit checkpoint key (default: $\(AuditKeyPin.environmentVariable)); the server refuses to start with another key.")
     var auditKeyFingerprint: String?
 
@@ -66,6 +70,13 @@ struct Serve: KinkoCommand {
         settings.console.secureCookies = secure
         settings.console.trustForwardedProto = trustForwardedProto
         settings.console.sessionIdleMinutes = sessionIdle
+        settings.surveilScanEverySeconds = surveilScanEvery
+        settings.networkScanEverySeconds = networkScanEvery
+        if let jobsTokenFile {
+            let token = try readFile(jobsTokenFile, field: "--jobs-token-file").trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !token.isEmpty else { throw KinkoError(.invalidInput, "\(jobsTokenFile) is empty: it holds one bearer token", field: "jobs_token_file") }
+            settings.jobsToken = token
+        }
         return try settings.validated()
     }
 
@@ -100,13 +111,22 @@ struct Serve: KinkoCommand {
         let serving = ServingKinko { [database, host, port] in
             try await stores.migrate()
             let services = try await Services(stores: stores.exchange, auditKeyPin: pin, refusals: try refusalSettings())
-            let app = try KinkoHTTPServer(services: services, settings: try settings()).application(host: host, port: port)
+            let settings = try settings()
+            if let token = settings.jobsToken {
+                // Refuse to start with a token that cannot run the scans, rather than fail every few minutes.
+                let caller = try await services.governance.authenticate(token: token)
+                guard (try? caller.role(for: .monitorIngest, table: services.governance.permissions)) != nil else {
+                    throw KinkoError(.forbidden, "the jobs token is \(caller.name)'s, who lacks monitor.ingest: use the operator's service token", field: "jobs_token_file")
+                }
+            }
+            let app = try KinkoHTTPServer(services: services, settings: settings).application(host: host, port: port)
             let directory = database.directory.path
             print("""
                 Kinko serving \(database.displayName) on http://\(host):\(port)
                   console  http://\(host):\(port)/console   (sign in with a token)
                   API      http://\(host):\(port)/v1/…       (Authorization: Bearer <token>; spec: Sources/KinkoServer/openapi.yaml)
                   probes   /healthz /readyz /metrics
+                Scheduled scans: \(settings.jobsToken == nil ? "none (--jobs-token-file runs them; or cron `kinko surveil scan` and `kinko monitor network-scan`)" : "market surveillance every \(settings.surveilScanEverySeconds) s, network every \(settings.networkScanEverySeconds) s").
                 Tokens: \(FileManager.default.fileExists(atPath: directory + "/demo-tokens.json") ? "demo-tokens.json (one per role)" : "the first admin's token was printed by `kinko init`; an admin issues more with `kinko governance issue-token`").
                 Stop with Ctrl-C or SIGTERM: requests in flight finish first.
                 """)

@@ -201,6 +201,13 @@ struct HardeningTests {
         #expect(field { $0.checkpointEverySeconds = every.upperBound } == nil)
         #expect(field { $0.checkpointEverySeconds = every.upperBound + 1 } == "checkpoint_every")
         #expect(field { $0.checkpointEverySeconds = every.lowerBound - 1 } == "checkpoint_every")
+        for (keyPath, range, name) in [(\ServerSettings.surveilScanEverySeconds, ServerSettings.surveilScanEverySecondsRange, "surveil_scan_every"),
+                                       (\.networkScanEverySeconds, ServerSettings.networkScanEverySecondsRange, "network_scan_every")] {
+            #expect(field { $0[keyPath: keyPath] = range.lowerBound } == nil)
+            #expect(field { $0[keyPath: keyPath] = range.upperBound } == nil)
+            #expect(field { $0[keyPath: keyPath] = range.lowerBound - 1 } == name)
+            #expect(field { $0[keyPath: keyPath] = range.upperBound + 1 } == name)
+        }
 
         let refusals = RefusalLimiter.Settings.refusalsPerWindowRange, window = RefusalLimiter.Settings.windowSecondsRange
         #expect(throws: Never.self) { _ = try RefusalLimiter.Settings(refusalsPerWindowMax: refusals.upperBound, windowSeconds: window.upperBound) }

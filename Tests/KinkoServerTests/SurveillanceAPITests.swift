@@ -133,3 +133,32 @@ struct SurveillanceStreamAPITests {
         #expect(try await f.call(.get, "/v1/surveillance/alerts/nothing", as: .compliance).status == .notFound)
     }
 }
+
+@Suite("Scheduled scans")
+struct ScheduledScanTests {
+    @Test("the server runs the surveillance scan as the jobs token's principal, counts each run, and a token without monitor.ingest fails and is counted")
+    func scheduledSurveillanceScan() async throws {
+        let f = try await ServerFixture()
+        let compliance = try #require(f.callers[.compliance])
+        let (rules, request) = try await f.services.surveillance.ruleSets.propose(yaml: SurveillanceRules.defaultYAML, by: compliance)
+        try await f.secondCompliance.approve(request.id, in: f.services.governance)
+        _ = try await f.services.surveillance.ruleSets.adopt(version: rules.version, by: compliance)
+        let stream = ExampleStream.spoofing(endingAt: 1_772_500_000_000, staff: "S1", household: "H1", spoofer: "X1")
+        _ = try await f.services.surveillance.ingest(ndjson: stream, by: try #require(f.callers[.operator]))
+
+        var settings = ServerSettings()
+        settings.jobsToken = f.tokens[.operator]
+        let server = KinkoHTTPServer(services: f.services, settings: settings)
+        #expect(await server.runJob(.surveillanceScan))
+        #expect(try await f.services.surveillance.alerts(by: compliance).map(\.typology) == ["spoofing"])
+        #expect(server.metricsText.contains(#"kinko_jobs_runs_total{job="surveillance_scan",result="ok"} 1"#))
+        #expect(server.metricsText.contains(#"kinko_jobs_last_success_seconds{job="surveillance_scan"}"#))
+
+        settings.jobsToken = f.tokens[.compliance]
+        let wrong = KinkoHTTPServer(services: f.services, settings: settings)
+        #expect(await wrong.runJob(.surveillanceScan) == false)
+        #expect(wrong.metricsText.contains(#"kinko_jobs_runs_total{job="surveillance_scan",result="failed"} 1"#))
+        settings.jobsToken = "kinko_not-a-token"
+        #expect(await KinkoHTTPServer(services: f.services, settings: settings).runJob(.networkScan) == false)
+    }
+}
