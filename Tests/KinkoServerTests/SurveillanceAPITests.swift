@@ -86,14 +86,20 @@ struct SurveillanceAPITests {
 
 @Suite("Surveillance stream over HTTP")
 struct SurveillanceStreamAPITests {
-    @Test("the operator posts the stream and scans; compliance reads the spoofing alert with its figures and its place in the alert queue, in the API and the console with its replay")
-    func streamScanAndRead() async throws {
+    /// A server with the default surveillance rule set in force (proposed by compliance, approved
+    /// by a second officer) and the spoofing example stream to ingest.
+    static func withRules() async throws -> (ServerFixture, Caller, String) {
         let f = try await ServerFixture()
         let compliance = try #require(f.callers[.compliance])
         let (rules, request) = try await f.services.surveillance.ruleSets.propose(yaml: SurveillanceRules.defaultYAML, by: compliance)
         try await f.secondCompliance.approve(request.id, in: f.services.governance)
         _ = try await f.services.surveillance.ruleSets.adopt(version: rules.version, by: compliance)
-        let stream = ExampleStream.spoofing(endingAt: 1_772_500_000_000, staff: "S1", household: "H1", spoofer: "X1")
+        return (f, compliance, ExampleStream.spoofing(endingAt: 1_772_500_000_000, staff: "S1", household: "H1", spoofer: "X1"))
+    }
+
+    @Test("the operator posts the stream and scans; compliance reads the spoofing alert with its figures and its place in the alert queue, in the API and the console with its replay")
+    func streamScanAndRead() async throws {
+        let (f, _, stream) = try await SurveillanceStreamAPITests.withRules()
         let posted = try await f.call(.post, "/v1/surveillance/events", as: .operator, ndjson: stream + "\n" + #"{"record":"order"}"#)
         #expect(posted.status == .ok)
         let results = try #require(posted.json["results"] as? [[String: Any]])
@@ -138,12 +144,7 @@ struct SurveillanceStreamAPITests {
 struct ScheduledScanTests {
     @Test("the server runs the surveillance scan as the jobs token's principal, counts each run, and a token without monitor.ingest fails and is counted")
     func scheduledSurveillanceScan() async throws {
-        let f = try await ServerFixture()
-        let compliance = try #require(f.callers[.compliance])
-        let (rules, request) = try await f.services.surveillance.ruleSets.propose(yaml: SurveillanceRules.defaultYAML, by: compliance)
-        try await f.secondCompliance.approve(request.id, in: f.services.governance)
-        _ = try await f.services.surveillance.ruleSets.adopt(version: rules.version, by: compliance)
-        let stream = ExampleStream.spoofing(endingAt: 1_772_500_000_000, staff: "S1", household: "H1", spoofer: "X1")
+        let (f, compliance, stream) = try await SurveillanceStreamAPITests.withRules()
         _ = try await f.services.surveillance.ingest(ndjson: stream, by: try #require(f.callers[.operator]))
 
         var settings = ServerSettings()
