@@ -48,4 +48,30 @@ extension KinkoAPI {
     func getMarketAlert(_ input: Operations.GetMarketAlert.Input) async throws -> Operations.GetMarketAlert.Output {
         .ok(.init(body: .json(Self.marketAlert(try await services.surveillance.alert(input.path.id, by: try caller())))))
     }
+
+    static func preClearance(_ r: PreClearanceRequest) -> Components.Schemas.PreClearanceRequest {
+        .init(id: Int64(r.id), account: r.account, market: r.market, side: .init(rawValue: r.side) ?? .buy, from: r.from, to: r.to, reason: r.reason,
+              requestedBy: r.requestedBy, requestedAt: r.requestedAt.iso8601, status: .init(rawValue: r.status.rawValue) ?? .pending, decidedBy: r.decidedBy,
+              decidedAt: r.decidedAt?.iso8601, decisionNote: r.decisionNote)
+    }
+
+    func listPreClearances(_ input: Operations.ListPreClearances.Input) async throws -> Operations.ListPreClearances.Output {
+        let status = input.query.status.flatMap { PreClearanceRequest.Status(rawValue: $0.rawValue) }
+        let requests = try await services.surveillance.preClearanceRequests(status: status, by: try caller())
+        return .ok(.init(body: .json(.init(requests: requests.map(Self.preClearance)))))
+    }
+
+    func requestPreClearance(_ input: Operations.RequestPreClearance.Input) async throws -> Operations.RequestPreClearance.Output {
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "a JSON body is required", field: "body") }
+        let request = try await services.surveillance.requestPreClearance(account: body.account, market: body.market, side: body.side.rawValue, from: body.from,
+                                                                          to: body.to, reason: body.reason, by: try caller())
+        return .created(.init(body: .json(Self.preClearance(request))))
+    }
+
+    func decidePreClearance(_ input: Operations.DecidePreClearance.Input) async throws -> Operations.DecidePreClearance.Output {
+        guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "a JSON body is required", field: "body") }
+        let request = try await services.surveillance.decidePreClearance(try Self.uint64(input.path.id, field: "id"), approve: body.approve, note: body.note,
+                                                                         by: try caller())
+        return .ok(.init(body: .json(Self.preClearance(request))))
+    }
 }

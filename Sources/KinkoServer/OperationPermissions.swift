@@ -42,6 +42,7 @@ enum OperationPermissions {
         "enterInsolvency": .insolvencyFreeze, "distributionSchedule": .insolvencyRead,
         // Monitoring
         "ingestEvents": .monitorIngest, "preTradeCheck": .monitorIngest, "ingestMarketEvents": .monitorIngest, "scanMarket": .monitorIngest,
+        "requestPreClearance": .surveilPreClearanceRequest, "decidePreClearance": .surveilPreClearanceDecide,
         "listMarketAlerts": .monitorRead, "getMarketAlert": .monitorRead, "scanNetwork": .monitorIngest, "listAlerts": .monitorRead, "getAlert": .monitorRead, "dismissAlert": .monitorAlertsManage,
         "executeDismissal": .monitorAlertsManage, "listCases": .monitorRead, "openCase": .monitorCasesManage, "getCase": .monitorRead,
         "updateCase": .monitorCasesManage, "draftSTR": .monitorReportsDraft, "listMonitoringRuleSets": .monitorRead,
@@ -58,5 +59,7 @@ enum OperationPermissions {
     /// Authenticated, but what is allowed depends on whose thing it is: the domain decides.
     static let decidedByDomain: Set<String> = [
         "whoAmI", "listOwnTokens", "issueToken", "revokeToken", "registerKey", "revokeKey", "cancelParkedTransfer",
+        // Compliance, auditors and inspectors list every pre-clearance request; an employee their own.
+        "listPreClearances",
     ]
 }

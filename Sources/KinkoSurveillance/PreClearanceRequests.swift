@@ -72,6 +72,9 @@ extension Surveillance {
         let reason = try Self.text(reason, field: "reason")
         let now = governance.clock.now()
         let nowMilliseconds = Milliseconds(now / 1_000_000)
+        for (value, field) in [(from, "from"), (to, "to")] where !(0...MarketDataset.timeMax).contains(value) {
+            throw KinkoError(.invalidInput, "\(value) is not a time: ms since the epoch, 0–\(MarketDataset.timeMax)", field: field)
+        }
         guard from < to else { throw KinkoError(.invalidInput, "must be after from", field: "to") }
         guard to - from <= PreClearanceRequest.windowMax else {
             throw KinkoError(.limitExceeded, "a pre-clearance window is at most \(PreClearanceRequest.windowMax / 3_600_000) hours", field: "to")

@@ -74,6 +74,41 @@ struct SurveillanceAPITests {
         #expect(try await f.call(.post, "/v1/surveillance/pretrade", as: .operator, json: question).status == .unauthorized)
     }
 
+    @Test("an employee asks for a pre-clearance over HTTP, another compliance officer approves it, the pre-trade check then allows that trade")
+    func preClearanceOverHTTP() async throws {
+        let f = try await ServerFixture()
+        let compliance = try #require(f.callers[.compliance])
+        let list = Self.list.replacingOccurrences(of: "pre_clearance_required: false", with: "pre_clearance_required: true")
+        let (_, request) = try await f.services.surveillance.insiderLists.propose(yaml: list, by: compliance)
+        try await f.secondCompliance.approve(request.id, in: f.services.governance)
+        _ = try await f.services.surveillance.insiderLists.adopt(version: "insiders-test", by: compliance)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let ask = #"{"account":"A-STAFF","market":"BTC/JPY","side":"buy","time":\#(now + 60_000)}"#
+        #expect(try await f.call(.post, "/v1/surveillance/pretrade", as: .operator, json: ask).json["reason"] as? String == "no_pre_clearance")
+
+        let body = #"{"account":"A-STAFF","market":"BTC/JPY","side":"buy","from":\#(now),"to":\#(now + 86_400_000),"reason":"savings plan"}"#
+        let asked = try await f.call(.post, "/v1/surveillance/preclearances", as: .treasurer, json: body)
+        #expect(asked.status == .created && asked.json["status"] as? String == "pending")
+        let id = try #require(asked.json["id"] as? Int)
+        let tooLong = try await f.call(.post, "/v1/surveillance/preclearances", as: .treasurer,
+                                       json: #"{"account":"A-STAFF","market":"BTC/JPY","side":"buy","from":\#(now),"to":\#(now + 5 * 86_400_000 + 1),"reason":"x"}"#)
+        #expect(tooLong.status == .badRequest && tooLong.json["code"] as? String == "limit_exceeded" && tooLong.json["field"] as? String == "to")
+        #expect(try await f.call(.post, "/v1/surveillance/preclearances", as: .inspector, json: body).status == .forbidden)
+        // The treasurer sees their own request; an operator sees none of theirs.
+        #expect((try await f.call(.get, "/v1/surveillance/preclearances", as: .treasurer).json["requests"] as? [[String: Any]])?.count == 1)
+        #expect((try await f.call(.get, "/v1/surveillance/preclearances", as: .operator).json["requests"] as? [[String: Any]])?.isEmpty == true)
+        #expect(try await f.call(.post, "/v1/surveillance/preclearances/\(id)/decision", as: .treasurer, json: #"{"approve":true}"#).status == .forbidden)
+        let denyWithoutReason = try await f.call(.post, "/v1/surveillance/preclearances/\(id)/decision", as: .compliance, json: #"{"approve":false}"#)
+        #expect(denyWithoutReason.status == .badRequest && denyWithoutReason.json["field"] as? String == "note")
+        let decided = try await f.call(.post, "/v1/surveillance/preclearances/\(id)/decision", as: .compliance, json: #"{"approve":true,"note":"ok"}"#)
+        #expect(decided.status == .ok && decided.json["status"] as? String == "approved" && decided.json["decided_by"] as? String == compliance.name)
+        // The check re-reads approvals within a second.
+        try await Task.sleep(for: Surveillance.insiderListRefresh + .milliseconds(50))
+        #expect(try await f.call(.post, "/v1/surveillance/pretrade", as: .operator, json: ask).json["allowed"] as? Bool == true)
+        let pending = try await f.call(.get, "/v1/surveillance/preclearances?status=pending", as: .inspector)
+        #expect(pending.status == .ok && (pending.json["requests"] as? [[String: Any]])?.isEmpty == true)
+    }
+
     @Test("only the operator's service token may ask; a bad side is named")
     func permissionsAndInput() async throws {
         let f = try await ServerFixture()

@@ -164,6 +164,10 @@ struct SurveillanceStoreTests {
             #expect(notStaff?.field == "account")
             let tooLong = await #expect(throws: KinkoError.self) { try await request("S1", "ABC/JPY", now, now + 5 * day + 1, by: w.compliance) }
             #expect(tooLong?.code == .limitExceeded && tooLong?.field == "to")
+            let extreme = await #expect(throws: KinkoError.self) { try await request("S1", "ABC/JPY", Int64.min, Int64.max, by: w.compliance) }
+            #expect(extreme?.field == "from")
+            let past = await #expect(throws: KinkoError.self) { try await request("S1", "ABC/JPY", now, MarketDataset.timeMax + 1, by: w.compliance) }
+            #expect(past?.field == "to")
             let over = await #expect(throws: KinkoError.self) { try await request("S1", "ABC/JPY", now - 2 * day, now - day, by: w.compliance) }
             #expect(over?.field == "to")
             let badSide = await #expect(throws: KinkoError.self) {

@@ -164,6 +164,106 @@ extension Components {
                 case _case = "case"
             }
         }
+        /// - Remark: Generated from `#/components/schemas/PreClearanceRequest`.
+        internal struct PreClearanceRequest: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/id`.
+            internal var id: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/account`.
+            internal var account: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/market`.
+            internal var market: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/side`.
+            internal enum SidePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case buy = "buy"
+                case sell = "sell"
+            }
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/side`.
+            internal var side: Components.Schemas.PreClearanceRequest.SidePayload
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/from`.
+            internal var from: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/to`.
+            internal var to: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/reason`.
+            internal var reason: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/requested_by`.
+            internal var requestedBy: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/requested_at`.
+            internal var requestedAt: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/status`.
+            internal enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case pending = "pending"
+                case approved = "approved"
+                case denied = "denied"
+            }
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/status`.
+            internal var status: Components.Schemas.PreClearanceRequest.StatusPayload
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/decided_by`.
+            internal var decidedBy: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/decided_at`.
+            internal var decidedAt: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/PreClearanceRequest/decision_note`.
+            internal var decisionNote: Swift.String?
+            /// Creates a new `PreClearanceRequest`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - account:
+            ///   - market:
+            ///   - side:
+            ///   - from:
+            ///   - to:
+            ///   - reason:
+            ///   - requestedBy:
+            ///   - requestedAt:
+            ///   - status:
+            ///   - decidedBy:
+            ///   - decidedAt:
+            ///   - decisionNote:
+            internal init(
+                id: Swift.Int64,
+                account: Swift.String,
+                market: Swift.String,
+                side: Components.Schemas.PreClearanceRequest.SidePayload,
+                from: Swift.Int64,
+                to: Swift.Int64,
+                reason: Swift.String,
+                requestedBy: Swift.String,
+                requestedAt: Swift.String,
+                status: Components.Schemas.PreClearanceRequest.StatusPayload,
+                decidedBy: Swift.String? = nil,
+                decidedAt: Swift.String? = nil,
+                decisionNote: Swift.String? = nil
+            ) {
+                self.id = id
+                self.account = account
+                self.market = market
+                self.side = side
+                self.from = from
+                self.to = to
+                self.reason = reason
+                self.requestedBy = requestedBy
+                self.requestedAt = requestedAt
+                self.status = status
+                self.decidedBy = decidedBy
+                self.decidedAt = decidedAt
+                self.decisionNote = decisionNote
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case id
+                case account
+                case market
+                case side
+                case from
+                case to
+                case reason
+                case requestedBy = "requested_by"
+                case requestedAt = "requested_at"
+                case status
+                case decidedBy = "decided_by"
+                case decidedAt = "decided_at"
+                case decisionNote = "decision_note"
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/ReportRecord`.
         internal struct ReportRecord: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/ReportRecord/kind`.

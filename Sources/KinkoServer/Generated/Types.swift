@@ -560,6 +560,21 @@ internal protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/surveillance/pretrade`.
     /// - Remark: Generated from `#/paths//v1/surveillance/pretrade/post(preTradeCheck)`.
     func preTradeCheck(_ input: Operations.PreTradeCheck.Input) async throws -> Operations.PreTradeCheck.Output
+    /// Pre-clearance requests, newest first — compliance, auditors and inspectors see all; anyone else their own.
+    ///
+    /// - Remark: HTTP `GET /v1/surveillance/preclearances`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/preclearances/get(listPreClearances)`.
+    func listPreClearances(_ input: Operations.ListPreClearances.Input) async throws -> Operations.ListPreClearances.Output
+    /// An employee asks compliance to pre-clear a trade of a staff account on the insider list in force (a window of at most 5 days).
+    ///
+    /// - Remark: HTTP `POST /v1/surveillance/preclearances`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/preclearances/post(requestPreClearance)`.
+    func requestPreClearance(_ input: Operations.RequestPreClearance.Input) async throws -> Operations.RequestPreClearance.Output
+    /// A compliance officer who did not ask approves or denies a pending request (never across a blackout or restricted window; a denial says why).
+    ///
+    /// - Remark: HTTP `POST /v1/surveillance/preclearances/{id}/decision`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/preclearances/{id}/decision/post(decidePreClearance)`.
+    func decidePreClearance(_ input: Operations.DecidePreClearance.Input) async throws -> Operations.DecidePreClearance.Output
     /// Take NDJSON rows of the order and trade stream (markets, accounts, links, orders, trades, announcements, restricted-list rows); one result per line.
     ///
     /// - Remark: HTTP `POST /v1/surveillance/events`.
@@ -1947,6 +1962,47 @@ extension APIProtocol {
         body: Operations.PreTradeCheck.Input.Body
     ) async throws -> Operations.PreTradeCheck.Output {
         try await preTradeCheck(Operations.PreTradeCheck.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Pre-clearance requests, newest first — compliance, auditors and inspectors see all; anyone else their own.
+    ///
+    /// - Remark: HTTP `GET /v1/surveillance/preclearances`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/preclearances/get(listPreClearances)`.
+    internal func listPreClearances(
+        query: Operations.ListPreClearances.Input.Query = .init(),
+        headers: Operations.ListPreClearances.Input.Headers = .init()
+    ) async throws -> Operations.ListPreClearances.Output {
+        try await listPreClearances(Operations.ListPreClearances.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// An employee asks compliance to pre-clear a trade of a staff account on the insider list in force (a window of at most 5 days).
+    ///
+    /// - Remark: HTTP `POST /v1/surveillance/preclearances`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/preclearances/post(requestPreClearance)`.
+    internal func requestPreClearance(
+        headers: Operations.RequestPreClearance.Input.Headers = .init(),
+        body: Operations.RequestPreClearance.Input.Body
+    ) async throws -> Operations.RequestPreClearance.Output {
+        try await requestPreClearance(Operations.RequestPreClearance.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A compliance officer who did not ask approves or denies a pending request (never across a blackout or restricted window; a denial says why).
+    ///
+    /// - Remark: HTTP `POST /v1/surveillance/preclearances/{id}/decision`.
+    /// - Remark: Generated from `#/paths//v1/surveillance/preclearances/{id}/decision/post(decidePreClearance)`.
+    internal func decidePreClearance(
+        path: Operations.DecidePreClearance.Input.Path,
+        headers: Operations.DecidePreClearance.Input.Headers = .init(),
+        body: Operations.DecidePreClearance.Input.Body
+    ) async throws -> Operations.DecidePreClearance.Output {
+        try await decidePreClearance(Operations.DecidePreClearance.Input(
+            path: path,
             headers: headers,
             body: body
         ))
