@@ -375,15 +375,22 @@ struct CustodyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a stored reconciliation in text, JSON or CSV.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
-        @Option var day: String
+        @Option(help: "The JST day (YYYY-MM-DD), or `last` for the latest stored reconciliation.") var day: String
         @Option(help: "text, json or csv.") var format: String = "text"
 
         func execute() async throws {
             let session = try await Session.open(database, token)
             let result: Reconciliation
             do {
-                result = try await session.custody().reconciliation(day: day, by: session.caller)
-            } catch let error as KinkoError where error.code == .notFound {
+                if day == "last" {
+                    guard let latest = try await session.custody().latestReconciliation(by: session.caller) else {
+                        throw KinkoError(.notFound, "no reconciliation is stored yet; run kinko custody reconcile --day DAY", field: "day")
+                    }
+                    result = latest
+                } else {
+                    result = try await session.custody().reconciliation(day: day, by: session.caller)
+                }
+            } catch let error as KinkoError where error.code == .notFound && day != "last" {
                 throw KinkoError(.notFound, "no reconciliation for \(day); run kinko custody reconcile --day \(day)", field: "day")
             }
             print(try ReconciliationView.render(result, format: format))

@@ -249,16 +249,24 @@ struct IncidentCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            let lines = try await session.reserve().statement(incident: incident, asset: asset, by: session.caller)
+            let reserve = try await session.reserve()
+            let lines = try await reserve.statement(incident: incident, asset: asset, by: session.caller)
+            // Amounts in their assets' own units (250000.000000 XRP held, 57766 JPY paid), not base units.
+            let paymentCode = try await reserve.storedPlan(incident: incident, asset: asset, by: session.caller).plan.paymentAsset
+            let (lost, paid) = (await reserve.ledger.asset(code: asset), await reserve.ledger.asset(code: paymentCode))
+            func units(_ amount: Amount, _ unit: Asset?) -> String { unit?.format(amount) ?? amount.description }
             switch format {
             case "csv":
-                print("owner,account,held_at_loss,loss_share,payment,transfer")
-                for line in lines { print("\(line.entitlement.owner),\(line.entitlement.account),\(line.entitlement.amount),\(line.share),\(line.payment),\(line.transfer)") }
+                print("owner,account,held_at_loss_\(asset),loss_share_\(asset),payment_\(paymentCode),transfer")
+                for line in lines {
+                    print("\(line.entitlement.owner),\(line.entitlement.account),\(units(line.entitlement.amount, lost)),\(units(line.share, lost)),"
+                          + "\(units(line.payment, paid)),\(line.transfer)")
+                }
             case "json":
                 print(CanonicalJSON.array(lines.map {
-                    ["owner": .string(String($0.entitlement.owner)), "account": .string($0.entitlement.account.description),
-                     "held_at_loss": .string($0.entitlement.amount.description), "loss_share": .string($0.share.description),
-                     "payment": .string($0.payment.description), "transfer": .string($0.transfer.description)]
+                    ["owner": .string(String($0.entitlement.owner)), "account": .string($0.entitlement.account.description), "asset": .string(asset),
+                     "held_at_loss": .string(units($0.entitlement.amount, lost)), "loss_share": .string(units($0.share, lost)),
+                     "payment_asset": .string(paymentCode), "payment": .string(units($0.payment, paid)), "transfer": .string($0.transfer.description)]
                 }).text)
             default: throw ValidationError("--format: csv or json")
             }

@@ -265,6 +265,8 @@ struct CLITests {
         #expect(compute.status == 0 && compute.output.contains(#""adequate":"true""#))
         let statement = try kinko("incident", "statement", "--incident", "1", "--asset", "XRP", as: "auditor")
         #expect(statement.output.split(separator: "\n").count == 9)
+        // In the assets' units: XRP held and lost, yen paid (not drops and not XRP's scale).
+        #expect(statement.output.hasPrefix("owner,account,held_at_loss_XRP,loss_share_XRP,payment_JPY,transfer\n1001,10014,250000.000000,641.848524,57766,"))
         #expect(try kinko("insolvency", "schedule", as: "operator").status == 3)
         let schedule = try kinko("insolvency", "schedule", "--format", "json", as: "administrator")
         #expect(schedule.status == 0 && schedule.output.contains(#""asset":"XRP","claims":"388500.000000""#))
