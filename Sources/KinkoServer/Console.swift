@@ -55,8 +55,15 @@ struct Console: Sendable {
                 try KinkoAPI.checkDay(day, field: "day")
                 try await services.ledger.refresh()
                 let result = try await services.custody.reconcile(day: day, by: caller)
-                return "照合 / reconciled \(result.day): " + (result.isClean ? "差異なし / clean" : "\(result.breaks.count) 差異 / breaks")
+                guard result.isClean else {
+                    throw ConsoleWarning(text: "照合 / reconciled \(result.day): \(result.breaks.count) 差異 / breaks — 未解決 / unresolved",
+                                         link: "/console/reconciliation?day=\(result.day)")
+                }
+                return "照合 / reconciled \(result.day): 差異なし / clean"
             }
+        }
+        router.get("/console/reconciliation") { request, _ in
+            try await self.page(request) { try await self.reconciliation($0, day: request.uri.queryParameters.get("day") ?? "") }
         }
         router.post("/console/actions/dismiss-alert") { request, _ in
             try await self.action(request, back: "/console/alerts", permission: .monitorAlertsManage) { caller, form in
@@ -164,6 +171,10 @@ struct Console: Sendable {
                 return Self.html("<p>the form's CSRF token does not match this session; reload the page</p>", status: .forbidden)
             }
             outcome = ("notice", try await run(caller, form))
+        } catch let warning as ConsoleWarning {
+            // Done, but what it found needs work: shown in the alarm colour, with a link to it.
+            let query = [("warning", warning.text), ("link", warning.link)].map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
+            return Response(status: .seeOther, headers: [.location: "\(back)?" + query.joined(separator: "&")])
         } catch let error as KinkoError {
             outcome = ("error", error.field.map { "\($0): \(error.message)" } ?? error.message)
         }
@@ -174,8 +185,12 @@ struct Console: Sendable {
     /// The outcome of the last action, from the query string the action redirected to.
     static func flash(_ request: Request) -> [String: Any] {
         var flash: [String: Any] = [:]
-        for key in ["notice", "error"] {
+        for key in ["notice", "error", "warning"] {
             if let text = request.uri.queryParameters[Substring(key)].flatMap({ String($0).removingPercentEncoding }) { flash[key] = text }
+        }
+        // Only a link into the console itself.
+        if let link = request.uri.queryParameters["link"].flatMap({ String($0).removingPercentEncoding }), link.hasPrefix("/console/"), !link.contains("//") {
+            flash["warningLink"] = link
         }
         return flash
     }
@@ -212,11 +227,12 @@ struct Console: Sendable {
                 },
             ]
             if let day = try await services.custody.latestReconciliation(by: caller) {
-                custody["last"] = ["day": day.day, "clean": String(day.isClean), "summary": day.isClean ? "差異なし / clean" : "\(day.breaks.count) 差異 / breaks"]
+                custody["last"] = ["day": day.day, "clean": String(day.isClean), "summaryClass": day.isClean ? "good" : "bad",
+                                   "summary": day.isClean ? "差異なし / clean" : "\(day.breaks.count) 差異・未解決 / unresolved breaks"]
             }
             if Self.allows(caller, .custodyReconcile) {
                 custody["canReconcile"] = true
-                custody["yesterday"] = JST.day(of: services.clock.now() - 86_400_000_000_000)
+                custody["yesterday"] = Self.lastCutoffDay(now: services.clock.now(), hourJST: services.custody.settings.reconciliationCutoffHourJST)
             }
             context["custody"] = custody
         }
@@ -230,6 +246,47 @@ struct Console: Sendable {
         }
         context["nothing"] = context.isEmpty
         return ("overview", context)
+    }
+
+    /// The business day whose cut-off passed last: today once today's cut-off (17:00 JST) is
+    /// past, else yesterday — the day a treasurer reconciles.
+    static func lastCutoffDay(now: TimestampNanoseconds, hourJST: Int) -> String {
+        let today = JST.day(of: now)
+        if let cutoff = try? Reconciliation.cutoff(day: today, hourJST: hourJST), now >= cutoff { return today }
+        return JST.day(of: now - 86_400_000_000_000)
+    }
+
+    /// A stored day's reconciliation with every break: what, where, how large, why.
+    func reconciliation(_ caller: Caller, day: String) async throws -> (template: String, context: [String: Any]) {
+        try KinkoAPI.checkDay(day, field: "day")
+        let result = try await services.custody.reconciliation(day: day, by: caller)
+        var assets: [String: Asset] = [:]
+        for asset in try await services.ledgerService.assets(by: caller) { assets[asset.code] = asset }
+        func amount(_ value: Amount, _ code: String) -> String { (assets[code].map { Self.grouped($0.format(value)) } ?? value.description) + " " + code }
+        return ("reconciliation", [
+            "day": result.day, "clean": result.isClean, "breakCount": result.breaks.count, "cutoff": result.cutoff.iso8601,
+            "lines": result.lines.map { line -> [String: Any] in
+                ["asset": line.asset, "owed": amount(line.liabilities, line.asset), "held": amount(line.ledgerHoldings, line.asset),
+                 "observed": line.observed.map { amount($0, line.asset) } ?? "—"]
+            },
+            "breaks": result.breaks.map { b -> [String: Any] in
+                ["asset": b.asset, "kind": b.kind.rawValue, "wallet": b.wallet ?? "—", "size": amount(b.size, b.asset), "cause": b.cause]
+            },
+        ])
+    }
+
+    /// A decimal with thousands separators in its whole part (`1234567.5` → `1,234,567.5`).
+    static func grouped(_ decimal: String) -> String {
+        let negative = decimal.hasPrefix("-")
+        let digits = negative ? String(decimal.dropFirst()) : decimal
+        let parts = digits.split(separator: ".", maxSplits: 1)
+        let whole = String(parts.first ?? "")
+        var out = ""
+        for (index, character) in whole.enumerated() {
+            if index > 0, (whole.count - index) % 3 == 0 { out.append(",") }
+            out.append(character)
+        }
+        return (negative ? "-" : "") + out + (parts.count == 2 ? "." + parts[1] : "")
     }
 
     func balances(_ caller: Caller, request: Request) async throws -> (template: String, context: [String: Any]) {
@@ -360,4 +417,11 @@ extension Sequence {
         for element in self { result.append(try await transform(element)) }
         return result
     }
+}
+
+/// An action that was carried out but found something that needs work (a reconciliation with
+/// breaks): the console shows it in the alarm colour with a link to what it found.
+struct ConsoleWarning: Error {
+    let text: String
+    let link: String
 }

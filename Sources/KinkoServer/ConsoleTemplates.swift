@@ -16,7 +16,7 @@ enum ConsoleTemplates {
             <!doctype html><html lang="ja"><head><meta charset="utf-8">{{#csrf}}<meta name="csrf-token" content="{{csrf}}">{{/csrf}}<title>{{title}}</title><style>{{{style}}}</style></head><body>
             <nav><b>金庫 Kinko</b>{{#signedIn}} · {{#nav}}<a href="{{path}}">{{label}}</a>{{/nav}}
             <span id="whoami">{{name}} ({{roles}})</span>
-            <form class="inline" method="post" action="/console/logout">{{> csrf}}<button id="sign-out">ログアウト / Sign out</button></form>{{/signedIn}}</nav><main>{{#notice}}<p id="notice" class=good>{{notice}}</p>{{/notice}}{{#error}}<p id="error" class=bad>{{error}}</p>{{/error}}{{{content}}}</main></body></html>
+            <form class="inline" method="post" action="/console/logout">{{> csrf}}<button id="sign-out">ログアウト / Sign out</button></form>{{/signedIn}}</nav><main>{{#notice}}<p id="notice" class=good>{{notice}}</p>{{/notice}}{{#error}}<p id="error" class=bad>{{error}}</p>{{/error}}{{#warning}}<p id="warning" class=bad role="alert">{{warning}}{{#warningLink}} — <a id="warning-link" href="{{warningLink}}">差異を見る / see the breaks</a>{{/warningLink}}</p>{{/warning}}{{{content}}}</main></body></html>
             """,
 
         "login": """
@@ -38,7 +38,7 @@ enum ConsoleTemplates {
             {{#custody}}<section data-panel="custody"><h2>分別管理 / Custody (95% cold)</h2>
             <table><tr><th>資産 / asset</th><th>ホット比率 / hot share</th><th>5% 上限 / the 5% line</th><th>OK</th></tr>
             {{#assets}}<tr><td>{{code}}</td><td class="n hot-share" data-asset="{{code}}">{{share}}</td><td>{{{bar}}}</td><td>{{mark}}</td></tr>{{/assets}}</table>
-            {{#last}}<p>最終照合 / last reconciliation: <b id="last-reconciliation" data-clean="{{clean}}">{{day}}</b> — {{summary}}</p>{{/last}}
+            {{#last}}<p>最終照合 / last reconciliation: <b id="last-reconciliation" data-clean="{{clean}}">{{day}}</b> — <a href="/console/reconciliation?day={{day}}" class="{{summaryClass}}">{{summary}}</a></p>{{/last}}
             {{#canReconcile}}<form method="post" action="/console/actions/reconcile">{{> csrf}}<label>営業日 / business day <input name="day" id="reconcile-day" value="{{yesterday}}" size="10"></label>
             <button id="reconcile">照合 / Reconcile</button></form>{{/canReconcile}}</section>{{/custody}}
             {{#monitoring}}<section data-panel="monitoring"><h2>取引モニタリング / Monitoring</h2>
@@ -109,6 +109,15 @@ enum ConsoleTemplates {
             {{#hasOrders}}<table id="flagged-orders"><tr><th>注文 / order</th><th>口座 / account</th><th>売買 / side</th><th>価格 / price</th><th>数量 / quantity</th><th>発注 / placed</th><th>終了 / ended</th></tr>
             {{#orders}}<tr><td>{{order}}</td><td>{{account}}</td><td>{{side}}</td><td class=n>{{price}}</td><td class=n>{{quantity}}</td><td>{{placed}}</td><td>{{ended}}</td></tr>{{/orders}}</table>{{/hasOrders}}
             <p>口座 / accounts: {{accounts}}</p>
+            """,
+
+        "reconciliation": """
+            <h1>照合 / Reconciliation {{day}}</h1>
+            <p>締め / cut-off {{cutoff}} · {{#clean}}<b id="reconciliation-status" class=good>差異なし / clean</b>{{/clean}}{{^clean}}<b id="reconciliation-status" class=bad>差異 {{breakCount}} 件・未解決 / {{breakCount}} unresolved breaks</b>{{/clean}}</p>
+            <table id="reconciliation-lines"><tr><th>資産 / asset</th><th>顧客への債務 / owed to customers</th><th>帳簿上の保有 / ledger holdings</th><th>確認残高 / observed</th></tr>
+            {{#lines}}<tr><td>{{asset}}</td><td class=n>{{owed}}</td><td class=n>{{held}}</td><td class=n>{{observed}}</td></tr>{{/lines}}</table>
+            {{^clean}}<h2>差異 / Breaks</h2><table id="reconciliation-breaks"><tr><th>資産 / asset</th><th>種類 / kind</th><th>ウォレット / wallet</th><th>差 / size</th><th>原因 / cause</th></tr>
+            {{#breaks}}<tr class="break"><td>{{asset}}</td><td>{{kind}}</td><td>{{wallet}}</td><td class=n>{{size}}</td><td>{{cause}}</td></tr>{{/breaks}}</table>{{/clean}}
             """,
 
         "audit": """

@@ -8,7 +8,8 @@ import KinkoGovernance
 import KinkoLedger
 import KinkoMonitoring
 import KinkoPlaybook
-import KinkoServer
+import KinkoReserve
+@testable import KinkoServer
 import Testing
 
 @Suite("HTTP API: operations, auth and problems", .serialized)
@@ -389,5 +390,51 @@ struct ConsoleActionTests {
         #expect(try await f.services.custody.store.reconciliation(day: "2026-11-20") != nil)
         let overview = try await f.call(.get, "/console", headers: try await f.console(.finance).headers)
         #expect(overview.text.contains("<b id=\"last-reconciliation\" data-clean=\"true\">2026-11-20</b>"))
+        #expect(overview.text.contains(#"<a href="/console/reconciliation?day=2026-11-20" class="good">差異なし / clean</a>"#))
+    }
+
+    // Goal: a reconciliation with breaks is no success: the treasurer sees it in the alarm
+    // colour with a link to the breaks, each listed with its asset, kind, size and cause; the
+    // form offers the day whose 17:00 JST cut-off passed last.
+    @Test func reconciliationBreaksAreShownAsSuch() async throws {
+        // 16:00 JST on 3 December: the day's business happens before its 17:00 cut-off.
+        let clock = ManualWallClock(try Reconciliation.cutoff(day: "2026-12-03", hourJST: 17) - 3_600_000_000_000)
+        let f = try await ServerFixture(clock: clock)
+        let session = try await f.console(.finance)
+        // 0.1 BTC deposited into a customer-pool wallet nobody has observed: the day breaks.
+        _ = try await f.call(.post, "/v1/custody/vendors", as: .treasurer, json: #"{"name":"acme","notice_date":"2026-01-05","notice_reference":"FSA-2026-17"}"#)
+        let wallet = try await f.call(.post, "/v1/custody/wallets", as: .treasurer, json: """
+            {"id":"hot-1","chain":"bitcoin","temperature":"hot","purpose":"customer_pool","assets":["BTC"],"vendor":"acme","vendor_version":"1.0"}
+            """)
+        #expect(wallet.status == .created)
+        _ = try await f.call(.post, "/v1/ledger/accounts", as: .operator, json: """
+            {"accounts":[{"id":"31","asset":"BTC","code":100,"class":"customer_liability","flags":["debits_must_not_exceed_credits"],"owner":"1"}]}
+            """)
+        try await f.adoptMonitoring()
+        try await f.deposit([("50", "31", Wallet.accountID(wallet: "hot-1", asset: "BTC").description, "0.1")])
+        let day = "2026-12-03"
+        clock.advance(seconds: 7_200)
+        let reconciled = try await f.call(.post, "/console/actions/reconcile", json: session.form("day=\(day)"), headers: session.headers)
+        let location = try #require(reconciled.headers[.location])
+        let query = URLComponents(string: location)?.queryItems ?? []
+        #expect(location.hasPrefix("/console?warning=") && query.first { $0.name == "link" }?.value == "/console/reconciliation?day=\(day)")
+        #expect(query.first { $0.name == "warning" }?.value?.hasSuffix("差異 / breaks — 未解決 / unresolved") == true)
+        let shown = try await f.call(.get, location, headers: session.headers)
+        #expect(shown.text.contains(#"<p id="warning" class=bad role="alert">"#) && shown.text.contains(#"<a id="warning-link" href="/console/reconciliation?day=\#(day)">"#))
+        let page = try await f.call(.get, "/console/reconciliation?day=\(day)", headers: session.headers)
+        let stored = try #require(try await f.services.custody.store.reconciliation(day: day))
+        #expect(page.status == .ok && !stored.isClean)
+        #expect(page.text.contains(#"<b id="reconciliation-status" class=bad>"#))
+        #expect(page.text.components(separatedBy: #"<tr class="break">"#).count - 1 == stored.breaks.count)
+        // A link elsewhere is not offered.
+        let foreign = try await f.call(.get, "/console?warning=x&link=https%3A%2F%2Fevil.example", headers: session.headers)
+        #expect(!foreign.text.contains("evil.example"))
+        #expect(try await f.call(.get, "/console/reconciliation?day=2026-13-01", headers: session.headers).status == .badRequest)
+
+        // The default day: before 17:00 JST the day before, from 17:00 JST that day.
+        let cutoff = try Reconciliation.cutoff(day: "2026-12-03", hourJST: 17)
+        #expect(Console.lastCutoffDay(now: cutoff - 1, hourJST: 17) == "2026-12-02")
+        #expect(Console.lastCutoffDay(now: cutoff, hourJST: 17) == "2026-12-03")
+        #expect(Console.grouped("1234567.5") == "1,234,567.5" && Console.grouped("-1000") == "-1,000" && Console.grouped("999") == "999")
     }
 }

@@ -12,14 +12,15 @@ import Testing
     @Test func everyTemplateParses() throws {
         _ = try ConsoleTemplates.library.get()
         for name in ConsoleTemplates.sources.keys { #expect(throws: Never.self, "\(name)") { _ = try ConsoleTemplates.render(name, [:]) } }
-        #expect(ConsoleTemplates.sources.count == 13)
+        #expect(ConsoleTemplates.sources.count == 14)
     }
 
     @Test func userStringsAreEscapedInEveryPlace() throws {
         let m = Self.markup
         let pages: [(String, [String: Any])] = [
-            ("alerts", ["csrf": "c", "alerts": [["id": 1, "outcome": m, "event": m, "customer": 7, "status": m, "why": m, "canDismiss": true, "canOpen": true]],
-                        "cases": [["id": 2, "title": m, "status": m, "disposition": m, "assignee": m]]]),
+            ("alerts", ["csrf": "c", "alerts": [["id": 1, "outcome": m, "event": m, "customer": 7, "status": m, "why": m, "canDismiss": true, "canOpen": true,
+                                                "marketAlert": m]],
+                        "cases": [["id": 2, "title": m, "status": m, "disposition": m, "assignee": m, "alerts": m]]]),
             ("balances", ["asset": m, "tabs": [["code": m, "last": true]], "rows": [["id": m, "accountClass": m, "owner": m, "balance": m]]]),
             ("incidents", ["incidents": [["id": 3, "lossType": m, "detected": m, "compensation": m, "took": m]]]),
             ("audit", ["valid": false, "entries": 1, "checkpoints": 0, "root": m, "problems": [m]]),
@@ -33,12 +34,16 @@ import Testing
                          "kinds": [["kind": m, "title": m, "example": m]],
                          "reports": [["kind": m, "period": m, "sha": m, "status": m, "generatedBy": m, "approvedBy": m, "filed": m, "query": m, "canApprove": true]]]),
             ("login", ["loginError": m]),
-            ("surveillance", ["hasAlerts": true, "alerts": [["id": m, "typology": m, "market": m, "accounts": m, "window": m, "score": m, "explanation": m]]]),
-            ("surveillanceAlert", ["id": m, "typology": m, "market": m, "window": m, "ruleSet": m, "status": m, "explanation": m, "accounts": m, "tradeCount": m,
+            ("surveillance", ["hasAlerts": true, "alerts": [["id": m, "typology": m, "market": m, "accounts": m, "window": m, "score": m, "explanation": m,
+                                                                "status": m, "queue": m]]]),
+            ("surveillanceAlert", ["id": m, "typology": m, "market": m, "window": m, "ruleSet": m, "status": m, "queueAlert": m, "caseID": m, "explanation": m,
+                                   "accounts": m, "tradeCount": m,
                                    "figures": [["name": m, "value": m, "threshold": m]], "svg": "", "hasFlaggedTrades": true, "hasOrders": true,
                                    "orders": [["order": m, "account": m, "side": m, "price": m, "quantity": m, "placed": m, "ended": m]]]),
             ("layout", ["title": m, "style": "", "csrf": m, "content": "", "signedIn": true, "nav": [["path": m, "label": m]], "name": m, "roles": m,
-                        "notice": m, "error": m]),
+                        "notice": m, "error": m, "warning": m, "warningLink": m]),
+            ("reconciliation", ["day": m, "clean": false, "breakCount": 1, "cutoff": m, "lines": [["asset": m, "owed": m, "held": m, "observed": m]],
+                                "breaks": [["asset": m, "kind": m, "wallet": m, "size": m, "cause": m]]]),
         ]
         for (name, context) in pages {
             let html = try ConsoleTemplates.render(name, context)

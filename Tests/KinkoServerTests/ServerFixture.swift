@@ -32,13 +32,14 @@ final class ServerFixture: @unchecked Sendable {
 
     var path: String { directory.appendingPathComponent("kinko.sqlite").path }
 
-    init(refusals: RefusalLimiter.Settings = RefusalLimiter.Settings.standard) async throws {
+    /// `clock`: the exchange's clock (the system's by default; a hand-moved one for cut-offs).
+    init(refusals: RefusalLimiter.Settings = RefusalLimiter.Settings.standard, clock: any WallClock = SystemWallClock()) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kinko-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("kinko.sqlite").path
         _ = try AuditSigner.create(path: KinkoDatabase.defaultAuditKeyPath(for: path))
         let database = try KinkoDatabase(path: path)
-        let governance = Governance(store: SQLiteGovernanceStore(database: database))
+        let governance = Governance(store: SQLiteGovernanceStore(database: database), clock: clock)
         let staff = try await Staff.found(governance, admins: ["admin", "admin.two"])
         let admin = staff.admins[0].caller
         var tokens: [Role: String] = [.admin: staff.admins[0].token]
@@ -54,7 +55,7 @@ final class ServerFixture: @unchecked Sendable {
         self.members = members
         secondCompliance = try await staff.hire("compliance.two", roles: [.compliance])
         secondFinance = try await staff.hire("finance.two", roles: [.finance])
-        services = try await Services(stores: KinkoStores(sqlite: database).exchange, refusals: refusals)
+        services = try await Services(stores: KinkoStores(sqlite: database).exchange, clock: clock, refusals: refusals)
         self.database = database
         try await services.ledger.registerAssets(Asset.standard, by: admin)
         // Customers 1 and 2 in yen (11, 21) and bitcoin (12, 22); a yen trust account (901) and
