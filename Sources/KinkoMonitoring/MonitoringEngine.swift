@@ -436,7 +436,7 @@ public final class MonitoringEngine {
 
     private func travelRuleHit(_ event: MonitoringEvent, missing: [String], country: String?, into hits: inout [RuleHit]) {
         hits.append(RuleHit(rule: "travel_rule", score: rules.travelRuleScore, subject: event.customer,
-                            explanation: "withdrawal to \(event.vasp ?? "an unnamed VASP")\(country.map { " in \($0)" } ?? "") lacks travel-rule data: \(missing.joined(separator: ", ")); release is blocked until it is supplied",
+                            explanation: "withdrawal to \(event.vasp ?? "an unnamed VASP")\(country.map { " in \($0)" } ?? "") lacks travel-rule data: \(missing.map(TravelRule.describe).joined(separator: "; ")); release is blocked until it is supplied",
                             values: ["missing": missing.joined(separator: ","), "vasp": event.vasp ?? "", "vasp_country": country ?? "",
                                      "jurisdictions_version": jurisdictions.version],
                             events: [event.id], customers: [event.customer]))

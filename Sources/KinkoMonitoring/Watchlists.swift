@@ -127,6 +127,22 @@ public enum TravelRule {
         }
         return missing
     }
+
+    /// A missing field as a compliance officer reads it (`originator.national_id|…` is the
+    /// originator's address, national ID, or date and place of birth); the paths stay in the
+    /// hit's `missing` value for machines.
+    public static func describe(_ path: String) -> String {
+        let parts = path.split(separator: ".", maxSplits: 1).map(String.init)
+        switch (parts.first ?? "", parts.count > 1 ? parts[1] : nil) {
+        case ("vasp", nil): return "the receiving VASP's name"
+        case ("vasp_country", nil): return "the receiving VASP's country"
+        case (let role, nil): return "every detail of the \(role)"
+        case (let role, "name"?): return "the \(role)'s name"
+        case (let role, "account"?): return "the \(role)'s account number or wallet address"
+        case (let role, "geographic_address|national_id|date_and_place_of_birth"?): return "the \(role)'s address, national ID, or date and place of birth (one of them)"
+        case (let role, let field?): return "the \(role)'s \(field.replacingOccurrences(of: "_", with: " "))"
+        }
+    }
 }
 
 /// The watchlists one process evaluates with, swapped as a whole when the lists in force change

@@ -62,6 +62,9 @@ struct Console: Sendable {
                 return "照合 / reconciled \(result.day): 差異なし / clean"
             }
         }
+        router.get("/console/alert") { request, _ in
+            try await self.page(request) { try await self.alert($0, id: request.uri.queryParameters.get("id") ?? "") }
+        }
         router.get("/console/reconciliation") { request, _ in
             try await self.page(request) { try await self.reconciliation($0, day: request.uri.queryParameters.get("day") ?? "") }
         }
@@ -246,6 +249,41 @@ struct Console: Sendable {
         }
         context["nothing"] = context.isEmpty
         return ("overview", context)
+    }
+
+    /// A time as people in Japan read it: `2026-12-03 17:42:05 JST`.
+    static func jst(_ time: TimestampNanoseconds) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(secondsFromGMT: 9 * 3_600)
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(time / 1_000_000) / 1_000)) + " JST"
+    }
+
+    /// One alert with its evidence: each rule that fired, what it saw against what it allows,
+    /// the events and customers behind it, and where the alert stands.
+    func alert(_ caller: Caller, id: String) async throws -> (template: String, context: [String: Any]) {
+        let number = try KinkoAPI.uint64(id, field: "id")
+        let alert = try await services.monitoring.alert(number, by: caller)
+        // Names only for those who may read customers' records.
+        let readable = Self.allows(caller, .customersRead) ? try await services.monitoring.store.profiles(alert.customers) : []
+        let profiles = Dictionary(readable.map { ($0.customer, $0) }, uniquingKeysWith: { first, _ in first })
+        let eventsShown = 100
+        return ("alert", [
+            "id": alert.id, "outcome": alert.outcome.rawValue, "status": alert.status.rawValue, "time": Self.jst(alert.time), "raised": Self.jst(alert.raisedAt),
+            "ruleSet": alert.ruleSetVersion, "event": alert.event, "caseID": alert.caseID.map { $0 as Any } ?? false,
+            "marketAlert": alert.marketActivity.map { $0.surveillanceAlert as Any } ?? false,
+            "customers": alert.customers.filter { $0 != 0 }.map { c -> [String: Any] in
+                ["customer": c, "name": profiles[c].map { "\($0.name) (\($0.country))" } ?? (readable.isEmpty ? "" : "KYC 未登録 / no KYC profile")]
+            },
+            "hits": alert.hits.map { hit -> [String: Any] in
+                ["rule": hit.rule, "score": hit.score, "explanation": hit.explanation,
+                 "values": hit.values.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] },
+                 "events": hit.events.prefix(eventsShown).joined(separator: ", ") + (hit.events.count > eventsShown ? " … (\(hit.events.count))" : ""),
+                 "eventCount": hit.events.count]
+            },
+            "scenarios": alert.scenarios.map { ["name": $0.name, "score": $0.score, "outcome": $0.outcome.rawValue] as [String: Any] },
+        ])
     }
 
     /// The business day whose cut-off passed last: today once today's cut-off (17:00 JST) is

@@ -56,7 +56,7 @@ enum ConsoleTemplates {
 
         "alerts": """
             <h1>アラート / Alerts</h1><table><tr><th>#</th><th>判定 / outcome</th><th>イベント / event</th><th>顧客 / customer</th><th>状態 / status</th><th>理由 / why</th><th></th></tr>
-            {{#alerts}}<tr id="alert-{{id}}"><td>{{id}}</td><td class={{outcome}}>{{outcome}}</td><td>{{#marketAlert}}<a class="market-alert-link" href="/console/surveillance/alert?id={{marketAlert}}">相場 / market {{marketAlert}}</a>{{/marketAlert}}{{^marketAlert}}{{event}}{{/marketAlert}}</td><td>{{customer}}</td><td class=status>{{status}}</td><td>{{why}}</td><td>
+            {{#alerts}}<tr id="alert-{{id}}"><td><a href="/console/alert?id={{id}}">{{id}}</a></td><td class={{outcome}}>{{outcome}}</td><td>{{#marketAlert}}<a class="market-alert-link" href="/console/surveillance/alert?id={{marketAlert}}">相場 / market {{marketAlert}}</a>{{/marketAlert}}{{^marketAlert}}{{event}}{{/marketAlert}}</td><td>{{customer}}</td><td class=status>{{status}}</td><td>{{why}}</td><td>
             {{#canDismiss}}<form class="inline" method="post" action="/console/actions/dismiss-alert">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="reason" placeholder="理由 / reason" size="18" required><button>却下 / Dismiss</button></form>{{/canDismiss}}
             {{#canOpen}}<form class="inline" method="post" action="/console/actions/open-case">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="title" placeholder="件名 / title" size="18" required><button>案件化 / Open case</button></form>{{/canOpen}}
             </td></tr>{{/alerts}}</table>
@@ -109,6 +109,20 @@ enum ConsoleTemplates {
             {{#hasOrders}}<table id="flagged-orders"><tr><th>注文 / order</th><th>口座 / account</th><th>売買 / side</th><th>価格 / price</th><th>数量 / quantity</th><th>発注 / placed</th><th>終了 / ended</th></tr>
             {{#orders}}<tr><td>{{order}}</td><td>{{account}}</td><td>{{side}}</td><td class=n>{{price}}</td><td class=n>{{quantity}}</td><td>{{placed}}</td><td>{{ended}}</td></tr>{{/orders}}</table>{{/hasOrders}}
             <p>口座 / accounts: {{accounts}}</p>
+            """,
+
+        "alert": """
+            <h1>アラート / Alert {{id}}</h1>
+            <p><b class={{outcome}}>{{outcome}}</b> · 状態 / status <span id="alert-status">{{status}}</span>{{#caseID}} · 案件 / case {{caseID}}{{/caseID}} · 発生 / at {{time}} · 検知 / raised {{raised}} · ルール / rule set {{ruleSet}}</p>
+            <p>イベント / event <code>{{event}}</code>{{#marketAlert}} · <a id="market-replay-link" href="/console/surveillance/alert?id={{marketAlert}}">相場の再現 / market replay</a>{{/marketAlert}}</p>
+            <h2>顧客 / Customers</h2>
+            {{^customers}}<p>なし / none</p>{{/customers}}
+            <ul>{{#customers}}<li>{{customer}} — {{name}}</li>{{/customers}}</ul>
+            {{#hits}}<section class="hit"><h2>{{rule}} (+{{score}})</h2><p>{{explanation}}</p>
+            <table class="hit-values"><tr><th>指標 / figure</th><th>値 / value</th></tr>{{#values}}<tr><td>{{name}}</td><td>{{value}}</td></tr>{{/values}}</table>
+            <p>対象 / events ({{eventCount}}): {{events}}</p></section>{{/hits}}
+            {{#scenarios}}<p>シナリオ / scenario {{name}}: {{score}} → {{outcome}}</p>{{/scenarios}}
+            <p><a href="/console/alerts#alert-{{id}}">← アラート一覧 / all alerts</a></p>
             """,
 
         "reconciliation": """

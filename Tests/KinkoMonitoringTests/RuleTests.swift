@@ -294,6 +294,21 @@ struct SanctionsAndTravelRuleTests {
         if !missing.isEmpty { #expect(withdrawal.hits[0].values["missing"] == missing.joined(separator: ",")) }
     }
 
+    // Goal: the explanation names missing travel-rule data in words, not field paths.
+    @Test func travelRuleExplanationsAreWords() throws {
+        #expect(TravelRule.describe("originator.geographic_address|national_id|date_and_place_of_birth")
+            == "the originator's address, national ID, or date and place of birth (one of them)")
+        #expect(TravelRule.describe("beneficiary.name") == "the beneficiary's name")
+        #expect(TravelRule.describe("beneficiary.account") == "the beneficiary's account number or wallet address")
+        #expect(TravelRule.describe("beneficiary") == "every detail of the beneficiary")
+        #expect(TravelRule.describe("vasp") == "the receiving VASP's name" && TravelRule.describe("vasp_country") == "the receiving VASP's country")
+        let engine = MonitoringEngine(rules: try defaultRules())
+        var s = Stream()
+        let withdrawal = try engine.evaluate(s.withdrawal(1, 100, at: t0, vasp: "bitflyer", country: "JP", unhosted: false, risk: nil,
+                                                         originator: complete, beneficiary: TravelRuleParty(name: "A", account: "1")))
+        #expect(withdrawal.hits[0].explanation == "withdrawal to bitflyer in JP lacks travel-rule data: the beneficiary's address, national ID, or date and place of birth (one of them); release is blocked until it is supplied")
+    }
+
     @Test func travelRuleAppliesOnlyToDesignatedJurisdictions() throws {
         let jurisdictions = try TravelRuleJurisdictions(version: "v2", countries: ["JP", "SG"])
         let engine = MonitoringEngine(rules: try defaultRules(), jurisdictions: jurisdictions)

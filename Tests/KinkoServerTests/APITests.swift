@@ -342,6 +342,12 @@ struct ConsoleActionTests {
 
         let page = try await f.call(.get, "/console/alerts", headers: try await f.console(.compliance).headers)
         #expect(page.text.contains("action=\"/console/actions/dismiss-alert\"") && page.text.contains("action=\"/console/actions/open-case\""))
+        // Each alert opens on its evidence: the rules that fired, their figures, the events.
+        #expect(page.text.contains(#"<a href="/console/alert?id=\#(first)">"#))
+        let detail = try await f.call(.get, "/console/alert?id=\(first)", headers: try await f.console(.compliance).headers)
+        let stored = try await f.services.monitoring.alert(first, by: compliance)
+        #expect(detail.status == .ok && detail.text.contains(#"<section class="hit"><h2>\#(stored.hits[0].rule) (+\#(stored.hits[0].score))</h2>"#))
+        #expect(detail.text.contains("<code>\(stored.event)</code>") && detail.text.contains(" JST"))
         let auditorPage = try await f.call(.get, "/console/alerts", headers: try await f.console(.auditor).headers)
         #expect(auditorPage.status == .ok && !auditorPage.text.contains("<form class=\"inline\" method=\"post\" action=\"/console/actions"))
 

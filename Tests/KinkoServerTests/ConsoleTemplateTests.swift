@@ -12,7 +12,7 @@ import Testing
     @Test func everyTemplateParses() throws {
         _ = try ConsoleTemplates.library.get()
         for name in ConsoleTemplates.sources.keys { #expect(throws: Never.self, "\(name)") { _ = try ConsoleTemplates.render(name, [:]) } }
-        #expect(ConsoleTemplates.sources.count == 14)
+        #expect(ConsoleTemplates.sources.count == 15)
     }
 
     @Test func userStringsAreEscapedInEveryPlace() throws {
@@ -42,6 +42,10 @@ import Testing
                                    "orders": [["order": m, "account": m, "side": m, "price": m, "quantity": m, "placed": m, "ended": m]]]),
             ("layout", ["title": m, "style": "", "csrf": m, "content": "", "signedIn": true, "nav": [["path": m, "label": m]], "name": m, "roles": m,
                         "notice": m, "error": m, "warning": m, "warningLink": m]),
+            ("alert", ["id": 1, "outcome": m, "status": m, "time": m, "raised": m, "ruleSet": m, "event": m, "caseID": m, "marketAlert": m,
+                       "customers": [["customer": 7, "name": m]], "hits": [["rule": m, "score": 1, "explanation": m, "values": [["name": m, "value": m]],
+                                                                              "events": m, "eventCount": 1]],
+                       "scenarios": [["name": m, "score": 1, "outcome": m]]]),
             ("reconciliation", ["day": m, "clean": false, "breakCount": 1, "cutoff": m, "lines": [["asset": m, "owed": m, "held": m, "observed": m]],
                                 "breaks": [["asset": m, "kind": m, "wallet": m, "size": m, "cause": m]]]),
         ]

@@ -167,6 +167,13 @@ struct SurveillanceStreamAPITests {
         #expect(page.text.components(separatedBy: #"class="flagged-order""#).count - 1 == 4)
         #expect(page.text.contains("repetitions"))
         #expect(page.text.contains(#"<p id="queue-state" data-status="open">"#) && page.text.contains("/console/alerts#alert-\(queueID)"))
+        // The queue's alert page: the market rule, its figures, the orders, a link to the replay.
+        let queuePage = try await f.call(.get, "/console/alert?id=\(queueID)", headers: headers)
+        #expect(queuePage.status == .ok && queuePage.text.contains("<h2>market_spoofing (+0)</h2>") && queuePage.text.contains("<td>repetitions</td><td>4.0 (threshold 3.0)</td>"))
+        #expect(queuePage.text.contains(#"<a id="market-replay-link" href="/console/surveillance/alert?id=\#(alert["id"] as? String ?? "")">"#))
+        #expect(queuePage.text.contains("order:"))
+        #expect(try await f.call(.get, "/console/alert?id=999999", headers: headers).status == .notFound)
+        #expect(try await f.call(.get, "/console/alert?id=x", headers: headers).status == .badRequest)
         let alertsPage = try await f.call(.get, "/console/alerts", headers: headers)
         #expect(alertsPage.text.contains(#"<a class="market-alert-link" href="/console/surveillance/alert?id=\#(alert["id"] as? String ?? "")">"#))
         let unknown = try await f.call(.get, "/console/surveillance/alert?id=nothing", headers: headers)
