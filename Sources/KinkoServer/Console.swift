@@ -213,7 +213,7 @@ struct Console: Sendable {
                 let ratio = latest.required.units == 0 ? 1 : Double(latest.funded.units) / Double(latest.required.units)
                 reserve["computed"] = [
                     "required": Self.yen(latest.required), "funded": Self.yen(latest.funded), "adequacy": String(format: "%.0f%%", ratio * 100),
-                    "ruleVersion": latest.ruleVersion, "time": latest.time.iso8601,
+                    "ruleVersion": latest.ruleVersion, "time": Self.jst(latest.time),
                     "bar": Self.bar(value: min(ratio, 2), limit: 1, maximum: 2, label: "funded / required", good: ratio >= 1),
                 ] as [String: Any]
             }
@@ -302,7 +302,7 @@ struct Console: Sendable {
         for asset in try await services.ledgerService.assets(by: caller) { assets[asset.code] = asset }
         func amount(_ value: Amount, _ code: String) -> String { (assets[code].map { Self.grouped($0.format(value)) } ?? value.description) + " " + code }
         return ("reconciliation", [
-            "day": result.day, "clean": result.isClean, "breakCount": result.breaks.count, "cutoff": result.cutoff.iso8601,
+            "day": result.day, "clean": result.isClean, "breakCount": result.breaks.count, "cutoff": Self.jst(result.cutoff),
             "lines": result.lines.map { line -> [String: Any] in
                 ["asset": line.asset, "owed": amount(line.liabilities, line.asset), "held": amount(line.ledgerHoldings, line.asset),
                  "observed": line.observed.map { amount($0, line.asset) } ?? "—"]
@@ -332,15 +332,48 @@ struct Console: Sendable {
         let asset = try await services.ledgerService.asset(code: code, by: caller)
         let page = try await services.ledgerService.balances(asset: asset.code, owner: nil, accountClass: nil, after: nil, limit: 500, by: caller)
         let assets = try await services.ledgerService.assets(by: caller)
+        // System accounts by name; customers by name for those who may read customers' records.
+        var labels: [AccountID: String] = [Custody.feeAccountID(asset: asset.code): "自己資金・手数料 / own funds (fees)"]
+        if Self.allows(caller, .custodyRead) {
+            for wallet in try await services.custody.wallets(by: caller) {
+                for held in wallet.assets { labels[Wallet.accountID(wallet: wallet.id, asset: held)] = "ウォレット / wallet \(wallet.id)" }
+            }
+        }
+        let owners = Array(Set(page.accounts.compactMap { UInt64(exactly: $0.account.owner) }.filter { $0 != 0 }))
+        let profiles = Self.allows(caller, .customersRead) ? try await services.monitoring.store.profiles(owners) : []
+        let names: [UInt128: String] = Dictionary(profiles.map { (UInt128($0.customer), $0.name) }, uniquingKeysWith: { first, _ in first })
         return ("balances", [
             "asset": asset.code,
             "tabs": assets.enumerated().map { ["code": $1.code, "last": $0 == assets.count - 1] as [String: Any] },
+            "hasRows": !page.accounts.isEmpty,
             "rows": page.accounts.map { entry -> [String: Any] in
-                ["id": entry.account.id.description, "accountClass": entry.account.accountClass.name,
-                 "owner": entry.account.owner == 0 ? "" : String(entry.account.owner),
-                 "balance": entry.balance.netPostedDescription(claim: entry.account.accountClass.isClaim, scale: asset.scale)]
+                let id = entry.account.id.description
+                let owner = entry.account.owner
+                return ["id": id, "label": labels[entry.account.id] ?? Self.shortID(id), "accountClass": Self.classLabel(entry.account.accountClass),
+                        "owner": owner == 0 ? "" : names[owner].map { "\($0) (\(owner))" } ?? String(owner),
+                        "balance": Self.grouped(entry.balance.netPostedDescription(claim: entry.account.accountClass.isClaim, scale: asset.scale)) + " " + asset.code]
             },
         ])
+    }
+
+    /// An id people can read: up to 20 digits as it is, longer ones by their last 12 (the whole
+    /// id stays in the cell's title).
+    static func shortID(_ id: String) -> String { id.count <= 20 ? id : "…" + id.suffix(12) }
+
+    /// An account class in both languages instead of its snake_case name.
+    static func classLabel(_ accountClass: AccountClass) -> String {
+        switch accountClass {
+        case .customerLiability: "顧客預り / customer liability"
+        case .customerCustodyHolding: "分別保管 / customer custody holding"
+        case .ownFunds: "自己資金 / own funds"
+        case .ownHolding: "自己保有 / own holding"
+        case .reserveFund: "責任準備金 / liability reserve"
+        case .guaranteeCrypto: "履行保証暗号資産 / guarantee crypto"
+        case .insuranceReceivable: "保険金請求権 / insurance receivable"
+        case .compensationPayable: "補償債務 / compensation payable"
+        case .externalSettlement: "外部決済 / external settlement"
+        case .quarantine: "隔離 / quarantine"
+        }
     }
 
     func alerts(_ caller: Caller) async throws -> (template: String, context: [String: Any]) {
@@ -365,8 +398,8 @@ struct Console: Sendable {
         return ("incidents", [
             "incidents": incidents.map { incident -> [String: Any] in
                 let minutes = incident.paidAt.map { ($0 - min($0, incident.detectedAt)) / 60_000_000_000 }
-                return ["id": incident.id, "lossType": incident.lossType, "detected": incident.detectedAt.iso8601,
-                        "compensation": incident.paidAt.map { "支払済 / paid \($0.iso8601)" } ?? "未払 / unpaid", "took": minutes.map { "\($0) min" } ?? ""]
+                return ["id": incident.id, "lossType": incident.lossType, "detected": Self.jst(incident.detectedAt),
+                        "compensation": incident.paidAt.map { "支払済 / paid \(Self.jst($0))" } ?? "未払 / unpaid", "took": minutes.map { "\($0) min" } ?? ""]
             },
         ])
     }
@@ -419,8 +452,9 @@ struct Console: Sendable {
     }
 
     static let style = """
-        body{font-family:system-ui,"Hiragino Sans","Noto Sans JP",sans-serif;margin:0;color:#222}nav{background:#1a237e;color:#fff;padding:8px 16px}
-        nav a{color:#fff;margin-right:14px;text-decoration:none}main{padding:16px}section{border:1px solid #ddd;border-radius:6px;padding:8px 16px;margin:12px 0}
+        body{font-family:system-ui,"Hiragino Sans","Noto Sans JP",sans-serif;margin:0;color:#222}nav{background:#1a237e;color:#fff;padding:8px 16px;display:flex;align-items:center;gap:12px}
+        nav .links{flex:1 1 auto;min-width:0;display:flex;flex-wrap:wrap;gap:4px 14px}nav .me{flex:0 0 auto;white-space:nowrap}
+        nav a{color:#fff;text-decoration:none}main{padding:16px}section{border:1px solid #ddd;border-radius:6px;padding:8px 16px;margin:12px 0}
         table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:4px 8px;text-align:left}.n{text-align:right}
         .good{color:#2e7d32}.bad,.block{color:#c62828}.review{color:#ef6c00}form.inline{display:inline}
         """

@@ -121,16 +121,16 @@ extension Console {
                 "id": request.id.description, "action": request.action, "digest": Hex.encode(request.digest),
                 "sentence": ApprovalText.sentence(request, names: names),
                 "fields": ApprovalText.fields(request).sorted { $0.key < $1.key }.map { ["key": $0.key, "value": $0.value] },
-                "filedBy": names.principal(request.initiator.description), "policy": request.policy.summary, "expires": request.expiresAt.iso8601,
+                "filedBy": names.principal(request.initiator.description), "policy": request.policy.summary, "expires": Self.jst(request.expiresAt),
                 "status": evaluation.isSatisfied ? "approved" : evaluation.reasons.joined(separator: "; "), "canonical": request.canonical.text,
             ]
         }
         return ("approvals", [
             "principal": caller.principal.description, "script": Self.scriptPath, "waitingCount": waiting.count, "waiting": cards,
             "keys": mine.map { key -> [String: Any] in
-                ["id": key.id, "algorithm": key.algorithm.rawValue, "registered": key.registeredAt.iso8601,
+                ["id": key.id, "algorithm": key.algorithm.rawValue, "registered": Self.jst(key.registeredAt),
                  "status": key.revokedAt == nil ? key.status.rawValue : "revoked",
-                 "state": key.revokedAt.map { "失効 / revoked \($0.iso8601)" }
+                 "state": key.revokedAt.map { "失効 / revoked \(Self.jst($0))" }
                     ?? (key.status == .active ? "有効 / active" : "承認待ち / awaiting a second admin (request \(key.requestID?.description ?? "?"))")]
             },
             "others": open.filter { request in !waiting.contains { $0.id == request.id } }.map { request -> [String: Any] in

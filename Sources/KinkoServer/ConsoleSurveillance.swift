@@ -6,13 +6,16 @@ import KinkoSurveillance
 /// The console's market-surveillance pages: the alert queue, and an alert with its figures and a
 /// replay of the market around it drawn as SVG by the server (no script).
 extension Console {
-    static func utc(_ milliseconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    /// A stream time (ms since the epoch) in JST, to the millisecond: `2026-12-03 15:41:00.000 JST`.
+    static func jstMilliseconds(_ milliseconds: Int64) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(secondsFromGMT: 9 * 3_600)
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000)) + " JST"
     }
 
-    static func window(_ start: Int64, _ end: Int64) -> String { "\(utc(start)) – \(utc(end))" }
+    static func window(_ start: Int64, _ end: Int64) -> String { "\(jstMilliseconds(start)) – \(jstMilliseconds(end))" }
 
     func surveillance(_ caller: Caller) async throws -> (template: String, context: [String: Any]) {
         let alerts = try await services.surveillance.alerts(limit: 500, by: caller)
@@ -37,7 +40,7 @@ extension Console {
             "hasFlaggedTrades": !replay.flaggedTrades.isEmpty, "hasOrders": !replay.flagged.isEmpty,
             "orders": replay.flagged.map { o -> [String: Any] in
                 ["order": o.order, "account": o.account, "side": o.side.rawValue, "price": o.price.map { String($0) } ?? "market", "quantity": o.quantity,
-                 "placed": Self.utc(o.placedAt), "ended": o.endedAt.map { "\(o.ended?.rawValue ?? "") \(Self.utc($0))" } ?? "resting"]
+                 "placed": Self.jstMilliseconds(o.placedAt), "ended": o.endedAt.map { "\(o.ended?.rawValue ?? "") \(Self.jstMilliseconds($0))" } ?? "resting"]
             },
         ])
     }
@@ -61,7 +64,7 @@ extension Console {
         // Axes: prices at the bottom and top, times at both ends.
         svg += ##"<line x1="\##(f(left))" y1="\##(f(top))" x2="\##(f(left))" y2="\##(f(height - bottom))" stroke="#999"/><line x1="\##(f(left))" y1="\##(f(height - bottom))" x2="\##(f(width - right))" y2="\##(f(height - bottom))" stroke="#999"/>"##
         for price in [low, high] { svg += ##"<text x="4" y="\##(f(y(price) + 4))" font-size="11">\##(String(format: "%.10g", price))</text>"## }
-        svg += ##"<text x="\##(f(left))" y="\##(f(height - 8))" font-size="11">\##(utc(replay.from))</text><text x="\##(f(width - right))" y="\##(f(height - 8))" font-size="11" text-anchor="end">\##(utc(replay.to))</text>"##
+        svg += ##"<text x="\##(f(left))" y="\##(f(height - 8))" font-size="11">\##(jstMilliseconds(replay.from))</text><text x="\##(f(width - right))" y="\##(f(height - 8))" font-size="11" text-anchor="end">\##(jstMilliseconds(replay.to))</text>"##
         // The book's next levels, faint.
         for sample in replay.depth {
             for price in sample.bids.dropFirst() { svg += ##"<circle cx="\##(f(x(sample.time)))" cy="\##(f(y(price)))" r="1.5" fill="#90caf9"/>"## }

@@ -14,9 +14,9 @@ enum ConsoleTemplates {
 
         "layout": """
             <!doctype html><html lang="ja"><head><meta charset="utf-8">{{#csrf}}<meta name="csrf-token" content="{{csrf}}">{{/csrf}}<title>{{title}}</title><style>{{{style}}}</style></head><body>
-            <nav><b>金庫 Kinko</b>{{#signedIn}} · {{#nav}}<a href="{{path}}">{{label}}</a>{{/nav}}
-            <span id="whoami">{{name}} ({{roles}})</span>
-            <form class="inline" method="post" action="/console/logout">{{> csrf}}<button id="sign-out">ログアウト / Sign out</button></form>{{/signedIn}}</nav><main>{{#notice}}<p id="notice" class=good>{{notice}}</p>{{/notice}}{{#error}}<p id="error" class=bad>{{error}}</p>{{/error}}{{#warning}}<p id="warning" class=bad role="alert">{{warning}}{{#warningLink}} — <a id="warning-link" href="{{warningLink}}">差異を見る / see the breaks</a>{{/warningLink}}</p>{{/warning}}{{{content}}}</main></body></html>
+            <nav><b>金庫 Kinko</b>{{#signedIn}}<span class="links">{{#nav}}<a href="{{path}}">{{label}}</a>{{/nav}}</span>
+            <span class="me"><span id="whoami">{{name}} ({{roles}})</span>
+            <form class="inline" method="post" action="/console/logout">{{> csrf}}<button id="sign-out">ログアウト / Sign out</button></form></span>{{/signedIn}}</nav><main>{{#notice}}<p id="notice" class=good>{{notice}}</p>{{/notice}}{{#error}}<p id="error" class=bad>{{error}}</p>{{/error}}{{#warning}}<p id="warning" class=bad role="alert">{{warning}}{{#warningLink}} — <a id="warning-link" href="{{warningLink}}">差異を見る / see the breaks</a>{{/warningLink}}</p>{{/warning}}{{{content}}}</main></body></html>
             """,
 
         "login": """
@@ -50,8 +50,9 @@ enum ConsoleTemplates {
 
         "balances": """
             <h1>残高 / Balances — {{asset}}</h1><p>{{#tabs}}<a href="/console/balances?asset={{code}}">{{code}}</a>{{^last}} · {{/last}}{{/tabs}}</p>
-            <table><tr><th>口座 / account</th><th>区分 / class</th><th>顧客 / owner</th><th>残高 / balance</th></tr>
-            {{#rows}}<tr><td>{{id}}</td><td>{{accountClass}}</td><td>{{owner}}</td><td class=n>{{balance}}</td></tr>{{/rows}}</table>
+            {{^hasRows}}<p id="no-balances">この資産の口座はありません / No accounts in this asset.</p>{{/hasRows}}
+            {{#hasRows}}<table id="balances"><tr><th>口座 / account</th><th>区分 / class</th><th>顧客 / owner</th><th>残高 / balance</th></tr>
+            {{#rows}}<tr><td title="{{id}}">{{label}}</td><td>{{accountClass}}</td><td>{{owner}}</td><td class=n>{{balance}}</td></tr>{{/rows}}</table>{{/hasRows}}
             """,
 
         "alerts": """
@@ -90,13 +91,13 @@ enum ConsoleTemplates {
         "surveillance": """
             <h1>相場監視 / Market surveillance</h1>
             {{^alerts}}<p id="no-market-alerts">アラートはありません / No market-abuse alerts.</p>{{/alerts}}
-            {{#hasAlerts}}<table id="market-alerts"><tr><th>#</th><th>類型 / typology</th><th>銘柄 / market</th><th>口座 / accounts</th><th>期間 / window (UTC)</th><th>スコア / score</th><th>説明 / explanation</th><th>キュー / queue</th></tr>
+            {{#hasAlerts}}<table id="market-alerts"><tr><th>#</th><th>類型 / typology</th><th>銘柄 / market</th><th>口座 / accounts</th><th>期間 / window (JST)</th><th>スコア / score</th><th>説明 / explanation</th><th>キュー / queue</th></tr>
             {{#alerts}}<tr class="market-alert" data-typology="{{typology}}" data-status="{{status}}"><td><a href="/console/surveillance/alert?id={{id}}">{{id}}</a></td><td>{{typology}}</td><td>{{market}}</td><td>{{accounts}}</td><td>{{window}}</td><td class=n>{{score}}</td><td>{{explanation}}</td><td>{{queue}}</td></tr>{{/alerts}}</table>{{/hasAlerts}}
             """,
 
         "surveillanceAlert": """
             <h1>相場監視アラート / Market alert <code>{{id}}</code></h1>
-            <p><b>{{typology}}</b> · {{market}} · {{window}} (UTC) · ルール / rule set {{ruleSet}}</p>
+            <p><b>{{typology}}</b> · {{market}} · {{window}} · ルール / rule set {{ruleSet}}</p>
             <p id="queue-state" data-status="{{status}}">アラートキュー / alert queue: {{#queueAlert}}<a href="/console/alerts#alert-{{queueAlert}}">#{{queueAlert}}</a> {{status}}{{#caseID}} · 案件 / case {{caseID}}{{/caseID}}{{/queueAlert}}{{^queueAlert}}未登録 / not queued yet (the next scan queues it){{/queueAlert}}</p>
             <p>{{explanation}}</p>
             <h2>指標と閾値 / Figures against thresholds</h2>

@@ -320,6 +320,32 @@ struct ConsoleTests {
         #expect(try await !cookie({ $0.console.trustForwardedProto = true }, proto: "http").contains("Secure"))
         #expect(try await !cookie({ $0.console.secureCookies = .never; $0.console.trustForwardedProto = true }, proto: "https").contains("Secure"))
     }
+
+    // Goal: the balances page reads like a statement: classes in words, customers by name (for
+    // those who may read customers), wallets by their id, no 38-digit ids, amounts in units with
+    // separators; an asset without accounts says so.
+    @Test func balancesShowNamesUnitsAndSeparators() async throws {
+        let f = try await ServerFixture()
+        let compliance = try #require(f.callers[.compliance])
+        _ = try await f.services.monitoring.importProfiles(csv: "customer,name,country,declared_income_jpy,declared_assets_jpy\n1,Sato Taro,JP,6000000,4000000\n",
+                                                           by: compliance)
+        _ = try await f.call(.post, "/v1/custody/vendors", as: .treasurer, json: #"{"name":"acme","notice_date":"2026-01-05","notice_reference":"FSA-2026-17"}"#)
+        _ = try await f.call(.post, "/v1/custody/wallets", as: .treasurer, json: """
+            {"id":"jpy-trust-1","chain":"bank","temperature":"cold","purpose":"customer_pool","assets":["JPY"],"vendor":"acme","vendor_version":"1.0"}
+            """)
+        try await f.adoptMonitoring()
+        try await f.deposit([("70", "11", Wallet.accountID(wallet: "jpy-trust-1", asset: "JPY").description, "1234567")])
+        let page = try await f.call(.get, "/console/balances?asset=JPY", headers: try await f.console(.auditor).headers)
+        #expect(page.status == .ok)
+        #expect(page.text.contains("<td>顧客預り / customer liability</td><td>Sato Taro (1)</td><td class=n>1,234,567 JPY</td>"))
+        #expect(page.text.contains(">ウォレット / wallet jpy-trust-1</td><td>分別保管 / customer custody holding</td>"))
+        #expect(page.text.firstMatch(of: #/>\d{21,}</#) == nil, "no raw id longer than 20 digits in a cell")
+        // The treasurer may not read customers' records: the number only.
+        let treasurer = try await f.call(.get, "/console/balances?asset=JPY", headers: try await f.console(.treasurer).headers)
+        #expect(treasurer.text.contains("<td>1</td>") && !treasurer.text.contains("Sato"))
+        let empty = try await f.call(.get, "/console/balances?asset=XRP", headers: try await f.console(.auditor).headers)
+        #expect(empty.text.contains(#"<p id="no-balances">"#))
+    }
 }
 
 @Suite("Web console actions", .serialized)

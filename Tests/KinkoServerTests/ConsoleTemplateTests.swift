@@ -21,7 +21,7 @@ import Testing
             ("alerts", ["csrf": "c", "alerts": [["id": 1, "outcome": m, "event": m, "customer": 7, "status": m, "why": m, "canDismiss": true, "canOpen": true,
                                                 "marketAlert": m]],
                         "cases": [["id": 2, "title": m, "status": m, "disposition": m, "assignee": m, "alerts": m]]]),
-            ("balances", ["asset": m, "tabs": [["code": m, "last": true]], "rows": [["id": m, "accountClass": m, "owner": m, "balance": m]]]),
+            ("balances", ["asset": m, "tabs": [["code": m, "last": true]], "hasRows": true, "rows": [["id": m, "label": m, "accountClass": m, "owner": m, "balance": m]]]),
             ("incidents", ["incidents": [["id": 3, "lossType": m, "detected": m, "compensation": m, "took": m]]]),
             ("audit", ["valid": false, "entries": 1, "checkpoints": 0, "root": m, "problems": [m]]),
             ("approvals", ["principal": m, "script": "/console/approve.js", "waitingCount": 1, "keys": [["id": m, "algorithm": m, "registered": m, "status": m, "state": m]],

@@ -496,6 +496,15 @@ def run(args):
         console.screenshot("overview-admin")
         print(f"ok   signed in as {whoami}")
 
+        step = "layout at 1280 px"
+        width = driver.execute_script("return window.innerWidth")
+        brand = driver.find_element(By.CSS_SELECTOR, "nav > b").rect
+        sign_out = driver.find_element(By.CSS_SELECTOR, "#sign-out").rect
+        check(abs((sign_out["y"] + sign_out["height"] / 2) - (brand["y"] + brand["height"] / 2)) < brand["height"],
+              f"at {width} px the sign-out button wrapped off the navigation's first row (brand at y={brand['y']}, sign-out at y={sign_out['y']})")
+        check(sign_out["x"] + sign_out["width"] <= width, f"at {width} px the sign-out button runs past the window ({sign_out})")
+        print(f"ok   at {width} px the sign-out button stays on the navigation's first row")
+
         step = "admin figures"
         expected = expected_figures(admin_api)
         compared = compare_overview(console, expected, "admin")
