@@ -128,11 +128,12 @@ extension MonitoringAlert {
         public var typology: String
         public var market: String
         public var window: String
-        public var accounts: [(account: String, customerID: String)]
+        public var accounts: [Account]
 
-        public static func == (lhs: Self, rhs: Self) -> Bool {
-            (lhs.surveillanceAlert, lhs.typology, lhs.market, lhs.window) == (rhs.surveillanceAlert, rhs.typology, rhs.market, rhs.window)
-                && lhs.accounts.map(\.account) == rhs.accounts.map(\.account) && lhs.accounts.map(\.customerID) == rhs.accounts.map(\.customerID)
+        /// A market account and the customer id the order stream gave it ("" where none).
+        public struct Account: Sendable, Equatable {
+            public var account: String
+            public var customerID: String
         }
 
         public var json: [String: Any] {
@@ -154,7 +155,7 @@ extension MonitoringAlert {
         let customers = (hit.values["customer_ids"] ?? "").split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         return MarketActivity(surveillanceAlert: hit.values["surveillance_alert"] ?? "", typology: hit.values["typology"] ?? "",
                               market: hit.values["market"] ?? "", window: "\(Self.utc(hit.values["start_ms"])) – \(Self.utc(hit.values["end_ms"]))",
-                              accounts: accounts.enumerated().map { ($0.element, $0.offset < customers.count ? customers[$0.offset] : "") })
+                              accounts: accounts.enumerated().map { .init(account: $0.element, customerID: $0.offset < customers.count ? customers[$0.offset] : "") })
     }
 }
 

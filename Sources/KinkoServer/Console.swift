@@ -251,14 +251,17 @@ struct Console: Sendable {
         return ("overview", context)
     }
 
-    /// A time as people in Japan read it: `2026-12-03 17:42:05 JST`.
-    static func jst(_ time: TimestampNanoseconds) -> String {
+    /// A time as people in Japan read it: `2026-12-03 17:42:05 JST` (with `.123` when
+    /// `milliseconds`).
+    static func jst(_ date: Date, milliseconds: Bool = false) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(secondsFromGMT: 9 * 3_600)
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: Date(timeIntervalSince1970: Double(time / 1_000_000) / 1_000)) + " JST"
+        formatter.dateFormat = milliseconds ? "yyyy-MM-dd HH:mm:ss.SSS" : "yyyy-MM-dd HH:mm:ss"
+        return formatter.string(from: date) + " JST"
     }
+
+    static func jst(_ time: TimestampNanoseconds) -> String { jst(Date(timeIntervalSince1970: Double(time / 1_000_000) / 1_000)) }
 
     /// One alert with its evidence: each rule that fired, what it saw against what it allows,
     /// the events and customers behind it, and where the alert stands.
@@ -315,16 +318,15 @@ struct Console: Sendable {
 
     /// A decimal with thousands separators in its whole part (`1234567.5` → `1,234,567.5`).
     static func grouped(_ decimal: String) -> String {
-        let negative = decimal.hasPrefix("-")
-        let digits = negative ? String(decimal.dropFirst()) : decimal
-        let parts = digits.split(separator: ".", maxSplits: 1)
-        let whole = String(parts.first ?? "")
-        var out = ""
-        for (index, character) in whole.enumerated() {
-            if index > 0, (whole.count - index) % 3 == 0 { out.append(",") }
-            out.append(character)
+        let sign = decimal.hasPrefix("-") ? "-" : ""
+        let parts = decimal.dropFirst(sign.count).split(separator: ".", maxSplits: 1)
+        var whole = Array(parts.first ?? "")
+        var index = whole.count - 3
+        while index > 0 {
+            whole.insert(",", at: index)
+            index -= 3
         }
-        return (negative ? "-" : "") + out + (parts.count == 2 ? "." + parts[1] : "")
+        return sign + String(whole) + (parts.count == 2 ? "." + parts[1] : "")
     }
 
     func balances(_ caller: Caller, request: Request) async throws -> (template: String, context: [String: Any]) {
@@ -429,15 +431,7 @@ struct Console: Sendable {
             .replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    static func yen(_ amount: Amount) -> String {
-        var digits = Array(amount.decimalString(scale: 0))
-        var index = digits.count - 3
-        while index > 0 {
-            digits.insert(",", at: index)
-            index -= 3
-        }
-        return String(digits)
-    }
+    static func yen(_ amount: Amount) -> String { grouped(amount.decimalString(scale: 0)) }
 
     /// A horizontal bar with a vertical line at `limit` (inline SVG).
     static func bar(value: Double, limit: Double, maximum: Double, label: String, good: Bool) -> String {

@@ -7,13 +7,7 @@ import KinkoSurveillance
 /// replay of the market around it drawn as SVG by the server (no script).
 extension Console {
     /// A stream time (ms since the epoch) in JST, to the millisecond: `2026-12-03 15:41:00.000 JST`.
-    static func jstMilliseconds(_ milliseconds: Int64) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(secondsFromGMT: 9 * 3_600)
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS"
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000)) + " JST"
-    }
+    static func jstMilliseconds(_ milliseconds: Int64) -> String { jst(Date(timeIntervalSince1970: Double(milliseconds) / 1000), milliseconds: true) }
 
     static func window(_ start: Int64, _ end: Int64) -> String { "\(jstMilliseconds(start)) – \(jstMilliseconds(end))" }
 

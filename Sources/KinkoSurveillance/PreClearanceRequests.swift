@@ -66,8 +66,7 @@ extension Surveillance {
         let digest = Governance.digest(["account": .string(account), "market": .string(market), "side": .string(side),
                                         "from": .string(String(from)), "to": .string(String(to))])
         let role = try await governance.authorize(caller, .surveilPreClearanceRequest, digest: digest)
-        guard !account.isEmpty, account.utf8.count <= 64 else { throw KinkoError(.invalidInput, "an account id is 1–64 characters", field: "account") }
-        guard !market.isEmpty, market.utf8.count <= 32 else { throw KinkoError(.invalidInput, "a market is 1–32 characters", field: "market") }
+        try Self.check(account: account, market: market)
         guard OrderSide(rawValue: side) != nil else { throw KinkoError(.invalidInput, "must be buy or sell", field: "side") }
         let reason = try Self.text(reason, field: "reason")
         let now = governance.clock.now()

@@ -62,13 +62,11 @@ public enum MarketAlertQueue {
 }
 
 extension Surveillance {
-    /// Puts into monitoring's queue those of `alerts` not yet there; one audit entry names them.
+    /// Puts into monitoring's queue those of `alerts` (each id once) not yet there; one audit
+    /// entry names them.
     func queue(_ alerts: [StoredSurveillanceAlert], role: Role, by caller: Caller) async throws -> [QueuedMarketAlert] {
-        var unique: [StoredSurveillanceAlert] = []
-        var seen: Set<String> = []
-        for alert in alerts where seen.insert(alert.id).inserted { unique.append(alert) }
-        let present = try await monitoring.store.alertRefs(events: unique.map { MarketAlertQueue.eventPrefix + $0.id })
-        let missing = unique.filter { present[MarketAlertQueue.eventPrefix + $0.id] == nil }
+        let present = try await monitoring.store.alertRefs(events: alerts.map { MarketAlertQueue.eventPrefix + $0.id })
+        let missing = alerts.filter { present[MarketAlertQueue.eventPrefix + $0.id] == nil }
         guard !missing.isEmpty else { return [] }
         let raised = try await monitoring.store.recordScanAlerts(
             missing.map(MarketAlertQueue.evaluation), at: governance.clock.now(),
@@ -88,8 +86,6 @@ extension Surveillance {
                 alert.queueAlert = ref.id
                 alert.status = ref.status.rawValue
                 alert.caseID = ref.caseID
-            } else {
-                alert.status = "not_queued"
             }
             return alert
         }

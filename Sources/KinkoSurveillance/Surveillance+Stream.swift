@@ -30,11 +30,16 @@ public struct StoredSurveillanceAlert: Codable, Sendable, Equatable {
     public let ruleSetVersion: String
     public let raisedAt: TimestampNanoseconds
     /// Where the alert stands in monitoring's queue (`open`, `in_case`, `dismissed`, `closed`),
-    /// filled in when read; `not_queued` until a scan queued it.
-    public var status: String
-    /// The alert's id in monitoring's queue, and its case; filled in when read.
+    /// `not_queued` until a scan queued it; read from the queue, never stored with the alert.
+    public var status = "not_queued"
+    /// The alert's id in monitoring's queue, and its case; read from the queue.
     public var queueAlert: UInt64?
     public var caseID: UInt64?
+
+    /// What is stored: the alert as the scan raised it (its place in the queue is the queue's).
+    enum CodingKeys: String, CodingKey {
+        case id, typology, market, accounts, customers, start, end, score, explanation, figures, orders, trades, ruleSetVersion, raisedAt
+    }
 
     public static let collection = "surveil.alerts"
     /// Order and trade ids kept on an alert (the first ones; the figures count them all).
@@ -56,7 +61,6 @@ public struct StoredSurveillanceAlert: Codable, Sendable, Equatable {
         trades = Array(alert.trades.prefix(Self.evidenceMax))
         self.ruleSetVersion = ruleSetVersion
         self.raisedAt = raisedAt
-        status = "not_queued"
     }
 }
 
@@ -159,17 +163,17 @@ extension Surveillance {
         let lines = try await batches(since: now > window ? now - window : 0).flatMap(\.lines)
         let dataset = try MarketDataset(lines: lines)
         let alerts = SurveillanceEngine.run(dataset, rules: rules).map { StoredSurveillanceAlert($0, dataset: dataset, ruleSetVersion: rules.version, raisedAt: now) }
-        let known = Set(try await alertRecords.all().map(\.key))
-        var fresh: [StoredSurveillanceAlert] = []
         var seen: Set<String> = []
-        for alert in alerts where !known.contains(alert.id) && seen.insert(alert.id).inserted { fresh.append(alert) }
+        let unique = alerts.filter { seen.insert($0.id).inserted }
+        let known = Set(try await alertRecords.all().map(\.key))
+        let fresh = unique.filter { !known.contains($0.id) }
         if !fresh.isEmpty {
             guard try await governance.store.write(try fresh.map { try alertRecords.insert($0.id, $0, tag: $0.typology) }, at: now, audit: caller.event(
                 .monitorIngest, role: role, digest: [], result: "\(fresh.count) alerts",
                 details: ["alerts": fresh.map(\.id).joined(separator: ","), "rule_set": rules.version]))
             else { throw KinkoError(.conflict, "another scan stored alerts meanwhile; scan again", field: "scan") }
         }
-        let queued = try await queue(alerts, role: role, by: caller)
+        let queued = try await queue(unique, role: role, by: caller)
         return SurveillanceScanResult(orderEvents: dataset.orders.count, trades: dataset.trades.count, ruleSetVersion: rules.version, alerts: alerts.count,
                                       raised: fresh.map(\.id), queued: queued)
     }

@@ -32,6 +32,12 @@ public final class Surveillance: Sendable {
         governance = monitoring.governance
     }
 
+    /// An account id is 1–64 bytes, a market 1–32 (the pre-trade check, pre-clearance requests).
+    static func check(account: String, market: String) throws(KinkoError) {
+        guard !account.isEmpty, account.utf8.count <= 64 else { throw KinkoError(.invalidInput, "an account id is 1–64 characters", field: "account") }
+        guard !market.isEmpty, market.utf8.count <= 32 else { throw KinkoError(.invalidInput, "a market is 1–32 characters", field: "market") }
+    }
+
     public var ruleSets: AdoptedDocuments<SurveillanceRules> { AdoptedDocuments(governance: governance) }
     public var insiderLists: AdoptedDocuments<InsiderList> { AdoptedDocuments(governance: governance) }
 
@@ -40,10 +46,7 @@ public final class Surveillance: Sendable {
     /// that cannot be told who is an insider must not assume no one is.
     public func preTrade(_ request: PreTradeRequest, by caller: Caller) async throws -> (decision: PreTradeDecision, insiderListVersion: String) {
         _ = try await governance.authorize(caller, .monitorIngest)
-        guard !request.account.isEmpty, request.account.utf8.count <= 64 else {
-            throw KinkoError(.invalidInput, "an account id is 1–64 characters", field: "account")
-        }
-        guard !request.market.isEmpty, request.market.utf8.count <= 32 else { throw KinkoError(.invalidInput, "a market is 1–32 characters", field: "market") }
+        try Self.check(account: request.account, market: request.market)
         let now = ContinuousClock.now
         if let current = loaded.withLock({ $0 }), now - current.at < Self.insiderListRefresh {
             return (current.controls.check(request), current.version)

@@ -381,17 +381,17 @@ struct CustodyCommand: AsyncParsableCommand {
         func execute() async throws {
             let session = try await Session.open(database, token)
             let result: Reconciliation
-            do {
-                if day == "last" {
-                    guard let latest = try await session.custody().latestReconciliation(by: session.caller) else {
-                        throw KinkoError(.notFound, "no reconciliation is stored yet; run kinko custody reconcile --day DAY", field: "day")
-                    }
-                    result = latest
-                } else {
-                    result = try await session.custody().reconciliation(day: day, by: session.caller)
+            if day == "last" {
+                guard let latest = try await session.custody().latestReconciliation(by: session.caller) else {
+                    throw KinkoError(.notFound, "no reconciliation is stored yet; run kinko custody reconcile --day DAY", field: "day")
                 }
-            } catch let error as KinkoError where error.code == .notFound && day != "last" {
-                throw KinkoError(.notFound, "no reconciliation for \(day); run kinko custody reconcile --day \(day)", field: "day")
+                result = latest
+            } else {
+                do {
+                    result = try await session.custody().reconciliation(day: day, by: session.caller)
+                } catch let error as KinkoError where error.code == .notFound {
+                    throw KinkoError(.notFound, "no reconciliation for \(day); run kinko custody reconcile --day \(day)", field: "day")
+                }
             }
             print(try ReconciliationView.render(result, format: format))
         }

@@ -80,12 +80,12 @@ struct BenchSurveilHTTP: AsyncParsableCommand {
         // The matching engine's side: one kept-alive connection, a thread of its own.
         let port = port
         let asked = Array(questions.prefix(requests))
-        let started = ContinuousClock.now
-        let (latencies, refused, floor) = try await Self.onThread { () throws -> ([UInt64], Int, [UInt64]) in
+        let (latencies, refused, seconds, floor) = try await Self.onThread { () throws -> ([UInt64], Int, Double, [UInt64]) in
             let client = try LoopbackHTTPClient(port: port)
             var latencies: [UInt64] = [], floor: [UInt64] = []
             latencies.reserveCapacity(asked.count)
             var refused = 0
+            let started = ContinuousClock.now
             for question in asked {
                 let payload = Array(body(question).utf8)
                 let sent = DispatchTime.now().uptimeNanoseconds
@@ -95,15 +95,15 @@ struct BenchSurveilHTTP: AsyncParsableCommand {
                 guard status == 200 else { throw ValidationError("HTTP \(status): \(String(decoding: answer.prefix(300), as: UTF8.self))") }
                 if refusedAnswer(answer) { refused += 1 }
             }
+            let seconds = (ContinuousClock.now - started).seconds
             // The floor: the same connection answering /healthz (no token, no body, no check).
             for _ in 0..<max(asked.count / 4, 100) {
                 let sent = DispatchTime.now().uptimeNanoseconds
                 _ = try client.send(method: "GET", path: "/healthz", headers: [], body: [])
                 floor.append(DispatchTime.now().uptimeNanoseconds - sent)
             }
-            return (latencies, refused, floor)
+            return (latencies, refused, seconds, floor)
         }
-        let seconds = (ContinuousClock.now - started).seconds
         // The same questions through AsyncHTTPClient in this process (its event loops share the cores with the server's).
         var library: [UInt64] = []
         for question in asked.prefix(max(requests / 4, 100)) {
