@@ -283,7 +283,7 @@ public struct MonitoringRules: Sendable, Equatable {
           model:
             version: "amlsim-dev-seed-1-rotation"
             seed: 1
-            trained_on: "amlsim-dev, rotation_multiplier 2; shrinkage 0.1; 8 ordinary fans per laundering fan; all features"
+            trained_on: "amlsim-dev, cold start; shrinkage 0.1; 8 ordinary fans per laundering fan; all features"
             threshold: 3.011863
             bias: 0.125539
             weights:

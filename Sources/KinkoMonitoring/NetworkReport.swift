@@ -10,8 +10,8 @@ public struct NetworkRun: Sendable {
     public var windowDays: Double
 
     /// Runs a fresh scan over `transfers` (sorted by time here).
-    public static func scan(_ transfers: [AMLSimData.Transfer], settings: NetworkSettings) -> NetworkRun {
-        let scan = NetworkScan(settings: settings)
+    public static func scan(_ transfers: [AMLSimData.Transfer], settings: NetworkSettings, warmUp: Bool = true) -> NetworkRun {
+        let scan = NetworkScan(settings: settings, warmUp: warmUp)
         var candidates: [NetworkCandidate] = []
         for transfer in transfers.sorted(by: { ($0.time, $0.id) < ($1.time, $1.id) }) {
             candidates += scan.observe(from: transfer.from, to: transfer.to, time: transfer.time, event: String(transfer.id))
@@ -364,8 +364,10 @@ extension NetworkReport {
 public enum NetworkTraining {
     /// The fans the detectors find in `data`, each labelled by whether at least half of the
     /// accounts it names are members of a planted instance.
-    public static func rows(_ data: AMLSimData, settings: NetworkSettings) -> (rows: [(features: [Double], positive: Bool)], run: NetworkRun) {
-        let run = NetworkRun.scan(data.transfers, settings: settings)
+    /// `warmUp: false` takes the candidates of a cold stream (settling from its first gaps), which
+    /// include ordinary fans the warm-up hides.
+    public static func rows(_ data: AMLSimData, settings: NetworkSettings, warmUp: Bool = true) -> (rows: [(features: [Double], positive: Bool)], run: NetworkRun) {
+        let run = NetworkRun.scan(data.transfers, settings: settings, warmUp: warmUp)
         let members = data.instances.values.reduce(into: Set<UInt64>()) { $0.formUnion($1.members) }
         let rows = run.candidates.filter { !$0.features.isEmpty }.map { candidate in
             (candidate.features, candidate.members.count { members.contains($0) } * 2 >= candidate.members.count)
@@ -376,8 +378,9 @@ public enum NetworkTraining {
     /// A model trained on `data` from `seed`, its recorded threshold (for reference) the score at the settings'
     /// budget on the same data.
     public static func train(_ data: AMLSimData, settings: NetworkSettings, seed: UInt64, version: String, trainedOn: String,
-                             using features: Set<String> = Set(NetworkFeatures.names), negativesPerPositive: Int = 8, shrinkage: Double = 0.01) throws(KinkoError) -> NetworkModel {
-        let (rows, run) = Self.rows(data, settings: settings)
+                             using features: Set<String> = Set(NetworkFeatures.names), negativesPerPositive: Int = 8, shrinkage: Double = 0.01,
+                             warmUp: Bool = true) throws(KinkoError) -> NetworkModel {
+        let (rows, run) = Self.rows(data, settings: settings, warmUp: warmUp)
         var model = try NetworkModel.train(rows, seed: seed, version: version, trainedOn: trainedOn, using: features, negativesPerPositive: negativesPerPositive,
                                            shrinkage: shrinkage)
         let candidates = run.candidates.map { candidate in

@@ -305,8 +305,12 @@ public final class NetworkScan {
     /// The smallest gap the histogram tells apart (1/256 day, under 6 minutes).
     static let gapFloorDays = 1.0 / 256
 
-    public init(settings: NetworkSettings) {
+    /// `warmUp: false` settles from the first gaps seen, as the detectors did before the
+    /// warm-up: training uses it for the ordinary fans a cold stream raises (the warm-up hides
+    /// them, and a model cannot learn the ordinary side without them).
+    public init(settings: NetworkSettings, warmUp: Bool = true) {
         self.settings = settings
+        self.isWarm = !warmUp
     }
 
     public var activeAccounts: Int { accounts.count }

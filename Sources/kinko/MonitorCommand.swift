@@ -510,6 +510,9 @@ struct MonitorCommand: AsyncParsableCommand {
         @Option(help: "Comma-separated features the model may use (the others get weight 0; default all).") var features: String?
         @Option(help: "Ordinary fans kept per laundering fan (a seeded sample), 1–1000.") var negatives: Int = 8
         @Option(help: "L2 shrinkage of the weights, 0–10.") var shrinkage: Double = 0.01
+        @Flag(help: ArgumentHelp("Learn from the fans a cold stream raises (settling from its first gaps, no warm-up).",
+                                 discussion: "The warm-up hides the ordinary fans of a stream's first weeks; without ordinary fans there is nothing to learn the ordinary side from."))
+        var coldStart = false
 
         func execute() async throws {
             let yaml = try rules.map { try readFile($0, field: "--rules") } ?? MonitoringRules.defaultYAML
@@ -521,8 +524,8 @@ struct MonitorCommand: AsyncParsableCommand {
             guard (1...1_000).contains(negatives) else { throw KinkoError(.invalidInput, "must be 1–1000", field: "negatives") }
             guard (0...10).contains(shrinkage) else { throw KinkoError(.invalidInput, "must be 0–10", field: "shrinkage") }
             let used = features.map { list in Set(list.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }) } ?? Set(NetworkFeatures.names)
-            trained.model = try NetworkTraining.train(data, settings: settings, seed: seed, version: "\(name)-seed-\(seed)", trainedOn: "\(name); shrinkage \(shrinkage); \(negatives) ordinary fans per laundering fan; \(features.map { "features \($0)" } ?? "all features")",
-                                                      using: used, negativesPerPositive: negatives, shrinkage: shrinkage)
+            trained.model = try NetworkTraining.train(data, settings: settings, seed: seed, version: "\(name)-seed-\(seed)", trainedOn: "\(name)\(coldStart ? ", cold start" : ""); shrinkage \(shrinkage); \(negatives) ordinary fans per laundering fan; \(features.map { "features \($0)" } ?? "all features")",
+                                                      using: used, negativesPerPositive: negatives, shrinkage: shrinkage, warmUp: !coldStart)
             let newVersion = version ?? String((current.version.prefix(20) + "-trained-\(seed)").prefix(32))
             var text = yaml.replacingOccurrences(of: "version: \"\(current.version)\"", with: "version: \"\(newVersion)\"")
             guard let start = text.range(of: "\nnetwork:") else { throw ValidationError("--rules: the network section must start a line (network:) and end the file") }

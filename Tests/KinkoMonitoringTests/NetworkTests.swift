@@ -256,6 +256,30 @@ struct NetworkTests {
         } throws: { ($0 as? KinkoError)?.field == "amlsim" }
     }
 
+    // Goal: training can learn the ordinary side even where the warm-up hides every ordinary
+    // fan (`kinko monitor train --cold-start`, the shipped model's recipe: amlsim-dev with the
+    // warm-up has no ordinary fan left). A cold stream settles from its first gaps and raises
+    // the ordinary fans of its first weeks too; the model trained on them is reproducible.
+    @Test func aColdStartGivesTrainingTheOrdinaryFansTheWarmUpHides() throws {
+        var world = syntheticWorld(seed: 3)
+        // Its first hour: 60 pairs of new accounts that pay each other twice, minutes apart, so a
+        // cold stream's first median gap is minutes and it settles the first days' weekly payers.
+        var next = world.transfers.map(\.id).max()! + 1
+        for pair in UInt64(0)..<60 {
+            for minute in UInt64(0)...1 {
+                world.transfers.append(.init(id: next, from: 10_000 + 2 * pair, to: 10_001 + 2 * pair, cents: 5_000, time: Stream.start + minute * 120_000_000_000, alert: -1))
+                next += 1
+            }
+        }
+        let defaults = try settings()
+        let warm = NetworkTraining.rows(world, settings: defaults).rows, cold = NetworkTraining.rows(world, settings: defaults, warmUp: false).rows
+        #expect([warm.count(where: { !$0.positive }), warm.count(where: \.positive), cold.count(where: { !$0.positive }), cold.count(where: \.positive)] == [214, 190, 322, 217] as [Int])
+        let first = try NetworkTraining.train(world, settings: defaults, seed: 1, version: "t", trainedOn: "synthetic", shrinkage: 0.1, warmUp: false)
+        let again = try NetworkTraining.train(world, settings: defaults, seed: 1, version: "t", trainedOn: "synthetic", shrinkage: 0.1, warmUp: false)
+        #expect(first == again)
+        #expect(first != (try NetworkTraining.train(world, settings: defaults, seed: 1, version: "t", trainedOn: "synthetic", shrinkage: 0.1)))
+    }
+
     // Goal: transformations that do not change what is laundering move instance recall by at
     // most 0.05 (time ×0.5 and ×2, amounts ×0.2 and ×5, twice the background, new account ids,
     // 10% of ordinary transfers dropped).
