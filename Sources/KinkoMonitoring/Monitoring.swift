@@ -82,6 +82,9 @@ public protocol MonitoringStore: MonitoringStateSource, Sendable {
     /// keyed by its `event`: those with no alert of that key yet are inserted, open; returns
     /// their ids by key.
     func recordScanAlerts(_ alerts: [Evaluation], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]
+    /// Appends `hit` to alert `id` if its hits are still `previous` and it is open or in a case;
+    /// false, with nothing written, otherwise. The audit event commits with it.
+    func appendAlertHit(_ id: UInt64, after previous: [RuleHit], hit: RuleHit, audit: AuditEvent) async throws -> Bool
     /// Where the alerts raised for these event keys stand, by key (keys with no alert are absent).
     func alertRefs(events: [String]) async throws -> [String: AlertRef]
 

@@ -20,6 +20,11 @@ public struct CustomerTransfer: Sendable, Equatable {
 public struct RaisedAlert: Sendable, Equatable {
     public var motif: String
     public var alert: UInt64
+
+    public init(motif: String, alert: UInt64) {
+        self.motif = motif
+        self.alert = alert
+    }
 }
 
 /// What one run of the network scan did.
@@ -29,8 +34,13 @@ public struct NetworkScanResult: Sendable, Equatable {
     public var candidates: Int
     /// Motifs within the budget over the whole history.
     public var withinBudget: Int
-    /// Alerts this run raised, oldest id first (motifs already alerted are not raised again).
+    /// Alerts this run raised, oldest id first (motifs already alerted are not raised again; a
+    /// motif that grew after its alert was dismissed or closed is raised anew, keyed
+    /// `<motif>:after:<that alert>`).
     public var raised: [RaisedAlert]
+    /// Open alerts (or alerts in a case) this run extended with a hit naming the accounts and
+    /// transfers their motif gained since, oldest id first.
+    public var grown: [RaisedAlert]
     public var settleDays: Double?
     public var windowDays: Double?
     public var ruleSetVersion: String
@@ -82,14 +92,86 @@ extension Monitoring {
         let chosen = NetworkBudget.select(candidates, budget: settings.alertBudget, activeAccounts: scan.activeAccounts,
                                           months: scan.months(through: max(now, scan.latestTime)))
         let alerts = chosen.map { Self.alertEvaluation($0, ruleSetVersion: rules.version) }
+        let chains = try await raisedChains(alerts.map(\.event))
+        var fresh: [Evaluation] = [], growth: [(alert: MonitoringAlert, hit: RuleHit)] = []
+        for motif in alerts {
+            guard let chain = chains[motif.event], let last = chain.last else {
+                fresh.append(motif)
+                continue
+            }
+            guard let hit = Self.growth(of: motif, over: chain) else { continue }
+            if last.status == .open || last.status == .inCase {
+                growth.append((last, hit))
+            } else {
+                fresh.append(Evaluation(event: "\(motif.event):after:\(last.id)", customer: motif.customer, time: motif.time, outcome: .review, hits: [hit],
+                                        scenarios: [], ruleSetVersion: rules.version))
+            }
+        }
         let raised = try await store.recordScanAlerts(
-            alerts, at: now,
+            fresh, at: now,
             audit: caller.event(.monitorIngest, role: role, digest: digest, result: "scanned",
                                 details: ["transfers": String(read), "candidates": String(candidates.count), "within_budget": String(chosen.count),
                                           "rule_set": rules.version]))
+        var grown: [RaisedAlert] = []
+        for (alert, hit) in growth {
+            let details = ["alert": String(alert.id), "motif": alert.event, "accounts": hit.values[Self.newMembersValue] ?? "0",
+                           "transfers": hit.values[Self.newTransfersValue] ?? "0", "rule_set": rules.version]
+            // Written only if the alert is as read (still open or in a case, no hit added since):
+            // a concurrent scan that extended it first leaves this one nothing to add.
+            if try await store.appendAlertHit(alert.id, after: alert.hits, hit: hit,
+                                              audit: caller.event(.monitorIngest, role: role, digest: digest, result: "alert_grew", details: details)) {
+                grown.append(RaisedAlert(motif: alert.event, alert: alert.id))
+            }
+        }
         return NetworkScanResult(transfers: read, candidates: candidates.count, withinBudget: chosen.count,
-                                 raised: raised.map { RaisedAlert(motif: $0.key, alert: $0.value) }.sorted { $0.alert < $1.alert }, settleDays: scan.settleDays,
-                                 windowDays: scan.windowDays, ruleSetVersion: rules.version)
+                                 raised: raised.map { RaisedAlert(motif: $0.key, alert: $0.value) }.sorted { $0.alert < $1.alert },
+                                 grown: grown.sorted { $0.alert < $1.alert }, settleDays: scan.settleDays, windowDays: scan.windowDays, ruleSetVersion: rules.version)
+    }
+
+    /// The value names a growth hit adds: how many accounts and transfers the motif gained.
+    public static let newMembersValue = "new_members"
+    public static let newTransfersValue = "new_transfers"
+
+    /// The alerts raised so far for each motif key, in order: the first keyed by the motif, each
+    /// later one (raised when the motif grew after the one before was dismissed or closed) keyed
+    /// `<motif>:after:<the one before>`.
+    func raisedChains(_ keys: [String]) async throws -> [String: [MonitoringAlert]] {
+        var chains: [String: [MonitoringAlert]] = [:]
+        var lookups = Dictionary(keys.map { ($0, $0) }, uniquingKeysWith: { first, _ in first })  // key to look up → motif
+        while !lookups.isEmpty {
+            let refs = try await store.alertRefs(events: Array(lookups.keys))
+            var next: [String: String] = [:]
+            for (lookup, motif) in lookups {
+                guard let ref = refs[lookup] else { continue }
+                guard let alert = try await store.alert(ref.id) else { throw KinkoError(.storageCorrupted, "alert \(ref.id) is listed but cannot be read") }
+                chains[motif, default: []].append(alert)
+                if alert.status == .dismissed || alert.status == .closed { next["\(motif):after:\(alert.id)"] = motif }
+            }
+            lookups = next
+        }
+        return chains
+    }
+
+    /// What `motif` (as found now) names that none of the alerts raised for it so far named: a
+    /// hit on the same rule naming the hub (or first member) and the new accounts and transfers,
+    /// with the motif's current score and features; nil when nothing is new.
+    static func growth(of motif: Evaluation, over chain: [MonitoringAlert]) -> RuleHit? {
+        guard let found = motif.hits.first, let last = chain.last else { return nil }
+        let earlier = chain.flatMap(\.hits).filter { $0.rule.hasPrefix(networkRulePrefix) }
+        let namedCustomers = Set(earlier.flatMap(\.customers)), namedEvents = Set(earlier.flatMap(\.events))
+        let customers = found.customers.filter { !namedCustomers.contains($0) }, events = found.events.filter { !namedEvents.contains($0) }
+        guard !customers.isEmpty || !events.isEmpty else { return nil }
+        var values = found.values
+        values[newMembersValue] = String(customers.count)
+        values[newTransfersValue] = String(events.count)
+        let since = switch last.status {
+        case .dismissed: "since alert \(last.id) was dismissed"
+        case .closed: "since alert \(last.id) was closed with its case"
+        case .open, .inCase: "since it was alerted"
+        }
+        return RuleHit(rule: found.rule, score: 0, subject: found.subject,
+                       explanation: "the motif grew \(since): \(customers.count) more accounts, \(events.count) more transfers (\(found.explanation))",
+                       values: values, events: events, customers: [found.subject] + customers.filter { $0 != found.subject })
     }
 
     /// A motif as an alert: keyed by the motif (`network:` + its key), on its hub (or first

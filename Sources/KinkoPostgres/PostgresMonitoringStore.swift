@@ -351,6 +351,22 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
         }
     }
 
+    public func appendAlertHit(_ id: UInt64, after previous: [RuleHit], hit: RuleHit, audit: AuditEvent) async throws -> Bool {
+        let before = try MonitoringRecordJSON.encode(previous), after = try MonitoringRecordJSON.encode(previous + [hit])
+        do {
+            try await database.audited(audit) { connection in
+                let changed = try await KinkoPostgresDatabase.count(connection, """
+                    UPDATE monitor_alerts SET hits = \(after) WHERE id = \(PostgresValues.int(id)) AND hits = \(before) AND status IN ('open', 'in_case')
+                    RETURNING 1
+                    """, logger: logger)
+                guard changed == 1 else { throw PostgresRecords.Moved() }
+            }
+            return true
+        } catch is PostgresRecords.Moved {
+            return false
+        }
+    }
+
     public func alertRefs(events: [String]) async throws -> [String: AlertRef] {
         guard !events.isEmpty else { return [:] }
         let events = Array(Set(events))

@@ -215,6 +215,20 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
         }
     }
 
+    public func appendAlertHit(_ id: UInt64, after previous: [RuleHit], hit: RuleHit, audit: AuditEvent) async throws -> Bool {
+        let before = try MonitoringRecordJSON.encode(previous), after = try MonitoringRecordJSON.encode(previous + [hit])
+        do {
+            try await database.audited(audit) { db in
+                try db.execute(sql: "UPDATE monitor_alerts SET hits = ? WHERE id = ? AND hits = ? AND status IN ('open', 'in_case')",
+                               arguments: [after, Self.int(id), before])
+                guard db.changesCount == 1 else { throw SQLiteRecords.Moved() }
+            }
+            return true
+        } catch is SQLiteRecords.Moved {
+            return false
+        }
+    }
+
     public func alertRefs(events: [String]) async throws -> [String: AlertRef] {
         try await database.pool.read { db in
             var found: [String: AlertRef] = [:]

@@ -23,7 +23,8 @@ extension KinkoAPI {
         return .ok(.init(body: .json(.init(
             transfers: result.transfers, candidates: result.candidates, withinBudget: result.withinBudget, ruleSet: result.ruleSetVersion,
             settleDays: result.settleDays, windowDays: result.windowDays,
-            raised: result.raised.map { .init(alert: String($0.alert), motif: $0.motif) }))))
+            raised: result.raised.map { .init(alert: String($0.alert), motif: $0.motif) },
+            grown: result.grown.map { .init(alert: String($0.alert), motif: $0.motif) }))))
     }
 
     static func alert(_ a: MonitoringAlert) -> Components.Schemas.Alert {

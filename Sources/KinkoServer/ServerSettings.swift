@@ -123,7 +123,7 @@ struct BackgroundDuties: Service {
                 summary = "\(result.orderEvents) order events, \(result.alerts) alerts, \(result.raised.count) new, \(result.queued.count) queued"
             case .networkScan:
                 let result = try await services.monitoring.scanNetwork(by: caller)
-                summary = "\(result.transfers) transfers, \(result.withinBudget) motifs within budget, \(result.raised.count) new alerts"
+                summary = "\(result.transfers) transfers, \(result.withinBudget) motifs within budget, \(result.raised.count) new alerts, \(result.grown.count) grown"
             }
             metrics.recordJob(job.rawValue, succeeded: true)
             logger.info("\(job.rawValue): \(summary)")

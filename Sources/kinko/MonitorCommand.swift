@@ -221,14 +221,16 @@ struct MonitorCommand: AsyncParsableCommand {
                     "transfers": result.transfers, "candidates": result.candidates, "within_budget": result.withinBudget, "rule_set": result.ruleSetVersion,
                     "settle_days": result.settleDays.map { $0 as Any } ?? NSNull(), "window_days": result.windowDays.map { $0 as Any } ?? NSNull(),
                     "raised": raised.map { ["alert": $0.alert, "motif": $0.motif] as [String: Any] },
+                    "grown": result.grown.map { ["alert": $0.alert, "motif": $0.motif] as [String: Any] },
                 ] as [String: Any]))
                 return
             }
             let windows = result.settleDays.map { String(format: "settle window %.1f days, motif window %.1f days", $0, result.windowDays ?? 0) }
                 ?? "no settle window yet (fewer than \(NetworkSettings.gapsBeforeSettling) repeats seen)"
             print("\(result.transfers) transfers between customers, \(windows); \(result.candidates) candidates, \(result.withinBudget) within the budget "
-                  + "of rule set \(result.ruleSetVersion); \(raised.count) new alerts")
-            if !raised.isEmpty { print(Table(header: ["alert", "motif"], rows: raised.map { [String($0.alert), $0.motif] }).rendered) }
+                  + "of rule set \(result.ruleSetVersion); \(raised.count) new alerts, \(result.grown.count) alerts grown")
+            let rows = raised.map { [String($0.alert), $0.motif, "new"] } + result.grown.map { [String($0.alert), $0.motif, "grown"] }
+            if !rows.isEmpty { print(Table(header: ["alert", "motif", ""], rows: rows).rendered) }
         }
     }
 

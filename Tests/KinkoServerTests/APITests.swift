@@ -168,7 +168,7 @@ struct APITests {
         // The daily network scan: the operator runs it; nothing between customers yet, so nothing is raised.
         let scan = try await f.call(.post, "/v1/monitoring/network-scan", as: .operator)
         #expect(scan.status == .ok && scan.json["transfers"] as? Int == 0 && scan.json["within_budget"] as? Int == 0
-                && scan.json["rule_set"] as? String == "2026.3-default" && (scan.json["raised"] as? [Any])?.isEmpty == true && scan.json["settle_days"] == nil)
+                && scan.json["rule_set"] as? String == "2026.3-default" && (scan.json["raised"] as? [Any])?.isEmpty == true && (scan.json["grown"] as? [Any])?.isEmpty == true && scan.json["settle_days"] == nil)
         #expect(try await f.call(.post, "/v1/monitoring/network-scan", as: .compliance).status == .forbidden)
         let alertID = try #require(results[0]["alert"] as? String)
         let alert = try await f.call(.get, "/v1/monitoring/alerts/\(alertID)", as: .auditor)

@@ -74,6 +74,66 @@ struct NetworkScanStoreTests {
         }
     }
 
+    /// Customer 900 paying customers it never paid before, once each (`g<n>` to 901 + n), on
+    /// days after the first five: the fan-out found by the first scan growing.
+    static func moreStrangers(_ range: ClosedRange<UInt64>) -> String {
+        let base = MonitoringEndToEndTests.start - 150 * day
+        return range.map { n in
+            #"{"id":"g\#(n)","kind":"internal_transfer","customer":900,"counterparty_customer":\#(901 + n),"time":"\#((base + (60 + n) * day).iso8601)","asset":"JPY","amount_jpy":50000}"#
+        }.joined(separator: "\n")
+    }
+
+    // Goal: a motif that grows after it was alerted updates its alert rather than going
+    // unseen. While the alert is open, the scan appends a hit naming the hub and only the new
+    // payees and transfers (the first hit, the evidence first raised, is left as it was), once;
+    // after the alert is dismissed, further growth is raised as a new alert keyed
+    // `network:hub:900:after:<id>`, naming only what the dismissed alert did not; reruns and a
+    // fresh Monitoring add nothing; each growth is audited.
+    @Test(arguments: Backend.configured) func aMotifThatGrowsUpdatesItsAlert(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await MonitoringEndToEndTests.world(harness, adopt: false)
+            try await Self.adoptGenerousBudget(w)
+            _ = try await w.monitoring.ingest(ndjson: Self.stream(), by: w.exchange)
+            let id = try #require(try await w.monitoring.scanNetwork(by: w.exchange).raised.first).alert
+            let first = try await w.monitoring.alert(id, by: w.auditor).hits
+
+            _ = try await w.monitoring.ingest(ndjson: Self.moreStrangers(5...6), by: w.exchange)
+            let grew = try await w.monitoring.scanNetwork(by: w.exchange)
+            #expect(grew.raised.isEmpty && grew.grown == [RaisedAlert(motif: "network:hub:900", alert: id)])
+            let hits = try await w.monitoring.alert(id, by: w.auditor).hits
+            #expect(hits.count == 2 && hits[0] == first[0])
+            #expect(hits[1].rule == "network_fan_out" && hits[1].customers == [900, 906, 907] && hits[1].events == ["g5", "g6"])
+            #expect(hits[1].values["new_members"] == "2" && hits[1].values["new_transfers"] == "2" && hits[1].values["members"] == "8")
+            #expect(hits[1].explanation.hasPrefix("the motif grew since it was alerted: 2 more accounts, 2 more transfers"))
+            // A scan that read the alert before this growth (a concurrent one) writes nothing.
+            let stale = w.exchange.event(.monitorIngest, role: .operator, digest: [], result: "alert_grew")
+            #expect(try await w.f.stores.monitoring.appendAlertHit(id, after: first, hit: hits[1], audit: stale) == false)
+            let again = try await w.monitoring.scanNetwork(by: w.exchange)
+            #expect(again.raised.isEmpty && again.grown.isEmpty)
+            let restarted = Monitoring(governance: w.f.governance, store: w.f.stores.monitoring, clock: w.f.clock)
+            #expect(try await restarted.scanNetwork(by: w.exchange).grown.isEmpty)
+            #expect(try await w.monitoring.alert(id, by: w.auditor).hits.count == 2)
+
+            #expect(try await w.monitoring.dismiss(id, reason: "payroll of a new shop", by: w.compliance) == .dismissed)
+            #expect(try await w.monitoring.scanNetwork(by: w.exchange).raised.isEmpty)
+            _ = try await w.monitoring.ingest(ndjson: Self.moreStrangers(7...7), by: w.exchange)
+            let after = try await w.monitoring.scanNetwork(by: w.exchange)
+            let next = try #require(after.raised.first)
+            #expect(after.raised.count == 1 && after.grown.isEmpty && next.motif == "network:hub:900:after:\(id)" && next.alert > id)
+            let raised = try await w.monitoring.alert(next.alert, by: w.auditor)
+            #expect(raised.status == .open && raised.customer == 900 && raised.hits.count == 1)
+            #expect(raised.hits[0].customers == [900, 908] && raised.hits[0].events == ["g7"] && raised.hits[0].values["members"] == "9")
+            #expect(raised.hits[0].explanation.hasPrefix("the motif grew since alert \(id) was dismissed: 1 more accounts, 1 more transfers"))
+            #expect(try await w.monitoring.alert(id, by: w.auditor).hits.count == 2)
+            let last = try await w.monitoring.scanNetwork(by: w.exchange)
+            #expect(last.raised.isEmpty && last.grown.isEmpty)
+
+            let audit = try await w.f.governance.store.auditEntries(from: 0, limit: 100_000).map { try AuditEntry(bytes: $0.bytes).event }
+            #expect(audit.filter { $0.result == "alert_grew" }.map(\.details) == [["alert": String(id), "motif": "network:hub:900", "accounts": "2", "transfers": "2",
+                                                                                      "rule_set": "network-test"]])
+        }
+    }
+
     // Goal: with a rule set that has no network section the scan says so and raises nothing.
     @Test(arguments: Backend.configured) func aRuleSetWithoutNetworkSectionIsNamed(_ backend: Backend) async throws {
         try await StoreHarness.with(backend) { harness in

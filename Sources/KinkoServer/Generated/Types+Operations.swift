@@ -12179,6 +12179,37 @@ internal enum Operations {
                         ///
                         /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/raised`.
                         internal var raised: Operations.ScanNetwork.Output.Ok.Body.JsonPayload.RaisedPayload
+                        /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/GrownPayload`.
+                        internal struct GrownPayloadPayload: Codable, Hashable, Sendable {
+                            /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/GrownPayload/alert`.
+                            internal var alert: Components.Schemas.Id
+                            /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/GrownPayload/motif`.
+                            internal var motif: Swift.String
+                            /// Creates a new `GrownPayloadPayload`.
+                            ///
+                            /// - Parameters:
+                            ///   - alert:
+                            ///   - motif:
+                            internal init(
+                                alert: Components.Schemas.Id,
+                                motif: Swift.String
+                            ) {
+                                self.alert = alert
+                                self.motif = motif
+                            }
+                            internal enum CodingKeys: String, CodingKey {
+                                case alert
+                                case motif
+                            }
+                        }
+                        /// Open alerts (or alerts in a case) this run extended with a hit naming the accounts and transfers their motif gained, oldest id first. A motif that grows after its alert was dismissed or closed is raised anew (under raised), keyed <motif>:after:<that alert>.
+                        ///
+                        /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/grown`.
+                        internal typealias GrownPayload = [Operations.ScanNetwork.Output.Ok.Body.JsonPayload.GrownPayloadPayload]
+                        /// Open alerts (or alerts in a case) this run extended with a hit naming the accounts and transfers their motif gained, oldest id first. A motif that grows after its alert was dismissed or closed is raised anew (under raised), keyed <motif>:after:<that alert>.
+                        ///
+                        /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/json/grown`.
+                        internal var grown: Operations.ScanNetwork.Output.Ok.Body.JsonPayload.GrownPayload
                         /// Creates a new `JsonPayload`.
                         ///
                         /// - Parameters:
@@ -12189,6 +12220,7 @@ internal enum Operations {
                         ///   - settleDays: The settle window learnt; absent before 50 relationships have repeated.
                         ///   - windowDays: The motif window learnt; absent with settle_days.
                         ///   - raised: The alerts this run raised, oldest id first.
+                        ///   - grown: Open alerts (or alerts in a case) this run extended with a hit naming the accounts and transfers their motif gained, oldest id first. A motif that grows after its alert was dismissed or closed is raised anew (under raised), keyed <motif>:after:<that alert>.
                         internal init(
                             transfers: Swift.Int,
                             candidates: Swift.Int,
@@ -12196,7 +12228,8 @@ internal enum Operations {
                             ruleSet: Swift.String,
                             settleDays: Swift.Double? = nil,
                             windowDays: Swift.Double? = nil,
-                            raised: Operations.ScanNetwork.Output.Ok.Body.JsonPayload.RaisedPayload
+                            raised: Operations.ScanNetwork.Output.Ok.Body.JsonPayload.RaisedPayload,
+                            grown: Operations.ScanNetwork.Output.Ok.Body.JsonPayload.GrownPayload
                         ) {
                             self.transfers = transfers
                             self.candidates = candidates
@@ -12205,6 +12238,7 @@ internal enum Operations {
                             self.settleDays = settleDays
                             self.windowDays = windowDays
                             self.raised = raised
+                            self.grown = grown
                         }
                         internal enum CodingKeys: String, CodingKey {
                             case transfers
@@ -12214,6 +12248,7 @@ internal enum Operations {
                             case settleDays = "settle_days"
                             case windowDays = "window_days"
                             case raised
+                            case grown
                         }
                     }
                     /// - Remark: Generated from `#/paths/v1/monitoring/network-scan/POST/responses/200/content/application\/json`.
