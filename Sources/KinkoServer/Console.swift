@@ -11,7 +11,8 @@ import KinkoReserve
 /// The web console: server-rendered HTML, inline CSS and SVG, nothing loaded from elsewhere.
 /// Sign-in with an API token opens a server-side session (`ConsoleSessions`; the browser holds
 /// only the session id); the caller's roles decide which panels appear. Every POST needs this
-/// console's Origin and the session's CSRF token. Labels are Japanese and English.
+/// console's Origin and the session's CSRF token. One language at a time (`ConsoleLanguage`):
+/// Japanese unless the visitor switched to English.
 struct Console: Sendable {
     let services: Services
     let sessions: ConsoleSessions
@@ -21,10 +22,19 @@ struct Console: Sendable {
         registerApprovals(on: router)
         registerReports(on: router)
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/console"]) }
-        router.get("/console/login") { request, _ in try Self.html(Self.loginPage(error: nil)) }
+        router.get("/console/login") { request, _ in try Self.html(Self.loginPage(error: nil, request: request), language: ConsoleLanguage.of(request)) }
+        router.get("/console/language") { request, _ in
+            // Only a preference cookie changes: the switch is a plain link on every page.
+            let language = ConsoleLanguage(rawValue: request.uri.queryParameters.get("to") ?? "") ?? .ja
+            var headers = HTTPFields()
+            headers[.location] = ConsoleLanguage.back(request.uri.queryParameters.get("back"))
+            headers[.setCookie] = Cookie(name: ConsoleLanguage.cookie, value: language.rawValue, maxAge: ConsoleLanguage.cookieMaxAgeSeconds, path: "/",
+                                         secure: settings.secure(request), httpOnly: true, sameSite: .lax).description
+            return Response(status: .seeOther, headers: headers)
+        }
         router.post("/console/login") { request, _ in try await self.login(request) }
         router.post("/console/logout") { request, _ in
-            guard ConsoleSettings.sameOrigin(request) else { return Self.html("<p>cross-site request refused</p>", status: .forbidden) }
+            guard ConsoleSettings.sameOrigin(request) else { return Self.html("<p>cross-site request refused</p>", status: .forbidden, language: .en) }
             // Ends the session on the server, whatever the browser does with its cookie.
             if let id = ConsoleSessions.id(from: request) { sessions.close(id) }
             var headers = HTTPFields()
@@ -46,7 +56,8 @@ struct Console: Sendable {
             try await self.action(request, back: "/console", permission: .reserveCompute) { caller, _ in
                 try await services.ledger.refresh()
                 let (requirement, funded) = try await services.reserve.compute(by: caller)
-                return "必要額 / required ¥\(Self.yen(requirement.required)), 積立額 / funded ¥\(Self.yen(funded)) (rule set \(requirement.ruleVersion))"
+                return Self.both("必要額 ¥\(Self.yen(requirement.required))、積立額 ¥\(Self.yen(funded)) (ルール \(requirement.ruleVersion))",
+                                 "required ¥\(Self.yen(requirement.required)), funded ¥\(Self.yen(funded)) (rule set \(requirement.ruleVersion))")
             }
         }
         router.post("/console/actions/reconcile") { request, _ in
@@ -56,10 +67,10 @@ struct Console: Sendable {
                 try await services.ledger.refresh()
                 let result = try await services.custody.reconcile(day: day, by: caller)
                 guard result.isClean else {
-                    throw ConsoleWarning(text: "照合 / reconciled \(result.day): \(result.breaks.count) 差異 / breaks — 未解決 / unresolved",
+                    throw ConsoleWarning(text: Self.both("照合 \(result.day): 差異 \(result.breaks.count) 件 — 未解決", "reconciled \(result.day): \(result.breaks.count) breaks — unresolved"),
                                          link: "/console/reconciliation?day=\(result.day)")
                 }
-                return "照合 / reconciled \(result.day): 差異なし / clean"
+                return Self.both("照合 \(result.day): 差異なし", "reconciled \(result.day): clean")
             }
         }
         router.get("/console/alert") { request, _ in
@@ -73,9 +84,10 @@ struct Console: Sendable {
                 let id = try KinkoAPI.uint64(form["alert"] ?? "", field: "alert")
                 switch try await services.monitoring.dismiss(id, reason: form["reason"] ?? "", by: caller) {
                 case .dismissed:
-                    return "アラート \(id) を却下 / alert \(id) dismissed"
+                    return Self.both("アラート \(id) を却下しました", "alert \(id) dismissed")
                 case .awaitingApproval(let request):
-                    return "阻止アラート \(id) の却下は承認待ち / dismissing blocking alert \(id) waits for a second compliance officer (request \(request.id))"
+                    return Self.both("阻止アラート \(id) の却下は二人目のコンプライアンス担当者の承認待ちです (申請 \(request.id))",
+                                     "dismissing blocking alert \(id) waits for a second compliance officer (request \(request.id))")
                 }
             }
         }
@@ -83,7 +95,7 @@ struct Console: Sendable {
             try await self.action(request, back: "/console/alerts", permission: .monitorCasesManage) { caller, form in
                 let id = try KinkoAPI.uint64(form["alert"] ?? "", field: "alert")
                 let record = try await services.monitoring.openCase(title: form["title"] ?? "", alerts: [id], assignee: caller.name, by: caller)
-                return "案件 \(record.id) を開始 / case \(record.id) opened"
+                return Self.both("案件 \(record.id) を開始しました", "case \(record.id) opened")
             }
         }
     }
@@ -121,13 +133,15 @@ struct Console: Sendable {
     /// refused), then a new session; any session the browser had is ended.
     func login(_ request: Request) async throws -> Response {
         guard ConsoleSettings.sameOrigin(request) else {
-            return try Self.html(Self.loginPage(error: "別サイトからのサインインは拒否されます / Sign-in from another site is refused."), status: .forbidden)
+            return try Self.html(Self.loginPage(error: Self.both("別サイトからのサインインは拒否されます。", "Sign-in from another site is refused."), request: request),
+                                 status: .forbidden, language: ConsoleLanguage.of(request))
         }
         let token = try await Self.form(request)["token"] ?? ""
         do {
             _ = try await services.governance.authenticate(token: token)
         } catch {
-            return try Self.html(Self.loginPage(error: "トークンが無効です / The token is not valid."), status: .unauthorized)
+            return try Self.html(Self.loginPage(error: Self.both("トークンが無効です。", "The token is not valid."), request: request), status: .unauthorized,
+                                 language: ConsoleLanguage.of(request))
         }
         if let previous = ConsoleSessions.id(from: request) { sessions.close(previous) }
         let session = sessions.open(token: token)
@@ -152,7 +166,8 @@ struct Console: Sendable {
             let problem = Problem(error)
             (status, content) = (problem.status, try ConsoleTemplates.render("problem", ["status": problem.status.code, "title": problem.title, "detail": problem.detail]))
         }
-        return Self.html(try Self.layout(caller: caller, csrf: csrf, content: content, flash: Self.flash(request)), status: status)
+        return Self.html(try Self.layout(caller: caller, csrf: csrf, content: content, flash: Self.flash(request), request: request), status: status,
+                         language: ConsoleLanguage.of(request))
     }
 
     /// A console action: a form POST from our own pages (this console's Origin required, the
@@ -160,7 +175,7 @@ struct Console: Sendable {
     /// caller with the same checks as the API, then back to the page with what happened (or
     /// why not) in the URL.
     func action(_ request: Request, back: String, permission: Permission, _ run: (Caller, [String: String]) async throws -> String) async throws -> Response {
-        guard ConsoleSettings.sameOrigin(request) else { return Self.html("<p>cross-site request refused</p>", status: .forbidden) }
+        guard ConsoleSettings.sameOrigin(request) else { return Self.html("<p>cross-site request refused</p>", status: .forbidden, language: .en) }
         guard let (caller, csrf) = try await signedIn(request) else {
             return Response(status: .seeOther, headers: [.location: "/console/login"])
         }
@@ -171,7 +186,7 @@ struct Console: Sendable {
             _ = try await services.governance.authorize(caller, permission)
             let form = try await Self.form(request)
             guard ConsoleSessions.same(form["csrf"] ?? "", csrf) else {
-                return Self.html("<p>the form's CSRF token does not match this session; reload the page</p>", status: .forbidden)
+                return Self.html("<p>the form's CSRF token does not match this session; reload the page</p>", status: .forbidden, language: .en)
             }
             outcome = ("notice", try await run(caller, form))
         } catch let warning as ConsoleWarning {
@@ -231,7 +246,7 @@ struct Console: Sendable {
             ]
             if let day = try await services.custody.latestReconciliation(by: caller) {
                 custody["last"] = ["day": day.day, "clean": String(day.isClean), "summaryClass": day.isClean ? "good" : "bad",
-                                   "summary": day.isClean ? "差異なし / clean" : "\(day.breaks.count) 差異・未解決 / unresolved breaks"]
+                                   "summary": day.isClean ? Self.both("差異なし", "clean") : Self.both("差異 \(day.breaks.count) 件・未解決", "\(day.breaks.count) unresolved breaks")]
             }
             if Self.allows(caller, .custodyReconcile) {
                 custody["canReconcile"] = true
@@ -277,7 +292,7 @@ struct Console: Sendable {
             "ruleSet": alert.ruleSetVersion, "event": alert.event, "caseID": alert.caseID.map { $0 as Any } ?? false,
             "marketAlert": alert.marketActivity.map { $0.surveillanceAlert as Any } ?? false,
             "customers": alert.customers.filter { $0 != 0 }.map { c -> [String: Any] in
-                ["customer": c, "name": profiles[c].map { "\($0.name) (\($0.country))" } ?? (readable.isEmpty ? "" : "KYC 未登録 / no KYC profile")]
+                ["customer": c, "name": profiles[c].map { "\($0.name) (\($0.country))" } ?? (readable.isEmpty ? "" : Self.both("KYC 未登録", "no KYC profile"))]
             },
             "hits": alert.hits.map { hit -> [String: Any] in
                 ["rule": hit.rule, "score": hit.score, "explanation": hit.explanation,
@@ -335,10 +350,10 @@ struct Console: Sendable {
         let page = try await services.ledgerService.balances(asset: asset.code, owner: nil, accountClass: nil, after: nil, limit: 500, by: caller)
         let assets = try await services.ledgerService.assets(by: caller)
         // System accounts by name; customers by name for those who may read customers' records.
-        var labels: [AccountID: String] = [Custody.feeAccountID(asset: asset.code): "自己資金・手数料 / own funds (fees)"]
+        var labels: [AccountID: String] = [Custody.feeAccountID(asset: asset.code): Self.both("自己資金・手数料", "own funds (fees)")]
         if Self.allows(caller, .custodyRead) {
             for wallet in try await services.custody.wallets(by: caller) {
-                for held in wallet.assets { labels[Wallet.accountID(wallet: wallet.id, asset: held)] = "ウォレット / wallet \(wallet.id)" }
+                for held in wallet.assets { labels[Wallet.accountID(wallet: wallet.id, asset: held)] = Self.both("ウォレット \(wallet.id)", "wallet \(wallet.id)") }
             }
         }
         let owners = Array(Set(page.accounts.compactMap { UInt64(exactly: $0.account.owner) }.filter { $0 != 0 }))
@@ -365,16 +380,16 @@ struct Console: Sendable {
     /// An account class in both languages instead of its snake_case name.
     static func classLabel(_ accountClass: AccountClass) -> String {
         switch accountClass {
-        case .customerLiability: "顧客預り / customer liability"
-        case .customerCustodyHolding: "分別保管 / customer custody holding"
-        case .ownFunds: "自己資金 / own funds"
-        case .ownHolding: "自己保有 / own holding"
-        case .reserveFund: "責任準備金 / liability reserve"
-        case .guaranteeCrypto: "履行保証暗号資産 / guarantee crypto"
-        case .insuranceReceivable: "保険金請求権 / insurance receivable"
-        case .compensationPayable: "補償債務 / compensation payable"
-        case .externalSettlement: "外部決済 / external settlement"
-        case .quarantine: "隔離 / quarantine"
+        case .customerLiability: both("顧客預り", "customer liability")
+        case .customerCustodyHolding: both("分別保管", "customer custody holding")
+        case .ownFunds: both("自己資金", "own funds")
+        case .ownHolding: both("自己保有", "own holding")
+        case .reserveFund: both("責任準備金", "liability reserve")
+        case .guaranteeCrypto: both("履行保証暗号資産", "guarantee crypto")
+        case .insuranceReceivable: both("保険金請求権", "insurance receivable")
+        case .compensationPayable: both("補償債務", "compensation payable")
+        case .externalSettlement: both("外部決済", "external settlement")
+        case .quarantine: both("隔離", "quarantine")
         }
     }
 
@@ -401,7 +416,8 @@ struct Console: Sendable {
             "incidents": incidents.map { incident -> [String: Any] in
                 let minutes = incident.paidAt.map { ($0 - min($0, incident.detectedAt)) / 60_000_000_000 }
                 return ["id": incident.id, "lossType": incident.lossType, "detected": Self.jst(incident.detectedAt),
-                        "compensation": incident.paidAt.map { "支払済 / paid \(Self.jst($0))" } ?? "未払 / unpaid", "took": minutes.map { "\($0) min" } ?? ""]
+                        "compensation": incident.paidAt.map { Self.both("支払済 \(Self.jst($0))", "paid \(Self.jst($0))") } ?? Self.both("未払", "unpaid"),
+                        "took": minutes.map { Self.both("\($0) 分", "\($0) min") } ?? ""]
             },
         ])
     }
@@ -417,7 +433,9 @@ struct Console: Sendable {
     /// Scripts only from this origin (approve.js), fetches only to it, no frames, no plug-ins.
     static let contentSecurityPolicy =
         "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+    /// `text` as an HTML response, in `language` (`ConsoleLanguage.localize`).
+    static func html(_ text: String, status: HTTPResponse.Status = .ok, language: ConsoleLanguage) -> Response {
+        let text = language.localize(text)
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
@@ -455,8 +473,8 @@ struct Console: Sendable {
 
     /// A signed-in page: navigation for the caller's roles, who is signed in, the outcome of
     /// the last action, and `content` (a rendered template).
-    static func layout(caller: Caller, csrf: String, content: String, flash: [String: Any]) throws(KinkoError) -> String {
-        try ConsoleTemplates.render("layout", flash.merging([
+    static func layout(caller: Caller, csrf: String, content: String, flash: [String: Any], request: Request) throws(KinkoError) -> String {
+        try ConsoleTemplates.render("layout", flash.merging(languageSwitch(request)) { $1 }.merging([
             "title": "Kinko 金庫", "style": style, "csrf": csrf, "content": content, "signedIn": true,
             "nav": pages.filter { $0.permission.map { allows(caller, $0) } ?? true }.map { ["path": $0.path, "label": $0.label] },
             "name": caller.name, "roles": caller.roles.sorted().map(\.rawValue).joined(separator: ", "),
@@ -465,16 +483,31 @@ struct Console: Sendable {
 
     /// The pages the caller's roles may read.
     static let pages: [(path: String, label: String, permission: Permission?)] = [
-        ("/console", "概要 Overview", nil), ("/console/balances", "残高 Balances", .ledgerRead), ("/console/approvals", "承認 Approvals", .approvalsRead),
-        ("/console/alerts", "アラート Alerts", .monitorRead), ("/console/surveillance", "相場監視 Surveillance", .monitorRead), ("/console/incidents", "インシデント Incidents", .reserveRead), ("/console/reports", "報告書 Reports", .reportsRead),
-        ("/console/audit", "監査 Audit", .auditRead),
+        ("/console", both("概要", "Overview"), nil), ("/console/balances", both("残高", "Balances"), .ledgerRead),
+        ("/console/approvals", both("承認", "Approvals"), .approvalsRead), ("/console/alerts", both("アラート", "Alerts"), .monitorRead),
+        ("/console/surveillance", both("相場監視", "Surveillance"), .monitorRead), ("/console/incidents", both("インシデント", "Incidents"), .reserveRead),
+        ("/console/reports", both("報告書", "Reports"), .reportsRead), ("/console/audit", both("監査", "Audit"), .auditRead),
     ]
 
-    static func loginPage(error: String?) throws(KinkoError) -> String {
+    static func loginPage(error: String?, request: Request) throws(KinkoError) -> String {
         var login: [String: Any] = [:]
         if let error { login["loginError"] = error }
-        return try ConsoleTemplates.render("layout", ["title": "Kinko 金庫 — sign in", "style": style, "content": try ConsoleTemplates.render("login", login)])
+        return try ConsoleTemplates.render("layout", languageSwitch(request).merging([
+            "title": both("Kinko 金庫 — サインイン", "Kinko 金庫 — sign in"), "style": style, "content": try ConsoleTemplates.render("login", login),
+        ]) { $1 })
     }
+
+    /// The page's language and the link that switches to the other one and back to this page.
+    static func languageSwitch(_ request: Request) -> [String: Any] {
+        let language = ConsoleLanguage.of(request)
+        let here = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+        let back = ConsoleLanguage.back(here).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "%2Fconsole"
+        return ["lang": language.rawValue, "switchLang": language.other.rawValue, "switchName": language.other.name,
+                "switchHref": "/console/language?to=\(language.other.rawValue)&back=\(back)"]
+    }
+
+    /// Text in both languages, shown in the page's (`ConsoleLanguage.both`).
+    static func both(_ ja: String, _ en: String) -> String { ConsoleLanguage.both(ja, en) }
 }
 
 extension Sequence {

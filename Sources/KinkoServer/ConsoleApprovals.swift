@@ -39,9 +39,10 @@ extension Console {
                 let key = try await services.governance.registerKey(
                     algorithm: try SignatureAlgorithm(parsing: body["algorithm"] ?? ""), publicKey: try Hex.decode(body["public_key"] ?? "", field: "public_key"),
                     proof: try Hex.decode(body["proof"] ?? "", field: "proof"), by: caller)
-                let waiting = key.requestID.map { " — 承認待ち / it waits for a second admin's approval (request \($0))" } ?? ""
+                let language = ConsoleLanguage.of(request)
+                let waiting = key.requestID.map { language.pick(" — 二人目の管理者の承認待ちです (申請 \($0))", " — it waits for a second admin's approval (request \($0))") } ?? ""
                 return ["id": key.id, "status": key.status.rawValue, "request": key.requestID?.description ?? "",
-                        "message": "鍵 \(key.id) を登録 / key \(key.id) registered\(waiting)"]
+                        "message": language.pick("鍵 \(key.id) を登録しました", "key \(key.id) registered") + waiting]
             }
         }
         router.post("/console/api/approvals/{id}") { request, context in
@@ -49,9 +50,12 @@ extension Console {
                 let id = try ApprovalRequestID(parsing: context.parameters.get("id") ?? "", field: "id")
                 let evaluation = try await services.governance.approve(
                     id, keyID: body["key_id"] ?? "", signature: try Hex.decode(body["signature"] ?? "", field: "signature"), by: caller)
-                let state = evaluation.isSatisfied ? "承認済 / approved: ready" : "あと / still needed: " + evaluation.reasons.joined(separator: "; ")
+                let language = ConsoleLanguage.of(request)
+                let reasons = evaluation.reasons.joined(separator: "; ")
+                let state = evaluation.isSatisfied ? language.pick("承認済・実行可能", "approved: ready") : language.pick("あと必要: ", "still needed: ") + reasons
                 return ["request": id.description, "satisfied": evaluation.isSatisfied ? "true" : "false",
-                        "message": "承認を記録 / approval of request \(id) recorded (\(evaluation.counted.count) counting) — \(state)"]
+                        "message": language.pick("申請 \(id) の承認を記録しました (有効 \(evaluation.counted.count) 件)", "approval of request \(id) recorded (\(evaluation.counted.count) counting)")
+                            + " — \(state)"]
             }
         }
     }
@@ -130,8 +134,9 @@ extension Console {
             "keys": mine.map { key -> [String: Any] in
                 ["id": key.id, "algorithm": key.algorithm.rawValue, "registered": Self.jst(key.registeredAt),
                  "status": key.revokedAt == nil ? key.status.rawValue : "revoked",
-                 "state": key.revokedAt.map { "失効 / revoked \(Self.jst($0))" }
-                    ?? (key.status == .active ? "有効 / active" : "承認待ち / awaiting a second admin (request \(key.requestID?.description ?? "?"))")]
+                 "state": key.revokedAt.map { Self.both("失効 \(Self.jst($0))", "revoked \(Self.jst($0))") }
+                    ?? (key.status == .active ? Self.both("有効", "active")
+                        : Self.both("二人目の管理者の承認待ち (申請 \(key.requestID?.description ?? "?"))", "awaiting a second admin (request \(key.requestID?.description ?? "?"))"))]
             },
             "others": open.filter { request in !waiting.contains { $0.id == request.id } }.map { request -> [String: Any] in
                 ["id": request.id.description, "action": request.action, "policy": request.policy.summary, "filedBy": names.principal(request.initiator.description)]

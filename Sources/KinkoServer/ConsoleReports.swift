@@ -19,7 +19,9 @@ extension Console {
                 let period = try KinkoAPI.reportPeriod(form["period"] ?? "", kind: kind)
                 try await services.ledger.refresh()
                 let generated = try await services.exchange.reports.generate(kind, period, by: caller)
-                return "作成 / generated \(kind.rawValue) \(period.text): SHA-256 \(generated.record.sha256.prefix(16))… (\(generated.changed ? "stored" : "identical to the stored one"))"
+                let sha = generated.record.sha256.prefix(16)
+                return Self.both("作成 \(kind.rawValue) \(period.text): SHA-256 \(sha)… (\(generated.changed ? "保存しました" : "保存済みのものと同一"))",
+                                 "generated \(kind.rawValue) \(period.text): SHA-256 \(sha)… (\(generated.changed ? "stored" : "identical to the stored one"))")
             }
         }
         router.post("/console/actions/approve-report") { request, _ in
@@ -28,7 +30,7 @@ extension Console {
                 let period = try KinkoAPI.reportPeriod(form["period"] ?? "", kind: kind)
                 try await services.ledger.refresh()
                 let record = try await services.exchange.reports.approve(kind, period, by: caller)
-                return "確定 / final: \(kind.rawValue) \(period.text), approved by \(record.approvedBy ?? "")"
+                return Self.both("確定 \(kind.rawValue) \(period.text)、承認者 \(record.approvedBy ?? "")", "final: \(kind.rawValue) \(period.text), approved by \(record.approvedBy ?? "")")
             }
         }
     }
@@ -45,7 +47,7 @@ extension Console {
                  "basis": item.basis, "title": ReportLabels.title(item.kind, .ja)]
             },
             "overdueCount": due.count(where: \.overdue), "hasDue": !due.isEmpty, "hasReports": !stored.isEmpty,
-            "kinds": ReportKind.allCases.map { ["kind": $0.rawValue, "title": ReportLabels.title($0, .ja) + " / " + ReportLabels.title($0, .en),
+            "kinds": ReportKind.allCases.map { ["kind": $0.rawValue, "title": Self.both(ReportLabels.title($0, .ja), ReportLabels.title($0, .en)),
                                                "example": KinkoAPI.periodExample($0)] },
             "canGenerate": Self.allows(caller, .reportsGenerate),
             "reports": stored.map { record -> [String: Any] in
@@ -79,7 +81,7 @@ extension Console {
         } catch let error as KinkoError {
             let problem = Problem(error)
             return Self.html(try ConsoleTemplates.render("problem", ["status": problem.status.code, "title": problem.title, "detail": problem.detail]),
-                             status: problem.status)
+                             status: problem.status, language: ConsoleLanguage.of(request))
         }
     }
 }

@@ -22,6 +22,9 @@ enum ConsoleScript {
           const signing = { name: "ECDSA", hash: "SHA-256" };
           const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
           const bytes = (text) => new Uint8Array((text.match(/../g) || []).map((pair) => parseInt(pair, 16)));
+          // The page's language (the console shows one at a time).
+          const ja = document.documentElement.lang === "ja";
+          const pick = (japanese, english) => (ja ? japanese : english);
           function say(text, ok) {
             message.textContent = text;
             message.className = ok ? "good" : "bad";
@@ -66,7 +69,8 @@ enum ConsoleScript {
             status.dataset.key = entry ? entry.keyID : "";
             const row = entry && document.querySelector(`tr.own-key[data-key-id="${entry.keyID}"]`);
             status.dataset.status = row ? row.dataset.status : "";
-            status.textContent = entry ? `鍵 / key ${entry.keyID} (${row ? row.dataset.status : "unknown to the server"})` : "鍵なし / no key in this browser";
+            status.textContent = entry ? pick(`鍵 ${entry.keyID} (${row ? row.dataset.status : "サーバー未登録"})`, `key ${entry.keyID} (${row ? row.dataset.status : "unknown to the server"})`)
+              : pick("このブラウザに鍵はありません", "no key in this browser");
           }
           async function createKey() {
             const pair = await crypto.subtle.generateKey(algorithm, false, ["sign", "verify"]);
@@ -79,7 +83,7 @@ enum ConsoleScript {
           }
           async function approve(button) {
             const entry = await stored();
-            if (!entry) throw new Error("このブラウザに鍵がありません / no signing key in this browser: create one first");
+            if (!entry) throw new Error(pick("このブラウザに署名鍵がありません。先に作成してください", "no signing key in this browser: create one first"));
             const signature = hex(await crypto.subtle.sign(signing, entry.pair.privateKey, bytes(button.dataset.digest)));
             return call(`/console/api/approvals/${button.dataset.request}`, { key_id: entry.keyID, signature });
           }
@@ -90,7 +94,7 @@ enum ConsoleScript {
               say(key.message, true);
               status.dataset.key = key.id;
               status.dataset.status = key.status;
-              status.textContent = `鍵 / key ${key.id} (${key.status})`;
+              status.textContent = pick(`鍵 ${key.id} (${key.status})`, `key ${key.id} (${key.status})`);
             } catch (error) {
               say(String(error.message || error), false);
             } finally {

@@ -46,7 +46,7 @@ extension Console {
         var prices = replay.trades.map(\.price) + replay.flagged.compactMap(\.price)
         prices += replay.touch.flatMap { [$0.bid, $0.ask].compactMap { $0 } } + replay.depth.flatMap { $0.bids + $0.asks }
         guard let low = prices.min(), let high = prices.max(), replay.to > replay.from else {
-            return "<p>この期間の相場データはありません / No market data in this window.</p>"
+            return "<p>" + Self.both("この期間の相場データはありません。", "No market data in this window.") + "</p>"
         }
         let margin = max((high - low) * 0.08, high * 0.0005)
         let (floor, ceiling) = (low - margin, high + margin)

@@ -13,155 +13,155 @@ enum ConsoleTemplates {
         "csrf": #"<input type="hidden" name="csrf" value="{{csrf}}">"#,
 
         "layout": """
-            <!doctype html><html lang="ja"><head><meta charset="utf-8">{{#csrf}}<meta name="csrf-token" content="{{csrf}}">{{/csrf}}<title>{{title}}</title><style>{{{style}}}</style></head><body>
-            <nav><b>金庫 Kinko</b>{{#signedIn}}<span class="links">{{#nav}}<a href="{{path}}">{{label}}</a>{{/nav}}</span>
-            <span class="me"><span id="whoami">{{name}} ({{roles}})</span>
-            <form class="inline" method="post" action="/console/logout">{{> csrf}}<button id="sign-out">ログアウト / Sign out</button></form></span>{{/signedIn}}</nav><main>{{#notice}}<p id="notice" class=good>{{notice}}</p>{{/notice}}{{#error}}<p id="error" class=bad>{{error}}</p>{{/error}}{{#warning}}<p id="warning" class=bad role="alert">{{warning}}{{#warningLink}} — <a id="warning-link" href="{{warningLink}}">差異を見る / see the breaks</a>{{/warningLink}}</p>{{/warning}}{{{content}}}</main></body></html>
+            <!doctype html><html lang="{{lang}}"><head><meta charset="utf-8">{{#csrf}}<meta name="csrf-token" content="{{csrf}}">{{/csrf}}<title>{{title}}</title><style>{{{style}}}</style></head><body>
+            <nav><b>金庫 Kinko</b>{{#signedIn}}<span class="links">{{#nav}}<a href="{{path}}">{{label}}</a>{{/nav}}</span>{{/signedIn}}
+            <span class="me"><a id="language" href="{{switchHref}}" lang="{{switchLang}}" hreflang="{{switchLang}}">{{switchName}}</a>{{#signedIn}} <span id="whoami">{{name}} ({{roles}})</span>
+            <form class="inline" method="post" action="/console/logout">{{> csrf}}<button id="sign-out">[[ログアウト|Sign out]]</button></form>{{/signedIn}}</span></nav><main>{{#notice}}<p id="notice" class=good>{{notice}}</p>{{/notice}}{{#error}}<p id="error" class=bad>{{error}}</p>{{/error}}{{#warning}}<p id="warning" class=bad role="alert">{{warning}}{{#warningLink}} — <a id="warning-link" href="{{warningLink}}">[[差異を見る|see the breaks]]</a>{{/warningLink}}</p>{{/warning}}{{{content}}}</main></body></html>
             """,
 
         "login": """
-            <h1>サインイン / Sign in</h1>{{#loginError}}<p id="login-error" class=bad>{{loginError}}</p>{{/loginError}}
-            <form method="post" action="/console/login"><label>API トークン / API token <input type="password" name="token" id="token" size="60" autocomplete="off"></label>
-            <button type="submit" id="sign-in">サインイン / Sign in</button></form>
-            <p>トークンは <code>kinko init</code> または <code>kinko demo</code> が発行します / Tokens come from <code>kinko init</code> or <code>kinko demo</code> (demo-tokens.json).</p>
+            <h1>[[サインイン|Sign in]]</h1>{{#loginError}}<p id="login-error" class=bad>{{loginError}}</p>{{/loginError}}
+            <form method="post" action="/console/login"><label>[[API トークン|API token]] <input type="password" name="token" id="token" size="60" autocomplete="off"></label>
+            <button type="submit" id="sign-in">[[サインイン|Sign in]]</button></form>
+            <p>[[トークンは <code>kinko init</code> または <code>kinko demo</code> が発行します (demo-tokens.json)。|Tokens come from <code>kinko init</code> or <code>kinko demo</code> (demo-tokens.json).]]</p>
             """,
 
         "problem": #"<h1>{{status}} {{title}}</h1><p id="page-error" class=bad>{{detail}}</p>"#,
 
         "overview": """
-            <h1>概要 / Overview</h1>
-            {{#reserve}}<section data-panel="reserve"><h2>責任準備金 / Liability reserve</h2>
-            {{#computed}}<p>必要額 / required <b id="reserve-required">¥{{required}}</b> · 積立額 / funded <b id="reserve-funded">¥{{funded}}</b>
-            · 充足率 / adequacy <b>{{adequacy}}</b> (rule set {{ruleVersion}}, {{time}})</p>
-            {{{bar}}}{{/computed}}{{^computed}}<p>未計算 / not computed yet</p>{{/computed}}
-            {{#canCompute}}<form method="post" action="/console/actions/compute-requirement">{{> csrf}}<button id="compute-requirement">必要額を計算 / Compute the requirement</button></form>{{/canCompute}}</section>{{/reserve}}
-            {{#custody}}<section data-panel="custody"><h2>分別管理 / Custody (95% cold)</h2>
-            <table><tr><th>資産 / asset</th><th>ホット比率 / hot share</th><th>5% 上限 / the 5% line</th><th>OK</th></tr>
+            <h1>[[概要|Overview]]</h1>
+            {{#reserve}}<section data-panel="reserve"><h2>[[責任準備金|Liability reserve]]</h2>
+            {{#computed}}<p>[[必要額|required]] <b id="reserve-required">¥{{required}}</b> · [[積立額|funded]] <b id="reserve-funded">¥{{funded}}</b>
+            · [[充足率|adequacy]] <b>{{adequacy}}</b> ([[ルール|rule set]] {{ruleVersion}}, {{time}})</p>
+            {{{bar}}}{{/computed}}{{^computed}}<p>[[未計算|not computed yet]]</p>{{/computed}}
+            {{#canCompute}}<form method="post" action="/console/actions/compute-requirement">{{> csrf}}<button id="compute-requirement">[[必要額を計算|Compute the requirement]]</button></form>{{/canCompute}}</section>{{/reserve}}
+            {{#custody}}<section data-panel="custody"><h2>[[分別管理|Custody (95% cold)]]</h2>
+            <table><tr><th>[[資産|asset]]</th><th>[[ホット比率|hot share]]</th><th>[[5% 上限|the 5% line]]</th><th>OK</th></tr>
             {{#assets}}<tr><td>{{code}}</td><td class="n hot-share" data-asset="{{code}}">{{share}}</td><td>{{{bar}}}</td><td>{{mark}}</td></tr>{{/assets}}</table>
-            {{#last}}<p>最終照合 / last reconciliation: <b id="last-reconciliation" data-clean="{{clean}}">{{day}}</b> — <a href="/console/reconciliation?day={{day}}" class="{{summaryClass}}">{{summary}}</a></p>{{/last}}
-            {{#canReconcile}}<form method="post" action="/console/actions/reconcile">{{> csrf}}<label>営業日 / business day <input name="day" id="reconcile-day" value="{{yesterday}}" size="10"></label>
-            <button id="reconcile">照合 / Reconcile</button></form>{{/canReconcile}}</section>{{/custody}}
-            {{#monitoring}}<section data-panel="monitoring"><h2>取引モニタリング / Monitoring</h2>
-            <p>未処理アラート / open alerts <b id="open-alerts">{{open}}</b> · 調査中 / in cases {{inCase}} · <a href="/console/alerts">一覧 / list</a></p></section>{{/monitoring}}
-            {{#incidents}}<section data-panel="incidents"><h2>インシデント / Incidents</h2>
-            <p>未完了 / open <b id="open-incidents">{{open}}</b> of <span id="incidents-total">{{total}}</span> · <a href="/console/incidents">一覧 / list</a></p></section>{{/incidents}}
-            {{#nothing}}<p>この役割で表示できる項目はありません / Nothing here for your roles.</p>{{/nothing}}
+            {{#last}}<p>[[最終照合|last reconciliation]]: <b id="last-reconciliation" data-clean="{{clean}}">{{day}}</b> — <a href="/console/reconciliation?day={{day}}" class="{{summaryClass}}">{{summary}}</a></p>{{/last}}
+            {{#canReconcile}}<form method="post" action="/console/actions/reconcile">{{> csrf}}<label>[[営業日|business day]] <input name="day" id="reconcile-day" value="{{yesterday}}" size="10"></label>
+            <button id="reconcile">[[照合|Reconcile]]</button></form>{{/canReconcile}}</section>{{/custody}}
+            {{#monitoring}}<section data-panel="monitoring"><h2>[[取引モニタリング|Monitoring]]</h2>
+            <p>[[未処理アラート|open alerts]] <b id="open-alerts">{{open}}</b> · [[調査中|in cases]] {{inCase}} · <a href="/console/alerts">[[一覧|list]]</a></p></section>{{/monitoring}}
+            {{#incidents}}<section data-panel="incidents"><h2>[[インシデント|Incidents]]</h2>
+            <p>[[未完了|open]] <b id="open-incidents">{{open}}</b> [[/|of]] <span id="incidents-total">{{total}}</span> · <a href="/console/incidents">[[一覧|list]]</a></p></section>{{/incidents}}
+            {{#nothing}}<p>[[この役割で表示できる項目はありません|Nothing here for your roles.]]</p>{{/nothing}}
             """,
 
         "balances": """
-            <h1>残高 / Balances — {{asset}}</h1><p>{{#tabs}}<a href="/console/balances?asset={{code}}">{{code}}</a>{{^last}} · {{/last}}{{/tabs}}</p>
-            {{^hasRows}}<p id="no-balances">この資産の口座はありません / No accounts in this asset.</p>{{/hasRows}}
-            {{#hasRows}}<table id="balances"><tr><th>口座 / account</th><th>区分 / class</th><th>顧客 / owner</th><th>残高 / balance</th></tr>
+            <h1>[[残高|Balances]] — {{asset}}</h1><p>{{#tabs}}<a href="/console/balances?asset={{code}}">{{code}}</a>{{^last}} · {{/last}}{{/tabs}}</p>
+            {{^hasRows}}<p id="no-balances">[[この資産の口座はありません|No accounts in this asset.]]</p>{{/hasRows}}
+            {{#hasRows}}<table id="balances"><tr><th>[[口座|account]]</th><th>[[区分|class]]</th><th>[[顧客|owner]]</th><th>[[残高|balance]]</th></tr>
             {{#rows}}<tr><td title="{{id}}">{{label}}</td><td>{{accountClass}}</td><td>{{owner}}</td><td class=n>{{balance}}</td></tr>{{/rows}}</table>{{/hasRows}}
             """,
 
         "alerts": """
-            <h1>アラート / Alerts</h1><table><tr><th>#</th><th>判定 / outcome</th><th>イベント / event</th><th>顧客 / customer</th><th>状態 / status</th><th>理由 / why</th><th></th></tr>
-            {{#alerts}}<tr id="alert-{{id}}"><td><a href="/console/alert?id={{id}}">{{id}}</a></td><td class={{outcome}}>{{outcome}}</td><td>{{#marketAlert}}<a class="market-alert-link" href="/console/surveillance/alert?id={{marketAlert}}">相場 / market {{marketAlert}}</a>{{/marketAlert}}{{^marketAlert}}{{event}}{{/marketAlert}}</td><td>{{customer}}</td><td class=status>{{status}}</td><td>{{why}}</td><td>
-            {{#canDismiss}}<form class="inline" method="post" action="/console/actions/dismiss-alert">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="reason" placeholder="理由 / reason" size="18" required><button>却下 / Dismiss</button></form>{{/canDismiss}}
-            {{#canOpen}}<form class="inline" method="post" action="/console/actions/open-case">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="title" placeholder="件名 / title" size="18" required><button>案件化 / Open case</button></form>{{/canOpen}}
+            <h1>[[アラート|Alerts]]</h1><table><tr><th>#</th><th>[[判定|outcome]]</th><th>[[イベント|event]]</th><th>[[顧客|customer]]</th><th>[[状態|status]]</th><th>[[理由|why]]</th><th></th></tr>
+            {{#alerts}}<tr id="alert-{{id}}"><td><a href="/console/alert?id={{id}}">{{id}}</a></td><td class={{outcome}}>{{outcome}}</td><td>{{#marketAlert}}<a class="market-alert-link" href="/console/surveillance/alert?id={{marketAlert}}">[[相場|market]] {{marketAlert}}</a>{{/marketAlert}}{{^marketAlert}}{{event}}{{/marketAlert}}</td><td>{{customer}}</td><td class=status>{{status}}</td><td>{{why}}</td><td>
+            {{#canDismiss}}<form class="inline" method="post" action="/console/actions/dismiss-alert">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="reason" placeholder="[[理由|reason]]" size="18" required><button>[[却下|Dismiss]]</button></form>{{/canDismiss}}
+            {{#canOpen}}<form class="inline" method="post" action="/console/actions/open-case">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="title" placeholder="[[件名|title]]" size="18" required><button>[[案件化|Open case]]</button></form>{{/canOpen}}
             </td></tr>{{/alerts}}</table>
-            <h2>案件 / Cases</h2><table><tr><th>#</th><th>件名 / title</th><th>状態 / status</th><th>処分 / disposition</th><th>担当 / assignee</th><th>アラート / alerts</th></tr>
+            <h2>[[案件|Cases]]</h2><table><tr><th>#</th><th>[[件名|title]]</th><th>[[状態|status]]</th><th>[[処分|disposition]]</th><th>[[担当|assignee]]</th><th>[[アラート|alerts]]</th></tr>
             {{#cases}}<tr><td>{{id}}</td><td>{{title}}</td><td>{{status}}</td><td>{{disposition}}</td><td>{{assignee}}</td><td>{{alerts}}</td></tr>{{/cases}}</table>
             """,
 
         "incidents": """
-            <h1>インシデントと補償 / Incidents and compensation</h1><table><tr><th>#</th><th>種類 / type</th><th>検知 / detected</th><th>補償 / compensation</th><th>所要 / took</th></tr>
+            <h1>[[インシデントと補償|Incidents and compensation]]</h1><table><tr><th>#</th><th>[[種類|type]]</th><th>[[検知|detected]]</th><th>[[補償|compensation]]</th><th>[[所要|took]]</th></tr>
             {{#incidents}}<tr><td>{{id}}</td><td>{{lossType}}</td><td>{{detected}}</td><td>{{compensation}}</td><td class=n>{{took}}</td></tr>{{/incidents}}</table>
             """,
 
         "reports": """
-            <h1>報告書 / Reports</h1>
-            <h2>提出予定 / Calendar{{#overdueCount}} — <span id="overdue-count" class=bad>期限超過 {{overdueCount}} overdue</span>{{/overdueCount}}</h2>
-            {{^hasDue}}<p id="nothing-due">予定はありません / Nothing is due.</p>{{/hasDue}}
-            {{#hasDue}}<table id="report-calendar"><tr><th>期限 / due</th><th>報告書 / report</th><th>期間 / period</th><th>状態 / status</th><th>根拠 / basis</th></tr>
-            {{#due}}<tr class="due-item" data-kind="{{kind}}" data-period="{{period}}" data-overdue="{{overdue}}"><td>{{due}}</td><td>{{title}} <code>{{kind}}</code></td><td>{{period}}</td><td{{#overdue}} class=bad{{/overdue}}>{{status}}{{#overdue}} — 期限超過 / overdue{{/overdue}}</td><td>{{basis}}</td></tr>{{/due}}</table>{{/hasDue}}
-            {{#canGenerate}}<h2>作成 / Generate</h2><form method="post" action="/console/actions/generate-report">{{> csrf}}
-            <label>報告書 / report <select name="kind" id="report-kind">{{#kinds}}<option value="{{kind}}">{{title}}</option>{{/kinds}}</select></label>
-            <label>期間 / period <input name="period" id="report-period" size="24" required placeholder="2026-12-01 · 2026Q4 · 2026-10-01..2026-12-31 · case-1"></label>
-            <button id="generate-report">作成 / Generate</button></form>{{/canGenerate}}
-            <h2>保存済み / Stored</h2>
-            {{^hasReports}}<p id="no-reports">まだありません / No report generated yet.</p>{{/hasReports}}
-            {{#hasReports}}<table id="stored-reports"><tr><th>報告書 / report</th><th>期間 / period</th><th>SHA-256</th><th>状態 / status</th><th>作成 / by</th><th>承認 / approved</th><th>届出 / filed</th><th>ダウンロード / download</th><th></th></tr>
+            <h1>[[報告書|Reports]]</h1>
+            <h2>[[提出予定|Calendar]]{{#overdueCount}} — <span id="overdue-count" class=bad>[[期限超過 {{overdueCount}} 件|{{overdueCount}} overdue]]</span>{{/overdueCount}}</h2>
+            {{^hasDue}}<p id="nothing-due">[[予定はありません|Nothing is due.]]</p>{{/hasDue}}
+            {{#hasDue}}<table id="report-calendar"><tr><th>[[期限|due]]</th><th>[[報告書|report]]</th><th>[[期間|period]]</th><th>[[状態|status]]</th><th>[[根拠|basis]]</th></tr>
+            {{#due}}<tr class="due-item" data-kind="{{kind}}" data-period="{{period}}" data-overdue="{{overdue}}"><td>{{due}}</td><td>{{title}} <code>{{kind}}</code></td><td>{{period}}</td><td{{#overdue}} class=bad{{/overdue}}>{{status}}{{#overdue}} — [[期限超過|overdue]]{{/overdue}}</td><td>{{basis}}</td></tr>{{/due}}</table>{{/hasDue}}
+            {{#canGenerate}}<h2>[[作成|Generate]]</h2><form method="post" action="/console/actions/generate-report">{{> csrf}}
+            <label>[[報告書|report]] <select name="kind" id="report-kind">{{#kinds}}<option value="{{kind}}">{{title}}</option>{{/kinds}}</select></label>
+            <label>[[期間|period]] <input name="period" id="report-period" size="24" required placeholder="2026-12-01 · 2026Q4 · 2026-10-01..2026-12-31 · case-1"></label>
+            <button id="generate-report">[[作成|Generate]]</button></form>{{/canGenerate}}
+            <h2>[[保存済み|Stored]]</h2>
+            {{^hasReports}}<p id="no-reports">[[まだありません|No report generated yet.]]</p>{{/hasReports}}
+            {{#hasReports}}<table id="stored-reports"><tr><th>[[報告書|report]]</th><th>[[期間|period]]</th><th>SHA-256</th><th>[[状態|status]]</th><th>[[作成|by]]</th><th>[[承認|approved]]</th><th>[[届出|filed]]</th><th>[[ダウンロード|download]]</th><th></th></tr>
             {{#reports}}<tr class="stored-report" data-kind="{{kind}}" data-period="{{period}}" data-status="{{status}}"><td>{{kind}}</td><td>{{period}}</td><td><code>{{sha}}…</code></td><td class=status>{{status}}</td><td>{{generatedBy}}</td><td>{{approvedBy}}</td><td>{{filed}}</td>
             <td><a class="download" href="/console/reports/download?{{query}}&amp;format=html&amp;lang=ja">HTML 日本語</a> · <a href="/console/reports/download?{{query}}&amp;format=html&amp;lang=en">HTML English</a> · <a href="/console/reports/download?{{query}}&amp;format=csv&amp;lang=ja">CSV</a> · <a href="/console/reports/download?{{query}}&amp;format=json&amp;lang=en">JSON</a></td>
-            <td>{{#canApprove}}<form class="inline" method="post" action="/console/actions/approve-report">{{> csrf}}<input type="hidden" name="kind" value="{{kind}}"><input type="hidden" name="period" value="{{period}}"><button class="approve-report">承認 / Approve</button></form>{{/canApprove}}</td></tr>{{/reports}}</table>{{/hasReports}}
+            <td>{{#canApprove}}<form class="inline" method="post" action="/console/actions/approve-report">{{> csrf}}<input type="hidden" name="kind" value="{{kind}}"><input type="hidden" name="period" value="{{period}}"><button class="approve-report">[[承認|Approve]]</button></form>{{/canApprove}}</td></tr>{{/reports}}</table>{{/hasReports}}
             """,
 
         "surveillance": """
-            <h1>相場監視 / Market surveillance</h1>
-            {{^alerts}}<p id="no-market-alerts">アラートはありません / No market-abuse alerts.</p>{{/alerts}}
-            {{#hasAlerts}}<table id="market-alerts"><tr><th>#</th><th>類型 / typology</th><th>銘柄 / market</th><th>口座 / accounts</th><th>期間 / window (JST)</th><th>スコア / score</th><th>説明 / explanation</th><th>キュー / queue</th></tr>
+            <h1>[[相場監視|Market surveillance]]</h1>
+            {{^alerts}}<p id="no-market-alerts">[[アラートはありません|No market-abuse alerts.]]</p>{{/alerts}}
+            {{#hasAlerts}}<table id="market-alerts"><tr><th>#</th><th>[[類型|typology]]</th><th>[[銘柄|market]]</th><th>[[口座|accounts]]</th><th>[[期間|window (JST)]]</th><th>[[スコア|score]]</th><th>[[説明|explanation]]</th><th>[[キュー|queue]]</th></tr>
             {{#alerts}}<tr class="market-alert" data-typology="{{typology}}" data-status="{{status}}"><td><a href="/console/surveillance/alert?id={{id}}">{{id}}</a></td><td>{{typology}}</td><td>{{market}}</td><td>{{accounts}}</td><td>{{window}}</td><td class=n>{{score}}</td><td>{{explanation}}</td><td>{{queue}}</td></tr>{{/alerts}}</table>{{/hasAlerts}}
             """,
 
         "surveillanceAlert": """
-            <h1>相場監視アラート / Market alert <code>{{id}}</code></h1>
-            <p><b>{{typology}}</b> · {{market}} · {{window}} · ルール / rule set {{ruleSet}}</p>
-            <p id="queue-state" data-status="{{status}}">アラートキュー / alert queue: {{#queueAlert}}<a href="/console/alerts#alert-{{queueAlert}}">#{{queueAlert}}</a> {{status}}{{#caseID}} · 案件 / case {{caseID}}{{/caseID}}{{/queueAlert}}{{^queueAlert}}未登録 / not queued yet (the next scan queues it){{/queueAlert}}</p>
+            <h1>[[相場監視アラート|Market alert]] <code>{{id}}</code></h1>
+            <p><b>{{typology}}</b> · {{market}} · {{window}} · [[ルール|rule set]] {{ruleSet}}</p>
+            <p id="queue-state" data-status="{{status}}">[[アラートキュー|alert queue]]: {{#queueAlert}}<a href="/console/alerts#alert-{{queueAlert}}">#{{queueAlert}}</a> {{status}}{{#caseID}} · [[案件|case]] {{caseID}}{{/caseID}}{{/queueAlert}}{{^queueAlert}}[[未登録|not queued yet (the next scan queues it)]]{{/queueAlert}}</p>
             <p>{{explanation}}</p>
-            <h2>指標と閾値 / Figures against thresholds</h2>
-            <table id="alert-figures"><tr><th>指標 / figure</th><th>値 / value</th><th>閾値 / threshold</th></tr>
+            <h2>[[指標と閾値|Figures against thresholds]]</h2>
+            <table id="alert-figures"><tr><th>[[指標|figure]]</th><th>[[値|value]]</th><th>[[閾値|threshold]]</th></tr>
             {{#figures}}<tr><td>{{name}}</td><td class=n>{{value}}</td><td class=n>{{threshold}}</td></tr>{{/figures}}</table>
-            <h2>相場の再現 / Market replay</h2>
-            <figure id="market-replay">{{{svg}}}<figcaption>約定 / trades (grey{{#hasFlaggedTrades}}; the alert's in orange{{/hasFlaggedTrades}}), 最良気配 / best bid (blue) and ask (red), 板 / the book's next levels (faint), 対象注文 / the alert's orders as bars from placement to end (✕ cancelled, ● filled).</figcaption></figure>
-            <h2>対象注文 / The alert's orders</h2>
-            {{^orders}}<p>なし / none (the evidence is trades: {{tradeCount}})</p>{{/orders}}
-            {{#hasOrders}}<table id="flagged-orders"><tr><th>注文 / order</th><th>口座 / account</th><th>売買 / side</th><th>価格 / price</th><th>数量 / quantity</th><th>発注 / placed</th><th>終了 / ended</th></tr>
+            <h2>[[相場の再現|Market replay]]</h2>
+            <figure id="market-replay">{{{svg}}}<figcaption>[[約定 (灰色{{#hasFlaggedTrades}}、アラート対象は橙色{{/hasFlaggedTrades}})、最良買気配 (青) と売気配 (赤)、板の次の気配 (淡色)、対象注文は発注から終了までの棒 (✕ 取消、● 約定)。|Trades (grey{{#hasFlaggedTrades}}; the alert's in orange{{/hasFlaggedTrades}}), best bid (blue) and ask (red), the book's next levels (faint), the alert's orders as bars from placement to end (✕ cancelled, ● filled).]]</figcaption></figure>
+            <h2>[[対象注文|The alert's orders]]</h2>
+            {{^orders}}<p>[[なし (証拠は約定 {{tradeCount}} 件)|none (the evidence is trades: {{tradeCount}})]]</p>{{/orders}}
+            {{#hasOrders}}<table id="flagged-orders"><tr><th>[[注文|order]]</th><th>[[口座|account]]</th><th>[[売買|side]]</th><th>[[価格|price]]</th><th>[[数量|quantity]]</th><th>[[発注|placed]]</th><th>[[終了|ended]]</th></tr>
             {{#orders}}<tr><td>{{order}}</td><td>{{account}}</td><td>{{side}}</td><td class=n>{{price}}</td><td class=n>{{quantity}}</td><td>{{placed}}</td><td>{{ended}}</td></tr>{{/orders}}</table>{{/hasOrders}}
-            <p>口座 / accounts: {{accounts}}</p>
+            <p>[[口座|accounts]]: {{accounts}}</p>
             """,
 
         "alert": """
-            <h1>アラート / Alert {{id}}</h1>
-            <p><b class={{outcome}}>{{outcome}}</b> · 状態 / status <span id="alert-status">{{status}}</span>{{#caseID}} · 案件 / case {{caseID}}{{/caseID}} · 発生 / at {{time}} · 検知 / raised {{raised}} · ルール / rule set {{ruleSet}}</p>
-            <p>イベント / event <code>{{event}}</code>{{#marketAlert}} · <a id="market-replay-link" href="/console/surveillance/alert?id={{marketAlert}}">相場の再現 / market replay</a>{{/marketAlert}}</p>
-            <h2>顧客 / Customers</h2>
-            {{^customers}}<p>なし / none</p>{{/customers}}
+            <h1>[[アラート|Alert]] {{id}}</h1>
+            <p><b class={{outcome}}>{{outcome}}</b> · [[状態|status]] <span id="alert-status">{{status}}</span>{{#caseID}} · [[案件|case]] {{caseID}}{{/caseID}} · [[発生|at]] {{time}} · [[検知|raised]] {{raised}} · [[ルール|rule set]] {{ruleSet}}</p>
+            <p>[[イベント|event]] <code>{{event}}</code>{{#marketAlert}} · <a id="market-replay-link" href="/console/surveillance/alert?id={{marketAlert}}">[[相場の再現|market replay]]</a>{{/marketAlert}}</p>
+            <h2>[[顧客|Customers]]</h2>
+            {{^customers}}<p>[[なし|none]]</p>{{/customers}}
             <ul>{{#customers}}<li>{{customer}} — {{name}}</li>{{/customers}}</ul>
             {{#hits}}<section class="hit"><h2>{{rule}} (+{{score}})</h2><p>{{explanation}}</p>
-            <table class="hit-values"><tr><th>指標 / figure</th><th>値 / value</th></tr>{{#values}}<tr><td>{{name}}</td><td>{{value}}</td></tr>{{/values}}</table>
-            <p>対象 / events ({{eventCount}}): {{events}}</p></section>{{/hits}}
-            {{#scenarios}}<p>シナリオ / scenario {{name}}: {{score}} → {{outcome}}</p>{{/scenarios}}
-            <p><a href="/console/alerts#alert-{{id}}">← アラート一覧 / all alerts</a></p>
+            <table class="hit-values"><tr><th>[[指標|figure]]</th><th>[[値|value]]</th></tr>{{#values}}<tr><td>{{name}}</td><td>{{value}}</td></tr>{{/values}}</table>
+            <p>[[対象イベント ({{eventCount}})|events ({{eventCount}})]]: {{events}}</p></section>{{/hits}}
+            {{#scenarios}}<p>[[シナリオ|scenario]] {{name}}: {{score}} → {{outcome}}</p>{{/scenarios}}
+            <p><a href="/console/alerts#alert-{{id}}">[[← アラート一覧|all alerts]]</a></p>
             """,
 
         "reconciliation": """
-            <h1>照合 / Reconciliation {{day}}</h1>
-            <p>締め / cut-off {{cutoff}} · {{#clean}}<b id="reconciliation-status" class=good>差異なし / clean</b>{{/clean}}{{^clean}}<b id="reconciliation-status" class=bad>差異 {{breakCount}} 件・未解決 / {{breakCount}} unresolved breaks</b>{{/clean}}</p>
-            <table id="reconciliation-lines"><tr><th>資産 / asset</th><th>顧客への債務 / owed to customers</th><th>帳簿上の保有 / ledger holdings</th><th>確認残高 / observed</th></tr>
+            <h1>[[照合|Reconciliation]] {{day}}</h1>
+            <p>[[締め|cut-off]] {{cutoff}} · {{#clean}}<b id="reconciliation-status" class=good>[[差異なし|clean]]</b>{{/clean}}{{^clean}}<b id="reconciliation-status" class=bad>[[差異 {{breakCount}} 件・未解決|{{breakCount}} unresolved breaks]]</b>{{/clean}}</p>
+            <table id="reconciliation-lines"><tr><th>[[資産|asset]]</th><th>[[顧客への債務|owed to customers]]</th><th>[[帳簿上の保有|ledger holdings]]</th><th>[[確認残高|observed]]</th></tr>
             {{#lines}}<tr><td>{{asset}}</td><td class=n>{{owed}}</td><td class=n>{{held}}</td><td class=n>{{observed}}</td></tr>{{/lines}}</table>
-            {{^clean}}<h2>差異 / Breaks</h2><table id="reconciliation-breaks"><tr><th>資産 / asset</th><th>種類 / kind</th><th>ウォレット / wallet</th><th>差 / size</th><th>原因 / cause</th></tr>
+            {{^clean}}<h2>[[差異|Breaks]]</h2><table id="reconciliation-breaks"><tr><th>[[資産|asset]]</th><th>[[種類|kind]]</th><th>[[ウォレット|wallet]]</th><th>[[差|size]]</th><th>[[原因|cause]]</th></tr>
             {{#breaks}}<tr class="break"><td>{{asset}}</td><td>{{kind}}</td><td>{{wallet}}</td><td class=n>{{size}}</td><td>{{cause}}</td></tr>{{/breaks}}</table>{{/clean}}
             """,
 
         "audit": """
-            <h1>監査ログ / Audit log</h1><p>{{#valid}}<b id="audit-status" class=good>検証済 / verified</b>{{/valid}}{{^valid}}<b id="audit-status" class=bad>改ざん検出 / TAMPERED</b>{{/valid}}: {{entries}} entries, {{checkpoints}} signed checkpoints, root <code>{{root}}</code></p>
+            <h1>[[監査ログ|Audit log]]</h1><p>{{#valid}}<b id="audit-status" class=good>[[検証済|verified]]</b>{{/valid}}{{^valid}}<b id="audit-status" class=bad>[[改ざん検出|TAMPERED]]</b>{{/valid}}: [[記録 {{entries}} 件、署名付きチェックポイント {{checkpoints}} 件、ルート|{{entries}} entries, {{checkpoints}} signed checkpoints, root]] <code>{{root}}</code></p>
             {{#problems}}<p class=bad>{{.}}</p>{{/problems}}
             """,
 
         "approvals": """
-            <h1>承認 / Approvals</h1>
+            <h1>[[承認|Approvals]]</h1>
             <section id="browser-key" data-principal="{{principal}}">
-            <h2>署名鍵 / Your signing keys</h2>
-            <table><tr><th>鍵 / key</th><th>方式 / algorithm</th><th>登録 / registered</th><th>状態 / status</th></tr>
+            <h2>[[署名鍵|Your signing keys]]</h2>
+            <table><tr><th>[[鍵|key]]</th><th>[[方式|algorithm]]</th><th>[[登録|registered]]</th><th>[[状態|status]]</th></tr>
             {{#keys}}<tr class="own-key" data-key-id="{{id}}" data-status="{{status}}"><td><code>{{id}}</code></td><td>{{algorithm}}</td><td>{{registered}}</td><td>{{state}}</td></tr>{{/keys}}</table>
-            <p>このブラウザ / this browser: <span id="key-status" data-key="">確認中 / checking…</span></p>
-            <button id="create-key">このブラウザで鍵を作成 / Create a signing key in this browser</button>
-            <p>鍵は WebCrypto で生成され、取り出せない形でこのブラウザにだけ保存されます / The key is generated by WebCrypto, cannot be exported, and stays in this browser (IndexedDB); the server receives its public half and a proof that you hold it.</p>
+            <p>[[このブラウザ|this browser]]: <span id="key-status" data-key="">[[確認中|checking…]]</span></p>
+            <button id="create-key">[[このブラウザで鍵を作成|Create a signing key in this browser]]</button>
+            <p>[[鍵は WebCrypto で生成され、取り出せない形でこのブラウザ (IndexedDB) にだけ保存されます。サーバーは公開鍵と、あなたが鍵を持つ証明だけを受け取ります。|The key is generated by WebCrypto, cannot be exported, and stays in this browser (IndexedDB); the server receives its public half and a proof that you hold it.]]</p>
             </section>
             <p id="approval-message" data-state="" aria-live="polite"></p>
-            <h2>あなたの承認待ち / Waiting for you ({{waitingCount}})</h2>
+            <h2>[[あなたの承認待ち|Waiting for you]] ({{waitingCount}})</h2>
             {{#waiting}}<section class="request" id="request-{{id}}" data-request="{{id}}" data-digest="{{digest}}">
             <h2>#{{id}} {{action}}</h2>
             <p class="what"><b>{{sentence}}</b></p>
             <table class="payload">{{#fields}}<tr><th>{{key}}</th><td>{{value}}</td></tr>{{/fields}}</table>
-            <p>起票 / filed by {{filedBy}} · 方針 / policy: {{policy}} · 期限 / expires {{expires}} · 状況 / status: {{status}}</p>
-            <p>署名対象 / you sign SHA-256 <code class="digest">{{digest}}</code> of the canonical JSON <code class="canonical">{{canonical}}</code></p>
-            <button class="approve" data-request="{{id}}" data-digest="{{digest}}">承認して署名 / Approve and sign</button>
-            </section>{{/waiting}}{{^waiting}}<p id="nothing-waiting">ありません / Nothing waits for you.</p>{{/waiting}}
-            <h2>その他の未決 / Other open requests</h2>
-            <table><tr><th>#</th><th>操作 / action</th><th>方針 / policy</th><th>起票 / filed by</th></tr>
+            <p>[[起票|filed by]] {{filedBy}} · [[方針|policy]]: {{policy}} · [[期限|expires]] {{expires}} · [[状況|status]]: {{status}}</p>
+            <p>[[署名対象: 正規化 JSON|You sign SHA-256]] <code class="digest">{{digest}}</code> [[の SHA-256|of the canonical JSON]] <code class="canonical">{{canonical}}</code></p>
+            <button class="approve" data-request="{{id}}" data-digest="{{digest}}">[[承認して署名|Approve and sign]]</button>
+            </section>{{/waiting}}{{^waiting}}<p id="nothing-waiting">[[ありません|Nothing waits for you.]]</p>{{/waiting}}
+            <h2>[[その他の未決|Other open requests]]</h2>
+            <table><tr><th>#</th><th>[[操作|action]]</th><th>[[方針|policy]]</th><th>[[起票|filed by]]</th></tr>
             {{#others}}<tr><td>{{id}}</td><td>{{action}}</td><td>{{policy}}</td><td>{{filedBy}}</td></tr>{{/others}}</table>
             <script src="{{script}}"></script>
             """,
@@ -172,7 +172,7 @@ enum ConsoleTemplates {
     static let library: Result<MustacheLibrary, KinkoError> = {
         var library = MustacheLibrary()
         for (name, source) in sources {
-            do { try library.register(source, named: name) } catch {
+            do { try library.register(ConsoleLanguage.marked(source), named: name) } catch {
                 return .failure(KinkoError(.internalError, "console template \(name) does not parse: \(error)"))
             }
         }

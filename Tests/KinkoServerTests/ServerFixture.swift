@@ -170,7 +170,8 @@ final class ServerFixture: @unchecked Sendable {
         let app = try app()
         let bearer = token ?? role.flatMap { tokens[$0] }
         var fields = Self.headers(bearer, contentType: ndjson != nil ? "application/x-ndjson" : json != nil ? "application/json" : nil)
-        for field in extra { fields[field.name] = field.value }
+        // Every value of each name (HTTPFields keeps a Cookie header's cookies as separate fields).
+        for name in Set(extra.map(\.name)) { fields[values: name] = extra[values: name] }
         let body = (json ?? ndjson).map { ByteBuffer(string: $0) }
         let requestHeaders = fields
         return try await app.test(.router) { client in

@@ -474,6 +474,19 @@ def run(args):
         console.screenshot("sign-in")
         print("ok   /console redirects to /console/login")
 
+        step = "language switch"
+        # One language at a time: Japanese first; the switch shows English and is remembered.
+        lang = lambda: driver.find_element(By.TAG_NAME, "html").get_attribute("lang")
+        check(lang() == "ja" and console.text("h1", "sign-in page") == "サインイン",
+              f"the console should open in Japanese alone (lang={lang()!r}, heading {console.text('h1', 'sign-in page')!r})")
+        check(console.text("#language", "sign-in page") == "English", "sign-in page: the switch should offer English")
+        console.submit(None, "#language")
+        console.wait_path("/console/login", "after switching the language")
+        check(lang() == "en" and console.text("h1", "sign-in page") == "Sign in", f"after the switch: lang={lang()!r}, heading {console.text('h1', 'sign-in page')!r}")
+        console.open("/console/login")
+        check(lang() == "en" and console.text("#language", "sign-in page") == "日本語", "the English choice is not remembered across pages")
+        print("ok   the console opens in Japanese; the switch shows English, and the choice is remembered")
+
         step = "bad token"
         console.sign_in(BAD_TOKEN)
         check(console.path() == "/console/login", f"bad token: left the sign-in page for {driver.current_url}")
