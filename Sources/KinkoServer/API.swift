@@ -36,6 +36,13 @@ struct KinkoAPI: APIProtocol {
         return value
     }
 
+    /// A whole number within `range`.
+    static func int(_ text: String, field: String, in range: ClosedRange<Int>) throws(KinkoError) -> Int {
+        guard let value = Int(text) else { throw KinkoError(.invalidInput, "must be a whole number", field: field) }
+        guard range.contains(value) else { throw KinkoError(.invalidInput, "must be \(range.lowerBound)–\(range.upperBound)", field: field) }
+        return value
+    }
+
     // MARK: Operations
 
     func health(_ input: Operations.Health.Input) async throws -> Operations.Health.Output {

@@ -21,6 +21,7 @@ struct Console: Sendable {
     func register(on router: Router<BasicRequestContext>) {
         registerApprovals(on: router)
         registerReports(on: router)
+        registerAudit(on: router)
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/console"]) }
         router.get("/console/login") { request, _ in try Self.html(Self.loginPage(error: nil, request: request), language: ConsoleLanguage.of(request)) }
         router.get("/console/language") { request, _ in
@@ -47,7 +48,6 @@ struct Console: Sendable {
         router.get("/console/alerts") { request, _ in try await self.page(request) { try await self.alerts($0) } }
         router.get("/console/approvals") { request, _ in try await self.page(request) { try await self.approvals($0) } }
         router.get("/console/incidents") { request, _ in try await self.page(request) { try await self.incidents($0) } }
-        router.get("/console/audit") { request, _ in try await self.page(request) { try await self.audit($0) } }
         router.get("/console/surveillance") { request, _ in try await self.page(request) { try await self.surveillance($0) } }
         router.get("/console/surveillance/alert") { request, _ in
             try await self.page(request) { try await self.surveillanceAlert($0, id: request.uri.queryParameters.get("id") ?? "") }
@@ -164,7 +164,7 @@ struct Console: Sendable {
         } catch let error as KinkoError {
             // A page the role may not read (or a bad query) is an HTML page too, with the status.
             let problem = Problem(error)
-            (status, content) = (problem.status, try ConsoleTemplates.render("problem", ["status": problem.status.code, "title": problem.title, "detail": problem.detail]))
+            (status, content) = (problem.status, try ConsoleTemplates.render("problem", ["status": problem.status.code, "title": problem.title, "detail": problem.fieldAndDetail]))
         }
         return Self.html(try Self.layout(caller: caller, csrf: csrf, content: content, flash: Self.flash(request), request: request), status: status,
                          language: ConsoleLanguage.of(request))
@@ -422,12 +422,6 @@ struct Console: Sendable {
         ])
     }
 
-    func audit(_ caller: Caller) async throws -> (template: String, context: [String: Any]) {
-        let report = try await AuditStatus.verify(services, by: caller)
-        return ("audit", ["valid": report.isValid, "entries": report.entries, "checkpoints": report.checkpoints, "root": Hex.encode(report.root),
-                          "problems": report.problems.prefix(10).map(\.message)])
-    }
-
     // MARK: HTML
 
     /// Scripts only from this origin (approve.js), fetches only to it, no frames, no plug-ins.
@@ -466,7 +460,7 @@ struct Console: Sendable {
     static let style = """
         body{font-family:system-ui,"Hiragino Sans","Noto Sans JP",sans-serif;margin:0;color:#222}nav{background:#1a237e;color:#fff;padding:8px 16px;display:flex;align-items:center;gap:12px}
         nav .links{flex:1 1 auto;min-width:0;display:flex;flex-wrap:wrap;gap:4px 14px}nav .me{flex:0 0 auto;white-space:nowrap}
-        nav a{color:#fff;text-decoration:none}main{padding:16px}section{border:1px solid #ddd;border-radius:6px;padding:8px 16px;margin:12px 0}
+        nav a{color:#fff;text-decoration:none}nav #language{margin-right:10px;padding:1px 6px;border:1px solid #9fa8da;border-radius:4px}main{padding:16px}section{border:1px solid #ddd;border-radius:6px;padding:8px 16px;margin:12px 0}
         table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:4px 8px;text-align:left}.n{text-align:right}
         .good{color:#2e7d32}.bad,.block{color:#c62828}.review{color:#ef6c00}form.inline{display:inline}
         """

@@ -19,14 +19,17 @@ extension Console {
     static let scriptPath = "/console/static/approve.js"
     static let apiBodyBytesMax = 4_096
 
+    /// One of the console's scripts, never cached and never sniffed as anything else.
+    static func script(_ text: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/javascript; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        headers[.xContentTypeOptions] = "nosniff"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
     func registerApprovals(on router: Router<BasicRequestContext>) {
-        router.get(RouterPath(stringLiteral: Self.scriptPath)) { _, _ in
-            var headers = HTTPFields()
-            headers[.contentType] = "text/javascript; charset=utf-8"
-            headers[.cacheControl] = "no-store"
-            headers[.xContentTypeOptions] = "nosniff"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: ConsoleScript.approve)))
-        }
+        router.get(RouterPath(stringLiteral: Self.scriptPath)) { _, _ in Self.script(ConsoleScript.approve) }
         router.get("/console/api/keys/registration-message") { request, _ in
             try await self.api(request, mutating: false) { caller, _ in
                 let algorithm = try SignatureAlgorithm(parsing: request.uri.queryParameters["algorithm"].map(String.init) ?? "")

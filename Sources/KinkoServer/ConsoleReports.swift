@@ -80,7 +80,7 @@ extension Console {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         } catch let error as KinkoError {
             let problem = Problem(error)
-            return Self.html(try ConsoleTemplates.render("problem", ["status": problem.status.code, "title": problem.title, "detail": problem.detail]),
+            return Self.html(try ConsoleTemplates.render("problem", ["status": problem.status.code, "title": problem.title, "detail": problem.fieldAndDetail]),
                              status: problem.status, language: ConsoleLanguage.of(request))
         }
     }

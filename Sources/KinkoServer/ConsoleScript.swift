@@ -1,6 +1,8 @@
-/// The console's only script, served from `/console/static/approve.js` (the pages' CSP allows
-/// scripts from this origin and nothing else). Written by hand: a few dozen lines of WebCrypto
-/// and IndexedDB, which no library would make shorter or safer.
+/// The console's scripts, served from `/console/static/` (the pages' CSP allows scripts from this
+/// origin and nothing else). Written by hand: a few dozen lines of WebCrypto and IndexedDB each,
+/// which no library would make shorter or safer.
+///
+/// `approve.js`:
 ///
 /// - "Create a signing key": `crypto.subtle.generateKey` makes a P-256 ECDSA pair whose private
 ///   half is not extractable; the public half (raw, 65 bytes) is sent with a signature over the
@@ -112,6 +114,64 @@ enum ConsoleScript {
             });
           }
           show().catch((error) => say(String(error.message || error), false));
+        })();
+        """#
+
+    /// `audit-proof.js`: recomputes an audit entry's inclusion proof in the browser (RFC 9162
+    /// §2.1.3.2, the algorithm of `Merkle.verifyInclusion` and `scripts/verify_audit_proof.py`):
+    /// SHA-256(0x00 ‖ entry) folded with the path to a root, compared with the signed
+    /// checkpoint's root. `window.kinkoCheckAuditProof()` reruns it (the browser test alters the
+    /// entry and expects a failure).
+    static let auditProof = #"""
+        "use strict";
+        (() => {
+          const data = document.getElementById("audit-proof");
+          const out = document.getElementById("proof-result");
+          if (!data || !out) return;
+          const ja = document.documentElement.lang === "ja";
+          const pick = (japanese, english) => (ja ? japanese : english);
+          const bytes = (hex) => new Uint8Array((hex.match(/../g) || []).map((pair) => parseInt(pair, 16)));
+          const hex = (array) => Array.from(array, (b) => b.toString(16).padStart(2, "0")).join("");
+          async function sha256(...parts) {
+            const all = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+            let offset = 0;
+            for (const part of parts) { all.set(part, offset); offset += part.length; }
+            return new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+          }
+          async function rootMatches() {
+            const index = Number(data.dataset.index), size = Number(data.dataset.size);
+            const path = data.dataset.path ? data.dataset.path.split(",").map(bytes) : [];
+            if (!(Number.isSafeInteger(index) && Number.isSafeInteger(size) && index >= 0 && index < size)) return false;
+            let root = await sha256(new Uint8Array([0]), bytes(data.dataset.entry));
+            let fn = index, sn = size - 1;
+            for (const sibling of path) {
+              if (sn === 0) return false;
+              if (fn % 2 === 1 || fn === sn) {
+                root = await sha256(new Uint8Array([1]), sibling, root);
+                while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+              } else {
+                root = await sha256(new Uint8Array([1]), root, sibling);
+              }
+              fn = Math.floor(fn / 2);
+              sn = Math.floor(sn / 2);
+            }
+            return sn === 0 && hex(root) === data.dataset.root;
+          }
+          window.kinkoCheckAuditProof = async () => {
+            out.dataset.state = "";
+            if (!(window.crypto && crypto.subtle)) {
+              out.textContent = pick("このブラウザでは検証できません (HTTPS が必要です)", "this browser cannot check it here (WebCrypto needs HTTPS)");
+              out.className = "bad";
+              out.dataset.state = "unavailable";
+              return;
+            }
+            const ok = await rootMatches();
+            out.textContent = ok ? pick("一致: この記録はチェックポイントのルートに含まれています", "match: the entry is in the checkpoint's root")
+              : pick("不一致: 記録または証明が改ざんされています", "mismatch: the entry or its proof was altered");
+            out.className = ok ? "good" : "bad";
+            out.dataset.state = ok ? "ok" : "failed";
+          };
+          window.kinkoCheckAuditProof();
         })();
         """#
 }

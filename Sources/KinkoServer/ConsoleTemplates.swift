@@ -138,6 +138,29 @@ enum ConsoleTemplates {
         "audit": """
             <h1>[[監査ログ|Audit log]]</h1><p>{{#valid}}<b id="audit-status" class=good>[[検証済|verified]]</b>{{/valid}}{{^valid}}<b id="audit-status" class=bad>[[改ざん検出|TAMPERED]]</b>{{/valid}}: [[記録 {{entries}} 件、署名付きチェックポイント {{checkpoints}} 件、ルート|{{entries}} entries, {{checkpoints}} signed checkpoints, root]] <code>{{root}}</code></p>
             {{#problems}}<p class=bad>{{.}}</p>{{/problems}}
+            <form method="get" action="/console/audit" class="filters"><label>[[操作|action]] <input name="action" id="audit-action" value="{{action}}" size="22"></label>
+            <label>[[実行者|principal]] <input name="principal" id="audit-principal" value="{{principal}}" size="16"></label>
+            <label>[[結果|result]] <input name="result" id="audit-result" value="{{result}}" size="12"></label> <button id="audit-filter">[[絞り込む|Filter]]</button></form>
+            {{^hasRows}}<p id="no-audit-entries">[[該当する記録はありません (#{{scannedFrom}}–#{{scannedTo}} を確認)|No entries match (#{{scannedFrom}}–#{{scannedTo}} searched).]]</p>{{/hasRows}}
+            {{#hasRows}}<table id="audit-entries"><tr><th>#</th><th>[[日時|time]]</th><th>[[実行者|principal]]</th><th>[[役割|role]]</th><th>[[操作|action]]</th><th>[[結果|result]]</th><th>[[詳細|details]]</th></tr>
+            {{#rows}}<tr class="audit-entry" data-index="{{index}}"><td><a href="/console/audit/entry?n={{index}}">{{index}}</a></td><td>{{time}}</td><td>{{principal}}</td><td>{{role}}</td><td><code>{{action}}</code></td><td>{{result}}</td><td>{{details}}</td></tr>{{/rows}}</table>{{/hasRows}}
+            <p>{{#newest}}<a id="audit-newest" href="{{newest}}">[[← 最新の記録|← newest]]</a>{{/newest}} {{#older}}<a id="audit-older" href="{{older}}">[[古い記録 →|older →]]</a>{{/older}}</p>
+            """,
+
+        "auditEntry": """
+            <h1>[[監査記録|Audit entry]] #{{index}}</h1>
+            <table id="audit-entry-fields"><tr><th>[[日時|time]]</th><td>{{time}}</td></tr><tr><th>[[実行者|principal]]</th><td>{{principal}} ({{principalID}})</td></tr>
+            <tr><th>[[役割|role]]</th><td>{{role}}</td></tr><tr><th>[[操作|action]]</th><td><code>{{action}}</code></td></tr><tr><th>[[結果|result]]</th><td>{{result}}</td></tr>
+            <tr><th>[[要求ダイジェスト|request digest]]</th><td><code>{{digest}}</code></td></tr>{{#details}}<tr><th>{{key}}</th><td>{{value}}</td></tr>{{/details}}</table>
+            <h2>[[包含証明|Inclusion proof]]</h2>
+            {{#proof}}<p>[[署名付きチェックポイント|Signed checkpoint]]: [[{{size}} 件|size {{size}}]], {{checkpointTime}}, [[鍵|key]] <code>{{keyID}}</code>, [[ルート|root]] <code id="proof-root">{{root}}</code> —
+            {{#checkpointsVerified}}<b id="checkpoint-status" class=good>[[サーバーが署名を検証済|signatures verified by the server]]</b>{{/checkpointsVerified}}{{^checkpointsVerified}}<b id="checkpoint-status" class=bad>[[サーバーは署名を検証できません|the server could not verify the signatures]]</b>{{/checkpointsVerified}}</p>
+            <p>[[葉ハッシュ|leaf hash]] <code>{{leafHash}}</code> · [[経路|path]] ({{pathLength}}):</p><ol id="proof-path">{{#path}}<li><code>{{.}}</code></li>{{/path}}</ol>
+            <div id="audit-proof" data-entry="{{entryHex}}" data-index="{{index}}" data-size="{{size}}" data-root="{{root}}" data-path="{{pathJoined}}"></div>
+            <p>[[このブラウザで再計算|Recomputed in this browser]]: <b id="proof-result" data-state="" aria-live="polite">…</b></p>
+            <script src="{{script}}"></script>{{/proof}}
+            {{^proof}}<p id="proof-pending">[[この記録はまだ署名付きチェックポイントに含まれていません|No signed checkpoint covers this entry yet]] ({{latestCheckpoint}}).</p>{{/proof}}
+            <p><a href="/console/audit">[[← 監査ログ|← audit log]]</a></p>
             """,
 
         "approvals": """

@@ -14,6 +14,8 @@ struct Problem: Sendable {
     var field: String?
     /// Seconds for `Retry-After` (429; a 503 uses `retryAfterSeconds`).
     var retryAfter: Int?
+    /// What a page shows: the field first, when there is one (`action: at most 100 characters`).
+    var fieldAndDetail: String { field.map { "\($0): \(detail)" } ?? detail }
 
     static func status(for code: KinkoError.Code) -> HTTPResponse.Status {
         switch code {

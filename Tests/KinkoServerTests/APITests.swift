@@ -287,6 +287,55 @@ struct ConsoleTests {
         #expect(ConsoleLanguage.marked("[[はい|yes]] and [[いいえ|no]] [[x") == "\(ConsoleLanguage.both("はい", "yes")) and \(ConsoleLanguage.both("いいえ", "no")) [[x")
     }
 
+    // Goal: the audit log is browsable: newest first, 50 a page with an "older" link, filters
+    // on action, principal and result (at most 100 characters each, named when longer), and an
+    // entry page with its fields and its inclusion proof against the latest signed checkpoint,
+    // whose data reproduces the checkpoint's root; an entry number outside the log is named.
+    @Test func theAuditLogIsBrowsableWithProofs() async throws {
+        let f = try await ServerFixture()
+        let session = try await f.consoleSession(.admin)
+        // 60 refused writes (an auditor may not post transfers): each refusal is an audit entry.
+        for _ in 0..<60 { _ = try await f.call(.post, "/v1/ledger/transfers", as: .auditor, json: #"{"transfers":[]}"#) }
+        let checkpoints = try #require(try await f.call(.get, "/v1/audit/checkpoints", as: .auditor).json["checkpoints"] as? [[String: Any]])
+        let size = try #require(Int(checkpoints.last?["size"] as? String ?? ""))
+        let page = try await f.call(.get, "/console/audit", headers: session.headers)
+        let indexes = page.text.matches(of: #/<tr class="audit-entry" data-index="(\d+)">/#).map { Int($0.output.1)! }
+        #expect(page.status == .ok && indexes.count == Console.auditPageRows && indexes.first == size - 1 && indexes == indexes.sorted(by: >))
+        let older = try #require(page.text.firstMatch(of: #/<a id="audit-older" href="([^"]+)">/#)).output.1
+        #expect(older == "/console/audit?before=\(size - 50)")
+        let next = try await f.call(.get, String(older), headers: session.headers)
+        #expect(next.text.matches(of: #/<tr class="audit-entry" data-index="(\d+)">/#).first.map { Int($0.output.1)! } == size - 51 && next.text.contains(#"id="audit-newest""#))
+
+        let filtered = try await f.call(.get, "/console/audit?principal=AUDITOR&result=forbidden&action=transfers", headers: session.headers)
+        let rows = filtered.text.components(separatedBy: #"<tr class="audit-entry""#).dropFirst()
+        // 30 of the 60 refusals are audited one by one (the refusal limiter's default window), all on this page.
+        #expect(rows.count == 30 && rows.allSatisfy { $0.contains("<td>auditor.one</td>") && $0.contains("<td>forbidden</td>") })
+        #expect(filtered.text.contains(#"<input name="principal" id="audit-principal" value="AUDITOR""#) && !filtered.text.contains("audit-older"))
+        let filteredOlder = try await f.call(.get, "/console/audit?principal=auditor&before=\(size - 10)", headers: session.headers)
+        #expect(filteredOlder.text.contains(#"<a id="audit-newest" href="/console/audit?principal=auditor">"#))
+        #expect(filteredOlder.text.matches(of: #/<tr class="audit-entry" data-index="(\d+)">/#).first.map { Int($0.output.1)! } == size - 11)
+        let none = try await f.call(.get, "/console/audit?action=no.such.action", headers: session.headers)
+        #expect(none.text.contains(#"<p id="no-audit-entries">"#) && !none.text.contains(#"class="audit-entry""#))
+        #expect(try await f.call(.get, "/console/audit?action=\(String(repeating: "a", count: 100))", headers: session.headers).status == .ok)
+        let long = try await f.call(.get, "/console/audit?action=\(String(repeating: "a", count: 101))", headers: session.headers)
+        #expect(long.status == .badRequest && long.text.contains(#"<p id="page-error" class=bad>action: at most 100 characters</p>"#))
+        #expect(try await f.call(.get, "/console/audit?before=-1", headers: session.headers).status == .badRequest)
+
+        let entry = try await f.call(.get, "/console/audit/entry?n=3", headers: session.headers)
+        #expect(entry.status == .ok && entry.text.contains("<h1>監査記録 #3</h1>") && entry.text.contains(#"<b id="checkpoint-status" class=good>"#))
+        #expect(entry.text.contains(#"<script src="/console/static/audit-proof.js"></script>"#))
+        let proof = try #require(entry.text.firstMatch(of: #/<div id="audit-proof" data-entry="([0-9a-f]+)" data-index="3" data-size="(\d+)" data-root="([0-9a-f]+)" data-path="([0-9a-f,]*)"></div>/#))
+        let (entryHex, proofSize, root, path) = (String(proof.output.1), Int(proof.output.2)!, String(proof.output.3), String(proof.output.4))
+        #expect(proofSize == size)
+        #expect(Merkle.verifyInclusion(leaf: Merkle.leafHash(try Hex.decode(entryHex, field: "entry")), index: 3, size: proofSize,
+                                       proof: try path.split(separator: ",").map { try Hex.decode(String($0), field: "path") }, root: try Hex.decode(root, field: "root")))
+        #expect(try await f.call(.get, "/console/audit/entry?n=\(size)", headers: session.headers).status == .badRequest)
+        #expect(try await f.call(.get, "/console/audit/entry?n=x", headers: session.headers).status == .badRequest)
+        let script = try await f.call(.get, "/console/static/audit-proof.js")
+        #expect(script.status == .ok && script.headers[.contentType] == "text/javascript; charset=utf-8" && script.text.contains("kinkoCheckAuditProof"))
+        #expect(try await f.call(.get, "/console/audit/entry?n=3", headers: try await f.consoleSession(.operator).headers).status == .forbidden)
+    }
+
     // Attack (low): the cookie was the raw API token, signing out did not revoke it, it had no
     // Secure flag, /console/login took cross-site POSTs and a POST without Origin skipped the
     // check. Now: a server-side session ended at sign-out, Secure over TLS, CSRF tokens on

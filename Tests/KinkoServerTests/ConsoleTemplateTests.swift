@@ -12,7 +12,7 @@ import Testing
     @Test func everyTemplateParses() throws {
         _ = try ConsoleTemplates.library.get()
         for name in ConsoleTemplates.sources.keys { #expect(throws: Never.self, "\(name)") { _ = try ConsoleTemplates.render(name, [:]) } }
-        #expect(ConsoleTemplates.sources.count == 15)
+        #expect(ConsoleTemplates.sources.count == 16)
     }
 
     @Test func userStringsAreEscapedInEveryPlace() throws {
@@ -23,7 +23,12 @@ import Testing
                         "cases": [["id": 2, "title": m, "status": m, "disposition": m, "assignee": m, "alerts": m]]]),
             ("balances", ["asset": m, "tabs": [["code": m, "last": true]], "hasRows": true, "rows": [["id": m, "label": m, "accountClass": m, "owner": m, "balance": m]]]),
             ("incidents", ["incidents": [["id": 3, "lossType": m, "detected": m, "compensation": m, "took": m]]]),
-            ("audit", ["valid": false, "entries": 1, "checkpoints": 0, "root": m, "problems": [m]]),
+            ("audit", ["valid": false, "entries": 1, "checkpoints": 0, "root": m, "problems": [m], "action": m, "principal": m, "result": m, "hasRows": true,
+                       "rows": [["index": 1, "time": m, "principal": m, "role": m, "action": m, "result": m, "details": m]], "older": m, "newest": m]),
+            ("auditEntry", ["index": 1, "time": m, "principal": m, "principalID": m, "role": m, "action": m, "result": m, "digest": m,
+                            "details": [["key": m, "value": m]],
+                            "proof": ["size": 2, "checkpointTime": m, "keyID": m, "root": m, "checkpointsVerified": true, "leafHash": m, "path": [m],
+                                      "pathLength": 1, "pathJoined": m, "entryHex": m, "script": m] as [String: Any]]),
             ("approvals", ["principal": m, "script": "/console/approve.js", "waitingCount": 1, "keys": [["id": m, "algorithm": m, "registered": m, "status": m, "state": m]],
                            "waiting": [["id": m, "action": m, "digest": m, "sentence": m, "fields": [["key": m, "value": m]], "filedBy": m, "policy": m,
                                         "expires": m, "status": m, "canonical": m]],

@@ -531,6 +531,29 @@ def run(args):
             check(("verified" in status_text) == verified, f"figure 'audit status' mismatch: console {status_text!r}, API /v1/audit/verify ok={verified}")
             print(f"ok   audit page status {status_text!r} matches /v1/audit/verify ok={verified}")
 
+            step = "audit entry proof in the browser"
+            rows = driver.find_elements(By.CSS_SELECTOR, "tr.audit-entry")
+            check(len(rows) > 0, "the audit page lists no entries")
+            index = rows[0].get_attribute("data-index")
+            console.submit(None, f"tr.audit-entry[data-index='{index}'] a")
+            console.wait_path("/console/audit/entry", "opening an audit entry")
+            state = lambda: driver.find_element(By.ID, "proof-result").get_attribute("data-state")
+            try:
+                WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: state() in ("ok", "failed", "unavailable"))
+            except Exception:
+                raise Failure(f"audit entry {index}: the browser never finished checking the proof (state {state()!r})")
+            check(state() == "ok", f"audit entry {index}: the browser's check of the inclusion proof says {state()!r}: "
+                                   f"{driver.find_element(By.ID, 'proof-result').text!r}")
+            console.screenshot("audit-entry-proof")
+            # An altered entry must not pass: change one byte in the page and check again.
+            driver.execute_script(
+                "const d = document.getElementById('audit-proof');"
+                "d.dataset.entry = (d.dataset.entry.startsWith('00') ? '01' : '00') + d.dataset.entry.slice(2);"
+                "window.kinkoCheckAuditProof();")
+            WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: state() in ("ok", "failed"))
+            check(state() == "failed", f"audit entry {index}: an altered entry still passes the browser's check ({state()!r})")
+            print(f"ok   audit entry {index}: the browser recomputes the signed root from the entry and its proof, and refuses an altered entry")
+
         step = "sign-out"
         console.open("/console")
         session = console.cookie()
