@@ -205,6 +205,19 @@ public struct MonitoringCase: Sendable, Equatable {
     public static let noteLengthMax = 4_000
     public static let alertsMax = 1_000
 
+    /// Alert ids as people type them: `3, 4,5` (at least one).
+    public static func alertIDs(_ text: String) throws(KinkoError) -> [UInt64] {
+        var ids: [UInt64] = []
+        for part in text.split(separator: ",") {
+            guard let id = UInt64(part.trimmingCharacters(in: .whitespaces)) else {
+                throw KinkoError(.invalidInput, "\"\(part)\" is not an alert id", field: "alerts")
+            }
+            ids.append(id)
+        }
+        guard !ids.isEmpty else { throw KinkoError(.invalidInput, "name at least one alert", field: "alerts") }
+        return ids
+    }
+
     public var text: String {
         var lines = ["case \(id): \(title)", "status \(status.rawValue)\(disposition.map { " (\($0.rawValue))" } ?? ""); assignee \(assignee ?? "-"); opened by \(openedBy) at \(openedAt.iso8601)\(closedAt.map { "; closed \($0.iso8601)" } ?? "")",
                      "alerts: " + alerts.map(String.init).joined(separator: ", ")]

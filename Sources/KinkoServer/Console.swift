@@ -22,6 +22,7 @@ struct Console: Sendable {
         registerApprovals(on: router)
         registerReports(on: router)
         registerAudit(on: router)
+        registerCases(on: router)
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/console"]) }
         router.get("/console/login") { request, _ in try Self.html(Self.loginPage(error: nil, request: request), language: ConsoleLanguage.of(request)) }
         router.get("/console/language") { request, _ in
@@ -192,12 +193,12 @@ struct Console: Sendable {
         } catch let warning as ConsoleWarning {
             // Done, but what it found needs work: shown in the alarm colour, with a link to it.
             let query = [("warning", warning.text), ("link", warning.link)].map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
-            return Response(status: .seeOther, headers: [.location: "\(back)?" + query.joined(separator: "&")])
+            return Response(status: .seeOther, headers: [.location: "\(back)\(back.contains("?") ? "&" : "?")" + query.joined(separator: "&")])
         } catch let error as KinkoError {
             outcome = ("error", error.field.map { "\($0): \(error.message)" } ?? error.message)
         }
         let query = outcome.text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-        return Response(status: .seeOther, headers: [.location: "\(back)?\(outcome.key)=\(query)"])
+        return Response(status: .seeOther, headers: [.location: "\(back)\(back.contains("?") ? "&" : "?")\(outcome.key)=\(query)"])
     }
 
     /// The outcome of the last action, from the query string the action redirected to.

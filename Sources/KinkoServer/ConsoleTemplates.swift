@@ -62,7 +62,7 @@ enum ConsoleTemplates {
             {{#canOpen}}<form class="inline" method="post" action="/console/actions/open-case">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="title" placeholder="[[件名|title]]" size="18" required><button>[[案件化|Open case]]</button></form>{{/canOpen}}
             </td></tr>{{/alerts}}</table>
             <h2>[[案件|Cases]]</h2><table><tr><th>#</th><th>[[件名|title]]</th><th>[[状態|status]]</th><th>[[処分|disposition]]</th><th>[[担当|assignee]]</th><th>[[アラート|alerts]]</th></tr>
-            {{#cases}}<tr><td>{{id}}</td><td>{{title}}</td><td>{{status}}</td><td>{{disposition}}</td><td>{{assignee}}</td><td>{{alerts}}</td></tr>{{/cases}}</table>
+            {{#cases}}<tr><td><a href="/console/case?id={{id}}">{{id}}</a></td><td><a href="/console/case?id={{id}}">{{title}}</a></td><td>{{status}}</td><td>{{disposition}}</td><td>{{assignee}}</td><td>{{alerts}}</td></tr>{{/cases}}</table>
             """,
 
         "incidents": """
@@ -161,6 +161,33 @@ enum ConsoleTemplates {
             <script src="{{script}}"></script>{{/proof}}
             {{^proof}}<p id="proof-pending">[[この記録はまだ署名付きチェックポイントに含まれていません|No signed checkpoint covers this entry yet]] ({{latestCheckpoint}}).</p>{{/proof}}
             <p><a href="/console/audit">[[← 監査ログ|← audit log]]</a></p>
+            """,
+
+        "case": """
+            <h1>[[案件|Case]] {{id}}: {{title}}</h1>
+            <p>[[状態|status]] <b id="case-status">{{status}}</b>{{#disposition}} · [[処分|disposition]] {{disposition}}{{/disposition}} · [[担当|assignee]] {{#unassigned}}<span class=bad>[[未割当|unassigned]]</span>{{/unassigned}}{{assignee}} · [[開始|opened]] {{openedAt}} ({{openedBy}}){{#closedAt}} · [[終了|closed]] {{closedAt}}{{/closedAt}}</p>
+            <h2>[[アラート|Alerts]]</h2>
+            {{^alerts}}<p>[[なし|none]]</p>{{/alerts}}
+            <table id="case-alerts">{{#alerts}}<tr class="case-alert"><td><a href="/console/alert?id={{id}}">#{{id}}</a></td><td class={{outcome}}>{{outcome}}</td><td>{{status}}</td><td>{{time}}</td><td><code>{{rules}}</code></td><td>{{customers}}</td><td>{{why}}</td></tr>{{/alerts}}</table>
+            <h2>[[メモ|Notes]]</h2>
+            {{^notes}}<p id="no-notes">[[メモはまだありません|No notes yet.]]</p>{{/notes}}
+            <ol id="case-notes">{{#notes}}<li><span class="note-meta">{{at}} · {{author}}</span><p>{{text}}</p></li>{{/notes}}</ol>
+            {{#canManage}}<form method="post" action="/console/actions/case?id={{id}}">{{> csrf}}<input type="hidden" name="action" value="note">
+            <label for="case-note">[[メモを追加|Add a note]]</label><br><textarea id="case-note" name="note" rows="3" cols="80" maxlength="{{noteMax}}" required></textarea><br><button id="add-note">[[追加|Add]]</button></form>
+            <h2>[[操作|Actions]]</h2>
+            <form class="inline" method="post" action="/console/actions/case?id={{id}}">{{> csrf}}<input type="hidden" name="action" value="assign"><label>[[担当者|assignee]] <input name="assignee" value="{{me}}" size="18" required></label> <button id="assign-case">[[割当|Assign]]</button></form>
+            · <form class="inline" method="post" action="/console/actions/case?id={{id}}">{{> csrf}}<input type="hidden" name="action" value="add"><label>[[アラート追加|add alerts]] <input name="alerts" placeholder="3, 4" size="10" required></label> <button id="add-alerts">[[追加|Add]]</button></form>
+            {{#canInvestigate}} · <form class="inline" method="post" action="/console/actions/case?id={{id}}">{{> csrf}}<input type="hidden" name="action" value="investigate"><button id="investigate-case">[[調査開始|Start investigating]]</button></form>{{/canInvestigate}}
+            · <form class="inline" method="post" action="/console/actions/case?id={{id}}">{{> csrf}}<input type="hidden" name="action" value="close"><label>[[処分|disposition]] <select name="disposition" id="case-disposition">{{#dispositions}}<option value="{{value}}">{{label}}</option>{{/dispositions}}</select></label> <button id="close-case">[[終結|Close]]</button></form>{{/canManage}}
+            {{#canDraft}}<h2>[[届出|Report]]</h2><p><a id="str-draft-link" href="/console/case/str?id={{id}}">[[疑わしい取引の届出 (案) を見る|See the STR draft]]</a> · [[正式な届出は報告書ページで作成し、二人目の承認を受けます|The STR to file is generated on the reports page and approved by a second officer]] (<a href="/console/reports">[[報告書|reports]]</a>)</p>{{/canDraft}}
+            <p><a href="/console/alerts">[[← アラートと案件|← alerts and cases]]</a></p>
+            """,
+
+        "str": """
+            <h1>[[疑わしい取引の届出 (案)|STR draft]] — [[案件|case]] {{id}}: {{title}}</h1>
+            <p>[[対象者 {{subjects}} 名、アラート {{alerts}} 件、作成 {{preparedAt}} (この閲覧は監査ログに記録されます)|{{subjects}} subjects, {{alerts}} alerts, drafted {{preparedAt}} (this view is in the audit log)]]</p>
+            <pre id="str-text">{{text}}</pre>
+            <p><a href="/console/case?id={{id}}">[[← 案件|← case]]</a></p>
             """,
 
         "approvals": """

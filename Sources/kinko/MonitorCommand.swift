@@ -331,7 +331,7 @@ struct MonitorCommand: AsyncParsableCommand {
             @Option(help: "A compliance officer's principal name.") var assignee: String?
 
             func execute() async throws {
-                let ids = try parseIDs(alerts)
+                let ids = try MonitoringCase.alertIDs(alerts)
                 let session = try await Session.open(database, token)
                 let record = try await session.monitoring().openCase(title: title, alerts: ids, assignee: assignee, by: session.caller)
                 print("case \(record.id) opened with alerts \(record.alerts.map(String.init).joined(separator: ", "))")
@@ -389,7 +389,7 @@ struct MonitorCommand: AsyncParsableCommand {
             @Option(help: "Comma-separated alert ids.") var alerts: String
 
             func execute() async throws {
-                let ids = try parseIDs(alerts)
+                let ids = try MonitoringCase.alertIDs(alerts)
                 let session = try await Session.open(database, token)
                 let record = try await session.monitoring().updateCase(id, .addAlerts(ids), by: session.caller)
                 print("case \(id) holds alerts \(record.alerts.map(String.init).joined(separator: ", "))")
@@ -542,13 +542,6 @@ struct MonitorCommand: AsyncParsableCommand {
                 """.utf8))
             if let out { try Data(text.utf8).write(to: URL(fileURLWithPath: out)) } else { print(text, terminator: "") }
         }
-    }
-}
-
-func parseIDs(_ text: String) throws -> [UInt64] {
-    try text.split(separator: ",").map { part in
-        guard let id = UInt64(part.trimmingCharacters(in: .whitespaces)) else { throw KinkoError(.invalidInput, "\"\(part)\" is not an alert id", field: "alerts") }
-        return id
     }
 }
 

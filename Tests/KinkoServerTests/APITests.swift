@@ -439,6 +439,58 @@ struct ConsoleTests {
 @Suite("Web console actions", .serialized)
 struct ConsoleActionTests {
 
+    // Goal: a case is a workspace: its alerts with why each fired, the notes, and the actions
+    // (note, assign, add alerts, investigate, close with a disposition) as forms that go through
+    // the same checks as the API, each outcome or refusal shown on the case (a refusal names
+    // its field); the STR draft opens from it (audited); a closed case, or a reader without
+    // the case permission, gets no forms.
+    @Test func aCaseIsAWorkspace() async throws {
+        let f = try await ServerFixture()
+        try await f.adoptMonitoring()
+        let results = try await f.services.monitoring.ingest(ndjson: """
+            {"id":"e1","kind":"deposit","customer":5,"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":10000,"address":"t1abc"}
+            {"id":"e2","kind":"deposit","customer":6,"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":20000,"address":"t1abd"}
+            """, by: f.callers[.operator]!)
+        let (first, second) = (try #require(results[0].alert), try #require(results[1].alert))
+        let officer = try await f.console(.compliance)
+        let opened = try await f.call(.post, "/console/actions/open-case", json: officer.form("alert=\(first)&title=ZEC+%3Cdeposits%3E"), headers: officer.headers)
+        #expect(opened.status == .seeOther)
+        let caseID = try #require(try await f.services.monitoring.cases(by: f.callers[.compliance]!).cases.last?.id)
+        let list = try await f.call(.get, "/console/alerts", headers: officer.headers)
+        #expect(list.text.contains(#"<a href="/console/case?id=\#(caseID)">ZEC &lt;deposits&gt;</a>"#))
+
+        func act(_ fields: String) async throws -> String {
+            let done = try await f.call(.post, "/console/actions/case?id=\(caseID)", json: officer.form(fields), headers: officer.headers)
+            #expect(done.status == .seeOther)
+            let location = try #require(done.headers[.location])
+            #expect(location.hasPrefix("/console/case?id=\(caseID)&"))
+            return try await f.call(.get, location, headers: officer.headers).text
+        }
+        #expect(try await act("action=note&note=Both+deposits+from+one+mixer").contains(#"<p id="notice" class=good>案件 \#(caseID) を更新しました (open)</p>"#))
+        #expect(try await act("action=note&note=\(String(repeating: "x", count: MonitoringCase.noteLengthMax + 1))")
+            .contains(#"<p id="error" class=bad>note: a note is 1–4000 characters</p>"#))
+        #expect(try await act("action=add&alerts=\(second)").contains("(open)</p>"))
+        #expect(try await act("action=add&alerts=x").contains(#"<p id="error" class=bad>alerts: &quot;x&quot; is not an alert id</p>"#))
+        #expect(try await act("action=investigate").contains("(investigating)</p>"))
+        #expect(try await act("action=dance").contains(#"<p id="error" class=bad>action: must be note, assign, add, investigate or close</p>"#))
+        #expect(try await act("action=close&disposition=forgotten").contains("<p id=\"error\" class=bad>disposition: must be one of no_action"))
+
+        let page = try await f.call(.get, "/console/case?id=\(caseID)", headers: officer.headers)
+        #expect(page.text.contains(#"<b id="case-status">investigating</b>"#) && page.text.contains("compliance.one"))
+        #expect(page.text.components(separatedBy: #"<tr class="case-alert">"#).count - 1 == 2 && page.text.contains(#"<a href="/console/alert?id=\#(second)">"#))
+        #expect(page.text.contains("<p>Both deposits from one mixer</p>") && page.text.contains(#"id="close-case""#))
+        let str = try await f.call(.get, "/console/case/str?id=\(caseID)", headers: officer.headers)
+        #expect(str.status == .ok && str.text.contains("SUSPICIOUS TRANSACTION REPORT — DRAFT") && str.text.contains("Both deposits from one mixer"))
+
+        let reader = try await f.call(.get, "/console/case?id=\(caseID)", headers: try await f.console(.auditor).headers)
+        #expect(reader.status == .ok && !reader.text.contains("/console/actions/case"))
+        #expect(try await act("action=close&disposition=no_action").contains("(closed)</p>"))
+        let closed = try await f.call(.get, "/console/case?id=\(caseID)", headers: officer.headers)
+        #expect(closed.text.contains(#"<b id="case-status">closed</b>"#) && closed.text.contains("処分 対応不要") && !closed.text.contains("/console/actions/case"))
+        #expect(try await f.call(.get, "/console/case?id=999", headers: officer.headers).status == .notFound)
+        #expect(try await f.call(.get, "/console/case?id=x", headers: officer.headers).status == .badRequest)
+    }
+
     // Goal: the role decides which actions exist: compliance dismisses an alert from the
     // alerts page; an auditor sees no forms and a forged POST is refused and changes nothing;
     // a cross-site POST is refused outright.

@@ -12,7 +12,7 @@ import Testing
     @Test func everyTemplateParses() throws {
         _ = try ConsoleTemplates.library.get()
         for name in ConsoleTemplates.sources.keys { #expect(throws: Never.self, "\(name)") { _ = try ConsoleTemplates.render(name, [:]) } }
-        #expect(ConsoleTemplates.sources.count == 16)
+        #expect(ConsoleTemplates.sources.count == 18)
     }
 
     @Test func userStringsAreEscapedInEveryPlace() throws {
@@ -25,6 +25,11 @@ import Testing
             ("incidents", ["incidents": [["id": 3, "lossType": m, "detected": m, "compensation": m, "took": m]]]),
             ("audit", ["valid": false, "entries": 1, "checkpoints": 0, "root": m, "problems": [m], "action": m, "principal": m, "result": m, "hasRows": true,
                        "rows": [["index": 1, "time": m, "principal": m, "role": m, "action": m, "result": m, "details": m]], "older": m, "newest": m]),
+            ("case", ["csrf": "c", "id": 1, "title": m, "status": m, "disposition": m, "assignee": m, "unassigned": false, "openedBy": m, "openedAt": m,
+                      "closedAt": m, "alerts": [["id": 2, "outcome": m, "status": m, "time": m, "rules": m, "why": m, "customers": m]],
+                      "notes": [["at": m, "author": m, "text": m]], "canManage": true, "me": m, "canInvestigate": true,
+                      "dispositions": [["value": m, "label": m]], "canDraft": true, "noteMax": 4_000]),
+            ("str", ["id": 1, "title": m, "text": m, "subjects": 1, "alerts": 1, "preparedAt": m]),
             ("auditEntry", ["index": 1, "time": m, "principal": m, "principalID": m, "role": m, "action": m, "result": m, "digest": m,
                             "details": [["key": m, "value": m]],
                             "proof": ["size": 2, "checkpointTime": m, "keyID": m, "root": m, "checkpointsVerified": true, "leafHash": m, "path": [m],
