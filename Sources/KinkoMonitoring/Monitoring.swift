@@ -88,7 +88,8 @@ public protocol MonitoringStore: MonitoringStateSource, Sendable {
     /// Where the alerts raised for these event keys stand, by key (keys with no alert are absent).
     func alertRefs(events: [String]) async throws -> [String: AlertRef]
 
-    func alerts(status: AlertStatus?, limit: Int) async throws -> [MonitoringAlert]
+    /// Up to `limit` alerts with ids above `after` (in `status`, when given), oldest first.
+    func alerts(status: AlertStatus?, after: UInt64, limit: Int) async throws -> [MonitoringAlert]
     /// The number of alerts per status (`open`, `in_case`, `dismissed`, …).
     func alertCounts() async throws -> [String: Int]
     func alert(_ id: UInt64) async throws -> MonitoringAlert?
@@ -321,9 +322,9 @@ public struct Monitoring: Sendable {
 
     // MARK: Alerts and cases
 
-    public func alerts(status: AlertStatus?, limit: Int = 100, by caller: Caller) async throws -> [MonitoringAlert] {
+    public func alerts(status: AlertStatus?, after: UInt64 = 0, limit: Int = 100, by caller: Caller) async throws -> [MonitoringAlert] {
         _ = try await governance.authorize(caller, .monitorRead)
-        return try await store.alerts(status: status, limit: try Governance.page(limit))
+        return try await store.alerts(status: status, after: after, limit: try Governance.page(limit))
     }
 
     public func alert(_ id: UInt64, by caller: Caller) async throws -> MonitoringAlert {

@@ -403,17 +403,17 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
         return alerts
     }
 
-    public func alerts(status: AlertStatus?, limit: Int) async throws -> [MonitoringAlert] {
+    public func alerts(status: AlertStatus?, after: UInt64, limit: Int) async throws -> [MonitoringAlert] {
         // SQLite reads a negative LIMIT as none; PostgreSQL refuses one, and reads NULL as none.
         let rowsMax: Int64? = limit < 0 ? nil : Int64(limit)
         return try await database.read { connection in
             if let status {
                 return try await Self.alerts(connection.answered("""
-                    SELECT \(unescaped: Self.alertColumns) FROM monitor_alerts WHERE status = \(status.rawValue) ORDER BY id LIMIT \(rowsMax)
+                    SELECT \(unescaped: Self.alertColumns) FROM monitor_alerts WHERE status = \(status.rawValue) AND id > \(PostgresValues.int(after)) ORDER BY id LIMIT \(rowsMax)
                     """, logger: logger))
             }
             return try await Self.alerts(connection.answered("""
-                SELECT \(unescaped: Self.alertColumns) FROM monitor_alerts ORDER BY id LIMIT \(rowsMax)
+                SELECT \(unescaped: Self.alertColumns) FROM monitor_alerts WHERE id > \(PostgresValues.int(after)) ORDER BY id LIMIT \(rowsMax)
                 """, logger: logger))
         }
     }

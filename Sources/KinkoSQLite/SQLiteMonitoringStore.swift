@@ -252,12 +252,13 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
                                caseID: (row["case_id"] as Int64?).map(uint), raisedAt: uint(row["raised_at"]))
     }
 
-    public func alerts(status: AlertStatus?, limit: Int) async throws -> [MonitoringAlert] {
+    public func alerts(status: AlertStatus?, after: UInt64, limit: Int) async throws -> [MonitoringAlert] {
         try await database.pool.read { db in
             if let status {
-                return try Row.fetchAll(db, sql: "SELECT * FROM monitor_alerts WHERE status = ? ORDER BY id LIMIT ?", arguments: [status.rawValue, limit]).map(Self.alert)
+                return try Row.fetchAll(db, sql: "SELECT * FROM monitor_alerts WHERE status = ? AND id > ? ORDER BY id LIMIT ?",
+                                        arguments: [status.rawValue, Self.int(after), limit]).map(Self.alert)
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM monitor_alerts ORDER BY id LIMIT ?", arguments: [limit]).map(Self.alert)
+            return try Row.fetchAll(db, sql: "SELECT * FROM monitor_alerts WHERE id > ? ORDER BY id LIMIT ?", arguments: [Self.int(after), limit]).map(Self.alert)
         }
     }
 

@@ -46,7 +46,7 @@ struct Console: Sendable {
         }
         router.get("/console") { request, _ in try await self.page(request) { try await self.overview($0) } }
         router.get("/console/balances") { request, _ in try await self.page(request) { try await self.balances($0, request: request) } }
-        router.get("/console/alerts") { request, _ in try await self.page(request) { try await self.alerts($0) } }
+        router.get("/console/alerts") { request, _ in try await self.page(request) { try await self.alerts($0, query: request.uri.queryParameters) } }
         router.get("/console/approvals") { request, _ in try await self.page(request) { try await self.approvals($0) } }
         router.get("/console/incidents") { request, _ in try await self.page(request) { try await self.incidents($0) } }
         router.get("/console/surveillance") { request, _ in try await self.page(request) { try await self.surveillance($0) } }
@@ -394,12 +394,32 @@ struct Console: Sendable {
         }
     }
 
-    func alerts(_ caller: Caller) async throws -> (template: String, context: [String: Any]) {
-        let alerts = try await services.monitoring.alerts(status: nil, limit: 200, by: caller)
+    /// Alerts a page of the queue shows.
+    static let alertsPageRows = 50
+
+    /// The alert queue, oldest first, `alertsPageRows` a page after `after`, filtered by status
+    /// (open by default: the work waiting); and the cases.
+    func alerts(_ caller: Caller, query: Parameters) async throws -> (template: String, context: [String: Any]) {
+        let statusText = query.get("status") ?? AlertStatus.open.rawValue
+        var status: AlertStatus?
+        if statusText != "all" {
+            guard let chosen = AlertStatus(rawValue: statusText) else {
+                throw KinkoError(.invalidInput, "must be all, " + AlertStatus.allCases.map(\.rawValue).joined(separator: ", "), field: "status")
+            }
+            status = chosen
+        }
+        let after = try query.get("after").map { try KinkoAPI.uint64($0, field: "after") } ?? 0
+        let alerts = try await services.monitoring.alerts(status: status, after: after, limit: Self.alertsPageRows + 1, by: caller)
+        let shown = alerts.prefix(Self.alertsPageRows)
         let canDismiss = Self.allows(caller, .monitorAlertsManage), canOpen = Self.allows(caller, .monitorCasesManage)
         let cases = try await services.monitoring.cases(limit: Governance.pageMax, by: caller).cases
+        let statuses = ["all"] + AlertStatus.allCases.map(\.rawValue)
         return ("alerts", [
-            "alerts": alerts.map { a -> [String: Any] in
+            "statuses": statuses.map { ["value": $0, "label": Self.alertStatusLabel($0), "selected": $0 == statusText] as [String: Any] },
+            "hasAlerts": !shown.isEmpty, "filtered": statusText,
+            "next": alerts.count > Self.alertsPageRows ? "/console/alerts?status=\(statusText)&after=\(shown.last?.id ?? 0)" as Any : false,
+            "first": after > 0 ? "/console/alerts?status=\(statusText)" as Any : false,
+            "alerts": shown.map { a -> [String: Any] in
                 ["id": a.id, "outcome": a.outcome.rawValue, "event": a.event, "customer": a.customer, "status": a.status.rawValue,
                  "why": a.hits.map(\.explanation).joined(separator: "; "), "canDismiss": a.status == .open && canDismiss, "canOpen": a.status == .open && canOpen,
                  "marketAlert": a.marketActivity.map { $0.surveillanceAlert as Any } ?? false]
@@ -409,6 +429,16 @@ struct Console: Sendable {
                  "alerts": c.alerts.map { "#\($0)" }.joined(separator: ", ")]
             },
         ])
+    }
+
+    static func alertStatusLabel(_ status: String) -> String {
+        switch status {
+        case "open": both("未処理", "open")
+        case "in_case": both("案件中", "in a case")
+        case "dismissed": both("却下", "dismissed")
+        case "closed": both("終了", "closed")
+        default: both("すべて", "all")
+        }
     }
 
     func incidents(_ caller: Caller) async throws -> (template: String, context: [String: Any]) {

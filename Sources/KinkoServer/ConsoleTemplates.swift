@@ -56,11 +56,15 @@ enum ConsoleTemplates {
             """,
 
         "alerts": """
-            <h1>[[アラート|Alerts]]</h1><table><tr><th>#</th><th>[[判定|outcome]]</th><th>[[イベント|event]]</th><th>[[顧客|customer]]</th><th>[[状態|status]]</th><th>[[理由|why]]</th><th></th></tr>
+            <h1>[[アラート|Alerts]]</h1>
+            <form method="get" action="/console/alerts"><label>[[状態|status]] <select name="status" id="alert-status-filter">{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label> <button id="alert-filter">[[表示|Show]]</button></form>
+            {{^hasAlerts}}<p id="no-alerts">[[該当するアラートはありません|No alerts in this view.]]</p>{{/hasAlerts}}
+            {{#hasAlerts}}<table id="alert-queue"><tr><th>#</th><th>[[判定|outcome]]</th><th>[[イベント|event]]</th><th>[[顧客|customer]]</th><th>[[状態|status]]</th><th>[[理由|why]]</th><th></th></tr>
             {{#alerts}}<tr id="alert-{{id}}"><td><a href="/console/alert?id={{id}}">{{id}}</a></td><td class={{outcome}}>{{outcome}}</td><td>{{#marketAlert}}<a class="market-alert-link" href="/console/surveillance/alert?id={{marketAlert}}">[[相場|market]] {{marketAlert}}</a>{{/marketAlert}}{{^marketAlert}}{{event}}{{/marketAlert}}</td><td>{{customer}}</td><td class=status>{{status}}</td><td>{{why}}</td><td>
             {{#canDismiss}}<form class="inline" method="post" action="/console/actions/dismiss-alert">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="reason" placeholder="[[理由|reason]]" size="18" required><button>[[却下|Dismiss]]</button></form>{{/canDismiss}}
             {{#canOpen}}<form class="inline" method="post" action="/console/actions/open-case">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="title" placeholder="[[件名|title]]" size="18" required><button>[[案件化|Open case]]</button></form>{{/canOpen}}
-            </td></tr>{{/alerts}}</table>
+            </td></tr>{{/alerts}}</table>{{/hasAlerts}}
+            <p>{{#first}}<a id="alerts-first" href="{{first}}">[[← 最初から|← from the start]]</a>{{/first}} {{#next}}<a id="alerts-next" href="{{next}}">[[次の 50 件 →|next 50 →]]</a>{{/next}}</p>
             <h2>[[案件|Cases]]</h2><table><tr><th>#</th><th>[[件名|title]]</th><th>[[状態|status]]</th><th>[[処分|disposition]]</th><th>[[担当|assignee]]</th><th>[[アラート|alerts]]</th></tr>
             {{#cases}}<tr><td><a href="/console/case?id={{id}}">{{id}}</a></td><td><a href="/console/case?id={{id}}">{{title}}</a></td><td>{{status}}</td><td>{{disposition}}</td><td>{{assignee}}</td><td>{{alerts}}</td></tr>{{/cases}}</table>
             """,

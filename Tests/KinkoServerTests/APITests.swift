@@ -439,6 +439,34 @@ struct ConsoleTests {
 @Suite("Web console actions", .serialized)
 struct ConsoleActionTests {
 
+    // Goal: the alert queue shows the open alerts by default, 50 a page oldest first with a
+    // link to the next page and back to the start; a status filter shows the others; an
+    // unknown status or page cursor is named.
+    @Test func theAlertQueueFiltersAndPages() async throws {
+        let f = try await ServerFixture()
+        try await f.adoptMonitoring()
+        let lines = (1...55).map { #"{"id":"z\#($0)","kind":"deposit","customer":\#($0),"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":10000,"address":"t1a\#($0)"}"# }
+        let results = try await f.services.monitoring.ingest(ndjson: lines.joined(separator: "\n"), by: f.callers[.operator]!)
+        let ids = results.compactMap(\.alert)
+        #expect(ids.count == 55)
+        _ = try await f.services.monitoring.dismiss(ids[0], reason: "own wallet", by: f.callers[.compliance]!)
+        let session = try await f.console(.compliance)
+        let rows = #/<tr id="alert-(\d+)">/#
+        let first = try await f.call(.get, "/console/alerts", headers: session.headers)
+        let shown = first.text.matches(of: rows).map { UInt64($0.output.1)! }
+        #expect(shown == Array(ids[1...50]) && first.text.contains(#"<option value="open" selected>"#))
+        #expect(first.text.contains(#"<a id="alerts-next" href="/console/alerts?status=open&amp;after=\#(ids[50])">"#) && !first.text.contains("alerts-first"))
+        let second = try await f.call(.get, "/console/alerts?status=open&after=\(ids[50])", headers: session.headers)
+        #expect(second.text.matches(of: rows).map { UInt64($0.output.1)! } == Array(ids[51...]) && !second.text.contains("alerts-next") && second.text.contains("alerts-first"))
+        let dismissed = try await f.call(.get, "/console/alerts?status=dismissed", headers: session.headers)
+        #expect(dismissed.text.matches(of: rows).map { UInt64($0.output.1)! } == [ids[0]])
+        #expect(try await f.call(.get, "/console/alerts?status=closed", headers: session.headers).text.contains(#"<p id="no-alerts">"#))
+        #expect(try await f.call(.get, "/console/alerts?status=all", headers: session.headers).text.matches(of: rows).count == 50)
+        let bad = try await f.call(.get, "/console/alerts?status=pending", headers: session.headers)
+        #expect(bad.status == .badRequest && bad.text.contains("status: must be all, open, in_case, dismissed, closed"))
+        #expect(try await f.call(.get, "/console/alerts?after=-3", headers: session.headers).status == .badRequest)
+    }
+
     // Goal: a case is a workspace: its alerts with why each fired, the notes, and the actions
     // (note, assign, add alerts, investigate, close with a disposition) as forms that go through
     // the same checks as the API, each outcome or refusal shown on the case (a refusal names

@@ -18,7 +18,7 @@ import Testing
     @Test func userStringsAreEscapedInEveryPlace() throws {
         let m = Self.markup
         let pages: [(String, [String: Any])] = [
-            ("alerts", ["csrf": "c", "alerts": [["id": 1, "outcome": m, "event": m, "customer": 7, "status": m, "why": m, "canDismiss": true, "canOpen": true,
+            ("alerts", ["csrf": "c", "hasAlerts": true, "statuses": [["value": m, "label": m, "selected": true]], "next": m, "first": m, "alerts": [["id": 1, "outcome": m, "event": m, "customer": 7, "status": m, "why": m, "canDismiss": true, "canOpen": true,
                                                 "marketAlert": m]],
                         "cases": [["id": 2, "title": m, "status": m, "disposition": m, "assignee": m, "alerts": m]]]),
             ("balances", ["asset": m, "tabs": [["code": m, "last": true]], "hasRows": true, "rows": [["id": m, "label": m, "accountClass": m, "owner": m, "balance": m]]]),
@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test func postFormsCarryTheCSRFToken() throws {
-        let html = try ConsoleTemplates.render("alerts", ["csrf": "tok3n", "alerts": [["id": 1, "outcome": "block", "event": "e", "customer": 7, "status": "open",
+        let html = try ConsoleTemplates.render("alerts", ["csrf": "tok3n", "hasAlerts": true, "alerts": [["id": 1, "outcome": "block", "event": "e", "customer": 7, "status": "open",
                                                                                       "why": "w", "canDismiss": true, "canOpen": true]], "cases": [] as [Any]])
         #expect(html.components(separatedBy: #"method="post""#).count - 1 == 2)
         #expect(html.components(separatedBy: #"<input type="hidden" name="csrf" value="tok3n">"#).count - 1 == 2)
