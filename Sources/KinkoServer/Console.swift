@@ -345,10 +345,26 @@ struct Console: Sendable {
         return sign + String(whole) + (parts.count == 2 ? "." + parts[1] : "")
     }
 
+    /// Accounts a page of balances shows.
+    static let balancesPageRows = 100
+
+    /// One asset's accounts, `balancesPageRows` a page by id after `after`, of one class when
+    /// `class` is given.
     func balances(_ caller: Caller, request: Request) async throws -> (template: String, context: [String: Any]) {
-        let code = request.uri.queryParameters["asset"].map(String.init) ?? "JPY"
+        let query = request.uri.queryParameters
+        let code = query["asset"].map(String.init) ?? "JPY"
         let asset = try await services.ledgerService.asset(code: code, by: caller)
-        let page = try await services.ledgerService.balances(asset: asset.code, owner: nil, accountClass: nil, after: nil, limit: 500, by: caller)
+        var classFilter: AccountClass?
+        if let name = query.get("class"), !name.isEmpty {
+            guard let found = AccountClass(name: name) else {
+                throw KinkoError(.invalidInput, "must be one of \(AccountClass.allCases.map(\.name).joined(separator: ", "))", field: "class")
+            }
+            classFilter = found
+        }
+        let after = try query.get("after").map { try AccountID(parsing: $0, field: "after") }
+        let page = try await services.ledgerService.balances(asset: asset.code, owner: nil, accountClass: classFilter, after: after,
+                                                             limit: Self.balancesPageRows, by: caller)
+        let classQuery = classFilter.map { "&class=\($0.name)" } ?? ""
         let assets = try await services.ledgerService.assets(by: caller)
         // System accounts by name; customers by name for those who may read customers' records.
         var labels: [AccountID: String] = [Custody.feeAccountID(asset: asset.code): Self.both("自己資金・手数料", "own funds (fees)")]
@@ -362,6 +378,10 @@ struct Console: Sendable {
         let names: [UInt128: String] = Dictionary(profiles.map { (UInt128($0.customer), $0.name) }, uniquingKeysWith: { first, _ in first })
         return ("balances", [
             "asset": asset.code,
+            "classes": [["value": "", "label": Self.both("すべて", "all"), "selected": classFilter == nil] as [String: Any]]
+                + AccountClass.allCases.map { ["value": $0.name, "label": Self.classLabel($0), "selected": $0 == classFilter] as [String: Any] },
+            "next": page.nextAfter.map { "/console/balances?asset=\(asset.code)\(classQuery)&after=\($0)" as Any } ?? false,
+            "first": after != nil ? "/console/balances?asset=\(asset.code)\(classQuery)" as Any : false,
             "tabs": assets.enumerated().map { ["code": $1.code, "last": $0 == assets.count - 1] as [String: Any] },
             "hasRows": !page.accounts.isEmpty,
             "rows": page.accounts.map { entry -> [String: Any] in

@@ -50,9 +50,11 @@ enum ConsoleTemplates {
 
         "balances": """
             <h1>[[残高|Balances]] — {{asset}}</h1><p>{{#tabs}}<a href="/console/balances?asset={{code}}">{{code}}</a>{{^last}} · {{/last}}{{/tabs}}</p>
-            {{^hasRows}}<p id="no-balances">[[この資産の口座はありません|No accounts in this asset.]]</p>{{/hasRows}}
+            <form method="get" action="/console/balances"><input type="hidden" name="asset" value="{{asset}}"><label>[[区分|class]] <select name="class" id="balance-class">{{#classes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/classes}}</select></label> <button id="balance-filter">[[表示|Show]]</button></form>
+            {{^hasRows}}<p id="no-balances">[[該当する口座はありません|No accounts in this view.]]</p>{{/hasRows}}
             {{#hasRows}}<table id="balances"><tr><th>[[口座|account]]</th><th>[[区分|class]]</th><th>[[顧客|owner]]</th><th>[[残高|balance]]</th></tr>
             {{#rows}}<tr><td title="{{id}}">{{label}}</td><td>{{accountClass}}</td><td>{{owner}}</td><td class=n>{{balance}}</td></tr>{{/rows}}</table>{{/hasRows}}
+            <p>{{#first}}<a id="balances-first" href="{{first}}">[[← 最初から|← from the start]]</a>{{/first}} {{#next}}<a id="balances-next" href="{{next}}">[[次の 100 件 →|next 100 →]]</a>{{/next}}</p>
             """,
 
         "alerts": """

@@ -439,6 +439,28 @@ struct ConsoleTests {
 @Suite("Web console actions", .serialized)
 struct ConsoleActionTests {
 
+    // Goal: balances page 100 accounts at a time with next and from-the-start links, and filter
+    // by class (an unknown class is named; a class with no account says so).
+    @Test func balancesFilterByClassAndPage() async throws {
+        let f = try await ServerFixture()
+        let accounts = (1...105).map { #"{"id":"\#(5_000 + $0)","asset":"JPY","code":100,"class":"customer_liability","flags":["debits_must_not_exceed_credits"],"owner":"\#($0)"}"# }
+        let created = try await f.call(.post, "/v1/ledger/accounts", as: .operator, json: #"{"accounts":[\#(accounts.joined(separator: ","))]}"#)
+        #expect(created.status == .ok, "\(created.status) \(created.text)")
+        let session = try await f.console(.auditor)
+        let rows = #/<tr><td title="(\d+)">/#
+        let first = try await f.call(.get, "/console/balances?asset=JPY&class=customer_liability", headers: session.headers)
+        let ids = first.text.matches(of: rows).map { String($0.output.1) }
+        // The fixture's own customers 11 and 21 come first (by id), then 5001–5098.
+        #expect(ids == ["11", "21"] + (5_001...5_098).map(String.init) && first.text.contains(#"<option value="customer_liability" selected>"#))
+        #expect(first.text.contains(#"<a id="balances-next" href="/console/balances?asset=JPY&amp;class=customer_liability&amp;after=5098">"#))
+        let second = try await f.call(.get, "/console/balances?asset=JPY&class=customer_liability&after=5098", headers: session.headers)
+        #expect(second.text.matches(of: rows).map { String($0.output.1) } == (5_099...5_105).map(String.init) && !second.text.contains("balances-next"))
+        #expect(second.text.contains("balances-first"))
+        #expect(try await f.call(.get, "/console/balances?asset=JPY&class=quarantine", headers: session.headers).text.contains(#"<p id="no-balances">"#))
+        let bad = try await f.call(.get, "/console/balances?asset=JPY&class=vault", headers: session.headers)
+        #expect(bad.status == .badRequest && bad.text.contains("class: must be one of customer_liability"))
+    }
+
     // Goal: the alert queue shows the open alerts by default, 50 a page oldest first with a
     // link to the next page and back to the start; a status filter shows the others; an
     // unknown status or page cursor is named.

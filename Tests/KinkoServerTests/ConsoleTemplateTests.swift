@@ -21,7 +21,7 @@ import Testing
             ("alerts", ["csrf": "c", "hasAlerts": true, "statuses": [["value": m, "label": m, "selected": true]], "next": m, "first": m, "alerts": [["id": 1, "outcome": m, "event": m, "customer": 7, "status": m, "why": m, "canDismiss": true, "canOpen": true,
                                                 "marketAlert": m]],
                         "cases": [["id": 2, "title": m, "status": m, "disposition": m, "assignee": m, "alerts": m]]]),
-            ("balances", ["asset": m, "tabs": [["code": m, "last": true]], "hasRows": true, "rows": [["id": m, "label": m, "accountClass": m, "owner": m, "balance": m]]]),
+            ("balances", ["asset": m, "tabs": [["code": m, "last": true]], "hasRows": true, "classes": [["value": m, "label": m, "selected": true]], "next": m, "first": m, "rows": [["id": m, "label": m, "accountClass": m, "owner": m, "balance": m]]]),
             ("incidents", ["incidents": [["id": 3, "lossType": m, "detected": m, "compensation": m, "took": m]]]),
             ("audit", ["valid": false, "entries": 1, "checkpoints": 0, "root": m, "problems": [m], "action": m, "principal": m, "result": m, "hasRows": true,
                        "rows": [["index": 1, "time": m, "principal": m, "role": m, "action": m, "result": m, "details": m]], "older": m, "newest": m]),
