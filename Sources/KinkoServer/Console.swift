@@ -511,10 +511,19 @@ struct Console: Sendable {
     static let style = """
         body{font-family:system-ui,"Hiragino Sans","Noto Sans JP",sans-serif;margin:0;color:#222}nav{background:#1a237e;color:#fff;padding:8px 16px;display:flex;align-items:center;gap:12px}
         nav .links{flex:1 1 auto;min-width:0;display:flex;flex-wrap:wrap;gap:4px 14px}nav .me{flex:0 0 auto;white-space:nowrap}
-        nav a{color:#fff;text-decoration:none}nav #language{margin-right:10px;padding:1px 6px;border:1px solid #9fa8da;border-radius:4px}main{padding:16px}section{border:1px solid #ddd;border-radius:6px;padding:8px 16px;margin:12px 0}
+        nav a{color:#fff;text-decoration:none}nav #language{margin-right:10px;padding:1px 6px;border:1px solid #9fa8da;border-radius:4px}main{padding:16px;overflow-x:auto}section{border:1px solid #ddd;border-radius:6px;padding:8px 16px;margin:12px 0}
         table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:4px 8px;text-align:left}.n{text-align:right}
-        .good{color:#2e7d32}.bad,.block{color:#c62828}.review{color:#ef6c00}form.inline{display:inline}
+        .good{color:#2e7d32}.bad,.block{color:#c62828}.review{color:#b45309}form.inline{display:inline}a{color:#1a4fb5}
+        :focus-visible{outline:3px solid #f9a825;outline-offset:2px}.skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fff;color:#1a237e;padding:4px 8px;z-index:1}
+        @media (max-width:900px){nav{flex-wrap:wrap}nav .me{white-space:normal}main{padding:8px}section{padding:6px 10px}}
         """
+
+    /// Text colours against the background they are drawn on, each held to WCAG 2.2 AA's 4.5:1
+    /// (checked by a test from these figures, so a new colour cannot slip below it).
+    static let textColours: [(name: String, text: String, background: String)] = [
+        ("body", "#222222", "#ffffff"), ("navigation", "#ffffff", "#1a237e"), ("good", "#2e7d32", "#ffffff"), ("bad", "#c62828", "#ffffff"),
+        ("review", "#b45309", "#ffffff"), ("link", "#1a4fb5", "#ffffff"), ("skip link", "#1a237e", "#ffffff"),
+    ]
 
     /// A signed-in page: navigation for the caller's roles, who is signed in, the outcome of
     /// the last action, and `content` (a rendered template).

@@ -132,6 +132,9 @@ extension Console {
                 "status": evaluation.isSatisfied ? "approved" : evaluation.reasons.joined(separator: "; "), "canonical": request.canonical.text,
             ]
         }
+        let others = open.filter { request in !waiting.contains { $0.id == request.id } }.map { request -> [String: Any] in
+            ["id": request.id.description, "action": request.action, "policy": request.policy.summary, "filedBy": names.principal(request.initiator.description)]
+        }
         return ("approvals", [
             "principal": caller.principal.description, "script": Self.scriptPath, "waitingCount": waiting.count, "waiting": cards,
             "keys": mine.map { key -> [String: Any] in
@@ -141,9 +144,7 @@ extension Console {
                     ?? (key.status == .active ? Self.both("有効", "active")
                         : Self.both("二人目の管理者の承認待ち (申請 \(key.requestID?.description ?? "?"))", "awaiting a second admin (request \(key.requestID?.description ?? "?"))"))]
             },
-            "others": open.filter { request in !waiting.contains { $0.id == request.id } }.map { request -> [String: Any] in
-                ["id": request.id.description, "action": request.action, "policy": request.policy.summary, "filedBy": names.principal(request.initiator.description)]
-            },
+            "others": others, "hasOthers": !others.isEmpty,
         ])
     }
 }

@@ -14,9 +14,9 @@ enum ConsoleTemplates {
 
         "layout": """
             <!doctype html><html lang="{{lang}}"><head><meta charset="utf-8">{{#csrf}}<meta name="csrf-token" content="{{csrf}}">{{/csrf}}<title>{{title}}</title><style>{{{style}}}</style></head><body>
-            <nav><b>金庫 Kinko</b>{{#signedIn}}<span class="links">{{#nav}}<a href="{{path}}">{{label}}</a>{{/nav}}</span>{{/signedIn}}
+            <a class="skip" href="#content">[[本文へ移動|Skip to content]]</a><nav aria-label="[[メニュー|Main]]"><b>金庫 Kinko</b>{{#signedIn}}<span class="links">{{#nav}}<a href="{{path}}">{{label}}</a>{{/nav}}</span>{{/signedIn}}
             <span class="me"><a id="language" href="{{switchHref}}" lang="{{switchLang}}" hreflang="{{switchLang}}">{{switchName}}</a>{{#signedIn}} <span id="whoami">{{name}} ({{roles}})</span>
-            <form class="inline" method="post" action="/console/logout">{{> csrf}}<button id="sign-out">[[ログアウト|Sign out]]</button></form>{{/signedIn}}</span></nav><main>{{#notice}}<p id="notice" class=good>{{notice}}</p>{{/notice}}{{#error}}<p id="error" class=bad>{{error}}</p>{{/error}}{{#warning}}<p id="warning" class=bad role="alert">{{warning}}{{#warningLink}} — <a id="warning-link" href="{{warningLink}}">[[差異を見る|see the breaks]]</a>{{/warningLink}}</p>{{/warning}}{{{content}}}</main></body></html>
+            <form class="inline" method="post" action="/console/logout">{{> csrf}}<button id="sign-out">[[ログアウト|Sign out]]</button></form>{{/signedIn}}</span></nav><main id="content">{{#notice}}<p id="notice" class=good>{{notice}}</p>{{/notice}}{{#error}}<p id="error" class=bad>{{error}}</p>{{/error}}{{#warning}}<p id="warning" class=bad role="alert">{{warning}}{{#warningLink}} — <a id="warning-link" href="{{warningLink}}">[[差異を見る|see the breaks]]</a>{{/warningLink}}</p>{{/warning}}{{{content}}}</main></body></html>
             """,
 
         "login": """
@@ -217,8 +217,9 @@ enum ConsoleTemplates {
             <button class="approve" data-request="{{id}}" data-digest="{{digest}}">[[承認して署名|Approve and sign]]</button>
             </section>{{/waiting}}{{^waiting}}<p id="nothing-waiting">[[ありません|Nothing waits for you.]]</p>{{/waiting}}
             <h2>[[その他の未決|Other open requests]]</h2>
-            <table><tr><th>#</th><th>[[操作|action]]</th><th>[[方針|policy]]</th><th>[[起票|filed by]]</th></tr>
-            {{#others}}<tr><td>{{id}}</td><td>{{action}}</td><td>{{policy}}</td><td>{{filedBy}}</td></tr>{{/others}}</table>
+            {{^others}}<p id="no-other-requests">[[ほかに未決の申請はありません|No other request is open.]]</p>{{/others}}
+            {{#hasOthers}}<table id="other-requests"><tr><th>#</th><th>[[操作|action]]</th><th>[[方針|policy]]</th><th>[[起票|filed by]]</th></tr>
+            {{#others}}<tr><td>{{id}}</td><td>{{action}}</td><td>{{policy}}</td><td>{{filedBy}}</td></tr>{{/others}}</table>{{/hasOthers}}
             <script src="{{script}}"></script>
             """,
     ]

@@ -37,7 +37,7 @@ import Testing
             ("approvals", ["principal": m, "script": "/console/approve.js", "waitingCount": 1, "keys": [["id": m, "algorithm": m, "registered": m, "status": m, "state": m]],
                            "waiting": [["id": m, "action": m, "digest": m, "sentence": m, "fields": [["key": m, "value": m]], "filedBy": m, "policy": m,
                                         "expires": m, "status": m, "canonical": m]],
-                           "others": [["id": m, "action": m, "policy": m, "filedBy": m]]]),
+                           "hasOthers": true, "others": [["id": m, "action": m, "policy": m, "filedBy": m]]]),
             ("problem", ["status": 403, "title": m, "detail": m]),
             ("reports", ["csrf": "c", "hasDue": true, "hasReports": true, "canGenerate": true, "overdueCount": 1,
                          "due": [["due": m, "kind": m, "period": m, "status": m, "overdue": true, "basis": m, "title": m]],
@@ -71,8 +71,38 @@ import Testing
                                                                                       "why": "w", "canDismiss": true, "canOpen": true]], "cases": [] as [Any]])
         #expect(html.components(separatedBy: #"method="post""#).count - 1 == 2)
         #expect(html.components(separatedBy: #"<input type="hidden" name="csrf" value="tok3n">"#).count - 1 == 2)
+        let approvals = try ConsoleTemplates.render("approvals", ["principal": "1", "script": "/s.js", "waitingCount": 0, "others": [] as [Any], "hasOthers": false])
+        #expect(approvals.contains(#"<p id="no-other-requests">"#) && !approvals.contains(#"id="other-requests""#) && approvals.contains(#"<p id="nothing-waiting">"#))
         let overview = try ConsoleTemplates.render("overview", ["csrf": "tok3n", "nothing": true])
         #expect(overview.contains("Nothing here for your roles") && !overview.contains("<section"))
+    }
+
+    // Goal: every text colour the console uses is listed with its background and meets WCAG 2.2
+    // AA's contrast of 4.5:1 for normal text (the alert-orange it used, #ef6c00, had 3.08).
+    @Test func textColoursMeetTheContrastOfWCAGAA() throws {
+        func luminance(_ hex: String) -> Double {
+            let value = Int(hex.dropFirst(), radix: 16) ?? 0
+            func linear(_ shift: Int) -> Double {
+                let c = Double((value >> shift) & 0xff) / 255
+                return c <= 0.03928 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4)
+            }
+            let red: Double = 0.2126 * linear(16), green: Double = 0.7152 * linear(8), blue: Double = 0.0722 * linear(0)
+            return red + green + blue
+        }
+        func contrast(_ a: String, _ b: String) -> Double {
+            let (x, y) = (luminance(a), luminance(b))
+            return (max(x, y) + 0.05) / (min(x, y) + 0.05)
+        }
+        #expect(abs(contrast("#ef6c00", "#ffffff") - 3.08) < 0.005 && abs(contrast("#000000", "#ffffff") - 21) < 0.001)
+        for (name, text, background) in Console.textColours {
+            #expect(contrast(text, background) >= 4.5, "\(name): \(text) on \(background) is \(contrast(text, background)):1")
+        }
+        let listed = Set(Console.textColours.map(\.text))
+        for match in Console.style.matches(of: #/[^-]color:(#[0-9a-f]{3,6})/#) {
+            var hex = String(match.output.1)
+            if hex.count == 4 { hex = "#" + hex.dropFirst().map { "\($0)\($0)" }.joined() }
+            #expect(listed.contains(hex), "\(hex) is used as a text colour but not checked")
+        }
     }
 
     @Test func anUnknownTemplateIsAnInternalError() {

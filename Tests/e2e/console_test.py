@@ -31,6 +31,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
@@ -517,6 +518,26 @@ def run(args):
               f"at {width} px the sign-out button wrapped off the navigation's first row (brand at y={brand['y']}, sign-out at y={sign_out['y']})")
         check(sign_out["x"] + sign_out["width"] <= width, f"at {width} px the sign-out button runs past the window ({sign_out})")
         print(f"ok   at {width} px the sign-out button stays on the navigation's first row")
+
+        step = "keyboard and tablet width"
+        # The first Tab lands on the skip link, which leads to the page's content.
+        driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+        focused = driver.switch_to.active_element
+        check(focused.get_attribute("class") == "skip" and focused.get_attribute("href").endswith("#content"),
+              f"the first Tab should reach the skip link, reached {focused.tag_name} {focused.get_attribute('outerHTML')[:120]!r}")
+        # At a tablet's 800 px no console page is wider than the window (wide tables scroll inside main).
+        driver.set_window_size(800, 1100)
+        try:
+            for page in ("/console", "/console/balances", "/console/alerts", "/console/audit", "/console/approvals"):
+                console.open(page)
+                WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+                widths = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+                check(widths[0] <= widths[1], f"at {widths[1]} px {page} is {widths[0]} px wide: the page scrolls sideways")
+            console.screenshot("tablet-audit")
+        finally:
+            driver.set_window_size(1280, 1600)
+            console.open("/console")
+        print("ok   the first Tab reaches the skip link; at 800 px no page is wider than the window")
 
         step = "admin figures"
         expected = expected_figures(admin_api)
