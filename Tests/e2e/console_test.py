@@ -432,18 +432,64 @@ def approve_in_browser(console, base, tokens, kinko_bin, database, demo_dir):
     return f"key {key_id} made in the browser, activated by {second}; request {request} ({what}) approved; the second approval refused: {again!r}"
 
 
+def read_tokens(path):
+    """role -> token from demo-tokens.json (also {"tokens": {...}} or a list of {"role", "token"})."""
+    with open(path) as f:
+        tokens = json.load(f)
+    if isinstance(tokens, dict) and isinstance(tokens.get("tokens"), (dict, list)):
+        tokens = tokens["tokens"]
+    if isinstance(tokens, list):
+        tokens = {t.get("role") or t.get("name"): t["token"] for t in tokens if isinstance(t, dict) and "token" in t}
+    return tokens
+
+
+AMOUNT = re.compile(r"^-?[\d,]+(\.\d+)? [A-Z][A-Z0-9]{1,9}$")
+LONG_ID = re.compile(r"\d{21,}")
+
+
+def tour_every_page(console, tokens):
+    """Signs in as every role, in Japanese, visits every page its navigation offers, takes a
+    screenshot of each and checks what a reader sees: no id longer than 20 digits, no template
+    or language marker left over, one language (the page says lang=ja), and every balance an
+    amount with its unit."""
+    driver = console.driver
+    console.open("/console/language?to=ja&back=%2Fconsole%2Flogin")
+    pages_seen = 0
+    for role, token in sorted(tokens.items()):
+        console.sign_in(token)
+        console.wait_path("/console", f"{role}: signing in for the page tour")
+        links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "nav .links a")]
+        for link in links:
+            path = urllib.parse.urlparse(link).path
+            console.open(path)
+            WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+            where = f"{role} {path}"
+            check(driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja", f"{where}: not in Japanese")
+            text = driver.find_element(By.TAG_NAME, "body").text
+            # An approval card is the document a signer signs: its sentence, payload and canonical
+            # JSON show every id verbatim, by design (what is read is what is signed).
+            readable = driver.execute_script(
+                "const b = document.body.cloneNode(true); b.querySelectorAll('section.request').forEach((e) => e.remove()); return b.textContent;")
+            long_id = LONG_ID.search(readable)
+            check(long_id is None, f"{where}: shows an id longer than 20 digits: {long_id.group(0) if long_id else ''}")
+            for leftover in ("[[", "]]", "{{", "}}", "\ue000", "\ue001", "\ue002"):
+                check(leftover not in text, f"{where}: shows {leftover!r}, a template or language marker")
+            check("Sign out" not in text and "ログアウト" in text, f"{where}: the navigation is not in Japanese alone")
+            for cell in driver.find_elements(By.CSS_SELECTOR, "#balances td.n"):
+                check(AMOUNT.match(cell.text.strip()) is not None, f"{where}: balance {cell.text!r} is not an amount with its unit")
+            console.screenshot(f"tour-{role}-{path.strip('/').replace('/', '-') or 'console'}")
+            pages_seen += 1
+        console.sign_out()
+        console.wait_path("/console/login", f"{role}: sign-out after the page tour")
+    return pages_seen
+
+
 def pick_lower_token(base, args):
     if args.lower_token:
         return "given", args.lower_token
     if not args.tokens_file:
         return None, None
-    with open(args.tokens_file) as f:
-        tokens = json.load(f)
-    # The file maps role -> token; accept {"tokens": {...}} or a list of {"role", "token"} too.
-    if isinstance(tokens, dict) and isinstance(tokens.get("tokens"), (dict, list)):
-        tokens = tokens["tokens"]
-    if isinstance(tokens, list):
-        tokens = {t.get("role") or t.get("name"): t["token"] for t in tokens if isinstance(t, dict) and "token" in t}
+    tokens = read_tokens(args.tokens_file)
     # Prefer a role the API refuses monitoring to, so the test shows a panel being hidden.
     for role in LOWER_ROLES:
         token = tokens.get(role)
@@ -698,6 +744,11 @@ def run(args):
             print(f"ok   {lower_role} signed out")
         else:
             print("  note: no lower-role token (give --tokens-file or --lower-token); role check skipped")
+
+        step = "every page as every role"
+        if args.tokens_file:
+            seen = tour_every_page(console, read_tokens(args.tokens_file))
+            print(f"ok   {seen} pages as every role, in Japanese: no id over 20 digits, no marker left over, balances with units (screenshots kept)")
     except Failure as failure:
         console.screenshot("failure")
         print(f"FAIL [{step}] {failure}", file=sys.stderr)
