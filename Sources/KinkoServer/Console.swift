@@ -225,7 +225,9 @@ struct Console: Sendable {
         try await services.ledger.refresh()
         if Self.allows(caller, .reserveRead) {
             var reserve: [String: Any] = ["canCompute": Self.allows(caller, .reserveCompute)]
-            if let latest = try await services.reserve.adequacy(by: caller).last {
+            let points = try await services.reserve.adequacy(by: caller)
+            reserve["chart"] = Self.adequacyChart(points, now: services.clock.now()) ?? false
+            if let latest = points.last {
                 let ratio = latest.required.units == 0 ? 1 : Double(latest.funded.units) / Double(latest.required.units)
                 reserve["computed"] = [
                     "required": Self.yen(latest.required), "funded": Self.yen(latest.funded), "adequacy": String(format: "%.0f%%", ratio * 100),

@@ -34,6 +34,7 @@ enum ConsoleTemplates {
             {{#computed}}<p>[[必要額|required]] <b id="reserve-required">¥{{required}}</b> · [[積立額|funded]] <b id="reserve-funded">¥{{funded}}</b>
             · [[充足率|adequacy]] <b>{{adequacy}}</b> ([[ルール|rule set]] {{ruleVersion}}, {{time}})</p>
             {{{bar}}}{{/computed}}{{^computed}}<p>[[未計算|not computed yet]]</p>{{/computed}}
+            {{#chart}}<figure><figcaption>[[充足率の推移 (過去 90 日、点線は 100%)|Adequacy over the last 90 days (dashed: 100%)]]</figcaption>{{{chart}}}</figure>{{/chart}}
             {{#canCompute}}<form method="post" action="/console/actions/compute-requirement">{{> csrf}}<button id="compute-requirement">[[必要額を計算|Compute the requirement]]</button></form>{{/canCompute}}</section>{{/reserve}}
             {{#custody}}<section data-panel="custody"><h2>[[分別管理|Custody (95% cold)]]</h2>
             <table><tr><th>[[資産|asset]]</th><th>[[ホット比率|hot share]]</th><th>[[5% 上限|the 5% line]]</th><th>OK</th></tr>

@@ -1,5 +1,6 @@
 import Foundation
 import KinkoCore
+import KinkoReserve
 @testable import KinkoServer
 import Testing
 
@@ -103,6 +104,23 @@ import Testing
             if hex.count == 4 { hex = "#" + hex.dropFirst().map { "\($0)\($0)" }.joined() }
             #expect(listed.contains(hex), "\(hex) is used as a text colour but not checked")
         }
+    }
+
+    // Goal: the overview's adequacy chart shows each computation of the last 90 days (older ones
+    // left out) against the 100% line, a short point in the alarm colour, and says its range and
+    // last figure in words; with fewer than two points there is no chart.
+    @Test func theAdequacyChartShowsNinetyDays() throws {
+        let day: TimestampNanoseconds = 86_400_000_000_000
+        let now: TimestampNanoseconds = 1_796_256_000_000_000_000  // 2026-12-03T00:00:00Z
+        func point(_ daysAgo: UInt64, _ funded: UInt64) -> AdequacyPoint {
+            AdequacyPoint(time: now - daysAgo * day, ruleVersion: "r", required: Amount(units: 1_000), funded: Amount(units: UInt128(funded)))
+        }
+        let svg = try #require(Console.adequacyChart([point(120, 500), point(80, 1_200), point(40, 900), point(1, 1_100)], now: now))
+        #expect(svg.components(separatedBy: "<circle").count - 1 == 3 && svg.components(separatedBy: ##"fill="#c62828""##).count - 1 == 1)
+        #expect(ConsoleLanguage.en.localize(svg).contains(#"aria-label="Reserve adequacy over the last 90 days, 3 computations: lowest 90%, highest 120%, latest 110%""#))
+        #expect(svg.contains(">2026-09-04</text>") && svg.contains(">2026-12-03</text>") && svg.contains(">100%</text>"))
+        #expect(Console.adequacyChart([point(120, 500), point(1, 1_100)], now: now) == nil)
+        #expect(Console.adequacyChart([], now: now) == nil)
     }
 
     @Test func anUnknownTemplateIsAnInternalError() {
