@@ -195,6 +195,16 @@ extension Requirement {
 
 /// Japan time (UTC+9, no daylight saving): business days and fiscal years (April to March).
 public enum JST {
+    static let zone = TimeZone(secondsFromGMT: 9 * 3_600) ?? .gmt
+
+    /// A moment as people in Japan read it: `2026-12-03 17:42:05`, with `.123` (exact, from
+    /// the nanoseconds) when `milliseconds`.
+    public static func time(of time: TimestampNanoseconds, milliseconds: Bool = false) -> String {
+        let seconds = Date(timeIntervalSince1970: Double(time / 1_000_000_000))
+        let text = seconds.formatted(Date.ISO8601FormatStyle(timeZone: zone).year().month().day().dateTimeSeparator(.space).time(includingFractionalSeconds: false))
+        return milliseconds ? text + "." + String(String(time / 1_000_000 % 1_000 + 1_000).dropFirst()) : text
+    }
+
     public static func day(of time: TimestampNanoseconds) -> String {
         let seconds = Double(time / 1_000_000_000) + 9 * 3_600
         return Date(timeIntervalSince1970: seconds).formatted(Date.ISO8601FormatStyle().year().month().day())

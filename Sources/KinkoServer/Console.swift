@@ -192,13 +192,17 @@ struct Console: Sendable {
             outcome = ("notice", try await run(caller, form))
         } catch let warning as ConsoleWarning {
             // Done, but what it found needs work: shown in the alarm colour, with a link to it.
-            let query = [("warning", warning.text), ("link", warning.link)].map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
-            return Response(status: .seeOther, headers: [.location: "\(back)\(back.contains("?") ? "&" : "?")" + query.joined(separator: "&")])
+            return Self.redirect(back, [("warning", warning.text), ("link", warning.link)])
         } catch let error as KinkoError {
-            outcome = ("error", error.field.map { "\($0): \(error.message)" } ?? error.message)
+            outcome = ("error", Problem(error).fieldAndDetail)
         }
-        let query = outcome.text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-        return Response(status: .seeOther, headers: [.location: "\(back)\(back.contains("?") ? "&" : "?")\(outcome.key)=\(query)"])
+        return Self.redirect(back, [outcome])
+    }
+
+    /// A 303 to `back` (which may carry a query of its own) with `items` added to its query.
+    static func redirect(_ back: String, _ items: [(String, String)]) -> Response {
+        let query = items.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+        return Response(status: .seeOther, headers: [.location: back + (back.contains("?") ? "&" : "?") + query])
     }
 
     /// The outcome of the last action, from the query string the action redirected to.
@@ -271,15 +275,7 @@ struct Console: Sendable {
 
     /// A time as people in Japan read it: `2026-12-03 17:42:05 JST` (with `.123` when
     /// `milliseconds`).
-    static func jst(_ date: Date, milliseconds: Bool = false) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(secondsFromGMT: 9 * 3_600)
-        formatter.dateFormat = milliseconds ? "yyyy-MM-dd HH:mm:ss.SSS" : "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: date) + " JST"
-    }
-
-    static func jst(_ time: TimestampNanoseconds) -> String { jst(Date(timeIntervalSince1970: Double(time / 1_000_000) / 1_000)) }
+    static func jst(_ time: TimestampNanoseconds, milliseconds: Bool = false) -> String { JST.time(of: time, milliseconds: milliseconds) + " JST" }
 
     /// One alert with its evidence: each rule that fired, what it saw against what it allows,
     /// the events and customers behind it, and where the alert stands.
@@ -438,7 +434,7 @@ struct Console: Sendable {
         let statuses = ["all"] + AlertStatus.allCases.map(\.rawValue)
         return ("alerts", [
             "statuses": statuses.map { ["value": $0, "label": Self.alertStatusLabel($0), "selected": $0 == statusText] as [String: Any] },
-            "hasAlerts": !shown.isEmpty, "filtered": statusText,
+            "hasAlerts": !shown.isEmpty,
             "next": alerts.count > Self.alertsPageRows ? "/console/alerts?status=\(statusText)&after=\(shown.last?.id ?? 0)" as Any : false,
             "first": after > 0 ? "/console/alerts?status=\(statusText)" as Any : false,
             "alerts": shown.map { a -> [String: Any] in

@@ -36,7 +36,7 @@ extension Console {
             if !value.isEmpty { filters[name] = value }
         }
         let report = try await AuditStatus.verify(services, by: caller)
-        let size = try await services.governance.auditEntries(from: 0, limit: 1, by: caller).size
+        let size = report.entries
         let before = try query.get("before").map { try KinkoAPI.int($0, field: "before", in: 0...size) } ?? size
         var rows: [[String: Any]] = []
         var position = before
@@ -78,12 +78,10 @@ extension Console {
     /// One entry, its fields, and its inclusion proof against the latest signed checkpoint that
     /// covers it, with the data the browser needs to recompute the root.
     func auditEntry(_ caller: Caller, n: String) async throws -> (template: String, context: [String: Any]) {
-        let size = try await services.governance.auditEntries(from: 0, limit: 1, by: caller).size
+        let index = try KinkoAPI.int(n, field: "n", in: 0...Int.max)
+        let (size, entries) = try await services.governance.auditEntries(from: index, limit: 1, by: caller)
         guard size > 0 else { throw KinkoError(.notFound, "the audit log is empty", field: "n") }
-        let index = try KinkoAPI.int(n, field: "n", in: 0...(size - 1))
-        guard let stored = try await services.governance.auditEntries(from: index, limit: 1, by: caller).entries.first else {
-            throw KinkoError(.notFound, "no audit entry \(index)", field: "n")
-        }
+        guard let stored = entries.first else { throw KinkoError(.invalidInput, "must be 0–\(size - 1)", field: "n") }
         let entry = try AuditEntry(bytes: stored.bytes)
         let event = entry.event
         var context: [String: Any] = [

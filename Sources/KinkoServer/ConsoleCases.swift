@@ -16,9 +16,9 @@ extension Console {
             try await self.page(request) { try await self.strDraft($0, id: request.uri.queryParameters.get("id") ?? "") }
         }
         router.post("/console/actions/case") { request, _ in
-            let id = (try? KinkoAPI.uint64(request.uri.queryParameters.get("id") ?? "", field: "id")).map(String.init) ?? ""
-            return try await self.action(request, back: id.isEmpty ? "/console/alerts" : "/console/case?id=\(id)", permission: .monitorCasesManage) { caller, form in
-                let number = try KinkoAPI.uint64(id, field: "id")
+            let number = try? KinkoAPI.uint64(request.uri.queryParameters.get("id") ?? "", field: "id")
+            return try await self.action(request, back: number.map { "/console/case?id=\($0)" } ?? "/console/alerts", permission: .monitorCasesManage) { caller, form in
+                guard let number else { throw KinkoError(.invalidInput, "must be a whole number", field: "id") }
                 let change: Monitoring.CaseChange
                 switch form["action"] ?? "" {
                 case "note": change = .note(form["note"] ?? "")
@@ -51,7 +51,7 @@ extension Console {
         return ("case", [
             "id": record.id, "title": record.title, "status": record.status.rawValue, "disposition": record.disposition.map(Self.dispositionLabel) ?? "",
             "assignee": record.assignee ?? "", "unassigned": record.assignee == nil, "openedBy": record.openedBy, "openedAt": Self.jst(record.openedAt),
-            "closedAt": record.closedAt.map(Self.jst) ?? "", "alerts": alerts,
+            "closedAt": record.closedAt.map { Self.jst($0) } ?? "", "alerts": alerts,
             "notes": record.notes.map { ["at": Self.jst($0.at), "author": $0.author, "text": $0.text] },
             "canManage": canManage, "me": caller.name, "canInvestigate": canManage && record.status == .open,
             "dispositions": CaseDisposition.allCases.map { ["value": $0.rawValue, "label": Self.dispositionLabel($0)] },

@@ -7,7 +7,7 @@ import KinkoSurveillance
 /// replay of the market around it drawn as SVG by the server (no script).
 extension Console {
     /// A stream time (ms since the epoch) in JST, to the millisecond: `2026-12-03 15:41:00.000 JST`.
-    static func jstMilliseconds(_ milliseconds: Int64) -> String { jst(Date(timeIntervalSince1970: Double(milliseconds) / 1000), milliseconds: true) }
+    static func jstMilliseconds(_ milliseconds: Int64) -> String { jst(TimestampNanoseconds(max(0, milliseconds)) * 1_000_000, milliseconds: true) }
 
     static func window(_ start: Int64, _ end: Int64) -> String { "\(jstMilliseconds(start)) – \(jstMilliseconds(end))" }
 

@@ -123,6 +123,15 @@ import Testing
         #expect(Console.adequacyChart([], now: now) == nil)
     }
 
+    // Goal: times read in JST to the second, or to the exact millisecond (taken from the
+    // integer, not rounded through a Double), midnight JST being 15:00 UTC the day before.
+    @Test func timesReadInJST() {
+        #expect(Console.jst(1_796_256_000_123_456_789) == "2026-12-03 09:00:00 JST")
+        #expect(Console.jst(1_796_256_000_123_456_789, milliseconds: true) == "2026-12-03 09:00:00.123 JST")
+        #expect(Console.jstMilliseconds(1_796_256_000_999) == "2026-12-03 09:00:00.999 JST" && Console.jstMilliseconds(1_796_256_000_007) == "2026-12-03 09:00:00.007 JST")
+        #expect(Console.jst(1_796_223_600_000_000_000) == "2026-12-03 00:00:00 JST" && Console.jst(1_796_223_599_000_000_000) == "2026-12-02 23:59:59 JST")
+    }
+
     @Test func anUnknownTemplateIsAnInternalError() {
         #expect(throws: KinkoError.self) { try ConsoleTemplates.render("no-such-page", [:]) }
     }
