@@ -94,3 +94,78 @@ extension Custody {
         return try await store.alerts()
     }
 }
+
+/// The hot share of each crypto asset's customer holdings at one moment, as the custody check
+/// would have computed it then from the balances observed by then.
+public struct HotSharePoint: Sendable, Equatable {
+    public var time: TimestampNanoseconds
+    /// Hot over all customer holdings, in basis points, per asset whose every customer wallet
+    /// had a fresh balance observed then.
+    public var basisPoints: [String: UInt128]
+    /// Assets whose share could not be computed then (a wallet's balance missing or stale).
+    public var missing: [String]
+
+    public init(time: TimestampNanoseconds, basisPoints: [String: UInt128], missing: [String]) {
+        self.time = time
+        self.basisPoints = basisPoints
+        self.missing = missing
+    }
+}
+
+extension Custody {
+    /// The days of hot-share history one read returns at most.
+    public static let hotShareHistoryDaysMax = 366
+
+    /// The hot share per crypto asset at each of the last `days` daily cut-offs
+    /// (`reconciliationCutoffHourJST`, the time the FSA's daily figures are taken), oldest first,
+    /// then at `now`. Each point is the check as it stood then: the balances observed by then
+    /// (no later observation) and the wallets registered now; an asset with a balance missing
+    /// or stale then is listed as missing, never drawn as 0%.
+    public func hotShareHistory(days: Int, now: TimestampNanoseconds? = nil, by caller: Caller) async throws -> [HotSharePoint] {
+        _ = try await governance.authorize(caller, .custodyRead)
+        guard (1...Self.hotShareHistoryDaysMax).contains(days) else {
+            throw KinkoError(.invalidInput, "must be 1–\(Self.hotShareHistoryDaysMax)", field: "days")
+        }
+        let now = now ?? clock.now()
+        let assets = await ledger.assets
+        let wallets = try await store.wallets()
+        let vendors = Dictionary(try await store.vendors().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var times = Self.cutoffs(before: now, days: days, hourJST: settings.reconciliationCutoffHourJST)
+        if times.last != now { times.append(now) }
+        var points: [HotSharePoint] = []
+        for time in times {
+            let facts = CustodyFacts(assets: assets, wallets: wallets, vendors: vendors, balances: try await store.latestBalances(asOf: time),
+                                     prices: [], settings: settings, now: time)
+            var point = HotSharePoint(time: time, basisPoints: [:], missing: [])
+            for asset in assets where asset.kind == .crypto {
+                let pool = wallets.filter { $0.purpose == .customerPool && $0.assets.contains(asset.code) }
+                guard !pool.isEmpty else { continue }
+                // A share from some wallets only would be a figure nobody observed.
+                var (hot, total, complete): (UInt128, UInt128, Bool) = (0, 0, true)
+                for wallet in pool {
+                    guard case .success(let amount) = facts.freshBalance(wallet, asset.code) else { complete = false; break }
+                    let sum = total.addingReportingOverflow(amount.units)
+                    guard !sum.overflow else { complete = false; break }
+                    total = sum.partialValue
+                    if wallet.temperature == .hot { hot += amount.units }
+                }
+                if complete, let share = Share.basisPoints(hot, of: total) { point.basisPoints[asset.code] = share } else { point.missing.append(asset.code) }
+            }
+            points.append(point)
+        }
+        return points
+    }
+
+    /// The last `days` daily cut-offs at `hourJST` at or before `now`, oldest first.
+    static func cutoffs(before now: TimestampNanoseconds, days: Int, hourJST: Int) -> [TimestampNanoseconds] {
+        let second: TimestampNanoseconds = 1_000_000_000
+        let offset = TimestampNanoseconds(((hourJST - 9) % 24 + 24) % 24) * 3_600  // the cut-off's second of the UTC day
+        let seconds = now / second
+        guard seconds >= offset else { return [] }
+        let last = (seconds - offset) / 86_400 * 86_400 + offset
+        return (0..<days).reversed().compactMap { back in
+            let past = TimestampNanoseconds(back) * 86_400
+            return last >= past ? (last - past) * second : nil
+        }
+    }
+}

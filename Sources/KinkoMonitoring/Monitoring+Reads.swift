@@ -22,4 +22,49 @@ extension Monitoring {
     public func alertCountsForMetrics() async throws -> [String: Int] {
         try await store.alertCounts()
     }
+
+    /// Customers' names by number, for those who may read customers' records
+    /// (`customers.read`); customers with no KYC profile are absent.
+    public func customerNames(_ customers: [UInt64], by caller: Caller) async throws -> [UInt64: String] {
+        _ = try await governance.authorize(caller, .customersRead)
+        let unique = Array(Set(customers.filter { $0 != 0 }))
+        guard unique.count <= Self.namesPerReadMax else {
+            throw KinkoError(.invalidInput, "at most \(Self.namesPerReadMax) customers a read", field: "customers")
+        }
+        return Dictionary(try await store.profiles(unique).map { ($0.customer, $0.name) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Customers whose names one read returns (a page of a list, an alert's customers).
+    public static let namesPerReadMax = 1_000
+
+    /// The money movements behind an alert: the stored transfers between customers among the
+    /// events its hits name (the first `flowEventsMax` of them), for drawing who paid whom.
+    /// Events that were not transfers between two customers (deposits, withdrawals to external
+    /// addresses, logins) have none.
+    public func alertFlows(_ id: UInt64, by caller: Caller) async throws -> (alert: MonitoringAlert, transfers: [CustomerTransfer]) {
+        let alert = try await self.alert(id, by: caller)
+        var events: [String] = []
+        var seen: Set<String> = []
+        for event in alert.hits.flatMap(\.events) where events.count < Self.flowEventsMax && seen.insert(event).inserted { events.append(event) }
+        return (alert, try await store.customerTransfers(events: events).sorted { ($0.time, $0.event) < ($1.time, $1.event) })
+    }
+
+    /// Events of one alert whose transfers `alertFlows` reads.
+    public static let flowEventsMax = 200
+
+    /// Alerts raised per day over the last `days` days up to `now` (JST days, numbered from
+    /// 1970-01-01 JST; days with none are absent), for the console's volume chart.
+    public func alertsRaisedPerDay(days: Int, now: TimestampNanoseconds, by caller: Caller) async throws -> [Int64: Int] {
+        _ = try await governance.authorize(caller, .monitorRead)
+        guard (1...Self.volumeDaysMax).contains(days) else { throw KinkoError(.invalidInput, "must be 1–\(Self.volumeDaysMax)", field: "days") }
+        // In whole seconds first, so no step can overflow for any clock reading.
+        let today = Int64((now / 1_000_000_000 + Self.jstOffsetSeconds) / 86_400)
+        let first = today - Int64(days) + 1
+        let since = UInt64(max(0, first * 86_400 - Int64(Self.jstOffsetSeconds))) * 1_000_000_000
+        return try await store.alertsRaisedPerDay(since: since).filter { $0.key >= first }
+    }
+
+    public static let volumeDaysMax = 3_660
+    /// Nine hours: JST is UTC+9 all year.
+    static let jstOffsetSeconds: UInt64 = 9 * 3_600
 }

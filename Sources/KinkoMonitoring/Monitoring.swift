@@ -78,6 +78,11 @@ public protocol MonitoringStore: MonitoringStateSource, Sendable {
     /// Up to `limit` stored transfers between customers after `cursor` (by time, then event id),
     /// oldest first.
     func customerTransfers(after cursor: (time: TimestampNanoseconds, event: String)?, limit: Int) async throws -> [CustomerTransfer]
+    /// The stored transfers between customers among `events` (by event id; unknown ids are absent).
+    func customerTransfers(events: [String]) async throws -> [CustomerTransfer]
+    /// Alerts raised at or after `since`, counted per JST day (days numbered from 1970-01-01
+    /// JST, `(raised + 9 h) / 24 h`); days with none are absent.
+    func alertsRaisedPerDay(since: TimestampNanoseconds) async throws -> [Int64: Int]
     /// Raises alerts a scan found (the network scan's motifs, market surveillance's alerts), each
     /// keyed by its `event`: those with no alert of that key yet are inserted, open; returns
     /// their ids by key.

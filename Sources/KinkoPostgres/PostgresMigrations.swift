@@ -34,6 +34,8 @@ enum PostgresMigrations {
             "CREATE INDEX monitor_transfers_by_time ON monitor_transfers(time_ns, event)",
             "CREATE INDEX monitor_alerts_by_event ON monitor_alerts(event)",
         ]),
+        // The console's alert-volume chart counts the last 90 days' alerts per day.
+        ("2026-12-03 alerts by time raised", ["CREATE INDEX monitor_alerts_by_raised ON monitor_alerts(raised_ns)"]),
     ]
 
     /// Reserve and monitoring rule sets become governance settings (`AdoptedDocuments`): each

@@ -333,6 +333,34 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
         }
     }
 
+    public func customerTransfers(events: [String]) async throws -> [CustomerTransfer] {
+        guard !events.isEmpty else { return [] }
+        return try await database.read { connection in
+            var transfers: [CustomerTransfer] = []
+            for chunk in Self.chunks(events) {
+                let rows = try await connection.answered("""
+                    SELECT event, sender, receiver, time_ns FROM monitor_transfers WHERE event = ANY(\(Array(chunk))::text[])
+                    """, logger: logger)
+                for try await (event, sender, receiver, time) in rows.decode((String, Int64, Int64, Int64).self) {
+                    transfers.append(CustomerTransfer(event: event, from: PostgresValues.uint(sender), to: PostgresValues.uint(receiver), time: PostgresValues.uint(time)))
+                }
+            }
+            return transfers
+        }
+    }
+
+    public func alertsRaisedPerDay(since: TimestampNanoseconds) async throws -> [Int64: Int] {
+        try await database.read { connection in
+            var counts: [Int64: Int] = [:]
+            let rows = try await connection.answered("""
+                SELECT (raised_ns + 32400000000000) / 86400000000000 AS day, count(*) FROM monitor_alerts
+                WHERE raised_ns >= \(PostgresValues.int(since)) GROUP BY day
+                """, logger: logger)
+            for try await (day, count) in rows.decode((Int64, Int64).self) { counts[day] = Int(count) }
+            return counts
+        }
+    }
+
     public func recordScanAlerts(_ alerts: [Evaluation], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64] {
         let encoded = try alerts.map { (try MonitoringRecordJSON.encode($0.hits), try MonitoringRecordJSON.encode($0.scenarios)) }
         return try await database.audited(audit) { connection -> [String: UInt64] in

@@ -82,6 +82,10 @@ enum KinkoMigrations {
                 CREATE INDEX monitor_alerts_by_event ON monitor_alerts(event);
                 """)
         }
+        migrator.registerMigration("2026-12-03 alerts by time raised") { db in
+            // The console's alert-volume chart counts the last 90 days' alerts per day.
+            try db.execute(sql: "CREATE INDEX monitor_alerts_by_raised ON monitor_alerts(raised_at)")
+        }
         return migrator
     }
 

@@ -198,6 +198,32 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
         }
     }
 
+    public func customerTransfers(events: [String]) async throws -> [CustomerTransfer] {
+        try await database.pool.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT * FROM monitor_transfers WHERE event = ?")
+            return try events.compactMap { event in
+                try Row.fetchOne(statement, arguments: [event]).map {
+                    CustomerTransfer(event: $0["event"], from: Self.uint($0["sender"]), to: Self.uint($0["receiver"]), time: Self.uint($0["time"]))
+                }
+            }
+        }
+    }
+
+    public func alertsRaisedPerDay(since: TimestampNanoseconds) async throws -> [Int64: Int] {
+        try await database.pool.read { db in
+            var counts: [Int64: Int] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT (raised_at + ?) / ? AS day, count(*) AS n FROM monitor_alerts WHERE raised_at >= ? GROUP BY day
+                """, arguments: [Self.jstOffset, Self.day, Self.int(since)]) {
+                counts[row["day"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    /// JST's offset and a day, in nanoseconds (the per-day counts' arithmetic).
+    static let (jstOffset, day): (Int64, Int64) = (32_400_000_000_000, 86_400_000_000_000)
+
     public func recordScanAlerts(_ alerts: [Evaluation], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64] {
         let encoded = try alerts.map { (try MonitoringRecordJSON.encode($0.hits), try MonitoringRecordJSON.encode($0.scenarios)) }
         return try await database.audited(audit) { db in

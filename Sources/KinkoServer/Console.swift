@@ -48,8 +48,8 @@ struct Console: Sendable {
         router.get("/console/balances") { request, _ in try await self.page(request) { try await self.balances($0, request: request) } }
         router.get("/console/alerts") { request, _ in try await self.page(request) { try await self.alerts($0, query: request.uri.queryParameters) } }
         router.get("/console/approvals") { request, _ in try await self.page(request) { try await self.approvals($0) } }
-        router.get("/console/incidents") { request, _ in try await self.page(request) { try await self.incidents($0) } }
-        router.get("/console/surveillance") { request, _ in try await self.page(request) { try await self.surveillance($0) } }
+        router.get("/console/incidents") { request, _ in try await self.page(request) { try await self.incidents($0, query: request.uri.queryParameters) } }
+        router.get("/console/surveillance") { request, _ in try await self.page(request) { try await self.surveillance($0, query: request.uri.queryParameters) } }
         router.get("/console/surveillance/alert") { request, _ in
             try await self.page(request) { try await self.surveillanceAlert($0, id: request.uri.queryParameters.get("id") ?? "") }
         }
@@ -251,6 +251,8 @@ struct Console: Sendable {
                             "mark": figures.passed ? "✓" : "✗"]
                 },
             ]
+            let history = try await services.custody.hotShareHistory(days: Self.chartDays, by: caller)
+            custody["chart"] = Self.hotShareChart(history, limitBasisPoints: services.custody.settings.hotShareLimitBasisPoints) ?? false
             if let day = try await services.custody.latestReconciliation(by: caller) {
                 custody["last"] = ["day": day.day, "clean": String(day.isClean), "summaryClass": day.isClean ? "good" : "bad",
                                    "summary": day.isClean ? Self.both("差異なし", "clean") : Self.both("差異 \(day.breaks.count) 件・未解決", "\(day.breaks.count) unresolved breaks")]
@@ -263,7 +265,9 @@ struct Console: Sendable {
         }
         if Self.allows(caller, .monitorRead) {
             let counts = try await services.monitoring.alertCounts(by: caller)
-            context["monitoring"] = ["open": counts["open"] ?? 0, "inCase": counts["in_case"] ?? 0]
+            let now = services.clock.now()
+            let volume = try await services.monitoring.alertsRaisedPerDay(days: Self.chartDays, now: now, by: caller)
+            context["monitoring"] = ["open": counts["open"] ?? 0, "inCase": counts["in_case"] ?? 0, "chart": Self.alertVolumeChart(volume, now: now)] as [String: Any]
         }
         if Self.allows(caller, .reserveRead) {
             let incidents = try await services.reserve.incidents(by: caller)
@@ -281,21 +285,23 @@ struct Console: Sendable {
     /// the events and customers behind it, and where the alert stands.
     func alert(_ caller: Caller, id: String) async throws -> (template: String, context: [String: Any]) {
         let number = try KinkoAPI.uint64(id, field: "id")
-        let alert = try await services.monitoring.alert(number, by: caller)
+        let (alert, flows) = try await services.monitoring.alertFlows(number, by: caller)
         // Names only for those who may read customers' records.
-        let readable = Self.allows(caller, .customersRead) ? try await services.monitoring.store.profiles(alert.customers) : []
-        let profiles = Dictionary(readable.map { ($0.customer, $0) }, uniquingKeysWith: { first, _ in first })
+        let readable = Self.allows(caller, .customersRead)
+        let names = readable ? try await services.monitoring.customerNames(Array(alert.customers.prefix(Monitoring.namesPerReadMax)), by: caller) : [:]
         let eventsShown = 100
         return ("alert", [
+            "flows": Self.flowChart(flows, subject: alert.hits.first?.subject ?? alert.customer, names: names) ?? false,
+            "flowCount": flows.count,
             "id": alert.id, "outcome": alert.outcome.rawValue, "status": alert.status.rawValue, "time": Self.jst(alert.time), "raised": Self.jst(alert.raisedAt),
             "ruleSet": alert.ruleSetVersion, "event": alert.event, "caseID": alert.caseID.map { $0 as Any } ?? false,
             "marketAlert": alert.marketActivity.map { $0.surveillanceAlert as Any } ?? false,
             "customers": alert.customers.filter { $0 != 0 }.map { c -> [String: Any] in
-                ["customer": c, "name": profiles[c].map { "\($0.name) (\($0.country))" } ?? (readable.isEmpty ? "" : Self.both("KYC 未登録", "no KYC profile"))]
+                ["customer": c, "name": names[c] ?? (readable ? Self.both("KYC 未登録", "no KYC profile") : "")]
             },
             "hits": alert.hits.map { hit -> [String: Any] in
-                ["rule": hit.rule, "score": hit.score, "explanation": hit.explanation,
-                 "values": hit.values.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] },
+                ["rule": Self.ruleLabel(hit.rule), "ruleKey": hit.rule, "score": hit.score, "explanation": hit.explanation,
+                 "values": hit.values.sorted { $0.key < $1.key }.map { ["name": Self.figureLabel($0.key), "key": $0.key, "value": $0.value] },
                  "events": hit.events.prefix(eventsShown).joined(separator: ", ") + (hit.events.count > eventsShown ? " … (\(hit.events.count))" : ""),
                  "eventCount": hit.events.count]
             },
@@ -372,8 +378,8 @@ struct Console: Sendable {
             }
         }
         let owners = Array(Set(page.accounts.compactMap { UInt64(exactly: $0.account.owner) }.filter { $0 != 0 }))
-        let profiles = Self.allows(caller, .customersRead) ? try await services.monitoring.store.profiles(owners) : []
-        let names: [UInt128: String] = Dictionary(profiles.map { (UInt128($0.customer), $0.name) }, uniquingKeysWith: { first, _ in first })
+        let found = Self.allows(caller, .customersRead) ? try await services.monitoring.customerNames(owners, by: caller) : [:]
+        let names = Dictionary(uniqueKeysWithValues: found.map { (UInt128($0.key), $0.value) })
         return ("balances", [
             "asset": asset.code,
             "classes": [["value": "", "label": Self.both("すべて", "all"), "selected": classFilter == nil] as [String: Any]]
@@ -395,6 +401,42 @@ struct Console: Sendable {
     /// An id people can read: up to 20 digits as it is, longer ones by their last 12 (the whole
     /// id stays in the cell's title).
     static func shortID(_ id: String) -> String { id.count <= 20 ? id : "…" + id.suffix(12) }
+
+    /// One page of a list the domain returns whole (incidents, reports, market alerts): `size`
+    /// items from the query's `from` (0 to the list's length), and links to the first and the
+    /// next page; `base` is the page's path with its filters (`/console/incidents?status=paid`).
+    static func page<T>(_ items: [T], query: Parameters, size: Int, base: String) throws(KinkoError) -> (items: ArraySlice<T>, links: [String: Any]) {
+        let from = try query.get("from").map { text throws(KinkoError) in try KinkoAPI.int(text, field: "from", in: 0...items.count) } ?? 0
+        let shown = items.dropFirst(from).prefix(size)
+        let joiner = base.contains("?") ? "&" : "?"
+        return (shown, [
+            "first": from > 0 ? base as Any : false,
+            "next": from + shown.count < items.count ? base + joiner + "from=\(from + shown.count)" as Any : false,
+            "range": items.isEmpty ? "" : "\(from + 1)–\(from + shown.count) / \(items.count)",
+        ])
+    }
+
+    /// Rows a page of a list shows (incidents, reports, cases, market alerts).
+    static let listPageRows = 50
+
+    /// A filter's value from the query: one of `allowed`, or "" (no filter) when absent or empty.
+    static func choice(_ query: Parameters, _ name: String, allowed: [String]) throws(KinkoError) -> String {
+        let value = query.get(name) ?? ""
+        guard value.isEmpty || allowed.contains(value) else { throw KinkoError(.invalidInput, "must be one of \(allowed.joined(separator: ", "))", field: name) }
+        return value
+    }
+
+    /// Options of a filter's `<select>`: "all" first, the chosen one selected.
+    static func options(_ values: [(value: String, label: String)], chosen: String) -> [[String: Any]] {
+        ([("", both("すべて", "all"))] + values).map { ["value": $0.value, "label": $0.label, "selected": $0.value == chosen] as [String: Any] }
+    }
+
+    /// `name (number)` for customers whose names the caller may read, else the number alone.
+    func customerLabels(_ customers: [UInt64], caller: Caller) async throws -> [UInt64: String] {
+        let numbers = Array(Set(customers.filter { $0 != 0 })).prefix(Monitoring.namesPerReadMax)
+        let names = Self.allows(caller, .customersRead) ? try await services.monitoring.customerNames(Array(numbers), by: caller) : [:]
+        return Dictionary(uniqueKeysWithValues: numbers.map { ($0, names[$0].map { [number = $0] name in "\(name) (\(number))" } ?? String($0)) })
+    }
 
     /// An account class in both languages instead of its snake_case name.
     static func classLabel(_ accountClass: AccountClass) -> String {
@@ -430,7 +472,12 @@ struct Console: Sendable {
         let alerts = try await services.monitoring.alerts(status: status, after: after, limit: Self.alertsPageRows + 1, by: caller)
         let shown = alerts.prefix(Self.alertsPageRows)
         let canDismiss = Self.allows(caller, .monitorAlertsManage), canOpen = Self.allows(caller, .monitorCasesManage)
-        let cases = try await services.monitoring.cases(limit: Governance.pageMax, by: caller).cases
+        let caseStatus = try Self.choice(query, "case_status", allowed: CaseStatus.allCases.map(\.rawValue))
+        let caseAfter = try query.get("case_after").map { try KinkoAPI.uint64($0, field: "case_after") } ?? 0
+        let casePage = try await casesPage(status: caseStatus, after: caseAfter, by: caller)
+        let cases = casePage.cases
+        let labels = try await customerLabels(shown.map(\.customer), caller: caller)
+        let caseQuery = "status=\(statusText)" + (after > 0 ? "&after=\(after)" : "") + (caseStatus.isEmpty ? "" : "&case_status=\(caseStatus)")
         let statuses = ["all"] + AlertStatus.allCases.map(\.rawValue)
         return ("alerts", [
             "statuses": statuses.map { ["value": $0, "label": Self.alertStatusLabel($0), "selected": $0 == statusText] as [String: Any] },
@@ -438,15 +485,45 @@ struct Console: Sendable {
             "next": alerts.count > Self.alertsPageRows ? "/console/alerts?status=\(statusText)&after=\(shown.last?.id ?? 0)" as Any : false,
             "first": after > 0 ? "/console/alerts?status=\(statusText)" as Any : false,
             "alerts": shown.map { a -> [String: Any] in
-                ["id": a.id, "outcome": a.outcome.rawValue, "event": a.event, "customer": a.customer, "status": a.status.rawValue,
+                ["id": a.id, "outcome": a.outcome.rawValue, "event": a.event, "customer": a.customer == 0 ? "—" : labels[a.customer] ?? String(a.customer),
+                 "status": Self.alertStatusLabel(a.status.rawValue), "statusKey": a.status.rawValue,
                  "why": a.hits.map(\.explanation).joined(separator: "; "), "canDismiss": a.status == .open && canDismiss, "canOpen": a.status == .open && canOpen,
                  "marketAlert": a.marketActivity.map { $0.surveillanceAlert as Any } ?? false]
             },
+            "caseStatuses": Self.options(CaseStatus.allCases.map { ($0.rawValue, Self.caseStatusLabel($0)) }, chosen: caseStatus),
+            "alertStatus": statusText, "hasCases": !cases.isEmpty,
+            "casesNext": casePage.next.map { "/console/alerts?\(caseQuery)&case_after=\($0)#cases" as Any } ?? false,
+            "casesFirst": caseAfter > 0 ? "/console/alerts?\(caseQuery)#cases" as Any : false,
             "cases": cases.map { c -> [String: Any] in
-                ["id": c.id, "title": c.title, "status": c.status.rawValue, "disposition": c.disposition?.rawValue ?? "", "assignee": c.assignee ?? "",
+                ["id": c.id, "title": c.title, "status": Self.caseStatusLabel(c.status), "disposition": c.disposition?.rawValue ?? "", "assignee": c.assignee ?? "",
                  "alerts": c.alerts.map { "#\($0)" }.joined(separator: ", ")]
             },
         ])
+    }
+
+    /// A page of cases (`listPageRows`) with ids above `after`, of one status when given. The
+    /// store pages by id; a status filter reads further pages until the page is full.
+    func casesPage(status: String, after: UInt64, by caller: Caller) async throws -> (cases: [MonitoringCase], next: UInt64?) {
+        var found: [MonitoringCase] = []
+        var cursor = after
+        while found.count < Self.listPageRows {
+            let page = try await services.monitoring.cases(after: cursor, limit: Governance.pageMax, by: caller)
+            for record in page.cases where status.isEmpty || record.status.rawValue == status {
+                found.append(record)
+                if found.count == Self.listPageRows { return (found, record.id) }
+            }
+            guard let next = page.next else { break }
+            cursor = next
+        }
+        return (found, nil)
+    }
+
+    static func caseStatusLabel(_ status: CaseStatus) -> String {
+        switch status {
+        case .open: both("未着手", "open")
+        case .investigating: both("調査中", "investigating")
+        case .closed: both("終了", "closed")
+        }
     }
 
     static func alertStatusLabel(_ status: String) -> String {
@@ -459,16 +536,29 @@ struct Console: Sendable {
         }
     }
 
-    func incidents(_ caller: Caller) async throws -> (template: String, context: [String: Any]) {
-        let incidents = try await services.reserve.incidents(by: caller)
-        return ("incidents", [
-            "incidents": incidents.map { incident -> [String: Any] in
+    /// Incidents, newest first, by compensation status, `listPageRows` a page; each with what
+    /// was lost in the asset's units and in yen.
+    func incidents(_ caller: Caller, query: Parameters) async throws -> (template: String, context: [String: Any]) {
+        let status = try Self.choice(query, "status", allowed: ["unpaid", "paid"])
+        let all = try await services.reserve.incidents(by: caller).sorted { $0.id > $1.id }
+        let chosen = all.filter { status.isEmpty || ($0.paidAt != nil) == (status == "paid") }
+        let (shown, links) = try Self.page(chosen, query: query, size: Self.listPageRows, base: "/console/incidents" + (status.isEmpty ? "" : "?status=\(status)"))
+        var assets: [String: Asset] = [:]
+        for asset in try await services.ledgerService.assets(by: caller) { assets[asset.code] = asset }
+        return ("incidents", links.merging([
+            "statuses": Self.options([("unpaid", Self.both("未払", "unpaid")), ("paid", Self.both("支払済", "paid"))], chosen: status),
+            "hasIncidents": !shown.isEmpty,
+            "incidents": shown.map { incident -> [String: Any] in
                 let minutes = incident.paidAt.map { ($0 - min($0, incident.detectedAt)) / 60_000_000_000 }
-                return ["id": incident.id, "lossType": incident.lossType, "detected": Self.jst(incident.detectedAt),
+                let losses = incident.losses.map { loss in
+                    (assets[loss.asset].map { Self.grouped($0.format(loss.amount)) } ?? loss.amount.description) + " \(loss.asset) (\(loss.wallet))"
+                }
+                return ["id": incident.id, "lossType": incident.lossType, "detected": Self.jst(incident.detectedAt), "losses": losses.joined(separator: ", "),
+                        "lossJPY": "¥" + Self.yen(incident.lossJPY), "paid": incident.paidAt != nil,
                         "compensation": incident.paidAt.map { Self.both("支払済 \(Self.jst($0))", "paid \(Self.jst($0))") } ?? Self.both("未払", "unpaid"),
                         "took": minutes.map { Self.both("\($0) 分", "\($0) min") } ?? ""]
             },
-        ])
+        ]) { $1 })
     }
 
     // MARK: HTML

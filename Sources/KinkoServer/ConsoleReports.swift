@@ -11,7 +11,7 @@ import KinkoReports
 /// or English as HTML, CSV or JSON. Every call goes through the same domain checks as the API.
 extension Console {
     func registerReports(on router: Router<BasicRequestContext>) {
-        router.get("/console/reports") { request, _ in try await self.page(request) { try await self.reports($0) } }
+        router.get("/console/reports") { request, _ in try await self.page(request) { try await self.reports($0, query: request.uri.queryParameters) } }
         router.get("/console/reports/download") { request, _ in try await self.download(request) }
         router.post("/console/actions/generate-report") { request, _ in
             try await self.action(request, back: "/console/reports", permission: .reportsGenerate) { caller, form in
@@ -35,18 +35,23 @@ extension Console {
         }
     }
 
-    func reports(_ caller: Caller) async throws -> (template: String, context: [String: Any]) {
+    /// The filing calendar, the form to generate one, and the stored reports (of one kind when
+    /// chosen, `listPageRows` a page).
+    func reports(_ caller: Caller, query: Parameters) async throws -> (template: String, context: [String: Any]) {
         let reports = services.exchange.reports
         try await services.ledger.refresh()
         let due = try await reports.calendar(by: caller)
-        let stored = try await reports.list(by: caller)
+        let kindText = try Self.choice(query, "kind", allowed: ReportKind.allCases.map(\.rawValue))
+        let all = try await reports.list(kind: ReportKind(rawValue: kindText), by: caller)
+        let (stored, links) = try Self.page(all, query: query, size: Self.listPageRows, base: "/console/reports" + (kindText.isEmpty ? "" : "?kind=\(kindText)"))
         let canApprove = Self.allows(caller, .reportsApprove)
-        return ("reports", [
+        return ("reports", links.merging([
+            "kindFilter": Self.options(ReportKind.allCases.map { ($0.rawValue, Self.both(ReportLabels.title($0, .ja), ReportLabels.title($0, .en))) }, chosen: kindText),
             "due": due.map { item -> [String: Any] in
                 ["due": item.due, "kind": item.kind.rawValue, "period": item.period, "status": item.status, "overdue": item.overdue,
                  "basis": item.basis, "title": ReportLabels.title(item.kind, .ja)]
             },
-            "overdueCount": due.count(where: \.overdue), "hasDue": !due.isEmpty, "hasReports": !stored.isEmpty,
+            "overdueCount": due.count(where: \.overdue), "hasDue": !due.isEmpty, "hasReports": !stored.isEmpty, "noneAtAll": all.isEmpty && kindText.isEmpty,
             "kinds": ReportKind.allCases.map { ["kind": $0.rawValue, "title": Self.both(ReportLabels.title($0, .ja), ReportLabels.title($0, .en)),
                                                "example": KinkoAPI.periodExample($0)] },
             "canGenerate": Self.allows(caller, .reportsGenerate),
@@ -56,7 +61,7 @@ extension Console {
                         "generatedBy": record.generatedBy, "approvedBy": record.approvedBy ?? "", "filed": record.filing?.reference ?? "",
                         "query": query, "canApprove": canApprove && record.status == .generated && record.generatedBy != caller.name]
             },
-        ])
+        ]) { $1 })
     }
 
     /// A stored report as a file: `format` html, csv or json, `lang` ja or en.

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import KinkoCore
 import KinkoGovernance
 import KinkoSurveillance
@@ -11,17 +12,40 @@ extension Console {
 
     static func window(_ start: Int64, _ end: Int64) -> String { "\(jstMilliseconds(start)) – \(jstMilliseconds(end))" }
 
-    func surveillance(_ caller: Caller) async throws -> (template: String, context: [String: Any]) {
-        let alerts = try await services.surveillance.alerts(limit: 500, by: caller)
+    /// Market alerts, newest window first, filtered by typology and market, `listPageRows` a
+    /// page; each with its customers by name for those who may read customers' records.
+    func surveillance(_ caller: Caller, query: Parameters) async throws -> (template: String, context: [String: Any]) {
+        let typology = try Self.choice(query, "typology", allowed: SurveillanceTypology.allCases.map(\.rawValue))
+        let market = query.get("market") ?? ""
+        guard market.count <= Self.marketFilterLengthMax, !market.contains(where: { $0.isNewline || $0 == "&" }) else {
+            throw KinkoError(.invalidInput, "a market is at most \(Self.marketFilterLengthMax) characters on one line, without &", field: "market")
+        }
+        let from = try query.get("from").map { try KinkoAPI.int($0, field: "from", in: 0...Surveillance.alertsOffsetMax) } ?? 0
+        let alerts = try await services.surveillance.alerts(typology: typology.isEmpty ? nil : typology, market: market.isEmpty ? nil : market,
+                                                            offset: from, limit: Self.listPageRows + 1, by: caller)
+        let shown = alerts.prefix(Self.listPageRows)
+        let numbers = shown.flatMap { ($0.customers ?? []).compactMap(MarketAlertQueue.customerNumber) }
+        let labels = try await customerLabels(numbers, caller: caller)
+        let base = "/console/surveillance?typology=\(typology)&market=\(market.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
         return ("surveillance", [
-            "hasAlerts": !alerts.isEmpty,
-            "alerts": alerts.map { a -> [String: Any] in
-                ["id": a.id, "typology": a.typology, "market": a.market, "score": a.score, "explanation": a.explanation, "window": Self.window(a.start, a.end),
-                 "accounts": a.accounts.prefix(5).joined(separator: ", ") + (a.accounts.count > 5 ? " +\(a.accounts.count - 5)" : ""),
-                 "status": a.status, "queue": a.queueAlert.map { "#\($0) \(a.status)" + (a.caseID.map { " · case \($0)" } ?? "") } ?? "not queued"]
+            "typologies": Self.options(SurveillanceTypology.allCases.map { ($0.rawValue, $0.rawValue) }, chosen: typology), "market": market,
+            "hasAlerts": !shown.isEmpty, "filtered": !typology.isEmpty || !market.isEmpty,
+            "first": from > 0 ? base as Any : false,
+            "next": alerts.count > Self.listPageRows ? base + "&from=\(from + Self.listPageRows)" as Any : false,
+            "alerts": shown.map { a -> [String: Any] in
+                let customers = (a.customers ?? []).compactMap(MarketAlertQueue.customerNumber).reduce(into: [UInt64]()) { found, number in if !found.contains(number) { found.append(number) } }
+                return ["id": a.id, "typology": a.typology, "market": a.market, "score": a.score, "explanation": a.explanation, "window": Self.window(a.start, a.end),
+                        "accounts": a.accounts.prefix(5).joined(separator: ", ") + (a.accounts.count > 5 ? " +\(a.accounts.count - 5)" : ""),
+                        "customers": customers.prefix(3).map { labels[$0] ?? String($0) }.joined(separator: ", ") + (customers.count > 3 ? " +\(customers.count - 3)" : ""),
+                        "status": a.status,
+                        "queue": a.queueAlert.map { "#\($0) " + Self.alertStatusLabel(a.status) + (a.caseID.map { Self.both(" · 案件 \($0)", " · case \($0)") } ?? "") }
+                            ?? Self.both("未登録", "not queued")]
             },
         ])
     }
+
+    /// The longest market name the surveillance list's filter takes.
+    static let marketFilterLengthMax = 32
 
     func surveillanceAlert(_ caller: Caller, id: String) async throws -> (template: String, context: [String: Any]) {
         let (alert, replay) = try await services.surveillance.replay(id, by: caller)

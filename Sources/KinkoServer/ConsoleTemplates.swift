@@ -39,11 +39,13 @@ enum ConsoleTemplates {
             {{#custody}}<section data-panel="custody"><h2>[[分別管理|Custody (95% cold)]]</h2>
             <table><tr><th>[[資産|asset]]</th><th>[[ホット比率|hot share]]</th><th>[[5% 上限|the 5% line]]</th><th>OK</th></tr>
             {{#assets}}<tr><td>{{code}}</td><td class="n hot-share" data-asset="{{code}}">{{share}}</td><td>{{{bar}}}</td><td>{{mark}}</td></tr>{{/assets}}</table>
+            {{#chart}}<figure><figcaption>[[ホット比率の推移 (過去 90 日の毎日の締め時刻と現在、点線は上限)|Hot share at each daily cut-off of the last 90 days and now (dashed: the limit)]]</figcaption>{{{chart}}}</figure>{{/chart}}
             {{#last}}<p>[[最終照合|last reconciliation]]: <b id="last-reconciliation" data-clean="{{clean}}">{{day}}</b> — <a href="/console/reconciliation?day={{day}}" class="{{summaryClass}}">{{summary}}</a></p>{{/last}}
             {{#canReconcile}}<form method="post" action="/console/actions/reconcile">{{> csrf}}<label>[[営業日|business day]] <input name="day" id="reconcile-day" value="{{yesterday}}" size="10"></label>
             <button id="reconcile">[[照合|Reconcile]]</button></form>{{/canReconcile}}</section>{{/custody}}
             {{#monitoring}}<section data-panel="monitoring"><h2>[[取引モニタリング|Monitoring]]</h2>
-            <p>[[未処理アラート|open alerts]] <b id="open-alerts">{{open}}</b> · [[調査中|in cases]] {{inCase}} · <a href="/console/alerts">[[一覧|list]]</a></p></section>{{/monitoring}}
+            <p>[[未処理アラート|open alerts]] <b id="open-alerts">{{open}}</b> · [[調査中|in cases]] {{inCase}} · <a href="/console/alerts">[[一覧|list]]</a></p>
+            <figure><figcaption>[[日別アラート件数 (過去 90 日)|Alerts raised per day (last 90 days)]]</figcaption>{{{chart}}}</figure></section>{{/monitoring}}
             {{#incidents}}<section data-panel="incidents"><h2>[[インシデント|Incidents]]</h2>
             <p>[[未完了|open]] <b id="open-incidents">{{open}}</b> [[/|of]] <span id="incidents-total">{{total}}</span> · <a href="/console/incidents">[[一覧|list]]</a></p></section>{{/incidents}}
             {{#nothing}}<p>[[この役割で表示できる項目はありません|Nothing here for your roles.]]</p>{{/nothing}}
@@ -63,18 +65,26 @@ enum ConsoleTemplates {
             <form method="get" action="/console/alerts"><label>[[状態|status]] <select name="status" id="alert-status-filter">{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label> <button id="alert-filter">[[表示|Show]]</button></form>
             {{^hasAlerts}}<p id="no-alerts">[[該当するアラートはありません|No alerts in this view.]]</p>{{/hasAlerts}}
             {{#hasAlerts}}<table id="alert-queue"><tr><th>#</th><th>[[判定|outcome]]</th><th>[[イベント|event]]</th><th>[[顧客|customer]]</th><th>[[状態|status]]</th><th>[[理由|why]]</th><th></th></tr>
-            {{#alerts}}<tr id="alert-{{id}}"><td><a href="/console/alert?id={{id}}">{{id}}</a></td><td class={{outcome}}>{{outcome}}</td><td>{{#marketAlert}}<a class="market-alert-link" href="/console/surveillance/alert?id={{marketAlert}}">[[相場|market]] {{marketAlert}}</a>{{/marketAlert}}{{^marketAlert}}{{event}}{{/marketAlert}}</td><td>{{customer}}</td><td class=status>{{status}}</td><td>{{why}}</td><td>
+            {{#alerts}}<tr id="alert-{{id}}"><td><a href="/console/alert?id={{id}}">{{id}}</a></td><td class={{outcome}}>{{outcome}}</td><td>{{#marketAlert}}<a class="market-alert-link" href="/console/surveillance/alert?id={{marketAlert}}">[[相場|market]] {{marketAlert}}</a>{{/marketAlert}}{{^marketAlert}}{{event}}{{/marketAlert}}</td><td>{{customer}}</td><td class=status data-status="{{statusKey}}">{{status}}</td><td>{{why}}</td><td>
             {{#canDismiss}}<form class="inline" method="post" action="/console/actions/dismiss-alert">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="reason" placeholder="[[理由|reason]]" size="18" required><button>[[却下|Dismiss]]</button></form>{{/canDismiss}}
             {{#canOpen}}<form class="inline" method="post" action="/console/actions/open-case">{{> csrf}}<input type="hidden" name="alert" value="{{id}}"><input name="title" placeholder="[[件名|title]]" size="18" required><button>[[案件化|Open case]]</button></form>{{/canOpen}}
             </td></tr>{{/alerts}}</table>{{/hasAlerts}}
             <p>{{#first}}<a id="alerts-first" href="{{first}}">[[← 最初から|← from the start]]</a>{{/first}} {{#next}}<a id="alerts-next" href="{{next}}">[[次の 50 件 →|next 50 →]]</a>{{/next}}</p>
-            <h2>[[案件|Cases]]</h2><table><tr><th>#</th><th>[[件名|title]]</th><th>[[状態|status]]</th><th>[[処分|disposition]]</th><th>[[担当|assignee]]</th><th>[[アラート|alerts]]</th></tr>
-            {{#cases}}<tr><td><a href="/console/case?id={{id}}">{{id}}</a></td><td><a href="/console/case?id={{id}}">{{title}}</a></td><td>{{status}}</td><td>{{disposition}}</td><td>{{assignee}}</td><td>{{alerts}}</td></tr>{{/cases}}</table>
+            <h2 id="cases">[[案件|Cases]]</h2>
+            <form method="get" action="/console/alerts#cases"><input type="hidden" name="status" value="{{alertStatus}}"><label>[[案件の状態|case status]] <select name="case_status" id="case-status-filter">{{#caseStatuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/caseStatuses}}</select></label> <button id="case-filter">[[表示|Show]]</button></form>
+            {{^hasCases}}<p id="no-cases">[[該当する案件はありません|No cases in this view.]]</p>{{/hasCases}}
+            {{#hasCases}}<table id="case-list"><tr><th>#</th><th>[[件名|title]]</th><th>[[状態|status]]</th><th>[[処分|disposition]]</th><th>[[担当|assignee]]</th><th>[[アラート|alerts]]</th></tr>
+            {{#cases}}<tr><td><a href="/console/case?id={{id}}">{{id}}</a></td><td><a href="/console/case?id={{id}}">{{title}}</a></td><td>{{status}}</td><td>{{disposition}}</td><td>{{assignee}}</td><td>{{alerts}}</td></tr>{{/cases}}</table>{{/hasCases}}
+            <p>{{#casesFirst}}<a id="cases-first" href="{{casesFirst}}">[[← 最初から|← from the start]]</a>{{/casesFirst}} {{#casesNext}}<a id="cases-next" href="{{casesNext}}">[[次の 50 件 →|next 50 →]]</a>{{/casesNext}}</p>
             """,
 
         "incidents": """
-            <h1>[[インシデントと補償|Incidents and compensation]]</h1><table><tr><th>#</th><th>[[種類|type]]</th><th>[[検知|detected]]</th><th>[[補償|compensation]]</th><th>[[所要|took]]</th></tr>
-            {{#incidents}}<tr><td>{{id}}</td><td>{{lossType}}</td><td>{{detected}}</td><td>{{compensation}}</td><td class=n>{{took}}</td></tr>{{/incidents}}</table>
+            <h1>[[インシデントと補償|Incidents and compensation]]</h1>
+            <form method="get" action="/console/incidents"><label>[[補償|compensation]] <select name="status" id="incident-status-filter">{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label> <button id="incident-filter">[[表示|Show]]</button></form>
+            {{^hasIncidents}}<p id="no-incidents">[[該当するインシデントはありません|No incidents in this view.]]</p>{{/hasIncidents}}
+            {{#hasIncidents}}<table id="incident-list"><tr><th>#</th><th>[[種類|type]]</th><th>[[損失|lost]]</th><th>[[円換算|in yen]]</th><th>[[検知|detected]]</th><th>[[補償|compensation]]</th><th>[[所要|took]]</th></tr>
+            {{#incidents}}<tr class="incident" data-paid="{{paid}}"><td>{{id}}</td><td>{{lossType}}</td><td class=n>{{losses}}</td><td class=n>{{lossJPY}}</td><td>{{detected}}</td><td{{^paid}} class=bad{{/paid}}>{{compensation}}</td><td class=n>{{took}}</td></tr>{{/incidents}}</table>{{/hasIncidents}}
+            <p>{{range}} {{#first}}<a id="incidents-first" href="{{first}}">[[← 最初から|← from the start]]</a>{{/first}} {{#next}}<a id="incidents-next" href="{{next}}">[[次の 50 件 →|next 50 →]]</a>{{/next}}</p>
             """,
 
         "reports": """
@@ -87,19 +97,24 @@ enum ConsoleTemplates {
             <label>[[報告書|report]] <select name="kind" id="report-kind">{{#kinds}}<option value="{{kind}}">{{title}}</option>{{/kinds}}</select></label>
             <label>[[期間|period]] <input name="period" id="report-period" size="24" required placeholder="2026-12-01 · 2026Q4 · 2026-10-01..2026-12-31 · case-1"></label>
             <button id="generate-report">[[作成|Generate]]</button></form>{{/canGenerate}}
-            <h2>[[保存済み|Stored]]</h2>
-            {{^hasReports}}<p id="no-reports">[[まだありません|No report generated yet.]]</p>{{/hasReports}}
+            <h2 id="stored">[[保存済み|Stored]]</h2>
+            <form method="get" action="/console/reports#stored"><label>[[種類|kind]] <select name="kind" id="report-kind-filter">{{#kindFilter}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/kindFilter}}</select></label> <button id="report-filter">[[表示|Show]]</button></form>
+            {{^hasReports}}<p id="no-reports">{{#noneAtAll}}[[まだありません|No report generated yet.]]{{/noneAtAll}}{{^noneAtAll}}[[該当する報告書はありません|No reports in this view.]]{{/noneAtAll}}</p>{{/hasReports}}
             {{#hasReports}}<table id="stored-reports"><tr><th>[[報告書|report]]</th><th>[[期間|period]]</th><th>SHA-256</th><th>[[状態|status]]</th><th>[[作成|by]]</th><th>[[承認|approved]]</th><th>[[届出|filed]]</th><th>[[ダウンロード|download]]</th><th></th></tr>
             {{#reports}}<tr class="stored-report" data-kind="{{kind}}" data-period="{{period}}" data-status="{{status}}"><td>{{kind}}</td><td>{{period}}</td><td><code>{{sha}}…</code></td><td class=status>{{status}}</td><td>{{generatedBy}}</td><td>{{approvedBy}}</td><td>{{filed}}</td>
             <td><a class="download" href="/console/reports/download?{{query}}&amp;format=html&amp;lang=ja">HTML 日本語</a> · <a href="/console/reports/download?{{query}}&amp;format=html&amp;lang=en">HTML English</a> · <a href="/console/reports/download?{{query}}&amp;format=csv&amp;lang=ja">CSV</a> · <a href="/console/reports/download?{{query}}&amp;format=json&amp;lang=en">JSON</a></td>
             <td>{{#canApprove}}<form class="inline" method="post" action="/console/actions/approve-report">{{> csrf}}<input type="hidden" name="kind" value="{{kind}}"><input type="hidden" name="period" value="{{period}}"><button class="approve-report">[[承認|Approve]]</button></form>{{/canApprove}}</td></tr>{{/reports}}</table>{{/hasReports}}
+            <p>{{range}} {{#first}}<a id="reports-first" href="{{first}}#stored">[[← 最初から|← from the start]]</a>{{/first}} {{#next}}<a id="reports-next" href="{{next}}#stored">[[次の 50 件 →|next 50 →]]</a>{{/next}}</p>
             """,
 
         "surveillance": """
             <h1>[[相場監視|Market surveillance]]</h1>
-            {{^alerts}}<p id="no-market-alerts">[[アラートはありません|No market-abuse alerts.]]</p>{{/alerts}}
-            {{#hasAlerts}}<table id="market-alerts"><tr><th>#</th><th>[[類型|typology]]</th><th>[[銘柄|market]]</th><th>[[口座|accounts]]</th><th>[[期間|window (JST)]]</th><th>[[スコア|score]]</th><th>[[説明|explanation]]</th><th>[[キュー|queue]]</th></tr>
-            {{#alerts}}<tr class="market-alert" data-typology="{{typology}}" data-status="{{status}}"><td><a href="/console/surveillance/alert?id={{id}}">{{id}}</a></td><td>{{typology}}</td><td>{{market}}</td><td>{{accounts}}</td><td>{{window}}</td><td class=n>{{score}}</td><td>{{explanation}}</td><td>{{queue}}</td></tr>{{/alerts}}</table>{{/hasAlerts}}
+            <form method="get" action="/console/surveillance"><label>[[類型|typology]] <select name="typology" id="market-typology-filter">{{#typologies}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/typologies}}</select></label>
+            <label>[[銘柄|market]] <input name="market" id="market-filter" value="{{market}}" size="10" maxlength="32"></label> <button id="market-alert-filter">[[表示|Show]]</button></form>
+            {{^hasAlerts}}<p id="no-market-alerts">{{#filtered}}[[該当するアラートはありません|No market-abuse alerts in this view.]]{{/filtered}}{{^filtered}}[[アラートはありません|No market-abuse alerts.]]{{/filtered}}</p>{{/hasAlerts}}
+            {{#hasAlerts}}<table id="market-alerts"><tr><th>#</th><th>[[類型|typology]]</th><th>[[銘柄|market]]</th><th>[[顧客|customers]]</th><th>[[口座|accounts]]</th><th>[[期間|window (JST)]]</th><th>[[スコア|score]]</th><th>[[説明|explanation]]</th><th>[[キュー|queue]]</th></tr>
+            {{#alerts}}<tr class="market-alert" data-typology="{{typology}}" data-status="{{status}}"><td><a href="/console/surveillance/alert?id={{id}}">{{id}}</a></td><td>{{typology}}</td><td>{{market}}</td><td class="market-customers">{{customers}}</td><td>{{accounts}}</td><td>{{window}}</td><td class=n>{{score}}</td><td>{{explanation}}</td><td>{{queue}}</td></tr>{{/alerts}}</table>{{/hasAlerts}}
+            <p>{{#first}}<a id="market-alerts-first" href="{{first}}">[[← 最初から|← from the start]]</a>{{/first}} {{#next}}<a id="market-alerts-next" href="{{next}}">[[次の 50 件 →|next 50 →]]</a>{{/next}}</p>
             """,
 
         "surveillanceAlert": """
@@ -126,8 +141,9 @@ enum ConsoleTemplates {
             <h2>[[顧客|Customers]]</h2>
             {{^customers}}<p>[[なし|none]]</p>{{/customers}}
             <ul>{{#customers}}<li>{{customer}} — {{name}}</li>{{/customers}}</ul>
-            {{#hits}}<section class="hit"><h2>{{rule}} (+{{score}})</h2><p>{{explanation}}</p>
-            <table class="hit-values"><tr><th>[[指標|figure]]</th><th>[[値|value]]</th></tr>{{#values}}<tr><td>{{name}}</td><td>{{value}}</td></tr>{{/values}}</table>
+            {{#flows}}<h2>[[資金の流れ|Money flows]]</h2><figure id="alert-flows">{{{flows}}}<figcaption>[[丸は顧客 (橙はアラートの対象)、矢印は顧客間の送金 {{flowCount}} 件。|Circles are customers (orange: the alert's subject), arrows the {{flowCount}} transfers between them.]]</figcaption></figure>{{/flows}}
+            {{#hits}}<section class="hit"><h2>{{rule}} <code>{{ruleKey}}</code> (+{{score}})</h2><p>{{explanation}}</p>
+            <table class="hit-values"><tr><th>[[指標|figure]]</th><th>[[値|value]]</th></tr>{{#values}}<tr><td title="{{key}}">{{name}}</td><td>{{value}}</td></tr>{{/values}}</table>
             <p>[[対象イベント ({{eventCount}})|events ({{eventCount}})]]: {{events}}</p></section>{{/hits}}
             {{#scenarios}}<p>[[シナリオ|scenario]] {{name}}: {{score}} → {{outcome}}</p>{{/scenarios}}
             <p><a href="/console/alerts#alert-{{id}}">[[← アラート一覧|all alerts]]</a></p>

@@ -190,11 +190,20 @@ extension Surveillance {
         }
     }
 
-    /// The alerts kept, newest window first, optionally of one typology.
-    public func alerts(typology: String? = nil, limit: Int = 100, by caller: Caller) async throws -> [StoredSurveillanceAlert] {
+    /// The furthest a page of alerts may start into the list (`alerts(offset:)`).
+    public static let alertsOffsetMax = 1_000_000
+
+    /// The alerts kept, newest window first, optionally of one typology and one market, `limit`
+    /// from the `offset`-th on.
+    public func alerts(typology: String? = nil, market: String? = nil, offset: Int = 0, limit: Int = 100,
+                       by caller: Caller) async throws -> [StoredSurveillanceAlert] {
         _ = try await governance.authorize(caller, .monitorRead)
         guard (1...RecordLimits.pageMax).contains(limit) else { throw KinkoError(.invalidInput, "must be 1–\(RecordLimits.pageMax)", field: "limit") }
-        return try await withQueueState(Array(try await alertRecords.all(tag: typology).map(\.value).sorted { ($0.start, $0.id) > ($1.start, $1.id) }.prefix(limit)))
+        guard (0...Self.alertsOffsetMax).contains(offset) else {
+            throw KinkoError(.invalidInput, "must be 0–\(Self.alertsOffsetMax)", field: "offset")
+        }
+        let chosen = try await alertRecords.all(tag: typology).map(\.value).filter { market == nil || $0.market == market }
+        return try await withQueueState(Array(chosen.sorted { ($0.start, $0.id) > ($1.start, $1.id) }.dropFirst(offset).prefix(limit)))
     }
 
     public func alert(_ id: String, by caller: Caller) async throws -> StoredSurveillanceAlert {

@@ -7,8 +7,8 @@ import KinkoSQLite
 
 /// The monitoring part of the demo day: the default rule set proposed by compliance and
 /// approved by a second compliance officer, KYC profiles and an OFAC-style ETH list approved
-/// the same way, a batch of the day's other events evaluated (a split deposit, logins, a
-/// malformed line), and the sanctions alert of the blocked withdrawal worked through a case to
+/// the same way, a batch of the day's other events evaluated (a split deposit, money sent
+/// round three customers, logins, a malformed line), and the sanctions alert of the blocked withdrawal worked through a case to
 /// an STR draft and closed.
 enum DemoMonitoring {
     static let sanctionedETH = "0x8589427373D6D84E98730D7795D8f6f8731FDA16"
@@ -30,8 +30,8 @@ enum DemoMonitoring {
         print("\nmonitoring: rule set \(rules.version) live (proposed by \(compliance.name), approved by \(reviewer.0.name)); \(DemoBook.customers.count) KYC profiles; OFAC ETH list with 1 address (approved by \(reviewer.0.name) too)")
     }
 
-    /// The day's other events (logins, trades, a deposit split under ¥2,000,000 three times, a
-    /// malformed line), and the sanctions alert of the blocked withdrawal worked to an STR.
+    /// The day's other events (logins, trades, a deposit split under ¥2,000,000 three times,
+    /// a cycle of transfers between three customers, a malformed line), and the sanctions alert of the blocked withdrawal worked to an STR.
     static func run(_ monitoring: Monitoring, reports: Reports, compliance: Caller, reviewer: (Caller, LocalSigningKey), exchange: Caller,
                     clock: ManualWallClock) async throws {
         guard try await monitoring.cases(limit: 1, by: compliance).cases.isEmpty else {
@@ -44,6 +44,10 @@ enum DemoMonitoring {
             #"{"id":"demo-login-1","kind":"login","customer":1001,"time":"\#(at(1))","ip":"203.0.113.7","country":"JP"}"#,
             #"{"id":"demo-trade-1","kind":"trade","customer":1002,"time":"\#(at(2))","asset":"BTC","amount_jpy":450000}"#,
             #"{"id":"demo-dep-1","kind":"deposit","customer":1005,"time":"\#(at(3))","asset":"JPY","amount_jpy":1950000}"#,
+            // Money sent round three customers who never paid each other before: a cycle.
+            #"{"id":"demo-ring-1","kind":"internal_transfer","customer":1002,"counterparty_customer":1003,"time":"\#(at(20))","asset":"JPY","amount_jpy":800000}"#,
+            #"{"id":"demo-ring-2","kind":"internal_transfer","customer":1003,"counterparty_customer":1004,"time":"\#(at(26))","asset":"JPY","amount_jpy":790000}"#,
+            #"{"id":"demo-ring-3","kind":"internal_transfer","customer":1004,"counterparty_customer":1002,"time":"\#(at(33))","asset":"JPY","amount_jpy":780000}"#,
             #"{"id":"demo-dep-2","kind":"deposit","customer":1005,"time":"\#(at(40))","asset":"JPY","amount_jpy":1980000}"#,
             #"{"id":"demo-dep-3","kind":"deposit","customer":1005,"time":"\#(at(95))","asset":"JPY","amount_jpy":1900000}"#,
             #"{"id":"demo-login-2","kind":"login","customer":1006,"time":"\#(at(100))","ip":"198.51.100.23","country":"SG"}"#,

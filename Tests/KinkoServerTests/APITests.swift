@@ -9,6 +9,7 @@ import KinkoLedger
 import KinkoMonitoring
 import KinkoPlaybook
 import KinkoReserve
+import KinkoSurveillance
 @testable import KinkoServer
 import Testing
 
@@ -489,6 +490,59 @@ struct ConsoleActionTests {
         #expect(try await f.call(.get, "/console/alerts?after=-3", headers: session.headers).status == .badRequest)
     }
 
+    // Goal: the other lists filter and page too: cases by status, 50 a page (the filter reads
+    // on until the page is full); incidents by compensation; reports by kind; market alerts by
+    // typology and market; every unknown filter value, or one past its limit, is named; an
+    // empty view says so; the queue shows customers by name to those who may read them.
+    @Test func everyListFiltersAndPages() async throws {
+        let f = try await ServerFixture()
+        try await f.adoptMonitoring()
+        _ = try await f.services.monitoring.importProfiles(csv: "customer,name,country,declared_income_jpy,declared_assets_jpy\n1,Sato Taro,JP,6000000,4000000\n",
+                                                           by: f.callers[.compliance]!)
+        let lines = (1...53).map { #"{"id":"z\#($0)","kind":"deposit","customer":\#($0),"time":"2026-11-22T00:00:00Z","asset":"ZEC","amount_jpy":10000,"address":"t1a\#($0)"}"# }
+        let ids = try await f.services.monitoring.ingest(ndjson: lines.joined(separator: "\n"), by: f.callers[.operator]!).compactMap(\.alert)
+        #expect(ids.count == 53)
+        let compliance = f.callers[.compliance]!
+        var cases: [UInt64] = []
+        for (n, id) in ids.enumerated() { cases.append(try await f.services.monitoring.openCase(title: "case \(n)", alerts: [id], assignee: nil, by: compliance).id) }
+        for id in cases.prefix(2) { _ = try await f.services.monitoring.updateCase(id, .investigate, by: compliance) }
+        let session = try await f.console(.compliance)
+        let caseRows = #/<tr><td><a href="/console/case\?id=(\d+)">/#
+        let all = try await f.call(.get, "/console/alerts?status=all", headers: session.headers)
+        #expect(all.text.matches(of: caseRows).map { UInt64($0.output.1)! } == Array(cases[0..<50]))
+        #expect(all.text.contains(#"id="cases-next" href="/console/alerts?status=all&amp;case_after=\#(cases[49])#cases""#))
+        let rest = try await f.call(.get, "/console/alerts?status=all&case_after=\(cases[49])", headers: session.headers)
+        #expect(rest.text.matches(of: caseRows).map { UInt64($0.output.1)! } == Array(cases[50...]) && rest.text.contains("cases-first") && !rest.text.contains("cases-next"))
+        let investigating = try await f.call(.get, "/console/alerts?status=all&case_status=investigating", headers: session.headers)
+        #expect(investigating.text.matches(of: caseRows).map { UInt64($0.output.1)! } == Array(cases[0..<2]))
+        #expect(try await f.call(.get, "/console/alerts?case_status=closed", headers: session.headers).text.contains(#"<p id="no-cases">"#))
+        let badCase = try await f.call(.get, "/console/alerts?case_status=shut", headers: session.headers)
+        #expect(badCase.status == .badRequest && badCase.text.contains("case_status: must be one of open, investigating, closed"))
+        #expect(all.text.contains("<td>Sato Taro (1)</td>") && all.text.contains("<td>2</td>"))
+        #expect(try await f.call(.get, "/console/alerts?status=all", headers: try await f.console(.auditor).headers).text.contains("<td>Sato Taro (1)</td>"))
+
+        let finance = try await f.console(.finance)
+        #expect(try await f.call(.get, "/console/incidents", headers: finance.headers).text.contains(#"<p id="no-incidents">"#))
+        let badIncidents = try await f.call(.get, "/console/incidents?status=lost", headers: finance.headers)
+        #expect(badIncidents.status == .badRequest && badIncidents.text.contains("status: must be one of unpaid, paid"))
+        #expect(try await f.call(.get, "/console/incidents?from=1", headers: finance.headers).status == .badRequest)
+
+        let reports = try await f.call(.get, "/console/reports?kind=str", headers: session.headers)
+        #expect(reports.status == .ok && reports.text.contains(#"<option value="str" selected>"#))
+        #expect(try await f.call(.get, "/console/reports?kind=diary", headers: session.headers).status == .badRequest)
+
+        let market = try await f.call(.get, "/console/surveillance?typology=spoofing&market=XYZ%2FJPY", headers: session.headers)
+        #expect(market.status == .ok && market.text.contains(#"<option value="spoofing" selected>"#) && market.text.contains(#"value="XYZ/JPY""#))
+        #expect(market.text.contains(#"<p id="no-market-alerts">該当するアラートはありません"#))
+        let badTypology = try await f.call(.get, "/console/surveillance?typology=frontrunning", headers: session.headers)
+        #expect(badTypology.status == .badRequest && badTypology.text.contains("typology: must be one of wash_trade"))
+        let longMarket = String(repeating: "M", count: Console.marketFilterLengthMax)
+        #expect(try await f.call(.get, "/console/surveillance?market=\(longMarket)", headers: session.headers).status == .ok)
+        let tooLong = try await f.call(.get, "/console/surveillance?market=\(longMarket)M", headers: session.headers)
+        #expect(tooLong.status == .badRequest && tooLong.text.contains("market: a market is at most 32 characters"))
+        #expect(try await f.call(.get, "/console/surveillance?from=\(Surveillance.alertsOffsetMax + 1)", headers: session.headers).status == .badRequest)
+    }
+
     // Goal: a case is a workspace: its alerts with why each fired, the notes, and the actions
     // (note, assign, add alerts, investigate, close with a disposition) as forms that go through
     // the same checks as the API, each outcome or refusal shown on the case (a refusal names
@@ -562,7 +616,8 @@ struct ConsoleActionTests {
         #expect(page.text.contains(#"<a href="/console/alert?id=\#(first)">"#))
         let detail = try await f.call(.get, "/console/alert?id=\(first)", headers: try await f.console(.compliance).headers)
         let stored = try await f.services.monitoring.alert(first, by: compliance)
-        #expect(detail.status == .ok && detail.text.contains(#"<section class="hit"><h2>\#(stored.hits[0].rule) (+\#(stored.hits[0].score))</h2>"#))
+        let words = try #require(Console.ruleLabels[stored.hits[0].rule]).ja
+        #expect(detail.status == .ok && detail.text.contains(#"<section class="hit"><h2>\#(words) <code>\#(stored.hits[0].rule)</code> (+\#(stored.hits[0].score))</h2>"#))
         #expect(detail.text.contains("<code>\(stored.event)</code>") && detail.text.contains(" JST"))
         let auditorPage = try await f.call(.get, "/console/alerts", headers: try await f.console(.auditor).headers)
         #expect(auditorPage.status == .ok && !auditorPage.text.contains("<form class=\"inline\" method=\"post\" action=\"/console/actions"))

@@ -135,6 +135,43 @@ struct CustodyEndToEndTests {
         }
     }
 
+    // Goal: the hot share over time is the check as it stood at each 17:00 JST cut-off, from
+    // the balances observed by then (a later observation never reaches back); a day whose
+    // balances had gone stale is missing, not 0%; the last point is now; the number of days
+    // is held to its range. (Every role may read custody figures.)
+    @Test(arguments: Backend.configured) func theHotShareHistoryIsTheCheckAtEachCutoff(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let f = try await GovernanceFixture(harness, start: Self.start)  // 09:00 JST on 2026-11-22
+            let (treasurer, _) = try await f.person("sato.treasury", [.treasurer])
+            let ledger = try await Ledger.open(store: f.stores.ledger, clock: f.clock)
+            try await ledger.registerAssets(Asset.standard, by: f.admin)
+            let custody = Custody(governance: f.governance, ledger: ledger, store: f.stores.custody, clock: f.clock)
+            try await custody.saveVendor(Vendor(name: "acme-wallet", noticeDate: "2026-04-01", noticeReference: "FSA-2026-0042"), by: treasurer)
+            for (id, temperature) in [("btc-hot", Temperature.hot), ("btc-cold", .cold)] {
+                _ = try await custody.registerWallet(Wallet(id: id, chain: "bitcoin", temperature: temperature, purpose: .customerPool, assets: ["BTC"],
+                                                            vendor: "acme-wallet", vendorVersion: "4.2"), by: treasurer)
+            }
+            let hour: UInt64 = 3_600
+            try await observe(custody, f, treasurer, ["btc-hot": 100, "btc-cold": 900])  // 10% at 09:00 JST, day 1
+            f.clock.advance(seconds: 25 * hour)
+            try await observe(custody, f, treasurer, ["btc-hot": 40, "btc-cold": 960])  // 4% at 10:00 JST, day 2
+            f.clock.advance(seconds: 47 * hour)  // day 3 passes unobserved: at its cut-off day 2's figures are 31 h old
+            try await observe(custody, f, treasurer, ["btc-hot": 33, "btc-cold": 967])  // 09:00 JST, day 4
+
+            let points = try await custody.hotShareHistory(days: 4, by: treasurer)
+            let second: TimestampNanoseconds = 1_000_000_000
+            let cutoff1 = Self.start + 8 * hour * second  // 17:00 JST, day 1
+            #expect(points.map(\.time) == [cutoff1 - 24 * hour * second, cutoff1, cutoff1 + 24 * hour * second, cutoff1 + 48 * hour * second, f.clock.now()])
+            #expect(points.map { $0.basisPoints["BTC"] } == [nil, 1_000, 400, nil, 330])
+            #expect(points.map(\.missing) == [["BTC"], [], [], ["BTC"], []])
+            #expect(try await custody.hotShareHistory(days: Custody.hotShareHistoryDaysMax, by: treasurer).count == Custody.hotShareHistoryDaysMax + 1)
+            for days in [0, Custody.hotShareHistoryDaysMax + 1] {
+                let refused = await #expect(throws: KinkoError.self) { try await custody.hotShareHistory(days: days, by: treasurer) }
+                #expect(refused?.field == "days")
+            }
+        }
+    }
+
     private func observe(_ custody: Custody, _ f: GovernanceFixture, _ caller: Caller, _ balances: [String: UInt128]) async throws {
         try await custody.recordBalances(balances.sorted { $0.key < $1.key }.map {
             BalanceObservation(wallet: $0.key, asset: "BTC", amount: Amount(units: $0.value), observedAt: f.clock.now(), source: "node")

@@ -134,6 +134,51 @@ struct NetworkScanStoreTests {
         }
     }
 
+    // Goal: what the console draws comes from the store: an alert's flows are the stored
+    // transfers its hits name (unknown events have none), the alerts raised per JST day add up
+    // to every alert, and names come only to those who may read customers' records — each read
+    // at its limits.
+    @Test(arguments: Backend.configured) func anAlertsFlowsAndTheDailyVolumeComeFromTheStore(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await MonitoringEndToEndTests.world(harness, adopt: false)
+            try await Self.adoptGenerousBudget(w)
+            _ = try await w.monitoring.ingest(ndjson: Self.stream(), by: w.exchange)
+            let id = try #require(try await w.monitoring.scanNetwork(by: w.exchange).raised.first).alert
+            let (alert, flows) = try await w.monitoring.alertFlows(id, by: w.auditor)
+            #expect(alert.id == id && flows.map(\.event) == ["f0", "f1", "f2", "f3", "f4"])
+            #expect(flows.allSatisfy { $0.from == 900 } && flows.map(\.to) == [901, 902, 903, 904, 905])
+            #expect(try await w.f.stores.monitoring.customerTransfers(events: ["f4", "no-such-event", "b0-1"]).map(\.event).sorted() == ["b0-1", "f4"])
+            #expect(try await w.f.stores.monitoring.customerTransfers(events: []).isEmpty)
+            let missing = await #expect(throws: KinkoError.self) { try await w.monitoring.alertFlows(999_999, by: w.auditor) }
+            #expect(missing?.code == .notFound)
+
+            let all = try await w.monitoring.alerts(status: nil, limit: 1_000, by: w.compliance)
+            let now = w.f.clock.now()
+            let today = Int64((now / 1_000_000_000 + 32_400) / 86_400)
+            let perDay = try await w.monitoring.alertsRaisedPerDay(days: 90, now: now, by: w.auditor)
+            #expect(!all.isEmpty && perDay.values.reduce(0, +) == all.count && perDay.keys.allSatisfy { $0 > today - 90 && $0 <= today })
+            // A window that ends before the alerts were raised counts none; one that starts after, too.
+            #expect(try await w.monitoring.alertsRaisedPerDay(days: 1, now: now + 2 * Self.day, by: w.auditor).isEmpty)
+            _ = try await w.monitoring.alertsRaisedPerDay(days: Monitoring.volumeDaysMax, now: now, by: w.auditor)
+            for days in [0, Monitoring.volumeDaysMax + 1] {
+                let refused = await #expect(throws: KinkoError.self) { try await w.monitoring.alertsRaisedPerDay(days: days, now: now, by: w.auditor) }
+                #expect(refused?.field == "days")
+            }
+
+            let csv = "customer,name,country,declared_income_jpy,declared_assets_jpy\n900,Kobayashi Ken,JP,5000000,1000000\n"
+            _ = try await w.monitoring.importProfiles(csv: csv, by: w.compliance)
+            #expect(try await w.monitoring.customerNames([900, 901, 0, 900], by: w.auditor) == [900: "Kobayashi Ken"])
+            _ = try await w.monitoring.customerNames(Array(1...UInt64(Monitoring.namesPerReadMax)), by: w.auditor)
+            let tooMany = await #expect(throws: KinkoError.self) {
+                try await w.monitoring.customerNames(Array(1...UInt64(Monitoring.namesPerReadMax + 1)), by: w.auditor)
+            }
+            #expect(tooMany?.field == "customers")
+            let (treasurer, _) = try await w.f.person("kato.treasury", [.treasurer])
+            let refused = await #expect(throws: KinkoError.self) { try await w.monitoring.customerNames([900], by: treasurer) }
+            #expect(refused?.code == .forbidden)
+        }
+    }
+
     // Goal: with a rule set that has no network section the scan says so and raises nothing.
     @Test(arguments: Backend.configured) func aRuleSetWithoutNetworkSectionIsNamed(_ backend: Backend) async throws {
         try await StoreHarness.with(backend) { harness in

@@ -16,8 +16,10 @@ usage or setup error.
 """
 
 import argparse
+import importlib.util
 import json
 import os
+import pathlib
 import re
 import subprocess
 import sys
@@ -447,13 +449,85 @@ AMOUNT = re.compile(r"^-?[\d,]+(\.\d+)? [A-Z][A-Z0-9]{1,9}$")
 LONG_ID = re.compile(r"\d{21,}")
 
 
+# axe-core (Deque, MPL-2.0), the accessibility engine browsers' audits use, as shipped inside the
+# axe-playwright-python wheel (installed with --no-deps by setup.sh; only its axe.min.js is used).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def axe_source():
+    spec = importlib.util.find_spec("axe_playwright_python")
+    if spec is None or not spec.submodule_search_locations:
+        raise Failure("axe-core is not installed (Tests/e2e/setup.sh installs axe-playwright-python)")
+    return (pathlib.Path(list(spec.submodule_search_locations)[0]) / "axe.min.js").read_text()
+
+
+def axe_violations(driver, source):
+    """The page's WCAG 2.2 A/AA violations as axe-core finds them: [(rule, impact, nodes, first node)]."""
+    if not driver.execute_script("return typeof window.axe === 'object'"):
+        driver.execute_script(source)
+    driver.set_script_timeout(60)
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})"
+        ".then(r => done({passes: r.passes.length, violations: r.violations.map(v => [v.id, v.impact, v.nodes.length, v.nodes[0].html.slice(0, 200)])}))"
+        ".catch(e => done({error: String(e)}));", AXE_TAGS)
+    if "error" in result:
+        raise Failure(f"axe-core failed on {driver.current_url}: {result['error']}")
+    check(result["passes"] > 0, f"axe-core checked nothing on {driver.current_url}")
+    return result["violations"]
+
+
+def drill_down(console, base, token):
+    """As compliance: the overview's charts over time, an alert's money flows drawn as a graph,
+    and the market-alert filters, each page audited by axe-core."""
+    driver = console.driver
+    api = API(base, token)
+    source = axe_source()
+    console.sign_in(token)
+    console.wait_path("/console", "compliance: signing in for the drill-down")
+    for chart in ("hot-share-chart", "alert-volume-chart"):
+        element = console.find(f"#{chart}")
+        check(element is not None, f"compliance overview: no #{chart}")
+        check(len(element.get_attribute("aria-label") or "") > 20, f"compliance overview: #{chart} has no description for screen readers")
+    alerts = api.must("/v1/monitoring/alerts?limit=1000")["alerts"]
+    ring = next((a for a in alerts if any(h["rule"] == "cycle" for h in a["hits"])), None)
+    check(ring is not None, "the demo raised no cycle alert")
+    members = next(h for h in ring["hits"] if h["rule"] == "cycle")["customers"]
+    console.open(f"/console/alert?id={ring['id']}")
+    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "flow-chart"))
+    shown = sorted(n.get_attribute("data-customer") for n in driver.find_elements(By.CSS_SELECTOR, "#flow-chart g.flow-node"))
+    check(shown == sorted(members), f"alert {ring['id']}: the flow picture shows customers {shown}, the alert names {members}")
+    check(len(driver.find_elements(By.CSS_SELECTOR, "#flow-chart line.flow")) == len(members), f"alert {ring['id']}: not one arrow per transfer of the ring")
+    console.screenshot("alert-flows")
+    violations = axe_violations(driver, source)
+    check(not violations, f"alert {ring['id']}: axe-core finds {violations}")
+    console.open("/console/surveillance")
+    Select(console.find("#market-typology-filter")).select_by_value("spoofing")
+    console.submit(None, "#market-alert-filter")
+    WebDriverWait(driver, 20).until(lambda d: "typology=spoofing" in d.current_url)
+    rows = driver.find_elements(By.CSS_SELECTOR, "tr.market-alert")
+    check(rows and all(r.get_attribute("data-typology") == "spoofing" for r in rows), "the spoofing filter shows other typologies, or nothing")
+    check(all(re.search(r"\(\d+\)", r.find_element(By.CSS_SELECTOR, "td.market-customers").text) for r in rows),
+          "market alerts do not name their customers")
+    Select(console.find("#market-typology-filter")).select_by_value("wash_trade")
+    console.submit(None, "#market-alert-filter")
+    WebDriverWait(driver, 20).until(lambda d: "typology=wash_trade" in d.current_url)
+    check(console.find("#no-market-alerts") is not None, "an empty market-alert filter does not say so")
+    console.sign_out()
+    console.wait_path("/console/login", "compliance sign-out after the drill-down")
+    return f"alert {ring['id']} draws its ring of {len(members)} customers; charts described; market filters work; axe-core clean"
+
+
 def tour_every_page(console, tokens):
     """Signs in as every role, in Japanese, visits every page its navigation offers, takes a
     screenshot of each and checks what a reader sees: no id longer than 20 digits, no template
     or language marker left over, one language (the page says lang=ja), and every balance an
     amount with its unit."""
     driver = console.driver
+    source = axe_source()
     console.open("/console/language?to=ja&back=%2Fconsole%2Flogin")
+    violations = axe_violations(driver, source)
+    check(not violations, f"the sign-in page: axe-core finds {violations}")
     pages_seen = 0
     for role, token in sorted(tokens.items()):
         console.sign_in(token)
@@ -478,6 +552,8 @@ def tour_every_page(console, tokens):
             for cell in driver.find_elements(By.CSS_SELECTOR, "#balances td.n"):
                 check(AMOUNT.match(cell.text.strip()) is not None, f"{where}: balance {cell.text!r} is not an amount with its unit")
             console.screenshot(f"tour-{role}-{path.strip('/').replace('/', '-') or 'console'}")
+            violations = axe_violations(driver, source)
+            check(not violations, f"{where}: axe-core finds WCAG 2.2 A/AA violations: {violations}")
             pages_seen += 1
         console.sign_out()
         console.wait_path("/console/login", f"{role}: sign-out after the page tour")
@@ -748,7 +824,12 @@ def run(args):
         step = "every page as every role"
         if args.tokens_file:
             seen = tour_every_page(console, read_tokens(args.tokens_file))
-            print(f"ok   {seen} pages as every role, in Japanese: no id over 20 digits, no marker left over, balances with units (screenshots kept)")
+            print(f"ok   {seen} pages as every role, in Japanese: no id over 20 digits, no marker left over, balances with units, "
+                  "no WCAG 2.2 A/AA violation axe-core finds (screenshots kept)")
+            step = "drill-down as compliance (charts, flows, filters)"
+            compliance_token = read_tokens(args.tokens_file).get("compliance")
+            if compliance_token:
+                print("ok   " + drill_down(console, base, compliance_token))
     except Failure as failure:
         console.screenshot("failure")
         print(f"FAIL [{step}] {failure}", file=sys.stderr)
