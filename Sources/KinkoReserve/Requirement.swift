@@ -166,13 +166,14 @@ extension Requirement {
         lines.append(RequirementLine(name: "custody.cold", inputs: "¥\(inputs.coldJPY) cold customer crypto × \(rules.coldRate)", amount: cold))
         lines.append(RequirementLine(name: "custody.hot", inputs: "¥\(inputs.hotJPY) hot customer crypto × \(rules.hotRate)", amount: hot))
         base = try base.adding(cold).adding(hot)
-        let firstYear = JST.fiscalYear(of: inputs.now) - rules.lookbackFiscalYears + 1
+        let firstYear = JST.fiscalYear(of: inputs.now) - rules.lookbackCompletedFiscalYears
         let counted = inputs.losses.filter { JST.fiscalYear(of: $0.lostAt) >= firstYear && $0.lostAt <= inputs.now }
         let losses = try Amount.sum(counted.map(\.amountJPY))
         let incidents = try rules.lossMultiplier.applied(to: losses)
         lines.append(RequirementLine(
             name: "incidents",
-            inputs: "¥\(losses) lost in \(counted.count) incident\(counted.count == 1 ? "" : "s") since fiscal year \(firstYear) × \(rules.lossMultiplier)",
+            inputs: "¥\(losses) lost in \(counted.count) incident\(counted.count == 1 ? "" : "s") since fiscal year \(firstYear) "
+                + "(this one and the \(rules.lookbackCompletedFiscalYears) completed before it) × \(rules.lossMultiplier)",
             amount: incidents))
         base = try base.adding(incidents)
         let gross = min(max(base, rules.floor), rules.cap)

@@ -59,7 +59,9 @@ public struct RuleSet: Sendable, Equatable {
     public var volumeRates: [String: Rate]
     public var coldRate: Rate
     public var hotRate: Rate
-    public var lookbackFiscalYears: Int
+    /// Losses count from the start of the fiscal year this many completed fiscal years
+    /// (April–March) before the current one: the current year to date always counts.
+    public var lookbackCompletedFiscalYears: Int
     public var lossMultiplier: Rate
     public var floor: Amount
     public var cap: Amount
@@ -69,13 +71,16 @@ public struct RuleSet: Sendable, Equatable {
     public var yaml: String
 
     public static let trailingDaysMax = 366
-    public static let lookbackFiscalYearsMax = 10
+    public static let lookbackCompletedFiscalYearsMax = 10
     public static let yamlLengthMax = 64 * 1024
 
     private struct Document: Decodable {
         struct Volume: Decodable { var trailing_days: Int; var rates: [String: String] }
         struct Custody: Decodable { var cold_rate: String; var hot_rate: String }
-        struct Incidents: Decodable { var lookback_fiscal_years: Int; var loss_multiplier: String }
+        /// `lookback_completed_fiscal_years` (this year and N completed before it); the older
+        /// `lookback_fiscal_years` (this year and N − 1 before it) is still read, so rule sets
+        /// adopted before keep their meaning.
+        struct Incidents: Decodable { var lookback_completed_fiscal_years: Int?; var lookback_fiscal_years: Int?; var loss_multiplier: String }
         struct Insurance: Decodable { var max_offset_share: String; var loss_types: [String] }
         var version: String
         var description: String?
@@ -107,8 +112,22 @@ public struct RuleSet: Sendable, Equatable {
         guard (1...Self.trailingDaysMax).contains(document.volume.trailing_days) else {
             throw KinkoError(.invalidInput, "must be 1–\(Self.trailingDaysMax)", field: "volume.trailing_days")
         }
-        guard (1...Self.lookbackFiscalYearsMax).contains(document.incidents.lookback_fiscal_years) else {
-            throw KinkoError(.invalidInput, "must be 1–\(Self.lookbackFiscalYearsMax)", field: "incidents.lookback_fiscal_years")
+        let completedField = "incidents.lookback_completed_fiscal_years"
+        switch (document.incidents.lookback_completed_fiscal_years, document.incidents.lookback_fiscal_years) {
+        case (let completed?, nil):
+            guard (0...Self.lookbackCompletedFiscalYearsMax).contains(completed) else {
+                throw KinkoError(.invalidInput, "must be 0–\(Self.lookbackCompletedFiscalYearsMax)", field: completedField)
+            }
+            lookbackCompletedFiscalYears = completed
+        case (nil, let years?):
+            guard (1...Self.lookbackCompletedFiscalYearsMax + 1).contains(years) else {
+                throw KinkoError(.invalidInput, "must be 1–\(Self.lookbackCompletedFiscalYearsMax + 1)", field: "incidents.lookback_fiscal_years")
+            }
+            lookbackCompletedFiscalYears = years - 1
+        case (.some, .some):
+            throw KinkoError(.invalidInput, "give this or the older lookback_fiscal_years, not both", field: completedField)
+        case (nil, nil):
+            throw KinkoError(.invalidInput, "is required", field: completedField)
         }
         var rates: [String: Rate] = [:]
         for (category, text) in document.volume.rates { rates[category] = try Rate(decimal: text, field: "volume.rates.\(category)") }
@@ -119,7 +138,6 @@ public struct RuleSet: Sendable, Equatable {
         volumeRates = rates
         coldRate = try Rate(decimal: document.custody.cold_rate, field: "custody.cold_rate")
         hotRate = try Rate(decimal: document.custody.hot_rate, field: "custody.hot_rate")
-        lookbackFiscalYears = document.incidents.lookback_fiscal_years
         lossMultiplier = try Rate(decimal: document.incidents.loss_multiplier, field: "incidents.loss_multiplier")
         do { floor = try Amount(decimal: document.floor_jpy, scale: 0) } catch { throw KinkoError(error.code, error.message, field: "floor_jpy") }
         do { cap = try Amount(decimal: document.cap_jpy, scale: 0) } catch { throw KinkoError(error.code, error.message, field: "cap_jpy") }
@@ -150,7 +168,7 @@ public struct RuleSet: Sendable, Equatable {
           cold_rate: "0.002"
           hot_rate: "0.02"
         incidents:
-          lookback_fiscal_years: 3
+          lookback_completed_fiscal_years: 3
           loss_multiplier: "1"
         floor_jpy: "2000000000"
         cap_jpy: "40000000000"

@@ -34,7 +34,12 @@ struct RequirementTests {
         ("trailing_days: 90", "trailing_days: 367", "volume.trailing_days"),
         ("hot_rate: \"0.02\"", "hot_rate: \"-0.02\"", "custody.hot_rate"),
         ("max_offset_share: \"0.5\"", "max_offset_share: \"1.5\"", "insurance.max_offset_share"),
-        ("lookback_fiscal_years: 3", "lookback_fiscal_years: 11", "incidents.lookback_fiscal_years"),
+        ("lookback_completed_fiscal_years: 3", "lookback_completed_fiscal_years: 11", "incidents.lookback_completed_fiscal_years"),
+        ("lookback_completed_fiscal_years: 3", "lookback_completed_fiscal_years: -1", "incidents.lookback_completed_fiscal_years"),
+        ("lookback_completed_fiscal_years: 3", "lookback_fiscal_years: 12", "incidents.lookback_fiscal_years"),
+        ("lookback_completed_fiscal_years: 3", "lookback_fiscal_years: 0", "incidents.lookback_fiscal_years"),
+        ("lookback_completed_fiscal_years: 3", "lookback_completed_fiscal_years: 3\n  lookback_fiscal_years: 3", "incidents.lookback_completed_fiscal_years"),
+        ("  lookback_completed_fiscal_years: 3\n", "", "incidents.lookback_completed_fiscal_years"),
         ("floor_jpy: \"2000000000\"\n", "", "floor_jpy"),
     ])
     func invalidRuleSets(find: String, replace: String, field: String) throws {
@@ -65,7 +70,30 @@ struct RequirementTests {
         #expect(lines["custody.cold"] == 1_000_000_000 && lines["custody.hot"] == 200_000_000)
         #expect(lines["incidents"] == 1_000_000_000)
         #expect(requirement.gross == Amount(units: 2_205_000_000) && requirement.required == requirement.gross)
-        #expect(requirement.lines.first { $0.name == "incidents" }?.inputs == "¥1000000000 lost in 1 incident since fiscal year 2024 × 1")
+        #expect(requirement.lines.first { $0.name == "incidents" }?.inputs
+            == "¥1000000000 lost in 1 incident since fiscal year 2023 (this one and the 3 completed before it) × 1")
+    }
+
+    // Goal (issue 21): the lookback is the current fiscal year to date and the completed fiscal
+    // years (April–March, JST) before it: a loss at the first instant of FY2023 counts under the
+    // default, one a nanosecond earlier does not; 0 completed years counts this year alone and
+    // 10 reaches FY2016; a rule set written with the older key keeps its meaning (this year and
+    // N − 1 before it).
+    @Test func theLookbackIsCompletedFiscalYears() throws {
+        let startOfFY2023: TimestampNanoseconds = 1_680_274_800_000_000_000  // 2023-04-01 00:00 JST
+        let first = PastLoss(incident: 1, lostAt: startOfFY2023, amountJPY: Amount(units: 7))
+        let before = PastLoss(incident: 2, lostAt: startOfFY2023 - 1, amountJPY: Amount(units: 1_000))
+        let thisYear = PastLoss(incident: 3, lostAt: Self.now - 1, amountJPY: Amount(units: 30))
+        func counted(_ edit: (inout String) -> Void) throws -> UInt128 {
+            let lines = try Requirement.compute(try rules(edit), inputs(losses: [first, before, thisYear])).lines
+            return lines.first { $0.name == "incidents" }?.amount.units ?? 0
+        }
+        #expect(try counted { _ in } == 37)
+        #expect(try counted { $0 = $0.replacingOccurrences(of: "lookback_completed_fiscal_years: 3", with: "lookback_completed_fiscal_years: 0") } == 30)
+        #expect(try counted { $0 = $0.replacingOccurrences(of: "lookback_completed_fiscal_years: 3", with: "lookback_completed_fiscal_years: 10") } == 1_037)
+        let older = try rules { $0 = $0.replacingOccurrences(of: "lookback_completed_fiscal_years: 3", with: "lookback_fiscal_years: 3") }
+        #expect(older.lookbackCompletedFiscalYears == 2)
+        #expect(try counted { $0 = $0.replacingOccurrences(of: "lookback_completed_fiscal_years: 3", with: "lookback_fiscal_years: 4") } == 37)
     }
 
     // Goal: only policies in force covering an insured loss type count, up to their remaining
