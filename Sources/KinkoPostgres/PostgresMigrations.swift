@@ -36,6 +36,8 @@ enum PostgresMigrations {
         ]),
         // The console's alert-volume chart counts the last 90 days' alerts per day.
         ("2026-12-03 alerts by time raised", ["CREATE INDEX monitor_alerts_by_raised ON monitor_alerts(raised_ns)"]),
+        // How each incident's loss was valued, as in SQLite.
+        ("2026-12-03 incident valuations", ["ALTER TABLE reserve_incidents ADD COLUMN valuation text NOT NULL DEFAULT ''"]),
     ]
 
     /// Reserve and monitoring rule sets become governance settings (`AdoptedDocuments`): each

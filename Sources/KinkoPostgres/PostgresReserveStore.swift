@@ -213,10 +213,10 @@ public struct PostgresReserveStore: ReserveStore, PostgresStore {
             }
             var incidents: [Incident] = []
             let rows = try await connection.answered("""
-                SELECT id, loss_type, lost_ns, detected_ns, declared_ns, declared_by, status, paid_ns, loss_jpy::text FROM reserve_incidents ORDER BY id
+                SELECT id, loss_type, lost_ns, detected_ns, declared_ns, declared_by, status, paid_ns, loss_jpy::text, valuation FROM reserve_incidents ORDER BY id
                 """, logger: logger)
-            for try await (rawID, lossType, lost, detected, declared, declaredBy, statusName, paid, lossJPY)
-                in rows.decode((Int64, String, Int64, Int64, Int64, Int64, String, Int64?, String).self) {
+            for try await (rawID, lossType, lost, detected, declared, declaredBy, statusName, paid, lossJPY, valuation)
+                in rows.decode((Int64, String, Int64, Int64, Int64, Int64, String, Int64?, String, String).self) {
                 let id = UInt64(rawID)
                 guard let status = IncidentStatus(rawValue: statusName) else { throw KinkoError(.storageCorrupted, "incident \(id) has an unknown status") }
                 incidents.append(Incident(
@@ -226,7 +226,7 @@ public struct PostgresReserveStore: ReserveStore, PostgresStore {
                     },
                     lostAt: V.uint(lost), detectedAt: V.uint(detected), declaredAt: V.uint(declared),
                     declaredBy: PrincipalID(UInt128(declaredBy)), status: status, paidAt: paid.map(V.uint),
-                    lossJPY: try V.amount(lossJPY, column: "reserve_incidents.loss_jpy")))
+                    lossJPY: try V.amount(lossJPY, column: "reserve_incidents.loss_jpy"), valuation: valuation))
             }
             return incidents
         }
@@ -239,9 +239,9 @@ public struct PostgresReserveStore: ReserveStore, PostgresStore {
         return try await database.audited(audit) { connection in
             var stored = incident
             stored.id = try await KinkoPostgresDatabase.newID(connection.answered("""
-                INSERT INTO reserve_incidents (loss_type, lost_ns, detected_ns, declared_ns, declared_by, status, loss_jpy)
+                INSERT INTO reserve_incidents (loss_type, lost_ns, detected_ns, declared_ns, declared_by, status, loss_jpy, valuation)
                 VALUES (\(incident.lossType), \(V.int(incident.lostAt)), \(V.int(incident.detectedAt)), \(V.int(incident.declaredAt)),
-                        \(try incident.declaredBy.storedInteger()), 'declared', \(V.numeric(incident.lossJPY))::numeric)
+                        \(try incident.declaredBy.storedInteger()), 'declared', \(V.numeric(incident.lossJPY))::numeric, \(incident.valuation))
                 RETURNING id
                 """, logger: logger))
             let id = V.int(stored.id)

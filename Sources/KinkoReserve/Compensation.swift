@@ -36,10 +36,14 @@ public struct Incident: Sendable, Equatable {
     public var paidAt: TimestampNanoseconds?
     /// The JPY value of the losses at declaration, for the incident-history term.
     public var lossJPY: Amount
+    /// How `lossJPY` was valued: per asset, the price used, when it was observed and how old it
+    /// was at declaration, marked stale past the freshness limit ("" for incidents declared
+    /// before valuations were kept).
+    public var valuation: String
 
     public init(id: UInt64, lossType: String, losses: [IncidentLoss], lostAt: TimestampNanoseconds, detectedAt: TimestampNanoseconds,
                 declaredAt: TimestampNanoseconds, declaredBy: PrincipalID, status: IncidentStatus = .declared, paidAt: TimestampNanoseconds? = nil,
-                lossJPY: Amount = .zero) {
+                lossJPY: Amount = .zero, valuation: String = "") {
         self.id = id
         self.lossType = lossType
         self.losses = losses
@@ -50,6 +54,7 @@ public struct Incident: Sendable, Equatable {
         self.status = status
         self.paidAt = paidAt
         self.lossJPY = lossJPY
+        self.valuation = valuation
     }
 
     /// Detection to the last payment, when paid.

@@ -109,11 +109,14 @@ public struct PastLoss: Sendable, Equatable {
     public var incident: UInt64
     public var lostAt: TimestampNanoseconds
     public var amountJPY: Amount
+    /// How the loss was valued at declaration (`Incident.valuation`).
+    public var valuation: String
 
-    public init(incident: UInt64, lostAt: TimestampNanoseconds, amountJPY: Amount) {
+    public init(incident: UInt64, lostAt: TimestampNanoseconds, amountJPY: Amount, valuation: String = "") {
         self.incident = incident
         self.lostAt = lostAt
         self.amountJPY = amountJPY
+        self.valuation = valuation
     }
 }
 
@@ -173,7 +176,8 @@ extension Requirement {
         lines.append(RequirementLine(
             name: "incidents",
             inputs: "¥\(losses) lost in \(counted.count) incident\(counted.count == 1 ? "" : "s") since fiscal year \(firstYear) "
-                + "(this one and the \(rules.lookbackCompletedFiscalYears) completed before it) × \(rules.lossMultiplier)",
+                + "(this one and the \(rules.lookbackCompletedFiscalYears) completed before it) × \(rules.lossMultiplier)"
+                + counted.filter { !$0.valuation.isEmpty }.map { "; incident \($0.incident) valued at \($0.valuation)" }.joined(),
             amount: incidents))
         base = try base.adding(incidents)
         let gross = min(max(base, rules.floor), rules.cap)

@@ -143,7 +143,7 @@ public struct Reserve: Sendable {
         }
         let hot = try Amount.sum(check.assets.compactMap(\.hotJPY))
         let cold = try (check.totalJPY ?? .zero).subtracting(min(hot, check.totalJPY ?? .zero))
-        let losses = try await store.incidents().map { PastLoss(incident: $0.id, lostAt: $0.lostAt, amountJPY: $0.lossJPY) }
+        let losses = try await store.incidents().map { PastLoss(incident: $0.id, lostAt: $0.lostAt, amountJPY: $0.lossJPY, valuation: $0.valuation) }
         let requirement = try Requirement.compute(rules, RequirementInputs(
             volumes: try await store.volumes(), coldJPY: cold, hotJPY: hot, losses: losses, policies: try await store.policies(), now: clock.now()))
         let funded = await funded()
@@ -240,7 +240,8 @@ public struct Reserve: Sendable {
             ["wallet": .string($0.wallet), "asset": .string($0.asset), "amount": .string($0.amount.description)]
         }), "lost_at": .string(String(lostAt))]
         let role = try await governance.authorize(caller, .incidentDeclare, digest: Governance.digest(payload))
-        let facts = try await custody.facts()
+        let declaredAt = clock.now()
+        let facts = try await custody.facts(at: declaredAt)
         var lossJPY = Amount.zero
         var valuations: [String] = []
         var entitlements: [String: [Entitlement]] = [:]
@@ -257,7 +258,8 @@ public struct Reserve: Sendable {
             }
             lossJPY = try lossJPY.adding(try lost.jpyValue(of: asset, at: observation.price, rounding: .up))
             let stale = (try? facts.freshPrice(code).get()) == nil
-            valuations.append("\(code) at \(observation.price) observed \(observation.observedAt.iso8601)\(stale ? " (stale)" : "")")
+            let age = Self.age(seconds: (declaredAt - min(declaredAt, observation.observedAt)) / 1_000_000_000)
+            valuations.append("\(code) ¥\(observation.price) observed \(observation.observedAt.iso8601), \(age) before declaration\(stale ? " (stale)" : "")")
             let customers = await ledger.accounts(ledger: asset.ledger, accountClass: .customerLiability)
             let summary = try await ledger.postedSummary(asOf: lostAt, accounts: Set(customers.map(\.id)))
             entitlements[code] = customers.map { account in
@@ -265,8 +267,8 @@ public struct Reserve: Sendable {
             }
         }
         let incident = try await store.insertIncident(
-            Incident(id: 0, lossType: lossType, losses: losses, lostAt: lostAt, detectedAt: detectedAt, declaredAt: clock.now(),
-                     declaredBy: caller.principal, lossJPY: lossJPY),
+            Incident(id: 0, lossType: lossType, losses: losses, lostAt: lostAt, detectedAt: detectedAt, declaredAt: declaredAt,
+                     declaredBy: caller.principal, lossJPY: lossJPY, valuation: valuations.joined(separator: "; ")),
             entitlements: entitlements,
             audit: caller.event(.incidentDeclare, role: role, digest: Governance.digest(payload), result: "declared",
                                 details: ["wallets": Set(losses.map(\.wallet)).sorted().joined(separator: ","), "loss_jpy": lossJPY.description,
@@ -287,4 +289,16 @@ extension RuleSet: VersionedDocument {
     public static let readPermission = Permission.reserveRead
     public static let noun = "reserve rule set"
     public static func adoptionPolicy() throws(KinkoError) -> ApprovalPolicy { try ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.finance, .compliance]) }
+}
+
+extension Reserve {
+    /// How old a price was, for people: `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`.
+    static func age(seconds: UInt64) -> String {
+        switch seconds {
+        case ..<60: "\(seconds) s"
+        case ..<3_600: "\(seconds / 60) min"
+        case ..<86_400: "\(seconds / 3_600) h \(seconds % 3_600 / 60) min"
+        default: "\(seconds / 86_400) d \(seconds % 86_400 / 3_600) h"
+        }
+    }
 }

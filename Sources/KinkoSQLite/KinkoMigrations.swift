@@ -86,6 +86,11 @@ enum KinkoMigrations {
             // The console's alert-volume chart counts the last 90 days' alerts per day.
             try db.execute(sql: "CREATE INDEX monitor_alerts_by_raised ON monitor_alerts(raised_at)")
         }
+        migrator.registerMigration("2026-12-03 incident valuations") { db in
+            // How each incident's loss was valued (the price, its age, stale or not), for the
+            // requirement's incidents line; incidents declared before keep "".
+            try db.execute(sql: "ALTER TABLE reserve_incidents ADD COLUMN valuation TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 

@@ -131,7 +131,7 @@ public struct SQLiteReserveStore: ReserveStore, SQLiteStore {
                     },
                     lostAt: Self.uint(row["lost_at"]), detectedAt: Self.uint(row["detected_at"]), declaredAt: Self.uint(row["declared_at"]),
                     declaredBy: PrincipalID(UInt128(row["declared_by"] as Int64)), status: status, paidAt: (row["paid_at"] as Int64?).map(Self.uint),
-                    lossJPY: try Self.amount(row["loss_jpy"]))
+                    lossJPY: try Self.amount(row["loss_jpy"]), valuation: row["valuation"])
             }
         }
     }
@@ -139,9 +139,9 @@ public struct SQLiteReserveStore: ReserveStore, SQLiteStore {
     public func insertIncident(_ incident: Incident, entitlements: [String: [Entitlement]], audit: AuditEvent) async throws -> Incident {
         try await write(audit: audit) { db in
             try db.execute(sql: """
-                INSERT INTO reserve_incidents (loss_type, lost_at, detected_at, declared_at, declared_by, status, loss_jpy) VALUES (?, ?, ?, ?, ?, 'declared', ?)
+                INSERT INTO reserve_incidents (loss_type, lost_at, detected_at, declared_at, declared_by, status, loss_jpy, valuation) VALUES (?, ?, ?, ?, ?, 'declared', ?, ?)
                 """, arguments: [incident.lossType, Self.int(incident.lostAt), Self.int(incident.detectedAt), Self.int(incident.declaredAt),
-                                 try incident.declaredBy.storedInteger(), Self.blob(incident.lossJPY)])
+                                 try incident.declaredBy.storedInteger(), Self.blob(incident.lossJPY), incident.valuation])
             var stored = incident
             stored.id = UInt64(db.lastInsertedRowID)
             for (position, loss) in incident.losses.enumerated() {

@@ -124,7 +124,7 @@ extension KinkoAPI {
         let assets = await assetsByCode()
         return .init(id: Int(incident.id), lossType: incident.lossType, lostAt: incident.lostAt.iso8601, detectedAt: incident.detectedAt.iso8601,
                      losses: incident.losses.map { "\($0.amount.decimalString(scale: assets[$0.asset]?.scale ?? 0)) \($0.asset) from \($0.wallet)" },
-                     status: .init(rawValue: incident.status.rawValue) ?? .declared, lossJpy: incident.lossJPY.description, paidAt: incident.paidAt?.iso8601,
+                     status: .init(rawValue: incident.status.rawValue) ?? .declared, lossJpy: incident.lossJPY.description, valuation: incident.valuation.isEmpty ? nil : incident.valuation, paidAt: incident.paidAt?.iso8601,
                      secondsToCompensation: incident.secondsToCompensation.map { Int(clamping: $0) })
     }
 

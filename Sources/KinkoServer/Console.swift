@@ -554,7 +554,7 @@ struct Console: Sendable {
                     (assets[loss.asset].map { Self.grouped($0.format(loss.amount)) } ?? loss.amount.description) + " \(loss.asset) (\(loss.wallet))"
                 }
                 return ["id": incident.id, "lossType": incident.lossType, "detected": Self.jst(incident.detectedAt), "losses": losses.joined(separator: ", "),
-                        "lossJPY": "¥" + Self.yen(incident.lossJPY), "paid": incident.paidAt != nil,
+                        "lossJPY": "¥" + Self.yen(incident.lossJPY), "valuation": incident.valuation, "paid": incident.paidAt != nil,
                         "compensation": incident.paidAt.map { Self.both("支払済 \(Self.jst($0))", "paid \(Self.jst($0))") } ?? Self.both("未払", "unpaid"),
                         "took": minutes.map { Self.both("\($0) 分", "\($0) min") } ?? ""]
             },

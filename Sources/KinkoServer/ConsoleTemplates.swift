@@ -83,7 +83,7 @@ enum ConsoleTemplates {
             <form method="get" action="/console/incidents"><label>[[補償|compensation]] <select name="status" id="incident-status-filter">{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label> <button id="incident-filter">[[表示|Show]]</button></form>
             {{^hasIncidents}}<p id="no-incidents">[[該当するインシデントはありません|No incidents in this view.]]</p>{{/hasIncidents}}
             {{#hasIncidents}}<table id="incident-list"><tr><th>#</th><th>[[種類|type]]</th><th>[[損失|lost]]</th><th>[[円換算|in yen]]</th><th>[[検知|detected]]</th><th>[[補償|compensation]]</th><th>[[所要|took]]</th></tr>
-            {{#incidents}}<tr class="incident" data-paid="{{paid}}"><td>{{id}}</td><td>{{lossType}}</td><td class=n>{{losses}}</td><td class=n>{{lossJPY}}</td><td>{{detected}}</td><td{{^paid}} class=bad{{/paid}}>{{compensation}}</td><td class=n>{{took}}</td></tr>{{/incidents}}</table>{{/hasIncidents}}
+            {{#incidents}}<tr class="incident" data-paid="{{paid}}"><td>{{id}}</td><td>{{lossType}}</td><td class=n>{{losses}}</td><td class=n title="{{valuation}}">{{lossJPY}}</td><td>{{detected}}</td><td{{^paid}} class=bad{{/paid}}>{{compensation}}</td><td class=n>{{took}}</td></tr>{{/incidents}}</table>{{/hasIncidents}}
             <p>{{range}} {{#first}}<a id="incidents-first" href="{{first}}">[[← 最初から|← from the start]]</a>{{/first}} {{#next}}<a id="incidents-next" href="{{next}}">[[次の 50 件 →|next 50 →]]</a>{{/next}}</p>
             """,
 

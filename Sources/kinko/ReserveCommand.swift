@@ -177,7 +177,7 @@ struct IncidentCommand: AsyncParsableCommand {
             let incident = try await reserve.declare(
                 lossType: lossType, losses: losses, lostAt: try TimestampNanoseconds(parsing: lostAt, field: "lost_at"),
                 detectedAt: try detectedAt.map { try TimestampNanoseconds(parsing: $0, field: "detected_at") } ?? reserve.clock.now(), by: session.caller)
-            print("incident \(incident.id) declared (¥\(incident.lossJPY) at current prices); frozen: \(Set(losses.map(\.wallet)).sorted().joined(separator: ", "))")
+            print("incident \(incident.id) declared (¥\(incident.lossJPY): \(incident.valuation)); frozen: \(Set(losses.map(\.wallet)).sorted().joined(separator: ", "))")
         }
     }
 

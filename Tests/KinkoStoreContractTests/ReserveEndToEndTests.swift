@@ -110,6 +110,20 @@ struct ReserveEndToEndTests {
             w.f.clock.advance(seconds: 60)
             let incident = try await w.reserve.declare(lossType: "hack", losses: loss, lostAt: lostAt, detectedAt: w.f.clock.now(), by: w.finance)
             #expect(incident.lossJPY == Amount(units: 7_500_000))
+            // The valuation is kept with the incident and shown in the requirement's line.
+            let valuation = "BTC ¥15000000 observed \((lostAt - 2 * 86_400_000_000_000).iso8601), 2 d 0 h before declaration (stale)"
+            #expect(incident.valuation == valuation)
+            #expect(try await w.reserve.incidents(by: w.finance).map(\.valuation) == [valuation])
+            let (_, request) = try await w.reserve.ruleSets.propose(yaml: RuleSet.defaultYAML, by: w.finance)
+            _ = try await w.f.approve(request.id, by: w.compliance, key: w.complianceKey)
+            _ = try await w.reserve.ruleSets.adopt(version: "2026.1-default", by: w.finance)
+            // Fresh figures for today's requirement do not revalue the declared loss.
+            try await w.custody.recordPrices([PriceObservation(asset: "BTC", price: try JPYPrice(decimal: "9000000"), observedAt: w.f.clock.now(), source: "t")], by: w.exchange)
+            try await w.custody.recordBalances([BalanceObservation(wallet: "btc-hot", asset: "BTC", amount: Amount(units: 50_000_000), observedAt: w.f.clock.now(), source: "t")],
+                                               by: w.treasurer)
+            let (requirement, _) = try await w.reserve.compute(by: w.finance)
+            let line = try #require(requirement.lines.first { $0.name == "incidents" })
+            #expect(line.amount == Amount(units: 7_500_000) && line.inputs.hasSuffix("; incident \(incident.id) valued at \(valuation)"))
         }
     }
 

@@ -1427,6 +1427,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Incident/loss_jpy`.
             internal var lossJpy: Swift.String
+            /// How loss_jpy was valued: per asset the price used, when it was observed, how old it was at declaration, and (stale) past the freshness limit. Empty for incidents declared before valuations were kept.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Incident/valuation`.
+            internal var valuation: Swift.String?
             /// - Remark: Generated from `#/components/schemas/Incident/paid_at`.
             internal var paidAt: Swift.String?
             /// From detection to the last payment.
@@ -1443,6 +1447,7 @@ extension Components {
             ///   - losses:
             ///   - status:
             ///   - lossJpy: The loss in yen at the prices when it was declared.
+            ///   - valuation: How loss_jpy was valued: per asset the price used, when it was observed, how old it was at declaration, and (stale) past the freshness limit. Empty for incidents declared before valuations were kept.
             ///   - paidAt:
             ///   - secondsToCompensation: From detection to the last payment.
             internal init(
@@ -1453,6 +1458,7 @@ extension Components {
                 losses: [Swift.String],
                 status: Components.Schemas.Incident.StatusPayload,
                 lossJpy: Swift.String,
+                valuation: Swift.String? = nil,
                 paidAt: Swift.String? = nil,
                 secondsToCompensation: Swift.Int? = nil
             ) {
@@ -1463,6 +1469,7 @@ extension Components {
                 self.losses = losses
                 self.status = status
                 self.lossJpy = lossJpy
+                self.valuation = valuation
                 self.paidAt = paidAt
                 self.secondsToCompensation = secondsToCompensation
             }
@@ -1474,6 +1481,7 @@ extension Components {
                 case losses
                 case status
                 case lossJpy = "loss_jpy"
+                case valuation
                 case paidAt = "paid_at"
                 case secondsToCompensation = "seconds_to_compensation"
             }
