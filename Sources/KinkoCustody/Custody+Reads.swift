@@ -53,6 +53,13 @@ extension Custody {
         return reconciliation
     }
 
+    /// Every run of a day's reconciliation, oldest first (empty for a day never reconciled).
+    public func reconciliationRuns(day: String, by caller: Caller) async throws -> [ReconciliationRun] {
+        _ = try await governance.authorize(caller, .custodyRead)
+        _ = try Reconciliation.cutoff(day: day, hourJST: settings.reconciliationCutoffHourJST)
+        return try await store.reconciliationRuns(day: day)
+    }
+
     /// The latest reconciliation, if any day was reconciled.
     public func latestReconciliation(by caller: Caller) async throws -> Reconciliation? {
         _ = try await governance.authorize(caller, .custodyRead)

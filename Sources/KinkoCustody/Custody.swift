@@ -438,9 +438,10 @@ public struct Custody: Sendable {
 
     // MARK: Reconciliation
 
-    /// Reconciles the JST business day `day` as of its cut-off and stores the result (replacing
-    /// an earlier run of the same day, which it reproduces: every figure is taken as of the
-    /// cut-off). Each break raises an alert for the board.
+    /// Reconciles the JST business day `day` as of its cut-off and stores the result as the
+    /// day's current one; an earlier run of the day is kept among its runs (a rerun reproduces
+    /// it unless an observation made since changes what was known as of the cut-off). Each break
+    /// raises an alert for the board.
     public func reconcile(day: String, by caller: Caller) async throws -> Reconciliation {
         let role = try await governance.authorize(caller, .custodyReconcile)
         let cutoff = try Reconciliation.cutoff(day: day, hourJST: settings.reconciliationCutoffHourJST)
@@ -450,7 +451,9 @@ public struct Custody: Sendable {
         }
         let digest = Governance.digest(["day": .string(day)])
         let result = Reconciliation.run(day: day, cutoff: cutoff, try await reconciliationInputs(cutoff: cutoff))
-        try await store.saveReconciliation(result, at: now, audit: caller.event(
+        let assets = Dictionary(await ledger.assets.map { ($0.code, $0) }, uniquingKeysWith: { first, _ in first })
+        let run = ReconciliationRun(day: day, computedAt: now, by: caller.name, breakCount: result.breaks.count, report: result.text(assets: assets))
+        _ = try await store.saveReconciliation(result, run: run, audit: caller.event(
             .custodyReconcile, role: role, digest: digest, result: result.isClean ? "clean" : "\(result.breaks.count) breaks",
             details: ["day": day, "cutoff": cutoff.iso8601]))
         return result

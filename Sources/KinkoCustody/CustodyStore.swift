@@ -38,10 +38,13 @@ public protocol CustodyStore: Sendable {
     /// Σ amounts of released and completed movements out of `wallet` in `asset` since `time`.
     func outflows(wallet: String, asset: String, since time: TimestampNanoseconds) async throws -> Amount
 
-    /// Stores a day's reconciliation, replacing an earlier run of the same day, with an alert
-    /// for the board per break.
-    func saveReconciliation(_ result: Reconciliation, at time: TimestampNanoseconds, audit: AuditEvent) async throws
+    /// Stores a day's reconciliation as the day's current result, with an alert for the board
+    /// per break, and appends `run` to the day's runs (numbered from 1; earlier runs are kept).
+    /// Returns the run's number.
+    func saveReconciliation(_ result: Reconciliation, run: ReconciliationRun, audit: AuditEvent) async throws -> Int
     func reconciliation(day: String) async throws -> Reconciliation?
+    /// Every run of `day`, oldest first.
+    func reconciliationRuns(day: String) async throws -> [ReconciliationRun]
     /// The most recent reconciled day, if any.
     func latestReconciliationDay() async throws -> String?
     func alerts() async throws -> [CustodyAlert]

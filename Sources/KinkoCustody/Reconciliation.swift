@@ -157,3 +157,28 @@ public struct Reconciliation: Sendable, Equatable {
         self.breaks = breaks
     }
 }
+
+/// One run of a day's reconciliation as it was when it ran: who ran it, when, its verdict and
+/// every figure and break in words. A rerun (after a late observation, say) adds a run; the
+/// earlier ones stay, so an auditor sees what was known when.
+public struct ReconciliationRun: Sendable, Equatable {
+    /// 1 for the day's first run; set by the store.
+    public var run: Int
+    public var day: String
+    public var computedAt: TimestampNanoseconds
+    public var by: String
+    public var breakCount: Int
+    /// `Reconciliation.text(assets:)` as it was.
+    public var report: String
+
+    public var isClean: Bool { breakCount == 0 }
+
+    public init(run: Int = 0, day: String, computedAt: TimestampNanoseconds, by: String, breakCount: Int, report: String) {
+        self.run = run
+        self.day = day
+        self.computedAt = computedAt
+        self.by = by
+        self.breakCount = breakCount
+        self.report = report
+    }
+}

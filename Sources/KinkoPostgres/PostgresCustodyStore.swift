@@ -269,8 +269,9 @@ public struct PostgresCustodyStore: CustodyStore, PostgresStore {
 
     // MARK: Reconciliation
 
-    public func saveReconciliation(_ result: Reconciliation, at time: TimestampNanoseconds, audit: AuditEvent) async throws {
-        try await database.audited(audit) { connection in
+    public func saveReconciliation(_ result: Reconciliation, run: ReconciliationRun, audit: AuditEvent) async throws -> Int {
+        let time = run.computedAt
+        return try await database.audited(audit) { connection in
             try await connection.answered("DELETE FROM custody_reconciliations WHERE day = \(result.day)", logger: logger)
             try await connection.answered("DELETE FROM custody_breaks WHERE day = \(result.day)", logger: logger)
             try await connection.answered("""
@@ -293,6 +294,29 @@ public struct PostgresCustodyStore: CustodyStore, PostgresStore {
                     INSERT INTO custody_alerts (kind, subject, message, raised_ns) VALUES ('segregation_break', \("\(result.day) \(item.asset)"), \(item.cause), \(V.int(time)))
                     """, logger: logger)
             }
+            // The day's row above is locked by this transaction, so two reruns number in turn.
+            var number = 1
+            for try await value in try await connection.answered("""
+                INSERT INTO custody_reconciliation_runs (day, run, computed_ns, by_name, breaks, report)
+                SELECT \(result.day), COALESCE(max(run), 0) + 1, \(V.int(time)), \(run.by), \(Int32(run.breakCount)), \(run.report)
+                FROM custody_reconciliation_runs WHERE day = \(result.day)
+                RETURNING run
+                """, logger: logger).decode(Int32.self) {
+                number = Int(value)
+            }
+            return number
+        }
+    }
+
+    public func reconciliationRuns(day: String) async throws -> [ReconciliationRun] {
+        try await database.read { connection in
+            var runs: [ReconciliationRun] = []
+            for try await (run, computed, by, breaks, report) in try await connection.answered("""
+                SELECT run, computed_ns, by_name, breaks, report FROM custody_reconciliation_runs WHERE day = \(day) ORDER BY run
+                """, logger: logger).decode((Int32, Int64, String, Int32, String).self) {
+                runs.append(ReconciliationRun(run: Int(run), day: day, computedAt: V.uint(computed), by: by, breakCount: Int(breaks), report: report))
+            }
+            return runs
         }
     }
 

@@ -38,6 +38,21 @@ enum PostgresMigrations {
         ("2026-12-03 alerts by time raised", ["CREATE INDEX monitor_alerts_by_raised ON monitor_alerts(raised_ns)"]),
         // How each incident's loss was valued, as in SQLite.
         ("2026-12-03 incident valuations", ["ALTER TABLE reserve_incidents ADD COLUMN valuation text NOT NULL DEFAULT ''"]),
+        // Every run of a day's reconciliation, kept, as in SQLite.
+        ("2026-12-03 reconciliation runs", [
+            """
+            CREATE TABLE custody_reconciliation_runs (
+                day text NOT NULL,
+                run integer NOT NULL,
+                computed_ns bigint NOT NULL,
+                computed_at \(at("computed_ns")),
+                by_name text NOT NULL,
+                breaks integer NOT NULL,
+                report text NOT NULL,
+                PRIMARY KEY (day, run)
+            )
+            """,
+        ]),
     ]
 
     /// Reserve and monitoring rule sets become governance settings (`AdoptedDocuments`): each

@@ -91,6 +91,21 @@ enum KinkoMigrations {
             // requirement's incidents line; incidents declared before keep "".
             try db.execute(sql: "ALTER TABLE reserve_incidents ADD COLUMN valuation TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("2026-12-03 reconciliation runs") { db in
+            // Every run of a day's reconciliation, kept: a rerun no longer erases what the
+            // earlier one found.
+            try db.execute(sql: """
+                CREATE TABLE custody_reconciliation_runs (
+                    day TEXT NOT NULL,
+                    run INTEGER NOT NULL,
+                    computed_at INTEGER NOT NULL,
+                    by TEXT NOT NULL,
+                    breaks INTEGER NOT NULL,
+                    report TEXT NOT NULL,
+                    PRIMARY KEY (day, run)
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 

@@ -225,8 +225,9 @@ public struct SQLiteCustodyStore: CustodyStore, SQLiteStore {
 
     // MARK: Reconciliation
 
-    public func saveReconciliation(_ result: Reconciliation, at time: TimestampNanoseconds, audit: AuditEvent) async throws {
-        try await write(audit: audit) { db in
+    public func saveReconciliation(_ result: Reconciliation, run: ReconciliationRun, audit: AuditEvent) async throws -> Int {
+        let time = run.computedAt
+        return try await write(audit: audit) { db in
             try db.execute(sql: "DELETE FROM custody_reconciliations WHERE day = ?", arguments: [result.day])
             try db.execute(sql: "DELETE FROM custody_breaks WHERE day = ?", arguments: [result.day])
             try db.execute(sql: "INSERT OR REPLACE INTO custody_reconciliation_days (day, cutoff, computed_at) VALUES (?, ?, ?)",
@@ -244,6 +245,18 @@ public struct SQLiteCustodyStore: CustodyStore, SQLiteStore {
                     """, arguments: [result.day, position, item.asset, item.kind.rawValue, item.wallet, Self.blob(item.size), item.cause])
                 try db.execute(sql: "INSERT INTO custody_alerts (kind, subject, message, raised_at) VALUES ('segregation_break', ?, ?, ?)",
                                arguments: ["\(result.day) \(item.asset)", item.cause, Self.int(time)])
+            }
+            let number = (try Int.fetchOne(db, sql: "SELECT max(run) FROM custody_reconciliation_runs WHERE day = ?", arguments: [result.day]) ?? 0) + 1
+            try db.execute(sql: "INSERT INTO custody_reconciliation_runs (day, run, computed_at, by, breaks, report) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [result.day, number, Self.int(time), run.by, run.breakCount, run.report])
+            return number
+        }
+    }
+
+    public func reconciliationRuns(day: String) async throws -> [ReconciliationRun] {
+        try await database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM custody_reconciliation_runs WHERE day = ? ORDER BY run", arguments: [day]).map {
+                ReconciliationRun(run: $0["run"], day: $0["day"], computedAt: Self.uint($0["computed_at"]), by: $0["by"], breakCount: $0["breaks"], report: $0["report"])
             }
         }
     }

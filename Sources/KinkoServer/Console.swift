@@ -321,11 +321,17 @@ struct Console: Sendable {
     func reconciliation(_ caller: Caller, day: String) async throws -> (template: String, context: [String: Any]) {
         try KinkoAPI.checkDay(day, field: "day")
         let result = try await services.custody.reconciliation(day: day, by: caller)
+        let runs = try await services.custody.reconciliationRuns(day: day, by: caller)
         var assets: [String: Asset] = [:]
         for asset in try await services.ledgerService.assets(by: caller) { assets[asset.code] = asset }
         func amount(_ value: Amount, _ code: String) -> String { (assets[code].map { Self.grouped($0.format(value)) } ?? value.description) + " " + code }
         return ("reconciliation", [
             "day": result.day, "clean": result.isClean, "breakCount": result.breaks.count, "cutoff": Self.jst(result.cutoff),
+            "runs": runs.reversed().map { run -> [String: Any] in
+                ["run": run.run, "at": Self.jst(run.computedAt), "by": run.by, "clean": run.isClean, "report": run.report,
+                 "verdict": run.isClean ? Self.both("差異なし", "clean") : Self.both("差異 \(run.breakCount) 件", "\(run.breakCount) breaks")]
+            },
+            "hasEarlierRuns": runs.count > 1,
             "lines": result.lines.map { line -> [String: Any] in
                 ["asset": line.asset, "owed": amount(line.liabilities, line.asset), "held": amount(line.ledgerHoldings, line.asset),
                  "observed": line.observed.map { amount($0, line.asset) } ?? "—"]

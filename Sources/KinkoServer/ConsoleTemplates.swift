@@ -156,6 +156,9 @@ enum ConsoleTemplates {
             {{#lines}}<tr><td>{{asset}}</td><td class=n>{{owed}}</td><td class=n>{{held}}</td><td class=n>{{observed}}</td></tr>{{/lines}}</table>
             {{^clean}}<h2>[[差異|Breaks]]</h2><table id="reconciliation-breaks"><tr><th>[[資産|asset]]</th><th>[[種類|kind]]</th><th>[[ウォレット|wallet]]</th><th>[[差|size]]</th><th>[[原因|cause]]</th></tr>
             {{#breaks}}<tr class="break"><td>{{asset}}</td><td>{{kind}}</td><td>{{wallet}}</td><td class=n>{{size}}</td><td>{{cause}}</td></tr>{{/breaks}}</table>{{/clean}}
+            <h2>[[実行履歴 (新しい順)|Runs, newest first]]</h2>{{^hasEarlierRuns}}<p>[[この日の照合は 1 回です。|This day was reconciled once.]]</p>{{/hasEarlierRuns}}
+            <table id="reconciliation-runs"><tr><th>#</th><th>[[実行|ran]]</th><th>[[実行者|by]]</th><th>[[結果|verdict]]</th><th>[[その時の内容|what it found]]</th></tr>
+            {{#runs}}<tr class="run" data-clean="{{clean}}"><td>{{run}}</td><td>{{at}}</td><td>{{by}}</td><td{{^clean}} class=bad{{/clean}}>{{verdict}}</td><td><details><summary>[[表示|show]]</summary><pre>{{report}}</pre></details></td></tr>{{/runs}}</table>
             """,
 
         "audit": """

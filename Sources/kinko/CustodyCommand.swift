@@ -377,9 +377,20 @@ struct CustodyCommand: AsyncParsableCommand {
         @OptionGroup var token: TokenOptions
         @Option(help: "The JST day (YYYY-MM-DD), or `last` for the latest stored reconciliation.") var day: String
         @Option(help: "text, json or csv.") var format: String = "text"
+        @Flag(help: "Every run of the day, oldest first: who ran it, when, and what it found then.") var runs = false
 
         func execute() async throws {
             let session = try await Session.open(database, token)
+            if runs {
+                let day = day == "last" ? try await session.custody().latestReconciliation(by: session.caller)?.day ?? "" : day
+                let found = try await session.custody().reconciliationRuns(day: day, by: session.caller)
+                guard !found.isEmpty else { throw KinkoError(.notFound, "no reconciliation for \(day); run kinko custody reconcile --day \(day)", field: "day") }
+                for run in found {
+                    print("run \(run.run) at \(run.computedAt.iso8601) by \(run.by): \(run.isClean ? "clean" : "\(run.breakCount) breaks")")
+                    print(run.report.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+                }
+                return
+            }
             let result: Reconciliation
             if day == "last" {
                 guard let latest = try await session.custody().latestReconciliation(by: session.caller) else {

@@ -703,6 +703,11 @@ struct ConsoleActionTests {
         #expect(page.status == .ok && !stored.isClean)
         #expect(page.text.contains(#"<b id="reconciliation-status" class=bad>"#))
         #expect(page.text.components(separatedBy: #"<tr class="break">"#).count - 1 == stored.breaks.count)
+        // A rerun keeps the first run: both are listed, newest first, each with what it found.
+        _ = try await f.call(.post, "/console/actions/reconcile", json: session.form("day=\(day)"), headers: session.headers)
+        let rerun = try await f.call(.get, "/console/reconciliation?day=\(day)", headers: session.headers)
+        #expect(rerun.text.components(separatedBy: #"<tr class="run" data-clean="false"><td>"#).dropFirst().map { String($0.prefix(1)) } == ["2", "1"])
+        #expect(rerun.text.contains("<pre>Segregation reconciliation \(day)") && !page.text.contains("<td>2</td>"))
         // A link elsewhere is not offered.
         let foreign = try await f.call(.get, "/console?warning=x&link=https%3A%2F%2Fevil.example", headers: session.headers)
         #expect(!foreign.text.contains("evil.example"))

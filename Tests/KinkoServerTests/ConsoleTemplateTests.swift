@@ -65,7 +65,8 @@ import Testing
                                                                               "events": m, "eventCount": 1]],
                        "scenarios": [["name": m, "score": 1, "outcome": m]]]),
             ("reconciliation", ["day": m, "clean": false, "breakCount": 1, "cutoff": m, "lines": [["asset": m, "owed": m, "held": m, "observed": m]],
-                                "breaks": [["asset": m, "kind": m, "wallet": m, "size": m, "cause": m]]]),
+                                "breaks": [["asset": m, "kind": m, "wallet": m, "size": m, "cause": m]],
+                                "runs": [["run": 1, "at": m, "by": m, "clean": false, "verdict": m, "report": m]], "hasEarlierRuns": true]),
         ]
         for (name, context) in pages {
             let html = try ConsoleTemplates.render(name, context)

@@ -107,6 +107,14 @@ struct CustodyEndToEndTests {
             ])
             #expect(try await custody.reconcile(day: "2026-11-22", by: treasurer) == day)
             #expect(try await custody.store.reconciliation(day: "2026-11-22") == day)
+            // Both runs are kept, numbered, with who ran them and what they found.
+            let runs = try await custody.reconciliationRuns(day: "2026-11-22", by: compliance)
+            #expect(runs.map(\.run) == [1, 2] && runs.allSatisfy { $0.by == "sato.treasury" && $0.isClean && $0.day == "2026-11-22" })
+            #expect(runs[0].report == runs[1].report && runs[0].report.hasPrefix("Segregation reconciliation 2026-11-22") && runs[0].report.contains("BTC: owed to customers 10.00000000"))
+            #expect(runs[1].computedAt == f.clock.now() && runs[0].computedAt == f.clock.now())
+            #expect(try await custody.reconciliationRuns(day: "2026-11-21", by: compliance).isEmpty)
+            let badDay = await #expect(throws: KinkoError.self) { try await custody.reconciliationRuns(day: "2026-02-30", by: compliance) }
+            #expect(badDay?.field == "day")
             let tomorrow = await #expect(throws: KinkoError.self) { try await custody.reconcile(day: "2026-11-23", by: treasurer) }
             #expect(tomorrow?.field == "day")
 
