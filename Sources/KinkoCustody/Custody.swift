@@ -193,6 +193,11 @@ public struct Custody: Sendable {
         let digest = Governance.digest(.array(observations.map { o in
             ["wallet": .string(o.wallet), "asset": .string(o.asset), "amount": .string(o.amount.description), "observed_at": .string(String(o.observedAt))]
         }))
+        let observations = observations.map { observation in
+            var recorded = observation
+            recorded.recordedBy = caller.name
+            return recorded
+        }
         try await store.recordBalances(observations, audit: caller.event(
             .custodyObservationsRecord, role: role, digest: digest, result: "ok", details: ["balances": String(observations.count)]))
     }
@@ -450,7 +455,17 @@ public struct Custody: Sendable {
             throw KinkoError(.invalidInput, "the cut-off of \(day) (\(cutoff.iso8601)) has not passed yet", field: "day")
         }
         let digest = Governance.digest(["day": .string(day)])
-        let result = Reconciliation.run(day: day, cutoff: cutoff, try await reconciliationInputs(cutoff: cutoff))
+        let inputs = try await reconciliationInputs(cutoff: cutoff)
+        // Separate duties: whoever recorded a balance the day is checked against does not also
+        // declare the day reconciled.
+        let used = Set(inputs.wallets.flatMap { wallet in wallet.assets.map { "\(wallet.id)/\($0)" } })
+        if let own = inputs.observations.first(where: { $0.recordedBy == caller.name && used.contains("\($0.wallet)/\($0.asset)") }) {
+            throw try await governance.refused(KinkoError(
+                .forbidden, "separate duties: \(caller.name) recorded the balance of wallet \(own.wallet) (\(own.asset)) this reconciliation checks; "
+                    + "someone else with custody.reconcile (another treasurer, or finance) must reconcile \(day)", field: "day"),
+                by: caller, role: role, .custodyReconcile, digest: digest, details: ["day": day, "wallet": own.wallet])
+        }
+        let result = Reconciliation.run(day: day, cutoff: cutoff, inputs)
         let assets = Dictionary(await ledger.assets.map { ($0.code, $0) }, uniquingKeysWith: { first, _ in first })
         let run = ReconciliationRun(day: day, computedAt: now, by: caller.name, breakCount: result.breaks.count, report: result.text(assets: assets))
         _ = try await store.saveReconciliation(result, run: run, audit: caller.event(

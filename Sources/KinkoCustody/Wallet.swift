@@ -118,13 +118,18 @@ public struct BalanceObservation: Sendable, Equatable {
     public var amount: Amount
     public var observedAt: TimestampNanoseconds
     public var source: String
+    /// Who recorded it (set by `Custody.recordBalances` from the caller, whatever the input
+    /// says; "" for observations recorded before this was kept): a reconciliation that uses it
+    /// must be run by someone else.
+    public var recordedBy: String
 
-    public init(wallet: String, asset: String, amount: Amount, observedAt: TimestampNanoseconds, source: String) {
+    public init(wallet: String, asset: String, amount: Amount, observedAt: TimestampNanoseconds, source: String, recordedBy: String = "") {
         self.wallet = wallet
         self.asset = asset
         self.amount = amount
         self.observedAt = observedAt
         self.source = source
+        self.recordedBy = recordedBy
     }
 }
 

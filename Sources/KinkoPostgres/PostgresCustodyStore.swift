@@ -112,11 +112,11 @@ public struct PostgresCustodyStore: CustodyStore, PostgresStore {
         try await database.audited(audit) { connection in
             guard !observations.isEmpty else { return }
             try await connection.answered("""
-                INSERT INTO custody_balance_observations (wallet, asset, amount, observed_ns, source, recorded_ns)
-                SELECT wallet, asset, amount::numeric, observed_ns, source, \(now)
+                INSERT INTO custody_balance_observations (wallet, asset, amount, observed_ns, source, recorded_ns, recorded_by)
+                SELECT wallet, asset, amount::numeric, observed_ns, source, \(now), recorded_by
                 FROM unnest(\(observations.map(\.wallet))::text[], \(observations.map(\.asset))::text[], \(observations.map { V.numeric($0.amount) })::text[],
-                            \(observations.map { V.int($0.observedAt) })::bigint[], \(observations.map(\.source))::text[])
-                     WITH ORDINALITY AS t(wallet, asset, amount, observed_ns, source, n)
+                            \(observations.map { V.int($0.observedAt) })::bigint[], \(observations.map(\.source))::text[], \(observations.map(\.recordedBy))::text[])
+                     WITH ORDINALITY AS t(wallet, asset, amount, observed_ns, source, recorded_by, n)
                 ORDER BY n
                 """, logger: logger)
         }
@@ -138,13 +138,13 @@ public struct PostgresCustodyStore: CustodyStore, PostgresStore {
         try await database.read { connection in
             var observations: [BalanceObservation] = []
             let rows = try await connection.answered("""
-                SELECT DISTINCT ON (wallet, asset) wallet, asset, amount::text, observed_ns, source FROM custody_balance_observations
+                SELECT DISTINCT ON (wallet, asset) wallet, asset, amount::text, observed_ns, source, recorded_by FROM custody_balance_observations
                 WHERE observed_ns <= \(V.int(time))
                 ORDER BY wallet, asset, observed_ns DESC, id DESC
                 """, logger: logger)
-            for try await (wallet, asset, amount, observed, source) in rows.decode((String, String, String, Int64, String).self) {
+            for try await (wallet, asset, amount, observed, source, recordedBy) in rows.decode((String, String, String, Int64, String, String).self) {
                 observations.append(BalanceObservation(wallet: wallet, asset: asset, amount: try V.amount(amount, column: "amount"),
-                                                       observedAt: V.uint(observed), source: source))
+                                                       observedAt: V.uint(observed), source: source, recordedBy: recordedBy))
             }
             return observations
         }

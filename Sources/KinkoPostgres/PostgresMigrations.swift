@@ -53,6 +53,8 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // The reconciliation that uses a balance is someone else's (separate duties), as in SQLite.
+        ("2026-12-03 who recorded each balance", ["ALTER TABLE custody_balance_observations ADD COLUMN recorded_by text NOT NULL DEFAULT ''"]),
     ]
 
     /// Reserve and monitoring rule sets become governance settings (`AdoptedDocuments`): each

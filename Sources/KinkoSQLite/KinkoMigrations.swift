@@ -106,6 +106,10 @@ enum KinkoMigrations {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("2026-12-03 who recorded each balance") { db in
+            // The reconciliation that uses a balance is someone else's (separate duties).
+            try db.execute(sql: "ALTER TABLE custody_balance_observations ADD COLUMN recorded_by TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 

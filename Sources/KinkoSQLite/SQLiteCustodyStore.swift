@@ -89,10 +89,10 @@ public struct SQLiteCustodyStore: CustodyStore, SQLiteStore {
         let now = database.clock.now()
         try await write(audit: audit) { db in
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO custody_balance_observations (wallet, asset, amount, observed_at, source, recorded_at) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO custody_balance_observations (wallet, asset, amount, observed_at, source, recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
             for o in observations {
-                try insert.execute(arguments: [o.wallet, o.asset, Self.blob(o.amount), Self.int(o.observedAt), o.source, Self.int(now)])
+                try insert.execute(arguments: [o.wallet, o.asset, Self.blob(o.amount), Self.int(o.observedAt), o.source, Self.int(now), o.recordedBy])
             }
         }
     }
@@ -118,7 +118,7 @@ public struct SQLiteCustodyStore: CustodyStore, SQLiteStore {
                 ORDER BY o.wallet, o.asset
                 """, arguments: [Self.int(time)]).map { row in
                 BalanceObservation(wallet: row["wallet"], asset: row["asset"], amount: try Self.amount(row["amount"]),
-                                   observedAt: UInt64(bitPattern: row["observed_at"]), source: row["source"])
+                                   observedAt: UInt64(bitPattern: row["observed_at"]), source: row["source"], recordedBy: row["recorded_by"])
             }
         }
     }

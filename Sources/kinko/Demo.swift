@@ -126,7 +126,8 @@ struct Demo: KinkoCommand {
             try await DemoObservations.record(custody, by: treasurer, at: clock.now())
             print("\n" + CustodyView.text(try await custody.check(by: treasurer), []))
             clock.advance(seconds: 120)
-            reconciliation = try await custody.reconcile(day: day, by: treasurer)
+            // The treasurer recorded the balances, so finance reconciles (separate duties).
+            reconciliation = try await custody.reconcile(day: day, by: finance)
         }
         print("\n" + (try ReconciliationView.render(reconciliation, format: "text")))
         try await DemoSweep.run(service, book: book, treasurer: treasurer, approver: try DemoPeople.keyed(people, "yamamoto.finance"))

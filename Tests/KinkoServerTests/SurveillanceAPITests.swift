@@ -169,7 +169,8 @@ struct SurveillanceStreamAPITests {
         #expect(page.text.contains(#"<p id="queue-state" data-status="open">"#) && page.text.contains("/console/alerts#alert-\(queueID)"))
         // The queue's alert page: the market rule, its figures, the orders, a link to the replay.
         let queuePage = try await f.call(.get, "/console/alert?id=\(queueID)", headers: headers)
-        #expect(queuePage.status == .ok && queuePage.text.contains("<h2>market_spoofing (+0)</h2>") && queuePage.text.contains("<td>repetitions</td><td>4.0 (threshold 3.0)</td>"))
+        #expect(queuePage.status == .ok && queuePage.text.contains("<h2>相場: 見せ玉 <code>market_spoofing</code> (+0)</h2>")
+                && queuePage.text.contains(#"<td title="repetitions">repetitions</td><td>4.0 (threshold 3.0)</td>"#))
         #expect(queuePage.text.contains(#"<a id="market-replay-link" href="/console/surveillance/alert?id=\#(alert["id"] as? String ?? "")">"#))
         #expect(queuePage.text.contains("order:"))
         #expect(try await f.call(.get, "/console/alert?id=999999", headers: headers).status == .notFound)

@@ -169,7 +169,7 @@ struct ControlWorld {
         f.clock.advance(seconds: 6 * 3_600 + 30 * 60)  // 07:30Z
         try await observe(x, treasury: treasury.caller)
         f.clock.advance(seconds: 35 * 60)  // 08:05Z
-        _ = try await x.custody.reconcile(day: day, by: treasury.caller)
+        _ = try await x.custody.reconcile(day: day, by: finance.caller)  // treasury recorded the balances
         try await observe(x, treasury: treasury.caller)
 
         // A movement waiting for its signers; a frozen wallet.

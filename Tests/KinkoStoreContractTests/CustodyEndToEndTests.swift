@@ -100,22 +100,30 @@ struct CustodyEndToEndTests {
             #expect(try await ledger.createTransfers([
                 Transfer(id: TransferID(5), debitAccountID: hot, creditAccountID: AccountID(12), amount: 1, ledger: 2, code: .deposit),
             ], by: exchange) == [.ok])
-            let day = try await custody.reconcile(day: "2026-11-22", by: treasurer)
+            // Separate duties: the treasurer who recorded the balances may not reconcile the day
+            // (refused and audited); a second treasurer may.
+            let refusal = await #expect(throws: KinkoError.self) { try await custody.reconcile(day: "2026-11-22", by: treasurer) }
+            #expect(refusal?.code == .forbidden && refusal?.field == "day" && refusal?.message.contains("separate duties: sato.treasury recorded the balance of wallet") == true)
+            #expect(try await custody.store.reconciliation(day: "2026-11-22") == nil)
+            let audit = try await f.governance.store.auditEntries(from: 0, limit: 100_000).map { try AuditEntry(bytes: $0.bytes) }
+            #expect(audit.contains { $0.event.action == "custody.reconcile" && $0.event.result == "refused: forbidden" && $0.event.details["wallet"] != nil })
+            let (reconciler, _) = try await f.person("ito.treasury", [.treasurer])
+            let day = try await custody.reconcile(day: "2026-11-22", by: reconciler)
             #expect(day.isClean, "\(day.breaks)")
             #expect(day.lines.map { "\($0.asset) \($0.liabilities) \($0.ledgerHoldings) \($0.observed?.description ?? "-")" } == [
                 "JPY 3000000 3000000 3000000", "BTC 1000000000 1000000000 1000000000",
             ])
-            #expect(try await custody.reconcile(day: "2026-11-22", by: treasurer) == day)
+            #expect(try await custody.reconcile(day: "2026-11-22", by: reconciler) == day)
             #expect(try await custody.store.reconciliation(day: "2026-11-22") == day)
             // Both runs are kept, numbered, with who ran them and what they found.
             let runs = try await custody.reconciliationRuns(day: "2026-11-22", by: compliance)
-            #expect(runs.map(\.run) == [1, 2] && runs.allSatisfy { $0.by == "sato.treasury" && $0.isClean && $0.day == "2026-11-22" })
+            #expect(runs.map(\.run) == [1, 2] && runs.allSatisfy { $0.by == "ito.treasury" && $0.isClean && $0.day == "2026-11-22" })
             #expect(runs[0].report == runs[1].report && runs[0].report.hasPrefix("Segregation reconciliation 2026-11-22") && runs[0].report.contains("BTC: owed to customers 10.00000000"))
             #expect(runs[1].computedAt == f.clock.now() && runs[0].computedAt == f.clock.now())
             #expect(try await custody.reconciliationRuns(day: "2026-11-21", by: compliance).isEmpty)
             let badDay = await #expect(throws: KinkoError.self) { try await custody.reconciliationRuns(day: "2026-02-30", by: compliance) }
             #expect(badDay?.field == "day")
-            let tomorrow = await #expect(throws: KinkoError.self) { try await custody.reconcile(day: "2026-11-23", by: treasurer) }
+            let tomorrow = await #expect(throws: KinkoError.self) { try await custody.reconcile(day: "2026-11-23", by: reconciler) }
             #expect(tomorrow?.field == "day")
 
             // The whitelist: approved by compliance, usable 48 h later.

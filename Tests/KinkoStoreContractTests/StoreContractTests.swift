@@ -256,7 +256,8 @@ struct PostgresConfiguredTests {
             #expect(try await database.appliedMigrations() == ["2026-11-22 ledger", "2026-11-22 governance", "2026-11-30 custody", "2026-11-30 reserve", "2026-11-30 monitoring",
                                                               "2026-12-01 credentials and records", "2026-12-01 quarantine class", "2026-12-02 rule sets as settings",
                                                               "2026-12-02 transfers between customers", "2026-12-03 alerts by time raised",
-                                                              "2026-12-03 incident valuations", "2026-12-03 reconciliation runs"])
+                                                              "2026-12-03 incident valuations", "2026-12-03 reconciliation runs",
+                                                              "2026-12-03 who recorded each balance"])
             await database.close()
             await #expect(throws: KinkoError.self) { _ = try await KinkoPostgresDatabase.open(url: "postgres://nowhere", auditKeyPath: nil) }
         }
