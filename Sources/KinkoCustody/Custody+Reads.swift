@@ -129,10 +129,7 @@ extension Custody {
     /// (no later observation) and the wallets registered now; an asset with a balance missing
     /// or stale then is listed as missing, never drawn as 0%.
     public func hotShareHistory(days: Int, now: TimestampNanoseconds? = nil, by caller: Caller) async throws -> [HotSharePoint] {
-        _ = try await governance.authorize(caller, .custodyRead)
-        guard (1...Self.hotShareHistoryDaysMax).contains(days) else {
-            throw KinkoError(.invalidInput, "must be 1–\(Self.hotShareHistoryDaysMax)", field: "days")
-        }
+        try await authorizeDayRange(days, max: Self.hotShareHistoryDaysMax, by: caller)
         let now = now ?? clock.now()
         let assets = await ledger.assets
         let wallets = try await store.wallets()
@@ -174,5 +171,32 @@ extension Custody {
             let past = TimestampNanoseconds(back) * 86_400
             return last >= past ? (last - past) * second : nil
         }
+    }
+}
+
+extension Custody {
+    /// The most days `unreconciledDays` looks back over.
+    public static let unreconciledDaysMax = 31
+
+    /// The JST business days among the last `days` whose cut-off has passed by `now`, on which
+    /// a customer-pool wallet existed, and which have no reconciliation stored: the days
+    /// someone missed, oldest first.
+    public func unreconciledDays(days: Int, now: TimestampNanoseconds? = nil, by caller: Caller) async throws -> [String] {
+        try await authorizeDayRange(days, max: Self.unreconciledDaysMax, by: caller)
+        guard let first = try await store.wallets().filter({ $0.purpose == .customerPool }).map(\.createdAt).min() else { return [] }
+        var missed: [String] = []
+        for cutoff in Self.cutoffs(before: now ?? clock.now(), days: days, hourJST: settings.reconciliationCutoffHourJST) where cutoff >= first {
+            let day = cutoff.jstDay
+            if try await store.reconciliation(day: day) == nil { missed.append(day) }
+        }
+        return missed
+    }
+}
+
+extension Custody {
+    /// A read over the last `days` days: custody's readers only, 1 to `max` days.
+    func authorizeDayRange(_ days: Int, max: Int, by caller: Caller) async throws {
+        _ = try await governance.authorize(caller, .custodyRead)
+        guard (1...max).contains(days) else { throw KinkoError(.invalidInput, "must be 1–\(max)", field: "days") }
     }
 }

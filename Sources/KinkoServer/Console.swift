@@ -253,6 +253,9 @@ struct Console: Sendable {
             ]
             let history = try await services.custody.hotShareHistory(days: Self.chartDays, by: caller)
             custody["chart"] = Self.hotShareChart(history, limitBasisPoints: services.custody.settings.hotShareLimitBasisPoints) ?? false
+            let missed = try await services.custody.unreconciledDays(days: ServerSettings.reconcileLookbackDays, by: caller)
+            custody["hasMissed"] = !missed.isEmpty
+            custody["missed"] = missed.map { ["day": $0] }
             if let day = try await services.custody.latestReconciliation(by: caller) {
                 custody["last"] = ["day": day.day, "clean": String(day.isClean), "summaryClass": day.isClean ? "good" : "bad",
                                    "summary": day.isClean ? Self.both("差異なし", "clean") : Self.both("差異 \(day.breaks.count) 件・未解決", "\(day.breaks.count) unresolved breaks")]

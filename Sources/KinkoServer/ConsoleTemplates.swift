@@ -40,6 +40,7 @@ enum ConsoleTemplates {
             <table><tr><th>[[資産|asset]]</th><th>[[ホット比率|hot share]]</th><th>[[5% 上限|the 5% line]]</th><th>OK</th></tr>
             {{#assets}}<tr><td>{{code}}</td><td class="n hot-share" data-asset="{{code}}">{{share}}</td><td>{{{bar}}}</td><td>{{mark}}</td></tr>{{/assets}}</table>
             {{#chart}}<figure><figcaption>[[ホット比率の推移 (過去 90 日の毎日の締め時刻と現在、点線は上限)|Hot share at each daily cut-off of the last 90 days and now (dashed: the limit)]]</figcaption>{{{chart}}}</figure>{{/chart}}
+            {{#hasMissed}}<p id="unreconciled" class=bad role="alert">[[締め時刻を過ぎても照合されていない日|Days past their cut-off with no reconciliation]]: {{#missed}}<b class="unreconciled-day">{{day}}</b> {{/missed}}</p>{{/hasMissed}}
             {{#last}}<p>[[最終照合|last reconciliation]]: <b id="last-reconciliation" data-clean="{{clean}}">{{day}}</b> — <a href="/console/reconciliation?day={{day}}" class="{{summaryClass}}">{{summary}}</a></p>{{/last}}
             {{#canReconcile}}<form method="post" action="/console/actions/reconcile">{{> csrf}}<label>[[営業日|business day]] <input name="day" id="reconcile-day" value="{{yesterday}}" size="10"></label>
             <button id="reconcile">[[照合|Reconcile]]</button></form>{{/canReconcile}}</section>{{/custody}}

@@ -1,4 +1,5 @@
 import Foundation
+import KinkoCustody
 import KinkoMonitoring
 import KinkoSurveillance
 public import KinkoCore
@@ -30,6 +31,14 @@ public struct ServerSettings: Sendable {
     /// How often monitoring's network scan runs, in seconds.
     public var networkScanEverySeconds = 86_400
     public static let networkScanEverySecondsRange = 60...604_800
+    /// The daily reconciliation: run once each cut-off has passed, as the principal of this
+    /// token (it needs `custody.reconcile`, and must not be the one who records balances);
+    /// none without one.
+    public var reconcileToken: String?
+    /// How often the reconciliation job looks for a day whose cut-off passed unreconciled.
+    public static let reconcileCheckSeconds = 60
+    /// How far back it reconciles days nobody reconciled (a longer gap needs a person).
+    public static let reconcileLookbackDays = 7
 
     public init() {}
 
@@ -106,6 +115,7 @@ struct BackgroundDuties: Service {
                 if seconds % settings.surveilScanEverySeconds == 0 { _ = await run(.surveillanceScan) }
                 if seconds % settings.networkScanEverySeconds == 0 { _ = await run(.networkScan) }
             }
+            if settings.reconcileToken != nil && seconds % ServerSettings.reconcileCheckSeconds == 0 { _ = await run(.reconciliation) }
         }
         await flushRefusals(force: true)
         _ = await exportCheckpoint(after: lastExported)
@@ -115,9 +125,12 @@ struct BackgroundDuties: Service {
     /// revoked token stops the jobs); logs what it found or why it failed, and counts it.
     func run(_ job: ScheduledJob) async -> Bool {
         do {
-            let caller = try await services.governance.authenticate(token: settings.jobsToken)
+            let caller = try await services.governance.authenticate(token: job == .reconciliation ? settings.reconcileToken : settings.jobsToken)
             let summary: String
             switch job {
+            case .reconciliation:
+                guard let done = try await reconcileMissedDays(by: caller) else { return true }  // nothing due: not a run
+                summary = done
             case .surveillanceScan:
                 let result = try await services.surveillance.scan(by: caller)
                 summary = "\(result.orderEvents) order events, \(result.alerts) alerts, \(result.raised.count) new, \(result.queued.count) queued"
@@ -133,6 +146,31 @@ struct BackgroundDuties: Service {
             logger.error("\(job.rawValue) failed", metadata: ["error": "\(LogRedaction.describe(error))"])
             return false
         }
+    }
+
+    /// Reconciles every day of the last `reconcileLookbackDays` whose cut-off passed with no
+    /// reconciliation stored, oldest first; nil when there was none. A day that fails stays
+    /// unreconciled: it is counted (`kinko_custody_unreconciled_days`), logged as a warning,
+    /// and shown on the console's overview until someone reconciles it.
+    func reconcileMissedDays(by caller: Caller) async throws -> String? {
+        let missed = try await services.custody.unreconciledDays(days: ServerSettings.reconcileLookbackDays, by: caller)
+        metrics.gauge("kinko_custody_unreconciled_days", "Days of the last week whose cut-off passed with no reconciliation stored.", labels: [],
+                      Double(missed.count))
+        guard !missed.isEmpty else { return nil }
+        var outcomes: [String] = [], failed: [String] = []
+        for day in missed {
+            do {
+                let result = try await services.custody.reconcile(day: day, by: caller)
+                outcomes.append("\(day) \(result.isClean ? "clean" : "\(result.breaks.count) breaks")")
+            } catch let error as KinkoError {
+                failed.append(day)
+                logger.warning("reconciliation of \(day) failed; the day stays unreconciled", metadata: ["error": "\(Problem(error).fieldAndDetail)"])
+            }
+        }
+        metrics.gauge("kinko_custody_unreconciled_days", "Days of the last week whose cut-off passed with no reconciliation stored.", labels: [],
+                      Double(failed.count))
+        guard failed.isEmpty else { throw KinkoError(.conflict, "days not reconciled: \(failed.joined(separator: ", "))") }
+        return outcomes.joined(separator: "; ")
     }
 
     func flushRefusals(force: Bool) async {
@@ -161,4 +199,6 @@ struct BackgroundDuties: Service {
 public enum ScheduledJob: String, Sendable, CaseIterable {
     case surveillanceScan = "surveillance_scan"
     case networkScan = "network_scan"
+    /// The daily reconciliation, once each cut-off has passed (with `reconcileToken`).
+    case reconciliation
 }

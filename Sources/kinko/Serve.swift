@@ -42,6 +42,8 @@ struct Serve: KinkoCommand {
     var jobsTokenFile: String?
     @Option(help: "Seconds between market-surveillance scans (10–86400; with --jobs-token-file).") var surveilScanEvery = ServerSettings().surveilScanEverySeconds
     @Option(help: "Seconds between network scans (60–604800; with --jobs-token-file).") var networkScanEvery = ServerSettings().networkScanEverySeconds
+    @Option(help: "A file holding a bearer token with custody.reconcile, of someone who does not record balances (finance, or a second treasurer): once each 17:00 JST cut-off passes, the server reconciles the day as its principal, and any day of the last week left unreconciled. Without it, run `kinko custody reconcile --day D` after each cut-off.")
+    var reconcileTokenFile: String?
     @Option(help: "The SHA-256 fingerprint of the audit checkpoint key (default: $\(AuditKeyPin.environmentVariable)); the server refuses to start with another key.")
     var auditKeyFingerprint: String?
 
@@ -76,6 +78,11 @@ struct Serve: KinkoCommand {
             let token = try readFile(jobsTokenFile, field: "--jobs-token-file").trimmingCharacters(in: .whitespacesAndNewlines)
             guard !token.isEmpty else { throw KinkoError(.invalidInput, "\(jobsTokenFile) is empty: it holds one bearer token", field: "jobs_token_file") }
             settings.jobsToken = token
+        }
+        if let reconcileTokenFile {
+            let token = try readFile(reconcileTokenFile, field: "--reconcile-token-file").trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !token.isEmpty else { throw KinkoError(.invalidInput, "\(reconcileTokenFile) is empty: it holds one bearer token", field: "reconcile_token_file") }
+            settings.reconcileToken = token
         }
         return try settings.validated()
     }
@@ -119,6 +126,12 @@ struct Serve: KinkoCommand {
                     throw KinkoError(.forbidden, "the jobs token is \(caller.name)'s, who lacks monitor.ingest: use the operator's service token", field: "jobs_token_file")
                 }
             }
+            if let token = settings.reconcileToken {
+                let caller = try await services.governance.authenticate(token: token)
+                guard (try? caller.role(for: .custodyReconcile, table: services.governance.permissions)) != nil else {
+                    throw KinkoError(.forbidden, "the reconcile token is \(caller.name)'s, who lacks custody.reconcile: use finance's or a second treasurer's", field: "reconcile_token_file")
+                }
+            }
             let app = try KinkoHTTPServer(services: services, settings: settings).application(host: host, port: port)
             let directory = database.directory.path
             print("""
@@ -127,6 +140,7 @@ struct Serve: KinkoCommand {
                   API      http://\(host):\(port)/v1/…       (Authorization: Bearer <token>; spec: Sources/KinkoServer/openapi.yaml)
                   probes   /healthz /readyz /metrics
                 Scheduled scans: \(settings.jobsToken == nil ? "none (--jobs-token-file runs them; or cron `kinko surveil scan` and `kinko monitor network-scan`)" : "market surveillance every \(settings.surveilScanEverySeconds) s, network every \(settings.networkScanEverySeconds) s").
+                Daily reconciliation: \(settings.reconcileToken == nil ? "by hand (--reconcile-token-file runs it at each cut-off)" : "at each cut-off, and any day of the last week left unreconciled").
                 Tokens: \(FileManager.default.fileExists(atPath: directory + "/demo-tokens.json") ? "demo-tokens.json (one per role)" : "the first admin's token was printed by `kinko init`; an admin issues more with `kinko governance issue-token`").
                 Stop with Ctrl-C or SIGTERM: requests in flight finish first.
                 """)

@@ -670,6 +670,44 @@ struct ConsoleActionTests {
         #expect(overview.text.contains(#"<a href="/console/reconciliation?day=2026-11-20" class="good">差異なし</a>"#))
     }
 
+    // Goal: with a reconcile token the server reconciles each day once its cut-off passes,
+    // and a day of the last week nobody reconciled; before the cut-off nothing is due; the
+    // overview names a day left unreconciled; a token without custody.reconcile fails and is
+    // counted, and the day stays missed (kinko_custody_unreconciled_days).
+    @Test func theServerReconcilesEachDayAtItsCutoff() async throws {
+        let cutoff = try Reconciliation.cutoff(day: "2026-12-03", hourJST: 17)
+        let clock = ManualWallClock(cutoff - 3_600_000_000_000)  // 16:00 JST
+        let f = try await ServerFixture(clock: clock)
+        _ = try await f.call(.post, "/v1/custody/vendors", as: .treasurer, json: #"{"name":"acme","notice_date":"2026-01-05","notice_reference":"FSA-2026-17"}"#)
+        let wallet = try await f.call(.post, "/v1/custody/wallets", as: .treasurer, json: """
+            {"id":"hot-1","chain":"bitcoin","temperature":"hot","purpose":"customer_pool","assets":["BTC"],"vendor":"acme","vendor_version":"1.0"}
+            """)
+        #expect(wallet.status == .created)
+        var settings = ServerSettings()
+        settings.reconcileToken = f.tokens[.finance]
+        let server = KinkoHTTPServer(services: f.services, settings: settings)
+        #expect(await server.runJob(.reconciliation))  // before the cut-off: nothing due
+        #expect(try await f.services.custody.store.reconciliation(day: "2026-12-03") == nil)
+
+        clock.advance(seconds: 7_200)  // 18:00 JST
+        settings.reconcileToken = f.tokens[.compliance]
+        let wrong = KinkoHTTPServer(services: f.services, settings: settings)
+        #expect(await wrong.runJob(.reconciliation) == false)
+        #expect(wrong.metricsText.contains(#"kinko_jobs_runs_total{job="reconciliation",result="failed"} 1"#))
+        let overview = try await f.call(.get, "/console", headers: try await f.console(.auditor).headers)
+        #expect(overview.text.contains(#"<p id="unreconciled" class=bad role="alert">"#) && overview.text.contains(#"<b class="unreconciled-day">2026-12-03</b>"#))
+
+        #expect(await server.runJob(.reconciliation))
+        let stored = try #require(try await f.services.custody.store.reconciliation(day: "2026-12-03"))
+        let runs = try await f.services.custody.reconciliationRuns(day: "2026-12-03", by: f.callers[.auditor]!)
+        #expect(stored.day == "2026-12-03" && runs.map(\.by) == [f.callers[.finance]!.name])
+        #expect(server.metricsText.contains(#"kinko_jobs_runs_total{job="reconciliation",result="ok"} 1"#) && server.metricsText.contains("kinko_custody_unreconciled_days 0"))
+        #expect(await server.runJob(.reconciliation))  // done: nothing due, no second run
+        #expect(try await f.services.custody.reconciliationRuns(day: "2026-12-03", by: f.callers[.auditor]!).count == 1)
+        let after = try await f.call(.get, "/console", headers: try await f.console(.auditor).headers)
+        #expect(!after.text.contains("unreconciled"))
+    }
+
     // Goal: a reconciliation with breaks is no success: the treasurer sees it in the alarm
     // colour with a link to the breaks, each listed with its asset, kind, size and cause; the
     // form offers the day whose 17:00 JST cut-off passed last.

@@ -102,6 +102,13 @@ struct CustodyEndToEndTests {
             ], by: exchange) == [.ok])
             // Separate duties: the treasurer who recorded the balances may not reconcile the day
             // (refused and audited); a second treasurer may.
+            // The cut-off has passed and nobody has reconciled: the day is missed.
+            #expect(try await custody.unreconciledDays(days: 7, by: compliance) == ["2026-11-22"])
+            #expect(try await custody.unreconciledDays(days: Custody.unreconciledDaysMax, by: compliance) == ["2026-11-22"])
+            for days in [0, Custody.unreconciledDaysMax + 1] {
+                let refused = await #expect(throws: KinkoError.self) { try await custody.unreconciledDays(days: days, by: compliance) }
+                #expect(refused?.field == "days")
+            }
             let refusal = await #expect(throws: KinkoError.self) { try await custody.reconcile(day: "2026-11-22", by: treasurer) }
             #expect(refusal?.code == .forbidden && refusal?.field == "day" && refusal?.message.contains("separate duties: sato.treasury recorded the balance of wallet") == true)
             #expect(try await custody.store.reconciliation(day: "2026-11-22") == nil)
@@ -114,6 +121,7 @@ struct CustodyEndToEndTests {
                 "JPY 3000000 3000000 3000000", "BTC 1000000000 1000000000 1000000000",
             ])
             #expect(try await custody.reconcile(day: "2026-11-22", by: reconciler) == day)
+            #expect(try await custody.unreconciledDays(days: 7, by: compliance).isEmpty)
             #expect(try await custody.store.reconciliation(day: "2026-11-22") == day)
             // Both runs are kept, numbered, with who ran them and what they found.
             let runs = try await custody.reconciliationRuns(day: "2026-11-22", by: compliance)
