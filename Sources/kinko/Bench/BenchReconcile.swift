@@ -21,9 +21,10 @@ struct BenchReconcile: AsyncParsableCommand {
         let book = try await BenchBook.build(size, name: "reconcile")
         let (customers, assets, afterCutoff) = (size.customers, size.assets, size.afterCutoff)
         defer { try? FileManager.default.removeItem(at: book.directory) }
-        let (custody, treasurer, day, setup) = (book.custody, book.treasurer, book.day, book.setupSeconds)
+        // The treasurer recorded the balances, so finance reconciles (separate duties).
+        let (custody, finance, day, setup) = (book.custody, book.finance, book.day, book.setupSeconds)
         let timer = ContinuousClock.now
-        let result = try await custody.reconcile(day: day, by: treasurer)
+        let result = try await custody.reconcile(day: day, by: finance)
         let seconds = (ContinuousClock.now - timer).milliseconds / 1000
         guard result.isClean else { throw BenchError.setupFailed("the reconciliation found breaks: \(result.breaks.first?.cause ?? "")") }
         if json {
