@@ -111,6 +111,14 @@ final class ConnectionTimer {
     }
 
     func bodyEnded() {
+        // The response can end before the request's end is read (a loaded event loop answered
+        // a GET first): then the connection is idle now. Without this it kept no timer at all
+        // and a kept-alive connection was never closed (seen once in CI).
+        guard inFlight > 0 else {
+            phase = .idle
+            arm(limits.idleTimeoutSeconds)
+            return
+        }
         phase = .responding
         disarm()
     }
