@@ -252,10 +252,10 @@ struct LiveHardeningTests {
     @Test func halfSentRequestsAndIdleConnectionsAreClosed() async throws {
         let f = try await ServerFixture()
         let settings = Self.settings {
-            // Timeouts of 2 s, and reads that wait up to 15 s (they return as soon as the answer
-            // or the close arrives): on a loaded 2-core machine a 1 s header timeout could cut a
-            // whole request the server had not yet read — a flaky test.
-            $0.connections.headerTimeoutSeconds = 2
+            // A 5 s header timeout, a 2 s idle timeout, and reads that wait up to 15 s (they
+            // return as soon as the answer or the close arrives): on a loaded 2-core machine a
+            // 1 s header timeout could cut a whole request the server had not yet read.
+            $0.connections.headerTimeoutSeconds = 5
             $0.connections.idleTimeoutSeconds = 2
         }
         try await Self.live(f, settings) { port in
