@@ -57,8 +57,7 @@ extension Monitoring {
     public func alertsRaisedPerDay(days: Int, now: TimestampNanoseconds, by caller: Caller) async throws -> [Int64: Int] {
         _ = try await governance.authorize(caller, .monitorRead)
         guard (1...Self.volumeDaysMax).contains(days) else { throw KinkoError(.invalidInput, "must be 1–\(Self.volumeDaysMax)", field: "days") }
-        // In whole seconds first, so no step can overflow for any clock reading.
-        let today = Int64((now / 1_000_000_000 + Self.jstOffsetSeconds) / 86_400)
+        let today = Self.jstDayNumber(of: now)
         let first = today - Int64(days) + 1
         let since = UInt64(max(0, first * 86_400 - Int64(Self.jstOffsetSeconds))) * 1_000_000_000
         return try await store.alertsRaisedPerDay(since: since).filter { $0.key >= first }
@@ -67,4 +66,8 @@ extension Monitoring {
     public static let volumeDaysMax = 3_660
     /// Nine hours: JST is UTC+9 all year.
     static let jstOffsetSeconds: UInt64 = 9 * 3_600
+
+    /// The JST day an instant falls on, numbered from 1970-01-01 JST (the keys of
+    /// `alertsRaisedPerDay`); in whole seconds first, so no step can overflow.
+    public static func jstDayNumber(of time: TimestampNanoseconds) -> Int64 { Int64((time / 1_000_000_000 + jstOffsetSeconds) / 86_400) }
 }

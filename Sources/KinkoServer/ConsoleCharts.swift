@@ -99,7 +99,7 @@ extension Console {
     /// Alerts raised per day over the last `chartDays` days (JST), as bars; the total, the
     /// busiest day and today's count in words.
     static func alertVolumeChart(_ counts: [Int64: Int], now: TimestampNanoseconds) -> String {
-        let today = Int64((now / 1_000_000_000 + 32_400) / 86_400)
+        let today = Monitoring.jstDayNumber(of: now)
         let days = (0..<Int64(chartDays)).map { today - Int64(chartDays) + 1 + $0 }
         let values = days.map { counts[$0] ?? 0 }
         let (width, height, left, right, top, bottom) = (600.0, 120.0, 44.0, 8.0, 8.0, 22.0)

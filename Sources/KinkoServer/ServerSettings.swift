@@ -154,10 +154,13 @@ struct BackgroundDuties: Service {
     /// and shown on the console's overview until someone reconciles it.
     func reconcileMissedDays(by caller: Caller) async throws -> String? {
         let missed = try await services.custody.unreconciledDays(days: ServerSettings.reconcileLookbackDays, by: caller)
-        metrics.gauge("kinko_custody_unreconciled_days", "Days of the last week whose cut-off passed with no reconciliation stored.", labels: [],
-                      Double(missed.count))
-        guard !missed.isEmpty else { return nil }
         var outcomes: [String] = [], failed: [String] = []
+        // What is still unreconciled once this run is done.
+        defer {
+            metrics.gauge("kinko_custody_unreconciled_days", "Days of the last week whose cut-off passed with no reconciliation stored.", labels: [],
+                          Double(failed.count))
+        }
+        guard !missed.isEmpty else { return nil }
         for day in missed {
             do {
                 let result = try await services.custody.reconcile(day: day, by: caller)
@@ -167,8 +170,6 @@ struct BackgroundDuties: Service {
                 logger.warning("reconciliation of \(day) failed; the day stays unreconciled", metadata: ["error": "\(Problem(error).fieldAndDetail)"])
             }
         }
-        metrics.gauge("kinko_custody_unreconciled_days", "Days of the last week whose cut-off passed with no reconciliation stored.", labels: [],
-                      Double(failed.count))
         guard failed.isEmpty else { throw KinkoError(.conflict, "days not reconciled: \(failed.joined(separator: ", "))") }
         return outcomes.joined(separator: "; ")
     }
