@@ -20,6 +20,7 @@
 #   KINKO_E2E_SEED             a seed instead of the default --generation-deterministic
 #   KINKO_E2E_CONTRACT_TIMEOUT hard limit on each contract run in seconds (default 300)
 #   KINKO_E2E_CONTRACT_ROLES   demo roles to fuzz as, one run each (default "admin operator treasurer finance compliance")
+#   KINKO_E2E_CONTRACT_JOBS    contract runs at once, each as its own role (default 1)
 #   KINKO_E2E_READY_TIMEOUT    seconds to wait for /readyz (default 120)
 #   KINKO_E2E_ST_ARGS          extra schemathesis arguments (word-split), e.g. "--continue-on-failure"
 #   KINKO_E2E_KEEP=1           keep the temporary directory (database, tokens)
@@ -28,7 +29,7 @@ set -uo pipefail
 MODE=${1:-all}
 case "$MODE" in
     console | contract | all) ;;
-    -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: $0 [console|contract|all]" >&2; exit 2 ;;
 esac
 
@@ -43,6 +44,8 @@ WORKERS=${KINKO_E2E_WORKERS:-1}
 CONTRACT_TIMEOUT=${KINKO_E2E_CONTRACT_TIMEOUT:-300}
 READY_TIMEOUT=${KINKO_E2E_READY_TIMEOUT:-120}
 CONTRACT_ROLES=${KINKO_E2E_CONTRACT_ROLES:-admin operator treasurer finance compliance}
+CONTRACT_JOBS=${KINKO_E2E_CONTRACT_JOBS:-1}
+case "$CONTRACT_JOBS" in '' | *[!0-9]* | 0) echo "KINKO_E2E_CONTRACT_JOBS must be a whole number from 1, not '$CONTRACT_JOBS'" >&2; exit 2 ;; esac
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
 
 say() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -60,6 +63,7 @@ SERVER_PID=
 FAILED=0
 PASSED=0
 RESULTS=()
+declare -A LANE_ROLE=() # pid -> role of each contract run under way in parallel
 
 record() { # name rc
     if [ "$2" -eq 0 ]; then PASSED=$((PASSED + 1)); RESULTS+=("PASS $1"); else FAILED=$((FAILED + 1)); RESULTS+=("FAIL $1 (exit $2)"); fi
@@ -74,6 +78,7 @@ log_tail() {
 
 cleanup() {
     local rc=$?
+    for pid in "${!LANE_ROLE[@]}"; do pkill -TERM -P "$pid" 2>/dev/null; kill -TERM "$pid" 2>/dev/null; done
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null
         for _ in $(seq 1 20); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.5; done
@@ -129,20 +134,47 @@ if [ "$MODE" = console ] || [ "$MODE" = all ]; then
 fi
 
 # ------------------------------------------------------------------ contract
+# One run per role; up to $CONTRACT_JOBS at once (each Schemathesis process is one Python thread,
+# so a second lane uses the second core once the other tests are done). A parallel run writes
+# its log to a file and prints it when it ends, so logs never interleave.
+contract_run() { # role token
+    local role=$1 token=$2
+    # shellcheck disable=SC2086
+    SCHEMATHESIS_HOOKS="$HERE/schemathesis_hooks.py" timeout -k 10 "$CONTRACT_TIMEOUT" \
+        "$VENV/bin/schemathesis" run "$SPEC" --url "$BASE" -H "Authorization: Bearer $token" \
+        --checks "$CHECKS" --workers "$WORKERS" --max-examples "$MAX_EXAMPLES" "${GEN[@]}" \
+        --request-timeout 30 --no-color --report junit,ndjson --report-dir "$OUT/schemathesis-$role" \
+        ${KINKO_E2E_ST_ARGS:-}
+}
+contract_done() { # role rc
+    [ "$2" -eq 124 ] && say "contract run as $1 hit the ${CONTRACT_TIMEOUT}s limit"
+    record "contract-$1" "$2"
+}
+reap_lane() { # waits for one parallel run, prints its log and records it
+    local finished= rc=0 role
+    wait -n -p finished "${!LANE_ROLE[@]}" || rc=$?
+    role=${LANE_ROLE[$finished]}; unset "LANE_ROLE[$finished]"
+    say "contract run as $role ended ($rc); its log:"; cat "$OUT/contract-$role.log"
+    contract_done "$role" "$rc"
+}
 if [ "$MODE" = contract ] || [ "$MODE" = all ]; then
     if [ -n "${KINKO_E2E_SEED:-}" ]; then GEN=(--seed "$KINKO_E2E_SEED"); else GEN=(--generation-deterministic); fi
     for role in $CONTRACT_ROLES; do
         token=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$TOKENS" "$role") || { record "contract-$role" 2; continue; }
-        say "contract test as $role (schemathesis, max-examples $MAX_EXAMPLES, workers $WORKERS, ${GEN[*]})"
-        # shellcheck disable=SC2086
-        SCHEMATHESIS_HOOKS="$HERE/schemathesis_hooks.py" timeout -k 10 "$CONTRACT_TIMEOUT" \
-            "$VENV/bin/schemathesis" run "$SPEC" --url "$BASE" -H "Authorization: Bearer $token" \
-            --checks "$CHECKS" --workers "$WORKERS" --max-examples "$MAX_EXAMPLES" "${GEN[@]}" \
-            --request-timeout 30 --no-color --report junit,ndjson --report-dir "$OUT/schemathesis-$role" \
-            ${KINKO_E2E_ST_ARGS:-} 2>&1 | tee "$OUT/contract-$role.log"
-        rc=${PIPESTATUS[0]}
-        [ "$rc" -eq 124 ] && say "contract run as $role hit the ${CONTRACT_TIMEOUT}s limit"
-        record "contract-$role" "$rc"
+        while [ "${#LANE_ROLE[@]}" -gt 0 ] && [ "${#LANE_ROLE[@]}" -ge "$CONTRACT_JOBS" ]; do
+            reap_lane
+        done
+        say "contract test as $role (schemathesis, max-examples $MAX_EXAMPLES, workers $WORKERS, ${GEN[*]}, lanes $CONTRACT_JOBS)"
+        if [ "$CONTRACT_JOBS" -eq 1 ]; then
+            contract_run "$role" "$token" 2>&1 | tee "$OUT/contract-$role.log"
+            contract_done "$role" "${PIPESTATUS[0]}"
+            continue
+        fi
+        contract_run "$role" "$token" >"$OUT/contract-$role.log" 2>&1 &
+        LANE_ROLE[$!]=$role
+    done
+    while [ "${#LANE_ROLE[@]}" -gt 0 ]; do
+        reap_lane
     done
 fi
 
