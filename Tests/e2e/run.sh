@@ -21,6 +21,8 @@
 #   KINKO_E2E_CONTRACT_TIMEOUT hard limit on each contract run in seconds (default 300)
 #   KINKO_E2E_CONTRACT_ROLES   demo roles to fuzz as, one run each (default "admin operator treasurer finance compliance")
 #   KINKO_E2E_CONTRACT_JOBS    contract runs at once, each as its own role (default 1)
+#   KINKO_E2E_COVERAGE_ROLES   roles whose run includes Schemathesis's coverage phase (default: all of
+#                              them); the others run examples, fuzzing and stateful only
 #   KINKO_E2E_READY_TIMEOUT    seconds to wait for /readyz (default 120)
 #   KINKO_E2E_ST_ARGS          extra schemathesis arguments (word-split), e.g. "--continue-on-failure"
 #   KINKO_E2E_KEEP=1           keep the temporary directory (database, tokens)
@@ -29,7 +31,7 @@ set -uo pipefail
 MODE=${1:-all}
 case "$MODE" in
     console | contract | all) ;;
-    -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: $0 [console|contract|all]" >&2; exit 2 ;;
 esac
 
@@ -45,6 +47,7 @@ CONTRACT_TIMEOUT=${KINKO_E2E_CONTRACT_TIMEOUT:-300}
 READY_TIMEOUT=${KINKO_E2E_READY_TIMEOUT:-120}
 CONTRACT_ROLES=${KINKO_E2E_CONTRACT_ROLES:-admin operator treasurer finance compliance}
 CONTRACT_JOBS=${KINKO_E2E_CONTRACT_JOBS:-1}
+COVERAGE_ROLES=${KINKO_E2E_COVERAGE_ROLES:-$CONTRACT_ROLES}
 case "$CONTRACT_JOBS" in '' | *[!0-9]* | 0) echo "KINKO_E2E_CONTRACT_JOBS must be a whole number from 1, not '$CONTRACT_JOBS'" >&2; exit 2 ;; esac
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
 
@@ -138,13 +141,14 @@ fi
 # so a second lane uses the second core once the other tests are done). A parallel run writes
 # its log to a file and prints it when it ends, so logs never interleave.
 contract_run() { # role token
-    local role=$1 token=$2
+    local role=$1 token=$2 phases=()
+    case " $COVERAGE_ROLES " in *" $role "*) ;; *) phases=(--phases examples,fuzzing,stateful) ;; esac
     # shellcheck disable=SC2086
     SCHEMATHESIS_HOOKS="$HERE/schemathesis_hooks.py" timeout -k 10 "$CONTRACT_TIMEOUT" \
         "$VENV/bin/schemathesis" run "$SPEC" --url "$BASE" -H "Authorization: Bearer $token" \
         --checks "$CHECKS" --workers "$WORKERS" --max-examples "$MAX_EXAMPLES" "${GEN[@]}" \
         --request-timeout 30 --no-color --report junit,ndjson --report-dir "$OUT/schemathesis-$role" \
-        ${KINKO_E2E_ST_ARGS:-}
+        "${phases[@]}" ${KINKO_E2E_ST_ARGS:-}
 }
 contract_done() { # role rc
     [ "$2" -eq 124 ] && say "contract run as $1 hit the ${CONTRACT_TIMEOUT}s limit"
@@ -164,7 +168,8 @@ if [ "$MODE" = contract ] || [ "$MODE" = all ]; then
         while [ "${#LANE_ROLE[@]}" -gt 0 ] && [ "${#LANE_ROLE[@]}" -ge "$CONTRACT_JOBS" ]; do
             reap_lane
         done
-        say "contract test as $role (schemathesis, max-examples $MAX_EXAMPLES, workers $WORKERS, ${GEN[*]}, lanes $CONTRACT_JOBS)"
+        case " $COVERAGE_ROLES " in *" $role "*) phase_note="all phases" ;; *) phase_note="no coverage phase" ;; esac
+        say "contract test as $role (schemathesis, max-examples $MAX_EXAMPLES, workers $WORKERS, ${GEN[*]}, lanes $CONTRACT_JOBS, $phase_note)"
         if [ "$CONTRACT_JOBS" -eq 1 ]; then
             contract_run "$role" "$token" 2>&1 | tee "$OUT/contract-$role.log"
             contract_done "$role" "${PIPESTATUS[0]}"
