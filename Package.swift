@@ -62,6 +62,7 @@ let package = Package(
             dependencies: [
                 "KinkoCore",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictSettings
         ),

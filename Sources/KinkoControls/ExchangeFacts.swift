@@ -35,6 +35,8 @@ public struct ExchangeFacts: TransferControlFacts {
         let wallets = try await custody.store.wallets()
         let assets = await ledger.assets
         let reconciliation = try await latestReconciliation()
+        let settings = try await custody.settingsInForce(at: custody.clock.now())
+        facts.guaranteePercentOfHot = settings.guaranteePercentOfHot
         for asset in assets {
             var holdings = WideSum(), owed = WideSum(), guarantee = WideSum(), hot = WideSum()
             for wallet in wallets where wallet.assets.contains(asset.code) {
@@ -65,7 +67,9 @@ public struct ExchangeFacts: TransferControlFacts {
             } ?? 0
             facts.sweepHeadroom[asset.ledger] = min(live, proven)
             facts.sweepProven[asset.ledger] = proven
-            facts.guaranteeHeadroom[asset.ledger] = guarantee.minus(hot)?.narrowed ?? 0
+            // Beyond 128 bits of hot coins no guarantee covers them anyway.
+            let required = hot.narrowed.map { WideSum(settings.guaranteeRequired(hot: $0)) } ?? hot
+            facts.guaranteeHeadroom[asset.ledger] = guarantee.minus(required)?.narrowed ?? 0
         }
         if let jpy = assets.first(where: { $0.code == "JPY" }) {
             facts.reserveHeadroom[jpy.ledger] = try await reserve.releaseHeadroom().units

@@ -46,7 +46,7 @@ extension Custody {
 
     public func reconciliation(day: String, by caller: Caller) async throws -> Reconciliation {
         _ = try await governance.authorize(caller, .custodyRead)
-        _ = try Reconciliation.cutoff(day: day, hourJST: settings.reconciliationCutoffHourJST)
+        _ = try TimestampNanoseconds.startOfDayJST(day, field: "day")
         guard let reconciliation = try await store.reconciliation(day: day) else {
             throw KinkoError(.notFound, "no reconciliation for \(day)", field: "day")
         }
@@ -56,7 +56,7 @@ extension Custody {
     /// Every run of a day's reconciliation, oldest first (empty for a day never reconciled).
     public func reconciliationRuns(day: String, by caller: Caller) async throws -> [ReconciliationRun] {
         _ = try await governance.authorize(caller, .custodyRead)
-        _ = try Reconciliation.cutoff(day: day, hourJST: settings.reconciliationCutoffHourJST)
+        _ = try TimestampNanoseconds.startOfDayJST(day, field: "day")
         return try await store.reconciliationRuns(day: day)
     }
 
@@ -134,12 +134,13 @@ extension Custody {
         let assets = await ledger.assets
         let wallets = try await store.wallets()
         let vendors = Dictionary(try await store.vendors().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        var times = Self.cutoffs(before: now, days: days, hourJST: settings.reconciliationCutoffHourJST)
+        let regulatory = try await self.regulatory.adopted()
+        var times = Self.cutoffs(before: now, days: days, hourJST: settings.applying(regulatory, at: now).reconciliationCutoffHourJST)
         if times.last != now { times.append(now) }
         var points: [HotSharePoint] = []
         for time in times {
             let facts = CustodyFacts(assets: assets, wallets: wallets, vendors: vendors, balances: try await store.latestBalances(asOf: time),
-                                     prices: [], settings: settings, now: time)
+                                     prices: [], settings: settings.applying(regulatory, at: time), now: time)
             var point = HotSharePoint(time: time, basisPoints: [:], missing: [])
             for asset in assets where asset.kind == .crypto {
                 let pool = wallets.filter { $0.purpose == .customerPool && $0.assets.contains(asset.code) }
@@ -185,7 +186,8 @@ extension Custody {
         try await authorizeDayRange(days, max: Self.unreconciledDaysMax, by: caller)
         guard let first = try await store.wallets().filter({ $0.purpose == .customerPool }).map(\.createdAt).min() else { return [] }
         var missed: [String] = []
-        for cutoff in Self.cutoffs(before: now ?? clock.now(), days: days, hourJST: settings.reconciliationCutoffHourJST) where cutoff >= first {
+        let now = now ?? clock.now()
+        for cutoff in Self.cutoffs(before: now, days: days, hourJST: try await settingsInForce(at: now).reconciliationCutoffHourJST) where cutoff >= first {
             let day = cutoff.jstDay
             if try await store.reconciliation(day: day) == nil { missed.append(day) }
         }

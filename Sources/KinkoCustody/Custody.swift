@@ -21,6 +21,8 @@ public struct Custody: Sendable {
     /// Whether a customer's pending withdrawal was cleared by monitoring; without it, no
     /// withdrawal from the customer pool is filed or released (fail closed).
     public let clearance: (any WithdrawalClearance)?
+    /// The regulatory settings in force, kept parsed between reads.
+    let regulatoryCache = ParsedDocumentCache<RegulatorySettings>()
 
     public static let whitelistAction = "custody.whitelist.add"
     public static let movementAction = "custody.movement"
@@ -38,6 +40,20 @@ public struct Custody: Sendable {
         self.settings = settings
         self.clock = clock
         self.clearance = clearance
+    }
+
+    /// The law-dated regulatory settings (hot share, guarantee, cut-off, whitelist wait).
+    public var regulatory: RegulatorySettingsBook { RegulatorySettingsBook(governance: governance, cache: regulatoryCache) }
+
+    /// The settings that apply at `time`: these, with the adopted regulatory figures in force
+    /// then (none adopted: these as they are, which carry the shipped figures).
+    public func settingsInForce(at time: TimestampNanoseconds) async throws -> CustodySettings {
+        settings.applying(try await regulatory.adopted(), at: time)
+    }
+
+    /// The settings that apply on JST business day `day` (`YYYY-MM-DD`), as at its start.
+    public func settingsInForce(day: String) async throws -> CustodySettings {
+        try await settingsInForce(at: try TimestampNanoseconds.startOfDayJST(day, field: "day"))
     }
 
     /// The own-funds ledger account that bears network fees in `asset` (one per asset, created
@@ -228,7 +244,7 @@ public struct Custody: Sendable {
             assets: await ledger.assets, wallets: try await store.wallets(),
             vendors: Dictionary(try await store.vendors().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
             balances: try await store.latestBalances(asOf: now), prices: try await store.latestPrices(asOf: now),
-            settings: settings, now: now)
+            settings: try await settingsInForce(at: now), now: now)
     }
 
     public func check(by caller: Caller) async throws -> CustodyCheck {
@@ -279,7 +295,7 @@ public struct Custody: Sendable {
         let role = try await governance.authorize(caller, .approvalsExecute, digest: request.digest)
         _ = try await governance.requireApproved(request.id, "whitelist entry \(entryID)", by: caller, role: role, .approvalsExecute, digest: request.digest)
         let now = clock.now()
-        let usableFrom = now + settings.whitelistWaitingSeconds * 1_000_000_000
+        let usableFrom = now + (try await settingsInForce(at: now).whitelistWaitingSeconds) * 1_000_000_000
         guard try await store.activateWhitelistEntry(entryID, requestID: request.id, revision: request.revision, usableFrom: usableFrom, at: now,
                                                      audit: caller.event(.approvalsExecute, role: role, digest: request.digest, result: "ok",
                                                                          details: ["whitelist": String(entryID), "usable_from": usableFrom.iso8601]))
@@ -449,7 +465,7 @@ public struct Custody: Sendable {
     /// raises an alert for the board.
     public func reconcile(day: String, by caller: Caller) async throws -> Reconciliation {
         let role = try await governance.authorize(caller, .custodyReconcile)
-        let cutoff = try Reconciliation.cutoff(day: day, hourJST: settings.reconciliationCutoffHourJST)
+        let cutoff = try Reconciliation.cutoff(day: day, hourJST: try await settingsInForce(day: day).reconciliationCutoffHourJST)
         let now = clock.now()
         guard cutoff <= now else {
             throw KinkoError(.invalidInput, "the cut-off of \(day) (\(cutoff.iso8601)) has not passed yet", field: "day")

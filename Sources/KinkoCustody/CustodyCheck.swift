@@ -139,8 +139,8 @@ extension CustodyCheck {
             var figure = AssetFigures(
                 asset: asset, hot: Amount(units: hot), cold: Amount(units: cold), hotJPY: nil, totalJPY: nil,
                 hotShareBasisPoints: Share.basisPoints(hot, of: hot + cold), limitBasisPoints: limit,
-                guaranteeHeld: Amount(units: held), guaranteeRequired: Amount(units: hot),
-                hotWithinLimit: within(hot, of: hot + cold, limit: limit), guaranteeSufficient: held >= hot, problems: problems)
+                guaranteeHeld: Amount(units: held), guaranteeRequired: Amount(units: facts.settings.guaranteeRequired(hot: hot)),
+                hotWithinLimit: within(hot, of: hot + cold, limit: limit), guaranteeSufficient: held >= facts.settings.guaranteeRequired(hot: hot), problems: problems)
             switch facts.freshPrice(asset.code) {
             case .success(let price):
                 figure.hotJPY = try? Amount(units: hot).jpyValue(of: asset, at: price, rounding: .up)
@@ -207,17 +207,19 @@ extension CustodyCheck {
                     hotAfter -= amount
                 }
             }
-            if figure.guaranteeHeld.units < hotAfter,
+            let guaranteeAfter = facts.settings.guaranteeRequired(hot: hotAfter)
+            if figure.guaranteeHeld.units < guaranteeAfter,
                 let target = facts.wallets.first(where: { $0.purpose == .guarantee && $0.assets.contains(code) && !$0.isFrozen })
             {
-                var shortfall = hotAfter - figure.guaranteeHeld.units
+                var shortfall = guaranteeAfter - figure.guaranteeHeld.units
                 let own = facts.wallets.filter { $0.purpose == .ownFunds && $0.assets.contains(code) && !$0.isFrozen }
                 for wallet in own.sorted(by: { balance($0) > balance($1) }) where shortfall > 0 {
                     let amount = min(shortfall, balance(wallet))
                     guard amount > 0 else { continue }
                     proposals.append(ProposedMovement(
                         kind: .guaranteeTopUp, from: wallet.id, to: target.id, asset: code, amount: Amount(units: amount),
-                        reason: "guarantee \(code) must equal the hot quantity after rebalancing"))
+                        reason: facts.settings.guaranteePercentOfHot == 100 ? "guarantee \(code) must equal the hot quantity after rebalancing"
+                            : "guarantee \(code) must be \(facts.settings.guaranteePercentOfHot)% of the hot quantity after rebalancing"))
                     shortfall -= amount
                 }
             }

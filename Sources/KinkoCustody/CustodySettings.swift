@@ -1,4 +1,5 @@
-import KinkoCore
+public import KinkoCore
+public import KinkoGovernance
 
 /// The figures custody rules use. Defaults are the law where there is one (5%, guarantee =
 /// hot quantity) and custodians' practice elsewhere; every one can be changed.
@@ -24,6 +25,9 @@ public struct CustodySettings: Sendable, Equatable {
     public var movementExpirySeconds: UInt64 = 86_400
     /// The daily reconciliation cut-off, hour of the day in Japan time (JST, UTC+9).
     public var reconciliationCutoffHourJST = 17
+    /// Performance-guarantee crypto held against hot customer crypto, in percent of the hot
+    /// quantity (PSA Art. 63-11-2: the same quantity, 100).
+    public var guaranteePercentOfHot: UInt64 = 100
 
     public init() {}
 
@@ -37,6 +41,28 @@ public struct CustodySettings: Sendable, Equatable {
             && lhs.quorumTiers.map(\.signers) == rhs.quorumTiers.map(\.signers) && lhs.coldSignersMin == rhs.coldSignersMin
             && lhs.movementExpirySeconds == rhs.movementExpirySeconds
             && lhs.reconciliationCutoffHourJST == rhs.reconciliationCutoffHourJST
+            && lhs.guaranteePercentOfHot == rhs.guaranteePercentOfHot
+    }
+
+    /// These settings with the regulatory figures in force at `time` in `document` (a parameter
+    /// whose first figure is later than `time` keeps its value here).
+    public func applying(_ document: RegulatorySettings?, at time: TimestampNanoseconds) -> CustodySettings {
+        guard let document else { return self }
+        var settings = self
+        if let entry = document.entry(RegulatorySettings.hotShareLimit, at: time) { settings.hotShareLimitBasisPoints = entry.value }
+        if let entry = document.entry(RegulatorySettings.guaranteeShare, at: time) { settings.guaranteePercentOfHot = entry.value }
+        if let entry = document.entry(RegulatorySettings.reconciliationCutoff, at: time) { settings.reconciliationCutoffHourJST = Int(entry.value) }
+        if let entry = document.entry(RegulatorySettings.whitelistWait, at: time) { settings.whitelistWaitingSeconds = entry.value * 3_600 }
+        return settings
+    }
+
+    /// The guarantee crypto required against `hot` units: ⌈hot × percent / 100⌉ (never rounded
+    /// in the exchange's favour), saturating at the largest amount.
+    public func guaranteeRequired(hot: UInt128) -> UInt128 {
+        let product = hot.multipliedFullWidth(by: UInt128(guaranteePercentOfHot))
+        guard product.high < 100 else { return .max }
+        let (quotient, remainder) = UInt128(100).dividingFullWidth((product.high, product.low))
+        return remainder == 0 ? quotient : quotient + 1
     }
 
     /// Signers needed for a movement of this JPY value.

@@ -275,8 +275,10 @@ public enum MovementRules {
         }
         let held = figures.guaranteeHeld.units - (leavesGuarantee ? min(draft.amount.units, figures.guaranteeHeld.units) : 0)
         let hot = figures.hot.units + (raisesHot ? draft.amount.units : 0)
-        guard held >= hot else {
-            return MovementRefusal(.guarantee, "after moving \(asset.format(draft.amount)) \(asset.code) guarantee crypto would be \(asset.format(Amount(units: held))) \(asset.code) against \(asset.format(Amount(units: hot))) \(asset.code) hot customer coins")
+        let required = facts.settings.guaranteeRequired(hot: hot)
+        guard held >= required else {
+            let against = facts.settings.guaranteePercentOfHot == 100 ? "" : " (\(facts.settings.guaranteePercentOfHot)% of them, \(asset.format(Amount(units: required))) \(asset.code), is required)"
+            return MovementRefusal(.guarantee, "after moving \(asset.format(draft.amount)) \(asset.code) guarantee crypto would be \(asset.format(Amount(units: held))) \(asset.code) against \(asset.format(Amount(units: hot))) \(asset.code) hot customer coins\(against)")
         }
         return nil
     }

@@ -86,6 +86,13 @@ extension Governance {
             .max { ($0.adoptedAt ?? 0, $0.version) < ($1.adoptedAt ?? 0, $1.version) }
     }
 
+    /// The version that was in force at `time`: the last adopted at or before it, or nil.
+    public func settingsInForce(kind: String, at time: UInt64) async throws -> SettingsVersion? {
+        try await settings(kind).list(tag: SettingsVersion.Status.adopted.rawValue).map(\.value)
+            .filter { ($0.adoptedAt ?? .max) <= time }
+            .max { ($0.adoptedAt ?? 0, $0.version) < ($1.adoptedAt ?? 0, $1.version) }
+    }
+
     /// Every version of `kind`, proposed and adopted, in the order they were proposed (callers
     /// holding `permission`, by default readers of governance).
     public func settingsVersions(kind: String, permission: Permission = .governanceRead, by caller: Caller) async throws -> [SettingsVersion] {

@@ -122,6 +122,9 @@ public enum Permission: String, Sendable, CaseIterable {
     case customersRate = "customers.rate"
     /// Placing or lifting a legal hold, and purging records past their retention period.
     case recordsRetain = "records.retain"
+    /// Proposing a version of the law-dated regulatory settings (hot share, guarantee, cut-off,
+    /// whitelist wait).
+    case settingsPropose = "settings.propose"
 }
 
 /// Which roles may run which command. A command not listed for a role is refused (403 in the
@@ -214,6 +217,7 @@ public struct PermissionTable: Sendable {
         .customersVerify: [.operator, .compliance],
         .customersRate: [.compliance],
         .recordsRetain: [.compliance, .admin],
+        .settingsPropose: [.compliance, .admin],
     ])
 }
 

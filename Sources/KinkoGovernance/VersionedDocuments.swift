@@ -54,6 +54,13 @@ public struct AdoptedDocuments<Document: VersionedDocument>: Sendable {
         return try cache?.document(for: stored.document) ?? Document(yaml: stored.document)
     }
 
+    /// The version that was in force at `time`, read, with when it was adopted; nil before the
+    /// first adoption.
+    public func inForce(at time: TimestampNanoseconds) async throws -> (document: Document, adoptedAt: TimestampNanoseconds)? {
+        guard let stored = try await governance.settingsInForce(kind: Document.settingsKind, at: time) else { return nil }
+        return (try Document(yaml: stored.document), stored.adoptedAt ?? 0)
+    }
+
     /// The version in force as stored (who proposed it, when it was adopted).
     public func currentVersion() async throws -> SettingsVersion? {
         try await governance.currentSettings(kind: Document.settingsKind)

@@ -216,8 +216,11 @@ public struct TransferFacts: Sendable {
     public var sweepProven: [UInt32: UInt128] = [:]
     /// Per ledger: how much of the reserve fund may be released.
     public var reserveHeadroom: [UInt32: UInt128] = [:]
-    /// Per ledger: guarantee crypto above the hot customer holdings.
+    /// Per ledger: guarantee crypto above what the hot customer holdings require.
     public var guaranteeHeadroom: [UInt32: UInt128] = [:]
+    /// Guarantee crypto required per hot unit, in percent (the regulatory setting in force; the
+    /// law's 100 by default): a cold-to-hot transfer of x takes ⌈x × percent / 100⌉ of headroom.
+    public var guaranteePercentOfHot: UInt64 = 100
     /// Customer custody accounts of hot wallets.
     public var hotAccounts: Set<AccountID> = []
     /// Pending transfers whose post a satisfied approval covers (posting them now).
@@ -357,13 +360,14 @@ public struct TransferReview: Sendable {
     private func checkHeadroom(_ t: Transfer, debit: Account, credit: Account, amount: UInt128, used: inout Headroom,
                                reserved: UInt128 = 0) -> CreateTransferResult? {
         func take(_ limit: [UInt32: UInt128], _ spent: inout [UInt32: UInt128], _ refusal: CreateTransferResult, giveBack: UInt128 = 0,
-                  cap: UInt128 = .max) -> CreateTransferResult? {
+                  cap: UInt128 = .max, charged: UInt128? = nil) -> CreateTransferResult? {
             guard factsAvailable, let counted = limit[t.ledger] else { return .controlsUnavailable }
             let (sum, overflow) = counted.addingReportingOverflow(giveBack)
             let available = min(overflow ? .max : sum, cap)
             let already = spent[t.ledger, default: 0]
-            guard already <= available, amount <= available - already else { return refusal }
-            spent[t.ledger] = already + amount
+            let charge = charged ?? amount
+            guard already <= available, charge <= available - already else { return refusal }
+            spent[t.ledger] = already + charge
             return nil
         }
         switch t.code {
@@ -375,7 +379,10 @@ public struct TransferReview: Sendable {
             return take(facts.guaranteeHeadroom, &used.guarantee, .exceedsGuaranteeHeadroom, giveBack: reserved)
         case .custodyTransfer where credit.accountClass == .customerCustodyHolding && facts.hotAccounts.contains(debit.id)
             && !facts.hotAccounts.contains(credit.id):
-            return take(facts.guaranteeHeadroom, &used.guarantee, .exceedsGuaranteeHeadroom)
+            // More hot coins need ⌈x × percent / 100⌉ more guarantee crypto (saturating).
+            let product = amount.multipliedFullWidth(by: UInt128(facts.guaranteePercentOfHot))
+            let (quotient, remainder) = product.high < 100 ? UInt128(100).dividingFullWidth((product.high, product.low)) : (.max, 0)
+            return take(facts.guaranteeHeadroom, &used.guarantee, .exceedsGuaranteeHeadroom, charged: remainder == 0 || quotient == .max ? quotient : quotient + 1)
         default:
             return nil
         }

@@ -13,6 +13,12 @@ extension Monitoring {
         return try await store.jurisdictions() ?? .starter
     }
 
+    /// The travel-rule jurisdictions in force, for a front end that authorized its caller
+    /// already (the regulatory-parameters view; the list is public law).
+    public func jurisdictionsInForce() async throws -> TravelRuleJurisdictions {
+        try await store.jurisdictions() ?? .starter
+    }
+
     public func alertCounts(by caller: Caller) async throws -> [String: Int] {
         _ = try await governance.authorize(caller, .monitorRead)
         return try await store.alertCounts()

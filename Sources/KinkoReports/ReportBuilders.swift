@@ -153,7 +153,7 @@ extension Reports {
     // MARK: segregation-daily
 
     func segregationDaily(_ day: String, by caller: Caller) async throws -> ReportDocument {
-        let cutoff = try Reconciliation.cutoff(day: day, hourJST: custody.settings.reconciliationCutoffHourJST)
+        let cutoff = try Reconciliation.cutoff(day: day, hourJST: try await custody.settingsInForce(day: day).reconciliationCutoffHourJST)
         try requirePast(cutoff, field: "day")
         let result = Reconciliation.run(day: day, cutoff: cutoff, try await custody.reconciliationInputs(cutoff: cutoff))
         let stored = try await reconciliations([day], by: caller).first
@@ -195,7 +195,7 @@ extension Reports {
 
     func customerPropertyQuarterly(_ period: ReportPeriod, by caller: Caller) async throws -> ReportDocument {
         guard let (first, last) = period.days else { throw KinkoError(.invalidInput, "no quarter", field: "quarter") }
-        let asOf = try cutoff(of: last)
+        let asOf = try await cutoff(of: last)
         try requirePast(asOf, field: "quarter")
         let books = try await books(asOf: asOf)
         let facts = try await custody.facts(at: asOf)
@@ -260,7 +260,7 @@ extension Reports {
         guard (1...Self.sampleSizeMax).contains(options.sampleSize) else {
             throw KinkoError(.limitExceeded, "a sample is 1–\(Self.sampleSizeMax) customers; got \(options.sampleSize)", field: "sample")
         }
-        let asOf = try cutoff(of: day)
+        let asOf = try await cutoff(of: day)
         try requirePast(asOf, field: "day")
         let books = try await books(asOf: asOf) { $0.owner != 0 || $0.accountClass != .customerLiability }
         // Customer claims in (customer, account) order, as keys (the entries are large); no sort
@@ -384,8 +384,8 @@ extension Reports {
 
     /// A business day's books close at its cut-off (17:00 JST by default), as the daily
     /// reconciliation does: day and quarter reports take their figures then.
-    func cutoff(of day: String) throws(KinkoError) -> TimestampNanoseconds {
-        try Reconciliation.cutoff(day: day, hourJST: custody.settings.reconciliationCutoffHourJST)
+    func cutoff(of day: String) async throws -> TimestampNanoseconds {
+        try Reconciliation.cutoff(day: day, hourJST: try await custody.settingsInForce(day: day).reconciliationCutoffHourJST)
     }
 
     func requirePast(_ time: TimestampNanoseconds, field: String) throws(KinkoError) {

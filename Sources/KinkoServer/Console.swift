@@ -243,16 +243,20 @@ struct Console: Sendable {
         }
         if Self.allows(caller, .custodyRead) {
             let check = try await services.custody.check(by: caller)
+            // The limit in force now (a law-dated regulatory setting), never a figure in the page.
+            let settings = try await services.custody.settingsInForce(at: services.clock.now())
+            let limit = Double(settings.hotShareLimitBasisPoints) / 10_000
             var custody: [String: Any] = [
+                "limit": Share.percent(basisPoints: UInt128(settings.hotShareLimitBasisPoints)),
                 "assets": check.assets.map { figures -> [String: Any] in
                     let share = figures.hotShareBasisPoints.map { Double($0) / 10_000 }
                     return ["code": figures.asset.code, "share": share.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a",
-                            "bar": share.map { Self.bar(value: $0, limit: 0.05, maximum: max(0.1, $0), label: "hot share", good: $0 <= 0.05) } ?? "",
+                            "bar": share.map { Self.bar(value: $0, limit: limit, maximum: max(2 * limit, $0, 0.0001), label: "hot share", good: $0 <= limit) } ?? "",
                             "mark": figures.passed ? "✓" : "✗"]
                 },
             ]
             let history = try await services.custody.hotShareHistory(days: Self.chartDays, by: caller)
-            custody["chart"] = Self.hotShareChart(history, limitBasisPoints: services.custody.settings.hotShareLimitBasisPoints) ?? false
+            custody["chart"] = Self.hotShareChart(history, limitBasisPoints: settings.hotShareLimitBasisPoints) ?? false
             let missed = try await services.custody.unreconciledDays(days: ServerSettings.reconcileLookbackDays, by: caller)
             custody["hasMissed"] = !missed.isEmpty
             custody["missed"] = missed.map { ["day": $0] }
@@ -262,7 +266,7 @@ struct Console: Sendable {
             }
             if Self.allows(caller, .custodyReconcile) {
                 custody["canReconcile"] = true
-                custody["yesterday"] = Self.lastCutoffDay(now: services.clock.now(), hourJST: services.custody.settings.reconciliationCutoffHourJST)
+                custody["yesterday"] = Self.lastCutoffDay(now: services.clock.now(), hourJST: settings.reconciliationCutoffHourJST)
             }
             context["custody"] = custody
         }

@@ -36,8 +36,8 @@ enum ConsoleTemplates {
             {{{bar}}}{{/computed}}{{^computed}}<p>[[未計算|not computed yet]]</p>{{/computed}}
             {{#chart}}<figure><figcaption>[[充足率の推移 (過去 90 日、点線は 100%)|Adequacy over the last 90 days (dashed: 100%)]]</figcaption>{{{chart}}}</figure>{{/chart}}
             {{#canCompute}}<form method="post" action="/console/actions/compute-requirement">{{> csrf}}<button id="compute-requirement">[[必要額を計算|Compute the requirement]]</button></form>{{/canCompute}}</section>{{/reserve}}
-            {{#custody}}<section data-panel="custody"><h2>[[分別管理|Custody (95% cold)]]</h2>
-            <table><tr><th>[[資産|asset]]</th><th>[[ホット比率|hot share]]</th><th>[[5% 上限|the 5% line]]</th><th>OK</th></tr>
+            {{#custody}}<section data-panel="custody"><h2>[[分別管理|Custody]]</h2>
+            <table><tr><th>[[資産|asset]]</th><th>[[ホット比率|hot share]]</th><th>[[上限|limit]] <span id="hot-share-limit">{{limit}}</span></th><th>OK</th></tr>
             {{#assets}}<tr><td>{{code}}</td><td class="n hot-share" data-asset="{{code}}">{{share}}</td><td>{{{bar}}}</td><td>{{mark}}</td></tr>{{/assets}}</table>
             {{#chart}}<figure><figcaption>[[ホット比率の推移 (過去 90 日の毎日の締め時刻と現在、点線は上限)|Hot share at each daily cut-off of the last 90 days and now (dashed: the limit)]]</figcaption>{{{chart}}}</figure>{{/chart}}
             {{#hasMissed}}<p id="unreconciled" class=bad role="alert">[[締め時刻を過ぎても照合されていない日|Days past their cut-off with no reconciliation]]: {{#missed}}<b class="unreconciled-day">{{day}}</b> {{/missed}}</p>{{/hasMissed}}

@@ -58,9 +58,11 @@ enum MetricsText {
             let check = try await services.custody.checkForMetrics()
             for figures in check.assets {
                 guard let share = figures.hotShareBasisPoints else { continue }
-                requests.gauge("kinko_custody_hot_share", "Hot share of customer coins by yen value (fraction; the limit is 0.05).",
+                requests.gauge("kinko_custody_hot_share", "Hot share of customer coins by yen value (fraction; the limit is kinko_custody_hot_share_limit).",
                                labels: [("asset", figures.asset.code)], Double(share) / 10_000)
             }
+            requests.gauge("kinko_custody_hot_share_limit", "The hot-share limit in force (fraction; a law-dated regulatory setting).",
+                           Double(check.limitBasisPoints) / 10_000)
             requests.gauge("kinko_reports_overdue", "Reports past their due day and not yet final (kinko report due).",
                            Double(try await services.exchange.reports.overdueForMetrics()))
             if let latest = try await services.reserve.latestAdequacyForMetrics(), latest.required.units > 0 {

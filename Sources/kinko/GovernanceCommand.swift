@@ -332,6 +332,14 @@ struct GovernanceCommand: AsyncParsableCommand {
 
     struct Approve: KinkoCommand {
         static let configuration = CommandConfiguration(abstract: "Approve a request by signing its digest with your registered key.")
+
+        /// Signs request `id`'s digest with the key in `keyFile` (locally) and files the approval.
+        static func approve(_ id: ApprovalRequestID, keyFile: String, in session: Session) async throws -> ApprovalEvaluation {
+            let request = try await session.governance.request(id, by: session.caller)
+            let key = try LocalSigningKey(fileContents: try String(contentsOfFile: keyFile, encoding: .utf8))
+            return try await session.governance.approve(id, keyID: SignerKey.id(of: try key.publicKey()), signature: try key.sign(request.digest), by: session.caller)
+        }
+
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
         @Argument(help: "The request id.") var id: String
@@ -342,19 +350,14 @@ struct GovernanceCommand: AsyncParsableCommand {
         func execute() async throws {
             let session = try await Session.open(database, token)
             let requestID = try ApprovalRequestID(parsing: id, field: "request")
-            let request = try await session.governance.request(requestID, by: session.caller)
-            let keyID: String, signature: [UInt8]
+            let evaluation: ApprovalEvaluation
             if let keyFile {
-                let key = try LocalSigningKey(fileContents: try String(contentsOfFile: keyFile, encoding: .utf8))
-                keyID = SignerKey.id(of: try key.publicKey())
-                signature = try key.sign(request.digest)
+                evaluation = try await Self.approve(requestID, keyFile: keyFile, in: session)
             } else if let id = self.keyID, let hex = self.signature {
-                keyID = id
-                signature = try Hex.decode(hex, field: "signature")
+                evaluation = try await session.governance.approve(requestID, keyID: id, signature: try Hex.decode(hex, field: "signature"), by: session.caller)
             } else {
                 throw ValidationError("give --key-file, or --key-id and --signature")
             }
-            let evaluation = try await session.governance.approve(requestID, keyID: keyID, signature: signature, by: session.caller)
             print("approved request \(requestID); " + (evaluation.isSatisfied ? "ready to execute" : "still needed: \(evaluation.reasons.joined(separator: "; "))"))
         }
     }

@@ -151,6 +151,21 @@ struct MovementRulesTests {
         #expect(refusal.description == "hot_cap: moving 0.00000101 BTC would make hot BTC 5.01% of customer BTC; the limit is 5.00%")
     }
 
+    // Goal: with the guarantee set to 150% of the hot coins, a cold → hot movement that leaves
+    // exactly the cover passes and one unit more is refused, naming the share (issue 21).
+    @Test func guaranteeCoverFollowsTheShareInForce() {
+        var book = Book()
+        book.settings.guaranteePercentOfHot = 150
+        book.balances["btc-hot"] = 400
+        book.balances["btc-cold"] = 9_600
+        book.balances["btc-guarantee"] = 750  // covers 500 hot coins at 150%
+        let atCover = MovementDraft(kind: .coldToHot, fromWallet: "btc-cold", toWallet: "btc-hot", asset: "BTC", amount: Amount(units: 100))
+        #expect(rule(check(atCover, book: book)) == nil)
+        book.balances["btc-guarantee"] = 749
+        guard case .failure(let refusal) = check(atCover, book: book) else { Issue.record("guarantee share not enforced"); return }
+        #expect(refusal.description == "guarantee: after moving 0.00000100 BTC guarantee crypto would be 0.00000749 BTC against 0.00000500 BTC hot customer coins (150% of them, 0.00000750 BTC, is required)")
+    }
+
     // Goal: the quorum rises at the threshold; cold wallets always need two signers and a time lock.
     @Test func quorumTiersAndColdRules() throws {
         var book = Book()

@@ -253,6 +253,51 @@ struct CLITests {
     }
 
     // Goal: the reserve, incident and insolvency commands check roles; the demo's hack was paid.
+    // Goal (issue 21): `settings show --json` lists every regulatory parameter with its value,
+    // source and effective date, as of now or a past day; a change proposed by one compliance
+    // officer is put in force only by another's `settings approve`, and applies from its day.
+    @Test func settingsCommands() throws {
+        let keys = temp.url.appendingPathComponent("demo-keys").path
+        func run(_ arguments: [String], as name: String) throws -> (status: Int32, output: String, error: String) {
+            let token = try String(contentsOfFile: "\(keys)/\(name).token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            return try KinkoSQLiteTests.run(kinko, arguments, in: temp.url, environment: ["KINKO_TOKEN": token])
+        }
+        func rows(_ output: String) throws -> [String: [String: Any]] {
+            let list = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
+            return Dictionary(uniqueKeysWithValues: list.compactMap { row in (row["key"] as? String).map { ($0, row) } })
+        }
+        let shown = try kinko("settings", "show", "--json", as: "treasurer")
+        try #require(shown.status == 0, "\(shown.error)")
+        let now = try rows(shown.output)
+        #expect(now.count == 11)
+        let hot = try #require(now["custody.hot_share_limit_basis_points"])
+        #expect(hot["value"] as? String == "500" && hot["effective_from"] as? String == "2020-05-01" && hot["status"] as? String == "law")
+        #expect((hot["source"] as? String)?.contains("Art. 27(2)") == true)
+        #expect(now.values.allSatisfy { ($0["source"] as? String)?.isEmpty == false && $0["value"] != nil && $0.keys.contains("effective_from") })
+        #expect(now["aml.structuring_threshold_jpy"]?["value"] as? String == "2000000")
+        let before = try rows(try kinko("settings", "show", "--at", "2020-04-30", "--json", as: "treasurer").output)
+        #expect(before["custody.hot_share_limit_basis_points"]?["value"] as? String == "-")
+        #expect(before["custody.hot_share_limit_basis_points"]?["effective_from"] is NSNull)
+        let badDay = try kinko("settings", "show", "--at", "2020-02-30", as: "treasurer")
+        #expect(badDay.status != 0 && badDay.error.contains("--at"))
+
+        // One compliance officer proposes 4% from 2099-04-01; another approves, which adopts it.
+        let yaml = try kinko("settings", "default").output
+            .replacingOccurrences(of: "version: \"2026.1\"", with: "version: \"2099.1\"")
+            .replacingOccurrences(of: "1 May 2020)\"", with: "1 May 2020)\"\n    - {value: 400, effective_from: \"2099-04-01\", status: plan, source: \"a stricter notice\"}")
+        let proposed = try demo.kinko(["settings", "propose", "--file", "-"], as: "compliance", input: yaml)
+        #expect(proposed.status == 0 && proposed.output.contains("regulatory settings 2099.1 proposed; approval request"), "\(proposed.error)")
+        #expect(try demo.kinko(["settings", "propose", "--file", "-"], as: "operator", input: yaml.replacingOccurrences(of: "2099.1", with: "2099.2")).status == 3)
+        let proposer = try kinko("settings", "list", as: "auditor").output.split(separator: "\n").last.map(String.init) ?? ""
+        let approverName = proposer.contains("mori.compliance") ? "takahashi.compliance" : "mori.compliance"
+        let approved = try run(["settings", "approve", "--version", "2099.1", "--key-file", "\(keys)/\(approverName).key"], as: approverName)
+        #expect(approved.status == 0 && approved.output.contains("regulatory settings 2099.1 in force"), "\(approved.error)")
+        let later = try rows(try kinko("settings", "show", "--at", "2099-04-01", "--json", as: "treasurer").output)
+        #expect(later["custody.hot_share_limit_basis_points"]?["value"] as? String == "400")
+        #expect(later["custody.hot_share_limit_basis_points"]?["document"] as? String == "regulatory.settings 2099.1")
+        #expect(try rows(try kinko("settings", "show", "--json", as: "treasurer").output)["custody.hot_share_limit_basis_points"]?["value"] as? String == "500")
+    }
+
     @Test func reserveIncidentAndInsolvencyCommands() throws {
         #expect(try kinko("reserve", "rules", "default").output.contains("floor_jpy: \"2000000000\""))
         let incidents = try kinko("incident", "list", as: "inspector")

@@ -667,6 +667,7 @@ struct ConsoleActionTests {
         #expect(try await f.services.custody.store.reconciliation(day: "2026-11-20") != nil)
         let overview = try await f.call(.get, "/console", headers: try await f.console(.finance).headers)
         #expect(overview.text.contains("<b id=\"last-reconciliation\" data-clean=\"true\">2026-11-20</b>"))
+        #expect(overview.text.contains(#"<span id="hot-share-limit">5.00%</span>"#))  // the regulatory figure in force
         #expect(overview.text.contains(#"<a href="/console/reconciliation?day=2026-11-20" class="good">差異なし</a>"#))
     }
 

@@ -145,6 +145,8 @@ struct HardeningTests {
         #expect(operationalStatus == .ok && operational.contains("kinko_ledger_accounts") && !operational.contains("kinko_monitoring_alerts"))
         let (_, full) = try await scrape(.full)
         #expect(full.contains("kinko_monitoring_alerts{status=\"open\"}"))
+        // The hot-share limit is the regulatory figure in force (shipped: 5%), not a constant.
+        #expect(full.contains("kinko_custody_hot_share_limit 0.05") && !operational.contains("kinko_custody_hot_share_limit"))
         #expect(try await scrape(.off).0 == .notFound)
     }
 

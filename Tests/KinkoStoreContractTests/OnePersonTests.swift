@@ -304,6 +304,13 @@ struct OnePersonTests {
             let entry = try await t.x.custody.requestWhitelist(asset: "BTC", address: "bc1qattacker\(t.serial)", label: "mine", by: t.me)
             return await t.alone(entry.requestID) { _ = try await t.x.custody.activateWhitelist(entry.id, by: t.me) }
         },
+        Attempt("C7", "Raise the hot-wallet limit to 10% from tomorrow (a regulatory setting)") { t in
+            let tomorrow = CalendarDay.text(daysSinceEpoch: try CalendarDay.epochSeconds(t.x.clock.now().jstDay, field: "day") / 86_400 + 1)
+            let yaml = RegulatorySettings.defaultYAML.replacingOccurrences(of: "version: \"2026.1\"", with: "version: \"loose-\(t.serial)\"")
+                .replacingOccurrences(of: "1 May 2020)\"", with: "1 May 2020)\"\n    - {value: 1000, effective_from: \"\(tomorrow)\", status: open, source: \"mine\"}")
+            let (settings, request) = try await t.x.custody.regulatory.propose(yaml: yaml, by: t.me)
+            return await t.alone(request.id) { _ = try await t.x.custody.regulatory.adopt(version: settings.version, by: t.me) }
+        },
         Attempt("B1", "Adopt a 2-of-3 Bitcoin cold wallet (three signers' registered keys) without its signers") { t in
             let descriptor = "wsh(sortedmulti(2,\(t.w.vaultKeys.prefix(3).map { $0 + "/<0;1>/*" }.joined(separator: ","))))"
             let (_, request) = try await t.x.bitcoin.proposeWallet("btc-vault", descriptor: descriptor, network: .regtest, tier: .cold, by: t.me)
