@@ -61,6 +61,12 @@ extension Exchange {
             source: "open: the liability-reserve formula is not published; the analogue counts accident payments over the last 3 fiscal years (DOMAIN.md §3)",
             status: RegulatoryStatus.open.rawValue, effectiveFrom: reserveRules.map { $0.adoptedAt.iso8601 },
             document: reserveRules.map { "\(RuleSet.settingsKind) \($0.document.version)" } ?? "no reserve rule set adopted"))
+        views.append(RegulatoryParameterView(
+            key: "reserve.covered_loss_types", value: (reserveRules?.document.coveredLossTypes ?? RuleSet.coveredLossTypesDefault).joined(separator: ","),
+            unit: "incident loss types", meaning: "the losses the reserve fund pays compensation for; others are paid by insurance and own funds",
+            source: "plan: the liability reserve compensates customers for hacks and other unauthorised outflows (DOMAIN.md §3; FIEA bill for the 2026 Diet)",
+            status: RegulatoryStatus.plan.rawValue, effectiveFrom: reserveRules.map { $0.adoptedAt.iso8601 },
+            document: reserveRules.map { "\(RuleSet.settingsKind) \($0.document.version)" } ?? "Kinko's default (no reserve rule set adopted)"))
 
         let retention = try await Retention(customers: customers).policies.inForce(at: time)
         let policy = retention?.document ?? .statutory

@@ -56,8 +56,12 @@ public struct RegulatorySettings: Sendable, Equatable {
         key: "custody.whitelist_wait_hours", meaning: "how long after its approval a new withdrawal address becomes usable",
         unit: "hours", range: 0...720)
 
+    public static let travelRuleThreshold = RegulatoryParameter(
+        key: "aml.travel_rule_threshold_jpy", meaning: "transfers to or from another exchange of this JPY value or more carry the travel rule's originator and beneficiary data",
+        unit: "JPY (0: every transfer)", range: 0...1_000_000_000_000)
+
     /// Every parameter a document must set, in the order they are shown.
-    public static let catalogue: [RegulatoryParameter] = [hotShareLimit, guaranteeShare, reconciliationCutoff, whitelistWait]
+    public static let catalogue: [RegulatoryParameter] = [hotShareLimit, guaranteeShare, reconciliationCutoff, whitelistWait, travelRuleThreshold]
 
     public static let documentBytesMax = 64 * 1024
     public static let entriesPerParameterMax = 100
@@ -90,6 +94,11 @@ public struct RegulatorySettings: Sendable, Equatable {
               effective_from: "2024-09-26"
               status: practice
               source: "FSA request of September 2024 after the DMM Bitcoin loss (a whitelist of withdrawal addresses); the 48-hour wait is custodians' practice"
+          aml.travel_rule_threshold_jpy:
+            - value: 0
+              effective_from: "2023-06-01"
+              status: open
+              source: "Act on Prevention of Transfer of Criminal Proceeds Art. 10-5 (notice of crypto-asset transfers), in force 1 June 2023: the Act sets no amount; sources cite none, JPY 100,000 or USD 3,000 (DOMAIN.md 4), so every transfer carries the data until a threshold is adopted"
 
         """
 

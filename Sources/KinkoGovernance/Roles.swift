@@ -123,7 +123,7 @@ public enum Permission: String, Sendable, CaseIterable {
     /// Placing or lifting a legal hold, and purging records past their retention period.
     case recordsRetain = "records.retain"
     /// Proposing a version of the law-dated regulatory settings (hot share, guarantee, cut-off,
-    /// whitelist wait).
+    /// whitelist wait, travel-rule threshold).
     case settingsPropose = "settings.propose"
 }
 

@@ -352,15 +352,38 @@ public struct Customers: Sendable {
     /// was held or blocked. Keyed by event, so a retry adds nothing twice.
     static let largeTradeJPY: UInt64 = 2_000_000
 
+    /// Attempts at storing a batch's follow-ups when another batch's changed the same records.
+    static let followUpAttemptsMax = 3
+
+    /// Stores what a batch raises, in one write. Two events of one customer raise one risk
+    /// review; when another batch wrote a record meanwhile the follow-ups are worked out again,
+    /// and they are never dropped silently.
     func raise(after events: [MonitoringEvent], outcomes: [String: Outcome], by caller: Caller, role: Role) async throws {
+        for _ in 0..<Self.followUpAttemptsMax {
+            let (writes, payments) = try await followUps(after: events, outcomes: outcomes)
+            guard !writes.isEmpty else { return }
+            if try await governance.store.write(writes, at: clock.now(), audit: caller.event(
+                .monitorIngest, role: role, digest: [], result: "follow-ups",
+                details: ["work_items": String(writes.count - payments), "cross_border_payments": String(payments)]))
+            {
+                return
+            }
+        }
+        throw KinkoError(.conflict, "the batch was evaluated and stored, but its KYC work items and cross-border payments changed meanwhile "
+                         + "\(Self.followUpAttemptsMax) times; send the batch again to record them")
+    }
+
+    private func followUps(after events: [MonitoringEvent], outcomes: [String: Outcome]) async throws -> (writes: [RecordWrite], payments: Int) {
         var writes: [RecordWrite] = []
         var fefta: [CrossBorderPayment] = []
+        // Keys this batch writes already: a second event of the same customer adds nothing.
+        var planned = Set<String>()
         let now = clock.now()
         let payments = RecordCollection<CrossBorderPayment>(CrossBorderPayment.collection, store: governance.store)
         for event in events {
             if let payment = CrossBorderPayment.of(event) {
                 let key = RecordCollection<CrossBorderPayment>.key(event.time) + "/" + String(event.id.prefix(150))
-                if try await payments.get(key) == nil {
+                if planned.insert("payment/" + key).inserted, try await payments.get(key) == nil {
                     writes.append(try payments.insert(key, payment, tag: payment.direction))
                     fefta.append(payment)
                 }
@@ -372,7 +395,7 @@ public struct Customers: Sendable {
             let record = try await latest(event.customer)
             if event.kind == .trade, event.amountJPY >= Self.largeTradeJPY, record?.isVerified != true {
                 let key = "trade/" + String(event.id.prefix(150))
-                if try await work.get(key) == nil {
+                if planned.insert(key).inserted, try await work.get(key) == nil {
                     writes.append(try work.insert(key, KYCWorkItem(
                         kind: .unverifiedLargeTrade, customer: event.customer, raisedAt: now,
                         reason: "a spot trade of \(MonitoringEngine.jpy(event.amountJPY)), at or over ¥2,000,000, by a customer without a verified identity",
@@ -381,6 +404,7 @@ public struct Customers: Sendable {
             }
             if let outcome = outcomes[event.id], outcome != .clear, record.map({ $0.riskRating < .high }) ?? true {
                 let key = "risk/" + RecordCollection<KYCWorkItem>.key(event.customer)
+                guard planned.insert(key).inserted else { continue }
                 let existing = try await work.get(key)
                 if existing == nil {
                     writes.append(try work.insert(key, KYCWorkItem(
@@ -397,10 +421,7 @@ public struct Customers: Sendable {
                 }
             }
         }
-        guard !writes.isEmpty else { return }
-        _ = try await governance.store.write(writes, at: now, audit: caller.event(
-            .monitorIngest, role: role, digest: [], result: "follow-ups",
-            details: ["work_items": String(writes.count - fefta.count), "cross_border_payments": String(fefta.count)]))
+        return (writes, fefta.count)
     }
 
     /// Closes a work item with what was done.

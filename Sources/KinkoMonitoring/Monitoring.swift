@@ -143,6 +143,8 @@ public struct Monitoring: Sendable {
     public var ruleSets: AdoptedDocuments<MonitoringRules> { AdoptedDocuments(governance: governance, cache: ruleCache) }
     /// The rule set in force, parsed once per version (every batch reads which one it is).
     public let ruleCache = ParsedDocumentCache<MonitoringRules>()
+    /// The law-dated regulatory settings in force (the travel rule's threshold), parsed once per version.
+    public let regulatoryCache = ParsedDocumentCache<RegulatorySettings>()
 
     // MARK: Lists and profiles
 
@@ -299,11 +301,12 @@ public struct Monitoring: Sendable {
         let (store, clock, rejectedCount) = (self.store, self.clock, rejected.count)
         let versions = start.listVersions
         let lists = try await watchlists.current(versions: versions) { try await store.addressLists() }
+        let regulatory = try await RegulatorySettingsBook(governance: governance, cache: regulatoryCache).inForce()
         let runtime = self.runtime
         let evaluated = try await withTaskExecutorPreference(store.blockingReadsExecutor) {
             try await runtime.evaluate(
                 fresh, batches: batches, rules: rules, lists: lists, listVersions: versions, jurisdictions: start.jurisdictions ?? .starter,
-                store: store,
+                regulatory: regulatory, store: store,
                 record: { evaluations, customers, ips in
                     try await store.recordBatch(
                         expectedBatches: batches, evaluations: evaluations, customers: customers, ips: ips, at: clock.now(),

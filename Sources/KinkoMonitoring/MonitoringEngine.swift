@@ -1,4 +1,5 @@
 public import KinkoCore
+public import KinkoGovernance
 
 /// One rule that fired: its score, the values that made it fire, the events and the customers
 /// involved. `subject` is the customer the pattern centres on (the hub of a fan-in, say).
@@ -97,6 +98,8 @@ public final class MonitoringEngine {
     public let rules: MonitoringRules
     public var watchlists: Watchlists
     public var jurisdictions: TravelRuleJurisdictions
+    /// The law-dated regulatory settings: the travel rule's threshold at each event's time.
+    public let regulatory: RegulatorySettings
     private let source: (any MonitoringStateSource)?
     var states: [UInt64: CustomerState] = [:]
     private var ips: [String: IPState] = [:]
@@ -117,10 +120,11 @@ public final class MonitoringEngine {
     let edgeHorizon: UInt64
 
     public init(rules: MonitoringRules, watchlists: Watchlists = Watchlists(), jurisdictions: TravelRuleJurisdictions = .starter,
-                profiles: [CustomerProfile] = [], source: (any MonitoringStateSource)? = nil) {
+                regulatory: RegulatorySettings = .standard, profiles: [CustomerProfile] = [], source: (any MonitoringStateSource)? = nil) {
         self.rules = rules
         self.watchlists = watchlists
         self.jurisdictions = jurisdictions
+        self.regulatory = regulatory
         self.source = source
         for profile in profiles { self.profiles[profile.customer] = profile }
         recentHorizon = max(rules.structuring.windowHours, rules.velocity.windowHours, rules.rapidInOut.windowHours) * Self.nanosecondsPerHour
@@ -223,7 +227,11 @@ public final class MonitoringEngine {
             if flow == .outflow { rapidInOut(event, state, into: &hits) }
             if flow == .inflow { try incomeMismatch(event, state, into: &hits) }
             addressChecks(event, into: &hits)
-            if event.kind == .withdrawal { travelRule(event, into: &hits) }
+            if event.kind == .withdrawal {
+                travelRule(event, into: &hits)
+            } else if event.kind == .deposit, event.vasp != nil || event.vaspCountry != nil {
+                incomingTravelRule(event, into: &hits)
+            }
         }
         states[event.customer] = state
         dirtyCustomers.insert(event.customer)
@@ -422,23 +430,48 @@ public final class MonitoringEngine {
                                 values: ["address": event.address ?? "", "counterparty_risk": risk ?? "missing"], events: [event.id], customers: [event.customer]))
             return
         }
+        checkTravelRuleData(event, into: &hits)
+    }
+
+    /// A deposit from another exchange (issue 21): the sending exchange must have passed on the
+    /// originator's and the beneficiary's data; until it has, the credit is held.
+    private func incomingTravelRule(_ event: MonitoringEvent, into hits: inout [RuleHit]) {
+        checkTravelRuleData(event, into: &hits)
+    }
+
+    /// The travel rule's threshold at `time` (0: every transfer).
+    public func travelRuleThresholdJPY(at time: TimestampNanoseconds) -> UInt64 {
+        regulatory.entry(RegulatorySettings.travelRuleThreshold, at: time)?.value ?? 0
+    }
+
+    /// A transfer to or from another exchange at or above the threshold in force: the exchange
+    /// and its country must be named, and, where the country applies the travel rule, the
+    /// originator's and beneficiary's IVMS101 data must be complete.
+    private func checkTravelRuleData(_ event: MonitoringEvent, into hits: inout [RuleHit]) {
+        let threshold = travelRuleThresholdJPY(at: event.time)
+        guard event.amountJPY >= threshold else { return }
         var missing: [String] = []
         if event.vasp == nil { missing.append("vasp") }
         guard let country = event.vaspCountry else {
             missing.append("vasp_country")
-            return travelRuleHit(event, missing: missing, country: nil, into: &hits)
+            return travelRuleHit(event, missing: missing, country: nil, threshold: threshold, into: &hits)
         }
         guard jurisdictions.countries.contains(country) else { return }
         missing += TravelRule.missingFields(event.originator, role: "originator") + TravelRule.missingFields(event.beneficiary, role: "beneficiary")
         guard !missing.isEmpty else { return }
-        travelRuleHit(event, missing: missing, country: country, into: &hits)
+        travelRuleHit(event, missing: missing, country: country, threshold: threshold, into: &hits)
     }
 
-    private func travelRuleHit(_ event: MonitoringEvent, missing: [String], country: String?, into hits: inout [RuleHit]) {
+    private func travelRuleHit(_ event: MonitoringEvent, missing: [String], country: String?, threshold: UInt64, into hits: inout [RuleHit]) {
+        let incoming = event.kind == .deposit
+        let counterparty = "\(event.vasp ?? "an unnamed VASP")\(country.map { " in \($0)" } ?? "")"
+        let what = incoming ? "deposit from \(counterparty)" : "withdrawal to \(counterparty)"
+        let held = incoming ? "the credit is held until it is supplied" : "release is blocked until it is supplied"
         hits.append(RuleHit(rule: "travel_rule", score: rules.travelRuleScore, subject: event.customer,
-                            explanation: "withdrawal to \(event.vasp ?? "an unnamed VASP")\(country.map { " in \($0)" } ?? "") lacks travel-rule data: \(missing.map(TravelRule.describe).joined(separator: "; ")); release is blocked until it is supplied",
+                            explanation: "\(what) lacks travel-rule data: \(missing.map(TravelRule.describe).joined(separator: "; ")); \(held)",
                             values: ["missing": missing.joined(separator: ","), "vasp": event.vasp ?? "", "vasp_country": country ?? "",
-                                     "jurisdictions_version": jurisdictions.version],
+                                     "jurisdictions_version": jurisdictions.version, "direction": incoming ? "incoming" : "outgoing",
+                                     "threshold_jpy": String(threshold), "regulatory_version": regulatory.version],
                             events: [event.id], customers: [event.customer]))
     }
 }

@@ -1,4 +1,5 @@
 public import KinkoCore
+public import KinkoGovernance
 
 /// The process's one monitoring engine, kept between batches with its rule set, watchlists,
 /// travel-rule jurisdictions and the customer state it has read or written. Batches run one
@@ -42,11 +43,12 @@ public actor MonitoringRuntime {
     /// keeps blocking reads off Swift's cooperative threads.
     nonisolated func evaluate(
         _ events: [(line: Int, event: MonitoringEvent)], batches: UInt64, rules: MonitoringRules, lists: Watchlists, listVersions: [String],
-        jurisdictions: TravelRuleJurisdictions, store: any MonitoringStore,
+        jurisdictions: TravelRuleJurisdictions, regulatory: RegulatorySettings = .standard, store: any MonitoringStore,
         record: @Sendable (_ evaluations: [Evaluation], _ customers: [(UInt64, [UInt8])], _ ips: [(String, [UInt8])]) async throws -> [String: UInt64]?
     ) async throws -> (evaluations: [(line: Int, evaluation: Evaluation)], alerts: [String: UInt64])? {
-        let identity = [rules.version, jurisdictions.version] + listVersions
-        let checkedOut = await checkOut(identity: identity, batches: batches, rules: rules, lists: lists, jurisdictions: jurisdictions, store: store)
+        let identity = [rules.version, jurisdictions.version, regulatory.version] + listVersions
+        let checkedOut = await checkOut(identity: identity, batches: batches, rules: rules, lists: lists, jurisdictions: jurisdictions,
+                                        regulatory: regulatory, store: store)
         let engine = checkedOut.engine
         do {
             let customers = events.flatMap { [$0.event.customer] + ($0.event.counterpartyCustomer.map { [$0] } ?? []) }
@@ -79,14 +81,14 @@ public actor MonitoringRuntime {
     /// judges by `identity` and holds the stored state, a new one otherwise. Until the batch is
     /// stored the engine's state is ahead of the database, so the runtime keeps none meanwhile.
     private func checkOut(identity: [String], batches: UInt64, rules: MonitoringRules, lists: Watchlists, jurisdictions: TravelRuleJurisdictions,
-                          store: any MonitoringStore) async -> CheckedOut {
+                          regulatory: RegulatorySettings, store: any MonitoringStore) async -> CheckedOut {
         await acquire()
         let engine: MonitoringEngine
         if let current = self.engine, identity == self.identity, recordedThrough == batches, current.customersInMemory <= customersInMemoryMax {
             engine = current
             lastBatchReusedState = true
         } else {
-            engine = MonitoringEngine(rules: rules, watchlists: lists, jurisdictions: jurisdictions, source: store)
+            engine = MonitoringEngine(rules: rules, watchlists: lists, jurisdictions: jurisdictions, regulatory: regulatory, source: store)
             lastBatchReusedState = false
         }
         self.engine = nil

@@ -47,7 +47,12 @@ extension Reserve {
     /// In order: the reserve fund, insurance policies in force on the day of the loss that cover
     /// its type (yen only), own funds.
     private func sources(for incident: Incident, paymentAsset: Asset) async throws -> [CompensationSource] {
-        var sources = [CompensationSource(kind: .reserveFund, amount: await funded(asset: paymentAsset.code))]
+        // The reserve fund pays only for the loss types the rule set in force covers.
+        let covered = try await ruleSets.current()?.coveredLossTypes ?? RuleSet.coveredLossTypesDefault
+        var sources: [CompensationSource] = []
+        if covered.contains(incident.lossType) {
+            sources.append(CompensationSource(kind: .reserveFund, amount: await funded(asset: paymentAsset.code)))
+        }
         if paymentAsset.code == "JPY" {
             let day = JST.day(of: incident.lostAt)
             for policy in try await store.policies() where policy.inForce(on: day) && policy.covers(incident.lossType) {

@@ -63,6 +63,9 @@ public struct RuleSet: Sendable, Equatable {
     /// (April–March) before the current one: the current year to date always counts.
     public var lookbackCompletedFiscalYears: Int
     public var lossMultiplier: Rate
+    /// The incident loss types the reserve fund pays for: the planned reserve covers hacks and
+    /// other unauthorised outflows. Another loss is paid by insurance and own funds only.
+    public var coveredLossTypes: [String]
     public var floor: Amount
     public var cap: Amount
     public var maxOffsetShare: Rate
@@ -80,7 +83,10 @@ public struct RuleSet: Sendable, Equatable {
         /// `lookback_completed_fiscal_years` (this year and N completed before it); the older
         /// `lookback_fiscal_years` (this year and N − 1 before it) is still read, so rule sets
         /// adopted before keep their meaning.
-        struct Incidents: Decodable { var lookback_completed_fiscal_years: Int?; var lookback_fiscal_years: Int?; var loss_multiplier: String }
+        /// `covered_loss_types` may be absent (rule sets adopted before it): the default list.
+        struct Incidents: Decodable {
+            var lookback_completed_fiscal_years: Int?; var lookback_fiscal_years: Int?; var loss_multiplier: String; var covered_loss_types: [String]?
+        }
         struct Insurance: Decodable { var max_offset_share: String; var loss_types: [String] }
         var version: String
         var description: String?
@@ -139,6 +145,14 @@ public struct RuleSet: Sendable, Equatable {
         coldRate = try Rate(decimal: document.custody.cold_rate, field: "custody.cold_rate")
         hotRate = try Rate(decimal: document.custody.hot_rate, field: "custody.hot_rate")
         lossMultiplier = try Rate(decimal: document.incidents.loss_multiplier, field: "incidents.loss_multiplier")
+        let covered = document.incidents.covered_loss_types ?? Self.coveredLossTypesDefault
+        guard (1...Self.coveredLossTypesMax).contains(covered.count) else {
+            throw KinkoError(.invalidInput, "name 1–\(Self.coveredLossTypesMax) loss types", field: "incidents.covered_loss_types")
+        }
+        for (index, type) in covered.enumerated() where !Self.isLossType(type) {
+            throw KinkoError(.invalidInput, "a loss type is 1–32 lowercase letters, digits or underscores; got \"\(type)\"", field: "incidents.covered_loss_types[\(index)]")
+        }
+        coveredLossTypes = covered
         do { floor = try Amount(decimal: document.floor_jpy, scale: 0) } catch { throw KinkoError(error.code, error.message, field: "floor_jpy") }
         do { cap = try Amount(decimal: document.cap_jpy, scale: 0) } catch { throw KinkoError(error.code, error.message, field: "cap_jpy") }
         guard floor <= cap else { throw KinkoError(.invalidInput, "the floor \(floor) is above the cap \(cap)", field: "floor_jpy") }
@@ -148,6 +162,16 @@ public struct RuleSet: Sendable, Equatable {
         }
         insuredLossTypes = document.insurance.loss_types
         self.yaml = yaml
+    }
+
+    /// What the reserve pays for when a rule set does not say: hacks and other unauthorised
+    /// outflows (DOMAIN.md §3).
+    public static let coveredLossTypesDefault = ["hack", "insider_fraud", "unauthorised_outflow"]
+    public static let coveredLossTypesMax = 16
+
+    /// A loss type as incidents name it: 1–32 of `a-z`, `0-9`, `_`.
+    public static func isLossType(_ type: String) -> Bool {
+        (1...32).contains(type.utf8.count) && type.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F }
     }
 
     /// Kinko's default rule set: assumptions, documented in docs/RESERVE.md.
@@ -170,6 +194,9 @@ public struct RuleSet: Sendable, Equatable {
         incidents:
           lookback_completed_fiscal_years: 3
           loss_multiplier: "1"
+          # The reserve pays for these; another loss (an operational error, say) is paid by
+          # insurance and own funds.
+          covered_loss_types: [hack, insider_fraud, unauthorised_outflow]
         floor_jpy: "2000000000"
         cap_jpy: "40000000000"
         insurance:

@@ -11,7 +11,7 @@ struct SettingsCommand: AsyncParsableCommand {
         commandName: "settings",
         abstract: "Regulatory parameters: what is in force and since when, by what law; change them under approval.",
         discussion: """
-            The hot-share limit, the guarantee rule, the reconciliation cut-off and the whitelist wait are dated \
+            The hot-share limit, the guarantee rule, the reconciliation cut-off, the whitelist wait and the travel-rule threshold are dated \
             figures in one versioned document (`settings default` prints the shipped one). A change is proposed \
             with a future effective date, approved by a second person (compliance or admin), and takes effect \
             on its date; a figure already in effect is never changed. `settings show` also lists the figures the \

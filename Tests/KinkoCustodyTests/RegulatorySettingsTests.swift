@@ -7,7 +7,7 @@ import Testing
 /// A regulatory-settings document with the shipped figures, `hot` as the hot-share figures
 /// (value, day) and the other parameters as shipped.
 private func document(version: String = "t1", hot: [(UInt64, String)] = [(500, "2020-05-01")], guarantee: UInt64 = 100,
-                      cutoff: UInt64 = 17, wait: UInt64 = 48, source: String = "a law") -> String {
+                      cutoff: UInt64 = 17, wait: UInt64 = 48, threshold: UInt64 = 0, source: String = "a law") -> String {
     func figures(_ list: [(UInt64, String)]) -> String {
         list.map { "\n    - {value: \($0.0), effective_from: \"\($0.1)\", status: law, source: \"\(source)\"}" }.joined()
     }
@@ -18,6 +18,7 @@ private func document(version: String = "t1", hot: [(UInt64, String)] = [(500, "
           custody.guarantee_percent_of_hot:\(figures([(guarantee, "2020-05-01")]))
           custody.reconciliation_cutoff_hour_jst:\(figures([(cutoff, "2020-05-01")]))
           custody.whitelist_wait_hours:\(figures([(wait, "2024-09-26")]))
+          aml.travel_rule_threshold_jpy:\(figures([(threshold, "2023-06-01")]))
 
         """
 }
@@ -76,10 +77,12 @@ struct RegulatorySettingsTests {
         #expect(refusal(document(cutoff: 24))?.field == "parameters.custody.reconciliation_cutoff_hour_jst[0].value")
         _ = try RegulatorySettings(yaml: document(wait: 720))
         #expect(refusal(document(wait: 721))?.field == "parameters.custody.whitelist_wait_hours[0].value")
+        _ = try RegulatorySettings(yaml: document(threshold: 1_000_000_000_000))
+        #expect(refusal(document(threshold: 1_000_000_000_001))?.field == "parameters.aml.travel_rule_threshold_jpy[0].value")
         _ = try RegulatorySettings(yaml: document(source: String(repeating: "s", count: RegulatorySettings.sourceLengthMax)))
-        // Keys are checked in alphabetical order, so the guarantee share is the first to fail.
-        #expect(refusal(document(source: String(repeating: "s", count: RegulatorySettings.sourceLengthMax + 1)))?.field == "parameters.custody.guarantee_percent_of_hot[0].source")
-        #expect(refusal(document(source: " "))?.field == "parameters.custody.guarantee_percent_of_hot[0].source")
+        // Keys are checked in alphabetical order, so the travel-rule threshold is the first to fail.
+        #expect(refusal(document(source: String(repeating: "s", count: RegulatorySettings.sourceLengthMax + 1)))?.field == "parameters.aml.travel_rule_threshold_jpy[0].source")
+        #expect(refusal(document(source: " "))?.field == "parameters.aml.travel_rule_threshold_jpy[0].source")
         let days = (0..<RegulatorySettings.entriesPerParameterMax).map { (UInt64(500), CalendarDay.text(daysSinceEpoch: 18_400 + Int64($0))) }
         #expect(try RegulatorySettings(yaml: document(hot: days)).parameters["custody.hot_share_limit_basis_points"]?.count == 100)
         let tooMany = refusal(document(hot: days + [(500, "2099-01-01")]))
@@ -96,7 +99,7 @@ struct RegulatorySettingsTests {
         #expect(missing?.field == "parameters.custody.whitelist_wait_hours" && missing?.message.contains("is required") == true)
         let unknown = refusal(document() + "  custody.cold_share: []\n")
         #expect(unknown?.field == "parameters.custody.cold_share")
-        #expect(refusal(document().replacingOccurrences(of: "status: law", with: "status: rumour"))?.field == "parameters.custody.guarantee_percent_of_hot[0].status")
+        #expect(refusal(document().replacingOccurrences(of: "status: law", with: "status: rumour"))?.field == "parameters.aml.travel_rule_threshold_jpy[0].status")
         #expect(refusal(String(repeating: "#", count: RegulatorySettings.documentBytesMax + 1))?.code == .limitExceeded)
         #expect(refusal("version: [")?.field == "document")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import KinkoCore
+import KinkoGovernance
 import KinkoMonitoring
 import Testing
 
@@ -319,6 +320,50 @@ struct SanctionsAndTravelRuleTests {
         #expect(unknown.hits.first?.values["missing"] == "vasp,vasp_country")
         #expect(throws: KinkoError.self) { try TravelRuleJurisdictions(version: "v", countries: ["SG"]) }
         #expect(throws: KinkoError.self) { try TravelRuleJurisdictions(version: "v", countries: ["JP", "JPN"]) }
+    }
+
+    // Goal (issue 21): the travel rule applies from the threshold in force at the transfer's
+    // time — a dated regulatory setting — at the threshold and not one yen below, and before a
+    // threshold's day the earlier figure (every transfer) applies.
+    @Test func theTravelRuleThresholdIsADatedSetting() throws {
+        let day = CalendarDay.text(daysSinceEpoch: Int64(t0 / 86_400_000_000_000) + 10)
+        let from = try TimestampNanoseconds.startOfDayJST(day, field: "t")
+        let yaml = RegulatorySettings.defaultYAML.replacingOccurrences(
+            of: "so every transfer carries the data until a threshold is adopted\"",
+            with: "so every transfer carries the data until a threshold is adopted\"\n    - {value: 100000, effective_from: \"\(day)\", status: open, source: \"a notice\"}")
+        let regulatory = try RegulatorySettings(yaml: yaml)
+        let engine = MonitoringEngine(rules: try defaultRules(), regulatory: regulatory)
+        var s = Stream()
+        func hits(_ jpy: UInt64, at time: TimestampNanoseconds) throws -> [String] {
+            rules(of: try engine.evaluate(s.withdrawal(1, jpy, at: time, vasp: "x", country: "SG", unhosted: false)))
+        }
+        #expect(try hits(1, at: from - 1) == ["travel_rule"])  // before the day: every transfer
+        #expect(try hits(99_999, at: from) == [])
+        let at = try engine.evaluate(s.withdrawal(1, 100_000, at: from, vasp: "x", country: "SG", unhosted: false))
+        #expect(rules(of: at) == ["travel_rule"] && at.hits.first?.values["threshold_jpy"] == "100000" && at.hits.first?.values["direction"] == "outgoing")
+        #expect(engine.travelRuleThresholdJPY(at: from - 1) == 0 && engine.travelRuleThresholdJPY(at: from) == 100_000)
+    }
+
+    // Goal (issue 21): a deposit from another exchange in a travel-rule jurisdiction must carry
+    // the originator's data; without it the credit is held (travel_rule, blocking), with it it is
+    // clear; a deposit from outside the list, or from no exchange at all, is not checked.
+    @Test func incomingTransfersAreCheckedForOriginatorData() throws {
+        let engine = MonitoringEngine(rules: try defaultRules(), jurisdictions: try TravelRuleJurisdictions(version: "v2", countries: ["JP", "SG"]))
+        var s = Stream()
+        func deposit(vasp: String?, country: String?, originator: TravelRuleParty?) -> MonitoringEvent {
+            var event = s.deposit(1, 50_000, at: t0, address: "addr-in", asset: "BTC")
+            (event.vasp, event.vaspCountry, event.originator, event.beneficiary) = (vasp, country, originator, complete)
+            return event
+        }
+        let lacking = try engine.evaluate(deposit(vasp: "bitFlyer", country: "JP", originator: TravelRuleParty(name: "Sato Hanako")))
+        #expect(rules(of: lacking) == ["travel_rule"] && lacking.outcome == .block)
+        let hit = try #require(lacking.hits.first)
+        #expect(hit.values["direction"] == "incoming" && hit.values["missing"] == "originator.account,originator.geographic_address|national_id|date_and_place_of_birth")
+        #expect(hit.explanation == "deposit from bitFlyer in JP lacks travel-rule data: the originator's account number or wallet address; the originator's address, national ID, or date and place of birth (one of them); the credit is held until it is supplied")
+        #expect(rules(of: try engine.evaluate(deposit(vasp: "bitFlyer", country: "JP", originator: complete))) == [])
+        #expect(rules(of: try engine.evaluate(deposit(vasp: "x", country: "BR", originator: nil))) == [])
+        #expect(rules(of: try engine.evaluate(deposit(vasp: nil, country: nil, originator: nil))) == [])
+        #expect(try engine.evaluate(deposit(vasp: "x", country: nil, originator: complete)).hits.first?.values["missing"] == "vasp_country")
     }
 
     // Goal: the built-in starter list is one the validating initialiser accepts unchanged.

@@ -26,6 +26,19 @@ struct RequirementTests {
         let rules = try rules()
         #expect(rules.version == "2026.1-default" && rules.trailingDays == 90 && rules.floor == Amount(units: 2_000_000_000))
         #expect(rules.volumeRates["spot"]?.description == "0.0005" && rules.insuredLossTypes == ["hack", "insider_fraud"])
+        #expect(rules.coveredLossTypes == ["hack", "insider_fraud", "unauthorised_outflow"])
+    }
+
+    // Goal (issue 21): the reserve's covered loss types: 16 names at the limit, a 32-character
+    // name at the limit; a rule set adopted before the key existed covers the default list.
+    @Test func coveredLossTypesAtTheirLimits() throws {
+        let key = "covered_loss_types: [hack, insider_fraud, unauthorised_outflow]"
+        let sixteen = try rules { $0 = $0.replacingOccurrences(of: key, with: "covered_loss_types: [\((1...16).map { "t\($0)" }.joined(separator: ", "))]") }
+        #expect(sixteen.coveredLossTypes.count == 16)
+        let long = String(repeating: "a", count: 32)
+        #expect(try rules { $0 = $0.replacingOccurrences(of: key, with: "covered_loss_types: [\(long)]") }.coveredLossTypes == [long])
+        let legacy = try rules { $0 = $0.replacingOccurrences(of: "  " + key + "\n", with: "") }
+        #expect(legacy.coveredLossTypes == RuleSet.coveredLossTypesDefault)
     }
 
     // Goal: a bad rule set names the field at fault.
@@ -41,6 +54,10 @@ struct RequirementTests {
         ("lookback_completed_fiscal_years: 3", "lookback_completed_fiscal_years: 3\n  lookback_fiscal_years: 3", "incidents.lookback_completed_fiscal_years"),
         ("  lookback_completed_fiscal_years: 3\n", "", "incidents.lookback_completed_fiscal_years"),
         ("floor_jpy: \"2000000000\"\n", "", "floor_jpy"),
+        ("covered_loss_types: [hack, insider_fraud, unauthorised_outflow]", "covered_loss_types: []", "incidents.covered_loss_types"),
+        ("covered_loss_types: [hack, insider_fraud, unauthorised_outflow]", "covered_loss_types: [hack, Fire]", "incidents.covered_loss_types[1]"),
+        ("covered_loss_types: [hack, insider_fraud, unauthorised_outflow]", "covered_loss_types: [\(String(repeating: "a", count: 33))]", "incidents.covered_loss_types[0]"),
+        ("covered_loss_types: [hack, insider_fraud, unauthorised_outflow]", "covered_loss_types: [\((0...16).map { "t\($0)" }.joined(separator: ", "))]", "incidents.covered_loss_types"),
     ])
     func invalidRuleSets(find: String, replace: String, field: String) throws {
         let error = #expect(throws: KinkoError.self) { try rules { $0 = $0.replacingOccurrences(of: find, with: replace) } }

@@ -44,7 +44,7 @@ struct RegulatorySettingsEndToEndTests {
             #expect(hotRow.value == "500" && hotRow.effectiveFrom == "2020-05-01" && hotRow.status == "law")
             #expect(hotRow.document == "regulatory.settings 2026.1 (shipped, not adopted)" && hotRow.source.contains("Art. 27(2)"))
             #expect(shipped.map(\.key) == RegulatorySettings.catalogue.map(\.key) + [
-                "aml.structuring_threshold_jpy", "reserve.lookback_completed_fiscal_years", "records.retention_years.books",
+                "aml.structuring_threshold_jpy", "reserve.lookback_completed_fiscal_years", "reserve.covered_loss_types", "records.retention_years.books",
                 "records.retention_years.transactions", "records.retention_years.verification", "records.retention_years.others",
                 "aml.travel_rule_jurisdictions",
             ])

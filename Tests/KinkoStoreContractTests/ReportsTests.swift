@@ -246,6 +246,9 @@ struct ReportsTests {
                 """, by: ops)
             let open = try await x.customers.openWork(by: compliance)
             #expect(open.filter { $0.item.kind == .unverifiedLargeTrade }.map(\.item.customer) == [2])
+            // Both deposits lack travel-rule data and are blocked: one risk review for customer 1,
+            // and neither blocked event drops the batch's other follow-ups (they once did, silently).
+            #expect(open.filter { $0.item.kind == .riskRaised && $0.item.customer == 1 }.count == 1)
             var verification = Customers.Change(reason: "My Number card read by the app")
             verification.method = .onlineICChip
             verification.documents = [(kind: "my_number_card", number: "1234 5678 9012")]

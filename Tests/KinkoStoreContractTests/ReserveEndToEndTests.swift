@@ -18,6 +18,13 @@ struct ReserveEndToEndTests {
         let reserve: Reserve
         let finance: Caller, finance2: Caller, compliance: Caller, treasurer: Caller, exchange: Caller, administrator: Caller
         let complianceKey: LocalSigningKey, finance2Key: LocalSigningKey
+
+        /// Moves `amount` yen from own funds into the reserve fund: finance asks, compliance approves.
+        func fundReserve(_ amount: Amount) async throws {
+            let funding = try await reserve.requestFunding(amount, release: false, by: finance)
+            _ = try await f.approve(funding.id, by: compliance, key: complianceKey)
+            _ = try await reserve.executeFunding(funding.id, by: finance)
+        }
     }
 
     static func world(_ harness: StoreHarness) async throws -> World {
@@ -127,15 +134,34 @@ struct ReserveEndToEndTests {
         }
     }
 
+    // Goal (issue 21, item 6): the reserve fund pays only for the loss types the rule set
+    // covers (hacks and other unauthorised outflows): an operational error is planned from own
+    // funds alone, to the yen, with the reserve fund untouched.
+    @Test(arguments: Backend.configured) func theReserveFundPaysOnlyForCoveredLosses(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            try await w.fundReserve(Amount(units: 3_000_000))
+            try await w.custody.recordPrices([PriceObservation(asset: "BTC", price: try JPYPrice(decimal: "15000000"), observedAt: w.f.clock.now(), source: "t")], by: w.exchange)
+            w.f.clock.advance(seconds: 1)
+            let lostAt = w.f.clock.now()
+            w.f.clock.advance(seconds: 60)
+            let incident = try await w.reserve.declare(lossType: "operational_error", losses: [IncidentLoss(wallet: "btc-hot", asset: "BTC", amount: Amount(units: 10_000_000))],
+                                                       lostAt: lostAt, detectedAt: w.f.clock.now(), by: w.finance)
+            let plan = try await w.reserve.plan(incident: incident.id, asset: "BTC", mode: .jpy(try JPYPrice(decimal: "15000000")), by: w.finance).plan
+            #expect(plan.totalPayment == Amount(units: 1_500_000))
+            #expect(plan.sources.map { "\($0.kind.rawValue):\($0.amount)" } == ["own_funds:1500000"])
+            #expect(plan.shortfall == .zero)
+            #expect(await w.reserve.funded() == Amount(units: 3_000_000))
+        }
+    }
+
     // Goal: an incident freezes its wallet and snapshots entitlements; the JPY plan is exact to
     // the yen, needs finance and compliance, pays exactly once even after a crash mid-way, and
     // takes the sources in order (insurance only in force and covering hacks).
     @Test(arguments: Backend.configured) func incidentPaidEndToEnd(_ backend: Backend) async throws {
         try await StoreHarness.with(backend) { harness in
             let w = try await Self.world(harness)
-            let funding = try await w.reserve.requestFunding(Amount(units: 3_000_000), release: false, by: w.finance)
-            _ = try await w.f.approve(funding.id, by: w.compliance, key: w.complianceKey)
-            _ = try await w.reserve.executeFunding(funding.id, by: w.finance)
+            try await w.fundReserve(Amount(units: 3_000_000))
             for (insurer, coverage, starts, ends) in [("Tokio", "hack", "2026-04-01", "2027-03-31"), ("Sompo", "hack", "2025-04-01", "2026-03-31"), ("MS&AD", "fire", "2026-04-01", "2027-03-31")] {
                 _ = try await w.reserve.addPolicy(InsurancePolicy(id: 0, insurer: insurer, coverage: [coverage], limit: Amount(units: 1_000_000),
                                                                   deductible: Amount(units: 100_000), starts: starts, ends: ends), by: w.finance)
