@@ -89,3 +89,35 @@ struct CounterLegRuleTests {
         #expect(try await reopened.verify(full: true).isValid)
     }
 }
+
+@Suite("Transfer controls: the guarantee headroom follows the guarantee share")
+struct GuaranteeHeadroomTests {
+    // Goal (issue 21): with guarantee crypto required at 150% of the hot coins and 15 units of
+    // guarantee above what the hot coins require, a cold-to-hot transfer of 10 units (needing
+    // ⌈10 × 1.5⌉ = 15 more) is parked for approval, and one of 11 (needing 17) is refused
+    // exceeds_guarantee_headroom; at the law's 100% the 15 units allow exactly 15.
+    @Test func coldToHotTakesTheShareOfHeadroom() async throws {
+        let f = try await Fixture()
+        #expect(try await f.ledger.createAccounts([
+            Account(id: AccountID(11), ledger: Fixture.btc, code: 200, accountClass: .customerCustodyHolding, flags: .creditsMustNotExceedDebits),
+        ]) == [.ok])
+        #expect(try await f.ledger.createTransfers([Fixture.transfer(900, 11, 1, 100, code: .deposit)]) == [.ok])
+        func review(percent: UInt64) -> TransferReview {
+            var facts = TransferFacts()
+            facts.hotAccounts = [AccountID(10)]
+            facts.guaranteeHeadroom = [Fixture.btc: 15]
+            facts.guaranteePercentOfHot = percent
+            return TransferReview(policy: .standard, facts: facts, factsAvailable: true)
+        }
+        func post(_ id: UInt128, _ amount: UInt128, percent: UInt64) async throws -> CreateTransferResult? {
+            try await f.ledger.createTransfers([Fixture.transfer(id, 10, 11, amount, code: .custodyTransfer)], by: testCaller, review: review(percent: percent))
+                .results.first
+        }
+        #expect(try await post(1, 11, percent: 150) == .exceedsGuaranteeHeadroom)
+        #expect(try await post(2, 10, percent: 150) == .ok)  // parked: pending until approved
+        #expect(try await post(3, 16, percent: 100) == .exceedsGuaranteeHeadroom)
+        #expect(try await post(4, 15, percent: 100) == .ok)
+        let parked = try #require(await f.ledger.transfer(TransferID(2)))
+        #expect(parked.flags.contains(.pending))
+    }
+}
