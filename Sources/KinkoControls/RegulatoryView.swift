@@ -34,7 +34,7 @@ extension Exchange {
         try TimestampNanoseconds.checkAccepted(time, field: "at")
         var views: [RegulatoryParameterView] = []
 
-        let adopted = try await custody.regulatory.documents.inForce(at: time)
+        let adopted = try await custody.regulatory.inForce(at: time)
         let document = adopted?.document ?? .standard
         let documentName = adopted.map { "\(RegulatorySettings.settingsKind) \($0.document.version)" } ?? "\(RegulatorySettings.settingsKind) \(RegulatorySettings.standard.version) (shipped, not adopted)"
         for parameter in RegulatorySettings.catalogue {
@@ -54,19 +54,20 @@ extension Exchange {
             document: monitoringRules.map { "\(MonitoringRules.settingsKind) \($0.document.version)" } ?? "no monitoring rule set adopted"))
 
         let reserveRules = try await reserve.ruleSets.inForce(at: time)
+        let reserveDocument = reserveRules.map { "\(RuleSet.settingsKind) \($0.document.version)" }
         views.append(RegulatoryParameterView(
             key: "reserve.lookback_completed_fiscal_years", value: reserveRules.map { String($0.document.lookbackCompletedFiscalYears) } ?? "-",
             unit: "completed fiscal years (April–March, JST) before the current one",
             meaning: "how far back the reserve's incident-history line counts losses",
             source: "open: the liability-reserve formula is not published; the analogue counts accident payments over the last 3 fiscal years (DOMAIN.md §3)",
             status: RegulatoryStatus.open.rawValue, effectiveFrom: reserveRules.map { $0.adoptedAt.iso8601 },
-            document: reserveRules.map { "\(RuleSet.settingsKind) \($0.document.version)" } ?? "no reserve rule set adopted"))
+            document: reserveDocument ?? "no reserve rule set adopted"))
         views.append(RegulatoryParameterView(
             key: "reserve.covered_loss_types", value: (reserveRules?.document.coveredLossTypes ?? RuleSet.coveredLossTypesDefault).joined(separator: ","),
             unit: "incident loss types", meaning: "the losses the reserve fund pays compensation for; others are paid by insurance and own funds",
             source: "plan: the liability reserve compensates customers for hacks and other unauthorised outflows (DOMAIN.md §3; FIEA bill for the 2026 Diet)",
             status: RegulatoryStatus.plan.rawValue, effectiveFrom: reserveRules.map { $0.adoptedAt.iso8601 },
-            document: reserveRules.map { "\(RuleSet.settingsKind) \($0.document.version)" } ?? "Kinko's default (no reserve rule set adopted)"))
+            document: reserveDocument ?? "Kinko's default (no reserve rule set adopted)"))
 
         let retention = try await Retention(customers: customers).policies.inForce(at: time)
         let policy = retention?.document ?? .statutory

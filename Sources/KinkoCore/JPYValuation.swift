@@ -88,4 +88,13 @@ extension UInt128 {
         for _ in 0..<exponent { value *= 10 }
         return value
     }
+
+    /// ⌈self × percent / 100⌉, exact, saturating at `.max`: a share that is never rounded in the
+    /// payer's favour (the guarantee crypto hot coins require).
+    public func percentRoundedUp(_ percent: UInt64) -> UInt128 {
+        let product = multipliedFullWidth(by: UInt128(percent))
+        guard product.high < 100 else { return .max }
+        let (quotient, remainder) = UInt128(100).dividingFullWidth((product.high, product.low))
+        return remainder == 0 || quotient == .max ? quotient : quotient + 1
+    }
 }

@@ -134,7 +134,7 @@ extension Custody {
         let assets = await ledger.assets
         let wallets = try await store.wallets()
         let vendors = Dictionary(try await store.vendors().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let regulatory = try await self.regulatory.adopted()
+        let regulatory = try await self.regulatory.current()
         var times = Self.cutoffs(before: now, days: days, hourJST: settings.applying(regulatory, at: now).reconciliationCutoffHourJST)
         if times.last != now { times.append(now) }
         var points: [HotSharePoint] = []

@@ -43,12 +43,12 @@ public struct Custody: Sendable {
     }
 
     /// The law-dated regulatory settings (hot share, guarantee, cut-off, whitelist wait).
-    public var regulatory: RegulatorySettingsBook { RegulatorySettingsBook(governance: governance, cache: regulatoryCache) }
+    public var regulatory: AdoptedDocuments<RegulatorySettings> { AdoptedDocuments(governance: governance, cache: regulatoryCache) }
 
     /// The settings that apply at `time`: these, with the adopted regulatory figures in force
     /// then (none adopted: these as they are, which carry the shipped figures).
     public func settingsInForce(at time: TimestampNanoseconds) async throws -> CustodySettings {
-        settings.applying(try await regulatory.adopted(), at: time)
+        settings.applying(try await regulatory.current(), at: time)
     }
 
     /// The settings that apply on JST business day `day` (`YYYY-MM-DD`), as at its start.

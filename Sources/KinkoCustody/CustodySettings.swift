@@ -58,12 +58,7 @@ public struct CustodySettings: Sendable, Equatable {
 
     /// The guarantee crypto required against `hot` units: ⌈hot × percent / 100⌉ (never rounded
     /// in the exchange's favour), saturating at the largest amount.
-    public func guaranteeRequired(hot: UInt128) -> UInt128 {
-        let product = hot.multipliedFullWidth(by: UInt128(guaranteePercentOfHot))
-        guard product.high < 100 else { return .max }
-        let (quotient, remainder) = UInt128(100).dividingFullWidth((product.high, product.low))
-        return remainder == 0 ? quotient : quotient + 1
-    }
+    public func guaranteeRequired(hot: UInt128) -> UInt128 { hot.percentRoundedUp(guaranteePercentOfHot) }
 
     /// Signers needed for a movement of this JPY value.
     public func signers(forJPY value: UInt128, touchesCold: Bool) -> Int {

@@ -82,8 +82,7 @@ extension Governance {
 
     /// The version in force: the most recently adopted one, or nil before any is.
     public func currentSettings(kind: String) async throws -> SettingsVersion? {
-        try await settings(kind).list(tag: SettingsVersion.Status.adopted.rawValue).map(\.value)
-            .max { ($0.adoptedAt ?? 0, $0.version) < ($1.adoptedAt ?? 0, $1.version) }
+        try await settingsInForce(kind: kind, at: .max)
     }
 
     /// The version that was in force at `time`: the last adopted at or before it, or nil.

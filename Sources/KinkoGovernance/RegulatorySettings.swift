@@ -28,7 +28,7 @@ public struct RegulatoryParameter: Sendable, Equatable {
 /// that day) and how firm it is. A figure applies from its date until the next one's, so a
 /// change is filed ahead and takes effect on its date, and a past day is judged by the figure in
 /// force that day. A new version may add later figures but never change one already in effect
-/// (`keepsHistory`): what was in force stays what was in force.
+/// (`checkKeepsHistory`): what was in force stays what was in force.
 public struct RegulatorySettings: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var value: UInt64
@@ -202,37 +202,17 @@ extension RegulatorySettings: VersionedDocument {
     public static let readPermission = Permission.custodyRead
     public static let noun = "regulatory settings"
     public static func adoptionPolicy() throws(KinkoError) -> ApprovalPolicy { try ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance, .admin]) }
+
+    /// The history rule, at proposal and again at adoption: a version changing a figure that
+    /// took effect meanwhile is refused. Before any adoption the shipped document is in force.
+    public func checkFollows(_ current: RegulatorySettings?, at now: TimestampNanoseconds) throws(KinkoError) {
+        try checkKeepsHistory(of: current ?? .standard, at: now)
+    }
 }
 
-/// The regulatory settings' lifecycle with the history rule: propose (checked against the version
-/// in force), approve, adopt (checked again, at adoption), and the version in force at a time.
-public struct RegulatorySettingsBook: Sendable {
-    public let documents: AdoptedDocuments<RegulatorySettings>
-    public var governance: Governance { documents.governance }
-
-    public init(governance: Governance, cache: ParsedDocumentCache<RegulatorySettings>? = nil) {
-        documents = AdoptedDocuments(governance: governance, cache: cache)
-    }
-
+extension AdoptedDocuments where Document == RegulatorySettings {
     /// The version in force: the adopted one, or Kinko's shipped document before any is.
     public func inForce() async throws -> RegulatorySettings {
-        try await documents.current() ?? .standard
-    }
-
-    /// The adopted version, or nil while the shipped document applies.
-    public func adopted() async throws -> RegulatorySettings? { try await documents.current() }
-
-    public func propose(yaml: String, by caller: Caller) async throws -> (RegulatorySettings, ApprovalRequest) {
-        let document = try RegulatorySettings(yaml: yaml)
-        try document.checkKeepsHistory(of: try await inForce(), at: governance.clock.now())
-        return try await documents.propose(yaml: yaml, by: caller)
-    }
-
-    /// Puts an approved version in force, unless a figure it changes has taken effect meanwhile.
-    public func adopt(version: String, by caller: Caller) async throws -> RegulatorySettings {
-        let stored = try await documents.version(version, by: caller)
-        let document = try RegulatorySettings(yaml: stored.document)
-        try document.checkKeepsHistory(of: try await inForce(), at: governance.clock.now())
-        return try await documents.adopt(version: version, by: caller)
+        try await current() ?? .standard
     }
 }

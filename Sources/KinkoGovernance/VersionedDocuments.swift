@@ -19,6 +19,15 @@ public protocol VersionedDocument: Sendable {
 
     init(yaml: String) throws(KinkoError)
     var version: String { get }
+
+    /// Refuses this version if it may not follow `current` (the version in force, nil before
+    /// any) at `now`; checked when it is proposed and again when it is adopted. By default any
+    /// version may follow any other.
+    func checkFollows(_ current: Self?, at now: TimestampNanoseconds) throws(KinkoError)
+}
+
+extension VersionedDocument {
+    public func checkFollows(_ current: Self?, at now: TimestampNanoseconds) throws(KinkoError) {}
 }
 
 /// The one lifecycle of every `VersionedDocument`: propose (the text must read), approve under
@@ -37,15 +46,22 @@ public struct AdoptedDocuments<Document: VersionedDocument>: Sendable {
     /// Files `yaml` for approval; it comes into force only after approval and `adopt`.
     public func propose(yaml: String, by caller: Caller) async throws -> (Document, ApprovalRequest) {
         let document = try Document(yaml: yaml)
+        // Whether it may follow the version in force is told only to whoever may propose.
+        _ = try await governance.authorize(caller, Document.proposePermission)
+        try document.checkFollows(try await current(), at: governance.clock.now())
         let request = try await governance.proposeSettings(kind: Document.settingsKind, version: document.version, document: yaml,
                                                            policy: try Document.adoptionPolicy(), permission: Document.proposePermission,
                                                            action: Document.adoptionAction, by: caller)
         return (document, request)
     }
 
-    /// Puts an approved version in force.
+    /// Puts an approved version in force, unless it may no longer follow the version in force.
     public func adopt(version: String, by caller: Caller) async throws -> Document {
-        try Document(yaml: try await governance.adoptSettings(kind: Document.settingsKind, version: version, by: caller).document)
+        if let stored = try await governance.settings(Document.settingsKind).get(version)?.value {
+            _ = try await governance.authorize(caller, .approvalsExecute)
+            try Document(yaml: stored.document).checkFollows(try await current(), at: governance.clock.now())
+        }
+        return try Document(yaml: try await governance.adoptSettings(kind: Document.settingsKind, version: version, by: caller).document)
     }
 
     /// The version in force, read; nil before any is adopted.

@@ -380,9 +380,7 @@ public struct TransferReview: Sendable {
         case .custodyTransfer where credit.accountClass == .customerCustodyHolding && facts.hotAccounts.contains(debit.id)
             && !facts.hotAccounts.contains(credit.id):
             // More hot coins need ⌈x × percent / 100⌉ more guarantee crypto (saturating).
-            let product = amount.multipliedFullWidth(by: UInt128(facts.guaranteePercentOfHot))
-            let (quotient, remainder) = product.high < 100 ? UInt128(100).dividingFullWidth((product.high, product.low)) : (.max, 0)
-            return take(facts.guaranteeHeadroom, &used.guarantee, .exceedsGuaranteeHeadroom, charged: remainder == 0 || quotient == .max ? quotient : quotient + 1)
+            return take(facts.guaranteeHeadroom, &used.guarantee, .exceedsGuaranteeHeadroom, charged: amount.percentRoundedUp(facts.guaranteePercentOfHot))
         default:
             return nil
         }

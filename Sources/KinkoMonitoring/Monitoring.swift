@@ -301,7 +301,7 @@ public struct Monitoring: Sendable {
         let (store, clock, rejectedCount) = (self.store, self.clock, rejected.count)
         let versions = start.listVersions
         let lists = try await watchlists.current(versions: versions) { try await store.addressLists() }
-        let regulatory = try await RegulatorySettingsBook(governance: governance, cache: regulatoryCache).inForce()
+        let regulatory = try await AdoptedDocuments<RegulatorySettings>(governance: governance, cache: regulatoryCache).inForce()
         let runtime = self.runtime
         let evaluated = try await withTaskExecutorPreference(store.blockingReadsExecutor) {
             try await runtime.evaluate(

@@ -230,7 +230,9 @@ public final class MonitoringEngine {
             if event.kind == .withdrawal {
                 travelRule(event, into: &hits)
             } else if event.kind == .deposit, event.vasp != nil || event.vaspCountry != nil {
-                incomingTravelRule(event, into: &hits)
+                // From another exchange: the sender must have passed on the originator's and the
+                // beneficiary's data; until it has, the credit is held.
+                checkTravelRuleData(event, into: &hits)
             }
         }
         states[event.customer] = state
@@ -430,12 +432,6 @@ public final class MonitoringEngine {
                                 values: ["address": event.address ?? "", "counterparty_risk": risk ?? "missing"], events: [event.id], customers: [event.customer]))
             return
         }
-        checkTravelRuleData(event, into: &hits)
-    }
-
-    /// A deposit from another exchange (issue 21): the sending exchange must have passed on the
-    /// originator's and the beneficiary's data; until it has, the credit is held.
-    private func incomingTravelRule(_ event: MonitoringEvent, into hits: inout [RuleHit]) {
         checkTravelRuleData(event, into: &hits)
     }
 

@@ -243,11 +243,10 @@ struct Console: Sendable {
         }
         if Self.allows(caller, .custodyRead) {
             let check = try await services.custody.check(by: caller)
-            // The limit in force now (a law-dated regulatory setting), never a figure in the page.
-            let settings = try await services.custody.settingsInForce(at: services.clock.now())
-            let limit = Double(settings.hotShareLimitBasisPoints) / 10_000
+            // The limit the check applied: the regulatory figure in force, never one in the page.
+            let limit = Double(check.limitBasisPoints) / 10_000
             var custody: [String: Any] = [
-                "limit": Share.percent(basisPoints: UInt128(settings.hotShareLimitBasisPoints)),
+                "limit": Share.percent(basisPoints: UInt128(check.limitBasisPoints)),
                 "assets": check.assets.map { figures -> [String: Any] in
                     let share = figures.hotShareBasisPoints.map { Double($0) / 10_000 }
                     return ["code": figures.asset.code, "share": share.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a",
@@ -256,7 +255,7 @@ struct Console: Sendable {
                 },
             ]
             let history = try await services.custody.hotShareHistory(days: Self.chartDays, by: caller)
-            custody["chart"] = Self.hotShareChart(history, limitBasisPoints: settings.hotShareLimitBasisPoints) ?? false
+            custody["chart"] = Self.hotShareChart(history, limitBasisPoints: check.limitBasisPoints) ?? false
             let missed = try await services.custody.unreconciledDays(days: ServerSettings.reconcileLookbackDays, by: caller)
             custody["hasMissed"] = !missed.isEmpty
             custody["missed"] = missed.map { ["day": $0] }
@@ -266,7 +265,8 @@ struct Console: Sendable {
             }
             if Self.allows(caller, .custodyReconcile) {
                 custody["canReconcile"] = true
-                custody["yesterday"] = Self.lastCutoffDay(now: services.clock.now(), hourJST: settings.reconciliationCutoffHourJST)
+                let now = services.clock.now()
+                custody["yesterday"] = Self.lastCutoffDay(now: now, hourJST: try await services.custody.settingsInForce(at: now).reconciliationCutoffHourJST)
             }
             context["custody"] = custody
         }

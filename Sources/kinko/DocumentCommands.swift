@@ -1,5 +1,7 @@
 import ArgumentParser
+import KinkoControls
 import KinkoCore
+import KinkoCustody
 import KinkoGovernance
 import KinkoMonitoring
 import KinkoReserve
@@ -29,13 +31,19 @@ extension SurveillanceRules: CLIDocument {
     static var adoptedWord: String { "is live" }
 }
 
+extension RegulatorySettings: CLIDocument {
+    static func documents(in session: Session) async throws -> AdoptedDocuments<RegulatorySettings> { try await session.exchange().custody.regulatory }
+    static var adoptedWord: String { "in force" }
+}
+
 extension InsiderList: CLIDocument {
     static func documents(in session: Session) async throws -> AdoptedDocuments<InsiderList> { AdoptedDocuments(governance: session.governance) }
     static var adoptedWord: String { "is in force" }
     static var defaultYAML: String { InsiderList(version: "insiders-empty", preClearanceRequired: false, staff: [], households: [], restricted: [], blackouts: [], preClearances: []).yaml }
 }
 
-/// The four commands of every `CLIDocument` (`kinko reserve rules …`, `kinko monitor rules …`).
+/// The four commands of every `CLIDocument` (`kinko reserve rules …`, `kinko monitor rules …`,
+/// `kinko settings …`).
 enum DocumentCommands<Document: CLIDocument> {
     static var subcommands: [any ParsableCommand.Type] { [Default.self, Propose.self, Adopt.self, List.self] }
 
@@ -91,9 +99,9 @@ enum DocumentCommands<Document: CLIDocument> {
         func execute() async throws {
             let session = try await Session.open(database, token)
             let rows = try await Document.documents(in: session).versions(by: session.caller).map {
-                [$0.version, $0.status.rawValue, $0.requestID, $0.adoptedAt?.iso8601 ?? "-"]
+                [$0.version, $0.status.rawValue, $0.requestID, $0.proposedBy, $0.adoptedAt?.iso8601 ?? "-"]
             }
-            print(Table(header: ["version", "status", "request", "adopted"], rows: rows).rendered)
+            print(Table(header: ["version", "status", "request", "proposed by", "adopted"], rows: rows).rendered)
         }
     }
 }

@@ -17,7 +17,7 @@ struct SettingsCommand: AsyncParsableCommand {
             on its date; a figure already in effect is never changed. `settings show` also lists the figures the \
             adopted rule sets and policies carry.
             """,
-        subcommands: [Show.self, Default.self, Propose.self, Approve.self, Adopt.self, List.self])
+        subcommands: [Show.self, Approve.self] + DocumentCommands<RegulatorySettings>.subcommands)
 
     struct Show: KinkoCommand {
         static let configuration = CommandConfiguration(abstract: "Print every regulatory parameter in force, with its legal source and effective date.")
@@ -43,25 +43,6 @@ struct SettingsCommand: AsyncParsableCommand {
         }
     }
 
-    struct Default: KinkoCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the regulatory settings Kinko ships (in force until a version is adopted).")
-        func execute() async throws { print(RegulatorySettings.defaultYAML, terminator: "") }
-    }
-
-    struct Propose: KinkoCommand {
-        static let configuration = CommandConfiguration(abstract: "File a version for approval (another compliance officer or admin approves).")
-        @OptionGroup var database: DatabaseOptions
-        @OptionGroup var token: TokenOptions
-        @Option(help: "The YAML file (- for standard input).") var file: String
-
-        func execute() async throws {
-            let yaml = try readInput(file)
-            let session = try await Session.open(database, token)
-            let (document, request) = try await session.exchange().custody.regulatory.propose(yaml: yaml, by: session.caller)
-            print("regulatory settings \(document.version) proposed; approval request \(request.id) (\(request.policy.summary))")
-        }
-    }
-
     struct Approve: KinkoCommand {
         static let configuration = CommandConfiguration(
             abstract: "Approve a proposed version by signing its request, and put it in force once approved.")
@@ -72,8 +53,8 @@ struct SettingsCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let session = try await Session.open(database, token)
-            let book = try await session.exchange().custody.regulatory
-            let stored = try await book.documents.version(version, by: session.caller)
+            let book = try await RegulatorySettings.documents(in: session)
+            let stored = try await book.version(version, by: session.caller)
             guard let id = UInt128(stored.requestID) else { throw KinkoError(.storageCorrupted, "version \(version) names no request") }
             let requestID = ApprovalRequestID(id)
             let evaluation = try await GovernanceCommand.Approve.approve(requestID, keyFile: keyFile, in: session)
@@ -83,33 +64,6 @@ struct SettingsCommand: AsyncParsableCommand {
             }
             let document = try await book.adopt(version: version, by: session.caller)
             print("approved request \(requestID); regulatory settings \(document.version) in force")
-        }
-    }
-
-    struct Adopt: KinkoCommand {
-        static let configuration = CommandConfiguration(abstract: "Put an approved version in force (if `approve` did not).")
-        @OptionGroup var database: DatabaseOptions
-        @OptionGroup var token: TokenOptions
-        @Option var version: String
-
-        func execute() async throws {
-            let session = try await Session.open(database, token)
-            let document = try await session.exchange().custody.regulatory.adopt(version: version, by: session.caller)
-            print("regulatory settings \(document.version) in force")
-        }
-    }
-
-    struct List: KinkoCommand {
-        static let configuration = CommandConfiguration(abstract: "List the versions, proposed and adopted.")
-        @OptionGroup var database: DatabaseOptions
-        @OptionGroup var token: TokenOptions
-
-        func execute() async throws {
-            let session = try await Session.open(database, token)
-            let rows = try await session.exchange().custody.regulatory.documents.versions(by: session.caller).map {
-                [$0.version, $0.status.rawValue, $0.requestID, $0.proposedBy, $0.adoptedAt?.iso8601 ?? "-"]
-            }
-            print(Table(header: ["version", "status", "request", "proposed by", "adopted"], rows: rows).rendered)
         }
     }
 }

@@ -95,7 +95,7 @@ struct RegulatorySettingsEndToEndTests {
             let late = await #expect(throws: KinkoError.self) { try await book.adopt(version: "t4", by: w.compliance.caller) }
             #expect(late?.code == .conflict && late?.message.contains("\(effective) is already in effect") == true)
             #expect(try await w.x.custody.settingsInForce(at: w.x.clock.now()).hotShareLimitBasisPoints == 1_000)
-            #expect(try await book.documents.versions(by: w.ops.caller).map { "\($0.version):\($0.status.rawValue)" } == ["t2:adopted", "t4:proposed"])
+            #expect(try await book.versions(by: w.ops.caller).map { "\($0.version):\($0.status.rawValue)" } == ["t2:adopted", "t4:proposed"])
         }
     }
 }

@@ -140,9 +140,10 @@ fi
 # One run per role; up to $CONTRACT_JOBS at once (each Schemathesis process is one Python thread,
 # so a second lane uses the second core once the other tests are done). A parallel run writes
 # its log to a file and prints it when it ends, so logs never interleave.
+has_coverage() { case " $COVERAGE_ROLES " in *" $1 "*) return 0 ;; esac; return 1; }
 contract_run() { # role token
     local role=$1 token=$2 phases=()
-    case " $COVERAGE_ROLES " in *" $role "*) ;; *) phases=(--phases examples,fuzzing,stateful) ;; esac
+    has_coverage "$role" || phases=(--phases examples,fuzzing,stateful)
     # shellcheck disable=SC2086
     SCHEMATHESIS_HOOKS="$HERE/schemathesis_hooks.py" timeout -k 10 "$CONTRACT_TIMEOUT" \
         "$VENV/bin/schemathesis" run "$SPEC" --url "$BASE" -H "Authorization: Bearer $token" \
@@ -168,7 +169,7 @@ if [ "$MODE" = contract ] || [ "$MODE" = all ]; then
         while [ "${#LANE_ROLE[@]}" -gt 0 ] && [ "${#LANE_ROLE[@]}" -ge "$CONTRACT_JOBS" ]; do
             reap_lane
         done
-        case " $COVERAGE_ROLES " in *" $role "*) phase_note="all phases" ;; *) phase_note="no coverage phase" ;; esac
+        if has_coverage "$role"; then phase_note="all phases"; else phase_note="no coverage phase"; fi
         say "contract test as $role (schemathesis, max-examples $MAX_EXAMPLES, workers $WORKERS, ${GEN[*]}, lanes $CONTRACT_JOBS, $phase_note)"
         if [ "$CONTRACT_JOBS" -eq 1 ]; then
             contract_run "$role" "$token" 2>&1 | tee "$OUT/contract-$role.log"
