@@ -81,12 +81,13 @@ extension Exchange {
         }
 
         let jurisdictions = try await monitoring.jurisdictionsInForce()
+        let countries = jurisdictions.countries(at: time)
         views.append(RegulatoryParameterView(
-            key: "aml.travel_rule_jurisdictions", value: jurisdictions.countries.sorted().joined(separator: ","),
-            unit: "ISO 3166-1 alpha-2 codes (\(jurisdictions.countries.count), Japan included)",
-            meaning: "where the receiving exchange must be for a transfer to carry travel-rule data",
-            source: "APTCP Art. 10-5 and the FSA's designation of jurisdictions (Enforcement Order Art. 17-2, 17-3); the list in force now, not dated yet",
-            status: RegulatoryStatus.law.rawValue, effectiveFrom: nil, document: "travel-rule jurisdictions \(jurisdictions.version)"))
+            key: "aml.travel_rule_jurisdictions", value: countries.sorted().joined(separator: ","),
+            unit: "ISO 3166-1 alpha-2 codes (Japan and \(countries.subtracting(["JP"]).count) others)",
+            meaning: "where the other exchange must be for a transfer to or from it to carry travel-rule data",
+            source: TravelRuleJurisdictions.source, status: RegulatoryStatus.law.rawValue, effectiveFrom: jurisdictions.lastChange(atOrBefore: time),
+            document: "travel-rule jurisdictions \(jurisdictions.version) (the dated list in force now)"))
         return views
     }
 }

@@ -28,7 +28,7 @@ public enum Backtest {
     public static let alertsListedMax = 1_000
 
     public static func replay(_ events: [MonitoringEvent], rules: MonitoringRules, watchlists: Watchlists = Watchlists(),
-                              jurisdictions: TravelRuleJurisdictions = .starter, profiles: [CustomerProfile] = []) throws -> BacktestSummary {
+                              jurisdictions: TravelRuleJurisdictions = .designatedByFSA, profiles: [CustomerProfile] = []) throws -> BacktestSummary {
         let engine = MonitoringEngine(rules: rules, watchlists: watchlists, jurisdictions: jurisdictions, profiles: profiles)
         var summary = BacktestSummary(ruleSetVersion: rules.version, events: 0, outcomes: [:], rules: [:], alerts: [])
         for event in events.sorted(by: { $0.time < $1.time }) {

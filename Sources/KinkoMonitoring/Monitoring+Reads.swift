@@ -10,13 +10,13 @@ extension Monitoring {
 
     public func jurisdictions(by caller: Caller) async throws -> TravelRuleJurisdictions {
         _ = try await governance.authorize(caller, .monitorRead)
-        return try await store.jurisdictions() ?? .starter
+        return try await store.jurisdictions() ?? .designatedByFSA
     }
 
     /// The travel-rule jurisdictions in force, for a front end that authorized its caller
     /// already (the regulatory-parameters view; the list is public law).
     public func jurisdictionsInForce() async throws -> TravelRuleJurisdictions {
-        try await store.jurisdictions() ?? .starter
+        try await store.jurisdictions() ?? .designatedByFSA
     }
 
     public func alertCounts(by caller: Caller) async throws -> [String: Int] {

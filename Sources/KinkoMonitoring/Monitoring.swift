@@ -198,7 +198,7 @@ public struct Monitoring: Sendable {
 
     /// Files a new travel-rule jurisdiction list for a second compliance officer's approval.
     public func proposeJurisdictions(_ jurisdictions: TravelRuleJurisdictions, by caller: Caller) async throws -> ApprovalRequest {
-        let payload: CanonicalJSON = ["version": .string(jurisdictions.version), "countries": .string(jurisdictions.countries.sorted().joined(separator: ","))]
+        let payload: CanonicalJSON = ["version": .string(jurisdictions.version), "countries": .string(jurisdictions.text)]
         let role = try await governance.authorize(caller, .monitorListsManage, digest: Governance.digest(payload))
         return try await governance.submit(action: Self.jurisdictionsAction, payload: payload, policy: Self.secondOfficerPolicy, by: caller, role: role,
                                            permission: .monitorListsManage, details: ["version": jurisdictions.version])
@@ -211,7 +211,7 @@ public struct Monitoring: Sendable {
         guard request.action == Self.jurisdictionsAction, case .object(let fields) = request.payload, case .string(let version)? = fields["version"],
             case .string(let countries)? = fields["countries"]
         else { throw KinkoError(.invalidInput, "request \(id) is not a jurisdiction list", field: "request") }
-        let jurisdictions = try TravelRuleJurisdictions(version: version, countries: Set(countries.split(separator: ",").map(String.init)))
+        let jurisdictions = try TravelRuleJurisdictions(version: version, text: countries)
         _ = try await governance.requireApproved(id, "the jurisdiction list", by: caller, role: role, .monitorListsManage, digest: request.digest)
         try await store.setJurisdictions(jurisdictions, alongside: [.executeRequest(id, revision: request.revision)], audit: caller.event(
             .monitorListsManage, role: role, digest: request.digest, result: "jurisdictions",
@@ -305,7 +305,7 @@ public struct Monitoring: Sendable {
         let runtime = self.runtime
         let evaluated = try await withTaskExecutorPreference(store.blockingReadsExecutor) {
             try await runtime.evaluate(
-                fresh, batches: batches, rules: rules, lists: lists, listVersions: versions, jurisdictions: start.jurisdictions ?? .starter,
+                fresh, batches: batches, rules: rules, lists: lists, listVersions: versions, jurisdictions: start.jurisdictions ?? .designatedByFSA,
                 regulatory: regulatory, store: store,
                 record: { evaluations, customers, ips in
                     try await store.recordBatch(

@@ -119,7 +119,7 @@ public final class MonitoringEngine {
     let recentHorizon: UInt64
     let edgeHorizon: UInt64
 
-    public init(rules: MonitoringRules, watchlists: Watchlists = Watchlists(), jurisdictions: TravelRuleJurisdictions = .starter,
+    public init(rules: MonitoringRules, watchlists: Watchlists = Watchlists(), jurisdictions: TravelRuleJurisdictions = .designatedByFSA,
                 regulatory: RegulatorySettings = .standard, profiles: [CustomerProfile] = [], source: (any MonitoringStateSource)? = nil) {
         self.rules = rules
         self.watchlists = watchlists
@@ -452,7 +452,7 @@ public final class MonitoringEngine {
             missing.append("vasp_country")
             return travelRuleHit(event, missing: missing, country: nil, threshold: threshold, into: &hits)
         }
-        guard jurisdictions.countries.contains(country) else { return }
+        guard jurisdictions.applies(to: country, at: event.time) else { return }
         missing += TravelRule.missingFields(event.originator, role: "originator") + TravelRule.missingFields(event.beneficiary, role: "beneficiary")
         guard !missing.isEmpty else { return }
         travelRuleHit(event, missing: missing, country: country, threshold: threshold, into: &hits)

@@ -82,34 +82,137 @@ public struct Watchlists: Sendable {
     }
 }
 
-/// Where the travel rule applies: Japan and the jurisdictions the FSA designates (28 from May
-/// 2024). The list is data, not code: compliance replaces it when the FSA's notice changes.
+/// Where the travel rule applies, as a dated list: Japan always, and each jurisdiction the FSA
+/// designates from the day its designation takes effect (20 from 1 June 2023, 28 from 1 May
+/// 2024) until the day it ends, if ever. The list is data, not code: compliance replaces it
+/// (with a second officer's approval) when the FSA's notice changes, and a transfer is judged
+/// by the designations in force at its own time.
+///
+/// Its text form, one token per designation, is what `kinko monitor jurisdictions set` takes and
+/// the stores keep: `JP` (always), `US@2023-06-01` (from that day, 00:00 JST), or
+/// `XX@2023-06-01..2025-01-01` (from the first day until the second, exclusive). A list stored
+/// before designations were dated reads as undated tokens, in force at every time.
 public struct TravelRuleJurisdictions: Sendable, Equatable {
-    public var version: String
-    public var countries: Set<String>
+    public struct Designation: Sendable, Equatable, Comparable {
+        public var country: String
+        /// `YYYY-MM-DD`: in force from 00:00 JST of this day; nil: from the beginning.
+        public var from: String?
+        /// `YYYY-MM-DD`: no longer in force from 00:00 JST of this day; nil: still in force.
+        public var until: String?
+        public var fromTime: TimestampNanoseconds
+        public var untilTime: TimestampNanoseconds
 
-    public init(version: String, countries: Set<String>) throws(KinkoError) {
-        guard (1...64).contains(version.utf8.count) else { throw KinkoError(.invalidInput, "a version is 1–64 characters", field: "version") }
-        let upper = Set(countries.map { $0.uppercased() })
-        if let bad = upper.sorted().first(where: { $0.utf8.count != 2 || !$0.utf8.allSatisfy { (0x41...0x5A).contains($0) } }) {
-            throw KinkoError(.invalidInput, "\"\(bad)\" is not an ISO 3166-1 alpha-2 code", field: "countries")
+        public func inForce(at time: TimestampNanoseconds) -> Bool { fromTime <= time && time < untilTime }
+
+        /// The token of the text form.
+        public var token: String { Self.token(country: country, from: from, until: until) }
+
+        public static func token(country: String, from: String?, until: String?) -> String {
+            switch (from, until) {
+            case (nil, nil): return country
+            case (let from?, nil): return "\(country)@\(from)"
+            case (let from, let until?): return "\(country)@\(from ?? "")..\(until)"
+            }
         }
-        guard upper.contains("JP") else { throw KinkoError(.invalidInput, "Japan (JP) is always a travel-rule jurisdiction", field: "countries") }
-        self.init(checked: version, countries: upper)
+
+        public static func < (a: Self, b: Self) -> Bool { (a.country, a.fromTime) < (b.country, b.fromTime) }
     }
 
-    /// A list already known to be valid (the starter; a test checks it passes `init`).
-    private init(checked version: String, countries: Set<String>) {
+    public var version: String
+    /// Sorted by country, then start.
+    public private(set) var designations: [Designation]
+
+    /// Designations one list may hold (every country code twice over, with room for changes).
+    public static let designationsMax = 300
+
+    /// Undated countries: each in force at every time.
+    public init(version: String, countries: Set<String>) throws(KinkoError) {
+        try self.init(version: version, tokens: countries.sorted())
+    }
+
+    /// Reads the text form, token by token (see the type's documentation).
+    public init(version: String, tokens: [String]) throws(KinkoError) {
+        guard (1...64).contains(version.utf8.count), !version.utf8.contains(where: { $0 < 0x20 }) else {
+            throw KinkoError(.invalidInput, "a version is 1–64 printable characters", field: "version")
+        }
+        let tokens = tokens.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard tokens.count <= Self.designationsMax else {
+            throw KinkoError(.limitExceeded, "a list holds at most \(Self.designationsMax) designations; got \(tokens.count)", field: "countries")
+        }
+        var designations: [Designation] = []
+        for token in tokens { designations.append(try Self.designation(token)) }
+        designations.sort()
+        for (a, b) in zip(designations, designations.dropFirst()) where a.country == b.country && b.fromTime < a.untilTime {
+            throw KinkoError(.invalidInput, "\(a.token) and \(b.token) overlap; a country's designations follow one another", field: "countries")
+        }
+        guard designations.contains(where: { $0.country == "JP" && $0.until == nil }) else {
+            throw KinkoError(.invalidInput, "Japan (JP) is always a travel-rule jurisdiction: list JP without an end", field: "countries")
+        }
         self.version = version
-        self.countries = countries
+        self.designations = designations
     }
 
-    /// A starting list: Japan and jurisdictions with travel-rule legislation in force. Replace it
-    /// with the FSA's current notice (`kinko monitor jurisdictions set`).
-    public static let starter = TravelRuleJurisdictions(
-        checked: "starter-2024-05",
-        countries: ["JP", "US", "CA", "SG", "KR", "HK", "GB", "CH", "DE", "FR", "NL", "AT", "BE", "IE", "IT", "ES", "LU", "EE", "LT", "LI", "AE",
-                    "BM", "KY", "GI", "ZA", "PH", "ID", "MY"])
+    /// The text form, one token per designation, sorted.
+    public var tokens: [String] { designations.map(\.token) }
+
+    /// The text form as one line, tokens separated by commas (as stored and approved).
+    public var text: String { tokens.joined(separator: ",") }
+
+    public init(version: String, text: String) throws(KinkoError) {
+        try self.init(version: version, tokens: text.split(separator: ",").map(String.init))
+    }
+
+    static func designation(_ token: String) throws(KinkoError) -> Designation {
+        let parts = token.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let country = parts[0].uppercased()
+        guard country.utf8.count == 2, country.utf8.allSatisfy({ (0x41...0x5A).contains($0) }) else {
+            throw KinkoError(.invalidInput, "\"\(parts[0])\" is not an ISO 3166-1 alpha-2 code (in \"\(token)\")", field: "countries")
+        }
+        guard parts.count == 2 else { return Designation(country: country, from: nil, until: nil, fromTime: 0, untilTime: .max) }
+        let range = parts[1].components(separatedBy: "..")
+        guard range.count <= 2, !(range.count == 1 && range[0].isEmpty) else {
+            throw KinkoError(.invalidInput, "\"\(token)\" is CC, CC@FROM, CC@FROM..UNTIL or CC@..UNTIL (days YYYY-MM-DD)", field: "countries")
+        }
+        let from = range[0].isEmpty ? nil : range[0]
+        let until = range.count == 2 ? range[1] : nil
+        let fromTime = try from.map { day throws(KinkoError) in try TimestampNanoseconds.startOfDayJST(day, field: "countries") } ?? 0
+        let untilTime = try until.map { day throws(KinkoError) in try TimestampNanoseconds.startOfDayJST(day, field: "countries") } ?? .max
+        guard fromTime < untilTime else {
+            throw KinkoError(.invalidInput, "\"\(token)\" ends on or before it begins", field: "countries")
+        }
+        return Designation(country: country, from: from, until: until, fromTime: fromTime, untilTime: untilTime)
+    }
+
+    /// The countries whose designation is in force at `time`.
+    public func countries(at time: TimestampNanoseconds) -> Set<String> {
+        Set(designations.filter { $0.inForce(at: time) }.map(\.country))
+    }
+
+    public func applies(to country: String, at time: TimestampNanoseconds) -> Bool {
+        designations.contains { $0.country == country && $0.inForce(at: time) }
+    }
+
+    /// The latest day on which the set in force at `time` changed (nil: it never has).
+    public func lastChange(atOrBefore time: TimestampNanoseconds) -> String? {
+        designations.flatMap { d in [(d.fromTime, d.from), (d.untilTime, d.until)] }
+            .filter { $0.0 <= time && $0.1 != nil }.max { $0.0 < $1.0 }?.1
+    }
+
+    /// The legal basis, for the regulatory parameters' view.
+    public static let source = "APTCP Art. 10-5; Enforcement Order Art. 17-2 and 17-3; the FSA's notice designating jurisdictions (20 from 1 June 2023; 28 from 1 May 2024: AE, BH, EE, GB, ID, IN, NG and PT added)"
+
+    /// The FSA's designations as shipped: Japan, the 20 jurisdictions of the notice in force
+    /// from 1 June 2023 (fsa.go.jp/news/r4/sonota/20230203-2) and the 8 added from 1 May 2024
+    /// (fsa.go.jp/news/r5/sonota/20240417). Compliance replaces it when the FSA's notice
+    /// changes (`kinko monitor jurisdictions set`).
+    public static let designatedByFSA: TravelRuleJurisdictions = {
+        let june2023 = ["AL", "BM", "BS", "CA", "CH", "DE", "GI", "HK", "IL", "KR", "KY", "LI", "LU", "MU", "MY", "PH", "RS", "SG", "US", "VE"]
+        let may2024 = ["AE", "BH", "EE", "GB", "ID", "IN", "NG", "PT"]
+        let tokens = ["JP"] + june2023.map { "\($0)@2023-06-01" } + may2024.map { "\($0)@2024-05-01" }
+        do { return try TravelRuleJurisdictions(version: "fsa-2024-05-01", tokens: tokens) } catch {
+            preconditionFailure("the FSA's designated jurisdictions do not read: \(error)")
+        }
+    }()
 }
 
 /// IVMS101 completeness: a natural person is identified by a name, an account (number or wallet

@@ -130,7 +130,7 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
         for try await row in try await connection.answered("SELECT jurisdictions_version, jurisdictions FROM monitor_meta WHERE id = 1", logger: logger)
             .decode((String?, String?).self) { found = row }
         guard let row = found, let version = row.0, let countries = row.1 else { return nil }
-        return try TravelRuleJurisdictions(version: version, countries: Set(countries.split(separator: ",").map(String.init)))
+        return try TravelRuleJurisdictions(version: version, text: countries)
     }
 
     public func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, alongside: [RecordWrite], audit: AuditEvent) async throws {
@@ -139,7 +139,7 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
                 try await PostgresRecords.apply(alongside, at: database.clock.now(), connection: connection, logger: logger)
                 try await connection.answered("""
                     UPDATE monitor_meta SET jurisdictions_version = \(jurisdictions.version),
-                        jurisdictions = \(jurisdictions.countries.sorted().joined(separator: ",")) WHERE id = 1
+                        jurisdictions = \(jurisdictions.text) WHERE id = 1
                     """, logger: logger)
             }
         }

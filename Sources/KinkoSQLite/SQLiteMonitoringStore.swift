@@ -81,7 +81,7 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
         guard let row = try Row.fetchOne(db, sql: "SELECT jurisdictions_version, jurisdictions FROM monitor_meta WHERE id = 1"),
             let version = row["jurisdictions_version"] as String?, let countries = row["jurisdictions"] as String?
         else { return nil }
-        return try TravelRuleJurisdictions(version: version, countries: Set(countries.split(separator: ",").map(String.init)))
+        return try TravelRuleJurisdictions(version: version, text: countries)
     }
 
     public func setJurisdictions(_ jurisdictions: TravelRuleJurisdictions, alongside: [RecordWrite], audit: AuditEvent) async throws {
@@ -89,7 +89,7 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
             try await database.audited(audit) { db in
                 try SQLiteRecords.apply(alongside, at: self.database.clock.now(), db: db)
                 try db.execute(sql: "UPDATE monitor_meta SET jurisdictions_version = ?, jurisdictions = ? WHERE id = 1",
-                               arguments: [jurisdictions.version, jurisdictions.countries.sorted().joined(separator: ",")])
+                               arguments: [jurisdictions.version, jurisdictions.text])
             }
         }
     }

@@ -46,18 +46,25 @@ extension KinkoAPI {
         return .ok(.init(body: .json(Self.listView(list))))
     }
 
-    static func jurisdictionsView(_ list: TravelRuleJurisdictions) -> Components.Schemas.Jurisdictions {
-        .init(version: list.version, countries: list.countries.sorted())
+    func jurisdictionsView(_ list: TravelRuleJurisdictions) -> Components.Schemas.Jurisdictions {
+        .init(version: list.version, countries: list.countries(at: services.clock.now()).sorted(),
+              designations: list.designations.map { .init(country: $0.country, from: $0.from, until: $0.until) })
     }
 
     func getJurisdictions(_ input: Operations.GetJurisdictions.Input) async throws -> Operations.GetJurisdictions.Output {
-        .ok(.init(body: .json(Self.jurisdictionsView(try await monitoring.jurisdictions(by: try caller())))))
+        .ok(.init(body: .json(jurisdictionsView(try await monitoring.jurisdictions(by: try caller())))))
     }
 
     func setJurisdictions(_ input: Operations.SetJurisdictions.Input) async throws -> Operations.SetJurisdictions.Output {
         let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
-        let list = try TravelRuleJurisdictions(version: body.version, countries: Set(body.countries))
+        let tokens: [String]
+        switch (body.countries, body.designations) {
+        case (let countries?, nil): tokens = countries
+        case (nil, let designations?): tokens = designations.map { TravelRuleJurisdictions.Designation.token(country: $0.country, from: $0.from, until: $0.until) }
+        default: throw KinkoError(.invalidInput, "give either countries (undated) or designations (dated), not both or neither", field: "designations")
+        }
+        let list = try TravelRuleJurisdictions(version: body.version, tokens: tokens)
         return .accepted(.init(body: .json(try await approvalView(try await monitoring.proposeJurisdictions(list, by: caller)))))
     }
 
@@ -65,7 +72,7 @@ extension KinkoAPI {
         let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }
         let list = try await monitoring.activateJurisdictions(request: try ApprovalRequestID(parsing: body.request, field: "request"), by: caller)
-        return .ok(.init(body: .json(Self.jurisdictionsView(list))))
+        return .ok(.init(body: .json(jurisdictionsView(list))))
     }
 
     func importProfiles(_ input: Operations.ImportProfiles.Input) async throws -> Operations.ImportProfiles.Output {

@@ -106,16 +106,15 @@ struct MonitorCommand: AsyncParsableCommand {
 
         struct Set: KinkoCommand {
             static let configuration = CommandConfiguration(
-                commandName: "set", abstract: "File a replacement list (ISO 3166-1 alpha-2 codes; JP is required); a second compliance officer approves.")
+                commandName: "set", abstract: "File a replacement list (ISO 3166-1 alpha-2 codes, dated; JP is required); a second compliance officer approves.")
             @OptionGroup var database: DatabaseOptions
             @OptionGroup var token: TokenOptions
             @Option var version: String
-            @Option(help: "Comma-separated country codes.") var countries: String
+            @Option(help: "Comma-separated designations: CC (always), CC@YYYY-MM-DD (from that day, 00:00 JST) or CC@FROM..UNTIL (until that day, exclusive).")
+            var countries: String
 
             func execute() async throws {
-                let list = try TravelRuleJurisdictions(version: version, countries: Swift.Set(countries.split(separator: ",").map {
-                    $0.trimmingCharacters(in: .whitespaces)
-                }))
+                let list = try TravelRuleJurisdictions(version: version, text: countries)
                 let session = try await Session.open(database, token)
                 let request = try await session.monitoring().proposeJurisdictions(list, by: session.caller)
                 print("approval request \(request.id) filed: travel-rule jurisdictions \(list.version); once approved: kinko monitor jurisdictions activate --request \(request.id)")
@@ -132,19 +131,36 @@ struct MonitorCommand: AsyncParsableCommand {
                 let session = try await Session.open(database, token)
                 let list = try await session.monitoring().activateJurisdictions(request: try ApprovalRequestID(parsing: request, field: "request"),
                                                                                 by: session.caller)
-                print("travel-rule jurisdictions \(list.version) in force: \(list.countries.sorted().joined(separator: ", "))")
+                print("travel-rule jurisdictions \(list.version) in force: \(list.text)")
             }
         }
 
         struct Show: KinkoCommand {
-            static let configuration = CommandConfiguration(abstract: "The list in force.")
+            static let configuration = CommandConfiguration(abstract: "The list in force: the countries designated at a time (default now), then every dated designation.")
             @OptionGroup var database: DatabaseOptions
             @OptionGroup var token: TokenOptions
+            @Option(help: "A JST day YYYY-MM-DD (its end) or an instant.") var at: String?
 
             func execute() async throws {
                 let session = try await Session.open(database, token)
                 let list = try await session.monitoring().jurisdictions(by: session.caller)
-                print("\(list.version): \(list.countries.sorted().joined(separator: ", "))")
+                let time = try at.map { text throws(KinkoError) in try TimestampNanoseconds(asOf: text, field: "at") } ?? SystemWallClock().now()
+                print(Self.render(list, at: time))
+            }
+
+            static func render(_ list: TravelRuleJurisdictions, at time: TimestampNanoseconds) -> String {
+                let inForce = list.countries(at: time)
+                let others = inForce.subtracting(["JP"]).sorted()
+                var lines = ["travel-rule jurisdictions \(list.version), in force at \(time.jst): "
+                                + (inForce.contains("JP") ? "JP and \(others.count) others" : "\(others.count) jurisdictions")]
+                lines.append("  " + (inForce.contains("JP") ? ["JP"] + others : others).joined(separator: " "))
+                lines.append("designations:")
+                for designation in list.designations {
+                    let from = designation.from.map { "from \($0)" } ?? "always"
+                    let until = designation.until.map { ", until \($0)" } ?? ""
+                    lines.append("  \(designation.country)  \(from)\(until)\(designation.inForce(at: time) ? "" : "  (not in force then)")")
+                }
+                return lines.joined(separator: "\n")
             }
         }
     }

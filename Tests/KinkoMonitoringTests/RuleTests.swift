@@ -366,11 +366,54 @@ struct SanctionsAndTravelRuleTests {
         #expect(try engine.evaluate(deposit(vasp: "x", country: nil, originator: complete)).hits.first?.values["missing"] == "vasp_country")
     }
 
-    // Goal: the built-in starter list is one the validating initialiser accepts unchanged.
-    @Test func starterJurisdictionsAreValid() throws {
-        let starter = TravelRuleJurisdictions.starter
-        #expect(try TravelRuleJurisdictions(version: starter.version, countries: starter.countries) == starter)
-        #expect(starter.countries.count == 28 && starter.countries.contains("JP"))
+    // Goal (issue 21): the shipped list is the FSA's, dated: Japan always, 20 jurisdictions from
+    // 00:00 JST on 1 June 2023 and 8 more from 1 May 2024 — JP and 28 others today — and it
+    // reads back from its own text form unchanged.
+    @Test func theFSAsDesignationsAreADatedList() throws {
+        let fsa = TravelRuleJurisdictions.designatedByFSA
+        #expect(try TravelRuleJurisdictions(version: fsa.version, text: fsa.text) == fsa)
+        let june2023 = try TimestampNanoseconds.startOfDayJST("2023-06-01", field: "t")
+        let may2024 = try TimestampNanoseconds.startOfDayJST("2024-05-01", field: "t")
+        #expect(fsa.countries(at: june2023 - 1) == ["JP"])
+        #expect(fsa.countries(at: june2023).count == 21)
+        #expect(fsa.countries(at: may2024 - 1) == fsa.countries(at: june2023))
+        #expect(fsa.countries(at: may2024).subtracting(fsa.countries(at: may2024 - 1)) == ["AE", "BH", "EE", "GB", "ID", "IN", "NG", "PT"])
+        #expect(fsa.countries(at: may2024).count == 29 && fsa.countries(at: .max - 1).subtracting(["JP"]).count == 28)
+        #expect(fsa.lastChange(atOrBefore: may2024) == "2024-05-01" && fsa.lastChange(atOrBefore: may2024 - 1) == "2023-06-01")
+        #expect(fsa.lastChange(atOrBefore: june2023 - 1) == nil)
+        // The engine judges each transfer by the designations at its own time.
+        let engine = MonitoringEngine(rules: try defaultRules(), jurisdictions: fsa)
+        var s = Stream()
+        #expect(rules(of: try engine.evaluate(s.withdrawal(1, 100, at: may2024 - 1, vasp: "x", country: "GB", unhosted: false))) == [])
+        let gb = try engine.evaluate(s.withdrawal(1, 100, at: may2024, vasp: "x", country: "GB", unhosted: false))
+        #expect(rules(of: gb) == ["travel_rule"] && gb.hits.first?.values["jurisdictions_version"] == "fsa-2024-05-01")
+        #expect(rules(of: try engine.evaluate(s.withdrawal(1, 100, at: june2023 - 1, vasp: "x", country: "US", unhosted: false))) == [])
+        #expect(rules(of: try engine.evaluate(s.withdrawal(1, 100, at: june2023, vasp: "x", country: "US", unhosted: false))) == ["travel_rule"])
+    }
+
+    // Goal (issue 21): a dated list's text form, its limits and its refusals, each naming the
+    // field and the token.
+    @Test func jurisdictionDesignationsAreValidated() throws {
+        let ended = try TravelRuleJurisdictions(version: "v", text: "JP, XX@2023-06-01..2025-01-01,XX@2026-01-01")
+        #expect(ended.tokens == ["JP", "XX@2023-06-01..2025-01-01", "XX@2026-01-01"])
+        let end = try TimestampNanoseconds.startOfDayJST("2025-01-01", field: "t")
+        #expect(ended.applies(to: "XX", at: end - 1) && !ended.applies(to: "XX", at: end))
+        #expect(ended.lastChange(atOrBefore: end) == "2025-01-01")
+        #expect(try TravelRuleJurisdictions(version: "v", text: "jp,sg@..2024-01-01").tokens == ["JP", "SG@..2024-01-01"])
+        func refusal(_ text: String) -> String? {
+            do { _ = try TravelRuleJurisdictions(version: "v", text: text); return nil } catch { return "\(error.field ?? ""): \(error.message)" }
+        }
+        #expect(refusal("JP@2023-06-01..2024-01-01") == "countries: Japan (JP) is always a travel-rule jurisdiction: list JP without an end")
+        #expect(refusal("JP,SG@2024-01-01..2023-01-01") == "countries: \"SG@2024-01-01..2023-01-01\" ends on or before it begins")
+        #expect(refusal("JP,SG@2023-01-01,SG@2024-01-01") == "countries: SG@2023-01-01 and SG@2024-01-01 overlap; a country's designations follow one another")
+        #expect(refusal("JP,SG@") == "countries: \"SG@\" is CC, CC@FROM, CC@FROM..UNTIL or CC@..UNTIL (days YYYY-MM-DD)")
+        #expect(refusal("JP,SGP") == "countries: \"SGP\" is not an ISO 3166-1 alpha-2 code (in \"SGP\")")
+        #expect(refusal("JP,SG@2023-13-01")?.hasPrefix("countries: ") == true)
+        // designationsMax: at the limit, and one past it.
+        let days = (0..<Int64(TravelRuleJurisdictions.designationsMax)).map { CalendarDay.text(daysSinceEpoch: 11_323 + $0) }  // from 2001-01-01
+        let many = ["JP"] + zip(days, days.dropFirst()).map { "SG@\($0)..\($1)" }  // one after another, never overlapping
+        #expect(try TravelRuleJurisdictions(version: "v", tokens: many).designations.count == TravelRuleJurisdictions.designationsMax)
+        #expect(refusal((many + ["US"]).joined(separator: ",")) == "countries: a list holds at most 300 designations; got 301")
     }
 
     @Test func unhostedWalletsNeedARiskAssessment() throws {

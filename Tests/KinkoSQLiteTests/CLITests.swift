@@ -279,6 +279,18 @@ struct CLITests {
         let before = try rows(try kinko("settings", "show", "--at", "2020-04-30", "--json", as: "treasurer").output)
         #expect(before["custody.hot_share_limit_basis_points"]?["value"] as? String == "-")
         #expect(before["custody.hot_share_limit_basis_points"]?["effective_from"] is NSNull)
+        // The travel rule's jurisdictions: JP and 28 others now, JP and 20 others before May 2024.
+        let travel = try #require(now["aml.travel_rule_jurisdictions"])
+        #expect((travel["value"] as? String)?.split(separator: ",").count == 29 && travel["effective_from"] as? String == "2024-05-01")
+        #expect(travel["unit"] as? String == "ISO 3166-1 alpha-2 codes (Japan and 28 others)")
+        let april2024 = try rows(try kinko("settings", "show", "--at", "2024-04-30", "--json", as: "treasurer").output)["aml.travel_rule_jurisdictions"]
+        #expect((april2024?["value"] as? String)?.split(separator: ",").count == 21 && april2024?["effective_from"] as? String == "2023-06-01")
+        let jurisdictions = try kinko("monitor", "jurisdictions", "show", as: "compliance")
+        #expect(jurisdictions.status == 0 && jurisdictions.output.contains("travel-rule jurisdictions fsa-2024-05-01, in force at "), "\(jurisdictions.error)")
+        #expect(jurisdictions.output.contains(": JP and 28 others\n  JP AE AL BH BM BS CA CH DE EE GB GI HK ID IL IN KR KY LI LU MU MY NG PH PT RS SG US VE\n"))
+        #expect(jurisdictions.output.contains("\n  GB  from 2024-05-01\n") && jurisdictions.output.contains("\n  JP  always\n"))
+        let before2023 = try kinko("monitor", "jurisdictions", "show", "--at", "2023-05-31", as: "compliance").output
+        #expect(before2023.contains(": JP and 0 others\n  JP\n") && before2023.contains("  US  from 2023-06-01  (not in force then)"))
         let badDay = try kinko("settings", "show", "--at", "2020-02-30", as: "treasurer")
         #expect(badDay.status != 0 && badDay.error.contains("--at"))
 

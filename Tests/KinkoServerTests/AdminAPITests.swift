@@ -429,14 +429,26 @@ struct AdminAPITests {
         #expect(try await f.call(.post, "/v1/monitoring/lists", as: .operator, json: #"{"kind":"stolen","asset":"ETH","version":"1","text":""}"#).status == .forbidden)
         #expect((try await f.call(.get, "/v1/monitoring/lists", as: .auditor).json["lists"] as? [[String: Any]])?.first?["version"] as? String == "2026-11-01")
 
+        let shipped = try await f.call(.get, "/v1/monitoring/jurisdictions", as: .inspector)
+        #expect(shipped.json["version"] as? String == "fsa-2024-05-01" && (shipped.json["countries"] as? [String])?.count == 29)
+        let designations = try #require(shipped.json["designations"] as? [[String: Any]])
+        #expect(designations.count == 29 && designations.first { $0["country"] as? String == "GB" }?["from"] as? String == "2024-05-01")
         let noJapan = try await f.call(.put, "/v1/monitoring/jurisdictions", as: .compliance, json: #"{"version":"2026-12","countries":["US","SG"]}"#)
         #expect(noJapan.status == .badRequest)
-        let filed = try await f.call(.put, "/v1/monitoring/jurisdictions", as: .compliance, json: #"{"version":"2026-12","countries":["SG","JP","US"]}"#)
+        let both = try await f.call(.put, "/v1/monitoring/jurisdictions", as: .compliance,
+                                    json: #"{"version":"2026-12","countries":["JP"],"designations":[{"country":"JP"}]}"#)
+        #expect(both.status == .badRequest && both.json["field"] as? String == "designations")
+        let backwards = try await f.call(.put, "/v1/monitoring/jurisdictions", as: .compliance,
+                                         json: #"{"version":"2026-12","designations":[{"country":"JP"},{"country":"SG","from":"2025-01-01","until":"2024-01-01"}]}"#)
+        #expect(backwards.status == .badRequest && backwards.json["field"] as? String == "countries")
+        let filed = try await f.call(.put, "/v1/monitoring/jurisdictions", as: .compliance,
+                                     json: #"{"version":"2026-12","designations":[{"country":"SG"},{"country":"JP"},{"country":"US","from":"2023-06-01"}]}"#)
         #expect(filed.status == .accepted)
         let jurisdictionsRequest = try #require(filed.json["id"] as? String)
         try await approve(f, request: jurisdictionsRequest, as: f.secondCompliance)
         let set = try await f.call(.post, "/v1/monitoring/jurisdictions/activate", as: .compliance, json: #"{"request":"\#(jurisdictionsRequest)"}"#)
         #expect(set.status == .ok && set.json["countries"] as? [String] == ["JP", "SG", "US"])
+        #expect((set.json["designations"] as? [[String: Any]])?.compactMap { $0["from"] as? String } == ["2023-06-01"])
         #expect(try await f.call(.get, "/v1/monitoring/jurisdictions", as: .inspector).json["version"] as? String == "2026-12")
 
         let profiles = try await f.call(.post, "/v1/monitoring/profiles", as: .compliance, json: """

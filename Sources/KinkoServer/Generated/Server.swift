@@ -22019,7 +22019,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
             }
         )
     }
-    /// File a replacement list (ISO 3166-1 alpha-2; JP is required); a second compliance officer approves, then activate.
+    /// File a replacement list (countries or dated designations, ISO 3166-1 alpha-2; JP is required); a second compliance officer approves, then activate.
     ///
     /// - Remark: HTTP `PUT /v1/monitoring/jurisdictions`.
     /// - Remark: Generated from `#/paths//v1/monitoring/jurisdictions/put(setJurisdictions)`.

@@ -2852,27 +2852,70 @@ extension Components {
                 case addresses
             }
         }
+        /// The travel rule's jurisdictions as a dated list. A response gives both: `countries` in force now, and every `designations` entry. A replacement gives one of them: `countries` (each in force at every time) or `designations` (each from a day, optionally until a day). JP is required, without an end.
+        ///
         /// - Remark: Generated from `#/components/schemas/Jurisdictions`.
         internal struct Jurisdictions: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Jurisdictions/version`.
             internal var version: Swift.String
             /// - Remark: Generated from `#/components/schemas/Jurisdictions/countries`.
-            internal var countries: [Swift.String]
+            internal var countries: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/Jurisdictions/designations`.
+            internal var designations: [Components.Schemas.JurisdictionDesignation]?
             /// Creates a new `Jurisdictions`.
             ///
             /// - Parameters:
             ///   - version:
             ///   - countries:
+            ///   - designations:
             internal init(
                 version: Swift.String,
-                countries: [Swift.String]
+                countries: [Swift.String]? = nil,
+                designations: [Components.Schemas.JurisdictionDesignation]? = nil
             ) {
                 self.version = version
                 self.countries = countries
+                self.designations = designations
             }
             internal enum CodingKeys: String, CodingKey {
                 case version
                 case countries
+                case designations
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/JurisdictionDesignation`.
+        internal struct JurisdictionDesignation: Codable, Hashable, Sendable {
+            /// ISO 3166-1 alpha-2.
+            ///
+            /// - Remark: Generated from `#/components/schemas/JurisdictionDesignation/country`.
+            internal var country: Swift.String
+            /// YYYY-MM-DD: in force from 00:00 JST of this day (absent: from the beginning).
+            ///
+            /// - Remark: Generated from `#/components/schemas/JurisdictionDesignation/from`.
+            internal var from: Swift.String?
+            /// YYYY-MM-DD: no longer in force from 00:00 JST of this day (absent: still in force).
+            ///
+            /// - Remark: Generated from `#/components/schemas/JurisdictionDesignation/until`.
+            internal var until: Swift.String?
+            /// Creates a new `JurisdictionDesignation`.
+            ///
+            /// - Parameters:
+            ///   - country: ISO 3166-1 alpha-2.
+            ///   - from: YYYY-MM-DD: in force from 00:00 JST of this day (absent: from the beginning).
+            ///   - until: YYYY-MM-DD: no longer in force from 00:00 JST of this day (absent: still in force).
+            internal init(
+                country: Swift.String,
+                from: Swift.String? = nil,
+                until: Swift.String? = nil
+            ) {
+                self.country = country
+                self.from = from
+                self.until = until
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case country
+                case from
+                case until
             }
         }
     }

@@ -33748,7 +33748,7 @@ internal enum Operations {
             }
         }
     }
-    /// File a replacement list (ISO 3166-1 alpha-2; JP is required); a second compliance officer approves, then activate.
+    /// File a replacement list (countries or dated designations, ISO 3166-1 alpha-2; JP is required); a second compliance officer approves, then activate.
     ///
     /// - Remark: HTTP `PUT /v1/monitoring/jurisdictions`.
     /// - Remark: Generated from `#/paths//v1/monitoring/jurisdictions/put(setJurisdictions)`.

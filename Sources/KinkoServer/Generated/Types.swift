@@ -460,7 +460,7 @@ internal protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /v1/monitoring/jurisdictions`.
     /// - Remark: Generated from `#/paths//v1/monitoring/jurisdictions/get(getJurisdictions)`.
     func getJurisdictions(_ input: Operations.GetJurisdictions.Input) async throws -> Operations.GetJurisdictions.Output
-    /// File a replacement list (ISO 3166-1 alpha-2; JP is required); a second compliance officer approves, then activate.
+    /// File a replacement list (countries or dated designations, ISO 3166-1 alpha-2; JP is required); a second compliance officer approves, then activate.
     ///
     /// - Remark: HTTP `PUT /v1/monitoring/jurisdictions`.
     /// - Remark: Generated from `#/paths//v1/monitoring/jurisdictions/put(setJurisdictions)`.
@@ -1706,7 +1706,7 @@ extension APIProtocol {
     internal func getJurisdictions(headers: Operations.GetJurisdictions.Input.Headers = .init()) async throws -> Operations.GetJurisdictions.Output {
         try await getJurisdictions(Operations.GetJurisdictions.Input(headers: headers))
     }
-    /// File a replacement list (ISO 3166-1 alpha-2; JP is required); a second compliance officer approves, then activate.
+    /// File a replacement list (countries or dated designations, ISO 3166-1 alpha-2; JP is required); a second compliance officer approves, then activate.
     ///
     /// - Remark: HTTP `PUT /v1/monitoring/jurisdictions`.
     /// - Remark: Generated from `#/paths//v1/monitoring/jurisdictions/put(setJurisdictions)`.
