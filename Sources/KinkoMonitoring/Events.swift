@@ -10,6 +10,12 @@ public enum EventKind: String, Sendable, CaseIterable {
 
 /// IVMS101 data about one party of a transfer (the fields the travel rule asks for).
 public struct TravelRuleParty: Sendable, Equatable {
+    /// The longest field an ingested event may carry (and a VASP's name), as the withdrawal API
+    /// allows an address: IVMS101's own limits are
+    /// shorter (a name 100 characters, an address line 70), so no real message reaches it, and
+    /// every stored message stays small.
+    public static let fieldLengthMax = 500
+
     public var name: String?
     /// An account number or a wallet address.
     public var account: String?
@@ -166,6 +172,9 @@ public enum EventInput {
         event.counterpartyCustomer = try number(o, "counterparty_customer", required: kind == .internalTransfer)
         event.address = o["address"] as? String
         event.vasp = o["vasp"] as? String
+        if let vasp = event.vasp, vasp.count > TravelRuleParty.fieldLengthMax {
+            throw KinkoError(.invalidInput, "is at most \(TravelRuleParty.fieldLengthMax) characters; got \(vasp.count)", field: "vasp")
+        }
         event.vaspCountry = (o["vasp_country"] as? String)?.uppercased()
         event.unhosted = o["unhosted"] as? Bool ?? false
         event.originator = try party(o, "originator")
@@ -198,8 +207,15 @@ public enum EventInput {
     private static func party(_ o: [String: Any], _ field: String) throws(KinkoError) -> TravelRuleParty? {
         guard let value = o[field] else { return nil }
         guard let p = value as? [String: Any] else { throw KinkoError(.invalidInput, "must be an object", field: field) }
-        return TravelRuleParty(name: p["name"] as? String, account: p["account"] as? String, geographicAddress: p["geographic_address"] as? String,
-                               nationalID: p["national_id"] as? String, dateOfBirth: p["date_of_birth"] as? String,
-                               placeOfBirth: p["place_of_birth"] as? String)
+        func text(_ key: String) throws(KinkoError) -> String? {
+            guard let value = p[key] else { return nil }
+            guard let string = value as? String else { throw KinkoError(.invalidInput, "must be a string", field: "\(field).\(key)") }
+            guard string.count <= TravelRuleParty.fieldLengthMax else {
+                throw KinkoError(.invalidInput, "is at most \(TravelRuleParty.fieldLengthMax) characters; got \(string.count)", field: "\(field).\(key)")
+            }
+            return string
+        }
+        return TravelRuleParty(name: try text("name"), account: try text("account"), geographicAddress: try text("geographic_address"),
+                               nationalID: try text("national_id"), dateOfBirth: try text("date_of_birth"), placeOfBirth: try text("place_of_birth"))
     }
 }

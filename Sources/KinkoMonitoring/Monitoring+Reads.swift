@@ -19,6 +19,37 @@ extension Monitoring {
         try await store.jurisdictions() ?? .designatedByFSA
     }
 
+    /// The travel-rule message of one transfer (its event id), for those who may read customers'
+    /// records: the message holds the originator's and beneficiary's identity data.
+    public func travelRuleMessage(event: String, by caller: Caller) async throws -> TravelRuleMessage {
+        _ = try await governance.authorize(caller, .customersRead)
+        guard let message = try await store.travelRuleMessage(event: event) else {
+            throw KinkoError(.notFound, "no travel-rule message is stored for event \(event.prefix(MonitoringEvent.idLengthMax))", field: "event")
+        }
+        return message
+    }
+
+    /// A customer's travel-rule messages, oldest first, a page at a time (after the event of
+    /// the last one read).
+    public func travelRuleMessages(customer: UInt64, after event: String? = nil, limit: Int? = nil, by caller: Caller) async throws -> [TravelRuleMessage] {
+        _ = try await governance.authorize(caller, .customersRead)
+        let limit = try Governance.page(limit)
+        var cursor: (TimestampNanoseconds, String)?
+        if let event {
+            guard let last = try await store.travelRuleMessage(event: event), last.customer == customer else {
+                throw KinkoError(.notFound, "no travel-rule message of customer \(customer) for event \(event.prefix(MonitoringEvent.idLengthMax))", field: "after")
+            }
+            cursor = (last.time, last.event)
+        }
+        return try await store.travelRuleMessages(customer: customer, after: cursor, limit: limit)
+    }
+
+    /// How many years transaction records are kept under the retention policy in force (the
+    /// law's 7 before one is adopted): a travel-rule message is kept at least that long.
+    public func transactionRetentionYears() async throws -> Int {
+        (try await AdoptedDocuments<RetentionPolicy>(governance: governance).current() ?? .statutory).years(.transactions)
+    }
+
     public func alertCounts(by caller: Caller) async throws -> [String: Int] {
         _ = try await governance.authorize(caller, .monitorRead)
         return try await store.alertCounts()

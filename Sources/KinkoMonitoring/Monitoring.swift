@@ -70,10 +70,17 @@ public protocol MonitoringStore: MonitoringStateSource, Sendable {
     /// nobody recorded one meanwhile), which of `eventIDs` were evaluated before (with their
     /// outcome and alert), the lists in force and the travel-rule jurisdictions.
     func batchStart(eventIDs: [String]) async throws -> BatchStart
-    /// Stores a batch's verdicts, its alerts and the changed state at once, if `expectedBatches`
-    /// batches are recorded; returns the alert id of each alerting event, or nil on a conflict.
-    func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], customers: [(UInt64, [UInt8])], ips: [(String, [UInt8])],
-                     at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]?
+    /// Stores a batch's verdicts, its alerts, its travel-rule messages (stamped `time`) and the
+    /// changed state at once, if `expectedBatches` batches are recorded; returns the alert id of
+    /// each alerting event, or nil on a conflict.
+    func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], messages: [TravelRuleMessage], customers: [(UInt64, [UInt8])],
+                     ips: [(String, [UInt8])], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]?
+
+    /// The stored travel-rule message of a transfer's event, or nil.
+    func travelRuleMessage(event: String) async throws -> TravelRuleMessage?
+    /// A customer's stored travel-rule messages after `cursor` (by time, then event), oldest
+    /// first, at most `limit`.
+    func travelRuleMessages(customer: UInt64, after cursor: (time: TimestampNanoseconds, event: String)?, limit: Int) async throws -> [TravelRuleMessage]
 
     /// Up to `limit` stored transfers between customers after `cursor` (by time, then event id),
     /// oldest first.
@@ -303,13 +310,14 @@ public struct Monitoring: Sendable {
         let lists = try await watchlists.current(versions: versions) { try await store.addressLists() }
         let regulatory = try await AdoptedDocuments<RegulatorySettings>(governance: governance, cache: regulatoryCache).inForce()
         let runtime = self.runtime
+        let messages = fresh.compactMap { TravelRuleMessage($0.event, exchange: reportingEntity) }
         let evaluated = try await withTaskExecutorPreference(store.blockingReadsExecutor) {
             try await runtime.evaluate(
                 fresh, batches: batches, rules: rules, lists: lists, listVersions: versions, jurisdictions: start.jurisdictions ?? .designatedByFSA,
                 regulatory: regulatory, store: store,
                 record: { evaluations, customers, ips in
                     try await store.recordBatch(
-                        expectedBatches: batches, evaluations: evaluations, customers: customers, ips: ips, at: clock.now(),
+                        expectedBatches: batches, evaluations: evaluations, messages: messages, customers: customers, ips: ips, at: clock.now(),
                         audit: caller.event(.monitorIngest, role: role, digest: digest, result: "evaluated",
                                             details: ["events": String(evaluations.count), "alerts": String(evaluations.count { $0.outcome != .clear }),
                                                       "rejected": String(rejectedCount), "rule_set": rules.version]))

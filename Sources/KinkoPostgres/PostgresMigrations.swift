@@ -55,6 +55,26 @@ enum PostgresMigrations {
         ]),
         // The reconciliation that uses a balance is someone else's (separate duties), as in SQLite.
         ("2026-12-03 who recorded each balance", ["ALTER TABLE custody_balance_observations ADD COLUMN recorded_by text NOT NULL DEFAULT ''"]),
+        // Every travel-rule message sent or received, IVMS101 JSON, kept, as in SQLite.
+        ("2026-12-03 travel-rule messages", [
+            """
+            CREATE TABLE monitor_travel_rule_messages (
+                event text PRIMARY KEY,
+                customer bigint NOT NULL,
+                time_ns bigint NOT NULL,
+                time_at \(at("time_ns")),
+                direction text NOT NULL CHECK (direction IN ('sent', 'received')),
+                vasp text,
+                vasp_country text,
+                asset text,
+                amount_jpy bigint NOT NULL,
+                message text NOT NULL,
+                recorded_ns bigint NOT NULL,
+                recorded_at \(at("recorded_ns"))
+            )
+            """,
+            "CREATE INDEX monitor_travel_rule_by_customer ON monitor_travel_rule_messages(customer, time_ns, event)",
+        ]),
     ]
 
     /// Reserve and monitoring rule sets become governance settings (`AdoptedDocuments`): each

@@ -234,8 +234,8 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
     /// The counter moves by compare-and-set on its row, inside the audited transaction (which
     /// holds the audit lock): of two writers expecting the same count, one records its batch and
     /// the other gets nil. As in SQLite, a conflict (nil) still commits the audit entry.
-    public func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], customers: [(UInt64, [UInt8])], ips: [(String, [UInt8])],
-                            at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]? {
+    public func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], messages: [TravelRuleMessage], customers: [(UInt64, [UInt8])],
+                            ips: [(String, [UInt8])], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]? {
         let details = try evaluations.map { evaluation in
             evaluation.outcome == .clear ? nil : (try MonitoringRecordJSON.encode(evaluation.hits), try MonitoringRecordJSON.encode(evaluation.scenarios))
         }
@@ -256,6 +256,22 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
                     INSERT INTO monitor_transfers (event, sender, receiver, time_ns)
                     SELECT * FROM unnest(\(chunk.map { $0.0.event })::text[], \(chunk.map { PostgresValues.int($0.0.customer) })::bigint[],
                                          \(chunk.map { PostgresValues.int($0.1) })::bigint[], \(chunk.map { PostgresValues.int($0.0.time) })::bigint[])
+                    """, logger: logger)
+            }
+            for chunk in Self.chunks(messages) {
+                // Arrays of optionals do not bind: a present text travels as "=" + text, an absent one as "".
+                func optional(_ values: [String?]) -> [String] { values.map { $0.map { "=" + $0 } ?? "" } }
+                try await connection.answered("""
+                    INSERT INTO monitor_travel_rule_messages (event, customer, time_ns, direction, vasp, vasp_country, asset, amount_jpy, message, recorded_ns)
+                    SELECT event, customer, time_ns, direction, CASE WHEN vasp = '' THEN NULL ELSE substr(vasp, 2) END,
+                           CASE WHEN country = '' THEN NULL ELSE substr(country, 2) END, CASE WHEN asset = '' THEN NULL ELSE substr(asset, 2) END,
+                           amount_jpy, message, \(PostgresValues.int(time))
+                    FROM unnest(\(chunk.map(\.event))::text[], \(chunk.map { PostgresValues.int($0.customer) })::bigint[],
+                                \(chunk.map { PostgresValues.int($0.time) })::bigint[], \(chunk.map(\.direction.rawValue))::text[],
+                                \(optional(chunk.map(\.counterpartyVASP)))::text[], \(optional(chunk.map(\.counterpartyCountry)))::text[],
+                                \(optional(chunk.map(\.asset)))::text[], \(chunk.map { PostgresValues.int($0.amountJPY) })::bigint[],
+                                \(chunk.map(\.ivms101))::text[])
+                         AS t(event, customer, time_ns, direction, vasp, country, asset, amount_jpy, message)
                     """, logger: logger)
             }
             for chunk in Self.chunks(customerStates) {
@@ -331,6 +347,43 @@ public struct PostgresMonitoringStore: MonitoringStore, PostgresStore {
             }
             return transfers
         }
+    }
+
+    public func travelRuleMessage(event: String) async throws -> TravelRuleMessage? {
+        try await database.read { connection in
+            let rows = try await connection.answered("""
+                SELECT \(unescaped: Self.messageColumns) FROM monitor_travel_rule_messages WHERE event = \(event)
+                """, logger: logger)
+            return try await Self.messages(rows).first
+        }
+    }
+
+    public func travelRuleMessages(customer: UInt64, after cursor: (time: TimestampNanoseconds, event: String)?, limit: Int) async throws -> [TravelRuleMessage] {
+        try await database.read { connection in
+            let (time, event) = cursor.map { (PostgresValues.int($0.time), $0.event) } ?? (Int64.min, "")
+            let rows = try await connection.answered("""
+                SELECT \(unescaped: Self.messageColumns) FROM monitor_travel_rule_messages
+                WHERE customer = \(PostgresValues.int(customer)) AND (time_ns, event) > (\(time), \(event)) ORDER BY time_ns, event LIMIT \(Int64(limit))
+                """, logger: logger)
+            return try await Self.messages(rows)
+        }
+    }
+
+    private static let messageColumns = "event, customer, time_ns, direction, vasp, vasp_country, asset, amount_jpy, message, recorded_ns"
+
+    private static func messages(_ rows: PostgresRowSequence) async throws -> [TravelRuleMessage] {
+        var messages: [TravelRuleMessage] = []
+        for try await row in rows {
+            let (event, customer, time, direction, vasp, country, asset, jpy, message, recorded) =
+                try row.decode((String, Int64, Int64, String, String?, String?, String?, Int64, String, Int64).self)
+            guard let direction = TravelRuleMessage.Direction(rawValue: direction) else {
+                throw KinkoError(.storageCorrupted, "a travel-rule message has an unknown direction", field: "direction")
+            }
+            messages.append(TravelRuleMessage(event: event, customer: PostgresValues.uint(customer), time: PostgresValues.uint(time), direction: direction,
+                                              counterpartyVASP: vasp, counterpartyCountry: country, asset: asset, amountJPY: PostgresValues.uint(jpy),
+                                              ivms101: message, recordedAt: PostgresValues.uint(recorded)))
+        }
+        return messages
     }
 
     public func customerTransfers(events: [String]) async throws -> [CustomerTransfer] {

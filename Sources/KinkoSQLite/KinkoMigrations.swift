@@ -110,6 +110,25 @@ enum KinkoMigrations {
             // The reconciliation that uses a balance is someone else's (separate duties).
             try db.execute(sql: "ALTER TABLE custody_balance_observations ADD COLUMN recorded_by TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("2026-12-03 travel-rule messages") { db in
+            // Every travel-rule message sent (withdrawals) or received (deposits), IVMS101 JSON,
+            // kept with its transfer's event for the transaction-record period and never deleted.
+            try db.execute(sql: """
+                CREATE TABLE monitor_travel_rule_messages (
+                    event TEXT PRIMARY KEY,
+                    customer INTEGER NOT NULL,
+                    time INTEGER NOT NULL,
+                    direction TEXT NOT NULL CHECK (direction IN ('sent', 'received')),
+                    vasp TEXT,
+                    vasp_country TEXT,
+                    asset TEXT,
+                    amount_jpy INTEGER NOT NULL,
+                    message TEXT NOT NULL,
+                    recorded_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX monitor_travel_rule_by_customer ON monitor_travel_rule_messages(customer, time, event);
+                """)
+        }
         return migrator
     }
 

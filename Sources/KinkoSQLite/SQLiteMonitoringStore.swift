@@ -147,8 +147,8 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
         }
     }
 
-    public func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], customers: [(UInt64, [UInt8])], ips: [(String, [UInt8])],
-                            at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]? {
+    public func recordBatch(expectedBatches: UInt64, evaluations: [Evaluation], messages: [TravelRuleMessage], customers: [(UInt64, [UInt8])],
+                            ips: [(String, [UInt8])], at time: TimestampNanoseconds, audit: AuditEvent) async throws -> [String: UInt64]? {
         let encoded = try evaluations.map { evaluation in
             evaluation.outcome == .clear ? nil : (try MonitoringRecordJSON.encode(evaluation.hits), try MonitoringRecordJSON.encode(evaluation.scenarios))
         }
@@ -178,6 +178,14 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
                 guard let receiver = evaluation.counterparty else { continue }
                 try insertTransfer.execute(arguments: [evaluation.event, Self.int(evaluation.customer), Self.int(receiver), Self.int(evaluation.time)])
             }
+            let insertMessage = try db.makeStatement(sql: """
+                INSERT INTO monitor_travel_rule_messages (event, customer, time, direction, vasp, vasp_country, asset, amount_jpy, message, recorded_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for m in messages {
+                try insertMessage.execute(arguments: [m.event, Self.int(m.customer), Self.int(m.time), m.direction.rawValue, m.counterpartyVASP,
+                                                      m.counterpartyCountry, m.asset, Self.int(m.amountJPY), m.ivms101, Self.int(time)])
+            }
             let saveState = try db.makeStatement(sql: "INSERT OR REPLACE INTO monitor_state (customer, state) VALUES (?, ?)")
             for (customer, state) in customers { try saveState.execute(arguments: [Self.int(customer), Data(state)]) }
             let saveIP = try db.makeStatement(sql: "INSERT OR REPLACE INTO monitor_ip_state (ip, state) VALUES (?, ?)")
@@ -196,6 +204,30 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
             }
             return rows.map { CustomerTransfer(event: $0["event"], from: Self.uint($0["sender"]), to: Self.uint($0["receiver"]), time: Self.uint($0["time"])) }
         }
+    }
+
+    public func travelRuleMessage(event: String) async throws -> TravelRuleMessage? {
+        try await database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM monitor_travel_rule_messages WHERE event = ?", arguments: [event]).map(Self.message)
+        }
+    }
+
+    public func travelRuleMessages(customer: UInt64, after cursor: (time: TimestampNanoseconds, event: String)?, limit: Int) async throws -> [TravelRuleMessage] {
+        try await database.pool.read { db in
+            let (time, event) = cursor.map { (Self.int($0.time), $0.event) } ?? (Int64.min, "")
+            return try Row.fetchAll(db, sql: """
+                SELECT * FROM monitor_travel_rule_messages WHERE customer = ? AND (time, event) > (?, ?) ORDER BY time, event LIMIT ?
+                """, arguments: [Self.int(customer), time, event, limit]).map(Self.message)
+        }
+    }
+
+    private static func message(_ row: Row) throws -> TravelRuleMessage {
+        guard let direction = TravelRuleMessage.Direction(rawValue: row["direction"]) else {
+            throw KinkoError(.storageCorrupted, "a travel-rule message has an unknown direction", field: "direction")
+        }
+        return TravelRuleMessage(event: row["event"], customer: uint(row["customer"]), time: uint(row["time"]), direction: direction,
+                                 counterpartyVASP: row["vasp"], counterpartyCountry: row["vasp_country"], asset: row["asset"],
+                                 amountJPY: uint(row["amount_jpy"]), ivms101: row["message"], recordedAt: uint(row["recorded_at"]))
     }
 
     public func customerTransfers(events: [String]) async throws -> [CustomerTransfer] {

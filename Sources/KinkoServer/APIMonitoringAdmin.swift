@@ -75,6 +75,27 @@ extension KinkoAPI {
         return .ok(.init(body: .json(jurisdictionsView(list))))
     }
 
+    func listTravelRuleMessages(_ input: Operations.ListTravelRuleMessages.Input) async throws -> Operations.ListTravelRuleMessages.Output {
+        let caller = try caller()
+        let query = input.query
+        let messages: [TravelRuleMessage]
+        switch (query.event, query.customer) {
+        case (let event?, nil):
+            guard query.after == nil else { throw KinkoError(.invalidInput, "after pages a customer's messages; with event there is one", field: "after") }
+            messages = [try await monitoring.travelRuleMessage(event: event, by: caller)]
+        case (nil, let customer?):
+            messages = try await monitoring.travelRuleMessages(customer: try Self.uint64(customer, field: "customer"), after: query.after,
+                                                               limit: try Self.page(query.limit), by: caller)
+        default: throw KinkoError(.invalidInput, "give either event (one transfer's message) or customer (their messages)", field: "event")
+        }
+        let years = try await monitoring.transactionRetentionYears()
+        return .ok(.init(body: .json(.init(messages: try messages.map { m in
+            .init(event: m.event, customer: String(m.customer), time: m.time.iso8601, direction: m.direction == .sent ? .sent : .received,
+                  vasp: m.counterpartyVASP, vaspCountry: m.counterpartyCountry, asset: m.asset, amountJpy: String(m.amountJPY),
+                  recordedAt: m.recordedAt.iso8601, keptUntil: m.keptUntil(years: years).jstDay, missing: try m.missing(), ivms101: m.ivms101)
+        }))))
+    }
+
     func importProfiles(_ input: Operations.ImportProfiles.Input) async throws -> Operations.ImportProfiles.Output {
         let caller = try caller()
         guard case .json(let body) = input.body else { throw KinkoError(.invalidInput, "send JSON", field: "body") }

@@ -47,7 +47,7 @@ enum OperationPermissions {
         "executeDismissal": .monitorAlertsManage, "listCases": .monitorRead, "openCase": .monitorCasesManage, "getCase": .monitorRead,
         "updateCase": .monitorCasesManage, "draftSTR": .monitorReportsDraft, "listMonitoringRuleSets": .monitorRead,
         "proposeMonitoringRules": .monitorRulesPropose, "adoptMonitoringRules": .approvalsExecute, "listAddressLists": .monitorRead,
-        "importAddressList": .monitorListsManage, "activateAddressList": .monitorListsManage, "getJurisdictions": .monitorRead,
+        "importAddressList": .monitorListsManage, "activateAddressList": .monitorListsManage, "getJurisdictions": .monitorRead, "listTravelRuleMessages": .customersRead,
         "setJurisdictions": .monitorListsManage, "activateJurisdictions": .monitorListsManage, "importProfiles": .monitorCustomersImport,
         // Withdrawals and deposits
         "listWithdrawals": .withdrawalsRead, "requestWithdrawal": .withdrawalsRequest, "getWithdrawal": .withdrawalsRead,

@@ -26,7 +26,7 @@ struct MonitorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "monitor",
         abstract: "Real-time AML/CFT monitoring: rule sets, lists, customers, ingestion, alerts, cases, STR drafts, backtests.",
-        subcommands: [Rules.self, Lists.self, Jurisdictions.self, Customers.self, Ingest.self, Alerts.self, Alert.self, Dismiss.self, ExecuteDismissal.self, Cases.self,
+        subcommands: [Rules.self, Lists.self, Jurisdictions.self, TravelRule.self, Customers.self, Ingest.self, Alerts.self, Alert.self, Dismiss.self, ExecuteDismissal.self, Cases.self,
                       Case.self, STR.self, NetworkScanCommand.self, Backtest.self, Train.self])
 
     struct Rules: AsyncParsableCommand {
@@ -161,6 +161,68 @@ struct MonitorCommand: AsyncParsableCommand {
                     lines.append("  \(designation.country)  \(from)\(until)\(designation.inForce(at: time) ? "" : "  (not in force then)")")
                 }
                 return lines.joined(separator: "\n")
+            }
+        }
+    }
+
+    struct TravelRule: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "travel-rule", abstract: "Travel-rule messages (IVMS101) sent with withdrawals and received with deposits, kept per transfer.",
+            subcommands: [Show.self, List.self])
+
+        struct Show: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "One transfer's message: who sent what to whom, what it lacks, how long it is kept.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Option(help: "The transfer's monitoring event id.") var event: String
+            @Flag(help: "Print the stored IVMS101 JSON only.") var json = false
+
+            func execute() async throws {
+                let session = try await Session.open(database, token)
+                let monitoring = session.monitoring()
+                let message = try await monitoring.travelRuleMessage(event: event, by: session.caller)
+                if json { return print(message.ivms101) }
+                print(try Self.render(message, years: try await monitoring.transactionRetentionYears()))
+            }
+
+            static func render(_ m: TravelRuleMessage, years: Int) throws -> String {
+                let (originator, beneficiary) = try m.parties()
+                func party(_ label: String, _ p: TravelRuleParty?) -> String {
+                    guard let p else { return "\(label): (none)" }
+                    let birth = [p.dateOfBirth, p.placeOfBirth].compactMap { $0 }.joined(separator: ", ")
+                    return "\(label): \(p.name ?? "(no name)"); account \(p.account ?? "-"); address \(p.geographicAddress ?? "-"); "
+                        + "national id \(p.nationalID ?? "-"); born \(birth.isEmpty ? "-" : birth)"
+                }
+                let missing = try m.missing()
+                let counterparty = "\(m.counterpartyVASP ?? "(unnamed exchange)")\(m.counterpartyCountry.map { " (\($0))" } ?? "")"
+                return [
+                    "event \(m.event): \(m.direction == .sent ? "sent to" : "received from") \(counterparty)",
+                    "customer \(m.customer), \(m.asset ?? "-") worth JPY \(m.amountJPY), at \(m.time.jst)",
+                    party("originator", originator),
+                    party("beneficiary", beneficiary),
+                    missing.isEmpty ? "complete" : "lacks: " + missing.map(KinkoMonitoring.TravelRule.describe).joined(separator: "; "),
+                    "stored \(m.recordedAt.jst); kept until at least \(m.keptUntil(years: years).jstDay) (\(years) years, transaction records)",
+                ].joined(separator: "\n")
+            }
+        }
+
+        struct List: KinkoCommand {
+            static let configuration = CommandConfiguration(abstract: "A customer's messages, oldest first.")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var token: TokenOptions
+            @Option var customer: UInt64
+            @Option(help: "The event of the last message of the previous page.") var after: String?
+            @Option var limit: Int?
+
+            func execute() async throws {
+                let session = try await Session.open(database, token)
+                let messages = try await session.monitoring().travelRuleMessages(customer: customer, after: after, limit: limit, by: session.caller)
+                for m in messages {
+                    let missing = try m.missing()
+                    print([m.time.jst, m.event, m.direction.rawValue, m.counterpartyVASP ?? "-", m.counterpartyCountry ?? "-", "JPY \(m.amountJPY)",
+                           missing.isEmpty ? "complete" : "lacks \(missing.joined(separator: ","))"].joined(separator: "  "))
+                }
+                if messages.isEmpty { print("no travel-rule messages of customer \(customer)") }
             }
         }
     }

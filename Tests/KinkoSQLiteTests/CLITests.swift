@@ -291,6 +291,15 @@ struct CLITests {
         #expect(jurisdictions.output.contains("\n  GB  from 2024-05-01\n") && jurisdictions.output.contains("\n  JP  always\n"))
         let before2023 = try kinko("monitor", "jurisdictions", "show", "--at", "2023-05-31", as: "compliance").output
         #expect(before2023.contains(": JP and 0 others\n  JP\n") && before2023.contains("  US  from 2023-06-01  (not in force then)"))
+        // The demo's withdrawal to bitFlyer left its travel-rule message, kept 7 years.
+        let message = try kinko("monitor", "travel-rule", "show", "--event", "withdrawal-601", as: "compliance")
+        #expect(message.status == 0 && message.output.hasPrefix("event withdrawal-601: sent to bitFlyer (JP)\ncustomer 1004, BTC worth JPY 3000000"), "\(message.error)")
+        #expect(message.output.contains("\noriginator: Tanaka Taro; account 1004; address 1-1 Marunouchi, Tokyo; national id -; born -\n"))
+        #expect(message.output.contains("\ncomplete\n") && message.output.contains("(7 years, transaction records)"))
+        let ivms = try kinko("monitor", "travel-rule", "show", "--event", "withdrawal-601", "--json", as: "compliance").output
+        #expect((try JSONSerialization.jsonObject(with: Data(ivms.utf8)) as? [String: Any])?.keys.sorted() == ["beneficiary", "beneficiaryVASP", "originatingVASP", "originator"])
+        #expect(try kinko("monitor", "travel-rule", "list", "--customer", "1004", as: "auditor").output.contains("withdrawal-601  sent  bitFlyer  JP  JPY 3000000  complete"))
+        #expect(try kinko("monitor", "travel-rule", "show", "--event", "withdrawal-601", as: "treasurer").status == 3)
         let badDay = try kinko("settings", "show", "--at", "2020-02-30", as: "treasurer")
         #expect(badDay.status != 0 && badDay.error.contains("--at"))
 

@@ -166,6 +166,21 @@ struct APITests {
         #expect(results.map { $0["status"] as? String } == ["evaluated", "rejected"])
         #expect(results[0]["outcome"] as? String == "review" && results[0]["rules"] as? [String] == ["privacy_coin"])
         #expect(results[1]["message"] as? String == "line 2, field amount_jpy: is required")
+        // A withdrawal to another exchange leaves its travel-rule message, read back per transfer
+        // or per customer by readers of customers' records.
+        let travel = #"{"id":"w9","kind":"withdrawal","customer":6,"time":"2026-11-22T00:01:00Z","asset":"BTC","amount_jpy":5000,"address":"bc1q","vasp":"Upbit","vasp_country":"KR","originator":{"name":"Ito Taro","account":"6","geographic_address":"Osaka"},"beneficiary":{"name":"Kim","account":"u-1"}}"#
+        #expect(try await f.call(.post, "/v1/monitoring/events", as: .operator, ndjson: travel).status == .ok)
+        let byEvent = try await f.call(.get, "/v1/monitoring/travel-rule-messages?event=w9", as: .compliance)
+        let message = try #require((byEvent.json["messages"] as? [[String: Any]])?.first)
+        #expect(message["direction"] as? String == "sent" && message["vasp"] as? String == "Upbit" && message["amount_jpy"] as? String == "5000")
+        #expect(message["missing"] as? [String] == ["beneficiary.geographic_address|national_id|date_and_place_of_birth"])
+        #expect(message["kept_until"] as? String == "2033-11-22" && (message["ivms101"] as? String)?.contains(#""primaryIdentifier":"Ito Taro""#) == true)
+        let byCustomer = try await f.call(.get, "/v1/monitoring/travel-rule-messages?customer=6", as: .auditor)
+        #expect((byCustomer.json["messages"] as? [[String: Any]])?.map { $0["event"] as? String } == ["w9"])
+        #expect(try await f.call(.get, "/v1/monitoring/travel-rule-messages?event=e1", as: .compliance).status == .notFound)
+        let neither = try await f.call(.get, "/v1/monitoring/travel-rule-messages", as: .compliance)
+        #expect(neither.status == .badRequest && neither.json["field"] as? String == "event")
+        #expect(try await f.call(.get, "/v1/monitoring/travel-rule-messages?event=w9", as: .treasurer).status == .forbidden)
         // The daily network scan: the operator runs it; nothing between customers yet, so nothing is raised.
         let scan = try await f.call(.post, "/v1/monitoring/network-scan", as: .operator)
         #expect(scan.status == .ok && scan.json["transfers"] as? Int == 0 && scan.json["within_budget"] as? Int == 0

@@ -104,6 +104,56 @@ struct MonitoringEndToEndTests {
         }
     }
 
+    // Goal (issue 21, item 4): every travel-rule message sent with a withdrawal to another
+    // exchange, or received with a deposit from one, is stored with its transfer — complete or
+    // not — and read back per transfer or per customer, with what it lacks and how long it is
+    // kept (the transaction-record period, 7 years); transfers with no exchange and no data
+    // leave none; a repeated batch stores nothing twice; identity data is for readers of
+    // customers' records only.
+    @Test(arguments: Backend.configured) func travelRuleMessagesAreKeptPerTransfer(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            let (treasurer, _) = try await w.f.person("kobayashi.treasury", [.treasurer])
+            let party = #"{"name":"Sato Hanako","account":"1001","geographic_address":"1-1 Chiyoda, Tokyo"}"#
+            let batch = [
+                Self.line(#""id":"w1","kind":"withdrawal","customer":1,"time":"2026-11-22T00:01:00Z","asset":"BTC","amount_jpy":300000,"address":"bc1q-cb","vasp":"Coinbase","vasp_country":"US","originator":\#(party),"beneficiary":{"name":"John Smith","account":"cb-77","national_id":"X123"}"#),
+                Self.line(#""id":"d1","kind":"deposit","customer":1,"time":"2026-11-22T00:02:00Z","asset":"ETH","amount_jpy":50000,"address":"0xabc","vasp":"Upbit","vasp_country":"KR","originator":{"name":"Kim Minsu"},"beneficiary":\#(party)"#),
+                Self.line(#""id":"w2","kind":"withdrawal","customer":1,"time":"2026-11-22T00:03:00Z","asset":"BTC","amount_jpy":1000,"address":"bc1q-own","unhosted":true,"counterparty_risk":"low""#),
+                Self.line(#""id":"d2","kind":"deposit","customer":2,"time":"2026-11-22T00:04:00Z","asset":"BTC","amount_jpy":7000,"address":"bc1q-x","vasp":"bitFlyer","vasp_country":"JP","originator":\#(party),"beneficiary":\#(party)"#),
+            ].joined(separator: "\n")
+            let results = try await w.monitoring.ingest(ndjson: batch, by: w.exchange)
+            #expect(results.map(\.status) == [.evaluated, .evaluated, .evaluated, .evaluated])
+            #expect(results[1].rules == ["travel_rule"] && results[1].outcome == .block)
+
+            let sent = try await w.monitoring.travelRuleMessage(event: "w1", by: w.compliance)
+            #expect(sent.direction == .sent && sent.customer == 1 && sent.counterpartyVASP == "Coinbase" && sent.counterpartyCountry == "US")
+            #expect(sent.asset == "BTC" && sent.amountJPY == 300_000 && sent.recordedAt == w.f.clock.now() && sent.time == Self.start + 60_000_000_000)
+            #expect(try sent.missing() == [] && sent.ivms101.contains(#""beneficiaryVASP":{"beneficiaryVASP":{"legalPerson":{"countryOfRegistration":"US""#))
+            #expect(try sent.parties().beneficiary == TravelRuleParty(name: "John Smith", account: "cb-77", nationalID: "X123"))
+            #expect(sent.keptUntil(years: try await w.monitoring.transactionRetentionYears()).jstDay == "2033-11-22")
+            let received = try await w.monitoring.travelRuleMessage(event: "d1", by: w.auditor)
+            #expect(received.direction == .received && received.counterpartyVASP == "Upbit")
+            #expect(try received.missing() == ["originator.account", "originator.geographic_address|national_id|date_and_place_of_birth"])
+            #expect(received.ivms101.contains(#""originatingVASP":{"originatingVASP":{"legalPerson":{"countryOfRegistration":"KR""#))
+
+            let none = await #expect(throws: KinkoError.self) { try await w.monitoring.travelRuleMessage(event: "w2", by: w.compliance) }
+            #expect(none?.code == .notFound && none?.field == "event")
+            #expect(try await w.monitoring.travelRuleMessages(customer: 1, by: w.compliance).map(\.event) == ["w1", "d1"])
+            #expect(try await w.monitoring.travelRuleMessages(customer: 1, after: "w1", limit: 1, by: w.compliance).map(\.event) == ["d1"])
+            #expect(try await w.monitoring.travelRuleMessages(customer: 2, by: w.compliance).map(\.event) == ["d2"])
+            let wrongCustomer = await #expect(throws: KinkoError.self) { try await w.monitoring.travelRuleMessages(customer: 2, after: "w1", by: w.compliance) }
+            #expect(wrongCustomer?.field == "after")
+
+            // A repeated batch is a duplicate: the stored messages stay as they were.
+            w.f.clock.advance(seconds: 60)
+            #expect(try await w.monitoring.ingest(ndjson: batch, by: w.exchange).map(\.status) == [.duplicate, .duplicate, .duplicate, .duplicate])
+            #expect(try await w.monitoring.travelRuleMessage(event: "w1", by: w.compliance) == sent)
+
+            let refused = await #expect(throws: KinkoError.self) { try await w.monitoring.travelRuleMessage(event: "w1", by: treasurer) }
+            #expect(refused?.code == .forbidden)
+        }
+    }
+
     // Goal (issue 15): on PostgreSQL, where the engine's state reads wait on the network, a
     // batch is evaluated on the blocking reader's own thread, never on Swift's cooperative
     // threads; on SQLite (local reads) it needs none.

@@ -2883,6 +2883,100 @@ extension Components {
                 case designations
             }
         }
+        /// - Remark: Generated from `#/components/schemas/TravelRuleMessage`.
+        internal struct TravelRuleMessage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TravelRuleMessage/event`.
+            internal var event: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TravelRuleMessage/customer`.
+            internal var customer: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TravelRuleMessage/time`.
+            internal var time: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TravelRuleMessage/direction`.
+            internal enum DirectionPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case sent = "sent"
+                case received = "received"
+            }
+            /// - Remark: Generated from `#/components/schemas/TravelRuleMessage/direction`.
+            internal var direction: Components.Schemas.TravelRuleMessage.DirectionPayload
+            /// - Remark: Generated from `#/components/schemas/TravelRuleMessage/vasp`.
+            internal var vasp: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/TravelRuleMessage/vasp_country`.
+            internal var vaspCountry: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/TravelRuleMessage/asset`.
+            internal var asset: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/TravelRuleMessage/amount_jpy`.
+            internal var amountJpy: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TravelRuleMessage/recorded_at`.
+            internal var recordedAt: Swift.String
+            /// YYYY-MM-DD (JST): the transfer's day plus the transaction-record period in force.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TravelRuleMessage/kept_until`.
+            internal var keptUntil: Swift.String
+            /// What the travel rule asks for that the message lacks (empty when complete).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TravelRuleMessage/missing`.
+            internal var missing: [Swift.String]
+            /// The message as stored
+            ///
+            /// - Remark: Generated from `#/components/schemas/TravelRuleMessage/ivms101`.
+            internal var ivms101: Swift.String
+            /// Creates a new `TravelRuleMessage`.
+            ///
+            /// - Parameters:
+            ///   - event:
+            ///   - customer:
+            ///   - time:
+            ///   - direction:
+            ///   - vasp:
+            ///   - vaspCountry:
+            ///   - asset:
+            ///   - amountJpy:
+            ///   - recordedAt:
+            ///   - keptUntil: YYYY-MM-DD (JST): the transfer's day plus the transaction-record period in force.
+            ///   - missing: What the travel rule asks for that the message lacks (empty when complete).
+            ///   - ivms101: The message as stored
+            internal init(
+                event: Swift.String,
+                customer: Swift.String,
+                time: Swift.String,
+                direction: Components.Schemas.TravelRuleMessage.DirectionPayload,
+                vasp: Swift.String? = nil,
+                vaspCountry: Swift.String? = nil,
+                asset: Swift.String? = nil,
+                amountJpy: Swift.String,
+                recordedAt: Swift.String,
+                keptUntil: Swift.String,
+                missing: [Swift.String],
+                ivms101: Swift.String
+            ) {
+                self.event = event
+                self.customer = customer
+                self.time = time
+                self.direction = direction
+                self.vasp = vasp
+                self.vaspCountry = vaspCountry
+                self.asset = asset
+                self.amountJpy = amountJpy
+                self.recordedAt = recordedAt
+                self.keptUntil = keptUntil
+                self.missing = missing
+                self.ivms101 = ivms101
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case event
+                case customer
+                case time
+                case direction
+                case vasp
+                case vaspCountry = "vasp_country"
+                case asset
+                case amountJpy = "amount_jpy"
+                case recordedAt = "recorded_at"
+                case keptUntil = "kept_until"
+                case missing
+                case ivms101
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/JurisdictionDesignation`.
         internal struct JurisdictionDesignation: Codable, Hashable, Sendable {
             /// ISO 3166-1 alpha-2.

@@ -455,6 +455,11 @@ internal protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/monitoring/lists/activate`.
     /// - Remark: Generated from `#/paths//v1/monitoring/lists/activate/post(activateAddressList)`.
     func activateAddressList(_ input: Operations.ActivateAddressList.Input) async throws -> Operations.ActivateAddressList.Output
+    /// Stored travel-rule messages (IVMS101), sent with withdrawals and received with deposits: the one of a transfer (`event`), or a customer's, oldest first (`customer`, then `after` the last event read). They hold identity data: readers of customers' records only.
+    ///
+    /// - Remark: HTTP `GET /v1/monitoring/travel-rule-messages`.
+    /// - Remark: Generated from `#/paths//v1/monitoring/travel-rule-messages/get(listTravelRuleMessages)`.
+    func listTravelRuleMessages(_ input: Operations.ListTravelRuleMessages.Input) async throws -> Operations.ListTravelRuleMessages.Output
     /// Where the travel rule applies.
     ///
     /// - Remark: HTTP `GET /v1/monitoring/jurisdictions`.
@@ -1697,6 +1702,19 @@ extension APIProtocol {
         try await activateAddressList(Operations.ActivateAddressList.Input(
             headers: headers,
             body: body
+        ))
+    }
+    /// Stored travel-rule messages (IVMS101), sent with withdrawals and received with deposits: the one of a transfer (`event`), or a customer's, oldest first (`customer`, then `after` the last event read). They hold identity data: readers of customers' records only.
+    ///
+    /// - Remark: HTTP `GET /v1/monitoring/travel-rule-messages`.
+    /// - Remark: Generated from `#/paths//v1/monitoring/travel-rule-messages/get(listTravelRuleMessages)`.
+    internal func listTravelRuleMessages(
+        query: Operations.ListTravelRuleMessages.Input.Query = .init(),
+        headers: Operations.ListTravelRuleMessages.Input.Headers = .init()
+    ) async throws -> Operations.ListTravelRuleMessages.Output {
+        try await listTravelRuleMessages(Operations.ListTravelRuleMessages.Input(
+            query: query,
+            headers: headers
         ))
     }
     /// Where the travel rule applies.
