@@ -474,7 +474,7 @@ public struct Custody: Sendable {
         let inputs = try await reconciliationInputs(cutoff: cutoff)
         // Separate duties: whoever recorded a balance the day is checked against does not also
         // declare the day reconciled.
-        let used = Set(inputs.wallets.flatMap { wallet in wallet.assets.map { "\(wallet.id)/\($0)" } })
+        let used = Set((inputs.wallets + inputs.reserveWallets).flatMap { wallet in wallet.assets.map { "\(wallet.id)/\($0)" } })
         if let own = inputs.observations.first(where: { $0.recordedBy == caller.name && used.contains("\($0.wallet)/\($0.asset)") }) {
             throw try await governance.refused(KinkoError(
                 .forbidden, "separate duties: \(caller.name) recorded the balance of wallet \(own.wallet) (\(own.asset)) this reconciliation checks; "
@@ -493,15 +493,17 @@ public struct Custody: Sendable {
     public func reconciliationInputs(cutoff: TimestampNanoseconds) async throws -> Reconciliation.Inputs {
         let assets = await ledger.assets
         // Wallets registered after the cut-off were not there to reconcile: a rerun reproduces the day.
-        let wallets = try await store.wallets().filter { $0.purpose == .customerPool && $0.createdAt <= cutoff }
+        let registered = try await store.wallets().filter { $0.createdAt <= cutoff }
+        let wallets = registered.filter { $0.purpose == .customerPool }
+        let reserveWallets = registered.filter { $0.purpose == .reserve }
         var walletAccounts: [AccountID: (wallet: String, asset: String)] = [:]
-        for wallet in wallets { for asset in wallet.assets { walletAccounts[wallet.accountID(for: asset)] = (wallet.id, asset) } }
+        for wallet in wallets + reserveWallets { for asset in wallet.assets { walletAccounts[wallet.accountID(for: asset)] = (wallet.id, asset) } }
         let summary = try await ledger.postedSummary(asOf: cutoff, accounts: Set(walletAccounts.keys))
         var holdings: [String: [String: Amount]] = [:]
         for (id, (wallet, asset)) in walletAccounts {
             holdings[wallet, default: [:]][asset] = Amount(units: summary.balances[id]?.netPosted(claim: false) ?? 0)
         }
-        var owed: [String: Amount] = [:], held: [String: Amount] = [:]
+        var owed: [String: Amount] = [:], held: [String: Amount] = [:], fund: [String: Amount] = [:]
         for asset in assets {
             let totals = summary.totals[asset.ledger] ?? [:]
             // What customers are owed includes deposits held in quarantine for them.
@@ -512,10 +514,14 @@ public struct Custody: Sendable {
             }
             owed[asset.code] = try claims.netAmount(claim: true, what: "\(asset.code) customer liabilities")
             held[asset.code] = try (totals[.customerCustodyHolding] ?? .init()).netAmount(claim: false, what: "\(asset.code) customer custody holdings")
+            if let reserve = totals[.reserveFund] { fund[asset.code] = try reserve.netAmount(claim: true, what: "\(asset.code) reserve fund") }
         }
-        return Reconciliation.Inputs(
+        var inputs = Reconciliation.Inputs(
             assets: assets, wallets: wallets, liabilities: owed, holdings: holdings, totalHoldings: held,
             observations: try await store.latestBalances(asOf: cutoff), observationAgeMaxSeconds: settings.balanceObservationAgeMaxSeconds)
+        inputs.reserveWallets = reserveWallets
+        inputs.reserveFund = fund
+        return inputs
     }
 
     func requireMovement(_ id: UInt64) async throws -> Movement {

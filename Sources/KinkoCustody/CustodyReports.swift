@@ -54,6 +54,10 @@ extension Reconciliation {
         for line in lines(assets: assets) {
             text.append("\(line.asset): owed to customers \(line.owed), ledger holdings \(line.held), observed \(line.observed ?? "n/a")")
         }
+        for line in reserveLines {
+            func f(_ amount: Amount) -> String { assets[line.asset]?.format(amount) ?? amount.description }
+            text.append("\(line.asset) reserve: fund \(f(line.fund)), ledger holdings \(f(line.ledgerHoldings)), observed \(line.observed.map(f) ?? "n/a")")
+        }
         for item in breaks { text.append("BREAK \(item.asset) \(item.kind.rawValue): \(item.cause)") }
         return text.joined(separator: "\n")
     }

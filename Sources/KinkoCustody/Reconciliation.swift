@@ -29,6 +29,26 @@ public struct Reconciliation: Sendable, Equatable {
         case segregation
         /// A wallet could not be reconciled: no observation, or a stale one.
         case observation
+        /// The reserve fund is not backed by the reserve's holdings: in the ledger, or as observed.
+        case reserve
+    }
+
+    /// The liability reserve as of the cut-off, per asset: the fund (what the exchange has set
+    /// aside, a claim), what the ledger books in the reserve's accounts and what was observed
+    /// there.
+    public struct ReserveLine: Sendable, Equatable {
+        public var asset: String
+        public var fund: Amount
+        public var ledgerHoldings: Amount
+        /// Nil when an observation is missing or stale (then there is a break saying so).
+        public var observed: Amount?
+
+        public init(asset: String, fund: Amount, ledgerHoldings: Amount, observed: Amount? = nil) {
+            self.asset = asset
+            self.fund = fund
+            self.ledgerHoldings = ledgerHoldings
+            self.observed = observed
+        }
     }
 
     public struct Break: Sendable, Equatable {
@@ -51,6 +71,7 @@ public struct Reconciliation: Sendable, Equatable {
     public var day: String
     public var cutoff: TimestampNanoseconds
     public var lines: [Line]
+    public var reserveLines: [ReserveLine] = []
     public var breaks: [Break]
     public var isClean: Bool { breaks.isEmpty }
 
@@ -77,6 +98,10 @@ public struct Reconciliation: Sendable, Equatable {
         /// The latest observation per wallet and asset taken at or before the cut-off.
         public var observations: [BalanceObservation]
         public var observationAgeMaxSeconds: UInt64
+        /// The reserve's wallets (and, for JPY, bank accounts); their holdings are in `holdings`.
+        public var reserveWallets: [Wallet] = []
+        /// The reserve fund per asset code (the `reserve_fund` claims, as of the cut-off).
+        public var reserveFund: [String: Amount] = [:]
 
         public init(
             assets: [Asset],
@@ -113,31 +138,7 @@ public struct Reconciliation: Sendable, Equatable {
                                         : "the ledger books \(f(held)) as held for customers who are owed \(f(owed)), \(f(difference(owed, held))) more: "
                                           + "unexplained until someone finds why (fees not swept out of the customer pool, own money mixed in, a posting error)"))
             }
-            var observedTotal: UInt128? = 0
-            for wallet in wallets {
-                let booked = inputs.holdings[wallet.id]?[asset.code] ?? .zero
-                guard let observation = inputs.observations.first(where: { $0.wallet == wallet.id && $0.asset == asset.code }) else {
-                    breaks.append(Break(asset: asset.code, kind: .observation, wallet: wallet.id, size: .zero,
-                                        cause: "no balance of wallet \(wallet.id) was observed before the cut-off"))
-                    observedTotal = nil
-                    continue
-                }
-                let age = (cutoff - min(cutoff, observation.observedAt)) / 1_000_000_000
-                guard age <= inputs.observationAgeMaxSeconds else {
-                    breaks.append(Break(asset: asset.code, kind: .observation, wallet: wallet.id, size: .zero,
-                                        cause: "the last balance of wallet \(wallet.id) before the cut-off is \(age) s old (at most \(inputs.observationAgeMaxSeconds) s)"))
-                    observedTotal = nil
-                    continue
-                }
-                observedTotal = observedTotal.map { $0 + observation.amount.units }
-                if observation.amount != booked {
-                    breaks.append(Break(asset: asset.code, kind: .wallet, wallet: wallet.id, size: difference(observation.amount, booked),
-                                        cause: observation.amount < booked
-                                            ? "wallet \(wallet.id) was observed holding \(f(observation.amount)), \(f(difference(observation.amount, booked))) less than the ledger's \(f(booked))"
-                                            : "wallet \(wallet.id) was observed holding \(f(observation.amount)), \(f(difference(observation.amount, booked))) more than the ledger's \(f(booked)): "
-                                              + "unexplained until someone finds why (a deposit not yet posted, a transfer in by mistake, a posting error)"))
-                }
-            }
+            let observedTotal = observe(wallets, asset: asset, cutoff: cutoff, inputs, into: &breaks)
             let observed = observedTotal.map { Amount(units: $0) }
             if let observed, observed < owed {
                 breaks.append(Break(asset: asset.code, kind: .segregation, wallet: nil, size: difference(observed, owed),
@@ -145,7 +146,62 @@ public struct Reconciliation: Sendable, Equatable {
             }
             lines.append(Line(asset: asset.code, liabilities: owed, ledgerHoldings: held, observed: observed))
         }
-        return Reconciliation(day: day, cutoff: cutoff, lines: lines, breaks: breaks)
+        var reserveLines: [ReserveLine] = []
+        for asset in inputs.assets {
+            let wallets = inputs.reserveWallets.filter { $0.assets.contains(asset.code) }
+            let fund = inputs.reserveFund[asset.code] ?? .zero
+            guard !wallets.isEmpty || !fund.isZero else { continue }
+            let f = { (amount: Amount) in "\(asset.format(amount)) \(asset.code)" }
+            let booked = Amount(units: wallets.reduce(UInt128(0)) { $0 + (inputs.holdings[$1.id]?[asset.code]?.units ?? 0) })
+            if booked < fund {
+                breaks.append(Break(asset: asset.code, kind: .reserve, wallet: nil, size: difference(booked, fund),
+                                    cause: wallets.isEmpty
+                                        ? "the reserve fund is \(f(fund)) but no reserve account or wallet holds \(asset.code): register one (purpose reserve) and move the fund's cash into it"
+                                        : "the ledger books \(f(booked)) in the reserve's accounts, below the \(f(fund)) reserve fund they back"))
+            }
+            let observed = observe(wallets, asset: asset, cutoff: cutoff, inputs, into: &breaks).map { Amount(units: $0) }
+            if let observed, observed < fund, !wallets.isEmpty {
+                breaks.append(Break(asset: asset.code, kind: .reserve, wallet: nil, size: difference(observed, fund),
+                                    cause: "the reserve's accounts were observed holding \(f(observed)), below the \(f(fund)) reserve fund"))
+            }
+            reserveLines.append(ReserveLine(asset: asset.code, fund: fund, ledgerHoldings: booked, observed: wallets.isEmpty ? nil : observed))
+        }
+        var result = Reconciliation(day: day, cutoff: cutoff, lines: lines, breaks: breaks)
+        result.reserveLines = reserveLines
+        return result
+    }
+
+    /// Compares each wallet's latest observation before the cut-off with its ledger holding,
+    /// adding a break for each one missing, stale or different; returns the observed total, or
+    /// nil when any observation was missing or stale.
+    private static func observe(_ wallets: [Wallet], asset: Asset, cutoff: TimestampNanoseconds, _ inputs: Inputs, into breaks: inout [Break]) -> UInt128? {
+        let f = { (amount: Amount) in "\(asset.format(amount)) \(asset.code)" }
+        var observedTotal: UInt128? = 0
+        for wallet in wallets {
+            let booked = inputs.holdings[wallet.id]?[asset.code] ?? .zero
+            guard let observation = inputs.observations.first(where: { $0.wallet == wallet.id && $0.asset == asset.code }) else {
+                breaks.append(Break(asset: asset.code, kind: .observation, wallet: wallet.id, size: .zero,
+                                    cause: "no balance of wallet \(wallet.id) was observed before the cut-off"))
+                observedTotal = nil
+                continue
+            }
+            let age = (cutoff - min(cutoff, observation.observedAt)) / 1_000_000_000
+            guard age <= inputs.observationAgeMaxSeconds else {
+                breaks.append(Break(asset: asset.code, kind: .observation, wallet: wallet.id, size: .zero,
+                                    cause: "the last balance of wallet \(wallet.id) before the cut-off is \(age) s old (at most \(inputs.observationAgeMaxSeconds) s)"))
+                observedTotal = nil
+                continue
+            }
+            observedTotal = observedTotal.map { $0 + observation.amount.units }
+            if observation.amount != booked {
+                breaks.append(Break(asset: asset.code, kind: .wallet, wallet: wallet.id, size: difference(observation.amount, booked),
+                                    cause: observation.amount < booked
+                                        ? "wallet \(wallet.id) was observed holding \(f(observation.amount)), \(f(difference(observation.amount, booked))) less than the ledger's \(f(booked))"
+                                        : "wallet \(wallet.id) was observed holding \(f(observation.amount)), \(f(difference(observation.amount, booked))) more than the ledger's \(f(booked)): "
+                                          + "unexplained until someone finds why (a deposit not yet posted, a transfer in by mistake, a posting error)"))
+            }
+        }
+        return observedTotal
     }
 
     static func difference(_ a: Amount, _ b: Amount) -> Amount { Amount(units: a > b ? a.units - b.units : b.units - a.units) }

@@ -14,13 +14,17 @@ public enum WalletPurpose: String, Sendable, CaseIterable {
     case ownFunds = "own_funds"
     /// Performance-guarantee crypto held against the hot customer part.
     case guarantee
-    /// The liability reserve's holdings (the exchange's own, earmarked by the reserve fund).
+    /// The liability reserve's holdings, kept apart from the exchange's own: a class of their
+    /// own (`reserve_holding`), reconciled daily against what was observed and against the
+    /// reserve fund. (A reserve wallet registered before 2026-12-03 has `own_holding` accounts;
+    /// its balances are still reconciled as the reserve's.)
     case reserve
 
     public var accountClass: AccountClass {
         switch self {
         case .customerPool: .customerCustodyHolding
-        case .ownFunds, .reserve: .ownHolding
+        case .ownFunds: .ownHolding
+        case .reserve: .reserveHolding
         case .guarantee: .guaranteeCrypto
         }
     }

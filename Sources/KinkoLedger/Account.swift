@@ -28,6 +28,10 @@ public enum AccountClass: UInt8, Sendable, Codable, CaseIterable, CustomStringCo
     /// What the exchange holds for a customer but may not make available: a deposit from a
     /// sanctioned or stolen address, until compliance decides (released or returned).
     case quarantine = 10
+    /// The liability reserve's holdings: cash and coins set aside for it, in accounts and
+    /// wallets of its own, apart from the exchange's other holdings; reconciled daily against
+    /// what was observed there and against the reserve fund they back.
+    case reserveHolding = 11
 
     public var isClaim: Bool {
         switch self {
@@ -50,6 +54,7 @@ public enum AccountClass: UInt8, Sendable, Codable, CaseIterable, CustomStringCo
         case .compensationPayable: "compensation_payable"
         case .externalSettlement: "external_settlement"
         case .quarantine: "quarantine"
+        case .reserveHolding: "reserve_holding"
         }
     }
 

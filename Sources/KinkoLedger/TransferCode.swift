@@ -163,6 +163,7 @@ public struct SegregationTable: Sendable {
             Route(.customerCustodyHolding, .customerCustodyHolding),
             Route(.ownHolding, .ownHolding),
             Route(.guaranteeCrypto, .guaranteeCrypto),
+            Route(.reserveHolding, .reserveHolding),
         ],
         .segregationSweep: [
             Route(.ownHolding, .customerCustodyHolding),
@@ -175,9 +176,11 @@ public struct SegregationTable: Sendable {
         .expense: [Route(.ownFunds, .ownHolding)],
         .guaranteeTopUp: [Route(.guaranteeCrypto, .ownHolding)],
         .guaranteeRelease: [Route(.ownHolding, .guaranteeCrypto)],
-        .reserveFunding: [Route(.ownFunds, .reserveFund)],
-        .reserveRelease: [Route(.reserveFund, .ownFunds)],
-        .reserveDraw: [Route(.reserveFund, .compensationPayable)],
+        // The fund (a claim) and its holdings (cash or coins moved between the exchange's own
+        // accounts and the reserve's) move under the same codes, usually linked.
+        .reserveFunding: [Route(.ownFunds, .reserveFund), Route(.reserveHolding, .ownHolding)],
+        .reserveRelease: [Route(.reserveFund, .ownFunds), Route(.ownHolding, .reserveHolding)],
+        .reserveDraw: [Route(.reserveFund, .compensationPayable), Route(.ownHolding, .reserveHolding)],
         .insuranceClaim: [Route(.insuranceReceivable, .compensationPayable)],
         .insuranceSettlement: [Route(.ownHolding, .insuranceReceivable)],
         .ownFundsCompensation: [Route(.ownFunds, .compensationPayable)],

@@ -75,6 +75,13 @@ enum PostgresMigrations {
             """,
             "CREATE INDEX monitor_travel_rule_by_customer ON monitor_travel_rule_messages(customer, time_ns, event)",
         ]),
+        // The reserve's holdings as a ledger class of their own, and reserve breaks, as in SQLite.
+        ("2026-12-03 reserve holdings", [
+            "ALTER TABLE ledger_accounts DROP CONSTRAINT ledger_accounts_class_check",
+            "ALTER TABLE ledger_accounts ADD CONSTRAINT ledger_accounts_class_check CHECK (class BETWEEN 1 AND 11)",
+            "ALTER TABLE custody_breaks DROP CONSTRAINT custody_breaks_kind_check",
+            "ALTER TABLE custody_breaks ADD CONSTRAINT custody_breaks_kind_check CHECK (kind IN ('ledger', 'wallet', 'segregation', 'observation', 'reserve'))",
+        ]),
     ]
 
     /// Reserve and monitoring rule sets become governance settings (`AdoptedDocuments`): each

@@ -178,15 +178,22 @@ extension Reports {
         let following = try await reconciliations(try ReportPeriod.dayRange(from: day, to: Self.day(after: day, adding: 30)).everyDay().dropFirst().map { $0 },
                                                    by: caller)
         let history = Self.history([result] + following, assets: assets)
+        // The stored day keeps its lines and breaks; the reserve's lines are in its runs' text.
+        let matches = stored.map { $0.cutoff == result.cutoff && $0.lines == result.lines && $0.breaks == result.breaks }
         return ReportDocument(kind: .segregationDaily, period: .day(day), asOf: cutoff, sections: [
             .init("summary", facts: [
                 .init("day", day), .init("cutoff", cutoff.iso8601Nanoseconds), .init("result", result.isClean ? "clean" : "breaks"),
                 .init("breaks", String(result.breaks.count)),
-                .init("stored_run", stored == nil ? "not_run" : stored == result ? "matches" : "differs"),
+                .init("stored_run", matches.map { $0 ? "matches" : "differs" } ?? "not_run"),
             ]),
             .init("assets", tables: [.init("lines", columns: ["asset", "liabilities", "ledger_holdings", "observed", "guarantee_crypto", "trust_balance"],
                                            rows: lines)]),
             .init("customer_books", tables: [.init("customer_totals", columns: ["asset", "accounts_with_balance", "liabilities", "quarantined"], rows: customers)]),
+            .init("reserve", tables: [.init("reserve_lines", columns: ["asset", "fund", "ledger_holdings", "observed"], rows: result.reserveLines.compactMap { line in
+                assets[line.asset].map { asset in
+                    [line.asset, Self.text(line.fund, asset), Self.text(line.ledgerHoldings, asset), line.observed.map { Self.text($0, asset) } ?? ""]
+                }
+            })]),
             .init("breaks", tables: [history[1].filtered { $0[0] == day }]),
         ])
     }
@@ -608,10 +615,11 @@ extension Reports {
         let rows = points.map { [$0.time.iso8601Nanoseconds, $0.ruleVersion, String($0.required.units), String($0.funded.units),
                                  $0.isShort ? "short" : "adequate"] }
         let incidents = try await reserve.incidents(by: caller).filter { $0.declaredAt >= start && $0.declaredAt <= asOf }
-        let books = try await books(asOf: asOf) { $0.accountClass == .reserveFund }
+        let books = try await books(asOf: asOf) { [.reserveFund, .reserveHolding].contains($0.accountClass) }
         let funds = try books.assets.compactMap { asset -> [String]? in
             let total = try books.total(asset, [.reserveFund])
-            return total.isZero ? nil : [asset.code, Self.text(total, asset)]
+            let held = try books.total(asset, [.reserveHolding])
+            return total.isZero && held.isZero ? nil : [asset.code, Self.text(total, asset), Self.text(held, asset)]
         }
         return ReportDocument(kind: .reserve, period: period, asOf: asOf, sections: [
             .init("summary", facts: [
@@ -620,7 +628,7 @@ extension Reports {
                 .init("latest_required_jpy", points.last.map { String($0.required.units) } ?? ""),
                 .init("latest_funded_jpy", points.last.map { String($0.funded.units) } ?? ""),
             ]),
-            .init("fund", tables: [.init("reserve_fund", columns: ["asset", "balance"], rows: funds)]),
+            .init("fund", tables: [.init("reserve_fund", columns: ["asset", "balance", "held_in_reserve_accounts"], rows: funds)]),
             .init("adequacy", tables: [.init("computations", columns: ["time", "rule_set", "required_jpy", "funded_jpy", "result"], rows: rows)]),
             .init("incidents", tables: [.init("declared", columns: ["incident", "loss_type", "declared_at", "loss_jpy", "status"],
                                               rows: incidents.map { [String($0.id), $0.lossType, $0.declaredAt.iso8601Nanoseconds, String($0.lossJPY.units), $0.status.rawValue] })]),

@@ -51,6 +51,7 @@ public enum ReportLabels {
     static let labels: [String: (String, String)] = [
         // Sections
         "summary": ("概要", "Summary"), "assets": ("資産別照合", "Per asset"), "customer_books": ("利用者別帳簿の合計", "Customer books totals"),
+        "reserve": ("責任準備金の保有", "Liability reserve holdings"),
         "breaks": ("差異と解消", "Breaks and their resolution"), "holdings": ("保有状況", "Holdings"),
         "reconciliation_history": ("照合履歴", "Reconciliation history"), "customer_balances": ("利用者別残高", "Customer balances"),
         "sample": ("抽出サンプル", "Sample"), "wallets": ("ウォレット", "Wallets"), "trades": ("取引", "Trades"),
@@ -62,7 +63,7 @@ public enum ReportLabels {
         "customers": ("利用者", "Customers"), "follow_ups": ("経過", "Follow-ups"), "fund": ("責任準備金", "Reserve fund"),
         "adequacy": ("充足状況", "Adequacy"), "incidents": ("事故", "Incidents"),
         // Tables
-        "lines": ("資産別", "By asset"), "customer_totals": ("資産別合計", "Totals by asset"), "exceptions": ("例外", "Exceptions"),
+        "lines": ("資産別", "By asset"), "customer_totals": ("資産別合計", "Totals by asset"), "reserve_lines": ("資産別", "By asset"), "exceptions": ("例外", "Exceptions"),
         "reconciliations": ("照合結果", "Reconciliations"), "per_asset": ("資産別", "By asset"), "balances": ("残高", "Balances"),
         "sampled_balances": ("サンプル残高", "Sampled balances"), "wallet_balances": ("ウォレット残高", "Wallet balances"),
         "journal": ("取引記録", "Journal"), "persons": ("対象者", "Persons"), "events": ("取引", "Events"), "reasons": ("理由", "Reasons"),
@@ -82,7 +83,7 @@ public enum ReportLabels {
         "status": ("状態", "Status"), "loss_jpy": ("損失額（円）", "Loss (JPY)"), "short_computations": ("不足の算定", "Short computations"),
         "latest_required_jpy": ("直近の要積立額（円）", "Latest requirement (JPY)"), "latest_funded_jpy": ("直近の積立額（円）", "Latest funded (JPY)"),
         "asset": ("資産", "Asset"), "liabilities": ("利用者への債務", "Owed to customers"), "ledger_holdings": ("帳簿上の保管額", "Held in the books"),
-        "observed": ("実在高", "Observed"), "guarantee_crypto": ("履行保証暗号資産", "Guarantee crypto"), "trust_balance": ("信託残高", "Trust balance"),
+        "observed": ("実在高", "Observed"), "held_in_reserve_accounts": ("準備金口座の保有額", "Held in the reserve's accounts"), "guarantee_crypto": ("履行保証暗号資産", "Guarantee crypto"), "trust_balance": ("信託残高", "Trust balance"),
         "quarantined": ("保留中", "Quarantined"), "kind": ("種類", "Kind"), "wallet": ("ウォレット", "Wallet"), "size": ("差額", "Size"),
         "cause": ("原因", "Cause"), "resolution": ("解消", "Resolution"), "customer_holdings": ("利用者財産", "Customer holdings"),
         "held_for_customers": ("利用者のための保管額", "Held for customers"), "own_holdings": ("自己保有", "Own holdings"),

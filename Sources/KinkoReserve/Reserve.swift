@@ -188,14 +188,38 @@ public struct Reserve: Sendable {
         let release = direction == "release"
         if release { try await checkRelease(Amount(units: units), by: caller, role: role, .approvalsExecute, digest: request.digest) }
         let reserve = Self.reserveFundAccountID(asset: "JPY"), own = Custody.feeAccountID(asset: "JPY")
-        let transfer = Transfer(id: TransferID(Self.derivedID("kinko.reserve-fund-request:\(id)").rawValue),
-                                debitAccountID: release ? reserve : own, creditAccountID: release ? own : reserve,
-                                amount: units, ledger: jpy.ledger, code: release ? .reserveRelease : .reserveFunding)
-        let result = try await ledger.createTransfers([transfer], by: caller)
+        let code: TransferCode = release ? .reserveRelease : .reserveFunding
+        var transfers = [Transfer(id: TransferID(Self.derivedID("kinko.reserve-fund-request:\(id)").rawValue),
+                                  debitAccountID: release ? reserve : own, creditAccountID: release ? own : reserve,
+                                  amount: units, ledger: jpy.ledger, code: code)]
+        // The cash moves with the fund: from the exchange's own yen account into the reserve's
+        // (or back), linked, when both are registered; without a reserve account the fund stands
+        // unbacked, and the day's reconciliation says so.
+        if let (reserveAccount, ownAccount) = try await cashAccounts() {
+            transfers[0].flags.insert(.linked)
+            transfers.append(Transfer(id: TransferID(Self.derivedID("kinko.reserve-fund-request-cash:\(id)").rawValue),
+                                      debitAccountID: release ? ownAccount : reserveAccount, creditAccountID: release ? reserveAccount : ownAccount,
+                                      amount: units, ledger: jpy.ledger, code: code))
+        }
+        let result = try await ledger.createTransfers(transfers, by: caller)
         guard result.allSatisfy(\.isSuccess) else { throw KinkoError(.conflict, "the ledger refused the reserve \(direction): \(result.map(\.name))") }
         _ = try await store.markExecuted(id, revision: request.revision, at: clock.now(), audit: caller.event(
             .approvalsExecute, role: role, digest: request.digest, result: "ok", details: ["reserve": direction, "amount": text]))
         return await funded()
+    }
+
+    /// The reserve's yen account and the exchange's own, the first of each by id (wallets of
+    /// purpose `reserve` and `own_funds` holding JPY), or nil unless both are registered; a
+    /// frozen one stops the funding.
+    func cashAccounts() async throws -> (reserve: AccountID, own: AccountID)? {
+        let wallets = try await custody.store.wallets().filter { $0.assets.contains("JPY") }.sorted { $0.id < $1.id }
+        guard let reserveWallet = wallets.first(where: { $0.purpose == .reserve }), let ownWallet = wallets.first(where: { $0.purpose == .ownFunds }) else {
+            return nil
+        }
+        if let frozen = [reserveWallet, ownWallet].first(where: { $0.frozenAt != nil }) {
+            throw KinkoError(.conflict, "account \(frozen.id) is frozen (\(frozen.frozenReason ?? "no reason given")): the reserve's cash cannot move", field: "request")
+        }
+        return (reserveWallet.accountID(for: "JPY"), ownWallet.accountID(for: "JPY"))
     }
 
     /// How much of the reserve fund may be released: what is funded above the last computed

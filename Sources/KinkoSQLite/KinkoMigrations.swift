@@ -129,6 +129,41 @@ enum KinkoMigrations {
                 CREATE INDEX monitor_travel_rule_by_customer ON monitor_travel_rule_messages(customer, time, event);
                 """)
         }
+        migrator.registerMigration("2026-12-03 reserve holdings") { db in
+            // The reserve's holdings become a ledger class of their own (11, reserve_holding),
+            // and a reconciliation may find a reserve break. SQLite cannot change a CHECK in
+            // place: both tables are rebuilt with the new value allowed.
+            try db.execute(sql: """
+                CREATE TABLE ledger_accounts_new (
+                    id BLOB PRIMARY KEY CHECK (length(id) = 16),
+                    ledger INTEGER NOT NULL REFERENCES ledger_assets(ledger),
+                    code INTEGER NOT NULL CHECK (code BETWEEN 1 AND 65535),
+                    flags INTEGER NOT NULL,
+                    class INTEGER NOT NULL CHECK (class BETWEEN 1 AND 11),
+                    owner BLOB NOT NULL CHECK (length(owner) = 16),
+                    user_data_64 INTEGER NOT NULL,
+                    timestamp INTEGER NOT NULL,
+                    created_sequence INTEGER NOT NULL REFERENCES ledger_batches(sequence)
+                ) WITHOUT ROWID;
+                INSERT INTO ledger_accounts_new SELECT * FROM ledger_accounts;
+                DROP TABLE ledger_accounts;
+                ALTER TABLE ledger_accounts_new RENAME TO ledger_accounts;
+                CREATE INDEX ledger_accounts_by_owner ON ledger_accounts(owner);
+                CREATE TABLE custody_breaks_new (
+                    day TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    asset TEXT NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('ledger', 'wallet', 'segregation', 'observation', 'reserve')),
+                    wallet TEXT,
+                    size BLOB NOT NULL,
+                    cause TEXT NOT NULL,
+                    PRIMARY KEY (day, position)
+                ) WITHOUT ROWID;
+                INSERT INTO custody_breaks_new SELECT * FROM custody_breaks;
+                DROP TABLE custody_breaks;
+                ALTER TABLE custody_breaks_new RENAME TO custody_breaks;
+                """)
+        }
         return migrator
     }
 

@@ -464,6 +464,7 @@ struct Console: Sendable {
         case .compensationPayable: both("補償債務", "compensation payable")
         case .externalSettlement: both("外部決済", "external settlement")
         case .quarantine: both("隔離", "quarantine")
+        case .reserveHolding: both("責任準備金保有", "reserve holding")
         }
     }
 

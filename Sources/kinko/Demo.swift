@@ -416,6 +416,7 @@ struct DemoBook {
         }
         wallets.append(Wallet(id: "jpy-trust", chain: "bank-trust", temperature: .cold, purpose: .customerPool, assets: ["JPY"], vendor: "trust-bank", vendorVersion: "n/a"))
         wallets.append(Wallet(id: "jpy-own", chain: "bank", temperature: .cold, purpose: .ownFunds, assets: ["JPY"], vendor: "trust-bank", vendorVersion: "n/a"))
+        wallets.append(Wallet(id: "jpy-reserve", chain: "bank", temperature: .cold, purpose: .reserve, assets: ["JPY"], vendor: "trust-bank", vendorVersion: "n/a"))
         return wallets
     }
 

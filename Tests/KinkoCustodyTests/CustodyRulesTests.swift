@@ -249,6 +249,38 @@ struct ReconciliationTests {
         #expect(Reconciliation.run(day: "d", cutoff: 1_800_000_000_000_000_000, Self.inputs(age: 86_401)).breaks.map(\.kind) == [.observation])
     }
 
+    // Goal (issue 21, item 6): the reserve's holdings are reconciled daily like customer assets:
+    // each reserve account's observed balance against the ledger, and both against the reserve
+    // fund they back — clean at the fund, a break one yen below it, in the ledger or observed.
+    @Test func theReserveIsReconciledAgainstItsFund() {
+        let cutoff: TimestampNanoseconds = 1_800_000_000_000_000_000
+        func reserve(fund: UInt128, booked: UInt128, observed: UInt128?, wallet: Bool = true) -> Reconciliation {
+            var inputs = Self.inputs()
+            if wallet {
+                inputs.reserveWallets = [Wallet(id: "jpy-reserve", chain: "bank", temperature: .cold, purpose: .reserve, assets: ["JPY"], vendor: "v", vendorVersion: "1")]
+                inputs.holdings["jpy-reserve"] = ["JPY": Amount(units: booked)]
+                if let observed { inputs.observations.append(BalanceObservation(wallet: "jpy-reserve", asset: "JPY", amount: Amount(units: observed), observedAt: cutoff, source: "bank")) }
+            }
+            inputs.reserveFund = ["JPY": Amount(units: fund)]
+            return Reconciliation.run(day: "d", cutoff: cutoff, inputs)
+        }
+        let clean = reserve(fund: 3_000_000, booked: 3_000_000, observed: 3_000_000)
+        #expect(clean.isClean && clean.reserveLines == [.init(asset: "JPY", fund: Amount(units: 3_000_000), ledgerHoldings: Amount(units: 3_000_000), observed: Amount(units: 3_000_000))])
+        #expect(reserve(fund: 3_000_000, booked: 3_000_001, observed: 3_000_001).isClean)  // more set aside than the fund is not a shortfall
+        let short = reserve(fund: 3_000_000, booked: 3_000_000, observed: 2_999_999)
+        #expect(short.breaks.map { "\($0.kind.rawValue) \($0.size)" } == ["wallet 1", "reserve 1"])
+        #expect(short.breaks.last?.cause == "the reserve's accounts were observed holding 2999999 JPY, below the 3000000 JPY reserve fund")
+        let unbacked = reserve(fund: 3_000_000, booked: 2_999_999, observed: 2_999_999)
+        #expect(unbacked.breaks.map { "\($0.kind.rawValue) \($0.size)" } == ["reserve 1", "reserve 1"])
+        #expect(unbacked.breaks.first?.cause == "the ledger books 2999999 JPY in the reserve's accounts, below the 3000000 JPY reserve fund they back")
+        let unobserved = reserve(fund: 3_000_000, booked: 3_000_000, observed: nil)
+        #expect(unobserved.breaks.map(\.kind) == [.observation] && unobserved.reserveLines.first?.observed == nil)
+        let nowhere = reserve(fund: 1, booked: 0, observed: nil, wallet: false)
+        #expect(nowhere.breaks.map(\.kind) == [.reserve] && nowhere.breaks.first?.cause.hasPrefix("the reserve fund is 1 JPY but no reserve account or wallet holds JPY") == true)
+        #expect(reserve(fund: 0, booked: 0, observed: nil, wallet: false).reserveLines.isEmpty)
+        #expect(short.text(assets: Dictionary(uniqueKeysWithValues: Asset.standard.map { ($0.code, $0) })).contains("JPY reserve: fund 3000000, ledger holdings 3000000, observed 2999999"))
+    }
+
     // Goal: the cut-off is 17:00 in Tokyo, i.e. 08:00 UTC the same day.
     @Test func cutoffIsJapanTime() throws {
         #expect(try Reconciliation.cutoff(day: "2026-11-22", hourJST: 17).iso8601 == "2026-11-22T08:00:00.000Z")

@@ -61,6 +61,44 @@ struct ReserveEndToEndTests {
                      treasurer: treasurer, exchange: exchange, administrator: administrator, complianceKey: complianceKey, finance2Key: finance2Key)
     }
 
+    // Goal (issue 21, item 6): with a reserve account registered, funding moves the cash with the
+    // fund — linked, from the exchange's own yen account into the reserve's (a class of its own,
+    // reserve_holding) — so it cannot move more than the own account holds; a release moves it
+    // back; the day's reconciliation finds the reserve backed, then a yen short when observed so.
+    @Test(arguments: Backend.configured) func fundingMovesTheCashIntoTheReserveAccount(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            _ = try await w.custody.registerWallet(Wallet(id: "jpy-reserve", chain: "bank", temperature: .cold, purpose: .reserve, assets: ["JPY"],
+                                                          vendor: "acme", vendorVersion: "1"), by: w.treasurer)
+            let own = Wallet.accountID(wallet: "jpy-own", asset: "JPY"), held = Wallet.accountID(wallet: "jpy-reserve", asset: "JPY")
+            #expect(await w.ledger.account(held)?.account.accountClass == .reserveHolding)
+            // The world's own account holds ¥10,000,000 of capital: ¥10,000,001 cannot be set aside.
+            let tooMuch = await #expect(throws: KinkoError.self) { try await w.fundReserve(Amount(units: 10_000_001)) }
+            #expect(tooMuch?.code == .conflict && tooMuch?.message.contains("exceeds_debits") == true, "\(String(describing: tooMuch))")
+            #expect(await w.reserve.funded() == .zero)
+            #expect(await w.ledger.account(held)?.balance.netPosted(claim: false) == 0)
+            try await w.fundReserve(Amount(units: 2_000_000))
+            #expect(await w.reserve.funded() == Amount(units: 2_000_000))
+            #expect(await w.ledger.account(held)?.balance.netPosted(claim: false) == 2_000_000)
+            #expect(await w.ledger.account(own)?.balance.netPosted(claim: false) == 8_000_000)
+
+            // The day's reconciliation: backed, then one yen short as observed.
+            w.f.clock.advance(seconds: 86_400)
+            let day = CalendarDay.text(daysSinceEpoch: Int64((w.f.clock.now() / 1_000_000_000 + 9 * 3_600) / 86_400) - 1)
+            func reconcile(observed: UInt128) async throws -> Reconciliation {
+                try await w.custody.recordBalances([BalanceObservation(wallet: "jpy-reserve", asset: "JPY", amount: Amount(units: observed),
+                                                                       observedAt: try Reconciliation.cutoff(day: day, hourJST: 17) - 1, source: "bank")], by: w.treasurer)
+                return try await w.custody.reconcile(day: day, by: w.finance)
+            }
+            let backed = try await reconcile(observed: 2_000_000)
+            #expect(backed.reserveLines == [.init(asset: "JPY", fund: Amount(units: 2_000_000), ledgerHoldings: Amount(units: 2_000_000), observed: Amount(units: 2_000_000))])
+            #expect(!backed.breaks.contains { $0.kind == .reserve || $0.wallet == "jpy-reserve" })
+            let short = try await reconcile(observed: 1_999_999)
+            #expect(short.breaks.filter { $0.kind == .reserve }.map(\.size) == [Amount(units: 1)])
+            #expect(try await w.custody.reconciliation(day: day, by: w.finance).breaks.contains { $0.kind == .reserve })
+        }
+    }
+
     // Goal: a rule set takes effect only once approved; funding moves yen into the reserve fund
     // under approval; the requirement is computed with every line and a shortfall raises an alert.
     @Test(arguments: Backend.configured) func rulesFundingAndRequirement(_ backend: Backend) async throws {

@@ -1360,6 +1360,7 @@ internal enum Operations {
                     case compensationPayable = "compensation_payable"
                     case externalSettlement = "external_settlement"
                     case quarantine = "quarantine"
+                    case reserveHolding = "reserve_holding"
                 }
                 /// - Remark: Generated from `#/paths/v1/ledger/balances/GET/query/class`.
                 internal var _class: Operations.ListBalances.Input.Query.ClassPayload?
