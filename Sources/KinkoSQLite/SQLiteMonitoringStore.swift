@@ -178,13 +178,15 @@ public struct SQLiteMonitoringStore: MonitoringStore, SQLiteStore {
                 guard let receiver = evaluation.counterparty else { continue }
                 try insertTransfer.execute(arguments: [evaluation.event, Self.int(evaluation.customer), Self.int(receiver), Self.int(evaluation.time)])
             }
-            let insertMessage = try db.makeStatement(sql: """
-                INSERT INTO monitor_travel_rule_messages (event, customer, time, direction, vasp, vasp_country, asset, amount_jpy, message, recorded_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for m in messages {
-                try insertMessage.execute(arguments: [m.event, Self.int(m.customer), Self.int(m.time), m.direction.rawValue, m.counterpartyVASP,
-                                                      m.counterpartyCountry, m.asset, Self.int(m.amountJPY), m.ivms101, Self.int(time)])
+            if !messages.isEmpty {
+                let insertMessage = try db.cachedStatement(sql: """
+                    INSERT INTO monitor_travel_rule_messages (event, customer, time, direction, vasp, vasp_country, asset, amount_jpy, message, recorded_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for m in messages {
+                    try insertMessage.execute(arguments: [m.event, Self.int(m.customer), Self.int(m.time), m.direction.rawValue, m.counterpartyVASP,
+                                                          m.counterpartyCountry, m.asset, Self.int(m.amountJPY), m.ivms101, Self.int(time)])
+                }
             }
             let saveState = try db.makeStatement(sql: "INSERT OR REPLACE INTO monitor_state (customer, state) VALUES (?, ?)")
             for (customer, state) in customers { try saveState.execute(arguments: [Self.int(customer), Data(state)]) }
