@@ -132,6 +132,33 @@ struct ReserveEndToEndTests {
         }
     }
 
+    // Goal (issue 21, item 6): a release may take the fund down to the last computed requirement
+    // and not a yen below it: ¥1 past the headroom is refused (audited), exactly the headroom goes.
+    @Test(arguments: Backend.configured) func aReleaseStopsAtTheRequirement(_ backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let w = try await Self.world(harness)
+            let yaml = RuleSet.defaultYAML.replacingOccurrences(of: "floor_jpy: \"2000000000\"", with: "floor_jpy: \"5000000\"")
+            let (rules, request) = try await w.reserve.ruleSets.propose(yaml: yaml, by: w.finance)
+            _ = try await w.f.approve(request.id, by: w.compliance, key: w.complianceKey)
+            _ = try await w.reserve.ruleSets.adopt(version: rules.version, by: w.finance)
+            try await w.fundReserve(Amount(units: 5_000_010))
+            try await w.custody.recordPrices([PriceObservation(asset: "BTC", price: try JPYPrice(decimal: "15000000"), observedAt: w.f.clock.now(), source: "t")], by: w.exchange)
+            try await w.custody.recordBalances([BalanceObservation(wallet: "btc-hot", asset: "BTC", amount: Amount(units: 100_000_000), observedAt: w.f.clock.now(), source: "t")], by: w.treasurer)
+            let (requirement, funded) = try await w.reserve.compute(by: w.finance)
+            #expect(requirement.required == Amount(units: 5_000_000) && funded == Amount(units: 5_000_010))
+            #expect(try await w.reserve.releaseHeadroom() == Amount(units: 10))
+            let past = await #expect(throws: KinkoError.self) { try await w.reserve.requestFunding(Amount(units: 11), release: true, by: w.finance) }
+            #expect(past?.code == .approvalRefused && past?.message.contains("at most ¥10 may be released") == true, "\(String(describing: past))")
+            // At the limit: filed, approved, executed; the fund stands at the requirement.
+            let atLimit = try await w.reserve.requestFunding(Amount(units: 10), release: true, by: w.finance)
+            _ = try await w.f.approve(atLimit.id, by: w.compliance, key: w.complianceKey)
+            #expect(try await w.reserve.executeFunding(atLimit.id, by: w.finance) == Amount(units: 5_000_000))
+            #expect(try await w.reserve.releaseHeadroom() == .zero)
+            let again = await #expect(throws: KinkoError.self) { try await w.reserve.requestFunding(Amount(units: 1), release: true, by: w.finance) }
+            #expect(again?.code == .approvalRefused)
+        }
+    }
+
     // Goal (issue 21): a loss is valued at the latest price observed even when that price is
     // stale — counted as ¥0 it understated the reserve's requirement right after a hack; with no
     // price ever observed nothing is declared (and no wallet frozen), and the error says what to do.
