@@ -516,12 +516,10 @@ public struct Custody: Sendable {
             held[asset.code] = try (totals[.customerCustodyHolding] ?? .init()).netAmount(claim: false, what: "\(asset.code) customer custody holdings")
             if let reserve = totals[.reserveFund] { fund[asset.code] = try reserve.netAmount(claim: true, what: "\(asset.code) reserve fund") }
         }
-        var inputs = Reconciliation.Inputs(
+        return Reconciliation.Inputs(
             assets: assets, wallets: wallets, liabilities: owed, holdings: holdings, totalHoldings: held,
-            observations: try await store.latestBalances(asOf: cutoff), observationAgeMaxSeconds: settings.balanceObservationAgeMaxSeconds)
-        inputs.reserveWallets = reserveWallets
-        inputs.reserveFund = fund
-        return inputs
+            observations: try await store.latestBalances(asOf: cutoff), observationAgeMaxSeconds: settings.balanceObservationAgeMaxSeconds,
+            reserveWallets: reserveWallets, reserveFund: fund)
     }
 
     func requireMovement(_ id: UInt64) async throws -> Movement {

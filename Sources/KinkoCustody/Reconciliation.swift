@@ -71,7 +71,7 @@ public struct Reconciliation: Sendable, Equatable {
     public var day: String
     public var cutoff: TimestampNanoseconds
     public var lines: [Line]
-    public var reserveLines: [ReserveLine] = []
+    public var reserveLines: [ReserveLine]
     public var breaks: [Break]
     public var isClean: Bool { breaks.isEmpty }
 
@@ -99,9 +99,9 @@ public struct Reconciliation: Sendable, Equatable {
         public var observations: [BalanceObservation]
         public var observationAgeMaxSeconds: UInt64
         /// The reserve's wallets (and, for JPY, bank accounts); their holdings are in `holdings`.
-        public var reserveWallets: [Wallet] = []
+        public var reserveWallets: [Wallet]
         /// The reserve fund per asset code (the `reserve_fund` claims, as of the cut-off).
-        public var reserveFund: [String: Amount] = [:]
+        public var reserveFund: [String: Amount]
 
         public init(
             assets: [Asset],
@@ -110,7 +110,9 @@ public struct Reconciliation: Sendable, Equatable {
             holdings: [String: [String: Amount]],
             totalHoldings: [String: Amount],
             observations: [BalanceObservation],
-            observationAgeMaxSeconds: UInt64
+            observationAgeMaxSeconds: UInt64,
+            reserveWallets: [Wallet] = [],
+            reserveFund: [String: Amount] = [:]
         ) {
             self.assets = assets
             self.wallets = wallets
@@ -119,6 +121,8 @@ public struct Reconciliation: Sendable, Equatable {
             self.totalHoldings = totalHoldings
             self.observations = observations
             self.observationAgeMaxSeconds = observationAgeMaxSeconds
+            self.reserveWallets = reserveWallets
+            self.reserveFund = reserveFund
         }
     }
 
@@ -159,16 +163,14 @@ public struct Reconciliation: Sendable, Equatable {
                                         ? "the reserve fund is \(f(fund)) but no reserve account or wallet holds \(asset.code): register one (purpose reserve) and move the fund's cash into it"
                                         : "the ledger books \(f(booked)) in the reserve's accounts, below the \(f(fund)) reserve fund they back"))
             }
-            let observed = observe(wallets, asset: asset, cutoff: cutoff, inputs, into: &breaks).map { Amount(units: $0) }
-            if let observed, observed < fund, !wallets.isEmpty {
+            let observed = wallets.isEmpty ? nil : observe(wallets, asset: asset, cutoff: cutoff, inputs, into: &breaks).map { Amount(units: $0) }
+            if let observed, observed < fund {
                 breaks.append(Break(asset: asset.code, kind: .reserve, wallet: nil, size: difference(observed, fund),
                                     cause: "the reserve's accounts were observed holding \(f(observed)), below the \(f(fund)) reserve fund"))
             }
-            reserveLines.append(ReserveLine(asset: asset.code, fund: fund, ledgerHoldings: booked, observed: wallets.isEmpty ? nil : observed))
+            reserveLines.append(ReserveLine(asset: asset.code, fund: fund, ledgerHoldings: booked, observed: observed))
         }
-        var result = Reconciliation(day: day, cutoff: cutoff, lines: lines, breaks: breaks)
-        result.reserveLines = reserveLines
-        return result
+        return Reconciliation(day: day, cutoff: cutoff, lines: lines, reserveLines: reserveLines, breaks: breaks)
     }
 
     /// Compares each wallet's latest observation before the cut-off with its ledger holding,
@@ -206,10 +208,11 @@ public struct Reconciliation: Sendable, Equatable {
 
     static func difference(_ a: Amount, _ b: Amount) -> Amount { Amount(units: a > b ? a.units - b.units : b.units - a.units) }
 
-    public init(day: String, cutoff: TimestampNanoseconds, lines: [Line], breaks: [Break]) {
+    public init(day: String, cutoff: TimestampNanoseconds, lines: [Line], reserveLines: [ReserveLine] = [], breaks: [Break]) {
         self.day = day
         self.cutoff = cutoff
         self.lines = lines
+        self.reserveLines = reserveLines
         self.breaks = breaks
     }
 }

@@ -47,7 +47,7 @@ extension Monitoring {
     /// How many years transaction records are kept under the retention policy in force (the
     /// law's 7 before one is adopted): a travel-rule message is kept at least that long.
     public func transactionRetentionYears() async throws -> Int {
-        (try await AdoptedDocuments<RetentionPolicy>(governance: governance).current() ?? .statutory).years(.transactions)
+        try await AdoptedDocuments<RetentionPolicy>(governance: governance).inForce().years(.transactions)
     }
 
     public func alertCounts(by caller: Caller) async throws -> [String: Int] {

@@ -50,6 +50,14 @@ public struct RetentionPolicy: Sendable, Equatable {
 
     public func years(_ recordClass: RecordClass) -> Int { years[recordClass] ?? recordClass.legalMinimumYears }
 
+    /// The end of a period of `years` from `start`: 365 days a year with leap days rounded up
+    /// (one per four years, and one more), never past the end of time.
+    public static func periodEnd(from start: TimestampNanoseconds, years: Int) -> TimestampNanoseconds {
+        let years = UInt64(max(0, years))
+        let span = years * 365 * 86_400_000_000_000 + (years / 4 + 1) * 86_400_000_000_000
+        return start > TimestampNanoseconds.max - span ? .max : start + span
+    }
+
     struct Document: Decodable {
         var version: String
         var years: [String: Int]
@@ -95,6 +103,13 @@ extension RetentionPolicy: VersionedDocument {
     public static func adoptionPolicy() throws(KinkoError) -> ApprovalPolicy { try ApprovalPolicy(approvalsRequired: 1, eligibleRoles: [.compliance, .admin]) }
 }
 
+extension AdoptedDocuments where Document == RetentionPolicy {
+    /// The policy in force: the adopted one, or the law's periods before any is.
+    public func inForce() async throws -> RetentionPolicy {
+        try await current() ?? .statutory
+    }
+}
+
 /// A legal hold on a customer's records: while it stands, nothing of theirs is purged.
 public struct LegalHold: Sendable, Codable, Equatable {
     public static let collection = "records.holds"
@@ -124,7 +139,7 @@ public struct Retention: Sendable {
     public static let purgeAction = "records.purge"
 
     /// The policy in force, or the law's periods before one is adopted.
-    public func policy() async throws -> RetentionPolicy { try await policies.current() ?? .statutory }
+    public func policy() async throws -> RetentionPolicy { try await policies.inForce() }
 
     public func hold(customer: UInt64, by caller: Caller) async throws -> LegalHold? {
         _ = try await governance.authorize(caller, .customersRead)
@@ -183,8 +198,7 @@ public struct Retention: Sendable {
     /// the verification period; nil while the relationship continues.
     public func keepUntil(_ record: KYCRecord) async throws -> TimestampNanoseconds? {
         guard let closed = record.closedAt else { return nil }
-        let years = UInt64(try await policy().years(.verification))
-        return closed + years * 365 * 86_400_000_000_000 + (years / 4 + 1) * 86_400_000_000_000  // leap days rounded up
+        return RetentionPolicy.periodEnd(from: closed, years: try await policy().years(.verification))
     }
 
     /// Why the customer's verification records may not be purged now, or nil if they may.

@@ -86,11 +86,9 @@ public struct TravelRuleMessage: Sendable, Equatable {
     }
 
     /// The earliest day the message may go: its transfer's time plus the transaction-record
-    /// period in years (leap days rounded up, as `Retention.keepUntil` counts).
+    /// period in years, counted as every retention period is (`RetentionPolicy.periodEnd`).
     public func keptUntil(years: Int) -> TimestampNanoseconds {
-        let years = UInt64(max(0, years))
-        let span = years * 365 * 86_400_000_000_000 + (years / 4 + 1) * 86_400_000_000_000
-        return time > TimestampNanoseconds.max - span ? .max : time + span
+        RetentionPolicy.periodEnd(from: time, years: years)
     }
 }
 

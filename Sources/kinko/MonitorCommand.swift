@@ -144,7 +144,7 @@ struct MonitorCommand: AsyncParsableCommand {
             func execute() async throws {
                 let session = try await Session.open(database, token)
                 let list = try await session.monitoring().jurisdictions(by: session.caller)
-                let time = try at.map { text throws(KinkoError) in try TimestampNanoseconds(asOf: text, field: "at") } ?? SystemWallClock().now()
+                let time = try at.map { text throws(KinkoError) in try TimestampNanoseconds(asOf: text, field: "at") } ?? session.governance.clock.now()
                 print(Self.render(list, at: time))
             }
 
