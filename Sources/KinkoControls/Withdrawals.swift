@@ -326,7 +326,7 @@ public struct Withdrawals: Sendable {
                 by: caller, role: role, .withdrawalsRelease, digest: digest, details: ["transfer": id.description])
         }
         let post = Transfer(id: LedgerService.derivedID("kinko.withdrawal-release", id.rawValue), debitAccountID: AccountID(0),
-                            creditAccountID: AccountID(0), amount: 0, ledger: 0, code: TransferCode(0), flags: .postPendingTransfer, pendingID: id)
+                            creditAccountID: AccountID(0), amount: Transfer.amountWholePending, ledger: 0, code: TransferCode(0), flags: .postPendingTransfer, pendingID: id)
         let result = try await ledger.createTransfers([post], by: caller, permission: .withdrawalsRelease)[0]
         guard result == .ok || result == .exists else {
             throw KinkoError(.ledgerRefused, "the ledger refused to post withdrawal \(id): \(result.name)", field: "id")

@@ -443,8 +443,8 @@ public struct Custody: Sendable {
             main = Transfer(id: ids.main, debitAccountID: Wallet.accountID(wallet: to, asset: draft.asset), creditAccountID: from,
                             amount: draft.amount.units, ledger: asset.ledger, code: .guaranteeTopUp)
         case (.withdrawal, _, let pendingID?):
-            main = Transfer(id: ids.main, debitAccountID: AccountID(0), creditAccountID: AccountID(0), amount: 0, ledger: 0,
-                            code: TransferCode(0), flags: .postPendingTransfer, pendingID: pendingID)
+            main = Transfer(id: ids.main, debitAccountID: AccountID(0), creditAccountID: AccountID(0), amount: Transfer.amountWholePending,
+                            ledger: 0, code: TransferCode(0), flags: .postPendingTransfer, pendingID: pendingID)
         case (.withdrawal, _, nil):
             main = Transfer(id: ids.main, debitAccountID: ownFunds, creditAccountID: from, amount: draft.amount.units,
                             ledger: asset.ledger, code: .capital)

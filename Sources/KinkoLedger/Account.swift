@@ -113,12 +113,15 @@ public struct Account: Hashable, Sendable {
     public var owner: UInt128
     /// Free for the application, e.g. a wallet id.
     public var userData64: UInt64
+    /// Free for the application (TigerBeetle's `user_data_32`, e.g. a jurisdiction).
+    public var userData32: UInt32
     /// Assigned by the ledger when the account is created; must be zero on input.
     public var timestamp: TimestampNanoseconds
 
     public init(
         id: AccountID, ledger: UInt32, code: UInt16, accountClass: AccountClass,
-        flags: AccountFlags = [], owner: UInt128 = 0, userData64: UInt64 = 0, timestamp: TimestampNanoseconds = 0
+        flags: AccountFlags = [], owner: UInt128 = 0, userData64: UInt64 = 0, userData32: UInt32 = 0,
+        timestamp: TimestampNanoseconds = 0
     ) {
         self.id = id
         self.ledger = ledger
@@ -127,6 +130,7 @@ public struct Account: Hashable, Sendable {
         self.accountClass = accountClass
         self.owner = owner
         self.userData64 = userData64
+        self.userData32 = userData32
         self.timestamp = timestamp
     }
 }

@@ -6,7 +6,7 @@ public import KinkoCore
 ///   amount 48, pending_id 64, user_data_128 80, user_data_64 96, user_data_32 104, timeout 108,
 ///   ledger 112, code 116, flags 118, timestamp 120;
 /// - account, 64 bytes: id 0, owner 16, user_data_64 32, ledger 40, code 44, flags 46, class 48,
-///   reserved 49–55 (zero), timestamp 56;
+///   reserved 49–51 (zero), user_data_32 52 (zero in accounts stored before 2026-12-04), timestamp 56;
 /// - asset, 32 bytes: ledger 0, scale 4, kind 5 (1 crypto, 2 fiat), code length 6, code 7–16
 ///   (ASCII, zero padded), reserved 17–31 (zero);
 /// - expired ids: 16 bytes each.
@@ -101,6 +101,7 @@ public enum LedgerCodec {
                 raw.storeBytes(of: a.code.littleEndian, toByteOffset: base + 44, as: UInt16.self)
                 raw.storeBytes(of: a.flags.rawValue.littleEndian, toByteOffset: base + 46, as: UInt16.self)
                 raw.storeBytes(of: a.accountClass.rawValue, toByteOffset: base + 48, as: UInt8.self)
+                raw.storeBytes(of: a.userData32.littleEndian, toByteOffset: base + 52, as: UInt32.self)
                 raw.storeBytes(of: a.timestamp.littleEndian, toByteOffset: base + 56, as: UInt64.self)
             }
         }
@@ -126,6 +127,7 @@ public enum LedgerCodec {
                     flags: AccountFlags(rawValue: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: base + 46, as: UInt16.self))),
                     owner: UInt128(littleEndian: raw.loadUnaligned(fromByteOffset: base + 16, as: UInt128.self)),
                     userData64: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: base + 32, as: UInt64.self)),
+                    userData32: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: base + 52, as: UInt32.self)),
                     timestamp: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: base + 56, as: UInt64.self))
                 )
             }

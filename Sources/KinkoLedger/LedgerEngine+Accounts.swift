@@ -23,7 +23,6 @@ extension LedgerEngine {
             results[index] = result
             if result == .ok {
                 event.timestamp = eventTimestamp
-                event.flags.remove(.linked)
                 accepted.append(event)
             }
             if let open = chain {
@@ -50,10 +49,12 @@ extension LedgerEngine {
         if a.id.rawValue == .max { return .idMustNotBeIntMax }
         if let index = accountIndex(of: a.id) {
             let e = account(at: index)
-            // The linked flag is about the request, not the account: it does not count.
-            if a.flags.subtracting(.linked) != e.flags.subtracting(.linked) { return .existsWithDifferentFlags }
+            // Every flag counts, `linked` too, as in TigerBeetle: the account keeps the flags it
+            // was created with.
+            if a.flags != e.flags { return .existsWithDifferentFlags }
             if a.owner != e.owner { return .existsWithDifferentOwner }
             if a.userData64 != e.userData64 { return .existsWithDifferentUserData64 }
+            if a.userData32 != e.userData32 { return .existsWithDifferentUserData32 }
             if a.ledger != e.ledger { return .existsWithDifferentLedger }
             if a.code != e.code { return .existsWithDifferentCode }
             if a.accountClass != e.accountClass { return .existsWithDifferentClass }
@@ -67,7 +68,6 @@ extension LedgerEngine {
         if asset(ledger: a.ledger) == nil { return .ledgerNotFound }
         if a.accountClass == .customerLiability && a.owner == 0 { return .ownerMustNotBeZero }
         var stored = a
-        stored.flags.remove(.linked)
         stored.timestamp = timestamp
         insertAccount(stored)
         return .ok

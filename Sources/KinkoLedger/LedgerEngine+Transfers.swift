@@ -187,9 +187,8 @@ extension LedgerEngine {
         if !TransferFlags.known.isSuperset(of: t.flags) { return .reservedFlag }
         if t.id.rawValue == 0 { return .idMustNotBeZero }
         if t.id.rawValue == .max { return .idMustNotBeIntMax }
-        if let existing = storedTransfer(t.id.rawValue, context: context) { return compareExisting(t, existing) }
+        if let existing = storedTransfer(t.id.rawValue, context: context) { return compareExisting(t, existing, context: context) }
         if let refusal { return refusal }
-        if t.flags.intersection(TransferFlags.phases).rawValue.nonzeroBitCount > 1 { return .flagsAreMutuallyExclusive }
         if t.flags.resolvesPending { return resolvePending(t, timestamp: timestamp, context: &context) }
         if t.debitAccountID.rawValue == 0 { return .debitAccountIDMustNotBeZero }
         if t.debitAccountID.rawValue == .max { return .debitAccountIDMustNotBeIntMax }
@@ -201,7 +200,6 @@ extension LedgerEngine {
         if !isPending && t.timeoutSeconds != 0 { return .timeoutReservedForPendingTransfer }
         if t.ledger == 0 { return .ledgerMustNotBeZero }
         if t.code.rawValue == 0 { return .codeMustNotBeZero }
-        if t.amount == 0 { return .amountMustNotBeZero }
         guard let debitIndex = accountIndex(of: t.debitAccountID) else { return .debitAccountNotFound }
         guard let creditIndex = accountIndex(of: t.creditAccountID) else { return .creditAccountNotFound }
         let debitAccount = account(at: debitIndex)
@@ -213,24 +211,30 @@ extension LedgerEngine {
         }
         var debit = balance(at: debitIndex)
         var credit = balance(at: creditIndex)
-        let amount = t.amount
+        // An amount of zero is a valid transfer, as in TigerBeetle: it moves nothing. A
+        // balancing transfer moves at most what brings its account's side level.
+        var amount = t.amount
+        if t.flags.contains(.balancingDebit) {
+            let (used, overflow) = debit.debitsPosted.addingReportingOverflow(debit.debitsPending)
+            amount = min(amount, overflow || used >= debit.creditsPosted ? 0 : debit.creditsPosted - used)
+        }
+        if t.flags.contains(.balancingCredit) {
+            let (used, overflow) = credit.creditsPosted.addingReportingOverflow(credit.creditsPending)
+            amount = min(amount, overflow || used >= credit.debitsPosted ? 0 : credit.debitsPosted - used)
+        }
         if isPending {
             if debit.debitsPending.addingReportingOverflow(amount).overflow { return .overflowsDebitsPending }
             if credit.creditsPending.addingReportingOverflow(amount).overflow { return .overflowsCreditsPending }
-        } else {
-            if debit.debitsPosted.addingReportingOverflow(amount).overflow { return .overflowsDebitsPosted }
-            if credit.creditsPosted.addingReportingOverflow(amount).overflow { return .overflowsCreditsPosted }
         }
+        if debit.debitsPosted.addingReportingOverflow(amount).overflow { return .overflowsDebitsPosted }
+        if credit.creditsPosted.addingReportingOverflow(amount).overflow { return .overflowsCreditsPosted }
         let (debitsAll, o1) = debit.debitsPending.addingReportingOverflow(debit.debitsPosted)
         let (debitsNext, o2) = debitsAll.addingReportingOverflow(amount)
         if o1 || o2 { return .overflowsDebits }
         let (creditsAll, o3) = credit.creditsPending.addingReportingOverflow(credit.creditsPosted)
         let (creditsNext, o4) = creditsAll.addingReportingOverflow(amount)
         if o3 || o4 { return .overflowsCredits }
-        if isPending && t.timeoutSeconds != 0 {
-            let (_, overflow) = timestamp.addingReportingOverflow(UInt64(t.timeoutSeconds) * 1_000_000_000)
-            if overflow { return .overflowsTimeout }
-        }
+        if UInt64(t.timeoutSeconds) * 1_000_000_000 > Self.timestampMax - timestamp { return .overflowsTimeout }
         if debitAccount.flags.contains(.debitsMustNotExceedCredits) && debitsNext > debit.creditsPosted {
             return .exceedsCredits
         }
@@ -247,6 +251,7 @@ extension LedgerEngine {
         setBalance(debitIndex, debit)
         setBalance(creditIndex, credit)
         var stored = t
+        stored.amount = amount
         stored.timestamp = timestamp
         accept(stored, context: &context)
         if context.recordsTradeLegs && t.code == .trade {
@@ -261,17 +266,26 @@ extension LedgerEngine {
         return .ok
     }
 
+    /// The latest timestamp the ledger can hold, as in TigerBeetle (2⁶³ − 1 ns, in 2262): a
+    /// pending transfer's timeout must expire by then (`overflows_timeout`).
+    static let timestampMax = UInt64(Int64.max)
+
     @inline(__always)
     private func accept(_ transfer: Transfer, context: inout BatchContext) {
         insertTransferID(transfer.id.rawValue, TransferLocation(sequence: context.sequence, slot: context.accepted.count))
         context.accepted.append(transfer)
     }
 
-    /// Post or void: the pending transfer's accounts, ledger and code are inherited where the
-    /// event leaves them zero; a post may take part of the amount, the rest is released.
+    /// Post or void, in TigerBeetle's order of checks. The pending transfer's accounts, ledger
+    /// and code are inherited, and its user data where the event leaves them zero. A post moves
+    /// `amount` (`Transfer.amountWholePending` for all of it; 0 moves nothing) and releases the
+    /// rest of the reservation; a void releases all of it (amount 0 or the pending amount).
     private func resolvePending(
         _ t: Transfer, timestamp: TimestampNanoseconds, context: inout BatchContext
     ) -> CreateTransferResult {
+        if t.flags.isSuperset(of: [.postPendingTransfer, .voidPendingTransfer]) || !t.flags.isDisjoint(with: TransferFlags.notWithPostOrVoid) {
+            return .flagsAreMutuallyExclusive
+        }
         let pendingID = t.pendingID.rawValue
         if pendingID == 0 { return .pendingIDMustNotBeZero }
         if pendingID == .max { return .pendingIDMustNotBeIntMax }
@@ -288,31 +302,33 @@ extension LedgerEngine {
         if t.ledger != 0 && t.ledger != pending.ledger { return .pendingTransferHasDifferentLedger }
         if t.code.rawValue != 0 && t.code != pending.code { return .pendingTransferHasDifferentCode }
         let isPost = t.flags.contains(.postPendingTransfer)
-        if isPost && t.amount > pending.amount { return .exceedsPendingTransferAmount }
-        if !isPost && t.amount != 0 && t.amount != pending.amount { return .pendingTransferHasDifferentAmount }
+        let amount = isPost ? (t.amount == Transfer.amountWholePending ? pending.amount : t.amount)
+                            : (t.amount == 0 ? pending.amount : t.amount)
+        if amount > pending.amount { return .exceedsPendingTransferAmount }
+        if !isPost && amount < pending.amount { return .pendingTransferHasDifferentAmount }
         switch status {
         case .posted: return .pendingTransferAlreadyPosted
         case .voided: return .pendingTransferAlreadyVoided
         case .expired: return .pendingTransferExpired
         case .pending: break
         }
+        if let expiresAt = PendingTransfer(transfer: pending, status: status).expiresAt, expiresAt <= timestamp {
+            return .pendingTransferExpired
+        }
         guard let debitIndex = accountIndex(of: pending.debitAccountID),
             let creditIndex = accountIndex(of: pending.creditAccountID)
         else {
             preconditionFailure("pending transfer \(pendingID) names an account that does not exist")
         }
-        let amount = isPost ? (t.amount == 0 ? pending.amount : t.amount) : pending.amount
         var debit = balance(at: debitIndex)
         var credit = balance(at: creditIndex)
-        if isPost {
-            if debit.debitsPosted.addingReportingOverflow(amount).overflow { return .overflowsDebitsPosted }
-            if credit.creditsPosted.addingReportingOverflow(amount).overflow { return .overflowsCreditsPosted }
-        }
         precondition(debit.debitsPending >= pending.amount && credit.creditsPending >= pending.amount,
                      "pending balances of transfer \(pendingID) are below its amount \(pending.amount)")
         debit.debitsPending -= pending.amount
         credit.creditsPending -= pending.amount
         if isPost {
+            // The reservation held `amount` already, so the posted sums cannot pass what the
+            // pending and posted sums together held before.
             debit.debitsPosted += amount
             credit.creditsPosted += amount
         }
@@ -324,6 +340,9 @@ extension LedgerEngine {
         stored.ledger = pending.ledger
         stored.code = pending.code
         stored.amount = amount
+        if t.userData128 == 0 { stored.userData128 = pending.userData128 }
+        if t.userData64 == 0 { stored.userData64 = pending.userData64 }
+        if t.userData32 == 0 { stored.userData32 = pending.userData32 }
         stored.timestamp = timestamp
         accept(stored, context: &context)
         let newStatus: PendingStatus = isPost ? .posted : .voided
@@ -344,24 +363,38 @@ extension LedgerEngine {
     }
 
     /// Same id: the same content answers `exists`, anything else names the first field that
-    /// differs. For post and void, fields the retry leaves zero match what was inherited.
-    private func compareExisting(_ t: Transfer, _ e: Transfer) -> CreateTransferResult {
-        let inherits = t.flags.resolvesPending
+    /// differs, in TigerBeetle's order. For post and void, fields the retry leaves zero match
+    /// what was inherited from the pending transfer, and "the whole amount" matches a post that
+    /// took all of it.
+    private func compareExisting(_ t: Transfer, _ e: Transfer, context: BatchContext) -> CreateTransferResult {
         if t.flags != e.flags { return .existsWithDifferentFlags }
         if t.pendingID != e.pendingID { return .existsWithDifferentPendingID }
         if t.timeoutSeconds != e.timeoutSeconds { return .existsWithDifferentTimeout }
-        if !(inherits && t.debitAccountID.rawValue == 0) && t.debitAccountID != e.debitAccountID {
-            return .existsWithDifferentDebitAccountID
+        guard t.flags.resolvesPending else {
+            if t.debitAccountID != e.debitAccountID { return .existsWithDifferentDebitAccountID }
+            if t.creditAccountID != e.creditAccountID { return .existsWithDifferentCreditAccountID }
+            // A balancing transfer's amount is an upper limit: a retry matches what it moved.
+            let balancing = !t.flags.isDisjoint(with: [.balancingDebit, .balancingCredit])
+            if balancing ? t.amount < e.amount : t.amount != e.amount { return .existsWithDifferentAmount }
+            if t.userData128 != e.userData128 { return .existsWithDifferentUserData128 }
+            if t.userData64 != e.userData64 { return .existsWithDifferentUserData64 }
+            if t.userData32 != e.userData32 { return .existsWithDifferentUserData32 }
+            if t.ledger != e.ledger { return .existsWithDifferentLedger }
+            if t.code != e.code { return .existsWithDifferentCode }
+            return .exists
         }
-        if !(inherits && t.creditAccountID.rawValue == 0) && t.creditAccountID != e.creditAccountID {
-            return .existsWithDifferentCreditAccountID
+        guard let p = storedTransfer(t.pendingID.rawValue, context: context) else {
+            preconditionFailure("transfer \(e.id) resolves \(t.pendingID), which is not stored")
         }
-        if !(inherits && t.amount == 0) && t.amount != e.amount { return .existsWithDifferentAmount }
-        if t.userData128 != e.userData128 { return .existsWithDifferentUserData128 }
-        if t.userData64 != e.userData64 { return .existsWithDifferentUserData64 }
-        if t.userData32 != e.userData32 { return .existsWithDifferentUserData32 }
-        if !(inherits && t.ledger == 0) && t.ledger != e.ledger { return .existsWithDifferentLedger }
-        if !(inherits && t.code.rawValue == 0) && t.code != e.code { return .existsWithDifferentCode }
+        if t.debitAccountID.rawValue != 0 && t.debitAccountID != e.debitAccountID { return .existsWithDifferentDebitAccountID }
+        if t.creditAccountID.rawValue != 0 && t.creditAccountID != e.creditAccountID { return .existsWithDifferentCreditAccountID }
+        let whole = t.flags.contains(.voidPendingTransfer) ? t.amount == 0 : t.amount == Transfer.amountWholePending
+        if whole ? e.amount != p.amount : t.amount != e.amount { return .existsWithDifferentAmount }
+        if (t.userData128 == 0 ? p.userData128 : t.userData128) != e.userData128 { return .existsWithDifferentUserData128 }
+        if (t.userData64 == 0 ? p.userData64 : t.userData64) != e.userData64 { return .existsWithDifferentUserData64 }
+        if (t.userData32 == 0 ? p.userData32 : t.userData32) != e.userData32 { return .existsWithDifferentUserData32 }
+        if t.ledger != 0 && t.ledger != e.ledger { return .existsWithDifferentLedger }
+        if t.code.rawValue != 0 && t.code != e.code { return .existsWithDifferentCode }
         return .exists
     }
 

@@ -18,7 +18,8 @@ public enum LedgerExport {
             "id": .string(account.id.description), "ledger": .string(String(account.ledger)), "asset": .string(asset?.code ?? ""),
             "code": .string(String(account.code)), "class": .string(account.accountClass.name),
             "flags": .array(account.flags.names.map { .string($0) }), "owner": .string(String(account.owner)),
-            "user_data_64": .string(String(account.userData64)), "timestamp": .string(String(account.timestamp)),
+            "user_data_64": .string(String(account.userData64)), "user_data_32": .string(String(account.userData32)),
+            "timestamp": .string(String(account.timestamp)),
             "debits_pending": .string(String(balance.debitsPending)), "debits_posted": .string(String(balance.debitsPosted)),
             "credits_pending": .string(String(balance.creditsPending)), "credits_posted": .string(String(balance.creditsPosted)),
         ]).text

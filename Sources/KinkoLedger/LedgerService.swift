@@ -247,7 +247,7 @@ public struct LedgerService: Sendable {
         facts.approvedPendings = [pendingID]
         if let source = self.facts { try await source.headroom(into: &facts) }
         let post = Transfer(id: Self.derivedID("kinko.post-approved", pendingID), debitAccountID: AccountID(0), creditAccountID: AccountID(0),
-                            amount: 0, ledger: 0, code: TransferCode(0), flags: .postPendingTransfer, pendingID: TransferID(pendingID))
+                            amount: Transfer.amountWholePending, ledger: 0, code: TransferCode(0), flags: .postPendingTransfer, pendingID: TransferID(pendingID))
         let review = TransferReview(policy: try await policy(), facts: facts, factsAvailable: self.facts != nil)
         let result = try await ledger.createTransfers([post], by: caller, review: review, permission: .approvalsExecute).results[0]
         guard result == .ok || result == .exists else {

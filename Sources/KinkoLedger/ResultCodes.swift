@@ -38,7 +38,6 @@ public enum CreateTransferResult: UInt16, Sendable, CaseIterable {
     case timeoutReservedForPendingTransfer = 29
     case ledgerMustNotBeZero = 30
     case codeMustNotBeZero = 31
-    case amountMustNotBeZero = 32
     case debitAccountNotFound = 33
     case creditAccountNotFound = 34
     case accountsMustHaveTheSameLedger = 35
@@ -117,15 +116,16 @@ public enum CreateAccountResult: UInt16, Sendable, CaseIterable {
     case existsWithDifferentFlags = 7
     case existsWithDifferentOwner = 8
     case existsWithDifferentUserData64 = 9
-    case existsWithDifferentLedger = 10
-    case existsWithDifferentCode = 11
-    case existsWithDifferentClass = 12
-    case exists = 13
-    case flagsAreMutuallyExclusive = 14
-    case ledgerMustNotBeZero = 15
-    case codeMustNotBeZero = 16
-    case ledgerNotFound = 17
-    case ownerMustNotBeZero = 18
+    case existsWithDifferentUserData32 = 10
+    case existsWithDifferentLedger = 11
+    case existsWithDifferentCode = 12
+    case existsWithDifferentClass = 13
+    case exists = 14
+    case flagsAreMutuallyExclusive = 15
+    case ledgerMustNotBeZero = 16
+    case codeMustNotBeZero = 17
+    case ledgerNotFound = 18
+    case ownerMustNotBeZero = 19
 
     public var isSuccess: Bool { self == .ok || self == .exists }
     public var name: String { Self.names[Int(rawValue)] }

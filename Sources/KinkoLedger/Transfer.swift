@@ -12,9 +12,16 @@ public struct TransferFlags: OptionSet, Hashable, Sendable {
     public static let postPendingTransfer = TransferFlags(rawValue: 1 << 2)
     /// Void the pending transfer named by `pendingID`.
     public static let voidPendingTransfer = TransferFlags(rawValue: 1 << 3)
+    /// Move at most `amount`, and no more than brings the debit account's debits (pending and
+    /// posted) up to its posted credits.
+    public static let balancingDebit = TransferFlags(rawValue: 1 << 4)
+    /// Move at most `amount`, and no more than brings the credit account's credits (pending
+    /// and posted) up to its posted debits.
+    public static let balancingCredit = TransferFlags(rawValue: 1 << 5)
 
-    static let known: TransferFlags = [.linked, .pending, .postPendingTransfer, .voidPendingTransfer]
-    static let phases: TransferFlags = [.pending, .postPendingTransfer, .voidPendingTransfer]
+    static let known: TransferFlags = [.linked, .pending, .postPendingTransfer, .voidPendingTransfer, .balancingDebit, .balancingCredit]
+    /// Flags a post or void may not carry (`flags_are_mutually_exclusive`).
+    static let notWithPostOrVoid: TransferFlags = [.pending, .balancingDebit, .balancingCredit]
 
     public var resolvesPending: Bool { !isDisjoint(with: [.postPendingTransfer, .voidPendingTransfer]) }
 
@@ -24,6 +31,8 @@ public struct TransferFlags: OptionSet, Hashable, Sendable {
         if contains(.pending) { result.append("pending") }
         if contains(.postPendingTransfer) { result.append("post_pending_transfer") }
         if contains(.voidPendingTransfer) { result.append("void_pending_transfer") }
+        if contains(.balancingDebit) { result.append("balancing_debit") }
+        if contains(.balancingCredit) { result.append("balancing_credit") }
         return result
     }
 
@@ -35,6 +44,8 @@ public struct TransferFlags: OptionSet, Hashable, Sendable {
             case "pending": flags.insert(.pending)
             case "post_pending_transfer", "post": flags.insert(.postPendingTransfer)
             case "void_pending_transfer", "void": flags.insert(.voidPendingTransfer)
+            case "balancing_debit": flags.insert(.balancingDebit)
+            case "balancing_credit": flags.insert(.balancingCredit)
             default: throw KinkoError(.invalidInput, "unknown transfer flag \"\(name)\"", field: "flags")
             }
         }
@@ -61,6 +72,10 @@ public struct Transfer: Hashable, Sendable {
     public var flags: TransferFlags
     /// Assigned by the ledger; must be zero on input.
     public var timestamp: TimestampNanoseconds
+
+    /// A post's amount meaning "all of the pending amount" (TigerBeetle's `AMOUNT_MAX`). A post
+    /// of 0 moves nothing and releases the whole reservation.
+    public static let amountWholePending = UInt128.max
 
     public init(
         id: TransferID, debitAccountID: AccountID, creditAccountID: AccountID, amount: UInt128,

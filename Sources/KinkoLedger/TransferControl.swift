@@ -349,7 +349,7 @@ public struct TransferReview: Sendable {
         guard controlled else { return nil }
         guard facts.approvedPendings.contains(pending.id.rawValue) else { return .approvalRequired }
         guard let debit = view.account(pending.debitAccountID), let credit = view.account(pending.creditAccountID) else { return nil }
-        let amount = t.amount == 0 || t.amount > pending.amount ? pending.amount : t.amount
+        let amount = min(t.amount, pending.amount)
         return checkHeadroom(pending, debit: debit, credit: credit, amount: amount, used: &used, reserved: pending.amount)
     }
 

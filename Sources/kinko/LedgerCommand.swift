@@ -48,7 +48,7 @@ struct LedgerCommand: AsyncParsableCommand {
     struct CreateAccounts: KinkoCommand {
         static let configuration = CommandConfiguration(
             commandName: "create-accounts",
-            abstract: "Create accounts from an NDJSON or CSV file (fields: id, asset, code, class, flags, owner, user_data_64).")
+            abstract: "Create accounts from an NDJSON or CSV file (fields: id, asset, code, class, flags, owner, user_data_64, user_data_32).")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var token: TokenOptions
         @OptionGroup var input: InputFileOptions

@@ -49,8 +49,10 @@ struct IDTableAndCodecTests {
             timeoutSeconds: .max, userData128: 1 << 127, userData64: .max, userData32: .max, timestamp: .max)
         #expect(try LedgerCodec.decodeTransfers(LedgerCodec.encode([transfer, transfer]), count: 2) == [transfer, transfer])
         let account = Account(id: AccountID(.max - 1), ledger: 7, code: .max, accountClass: .externalSettlement,
-                              flags: .creditsMustNotExceedDebits, owner: .max, userData64: .max, timestamp: 42)
-        #expect(try LedgerCodec.decodeAccounts(LedgerCodec.encode([account]), count: 1) == [account])
+                              flags: .creditsMustNotExceedDebits, owner: .max, userData64: .max, userData32: .max, timestamp: 42)
+        let packed = LedgerCodec.encode([account])
+        #expect(try LedgerCodec.decodeAccounts(packed, count: 1) == [account])
+        #expect(Array(packed[49..<52]) == [0, 0, 0] && Array(packed[52..<56]) == [0xFF, 0xFF, 0xFF, 0xFF])
         let assets = Asset.standard
         #expect(try LedgerCodec.decodeAssets(LedgerCodec.encode(assets), count: assets.count) == assets)
         let balances = [AccountBalance(debitsPending: 1, debitsPosted: .max, creditsPending: 3, creditsPosted: 1 << 90)]

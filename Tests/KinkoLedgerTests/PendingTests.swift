@@ -127,4 +127,46 @@ struct PendingTests {
         #expect(try await reopened.pulse() == [TransferID(3)])
         #expect(try await reopened.verify(full: true).problems == [])
     }
+
+    // Goal: a post's amount as in TigerBeetle: the whole pending amount is 2¹²⁸ − 1, 0 posts
+    // nothing (and still releases the reservation), more than pending is refused.
+    @Test func postAmountsWholeZeroAndTooMuch() async throws {
+        let f = try await Fixture()
+        try await f.deposit(1, customer: 1, 1_000)
+        #expect(try await f.ledger.createTransfers([
+            T.transfer(2, 1, 2, 400, flags: .pending), T.transfer(3, 1, 2, 300, flags: .pending),
+        ]) == [.ok, .ok])
+        #expect(try await f.ledger.createTransfers([
+            T.transfer(4, 1, 2, 401, flags: .postPendingTransfer, pendingID: 2),
+            T.transfer(5, 0, 0, Transfer.amountWholePending, code: TransferCode(0), flags: .postPendingTransfer, pendingID: 2, ledger: 0),
+            T.transfer(6, 0, 0, 0, code: TransferCode(0), flags: .postPendingTransfer, pendingID: 3, ledger: 0),
+        ]) == [.exceedsPendingTransferAmount, .ok, .ok])
+        #expect(try await f.balance(1) == AccountBalance(debitsPosted: 400, creditsPosted: 1_000))
+        #expect(try await f.balance(2) == AccountBalance(creditsPosted: 400))
+        #expect(try await f.ledger.transfer(TransferID(5))?.amount == 400)
+        #expect(try await f.ledger.transfer(TransferID(6))?.amount == 0)
+        // A retry of "the whole amount" matches the post that took all of it.
+        #expect(try await f.ledger.createTransfers([
+            T.transfer(5, 0, 0, Transfer.amountWholePending, code: TransferCode(0), flags: .postPendingTransfer, pendingID: 2, ledger: 0),
+            T.transfer(5, 0, 0, 399, code: TransferCode(0), flags: .postPendingTransfer, pendingID: 2, ledger: 0),
+        ]) == [.exists, .existsWithDifferentAmount])
+    }
+
+    // Goal: a balancing transfer moves at most what levels its account, and what it moved is
+    // what is stored; a retry with at least that amount answers exists.
+    @Test func balancingTransfersMoveAtMostTheBalance() async throws {
+        let f = try await Fixture()
+        try await f.deposit(1, customer: 1, 1_000)
+        #expect(try await f.ledger.createTransfers([T.transfer(2, 1, 2, 250, flags: .pending)]) == [.ok])
+        let sweep = T.transfer(3, 1, 2, 10_000, flags: .balancingDebit)
+        #expect(try await f.ledger.createTransfers([sweep]) == [.ok])
+        #expect(try await f.ledger.transfer(TransferID(3))?.amount == 750)
+        #expect(try await f.balance(1) == AccountBalance(debitsPending: 250, debitsPosted: 750, creditsPosted: 1_000))
+        #expect(try await f.ledger.createTransfers([
+            sweep, T.transfer(3, 1, 2, 750, flags: .balancingDebit), T.transfer(3, 1, 2, 749, flags: .balancingDebit),
+            T.transfer(4, 1, 2, 5, flags: .balancingDebit),
+            T.transfer(5, 0, 0, 0, code: TransferCode(0), flags: [.voidPendingTransfer, .balancingDebit], pendingID: 2, ledger: 0),
+        ]) == [.exists, .exists, .existsWithDifferentAmount, .ok, .flagsAreMutuallyExclusive])
+        #expect(try await f.ledger.transfer(TransferID(4))?.amount == 0)
+    }
 }

@@ -79,7 +79,7 @@ struct SQLiteLedgerStoreTests {
         #expect(await ledger.account(AccountID(2))?.balance == AccountBalance(creditsPending: 200, creditsPosted: 300))
         #expect(await ledger.assets.map(\.code) == ["JPY", "BTC", "ETH", "XRP"])
         #expect(try await ledger.createTransfers([transfer(2, 1, 2, 300), transfer(2, 1, 2, 301)]) == [.exists, .existsWithDifferentAmount])
-        #expect(try await ledger.createTransfers([transfer(5, 1, 2, 0, flags: .postPendingTransfer, pendingID: 3)]) == [.ok])
+        #expect(try await ledger.createTransfers([transfer(5, 1, 2, Transfer.amountWholePending, flags: .postPendingTransfer, pendingID: 3)]) == [.ok])
         #expect(try await ledger.createTransfers([transfer(6, 1, 2, 0, flags: .voidPendingTransfer, pendingID: 3)]) == [.pendingTransferAlreadyPosted])
         let history = try await ledger.history(of: AccountID(1), limit: 10)
         #expect(history.transfers.map(\.transfer.id.rawValue) == [5, 4, 3, 2, 1])

@@ -172,8 +172,8 @@ struct OnePersonTests {
         Attempt("V16", "Reserve a withdrawal in the ledger and post it without monitoring", listed: true) { t in
             let results = try await t.x.ledger.createTransfers([transfer(t, W.c1BTC, W.btcHot, W.btc("0.01"), ledger: 2, .withdrawal, flags: .pending)], by: t.me)
             guard results == [.ok] else { return .refused(results[0].name) }
-            let post = Transfer(id: t.id(1), debitAccountID: AccountID(0), creditAccountID: AccountID(0), amount: 0, ledger: 0, code: TransferCode(0),
-                                flags: .postPendingTransfer, pendingID: t.id())
+            let post = Transfer(id: t.id(1), debitAccountID: AccountID(0), creditAccountID: AccountID(0), amount: Transfer.amountWholePending,
+                                ledger: 0, code: TransferCode(0), flags: .postPendingTransfer, pendingID: t.id())
             let outcome = try await t.post([post])
             let void = Transfer(id: t.id(2), debitAccountID: AccountID(0), creditAccountID: AccountID(0), amount: 0, ledger: 0, code: TransferCode(0),
                                 flags: .voidPendingTransfer, pendingID: t.id())

@@ -105,7 +105,7 @@ struct StoreContractTests {
             #expect(try await ledger.createTransfers([trade(50, 1, 2, 400, flags: .pending), trade(51, 1, 2, 300, flags: .pending)], by: contractCaller) == [.ok, .ok])
             let reopened = try await harness.ledger(checkpointEvery: 1)
             #expect(await reopened.account(AccountID(1))?.balance == AccountBalance(debitsPending: 700, debitsPosted: 0, creditsPending: 0, creditsPosted: 1_000))
-            #expect(try await reopened.createTransfers([trade(52, 1, 2, 0, flags: .postPendingTransfer, pendingID: 50),
+            #expect(try await reopened.createTransfers([trade(52, 1, 2, Transfer.amountWholePending, flags: .postPendingTransfer, pendingID: 50),
                                                         trade(53, 1, 2, 0, flags: .voidPendingTransfer, pendingID: 51)], by: contractCaller) == [.ok, .ok])
             let again = try await harness.ledger(checkpointEvery: 1)
             #expect(await again.account(AccountID(1))?.balance == AccountBalance(debitsPosted: 400, creditsPosted: 1_000))

@@ -6,7 +6,7 @@ public import KinkoCore
 /// applied; each error names the line and the field.
 ///
 /// Fields (snake_case, as in the API):
-/// - account: `id`, `asset` (code) or `ledger`, `code`, `class`, `flags`, `owner`, `user_data_64`
+/// - account: `id`, `asset` (code) or `ledger`, `code`, `class`, `flags`, `owner`, `user_data_64`, `user_data_32`
 /// - transfer: `id`, `debit_account_id`, `credit_account_id`, `amount` (a decimal string in
 ///   the asset's units, e.g. `"0.5"` BTC), `asset` or `ledger`, `code` (name or number),
 ///   `flags`, `pending_id`, `timeout` (seconds), `user_data_128`, `user_data_64`, `user_data_32`
@@ -89,7 +89,7 @@ public struct LedgerInput {
     // MARK: Records
 
     private func account(from fields: Fields) throws(KinkoError) -> Account {
-        try fields.rejectUnknown(["id", "asset", "ledger", "code", "class", "flags", "owner", "user_data_64"])
+        try fields.rejectUnknown(["id", "asset", "ledger", "code", "class", "flags", "owner", "user_data_64", "user_data_32"])
         let ledger = try self.ledger(fields, required: true)
         let className = try fields.string("class", required: true) ?? ""
         guard let accountClass = AccountClass(name: className) else {
@@ -102,7 +102,8 @@ public struct LedgerInput {
             accountClass: accountClass,
             flags: try AccountFlags(names: fields.list("flags")),
             owner: try fields.id("owner") ?? 0,
-            userData64: try fields.unsigned("user_data_64", max: .max) ?? 0)
+            userData64: try fields.unsigned("user_data_64", max: .max) ?? 0,
+            userData32: try fields.unsigned("user_data_32", max: UInt64(UInt32.max)).map { UInt32($0) } ?? 0)
     }
 
     private func transfer(from fields: Fields) throws(KinkoError) -> Transfer {
@@ -113,9 +114,10 @@ public struct LedgerInput {
         let flags = try TransferFlags(names: fields.list("flags"))
         let inherits = flags.resolvesPending
         let ledger = try self.ledger(fields, required: !inherits)
-        let amountText = try fields.string("amount", required: !inherits) ?? "0"
-        var amount: UInt128 = 0
-        if amountText != "0" {
+        // A post without an amount posts all of the pending amount; a void always releases it all.
+        let amountText = try fields.string("amount", required: !inherits)
+        var amount: UInt128 = amountText == nil && flags.contains(.postPendingTransfer) ? Transfer.amountWholePending : 0
+        if let amountText, amountText != "0" {
             guard let asset = assets.first(where: { $0.ledger == ledger }) else {
                 throw KinkoError(.invalidInput, "an amount needs the asset (or ledger) it is counted in", field: "asset")
             }

@@ -1,0 +1,398 @@
+import Foundation
+import KinkoCore
+@testable import KinkoLedger
+
+/// Replays TigerBeetle's own state-machine test tables (`Resources/TigerBeetle`, Apache-2.0,
+/// decoded by `scripts/tigerbeetle_tables.py`; docs/TIGERBEETLE_DSL.md says what each row
+/// means) against Kinko's ledger engine, and sorts every case into:
+///
+/// - **agree**: Kinko answers what TigerBeetle answers;
+/// - **documented**: Kinko answers what docs/LEDGER.md ("Differences from TigerBeetle") says
+///   it answers instead, and nothing else;
+/// - **disagree**: anything else;
+/// - **unsupported**: the case uses a feature Kinko does not have (named).
+///
+/// A case is one `account` or `transfer` row (its result), one lookup row (found or not, and
+/// the balances or amount it expects) or one query with its result rows. The engine runs with
+/// a segregation table that lets every code move value between accounts of one class
+/// (`own_funds`), because TigerBeetle has no classes: Kinko's table is a configuration of
+/// the engine, tested on its own (TransferTests, TransferControlTests).
+///
+/// The clock follows TigerBeetle's test context (smt:181-256): it starts at 0, every commit
+/// adds 1 and a create batch adds its event count, and `tick` adds its interval.
+struct TigerBeetleConformance {
+    enum Outcome: Equatable {
+        case agree
+        case documented(String)
+        case disagree(String)
+        case unsupported(String)
+
+        var label: String {
+            switch self {
+            case .agree: "agree"
+            case .documented: "documented"
+            case .disagree: "disagree"
+            case .unsupported: "unsupported"
+            }
+        }
+    }
+
+    struct Case {
+        let table: String
+        let line: Int
+        let kind: String
+        let outcome: Outcome
+        /// The engine's state already differed from TigerBeetle's model when this case ran
+        /// (an earlier event succeeded on one side only), so a disagreement may be inherited.
+        let afterDivergence: Bool
+    }
+
+    struct TableReport {
+        let name: String
+        var cases: [Case] = []
+        func count(_ label: String) -> Int { cases.filter { $0.outcome.label == label }.count }
+    }
+
+    /// The decoded tables, in file order.
+    static func tables() throws -> [[String: Any]] {
+        guard let url = Bundle.module.url(forResource: "state_machine_tests", withExtension: "json", subdirectory: "TigerBeetle") else {
+            throw KinkoError(.invalidInput, "the TigerBeetle tables are not among the test resources")
+        }
+        let data = try Data(contentsOf: url)
+        guard let tables = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
+            throw KinkoError(.invalidInput, "state_machine_tests.json is not a list of tables")
+        }
+        return tables
+    }
+
+    static func run() throws -> [TableReport] {
+        try tables().map { table in
+            var runner = TableRunner(name: table["name"] as? String ?? "?")
+            for action in table["actions"] as? [[String: Any]] ?? [] { runner.apply(action) }
+            return runner.report
+        }
+    }
+}
+
+// MARK: - Reading the JSON
+
+private extension Dictionary where Key == String, Value == Any {
+    func u128(_ key: String) -> UInt128 {
+        if let text = self[key] as? String { return UInt128(text) ?? 0 }
+        if let number = self[key] as? NSNumber { return UInt128(number.uint64Value) }
+        return 0
+    }
+    func u128OrNil(_ key: String) -> UInt128? { self[key] is NSNull || self[key] == nil ? nil : u128(key) }
+    func int(_ key: String) -> Int { (self[key] as? NSNumber)?.intValue ?? Int(self[key] as? String ?? "") ?? 0 }
+    func bool(_ key: String) -> Bool { (self[key] as? Bool) ?? false }
+    func dict(_ key: String) -> [String: Any] { self[key] as? [String: Any] ?? [:] }
+    func string(_ key: String) -> String { self[key] as? String ?? "" }
+}
+
+// MARK: - One table
+
+private struct TableRunner {
+    var report: TigerBeetleConformance.TableReport
+    let engine: LedgerEngine
+    var sequence: UInt64 = 0
+    /// TigerBeetle's `prepare_timestamp`.
+    var clock: UInt64 = 0
+    /// Every transfer the engine accepted, by id (the engine's prefetch source).
+    var stored: [UInt128: Transfer] = [:]
+    var diverged = false
+    /// Rows of the batch being collected, until its `commit`.
+    var batch: [[String: Any]] = []
+
+    static let ledgers: [UInt32] = Array(1...9)
+    static let accountClass = AccountClass.ownFunds
+
+    init(name: String) {
+        report = .init(name: name)
+        var routes: [TransferCode: [SegregationTable.Route]] = [:]
+        for code in UInt16(1)...UInt16(16) { routes[TransferCode(code)] = [.init(Self.accountClass, Self.accountClass)] }
+        engine = LedgerEngine(segregation: SegregationTable(routes: routes))
+        engine.markTransferIndexBuilt()
+        sequence += 1
+        let assets = Self.ledgers.map { try! Asset(code: "L\($0)X", scale: 0, kind: .crypto, ledger: $0) }
+        _ = try! engine.executeAssets(assets, sequence: sequence)
+        engine.commitBatch(sequence: sequence, timestamp: 0)
+    }
+
+    mutating func record(_ row: [String: Any], _ outcome: TigerBeetleConformance.Outcome) {
+        report.cases.append(.init(table: report.name, line: row.int("line"), kind: row.string("kind"), outcome: outcome, afterDivergence: diverged))
+    }
+
+    mutating func apply(_ row: [String: Any]) {
+        switch row.string("kind") {
+        case "setup": setup(row)
+        case "tick": tick(row)
+        case "commit": commit(row.string("operation"))
+        default: batch.append(row)
+        }
+    }
+
+    // MARK: setup and tick
+
+    mutating func setup(_ row: [String: Any]) {
+        guard let index = engine.accountIndex(of: AccountID(row.u128("account_id"))) else {
+            diverged = true
+            return
+        }
+        sequence += 1
+        engine.beginBatch(sequence: sequence)
+        engine.setBalance(index, AccountBalance(
+            debitsPending: row.u128("debits_pending"), debitsPosted: row.u128("debits_posted"),
+            creditsPending: row.u128("credits_pending"), creditsPosted: row.u128("credits_posted")))
+        engine.commitBatch(sequence: sequence, timestamp: 0)
+    }
+
+    mutating func tick(_ row: [String: Any]) {
+        let value = Int64(row.string("value")) ?? 0
+        let interval = value.magnitude * (row.string("unit") == "seconds" ? 1_000_000_000 : 1)
+        clock &+= value > 0 ? interval : (UInt64(Int64.max) - interval)
+        // A pulse runs when a pending transfer is due (TigerBeetle: 1 + batch_max; the
+        // amount only matters relative to timeouts of whole seconds).
+        if let due = engine.expiryQueue.first?.at, due <= clock {
+            clock += 1 + 8190
+            sequence += 1
+            _ = engine.executePulse(sequence: sequence, timestamp: clock)
+            engine.commitBatch(sequence: sequence, timestamp: clock)
+        }
+    }
+
+    // MARK: commit
+
+    mutating func commit(_ operation: String) {
+        let rows = batch
+        batch = []
+        clock += 1
+        switch operation {
+        case "create_accounts": createAccounts(rows)
+        case "create_transfers": createTransfers(rows)
+        case "lookup_accounts": for row in rows { lookupAccount(row) }
+        case "lookup_transfers": for row in rows { lookupTransfer(row) }
+        default:
+            // Queries: one case per query row; its *_result rows belong to it.
+            for row in rows where !row.string("kind").hasSuffix("_result") {
+                record(row, .unsupported(row.string("kind")))
+            }
+        }
+    }
+
+    /// Indices grouped into linked chains (a chain ends at its first event without `linked`).
+    static func chains(_ linked: [Bool]) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var start = 0
+        for (index, isLinked) in linked.enumerated() where !isLinked || index == linked.count - 1 {
+            result.append(start..<(index + 1))
+            start = index + 1
+        }
+        return result
+    }
+
+    /// What TigerBeetle's expected status becomes in Kinko's vocabulary, and why (a rule of
+    /// docs/LEDGER.md, "Differences from TigerBeetle"), or nil if the name is the same.
+    static func accountStatusMapping(_ status: String) -> (String, String)? {
+        switch status {
+        case "exists_with_different_user_data_128":
+            ("exists_with_different_owner", "an account's user_data_128 is Kinko's owner")
+        default: nil
+        }
+    }
+
+    // MARK: accounts
+
+    /// Why Kinko cannot run this account event, or nil.
+    static func unsupportedAccount(_ e: [String: Any], status: String) -> String? {
+        let flags = e.dict("flags")
+        if flags.bool("history") { return "account flag history" }
+        if flags.bool("imported") { return "imported events" }
+        if flags.bool("closed") { return "closed accounts" }
+        if status.hasPrefix("imported_event") { return "imported events" }
+        return nil
+    }
+
+    /// Inputs Kinko's account cannot express: it has no balance or reserved fields.
+    static func inexpressibleAccount(_ e: [String: Any]) -> String? {
+        for field in ["debits_pending", "debits_posted", "credits_pending", "credits_posted"] where e.u128(field) != 0 {
+            return "an account is created without balances: Kinko's input has no \(field)"
+        }
+        if e.int("reserved") != 0 { return "Kinko's account has no reserved field" }
+        return nil
+    }
+
+    static func account(_ e: [String: Any]) -> Account {
+        let flags = e.dict("flags")
+        var raw: UInt16 = 0
+        if flags.bool("linked") { raw |= 1 << 0 }
+        if flags.bool("debits_must_not_exceed_credits") { raw |= 1 << 1 }
+        if flags.bool("credits_must_not_exceed_debits") { raw |= 1 << 2 }
+        raw |= UInt16(flags.int("padding")) << 6
+        return Account(
+            id: AccountID(e.u128("id")), ledger: UInt32(e.int("ledger")), code: UInt16(e.int("code")),
+            accountClass: accountClass, flags: AccountFlags(rawValue: raw), owner: e.u128("user_data_128"),
+            userData64: UInt64(e.u128("user_data_64")), userData32: UInt32(e.int("user_data_32")), timestamp: UInt64(e.u128("timestamp")))
+    }
+
+    mutating func createAccounts(_ rows: [[String: Any]]) {
+        var events: [Account] = []
+        var submitted: [(row: [String: Any], slot: Int)] = []
+        let linked = rows.map { $0.dict("event").dict("flags").bool("linked") }
+        for chain in Self.chains(linked) {
+            let skip = chain.lazy.compactMap { index -> String? in
+                let e = rows[index].dict("event")
+                return Self.unsupportedAccount(e, status: rows[index].string("status")) ?? Self.inexpressibleAccount(e)
+            }.first
+            if let skip {
+                for index in chain {
+                    let row = rows[index]
+                    let e = row.dict("event")
+                    if let reason = Self.inexpressibleAccount(e), Self.unsupportedAccount(e, status: row.string("status")) == nil {
+                        record(row, .documented(reason))
+                    } else {
+                        record(row, .unsupported(Self.unsupportedAccount(e, status: row.string("status")) ?? skip))
+                    }
+                    if row.string("status") == "created" { diverged = true }
+                }
+                continue
+            }
+            for index in chain {
+                submitted.append((rows[index], events.count))
+                events.append(Self.account(rows[index].dict("event")))
+            }
+        }
+        clock += UInt64(rows.count)
+        guard !events.isEmpty else { return }
+        sequence += 1
+        let (results, _) = engine.executeAccounts(events, sequence: sequence, timestamp: clock)
+        engine.commitBatch(sequence: sequence, timestamp: clock)
+        for (row, slot) in submitted {
+            let expected = row.string("status")
+            let actual = results[slot].name
+            if (expected == "created") == (actual == "ok") && (expected == "created" || expected == actual) {
+                record(row, .agree)
+            } else if let (mapped, why) = Self.accountStatusMapping(expected), mapped == actual {
+                record(row, .documented(why))
+            } else {
+                record(row, .disagree("expected \(expected), Kinko \(actual)"))
+                if (expected == "created") != (actual == "ok") { diverged = true }
+            }
+        }
+    }
+
+    // MARK: transfers
+
+    static func unsupportedTransfer(_ e: [String: Any], status: String) -> String? {
+        let flags = e.dict("flags")
+        if flags.bool("closing_debit") || flags.bool("closing_credit") { return "closing accounts" }
+        if flags.bool("imported") || status.hasPrefix("imported_event") { return "imported events" }
+        if status.hasSuffix("already_closed") || status == "closing_transfer_must_be_pending" { return "closing accounts" }
+        if status == "id_already_failed" { return "id_already_failed" }
+        return nil
+    }
+
+    static func transfer(_ e: [String: Any]) -> Transfer {
+        let flags = e.dict("flags")
+        var raw: UInt16 = 0
+        for (bit, name) in ["linked", "pending", "post_pending_transfer", "void_pending_transfer", "balancing_debit",
+                            "balancing_credit", "closing_debit", "closing_credit", "imported"].enumerated() where flags.bool(name) {
+            raw |= 1 << UInt16(bit)
+        }
+        raw |= UInt16(flags.int("padding")) << 9
+        return Transfer(
+            id: TransferID(e.u128("id")), debitAccountID: AccountID(e.u128("debit_account_id")),
+            creditAccountID: AccountID(e.u128("credit_account_id")), amount: e.u128("amount"),
+            ledger: UInt32(e.int("ledger")), code: TransferCode(UInt16(e.int("code"))), flags: TransferFlags(rawValue: raw),
+            pendingID: TransferID(e.u128("pending_id")), timeoutSeconds: UInt32(e.int("timeout")),
+            userData128: e.u128("user_data_128"), userData64: UInt64(e.u128("user_data_64")),
+            userData32: UInt32(e.int("user_data_32")), timestamp: UInt64(e.u128("timestamp")))
+    }
+
+    mutating func createTransfers(_ rows: [[String: Any]]) {
+        var events: [Transfer] = []
+        var submitted: [(row: [String: Any], slot: Int)] = []
+        let linked = rows.map { $0.dict("event").dict("flags").bool("linked") }
+        for chain in Self.chains(linked) {
+            if let skip = chain.lazy.compactMap({ Self.unsupportedTransfer(rows[$0].dict("event"), status: rows[$0].string("status")) }).first {
+                for index in chain {
+                    let row = rows[index]
+                    record(row, .unsupported(Self.unsupportedTransfer(row.dict("event"), status: row.string("status")) ?? skip))
+                    if row.string("status") == "created" { diverged = true }
+                }
+                continue
+            }
+            for index in chain {
+                submitted.append((rows[index], events.count))
+                events.append(Self.transfer(rows[index].dict("event")))
+            }
+        }
+        clock += UInt64(rows.count)
+        guard !events.isEmpty else { return }
+        sequence += 1
+        let outcome = engine.executeTransfers(events, sequence: sequence, timestamp: clock, prefetch: LedgerPrefetch(transfers: stored))
+        engine.commitBatch(sequence: sequence, timestamp: clock)
+        for transfer in outcome.accepted { stored[transfer.id.rawValue] = transfer }
+        for (row, slot) in submitted {
+            let expected = row.string("status")
+            let actual = outcome.results[slot].name
+            if (expected == "created" && actual == "ok") || expected == actual {
+                record(row, .agree)
+            } else {
+                record(row, .disagree("expected \(expected), Kinko \(actual)"))
+                if (expected == "created") != (actual == "ok") { diverged = true }
+            }
+        }
+    }
+
+    // MARK: lookups
+
+    mutating func lookupAccount(_ row: [String: Any]) {
+        let found = engine.account(AccountID(row.u128("id")))
+        guard row.bool("found") else {
+            record(row, found == nil ? .agree : .disagree("expected no account, Kinko has one"))
+            return
+        }
+        guard let found else {
+            record(row, .disagree("expected an account, Kinko has none"))
+            return
+        }
+        let expect = row.dict("expect")
+        if expect.bool("closed") {
+            record(row, .unsupported("closed accounts"))
+            return
+        }
+        let wanted = AccountBalance(
+            debitsPending: expect.u128("debits_pending"), debitsPosted: expect.u128("debits_posted"),
+            creditsPending: expect.u128("credits_pending"), creditsPosted: expect.u128("credits_posted"))
+        record(row, found.balance == wanted ? .agree : .disagree("expected \(Self.describe(wanted)), Kinko \(Self.describe(found.balance))"))
+    }
+
+    static func describe(_ b: AccountBalance) -> String {
+        "dp \(b.debitsPending) dpo \(b.debitsPosted) cp \(b.creditsPending) cpo \(b.creditsPosted)"
+    }
+
+    mutating func lookupTransfer(_ row: [String: Any]) {
+        let transfer = stored[row.u128("id")]
+        guard row.bool("found") else {
+            record(row, transfer == nil ? .agree : .disagree("expected no transfer, Kinko has one"))
+            return
+        }
+        let expect = row.dict("expect")
+        if expect["exists"] != nil {
+            let wanted = expect.bool("exists")
+            record(row, (transfer != nil) == wanted ? .agree : .disagree("expected exists \(wanted)"))
+            return
+        }
+        guard let transfer else {
+            record(row, .disagree("expected a transfer, Kinko has none"))
+            return
+        }
+        if expect["amount"] != nil {
+            let wanted = expect.u128("amount")
+            record(row, transfer.amount == wanted ? .agree : .disagree("expected amount \(wanted), Kinko \(transfer.amount)"))
+        } else {
+            let wanted = UInt64(expect.u128("timestamp"))
+            record(row, transfer.timestamp == wanted ? .agree : .disagree("expected timestamp \(wanted), Kinko \(transfer.timestamp)"))
+        }
+    }
+}
