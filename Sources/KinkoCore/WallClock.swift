@@ -121,6 +121,16 @@ extension TimestampNanoseconds {
         }
     }
 
+    /// A `--from` argument: a JST day `YYYY-MM-DD` (its start) or an instant as
+    /// `init(parsing:)` reads it.
+    public init(from text: String, field: String) throws(KinkoError) {
+        if text.utf8.count == 10, text.utf8.allSatisfy({ (48...57).contains($0) || $0 == 45 }) {
+            self = try Self.startOfDayJST(text, field: field)
+        } else {
+            self = try Self(parsing: text, field: field)
+        }
+    }
+
     /// `2026-12-31 23:59:59 JST`: how Japanese books and reports show an instant (UTC+9, no
     /// daylight saving), to the second.
     public var jst: String {

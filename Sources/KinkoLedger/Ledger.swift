@@ -176,8 +176,9 @@ public actor Ledger {
                                                   refusals: prepared.refusals, tradesNeedCounterLeg: tradesNeedCounterLeg)
             let record = LedgerBatchRecord(
                 sequence: sequence, kind: .transfers, timestamp: timestamp, count: outcome.accepted.count,
-                body: LedgerCodec.encode(outcome.accepted), expired: LedgerCodec.encodeIDs(outcome.expired))
-            let empty = outcome.accepted.isEmpty && outcome.expired.isEmpty
+                body: LedgerCodec.encode(outcome.accepted), expired: LedgerCodec.encodeIDs(outcome.expired),
+                failed: LedgerCodec.encodeIDs(outcome.failed))
+            let empty = outcome.accepted.isEmpty && outcome.expired.isEmpty && outcome.failed.isEmpty
             return (empty ? nil : record, [], [], (outcome.results, prepared.parked))
         } prefetching: {
             try await prefetch(for: events)
@@ -559,6 +560,61 @@ public actor Ledger {
             found.append(contentsOf: zip(locations, transfers).map { ($0, $1) })
         }
         return HistoryPage(transfers: found, next: found.count == limit ? found.last?.location : nil)
+    }
+
+    // MARK: Queries (TigerBeetle's get_account_transfers, query_accounts, query_transfers)
+
+    /// An account's transfers that match `filter` (empty for an invalid filter), oldest first or,
+    /// with `reversed`, newest first; at most `limit` and `LedgerQuery.resultsMax`. Walks the
+    /// account's history from the newest transfer back to the window's start.
+    public func accountTransfers(_ filter: AccountFilter) async throws -> [Transfer] {
+        guard filter.isValid else { return [] }
+        return try await exclusively {
+            var newestFirst: [Transfer] = []
+            let wanted = Int(min(UInt64(filter.limit), UInt64(LedgerQuery.resultsMax)))
+            var cursor = TransferLocation.end
+            paging: while true {
+                let page = try await historyUnlocked(of: filter.accountID, before: cursor, limit: limits.historyPageSizeMax)
+                for entry in page.transfers {
+                    if entry.transfer.timestamp < filter.timestampMin { break paging }
+                    if filter.matches(entry.transfer) { newestFirst.append(entry.transfer) }
+                    if filter.reversed && newestFirst.count == wanted { break paging }
+                }
+                guard let next = page.next else { break }
+                cursor = next
+            }
+            return LedgerQuery.select(newestFirst.reversed(), limit: filter.limit, reversed: filter.reversed) { _ in true }
+        }
+    }
+
+    /// Accounts that match `filter`, in creation (timestamp) order or newest first.
+    public func queryAccounts(_ filter: QueryFilter) -> [(account: Account, balance: AccountBalance)] {
+        guard filter.isValid else { return [] }
+        return LedgerQuery.select(engine.allAccounts(), limit: filter.limit, reversed: filter.reversed) { filter.matches($0.account) }
+    }
+
+    /// Transfers that match `filter`, oldest first or newest first. Reads the log from the
+    /// window's start: meant for audits and reports, not for a hot path.
+    public func queryTransfers(_ filter: QueryFilter) async throws -> [Transfer] {
+        guard filter.isValid else { return [] }
+        return try await exclusively {
+            var inWindow: [Transfer] = []
+            let wanted = Int(min(UInt64(filter.limit), UInt64(LedgerQuery.resultsMax)))
+            var after = (filter.timestampMin == 0 ? 1 : try await store.firstSequence(after: filter.timestampMin - 1) ?? engine.headSequence + 1) - 1
+            scanning: while after < engine.headSequence {
+                let records = try await store.batches(after: after, limit: limits.replayPageBatches)
+                guard let last = records.last else { break }
+                for record in records where record.kind == .transfers {
+                    for transfer in try LedgerCodec.decodeTransfers(record.body, count: record.count) {
+                        if filter.timestampMax != 0 && transfer.timestamp > filter.timestampMax { break scanning }
+                        if filter.matches(transfer) { inWindow.append(transfer) }
+                        if !filter.reversed && inWindow.count == wanted { break scanning }
+                    }
+                }
+                after = last.sequence
+            }
+            return LedgerQuery.select(inWindow, limit: filter.limit, reversed: filter.reversed) { _ in true }
+        }
     }
 
     // MARK: Verification

@@ -20,6 +20,8 @@ public struct TransferBatchOutcome: Sendable {
     public var accepted: [Transfer]
     /// Pending transfers that expired at the start of this batch.
     public var expired: [UInt128]
+    /// Ids of events that failed for a transient reason (`isTransient`): used up from now on.
+    public var failed: [UInt128] = []
 }
 
 extension LedgerEngine {
@@ -116,6 +118,8 @@ extension LedgerEngine {
                 continue
             }
             results[index] = result
+            // A transient failure uses the id up, whether or not its chain is rolled back.
+            defer { if result.isTransient && !replay { markFailed([event.id.rawValue]); context.failed.append(event.id.rawValue) } }
             if let start = chainStart {
                 if result != .ok {
                     rollback(to: chainUndoMark)
@@ -130,13 +134,14 @@ extension LedgerEngine {
             }
             index += 1
         }
-        return TransferBatchOutcome(results: results, accepted: context.accepted, expired: expired)
+        return TransferBatchOutcome(results: results, accepted: context.accepted, expired: expired, failed: context.failed)
     }
 
     struct BatchContext {
         let sequence: UInt64
         let prefetch: LedgerPrefetch
         var accepted: [Transfer] = []
+        var failed: [UInt128] = []
         /// The counter-leg rule is on: trade legs of the open chain are recorded.
         var recordsTradeLegs = false
         var tradeLegs: [TradeLeg] = []
@@ -173,6 +178,10 @@ extension LedgerEngine {
     /// The stored content of a transfer id, wherever it is (this batch or an earlier one).
     private func storedTransfer(_ id: UInt128, context: BatchContext) -> Transfer? {
         guard let location = location(of: TransferID(id)) else { return nil }
+        return storedTransfer(at: location, id: id, context: context)
+    }
+
+    private func storedTransfer(at location: TransferLocation, id: UInt128, context: BatchContext) -> Transfer {
         if location.sequence == context.sequence { return context.accepted[location.slot] }
         guard let transfer = context.prefetch.transfers[id] else {
             preconditionFailure("transfer \(id) at \(location) was not prefetched")
@@ -187,7 +196,11 @@ extension LedgerEngine {
         if !TransferFlags.known.isSuperset(of: t.flags) { return .reservedFlag }
         if t.id.rawValue == 0 { return .idMustNotBeZero }
         if t.id.rawValue == .max { return .idMustNotBeIntMax }
-        if let existing = storedTransfer(t.id.rawValue, context: context) { return compareExisting(t, existing, context: context) }
+        // One lookup: a stored transfer, an id used up by a transient failure, or a new id.
+        if let raw = transferLocations[t.id.rawValue] {
+            guard raw != TransferLocation.failed.rawValue else { return .idAlreadyFailed }
+            return compareExisting(t, storedTransfer(at: TransferLocation(rawValue: raw), id: t.id.rawValue, context: context), context: context)
+        }
         if let refusal { return refusal }
         if t.flags.resolvesPending { return resolvePending(t, timestamp: timestamp, context: &context) }
         if t.debitAccountID.rawValue == 0 { return .debitAccountIDMustNotBeZero }

@@ -95,6 +95,7 @@ public final class LedgerEngine {
         try LedgerCodec.forEachTransferID(in: record) { id, slot in
             transferLocations[id] = TransferLocation(sequence: record.sequence, slot: slot).rawValue
         }
+        for id in try LedgerCodec.decodeIDs(record.failed) { transferLocations[id] = TransferLocation.failed.rawValue }
     }
 
     public func markTransferIndexBuilt() { transferIndexBuilt = true }
@@ -120,8 +121,16 @@ public final class LedgerEngine {
     }
 
     public func location(of id: TransferID) -> TransferLocation? {
-        guard id.rawValue != 0 else { return nil }
-        return transferLocations[id.rawValue].map(TransferLocation.init(rawValue:))
+        guard id.rawValue != 0, let raw = transferLocations[id.rawValue], raw != TransferLocation.failed.rawValue else { return nil }
+        return TransferLocation(rawValue: raw)
+    }
+
+    /// Whether a transfer with this id failed for a transient reason, using the id up.
+    public func hasFailed(_ id: TransferID) -> Bool { transferLocations[id.rawValue] == TransferLocation.failed.rawValue }
+
+    /// Marks ids as used up by a transient failure (from a stored batch, or as it happens).
+    func markFailed(_ ids: [UInt128]) {
+        for id in ids { insertTransferID(id, .failed) }
     }
 
     public func pendingTransfer(_ id: TransferID) -> PendingTransfer? { activePending[id.rawValue] }
@@ -395,8 +404,16 @@ public struct LedgerTotals: Sendable, Equatable {
 
 /// A min-heap of (expiry, pending id). Entries are not removed when a pending transfer is
 /// posted or voided; they are skipped when they surface.
+/// Pending transfers by expiry time, earliest first; ties go by id, so the order in which a
+/// batch expires transfers does not depend on the heap's history (entries of rolled-back
+/// chains stay in it until popped).
 struct ExpiryQueue {
     private var heap: [(at: TimestampNanoseconds, id: UInt128)] = []
+
+    @inline(__always)
+    private static func before(_ a: (at: TimestampNanoseconds, id: UInt128), _ b: (at: TimestampNanoseconds, id: UInt128)) -> Bool {
+        a.at < b.at || (a.at == b.at && a.id < b.id)
+    }
 
     var isEmpty: Bool { heap.isEmpty }
     var first: (at: TimestampNanoseconds, id: UInt128)? { heap.first }
@@ -406,7 +423,7 @@ struct ExpiryQueue {
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
-            guard heap[child].at < heap[parent].at else { break }
+            guard Self.before(heap[child], heap[parent]) else { break }
             heap.swapAt(child, parent)
             child = parent
         }
@@ -422,8 +439,8 @@ struct ExpiryQueue {
             let left = 2 * parent + 1
             let right = left + 1
             var smallest = parent
-            if left < heap.count && heap[left].at < heap[smallest].at { smallest = left }
-            if right < heap.count && heap[right].at < heap[smallest].at { smallest = right }
+            if left < heap.count && Self.before(heap[left], heap[smallest]) { smallest = left }
+            if right < heap.count && Self.before(heap[right], heap[smallest]) { smallest = right }
             if smallest == parent { break }
             heap.swapAt(parent, smallest)
             parent = smallest

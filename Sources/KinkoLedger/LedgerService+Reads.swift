@@ -96,6 +96,32 @@ extension LedgerService {
         return try await ledger.history(of: account, before: ceiling, limit: limit)
     }
 
+    /// An account's transfers by TigerBeetle's account filter. A filter TigerBeetle would answer
+    /// with nothing is refused here, naming the field, so a typo is not read as "no transfers".
+    public func accountTransfers(_ filter: AccountFilter, by caller: Caller) async throws -> [Transfer] {
+        _ = try await governance.authorize(caller, .ledgerRead)
+        if let (field, reason) = filter.invalidReason { throw KinkoError(.invalidInput, "\(field) \(reason)", field: field) }
+        try await ledger.refresh()
+        guard await ledger.account(filter.accountID) != nil else { throw KinkoError(.notFound, "no account \(filter.accountID)", field: "account_id") }
+        return try await ledger.accountTransfers(filter)
+    }
+
+    /// Accounts by TigerBeetle's query filter (user data 128 is the owner), with balances.
+    public func queryAccounts(_ filter: QueryFilter, by caller: Caller) async throws -> [(account: Account, balance: AccountBalance)] {
+        _ = try await governance.authorize(caller, .ledgerRead)
+        if let (field, reason) = filter.invalidReason { throw KinkoError(.invalidInput, "\(field) \(reason)", field: field) }
+        try await ledger.refresh()
+        return await ledger.queryAccounts(filter)
+    }
+
+    /// Transfers by TigerBeetle's query filter (a scan of the log from the window's start).
+    public func queryTransfers(_ filter: QueryFilter, by caller: Caller) async throws -> [Transfer] {
+        _ = try await governance.authorize(caller, .ledgerRead)
+        if let (field, reason) = filter.invalidReason { throw KinkoError(.invalidInput, "\(field) \(reason)", field: field) }
+        try await ledger.refresh()
+        return try await ledger.queryTransfers(filter)
+    }
+
     /// The adopted transfer-control policy; nil while the built-in one applies.
     public func adoptedPolicy(by caller: Caller) async throws -> SettingsVersion? {
         _ = try await governance.authorize(caller, .ledgerRead)

@@ -16,7 +16,8 @@ public enum LedgerBatchKind: UInt8, Sendable {
 /// start of the batch.
 public struct LedgerBatchRecord: Sendable, Equatable {
     /// SHA-256 over kind (1 byte), sequence and timestamp (8 bytes each, little-endian), count
-    /// (4 bytes), body and expired ids: what the batch's audit entry carries as request digest.
+    /// (4 bytes), body, expired ids and, when there are any, the failed ids: what the batch's
+    /// audit entry carries as request digest (unchanged for batches without failed ids).
     public var digest: [UInt8] {
         var hasher = SHA256()
         var header: [UInt8] = [kind.rawValue]
@@ -26,6 +27,7 @@ public struct LedgerBatchRecord: Sendable, Equatable {
         hasher.update(data: header)
         hasher.update(data: body)
         hasher.update(data: expired)
+        if !failed.isEmpty { hasher.update(data: failed) }
         return Array(hasher.finalize())
     }
 
@@ -36,14 +38,19 @@ public struct LedgerBatchRecord: Sendable, Equatable {
     public var count: Int
     public var body: [UInt8]
     public var expired: [UInt8]
+    /// Ids (16 bytes each) of events that failed for a transient reason in this batch: used up
+    /// (`id_already_failed`). Empty in batches stored before 2026-12-04.
+    public var failed: [UInt8]
 
-    public init(sequence: UInt64, kind: LedgerBatchKind, timestamp: TimestampNanoseconds, count: Int, body: [UInt8], expired: [UInt8]) {
+    public init(sequence: UInt64, kind: LedgerBatchKind, timestamp: TimestampNanoseconds, count: Int, body: [UInt8], expired: [UInt8],
+                failed: [UInt8] = []) {
         self.sequence = sequence
         self.kind = kind
         self.timestamp = timestamp
         self.count = count
         self.body = body
         self.expired = expired
+        self.failed = failed
     }
 }
 

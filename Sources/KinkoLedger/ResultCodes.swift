@@ -25,19 +25,20 @@ public enum CreateTransferResult: UInt16, Sendable, CaseIterable {
     case existsWithDifferentLedger = 16
     case existsWithDifferentCode = 17
     case exists = 18
-    case flagsAreMutuallyExclusive = 19
-    case debitAccountIDMustNotBeZero = 20
-    case debitAccountIDMustNotBeIntMax = 21
-    case creditAccountIDMustNotBeZero = 22
-    case creditAccountIDMustNotBeIntMax = 23
-    case accountsMustBeDifferent = 24
-    case pendingIDMustBeZero = 25
-    case pendingIDMustNotBeZero = 26
-    case pendingIDMustNotBeIntMax = 27
-    case pendingIDMustBeDifferent = 28
-    case timeoutReservedForPendingTransfer = 29
-    case ledgerMustNotBeZero = 30
-    case codeMustNotBeZero = 31
+    case idAlreadyFailed = 19
+    case flagsAreMutuallyExclusive = 20
+    case debitAccountIDMustNotBeZero = 21
+    case debitAccountIDMustNotBeIntMax = 22
+    case creditAccountIDMustNotBeZero = 23
+    case creditAccountIDMustNotBeIntMax = 24
+    case accountsMustBeDifferent = 25
+    case pendingIDMustBeZero = 26
+    case pendingIDMustNotBeZero = 27
+    case pendingIDMustNotBeIntMax = 28
+    case pendingIDMustBeDifferent = 29
+    case timeoutReservedForPendingTransfer = 30
+    case ledgerMustNotBeZero = 31
+    case codeMustNotBeZero = 32
     case debitAccountNotFound = 33
     case creditAccountNotFound = 34
     case accountsMustHaveTheSameLedger = 35
@@ -97,6 +98,15 @@ public enum CreateTransferResult: UInt16, Sendable, CaseIterable {
     public var isSuccess: Bool { self == .ok || self == .exists || self == .pendingApproval }
     /// A refusal by the exchange's transfer controls (101–109), as opposed to the engine's.
     public var isControlRefusal: Bool { (101...109).contains(rawValue) }
+    /// A failure that depends on the ledger's state at the time (an account or pending
+    /// transfer not there yet, a balance limit), as TigerBeetle defines it: the id is then
+    /// used up, and a retry with it answers `id_already_failed` rather than succeeding later.
+    public var isTransient: Bool {
+        switch self {
+        case .debitAccountNotFound, .creditAccountNotFound, .pendingTransferNotFound, .exceedsCredits, .exceedsDebits: true
+        default: false
+        }
+    }
 
 
     /// snake_case, as in TigerBeetle and the API.

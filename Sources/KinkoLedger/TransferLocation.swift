@@ -18,6 +18,9 @@ public struct TransferLocation: Hashable, Comparable, Sendable, CustomStringConv
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
     public static let end = TransferLocation(rawValue: UInt64(1) << 63)
+    /// In the transfer index: the id failed for a transient reason and is used up
+    /// (`id_already_failed`); no transfer lives there.
+    static let failed = TransferLocation(rawValue: .max)
 
     public var description: String { "\(sequence):\(slot)" }
 }

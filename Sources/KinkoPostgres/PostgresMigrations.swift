@@ -82,6 +82,8 @@ enum PostgresMigrations {
             "ALTER TABLE custody_breaks DROP CONSTRAINT custody_breaks_kind_check",
             "ALTER TABLE custody_breaks ADD CONSTRAINT custody_breaks_kind_check CHECK (kind IN ('ledger', 'wallet', 'segregation', 'observation', 'reserve'))",
         ]),
+        // The ids each transfers batch used up with a transient failure, as in SQLite.
+        ("2026-12-04 failed transfer ids", ["ALTER TABLE ledger_batches ADD COLUMN failed bytea NOT NULL DEFAULT ''::bytea"]),
     ]
 
     /// Reserve and monitoring rule sets become governance settings (`AdoptedDocuments`): each

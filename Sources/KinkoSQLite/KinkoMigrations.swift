@@ -164,6 +164,10 @@ enum KinkoMigrations {
                 ALTER TABLE custody_breaks_new RENAME TO custody_breaks;
                 """)
         }
+        migrator.registerMigration("2026-12-04 failed transfer ids") { db in
+            // The ids each transfers batch used up with a transient failure (id_already_failed).
+            try db.execute(sql: "ALTER TABLE ledger_batches ADD COLUMN failed BLOB NOT NULL DEFAULT x''")
+        }
         return migrator
     }
 

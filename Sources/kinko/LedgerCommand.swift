@@ -10,7 +10,7 @@ struct LedgerCommand: AsyncParsableCommand {
         commandName: "ledger",
         abstract: "Accounts, transfers and balances of the segregating double-entry ledger.",
         subcommands: [
-            Assets.self, AddAsset.self, CreateAccounts.self, Post.self, Balances.self, History.self, StatementCommand.self, ShowTransfer.self,
+            Assets.self, AddAsset.self, CreateAccounts.self, Post.self, Balances.self, History.self, QueryTransfers.self, StatementCommand.self, ShowTransfer.self,
             Verify.self, Export.self, Pulse.self, PolicyCommand.self, ParkedCommand.self,
         ]
     )
@@ -156,6 +156,70 @@ struct LedgerCommand: AsyncParsableCommand {
             }
             print(Table(header: ["time (UTC)", "transfer", "side", "other account", "code", "amount", "flags"], rows: rows).rendered)
             if let next = page.next { print("more: --before \(next.rawValue)") }
+        }
+    }
+
+    struct QueryTransfers: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "query-transfers",
+            abstract: "Transfers by TigerBeetle's filters: one account's (get_account_transfers) or all (query_transfers), oldest first.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @OptionGroup var inspection: InspectionOptions
+        @Option(help: "Only this account's transfers.") var account: String?
+        @Flag(help: "With --account: only transfers debiting it.") var debitsOnly = false
+        @Flag(help: "With --account: only transfers crediting it.") var creditsOnly = false
+        @Option(help: "Only this asset (without --account).") var asset: String?
+        @Option(help: "Only this transfer code (name or number).") var code: String?
+        @Option(name: .customLong("user-data-128"), help: "Only transfers with this user_data_128.") var userData128: String?
+        @Option(name: .customLong("user-data-64"), help: "Only transfers with this user_data_64.") var userData64: UInt64?
+        @Option(name: .customLong("user-data-32"), help: "Only transfers with this user_data_32.") var userData32: UInt32?
+        @Option(help: "Only transfers stamped at or after this UTC instant (or from this JST day's start).") var from: String?
+        @Option(help: "Only transfers stamped at or before this UTC instant (or this JST day's end).") var until: String?
+        @Option(help: "At most this many (1–1000).") var limit: Int = 50
+        @Flag(help: "Newest first.") var reversed = false
+
+        func validate() throws {
+            guard (1...LedgerQuery.resultsMax).contains(limit) else { throw ValidationError("--limit must be 1–\(LedgerQuery.resultsMax); got \(limit)") }
+            guard !(debitsOnly && creditsOnly) else { throw ValidationError("--debits-only and --credits-only exclude each other") }
+            guard account != nil || !(debitsOnly || creditsOnly) else { throw ValidationError("--debits-only and --credits-only need --account") }
+            guard account == nil || asset == nil else { throw ValidationError("--asset applies without --account (an account has one asset)") }
+        }
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let service = try await session.ledgerService(inspect: inspection.inspect)
+            let assets = try await service.assets(by: session.caller)
+            let fromTime = try from.map { try TimestampNanoseconds(from: $0, field: "from") } ?? 0
+            let untilTime = try until.map { try TimestampNanoseconds(asOf: $0, field: "until") } ?? 0
+            let codeValue = try code.map { try TransferCode(parsing: $0).rawValue } ?? 0
+            let user128 = try userData128.map { try AccountID(parsing: $0, field: "user-data-128").rawValue } ?? 0
+            var filter = QueryFilter(limit: UInt32(limit), reversed: reversed)
+            filter.code = codeValue
+            filter.userData128 = user128
+            filter.userData64 = userData64 ?? 0
+            filter.userData32 = userData32 ?? 0
+            filter.timestampMin = fromTime
+            filter.timestampMax = untilTime
+            let transfers: [Transfer]
+            if let account {
+                let narrowed = AccountFilter(accountID: try AccountID(parsing: account, field: "account"), narrowedAs: filter,
+                                             debits: !creditsOnly, credits: !debitsOnly)
+                transfers = try await service.accountTransfers(narrowed, by: session.caller)
+            } else {
+                if let asset {
+                    guard let found = assets.first(where: { $0.code == asset }) else { throw ValidationError("--asset: unknown asset \(asset)") }
+                    filter.ledger = found.ledger
+                }
+                transfers = try await service.queryTransfers(filter, by: session.caller)
+            }
+            let byLedger = Dictionary(uniqueKeysWithValues: assets.map { ($0.ledger, $0) })
+            let rows = transfers.map { t -> [String] in
+                let asset = byLedger[t.ledger]
+                return [t.timestamp.iso8601, String(describing: t.id), String(describing: t.debitAccountID), String(describing: t.creditAccountID),
+                        t.code.name, Amount(units: t.amount).decimalString(scale: asset?.scale ?? 0), asset?.code ?? "", t.flags.names.joined(separator: "|")]
+            }
+            print(Table(header: ["time (UTC)", "transfer", "debit", "credit", "code", "amount", "asset", "flags"], rows: rows).rendered)
         }
     }
 

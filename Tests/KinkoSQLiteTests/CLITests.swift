@@ -91,6 +91,24 @@ struct CLITests {
         #expect(try kinko("audit", "verify").status == 0)
     }
 
+    // Goal: query-transfers applies TigerBeetle's filters on the demo ledger, and a filter
+    // TigerBeetle would answer with nothing is refused naming the field.
+    @Test func queryTransfersByFilter() throws {
+        let post = #"""
+            {"id": "91", "debit_account_id": "10012", "credit_account_id": "10022", "amount": "0.1", "asset": "BTC", "code": "trade", "flags": "linked", "user_data_32": 5}
+            {"id": "92", "debit_account_id": "10021", "credit_account_id": "10011", "amount": "1500000", "asset": "JPY", "code": "trade", "user_data_32": 5}
+            """#
+        #expect(try kinko("ledger", "post", "--file", "-", as: "operator", input: post).status == 0)
+        let byData = try kinko("ledger", "query-transfers", "--user-data-32", "5", as: "auditor")
+        #expect(byData.status == 0)
+        let ids = byData.output.split(separator: "\n").dropFirst(2).map { $0.split(separator: " ", omittingEmptySubsequences: true)[1] }
+        #expect(ids == ["91", "92"])
+        let account = try kinko("ledger", "query-transfers", "--account", "10011", "--credits-only", "--reversed", "--limit", "1", as: "auditor")
+        #expect(account.status == 0 && account.output.contains(" 92 ") && !account.output.contains(" 91 "))
+        let window = try kinko("ledger", "query-transfers", "--from", "2030-01-02", "--until", "2030-01-01", as: "auditor")
+        #expect(window.status != 0 && window.error.contains("timestamp_min must not be after timestamp_max"))
+    }
+
     // Goal: proofs printed by kinko pass the independent Python verifier; altered ones fail.
     @Test func pythonVerifierAcceptsProofsAndRejectsAlteredOnes() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

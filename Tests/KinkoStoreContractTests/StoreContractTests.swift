@@ -96,6 +96,25 @@ struct StoreContractTests {
         }
     }
 
+    // Goal: an id used up by a transient failure stays used up across a reopen, before and
+    // after a checkpoint (the batch's failed ids are stored with it).
+    @Test(arguments: Backend.configured) func failedIDsSurviveReopen(backend: Backend) async throws {
+        try await StoreHarness.with(backend) { harness in
+            let ledger = try await harness.ledger(checkpointEvery: 3)
+            try await seedLedger(ledger)
+            #expect(try await ledger.createTransfers([trade(60, 1, 77, 1), trade(61, 1, 2, 1_001), trade(62, 1, 2, 1)], by: contractCaller)
+                == [.creditAccountNotFound, .exceedsCredits, .ok])
+            #expect(try await ledger.createTransfers([trade(60, 1, 2, 1)], by: contractCaller) == [.idAlreadyFailed])
+            let reopened = try await harness.ledger(checkpointEvery: 3)
+            #expect(try await reopened.createTransfers([trade(60, 1, 2, 1), trade(61, 1, 2, 1), trade(62, 1, 2, 1)], by: contractCaller)
+                == [.idAlreadyFailed, .idAlreadyFailed, .exists])
+            for round in 0..<4 { #expect(try await reopened.createTransfers([trade(UInt128(70 + round), 1, 2, 1)], by: contractCaller) == [.ok]) }
+            let again = try await harness.ledger(checkpointEvery: 3)
+            #expect(try await again.createTransfers([trade(61, 1, 2, 1)], by: contractCaller) == [.idAlreadyFailed])
+            #expect(try await again.verify(full: true).problems == [])
+        }
+    }
+
     // Goal: pending transfers and their statuses survive a checkpoint and a reopen; posting
     // one and voiding the other is exact.
     @Test(arguments: Backend.configured) func pendingTransfersAcrossCheckpoints(backend: Backend) async throws {
@@ -257,7 +276,8 @@ struct PostgresConfiguredTests {
                                                               "2026-12-01 credentials and records", "2026-12-01 quarantine class", "2026-12-02 rule sets as settings",
                                                               "2026-12-02 transfers between customers", "2026-12-03 alerts by time raised",
                                                               "2026-12-03 incident valuations", "2026-12-03 reconciliation runs",
-                                                              "2026-12-03 who recorded each balance", "2026-12-03 travel-rule messages", "2026-12-03 reserve holdings"])
+                                                              "2026-12-03 who recorded each balance", "2026-12-03 travel-rule messages", "2026-12-03 reserve holdings",
+                                                              "2026-12-04 failed transfer ids"])
             await database.close()
             await #expect(throws: KinkoError.self) { _ = try await KinkoPostgresDatabase.open(url: "postgres://nowhere", auditKeyPath: nil) }
         }
