@@ -75,13 +75,18 @@ public struct AccountFlags: OptionSet, Hashable, Sendable {
     /// Credits (pending + posted) may never exceed posted debits: a holding that cannot go negative.
     public static let creditsMustNotExceedDebits = AccountFlags(rawValue: 1 << 2)
 
-    static let known: AccountFlags = [.linked, .debitsMustNotExceedCredits, .creditsMustNotExceedDebits]
+    /// An account from another ledger's history, with its original timestamp (bit 4, as in
+    /// TigerBeetle): a batch is all imported or not at all.
+    public static let imported = AccountFlags(rawValue: 1 << 4)
+
+    static let known: AccountFlags = [.linked, .debitsMustNotExceedCredits, .creditsMustNotExceedDebits, .imported]
 
     public var names: [String] {
         var result: [String] = []
         if contains(.linked) { result.append("linked") }
         if contains(.debitsMustNotExceedCredits) { result.append("debits_must_not_exceed_credits") }
         if contains(.creditsMustNotExceedDebits) { result.append("credits_must_not_exceed_debits") }
+        if contains(.imported) { result.append("imported") }
         return result
     }
 
@@ -92,6 +97,7 @@ public struct AccountFlags: OptionSet, Hashable, Sendable {
             case "linked": flags.insert(.linked)
             case "debits_must_not_exceed_credits": flags.insert(.debitsMustNotExceedCredits)
             case "credits_must_not_exceed_debits": flags.insert(.creditsMustNotExceedDebits)
+            case "imported": flags.insert(.imported)
             default: throw KinkoError(.invalidInput, "unknown account flag \"\(name)\"", field: "flags")
             }
         }

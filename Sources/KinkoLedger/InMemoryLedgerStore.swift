@@ -39,7 +39,7 @@ public final class InMemoryLedgerStore: LedgerStore, @unchecked Sendable {
     public func headSequence() async throws -> UInt64 { locked { UInt64(records.count) } }
 
     public func firstSequence(after timestamp: TimestampNanoseconds) async throws -> UInt64? {
-        locked { records.first { $0.timestamp > timestamp }?.sequence }
+        locked { records.first { ($0.kind == .transfers || $0.kind == .pulse) && $0.timestamp > timestamp }?.sequence }
     }
 
     public func batches(after sequence: UInt64, limit: Int) async throws -> [LedgerBatchRecord] {

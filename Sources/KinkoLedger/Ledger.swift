@@ -130,10 +130,14 @@ public actor Ledger {
     public func createAccounts(_ events: [Account], by caller: Caller) async throws -> [CreateAccountResult] {
         let role = try caller.role(for: .ledgerAccountsCreate)
         try checkBatchSize(events.count)
+        // An imported account must come after the log's transfers, which the index knows.
+        let imported = events.first?.flags.contains(.imported) ?? false
+        if imported { try await buildTransferIndex() }
         return try await write(caller: caller, role: role, permission: .ledgerAccountsCreate, eventCount: events.count) { sequence, timestamp in
             let (results, accepted) = engine.executeAccounts(events, sequence: sequence, timestamp: timestamp)
+            // An imported batch is stored at its accounts' own time.
             let record = LedgerBatchRecord(
-                sequence: sequence, kind: .accounts, timestamp: timestamp, count: accepted.count,
+                sequence: sequence, kind: .accounts, timestamp: imported ? accepted.last?.timestamp ?? timestamp : timestamp, count: accepted.count,
                 body: LedgerCodec.encode(accepted), expired: [])
             return (accepted.isEmpty ? nil : record, accepted, [], results)
         }
@@ -174,8 +178,9 @@ public actor Ledger {
             let prepared = prepare?(events) ?? TransferReview.Outcome(events: events, refusals: [:], parked: [])
             let outcome = engine.executeTransfers(prepared.events, sequence: sequence, timestamp: timestamp, prefetch: prefetch,
                                                   refusals: prepared.refusals, tradesNeedCounterLeg: tradesNeedCounterLeg)
+            // An imported batch is stored at its transfers' own time, keeping the log in time order.
             let record = LedgerBatchRecord(
-                sequence: sequence, kind: .transfers, timestamp: timestamp, count: outcome.accepted.count,
+                sequence: sequence, kind: .transfers, timestamp: outcome.importedTimestamp ?? timestamp, count: outcome.accepted.count,
                 body: LedgerCodec.encode(outcome.accepted), expired: LedgerCodec.encodeIDs(outcome.expired),
                 failed: LedgerCodec.encodeIDs(outcome.failed))
             let empty = outcome.accepted.isEmpty && outcome.expired.isEmpty && outcome.failed.isEmpty

@@ -8,6 +8,7 @@ extension LedgerEngine {
     ) -> (results: [CreateAccountResult], accepted: [Account]) {
         beginBatch(sequence: sequence)
         let firstTimestamp = timestamp - UInt64(events.count) + 1
+        let batchImported = events.first?.flags.contains(.imported) ?? false
         var results = [CreateAccountResult](repeating: .ok, count: events.count)
         var accepted: [Account] = []
         var chain: (start: Int, undo: Int, accepted: Int)? = nil
@@ -16,10 +17,24 @@ extension LedgerEngine {
             var event = events[index]
             let isLinked = event.flags.contains(.linked)
             if isLinked && chain == nil { chain = (index, undoLog.count, accepted.count) }
-            let eventTimestamp = replay ? event.timestamp : firstTimestamp + UInt64(index)
-            if replay { event.timestamp = 0 }
-            let result: CreateAccountResult =
-                isLinked && index == events.count - 1 ? .linkedEventChainOpen : createAccount(event, timestamp: eventTimestamp)
+            let imported = event.flags.contains(.imported)
+            let eventTimestamp = replay || imported ? event.timestamp : firstTimestamp + UInt64(index)
+            if replay && !imported { event.timestamp = 0 }
+            var result: CreateAccountResult
+            if isLinked && index == events.count - 1 {
+                result = .linkedEventChainOpen
+            } else if !replay, let check = Self.importCheck(imported: imported, batchImported: batchImported, timestamp: event.timestamp,
+                                                            batchTimestamp: timestamp) {
+                switch check {
+                case .expected: result = .importedEventExpected
+                case .notExpected: result = .importedEventNotExpected
+                case .timestampMustBeZero: result = .timestampMustBeZero
+                case .outOfRange: result = .importedEventTimestampOutOfRange
+                case .mustNotAdvance: result = .importedEventTimestampMustNotAdvance
+                }
+            } else {
+                result = createAccount(event, timestamp: eventTimestamp)
+            }
             results[index] = result
             if result == .ok {
                 event.timestamp = eventTimestamp
@@ -43,7 +58,6 @@ extension LedgerEngine {
     }
 
     private func createAccount(_ a: Account, timestamp: TimestampNanoseconds) -> CreateAccountResult {
-        if a.timestamp != 0 { return .timestampMustBeZero }
         if !AccountFlags.known.isSuperset(of: a.flags) { return .reservedFlag }
         if a.id.rawValue == 0 { return .idMustNotBeZero }
         if a.id.rawValue == .max { return .idMustNotBeIntMax }
@@ -67,6 +81,11 @@ extension LedgerEngine {
         if a.code == 0 { return .codeMustNotBeZero }
         if asset(ledger: a.ledger) == nil { return .ledgerNotFound }
         if a.accountClass == .customerLiability && a.owner == 0 { return .ownerMustNotBeZero }
+        // An imported account comes after every account and every transfer in the log (Kinko
+        // keeps one time order across both; TigerBeetle only forbids an equal timestamp).
+        if a.flags.contains(.imported) && (timestamp <= lastAccountTimestamp || timestamp <= transferLogTimestamp) {
+            return .importedEventTimestampMustNotRegress
+        }
         var stored = a
         stored.timestamp = timestamp
         insertAccount(stored)

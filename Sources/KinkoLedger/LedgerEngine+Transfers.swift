@@ -22,6 +22,9 @@ public struct TransferBatchOutcome: Sendable {
     public var expired: [UInt128]
     /// Ids of events that failed for a transient reason (`isTransient`): used up from now on.
     public var failed: [UInt128] = []
+    /// For an imported batch, the timestamp to store it under: its last accepted event's (or,
+    /// with none, the log's latest), so the log stays in time order. Nil otherwise.
+    public var importedTimestamp: TimestampNanoseconds?
 }
 
 extension LedgerEngine {
@@ -71,7 +74,10 @@ extension LedgerEngine {
         beginBatch(sequence: sequence, events: events.count)
         let firstTimestamp = timestamp - UInt64(events.count) + 1
         precondition(replay || events.isEmpty || firstTimestamp > lastTimestamp, "timestamps must advance")
-        let expired = expirePending(through: timestamp)
+        // The first event decides whether the batch imports history; an imported batch runs
+        // no expiries (its events are in the past).
+        let batchImported = events.first?.flags.contains(.imported) ?? false
+        let expired = batchImported ? [] : expirePending(through: timestamp)
         var context = BatchContext(sequence: sequence, prefetch: prefetch)
         context.accepted.reserveCapacity(events.count)
         context.recordsTradeLegs = tradesNeedCounterLeg && !replay
@@ -99,9 +105,19 @@ extension LedgerEngine {
             if isLinked && index == events.count - 1 {
                 result = .linkedEventChainOpen
             } else if replay {
+                // A stored event: an imported one keeps its own timestamp, the others get their slot's.
                 var original = event
-                original.timestamp = 0
+                if !event.flags.contains(.imported) { original.timestamp = 0 }
                 result = createTransfer(original, timestamp: event.timestamp, context: &context)
+            } else if let check = Self.importCheck(imported: event.flags.contains(.imported), batchImported: batchImported,
+                                                   timestamp: event.timestamp, batchTimestamp: timestamp) {
+                switch check {
+                case .expected: result = .importedEventExpected
+                case .notExpected: result = .importedEventNotExpected
+                case .timestampMustBeZero: result = .timestampMustBeZero
+                case .outOfRange: result = .importedEventTimestampOutOfRange
+                case .mustNotAdvance: result = .importedEventTimestampMustNotAdvance
+                }
             } else {
                 result = createTransfer(event, timestamp: firstTimestamp + UInt64(index), context: &context,
                                         refusal: refusals.isEmpty ? nil : refusals[index])
@@ -134,7 +150,10 @@ extension LedgerEngine {
             }
             index += 1
         }
-        return TransferBatchOutcome(results: results, accepted: context.accepted, expired: expired, failed: context.failed)
+        let imported = batchImported ? context.accepted.last?.timestamp ?? transferLogTimestamp : nil
+        openBatchLogTimestamp = imported ?? timestamp
+        return TransferBatchOutcome(results: results, accepted: context.accepted, expired: expired, failed: context.failed,
+                                    importedTimestamp: imported)
     }
 
     struct BatchContext {
@@ -192,7 +211,9 @@ extension LedgerEngine {
     private func createTransfer(
         _ t: Transfer, timestamp: TimestampNanoseconds, context: inout BatchContext, refusal: CreateTransferResult? = nil
     ) -> CreateTransferResult {
-        if t.timestamp != 0 { return .timestampMustBeZero }
+        // An imported event happened at its own timestamp (checked by the batch and below).
+        let imported = t.flags.contains(.imported)
+        let timestamp = imported ? t.timestamp : timestamp
         if !TransferFlags.known.isSuperset(of: t.flags) { return .reservedFlag }
         if t.id.rawValue == 0 { return .idMustNotBeZero }
         if t.id.rawValue == .max { return .idMustNotBeIntMax }
@@ -219,6 +240,12 @@ extension LedgerEngine {
         let creditAccount = account(at: creditIndex)
         if debitAccount.ledger != creditAccount.ledger { return .accountsMustHaveTheSameLedger }
         if t.ledger != debitAccount.ledger { return .transferMustHaveTheSameLedgerAsAccounts }
+        if imported {
+            if regresses(timestamp, context: context) { return .importedEventTimestampMustNotRegress }
+            if timestamp <= debitAccount.timestamp { return .importedEventTimestampMustPostdateDebitAccount }
+            if timestamp <= creditAccount.timestamp { return .importedEventTimestampMustPostdateCreditAccount }
+            if t.timeoutSeconds != 0 { return .importedEventTimeoutMustBeZero }
+        }
         if !segregation.allows(t.code, debit: debitAccount.accountClass, credit: creditAccount.accountClass) {
             return segregation.knows(t.code) ? .accountClassesNotAllowedForCode : .transferCodeUnknown
         }
@@ -279,6 +306,12 @@ extension LedgerEngine {
         return .ok
     }
 
+    /// An imported transfer must come after every transfer in the log (this batch's too) and
+    /// must not share an account's timestamp.
+    private func regresses(_ timestamp: TimestampNanoseconds, context: BatchContext) -> Bool {
+        timestamp <= max(transferLogTimestamp, context.accepted.last?.timestamp ?? 0) || accountTimestampExists(timestamp)
+    }
+
     /// The latest timestamp the ledger can hold, as in TigerBeetle (2⁶³ − 1 ns, in 2262): a
     /// pending transfer's timeout must expire by then (`overflows_timeout`).
     static let timestampMax = UInt64(Int64.max)
@@ -328,6 +361,7 @@ extension LedgerEngine {
         if let expiresAt = PendingTransfer(transfer: pending, status: status).expiresAt, expiresAt <= timestamp {
             return .pendingTransferExpired
         }
+        if t.flags.contains(.imported) && regresses(timestamp, context: context) { return .importedEventTimestampMustNotRegress }
         guard let debitIndex = accountIndex(of: pending.debitAccountID),
             let creditIndex = accountIndex(of: pending.creditAccountID)
         else {
@@ -439,6 +473,7 @@ extension LedgerEngine {
     /// A batch with no events that only expires what is due (the ledger's pulse).
     public func executePulse(sequence: UInt64, timestamp: TimestampNanoseconds) -> [UInt128] {
         beginBatch(sequence: sequence)
+        openBatchLogTimestamp = timestamp
         return expirePending(through: timestamp)
     }
 }

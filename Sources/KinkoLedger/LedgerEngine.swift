@@ -31,6 +31,12 @@ public final class LedgerEngine {
     public private(set) var headSequence: UInt64 = 0
     public private(set) var checkpointSequence: UInt64 = 0
     public private(set) var lastTimestamp: TimestampNanoseconds = 0
+    /// The latest timestamp of the transfers log (transfer and pulse batches, as stored): an
+    /// imported transfer must come after it, so the log stays in time order for books as of a
+    /// date. Known once the transfer index is built (or from replay).
+    public private(set) var transferLogTimestamp: TimestampNanoseconds = 0
+    /// What the open batch will make `transferLogTimestamp`, applied when it commits.
+    var openBatchLogTimestamp: TimestampNanoseconds?
 
     var undoLog: [Undo] = []
 
@@ -91,6 +97,7 @@ public final class LedgerEngine {
 
     /// Adds the ids of stored batches to the transfer index (used once, before the first write).
     public func indexTransfers(of record: LedgerBatchRecord) throws(KinkoError) {
+        if record.kind == .transfers || record.kind == .pulse { transferLogTimestamp = max(transferLogTimestamp, record.timestamp) }
         guard record.kind == .transfers else { return }
         try LedgerCodec.forEachTransferID(in: record) { id, slot in
             transferLocations[id] = TransferLocation(sequence: record.sequence, slot: slot).rawValue
@@ -147,6 +154,7 @@ public final class LedgerEngine {
     func beginBatch(sequence: UInt64, events: Int = 0) {
         precondition(sequence == headSequence + 1, "batch \(sequence) does not follow head \(headSequence)")
         precondition(undoLog.isEmpty, "a batch is already open")
+        openBatchLogTimestamp = nil
         transferLocations.reserve(events)
     }
 
@@ -154,11 +162,44 @@ public final class LedgerEngine {
     func commitBatch(sequence: UInt64, timestamp: TimestampNanoseconds) {
         headSequence = sequence
         lastTimestamp = max(lastTimestamp, timestamp)
+        if let logged = openBatchLogTimestamp { transferLogTimestamp = max(transferLogTimestamp, logged) }
+        openBatchLogTimestamp = nil
         undoLog.removeAll(keepingCapacity: true)
     }
 
     /// Undoes everything the open batch changed, newest change first.
-    public func rollbackBatch() { rollback(to: 0) }
+    public func rollbackBatch() {
+        rollback(to: 0)
+        openBatchLogTimestamp = nil
+    }
+
+    /// The newest account's timestamp (accounts are stamped in creation order).
+    var lastAccountTimestamp: TimestampNanoseconds { accounts.last?.timestamp ?? 0 }
+
+    /// Whether an account was created at exactly this timestamp (accounts' timestamps rise
+    /// strictly in creation order, imported ones included, so a binary search finds it).
+    func accountTimestampExists(_ timestamp: TimestampNanoseconds) -> Bool {
+        var low = 0, high = accounts.count
+        while low < high {
+            let middle = (low + high) / 2
+            if accounts[middle].timestamp < timestamp { low = middle + 1 } else { high = middle }
+        }
+        return low < accounts.count && accounts[low].timestamp == timestamp
+    }
+
+    /// The batch-level checks of an imported (or not) event, in TigerBeetle's order: the first
+    /// event decides whether the batch imports; an imported timestamp must be 1 … 2⁶³ − 1 and
+    /// before the batch's own; any other event's must be 0.
+    enum ImportCheck { case expected, notExpected, timestampMustBeZero, outOfRange, mustNotAdvance }
+
+    static func importCheck(imported: Bool, batchImported: Bool, timestamp: TimestampNanoseconds,
+                            batchTimestamp: TimestampNanoseconds) -> ImportCheck? {
+        if imported != batchImported { return imported ? .notExpected : .expected }
+        guard imported else { return timestamp == 0 ? nil : .timestampMustBeZero }
+        if timestamp == 0 || timestamp > UInt64(Int64.max) { return .outOfRange }
+        if timestamp >= batchTimestamp { return .mustNotAdvance }
+        return nil
+    }
 
     func rollback(to mark: Int) {
         while undoLog.count > mark {

@@ -118,9 +118,18 @@ public struct LedgerService: Sendable {
         try await ledger.registerAssets(assets, by: caller)
     }
 
+    /// Imported history moves customer value into the books at once, so it is not for one
+    /// person at a front end: the engine takes it (`Ledger`), a reviewed migration flow does
+    /// not exist yet.
+    static let importRefusal = "imported events (another ledger's history) are not accepted here: a migration needs a reviewed import, which Kinko does not have yet"
+
     /// Creates accounts. Under the policy, a customer's accounts must not be able to overdraw.
     public func createAccounts(_ accounts: [Account], by caller: Caller) async throws -> [CreateAccountResult] {
         let role = try await governance.authorize(caller, .ledgerAccountsCreate)
+        if let index = accounts.firstIndex(where: { $0.flags.contains(.imported) }) {
+            throw try await governance.refused(KinkoError(.invalidInput, Self.importRefusal, field: "accounts[\(index)].flags"),
+                                               by: caller, role: role, .ledgerAccountsCreate, details: ["account": accounts[index].id.description])
+        }
         if try await policy().customerAccountsNoOverdraft {
             for (index, account) in accounts.enumerated()
             where [.customerLiability, .quarantine].contains(account.accountClass) && !account.flags.contains(.debitsMustNotExceedCredits) {
@@ -141,6 +150,10 @@ public struct LedgerService: Sendable {
         -> [CreateTransferResult]
     {
         let role = try await governance.authorize(caller, permission)
+        if let index = events.firstIndex(where: { $0.flags.contains(.imported) }) {
+            throw try await governance.refused(KinkoError(.invalidInput, Self.importRefusal, field: "events[\(index)].flags"),
+                                               by: caller, role: role, permission, details: ["transfer": events[index].id.description])
+        }
         let policy = try await policy()
         let review = TransferReview(policy: policy, facts: try await gather(for: events, policy: policy), factsAvailable: facts != nil)
         let (results, parkedIndexes) = try await ledger.createTransfers(events, by: caller, review: review, permission: permission)

@@ -122,7 +122,9 @@ public protocol LedgerStore: Sendable {
     func loadSnapshot() async throws -> LedgerSnapshot
     /// The sequence number of the last stored batch (zero when empty).
     func headSequence() async throws -> UInt64
-    /// The first batch stamped after `timestamp`, if any.
+    /// The first transfers or pulse batch stamped after `timestamp`, if any: where the balances'
+    /// history past that instant begins. (Asset and account batches change no balance, and an
+    /// imported account batch is stamped in the past, after live batches.)
     func firstSequence(after timestamp: TimestampNanoseconds) async throws -> UInt64?
     /// Stored batches with sequence numbers above `sequence`, in order, at most `limit`.
     func batches(after sequence: UInt64, limit: Int) async throws -> [LedgerBatchRecord]

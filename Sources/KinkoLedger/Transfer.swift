@@ -19,7 +19,11 @@ public struct TransferFlags: OptionSet, Hashable, Sendable {
     /// and posted) up to its posted debits.
     public static let balancingCredit = TransferFlags(rawValue: 1 << 5)
 
-    static let known: TransferFlags = [.linked, .pending, .postPendingTransfer, .voidPendingTransfer, .balancingDebit, .balancingCredit]
+    /// An event from another ledger's history, with its original timestamp (bit 8, as in
+    /// TigerBeetle): a batch is all imported or not at all.
+    public static let imported = TransferFlags(rawValue: 1 << 8)
+
+    static let known: TransferFlags = [.linked, .pending, .postPendingTransfer, .voidPendingTransfer, .balancingDebit, .balancingCredit, .imported]
     /// Flags a post or void may not carry (`flags_are_mutually_exclusive`).
     static let notWithPostOrVoid: TransferFlags = [.pending, .balancingDebit, .balancingCredit]
 
@@ -33,6 +37,7 @@ public struct TransferFlags: OptionSet, Hashable, Sendable {
         if contains(.voidPendingTransfer) { result.append("void_pending_transfer") }
         if contains(.balancingDebit) { result.append("balancing_debit") }
         if contains(.balancingCredit) { result.append("balancing_credit") }
+        if contains(.imported) { result.append("imported") }
         return result
     }
 
@@ -46,6 +51,7 @@ public struct TransferFlags: OptionSet, Hashable, Sendable {
             case "void_pending_transfer", "void": flags.insert(.voidPendingTransfer)
             case "balancing_debit": flags.insert(.balancingDebit)
             case "balancing_credit": flags.insert(.balancingCredit)
+            case "imported": flags.insert(.imported)
             default: throw KinkoError(.invalidInput, "unknown transfer flag \"\(name)\"", field: "flags")
             }
         }

@@ -49,7 +49,7 @@ public struct PostgresLedgerStore: LedgerStore, PostgresStore {
         guard timestamp < UInt64(Int64.max) else { return nil }
         return try await database.read { connection in
             for try await first in try await connection.answered(
-                "SELECT min(sequence) FROM ledger_batches WHERE timestamp > \(Int64(bitPattern: timestamp))", logger: logger).decode(Int64?.self) {
+                "SELECT min(sequence) FROM ledger_batches WHERE kind IN (3, 4) AND timestamp > \(Int64(bitPattern: timestamp))", logger: logger).decode(Int64?.self) {
                 return first.map { UInt64(bitPattern: $0) }
             }
             return nil

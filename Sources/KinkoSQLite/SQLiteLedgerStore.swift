@@ -40,7 +40,7 @@ public struct SQLiteLedgerStore: LedgerStore, SQLiteStore {
     public func firstSequence(after timestamp: TimestampNanoseconds) async throws -> UInt64? {
         guard timestamp < UInt64(Int64.max) else { return nil }
         return try await database.pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT min(sequence) FROM ledger_batches WHERE timestamp > ?",
+            try Int64.fetchOne(db, sql: "SELECT min(sequence) FROM ledger_batches WHERE kind IN (3, 4) AND timestamp > ?",
                                arguments: [Int64(bitPattern: timestamp)]).map { UInt64(bitPattern: $0) }
         }
     }

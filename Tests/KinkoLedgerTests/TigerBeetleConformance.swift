@@ -275,9 +275,7 @@ private struct TableRunner {
     static func unsupportedAccount(_ e: [String: Any], status: String) -> String? {
         let flags = e.dict("flags")
         if flags.bool("history") { return "account flag history" }
-        if flags.bool("imported") { return "imported events" }
         if flags.bool("closed") { return "closed accounts" }
-        if status.hasPrefix("imported_event") { return "imported events" }
         return nil
     }
 
@@ -296,6 +294,7 @@ private struct TableRunner {
         if flags.bool("linked") { raw |= 1 << 0 }
         if flags.bool("debits_must_not_exceed_credits") { raw |= 1 << 1 }
         if flags.bool("credits_must_not_exceed_debits") { raw |= 1 << 2 }
+        if flags.bool("imported") { raw |= 1 << 4 }
         raw |= UInt16(flags.int("padding")) << 6
         return Account(
             id: AccountID(e.u128("id")), ledger: UInt32(e.int("ledger")), code: UInt16(e.int("code")),
@@ -354,7 +353,6 @@ private struct TableRunner {
     static func unsupportedTransfer(_ e: [String: Any], status: String) -> String? {
         let flags = e.dict("flags")
         if flags.bool("closing_debit") || flags.bool("closing_credit") { return "closing accounts" }
-        if flags.bool("imported") || status.hasPrefix("imported_event") { return "imported events" }
         if status.hasSuffix("already_closed") || status == "closing_transfer_must_be_pending" { return "closing accounts" }
         return nil
     }

@@ -14,7 +14,7 @@ struct TransferTests {
         stamped.timestamp = 9
         let events: [(Transfer, CreateTransferResult)] = [
             (stamped, .timestampMustBeZero),
-            (T.transfer(101, 1, 2, 1, flags: TransferFlags(rawValue: 1 << 8)), .reservedFlag),
+            (T.transfer(101, 1, 2, 1, flags: TransferFlags(rawValue: 1 << 9)), .reservedFlag),
             (T.transfer(0, 1, 2, 1), .idMustNotBeZero),
             (T.transfer(.max, 1, 2, 1), .idMustNotBeIntMax),
             (T.transfer(102, 1, 2, 1, flags: [.pending, .voidPendingTransfer]), .flagsAreMutuallyExclusive),
