@@ -25,13 +25,7 @@ extension LedgerEngine {
                 result = .linkedEventChainOpen
             } else if !replay, let check = Self.importCheck(imported: imported, batchImported: batchImported, timestamp: event.timestamp,
                                                             batchTimestamp: timestamp) {
-                switch check {
-                case .expected: result = .importedEventExpected
-                case .notExpected: result = .importedEventNotExpected
-                case .timestampMustBeZero: result = .timestampMustBeZero
-                case .outOfRange: result = .importedEventTimestampOutOfRange
-                case .mustNotAdvance: result = .importedEventTimestampMustNotAdvance
-                }
+                result = check.accountResult
             } else {
                 result = createAccount(event, timestamp: eventTimestamp)
             }

@@ -111,13 +111,7 @@ extension LedgerEngine {
                 result = createTransfer(original, timestamp: event.timestamp, context: &context)
             } else if let check = Self.importCheck(imported: event.flags.contains(.imported), batchImported: batchImported,
                                                    timestamp: event.timestamp, batchTimestamp: timestamp) {
-                switch check {
-                case .expected: result = .importedEventExpected
-                case .notExpected: result = .importedEventNotExpected
-                case .timestampMustBeZero: result = .timestampMustBeZero
-                case .outOfRange: result = .importedEventTimestampOutOfRange
-                case .mustNotAdvance: result = .importedEventTimestampMustNotAdvance
-                }
+                result = check.transferResult
             } else {
                 result = createTransfer(event, timestamp: firstTimestamp + UInt64(index), context: &context,
                                         refusal: refusals.isEmpty ? nil : refusals[index])

@@ -190,7 +190,24 @@ public final class LedgerEngine {
     /// The batch-level checks of an imported (or not) event, in TigerBeetle's order: the first
     /// event decides whether the batch imports; an imported timestamp must be 1 … 2⁶³ − 1 and
     /// before the batch's own; any other event's must be 0.
-    enum ImportCheck { case expected, notExpected, timestampMustBeZero, outOfRange, mustNotAdvance }
+    enum ImportCheck {
+        case expected, notExpected, timestampMustBeZero, outOfRange, mustNotAdvance
+
+        var transferResult: CreateTransferResult {
+            switch self {
+            case .expected: .importedEventExpected
+            case .notExpected: .importedEventNotExpected
+            case .timestampMustBeZero: .timestampMustBeZero
+            case .outOfRange: .importedEventTimestampOutOfRange
+            case .mustNotAdvance: .importedEventTimestampMustNotAdvance
+            }
+        }
+
+        /// The account codes share the transfer codes' names.
+        var accountResult: CreateAccountResult {
+            CreateAccountResult.allCases.first { $0.name == transferResult.name } ?? .timestampMustBeZero
+        }
+    }
 
     static func importCheck(imported: Bool, batchImported: Bool, timestamp: TimestampNanoseconds,
                             batchTimestamp: TimestampNanoseconds) -> ImportCheck? {
