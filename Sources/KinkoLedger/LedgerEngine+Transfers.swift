@@ -268,7 +268,7 @@ extension LedgerEngine {
         let (creditsAll, o3) = credit.creditsPending.addingReportingOverflow(credit.creditsPosted)
         let (creditsNext, o4) = creditsAll.addingReportingOverflow(amount)
         if o3 || o4 { return .overflowsCredits }
-        if UInt64(t.timeoutSeconds) * 1_000_000_000 > Self.timestampMax - timestamp { return .overflowsTimeout }
+        if timestamp > Self.timestampMax || UInt64(t.timeoutSeconds) * 1_000_000_000 > Self.timestampMax - timestamp { return .overflowsTimeout }
         if debitAccount.flags.contains(.debitsMustNotExceedCredits) && debitsNext > debit.creditsPosted {
             return .exceedsCredits
         }

@@ -57,3 +57,33 @@ struct ImportTests {
         #expect(try await reopened.createTransfers([transfer(10, 1, 2, 1, at: Self.start + 6 * Self.day)]) == [.importedEventTimestampMustNotRegress])
     }
 }
+
+/// The end of time: TigerBeetle's timestamps are 63-bit, and so are the ledger's.
+@Suite("Timestamps at the limit")
+struct TimestampLimitTests {
+    // Goal: a pending transfer whose expiry would pass 2⁶³ − 1 ns is refused, at the limit and
+    // one past it, and a batch stamped past the limit refuses rather than traps.
+    @Test func timeoutsEndBefore2262() throws {
+        let engine = LedgerEngine(segregation: SegregationTable(routes: [.trade: [.init(.ownFunds, .ownFunds)]]))
+        engine.markTransferIndexBuilt()
+        _ = try engine.executeAssets(Asset.standard, sequence: 1)
+        engine.commitBatch(sequence: 1, timestamp: 0)
+        let accounts = [1, 2].map { Account(id: AccountID(UInt128($0)), ledger: Fixture.btc, code: 1, accountClass: .ownFunds) }
+        #expect(engine.executeAccounts(accounts, sequence: 2, timestamp: 2).results == [.ok, .ok])
+        engine.commitBatch(sequence: 2, timestamp: 2)
+        let limit = UInt64(Int64.max)
+        func pending(_ id: UInt128, timeout: UInt32) -> Transfer {
+            Transfer(id: TransferID(id), debitAccountID: AccountID(1), creditAccountID: AccountID(2), amount: 1, ledger: Fixture.btc,
+                     code: .trade, flags: .pending, timeoutSeconds: timeout)
+        }
+        // Stamped 3 s before the limit: a 3 s timeout ends exactly at it, 4 s one second past.
+        let stamped = limit - 3_000_000_000
+        let atLimit = engine.executeTransfers([pending(10, timeout: 3), pending(11, timeout: 4)], sequence: 3, timestamp: stamped + 1,
+                                              prefetch: LedgerPrefetch())
+        #expect(atLimit.results == [.ok, .overflowsTimeout])
+        engine.commitBatch(sequence: 3, timestamp: stamped + 1)
+        let past = engine.executeTransfers([pending(12, timeout: 0)], sequence: 4, timestamp: limit + 10, prefetch: LedgerPrefetch())
+        #expect(past.results == [.overflowsTimeout])
+        engine.rollbackBatch()
+    }
+}
