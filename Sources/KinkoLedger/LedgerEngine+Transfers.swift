@@ -306,10 +306,6 @@ extension LedgerEngine {
         timestamp <= max(transferLogTimestamp, context.accepted.last?.timestamp ?? 0) || accountTimestampExists(timestamp)
     }
 
-    /// The latest timestamp the ledger can hold, as in TigerBeetle (2⁶³ − 1 ns, in 2262): a
-    /// pending transfer's timeout must expire by then (`overflows_timeout`).
-    static let timestampMax = UInt64(Int64.max)
-
     @inline(__always)
     private func accept(_ transfer: Transfer, context: inout BatchContext) {
         insertTransferID(transfer.id.rawValue, TransferLocation(sequence: context.sequence, slot: context.accepted.count))

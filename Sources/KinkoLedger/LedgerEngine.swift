@@ -132,9 +132,6 @@ public final class LedgerEngine {
         return TransferLocation(rawValue: raw)
     }
 
-    /// Whether a transfer with this id failed for a transient reason, using the id up.
-    public func hasFailed(_ id: TransferID) -> Bool { transferLocations[id.rawValue] == TransferLocation.failed.rawValue }
-
     /// Marks ids as used up by a transient failure (from a stored batch, or as it happens).
     func markFailed(_ ids: [UInt128]) {
         for id in ids { insertTransferID(id, .failed) }
@@ -168,10 +165,11 @@ public final class LedgerEngine {
     }
 
     /// Undoes everything the open batch changed, newest change first.
-    public func rollbackBatch() {
-        rollback(to: 0)
-        openBatchLogTimestamp = nil
-    }
+    public func rollbackBatch() { rollback(to: 0) }
+
+    /// The latest timestamp the ledger can hold, as in TigerBeetle (2⁶³ − 1 ns, in 2262): an
+    /// imported event's, a query window's bound, a pending transfer's expiry (`overflows_timeout`).
+    static let timestampMax = UInt64(Int64.max)
 
     /// The newest account's timestamp (accounts are stamped in creation order).
     var lastAccountTimestamp: TimestampNanoseconds { accounts.last?.timestamp ?? 0 }
@@ -203,9 +201,14 @@ public final class LedgerEngine {
             }
         }
 
-        /// The account codes share the transfer codes' names.
         var accountResult: CreateAccountResult {
-            CreateAccountResult.allCases.first { $0.name == transferResult.name } ?? .timestampMustBeZero
+            switch self {
+            case .expected: .importedEventExpected
+            case .notExpected: .importedEventNotExpected
+            case .timestampMustBeZero: .timestampMustBeZero
+            case .outOfRange: .importedEventTimestampOutOfRange
+            case .mustNotAdvance: .importedEventTimestampMustNotAdvance
+            }
         }
     }
 
@@ -213,7 +216,7 @@ public final class LedgerEngine {
                             batchTimestamp: TimestampNanoseconds) -> ImportCheck? {
         if imported != batchImported { return imported ? .notExpected : .expected }
         guard imported else { return timestamp == 0 ? nil : .timestampMustBeZero }
-        if timestamp == 0 || timestamp > UInt64(Int64.max) { return .outOfRange }
+        if timestamp == 0 || timestamp > timestampMax { return .outOfRange }
         if timestamp >= batchTimestamp { return .mustNotAdvance }
         return nil
     }
@@ -460,11 +463,10 @@ public struct LedgerTotals: Sendable, Equatable {
     }
 }
 
-/// A min-heap of (expiry, pending id). Entries are not removed when a pending transfer is
-/// posted or voided; they are skipped when they surface.
-/// Pending transfers by expiry time, earliest first; ties go by id, so the order in which a
-/// batch expires transfers does not depend on the heap's history (entries of rolled-back
-/// chains stay in it until popped).
+/// A min-heap of (expiry, pending id), earliest first. Entries are not removed when a pending
+/// transfer is posted or voided (or its chain is rolled back); they are skipped when they
+/// surface. Ties go by id, so the order in which a batch expires transfers does not depend on
+/// the heap's history.
 struct ExpiryQueue {
     private var heap: [(at: TimestampNanoseconds, id: UInt128)] = []
 

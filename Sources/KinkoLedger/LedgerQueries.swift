@@ -105,9 +105,8 @@ public enum LedgerQuery {
 
     /// TigerBeetle's timestamp range: 1 … 2⁶³ − 1.
     static func windowProblem(_ min: TimestampNanoseconds, _ max: TimestampNanoseconds) -> (field: String, reason: String)? {
-        let highest = UInt64(Int64.max)
-        if min > highest { return ("timestamp_min", "must be at most 2^63-1") }
-        if max > highest { return ("timestamp_max", "must be at most 2^63-1") }
+        if min > LedgerEngine.timestampMax { return ("timestamp_min", "must be at most 2^63-1") }
+        if max > LedgerEngine.timestampMax { return ("timestamp_max", "must be at most 2^63-1") }
         if max != 0 && min > max { return ("timestamp_min", "must not be after timestamp_max") }
         return nil
     }

@@ -100,7 +100,7 @@ extension LedgerService {
     /// with nothing is refused here, naming the field, so a typo is not read as "no transfers".
     public func accountTransfers(_ filter: AccountFilter, by caller: Caller) async throws -> [Transfer] {
         _ = try await governance.authorize(caller, .ledgerRead)
-        if let (field, reason) = filter.invalidReason { throw KinkoError(.invalidInput, "\(field) \(reason)", field: field) }
+        try Self.refuse(filter.invalidReason)
         try await ledger.refresh()
         guard await ledger.account(filter.accountID) != nil else { throw KinkoError(.notFound, "no account \(filter.accountID)", field: "account_id") }
         return try await ledger.accountTransfers(filter)
@@ -109,7 +109,7 @@ extension LedgerService {
     /// Accounts by TigerBeetle's query filter (user data 128 is the owner), with balances.
     public func queryAccounts(_ filter: QueryFilter, by caller: Caller) async throws -> [(account: Account, balance: AccountBalance)] {
         _ = try await governance.authorize(caller, .ledgerRead)
-        if let (field, reason) = filter.invalidReason { throw KinkoError(.invalidInput, "\(field) \(reason)", field: field) }
+        try Self.refuse(filter.invalidReason)
         try await ledger.refresh()
         return await ledger.queryAccounts(filter)
     }
@@ -117,9 +117,14 @@ extension LedgerService {
     /// Transfers by TigerBeetle's query filter (a scan of the log from the window's start).
     public func queryTransfers(_ filter: QueryFilter, by caller: Caller) async throws -> [Transfer] {
         _ = try await governance.authorize(caller, .ledgerRead)
-        if let (field, reason) = filter.invalidReason { throw KinkoError(.invalidInput, "\(field) \(reason)", field: field) }
+        try Self.refuse(filter.invalidReason)
         try await ledger.refresh()
         return try await ledger.queryTransfers(filter)
+    }
+
+    /// A filter TigerBeetle answers with nothing, refused naming the field.
+    private static func refuse(_ invalid: (field: String, reason: String)?) throws {
+        if let (field, reason) = invalid { throw KinkoError(.invalidInput, "\(field) \(reason)", field: field) }
     }
 
     /// The adopted transfer-control policy; nil while the built-in one applies.
