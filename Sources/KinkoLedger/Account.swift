@@ -75,18 +75,28 @@ public struct AccountFlags: OptionSet, Hashable, Sendable {
     /// Credits (pending + posted) may never exceed posted debits: a holding that cannot go negative.
     public static let creditsMustNotExceedDebits = AccountFlags(rawValue: 1 << 2)
 
+    /// Every transfer touching the account records its balances as they stood after it, for
+    /// `get_account_balances` (bit 3, as in TigerBeetle).
+    public static let history = AccountFlags(rawValue: 1 << 3)
     /// An account from another ledger's history, with its original timestamp (bit 4, as in
     /// TigerBeetle): a batch is all imported or not at all.
     public static let imported = AccountFlags(rawValue: 1 << 4)
 
-    static let known: AccountFlags = [.linked, .debitsMustNotExceedCredits, .creditsMustNotExceedDebits, .imported]
+    /// No transfer may touch the account except the void (or expiry) of a pending one (bit 5,
+    /// as in TigerBeetle): set on creation, or by a pending transfer with `closing_debit` or
+    /// `closing_credit` while it stays pending.
+    public static let closed = AccountFlags(rawValue: 1 << 5)
+
+    static let known: AccountFlags = [.linked, .debitsMustNotExceedCredits, .creditsMustNotExceedDebits, .history, .imported, .closed]
 
     public var names: [String] {
         var result: [String] = []
         if contains(.linked) { result.append("linked") }
         if contains(.debitsMustNotExceedCredits) { result.append("debits_must_not_exceed_credits") }
         if contains(.creditsMustNotExceedDebits) { result.append("credits_must_not_exceed_debits") }
+        if contains(.history) { result.append("history") }
         if contains(.imported) { result.append("imported") }
+        if contains(.closed) { result.append("closed") }
         return result
     }
 
@@ -97,7 +107,9 @@ public struct AccountFlags: OptionSet, Hashable, Sendable {
             case "linked": flags.insert(.linked)
             case "debits_must_not_exceed_credits": flags.insert(.debitsMustNotExceedCredits)
             case "credits_must_not_exceed_debits": flags.insert(.creditsMustNotExceedDebits)
+            case "history": flags.insert(.history)
             case "imported": flags.insert(.imported)
+            case "closed": flags.insert(.closed)
             default: throw KinkoError(.invalidInput, "unknown account flag \"\(name)\"", field: "flags")
             }
         }

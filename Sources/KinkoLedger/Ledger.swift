@@ -126,14 +126,17 @@ public actor Ledger {
         }
     }
 
-    /// Creates accounts; one result per event, in order.
-    public func createAccounts(_ events: [Account], by caller: Caller) async throws -> [CreateAccountResult] {
-        let role = try caller.role(for: .ledgerAccountsCreate)
+    /// Creates accounts; one result per event, in order. `permission` is what the caller acts
+    /// under: creating accounts, or executing an approved import (`governance.approvals.execute`).
+    public func createAccounts(_ events: [Account], by caller: Caller, permission: Permission = .ledgerAccountsCreate) async throws
+        -> [CreateAccountResult]
+    {
+        let role = try caller.role(for: permission)
         try checkBatchSize(events.count)
         // An imported account must come after the log's transfers, which the index knows.
         let imported = events.first?.flags.contains(.imported) ?? false
         if imported { try await buildTransferIndex() }
-        return try await write(caller: caller, role: role, permission: .ledgerAccountsCreate, eventCount: events.count) { sequence, timestamp in
+        return try await write(caller: caller, role: role, permission: permission, eventCount: events.count) { sequence, timestamp in
             let (results, accepted) = engine.executeAccounts(events, sequence: sequence, timestamp: timestamp)
             // An imported batch is stored at its accounts' own time.
             let record = LedgerBatchRecord(
@@ -146,8 +149,10 @@ public actor Ledger {
     /// Creates transfers; one result per event, in order. Durable before it returns. This is
     /// the engine's own semantics (TigerBeetle's, with the segregation table); front ends post
     /// through `LedgerService`, which adds the exchange's transfer controls.
-    public func createTransfers(_ events: [Transfer], by caller: Caller) async throws -> [CreateTransferResult] {
-        try await createTransfers(events, by: caller, prepare: nil).results
+    public func createTransfers(_ events: [Transfer], by caller: Caller, permission: Permission = .ledgerTransfersCreate) async throws
+        -> [CreateTransferResult]
+    {
+        try await createTransfers(events, by: caller, permission: permission, prepare: nil).results
     }
 
     /// Creates transfers under `review` (the exchange's controls, run here with the accounts at
@@ -182,7 +187,7 @@ public actor Ledger {
             let record = LedgerBatchRecord(
                 sequence: sequence, kind: .transfers, timestamp: outcome.importedTimestamp ?? timestamp, count: outcome.accepted.count,
                 body: LedgerCodec.encode(outcome.accepted), expired: LedgerCodec.encodeIDs(outcome.expired),
-                failed: LedgerCodec.encodeIDs(outcome.failed))
+                failed: LedgerCodec.encodeIDs(outcome.failed), history: LedgerCodec.encodeHistory(outcome.history))
             let empty = outcome.accepted.isEmpty && outcome.expired.isEmpty && outcome.failed.isEmpty
             return (empty ? nil : record, [], [], (outcome.results, prepared.parked))
         } prefetching: {
@@ -574,21 +579,47 @@ public actor Ledger {
     /// account's history from the newest transfer back to the window's start.
     public func accountTransfers(_ filter: AccountFilter) async throws -> [Transfer] {
         guard filter.isValid else { return [] }
-        return try await exclusively {
-            var newestFirst: [Transfer] = []
-            let wanted = Int(min(UInt64(filter.limit), UInt64(LedgerQuery.resultsMax)))
-            var cursor = TransferLocation.end
-            paging: while true {
-                let page = try await historyUnlocked(of: filter.accountID, before: cursor, limit: limits.historyPageSizeMax)
-                for entry in page.transfers {
-                    if entry.transfer.timestamp < filter.timestampMin { break paging }
-                    if filter.matches(entry.transfer) { newestFirst.append(entry.transfer) }
-                    if filter.reversed && newestFirst.count == wanted { break paging }
-                }
-                guard let next = page.next else { break }
-                cursor = next
+        return try await exclusively { try await accountTransfersUnlocked(filter).map(\.transfer) }
+    }
+
+    private func accountTransfersUnlocked(_ filter: AccountFilter) async throws -> [(location: TransferLocation, transfer: Transfer)] {
+        var newestFirst: [(location: TransferLocation, transfer: Transfer)] = []
+        let wanted = Int(min(UInt64(filter.limit), UInt64(LedgerQuery.resultsMax)))
+        var cursor = TransferLocation.end
+        paging: while true {
+            let page = try await historyUnlocked(of: filter.accountID, before: cursor, limit: limits.historyPageSizeMax)
+            for entry in page.transfers {
+                if entry.transfer.timestamp < filter.timestampMin { break paging }
+                if filter.matches(entry.transfer) { newestFirst.append(entry) }
+                if filter.reversed && newestFirst.count == wanted { break paging }
             }
-            return LedgerQuery.select(newestFirst.reversed(), limit: filter.limit, reversed: filter.reversed) { _ in true }
+            guard let next = page.next else { break }
+            cursor = next
+        }
+        return LedgerQuery.select(newestFirst.reversed(), limit: filter.limit, reversed: filter.reversed) { _ in true }
+    }
+
+    /// An account's balances as they stood right after each of its transfers that match
+    /// `filter` (TigerBeetle's `get_account_balances`), in the transfers' order. Only an account
+    /// with the `history` flag has them: for any other (or an invalid filter) the answer is empty.
+    public func accountBalances(_ filter: AccountFilter) async throws -> [AccountBalanceAt] {
+        guard filter.isValid, let account = engine.account(filter.accountID)?.account, account.flags.contains(.history) else { return [] }
+        return try await exclusively {
+            let found = try await accountTransfersUnlocked(filter)
+            var histories: [UInt64: [AccountHistoryEntry]] = [:]
+            for sequence in Set(found.map(\.location.sequence)) {
+                guard let record = try await store.batches(after: sequence - 1, limit: 1).first, record.sequence == sequence else {
+                    throw KinkoError(.storageCorrupted, "batch \(sequence) holds a transfer of account \(account.id) but is not stored")
+                }
+                histories[sequence] = try LedgerCodec.decodeHistory(record.history)
+            }
+            return try found.map { location, transfer in
+                let side: AccountHistoryEntry.Side = transfer.debitAccountID == account.id ? .debit : .credit
+                guard let entry = histories[location.sequence]?.first(where: { $0.slot == location.slot && $0.side == side }) else {
+                    throw KinkoError(.storageCorrupted, "batch \(location.sequence) has no balances of account \(account.id) after transfer \(transfer.id)")
+                }
+                return AccountBalanceAt(timestamp: transfer.timestamp, transfer: transfer.id, balance: entry.balance)
+            }
         }
     }
 

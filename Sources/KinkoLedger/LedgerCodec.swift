@@ -213,6 +213,39 @@ public enum LedgerCodec {
         }
     }
 
+    // MARK: Account history
+
+    /// One history entry: the transfer's slot (4 bytes), the side (1 byte: 0 debit, 1 credit),
+    /// 3 zero bytes, then the account's balances after the transfer (as `encodeBalances`).
+    public static let historyEntrySize = 8 + balanceSize
+
+    public static func encodeHistory(_ entries: [AccountHistoryEntry]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(entries.count * historyEntrySize)
+        for entry in entries {
+            withUnsafeBytes(of: UInt32(truncatingIfNeeded: entry.slot).littleEndian) { bytes += $0 }
+            bytes += [entry.side == .debit ? 0 : 1, 0, 0, 0]
+            bytes += encodeBalances([entry.balance][...])
+        }
+        return bytes
+    }
+
+    public static func decodeHistory(_ bytes: [UInt8]) throws(KinkoError) -> [AccountHistoryEntry] {
+        guard bytes.count % historyEntrySize == 0 else {
+            throw KinkoError(.storageCorrupted, "account history of \(bytes.count) bytes is not a multiple of \(historyEntrySize)")
+        }
+        var entries: [AccountHistoryEntry] = []
+        for base in stride(from: 0, to: bytes.count, by: historyEntrySize) {
+            let slot = bytes[base..<base + 4].reversed().reduce(0) { $0 << 8 | Int($1) }
+            guard bytes[base + 4] <= 1, bytes[base + 5..<base + 8].allSatisfy({ $0 == 0 }) else {
+                throw KinkoError(.storageCorrupted, "account history entry \(base / historyEntrySize) has an unknown side")
+            }
+            let balance = try decodeBalances(Array(bytes[base + 8..<base + historyEntrySize]))[0]
+            entries.append(AccountHistoryEntry(slot: slot, side: bytes[base + 4] == 0 ? .debit : .credit, balance: balance))
+        }
+        return entries
+    }
+
     // MARK: Ids
 
     public static func encodeIDs(_ ids: [UInt128]) -> [UInt8] {

@@ -13,6 +13,22 @@ public struct LedgerPrefetch: Sendable {
     }
 }
 
+/// An account's balances right after a transfer touched it, recorded for accounts with the
+/// `history` flag (TigerBeetle's account event): `slot` is the transfer's place among the
+/// batch's accepted transfers, `side` the account's side of it.
+public struct AccountHistoryEntry: Sendable, Equatable {
+    public enum Side: Sendable, Equatable { case debit, credit }
+    public var slot: Int
+    public var side: Side
+    public var balance: AccountBalance
+
+    public init(slot: Int, side: Side, balance: AccountBalance) {
+        self.slot = slot
+        self.side = side
+        self.balance = balance
+    }
+}
+
 /// The result of executing one transfers batch.
 public struct TransferBatchOutcome: Sendable {
     public var results: [CreateTransferResult]
@@ -22,6 +38,8 @@ public struct TransferBatchOutcome: Sendable {
     public var expired: [UInt128]
     /// Ids of events that failed for a transient reason (`isTransient`): used up from now on.
     public var failed: [UInt128] = []
+    /// Balances after each accepted transfer, of its accounts that have the `history` flag.
+    public var history: [AccountHistoryEntry] = []
     /// For an imported batch, the timestamp to store it under: its last accepted event's (or,
     /// with none, the log's latest), so the log stays in time order. Nil otherwise.
     public var importedTimestamp: TimestampNanoseconds?
@@ -120,7 +138,7 @@ extension LedgerEngine {
             if result == .ok && !isLinked && context.recordsTradeLegs && !context.tradeLegs.isEmpty,
                 let missing = Self.legWithoutCounterLeg(context.tradeLegs) {
                 rollback(to: chainUndoMark)
-                context.accepted.removeSubrange(chainAcceptedMark...)
+                context.dropAccepted(from: chainAcceptedMark)
                 for earlier in (chainStart ?? index)...index { results[earlier] = .linkedEventFailed }
                 results[missing] = .tradeCounterLegMissing
                 chainStart = nil
@@ -133,7 +151,7 @@ extension LedgerEngine {
             if let start = chainStart {
                 if result != .ok {
                     rollback(to: chainUndoMark)
-                    context.accepted.removeSubrange(chainAcceptedMark...)
+                    context.dropAccepted(from: chainAcceptedMark)
                     for earlier in start..<index { results[earlier] = .linkedEventFailed }
                     chainStart = nil
                     index = Self.failRestOfChain(after: index, isLinked: isLinked, count: events.count, results: &results, failed: .linkedEventFailed,
@@ -147,7 +165,7 @@ extension LedgerEngine {
         let imported = batchImported ? context.accepted.last?.timestamp ?? transferLogTimestamp : nil
         openBatchLogTimestamp = imported ?? timestamp
         return TransferBatchOutcome(results: results, accepted: context.accepted, expired: expired, failed: context.failed,
-                                    importedTimestamp: imported)
+                                    history: context.history, importedTimestamp: imported)
     }
 
     struct BatchContext {
@@ -155,6 +173,7 @@ extension LedgerEngine {
         let prefetch: LedgerPrefetch
         var accepted: [Transfer] = []
         var failed: [UInt128] = []
+        var history: [AccountHistoryEntry] = []
         /// The counter-leg rule is on: trade legs of the open chain are recorded.
         var recordsTradeLegs = false
         var tradeLegs: [TradeLeg] = []
@@ -163,6 +182,12 @@ extension LedgerEngine {
         init(sequence: UInt64, prefetch: LedgerPrefetch) {
             self.sequence = sequence
             self.prefetch = prefetch
+        }
+
+        /// Forgets the transfers accepted from `mark` on (a failed chain), and their history.
+        mutating func dropAccepted(from mark: Int) {
+            accepted.removeSubrange(mark...)
+            while let last = history.last, last.slot >= mark { history.removeLast() }
         }
     }
 
@@ -226,6 +251,7 @@ extension LedgerEngine {
         if t.pendingID.rawValue != 0 { return .pendingIDMustBeZero }
         let isPending = t.flags.contains(.pending)
         if !isPending && t.timeoutSeconds != 0 { return .timeoutReservedForPendingTransfer }
+        if !isPending && !t.flags.isDisjoint(with: TransferFlags.closing) { return .closingTransferMustBePending }
         if t.ledger == 0 { return .ledgerMustNotBeZero }
         if t.code.rawValue == 0 { return .codeMustNotBeZero }
         guard let debitIndex = accountIndex(of: t.debitAccountID) else { return .debitAccountNotFound }
@@ -240,6 +266,8 @@ extension LedgerEngine {
             if timestamp <= creditAccount.timestamp { return .importedEventTimestampMustPostdateCreditAccount }
             if t.timeoutSeconds != 0 { return .importedEventTimeoutMustBeZero }
         }
+        if debitAccount.flags.contains(.closed) { return .debitAccountAlreadyClosed }
+        if creditAccount.flags.contains(.closed) { return .creditAccountAlreadyClosed }
         if !segregation.allows(t.code, debit: debitAccount.accountClass, credit: creditAccount.accountClass) {
             return segregation.knows(t.code) ? .accountClassesNotAllowedForCode : .transferCodeUnknown
         }
@@ -287,6 +315,7 @@ extension LedgerEngine {
         var stored = t
         stored.amount = amount
         stored.timestamp = timestamp
+        recordHistory(debitAccount.flags, debit, creditAccount.flags, credit, context: &context)
         accept(stored, context: &context)
         if context.recordsTradeLegs && t.code == .trade {
             context.tradeLegs.append(TradeLeg(index: context.eventIndex, ledger: t.ledger, debitClass: debitAccount.accountClass,
@@ -296,6 +325,8 @@ extension LedgerEngine {
             let pending = PendingTransfer(transfer: stored, status: .pending)
             setPending(t.id.rawValue, active: pending, resolved: nil, dirty: pending)
             if let expiresAt = pending.expiresAt { expiryQueue.push(expiresAt, t.id.rawValue) }
+            if t.flags.contains(.closingDebit) { setClosedByPending(debitIndex, true) }
+            if t.flags.contains(.closingCredit) { setClosedByPending(creditIndex, true) }
         }
         return .ok
     }
@@ -304,6 +335,15 @@ extension LedgerEngine {
     /// must not share an account's timestamp.
     private func regresses(_ timestamp: TimestampNanoseconds, context: BatchContext) -> Bool {
         timestamp <= max(transferLogTimestamp, context.accepted.last?.timestamp ?? 0) || accountTimestampExists(timestamp)
+    }
+
+    /// Records the balances after the transfer about to be accepted, for the sides whose account
+    /// has the `history` flag.
+    @inline(__always)
+    private func recordHistory(_ debitFlags: AccountFlags, _ debit: AccountBalance, _ creditFlags: AccountFlags, _ credit: AccountBalance,
+                               context: inout BatchContext) {
+        if debitFlags.contains(.history) { context.history.append(.init(slot: context.accepted.count, side: .debit, balance: debit)) }
+        if creditFlags.contains(.history) { context.history.append(.init(slot: context.accepted.count, side: .credit, balance: credit)) }
     }
 
     @inline(__always)
@@ -357,6 +397,15 @@ extension LedgerEngine {
         else {
             preconditionFailure("pending transfer \(pendingID) names an account that does not exist")
         }
+        // The only movement a closed account allows is the void of a pending transfer.
+        if !isPost {
+            if pending.flags.contains(.closingDebit) { setClosedByPending(debitIndex, false) }
+            if pending.flags.contains(.closingCredit) { setClosedByPending(creditIndex, false) }
+        } else if account(at: debitIndex).flags.contains(.closed) {
+            return .debitAccountAlreadyClosed
+        } else if account(at: creditIndex).flags.contains(.closed) {
+            return .creditAccountAlreadyClosed
+        }
         var debit = balance(at: debitIndex)
         var credit = balance(at: creditIndex)
         precondition(debit.debitsPending >= pending.amount && credit.creditsPending >= pending.amount,
@@ -381,6 +430,7 @@ extension LedgerEngine {
         if t.userData64 == 0 { stored.userData64 = pending.userData64 }
         if t.userData32 == 0 { stored.userData32 = pending.userData32 }
         stored.timestamp = timestamp
+        recordHistory(account(at: debitIndex).flags, debit, account(at: creditIndex).flags, credit, context: &context)
         accept(stored, context: &context)
         let newStatus: PendingStatus = isPost ? .posted : .voided
         setPending(pendingID, active: nil, resolved: newStatus, dirty: PendingTransfer(transfer: pending, status: newStatus))
@@ -454,6 +504,9 @@ extension LedgerEngine {
             credit.creditsPending -= transfer.amount
             setBalance(debitIndex, debit)
             setBalance(creditIndex, credit)
+            // A closing transfer that expires reopens its account.
+            if transfer.flags.contains(.closingDebit) { setClosedByPending(debitIndex, false) }
+            if transfer.flags.contains(.closingCredit) { setClosedByPending(creditIndex, false) }
             setPending(next.id, active: nil, resolved: .expired, dirty: PendingTransfer(transfer: transfer, status: .expired))
             expired.append(next.id)
         }

@@ -22,6 +22,11 @@ public final class LedgerEngine {
     /// Pending transfers posted, voided or expired since the last checkpoint (the store's
     /// `pending` table still shows them as they were at the checkpoint).
     var resolvedSinceCheckpoint: [UInt128: PendingStatus] = [:]
+    /// Accounts a pending closing transfer (`closing_debit` / `closing_credit`) holds closed,
+    /// by account index. Derived from the open pending transfers, so it needs no storage of its
+    /// own: a checkpoint keeps every open pending transfer. (Accounts created `closed` carry
+    /// the flag themselves.)
+    private(set) var closedByPending = Set<Int32>()
 
     /// Changes since the last checkpoint, written at the next one.
     private var dirtyFlags: [Bool] = []
@@ -46,6 +51,7 @@ public final class LedgerEngine {
         case accountCreated
         case assetRegistered(UInt32)
         case pending(UInt128, active: PendingTransfer?, resolved: PendingStatus?, dirty: PendingTransfer?)
+        case closed(Int32, Bool)
     }
 
     public init(segregation: SegregationTable = .standard) {
@@ -89,6 +95,14 @@ public final class LedgerEngine {
         for pending in snapshot.activePending {
             activePending[pending.transfer.id.rawValue] = pending
             if let expiresAt = pending.expiresAt { expiryQueue.push(expiresAt, pending.transfer.id.rawValue) }
+            let transfer = pending.transfer
+            for (flag, id) in [(TransferFlags.closingDebit, transfer.debitAccountID), (.closingCredit, transfer.creditAccountID)]
+            where transfer.flags.contains(flag) {
+                guard let index = accountIndex(of: id) else {
+                    throw KinkoError(.storageCorrupted, "pending transfer \(transfer.id) closes account \(id), which does not exist")
+                }
+                closedByPending.insert(index)
+            }
         }
         headSequence = snapshot.checkpointSequence
         checkpointSequence = snapshot.checkpointSequence
@@ -114,13 +128,16 @@ public final class LedgerEngine {
     public func asset(ledger: UInt32) -> Asset? { assetsByLedger[ledger] }
     public func asset(code: String) -> Asset? { assetsByLedger.values.first { $0.code == code } }
 
+    /// The account as it stands (with `closed` while a pending closing transfer holds it) and
+    /// its balance.
     public func account(_ id: AccountID) -> (account: Account, balance: AccountBalance)? {
         guard id.rawValue != 0, let index = accountIndex[id.rawValue] else { return nil }
-        return (accounts[Int(index)], balances[Int(index)])
+        return (account(at: Int32(index)), balances[Int(index)])
     }
 
     public func allAccounts() -> [(account: Account, balance: AccountBalance)] {
-        Array(zip(accounts, balances))
+        guard !closedByPending.isEmpty else { return Array(zip(accounts, balances)) }
+        return accounts.indices.map { (account(at: Int32($0)), balances[$0]) }
     }
 
     public func accounts(ledger: UInt32, accountClass: AccountClass) -> [Account] {
@@ -235,6 +252,8 @@ public final class LedgerEngine {
                 if dirtyFlags.removeLast() { dirtyAccounts.removeAll { $0 == Int32(accounts.count) } }
             case .assetRegistered(let ledger):
                 assetsByLedger[ledger] = nil
+            case .closed(let index, let wasClosed):
+                if wasClosed { closedByPending.insert(index) } else { closedByPending.remove(index) }
             case .pending(let id, let active, let resolved, let dirty):
                 activePending[id] = active
                 resolvedSinceCheckpoint[id] = resolved
@@ -265,8 +284,20 @@ public final class LedgerEngine {
         id.rawValue == 0 || id.rawValue == .max ? nil : accountIndex[id.rawValue].map { Int32(truncatingIfNeeded: $0) }
     }
 
+    /// The account at `index`, with `closed` while a pending closing transfer holds it.
     @inline(__always)
-    func account(at index: Int32) -> Account { accounts[Int(index)] }
+    func account(at index: Int32) -> Account {
+        guard !closedByPending.isEmpty, closedByPending.contains(index) else { return accounts[Int(index)] }
+        var account = accounts[Int(index)]
+        account.flags.insert(.closed)
+        return account
+    }
+
+    /// Opens or closes an account for a pending closing transfer (created, or voided/expired).
+    func setClosedByPending(_ index: Int32, _ closed: Bool) {
+        undoLog.append(.closed(index, closedByPending.contains(index)))
+        if closed { closedByPending.insert(index) } else { closedByPending.remove(index) }
+    }
 
     func insertAccount(_ account: Account) {
         accountIndex[account.id.rawValue] = UInt64(accounts.count)

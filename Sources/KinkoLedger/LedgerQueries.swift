@@ -135,3 +135,17 @@ public enum LedgerQuery {
         return selected
     }
 }
+
+/// An account's balances right after one of its transfers (`Ledger.accountBalances`).
+public struct AccountBalanceAt: Sendable, Equatable {
+    /// The transfer's timestamp.
+    public var timestamp: TimestampNanoseconds
+    public var transfer: TransferID
+    public var balance: AccountBalance
+
+    public init(timestamp: TimestampNanoseconds, transfer: TransferID, balance: AccountBalance) {
+        self.timestamp = timestamp
+        self.transfer = transfer
+        self.balance = balance
+    }
+}

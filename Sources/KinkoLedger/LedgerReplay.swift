@@ -35,6 +35,10 @@ public enum LedgerReplay {
                     "batch \(sequence): stored transfer \(transfers[bad].id) does not replay (\(outcome.results[bad]))")
             }
             try checkExpired(outcome.expired, expectedExpired, sequence: sequence, engine: engine)
+            guard LedgerCodec.encodeHistory(outcome.history) == record.history else {
+                engine.rollbackBatch()
+                throw KinkoError(.storageCorrupted, "batch \(sequence): the stored account history differs from the replayed balances")
+            }
             engine.markFailed(try LedgerCodec.decodeIDs(record.failed))
         case .pulse:
             let expired = engine.executePulse(sequence: sequence, timestamp: record.timestamp)

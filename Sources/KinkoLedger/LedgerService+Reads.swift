@@ -106,6 +106,23 @@ extension LedgerService {
         return try await ledger.accountTransfers(filter)
     }
 
+    /// An account's balances after each of its transfers that match the filter
+    /// (`get_account_balances`). Refused, naming the field, for an invalid filter or an account
+    /// created without the `history` flag (TigerBeetle answers both with nothing).
+    public func accountBalances(_ filter: AccountFilter, by caller: Caller) async throws -> [AccountBalanceAt] {
+        _ = try await governance.authorize(caller, .ledgerRead)
+        try Self.refuse(filter.invalidReason)
+        try await ledger.refresh()
+        guard let account = await ledger.account(filter.accountID)?.account else {
+            throw KinkoError(.notFound, "no account \(filter.accountID)", field: "account_id")
+        }
+        guard account.flags.contains(.history) else {
+            throw KinkoError(.invalidInput, "account \(filter.accountID) was created without the history flag: it keeps no balances per transfer",
+                             field: "account_id")
+        }
+        return try await ledger.accountBalances(filter)
+    }
+
     /// Accounts by TigerBeetle's query filter (user data 128 is the owner), with balances.
     public func queryAccounts(_ filter: QueryFilter, by caller: Caller) async throws -> [(account: Account, balance: AccountBalance)] {
         _ = try await governance.authorize(caller, .ledgerRead)

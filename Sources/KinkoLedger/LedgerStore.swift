@@ -16,8 +16,9 @@ public enum LedgerBatchKind: UInt8, Sendable {
 /// start of the batch.
 public struct LedgerBatchRecord: Sendable, Equatable {
     /// SHA-256 over kind (1 byte), sequence and timestamp (8 bytes each, little-endian), count
-    /// (4 bytes), body, expired ids and, when there are any, the failed ids: what the batch's
-    /// audit entry carries as request digest (unchanged for batches without failed ids).
+    /// (4 bytes), body, expired ids and, when there are any, the failed ids and the account
+    /// history (tagged `history` and its length): what the batch's audit entry carries as
+    /// request digest (unchanged for batches without failed ids or history).
     public var digest: [UInt8] {
         var hasher = SHA256()
         var header: [UInt8] = [kind.rawValue]
@@ -28,6 +29,13 @@ public struct LedgerBatchRecord: Sendable, Equatable {
         hasher.update(data: body)
         hasher.update(data: expired)
         if !failed.isEmpty { hasher.update(data: failed) }
+        if !history.isEmpty {
+            // Tagged with its length, so it cannot pass for failed ids.
+            var tag: [UInt8] = Array("history".utf8)
+            withUnsafeBytes(of: UInt32(truncatingIfNeeded: history.count).littleEndian) { tag += $0 }
+            hasher.update(data: tag)
+            hasher.update(data: history)
+        }
         return Array(hasher.finalize())
     }
 
@@ -41,9 +49,13 @@ public struct LedgerBatchRecord: Sendable, Equatable {
     /// Ids (16 bytes each) of events that failed for a transient reason in this batch: used up
     /// (`id_already_failed`). Empty in batches stored before 2026-12-04.
     public var failed: [UInt8]
+    /// The balances of accounts with the `history` flag after each transfer of the batch that
+    /// touched them (`LedgerCodec.encodeHistory`), for `get_account_balances`. Derived (replay
+    /// recomputes and compares it); empty in batches stored before 2026-12-04.
+    public var history: [UInt8]
 
     public init(sequence: UInt64, kind: LedgerBatchKind, timestamp: TimestampNanoseconds, count: Int, body: [UInt8], expired: [UInt8],
-                failed: [UInt8] = []) {
+                failed: [UInt8] = [], history: [UInt8] = []) {
         self.sequence = sequence
         self.kind = kind
         self.timestamp = timestamp
@@ -51,6 +63,7 @@ public struct LedgerBatchRecord: Sendable, Equatable {
         self.body = body
         self.expired = expired
         self.failed = failed
+        self.history = history
     }
 }
 

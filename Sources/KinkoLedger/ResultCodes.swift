@@ -41,38 +41,41 @@ public enum CreateTransferResult: UInt16, Sendable, CaseIterable {
     case pendingIDMustNotBeIntMax = 32
     case pendingIDMustBeDifferent = 33
     case timeoutReservedForPendingTransfer = 34
-    case ledgerMustNotBeZero = 35
-    case codeMustNotBeZero = 36
-    case debitAccountNotFound = 37
-    case creditAccountNotFound = 38
-    case accountsMustHaveTheSameLedger = 39
-    case transferMustHaveTheSameLedgerAsAccounts = 40
-    case pendingTransferNotFound = 41
-    case pendingTransferNotPending = 42
-    case pendingTransferHasDifferentDebitAccountID = 43
-    case pendingTransferHasDifferentCreditAccountID = 44
-    case pendingTransferHasDifferentLedger = 45
-    case pendingTransferHasDifferentCode = 46
-    case exceedsPendingTransferAmount = 47
-    case pendingTransferHasDifferentAmount = 48
-    case pendingTransferAlreadyPosted = 49
-    case pendingTransferAlreadyVoided = 50
-    case pendingTransferExpired = 51
-    case importedEventTimestampMustNotRegress = 52
-    case importedEventTimestampMustPostdateDebitAccount = 53
-    case importedEventTimestampMustPostdateCreditAccount = 54
-    case importedEventTimeoutMustBeZero = 55
-    case transferCodeUnknown = 56
-    case accountClassesNotAllowedForCode = 57
-    case overflowsDebitsPending = 58
-    case overflowsCreditsPending = 59
-    case overflowsDebitsPosted = 60
-    case overflowsCreditsPosted = 61
-    case overflowsDebits = 62
-    case overflowsCredits = 63
-    case overflowsTimeout = 64
-    case exceedsCredits = 65
-    case exceedsDebits = 66
+    case closingTransferMustBePending = 35
+    case ledgerMustNotBeZero = 36
+    case codeMustNotBeZero = 37
+    case debitAccountNotFound = 38
+    case creditAccountNotFound = 39
+    case accountsMustHaveTheSameLedger = 40
+    case transferMustHaveTheSameLedgerAsAccounts = 41
+    case pendingTransferNotFound = 42
+    case pendingTransferNotPending = 43
+    case pendingTransferHasDifferentDebitAccountID = 44
+    case pendingTransferHasDifferentCreditAccountID = 45
+    case pendingTransferHasDifferentLedger = 46
+    case pendingTransferHasDifferentCode = 47
+    case exceedsPendingTransferAmount = 48
+    case pendingTransferHasDifferentAmount = 49
+    case pendingTransferAlreadyPosted = 50
+    case pendingTransferAlreadyVoided = 51
+    case pendingTransferExpired = 52
+    case importedEventTimestampMustNotRegress = 53
+    case importedEventTimestampMustPostdateDebitAccount = 54
+    case importedEventTimestampMustPostdateCreditAccount = 55
+    case importedEventTimeoutMustBeZero = 56
+    case debitAccountAlreadyClosed = 57
+    case creditAccountAlreadyClosed = 58
+    case transferCodeUnknown = 59
+    case accountClassesNotAllowedForCode = 60
+    case overflowsDebitsPending = 61
+    case overflowsCreditsPending = 62
+    case overflowsDebitsPosted = 63
+    case overflowsCreditsPosted = 64
+    case overflowsDebits = 65
+    case overflowsCredits = 66
+    case overflowsTimeout = 67
+    case exceedsCredits = 68
+    case exceedsDebits = 69
 
     // The exchange's transfer controls (`TransferControlPolicy`), checked by `LedgerService`
     // for front ends. They apply to an event that is not a retry (after `exists`) and before
@@ -111,7 +114,8 @@ public enum CreateTransferResult: UInt16, Sendable, CaseIterable {
     /// used up, and a retry with it answers `id_already_failed` rather than succeeding later.
     public var isTransient: Bool {
         switch self {
-        case .debitAccountNotFound, .creditAccountNotFound, .pendingTransferNotFound, .exceedsCredits, .exceedsDebits: true
+        case .debitAccountNotFound, .creditAccountNotFound, .pendingTransferNotFound, .exceedsCredits, .exceedsDebits,
+             .debitAccountAlreadyClosed, .creditAccountAlreadyClosed: true
         default: false
         }
     }

@@ -19,13 +19,20 @@ public struct TransferFlags: OptionSet, Hashable, Sendable {
     /// and posted) up to its posted debits.
     public static let balancingCredit = TransferFlags(rawValue: 1 << 5)
 
+    /// Close the debit account (bit 6, as in TigerBeetle): only on a pending transfer; the
+    /// account stays closed while it is pending, and reopens if it is voided or expires.
+    public static let closingDebit = TransferFlags(rawValue: 1 << 6)
+    /// Close the credit account (bit 7), likewise.
+    public static let closingCredit = TransferFlags(rawValue: 1 << 7)
+
     /// An event from another ledger's history, with its original timestamp (bit 8, as in
     /// TigerBeetle): a batch is all imported or not at all.
     public static let imported = TransferFlags(rawValue: 1 << 8)
 
-    static let known: TransferFlags = [.linked, .pending, .postPendingTransfer, .voidPendingTransfer, .balancingDebit, .balancingCredit, .imported]
+    static let known: TransferFlags = [.linked, .pending, .postPendingTransfer, .voidPendingTransfer, .balancingDebit, .balancingCredit, .closingDebit, .closingCredit, .imported]
     /// Flags a post or void may not carry (`flags_are_mutually_exclusive`).
-    static let notWithPostOrVoid: TransferFlags = [.pending, .balancingDebit, .balancingCredit]
+    static let notWithPostOrVoid: TransferFlags = [.pending, .balancingDebit, .balancingCredit, .closingDebit, .closingCredit]
+    static let closing: TransferFlags = [.closingDebit, .closingCredit]
 
     public var resolvesPending: Bool { !isDisjoint(with: [.postPendingTransfer, .voidPendingTransfer]) }
 
@@ -37,6 +44,8 @@ public struct TransferFlags: OptionSet, Hashable, Sendable {
         if contains(.voidPendingTransfer) { result.append("void_pending_transfer") }
         if contains(.balancingDebit) { result.append("balancing_debit") }
         if contains(.balancingCredit) { result.append("balancing_credit") }
+        if contains(.closingDebit) { result.append("closing_debit") }
+        if contains(.closingCredit) { result.append("closing_credit") }
         if contains(.imported) { result.append("imported") }
         return result
     }
@@ -51,6 +60,8 @@ public struct TransferFlags: OptionSet, Hashable, Sendable {
             case "void_pending_transfer", "void": flags.insert(.voidPendingTransfer)
             case "balancing_debit": flags.insert(.balancingDebit)
             case "balancing_credit": flags.insert(.balancingCredit)
+            case "closing_debit": flags.insert(.closingDebit)
+            case "closing_credit": flags.insert(.closingCredit)
             case "imported": flags.insert(.imported)
             default: throw KinkoError(.invalidInput, "unknown transfer flag \"\(name)\"", field: "flags")
             }

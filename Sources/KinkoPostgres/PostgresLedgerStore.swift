@@ -24,7 +24,7 @@ public struct PostgresLedgerStore: LedgerStore, PostgresStore {
                 .decode((Int64, Int64).self) { checkpoint = row }
             guard let (sequence, timestamp) = checkpoint else { throw KinkoError(.storageCorrupted, "the ledger checkpoint row is missing") }
             let definitions = try await Self.records(try await connection.answered("""
-                SELECT sequence, kind, timestamp, count, body, expired, failed FROM ledger_batches
+                SELECT sequence, kind, timestamp, count, body, expired, failed, history FROM ledger_batches
                 WHERE kind IN (1, 2) AND sequence <= \(sequence) ORDER BY sequence
                 """, logger: logger))
             var pages: [BalancePage] = []
@@ -59,7 +59,7 @@ public struct PostgresLedgerStore: LedgerStore, PostgresStore {
     public func batches(after sequence: UInt64, limit: Int) async throws -> [LedgerBatchRecord] {
         try await database.read { connection in
             try await Self.records(try await connection.answered("""
-                SELECT sequence, kind, timestamp, count, body, expired, failed FROM ledger_batches
+                SELECT sequence, kind, timestamp, count, body, expired, failed, history FROM ledger_batches
                 WHERE sequence > \(Int64(bitPattern: sequence)) ORDER BY sequence LIMIT \(Int64(limit))
                 """, logger: logger))
         }
@@ -158,21 +158,24 @@ public struct PostgresLedgerStore: LedgerStore, PostgresStore {
 
     static func records(_ rows: PostgresRowSequence) async throws -> [LedgerBatchRecord] {
         var records: [LedgerBatchRecord] = []
-        for try await (sequence, kindRaw, timestamp, count, body, expired, failed) in rows.decode((Int64, Int16, Int64, Int32, Data, Data, Data).self) {
+        for try await (sequence, kindRaw, timestamp, count, body, expired, failed, history)
+            in rows.decode((Int64, Int16, Int64, Int32, Data, Data, Data, Data).self) {
             guard let kind = LedgerBatchKind(rawValue: UInt8(clamping: kindRaw)) else {
                 throw KinkoError(.storageCorrupted, "batch \(sequence) has unknown kind \(kindRaw)")
             }
             records.append(LedgerBatchRecord(sequence: UInt64(bitPattern: sequence), kind: kind, timestamp: UInt64(bitPattern: timestamp),
-                                             count: Int(count), body: [UInt8](body), expired: [UInt8](expired), failed: [UInt8](failed)))
+                                             count: Int(count), body: [UInt8](body), expired: [UInt8](expired), failed: [UInt8](failed),
+                                             history: [UInt8](history)))
         }
         return records
     }
 
     static func insert(_ record: LedgerBatchRecord, _ connection: PostgresConnection, logger: Logger) async throws {
         try await connection.answered("""
-            INSERT INTO ledger_batches (sequence, kind, timestamp, count, body, expired, failed)
+            INSERT INTO ledger_batches (sequence, kind, timestamp, count, body, expired, failed, history)
             VALUES (\(Int64(bitPattern: record.sequence)), \(Int16(record.kind.rawValue)), \(Int64(bitPattern: record.timestamp)),
-                    \(Int32(clamping: record.count)), \(Data(record.body)), \(Data(record.expired)), \(Data(record.failed)))
+                    \(Int32(clamping: record.count)), \(Data(record.body)), \(Data(record.expired)), \(Data(record.failed)),
+                    \(Data(record.history)))
             """, logger: logger)
     }
 

@@ -168,6 +168,10 @@ enum KinkoMigrations {
             // The ids each transfers batch used up with a transient failure (id_already_failed).
             try db.execute(sql: "ALTER TABLE ledger_batches ADD COLUMN failed BLOB NOT NULL DEFAULT x''")
         }
+        migrator.registerMigration("2026-12-04 account history") { db in
+            // Balances after each transfer of accounts with the history flag (get_account_balances).
+            try db.execute(sql: "ALTER TABLE ledger_batches ADD COLUMN history BLOB NOT NULL DEFAULT x''")
+        }
         return migrator
     }
 

@@ -18,7 +18,7 @@ public struct SQLiteLedgerStore: LedgerStore, SQLiteStore {
             guard let checkpoint else { throw KinkoError(.storageCorrupted, "the ledger checkpoint row is missing") }
             let sequence = UInt64(bitPattern: checkpoint["sequence"])
             let definitions = try Self.records(db, sql: """
-                SELECT sequence, kind, timestamp, count, body, expired, failed FROM ledger_batches
+                SELECT sequence, kind, timestamp, count, body, expired, failed, history FROM ledger_batches
                 WHERE kind IN (1, 2) AND sequence <= ? ORDER BY sequence
                 """, arguments: [Int64(bitPattern: sequence)])
             let pages = try Row.fetchAll(db, sql: "SELECT page, balances FROM ledger_balance_pages ORDER BY page").map { row in
@@ -139,7 +139,7 @@ public struct SQLiteLedgerStore: LedgerStore, SQLiteStore {
 
     private static func batches(_ db: Database, after: UInt64, through: UInt64?, limit: Int) throws -> [LedgerBatchRecord] {
         try records(db, sql: """
-            SELECT sequence, kind, timestamp, count, body, expired, failed FROM ledger_batches
+            SELECT sequence, kind, timestamp, count, body, expired, failed, history FROM ledger_batches
             WHERE sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?
             """, arguments: [Int64(bitPattern: after), Int64(bitPattern: through ?? UInt64(Int64.max)), limit])
     }
@@ -153,16 +153,17 @@ public struct SQLiteLedgerStore: LedgerStore, SQLiteStore {
             return LedgerBatchRecord(
                 sequence: UInt64(bitPattern: row["sequence"]), kind: kind,
                 timestamp: UInt64(bitPattern: row["timestamp"]), count: row["count"],
-                body: [UInt8](row["body"] as Data), expired: [UInt8](row["expired"] as Data), failed: [UInt8](row["failed"] as Data))
+                body: [UInt8](row["body"] as Data), expired: [UInt8](row["expired"] as Data), failed: [UInt8](row["failed"] as Data),
+                history: [UInt8](row["history"] as Data))
         }
     }
 
     private static func insert(_ record: LedgerBatchRecord, db: Database) throws {
         try db.execute(
-            sql: "INSERT INTO ledger_batches (sequence, kind, timestamp, count, body, expired, failed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            sql: "INSERT INTO ledger_batches (sequence, kind, timestamp, count, body, expired, failed, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             arguments: [
                 Int64(bitPattern: record.sequence), Int(record.kind.rawValue), Int64(bitPattern: record.timestamp),
-                record.count, Data(record.body), Data(record.expired), Data(record.failed),
+                record.count, Data(record.body), Data(record.expired), Data(record.failed), Data(record.history),
             ])
     }
 

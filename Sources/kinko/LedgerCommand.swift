@@ -178,8 +178,11 @@ struct LedgerCommand: AsyncParsableCommand {
         @Option(help: "Only transfers stamped at or before this UTC instant (or this JST day's end).") var until: String?
         @Option(help: "At most this many (1–1000).") var limit: Int = 50
         @Flag(help: "Newest first.") var reversed = false
+        @Flag(help: "With --account (created with the history flag): its balances after each transfer (get_account_balances).")
+        var balances = false
 
         func validate() throws {
+            guard account != nil || !balances else { throw ValidationError("--balances needs --account") }
             guard (1...LedgerQuery.resultsMax).contains(limit) else { throw ValidationError("--limit must be 1–\(LedgerQuery.resultsMax); got \(limit)") }
             guard !(debitsOnly && creditsOnly) else { throw ValidationError("--debits-only and --credits-only exclude each other") }
             guard account != nil || !(debitsOnly || creditsOnly) else { throw ValidationError("--debits-only and --credits-only need --account") }
@@ -205,6 +208,18 @@ struct LedgerCommand: AsyncParsableCommand {
             if let account {
                 let narrowed = AccountFilter(accountID: try AccountID(parsing: account, field: "account"), narrowedAs: filter,
                                              debits: !creditsOnly, credits: !debitsOnly)
+                if balances {
+                    let scale = try await service.account(narrowed.accountID, by: session.caller).account.ledger
+                    let rows = try await service.accountBalances(narrowed, by: session.caller).map { entry -> [String] in
+                        let b = entry.balance
+                        let units = assets.first { $0.ledger == scale }?.scale ?? 0
+                        return [entry.timestamp.iso8601, String(describing: entry.transfer)]
+                            + [b.debitsPending, b.debitsPosted, b.creditsPending, b.creditsPosted].map { Amount(units: $0).decimalString(scale: units) }
+                    }
+                    print(Table(header: ["time (UTC)", "transfer", "debits pending", "debits posted", "credits pending", "credits posted"],
+                                rows: rows).rendered)
+                    return
+                }
                 transfers = try await service.accountTransfers(narrowed, by: session.caller)
             } else {
                 if let asset {

@@ -111,6 +111,21 @@ struct CLITests {
         #expect(refused.status != 0 && refused.error.contains("imported events") && refused.error.contains("events[0].flags"))
         let window = try kinko("ledger", "query-transfers", "--from", "2030-01-02", "--until", "2030-01-01", as: "auditor")
         #expect(window.status != 0 && window.error.contains("timestamp_min must not be after timestamp_max"))
+        // Balances after each transfer, for an account created with the history flag.
+        let history = #"{"id":"10029","asset":"BTC","code":100,"class":"customer_liability","owner":"1002","flags":"debits_must_not_exceed_credits|history"}"#
+        let created = try kinko("ledger", "create-accounts", "--file", "-", as: "operator", input: history)
+        #expect(created.status == 0, "\(created.error)")
+        let chain = #"""
+            {"id": "94", "debit_account_id": "10012", "credit_account_id": "10029", "amount": "0.05", "asset": "BTC", "code": "trade", "flags": "linked"}
+            {"id": "95", "debit_account_id": "10021", "credit_account_id": "10011", "amount": "750000", "asset": "JPY", "code": "trade"}
+            """#
+        #expect(try kinko("ledger", "post", "--file", "-", as: "operator", input: chain).status == 0)
+        let balances = try kinko("ledger", "query-transfers", "--account", "10029", "--balances", as: "auditor")
+        #expect(balances.status == 0, "\(balances.error)")
+        let row = balances.output.split(separator: "\n").dropFirst(2).map { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().map(String.init) }
+        #expect(row == [["94", "0.00000000", "0.00000000", "0.00000000", "0.05000000"]])
+        let untracked = try kinko("ledger", "query-transfers", "--account", "10011", "--balances", as: "auditor")
+        #expect(untracked.status != 0 && untracked.error.contains("without the history flag") && untracked.error.contains("account_id"))
     }
 
     // Goal: proofs printed by kinko pass the independent Python verifier; altered ones fail.

@@ -91,7 +91,7 @@ struct SQLiteLedgerStoreTests {
             "2026-11-22 monitoring", "2026-12-01 credentials and records", "2026-12-01 quarantine class", "2026-12-02 rule sets as settings",
             "2026-12-02 transfers between customers", "2026-12-03 alerts by time raised", "2026-12-03 incident valuations", "2026-12-03 reconciliation runs",
             "2026-12-03 who recorded each balance", "2026-12-03 travel-rule messages", "2026-12-03 reserve holdings",
-            "2026-12-04 failed transfer ids",
+            "2026-12-04 failed transfer ids", "2026-12-04 account history",
         ])
     }
 
