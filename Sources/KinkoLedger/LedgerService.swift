@@ -119,9 +119,9 @@ public struct LedgerService: Sendable {
     }
 
     /// Imported history moves customer value into the books at once, so it is not for one
-    /// person at a front end: the engine takes it (`Ledger`), a reviewed migration flow does
-    /// not exist yet.
-    static let importRefusal = "imported events (another ledger's history) are not accepted here: a migration needs a reviewed import, which Kinko does not have yet"
+    /// person posting at a front end: it goes through the reviewed import
+    /// (`requestImport` / `executeImport`).
+    static let importRefusal = "imported events (another ledger's history) are not accepted here: a migration goes through the reviewed import (kinko ledger import request, approved by a second person)"
 
     /// Creates accounts. Under the policy, a customer's accounts must not be able to overdraw.
     public func createAccounts(_ accounts: [Account], by caller: Caller) async throws -> [CreateAccountResult] {

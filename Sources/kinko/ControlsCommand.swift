@@ -329,3 +329,71 @@ struct DepositsCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// `kinko ledger import`: migrating another ledger's history, reviewed by a second person.
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Migrate another ledger's history with its original timestamps: file it for approval, then run the approved file.",
+        subcommands: [Request.self, Execute.self])
+
+    /// The two files of an import, parsed: accounts and transfers, every event `imported`,
+    /// with its own `timestamp`.
+    struct Files: ParsableArguments {
+        @Option(help: "Accounts (NDJSON or CSV, as for create-accounts, with flags imported and a timestamp).") var accounts: String?
+        @Option(help: "Transfers (NDJSON or CSV, as for post, with flags imported and a timestamp).") var transfers: String?
+
+        func read(assets: [Asset]) throws -> (accounts: [Account], transfers: [Transfer]) {
+            guard accounts != nil || transfers != nil else { throw ValidationError("give --accounts, --transfers or both") }
+            let input = LedgerInput(assets: assets)
+            let parsedAccounts = try accounts.map { path in
+                try input.accounts(try readInput(path, field: "--accounts"), format: LedgerInput.Format(path: path)).get().map(\.value)
+            } ?? []
+            let parsedTransfers = try transfers.map { path in
+                try input.transfers(try readInput(path, field: "--transfers"), format: LedgerInput.Format(path: path)).get().map(\.value)
+            } ?? []
+            return (parsedAccounts, parsedTransfers)
+        }
+    }
+
+    static func show(_ summary: LedgerService.ImportSummary) {
+        print("digest \(summary.digest)")
+        print("\(summary.accounts) accounts, \(summary.transfers) transfers, from \(summary.first.iso8601) to \(summary.last.iso8601)")
+        for (asset, amount) in summary.grossAmounts.sorted(by: { $0.key < $1.key }) { print("  \(asset): \(amount) moved (gross)") }
+    }
+
+    struct Request: KinkoCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "File an import for approval (finance or compliance, not you); prints the request and what its approver sees.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @OptionGroup var files: Files
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let service = try await session.exchange().ledger
+            let (accounts, transfers) = try files.read(assets: await service.ledger.assets)
+            let (request, summary) = try await service.requestImport(accounts: accounts, transfers: transfers, by: session.caller)
+            print("import request \(request.id) filed")
+            ImportCommand.show(summary)
+        }
+    }
+
+    struct Execute: KinkoCommand {
+        static let configuration = CommandConfiguration(abstract: "Run an approved import with the very files it was approved for.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var token: TokenOptions
+        @Option(help: "The approval request.") var request: String
+        @OptionGroup var files: Files
+
+        func execute() async throws {
+            let session = try await Session.open(database, token)
+            let service = try await session.exchange().ledger
+            let (accounts, transfers) = try files.read(assets: await service.ledger.assets)
+            let summary = try await service.executeImport(try ApprovalRequestID(parsing: request, field: "request"), accounts: accounts,
+                                                          transfers: transfers, by: session.caller)
+            print("imported")
+            ImportCommand.show(summary)
+        }
+    }
+}

@@ -11,7 +11,7 @@ struct LedgerCommand: AsyncParsableCommand {
         abstract: "Accounts, transfers and balances of the segregating double-entry ledger.",
         subcommands: [
             Assets.self, AddAsset.self, CreateAccounts.self, Post.self, Balances.self, History.self, QueryTransfers.self, StatementCommand.self, ShowTransfer.self,
-            Verify.self, Export.self, Pulse.self, PolicyCommand.self, ParkedCommand.self,
+            Verify.self, Export.self, Pulse.self, PolicyCommand.self, ParkedCommand.self, ImportCommand.self,
         ]
     )
 

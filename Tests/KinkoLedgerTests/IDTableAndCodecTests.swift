@@ -88,6 +88,28 @@ struct LedgerInputTests {
         #expect(records[1].value.pendingID == TransferID(7) && records[1].value.id == TransferID(8) && records[1].value.ledger == 0)
     }
 
+    // Goal: an imported event's own time reads as nanoseconds or a UTC instant; anything else
+    // is refused naming `timestamp`.
+    @Test func importedEventsCarryTheirTimestamp() throws {
+        let text = """
+            {"id": "7", "debit_account_id": "1", "credit_account_id": "2", "amount": "1", "asset": "BTC", "code": "trade", "flags": "imported", "timestamp": "1577836800000000001"}
+            {"id": "8", "debit_account_id": "1", "credit_account_id": "2", "amount": "1", "asset": "BTC", "code": "trade", "flags": "imported", "timestamp": "2020-01-01T00:00:00.000000002Z"}
+            """
+        let records = try input.transfers(text, format: .ndjson).get()
+        #expect(records.map(\.value.timestamp) == [1_577_836_800_000_000_001, 1_577_836_800_000_000_002])
+        let accounts = try input.accounts(#"{"id": "3", "asset": "BTC", "code": 1, "class": "own_funds", "flags": "imported", "timestamp": "5"}"#,
+                                          format: .ndjson).get()
+        #expect(accounts.map(\.value.timestamp) == [5])
+        for bad in ["yesterday", "18446744073709551616"] {
+            let line = #"{"id": "9", "asset": "BTC", "code": 1, "class": "own_funds", "timestamp": "\#(bad)"}"#
+            guard case .failure(let errors) = input.accounts(line, format: .ndjson) else {
+                Issue.record("\(bad) was accepted")
+                continue
+            }
+            #expect(errors.errors.map(\.field) == ["timestamp"])
+        }
+    }
+
     // Goal: every bad line is reported with its number and field; nothing is returned.
     @Test func everyBadLineIsNamed() throws {
         let text = """

@@ -128,6 +128,23 @@ struct CLITests {
         #expect(untracked.status != 0 && untracked.error.contains("without the history flag") && untracked.error.contains("account_id"))
     }
 
+    // Goal: a migration is filed for a second person; the one who filed it cannot run it.
+    @Test func importIsFiledForASecondPerson() throws {
+        try Data(#"""
+            {"id": "96", "debit_account_id": "10012", "credit_account_id": "10022", "amount": "0.25", "asset": "BTC", "code": "trade", "flags": "imported", "timestamp": "2020-01-01T00:00:00Z"}
+            {"id": "97", "debit_account_id": "10022", "credit_account_id": "10012", "amount": "0.05", "asset": "BTC", "code": "trade", "flags": "imported", "timestamp": "1577923200000000000"}
+            """#.utf8).write(to: temp.url.appendingPathComponent("history.ndjson"))
+        let filed = try kinko("ledger", "import", "request", "--transfers", "history.ndjson", as: "operator")
+        #expect(filed.status == 0, "\(filed.error)")
+        #expect(filed.output.contains("0 accounts, 2 transfers, from 2020-01-01T00:00:00") && filed.output.contains("BTC: 0.30000000 moved (gross)"))
+        let request = try #require(filed.output.split(separator: "\n").first?.split(separator: " ").dropFirst(2).first.map(String.init))
+        let alone = try kinko("ledger", "import", "execute", "--request", request, "--transfers", "history.ndjson", as: "finance")
+        #expect(alone.status != 0 && alone.error.contains("not approved yet"), "\(alone.error)")
+        let live = try kinko("ledger", "import", "request", "--transfers", "-", as: "operator",
+                             input: #"{"id": "98", "debit_account_id": "10012", "credit_account_id": "10022", "amount": "1", "asset": "BTC", "code": "trade"}"#)
+        #expect(live.status != 0 && live.error.contains("transfers[0].flags"))
+    }
+
     // Goal: proofs printed by kinko pass the independent Python verifier; altered ones fail.
     @Test func pythonVerifierAcceptsProofsAndRejectsAlteredOnes() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

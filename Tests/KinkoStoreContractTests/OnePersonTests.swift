@@ -202,6 +202,20 @@ struct OnePersonTests {
             _ = try await t.x.ledger.postApproved(t.w.parkedCorrectionRequest, by: t.me)
             return .done("posted")
         },
+        Attempt("P3", "Import another ledger's history alone: file it, approve one's own request, run it") { t in
+            let history = Transfer(id: t.id(1), debitAccountID: W.c1BTC, creditAccountID: W.c2BTC, amount: 1, ledger: 2, code: .trade,
+                                   flags: .imported, timestamp: t.w.f.clock.now() - 1)
+            let (request, _) = try await t.x.ledger.requestImport(accounts: [], transfers: [history], by: t.me)
+            return await t.alone(request.id, "filed") {
+                do {
+                    _ = try await t.x.ledger.executeImport(request.id, accounts: [], transfers: [history], by: t.me)
+                } catch let error as KinkoError where error.code == .approvalRequired || error.code == .forbidden {
+                    throw error
+                } catch {
+                    return  // past the approval: counted as carried out
+                }
+            }
+        },
     ]
 
     static let flowAttempts: [Attempt] = [

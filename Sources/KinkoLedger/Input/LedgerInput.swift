@@ -89,7 +89,7 @@ public struct LedgerInput {
     // MARK: Records
 
     private func account(from fields: Fields) throws(KinkoError) -> Account {
-        try fields.rejectUnknown(["id", "asset", "ledger", "code", "class", "flags", "owner", "user_data_64", "user_data_32"])
+        try fields.rejectUnknown(["id", "asset", "ledger", "code", "class", "flags", "owner", "user_data_64", "user_data_32", "timestamp"])
         let ledger = try self.ledger(fields, required: true)
         let className = try fields.string("class", required: true) ?? ""
         guard let accountClass = AccountClass(name: className) else {
@@ -103,13 +103,14 @@ public struct LedgerInput {
             flags: try AccountFlags(names: fields.list("flags")),
             owner: try fields.id("owner") ?? 0,
             userData64: try fields.unsigned("user_data_64", max: .max) ?? 0,
-            userData32: try fields.unsigned("user_data_32", max: UInt64(UInt32.max)).map { UInt32($0) } ?? 0)
+            userData32: try fields.unsigned("user_data_32", max: UInt64(UInt32.max)).map { UInt32($0) } ?? 0,
+            timestamp: try fields.timestamp())
     }
 
     private func transfer(from fields: Fields) throws(KinkoError) -> Transfer {
         try fields.rejectUnknown([
             "id", "debit_account_id", "credit_account_id", "amount", "asset", "ledger", "code", "flags", "pending_id",
-            "timeout", "user_data_128", "user_data_64", "user_data_32",
+            "timeout", "user_data_128", "user_data_64", "user_data_32", "timestamp",
         ])
         let flags = try TransferFlags(names: fields.list("flags"))
         let inherits = flags.resolvesPending
@@ -141,7 +142,8 @@ public struct LedgerInput {
             timeoutSeconds: try fields.unsigned("timeout", max: UInt64(UInt32.max)).map { UInt32($0) } ?? 0,
             userData128: try fields.id("user_data_128") ?? 0,
             userData64: try fields.unsigned("user_data_64", max: .max) ?? 0,
-            userData32: try fields.unsigned("user_data_32", max: UInt64(UInt32.max)).map { UInt32($0) } ?? 0)
+            userData32: try fields.unsigned("user_data_32", max: UInt64(UInt32.max)).map { UInt32($0) } ?? 0,
+            timestamp: try fields.timestamp())
     }
 
     private func ledger(_ fields: Fields, required: Bool) throws(KinkoError) -> UInt32 {
@@ -202,6 +204,26 @@ struct Fields {
             throw KinkoError(.invalidInput, "\"\(text)\" is not a whole number from 0 to \(max)", field: name)
         }
         return value
+    }
+
+    /// An imported event's own time: nanoseconds since the epoch, or a UTC instant such as
+    /// `2020-01-01T00:00:00.000000001Z`; 0 (the ledger stamps it) when absent.
+    func timestamp() throws(KinkoError) -> TimestampNanoseconds {
+        guard let text = try string("timestamp") else { return 0 }
+        if !text.isEmpty, text.utf8.allSatisfy({ (48...57).contains($0) }) {
+            guard let value = UInt64(text) else { throw KinkoError(.invalidInput, "\(text) is past the largest timestamp", field: "timestamp") }
+            return value
+        }
+        // The instant to the nanosecond: whole seconds as usual, the fraction (1–9 digits) exactly.
+        if let dot = text.firstIndex(of: "."), text.hasSuffix("Z") {
+            let fraction = text[text.index(after: dot)..<text.index(before: text.endIndex)]
+            guard (1...9).contains(fraction.count), fraction.utf8.allSatisfy({ (48...57).contains($0) }) else {
+                throw KinkoError(.invalidInput, "the fraction of a second is 1–9 digits; got \"\(text)\"", field: "timestamp")
+            }
+            let seconds = try TimestampNanoseconds(parsing: String(text[..<dot]) + "Z", field: "timestamp")
+            return seconds + (UInt64(fraction + String(repeating: "0", count: 9 - fraction.count)) ?? 0)
+        }
+        return try TimestampNanoseconds(parsing: text, field: "timestamp")
     }
 
     func list(_ name: String) throws(KinkoError) -> [String] {
