@@ -189,13 +189,14 @@ public struct PostgresLedgerStore: LedgerStore, PostgresStore {
         let classes = accounts.map { Int16($0.accountClass.rawValue) }
         let owners = accounts.map { ByteBuffer(bytes: LedgerCodec.bigEndianBytes($0.owner)) }
         let userData = accounts.map { Int64(bitPattern: $0.userData64) }
+        let userData32 = accounts.map { Int64($0.userData32) }
         let timestamps = accounts.map { Int64(bitPattern: $0.timestamp) }
         try await connection.answered("""
-            INSERT INTO ledger_accounts (id, ledger, code, flags, class, owner, user_data_64, timestamp, created_sequence)
-            SELECT id, ledger, code, flags, class, owner, user_data_64, timestamp, \(Int64(bitPattern: sequence))
+            INSERT INTO ledger_accounts (id, ledger, code, flags, class, owner, user_data_64, user_data_32, timestamp, created_sequence)
+            SELECT id, ledger, code, flags, class, owner, user_data_64, user_data_32, timestamp, \(Int64(bitPattern: sequence))
             FROM unnest(\(ids)::bytea[], \(ledgers)::bigint[], \(codes)::integer[], \(flags)::integer[], \(classes)::smallint[],
-                        \(owners)::bytea[], \(userData)::bigint[], \(timestamps)::bigint[])
-                 AS t(id, ledger, code, flags, class, owner, user_data_64, timestamp)
+                        \(owners)::bytea[], \(userData)::bigint[], \(userData32)::bigint[], \(timestamps)::bigint[])
+                 AS t(id, ledger, code, flags, class, owner, user_data_64, user_data_32, timestamp)
             """, logger: logger)
     }
 

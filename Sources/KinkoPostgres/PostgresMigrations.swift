@@ -85,6 +85,7 @@ enum PostgresMigrations {
         // The ids each transfers batch used up with a transient failure, as in SQLite.
         ("2026-12-04 failed transfer ids", ["ALTER TABLE ledger_batches ADD COLUMN failed bytea NOT NULL DEFAULT ''::bytea"]),
         ("2026-12-04 account history", ["ALTER TABLE ledger_batches ADD COLUMN history bytea NOT NULL DEFAULT ''::bytea"]),
+        ("2026-12-04 account user_data_32", ["ALTER TABLE ledger_accounts ADD COLUMN user_data_32 bigint NOT NULL DEFAULT 0"]),
     ]
 
     /// Reserve and monitoring rule sets become governance settings (`AdoptedDocuments`): each

@@ -172,6 +172,11 @@ enum KinkoMigrations {
             // Balances after each transfer of accounts with the history flag (get_account_balances).
             try db.execute(sql: "ALTER TABLE ledger_batches ADD COLUMN history BLOB NOT NULL DEFAULT x''")
         }
+        migrator.registerMigration("2026-12-04 account user_data_32") { db in
+            // The SQL rows repeat an account's user_data_32 (the log always had it); rows of
+            // accounts created before say 0.
+            try db.execute(sql: "ALTER TABLE ledger_accounts ADD COLUMN user_data_32 INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 

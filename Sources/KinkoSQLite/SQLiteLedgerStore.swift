@@ -175,12 +175,12 @@ public struct SQLiteLedgerStore: LedgerStore, SQLiteStore {
 
     private static func insert(_ account: Account, sequence: UInt64, db: Database) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO ledger_accounts (id, ledger, code, flags, class, owner, user_data_64, timestamp, created_sequence)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO ledger_accounts (id, ledger, code, flags, class, owner, user_data_64, user_data_32, timestamp, created_sequence)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 Data(LedgerCodec.bigEndianBytes(account.id.rawValue)), Int64(account.ledger), Int(account.code),
                 Int(account.flags.rawValue), Int(account.accountClass.rawValue),
-                Data(LedgerCodec.bigEndianBytes(account.owner)), Int64(bitPattern: account.userData64),
+                Data(LedgerCodec.bigEndianBytes(account.owner)), Int64(bitPattern: account.userData64), Int64(account.userData32),
                 Int64(bitPattern: account.timestamp), Int64(bitPattern: sequence),
             ])
     }

@@ -127,6 +127,50 @@ struct KinkoAPI: APIProtocol {
         return .ok(.init(body: .json(.init(transfers: transfers, nextBefore: page.next.map { String($0.rawValue) }))))
     }
 
+    /// The window, code and order of a TigerBeetle-style query, from the query string.
+    static func queryFilter(code: String?, from: String?, until: String?, limit: Int?, reversed: Bool?) throws -> QueryFilter {
+        var filter = QueryFilter(limit: UInt32(try page(limit)), reversed: reversed ?? false)
+        if let code {
+            do { filter.code = try TransferCode(parsing: code).rawValue } catch { throw KinkoError(error.code, error.message, field: "code") }
+        }
+        filter.timestampMin = try from.map { try TimestampNanoseconds(from: $0, field: "from") } ?? 0
+        filter.timestampMax = try until.map { try TimestampNanoseconds(asOf: $0, field: "until") } ?? 0
+        return filter
+    }
+
+    func listAccountBalances(_ input: Operations.ListAccountBalances.Input) async throws -> Operations.ListAccountBalances.Output {
+        let caller = try caller()
+        let id = try AccountID(parsing: input.path.id, field: "id")
+        let q = input.query
+        let side = q.side ?? .both
+        let filter = AccountFilter(accountID: id, narrowedAs: try Self.queryFilter(code: q.code, from: q.from, until: q.until, limit: q.limit,
+                                                                                  reversed: q.reversed),
+                                   debits: side != .credits, credits: side != .debits)
+        let found = try await services.ledgerService.accountBalances(filter, by: caller)
+        let scale = try await services.ledgerService.account(id, by: caller).account.ledger
+        let units = await ledger.asset(ledger: scale)?.scale ?? 0
+        func amount(_ value: UInt128) -> String { Amount(units: value).decimalString(scale: units) }
+        return .ok(.init(body: .json(.init(balances: found.map {
+            .init(transfer: $0.transfer.description, timestamp: $0.timestamp.iso8601, debitsPending: amount($0.balance.debitsPending),
+                  debitsPosted: amount($0.balance.debitsPosted), creditsPending: amount($0.balance.creditsPending),
+                  creditsPosted: amount($0.balance.creditsPosted))
+        }))))
+    }
+
+    func queryTransfers(_ input: Operations.QueryTransfers.Input) async throws -> Operations.QueryTransfers.Output {
+        let caller = try caller()
+        let q = input.query
+        var filter = try Self.queryFilter(code: q.code, from: q.from, until: q.until, limit: q.limit, reversed: q.reversed)
+        if let code = q.asset {
+            guard let asset = await ledger.asset(code: code) else { throw KinkoError(.notFound, "no asset \(code)", field: "asset") }
+            filter.ledger = asset.ledger
+        }
+        filter.userData128 = try q.userData128.map { try AccountID(parsing: $0, field: "user_data_128").rawValue } ?? 0
+        var transfers: [Components.Schemas.Transfer] = []
+        for found in try await services.ledgerService.queryTransfers(filter, by: caller) { transfers.append(await transfer(found)) }
+        return .ok(.init(body: .json(.init(transfers: transfers))))
+    }
+
     func getStatement(_ input: Operations.GetStatement.Input) async throws -> Operations.GetStatement.Output {
         let caller = try caller()
         let owner = try CustomerID(parsing: input.path.id, field: "id").rawValue

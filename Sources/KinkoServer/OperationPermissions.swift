@@ -14,7 +14,7 @@ enum OperationPermissions {
     static let required: [String: Permission] = [
         // Ledger
         "listAssets": .ledgerRead, "registerAsset": .ledgerAssetsAdd, "listBalances": .ledgerRead, "createAccounts": .ledgerAccountsCreate,
-        "getAccount": .ledgerRead, "listAccountTransfers": .ledgerRead, "getStatement": .ledgerRead, "listReports": .reportsRead, "reportsDue": .reportsRead, "generateReport": .reportsGenerate, "getReport": .reportsRead, "approveReport": .reportsApprove, "fileSTR": .reportsFile, "createTransfers": .ledgerTransfersCreate, "getTransfer": .ledgerRead,
+        "getAccount": .ledgerRead, "listAccountTransfers": .ledgerRead, "listAccountBalances": .ledgerRead, "queryTransfers": .ledgerRead, "getStatement": .ledgerRead, "listReports": .reportsRead, "reportsDue": .reportsRead, "generateReport": .reportsGenerate, "getReport": .reportsRead, "approveReport": .reportsApprove, "fileSTR": .reportsFile, "createTransfers": .ledgerTransfersCreate, "getTransfer": .ledgerRead,
         "verifyLedger": .ledgerVerify, "pulseLedger": .ledgerPulse,
         "getTransferPolicy": .ledgerRead, "listTransferPolicies": .governanceRead, "proposeTransferPolicy": .ledgerPolicyPropose,
         "adoptTransferPolicy": .approvalsExecute, "listParkedTransfers": .ledgerRead, "postParkedTransfer": .approvalsExecute,

@@ -91,7 +91,7 @@ struct SQLiteLedgerStoreTests {
             "2026-11-22 monitoring", "2026-12-01 credentials and records", "2026-12-01 quarantine class", "2026-12-02 rule sets as settings",
             "2026-12-02 transfers between customers", "2026-12-03 alerts by time raised", "2026-12-03 incident valuations", "2026-12-03 reconciliation runs",
             "2026-12-03 who recorded each balance", "2026-12-03 travel-rule messages", "2026-12-03 reserve holdings",
-            "2026-12-04 failed transfer ids", "2026-12-04 account history",
+            "2026-12-04 failed transfer ids", "2026-12-04 account history", "2026-12-04 account user_data_32",
         ])
     }
 
@@ -134,6 +134,29 @@ struct SQLiteLedgerStoreTests {
         let (_, ledger) = try await temp.open()
         let report = try await ledger.verify(full: true)
         #expect(report.problems.first == "batch 4 follows batch 2: the log has a gap or is out of order")
+    }
+
+    // Goal: the account rows SQL readers see carry user_data_32, and a batch's account history.
+    @Test func sqlRowsCarryUserData32AndHistory() async throws {
+        let temp = try TemporaryDatabase()
+        do {
+            let (_, ledger) = try await temp.open()
+            try await seed(ledger)
+            var tracked = customer(3)
+            tracked.userData32 = 392
+            tracked.flags.insert(.history)
+            #expect(try await ledger.createAccounts([tracked]) == [.ok])
+            #expect(try await ledger.createTransfers([transfer(2, 1, 3, 10)]) == [.ok])
+        }
+        let raw = try DatabaseQueue(path: temp.path)
+        let (userData32, history) = try await raw.read { db in
+            (try Int.fetchOne(db, sql: "SELECT user_data_32 FROM ledger_accounts WHERE id = ?", arguments: [Data(LedgerCodec.bigEndianBytes(3))]),
+             try Data.fetchOne(db, sql: "SELECT history FROM ledger_batches ORDER BY sequence DESC LIMIT 1"))
+        }
+        try raw.close()
+        #expect(userData32 == 392)
+        #expect(try LedgerCodec.decodeHistory([UInt8](try #require(history))) == [AccountHistoryEntry(slot: 0, side: .credit,
+                                                                                                       balance: AccountBalance(creditsPosted: 10))])
     }
 
     // Goal: two connections (as two processes) on one file: no double spend.

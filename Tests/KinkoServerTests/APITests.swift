@@ -104,6 +104,40 @@ struct APITests {
         #expect(try await f.call(.get, "/v1/ledger/accounts/31", as: .auditor).status == .notFound, "nothing is created when a line is bad")
     }
 
+    // Goal: TigerBeetle's queries over HTTP: an account's balances after each of its transfers
+    // (history flag only; refused naming account_id otherwise) and transfers by filter.
+    @Test func balanceHistoryAndTransferQueries() async throws {
+        let f = try await ServerFixture()
+        try await f.adoptMonitoring()
+        _ = try await f.deposit([("1", "11", "901", "5000"), ("5", "22", "902", "0.5")])
+        let created = try await f.call(.post, "/v1/ledger/accounts", as: .operator, json: """
+            {"accounts":[{"id":"23","asset":"JPY","code":100,"class":"customer_liability","flags":["debits_must_not_exceed_credits","history"],"owner":"2"}]}
+            """)
+        #expect(created.status == .ok, "\(created.text)")
+        let traded = try await f.call(.post, "/v1/ledger/transfers", as: .operator, ndjson: """
+            {"id":"3","debit_account_id":"11","credit_account_id":"23","amount":"1200","asset":"JPY","code":"trade","flags":["linked"]}
+            {"id":"6","debit_account_id":"22","credit_account_id":"12","amount":"0.0001","asset":"BTC","code":"trade"}
+            """)
+        #expect(traded.json["ok"] as? Int == 2, "\(traded.text)")
+        let balances = try await f.call(.get, "/v1/ledger/accounts/23/balances", as: .auditor)
+        let rows = try #require(balances.json["balances"] as? [[String: Any]], "\(balances.text)")
+        #expect(rows.map { $0["transfer"] as? String } == ["3"])
+        #expect(rows.first?["credits_posted"] as? String == "1200" && rows.first?["debits_posted"] as? String == "0")
+        #expect(try await f.call(.get, "/v1/ledger/accounts/23/balances?side=debits", as: .auditor).json["balances"] as? [[String: Any]] != nil)
+        let untracked = try await f.call(.get, "/v1/ledger/accounts/11/balances", as: .auditor)
+        #expect(untracked.status == .badRequest && untracked.json["field"] as? String == "account_id")
+        #expect(try await f.call(.get, "/v1/ledger/accounts/99/balances", as: .auditor).status == .notFound)
+        let byCode = try await f.call(.get, "/v1/ledger/transfers?code=trade&asset=JPY", as: .auditor)
+        #expect((byCode.json["transfers"] as? [[String: Any]])?.map { $0["id"] as? String } == ["3"], "\(byCode.text)")
+        let newest = try await f.call(.get, "/v1/ledger/transfers?limit=1&reversed=true", as: .auditor)
+        #expect((newest.json["transfers"] as? [[String: Any]])?.map { $0["id"] as? String } == ["6"])
+        let window = try await f.call(.get, "/v1/ledger/transfers?from=2030-01-02&until=2030-01-01", as: .auditor)
+        #expect(window.status == .badRequest && window.json["field"] as? String == "timestamp_min")
+        #expect(try await f.call(.get, "/v1/ledger/transfers?code=gift", as: .auditor).json["field"] as? String == "code")
+        #expect(try await f.call(.get, "/v1/ledger/transfers?asset=DOGE", as: .auditor).status == .notFound)
+        #expect(try await f.call(.get, "/v1/ledger/transfers", as: .inspector).status == .ok)
+    }
+
     // Goal: page sizes hold at 1,000 and fail at 1,001; bodies over 8 MiB get 413.
     @Test func limits() async throws {
         let f = try await ServerFixture()

@@ -277,7 +277,7 @@ struct PostgresConfiguredTests {
                                                               "2026-12-02 transfers between customers", "2026-12-03 alerts by time raised",
                                                               "2026-12-03 incident valuations", "2026-12-03 reconciliation runs",
                                                               "2026-12-03 who recorded each balance", "2026-12-03 travel-rule messages", "2026-12-03 reserve holdings",
-                                                              "2026-12-04 failed transfer ids", "2026-12-04 account history"])
+                                                              "2026-12-04 failed transfer ids", "2026-12-04 account history", "2026-12-04 account user_data_32"])
             await database.close()
             await #expect(throws: KinkoError.self) { _ = try await KinkoPostgresDatabase.open(url: "postgres://nowhere", auditKeyPath: nil) }
         }

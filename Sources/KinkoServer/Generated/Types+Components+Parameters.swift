@@ -10,6 +10,22 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/parameters/AsOf`.
         internal typealias AsOf = Swift.String
+        /// Only transfers of this code (a name such as trade, or its number).
+        ///
+        /// - Remark: Generated from `#/components/parameters/TransferCodeFilter`.
+        internal typealias TransferCodeFilter = Swift.String
+        /// Only transfers stamped at or after this: a JST day (YYYY-MM-DD, from its start) or a UTC instant such as 2026-12-31T08:00:00Z.
+        ///
+        /// - Remark: Generated from `#/components/parameters/From`.
+        internal typealias From = Swift.String
+        /// Only transfers stamped at or before this: a JST day (YYYY-MM-DD, to its end) or a UTC instant.
+        ///
+        /// - Remark: Generated from `#/components/parameters/Until`.
+        internal typealias Until = Swift.String
+        /// Newest first.
+        ///
+        /// - Remark: Generated from `#/components/parameters/Reversed`.
+        internal typealias Reversed = Swift.Bool
         /// Page size, 1–1000 (default 100).
         ///
         /// - Remark: Generated from `#/components/parameters/Limit`.

@@ -771,6 +771,55 @@ extension Components {
                 case creditsPending = "credits_pending"
             }
         }
+        /// - Remark: Generated from `#/components/schemas/BalanceAfterTransfer`.
+        internal struct BalanceAfterTransfer: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BalanceAfterTransfer/transfer`.
+            internal var transfer: Swift.String
+            /// The transfer's time (UTC).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BalanceAfterTransfer/timestamp`.
+            internal var timestamp: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BalanceAfterTransfer/debits_pending`.
+            internal var debitsPending: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BalanceAfterTransfer/debits_posted`.
+            internal var debitsPosted: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BalanceAfterTransfer/credits_pending`.
+            internal var creditsPending: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BalanceAfterTransfer/credits_posted`.
+            internal var creditsPosted: Swift.String
+            /// Creates a new `BalanceAfterTransfer`.
+            ///
+            /// - Parameters:
+            ///   - transfer:
+            ///   - timestamp: The transfer's time (UTC).
+            ///   - debitsPending:
+            ///   - debitsPosted:
+            ///   - creditsPending:
+            ///   - creditsPosted:
+            internal init(
+                transfer: Swift.String,
+                timestamp: Swift.String,
+                debitsPending: Swift.String,
+                debitsPosted: Swift.String,
+                creditsPending: Swift.String,
+                creditsPosted: Swift.String
+            ) {
+                self.transfer = transfer
+                self.timestamp = timestamp
+                self.debitsPending = debitsPending
+                self.debitsPosted = debitsPosted
+                self.creditsPending = creditsPending
+                self.creditsPosted = creditsPosted
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case transfer
+                case timestamp
+                case debitsPending = "debits_pending"
+                case debitsPosted = "debits_posted"
+                case creditsPending = "credits_pending"
+                case creditsPosted = "credits_posted"
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Transfer`.
         internal struct Transfer: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Transfer/id`.

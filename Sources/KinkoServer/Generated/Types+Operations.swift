@@ -5461,6 +5461,733 @@ internal enum Operations {
             }
         }
     }
+    /// An account's balances right after each of its transfers, oldest first (TigerBeetle's get_account_balances): only for an account created with the history flag.
+    ///
+    /// - Remark: HTTP `GET /v1/ledger/accounts/{id}/balances`.
+    /// - Remark: Generated from `#/paths//v1/ledger/accounts/{id}/balances/get(listAccountBalances)`.
+    internal enum ListAccountBalances {
+        internal static let id: Swift.String = "listAccountBalances"
+        internal struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/path`.
+            internal struct Path: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/path/id`.
+                internal var id: Components.Schemas.Id
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id:
+                internal init(id: Components.Schemas.Id) {
+                    self.id = id
+                }
+            }
+            internal var path: Operations.ListAccountBalances.Input.Path
+            /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/query`.
+            internal struct Query: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/query/side`.
+                internal enum SidePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case debits = "debits"
+                    case credits = "credits"
+                    case both = "both"
+                }
+                /// Transfers debiting the account, crediting it, or both (default).
+                ///
+                /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/query/side`.
+                internal var side: Operations.ListAccountBalances.Input.Query.SidePayload?
+                /// Only transfers of this code (a name such as trade, or its number).
+                ///
+                /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/query/code`.
+                internal var code: Components.Parameters.TransferCodeFilter?
+                /// Only transfers stamped at or after this: a JST day (YYYY-MM-DD, from its start) or a UTC instant such as 2026-12-31T08:00:00Z.
+                ///
+                /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/query/from`.
+                internal var from: Components.Parameters.From?
+                /// Only transfers stamped at or before this: a JST day (YYYY-MM-DD, to its end) or a UTC instant.
+                ///
+                /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/query/until`.
+                internal var until: Components.Parameters.Until?
+                /// Page size, 1–1000 (default 100).
+                ///
+                /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/query/limit`.
+                internal var limit: Components.Parameters.Limit?
+                /// Newest first.
+                ///
+                /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/query/reversed`.
+                internal var reversed: Components.Parameters.Reversed?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - side: Transfers debiting the account, crediting it, or both (default).
+                ///   - code: Only transfers of this code (a name such as trade, or its number).
+                ///   - from: Only transfers stamped at or after this: a JST day (YYYY-MM-DD, from its start) or a UTC instant such as 2026-12-31T08:00:00Z.
+                ///   - until: Only transfers stamped at or before this: a JST day (YYYY-MM-DD, to its end) or a UTC instant.
+                ///   - limit: Page size, 1–1000 (default 100).
+                ///   - reversed: Newest first.
+                internal init(
+                    side: Operations.ListAccountBalances.Input.Query.SidePayload? = nil,
+                    code: Components.Parameters.TransferCodeFilter? = nil,
+                    from: Components.Parameters.From? = nil,
+                    until: Components.Parameters.Until? = nil,
+                    limit: Components.Parameters.Limit? = nil,
+                    reversed: Components.Parameters.Reversed? = nil
+                ) {
+                    self.side = side
+                    self.code = code
+                    self.from = from
+                    self.until = until
+                    self.limit = limit
+                    self.reversed = reversed
+                }
+            }
+            internal var query: Operations.ListAccountBalances.Input.Query
+            /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/header`.
+            internal struct Headers: Sendable, Hashable {
+                internal var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListAccountBalances.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                internal init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListAccountBalances.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            internal var headers: Operations.ListAccountBalances.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - query:
+            ///   - headers:
+            internal init(
+                path: Operations.ListAccountBalances.Input.Path,
+                query: Operations.ListAccountBalances.Input.Query = .init(),
+                headers: Operations.ListAccountBalances.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.query = query
+                self.headers = headers
+            }
+        }
+        internal enum Output: Sendable, Hashable {
+            internal struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/responses/200/content`.
+                internal enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/responses/200/content/json`.
+                    internal struct JsonPayload: Codable, Hashable, Sendable {
+                        /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/responses/200/content/json/balances`.
+                        internal var balances: [Components.Schemas.BalanceAfterTransfer]
+                        /// Creates a new `JsonPayload`.
+                        ///
+                        /// - Parameters:
+                        ///   - balances:
+                        internal init(balances: [Components.Schemas.BalanceAfterTransfer]) {
+                            self.balances = balances
+                        }
+                        internal enum CodingKeys: String, CodingKey {
+                            case balances
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/v1/ledger/accounts/{id}/balances/GET/responses/200/content/application\/json`.
+                    case json(Operations.ListAccountBalances.Output.Ok.Body.JsonPayload)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    internal var json: Operations.ListAccountBalances.Output.Ok.Body.JsonPayload {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                internal var body: Operations.ListAccountBalances.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                internal init(body: Operations.ListAccountBalances.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The balances after each matching transfer.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/accounts/{id}/balances/get(listAccountBalances)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListAccountBalances.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            internal var ok: Operations.ListAccountBalances.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/accounts/{id}/balances/get(listAccountBalances)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            internal var badRequest: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/accounts/{id}/balances/get(listAccountBalances)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            internal var unauthorized: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/accounts/{id}/balances/get(listAccountBalances)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            internal var forbidden: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The caller was refused more often than the refusal limit allows within its window (`rate_limited`); further refusals are counted in one audit summary. Retry after the seconds given.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/accounts/{id}/balances/get(listAccountBalances)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.RateLimited)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            internal var tooManyRequests: Components.Responses.RateLimited {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/accounts/{id}/balances/get(listAccountBalances)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            internal var notFound: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/accounts/{id}/balances/get(listAccountBalances)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            internal var internalServerError: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/accounts/{id}/balances/get(listAccountBalances)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            internal var serviceUnavailable: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        internal enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            internal init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            internal var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            internal static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Transfers by TigerBeetle's query filter (query_transfers), oldest first: a scan of the log from the window's start, for audits.
+    ///
+    /// - Remark: HTTP `GET /v1/ledger/transfers`.
+    /// - Remark: Generated from `#/paths//v1/ledger/transfers/get(queryTransfers)`.
+    internal enum QueryTransfers {
+        internal static let id: Swift.String = "queryTransfers"
+        internal struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/ledger/transfers/GET/query`.
+            internal struct Query: Sendable, Hashable {
+                /// Only this asset.
+                ///
+                /// - Remark: Generated from `#/paths/v1/ledger/transfers/GET/query/asset`.
+                internal var asset: Swift.String?
+                /// Only transfers of this code (a name such as trade, or its number).
+                ///
+                /// - Remark: Generated from `#/paths/v1/ledger/transfers/GET/query/code`.
+                internal var code: Components.Parameters.TransferCodeFilter?
+                /// Only transfers with this user_data_128.
+                ///
+                /// - Remark: Generated from `#/paths/v1/ledger/transfers/GET/query/user_data_128`.
+                internal var userData128: Swift.String?
+                /// Only transfers stamped at or after this: a JST day (YYYY-MM-DD, from its start) or a UTC instant such as 2026-12-31T08:00:00Z.
+                ///
+                /// - Remark: Generated from `#/paths/v1/ledger/transfers/GET/query/from`.
+                internal var from: Components.Parameters.From?
+                /// Only transfers stamped at or before this: a JST day (YYYY-MM-DD, to its end) or a UTC instant.
+                ///
+                /// - Remark: Generated from `#/paths/v1/ledger/transfers/GET/query/until`.
+                internal var until: Components.Parameters.Until?
+                /// Page size, 1–1000 (default 100).
+                ///
+                /// - Remark: Generated from `#/paths/v1/ledger/transfers/GET/query/limit`.
+                internal var limit: Components.Parameters.Limit?
+                /// Newest first.
+                ///
+                /// - Remark: Generated from `#/paths/v1/ledger/transfers/GET/query/reversed`.
+                internal var reversed: Components.Parameters.Reversed?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - asset: Only this asset.
+                ///   - code: Only transfers of this code (a name such as trade, or its number).
+                ///   - userData128: Only transfers with this user_data_128.
+                ///   - from: Only transfers stamped at or after this: a JST day (YYYY-MM-DD, from its start) or a UTC instant such as 2026-12-31T08:00:00Z.
+                ///   - until: Only transfers stamped at or before this: a JST day (YYYY-MM-DD, to its end) or a UTC instant.
+                ///   - limit: Page size, 1–1000 (default 100).
+                ///   - reversed: Newest first.
+                internal init(
+                    asset: Swift.String? = nil,
+                    code: Components.Parameters.TransferCodeFilter? = nil,
+                    userData128: Swift.String? = nil,
+                    from: Components.Parameters.From? = nil,
+                    until: Components.Parameters.Until? = nil,
+                    limit: Components.Parameters.Limit? = nil,
+                    reversed: Components.Parameters.Reversed? = nil
+                ) {
+                    self.asset = asset
+                    self.code = code
+                    self.userData128 = userData128
+                    self.from = from
+                    self.until = until
+                    self.limit = limit
+                    self.reversed = reversed
+                }
+            }
+            internal var query: Operations.QueryTransfers.Input.Query
+            /// - Remark: Generated from `#/paths/v1/ledger/transfers/GET/header`.
+            internal struct Headers: Sendable, Hashable {
+                internal var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.QueryTransfers.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                internal init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.QueryTransfers.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            internal var headers: Operations.QueryTransfers.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            internal init(
+                query: Operations.QueryTransfers.Input.Query = .init(),
+                headers: Operations.QueryTransfers.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        internal enum Output: Sendable, Hashable {
+            internal struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/ledger/transfers/GET/responses/200/content`.
+                internal enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/ledger/transfers/GET/responses/200/content/json`.
+                    internal struct JsonPayload: Codable, Hashable, Sendable {
+                        /// - Remark: Generated from `#/paths/v1/ledger/transfers/GET/responses/200/content/json/transfers`.
+                        internal var transfers: [Components.Schemas.Transfer]
+                        /// Creates a new `JsonPayload`.
+                        ///
+                        /// - Parameters:
+                        ///   - transfers:
+                        internal init(transfers: [Components.Schemas.Transfer]) {
+                            self.transfers = transfers
+                        }
+                        internal enum CodingKeys: String, CodingKey {
+                            case transfers
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/v1/ledger/transfers/GET/responses/200/content/application\/json`.
+                    case json(Operations.QueryTransfers.Output.Ok.Body.JsonPayload)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    internal var json: Operations.QueryTransfers.Output.Ok.Body.JsonPayload {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                internal var body: Operations.QueryTransfers.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                internal init(body: Operations.QueryTransfers.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The matching transfers.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/transfers/get(queryTransfers)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.QueryTransfers.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            internal var ok: Operations.QueryTransfers.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/transfers/get(queryTransfers)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            internal var badRequest: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/transfers/get(queryTransfers)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            internal var unauthorized: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/transfers/get(queryTransfers)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            internal var forbidden: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The caller was refused more often than the refusal limit allows within its window (`rate_limited`); further refusals are counted in one audit summary. Retry after the seconds given.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/transfers/get(queryTransfers)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.RateLimited)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            internal var tooManyRequests: Components.Responses.RateLimited {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/transfers/get(queryTransfers)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            internal var notFound: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/transfers/get(queryTransfers)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            internal var internalServerError: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An RFC 9457 problem.
+            ///
+            /// - Remark: Generated from `#/paths//v1/ledger/transfers/get(queryTransfers)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            internal var serviceUnavailable: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        internal enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            internal init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            internal var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            internal static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// Post a batch of transfers (JSON or NDJSON; at most 8,190; all lines checked first).
     ///
     /// - Remark: HTTP `POST /v1/ledger/transfers`.

@@ -88,6 +88,16 @@ internal protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /v1/ledger/accounts/{id}/transfers`.
     /// - Remark: Generated from `#/paths//v1/ledger/accounts/{id}/transfers/get(listAccountTransfers)`.
     func listAccountTransfers(_ input: Operations.ListAccountTransfers.Input) async throws -> Operations.ListAccountTransfers.Output
+    /// An account's balances right after each of its transfers, oldest first (TigerBeetle's get_account_balances): only for an account created with the history flag.
+    ///
+    /// - Remark: HTTP `GET /v1/ledger/accounts/{id}/balances`.
+    /// - Remark: Generated from `#/paths//v1/ledger/accounts/{id}/balances/get(listAccountBalances)`.
+    func listAccountBalances(_ input: Operations.ListAccountBalances.Input) async throws -> Operations.ListAccountBalances.Output
+    /// Transfers by TigerBeetle's query filter (query_transfers), oldest first: a scan of the log from the window's start, for audits.
+    ///
+    /// - Remark: HTTP `GET /v1/ledger/transfers`.
+    /// - Remark: Generated from `#/paths//v1/ledger/transfers/get(queryTransfers)`.
+    func queryTransfers(_ input: Operations.QueryTransfers.Input) async throws -> Operations.QueryTransfers.Output
     /// Post a batch of transfers (JSON or NDJSON; at most 8,190; all lines checked first).
     ///
     /// - Remark: HTTP `POST /v1/ledger/transfers`.
@@ -801,6 +811,34 @@ extension APIProtocol {
     ) async throws -> Operations.ListAccountTransfers.Output {
         try await listAccountTransfers(Operations.ListAccountTransfers.Input(
             path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// An account's balances right after each of its transfers, oldest first (TigerBeetle's get_account_balances): only for an account created with the history flag.
+    ///
+    /// - Remark: HTTP `GET /v1/ledger/accounts/{id}/balances`.
+    /// - Remark: Generated from `#/paths//v1/ledger/accounts/{id}/balances/get(listAccountBalances)`.
+    internal func listAccountBalances(
+        path: Operations.ListAccountBalances.Input.Path,
+        query: Operations.ListAccountBalances.Input.Query = .init(),
+        headers: Operations.ListAccountBalances.Input.Headers = .init()
+    ) async throws -> Operations.ListAccountBalances.Output {
+        try await listAccountBalances(Operations.ListAccountBalances.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Transfers by TigerBeetle's query filter (query_transfers), oldest first: a scan of the log from the window's start, for audits.
+    ///
+    /// - Remark: HTTP `GET /v1/ledger/transfers`.
+    /// - Remark: Generated from `#/paths//v1/ledger/transfers/get(queryTransfers)`.
+    internal func queryTransfers(
+        query: Operations.QueryTransfers.Input.Query = .init(),
+        headers: Operations.QueryTransfers.Input.Headers = .init()
+    ) async throws -> Operations.QueryTransfers.Output {
+        try await queryTransfers(Operations.QueryTransfers.Input(
             query: query,
             headers: headers
         ))
