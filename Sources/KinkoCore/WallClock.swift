@@ -66,8 +66,8 @@ extension TimestampNanoseconds {
         }
     }
 
-    /// Reads `2026-11-22T08:00:00Z` (fractional seconds optional) or a count of nanoseconds,
-    /// within `earliestAccepted…latestAccepted`.
+    /// Reads `2026-11-22T08:00:00Z` (fractional seconds optional, exact to the nanosecond) or a
+    /// count of nanoseconds, within `earliestAccepted…latestAccepted`.
     public init(parsing text: String, field: String) throws(KinkoError) {
         guard text.utf8.count <= 40 else { throw KinkoError(.invalidInput, "a time is at most 40 characters", field: field) }
         if text.utf8.allSatisfy({ (48...57).contains($0) }) {
@@ -83,18 +83,27 @@ extension TimestampNanoseconds {
             throw KinkoError(.invalidInput, "\"\(text.prefix(40))\" is not a UTC time between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59Z, such as 2026-11-22T08:00:00Z",
                              field: field)
         }
-        let styles = [Date.ISO8601FormatStyle(includingFractionalSeconds: true), Date.ISO8601FormatStyle()]
-        for style in styles {
-            guard let date = try? style.parse(text) else { continue }
-            // Checked in seconds first: converting a far date to nanoseconds would overflow.
-            let seconds = date.timeIntervalSince1970
-            guard seconds >= Double(Self.earliestAccepted / 1_000_000_000), seconds < Double(Self.latestAccepted / 1_000_000_000 + 1) else {
-                throw KinkoError(.invalidInput, "must lie between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59Z; got \(text)", field: field)
+        // The fraction of a second is read exactly (1–9 digits, to the nanosecond); the rest
+        // as a whole-second time.
+        var whole = text
+        var fraction: UInt64 = 0
+        if let dot = text.firstIndex(of: ".") {
+            let digits = text[text.index(after: dot)...].prefix { $0.isASCII && $0.isNumber }
+            guard (1...9).contains(digits.count), let value = UInt64(digits) else {
+                throw KinkoError(.invalidInput, "the fraction of a second in \"\(text)\" must be 1–9 digits", field: field)
             }
-            self = UInt64((seconds * 1000).rounded()) * 1_000_000
-            return
+            fraction = value * [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000][9 - digits.count]
+            whole = String(text[..<dot]) + text[digits.endIndex...]
         }
-        throw KinkoError(.invalidInput, "\"\(text)\" is not a UTC time such as 2026-11-22T08:00:00Z", field: field)
+        guard let date = try? Date.ISO8601FormatStyle().parse(whole) else {
+            throw KinkoError(.invalidInput, "\"\(text)\" is not a UTC time such as 2026-11-22T08:00:00Z", field: field)
+        }
+        // Checked in seconds first: converting a far date to nanoseconds would overflow.
+        let seconds = date.timeIntervalSince1970
+        guard seconds >= Double(Self.earliestAccepted / 1_000_000_000), seconds < Double(Self.latestAccepted / 1_000_000_000 + 1) else {
+            throw KinkoError(.invalidInput, "must lie between 2000-01-01T00:00:00Z and 2199-12-31T23:59:59Z; got \(text)", field: field)
+        }
+        self = UInt64(seconds) * 1_000_000_000 + fraction
     }
 }
 

@@ -606,19 +606,21 @@ public actor Ledger {
         guard filter.isValid, let account = engine.account(filter.accountID)?.account, account.flags.contains(.history) else { return [] }
         return try await exclusively {
             let found = try await accountTransfersUnlocked(filter)
-            var histories: [UInt64: [AccountHistoryEntry]] = [:]
+            // The entries of each batch the transfers are in, by slot and side.
+            func key(_ slot: Int, _ side: AccountHistoryEntry.Side) -> Int { slot * 2 + (side == .debit ? 0 : 1) }
+            var balances: [UInt64: [Int: AccountBalance]] = [:]
             for sequence in Set(found.map(\.location.sequence)) {
                 guard let record = try await store.batches(after: sequence - 1, limit: 1).first, record.sequence == sequence else {
                     throw KinkoError(.storageCorrupted, "batch \(sequence) holds a transfer of account \(account.id) but is not stored")
                 }
-                histories[sequence] = try LedgerCodec.decodeHistory(record.history)
+                balances[sequence] = Dictionary(try LedgerCodec.decodeHistory(record.history).map { (key($0.slot, $0.side), $0.balance) }) { first, _ in first }
             }
             return try found.map { location, transfer in
                 let side: AccountHistoryEntry.Side = transfer.debitAccountID == account.id ? .debit : .credit
-                guard let entry = histories[location.sequence]?.first(where: { $0.slot == location.slot && $0.side == side }) else {
+                guard let balance = balances[location.sequence]?[key(location.slot, side)] else {
                     throw KinkoError(.storageCorrupted, "batch \(location.sequence) has no balances of account \(account.id) after transfer \(transfer.id)")
                 }
-                return AccountBalanceAt(timestamp: transfer.timestamp, transfer: transfer.id, balance: entry.balance)
+                return AccountBalanceAt(timestamp: transfer.timestamp, transfer: transfer.id, balance: balance)
             }
         }
     }

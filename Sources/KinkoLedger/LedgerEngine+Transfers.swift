@@ -397,13 +397,14 @@ extension LedgerEngine {
         else {
             preconditionFailure("pending transfer \(pendingID) names an account that does not exist")
         }
+        let debitFlags = account(at: debitIndex).flags, creditFlags = account(at: creditIndex).flags
         // The only movement a closed account allows is the void of a pending transfer.
         if !isPost {
             if pending.flags.contains(.closingDebit) { setClosedByPending(debitIndex, false) }
             if pending.flags.contains(.closingCredit) { setClosedByPending(creditIndex, false) }
-        } else if account(at: debitIndex).flags.contains(.closed) {
+        } else if debitFlags.contains(.closed) {
             return .debitAccountAlreadyClosed
-        } else if account(at: creditIndex).flags.contains(.closed) {
+        } else if creditFlags.contains(.closed) {
             return .creditAccountAlreadyClosed
         }
         var debit = balance(at: debitIndex)
@@ -430,7 +431,7 @@ extension LedgerEngine {
         if t.userData64 == 0 { stored.userData64 = pending.userData64 }
         if t.userData32 == 0 { stored.userData32 = pending.userData32 }
         stored.timestamp = timestamp
-        recordHistory(account(at: debitIndex).flags, debit, account(at: creditIndex).flags, credit, context: &context)
+        recordHistory(debitFlags, debit, creditFlags, credit, context: &context)
         accept(stored, context: &context)
         let newStatus: PendingStatus = isPost ? .posted : .voided
         setPending(pendingID, active: nil, resolved: newStatus, dirty: PendingTransfer(transfer: pending, status: newStatus))

@@ -1,5 +1,4 @@
 import Crypto
-import Foundation
 public import KinkoCore
 public import KinkoGovernance
 
@@ -37,7 +36,7 @@ extension LedgerService {
         for count in [accounts.count, transfers.count] { withUnsafeBytes(of: UInt64(count).littleEndian) { hasher.update(bufferPointer: $0) } }
         hasher.update(data: LedgerCodec.encode(accounts))
         hasher.update(data: LedgerCodec.encode(transfers))
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(hasher.finalize())
     }
 
     /// Files an import for approval. Every event must carry `imported` and its own timestamp.

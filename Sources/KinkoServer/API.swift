@@ -147,8 +147,8 @@ struct KinkoAPI: APIProtocol {
                                                                                   reversed: q.reversed),
                                    debits: side != .credits, credits: side != .debits)
         let found = try await services.ledgerService.accountBalances(filter, by: caller)
-        let scale = try await services.ledgerService.account(id, by: caller).account.ledger
-        let units = await ledger.asset(ledger: scale)?.scale ?? 0
+        let accountLedger = await ledger.account(id)?.account.ledger ?? 0
+        let units = await ledger.asset(ledger: accountLedger)?.scale ?? 0
         func amount(_ value: UInt128) -> String { Amount(units: value).decimalString(scale: units) }
         return .ok(.init(body: .json(.init(balances: found.map {
             .init(transfer: $0.transfer.description, timestamp: $0.timestamp.iso8601, debitsPending: amount($0.balance.debitsPending),

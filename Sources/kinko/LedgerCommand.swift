@@ -209,10 +209,11 @@ struct LedgerCommand: AsyncParsableCommand {
                 let narrowed = AccountFilter(accountID: try AccountID(parsing: account, field: "account"), narrowedAs: filter,
                                              debits: !creditsOnly, credits: !debitsOnly)
                 if balances {
-                    let scale = try await service.account(narrowed.accountID, by: session.caller).account.ledger
-                    let rows = try await service.accountBalances(narrowed, by: session.caller).map { entry -> [String] in
+                    let found = try await service.accountBalances(narrowed, by: session.caller)
+                    let ledgerNumber = await service.ledger.account(narrowed.accountID)?.account.ledger
+                    let units = assets.first { $0.ledger == ledgerNumber }?.scale ?? 0
+                    let rows = found.map { entry -> [String] in
                         let b = entry.balance
-                        let units = assets.first { $0.ledger == scale }?.scale ?? 0
                         return [entry.timestamp.iso8601, String(describing: entry.transfer)]
                             + [b.debitsPending, b.debitsPosted, b.creditsPending, b.creditsPosted].map { Amount(units: $0).decimalString(scale: units) }
                     }

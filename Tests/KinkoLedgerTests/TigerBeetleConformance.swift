@@ -361,12 +361,7 @@ private struct TableRunner {
     }
 
     mutating func createTransfers(_ rows: [[String: Any]]) {
-        var events: [Transfer] = []
-        var submitted: [(row: [String: Any], slot: Int)] = []
-        for (index, row) in rows.enumerated() {
-            submitted.append((row, index))
-            events.append(Self.transfer(row.dict("event")))
-        }
+        let events = rows.map { Self.transfer($0.dict("event")) }
         clock += UInt64(rows.count)
         guard !events.isEmpty else { return }
         sequence += 1
@@ -378,9 +373,9 @@ private struct TableRunner {
             let account = entry.side == .debit ? transfer.debitAccountID : transfer.creditAccountID
             balancesAfter[transfer.id.rawValue, default: [:]][account.rawValue] = entry.balance
         }
-        for (row, slot) in submitted {
+        for (row, result) in zip(rows, outcome.results) {
             let expected = row.string("status")
-            let actual = outcome.results[slot].name
+            let actual = result.name
             if (expected == "created" && actual == "ok") || expected == actual {
                 record(row, .agree)
             } else {

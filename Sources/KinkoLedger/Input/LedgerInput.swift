@@ -214,15 +214,6 @@ struct Fields {
             guard let value = UInt64(text) else { throw KinkoError(.invalidInput, "\(text) is past the largest timestamp", field: "timestamp") }
             return value
         }
-        // The instant to the nanosecond: whole seconds as usual, the fraction (1–9 digits) exactly.
-        if let dot = text.firstIndex(of: "."), text.hasSuffix("Z") {
-            let fraction = text[text.index(after: dot)..<text.index(before: text.endIndex)]
-            guard (1...9).contains(fraction.count), fraction.utf8.allSatisfy({ (48...57).contains($0) }) else {
-                throw KinkoError(.invalidInput, "the fraction of a second is 1–9 digits; got \"\(text)\"", field: "timestamp")
-            }
-            let seconds = try TimestampNanoseconds(parsing: String(text[..<dot]) + "Z", field: "timestamp")
-            return seconds + (UInt64(fraction + String(repeating: "0", count: 9 - fraction.count)) ?? 0)
-        }
         return try TimestampNanoseconds(parsing: text, field: "timestamp")
     }
 
